@@ -1,0 +1,35 @@
+// Vitest global setup: one moto S3 server for the whole run, with versioned test buckets.
+// Tests read the endpoint and bucket names with `inject(...)` (see test/helpers/s3.ts).
+import { S3Client, CreateBucketCommand, PutBucketVersioningCommand } from "@aws-sdk/client-s3";
+import type { TestProject } from "vitest/node";
+import { startMoto, FAKE_AWS_ENV } from "./moto-server.js";
+
+/** Versioned buckets: the registry bucket and a second one for cross-bucket copies. */
+export const TEST_BUCKETS = ["quilt-test", "quilt-test-other"] as const;
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    s3Endpoint: string;
+    s3Bucket: string;
+    s3OtherBucket: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const moto = await startMoto();
+  const client = new S3Client({
+    endpoint: moto.endpoint,
+    forcePathStyle: true,
+    region: FAKE_AWS_ENV.AWS_REGION,
+    credentials: { accessKeyId: FAKE_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: FAKE_AWS_ENV.AWS_SECRET_ACCESS_KEY },
+  });
+  for (const bucket of TEST_BUCKETS) {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    await client.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Enabled" } }));
+  }
+  client.destroy();
+  project.provide("s3Endpoint", moto.endpoint);
+  project.provide("s3Bucket", TEST_BUCKETS[0]);
+  project.provide("s3OtherBucket", TEST_BUCKETS[1]);
+  return () => moto.stop();
+}
