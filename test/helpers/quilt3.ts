@@ -36,15 +36,16 @@ export function quilt3Env(home: string, extra: Record<string, string> = {}): Rec
 
 /**
  * Runs a Python script with quilt3 importable. `args` reach the script as a JSON value in
- * `ARGS` (so no quoting problems), and whatever it prints to stdout is returned.
+ * `ARGS`, through stdin (no quoting problems, no argv size limit), and whatever it prints
+ * to stdout is returned.
  */
 export function runQuilt3(script: string, args: unknown = null, opts: Quilt3Options = {}): Promise<string> {
   const home = opts.home ?? quilt3Home();
-  const prelude = "import json, sys\nARGS = json.loads(sys.argv[1])\n";
+  const prelude = "import json, sys\nARGS = json.loads(sys.stdin.read())\n";
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       join(VENV_BIN, "python"),
-      ["-c", prelude + script, JSON.stringify(args)],
+      ["-c", prelude + script],
       {
         env: quilt3Env(home, opts.env),
         cwd: opts.cwd,
@@ -56,6 +57,7 @@ export function runQuilt3(script: string, args: unknown = null, opts: Quilt3Opti
         else resolve(stdout);
       },
     );
+    child.stdin?.end(JSON.stringify(args));
   });
 }
 

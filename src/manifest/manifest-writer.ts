@@ -1,0 +1,66 @@
+// Writes a manifest byte-identical to quilt3's Package._dump: header, directory-metadata
+// lines whose meta is truthy (in walk order), then entries in walk order with the keys
+// logical_key, physical_keys, size, hash, meta.
+import { QuiltError } from "../errors.js";
+import { isPythonTruthy } from "./json-value.js";
+import type { Manifest, ManifestEntry } from "./manifest.js";
+import { manifestJson, NonFiniteNumberError, pythonStringUnicode } from "./python-json.js";
+
+/** quilt3's limit on one record (bytes of JSON, newline excluded), so S3 Select and Athena work. */
+export const DEFAULT_MAX_RECORD_BYTES = 1_000_000;
+
+function maxRecordBytes(): number {
+  const env = Number(process.env.QUILT_MANIFEST_MAX_RECORD_SIZE);
+  return Number.isSafeInteger(env) && env > 0 ? env : DEFAULT_MAX_RECORD_BYTES;
+}
+
+function checked(line: string, what: string, limit: number): string {
+  // Cheap bound first: a UTF-16 unit is at most 3 UTF-8 bytes.
+  if (line.length * 3 > limit) {
+    const bytes = Buffer.byteLength(line, "utf8");
+    if (bytes > limit) {
+      throw new QuiltError("EUSAGE", `Size of manifest record for ${what} is ${bytes} bytes, but must be less than ${limit} bytes`, {
+        hint: "keep metadata under 1 MB per object and per package; QUILT_MANIFEST_MAX_RECORD_SIZE overrides the limit",
+      });
+    }
+  }
+  return line;
+}
+
+function encode(fn: () => string, what: string): string {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof NonFiniteNumberError) throw new QuiltError("EUSAGE", `Cannot write ${what}: ${err.message}`);
+    throw err;
+  }
+}
+
+export function entryLine(e: ManifestEntry): string {
+  return (
+    `{"logical_key": ${pythonStringUnicode(e.logicalKey)}, "physical_keys": [${pythonStringUnicode(e.physicalKey.toString())}], ` +
+    `"size": ${e.size}, "hash": ${manifestJson(e.hash)}, "meta": ${manifestJson(e.meta)}}`
+  );
+}
+
+/** The manifest's lines, each with its trailing newline. */
+export function* manifestLines(m: Manifest): Generator<string> {
+  const limit = maxRecordBytes();
+  yield checked(encode(() => manifestJson(m.header), "package metadata"), "package metadata", limit) + "\n";
+  for (const [dir, meta] of m.dirMeta) {
+    if (!isPythonTruthy(meta)) continue; // quilt3 drops empty directory metadata
+    const what = `directory ${JSON.stringify(dir)}`;
+    const line = encode(() => `{"logical_key": ${pythonStringUnicode(dir)}, "meta": ${manifestJson(meta)}}`, what);
+    yield checked(line, what, limit) + "\n";
+  }
+  for (const e of m.entries) {
+    const what = `entry with logical key ${JSON.stringify(e.logicalKey)}`;
+    yield checked(encode(() => entryLine(e), what), what, limit) + "\n";
+  }
+}
+
+export function serializeManifest(m: Manifest): Buffer {
+  const parts: string[] = [];
+  for (const line of manifestLines(m)) parts.push(line);
+  return Buffer.from(parts.join(""), "utf8");
+}

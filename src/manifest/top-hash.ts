@@ -1,0 +1,32 @@
+// The top hash, a package's identity: sha256 over the canonical JSON of the header and of
+// each entry's {hash, logical_key, meta, size} in walk order, exactly as quilt3's
+// Package._calculate_top_hash. Physical keys and directory metadata are not hashed.
+import { createHash } from "node:crypto";
+import type { TopHash } from "../types.js";
+import type { JsonObject } from "./json-value.js";
+import type { ManifestEntry } from "./manifest.js";
+import { canonicalJson, pythonStringAscii } from "./python-json.js";
+
+/** The canonical part of one entry; its keys are already in sorted order. */
+export function entryHashPart(e: Pick<ManifestEntry, "hash" | "logicalKey" | "meta" | "size">): string {
+  return `{"hash":${canonicalJson(e.hash)},"logical_key":${pythonStringAscii(e.logicalKey)},"meta":${canonicalJson(e.meta)},"size":${e.size}}`;
+}
+
+/** `entries` must be in walk order (Manifest keeps them so). */
+export function computeTopHash(header: JsonObject, entries: Iterable<ManifestEntry>): TopHash {
+  const h = createHash("sha256");
+  const head = new Map(header);
+  head.delete("top_hash");
+  h.update(canonicalJson(head), "utf8");
+  // Batch parts into larger updates: one native call per entry is slow on big manifests.
+  let batch = "";
+  for (const e of entries) {
+    batch += entryHashPart(e);
+    if (batch.length > 1 << 16) {
+      h.update(batch, "utf8");
+      batch = "";
+    }
+  }
+  h.update(batch, "utf8");
+  return h.digest("hex") as TopHash;
+}
