@@ -1,0 +1,104 @@
+// Package specs as users type them: `ns/name[:tag][@hashprefix]` (registry from
+// --registry, QUILT_REGISTRY or the local default), `s3://bucket/ns/name[:tag][@hash]`,
+// `file:///dir/ns/name[:tag][@hash]`, and quilt3's `quilt+s3://bucket#package=ns/name[:tag|@hash]`.
+import { QuiltError } from "../errors.js";
+import { parseRegistryUrl, resolveRegistry, type RegistryUrl } from "./registry-url.js";
+
+export interface PackageSpec {
+  registry: RegistryUrl;
+  /** "ns/name" */
+  name: string;
+  tag?: string;
+  /** A top hash or a unique prefix of one (6 to 64 hex characters). */
+  hash?: string;
+  /** Sub-path inside the package (quilt+ URIs only). */
+  path?: string;
+}
+
+export const SPEC_FORMS = [
+  "ns/name[:tag][@hashprefix]          (registry from --registry, QUILT_REGISTRY, or the local registry)",
+  "s3://bucket/ns/name[:tag][@hash]",
+  "file:///registry/dir/ns/name[:tag][@hash]",
+  "quilt+s3://bucket#package=ns/name[:tag|@hash]",
+];
+
+const PART = "[\\p{L}\\p{N}_-]+"; // quilt3: [\w-]+ on each side of the slash
+const NAME_RE = new RegExp(`^${PART}/${PART}$`, "u");
+const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+const HASH_RE = /^[0-9a-f]{6,64}$/;
+
+function bad(spec: string, why: string): QuiltError {
+  return new QuiltError("EBADSPEC", `Invalid package spec ${JSON.stringify(spec)}: ${why}`, {
+    hint: `accepted forms:\n  ${SPEC_FORMS.join("\n  ")}`,
+  });
+}
+
+export function isValidPackageName(name: string): boolean {
+  return NAME_RE.test(name);
+}
+
+export function isValidTag(tag: string): boolean {
+  return TAG_RE.test(tag) && tag.length <= 255;
+}
+
+/** Splits "ns/name:tag@hash" into its parts and validates each. */
+function parseNameRef(spec: string, ref: string): Pick<PackageSpec, "name" | "tag" | "hash"> {
+  let rest = ref;
+  let hash: string | undefined;
+  const at = rest.lastIndexOf("@");
+  if (at >= 0) {
+    hash = rest.slice(at + 1).toLowerCase();
+    rest = rest.slice(0, at);
+    if (!HASH_RE.test(hash)) throw bad(spec, `"@${hash}" is not a top hash or a prefix of 6 to 64 hex characters`);
+  }
+  let tag: string | undefined;
+  const colon = rest.indexOf(":");
+  if (colon >= 0) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+    if (!isValidTag(tag)) throw bad(spec, `":${tag}" is not a valid tag (letters, digits, '_', '-', '.')`);
+  }
+  if (!NAME_RE.test(rest)) throw bad(spec, `${JSON.stringify(rest)} is not a package name of the form namespace/name`);
+  return { name: rest, ...(tag !== undefined && { tag }), ...(hash !== undefined && { hash }) };
+}
+
+export function parsePackageSpec(spec: string, opts: { registry?: string; env?: NodeJS.ProcessEnv } = {}): PackageSpec {
+  if (spec.startsWith("quilt+")) return parseQuiltUri(spec);
+  const url = /^(s3|file):\/\/(.*)$/s.exec(spec);
+  if (url) {
+    // The last two path components are ns/name (with :tag/@hash); everything before is the registry.
+    const body = url[2] as string;
+    const parts = body.split("/");
+    if (parts.length < 3) throw bad(spec, "expected the registry followed by ns/name");
+    const ref = parts.slice(-2).join("/");
+    const registryPart = parts.slice(0, -2).join("/");
+    const registry = parseRegistryUrl(`${url[1]}://${registryPart}`);
+    return { registry, ...parseNameRef(spec, ref) };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) throw bad(spec, "unsupported URL scheme");
+  const registry = resolveRegistry(opts.registry, opts.env);
+  return { registry, ...parseNameRef(spec, spec) };
+}
+
+function parseQuiltUri(spec: string): PackageSpec {
+  const m = /^quilt\+(s3:\/\/[^#/?]+)\/?#(.*)$/s.exec(spec);
+  if (!m) throw bad(spec, "expected quilt+s3://bucket#package=ns/name");
+  const registry = parseRegistryUrl(m[1] as string);
+  const fields = new Map<string, string>();
+  for (const kv of (m[2] as string).split("&")) {
+    const eq = kv.indexOf("=");
+    if (eq < 0) throw bad(spec, `fragment field ${JSON.stringify(kv)} has no "="`);
+    fields.set(kv.slice(0, eq), decodeURIComponent(kv.slice(eq + 1)));
+  }
+  const pkg = fields.get("package");
+  if (!pkg) throw bad(spec, 'the fragment has no "package=" field');
+  const ref = parseNameRef(spec, pkg);
+  if (ref.tag !== undefined && ref.hash !== undefined) throw bad(spec, "give either :tag or @hash, not both");
+  const path = fields.get("path");
+  return { registry, ...ref, ...(path !== undefined && { path }) };
+}
+
+/** The canonical text of a spec, e.g. for messages: "s3://bucket/ns/name:tag". */
+export function formatPackageSpec(s: PackageSpec): string {
+  return `${s.registry.url}/${s.name}${s.tag !== undefined ? `:${s.tag}` : ""}${s.hash !== undefined ? `@${s.hash}` : ""}`;
+}
