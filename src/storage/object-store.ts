@@ -55,6 +55,8 @@ export interface PutOptions {
 export interface PutResult {
   versionId?: string;
   etag?: string;
+  /** Base64 SHA-256 checksum the store computed (S3 ChecksumSHA256; composite for multipart). */
+  checksumSha256?: string;
 }
 
 export interface ListOptions {
