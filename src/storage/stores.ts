@@ -1,0 +1,51 @@
+// Which ObjectStore serves a registry or a physical key. One S3 store per process (it
+// holds the connection pool and credentials) and one local store; both are created on
+// first use so a purely local run never loads the AWS SDK's configuration.
+import { join } from "node:path";
+import { cacheDir } from "../config.js";
+import type { PhysicalKey } from "../manifest/physical-key.js";
+import type { RegistryUrl } from "../manifest/registry-url.js";
+import { LocalStore } from "./local-store.js";
+import { ManifestCache } from "./manifest-cache.js";
+import type { ObjectLocation, ObjectStore } from "./object-store.js";
+import { Registry } from "./registry.js";
+import { createS3Store, type S3StoreOptions } from "./s3-store.js";
+
+export class Stores {
+  private s3Store: ObjectStore | undefined;
+  private localStore: ObjectStore | undefined;
+
+  constructor(private readonly s3Options: S3StoreOptions = {}) {}
+
+  s3(): ObjectStore {
+    this.s3Store ??= createS3Store(this.s3Options);
+    return this.s3Store;
+  }
+
+  local(): ObjectStore {
+    this.localStore ??= new LocalStore();
+    return this.localStore;
+  }
+
+  forRegistry(url: RegistryUrl): ObjectStore {
+    return url.kind === "s3" ? this.s3() : this.local();
+  }
+
+  /** The store and the pinned location of an entry's bytes. */
+  forPhysicalKey(pk: PhysicalKey): { store: ObjectStore; loc: ObjectLocation } {
+    if (pk.bucket === null) return { store: this.local(), loc: { bucket: "/", key: pk.path.replace(/^\/+/, "") } };
+    return { store: this.s3(), loc: { bucket: pk.bucket, key: pk.path, ...(pk.versionId !== null && { versionId: pk.versionId }) } };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.s3Store?.close(), this.localStore?.close()]);
+    this.s3Store = undefined;
+    this.localStore = undefined;
+  }
+}
+
+/** A registry with the on-disk manifest cache under QUILT_CACHE_DIR. */
+export function openRegistry(url: RegistryUrl, stores: Stores, opts: { manifestCacheDir?: string | null } = {}): Registry {
+  const dir = opts.manifestCacheDir === undefined ? join(cacheDir(), "manifests") : opts.manifestCacheDir;
+  return new Registry(url, stores.forRegistry(url), new ManifestCache(dir));
+}
