@@ -1,0 +1,6 @@
+#!/usr/bin/env node
+// The `quilt` executable: runs the compiled CLI (npm run build) and exits with its status.
+// The AWS SDK's notice about future Node versions is not the user's business here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+const { main } = await import("../dist/src/cli/main.js");
+process.exitCode = await main(process.argv.slice(2));
