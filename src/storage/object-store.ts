@@ -41,6 +41,11 @@ export interface ObjectHead {
   lastModified?: Date;
   /** Base64 SHA-256 of the whole object when the store has one (S3 ChecksumSHA256, full-object). */
   checksumSha256?: string;
+  /**
+   * Base64 SHA-256 over the parts' SHA-256 digests of a multipart object (S3 composite
+   * checksum, without its "-N" suffix). With 8 MiB parts it equals the sha2-256-chunked hash.
+   */
+  compositeSha256?: string;
 }
 
 export type PutBody = Buffer | Uint8Array | string | { path: string };

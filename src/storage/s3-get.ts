@@ -36,6 +36,13 @@ export function fullObjectChecksum(res: HeadObjectCommandOutput): string | undef
   return /-\d+$/.test(sum) || /-\d+"?$/.test(res.ETag ?? "") ? undefined : sum;
 }
 
+/** The composite (multipart) SHA-256 checksum without its "-N" part count, when that is what S3 has. */
+export function compositeChecksum(res: HeadObjectCommandOutput): string | undefined {
+  const sum = res.ChecksumSHA256;
+  if (!sum || fullObjectChecksum(res) !== undefined) return undefined;
+  return sum.replace(/-\d+$/, "");
+}
+
 export function bodyStream(body: unknown): Readable {
   if (body instanceof Readable) return body;
   throw new Error("S3 response has no Node.js body stream");

@@ -17,7 +17,7 @@ import type { GetOptions, ListEntry, ListOptions, ObjectHead, ObjectLocation, Ob
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from "./retry.js";
 import { buildS3Client, type ResolvedS3Client, type S3ClientOptions } from "./s3-client.js";
 import { mapS3Error } from "./s3-errors.js";
-import { bodyStream, emptyOnInvalidRange, fullObjectChecksum, getParams, pin, readAll } from "./s3-get.js";
+import { bodyStream, compositeChecksum, emptyOnInvalidRange, fullObjectChecksum, getParams, pin, readAll } from "./s3-get.js";
 import { copyMultipart, copySource, partSizeFor, uploadMultipart, type MultipartContext, type S3PutResult } from "./s3-multipart.js";
 import { bodyBytes, checkRange, compareKeys, isPathBody, throwIfAborted } from "./store-helpers.js";
 
@@ -99,6 +99,7 @@ export class S3Store implements ObjectStore {
       versionId: res.VersionId,
       lastModified: res.LastModified,
       checksumSha256: fullObjectChecksum(res),
+      compositeSha256: compositeChecksum(res),
     };
   }
 
