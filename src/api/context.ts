@@ -1,0 +1,67 @@
+// What every library call needs and should share: the object stores (one S3 connection
+// pool per process), the manifest cache, the registry resolution rules. Library users get
+// a process-wide default; tests and the daemon build their own.
+import { join } from "node:path";
+import { cacheDir } from "../config.js";
+import { parsePackageSpec, type PackageSpec } from "../manifest/package-spec.js";
+import { parseRegistryUrl, resolveRegistry, type RegistryUrl } from "../manifest/registry-url.js";
+import type { Registry } from "../storage/registry.js";
+import type { S3StoreOptions } from "../storage/s3-store.js";
+import { openRegistry, Stores } from "../storage/stores.js";
+
+export interface QuiltContextOptions {
+  /** Root of the local caches (manifests, data blocks); default QUILT_CACHE_DIR or ~/.cache/quilt-ts. */
+  cacheDir?: string;
+  /** S3 client settings (endpoint, region, profile...); default from the environment. */
+  s3?: S3StoreOptions;
+  env?: NodeJS.ProcessEnv;
+}
+
+export class QuiltContext {
+  readonly stores: Stores;
+  readonly cacheDir: string;
+  readonly env: NodeJS.ProcessEnv;
+  private readonly registries = new Map<string, Registry>();
+
+  constructor(opts: QuiltContextOptions = {}) {
+    this.env = opts.env ?? process.env;
+    this.cacheDir = opts.cacheDir ?? cacheDir(this.env);
+    this.stores = new Stores(opts.s3);
+  }
+
+  /** --registry, else QUILT_REGISTRY, else quilt3's local registry. */
+  registryUrl(explicit?: string): RegistryUrl {
+    return explicit === undefined ? resolveRegistry(undefined, this.env) : parseRegistryUrl(explicit);
+  }
+
+  registry(url: RegistryUrl): Registry {
+    let r = this.registries.get(url.url);
+    if (!r) {
+      r = openRegistry(url, this.stores, { manifestCacheDir: join(this.cacheDir, "manifests") });
+      this.registries.set(url.url, r);
+    }
+    return r;
+  }
+
+  parseSpec(spec: string, registry?: string): PackageSpec {
+    return parsePackageSpec(spec, { registry, env: this.env });
+  }
+
+  async close(): Promise<void> {
+    await this.stores.close();
+    this.registries.clear();
+  }
+}
+
+let defaultContext: QuiltContext | undefined;
+
+export function getDefaultContext(): QuiltContext {
+  defaultContext ??= new QuiltContext();
+  return defaultContext;
+}
+
+/** Replaces the process-wide context (e.g. to point at a custom S3 endpoint). */
+export function configure(opts: QuiltContextOptions): QuiltContext {
+  defaultContext = new QuiltContext(opts);
+  return defaultContext;
+}

@@ -1,0 +1,68 @@
+// What an install leaves next to the data, in <dir>/.quilt/installed.json: which package
+// version the directory holds and a stat record (size, mtime, inode) of every file it
+// wrote. `quilt status`, `quilt hash DIR` and verify read it; verify trusts a file whose
+// stat record still matches instead of re-hashing it (unless asked to go deep).
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { errnoCode, QuiltError } from "../errors.js";
+import type { Stats } from "node:fs";
+import { STATE_DIR } from "./safe-path.js";
+
+export const INSTALL_STATE_FILE = "installed.json";
+const FORMAT = 1;
+
+export interface StatRecord {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  /** The entry hash value the file had when we wrote or verified it. */
+  hash: string;
+}
+
+export interface InstallState {
+  format: typeof FORMAT;
+  registry: string;
+  name: string;
+  tag?: string;
+  topHash: string;
+  /** Logical key to the stat of the file as written (and verified) by us. */
+  files: Record<string, StatRecord>;
+}
+
+export function statRecord(st: Stats, hash: string): StatRecord {
+  return { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, hash };
+}
+
+/** The file is unchanged since we recorded it holding `hash`. */
+export function trustedByStat(rec: StatRecord | undefined, st: Stats, hash: string): boolean {
+  return rec !== undefined && rec.hash === hash && rec.size === st.size && rec.mtimeMs === st.mtimeMs && rec.ino === st.ino;
+}
+
+export async function readInstallState(dir: string): Promise<InstallState | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, STATE_DIR, INSTALL_STATE_FILE), "utf8");
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT" || errnoCode(err) === "ENOTDIR") return undefined;
+    throw err;
+  }
+  try {
+    const state = JSON.parse(text) as InstallState;
+    if (state.format !== FORMAT || typeof state.topHash !== "string" || typeof state.files !== "object") throw new Error("unknown format");
+    return state;
+  } catch (err) {
+    throw new QuiltError("EBADMANIFEST", `${join(dir, STATE_DIR, INSTALL_STATE_FILE)} is not a valid install record: ${(err as Error).message}`, {
+      hint: "delete it and install the package again (files already in place are kept)",
+    });
+  }
+}
+
+/** Atomic: a crash leaves the previous record or the new one. */
+export async function writeInstallState(dir: string, state: InstallState): Promise<void> {
+  const stateDir = join(dir, STATE_DIR);
+  await mkdir(stateDir, { recursive: true });
+  const tmp = join(stateDir, `.${INSTALL_STATE_FILE}.${randomBytes(6).toString("hex")}.tmp`);
+  await writeFile(tmp, JSON.stringify(state));
+  await rename(tmp, join(stateDir, INSTALL_STATE_FILE));
+}

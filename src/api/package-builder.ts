@@ -1,0 +1,285 @@
+// PackageBuilder: the mutable side. Collects entries from local files, S3 and other
+// packages, renames and annotates them, builds the manifest, pushes data and manifest.
+// Safe by default: a manifest pointing at local files, or one not pushed, is not a
+// Package unless the caller says so explicitly.
+import { inspect } from "node:util";
+import { QuiltError } from "../errors.js";
+import { fromPlain, type JsonObject, type JsonValue } from "../manifest/json-value.js";
+import { parseLogicalKey, parseLogicalPrefix } from "../manifest/logical-key.js";
+import type { Manifest } from "../manifest/manifest.js";
+import { isValidPackageName, isValidTag } from "../manifest/package-spec.js";
+import type { RegistryUrl } from "../manifest/registry-url.js";
+import { buildManifest, manifestFromHashed, type BuildProgress } from "./build-manifest.js";
+import { entriesFromLocal, entriesFromManifest, entriesFromS3, type BuilderEntry } from "./builder-sources.js";
+import { getDefaultContext, type QuiltContext } from "./context.js";
+import { displaySource, foldContents, formatObject } from "./package-display.js";
+import { Package } from "./package.js";
+import { pushData, type PushDataOptions, type PushedEntry } from "./push-data.js";
+
+export interface BuilderOptions {
+  registry?: string;
+  context?: QuiltContext;
+  /** Where progress lines ("Building manifest...", "Pushing ...") go; default nowhere. */
+  output?: (line: string) => void;
+}
+
+export const LOCAL_FILES_ERROR =
+  "Manifest contains pointers to local files. Use pushData() to first push those files to s3 or use allowLocalFiles: true if this is intentional";
+export const LOCAL_MANIFEST_ERROR =
+  "The manifest has not been pushed to a remote repository. Use pushManifest() to first push the manifest to s3 or use allowLocalManifest: true if this is intentional";
+
+export class PackageBuilder {
+  readonly name: string;
+  /** From "ns/name:tag": the tag pushes use when they are given none. */
+  readonly defaultTag: string | undefined;
+  readonly registry: RegistryUrl;
+  readonly context: QuiltContext;
+  private entries = new Map<string, BuilderEntry>();
+  private header: JsonObject = new Map<string, JsonValue>([["version", "v0"], ["message", null]]);
+  private dirMeta = new Map<string, JsonValue>();
+  private built: Manifest | undefined;
+  private pushed: { tag?: string; url: string } | undefined;
+  private readonly output: (line: string) => void;
+
+  constructor(name: string, opts: BuilderOptions = {}) {
+    const colon = name.indexOf(":");
+    const bare = colon < 0 ? name : name.slice(0, colon);
+    const tag = colon < 0 ? undefined : name.slice(colon + 1);
+    if (!isValidPackageName(bare) || (tag !== undefined && !isValidTag(tag))) {
+      throw new QuiltError("EBADSPEC", `Invalid package name ${JSON.stringify(name)}`, { hint: "a package name is namespace/name[:tag], e.g. bucket/dataset:v0" });
+    }
+    this.name = bare;
+    this.defaultTag = tag;
+    this.context = opts.context ?? getDefaultContext();
+    this.registry = this.context.registryUrl(opts.registry);
+    this.output = opts.output ?? (() => {});
+  }
+
+  /** A builder holding a package's entries, header and directory metadata, as a new version. */
+  static fromPackage(pkg: Package, opts: Omit<BuilderOptions, "registry" | "context"> = {}): PackageBuilder {
+    const b = new PackageBuilder(pkg.name, { ...opts, registry: pkg.registry.url, context: pkg.context });
+    b.header = new Map(pkg.manifest.header);
+    b.dirMeta = new Map(pkg.manifest.dirMeta);
+    for (const e of entriesFromManifest(pkg.manifest.entries, "")) b.entries.set(e.logicalKey, e);
+    return b;
+  }
+
+  private changed(): void {
+    this.built = undefined;
+    this.pushed = undefined;
+  }
+
+  private put(entries: BuilderEntry[]): void {
+    for (const e of entries) {
+      for (const existing of this.entries.keys()) {
+        if (existing.startsWith(e.logicalKey + "/") || e.logicalKey.startsWith(existing + "/")) {
+          throw new QuiltError("EUSAGE", `Cannot add ${JSON.stringify(e.logicalKey)}: ${JSON.stringify(existing)} is in the way (a path cannot be both a file and a directory)`);
+        }
+      }
+    }
+    for (const e of entries) this.entries.set(e.logicalKey, e);
+    this.changed();
+  }
+
+  /**
+   * Adds a local file or directory, an s3:// object or prefix, or another Package.
+   * `logicalPrefix` defaults to the directory's (or prefix's) own name; "" is the root.
+   */
+  async add(source: string | Package, logicalPrefix?: string): Promise<this> {
+    if (source instanceof Package) {
+      this.put(entriesFromManifest(source.manifest.entries, logicalPrefix === undefined ? "" : parseLogicalPrefix(logicalPrefix)));
+      return this;
+    }
+    const entries = source.startsWith("s3://") ? await entriesFromS3(this.context.stores, source, logicalPrefix) : await entriesFromLocal(source, logicalPrefix);
+    this.put(entries);
+    return this;
+  }
+
+  /** Sets one entry from a local file or an s3:// URL, with optional user metadata. */
+  async set(key: string, source: string, opts: { meta?: unknown } = {}): Promise<this> {
+    const k = parseLogicalKey(key);
+    const [entry] = source.startsWith("s3://") ? await entriesFromS3(this.context.stores, source, k) : await entriesFromLocal(source, k);
+    if (!entry || entry.logicalKey !== k) throw new QuiltError("EUSAGE", `set() takes a single file: ${source}`);
+    if (opts.meta !== undefined) entry.meta = new Map([["user_meta", fromPlain(opts.meta)]]);
+    this.entries.delete(k);
+    this.put([entry]);
+    return this;
+  }
+
+  /** User metadata of an entry, or of a directory ("dir/"), or of the package (""). */
+  setMeta(keyOrDir: string, meta: unknown): this {
+    const value = fromPlain(meta);
+    if (keyOrDir === "") this.header.set("user_meta", value);
+    else if (keyOrDir.endsWith("/")) this.dirMeta.set(parseLogicalPrefix(keyOrDir), value);
+    else {
+      const e = this.entries.get(keyOrDir);
+      if (!e) throw new QuiltError("ENOTFOUND", `No entry ${JSON.stringify(keyOrDir)} in the builder`);
+      e.meta = new Map(e.meta);
+      e.meta.set("user_meta", value);
+    }
+    this.changed();
+    return this;
+  }
+
+  setMessage(message: string | null): this {
+    this.header.set("message", message);
+    this.changed();
+    return this;
+  }
+
+  /** Removes an entry, or every entry under a directory prefix. */
+  delete(keyOrPrefix: string): this {
+    const dir = keyOrPrefix.endsWith("/") ? keyOrPrefix : keyOrPrefix + "/";
+    let n = 0;
+    for (const k of [...this.entries.keys()]) {
+      if (k === keyOrPrefix || k.startsWith(dir)) {
+        this.entries.delete(k);
+        n++;
+      }
+    }
+    if (n === 0) throw new QuiltError("ENOTFOUND", `Nothing at ${JSON.stringify(keyOrPrefix)} to delete`);
+    this.changed();
+    return this;
+  }
+
+  /** Moves every entry under `from` to `to`; fails on the first collision unless `overwrite`, changing nothing. */
+  moveDirContents(from: string, to: string, opts: { overwrite?: boolean } = {}): this {
+    const src = parseLogicalPrefix(from);
+    const dst = parseLogicalPrefix(to);
+    const moves = [...this.entries.values()].filter((e) => e.logicalKey.startsWith(src)).map((e) => ({ e, key: dst + e.logicalKey.slice(src.length) }));
+    if (moves.length === 0) throw new QuiltError("ENOTFOUND", `No entries under ${JSON.stringify(src)}`);
+    const moving = new Set(moves.map((m) => m.e.logicalKey));
+    if (!opts.overwrite) {
+      for (const m of moves) {
+        if (this.entries.has(m.key) && !moving.has(m.key)) {
+          throw new QuiltError(
+            "EUSAGE",
+            `Collision detected. moving "${m.e.logicalKey}" to "${m.key}", but "${m.key}" already exists. Use overwrite: true if you would like to replace "${m.key}" with "${m.e.logicalKey}".`,
+          );
+        }
+      }
+    }
+    for (const m of moves) this.entries.delete(m.e.logicalKey);
+    for (const m of moves) this.entries.set(m.key, { ...m.e, logicalKey: parseLogicalKey(m.key) });
+    this.changed();
+    return this;
+  }
+
+  /** A new builder with the entries `keep` accepts: same physical objects, nothing downloaded. */
+  filter(keep: (entry: { logicalKey: string; size?: number; meta: unknown }) => boolean): PackageBuilder {
+    const b = new PackageBuilder(this.name, { registry: this.registry.url, context: this.context, output: this.output });
+    b.header = new Map(this.header);
+    b.dirMeta = new Map(this.dirMeta);
+    for (const e of this.entries.values()) if (keep({ logicalKey: e.logicalKey, size: e.size, meta: e.meta })) b.entries.set(e.logicalKey, { ...e });
+    return b;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  keys(): string[] {
+    return [...this.entries.keys()].sort();
+  }
+
+  get topHash(): string | undefined {
+    return this.built?.topHash;
+  }
+
+  /** Entries pointing at local files outside the registry (data in a local registry counts as pushed). */
+  hasLocalFiles(): boolean {
+    const inRegistry = this.registry.kind === "file" ? this.registry.dir.replace(/\/$/, "") + "/" : undefined;
+    return [...this.entries.values()].some((e) => e.source.isLocal() && (inRegistry === undefined || !e.source.path.startsWith(inRegistry)));
+  }
+
+  /** Hashes what is not hashed yet and returns the top hash. */
+  async buildManifest(opts: { onProgress?: (p: BuildProgress) => void } = {}): Promise<string> {
+    this.output("Building manifest...");
+    const { manifest, hashed } = await buildManifest(this.context.stores, this.header, this.dirMeta, [...this.entries.values()], opts.onProgress);
+    for (const e of hashed) this.entries.set(e.logicalKey, e);
+    this.built = manifest;
+    this.output(`Tophash: ${manifest.topHash}`);
+    return manifest.topHash;
+  }
+
+  async pushData(opts: PushDataOptions = {}): Promise<PushedEntry[]> {
+    const registry = this.context.registry(this.registry);
+    const before = this.built;
+    const pushed = await pushData(this.context.stores, registry, this.name, [...this.entries.values()], opts);
+    for (const line of pushReport(pushed)) this.output(line);
+    // Physical keys changed but hashes did not, so the top hash stays; the manifest is re-made, not re-hashed.
+    if (before) this.built = manifestFromHashed(this.header, this.dirMeta, [...this.entries.values()]);
+    this.pushed = undefined;
+    return pushed;
+  }
+
+  /** Builds if needed, refuses local pointers unless forced, writes manifest and pointers. */
+  async pushManifest(options: { tag?: string; forceAllowLocalFiles?: boolean; message?: string } = {}): Promise<Package> {
+    const tag = options.tag ?? this.defaultTag;
+    const opts = { ...options, ...(tag !== undefined && { tag }) };
+    if (opts.message !== undefined) this.setMessage(opts.message);
+    if (this.hasLocalFiles() && !opts.forceAllowLocalFiles) {
+      throw new QuiltError("EUSAGE", "Manifest contains pointers to local files. Use pushData() to first push those files to s3 or forceAllowLocalFiles: true if this is intentional");
+    }
+    if (!this.built) await this.buildManifest();
+    const manifest = this.built as Manifest;
+    const registry = this.context.registry(this.registry);
+    const url = registry.manifestUrl(this.name, manifest.topHash);
+    this.output(`Pushing manifest to ${url}`);
+    await registry.pushManifest(this.name, manifest, { ...(opts.tag !== undefined && { tag: opts.tag }) });
+    if (opts.tag !== undefined) this.output(`Linking ${this.name}:${opts.tag} to manifest ${manifest.topHash.slice(0, 9)}`);
+    this.pushed = { url, ...(opts.tag !== undefined && { tag: opts.tag }) };
+    return Package.fromManifest(this.context, this.registry, this.name, opts.tag ?? "latest", manifest, url);
+  }
+
+  async pushDataAndManifest(opts: PushDataOptions & { tag?: string; message?: string } = {}): Promise<Package> {
+    await this.pushData(opts);
+    return this.pushManifest({ ...(opts.tag !== undefined && { tag: opts.tag }), ...(opts.message !== undefined && { message: opts.message }) });
+  }
+
+  /** The builder as a Package: refused while it points at local files or is not pushed, unless allowed. */
+  async asPackage(opts: { allowLocalFiles?: boolean; allowLocalManifest?: boolean } = {}): Promise<Package> {
+    if (this.hasLocalFiles() && !opts.allowLocalFiles) throw new QuiltError("EUSAGE", LOCAL_FILES_ERROR);
+    if (!this.pushed && !opts.allowLocalManifest) throw new QuiltError("EUSAGE", LOCAL_MANIFEST_ERROR);
+    if (!this.built) await this.buildManifest();
+    const manifest = this.built as Manifest;
+    return Package.fromManifest(this.context, this.registry, this.name, this.pushed?.tag, manifest, this.pushed?.url ?? "local");
+  }
+
+  toString(): string {
+    const items = [...this.entries.values()]
+      .map((e) => ({ key: e.logicalKey, source: displaySource(e.source) }))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return formatObject(
+      "PackageBuilder",
+      [
+        ["name", (this.pushed?.tag ?? this.defaultTag) !== undefined ? `${this.name}:${this.pushed?.tag ?? this.defaultTag}` : this.name],
+        ["tophash", this.built?.topHash ?? "pre-manifest"],
+        ["manifest", this.pushed?.url ?? (this.built ? "local" : "pre-manifest")],
+      ],
+      foldContents(items),
+    );
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+/** "Pushing ./train2017/ to s3://bucket/prefix/train2017/..." lines, folded per directory. */
+function pushReport(pushed: PushedEntry[]): string[] {
+  // An entry already at its destination counts as skipped: its data exists there.
+  const norm = pushed.map((p) => (p.outcome === "in-place" ? { ...p, outcome: "skipped" as const } : p));
+  const byOutcome = (o: PushedEntry["outcome"][]) => norm.filter((p) => o.includes(p.outcome));
+  const lines: string[] = [];
+  for (const [list, verb] of [[byOutcome(["uploaded", "skipped"]).filter((p) => p.from.isLocal()), "Pushing"], [byOutcome(["copied", "skipped"]).filter((p) => !p.from.isLocal()), "Copying"]] as const) {
+    const from = foldContents(list.map((p) => ({ key: p.entry.logicalKey, source: displaySource(p.from) })));
+    const to = new Map(foldContents(list.map((p) => ({ key: p.entry.logicalKey, source: displaySource(p.entry.source) }))));
+    const skipped = new Set(list.filter((p) => p.outcome === "skipped").map((p) => p.entry.logicalKey));
+    for (const [key, src] of from) {
+      const allSkipped = key.endsWith("/") || key.endsWith("/...") ? list.filter((p) => p.entry.logicalKey.startsWith(key.replace(/\.\.\.$/, ""))).every((p) => skipped.has(p.entry.logicalKey)) : skipped.has(key);
+      lines.push(`${verb} ${src.replace(/\/\.\.\.$/, "/")} to ${(to.get(key) ?? "?")}${allSkipped ? " (data exists, skipping)" : ""}`);
+    }
+  }
+  return lines;
+}

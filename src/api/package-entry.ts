@@ -1,0 +1,76 @@
+// One file of a package as library users see it: plain JavaScript metadata, the physical
+// key as a URL string, and byte accessors that go through the verified read path.
+import { toPlain, type PlainJson } from "../manifest/json-value.js";
+import { hashType, hashValue, userMeta, type ManifestEntry } from "../manifest/manifest.js";
+import type { LogicalKey } from "../types.js";
+
+export interface EntryBytesReader {
+  bytes(entry: ManifestEntry): Promise<Buffer>;
+}
+
+export class PackageEntry {
+  constructor(
+    readonly raw: ManifestEntry,
+    private readonly reader: EntryBytesReader,
+  ) {}
+
+  get logicalKey(): LogicalKey {
+    return this.raw.logicalKey;
+  }
+
+  get size(): number {
+    return this.raw.size;
+  }
+
+  get hash(): { type: string; value: string } {
+    return { type: hashType(this.raw), value: hashValue(this.raw) };
+  }
+
+  get physicalKey(): string {
+    return this.raw.physicalKey.toString();
+  }
+
+  /** The entry's whole meta object (user data under "user_meta"). */
+  get meta(): PlainJson {
+    return toPlain(this.raw.meta);
+  }
+
+  /** The user metadata. */
+  get metadata(): PlainJson {
+    return toPlain(userMeta(this.raw.meta));
+  }
+
+  isFile(): true {
+    return true;
+  }
+
+  /** The bytes, verified against the manifest hash (through the local cache when there is one). */
+  getBytes(): Promise<Buffer> {
+    return this.reader.bytes(this.raw);
+  }
+
+  async getText(encoding: BufferEncoding = "utf8"): Promise<string> {
+    return (await this.getBytes()).toString(encoding);
+  }
+
+  async getJson<T = unknown>(): Promise<T> {
+    return JSON.parse(await this.getText()) as T;
+  }
+
+  toString(): string {
+    return `PackageEntry('${this.physicalKey}')`;
+  }
+}
+
+/** A directory in a listing (`ls`): the key ends with "/". */
+export class PackageDirectory {
+  constructor(readonly logicalKey: string) {}
+
+  isFile(): false {
+    return false;
+  }
+
+  toString(): string {
+    return this.logicalKey;
+  }
+}

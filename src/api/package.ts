@@ -1,0 +1,224 @@
+// Package: one immutable version of a package, browsed from a registry. Loading it reads
+// only the manifest; bytes are fetched when asked for, verified against the manifest.
+// Nothing here changes the package: asPackageBuilder() starts a new version.
+import { inspect } from "node:util";
+import { QuiltError } from "../errors.js";
+import { toPlain, type PlainJson } from "../manifest/json-value.js";
+import { compareLogicalKeys } from "../manifest/logical-key.js";
+import { userMeta, type Manifest } from "../manifest/manifest.js";
+import type { RegistryUrl } from "../manifest/registry-url.js";
+import type { TopHash } from "../types.js";
+import { getDefaultContext, type QuiltContext } from "./context.js";
+import { downloadManifest, type DownloadOptions, type DownloadResult } from "./download.js";
+import { StoreEntryReader } from "./entry-reader.js";
+import { forceMatch, type Change } from "./force-match.js";
+import { readInstallState } from "./install-state.js";
+import { displaySource, foldContents, formatObject } from "./package-display.js";
+import { PackageDirectory, PackageEntry, type EntryBytesReader } from "./package-entry.js";
+import { PackageBuilder } from "./package-builder.js";
+import { diffManifests, type PackageDiff } from "./diff.js";
+import { formatVerifyReport, verifyDirectory, type VerifyOptions, type VerifyResult } from "./verify-directory.js";
+
+export interface BrowseOptions {
+  registry?: string;
+  tag?: string;
+  hash?: string;
+  context?: QuiltContext;
+}
+
+export interface VerifyReport extends VerifyResult {
+  /** The use case's lines: one per difference, then how to fix it. Empty when ok. */
+  lines: string[];
+}
+
+export class Package implements Iterable<PackageEntry> {
+  private readonly reader: EntryBytesReader;
+
+  private constructor(
+    readonly context: QuiltContext,
+    readonly registry: RegistryUrl,
+    readonly name: string,
+    readonly tag: string | undefined,
+    readonly manifest: Manifest,
+    readonly manifestLocation: string,
+  ) {
+    this.reader = new StoreEntryReader(context.stores);
+  }
+
+  /** Loads the manifest of `spec` (ns/name[:tag][@hash] or a full URL); no data is read. */
+  static async browse(spec: string, opts: BrowseOptions = {}): Promise<Package> {
+    const ctx = opts.context ?? getDefaultContext();
+    const parsed = ctx.parseSpec(spec, opts.registry);
+    const tag = opts.tag ?? parsed.tag;
+    const hash = opts.hash ?? parsed.hash;
+    const registry = ctx.registry(parsed.registry);
+    const resolved = await registry.resolve(parsed.name, { ...(tag !== undefined && { tag }), ...(hash !== undefined && { hash }) });
+    const manifest = await registry.loadManifest(resolved);
+    return new Package(ctx, parsed.registry, parsed.name, hash !== undefined && tag === undefined ? undefined : (tag ?? "latest"), manifest, registry.manifestUrl(parsed.name, resolved.topHash, resolved.layout));
+  }
+
+  /** For code that already holds a manifest (the builder after a push, tests). */
+  static fromManifest(ctx: QuiltContext, registry: RegistryUrl, name: string, tag: string | undefined, manifest: Manifest, manifestLocation: string): Package {
+    return new Package(ctx, registry, name, tag, manifest, manifestLocation);
+  }
+
+  get hash(): TopHash {
+    return this.manifest.topHash;
+  }
+
+  /** "ns/name:tag", or "ns/name@<short hash>" for a version named by hash. */
+  get label(): string {
+    return this.tag !== undefined ? `${this.name}:${this.tag}` : `${this.name}@${this.hash.slice(0, 9)}`;
+  }
+
+  get message(): string | null {
+    return this.manifest.message;
+  }
+
+  /** The package-level user metadata. */
+  get metadata(): PlainJson {
+    return toPlain(userMeta(this.manifest.header));
+  }
+
+  *[Symbol.iterator](): Iterator<PackageEntry> {
+    for (const e of this.manifest.entries) yield new PackageEntry(e, this.reader);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<PackageEntry> {
+    // Not `yield* this`: inside an async generator that would pick this very method again.
+    for (const e of this) yield e;
+  }
+
+  /** Entries under a prefix ("train/" or "train"), in walk order. */
+  entries(prefix = ""): PackageEntry[] {
+    const p = prefix === "" || prefix.endsWith("/") ? prefix : prefix + "/";
+    return this.manifest.entries.filter((e) => e.logicalKey.startsWith(p)).map((e) => new PackageEntry(e, this.reader));
+  }
+
+  getEntry(key: string): PackageEntry {
+    const e = this.manifest.get(key);
+    if (!e) {
+      throw new QuiltError("ENOTFOUND", `No entry ${JSON.stringify(key)} in ${this.label}`, { hint: "list entries with ls(prefix)" });
+    }
+    return new PackageEntry(e, this.reader);
+  }
+
+  has(key: string): boolean {
+    return this.manifest.has(key);
+  }
+
+  /** Immediate children of a directory: files as entries, directories with a trailing "/". */
+  ls(prefix = ""): (PackageEntry | PackageDirectory)[] {
+    const p = prefix === "" || prefix.endsWith("/") ? prefix : prefix + "/";
+    const out: (PackageEntry | PackageDirectory)[] = [];
+    const seenDirs = new Set<string>();
+    for (const e of this.manifest.entries) {
+      if (!e.logicalKey.startsWith(p)) continue;
+      const rest = e.logicalKey.slice(p.length);
+      const slash = rest.indexOf("/");
+      if (slash < 0) out.push(new PackageEntry(e, this.reader));
+      else {
+        const dir = p + rest.slice(0, slash + 1);
+        if (!seenDirs.has(dir)) {
+          seenDirs.add(dir);
+          out.push(new PackageDirectory(dir));
+        }
+      }
+    }
+    if (out.length === 0 && p !== "") throw new QuiltError("ENOTFOUND", `No directory ${JSON.stringify(p)} in ${this.label}`);
+    return out.sort((a, b) => compareLogicalKeys(a.logicalKey.replace(/\/$/, ""), b.logicalKey.replace(/\/$/, "")));
+  }
+
+  /** The text of README.md (or the first readme-like file at the top level). */
+  async readme(): Promise<string> {
+    const top = this.manifest.entries.filter((e) => !e.logicalKey.includes("/"));
+    const e = top.find((x) => x.logicalKey === "README.md") ?? top.find((x) => /^readme(\.\w+)?$/i.test(x.logicalKey));
+    if (!e) throw new QuiltError("ENOTFOUND", `${this.label} has no README`, { hint: "browse its contents with ls()" });
+    return this.getEntry(e.logicalKey).getText();
+  }
+
+  getContents(key: string): Promise<Buffer> {
+    return this.getEntry(key).getBytes();
+  }
+
+  getMetadata(key: string): PlainJson {
+    return this.getEntry(key).metadata;
+  }
+
+  /** Contents decoded by type: JSON files parsed, text files as strings, anything else as bytes. */
+  async get(key: string): Promise<unknown> {
+    const entry = this.getEntry(key);
+    if (/\.json$/i.test(key)) return entry.getJson();
+    if (/\.(txt|md|csv|tsv|jsonl|ya?ml|xml|html?)$/i.test(key)) return entry.getText();
+    return entry.getBytes();
+  }
+
+  /** Installs (incrementally) into `dir`. */
+  download(dir: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
+    return downloadManifest(this.context.stores, this.ref(), this.manifest, dir, opts);
+  }
+
+  async verifyDirectoryMatchesManifest(dir: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
+    const result = await verifyDirectory(this.manifest, dir, await readInstallState(dir), opts);
+    return { ...result, lines: formatVerifyReport(result, dir, this.label, `pkg.forceDirectoryToMatchManifest(${JSON.stringify(dir)})`) };
+  }
+
+  async forceDirectoryToMatchManifest(dir: string, opts: Pick<DownloadOptions, "onProgress" | "paths"> & { deep?: boolean } = {}): Promise<Change[]> {
+    return (await forceMatch(this.context.stores, this.ref(), this.manifest, dir, opts)).changes;
+  }
+
+  /** A builder for the next version: same entries, hashes and metadata. */
+  asPackageBuilder(opts: { output?: (line: string) => void } = {}): PackageBuilder {
+    return PackageBuilder.fromPackage(this, opts);
+  }
+
+  /** A builder with a subset of the entries (same physical objects; nothing is downloaded). */
+  filter(keep: (entry: PackageEntry) => boolean): PackageBuilder {
+    const keys = new Set(this.manifest.entries.filter((e) => keep(new PackageEntry(e, this.reader))).map((e) => e.logicalKey as string));
+    return this.asPackageBuilder().filter((e) => keys.has(e.logicalKey));
+  }
+
+  /** A builder with `n` entries picked at random (seeded, so a sample can be made again). */
+  sample(n: number, seed = 1): PackageBuilder {
+    const keys = this.manifest.entries.map((e) => e.logicalKey as string);
+    let s = seed >>> 0 || 1;
+    const rand = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+    for (let i = keys.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [keys[i], keys[j]] = [keys[j] as string, keys[i] as string];
+    }
+    const chosen = new Set(keys.slice(0, n));
+    return this.asPackageBuilder().filter((e) => chosen.has(e.logicalKey));
+  }
+
+  /** What changed from `other` to this version. */
+  diff(other: Package): PackageDiff {
+    return diffManifests(other.manifest, this.manifest);
+  }
+
+  /** Packages are immutable. */
+  set(): never {
+    throw new QuiltError("EUSAGE", "Package has no method set(): a package version never changes", { hint: "call asPackageBuilder() and change the builder" });
+  }
+
+  ref(): { registry: string; name: string; tag?: string; topHash: string } {
+    return { registry: this.registry.url, name: this.name, ...(this.tag !== undefined && { tag: this.tag }), topHash: this.hash };
+  }
+
+  toString(): string {
+    const items = this.manifest.entries.map((e) => ({ key: e.logicalKey, source: displaySource(e.physicalKey) }));
+    return formatObject(
+      "Package",
+      [
+        ["name", this.label],
+        ["tophash", this.hash],
+        ["manifest", this.manifestLocation],
+      ],
+      foldContents(items),
+    );
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
