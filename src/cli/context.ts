@@ -1,5 +1,10 @@
-// What a command handler gets: where to write (so commands run in-process in tests) and
-// the global options every command understands.
+// What a command handler gets: where to write (so commands run in-process in tests), the
+// global options, the library context (created on first use), and helpers that keep every
+// command's output consistent: --json prints one JSON document on stdout, otherwise
+// human lines; progress goes to stderr.
+import { QuiltContext } from "../api/context.js";
+import { Progress } from "./progress.js";
+
 export interface Io {
   out(text: string): void;
   err(text: string): void;
@@ -19,8 +24,46 @@ export interface GlobalArgs {
   registry?: string;
 }
 
-export interface CommandContext {
-  io: Io;
+export class CommandContext {
   /** Set by a handler: the exit status when it returns normally (e.g. 1 for a difference). */
-  exitCode: number;
+  exitCode = 0;
+  globals: GlobalArgs = { verbose: false, json: false };
+  private quiltContext: QuiltContext | undefined;
+
+  constructor(
+    readonly io: Io,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
+
+  get quilt(): QuiltContext {
+    this.quiltContext ??= new QuiltContext({ env: this.env });
+    return this.quiltContext;
+  }
+
+  /** Human lines, or with --json the document instead. */
+  print(human: string | string[], json: unknown): void {
+    if (this.globals.json) this.io.out(JSON.stringify(json, jsonReplacer) + "\n");
+    else {
+      const lines = Array.isArray(human) ? human : [human];
+      if (lines.length > 0) this.io.out(lines.join("\n") + "\n");
+    }
+  }
+
+  /** A line of human output that --json suppresses (e.g. "Installing ..."). */
+  say(line: string): void {
+    if (!this.globals.json) this.io.out(line + "\n");
+  }
+
+  progress(label: string): Progress {
+    return new Progress(this.io, label);
+  }
+
+  async close(): Promise<void> {
+    await this.quiltContext?.close();
+  }
+}
+
+/** bigint (big integers in metadata) as JSON numbers' text would lose nothing; print as strings. */
+function jsonReplacer(_key: string, value: unknown): unknown {
+  return typeof value === "bigint" ? value.toString() : value;
 }

@@ -1,4 +1,5 @@
 // `quilt hash`: prints exactly a hash and a newline, for scripts and outside checks.
+//   [DIR]            the top hash of the package installed (or built) at DIR, default "."
 //   --manifest FILE  the top hash of a manifest file (recomputed, never trusted)
 //   --file FILE      a file's entry hash (sha2-256-chunked by default)
 import { createReadStream } from "node:fs";
@@ -6,23 +7,28 @@ import type { Argv } from "yargs";
 import { QuiltError } from "../errors.js";
 import { DEFAULT_HASH_TYPE, HASH_TYPES, hashFile, type HashType } from "../manifest/checksums.js";
 import { readManifest } from "../manifest/manifest-reader.js";
+import { readInstallState } from "../api/install-state.js";
 import type { CommandContext } from "./context.js";
 
 interface HashArgs {
+  dir?: string;
   manifest?: string;
   file?: string;
   type: HashType;
 }
 
 export const hashCommand = {
-  command: "hash",
-  describe: "Print the top hash of a manifest file, or the entry hash of a file",
+  command: "hash [dir]",
+  describe: "Print the top hash of an installed package, of a manifest file, or the entry hash of a file",
   builder: (y: Argv) =>
     y
+      .positional("dir", { type: "string", describe: "Directory holding an installed package (default: .)" })
       .option("manifest", { type: "string", describe: "Manifest (JSONL) file whose top hash to print", requiresArg: true })
       .option("file", { type: "string", describe: "File whose entry hash to print", requiresArg: true })
       .option("type", { choices: [...HASH_TYPES], default: DEFAULT_HASH_TYPE, describe: "Hash type for --file" })
       .conflicts("manifest", "file")
+      .conflicts("dir", ["manifest", "file"])
+      .example("quilt hash ./dataset", "the top hash of the package installed in ./dataset")
       .example("quilt hash --manifest .quilt/packages/<hash>", "recompute a manifest's top hash")
       .example("quilt hash --file data.csv --type SHA256", "hash a file as quilt3 would"),
   async run(args: HashArgs, ctx: CommandContext): Promise<void> {
@@ -36,7 +42,14 @@ export const hashCommand = {
       ctx.io.out(h.value + "\n");
       return;
     }
-    throw new QuiltError("EUSAGE", "Nothing to hash", { hint: "give --manifest FILE or --file FILE (see `quilt hash --help`)" });
+    const dir = args.dir ?? ".";
+    const state = await readInstallState(dir);
+    if (!state) {
+      throw new QuiltError("ENOTFOUND", `${dir} holds no installed package`, {
+        hint: "install one with `quilt install NAME --dest DIR`, or give --manifest FILE or --file FILE",
+      });
+    }
+    ctx.io.out(state.topHash + "\n");
   },
 };
 

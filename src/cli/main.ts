@@ -4,13 +4,15 @@
 import yargs, { type Argv } from "yargs";
 import { QuiltError, errnoCode } from "../errors.js";
 import { closeHashPool } from "../manifest/hash-pool.js";
-import { flushLogging } from "../log.js";
-import { processIo, type CommandContext, type Io } from "./context.js";
+import { configureLogging, flushLogging, log } from "../log.js";
+import { stateDir } from "../config.js";
+import { join } from "node:path";
+import { CommandContext, processIo, type Io } from "./context.js";
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, exitCodeFor } from "./exit-codes.js";
 import { hashCommand } from "./hash-command.js";
 
-interface CommandModule<A> {
-  command: string;
+export interface CommandModule<A> {
+  command: string | string[];
   describe: string;
   builder: (y: Argv) => Argv<unknown>;
   run(args: A, ctx: CommandContext): Promise<void>;
@@ -41,13 +43,22 @@ function describeError(err: unknown, verbose: boolean): { text: string; code: nu
   return { text: `Error: ${e?.message ?? String(err)}\n${verbose && e?.stack ? e.stack + "\n" : "hint: run again with --verbose for details\n"}`, code: EXIT_ERROR };
 }
 
-export async function main(argv: string[], io: Io = processIo): Promise<number> {
-  const ctx: CommandContext = { io, exitCode: EXIT_OK };
+export async function main(argv: string[], io: Io = processIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const ctx = new CommandContext(io, env);
   const verbose = argv.includes("--verbose") || argv.includes("-v");
+  if (env.QUILT_NO_LOG_FILE !== "1") {
+    configureLogging({ file: join(stateDir(env), "logs", "cli.log"), level: verbose ? "debug" : env.QUILT_LOG_LEVEL });
+  }
+  log().debug({ argv }, "command");
   let parser = yargs(argv)
     .scriptName("quilt")
     .usage("$0 <command> [options]\n\nQuilt data packages: versioned, hash-identified datasets in S3 or a local registry.")
     .option("verbose", { alias: "v", type: "boolean", default: false, describe: "Log more and show stack traces on errors", global: true })
+    .option("json", { type: "boolean", default: false, describe: "Print one JSON document on stdout instead of text", global: true })
+    .middleware((args) => {
+      ctx.globals = { verbose: Boolean(args.verbose), json: Boolean(args.json), ...(typeof args.registry === "string" && { registry: args.registry }) };
+    })
+    .completion("completion", "Print a bash/zsh completion script (add `source <(quilt completion)` to your shell rc)")
     .strict()
     .demandCommand(1, "Give a command")
     .recommendCommands()
@@ -83,9 +94,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       return EXIT_USAGE;
     }
     const { text, code } = describeError(err, verbose);
+    log().error({ err }, "command failed");
     io.err(text);
     return code;
   } finally {
+    await ctx.close();
     await closeHashPool();
     flushLogging();
   }

@@ -2,6 +2,9 @@
 // Tests read the endpoint and bucket names with `inject(...)` (see test/helpers/s3.ts).
 import { S3Client, CreateBucketCommand, PutBucketVersioningCommand } from "@aws-sdk/client-s3";
 import type { TestProject } from "vitest/node";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startMoto, FAKE_AWS_ENV } from "./moto-server.js";
 
 /** Versioned buckets: the registry bucket and a second one for cross-bucket copies. */
@@ -16,6 +19,10 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Caches, logs and daemon state of everything the tests start stay out of the user's home.
+  const scratch = mkdtempSync(join(tmpdir(), "quilt-test-run-"));
+  process.env.QUILT_CACHE_DIR ??= join(scratch, "cache");
+  process.env.QUILT_STATE_DIR ??= join(scratch, "state");
   const moto = await startMoto();
   const client = new S3Client({
     endpoint: moto.endpoint,
@@ -31,5 +38,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("s3Endpoint", moto.endpoint);
   project.provide("s3Bucket", TEST_BUCKETS[0]);
   project.provide("s3OtherBucket", TEST_BUCKETS[1]);
-  return () => moto.stop();
+  return async () => {
+    await moto.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  };
 }

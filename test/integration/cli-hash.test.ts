@@ -42,9 +42,9 @@ describe("quilt hash", () => {
     const missing = await runCli(["hash", "--file", "/nonexistent/file"]);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/Error: ENOENT.*\/nonexistent\/file/);
-    const none = await runCli(["hash"]);
-    expect(none.code).toBe(2);
-    expect(none.stderr).toMatch(/give --manifest FILE or --file FILE/);
+    const none = await runCli(["hash"], { cwd: mkdtempSync(join(tmpdir(), "quilt-cli-hash-")) });
+    expect(none.code).toBe(4);
+    expect(none.stderr).toMatch(/holds no installed package[\s\S]*give --manifest FILE or --file FILE/);
   });
 
   it("--help runs for the program and the command", async () => {

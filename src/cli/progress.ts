@@ -1,0 +1,73 @@
+// Progress for work that can take more than a second (install, push-data, verify, cache
+// prefetch), on stderr: a redrawn bar when stderr is a terminal, otherwise a plain count
+// line at most every few seconds and one at the end, so logs of CI jobs stay readable.
+import type { Io } from "./context.js";
+
+/** Plain (non-terminal) progress lines are at least this far apart. */
+const PLAIN_INTERVAL_MS = 5_000;
+/** A terminal bar is redrawn at most this often. */
+const TTY_INTERVAL_MS = 100;
+const BAR_WIDTH = 24;
+
+export interface ProgressState {
+  done: number;
+  total: number;
+  bytesDone?: number;
+  bytesTotal?: number;
+}
+
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+export class Progress {
+  private last = 0;
+  private drawn = false;
+  private state: ProgressState = { done: 0, total: 0 };
+  private readonly started = Date.now();
+
+  constructor(
+    private readonly io: Io,
+    private readonly label: string,
+    private readonly enabled = true,
+  ) {}
+
+  update(state: ProgressState): void {
+    this.state = state;
+    if (!this.enabled) return;
+    const now = Date.now();
+    if (now - this.last < (this.io.isTty ? TTY_INTERVAL_MS : PLAIN_INTERVAL_MS)) return;
+    this.last = now;
+    this.draw(false);
+  }
+
+  /** Final line (always printed for work that was shown at all). */
+  finish(): void {
+    if (!this.enabled || (!this.drawn && Date.now() - this.started < 1000)) {
+      if (this.drawn && this.io.isTty) this.io.err("\n");
+      return;
+    }
+    this.draw(true);
+  }
+
+  private draw(final: boolean): void {
+    const { done, total, bytesDone, bytesTotal } = this.state;
+    const bytes = bytesTotal ? ` ${formatBytes(bytesDone ?? 0)}/${formatBytes(bytesTotal)}` : "";
+    if (this.io.isTty) {
+      const frac = total > 0 ? Math.min(1, done / total) : 1;
+      const filled = Math.round(frac * BAR_WIDTH);
+      const bar = "#".repeat(filled) + "-".repeat(BAR_WIDTH - filled);
+      this.io.err(`\r${this.label} [${bar}] ${done}/${total}${bytes}${final ? "\n" : ""}`);
+    } else {
+      this.io.err(`${this.label}: ${done}/${total}${bytes}\n`);
+    }
+    this.drawn = true;
+  }
+}
