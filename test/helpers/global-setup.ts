@@ -20,6 +20,7 @@ declare module "vitest" {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // Caches, logs and daemon state of everything the tests start stay out of the user's home.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
   const scratch = mkdtempSync(join(tmpdir(), "quilt-test-run-"));
   process.env.QUILT_CACHE_DIR ??= join(scratch, "cache");
   process.env.QUILT_STATE_DIR ??= join(scratch, "state");
