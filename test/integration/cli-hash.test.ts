@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 
-const VECTORS = join(import.meta.dirname, "..", "..", "..", "shared", "vectors", "quilt3");
+const VECTORS = join(import.meta.dirname, "..", "fixtures", "quilt3-vectors");
 
 describe("quilt hash", () => {
   it("--manifest prints the top hash of each vector", async () => {
