@@ -1,0 +1,105 @@
+// The daemon's side of the socket: a Unix socket in a 0700 directory, mode 0600, so only
+// the owning user can talk to it. Every frame is validated; a handler's failure becomes an
+// error reply; a malformed, truncated or oversized frame gets an error reply or a closed
+// connection. Nothing a client sends can crash the daemon.
+import { chmod, mkdir, rm } from "node:fs/promises";
+import { createServer, type Server, type Socket } from "node:net";
+import { dirname } from "node:path";
+import { QuiltError } from "../errors.js";
+import { log } from "../log.js";
+import { FrameReader, FrameTooLarge } from "./frame-reader.js";
+import { MAX_FRAME_BYTES, requestProblem, type Operation, type Reply, type Request, type ServerFrame, type WireError } from "./protocol.js";
+
+export interface HandlerContext {
+  /** Sends a progress event for this request (dropped if the client has gone). */
+  progress(data: Record<string, unknown>): void;
+  signal: AbortSignal;
+}
+
+export type Handler = (params: Record<string, unknown>, ctx: HandlerContext) => Promise<unknown>;
+
+export function toWireError(err: unknown): WireError {
+  if (err instanceof QuiltError) return { code: err.code, message: err.message, ...(err.hint !== undefined && { hint: err.hint }) };
+  return { code: "EINTERNAL", message: err instanceof Error ? err.message : String(err) };
+}
+
+export class SocketServer {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(
+    readonly path: string,
+    private readonly handlers: Partial<Record<Operation, Handler>>,
+  ) {}
+
+  async open(): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    await chmod(dirname(this.path), 0o700);
+    await rm(this.path, { force: true }); // a socket file left by a crashed daemon
+    const server = createServer((socket) => this.accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.path, () => resolve());
+    });
+    await chmod(this.path, 0o600);
+    server.on("error", (err) => log().error({ err }, "socket server error"));
+    this.server = server;
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.add(socket);
+    const reader = new FrameReader(MAX_FRAME_BYTES);
+    const aborter = new AbortController();
+    const send = (frame: ServerFrame) => {
+      if (!socket.destroyed && socket.writable) socket.write(JSON.stringify(frame) + "\n");
+    };
+    socket.on("data", (chunk: Buffer) => {
+      let frames: string[];
+      try {
+        frames = reader.push(chunk);
+      } catch (err) {
+        if (err instanceof FrameTooLarge) send({ id: 0, ok: false, error: { code: "EPROTO", message: err.message } });
+        socket.end();
+        return;
+      }
+      for (const f of frames) void this.handle(f, send, aborter.signal);
+    });
+    socket.on("error", () => socket.destroy());
+    socket.on("close", () => {
+      aborter.abort();
+      this.sockets.delete(socket);
+    });
+  }
+
+  private async handle(text: string, send: (f: ServerFrame) => void, signal: AbortSignal): Promise<void> {
+    let req: Request;
+    try {
+      const parsed: unknown = JSON.parse(text);
+      const problem = requestProblem(parsed);
+      const id = typeof (parsed as { id?: unknown })?.id === "number" ? (parsed as { id: number }).id : 0;
+      if (problem) return send({ id, ok: false, error: { code: "EPROTO", message: problem } });
+      req = parsed as Request;
+    } catch {
+      return send({ id: 0, ok: false, error: { code: "EPROTO", message: "a request must be one line of JSON" } });
+    }
+    const handler = this.handlers[req.op];
+    let reply: Reply;
+    try {
+      if (!handler) throw new QuiltError("EUSAGE", `operation ${req.op} is not available`);
+      const result = await handler(req.params ?? {}, { progress: (data) => send({ id: req.id, event: "progress", data }), signal });
+      reply = { id: req.id, ok: true, result: result ?? null };
+    } catch (err) {
+      if (!(err instanceof QuiltError)) log().error({ err, op: req.op }, "request failed");
+      reply = { id: req.id, ok: false, error: toWireError(err) };
+    }
+    send(reply);
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await rm(this.path, { force: true });
+  }
+}
