@@ -1,0 +1,246 @@
+// Where cached blocks are kept and how the size limit is held: block files on disk (checked
+// on every read), the LMDB index that counts them, a small in-memory LRU of recently checked
+// blocks, pins, and eviction. It knows nothing about fetching: BlockCache decides what to
+// fetch and hands the bytes here.
+//
+// The limit holds under load because room is reserved synchronously (one JS thread) before
+// any block file is written: eviction removes index entries at once and the new files are
+// written only after the evicted ones are deleted. Blocks that cannot fit (everything else is
+// pinned) are served from memory and not kept.
+import { LRUCache } from "lru-cache";
+import { rm } from "node:fs/promises";
+import { log } from "../log.js";
+import { blockLength } from "./block-layout.js";
+import { blockPath, HEADER_BYTES, objectDir, readBlockFile, removeBlockFile, writeBlockFile, type BlockHeader } from "./block-file.js";
+import type { CacheIndex } from "./cache-index.js";
+import type { CacheCounters } from "./cache-stats.js";
+import type { CacheObject } from "./content-key.js";
+import { planEviction, Pins } from "./eviction.js";
+import type { Limiter } from "./limiter.js";
+
+export interface BlockStoreOptions {
+  layout: string;
+  index: CacheIndex;
+  maxBytes: number;
+  blockSize: number;
+  /** Bytes of checked blocks kept in memory; 0 disables. */
+  memoryBytes: number;
+  counters: CacheCounters;
+}
+
+export class BlockStore {
+  readonly pins = new Pins();
+  readonly index: CacheIndex;
+  readonly layout: string;
+  readonly blockSize: number;
+  readonly maxBytes: number;
+  private readonly counters: CacheCounters;
+  private readonly memory: LRUCache<string, Buffer> | undefined;
+  /** Bytes promised to block writes in progress, not yet in the index. */
+  private reserved = 0;
+  /** Deletions in flight; new files wait for them so the disk never holds more than the limit. */
+  private readonly unlinks = new Set<Promise<void>>();
+  /** One disk read per block at a time. */
+  private readonly loading = new Map<string, Promise<Buffer | undefined>>();
+
+  constructor(opts: BlockStoreOptions) {
+    this.layout = opts.layout;
+    this.index = opts.index;
+    this.maxBytes = opts.maxBytes;
+    this.blockSize = opts.blockSize;
+    this.counters = opts.counters;
+    this.memory =
+      opts.memoryBytes > 0 ? new LRUCache<string, Buffer>({ maxSize: opts.memoryBytes, sizeCalculation: (b) => Math.max(1, b.length) }) : undefined;
+  }
+
+  header(obj: CacheObject, index: number): BlockHeader {
+    return { blockSize: this.blockSize, index, objectSize: obj.size, dataLength: blockLength(index, obj.size, this.blockSize), key: obj.key };
+  }
+
+  path(key: string, index: number): string {
+    return blockPath(this.layout, key, index);
+  }
+
+  inIndex(obj: CacheObject, index: number): boolean {
+    return this.index.blockBytes(obj.key, index) !== undefined;
+  }
+
+  remember(obj: CacheObject, index: number, data: Buffer): void {
+    this.memory?.set(`${obj.key}/${index}`, data);
+  }
+
+  /**
+   * A checked block from memory or disk, or undefined when it is not cached. A file the index
+   * does not list (written by another daemon sharing the data directory, or before the index
+   * was lost) is adopted after its check. A file that fails its check is deleted.
+   */
+  async local(obj: CacheObject, index: number, opts: { keepInMemory?: boolean; skipMemory?: boolean } = {}): Promise<Buffer | undefined> {
+    const id = `${obj.key}/${index}`;
+    if (!opts.skipMemory) {
+      const hit = this.memory?.get(id);
+      if (hit) return hit;
+    }
+    let loading = this.loading.get(id);
+    if (!loading) {
+      loading = this.loadFromDisk(obj, index).finally(() => this.loading.delete(id));
+      this.loading.set(id, loading);
+    }
+    const data = await loading;
+    if (data && opts.keepInMemory !== false) this.memory?.set(id, data);
+    return data;
+  }
+
+  private async loadFromDisk(obj: CacheObject, index: number): Promise<Buffer | undefined> {
+    const result = await readBlockFile(this.path(obj.key, index), this.header(obj, index));
+    if (result.status === "ok") {
+      if (!this.inIndex(obj, index)) {
+        this.index.addBlocks(obj.key, obj.size, [{ index, bytes: result.diskBytes }], Date.now());
+        await this.settleLimit();
+      }
+      this.index.touch(obj.key, Date.now());
+      return result.data;
+    }
+    if (result.status === "corrupt") {
+      this.counters.corruptBlocks++;
+      log().warn({ key: obj.key, block: index, reason: result.reason }, "corrupt cache block deleted");
+      await this.drop(obj.key, [index]);
+    } else if (this.inIndex(obj, index)) {
+      // Listed but gone: another daemon sharing the data directory evicted it.
+      this.index.removeBlocks(obj.key, [index]);
+    }
+    return undefined;
+  }
+
+  /**
+   * Writes fetched blocks (those not already indexed) within the limit and indexes them.
+   * Never throws for a disk problem: the data was fetched and is served either way.
+   */
+  async store(obj: CacheObject, blocks: readonly { index: number; data: Buffer }[]): Promise<void> {
+    // Only blocks that end up on disk go to memory: a block held in memory only would be
+    // served as cached forever and never written.
+    const fresh: { index: number; data: Buffer }[] = [];
+    for (const b of blocks) {
+      if (this.inIndex(obj, b.index)) this.remember(obj, b.index, b.data);
+      else fresh.push(b);
+    }
+    const sizes = fresh.map((b) => HEADER_BYTES + b.data.length);
+    const fit = this.reserve(sizes);
+    const reserved = sizes.slice(0, fit).reduce((a, b) => a + b, 0);
+    this.counters.uncachedBlocks += fresh.length - fit;
+    try {
+      await this.waitForUnlinks();
+      const written: { index: number; bytes: number }[] = [];
+      await Promise.all(
+        fresh.slice(0, fit).map(async (b) => {
+          try {
+            written.push({ index: b.index, bytes: await writeBlockFile(this.layout, this.header(obj, b.index), b.data) });
+            this.remember(obj, b.index, b.data);
+          } catch (err) {
+            this.counters.writeErrors++;
+            log().warn({ err, key: obj.key, block: b.index }, "cache block write failed");
+          }
+        }),
+      );
+      this.index.addBlocks(obj.key, obj.size, written, Date.now());
+    } finally {
+      this.reserved -= reserved;
+    }
+  }
+
+  /**
+   * Makes room for blocks of `sizes` bytes (in order), evicting as needed; reserves and
+   * returns how many of them (a prefix) fit under the limit.
+   */
+  private reserve(sizes: readonly number[]): number {
+    const want = sizes.reduce((a, b) => a + b, 0);
+    this.evict(this.index.totals().bytes + this.reserved + want - this.maxBytes);
+    let room = this.maxBytes - this.index.totals().bytes - this.reserved;
+    let fit = 0;
+    for (const size of sizes) {
+      if (size > room) break;
+      room -= size;
+      this.reserved += size;
+      fit++;
+    }
+    return fit;
+  }
+
+  /** Evicts until the indexed bytes are under the limit (after adopting files found on disk). */
+  async settleLimit(): Promise<void> {
+    this.evict(this.index.totals().bytes + this.reserved - this.maxBytes);
+    await this.waitForUnlinks();
+  }
+
+  /** Synchronously forgets at least `need` bytes of unpinned blocks; their files are deleted in the background. */
+  private evict(need: number): void {
+    if (need <= 0) return;
+    this.index.flushAccess();
+    for (const victim of planEviction(this.index, need, this.pins)) {
+      const removed = this.index.removeBlocks(victim.key, victim.indexes);
+      this.counters.evictions += victim.indexes.length;
+      this.counters.evictedBytes += removed;
+      this.forget(victim.key, victim.indexes);
+    }
+  }
+
+  /** Deletes blocks (index, memory, files) now, whether pinned or not: they are bad or unwanted. */
+  async drop(key: string, indexes: readonly number[]): Promise<void> {
+    this.index.removeBlocks(key, indexes);
+    this.forget(key, indexes);
+    await this.waitForUnlinks();
+  }
+
+  /** Every block of `key`, including files on disk the index does not list (the whole directory goes). */
+  async dropObject(obj: CacheObject): Promise<void> {
+    this.index.removeBlocks(obj.key, this.index.blocksOf(obj.key).map((b) => b.index));
+    const prefix = `${obj.key}/`;
+    for (const id of [...(this.memory?.keys() ?? [])]) if (id.startsWith(prefix)) this.memory?.delete(id);
+    await this.waitForUnlinks();
+    await rm(objectDir(this.layout, obj.key), { recursive: true, force: true });
+  }
+
+  private forget(key: string, indexes: readonly number[]): void {
+    for (const i of indexes) {
+      this.memory?.delete(`${key}/${i}`);
+      const unlink = removeBlockFile(this.path(key, i))
+        .catch((err: unknown) => log().warn({ err, key, block: i }, "cache block delete failed"))
+        .finally(() => this.unlinks.delete(unlink));
+      this.unlinks.add(unlink);
+    }
+  }
+
+  private async waitForUnlinks(): Promise<void> {
+    while (this.unlinks.size > 0) await Promise.all([...this.unlinks]);
+  }
+
+  /** Re-reads every indexed block of `obj` from disk (not memory); bad or missing ones are forgotten and deleted. */
+  async checkOnDisk(obj: CacheObject, limit: Limiter): Promise<{ ok: number; bad: number; missing: number }> {
+    const counts = { ok: 0, bad: 0, missing: 0 };
+    const check = async (index: number) => {
+      const r = await readBlockFile(this.path(obj.key, index), this.header(obj, index));
+      if (r.status === "ok") return void counts.ok++;
+      if (r.status === "corrupt") {
+        counts.bad++;
+        this.counters.corruptBlocks++;
+      } else {
+        counts.missing++;
+      }
+      await this.drop(obj.key, [index]);
+    };
+    await Promise.all(this.index.blocksOf(obj.key).map(({ index }) => limit(() => check(index))));
+    return counts;
+  }
+
+  /** Deletes every block file of this layout (including other daemons' when the directory is shared). */
+  async clear(): Promise<void> {
+    this.index.clear();
+    this.memory?.clear();
+    await this.waitForUnlinks();
+    await rm(this.layout, { recursive: true, force: true });
+  }
+
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.loading.values()]);
+    await this.waitForUnlinks();
+  }
+}

@@ -1,0 +1,130 @@
+// One per open file handle of the FUSE daemon: serves reads from the block cache and, when
+// the reads are sequential, prefetches ahead so the reader finds its next bytes cached.
+//
+// Like mountpoint-s3's prefetcher: the window starts at 1 MiB + 128 KiB (one block plus one
+// FUSE read, so the second read is already covered) and doubles each time the reader has
+// consumed half of what was requested, up to a cap. Each window is split into part-sized
+// ranged fetches that run in parallel, because one S3 connection tops out far below the link.
+// A read that is not sequential resets the window and fetches only the blocks it needs, so
+// random readers (4 KiB lookups into a large file) do not pay for bytes they never read.
+//
+// The blocks between the read position and the end of the prefetch are pinned, so eviction
+// in a cache smaller than the file takes blocks already read rather than blocks about to be.
+import { log } from "../log.js";
+import type { BlockCache, BlockFetcher } from "./block-cache.js";
+import type { CacheObject } from "./content-key.js";
+import { limiter, type Limiter } from "./limiter.js";
+
+export interface ObjectReaderOptions {
+  /** First prefetch window in bytes (default 1 MiB + 128 KiB). */
+  initialWindowBytes?: number;
+  /** Largest prefetch window in bytes (default 64 MiB, and at most a quarter of the cache). */
+  maxWindowBytes?: number;
+  /** Bytes per prefetch request (default 8 MiB, block-aligned). */
+  partBytes?: number;
+  /** Prefetch requests in flight for this handle (default 8). */
+  maxParallel?: number;
+}
+
+/** mountpoint-s3's first request size: one 1 MiB block plus one 128 KiB FUSE read. */
+const INITIAL_WINDOW_BYTES = 1024 * 1024 + 128 * 1024;
+/**
+ * 64 MiB ahead: with 8 parallel 8 MiB requests at ~100 MB/s each that is ~80 ms of reading,
+ * more than S3's first-byte latency, so a sequential reader never waits. mountpoint-s3 goes to
+ * 2 GiB because its window is an in-memory queue with a memory limiter; ours lands in the disk
+ * cache and competes with everything else for its limit, and is wasted if the reader stops.
+ */
+const MAX_WINDOW_BYTES = 64 * 1024 * 1024;
+const PART_BYTES = 8 * 1024 * 1024;
+const MAX_PARALLEL = 8;
+/** A read starting up to 1 MiB before the previous end still counts as sequential (kernel readahead reorders a little). */
+const BACKWARD_SLACK_BYTES = 1024 * 1024;
+
+export class ObjectReader {
+  private readonly initialWindow: number;
+  private readonly maxWindow: number;
+  private readonly partBlocks: number;
+  private readonly limit: Limiter;
+  private readonly abort = new AbortController();
+  private readonly prefetches = new Set<Promise<void>>();
+  private window: number;
+  /** Where the next sequential read starts; -1 before the first read. */
+  private nextOffset = -1;
+  /** Bytes below this offset have been requested by prefetch (exclusive). */
+  private prefetchedTo = 0;
+  private unpin: (() => void) | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly cache: BlockCache,
+    readonly obj: CacheObject,
+    private readonly fetch: BlockFetcher,
+    opts: ObjectReaderOptions = {},
+  ) {
+    this.initialWindow = opts.initialWindowBytes ?? INITIAL_WINDOW_BYTES;
+    this.maxWindow = Math.max(this.initialWindow, Math.min(opts.maxWindowBytes ?? MAX_WINDOW_BYTES, Math.floor(cache.maxBytes / 4)));
+    this.partBlocks = Math.max(1, Math.floor((opts.partBytes ?? PART_BYTES) / cache.blockSize));
+    this.limit = limiter(opts.maxParallel ?? MAX_PARALLEL);
+    this.window = this.initialWindow;
+  }
+
+  async read(offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
+    const end = Math.min(this.obj.size, offset + length);
+    const sequential = this.nextOffset < 0 ? offset === 0 : offset >= this.nextOffset - BACKWARD_SLACK_BYTES && offset <= Math.max(this.nextOffset, this.prefetchedTo);
+    this.nextOffset = Math.max(end, offset);
+    if (!sequential) {
+      this.window = this.initialWindow;
+      this.prefetchedTo = 0;
+    } else if (end < this.obj.size) {
+      this.prefetchAhead(end);
+    }
+    this.repin(offset);
+    return this.cache.read(this.obj, offset, length, this.fetch, signal);
+  }
+
+  /** Stops prefetching and waits for requests in flight to settle. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.abort.abort();
+    while (this.prefetches.size > 0) await Promise.allSettled([...this.prefetches]);
+    this.unpin?.();
+    this.unpin = undefined;
+  }
+
+  /** Current prefetch window in bytes (for tests and stats). */
+  get windowBytes(): number {
+    return this.window;
+  }
+
+  private prefetchAhead(readEnd: number): void {
+    if (this.closed || this.prefetchedTo - readEnd >= this.window / 2) return;
+    const from = Math.max(this.prefetchedTo, readEnd);
+    const to = Math.min(this.obj.size, readEnd + this.window);
+    this.window = Math.min(this.window * 2, this.maxWindow);
+    if (from >= to) return;
+    this.prefetchedTo = to;
+    const bs = this.cache.blockSize;
+    const lastBlock = Math.floor((to - 1) / bs);
+    for (let first = Math.floor(from / bs); first <= lastBlock; first += this.partBlocks) {
+      const last = Math.min(lastBlock, first + this.partBlocks - 1);
+      const part = this.limit(() => (this.closed ? Promise.resolve() : this.cache.ensureBlocks(this.obj, first, last, this.fetch, this.abort.signal)))
+        .catch((err: unknown) => {
+          // The read path fetches whatever a failed prefetch left missing, and reports errors itself.
+          if (!this.closed) log().debug({ err, key: this.obj.key, first, last }, "prefetch failed");
+        })
+        .finally(() => this.prefetches.delete(part));
+      this.prefetches.add(part);
+    }
+  }
+
+  /** Pins the blocks from the read position to the end of the prefetch window. */
+  private repin(offset: number): void {
+    const bs = this.cache.blockSize;
+    const first = Math.floor(offset / bs);
+    const last = Math.floor((Math.max(offset + 1, this.prefetchedTo) - 1) / bs);
+    const release = this.unpin;
+    this.unpin = this.cache.pinBlocks(this.obj, first, last);
+    release?.();
+  }
+}

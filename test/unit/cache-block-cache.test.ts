@@ -1,0 +1,247 @@
+// BlockCache against real LMDB and real files: exact bytes at every offset, one request per
+// run of missing blocks, one request per block under concurrency, persistence across a
+// reopen, corrupt block files never served, and remote bytes that do not match the manifest
+// hash never served nor kept.
+import { readFile, writeFile } from "node:fs/promises";
+import fc from "fast-check";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { BlockCache, type BlockCacheOptions } from "../../src/cache/block-cache.js";
+import { HEADER_BYTES } from "../../src/cache/block-file.js";
+import { cacheObject } from "../../src/cache/content-key.js";
+import { isQuiltError } from "../../src/errors.js";
+import { bytesOnDisk, filesUnder, KiB, remoteObject, tempDir, flipByte } from "./cache-fixtures.js";
+
+const BS = 4 * KiB;
+let dir: { path: string; cleanup: () => Promise<void> };
+let caches: BlockCache[] = [];
+
+async function openCache(opts: Partial<BlockCacheOptions> = {}): Promise<BlockCache> {
+  const cache = await BlockCache.open({
+    dataDir: `${dir.path}/data`,
+    indexDir: `${dir.path}/index`,
+    maxBytes: 1024 * BS,
+    blockSize: BS,
+    wholeObjectBytes: 0,
+    ...opts,
+  });
+  caches.push(cache);
+  return cache;
+}
+
+async function blockFiles(): Promise<string[]> {
+  return (await filesUnder(`${dir.path}/data`)).map((f) => f.path).sort();
+}
+
+beforeEach(async () => {
+  dir = await tempDir("cache");
+  caches = [];
+});
+afterEach(async () => {
+  for (const c of caches) await c.close();
+  await dir.cleanup();
+});
+
+describe("BlockCache reads", () => {
+  it("returns exact bytes at odd offsets and lengths, across block boundaries and at EOF", async () => {
+    const { data, obj, remote } = await remoteObject(5 * BS + 123);
+    const cache = await openCache();
+    const cases: [number, number][] = [
+      [0, 1], [1, 4094], [BS - 1, 2], [BS - 7, BS + 14], [3 * BS + 5, 2 * BS], [5 * BS, 123], [5 * BS + 100, 1000],
+      [0, 10 * BS], [5 * BS + 123, 10], [10 * BS, 5], [17, 0],
+    ];
+    for (const [offset, length] of cases) {
+      const got = await cache.read(obj, offset, length, remote.fetch);
+      expect(got.equals(data.subarray(offset, offset + length)), `read(${offset}, ${length})`).toBe(true);
+    }
+    // Random spans, served from a cache that is now complete: no more requests.
+    const before = remote.requests.length;
+    await fc.assert(
+      fc.asyncProperty(fc.nat(data.length + 50), fc.nat(3 * BS), async (offset, length) => {
+        const got = await cache.read(obj, offset, length, remote.fetch);
+        expect(got.equals(data.subarray(offset, offset + length))).toBe(true);
+      }),
+      { numRuns: 100 },
+    );
+    expect(remote.requests.length).toBe(before);
+    expect(cache.isComplete(obj)).toBe(true);
+    expect(cache.objectState(obj)).toEqual({ blocks: 6, present: 6, verified: true });
+  });
+
+  it("serves an empty object without fetching", async () => {
+    const { obj, remote } = await remoteObject(0);
+    const cache = await openCache();
+    expect((await cache.read(obj, 0, 100, remote.fetch)).length).toBe(0);
+    await cache.ensureBlocks(obj, 0, 10, remote.fetch);
+    expect(remote.requests).toHaveLength(0);
+    expect(cache.isComplete(obj)).toBe(true);
+    expect(await cache.verifyObject(obj)).toBe("ok");
+  });
+
+  it("fetches a run of missing blocks with one request", async () => {
+    const { data, obj, remote } = await remoteObject(8 * BS);
+    const cache = await openCache();
+    await cache.read(obj, BS + 10, 3 * BS, remote.fetch); // blocks 1..4
+    expect(remote.requests).toEqual([{ start: BS, end: 5 * BS }]);
+    remote.reset();
+    const got = await cache.read(obj, 0, 8 * BS, remote.fetch); // 0 and 5..7 missing
+    expect(got.equals(data)).toBe(true);
+    expect(remote.requests).toEqual([{ start: 0, end: BS }, { start: 5 * BS, end: 8 * BS }]);
+    expect(cache.stats()).toMatchObject({ misses: 8, fetchRequests: 3, bytesFetched: 8 * BS, hits: 4 });
+  });
+
+  it("splits a long run at maxFetchBytes", async () => {
+    const { data, obj, remote } = await remoteObject(10 * BS);
+    const cache = await openCache({ maxFetchBytes: 4 * BS });
+    expect((await cache.read(obj, 0, 10 * BS, remote.fetch)).equals(data)).toBe(true);
+    expect(remote.requests.map((r) => r.end - r.start)).toEqual([4 * BS, 4 * BS, 2 * BS]);
+  });
+
+  it("makes one request per block for concurrent readers (single flight)", async () => {
+    const { data, obj, remote } = await remoteObject(6 * BS);
+    remote.delayMs = 20;
+    const cache = await openCache();
+    const reads = Array.from({ length: 20 }, (_, i) => cache.read(obj, (i * 997) % (2 * BS), BS, remote.fetch));
+    reads.push(cache.read(obj, 0, 6 * BS, remote.fetch), cache.ensureBlocks(obj, 0, 5, remote.fetch).then(() => Buffer.alloc(0)));
+    const results = await Promise.all(reads);
+    results.slice(0, 20).forEach((got, i) => {
+      const offset = (i * 997) % (2 * BS);
+      expect(got.equals(data.subarray(offset, offset + BS))).toBe(true);
+    });
+    expect(results[20]?.equals(data)).toBe(true);
+    // Every block was fetched exactly once.
+    const fetched = remote.requests.flatMap((r) => Array.from({ length: (r.end - r.start) / BS }, (_, k) => r.start / BS + k));
+    expect(fetched.sort()).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it("survives close and reopen without fetching again", async () => {
+    const { data, obj, remote } = await remoteObject(7 * BS + 1);
+    let cache = await openCache();
+    await cache.read(obj, 0, data.length, remote.fetch);
+    const before = cache.stats();
+    await cache.close();
+    remote.reset();
+    cache = await openCache();
+    expect(cache.stats()).toMatchObject({ bytes: before.bytes, blocks: 8, objects: 1 });
+    expect((await cache.read(obj, 0, data.length, remote.fetch)).equals(data)).toBe(true);
+    expect(remote.requests).toHaveLength(0);
+    expect(cache.objectState(obj).verified).toBe(true);
+    expect(await bytesOnDisk(`${dir.path}/data`)).toBe(before.bytes);
+  });
+
+  it("detects a corrupted block file, deletes it and refetches (never serves it)", async () => {
+    const { data, obj, remote } = await remoteObject(4 * BS);
+    const cache = await openCache({ memoryBytes: 0 });
+    await cache.read(obj, 0, data.length, remote.fetch);
+    const files = await blockFiles();
+    expect(files).toHaveLength(4);
+    const victim = files[2] as string;
+    const bytes = await readFile(victim);
+    flipByte(bytes, HEADER_BYTES + 100, 0x01);
+    await writeFile(victim, bytes);
+    remote.reset();
+    expect((await cache.read(obj, 0, data.length, remote.fetch)).equals(data)).toBe(true);
+    expect(remote.requests).toHaveLength(1);
+    expect(cache.stats().corruptBlocks).toBe(1);
+    expect((await readFile(victim)).equals(bytes)).toBe(false); // rewritten with good bytes
+
+    // A block file copied over another one (right checksum, wrong name) is caught too.
+    await writeFile(files[1] as string, await readFile(files[0] as string));
+    expect(await cache.checkBlocks(obj)).toEqual({ ok: 3, bad: 1, missing: 0 });
+    expect(cache.hasBlock(obj, 1)).toBe(false);
+    expect(await cache.verifyObject(obj)).toBe("incomplete");
+  });
+
+  it("throws EHASHMISMATCH for a small object whose remote bytes are wrong, and keeps nothing", async () => {
+    const { data, obj, remote } = await remoteObject(3 * BS + 5);
+    remote.corrupt = true;
+    const cache = await openCache({ wholeObjectBytes: 8 * BS });
+    const err = await cache.read(obj, 10, 20, remote.fetch).catch((e: unknown) => e);
+    expect(isQuiltError(err, "EHASHMISMATCH")).toBe(true);
+    expect(remote.requests).toEqual([{ start: 0, end: data.length }]);
+    expect(await blockFiles()).toEqual([]);
+    expect(cache.stats()).toMatchObject({ bytes: 0, blocks: 0, hashMismatches: 1 });
+    remote.corrupt = false;
+    expect((await cache.read(obj, 10, 20, remote.fetch)).equals(data.subarray(10, 30))).toBe(true);
+    expect(cache.objectState(obj)).toMatchObject({ present: 4, verified: true });
+  });
+
+  it("evicts a large object that does not match its hash once complete, and verifies it whole from then on", async () => {
+    const { data, obj, remote } = await remoteObject(6 * BS);
+    const cache = await openCache();
+    remote.corrupt = true;
+    // Partial reads are served on per-block checks (the bytes are wrong, nothing can tell yet).
+    await cache.read(obj, 0, 2 * BS, remote.fetch);
+    const err = await cache.read(obj, 2 * BS, 4 * BS, remote.fetch).catch((e: unknown) => e);
+    expect(isQuiltError(err, "EHASHMISMATCH")).toBe(true);
+    expect(await blockFiles()).toEqual([]);
+    expect(cache.stats()).toMatchObject({ bytes: 0, objects: 0, hashMismatches: 1 });
+    // Now suspect: even a one-block read must fetch and verify the whole object first.
+    const again = await cache.read(obj, 0, 10, remote.fetch).catch((e: unknown) => e);
+    expect(isQuiltError(again, "EHASHMISMATCH")).toBe(true);
+    remote.corrupt = false;
+    remote.reset();
+    expect((await cache.read(obj, 0, 10, remote.fetch)).equals(data.subarray(0, 10))).toBe(true);
+    expect(remote.bytesServed).toBe(data.length);
+    expect(cache.objectState(obj).verified).toBe(true);
+  });
+
+  it("reports fetch failures and short bodies, then recovers", async () => {
+    const { data, obj, remote } = await remoteObject(3 * BS);
+    const cache = await openCache();
+    remote.failNext = 1;
+    await expect(cache.read(obj, 0, BS, remote.fetch)).rejects.toMatchObject({ code: "ESTORAGE" });
+    remote.short = true;
+    await expect(cache.read(obj, 0, BS, remote.fetch)).rejects.toMatchObject({ code: "ESTORAGE" });
+    remote.short = false;
+    expect((await cache.read(obj, 0, 3 * BS, remote.fetch)).equals(data)).toBe(true);
+    expect(cache.stats().blocks).toBe(3);
+  });
+
+  it("verifies SHA256 and CRC64NVME objects too", async () => {
+    const cache = await openCache();
+    for (const type of ["SHA256", "CRC64NVME"] as const) {
+      const { data, obj, remote } = await remoteObject(3 * BS + 17, type);
+      expect((await cache.read(obj, 0, data.length, remote.fetch)).equals(data)).toBe(true);
+      expect(await cache.verifyObject(obj, { force: true })).toBe("ok");
+      const bad = cacheObject({ type, value: type === "SHA256" ? "0".repeat(64) : "AAAAAAAAAAA=" }, data.length);
+      await expect(cache.read(bad, 0, data.length, remote.fetch)).rejects.toMatchObject({ code: "EHASHMISMATCH" });
+    }
+  });
+
+  it("serves objects of an unknown hash type on block checks alone, and refuses to verify them", async () => {
+    const { data, remote } = await remoteObject(3 * BS);
+    const obj = cacheObject({ type: "md5-from-the-future", value: "whatever" }, data.length);
+    const cache = await openCache({ wholeObjectBytes: 8 * BS });
+    expect((await cache.read(obj, 0, data.length, remote.fetch)).equals(data)).toBe(true);
+    expect(cache.objectState(obj)).toEqual({ blocks: 3, present: 3, verified: false });
+    await expect(cache.verifyObject(obj)).rejects.toMatchObject({ code: "EUSAGE" });
+  });
+
+  it("a reader waiting on another reader's fetch retries when that reader aborts", async () => {
+    const { data, obj, remote } = await remoteObject(2 * BS);
+    remote.delayMs = 30;
+    const cache = await openCache();
+    const abort = new AbortController();
+    const first = cache.read(obj, 0, BS, remote.fetch, abort.signal);
+    await new Promise((r) => setTimeout(r, 5));
+    const second = cache.read(obj, 10, 100, remote.fetch);
+    abort.abort();
+    await expect(first).rejects.toMatchObject({ code: "EUSAGE" });
+    expect((await second).equals(data.subarray(10, 110))).toBe(true);
+    expect(remote.requests).toEqual([{ start: 0, end: BS }]); // the aborted one never reached the remote
+  });
+
+  it("evictObject and clear remove the files", async () => {
+    const a = await remoteObject(2 * BS);
+    const b = await remoteObject(3 * BS);
+    const cache = await openCache();
+    await cache.read(a.obj, 0, a.data.length, a.remote.fetch);
+    await cache.read(b.obj, 0, b.data.length, b.remote.fetch);
+    await cache.evictObject(a.obj);
+    expect(cache.stats()).toMatchObject({ objects: 1, blocks: 3 });
+    expect(await blockFiles()).toHaveLength(3);
+    await cache.clear();
+    expect(cache.stats()).toMatchObject({ objects: 0, blocks: 0, bytes: 0 });
+    expect(await blockFiles()).toEqual([]);
+  });
+});

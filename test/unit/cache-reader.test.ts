@@ -1,0 +1,75 @@
+// ObjectReader, the per-file-handle reader of the FUSE daemon: sequential 128 KiB reads (what
+// the kernel sends) get a prefetch window that grows, in parallel requests, and never fetch a
+// byte twice; random reads fetch only the blocks they touch.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { BlockCache } from "../../src/cache/block-cache.js";
+import { ObjectReader } from "../../src/cache/object-reader.js";
+import { KiB, MiB, remoteObject, tempDir } from "./cache-fixtures.js";
+
+let dir: { path: string; cleanup: () => Promise<void> };
+let cache: BlockCache;
+
+beforeEach(async () => {
+  dir = await tempDir("reader");
+  cache = await BlockCache.open({ dataDir: `${dir.path}/data`, indexDir: `${dir.path}/index`, maxBytes: 512 * MiB });
+});
+afterEach(async () => {
+  await cache.close();
+  await dir.cleanup();
+});
+
+describe("ObjectReader", () => {
+  it("prefetches ahead of a sequential reader with a growing window and fetches each byte once", async () => {
+    const { data, obj, remote } = await remoteObject(40 * MiB + 5);
+    remote.delayMs = 2;
+    const reader = new ObjectReader(cache, obj, remote.fetch);
+    const windows: number[] = [];
+    for (let offset = 0; offset < data.length; offset += 128 * KiB) {
+      const got = await reader.read(offset, 128 * KiB);
+      expect(got.equals(data.subarray(offset, offset + 128 * KiB))).toBe(true);
+      windows.push(reader.windowBytes);
+    }
+    await reader.close();
+    expect(remote.bytesServed).toBe(data.length); // no block fetched twice, nothing past EOF
+    const sizes = remote.requests.map((r) => r.end - r.start);
+    expect(sizes[0]).toBeLessThanOrEqual(2 * MiB); // starts small
+    expect(Math.max(...sizes)).toBe(8 * MiB); // grows to whole parts
+    expect(remote.requests.length).toBeLessThan(20); // not one request per block (41 blocks)
+    expect(windows[0]).toBe(2 * (MiB + 128 * KiB));
+    expect(Math.max(...windows)).toBe(64 * MiB);
+    // Reads found their block cached or being prefetched; they fetched almost nothing themselves.
+    const stats = cache.stats();
+    expect(stats.hits + stats.joinedFetches).toBeGreaterThan(0.95 * windows.length);
+    expect(stats.misses).toBe(41);
+    expect(cache.objectState(obj)).toMatchObject({ present: 41, verified: true });
+  });
+
+  it("fetches only the blocks that random reads touch", async () => {
+    const { data, obj, remote } = await remoteObject(48 * MiB);
+    const reader = new ObjectReader(cache, obj, remote.fetch);
+    const blocks = [17, 3, 41, 9, 29, 5, 35, 23, 13, 45, 1, 31];
+    for (const b of blocks) {
+      const offset = b * MiB + ((b * 7919) % (MiB - 4 * KiB));
+      expect((await reader.read(offset, 4 * KiB)).equals(data.subarray(offset, offset + 4 * KiB))).toBe(true);
+    }
+    await reader.close();
+    expect(remote.requests).toHaveLength(blocks.length);
+    expect(remote.bytesServed).toBe(blocks.length * MiB);
+    expect(reader.windowBytes).toBe(MiB + 128 * KiB);
+  });
+
+  it("resets the window when a sequential reader seeks back, and close stops prefetching", async () => {
+    const { data, obj, remote } = await remoteObject(80 * MiB);
+    remote.delayMs = 10;
+    const reader = new ObjectReader(cache, obj, remote.fetch);
+    for (let offset = 0; offset < 2 * MiB; offset += 128 * KiB) await reader.read(offset, 128 * KiB);
+    expect(reader.windowBytes).toBeGreaterThan(4 * MiB);
+    expect((await reader.read(10, 1000)).equals(data.subarray(10, 1010))).toBe(true);
+    expect(reader.windowBytes).toBe(MiB + 128 * KiB);
+    await reader.close();
+    const served = remote.bytesServed;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(remote.bytesServed).toBe(served);
+    expect(served).toBeLessThan(80 * MiB);
+  });
+});
