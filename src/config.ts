@@ -16,3 +16,21 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.QUILT_STATE_DIR || join(xdg("XDG_STATE_HOME", [".local", "state"], env), "quilt-ts");
 }
+
+const UNITS: Record<string, number> = { "": 1, B: 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+
+/** "10G", "500M", "1.5T", "1048576" (binary units, an optional "iB"/"B" suffix) to bytes. */
+export function parseSize(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$/i.exec(text);
+  if (!m) return undefined;
+  const bytes = Math.floor(Number(m[1]) * (UNITS[(m[2] ?? "").toUpperCase()] ?? 1));
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+}
+
+/** 10 GiB: room for a working set of images or a few large shards, small next to a GPU node's disk. */
+export const DEFAULT_CACHE_BYTES = 10 * 2 ** 30;
+
+/** QUILT_CACHE_SIZE, else the default. */
+export function cacheSizeBytes(env: NodeJS.ProcessEnv = process.env): number {
+  return (env.QUILT_CACHE_SIZE && parseSize(env.QUILT_CACHE_SIZE)) || DEFAULT_CACHE_BYTES;
+}

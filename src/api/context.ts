@@ -2,7 +2,8 @@
 // pool per process), the manifest cache, the registry resolution rules. Library users get
 // a process-wide default; tests and the daemon build their own.
 import { join } from "node:path";
-import { cacheDir } from "../config.js";
+import { BlockCache } from "../cache/block-cache.js";
+import { cacheDir, cacheSizeBytes } from "../config.js";
 import { parsePackageSpec, type PackageSpec } from "../manifest/package-spec.js";
 import { parseRegistryUrl, resolveRegistry, type RegistryUrl } from "../manifest/registry-url.js";
 import type { Registry } from "../storage/registry.js";
@@ -14,6 +15,8 @@ export interface QuiltContextOptions {
   cacheDir?: string;
   /** S3 client settings (endpoint, region, profile...); default from the environment. */
   s3?: S3StoreOptions;
+  /** Size limit of the data cache in bytes; default QUILT_CACHE_SIZE or 10 GiB. */
+  cacheBytes?: number;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -22,11 +25,23 @@ export class QuiltContext {
   readonly cacheDir: string;
   readonly env: NodeJS.ProcessEnv;
   private readonly registries = new Map<string, Registry>();
+  private readonly cacheBytes: number;
+  private blocks: Promise<BlockCache> | undefined;
 
   constructor(opts: QuiltContextOptions = {}) {
     this.env = opts.env ?? process.env;
     this.cacheDir = opts.cacheDir ?? cacheDir(this.env);
+    this.cacheBytes = opts.cacheBytes ?? cacheSizeBytes(this.env);
     this.stores = new Stores(opts.s3);
+  }
+
+  /**
+   * The data cache, shared with the daemon by content (same data directory); the library
+   * keeps its own LMDB index, since an LMDB index belongs to one process family.
+   */
+  blockCache(): Promise<BlockCache> {
+    this.blocks ??= BlockCache.open({ dataDir: join(this.cacheDir, "data"), indexDir: join(this.cacheDir, "index", "library"), maxBytes: this.cacheBytes });
+    return this.blocks;
   }
 
   /** --registry, else QUILT_REGISTRY, else quilt3's local registry. */
@@ -48,6 +63,9 @@ export class QuiltContext {
   }
 
   async close(): Promise<void> {
+    const blocks = this.blocks;
+    this.blocks = undefined;
+    await (await blocks)?.close();
     await this.stores.close();
     this.registries.clear();
   }

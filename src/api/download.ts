@@ -8,6 +8,7 @@ import { assertHashType, type HashType } from "../manifest/checksums.js";
 import { hashFiles } from "../manifest/hash-pool.js";
 import type { Manifest, ManifestEntry } from "../manifest/manifest.js";
 import type { Stores } from "../storage/stores.js";
+import type { BlockCache } from "../cache/block-cache.js";
 import { expectedHash, fetchEntryToFile } from "./fetch-entry.js";
 import { readInstallState, statRecord, trustedByStat, writeInstallState, type InstallState, type StatRecord } from "./install-state.js";
 import { Limiter, forEachLimited } from "./limit.js";
@@ -28,6 +29,8 @@ export interface DownloadOptions {
   paths?: string[];
   concurrency?: number;
   onProgress?: (p: TransferProgress) => void;
+  /** The local data cache: entries it holds whole are copied from it. */
+  cache?: BlockCache;
   /** Replace whatever stands where a file or its directory must go (force-match). */
   replaceObstacles?: boolean;
   signal?: AbortSignal;
@@ -109,6 +112,7 @@ export async function downloadManifest(stores: Stores, ref: PackageRef, manifest
     }
     await fetchEntryToFile(stores, entry, dest, {
       requests,
+      ...(opts.cache !== undefined && { cache: opts.cache }),
       signal: opts.signal,
       onBytes: (n) => {
         progress.bytesDone += n;

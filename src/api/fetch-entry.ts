@@ -9,10 +9,12 @@ import { pipeline } from "node:stream/promises";
 import { createWriteStream } from "node:fs";
 import { Transform } from "node:stream";
 import { QuiltError } from "../errors.js";
-import { assertHashType, chunkSizeFor, combineChunkDigests, EntryHasher, hashFile, verifyHash, type EntryHash } from "../manifest/checksums.js";
+import { assertHashType, chunkSizeFor, combineChunkDigests, EntryHasher, hashFile, verifyHash, type EntryHash, type HashType } from "../manifest/checksums.js";
 import { hashType, hashValue, type ManifestEntry } from "../manifest/manifest.js";
 import type { Stores } from "../storage/stores.js";
 import type { Limiter } from "./limit.js";
+import type { BlockCache, BlockFetcher } from "../cache/block-cache.js";
+import { cacheObjectForEntry, type CacheObject } from "../cache/content-key.js";
 
 /** Objects at least this large are fetched as parallel ranges (quilt3's multipart threshold). */
 export const PARALLEL_FETCH_BYTES = 8 * 1024 * 1024;
@@ -28,6 +30,8 @@ function tempPathFor(dest: string): string {
 export interface FetchOptions {
   /** Limits concurrent requests across every transfer of one operation. */
   requests: Limiter;
+  /** The local data cache: an entry it holds whole is copied from it instead of downloaded. */
+  cache?: BlockCache;
   onBytes?: (n: number) => void;
   signal?: AbortSignal;
 }
@@ -40,7 +44,11 @@ export async function fetchEntryToFile(stores: Stores, entry: ManifestEntry, des
     const type = assertHashType(expected.type);
     const { store, loc } = stores.forPhysicalKey(entry.physicalKey);
     let actual: EntryHash;
-    if (entry.physicalKey.isLocal()) {
+    const cached = opts.cache && entry.size > 0 ? cacheObjectForEntry(entry) : undefined;
+    if (opts.cache && cached && opts.cache.isComplete(cached)) {
+      actual = await copyFromCache(opts.cache, cached, entry, tmp, type, stores.rangeFetcher(entry.physicalKey));
+      opts.onBytes?.(entry.size);
+    } else if (entry.physicalKey.isLocal()) {
       // Local source: a copy (a reflink where the filesystem can), then hash the copy.
       await opts.requests.run(() => copyFile(entry.physicalKey.path, tmp, fsConstants.COPYFILE_FICLONE));
       actual = await hashFile(tmp, type);
@@ -71,6 +79,25 @@ export async function fetchEntryToFile(stores: Stores, entry: ManifestEntry, des
     await rm(tmp, { force: true });
     throw err;
   }
+}
+
+/** Bytes read from the cache per step when copying an entry out of it. */
+const CACHE_COPY_BYTES = 8 * 1024 * 1024;
+
+/** Copies a cached entry out of the cache; a block evicted meanwhile is simply fetched again. */
+async function copyFromCache(cache: BlockCache, obj: CacheObject, entry: ManifestEntry, tmp: string, type: HashType, fetch: BlockFetcher): Promise<EntryHash> {
+  const hasher = new EntryHasher(type, entry.size);
+  const fh = await open(tmp, "w");
+  try {
+    for (let pos = 0; pos < entry.size; pos += CACHE_COPY_BYTES) {
+      const bytes = await cache.read(obj, pos, Math.min(CACHE_COPY_BYTES, entry.size - pos), fetch);
+      hasher.update(bytes);
+      await fh.write(bytes, 0, bytes.length, pos);
+    }
+  } finally {
+    await fh.close();
+  }
+  return hasher.digest();
 }
 
 async function fetchChunked(

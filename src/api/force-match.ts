@@ -20,7 +20,7 @@ export async function forceMatch(
   ref: PackageRef,
   manifest: Manifest,
   dir: string,
-  opts: Pick<DownloadOptions, "onProgress" | "concurrency" | "paths"> & { deep?: boolean } = {},
+  opts: Pick<DownloadOptions, "onProgress" | "concurrency" | "paths" | "cache"> & { deep?: boolean } = {},
 ): Promise<{ changes: Change[]; before: VerifyResult }> {
   const before = await verifyDirectory(manifest, dir, await readInstallState(dir), { deep: opts.deep, paths: opts.paths });
   const changes: Change[] = [];

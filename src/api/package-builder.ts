@@ -23,6 +23,17 @@ export interface BuilderOptions {
   output?: (line: string) => void;
 }
 
+/** A builder's whole state: what toState() returns and fromState() takes. */
+export interface BuilderSnapshot {
+  entries: BuilderEntry[];
+  header: JsonObject;
+  dirMeta: Map<string, JsonValue>;
+  /** The manifest of the last build, unless something changed since. */
+  built: Manifest | undefined;
+  /** Where the last pushManifest() put it, unless something changed since. */
+  pushed: { tag?: string; url: string } | undefined;
+}
+
 export const LOCAL_FILES_ERROR =
   "Manifest contains pointers to local files. Use pushData() to first push those files to s3 or use allowLocalFiles: true if this is intentional";
 export const LOCAL_MANIFEST_ERROR =
@@ -61,6 +72,28 @@ export class PackageBuilder {
     b.header = new Map(pkg.manifest.header);
     b.dirMeta = new Map(pkg.manifest.dirMeta);
     for (const e of entriesFromManifest(pkg.manifest.entries, "")) b.entries.set(e.logicalKey, e);
+    return b;
+  }
+
+  /** Everything the builder holds, for saving it between processes (see builder-state.ts). */
+  toState(): BuilderSnapshot {
+    return {
+      entries: [...this.entries.values()].map((e) => ({ ...e })),
+      header: new Map(this.header),
+      dirMeta: new Map(this.dirMeta),
+      built: this.built,
+      pushed: this.pushed && { ...this.pushed },
+    };
+  }
+
+  /** The builder `toState()` described; `name` may carry the default tag ("ns/name:tag"). */
+  static fromState(name: string, state: BuilderSnapshot, opts: BuilderOptions = {}): PackageBuilder {
+    const b = new PackageBuilder(name, opts);
+    b.header = new Map(state.header);
+    b.dirMeta = new Map(state.dirMeta);
+    for (const e of state.entries) b.entries.set(e.logicalKey, { ...e });
+    b.built = state.built;
+    b.pushed = state.pushed && { ...state.pushed };
     return b;
   }
 

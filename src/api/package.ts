@@ -10,7 +10,8 @@ import type { RegistryUrl } from "../manifest/registry-url.js";
 import type { TopHash } from "../types.js";
 import { getDefaultContext, type QuiltContext } from "./context.js";
 import { downloadManifest, type DownloadOptions, type DownloadResult } from "./download.js";
-import { StoreEntryReader } from "./entry-reader.js";
+import { CachedEntryReader } from "./entry-reader.js";
+import { cacheObjectForEntry } from "../cache/content-key.js";
 import { forceMatch, type Change } from "./force-match.js";
 import { readInstallState } from "./install-state.js";
 import { displaySource, foldContents, formatObject } from "./package-display.js";
@@ -42,7 +43,7 @@ export class Package implements Iterable<PackageEntry> {
     readonly manifest: Manifest,
     readonly manifestLocation: string,
   ) {
-    this.reader = new StoreEntryReader(context.stores);
+    this.reader = new CachedEntryReader(context);
   }
 
   /** Loads the manifest of `spec` (ns/name[:tag][@hash] or a full URL); no data is read. */
@@ -153,9 +154,38 @@ export class Package implements Iterable<PackageEntry> {
     return entry.getBytes();
   }
 
+  /**
+   * Fetches entries (one key, or every key under a prefix) into the local cache, verified,
+   * so later reads make no request. Returns the bytes fetched.
+   */
+  async cache(keyOrPrefix = "", opts: { onProgress?: (p: { filesDone: number; filesTotal: number; bytesDone: number; bytesTotal: number }) => void } = {}): Promise<{ entries: number; bytes: number }> {
+    const single = this.manifest.get(keyOrPrefix);
+    const entries = single ? [single] : this.entries(keyOrPrefix).map((e) => e.raw);
+    if (entries.length === 0) throw new QuiltError("ENOTFOUND", `Nothing at ${JSON.stringify(keyOrPrefix)} in ${this.label}`);
+    const cache = await this.context.blockCache();
+    const progress = { filesDone: 0, filesTotal: entries.length, bytesDone: 0, bytesTotal: entries.reduce((n, e) => n + e.size, 0) };
+    for (const e of entries) {
+      const obj = cacheObjectForEntry(e);
+      if (e.size > 0) await cache.ensureBlocks(obj, 0, Math.ceil(e.size / cache.blockSize) - 1, this.context.stores.rangeFetcher(e.physicalKey));
+      const verdict = await cache.verifyObject(obj);
+      if (verdict !== "ok" && e.size > 0) {
+        throw new QuiltError("EHASHMISMATCH", `${e.logicalKey} could not be cached and verified (${verdict})`, { hint: "the cache may be too small for it (QUILT_CACHE_SIZE)" });
+      }
+      progress.filesDone++;
+      progress.bytesDone += e.size;
+      opts.onProgress?.({ ...progress });
+    }
+    return { entries: entries.length, bytes: progress.bytesTotal };
+  }
+
+  /** Empties the local data cache (only when the user asks: other packages share it). */
+  async clearCache(): Promise<void> {
+    await (await this.context.blockCache()).clear();
+  }
+
   /** Installs (incrementally) into `dir`. */
-  download(dir: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
-    return downloadManifest(this.context.stores, this.ref(), this.manifest, dir, opts);
+  async download(dir: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
+    return downloadManifest(this.context.stores, this.ref(), this.manifest, dir, { cache: await this.context.blockCache(), ...opts });
   }
 
   async verifyDirectoryMatchesManifest(dir: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
@@ -164,7 +194,7 @@ export class Package implements Iterable<PackageEntry> {
   }
 
   async forceDirectoryToMatchManifest(dir: string, opts: Pick<DownloadOptions, "onProgress" | "paths"> & { deep?: boolean } = {}): Promise<Change[]> {
-    return (await forceMatch(this.context.stores, this.ref(), this.manifest, dir, opts)).changes;
+    return (await forceMatch(this.context.stores, this.ref(), this.manifest, dir, { cache: await this.context.blockCache(), ...opts })).changes;
   }
 
   /** A builder for the next version: same entries, hashes and metadata. */

@@ -37,6 +37,12 @@ export class Stores {
     return { store: this.s3(), loc: { bucket: pk.bucket, key: pk.path, ...(pk.versionId !== null && { versionId: pk.versionId }) } };
   }
 
+  /** Ranged reads of one entry's bytes, pinned to its version: what the block cache fetches with. */
+  rangeFetcher(pk: PhysicalKey): (range: { start: number; end: number }, signal?: AbortSignal) => Promise<Buffer> {
+    const { store, loc } = this.forPhysicalKey(pk);
+    return (range, signal) => store.get(loc, { range, ...(signal !== undefined && { signal }) });
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.s3Store?.close(), this.localStore?.close()]);
     this.s3Store = undefined;

@@ -141,3 +141,28 @@ describe("library on a local registry", () => {
     expect(onlyTrain.keys().every((k) => k.startsWith("train2017/"))).toBe(true);
   });
 });
+
+describe("reading through the local cache", () => {
+  it("a second read and a cached download make no request; clearCache empties the cache", async () => {
+    const { root, src, registry, ctx } = workspace();
+    const b = new PackageBuilder("bucket/cached", { registry, context: ctx });
+    await b.add(src, "");
+    const pkg = await b.pushDataAndManifest({ tag: "v0" });
+    const first = await pkg.getContents("train2017/5.jpg");
+    // Remove the registry copy: from now on only the cache can answer.
+    rmSync(join(registry, "bucket", "cached", "train2017", "5.jpg"));
+    expect((await pkg.getContents("train2017/5.jpg")).equals(first)).toBe(true);
+    const dest = join(root, "from-cache");
+    const r = await pkg.download(dest, { paths: ["train2017/5.jpg"] });
+    expect(r.fetched).toEqual(["train2017/5.jpg"]);
+    expect(readFileSync(join(dest, "train2017", "5.jpg")).equals(first)).toBe(true);
+    await pkg.clearCache();
+    await expect(pkg.getContents("train2017/5.jpg")).rejects.toThrow(/ENOTFOUND|not found|no such/i);
+    await expect(pkg.cache("train2017/")).rejects.toMatchObject({ code: "ENOTFOUND" }); // 5.jpg is gone
+    expect(await pkg.cache("train2017/sub/")).toEqual({ entries: 1, bytes: 0 });
+    const one = await pkg.cache("train2017/4.jpg");
+    expect(one).toEqual({ entries: 1, bytes: 3200 });
+    rmSync(join(registry, "bucket", "cached", "train2017", "4.jpg"));
+    expect((await pkg.getContents("train2017/4.jpg")).toString()).toBe("image 4 ".repeat(400));
+  });
+});
