@@ -68,8 +68,9 @@ describe("use case: Explore Dataset", () => {
       .map((entry) => entry.logicalKey);
     expect(filesToInspect).toEqual(["cats/file1.txt"]);
 
-    // Only README.md and cats/file1.txt were read, once each, whole.
-    const gets = proxy.gets(dataPrefix).map((r) => ({ key: r.key.slice(dataPrefix.length), bytes: r.bytesOut, status: r.status }));
+    // Only README.md and cats/file1.txt were read, once each, whole (a plain GET, or a ranged
+    // GET of the whole object through the block cache).
+    const gets = proxy.gets(dataPrefix).map((r) => ({ key: r.key.slice(dataPrefix.length), bytes: r.bytesOut, status: r.status === 206 ? 200 : r.status }));
     expect(gets.sort((a, b) => (a.key < b.key ? -1 : 1))).toEqual([
       { key: "README.md", bytes: Buffer.byteLength(README), status: 200 },
       { key: "cats/file1.txt", bytes: Buffer.byteLength("a first cat\n"), status: 200 },
