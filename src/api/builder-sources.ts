@@ -69,9 +69,10 @@ export async function entriesFromLocal(path: string, prefixOrKey?: string): Prom
     for (const d of names) {
       const full = join(dir, d.name);
       const rel = relative(abs, full).split(sep).join("/");
-      // Our own state (a builder workspace's .quilt/) is never part of a package; the
-      // .quiltignore itself is, as in quilt3, so the workspace can be rebuilt the same way.
-      if (rel === STATE_DIR) continue;
+      // Our own state (a workspace's or an installed directory's .quilt/, at any depth) is
+      // never part of a package; the .quiltignore itself is, as in quilt3, so the workspace
+      // can be rebuilt the same way.
+      if (d.name === STATE_DIR && d.isDirectory() && (rel === STATE_DIR || (await holdsOurState(full)))) continue;
       if (ig.ignores(d.isDirectory() ? rel + "/" : rel)) continue;
       if (d.isDirectory()) await walk(full);
       else if (d.isFile()) out.push({ logicalKey: checkKey(prefix + rel, full), source: PhysicalKey.local(full), meta: new Map() });
@@ -84,6 +85,13 @@ export async function entriesFromLocal(path: string, prefixOrKey?: string): Prom
 
 function asPrefix(p: string): string {
   return p === "" || p.endsWith("/") ? p : p + "/";
+}
+
+const STATE_FILES = ["installed.json", "workspace.json"];
+
+async function holdsOurState(dir: string): Promise<boolean> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return names.some((n) => STATE_FILES.includes(n));
 }
 
 /** Default logical prefix for a source: a directory's or S3 prefix's own name. */

@@ -182,6 +182,13 @@ export class PackageBuilder {
     const moves = [...this.entries.values()].filter((e) => e.logicalKey.startsWith(src)).map((e) => ({ e, key: dst + e.logicalKey.slice(src.length) }));
     if (moves.length === 0) throw new QuiltError("ENOTFOUND", `No entries under ${JSON.stringify(src)}`);
     const moving = new Set(moves.map((m) => m.e.logicalKey));
+    const staying = [...this.entries.keys()].filter((k) => !moving.has(k));
+    for (const m of moves) {
+      const clash = staying.find((k) => k.startsWith(m.key + "/") || m.key.startsWith(k + "/"));
+      if (clash !== undefined) {
+        throw new QuiltError("EUSAGE", `Cannot move "${m.e.logicalKey}" to "${m.key}": "${clash}" is in the way (a path cannot be both a file and a directory)`);
+      }
+    }
     if (!opts.overwrite) {
       for (const m of moves) {
         if (this.entries.has(m.key) && !moving.has(m.key)) {
@@ -241,8 +248,9 @@ export class PackageBuilder {
     const pushed = await pushData(this.context.stores, registry, this.name, [...this.entries.values()], opts);
     for (const line of pushReport(pushed)) this.output(line);
     // Physical keys changed but hashes did not, so the top hash stays; the manifest is re-made, not re-hashed.
-    if (before) this.built = manifestFromHashed(this.header, this.dirMeta, [...this.entries.values()]);
-    this.pushed = undefined;
+    const moved = pushed.some((p) => !p.from.equals(p.entry.source));
+    if (before && moved) this.built = manifestFromHashed(this.header, this.dirMeta, [...this.entries.values()]);
+    if (moved) this.pushed = undefined;
     return pushed;
   }
 
@@ -299,20 +307,32 @@ export class PackageBuilder {
   }
 }
 
-/** "Pushing ./train2017/ to s3://bucket/prefix/train2017/..." lines, folded per directory. */
-function pushReport(pushed: PushedEntry[]): string[] {
-  // An entry already at its destination counts as skipped: its data exists there.
-  const norm = pushed.map((p) => (p.outcome === "in-place" ? { ...p, outcome: "skipped" as const } : p));
-  const byOutcome = (o: PushedEntry["outcome"][]) => norm.filter((p) => o.includes(p.outcome));
-  const lines: string[] = [];
-  for (const [list, verb] of [[byOutcome(["uploaded", "skipped"]).filter((p) => p.from.isLocal()), "Pushing"], [byOutcome(["copied", "skipped"]).filter((p) => !p.from.isLocal()), "Copying"]] as const) {
-    const from = foldContents(list.map((p) => ({ key: p.entry.logicalKey, source: displaySource(p.from) })));
-    const to = new Map(foldContents(list.map((p) => ({ key: p.entry.logicalKey, source: displaySource(p.entry.source) }))));
-    const skipped = new Set(list.filter((p) => p.outcome === "skipped").map((p) => p.entry.logicalKey));
-    for (const [key, src] of from) {
-      const allSkipped = key.endsWith("/") || key.endsWith("/...") ? list.filter((p) => p.entry.logicalKey.startsWith(key.replace(/\.\.\.$/, ""))).every((p) => skipped.has(p.entry.logicalKey)) : skipped.has(key);
-      lines.push(`${verb} ${src.replace(/\/\.\.\.$/, "/")} to ${(to.get(key) ?? "?")}${allSkipped ? " (data exists, skipping)" : ""}`);
+/**
+ * "Pushing ./train2017/ to s3://bucket/prefix/train2017/..." lines: entries grouped by what
+ * happened (uploaded or copied, done or skipped), each group folded per directory, and each
+ * line's destination taken from the entries that line covers.
+ */
+export function pushReport(pushed: PushedEntry[]): string[] {
+  const groups = new Map<string, PushedEntry[]>();
+  for (const p of pushed) {
+    const verb = p.from.isLocal() ? "Pushing" : "Copying";
+    const skipped = p.outcome === "skipped" || p.outcome === "in-place";
+    const k = `${verb}|${skipped ? " (data exists, skipping)" : ""}`;
+    groups.set(k, [...(groups.get(k) ?? []), p]);
+  }
+  const lines: [string, string][] = [];
+  for (const [k, list] of groups) {
+    const [verb, suffix] = k.split("|") as [string, string];
+    const byKey = new Map(list.map((p) => [p.entry.logicalKey, p]));
+    for (const [key, src] of foldContents(list.map((p) => ({ key: p.entry.logicalKey, source: displaySource(p.from) })))) {
+      const isDir = key.endsWith("/") || key.endsWith("/...");
+      const dir = key.replace(/\.\.\.$/, "");
+      const first = isDir ? list.find((p) => p.entry.logicalKey.startsWith(dir) && displaySource(p.from) === src.replace(/\/\.\.\.$/, "/") + p.entry.logicalKey.slice(dir.length)) : byKey.get(key);
+      if (!first) continue;
+      const dest = displaySource(first.entry.source);
+      const to = isDir ? dest.slice(0, dest.length - (first.entry.logicalKey.length - dir.length)) + "..." : dest;
+      lines.push([key, `${verb} ${src.replace(/\/\.\.\.$/, "/")} to ${to}${suffix}`]);
     }
   }
-  return lines;
+  return lines.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, l]) => l);
 }

@@ -8,6 +8,7 @@ import { PhysicalKey } from "../manifest/physical-key.js";
 import type { Registry } from "../storage/registry.js";
 import type { ObjectHead, ObjectStore } from "../storage/object-store.js";
 import type { Stores } from "../storage/stores.js";
+import { randomBytes } from "node:crypto";
 import { isQuiltError } from "../errors.js";
 import { compareLogicalKeys } from "../manifest/logical-key.js";
 import type { BuilderEntry } from "./builder-sources.js";
@@ -64,6 +65,28 @@ async function destinationHash(store: ObjectStore, dest: PhysicalKey, head: Obje
   return head.compositeSha256 !== undefined ? { type: "sha2-256-chunked", value: head.compositeSha256 } : undefined;
 }
 
+/** Where bytes go when their natural destination holds other bytes and cannot keep both. */
+export const VERSIONS_DIR = ".quilt-versions";
+
+function hashToken(h: EntryHash): string {
+  return Buffer.from(h.value, /^[0-9a-f]+$/i.test(h.value) ? "hex" : "base64").toString("hex").slice(0, 32);
+}
+
+/** S3 with versioning keeps old bytes under their versionId; a local directory or an unversioned bucket does not. */
+function isVersioned(dest: PhysicalKey, head: ObjectHead): boolean {
+  return !dest.isLocal() && head.versionId !== undefined && head.versionId !== "null";
+}
+
+async function sameBytesAt(store: ObjectStore, stores: Stores, dest: PhysicalKey, size: number | undefined, want: EntryHash | undefined): Promise<{ head?: ObjectHead; same: boolean }> {
+  const head = await store.head(stores.forPhysicalKey(dest).loc).catch((err: unknown) => {
+    if (isQuiltError(err, "ENOTFOUND")) return undefined;
+    throw err;
+  });
+  if (!head || !want || (size !== undefined && head.size !== size)) return { ...(head && { head }), same: false };
+  const have = await destinationHash(store, dest, head);
+  return { head, same: have !== undefined && have.type === want.type && have.value === want.value };
+}
+
 export async function pushData(stores: Stores, registry: Registry, name: string, entries: BuilderEntry[], opts: PushDataOptions = {}): Promise<PushedEntry[]> {
   const prefix = normalizePrefix(opts.prefix ?? name);
   const dstStore = registry.store;
@@ -72,26 +95,26 @@ export async function pushData(stores: Stores, registry: Registry, name: string,
   const pushed: PushedEntry[] = [];
   await forEachLimited(todo, opts.concurrency ?? DEFAULT_TRANSFER_CONCURRENCY, async (e) => {
     const from = e.source;
-    const dest = destKey(registry, prefix, e.logicalKey);
+    let dest = destKey(registry, prefix, e.logicalKey);
     if (from.bucket === dest.bucket && from.path === dest.path) {
       pushed.push({ entry: e, from, outcome: "in-place" });
       return;
     }
-    const loc = stores.forPhysicalKey(dest).loc;
-    const head = await dstStore.head(loc).catch((err: unknown) => {
-      if (isQuiltError(err, "ENOTFOUND")) return undefined;
-      throw err;
-    });
     const want = await entryHash(stores, e);
-    if (head && want && (e.size === undefined || head.size === e.size)) {
-      const have = await destinationHash(dstStore, dest, head);
-      if (have && have.type === want.type && have.value === want.value) {
-        e.source = dest.isLocal() ? dest : dest.withVersion(head.versionId ?? null);
-        pushed.push({ entry: e, from, outcome: "skipped" });
-        progress.filesDone++;
-        opts.onProgress?.({ ...progress });
-        return;
-      }
+    let found = await sameBytesAt(dstStore, stores, dest, e.size, want);
+    if (found.head && !found.same && !isVersioned(dest, found.head)) {
+      // Without versioning, overwriting would destroy bytes an earlier package version
+      // points at: the new bytes go next to them instead.
+      dest = destKey(registry, prefix, `${VERSIONS_DIR}/${want ? hashToken(want) : randomBytes(8).toString("hex")}/${e.logicalKey}`);
+      found = await sameBytesAt(dstStore, stores, dest, e.size, want);
+    }
+    const loc = stores.forPhysicalKey(dest).loc;
+    if (found.same && found.head) {
+      e.source = dest.isLocal() ? dest : dest.withVersion(found.head.versionId ?? null);
+      pushed.push({ entry: e, from, outcome: "skipped" });
+      progress.filesDone++;
+      opts.onProgress?.({ ...progress });
+      return;
     }
     const src = stores.forPhysicalKey(from);
     let versionId: string | undefined;

@@ -166,3 +166,30 @@ describe("reading through the local cache", () => {
     expect((await pkg.getContents("train2017/4.jpg")).toString()).toBe("image 4 ".repeat(400));
   });
 });
+
+describe("pushing twice to one prefix of a registry without versioning", () => {
+  it("keeps the bytes of the earlier version instead of overwriting them", async () => {
+    const { root, registry, ctx } = workspace();
+    const dir = join(root, "data");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "a.txt"), "version one");
+    writeFileSync(join(dir, "same.txt"), "unchanged");
+    const b = new PackageBuilder("ns/twice", { registry, context: ctx });
+    await b.add(dir, "");
+    const v0 = await b.pushDataAndManifest({ prefix: "p", tag: "v0" });
+    writeFileSync(join(dir, "a.txt"), "version two!");
+    const b2 = v0.asPackageBuilder();
+    await b2.set("a.txt", join(dir, "a.txt"));
+    const v1 = await b2.pushDataAndManifest({ prefix: "p", tag: "v1" });
+    await ctx.close();
+    const fresh = new QuiltContext({ cacheDir: join(root, "cache2"), env: { HOME: root } });
+    const old = await Package.browse("ns/twice:v0", { registry, context: fresh });
+    const cur = await Package.browse("ns/twice:v1", { registry, context: fresh });
+    expect((await old.getContents("a.txt")).toString()).toBe("version one");
+    expect((await cur.getContents("a.txt")).toString()).toBe("version two!");
+    expect(cur.getEntry("same.txt").physicalKey).toBe(old.getEntry("same.txt").physicalKey);
+    expect(cur.getEntry("a.txt").physicalKey).toContain("/p/.quilt-versions/");
+    expect(v1.hash).not.toBe(v0.hash);
+    await fresh.close();
+  });
+});
