@@ -29,6 +29,25 @@ export function parseJson(text: string): JsonValue {
   return new ExactParser(text).parseDocument();
 }
 
+/**
+ * The plain JavaScript value of a line that JSON.parse reads exactly (no risky tokens), or
+ * undefined when the line needs the exact parser (or is not valid JSON). Lets hot loops
+ * read fields without building the Map model for every object.
+ */
+export function parseNativeIfExact(text: string): unknown {
+  if (needsExactParser(text)) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The model of a value JSON.parse produced from a line without risky tokens. */
+export function modelFromNative(v: unknown): JsonValue {
+  return fromNative(v);
+}
+
 // Numbers whose text JSON.parse would not keep: floats, long integers, -0, NaN/Infinity.
 const RISKY_OUTSIDE_STRINGS = /\d[.eE]|\d{16}|-0(?![\d.eE])|NaN|Infinity/;
 // Keys that a JavaScript object would move to the front (array indices).

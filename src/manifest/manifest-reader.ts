@@ -3,12 +3,13 @@
 // wrong, and nothing is returned unless the whole file is valid.
 import { QuiltError } from "../errors.js";
 import type { LogicalKey } from "../types.js";
-import { JsonSyntaxError, parseJson } from "./json-parse.js";
+import { JsonSyntaxError, modelFromNative, parseJson, parseNativeIfExact } from "./json-parse.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "./json-value.js";
 import { logicalKeyProblem, LOGICAL_KEY_RULES } from "./logical-key.js";
 import { Manifest, type ManifestEntry } from "./manifest.js";
 import { PhysicalKey } from "./physical-key.js";
-import { splitLines } from "./lines.js";
+import { splitLineBatches } from "./lines.js";
+import { CompactEntry, EMPTY_META, isNormalS3Url } from "./compact-entry.js";
 
 const FORMAT_HINT = "see QUILT_FORMAT.md: line 1 is the header object, then one entry object per line";
 
@@ -29,38 +30,71 @@ function typeName(v: JsonValue | undefined): string {
 export async function readManifest(source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>): Promise<Manifest> {
   let header: JsonObject | undefined;
   const entries: ManifestEntry[] = [];
+  const lineNumbers: number[] = [];
   const dirMeta = new Map<string, JsonValue>();
-  const lineOf = new Map<string, number>();
-  for await (const { text, number } of splitLines(source)) {
-    if (text === "") throw lineError(number, "empty line");
-    let value: JsonValue;
-    try {
-      value = parseJson(text);
-    } catch (err) {
-      if (err instanceof JsonSyntaxError) throw lineError(number, `bad JSON: ${err.message}`);
-      throw err;
+  for await (const { lines, first } of splitLineBatches(source)) {
+    for (let i = 0; i < lines.length; i++) {
+      const text = lines[i] as string;
+      const number = first + i;
+      if (text === "") throw lineError(number, "empty line");
+      if (header === undefined) {
+        header = parseObjectLine(text, number);
+        continue;
+      }
+      const entry = parseEntryLine(text, number, dirMeta);
+      if (entry === undefined) continue;
+      entries.push(entry);
+      lineNumbers.push(number);
     }
-    if (!isJsonObject(value)) throw lineError(number, `expected a JSON object, got ${typeName(value)}`);
-    if (header === undefined) {
-      header = value;
-      continue;
-    }
-    const entry = parseEntryLine(value, number, dirMeta);
-    if (entry === undefined) continue;
-    const first = lineOf.get(entry.logicalKey);
-    if (first !== undefined) throw lineError(number, `duplicate logical key ${JSON.stringify(entry.logicalKey)} (first on line ${first})`);
-    lineOf.set(entry.logicalKey, number);
-    entries.push(entry);
   }
   if (header === undefined) throw new QuiltError("EBADMANIFEST", "Manifest is empty: it has no header line", { hint: FORMAT_HINT });
-  return Manifest.create({ header, dirMeta, entries }, (key) => {
-    const n = lineOf.get(key);
-    return n === undefined ? "" : `Manifest line ${n}: `;
-  });
+  // The key-to-line lookup runs only on error, so loading keeps no per-key index.
+  return Manifest.create({ header, dirMeta, entries }, (key) => entries.flatMap((e, i) => (e.logicalKey === key ? [lineNumbers[i] as number] : [])));
+}
+
+function parseObjectLine(text: string, number: number): JsonObject {
+  let value: JsonValue;
+  try {
+    value = parseJson(text);
+  } catch (err) {
+    if (err instanceof JsonSyntaxError) throw lineError(number, `bad JSON: ${err.message}`);
+    throw err;
+  }
+  if (!isJsonObject(value)) throw lineError(number, `expected a JSON object, got ${typeName(value)}`);
+  return value;
+}
+
+/**
+ * The common line, read straight from JSON.parse's object: string logical key, one normal
+ * S3 URL, a safe integer size, a {"type","value"} hash, and meta {} (or absent/null).
+ * Anything else returns undefined and takes the general path, which also words errors.
+ */
+function fastEntry(text: string): CompactEntry | undefined {
+  const o = parseNativeIfExact(text) as Record<string, unknown> | undefined;
+  if (typeof o !== "object" || o === null || Array.isArray(o)) return undefined;
+  const key = o.logical_key;
+  const pks = o.physical_keys;
+  const size = o.size;
+  const hash = o.hash as Record<string, unknown> | undefined;
+  const meta = o.meta;
+  if (typeof key !== "string" || !Array.isArray(pks) || typeof pks[0] !== "string" || !isNormalS3Url(pks[0])) return undefined;
+  if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) return undefined;
+  if (typeof hash !== "object" || hash === null || Array.isArray(hash)) return undefined;
+  const hk = Object.keys(hash);
+  if (hk.length !== 2 || hk[0] !== "type" || hk[1] !== "value" || typeof hash.type !== "string" || typeof hash.value !== "string") return undefined;
+  let m: JsonObject;
+  if (meta === undefined || meta === null) m = EMPTY_META;
+  else if (typeof meta !== "object" || Array.isArray(meta)) return undefined;
+  else m = Object.keys(meta).length === 0 ? EMPTY_META : (modelFromNative(meta) as JsonObject);
+  if (logicalKeyProblem(key) !== null) return undefined;
+  return new CompactEntry(key as LogicalKey, pks[0], size, hash.type, hash.value, m);
 }
 
 /** An entry, or undefined for a directory-metadata line (recorded in `dirMeta`). */
-function parseEntryLine(obj: JsonObject, line: number, dirMeta: Map<string, JsonValue>): ManifestEntry | undefined {
+function parseEntryLine(text: string, line: number, dirMeta: Map<string, JsonValue>): ManifestEntry | undefined {
+  const fast = fastEntry(text);
+  if (fast) return fast;
+  const obj = parseObjectLine(text, line);
   const key = obj.get("logical_key");
   if (typeof key !== "string") throw lineError(line, `field "logical_key" must be a string, got ${typeName(key)}`);
   const pks = obj.get("physical_keys");
@@ -79,11 +113,14 @@ function parseEntryLine(obj: JsonObject, line: number, dirMeta: Map<string, Json
   if (!Array.isArray(pks) || typeof pks[0] !== "string") {
     throw lineError(line, `field "physical_keys" must be a list of URL strings, got ${typeName(pks)}`);
   }
-  let physicalKey: PhysicalKey;
-  try {
-    physicalKey = PhysicalKey.fromUrl(pks[0]);
-  } catch (err) {
-    throw lineError(line, `bad physical key: ${(err as Error).message}`);
+  const url = pks[0];
+  let physicalKey: PhysicalKey | undefined;
+  if (!isNormalS3Url(url)) {
+    try {
+      physicalKey = PhysicalKey.fromUrl(url);
+    } catch (err) {
+      throw lineError(line, `bad physical key: ${(err as Error).message}`);
+    }
   }
   const size = obj.get("size");
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
@@ -91,11 +128,17 @@ function parseEntryLine(obj: JsonObject, line: number, dirMeta: Map<string, Json
   }
   const hash = obj.get("hash");
   if (!isJsonObject(hash)) throw lineError(line, `field "hash" must be an object with "type" and "value", got ${typeName(hash)}`);
-  for (const f of ["type", "value"]) {
-    if (typeof hash.get(f) !== "string") throw lineError(line, `field "hash.${f}" must be a string, got ${typeName(hash.get(f))}`);
-  }
+  const type = hash.get("type");
+  const value = hash.get("value");
+  if (typeof type !== "string") throw lineError(line, `field "hash.type" must be a string, got ${typeName(type)}`);
+  if (typeof value !== "string") throw lineError(line, `field "hash.value" must be a string, got ${typeName(value)}`);
   if (meta !== undefined && meta !== null && !isJsonObject(meta)) {
     throw lineError(line, `field "meta" must be an object or null, got ${typeName(meta)}`);
   }
-  return { logicalKey: key as LogicalKey, physicalKey, size, hash, meta: meta ?? new Map() };
+  const m = meta === undefined || meta === null || meta.size === 0 ? EMPTY_META : meta;
+  // The usual entry keeps strings only; anything unusual keeps its parsed objects.
+  if (hash.size === 2 && hash.keys().next().value === "type") {
+    return new CompactEntry(key as LogicalKey, physicalKey ? physicalKey.toString() : url, size, type, value, m);
+  }
+  return { logicalKey: key as LogicalKey, physicalKey: physicalKey ?? PhysicalKey.fromUrl(url), size, hash, meta: m };
 }

@@ -25,8 +25,8 @@ export interface ManifestParts {
   entries: Iterable<ManifestEntry>;
 }
 
-/** Where each key came from, for error messages (a line number when read from a file). */
-export type KeyOrigin = (key: string) => string;
+/** The lines a key was read from, for error messages (none when not read from a file). */
+export type KeyOrigin = (key: string) => number[];
 
 export function hashType(entry: ManifestEntry): string {
   const t = entry.hash.get("type");
@@ -45,46 +45,44 @@ export function userMeta(meta: JsonObject): JsonValue {
 export class Manifest {
   readonly header: JsonObject;
   readonly dirMeta: ReadonlyMap<string, JsonValue>;
-  /** File entries in walk order. */
+  /** File entries in walk order (lookups are binary searches over it: no per-key index to hold). */
   readonly entries: readonly ManifestEntry[];
-  private readonly byKey: Map<string, ManifestEntry>;
   private cachedTopHash: TopHash | undefined;
 
-  private constructor(header: JsonObject, dirMeta: Map<string, JsonValue>, entries: ManifestEntry[], byKey: Map<string, ManifestEntry>) {
+  private constructor(header: JsonObject, dirMeta: Map<string, JsonValue>, entries: ManifestEntry[]) {
     this.header = header;
     this.dirMeta = dirMeta;
     this.entries = entries;
-    this.byKey = byKey;
   }
 
   /**
    * Validates and orders the parts: no duplicate key, no file that is also a directory of
-   * another entry or of a directory-metadata line.
+   * another entry or of a directory-metadata line. In walk order a key's children follow
+   * it directly, so both checks compare neighbours only.
    */
-  static create(parts: ManifestParts, origin: KeyOrigin = () => ""): Manifest {
+  static create(parts: ManifestParts, origin: KeyOrigin = () => []): Manifest {
     const header = new Map(parts.header);
     header.delete("top_hash"); // obsolete, and quilt3 drops it on load
-    const byKey = new Map<string, ManifestEntry>();
-    for (const e of parts.entries) {
-      if (byKey.has(e.logicalKey)) {
-        throw new QuiltError("EBADMANIFEST", `${origin(e.logicalKey)}Duplicate logical key ${JSON.stringify(e.logicalKey)}`);
+    const entries = [...parts.entries];
+    if (!isSorted(entries)) entries.sort((a, b) => compareLogicalKeys(a.logicalKey, b.logicalKey));
+    for (let i = 1; i < entries.length; i++) {
+      const prev = (entries[i - 1] as ManifestEntry).logicalKey;
+      const key = (entries[i] as ManifestEntry).logicalKey;
+      if (key === prev) {
+        const [first, second] = origin(key);
+        const where = second !== undefined ? `Manifest line ${second}: duplicate logical key ${JSON.stringify(key)} (first on line ${first})` : `Duplicate logical key ${JSON.stringify(key)}`;
+        throw new QuiltError("EBADMANIFEST", where);
       }
-      byKey.set(e.logicalKey, e);
+      if (key.startsWith(prev) && key.charCodeAt(prev.length) === 0x2f) throw fileAndDirectory(prev, prev + "/", origin);
     }
-    const dirMeta = new Map(parts.dirMeta ?? []);
-    const dirs = new Set<string>(dirMeta.keys());
-    for (const key of byKey.keys()) for (const d of parentDirs(key)) dirs.add(d);
-    for (const d of dirs) {
-      const asFile = d.slice(0, -1);
-      if (byKey.has(asFile)) {
-        throw new QuiltError("EBADMANIFEST", `${origin(asFile)}Logical key ${JSON.stringify(asFile)} is a file and also a directory (${JSON.stringify(d)})`, {
-          hint: "a path cannot be both a file and a directory in one package",
-        });
+    const dirMeta = new Map([...(parts.dirMeta ?? [])].sort(([a], [b]) => compareLogicalKeys(a, b)));
+    const m = new Manifest(header, dirMeta, entries);
+    for (const d of dirMeta.keys()) {
+      for (const dir of [...parentDirs(d.slice(0, -1) + "/x").map((p) => p.slice(0, -1))]) {
+        if (m.has(dir)) throw fileAndDirectory(dir, d, origin);
       }
     }
-    const entries = [...byKey.values()].sort((a, b) => compareLogicalKeys(a.logicalKey, b.logicalKey));
-    const sortedDirMeta = new Map([...dirMeta].sort(([a], [b]) => compareLogicalKeys(a, b)));
-    return new Manifest(header, sortedDirMeta, entries, byKey);
+    return m;
   }
 
   get topHash(): TopHash {
@@ -96,12 +94,27 @@ export class Manifest {
     return this.entries.length;
   }
 
+  /** Index of `key` in `entries`, or -1. */
+  indexOf(key: string): number {
+    let lo = 0;
+    let hi = this.entries.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = compareLogicalKeys((this.entries[mid] as ManifestEntry).logicalKey, key);
+      if (c === 0) return mid;
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
   get(key: string): ManifestEntry | undefined {
-    return this.byKey.get(key);
+    const i = this.indexOf(key);
+    return i < 0 ? undefined : this.entries[i];
   }
 
   has(key: string): boolean {
-    return this.byKey.has(key);
+    return this.indexOf(key) >= 0;
   }
 
   get message(): string | null {
@@ -118,6 +131,20 @@ export class Manifest {
     for (const e of this.entries) n += e.size;
     return n;
   }
+}
+
+function isSorted(entries: ManifestEntry[]): boolean {
+  for (let i = 1; i < entries.length; i++) {
+    if (compareLogicalKeys((entries[i - 1] as ManifestEntry).logicalKey, (entries[i] as ManifestEntry).logicalKey) > 0) return false;
+  }
+  return true;
+}
+
+function fileAndDirectory(file: string, dir: string, origin: KeyOrigin): QuiltError {
+  const [line] = origin(file);
+  return new QuiltError("EBADMANIFEST", `${line !== undefined ? `Manifest line ${line}: ` : ""}Logical key ${JSON.stringify(file)} is a file and also a directory (${JSON.stringify(dir)})`, {
+    hint: "a path cannot be both a file and a directory in one package",
+  });
 }
 
 export function assertObject(v: JsonValue | undefined, what: string): JsonObject {

@@ -6,10 +6,16 @@ import type { TopHash } from "../types.js";
 import type { JsonObject } from "./json-value.js";
 import type { ManifestEntry } from "./manifest.js";
 import { canonicalJson, pythonStringAscii } from "./python-json.js";
+import { CompactEntry } from "./compact-entry.js";
+
+const EMPTY_OBJECT_JSON = "{}";
 
 /** The canonical part of one entry; its keys are already in sorted order. */
 export function entryHashPart(e: Pick<ManifestEntry, "hash" | "logicalKey" | "meta" | "size">): string {
-  return `{"hash":${canonicalJson(e.hash)},"logical_key":${pythonStringAscii(e.logicalKey)},"meta":${canonicalJson(e.meta)},"size":${e.size}}`;
+  // A compact entry's usual hash object prints without building a Map ("type" < "value").
+  const hash = e instanceof CompactEntry ? `{"type":${pythonStringAscii(e.hashType)},"value":${pythonStringAscii(e.hashValue)}}` : canonicalJson(e.hash);
+  const meta = e.meta.size === 0 ? EMPTY_OBJECT_JSON : canonicalJson(e.meta);
+  return `{"hash":${hash},"logical_key":${pythonStringAscii(e.logicalKey)},"meta":${meta},"size":${e.size}}`;
 }
 
 /** `entries` must be in walk order (Manifest keeps them so). */
