@@ -8,6 +8,8 @@ import { Progress } from "./progress.js";
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** Raw bytes on stdout (`quilt cat`): written as they are, never decoded. */
+  outBytes(bytes: Buffer): void;
   /** True when stderr is a terminal (progress bars only then). */
   isTty: boolean;
 }
@@ -15,6 +17,7 @@ export interface Io {
 export const processIo: Io = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
+  outBytes: (b) => process.stdout.write(b),
   isTty: Boolean(process.stderr.isTTY),
 };
 

@@ -10,6 +10,31 @@ import { join } from "node:path";
 import { CommandContext, processIo, type Io } from "./context.js";
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, exitCodeFor } from "./exit-codes.js";
 import { hashCommand } from "./hash-command.js";
+import { installCommand } from "./install-command.js";
+import { statusCommand } from "./status-command.js";
+import { verifyCommand } from "./verify-command.js";
+import { forceMatchCommand } from "./force-match-command.js";
+import { lsCommand } from "./ls-command.js";
+import { catCommand } from "./cat-command.js";
+import { readmeCommand } from "./readme-command.js";
+import { metaCommand } from "./meta-command.js";
+import { listCommand } from "./list-command.js";
+import { logCommand } from "./log-command.js";
+import { diffCommand } from "./diff-command.js";
+import { tagCommand } from "./tag-command.js";
+import { initCommand } from "./init-command.js";
+import { addCommand } from "./add-command.js";
+import { setCommand } from "./set-command.js";
+import { setMetaCommand } from "./set-meta-command.js";
+import { mvCommand } from "./mv-command.js";
+import { rmCommand } from "./rm-command.js";
+import { buildManifestCommand } from "./build-manifest-command.js";
+import { pushDataCommand } from "./push-data-command.js";
+import { pushManifestCommand } from "./push-manifest-command.js";
+import { pushCommand } from "./push-command.js";
+import { mountCommand, mountsCommand, unmountCommand } from "./mount-command.js";
+import { daemonCommand } from "./daemon-command.js";
+import "./workspace-status.js"; // plugs the builder workspace into `quilt status`
 
 export interface CommandModule<A> {
   command: string | string[];
@@ -18,7 +43,38 @@ export interface CommandModule<A> {
   run(args: A, ctx: CommandContext): Promise<void>;
 }
 
-const COMMANDS: CommandModule<never>[] = [hashCommand as CommandModule<never>];
+const COMMANDS: CommandModule<never>[] = [
+  hashCommand as CommandModule<never>,
+  // Consumer commands: use a package version.
+  installCommand as CommandModule<never>,
+  statusCommand as CommandModule<never>,
+  verifyCommand as CommandModule<never>,
+  forceMatchCommand as CommandModule<never>,
+  lsCommand as CommandModule<never>,
+  catCommand as CommandModule<never>,
+  readmeCommand as CommandModule<never>,
+  metaCommand as CommandModule<never>,
+  listCommand as CommandModule<never>,
+  logCommand as CommandModule<never>,
+  diffCommand as CommandModule<never>,
+  tagCommand as CommandModule<never>,
+  // Builder workflow: a workspace (quilt init) becomes a package version.
+  initCommand as CommandModule<never>,
+  addCommand as CommandModule<never>,
+  setCommand as CommandModule<never>,
+  setMetaCommand as CommandModule<never>,
+  mvCommand as CommandModule<never>,
+  rmCommand as CommandModule<never>,
+  buildManifestCommand as CommandModule<never>,
+  pushDataCommand as CommandModule<never>,
+  pushManifestCommand as CommandModule<never>,
+  pushCommand as CommandModule<never>,
+  // Lazy mounts: the daemon serves package versions through FUSE.
+  mountCommand as CommandModule<never>,
+  unmountCommand as CommandModule<never>,
+  mountsCommand as CommandModule<never>,
+  daemonCommand as CommandModule<never>,
+];
 
 class UsageError extends Error {
   constructor(
@@ -68,7 +124,9 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err, y) => {
-      if (err) throw err;
+      // yargs' own parse errors ("Not enough arguments following: tag") are usage errors too.
+      if (err && err.name !== "YError") throw err;
+      msg = msg ?? err?.message ?? "bad usage";
       let help = "";
       y.showHelp((text: string) => {
         help = text;

@@ -48,25 +48,32 @@ export class Progress {
     this.draw(false);
   }
 
-  /** Final line (always printed for work that was shown at all). */
+  /** Final line (for work that took a second or was shown at all), never the same line twice. */
   finish(): void {
-    if (!this.enabled || (!this.drawn && Date.now() - this.started < 1000)) {
-      if (this.drawn && this.io.isTty) this.io.err("\n");
-      return;
-    }
+    if (!this.enabled || (!this.drawn && Date.now() - this.started < 1000)) return;
+    const text = this.text();
+    if (!this.io.isTty && text === this.lastPlain) return;
     this.draw(true);
   }
 
-  private draw(final: boolean): void {
+  private lastPlain = "";
+
+  private text(): string {
     const { done, total, bytesDone, bytesTotal } = this.state;
     const bytes = bytesTotal ? ` ${formatBytes(bytesDone ?? 0)}/${formatBytes(bytesTotal)}` : "";
+    return `${done}/${total}${bytes}`;
+  }
+
+  private draw(final: boolean): void {
+    const { done, total } = this.state;
     if (this.io.isTty) {
       const frac = total > 0 ? Math.min(1, done / total) : 1;
       const filled = Math.round(frac * BAR_WIDTH);
       const bar = "#".repeat(filled) + "-".repeat(BAR_WIDTH - filled);
-      this.io.err(`\r${this.label} [${bar}] ${done}/${total}${bytes}${final ? "\n" : ""}`);
+      this.io.err(`\r${this.label} [${bar}] ${this.text()}${final ? "\n" : ""}`);
     } else {
-      this.io.err(`${this.label}: ${done}/${total}${bytes}\n`);
+      this.lastPlain = this.text();
+      this.io.err(`${this.label}: ${this.lastPlain}\n`);
     }
     this.drawn = true;
   }

@@ -10,21 +10,27 @@ import { ManifestCache } from "./manifest-cache.js";
 import type { ObjectLocation, ObjectStore } from "./object-store.js";
 import { Registry } from "./registry.js";
 import { createS3Store, type S3StoreOptions } from "./s3-store.js";
+import { CountingStore, emptyCounts, type RequestCounts } from "./counting-store.js";
 
 export class Stores {
-  private s3Store: ObjectStore | undefined;
-  private localStore: ObjectStore | undefined;
+  private s3Store: CountingStore | undefined;
+  private localStore: CountingStore | undefined;
 
   constructor(private readonly s3Options: S3StoreOptions = {}) {}
 
   s3(): ObjectStore {
-    this.s3Store ??= createS3Store(this.s3Options);
+    this.s3Store ??= new CountingStore(createS3Store(this.s3Options));
     return this.s3Store;
   }
 
   local(): ObjectStore {
-    this.localStore ??= new LocalStore();
+    this.localStore ??= new CountingStore(new LocalStore());
     return this.localStore;
+  }
+
+  /** Requests made so far, per backend (a list page counts once per list call). */
+  counts(): { s3: RequestCounts; local: RequestCounts } {
+    return { s3: { ...(this.s3Store?.counts ?? emptyCounts()) }, local: { ...(this.localStore?.counts ?? emptyCounts()) } };
   }
 
   forRegistry(url: RegistryUrl): ObjectStore {

@@ -1,0 +1,22 @@
+// `quilt cat NAME KEY`: the bytes of one file of a package on stdout, exactly (binary
+// files too), verified against the manifest's hash before a byte is written.
+import type { Argv } from "yargs";
+import type { CommandContext } from "./context.js";
+import { hinted, shellQuote } from "./consumer-shared.js";
+import { openPackage, withRegistry } from "./shared.js";
+
+export const catCommand = {
+  command: "cat <name> <key>",
+  describe: "Write the bytes of a file of a package to stdout",
+  builder: (y: Argv) =>
+    withRegistry(y)
+      .positional("name", { type: "string", describe: "Package: ns/name[:tag][@hash]", demandOption: true })
+      .positional("key", { type: "string", describe: "Logical key of the file, e.g. cats/file1.txt", demandOption: true })
+      .example("quilt cat bucket/dataset cats/file1.txt", "print a file")
+      .example("quilt cat bucket/dataset:v2 images/1.jpg > 1.jpg", "save a binary file"),
+  async run(args: { name: string; key: string }, ctx: CommandContext): Promise<void> {
+    const pkg = await openPackage(ctx, args.name);
+    const bytes = await hinted(() => pkg.getContents(args.key), `\`quilt ls ${shellQuote(args.name)}\` lists the package's files`);
+    ctx.io.outBytes(bytes);
+  },
+};

@@ -1,0 +1,93 @@
+// `quilt daemon start|stop|status|run`: the process that holds mounts and the shared cache.
+// `run` is the daemon itself (foreground); `start` runs it detached.
+import type { Argv } from "yargs";
+import { parseSize } from "../config.js";
+import { QuiltError } from "../errors.js";
+import { Daemon } from "../daemon/daemon.js";
+import { DaemonClient } from "../daemon/client.js";
+import { ensureDaemon, pingDaemon, removePidFile, stopDaemon, writePidFile } from "../daemon/lifecycle.js";
+import { daemonPaths } from "../daemon/paths.js";
+import { configureLogging, log } from "../log.js";
+import type { CommandContext } from "./context.js";
+import { formatBytes } from "./progress.js";
+
+interface DaemonArgs {
+  action: "start" | "stop" | "status" | "run";
+  cacheDir?: string;
+  cacheSize?: string;
+}
+
+export function cacheOptions<T>(y: Argv<T>) {
+  return y
+    .option("cache-dir", { type: "string", requiresArg: true, describe: "Data directory of the block cache (may be on a shared filesystem); default $QUILT_CACHE_DATA_DIR or ~/.cache/quilt-ts/data" })
+    .option("cache-size", { type: "string", requiresArg: true, describe: "Cache size limit, e.g. 50G (default $QUILT_CACHE_SIZE or 10G)" });
+}
+
+export function daemonArgs(args: { cacheDir?: string; cacheSize?: string }): string[] {
+  return [...(args.cacheDir ? ["--cache-dir", args.cacheDir] : []), ...(args.cacheSize ? ["--cache-size", args.cacheSize] : [])];
+}
+
+function cacheBytes(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = parseSize(text);
+  if (n === undefined) throw new QuiltError("EUSAGE", `Invalid cache size ${JSON.stringify(text)}`, { hint: "use a size like 500M, 50G or 1T" });
+  return n;
+}
+
+export const daemonCommand = {
+  command: "daemon <action>",
+  describe: "Start, stop or inspect the background daemon that holds mounts and the cache",
+  builder: (y: Argv) =>
+    cacheOptions(y.positional("action", { choices: ["start", "stop", "status", "run"] as const, describe: "run = in the foreground (what start runs)" }))
+      .example("quilt daemon status", "is it running, with how many mounts, and its cache")
+      .example("quilt daemon stop", "unmount everything and stop"),
+  async run(args: DaemonArgs, ctx: CommandContext): Promise<void> {
+    const paths = daemonPaths(process.env, args.cacheDir);
+    if (args.action === "run") return runDaemon(paths, cacheBytes(args.cacheSize));
+    if (args.action === "start") {
+      cacheBytes(args.cacheSize);
+      const { info, started } = await ensureDaemon(paths, process.env, daemonArgs(args));
+      ctx.print(started ? `Daemon started (pid ${info.pid})` : `Daemon already running (pid ${info.pid})`, { ...info, started });
+      return;
+    }
+    if (args.action === "stop") {
+      const stopped = await stopDaemon(paths);
+      ctx.print(stopped ? "Daemon stopped" : "Daemon was not running", { stopped });
+      return;
+    }
+    const info = await pingDaemon(paths);
+    if (!info) {
+      ctx.print(["Daemon: not running", `log: ${paths.log}`], { running: false, log: paths.log });
+      ctx.exitCode = 1;
+      return;
+    }
+    const stats = await new DaemonClient(paths.socket).request<{ cache: { bytes: number; maxBytes: number; hits: number; misses: number }; requests: { s3: Record<string, number> } }>("stats");
+    ctx.print(
+      [
+        `Daemon: running (pid ${info.pid}, since ${info.startedAt})`,
+        `Mounts: ${info.mounts}`,
+        `Cache: ${formatBytes(stats.cache.bytes)} of ${formatBytes(stats.cache.maxBytes)}, ${stats.cache.hits} block hits, ${stats.cache.misses} misses`,
+        `S3 requests: ${Object.entries(stats.requests.s3).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+        `socket: ${paths.socket}`,
+        `log: ${paths.log}`,
+      ],
+      { running: true, ...info, ...stats, socket: paths.socket, log: paths.log },
+    );
+  },
+};
+
+/** The daemon process: serves until SIGTERM/SIGINT or a shutdown request. */
+async function runDaemon(paths: ReturnType<typeof daemonPaths>, bytes: number | undefined): Promise<void> {
+  if (await pingDaemon(paths)) throw new QuiltError("EUSAGE", "A daemon is already running", { hint: "quilt daemon status" });
+  configureLogging({ file: paths.log });
+  await writePidFile(paths);
+  const daemon = await Daemon.start({ paths, ...(bytes !== undefined && { cacheBytes: bytes }) });
+  const stop = (signal: string) => {
+    log().info({ signal }, "signal: shutting down");
+    void daemon.close();
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+  await daemon.stopped;
+  await removePidFile(paths);
+}

@@ -1,0 +1,41 @@
+// `quilt force-match DIR [--package NAME]`: makes an installed directory hold exactly the
+// files of its version (or of NAME, which it then records as installed): extra files are
+// removed, changed ones replaced, missing ones fetched, and each change is printed.
+// Refused in a directory without an install record: removing "extra" files from a
+// directory we never installed into could delete anything.
+import type { Argv } from "yargs";
+import { formatChanges } from "../api/force-match.js";
+import type { CommandContext } from "./context.js";
+import { noInstallError, openInstalled, versionJson, versionLine } from "./consumer-shared.js";
+import { openPackage, withRegistry } from "./shared.js";
+
+interface ForceMatchArgs {
+  dir: string;
+  package?: string;
+  deep: boolean;
+}
+
+export const forceMatchCommand = {
+  command: "force-match <dir>",
+  describe: "Make an installed directory match its package version: remove, replace and fetch files",
+  builder: (y: Argv) =>
+    withRegistry(y)
+      .positional("dir", { type: "string", describe: "Installed directory", demandOption: true })
+      .option("package", { type: "string", requiresArg: true, describe: "Match this version instead of the installed one" })
+      .option("deep", { type: "boolean", default: false, describe: "Hash every file, even those unchanged since the install" })
+      .example("quilt force-match ./dataset", "undo local changes to ./dataset")
+      .example("quilt force-match ./dataset --package bucket/dataset:v2", "switch ./dataset to another version"),
+  async run(args: ForceMatchArgs, ctx: CommandContext): Promise<void> {
+    const installed = await openInstalled(ctx, args.dir);
+    if (!installed) throw noInstallError(args.dir, "then force-match it");
+    const pkg = args.package !== undefined ? await openPackage(ctx, args.package) : installed.pkg;
+    const progress = ctx.progress("Downloading");
+    const changes = await pkg.forceDirectoryToMatchManifest(args.dir, {
+      deep: args.deep,
+      onProgress: (p) => progress.update({ done: p.filesDone, total: p.filesTotal, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }),
+    });
+    progress.finish();
+    const human = changes.length > 0 ? formatChanges(changes, args.dir) : [`No changes: ${args.dir} already matches ${versionLine(pkg)}`];
+    ctx.print(human, { dir: args.dir, ...versionJson(pkg), changes });
+  },
+};

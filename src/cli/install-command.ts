@@ -1,0 +1,53 @@
+// `quilt install NAME [--dest DIR] [--path PREFIX]...`: installs a package version into a
+// directory, incrementally (files already holding the right bytes are kept), and records
+// which version the directory holds so `status`, `verify`, `hash` and `force-match` know.
+import { resolve } from "node:path";
+import type { Argv } from "yargs";
+import { QuiltError } from "../errors.js";
+import type { CommandContext } from "./context.js";
+import { shellQuote, versionLine } from "./consumer-shared.js";
+import { formatBytes } from "./progress.js";
+import { openPackage, withRegistry } from "./shared.js";
+
+interface InstallArgs {
+  name: string;
+  dest?: string;
+  path?: string[];
+}
+
+export const installCommand = {
+  command: "install <name>",
+  describe: "Download a package version into a directory (only what is missing or changed)",
+  builder: (y: Argv) =>
+    withRegistry(y)
+      .positional("name", { type: "string", describe: "Package: ns/name[:tag][@hash] or s3://bucket/ns/name[:tag]", demandOption: true })
+      .option("dest", { alias: "location", type: "string", requiresArg: true, describe: "Directory to install into (default: ./<name>)" })
+      .option("path", { type: "string", array: true, requiresArg: true, describe: "Install only this key or directory (repeatable)" })
+      .example("quilt install bucket/dataset:tag --location ./dataset", "install (or update) ./dataset")
+      .example("quilt install bucket/dataset --path train/ --path README.md", "install part of the latest version"),
+  async run(args: InstallArgs, ctx: CommandContext): Promise<void> {
+    const dest = args.dest ?? `./${ctx.quilt.parseSpec(args.name, ctx.globals.registry).name.split("/")[1]}`;
+    const pkg = await openPackage(ctx, args.name);
+    const paths = args.path ?? [];
+    for (const p of paths) {
+      if (!pkg.has(p) && pkg.entries(p).length === 0) {
+        throw new QuiltError("ENOTFOUND", `No entry or directory ${JSON.stringify(p)} in ${pkg.label}`, {
+          hint: `\`quilt ls ${shellQuote(args.name)}\` lists what the package holds`,
+        });
+      }
+    }
+    ctx.say(`Installing Package ${pkg.label} to ${dest.replace(/\/+$/, "")}/...`);
+    const progress = ctx.progress("Downloading");
+    const result = await pkg.download(dest, {
+      ...(paths.length > 0 && { paths }),
+      onProgress: (p) => progress.update({ done: p.filesDone, total: p.filesTotal, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }),
+    });
+    progress.finish();
+    const fetched = result.fetched.length;
+    const unchanged = result.unchanged.length;
+    ctx.print(
+      `Installed ${versionLine(pkg)}: ${fetched} ${fetched === 1 ? "file" : "files"} fetched (${formatBytes(result.bytesFetched)}), ${unchanged} unchanged`,
+      { name: pkg.name, tag: pkg.tag ?? null, topHash: pkg.hash, dest: resolve(dest), fetched, unchanged, bytesFetched: result.bytesFetched },
+    );
+  },
+};

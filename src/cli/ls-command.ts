@@ -1,0 +1,40 @@
+// `quilt ls NAME [PREFIX]`: the immediate children of a directory of a package, read from
+// the manifest alone (no data is fetched). Full logical keys, directories ending in "/",
+// as in the Explore use case; --json adds sizes, hashes and where each file lives.
+import type { Argv } from "yargs";
+import { PackageEntry } from "../api/package-entry.js";
+import type { CommandContext } from "./context.js";
+import { hinted, shellQuote, versionJson } from "./consumer-shared.js";
+import { openPackage, withRegistry } from "./shared.js";
+
+type Listed =
+  | { key: string; type: "file"; size: number; hash: { type: string; value: string }; physicalKey: string }
+  | { key: string; type: "dir"; size: number; files: number };
+
+export const lsCommand = {
+  command: "ls <name> [prefix]",
+  describe: "List the files and directories at the top of a package or under a prefix",
+  builder: (y: Argv) =>
+    withRegistry(y)
+      .positional("name", { type: "string", describe: "Package: ns/name[:tag][@hash]", demandOption: true })
+      .positional("prefix", { type: "string", describe: "Directory inside the package, e.g. cats/ (default: the top)" })
+      .example("quilt ls bucket/dataset", "README.md, cats/, dogs/ ...")
+      .example("quilt ls bucket/dataset:v2 cats/ --json", "the entries under cats/ with sizes"),
+  async run(args: { name: string; prefix?: string }, ctx: CommandContext): Promise<void> {
+    const pkg = await openPackage(ctx, args.name);
+    const prefix = args.prefix ?? "";
+    // A file key lists that file, like `ls FILE`.
+    const children = pkg.has(prefix)
+      ? [pkg.getEntry(prefix)]
+      : await hinted(() => pkg.ls(prefix), `\`quilt ls ${shellQuote(args.name)}\` lists the top of the package`);
+    const listed: Listed[] = children.map((c) => {
+      if (c instanceof PackageEntry) return { key: c.logicalKey, type: "file", size: c.size, hash: c.hash, physicalKey: c.physicalKey };
+      const under = pkg.entries(c.logicalKey);
+      return { key: c.logicalKey, type: "dir", size: under.reduce((n, e) => n + e.size, 0), files: under.length };
+    });
+    ctx.print(
+      listed.map((x) => x.key),
+      { ...versionJson(pkg), prefix, entries: listed },
+    );
+  },
+};

@@ -1,0 +1,74 @@
+// `quilt mount NAME DIR`: mounts a package version read-only; files are fetched lazily,
+// only the bytes that are read, into the shared cache. Starts the daemon if needed.
+import type { Argv } from "yargs";
+import { DaemonClient } from "../daemon/client.js";
+import { ensureDaemon } from "../daemon/lifecycle.js";
+import { daemonPaths } from "../daemon/paths.js";
+import type { MountInfoReply } from "../daemon/package-mount.js";
+import { resolve } from "node:path";
+import type { CommandContext } from "./context.js";
+import { cacheOptions, daemonArgs } from "./daemon-command.js";
+import { withRegistry } from "./shared.js";
+import { formatBytes } from "./progress.js";
+
+interface MountArgs {
+  name: string;
+  dir: string;
+  registry?: string;
+  cacheDir?: string;
+  cacheSize?: string;
+  allowOther: boolean;
+  nonempty: boolean;
+}
+
+export const mountCommand = {
+  command: "mount <name> <dir>",
+  describe: "Mount a package version read-only at DIR; only the bytes programs read are downloaded",
+  builder: (y: Argv) =>
+    cacheOptions(withRegistry(y))
+      .positional("name", { type: "string", describe: "Package: ns/name[:tag][@hash] or a full URL" })
+      .positional("dir", { type: "string", describe: "Empty directory to mount on" })
+      .option("allow-other", { type: "boolean", default: false, describe: "Let other users read the mount (needs user_allow_other in /etc/fuse.conf)" })
+      .option("nonempty", { type: "boolean", default: false, describe: "Mount over a directory that is not empty, hiding its contents" })
+      .example("quilt mount ns/dataset:v1 ./dataset --registry s3://bucket", "mount version v1, then read ./dataset like local files")
+      .example("quilt mount ns/dataset ./data --cache-dir /efs/quilt-cache", "share the data cache with other nodes"),
+  async run(args: MountArgs, ctx: CommandContext): Promise<void> {
+    const paths = daemonPaths(process.env, args.cacheDir);
+    const { started } = await ensureDaemon(paths, process.env, daemonArgs(args));
+    if (started) ctx.say(`Started the quilt daemon (log: ${paths.log})`);
+    const info = await new DaemonClient(paths.socket).request<MountInfoReply>("mount", {
+      spec: args.name,
+      mountpoint: resolve(args.dir),
+      ...(args.registry !== undefined && { registry: args.registry }),
+      allowOther: args.allowOther,
+      nonEmpty: args.nonempty,
+    });
+    ctx.print(`Mounted ${info.package} (${info.topHash.slice(0, 9)}) at ${info.mountpoint}: ${info.entries} files, ${formatBytes(info.totalBytes)}`, info);
+  },
+};
+
+export const unmountCommand = {
+  command: "unmount <dir>",
+  describe: "Unmount a package mounted with quilt mount",
+  builder: (y: Argv) =>
+    y
+      .positional("dir", { type: "string", describe: "The mount point" })
+      .option("force", { type: "boolean", default: false, describe: "Detach even if files are open (lazy unmount)" })
+      .example("quilt unmount ./dataset", ""),
+  async run(args: { dir: string; force: boolean }, ctx: CommandContext): Promise<void> {
+    const r = await new DaemonClient(daemonPaths().socket).request<{ mountpoint: string }>("unmount", { mountpoint: resolve(args.dir), force: args.force });
+    ctx.print(`Unmounted ${r.mountpoint}`, r);
+  },
+};
+
+export const mountsCommand = {
+  command: "mounts",
+  describe: "List mounted packages with cache fill and bytes read",
+  builder: (y: Argv) => y.example("quilt mounts --json", "machine-readable list"),
+  async run(_args: unknown, ctx: CommandContext): Promise<void> {
+    const client = new DaemonClient(daemonPaths().socket);
+    const list = await client.request<MountInfoReply[]>("list").catch(() => [] as MountInfoReply[]);
+    const lines = list.length === 0 ? ["No packages mounted"] : list.map((m) => `${m.mountpoint}  ${m.package}  ${m.topHash.slice(0, 9)}  cached ${formatBytes(m.cachedBytes)}/${formatBytes(m.totalBytes)}  read ${formatBytes(m.bytesRead)}`);
+    ctx.print(lines, list);
+  },
+};

@@ -1,0 +1,31 @@
+// `quilt push`: push-data then push-manifest, saving the workspace in between so that a
+// failure while registering the manifest keeps what was already pushed.
+import type { Argv } from "yargs";
+import { changeWorkspace } from "./builder-shared.js";
+import type { CommandContext } from "./context.js";
+import { pushedJson, pushWorkspaceData, withPrefix } from "./push-data-command.js";
+import { checkTag, packageJson, pushWorkspaceManifest, withTagAndMessage } from "./push-manifest-command.js";
+
+interface PushArgs {
+  prefix?: string;
+  tag?: string;
+  message?: string;
+}
+
+export const pushCommand = {
+  command: "push",
+  describe: "Push the workspace's data and then its manifest (push-data + push-manifest)",
+  builder: (y: Argv) =>
+    withTagAndMessage(withPrefix(y))
+      .example("quilt push --prefix=data/dataset/v1/ -t v1", "push everything and tag the version v1")
+      .example('quilt push -m "fix labels"', "push with the last prefix used, with a message"),
+  async run(args: PushArgs, ctx: CommandContext): Promise<void> {
+    checkTag(args.tag);
+    await changeWorkspace(ctx, async (ws) => {
+      const { prefix, pushed } = await pushWorkspaceData(ctx, ws, args.prefix, false);
+      await ws.save();
+      const pkg = await pushWorkspaceManifest(ctx, ws, { ...(args.tag !== undefined && { tag: args.tag }), ...(args.message !== undefined && { message: args.message }) });
+      ctx.print([], { ...(packageJson(pkg) as object), prefix, pushed: pushedJson(pushed) });
+    });
+  },
+};

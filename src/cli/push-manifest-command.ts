@@ -1,0 +1,70 @@
+// `quilt push-manifest`: builds the manifest if needed and registers it (with TAG, and
+// as latest). Refused while entries point at local files: a package in a shared registry
+// must not name files on this machine, unless --force-allow-local-files says so.
+import type { Argv } from "yargs";
+import type { Package } from "../api/package.js";
+import { QuiltError } from "../errors.js";
+import { isValidTag } from "../manifest/package-spec.js";
+import { hashProgress } from "./builder-shared.js";
+import type { CommandContext } from "./context.js";
+import type { Workspace } from "./workspace.js";
+import { changeWorkspace } from "./builder-shared.js";
+
+export const LOCAL_FILES_REFUSAL =
+  "Manifest contains pointers to local files. Use push-data to first push those files to s3 or --force-allow-local-files if this is intentional";
+
+interface PushManifestArgs {
+  tag?: string;
+  message?: string;
+  forceAllowLocalFiles: boolean;
+}
+
+export function withTagAndMessage<T>(y: Argv<T>): Argv<T & { tag: string | undefined; message: string | undefined }> {
+  return y
+    .option("tag", { alias: "t", type: "string", requiresArg: true, describe: "Tag the version (it is tagged latest in any case)" })
+    .option("message", { alias: "m", type: "string", requiresArg: true, describe: "Commit message of the version" }) as Argv<
+    T & { tag: string | undefined; message: string | undefined }
+  >;
+}
+
+export function checkTag(tag: string | undefined): void {
+  if (tag !== undefined && !isValidTag(tag)) {
+    throw new QuiltError("EUSAGE", `Invalid tag ${JSON.stringify(tag)}`, { hint: "a tag is letters, digits, '_', '-' and '.', e.g. v0" });
+  }
+}
+
+/** Builds (with progress) if needed and pushes the manifest. */
+export async function pushWorkspaceManifest(ctx: CommandContext, ws: Workspace, opts: { tag?: string; message?: string; forceAllowLocalFiles?: boolean }): Promise<Package> {
+  const b = ws.builder;
+  if (b.hasLocalFiles() && !opts.forceAllowLocalFiles) {
+    throw new QuiltError("EUSAGE", LOCAL_FILES_REFUSAL, { hint: "run `quilt push-data --prefix PREFIX` first (or `quilt push`, which pushes data and manifest)" });
+  }
+  if (opts.message !== undefined) b.setMessage(opts.message);
+  if (b.topHash === undefined) {
+    const progress = hashProgress(ctx);
+    await b.buildManifest({ onProgress: progress.onProgress });
+    progress.finish();
+  }
+  return b.pushManifest({ ...(opts.tag !== undefined && { tag: opts.tag }), forceAllowLocalFiles: opts.forceAllowLocalFiles === true });
+}
+
+export function packageJson(pkg: Package): unknown {
+  return { name: pkg.name, registry: pkg.registry.url, tag: pkg.tag ?? null, topHash: pkg.hash, manifest: pkg.manifestLocation };
+}
+
+export const pushManifestCommand = {
+  command: "push-manifest",
+  describe: "Build the manifest if needed and register it in the registry as a package version",
+  builder: (y: Argv) =>
+    withTagAndMessage(y)
+      .option("force-allow-local-files", { type: "boolean", default: false, describe: "Push even though entries point at files on this machine" })
+      .example("quilt push-manifest -t v0", "register the version, tagged v0 and latest")
+      .example("quilt push-manifest --force-allow-local-files", "register a package that names local files"),
+  async run(args: PushManifestArgs, ctx: CommandContext): Promise<void> {
+    checkTag(args.tag);
+    await changeWorkspace(ctx, async (ws) => {
+      const pkg = await pushWorkspaceManifest(ctx, ws, { ...(args.tag !== undefined && { tag: args.tag }), ...(args.message !== undefined && { message: args.message }), forceAllowLocalFiles: args.forceAllowLocalFiles });
+      ctx.print([], packageJson(pkg));
+    });
+  },
+};

@@ -1,0 +1,31 @@
+// `quilt rm KEY`: takes an entry, or a directory with everything under it, out of the
+// workspace's package. Nothing is deleted from disk or S3.
+import type { Argv } from "yargs";
+import { changeWorkspace } from "./builder-shared.js";
+import type { CommandContext } from "./context.js";
+
+interface RmArgs {
+  key: string;
+}
+
+export const rmCommand = {
+  command: "rm <key>",
+  describe: "Remove an entry or a directory from the workspace's package (the data itself stays)",
+  builder: (y: Argv) =>
+    y
+      .positional("key", { type: "string", describe: "A logical key, or a directory (everything under it)" })
+      .example("quilt rm train2017/1.jpg", "remove one entry")
+      .example("quilt rm val2017/", "remove a directory"),
+  async run(args: RmArgs, ctx: CommandContext): Promise<void> {
+    await changeWorkspace(ctx, async (ws) => {
+      const before = ws.builder.keys();
+      ws.builder.delete(args.key);
+      const after = new Set(ws.builder.keys());
+      const removed = before.filter((k) => !after.has(k));
+      ctx.print(`Removed ${removed.length === 1 ? removed[0] : `${removed.length} entries under ${args.key.endsWith("/") ? args.key : args.key + "/"}`}`, {
+        name: ws.builder.name,
+        removed,
+      });
+    });
+  },
+};

@@ -1,0 +1,71 @@
+// `quilt status [DIR]`: what DIR holds and whether it changed. For an installed package:
+//   Package: ns/name:tag (18b6a77a6)
+//   No files have been changed                  (exit 0)
+// or the changed, missing and extra files       (exit 1).
+//
+// DIR may instead be a builder workspace, whose status another module prints. That module
+// registers a handler here instead of this file importing it (commands stay independent):
+//
+//   import { statusHandlers } from "./status-command.js";
+//   statusHandlers.push(async (ctx, dir) => { ...; return true /* handled */ });
+//
+// Handlers run in order after the install record is looked at: a directory with an
+// install record (.quilt/installed.json) shows the install; otherwise the first handler
+// returning true wins (e.g. one finding .quilt/workspace.json in DIR or a parent); when
+// none does, DIR holds nothing we know and the command fails with a hint.
+import type { Argv } from "yargs";
+import { QuiltError } from "../errors.js";
+import type { CommandContext } from "./context.js";
+import { openInstalled, shellQuote, versionJson, versionLine } from "./consumer-shared.js";
+import { EXIT_DIFFERENCE } from "./exit-codes.js";
+
+/** Prints the status of `dir` and returns true, or returns false when it is not theirs. */
+export type StatusHandler = (ctx: CommandContext, dir: string) => Promise<boolean>;
+
+/** Handlers for other kinds of directories (builder workspaces); see the top comment. */
+export const statusHandlers: StatusHandler[] = [];
+
+/**
+ * The status of the package installed in `dir`; false (nothing printed) when `dir` has no
+ * install record. Sets exit status 1 when files changed.
+ */
+export async function installedStatus(ctx: CommandContext, dir: string): Promise<boolean> {
+  const installed = await openInstalled(ctx, dir);
+  if (!installed) return false;
+  const { pkg } = installed;
+  const progress = ctx.progress("Checking files");
+  const r = await pkg.verifyDirectoryMatchesManifest(dir, {
+    onProgress: (p) => progress.update({ done: p.filesHashed, total: p.filesToHash }),
+  });
+  progress.finish();
+  if (!r.ok) ctx.exitCode = EXIT_DIFFERENCE;
+  const human = [`Package: ${versionLine(pkg)}`];
+  if (r.ok) human.push("No files have been changed");
+  else {
+    human.push("Files that differ from the package:");
+    for (const k of r.modified) human.push(`  changed: ${k}`);
+    for (const k of r.missing) human.push(`  missing: ${k}`);
+    for (const k of r.extra) human.push(`  extra:   ${k}`);
+    human.push(`Restore the package's files with \`quilt force-match ${shellQuote(dir)}\``);
+  }
+  ctx.print(human, { kind: "installed", dir, ...versionJson(pkg), ok: r.ok, changed: r.modified, missing: r.missing, extra: r.extra });
+  return true;
+}
+
+export const statusCommand = {
+  command: "status [dir]",
+  describe: "Show the package installed in a directory (or the builder workspace) and what changed",
+  builder: (y: Argv) =>
+    y
+      .positional("dir", { type: "string", describe: "Installed directory or builder workspace (default: .)" })
+      .example("quilt status ./dataset", "Package: bucket/dataset:tag (18b6a77a6) / No files have been changed")
+      .example("quilt status --json", "the same as one JSON document"),
+  async run(args: { dir?: string }, ctx: CommandContext): Promise<void> {
+    const dir = args.dir ?? ".";
+    if (await installedStatus(ctx, dir)) return;
+    for (const handler of statusHandlers) if (await handler(ctx, dir)) return;
+    throw new QuiltError("ENOTFOUND", `${dir} holds no installed package and no builder workspace`, {
+      hint: `install a package with \`quilt install NAME --dest ${shellQuote(dir)}\`, or start a package with \`quilt init NAME\``,
+    });
+  },
+};

@@ -1,0 +1,52 @@
+// `quilt verify DIR [--extra-files-ok] [--deep] [--package NAME]`: does DIR hold exactly the
+// files of its installed version (or of NAME)? Exit 0 when it does, 1 with one line per
+// difference (the use case's wording) and the command that fixes it, when it does not.
+// Files our install recorded and that were not touched since are trusted unless --deep.
+import type { Argv } from "yargs";
+import { formatVerifyReport } from "../api/verify-directory.js";
+import type { CommandContext } from "./context.js";
+import { noInstallError, openInstalled, shellQuote, versionJson } from "./consumer-shared.js";
+import { EXIT_DIFFERENCE } from "./exit-codes.js";
+import { openPackage, withRegistry } from "./shared.js";
+
+interface VerifyArgs {
+  dir: string;
+  package?: string;
+  extraFilesOk: boolean;
+  deep: boolean;
+}
+
+/** The `--package NAME [--registry R]` part of a command we suggest, empty without --package. */
+export function packageArgs(spec: string | undefined, ctx: CommandContext): string {
+  if (spec === undefined) return "";
+  const registry = ctx.globals.registry;
+  return ` --package ${shellQuote(spec)}${registry !== undefined ? ` --registry ${shellQuote(registry)}` : ""}`;
+}
+
+export const verifyCommand = {
+  command: "verify <dir>",
+  describe: "Check that a directory holds exactly the files of its package version (exit 1 if not)",
+  builder: (y: Argv) =>
+    withRegistry(y)
+      .positional("dir", { type: "string", describe: "Installed directory", demandOption: true })
+      .option("package", { type: "string", requiresArg: true, describe: "Check against this version instead of the installed one" })
+      .option("extra-files-ok", { type: "boolean", default: false, describe: "Files that are not in the package do not count as differences" })
+      .option("deep", { type: "boolean", default: false, describe: "Hash every file, even those unchanged since the install" })
+      .example("quilt verify ./dataset", "exit 0 when ./dataset matches its manifest")
+      .example("quilt verify ./dataset --package bucket/dataset:v2 --deep", "compare every byte with another version"),
+  async run(args: VerifyArgs, ctx: CommandContext): Promise<void> {
+    const pkg = args.package !== undefined ? await openPackage(ctx, args.package) : (await openInstalled(ctx, args.dir))?.pkg;
+    if (!pkg) throw noInstallError(args.dir, "or give the version to compare with: --package NAME");
+    const progress = ctx.progress("Hashing");
+    const r = await pkg.verifyDirectoryMatchesManifest(args.dir, {
+      deep: args.deep,
+      extraFilesOk: args.extraFilesOk,
+      onProgress: (p) => progress.update({ done: p.filesHashed, total: p.filesToHash }),
+    });
+    progress.finish();
+    if (!r.ok) ctx.exitCode = EXIT_DIFFERENCE;
+    const fix = `quilt force-match ${shellQuote(args.dir)}${packageArgs(args.package, ctx)}`;
+    const human = r.ok ? [`${args.dir} matches manifest ${pkg.label}`] : formatVerifyReport(r, args.dir, pkg.label, fix);
+    ctx.print(human, { dir: args.dir, ...versionJson(pkg), ok: r.ok, missing: r.missing, extra: r.extra, modified: r.modified, hashed: r.hashed });
+  },
+};

@@ -1,0 +1,59 @@
+// `quilt status` inside a builder workspace: the builder's name and state (pre-manifest,
+// or the short top hash of its build) and where each part of its data comes from; once
+// pushed and unchanged since, the package it became and "Data matches manifest".
+// Exit status 1 while the workspace holds changes not pushed as a package, as `status`
+// of a modified installed directory does. Importing this module plugs it into `quilt
+// status` (status-command.ts asks its handlers after looking for an install record).
+import { existsSync } from "node:fs";
+import type { CommandContext } from "./context.js";
+import { EXIT_DIFFERENCE, EXIT_OK } from "./exit-codes.js";
+import { statusHandlers } from "./status-command.js";
+import { dataLines, formatDataLines, userPath } from "./workspace-display.js";
+import { findWorkspaceRoot, Workspace } from "./workspace.js";
+
+/** Length of the short top hash shown, as in the use cases. */
+const SHORT_HASH = 9;
+
+/** Prints the status of the workspace at or above `dir`; false (nothing printed) when there is none. */
+export async function workspaceStatus(ctx: CommandContext, dir: string): Promise<boolean> {
+  const root = findWorkspaceRoot(dir);
+  if (root === undefined) return false;
+  const ws = await Workspace.open(root, () => {}, ctx);
+  for (const w of ws.warnings) ctx.io.err(`warning: ${w}\n`);
+  const b = ws.builder;
+  const snap = b.toState();
+  const top = snap.built?.topHash;
+  const pushed = top !== undefined ? snap.pushed : undefined;
+  const data = dataLines(snap.entries);
+  const human: string[] = [];
+  if (pushed && top !== undefined) {
+    human.push(pushed.tag !== undefined ? `Package: ${b.name}:${pushed.tag} (${top.slice(0, SHORT_HASH)})` : `Package: ${b.name}@${top.slice(0, SHORT_HASH)}`);
+    human.push("Data matches manifest");
+  } else {
+    human.push(`PackageBuilder: ${b.name} (${top === undefined ? "pre-manifest" : top.slice(0, SHORT_HASH)})`, "", "Data:");
+    human.push(...(data.length > 0 ? formatDataLines(data) : ["  (none yet: `quilt add PATH` adds a file or directory)"]));
+    if (ws.staleFiles.length > 0) {
+      human.push("", `Changed since hashed (${ws.staleFiles.length}; the next build hashes them again):`);
+      human.push(...ws.staleFiles.slice(0, 20).map((p) => `  ${userPath(p)}${existsSync(p) ? "" : " (missing)"}`));
+      if (ws.staleFiles.length > 20) human.push(`  ... ${ws.staleFiles.length - 20} more`);
+    }
+  }
+  ctx.print(human, {
+    kind: "workspace",
+    workspace: root,
+    name: b.name,
+    registry: b.registry.url,
+    state: pushed ? "pushed" : top !== undefined ? "built" : "pre-manifest",
+    topHash: top ?? null,
+    package: pushed ? { name: b.name, tag: pushed.tag ?? null, manifest: pushed.url } : null,
+    dataMatchesManifest: pushed !== undefined,
+    hasLocalFiles: b.hasLocalFiles(),
+    entries: snap.entries.map((e) => ({ logicalKey: e.logicalKey, source: e.source.toString(), size: e.size ?? null, hash: e.hash?.get("value") ?? null })),
+    data: data.map(([logicalKey, source]) => ({ logicalKey, source })),
+    staleFiles: ws.staleFiles,
+  });
+  ctx.exitCode = pushed ? EXIT_OK : EXIT_DIFFERENCE;
+  return true;
+}
+
+statusHandlers.push(workspaceStatus);

@@ -1,0 +1,162 @@
+// The long-running daemon: one block cache and one set of S3 connections shared by every
+// mount, a socket for the CLI, and the list of mounts kept on disk so a restart after a
+// crash clears stale mounts and mounts them again. Shutdown is ordered and idempotent:
+// stop accepting requests, unmount everything, close the cache (flushing the index).
+import { BlockCache } from "../cache/block-cache.js";
+import { cacheSizeBytes } from "../config.js";
+import { QuiltError, isQuiltError } from "../errors.js";
+import { canonicalMountPath, clearStaleMount, mountState } from "../fs/mount-table.js";
+import { log } from "../log.js";
+import { parsePackageSpec } from "../manifest/package-spec.js";
+import { parseRegistryUrl } from "../manifest/registry-url.js";
+import { manifestKey } from "../storage/registry-layout.js";
+import { openRegistry, Stores } from "../storage/stores.js";
+import { join } from "node:path";
+import { cacheDir } from "../config.js";
+import { PackageMount } from "./package-mount.js";
+import { readMountRecords, writeMountRecords, type MountRecord } from "./mount-records.js";
+import type { DaemonPaths } from "./paths.js";
+import { SocketServer, type Handler } from "./socket-server.js";
+
+export interface DaemonOptions {
+  paths: DaemonPaths;
+  env?: NodeJS.ProcessEnv;
+  cacheBytes?: number;
+}
+
+export class Daemon {
+  private readonly mounts = new Map<string, PackageMount>();
+  private server: SocketServer | undefined;
+  private closing: Promise<void> | undefined;
+  readonly stores = new Stores();
+  readonly startedAt = new Date();
+  /** Resolves when the daemon has shut down (by request or signal). */
+  readonly stopped: Promise<void>;
+  private resolveStopped!: () => void;
+
+  private constructor(
+    readonly paths: DaemonPaths,
+    readonly cache: BlockCache,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {
+    this.stopped = new Promise((r) => (this.resolveStopped = r));
+  }
+
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    const env = opts.env ?? process.env;
+    const cache = await BlockCache.open({ dataDir: opts.paths.data, indexDir: opts.paths.index, maxBytes: opts.cacheBytes ?? cacheSizeBytes(env) });
+    const d = new Daemon(opts.paths, cache, env);
+    d.server = new SocketServer(opts.paths.socket, d.handlers());
+    await d.server.open();
+    await d.restore();
+    log().info({ socket: opts.paths.socket, pid: process.pid }, "daemon started");
+    return d;
+  }
+
+  /** Mounts again what the previous daemon held (after kill -9 its mounts are stale). */
+  private async restore(): Promise<void> {
+    const records = await readMountRecords(this.paths.mounts);
+    for (const r of records) {
+      try {
+        await clearStaleMount(r.mountpoint);
+        await this.mountRecord(r);
+        log().info({ mountpoint: r.mountpoint }, "remounted after restart");
+      } catch (err) {
+        log().error({ err, mountpoint: r.mountpoint }, "could not remount; dropping it");
+      }
+    }
+    await this.saveRecords();
+  }
+
+  private async saveRecords(): Promise<void> {
+    await writeMountRecords(this.paths.mounts, [...this.mounts.values()].map((m) => m.record));
+  }
+
+  private registry(url: string) {
+    return openRegistry(parseRegistryUrl(url), this.stores, { manifestCacheDir: join(cacheDir(this.env), "manifests") });
+  }
+
+  private async mountRecord(r: MountRecord): Promise<PackageMount> {
+    const registry = this.registry(r.registry);
+    const manifest = await registry.loadManifest({ name: r.name, topHash: r.topHash as never, layout: "v1" });
+    // The version's time is when its manifest was written.
+    const time = await registry.store
+      .head({ bucket: registry.bucket, key: manifestKey("v1", r.name, r.topHash) })
+      .then((h) => h.lastModified ?? new Date())
+      .catch(() => new Date());
+    const m = new PackageMount(r, manifest, this.cache, this.stores);
+    await m.mount(time);
+    this.mounts.set(r.mountpoint, m);
+    return m;
+  }
+
+  private mountAt(path: unknown): PackageMount {
+    const m = typeof path === "string" ? this.mounts.get(path) : undefined;
+    if (!m) throw new QuiltError("ENOTFOUND", `${String(path)} is not a quilt mount`, { hint: "list mounts with `quilt mounts`" });
+    return m;
+  }
+
+  private handlers(): Record<string, Handler> {
+    return {
+      ping: async () => ({ pid: process.pid, startedAt: this.startedAt.toISOString(), mounts: this.mounts.size }),
+      mount: async (p) => {
+        const spec = parsePackageSpec(String(p.spec), { ...(typeof p.registry === "string" && { registry: p.registry }), env: this.env });
+        const mountpoint = await canonicalMountPath(String(p.mountpoint));
+        if (this.mounts.has(mountpoint) || (await mountState(mountpoint)) === "live") {
+          throw new QuiltError("EUSAGE", `${mountpoint} is already mounted`, { hint: `unmount it first: quilt unmount ${mountpoint}` });
+        }
+        const registry = this.registry(spec.registry.url);
+        const resolved = await registry.resolve(spec.name, { ...(spec.tag !== undefined && { tag: spec.tag }), ...(spec.hash !== undefined && { hash: spec.hash }) });
+        const record: MountRecord = {
+          mountpoint,
+          registry: spec.registry.url,
+          name: spec.name,
+          ...(spec.hash === undefined && { tag: spec.tag ?? "latest" }),
+          topHash: resolved.topHash,
+          ...(p.allowOther === true && { allowOther: true }),
+          ...(p.nonEmpty === true && { nonEmpty: true }),
+          mountedAt: new Date().toISOString(),
+        };
+        const m = await this.mountRecord(record);
+        await this.saveRecords();
+        return m.info();
+      },
+      unmount: async (p) => {
+        const mountpoint = await canonicalMountPath(String(p.mountpoint));
+        const m = this.mountAt(mountpoint);
+        await m.unmount(p.force === true);
+        this.mounts.delete(mountpoint);
+        await this.saveRecords();
+        return { mountpoint };
+      },
+      list: async () => [...this.mounts.values()].map((m) => m.info()),
+      stats: async () => ({ pid: process.pid, startedAt: this.startedAt.toISOString(), mounts: this.mounts.size, cache: this.cache.stats(), requests: this.stores.counts() }),
+      verify: async (p, ctx) => this.mountAt(await canonicalMountPath(String(p.mountpoint))).verify({ deep: p.deep === true, onProgress: (x) => ctx.progress(x) }),
+      "force-match": async (p) => this.mountAt(await canonicalMountPath(String(p.mountpoint))).forceMatch({ deep: p.deep === true }),
+      status: async (p) => this.mountAt(await canonicalMountPath(String(p.mountpoint))).info(),
+      shutdown: async () => {
+        setImmediate(() => void this.close());
+        return { stopping: true };
+      },
+    };
+  }
+
+  /** Unmounts everything, closes the socket and the cache. Idempotent. */
+  close(opts: { keepRecords?: boolean } = {}): Promise<void> {
+    this.closing ??= (async () => {
+      await this.server?.close();
+      for (const m of this.mounts.values()) {
+        await m.unmount(true).catch((err: unknown) => {
+          if (!isQuiltError(err)) log().error({ err, mountpoint: m.record.mountpoint }, "unmount failed");
+        });
+      }
+      this.mounts.clear();
+      if (!opts.keepRecords) await writeMountRecords(this.paths.mounts, []);
+      await this.cache.close();
+      await this.stores.close();
+      log().info("daemon stopped");
+      this.resolveStopped();
+    })();
+    return this.closing;
+  }
+}

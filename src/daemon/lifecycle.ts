@@ -1,0 +1,88 @@
+// Starting, finding and stopping the daemon. `quilt mount` starts it detached when none
+// answers on the socket (pid file and pino log under QUILT_STATE_DIR) and returns once it
+// answers; `quilt daemon stop` asks it to shut down and waits for it to go.
+import { spawn } from "node:child_process";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { QuiltError, isQuiltError } from "../errors.js";
+import { DaemonClient } from "./client.js";
+import type { DaemonPaths } from "./paths.js";
+
+/** How long a starting daemon may take to answer (opening the cache index, remounting). */
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 30_000;
+const POLL_MS = 100;
+
+export interface DaemonInfo {
+  pid: number;
+  startedAt: string;
+  mounts: number;
+}
+
+export async function pingDaemon(paths: DaemonPaths): Promise<DaemonInfo | undefined> {
+  try {
+    return await new DaemonClient(paths.socket).request<DaemonInfo>("ping", {}, { timeoutMs: 5_000 });
+  } catch (err) {
+    if (isQuiltError(err, "EUNREACHABLE")) return undefined;
+    throw err;
+  }
+}
+
+/** The `quilt` executable next to this module (dist/src/daemon → bin/quilt.js). */
+function quiltBin(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "bin", "quilt.js");
+}
+
+/** Starts a detached daemon unless one answers; returns its info once it answers. */
+export async function ensureDaemon(paths: DaemonPaths, env: NodeJS.ProcessEnv, extraArgs: string[] = []): Promise<{ info: DaemonInfo; started: boolean }> {
+  const running = await pingDaemon(paths);
+  if (running) return { info: running, started: false };
+  await mkdir(dirname(paths.log), { recursive: true });
+  const child = spawn(process.execPath, [quiltBin(), "daemon", "run", ...extraArgs], { detached: true, stdio: "ignore", env });
+  child.unref();
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, POLL_MS));
+    const info = await pingDaemon(paths);
+    if (info) return { info, started: true };
+    if (child.exitCode !== null) break;
+  }
+  throw new QuiltError("EUNREACHABLE", "The quilt daemon did not start", { hint: `see its log: ${paths.log}` });
+}
+
+export async function writePidFile(paths: DaemonPaths): Promise<void> {
+  await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+  await writeFile(paths.pid, String(process.pid));
+}
+
+export async function removePidFile(paths: DaemonPaths): Promise<void> {
+  await rm(paths.pid, { force: true });
+}
+
+async function readPid(paths: DaemonPaths): Promise<number | undefined> {
+  const n = Number((await readFile(paths.pid, "utf8").catch(() => "")).trim());
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Asks the daemon to shut down (unmounting everything) and waits until it has exited. */
+export async function stopDaemon(paths: DaemonPaths): Promise<boolean> {
+  const info = await pingDaemon(paths);
+  const pid = info?.pid ?? (await readPid(paths));
+  if (!info && (pid === undefined || !alive(pid))) return false;
+  if (info) await new DaemonClient(paths.socket).request("shutdown").catch(() => undefined);
+  else if (pid !== undefined) process.kill(pid, "SIGTERM");
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (Date.now() < deadline && pid !== undefined && alive(pid)) await new Promise((r) => setTimeout(r, POLL_MS));
+  if (pid !== undefined && alive(pid)) throw new QuiltError("EINTERNAL", `The daemon (pid ${pid}) did not stop`, { hint: `kill it: kill ${pid}` });
+  return true;
+}

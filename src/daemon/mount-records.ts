@@ -1,0 +1,35 @@
+// The list of mounts the daemon should hold, on disk, so that after a crash (kill -9) the
+// next daemon clears the stale mounts and mounts them again. Written atomically.
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { errnoCode } from "../errors.js";
+import { log } from "../log.js";
+
+export interface MountRecord {
+  mountpoint: string;
+  registry: string;
+  name: string;
+  tag?: string;
+  topHash: string;
+  allowOther?: boolean;
+  nonEmpty?: boolean;
+  mountedAt: string;
+}
+
+export async function readMountRecords(path: string): Promise<MountRecord[]> {
+  try {
+    const parsed = JSON.parse(await readFile(path, "utf8")) as { mounts?: MountRecord[] };
+    return Array.isArray(parsed.mounts) ? parsed.mounts : [];
+  } catch (err) {
+    if (errnoCode(err) !== "ENOENT") log().warn({ err, path }, "unreadable mount list; starting with none");
+    return [];
+  }
+}
+
+export async function writeMountRecords(path: string, mounts: MountRecord[]): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  await writeFile(tmp, JSON.stringify({ mounts }, null, 2));
+  await rename(tmp, path);
+}

@@ -1,0 +1,30 @@
+// Where the daemon keeps its state, under QUILT_STATE_DIR (per user, local disk): the
+// socket and pid file in a 0700 directory, the log, the list of mounts to restore after a
+// crash, and the daemon's LMDB index (which must be on local disk). The data blocks live
+// in the cache directory, which may be shared.
+import { join } from "node:path";
+import { cacheDir, stateDir } from "../config.js";
+
+export interface DaemonPaths {
+  dir: string;
+  socket: string;
+  pid: string;
+  log: string;
+  mounts: string;
+  index: string;
+  data: string;
+}
+
+export function daemonPaths(env: NodeJS.ProcessEnv = process.env, dataDir?: string): DaemonPaths {
+  const state = stateDir(env);
+  const dir = join(state, "daemon");
+  return {
+    dir,
+    socket: join(dir, "quilt.sock"),
+    pid: join(dir, "daemon.pid"),
+    log: join(state, "logs", "daemon.log"),
+    mounts: join(state, "mounts.json"),
+    index: join(state, "index"),
+    data: dataDir ?? env.QUILT_CACHE_DATA_DIR ?? join(cacheDir(env), "data"),
+  };
+}
