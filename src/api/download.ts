@@ -126,6 +126,18 @@ export async function downloadManifest(stores: Stores, ref: PackageRef, manifest
   for (const entry of entries) if (keep.has(entry.logicalKey)) await remember(entry);
   // Records of files this run did not look at stay valid: each carries the hash it was written with.
   const files = { ...(state?.files ?? {}), ...records };
-  await writeInstallState(dir, { format: 1, registry: ref.registry, name: ref.name, ...(ref.tag !== undefined && { tag: ref.tag }), topHash: ref.topHash, files });
+  // A partial install remembers its paths (adding to those of the same version), so that
+  // status and verify do not call the rest of the package missing.
+  const samePkg = state?.topHash === ref.topHash;
+  const paths = !opts.paths?.length ? undefined : samePkg && !state?.paths ? undefined : [...new Set([...(samePkg ? (state?.paths ?? []) : []), ...opts.paths])];
+  await writeInstallState(dir, {
+    format: 1,
+    registry: ref.registry,
+    name: ref.name,
+    ...(ref.tag !== undefined && { tag: ref.tag }),
+    topHash: ref.topHash,
+    ...(paths !== undefined && { paths }),
+    files,
+  });
   return { fetched: fetch.map((e) => e.logicalKey), unchanged: [...keep], bytesFetched: progress.bytesDone };
 }

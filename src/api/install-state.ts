@@ -26,6 +26,8 @@ export interface InstallState {
   name: string;
   tag?: string;
   topHash: string;
+  /** The paths (keys or "dir/" prefixes) installed when only part of the package was; absent for all of it. */
+  paths?: string[];
   /** Logical key to the stat of the file as written (and verified) by us. */
   files: Record<string, StatRecord>;
 }

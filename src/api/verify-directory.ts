@@ -41,7 +41,8 @@ export function keySelector(paths: string[] | undefined): (key: string) => boole
 }
 
 export async function verifyDirectory(manifest: Manifest, dir: string, state: InstallState | undefined, opts: VerifyOptions = {}): Promise<VerifyResult> {
-  const selected = keySelector(opts.paths);
+  // A partial install is verified on what it installed, unless the caller names paths.
+  const selected = keySelector(opts.paths ?? (state?.topHash === manifest.topHash ? state.paths : undefined));
   const onDisk = await scanDirectory(dir);
   const missing: string[] = [];
   const modified: string[] = [];

@@ -91,7 +91,7 @@ function describeError(err: unknown, verbose: boolean): { text: string; code: nu
     return { text: `Error: ${err.message}\n${hint}${verbose && err.stack ? err.stack + "\n" : ""}`, code: exitCodeFor(err.code) };
   }
   const code = errnoCode(err);
-  if (code === "ENOENT" || code === "EACCES" || code === "EISDIR" || code === "ENOTDIR") {
+  if (code === "ENOENT" || code === "EACCES" || code === "EISDIR" || code === "ENOTDIR" || code === "EEXIST" || code === "EROFS") {
     // Node's own message already names the path: "ENOENT: no such file or directory, open 'x'".
     return { text: `Error: ${(err as Error).message}\nhint: check the path and its permissions\n`, code: EXIT_ERROR };
   }

@@ -185,6 +185,11 @@ export function consumerCliSuite(label: string, makeSetup: () => Promise<Consume
       expect(JSON.parse(part.stdout)).toMatchObject({ fetched: 3, unchanged: 0, bytesFetched: Buffer.byteLength(README) + 8 + BINARY.length });
       expect(existsSync(join(cwd, "part", "cats", "tabby", "img.bin"))).toBe(true);
       expect(existsSync(join(cwd, "part", "dogs"))).toBe(false);
+      // A partial install is checked on what it installed: nothing else counts as missing.
+      const [status, verify] = await Promise.all([cli(["status", "part"], cwd), cli(["verify", "part"], cwd)]);
+      expect(status.code, status.stdout + status.stderr).toBe(0);
+      expect(status.stdout).toMatch(/No files have been changed/);
+      expect(verify.code, verify.stdout + verify.stderr).toBe(0);
       expectHintedError(bad, 4, /^Error: No entry or directory "nope\/" in .*:v0\nhint: `quilt ls .*` lists what the package holds/);
       expect(existsSync(join(cwd, "bad"))).toBe(false);
     });

@@ -193,3 +193,23 @@ describe("pushing twice to one prefix of a registry without versioning", () => {
     await fresh.close();
   });
 });
+
+describe("partial installs", () => {
+  it("a download of some paths is verified on those paths only", async () => {
+    const { root, src, registry, ctx } = workspace();
+    const b = new PackageBuilder("ns/partial", { registry, context: ctx });
+    await b.add(src, "");
+    const pkg = await b.pushDataAndManifest({ tag: "v0" });
+    const dest = join(root, "partial");
+    await pkg.download(dest, { paths: ["train2017/sub/", "README.md"] });
+    const r = await pkg.verifyDirectoryMatchesManifest(dest);
+    expect(r).toMatchObject({ ok: true, missing: [], extra: [], modified: [] });
+    await pkg.download(dest, { paths: ["train2017/1.jpg"] });
+    expect((await pkg.verifyDirectoryMatchesManifest(dest)).ok).toBe(true);
+    rmSync(join(dest, "README.md"));
+    expect((await pkg.verifyDirectoryMatchesManifest(dest)).missing).toEqual(["README.md"]);
+    await pkg.download(dest);
+    expect((await pkg.verifyDirectoryMatchesManifest(dest)).ok).toBe(true);
+    expect(existsSync(join(dest, "train2017", "5.jpg"))).toBe(true);
+  });
+});
