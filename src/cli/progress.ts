@@ -8,6 +8,8 @@ const PLAIN_INTERVAL_MS = 5_000;
 /** A terminal bar is redrawn at most this often. */
 const TTY_INTERVAL_MS = 100;
 const BAR_WIDTH = 24;
+/** Progress appears only for work still running after this long. */
+const QUIET_FIRST_MS = 1_000;
 
 export interface ProgressState {
   done: number;
@@ -32,6 +34,8 @@ export class Progress {
   private drawn = false;
   private state: ProgressState = { done: 0, total: 0 };
   private readonly started = Date.now();
+  /** QUILT_PROGRESS_DELAY_MS overrides the quiet first second (0: show at once, for tests and logs). */
+  private readonly quietMs = Number(process.env.QUILT_PROGRESS_DELAY_MS ?? QUIET_FIRST_MS);
 
   constructor(
     private readonly io: Io,
@@ -43,6 +47,8 @@ export class Progress {
     this.state = state;
     if (!this.enabled) return;
     const now = Date.now();
+    // Work that finishes within a second shows no progress at all.
+    if (now - this.started < this.quietMs) return;
     if (now - this.last < (this.io.isTty ? TTY_INTERVAL_MS : PLAIN_INTERVAL_MS)) return;
     this.last = now;
     this.draw(false);

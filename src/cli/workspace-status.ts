@@ -52,7 +52,9 @@ export async function workspaceStatus(ctx: CommandContext, dir: string): Promise
     data: data.map(([logicalKey, source]) => ({ logicalKey, source })),
     staleFiles: ws.staleFiles,
   });
-  ctx.exitCode = pushed ? EXIT_OK : EXIT_DIFFERENCE;
+  // A builder that is simply not pushed yet is not a difference; files edited since they
+  // were hashed are (the manifest would not describe them).
+  ctx.exitCode = ws.staleFiles.length > 0 ? EXIT_DIFFERENCE : EXIT_OK;
   return true;
 }
 

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Package } from "../../src/index.js";
 import { CliSession } from "../helpers/cli-builder.js";
+import { runCli } from "../helpers/cli.js";
 import { pseudoRandomBytes } from "../helpers/package-fixtures.js";
 import { uniquePrefix } from "../helpers/s3.js";
 import { cleanupAll, newContext, re, tempRoot, usecaseEnv, writeTree } from "../helpers/usecase-support.js";
@@ -55,7 +56,7 @@ describe("quilt builder workflow on S3 (the USECASES.md transcript)", () => {
       ["val2017/", valUrl],
     ]);
 
-    const built = await q.run("build-manifest");
+    const built = await runCli(["build-manifest"], { cwd: q.cwd, env: { ...q.env, QUILT_PROGRESS_DELAY_MS: "0" } });
     expect(built.code).toBe(0);
     const top1 = /^Building manifest\.\.\.\nTophash: ([0-9a-f]{64})\n$/.exec(built.stdout)?.[1] as string;
     expect(top1, built.stdout).toBeDefined();
