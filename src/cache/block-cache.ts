@@ -54,7 +54,9 @@ export class BlockCache {
   private constructor(private readonly index: CacheIndex, layout: string, opts: BlockCacheOptions, blockSize: number) {
     this.blockSize = blockSize;
     this.maxBytes = opts.maxBytes;
-    this.wholeObjectBytes = opts.wholeObjectBytes ?? DEFAULTS.wholeObjectBytes;
+    // An object that could not stay cached whole next to others (more than a quarter of the
+    // limit) would be fetched whole again on every read; such objects go block by block.
+    this.wholeObjectBytes = opts.wholeObjectBytes ?? Math.min(DEFAULTS.wholeObjectBytes, Math.floor(opts.maxBytes / 4));
     this.fetchConcurrency = opts.fetchConcurrency ?? DEFAULTS.fetchConcurrency;
     const memoryBytes = opts.memoryBytes ?? DEFAULTS.memoryBytes;
     this.store = new BlockStore({ layout, index, maxBytes: opts.maxBytes, blockSize, memoryBytes, counters: this.counters });

@@ -80,8 +80,9 @@ export const daemonCommand = {
 async function runDaemon(paths: ReturnType<typeof daemonPaths>, bytes: number | undefined): Promise<void> {
   if (await pingDaemon(paths)) throw new QuiltError("EUSAGE", "A daemon is already running", { hint: "quilt daemon status" });
   configureLogging({ file: paths.log });
-  await writePidFile(paths);
-  const daemon = await Daemon.start({ paths, ...(bytes !== undefined && { cacheBytes: bytes }) });
+  // The pid file is written once this process holds the socket: a daemon that lost a start
+  // race must not overwrite the winner's.
+  const daemon = await Daemon.start({ paths, ...(bytes !== undefined && { cacheBytes: bytes }), onListening: () => writePidFile(paths) });
   const stop = (signal: string) => {
     log().info({ signal }, "signal: shutting down");
     void daemon.close();

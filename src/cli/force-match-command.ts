@@ -7,6 +7,7 @@ import type { Argv } from "yargs";
 import { formatChanges } from "../api/force-match.js";
 import type { CommandContext } from "./context.js";
 import { noInstallError, openInstalled, versionJson, versionLine } from "./consumer-shared.js";
+import { daemonMount, forceMatchMount } from "./mount-checks.js";
 import { openPackage, withRegistry } from "./shared.js";
 
 interface ForceMatchArgs {
@@ -20,12 +21,15 @@ export const forceMatchCommand = {
   describe: "Make an installed directory match its package version: remove, replace and fetch files",
   builder: (y: Argv) =>
     withRegistry(y)
-      .positional("dir", { type: "string", describe: "Installed directory", demandOption: true })
+      .positional("dir", { type: "string", describe: "Installed directory or quilt mount point", demandOption: true })
       .option("package", { type: "string", requiresArg: true, describe: "Match this version instead of the installed one" })
       .option("deep", { type: "boolean", default: false, describe: "Hash every file, even those unchanged since the install" })
       .example("quilt force-match ./dataset", "undo local changes to ./dataset")
-      .example("quilt force-match ./dataset --package bucket/dataset:v2", "switch ./dataset to another version"),
+      .example("quilt force-match ./dataset --package bucket/dataset:v2", "switch ./dataset to another version")
+      .example("quilt force-match ./mnt", "on a mount: evict what fails verification from the cache and fetch it again"),
   async run(args: ForceMatchArgs, ctx: CommandContext): Promise<void> {
+    const mount = await daemonMount(args.dir);
+    if (mount) return forceMatchMount(ctx, args.dir, mount, args);
     const installed = await openInstalled(ctx, args.dir);
     if (!installed) throw noInstallError(args.dir, "then force-match it");
     const pkg = args.package !== undefined ? await openPackage(ctx, args.package) : installed.pkg;

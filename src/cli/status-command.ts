@@ -18,6 +18,7 @@ import { QuiltError } from "../errors.js";
 import type { CommandContext } from "./context.js";
 import { openInstalled, shellQuote, versionJson, versionLine } from "./consumer-shared.js";
 import { EXIT_DIFFERENCE } from "./exit-codes.js";
+import { daemonMount, mountStatus } from "./mount-checks.js";
 
 /** Prints the status of `dir` and returns true, or returns false when it is not theirs. */
 export type StatusHandler = (ctx: CommandContext, dir: string) => Promise<boolean>;
@@ -57,11 +58,13 @@ export const statusCommand = {
   describe: "Show the package installed in a directory (or the builder workspace) and what changed",
   builder: (y: Argv) =>
     y
-      .positional("dir", { type: "string", describe: "Installed directory or builder workspace (default: .)" })
+      .positional("dir", { type: "string", describe: "Installed directory, builder workspace or quilt mount point (default: .)" })
       .example("quilt status ./dataset", "Package: bucket/dataset:tag (18b6a77a6) / No files have been changed")
       .example("quilt status --json", "the same as one JSON document"),
   async run(args: { dir?: string }, ctx: CommandContext): Promise<void> {
     const dir = args.dir ?? ".";
+    const mount = await daemonMount(dir);
+    if (mount) return mountStatus(ctx, dir, mount);
     if (await installedStatus(ctx, dir)) return;
     for (const handler of statusHandlers) if (await handler(ctx, dir)) return;
     throw new QuiltError("ENOTFOUND", `${dir} holds no installed package and no builder workspace`, {

@@ -7,6 +7,7 @@ import { formatVerifyReport } from "../api/verify-directory.js";
 import type { CommandContext } from "./context.js";
 import { noInstallError, openInstalled, shellQuote, versionJson } from "./consumer-shared.js";
 import { EXIT_DIFFERENCE } from "./exit-codes.js";
+import { daemonMount, verifyMount } from "./mount-checks.js";
 import { openPackage, withRegistry } from "./shared.js";
 
 interface VerifyArgs {
@@ -28,13 +29,16 @@ export const verifyCommand = {
   describe: "Check that a directory holds exactly the files of its package version (exit 1 if not)",
   builder: (y: Argv) =>
     withRegistry(y)
-      .positional("dir", { type: "string", describe: "Installed directory", demandOption: true })
+      .positional("dir", { type: "string", describe: "Installed directory or quilt mount point", demandOption: true })
       .option("package", { type: "string", requiresArg: true, describe: "Check against this version instead of the installed one" })
       .option("extra-files-ok", { type: "boolean", default: false, describe: "Files that are not in the package do not count as differences" })
       .option("deep", { type: "boolean", default: false, describe: "Hash every file, even those unchanged since the install" })
       .example("quilt verify ./dataset", "exit 0 when ./dataset matches its manifest")
-      .example("quilt verify ./dataset --package bucket/dataset:v2 --deep", "compare every byte with another version"),
+      .example("quilt verify ./dataset --package bucket/dataset:v2 --deep", "compare every byte with another version")
+      .example("quilt verify ./mnt", "on a mount: re-hash what is cached, check the rest exists in S3 (--deep: fetch and hash all)"),
   async run(args: VerifyArgs, ctx: CommandContext): Promise<void> {
+    const mount = await daemonMount(args.dir);
+    if (mount) return verifyMount(ctx, args.dir, mount, args);
     const pkg = args.package !== undefined ? await openPackage(ctx, args.package) : (await openInstalled(ctx, args.dir))?.pkg;
     if (!pkg) throw noInstallError(args.dir, "or give the version to compare with: --package NAME");
     const progress = ctx.progress("Hashing");

@@ -18,16 +18,31 @@ import { readMountRecords, writeMountRecords, type MountRecord } from "./mount-r
 import type { DaemonPaths } from "./paths.js";
 import { SocketServer, type Handler } from "./socket-server.js";
 
+/**
+ * At most this many keys per list in a verify or force-match reply: a reply is one socket
+ * frame (1 MiB at most), and a dataset whose remote objects were deleted can fail on every
+ * one of its million entries. The count of the others travels as `<list>Omitted`.
+ */
+export const MAX_REPORTED_KEYS = 2000;
+
+function capList<K extends string, T>(list: T[], name: K): Record<K, T[]> & Record<`${K}Omitted`, number> {
+  return { [name]: list.slice(0, MAX_REPORTED_KEYS), [`${name}Omitted`]: Math.max(0, list.length - MAX_REPORTED_KEYS) } as Record<K, T[]> & Record<`${K}Omitted`, number>;
+}
+
 export interface DaemonOptions {
   paths: DaemonPaths;
   env?: NodeJS.ProcessEnv;
   cacheBytes?: number;
+  /** Runs once this daemon holds the socket (before remounting): where to write the pid file. */
+  onListening?: () => Promise<void>;
 }
 
 export class Daemon {
   private readonly mounts = new Map<string, PackageMount>();
   private server: SocketServer | undefined;
   private closing: Promise<void> | undefined;
+  private restoring: Promise<void> = Promise.resolve();
+  private ready = false;
   readonly stores = new Stores();
   readonly startedAt = new Date();
   /** Resolves when the daemon has shut down (by request or signal). */
@@ -44,11 +59,24 @@ export class Daemon {
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const env = opts.env ?? process.env;
-    const cache = await BlockCache.open({ dataDir: opts.paths.data, indexDir: opts.paths.index, maxBytes: opts.cacheBytes ?? cacheSizeBytes(env) });
+    const maxBytes = opts.cacheBytes ?? cacheSizeBytes(env);
+    const cache = await BlockCache.open({ dataDir: opts.paths.data, indexDir: opts.paths.index, maxBytes });
     const d = new Daemon(opts.paths, cache, env);
     d.server = new SocketServer(opts.paths.socket, d.handlers());
-    await d.server.open();
-    await d.restore();
+    try {
+      await d.server.open();
+    } catch (err) {
+      // Another daemon holds the socket: this one never served anything.
+      await cache.close();
+      throw err;
+    }
+    await opts.onListening?.();
+    // The socket answers during the restore (so a second `quilt mount` finds this daemon
+    // instead of starting another), but says it is not ready: `quilt daemon start` returns
+    // only once the mounts of the previous daemon are back, and requests that change or
+    // list mounts wait for the restore.
+    d.restoring = d.restore().finally(() => (d.ready = true));
+    await d.restoring;
     log().info({ socket: opts.paths.socket, pid: process.pid }, "daemon started");
     return d;
   }
@@ -98,8 +126,9 @@ export class Daemon {
 
   private handlers(): Record<string, Handler> {
     return {
-      ping: async () => ({ pid: process.pid, startedAt: this.startedAt.toISOString(), mounts: this.mounts.size }),
+      ping: async () => ({ pid: process.pid, startedAt: this.startedAt.toISOString(), mounts: this.mounts.size, ready: this.ready }),
       mount: async (p) => {
+        await this.restoring;
         const spec = parsePackageSpec(String(p.spec), { ...(typeof p.registry === "string" && { registry: p.registry }), env: this.env });
         const mountpoint = await canonicalMountPath(String(p.mountpoint));
         if (this.mounts.has(mountpoint) || (await mountState(mountpoint)) === "live") {
@@ -122,6 +151,7 @@ export class Daemon {
         return m.info();
       },
       unmount: async (p) => {
+        await this.restoring;
         const mountpoint = await canonicalMountPath(String(p.mountpoint));
         const m = this.mountAt(mountpoint);
         await m.unmount(p.force === true);
@@ -129,10 +159,19 @@ export class Daemon {
         await this.saveRecords();
         return { mountpoint };
       },
-      list: async () => [...this.mounts.values()].map((m) => m.info()),
+      list: async () => {
+        await this.restoring;
+        return [...this.mounts.values()].map((m) => m.info());
+      },
       stats: async () => ({ pid: process.pid, startedAt: this.startedAt.toISOString(), mounts: this.mounts.size, cache: this.cache.stats(), requests: this.stores.counts() }),
-      verify: async (p, ctx) => this.mountAt(await canonicalMountPath(String(p.mountpoint))).verify({ deep: p.deep === true, onProgress: (x) => ctx.progress(x) }),
-      "force-match": async (p) => this.mountAt(await canonicalMountPath(String(p.mountpoint))).forceMatch({ deep: p.deep === true }),
+      verify: async (p, ctx) => {
+        const r = await this.mountAt(await canonicalMountPath(String(p.mountpoint))).verify({ deep: p.deep === true, onProgress: (x) => ctx.progress(x) });
+        return { ...r, ...capList(r.failed, "failed") };
+      },
+      "force-match": async (p, ctx) => {
+        const r = await this.mountAt(await canonicalMountPath(String(p.mountpoint))).forceMatch({ deep: p.deep === true, onProgress: (x) => ctx.progress(x) });
+        return { ...r, before: { ...r.before, failed: r.before.failed.slice(0, MAX_REPORTED_KEYS) }, ...capList(r.failed, "failed"), ...capList(r.repaired, "repaired"), ...capList(r.unrepaired, "unrepaired") };
+      },
       status: async (p) => this.mountAt(await canonicalMountPath(String(p.mountpoint))).info(),
       shutdown: async () => {
         setImmediate(() => void this.close());

@@ -2,7 +2,7 @@
 // answers on the socket (pid file and pino log under QUILT_STATE_DIR) and returns once it
 // answers; `quilt daemon stop` asks it to shut down and waits for it to go.
 import { spawn } from "node:child_process";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { QuiltError, isQuiltError } from "../errors.js";
@@ -18,6 +18,8 @@ export interface DaemonInfo {
   pid: number;
   startedAt: string;
   mounts: number;
+  /** False while a starting daemon is still remounting what the previous one held. */
+  ready?: boolean;
 }
 
 export async function pingDaemon(paths: DaemonPaths): Promise<DaemonInfo | undefined> {
@@ -37,18 +39,36 @@ function quiltBin(): string {
 /** Starts a detached daemon unless one answers; returns its info once it answers. */
 export async function ensureDaemon(paths: DaemonPaths, env: NodeJS.ProcessEnv, extraArgs: string[] = []): Promise<{ info: DaemonInfo; started: boolean }> {
   const running = await pingDaemon(paths);
-  if (running) return { info: running, started: false };
+  if (running) return { info: running.ready === false ? await waitReady(paths, Date.now() + START_TIMEOUT_MS) : running, started: false };
   await mkdir(dirname(paths.log), { recursive: true });
-  const child = spawn(process.execPath, [quiltBin(), "daemon", "run", ...extraArgs], { detached: true, stdio: "ignore", env });
+  // The daemon's stderr goes to its log too: a crash before its logger is set up (a broken
+  // install, a bad option) would otherwise leave only "did not start" and an empty log.
+  const stderr = await open(paths.log, "a");
+  let child;
+  try {
+    child = spawn(process.execPath, [quiltBin(), "daemon", "run", ...extraArgs], { detached: true, stdio: ["ignore", "ignore", stderr.fd], env });
+  } finally {
+    await stderr.close();
+  }
   child.unref();
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, POLL_MS));
     const info = await pingDaemon(paths);
-    if (info) return { info, started: true };
+    if (info) return { info: info.ready === false ? await waitReady(paths, deadline) : info, started: true };
     if (child.exitCode !== null) break;
   }
   throw new QuiltError("EUNREACHABLE", "The quilt daemon did not start", { hint: `see its log: ${paths.log}` });
+}
+
+/** Waits until the daemon has remounted what its predecessor held. */
+async function waitReady(paths: DaemonPaths, deadline: number): Promise<DaemonInfo> {
+  while (Date.now() < deadline) {
+    const info = await pingDaemon(paths);
+    if (info?.ready !== false && info !== undefined) return info;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  throw new QuiltError("EUNREACHABLE", "The quilt daemon did not finish remounting its mounts in time", { hint: `see its log: ${paths.log}` });
 }
 
 export async function writePidFile(paths: DaemonPaths): Promise<void> {

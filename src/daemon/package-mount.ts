@@ -24,7 +24,10 @@ export interface MountCheck {
 
 export interface MountInfoReply {
   mountpoint: string;
+  /** name:tag, or name@hash9 when mounted by hash. */
   package: string;
+  name: string;
+  tag: string | null;
   registry: string;
   topHash: string;
   entries: number;
@@ -35,8 +38,19 @@ export interface MountInfoReply {
   mountedAt: string;
 }
 
+export interface ForceMatchReply {
+  /** The check this force-match ran first. */
+  before: MountCheck;
+  /** What was repaired or tried: this check's failures and those of earlier verifies not yet repaired. */
+  failed: { key: string; reason: string }[];
+  repaired: string[];
+  unrepaired: { key: string; reason: string }[];
+}
+
 export class PackageMount {
   private handle: MountHandle | undefined;
+  /** Keys a verify found broken (logical key -> reason), until a force-match repairs them. */
+  private readonly unrepaired = new Map<string, string>();
   private readonly reader: CachedEntryReader;
 
   constructor(
@@ -77,6 +91,8 @@ export class PackageMount {
     return {
       mountpoint: this.record.mountpoint,
       package: this.label,
+      name: this.record.name,
+      tag: this.record.tag ?? null,
       registry: this.record.registry,
       topHash: this.record.topHash,
       entries: this.manifest.size,
@@ -94,7 +110,9 @@ export class PackageMount {
     if (deep && e.size > 0) await this.cache.ensureBlocks(obj, 0, Math.ceil(e.size / this.cache.blockSize) - 1, fetch);
     if (e.size > 0 && this.cache.isComplete(obj)) {
       const verdict = await this.cache.verifyObject(obj, { force: true });
-      return verdict === "ok" ? { rehashed: true } : { failure: "cached bytes do not match the manifest hash (evicted)", rehashed: true };
+      if (verdict === "ok") return { rehashed: true };
+      // "incomplete": a block the index lists was missing or failed its checksum on disk (and was deleted).
+      return { failure: verdict === "evicted" ? "cached bytes do not match the manifest hash (evicted)" : "a cached block is missing or corrupt on disk (deleted)", rehashed: true };
     }
     const blocks = await this.cache.checkBlocks(obj);
     if (blocks.bad > 0) return { failure: `${blocks.bad} corrupt cached block(s) (deleted)`, rehashed: false };
@@ -112,43 +130,81 @@ export class PackageMount {
   async verify(opts: { deep?: boolean; onProgress?: (p: { done: number; total: number }) => void } = {}): Promise<MountCheck> {
     const result: MountCheck = { ok: true, checked: 0, rehashed: 0, failed: [] };
     const total = this.manifest.size;
-    const entries = [...this.manifest.entries];
-    const next = () => entries.shift();
+    let i = 0;
+    const next = () => this.manifest.entries[i++];
+    // Entries with the same content share one cached object: check it once, and report a
+    // failure under every key that names it (a second check would find it evicted and pass).
+    const byObject = new Map<string, Promise<{ failure?: string; rehashed: boolean }>>();
+    const check = (e: ManifestEntry) => {
+      const key = e.size > 0 ? cacheObjectForEntry(e).key : undefined;
+      let running = key !== undefined ? byObject.get(key) : undefined;
+      if (!running) {
+        running = this.checkEntry(e, opts.deep === true).catch((err: unknown) => ({ failure: (err as Error).message, rehashed: false }));
+        if (key !== undefined) byObject.set(key, running);
+      }
+      return running;
+    };
     // A few objects at a time: HEADs are latency-bound, re-hashing is CPU-bound.
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         for (let e = next(); e; e = next()) {
-          const r = await this.checkEntry(e, opts.deep === true).catch((err: unknown) => ({ failure: (err as Error).message, rehashed: false }));
+          const r = await check(e);
           result.checked++;
           if (r.rehashed) result.rehashed++;
           if (r.failure) result.failed.push({ key: e.logicalKey, reason: r.failure });
+          // Cached whole and verified again (a read refetched it): nothing left to repair.
+          else if (r.rehashed) this.unrepaired.delete(e.logicalKey);
           opts.onProgress?.({ done: result.checked, total });
         }
       }),
     );
     result.failed.sort((a, b) => (a.key < b.key ? -1 : 1));
     result.ok = result.failed.length === 0;
+    for (const f of result.failed) this.unrepaired.set(f.key, f.reason);
     return result;
   }
 
   /** Verifies, then evicts each failed object and fetches it again (verified). */
-  async forceMatch(opts: { deep?: boolean } = {}): Promise<{ before: MountCheck; repaired: string[]; unrepaired: { key: string; reason: string }[] }> {
+  async forceMatch(opts: { deep?: boolean; onProgress?: (p: { done: number; total: number }) => void } = {}): Promise<ForceMatchReply> {
     const before = await this.verify(opts);
+    // What an earlier verify found is repaired too: verify deletes corrupt blocks as it finds
+    // them (they must never be served), so this run may see those objects as merely uncached.
+    const failed = [...before.failed];
+    const seen = new Set(failed.map((f) => f.key));
+    for (const [key, reason] of this.unrepaired) if (!seen.has(key)) failed.push({ key, reason });
+    failed.sort((a, b) => (a.key < b.key ? -1 : 1));
     const repaired: string[] = [];
     const unrepaired: { key: string; reason: string }[] = [];
-    for (const f of before.failed) {
+    // One eviction and refetch per object, however many keys share it.
+    const refetched = new Map<string, Promise<void>>();
+    for (const f of failed) {
       const e = this.manifest.get(f.key) as ManifestEntry;
       const obj = cacheObjectForEntry(e);
-      await this.cache.evictObject(obj);
+      let running = refetched.get(obj.key);
+      if (!running) {
+        running = this.refetch(e);
+        refetched.set(obj.key, running);
+      }
       try {
-        if (e.size > 0) await this.cache.ensureBlocks(obj, 0, Math.ceil(e.size / this.cache.blockSize) - 1, this.stores.rangeFetcher(e.physicalKey));
-        const verdict = await this.cache.verifyObject(obj, { force: true });
-        if (verdict !== "ok" && e.size > 0) throw new QuiltError("EHASHMISMATCH", `refetched bytes did not verify (${verdict})`);
+        await running;
         repaired.push(f.key);
+        this.unrepaired.delete(f.key);
       } catch (err) {
         unrepaired.push({ key: f.key, reason: (err as Error).message });
       }
     }
-    return { before, repaired, unrepaired };
+    return { before, failed, repaired, unrepaired };
+  }
+
+  /** Evicts an entry's object and fetches it again whole; throws unless the new bytes verify. */
+  private async refetch(e: ManifestEntry): Promise<void> {
+    const obj = cacheObjectForEntry(e);
+    await this.cache.evictObject(obj);
+    // Nothing to fetch for an empty file; an object larger than the cache could never be
+    // held whole to verify it, and evicting its bad blocks is the repair (reads fetch them again).
+    if (e.size === 0 || e.size > this.cache.maxBytes) return;
+    await this.cache.ensureBlocks(obj, 0, Math.ceil(e.size / this.cache.blockSize) - 1, this.stores.rangeFetcher(e.physicalKey));
+    const verdict = await this.cache.verifyObject(obj, { force: true });
+    if (verdict !== "ok") throw new QuiltError("EHASHMISMATCH", `refetched bytes did not verify (${verdict})`);
   }
 }

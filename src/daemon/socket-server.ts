@@ -3,9 +3,9 @@
 // error reply; a malformed, truncated or oversized frame gets an error reply or a closed
 // connection. Nothing a client sends can crash the daemon.
 import { chmod, mkdir, rm } from "node:fs/promises";
-import { createServer, type Server, type Socket } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
-import { QuiltError } from "../errors.js";
+import { errnoCode, QuiltError } from "../errors.js";
 import { log } from "../log.js";
 import { FrameReader, FrameTooLarge } from "./frame-reader.js";
 import { MAX_FRAME_BYTES, requestProblem, type Operation, type Reply, type Request, type ServerFrame, type WireError } from "./protocol.js";
@@ -35,12 +35,18 @@ export class SocketServer {
   async open(): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     await chmod(dirname(this.path), 0o700);
-    await rm(this.path, { force: true }); // a socket file left by a crashed daemon
     const server = createServer((socket) => this.accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.path, () => resolve());
-    });
+    try {
+      await listen(server, this.path);
+    } catch (err) {
+      if (errnoCode(err) !== "EADDRINUSE") throw err;
+      // The socket is the daemon's lock: two daemons started at once (two `quilt mount`s)
+      // must not both serve, the second unlinking the first's socket. A socket file nobody
+      // answers on was left by a crashed daemon and is replaced.
+      if (await answers(this.path)) throw new QuiltError("EUSAGE", `A quilt daemon is already listening on ${this.path}`, { hint: "quilt daemon status" });
+      await rm(this.path, { force: true });
+      await listen(server, this.path);
+    }
     await chmod(this.path, 0o600);
     server.on("error", (err) => log().error({ err }, "socket server error"));
     this.server = server;
@@ -102,4 +108,27 @@ export class SocketServer {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
     await rm(this.path, { force: true });
   }
+}
+
+function listen(server: Server, path: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once("error", onError);
+    server.listen(path, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+}
+
+/** Does a server accept connections on the socket at `path`? */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
 }

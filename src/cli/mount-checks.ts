@@ -1,0 +1,141 @@
+// `quilt verify`, `quilt force-match` and `quilt status` on a mount point: the daemon that
+// serves the mount holds its manifest and the cache, so it does the work (verify re-hashes
+// fully cached objects, checks cached blocks and HEADs the rest pinned; force-match evicts
+// what failed and fetches it again) and these functions print its answer in the same style
+// the commands use for an installed directory. A mount is recognised from the kernel's
+// mount table (a fuse.quilt mount at DIR) and confirmed by the daemon: nothing inside the
+// mount is touched.
+import { resolve } from "node:path";
+import { DaemonClient } from "../daemon/client.js";
+import { daemonPaths } from "../daemon/paths.js";
+import type { ForceMatchReply, MountCheck, MountInfoReply } from "../daemon/package-mount.js";
+import { isQuiltError, QuiltError } from "../errors.js";
+import { mountAt } from "../fs/mount-table.js";
+import type { CommandContext } from "./context.js";
+import { shellQuote } from "./consumer-shared.js";
+import { EXIT_DIFFERENCE } from "./exit-codes.js";
+import { formatBytes } from "./progress.js";
+
+/** Our mounts' type in the mount table (fuse.<subtype>, subtype=quilt). */
+const QUILT_FS_TYPE = "fuse.quilt";
+const SHORT_HASH_CHARS = 9;
+
+export interface DaemonMount {
+  client: DaemonClient;
+  info: MountInfoReply;
+}
+
+/** The daemon's view of the quilt mount at `dir`, or undefined when `dir` is not a quilt mount point. */
+export async function daemonMount(dir: string): Promise<DaemonMount | undefined> {
+  const m = await mountAt(resolve(dir)).catch(() => undefined);
+  if (m?.fsType !== QUILT_FS_TYPE) return undefined;
+  const paths = daemonPaths(process.env);
+  const client = new DaemonClient(paths.socket);
+  try {
+    return { client, info: await client.request<MountInfoReply>("status", { mountpoint: m.mountPoint }) };
+  } catch (err) {
+    if (isQuiltError(err, "EUNREACHABLE")) {
+      throw new QuiltError("EUNREACHABLE", `${dir} is a quilt mount, but no quilt daemon is running to serve it`, {
+        hint: `if the daemon was killed, \`quilt daemon start\` mounts it again; or remove it with \`fusermount -uz ${shellQuote(dir)}\``,
+      });
+    }
+    if (isQuiltError(err, "ENOTFOUND")) {
+      throw new QuiltError("ENOTFOUND", `${dir} is a quilt mount of another daemon (not the one at ${paths.socket})`, {
+        hint: "run the command with the QUILT_STATE_DIR of the `quilt mount` that made it",
+      });
+    }
+    throw err;
+  }
+}
+
+function versionLine(info: MountInfoReply): string {
+  return `${info.tag !== null ? `${info.name}:${info.tag}` : info.name} (${info.topHash.slice(0, SHORT_HASH_CHARS)})`;
+}
+
+function versionJson(info: MountInfoReply): Record<string, unknown> {
+  return { kind: "mount", mountpoint: info.mountpoint, registry: info.registry, name: info.name, tag: info.tag, topHash: info.topHash };
+}
+
+function keyPath(dir: string, key: string): string {
+  return `${dir.replace(/\/+$/, "")}/${key}`;
+}
+
+/** The `unsupported` options (by name) make no sense on a mount; refuses them. */
+function refuseOptions(dir: string, unsupported: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(unsupported)) {
+    if (value === undefined || value === false) continue;
+    throw new QuiltError("EUSAGE", `--${name} does not apply to a mount (${dir} serves one package version, read-only)`, {
+      hint: `to use another version, unmount it and mount that one: quilt unmount ${shellQuote(dir)} && quilt mount NAME ${shellQuote(dir)}`,
+    });
+  }
+}
+
+/** "... and N more <what>" when the daemon left keys out of a long list. */
+function more(omitted: number | undefined, what: string): string[] {
+  return omitted ? [`... and ${omitted} more ${what}`] : [];
+}
+
+function onProgress(ctx: CommandContext, label: string) {
+  const progress = ctx.progress(label);
+  return { progress, update: (d: Record<string, unknown>) => progress.update({ done: Number(d.done) || 0, total: Number(d.total) || 0 }) };
+}
+
+export async function verifyMount(ctx: CommandContext, dir: string, mount: DaemonMount, opts: { deep: boolean; package?: string }): Promise<void> {
+  refuseOptions(dir, { package: opts.package });
+  const { progress, update } = onProgress(ctx, "Verifying");
+  const r = await mount.client.request<MountCheck & { failedOmitted?: number }>("verify", { mountpoint: mount.info.mountpoint, deep: opts.deep }, { onProgress: update });
+  progress.finish();
+  const label = mount.info.package;
+  if (!r.ok) ctx.exitCode = EXIT_DIFFERENCE;
+  const human = r.ok
+    ? [`${dir} matches manifest ${label}`, `Checked ${r.checked} files: ${r.rehashed} re-hashed from the cache, the others checked with S3`]
+    : [
+        ...r.failed.map((f) => `${keyPath(dir, f.key)} does not match manifest ${label}: ${f.reason}`),
+        ...more(r.failedOmitted, "files do not match"),
+        `This can be fixed by calling quilt force-match ${shellQuote(dir)}`,
+      ];
+  ctx.print(human, { dir, ...versionJson(mount.info), ok: r.ok, checked: r.checked, rehashed: r.rehashed, failed: r.failed, failedOmitted: r.failedOmitted ?? 0 });
+}
+
+export async function forceMatchMount(ctx: CommandContext, dir: string, mount: DaemonMount, opts: { deep: boolean; package?: string }): Promise<void> {
+  refuseOptions(dir, { package: opts.package });
+  const { progress, update } = onProgress(ctx, "Checking");
+  const r = await mount.client.request<ForceMatchReply & { failedOmitted?: number; repairedOmitted?: number; unrepairedOmitted?: number }>(
+    "force-match",
+    { mountpoint: mount.info.mountpoint, deep: opts.deep },
+    { onProgress: update },
+  );
+  progress.finish();
+  if (r.unrepaired.length > 0) ctx.exitCode = EXIT_DIFFERENCE;
+  const human = r.failed.length === 0
+    ? [`No changes: ${dir} already matches ${versionLine(mount.info)}`]
+    : [
+        "Changes:",
+        ...r.repaired.map((k) => `  ${keyPath(dir, k)} evicted from the cache and fetched again`),
+        ...more(r.repairedOmitted, "files fetched again").map((l) => `  ${l}`),
+        ...r.unrepaired.map((u) => `  ${keyPath(dir, u.key)} could not be repaired: ${u.reason}`),
+        ...more(r.unrepairedOmitted, "files could not be repaired").map((l) => `  ${l}`),
+      ];
+  ctx.print(human, {
+    dir,
+    ...versionJson(mount.info),
+    ok: r.unrepaired.length === 0,
+    failed: r.failed,
+    repaired: r.repaired,
+    unrepaired: r.unrepaired,
+    omitted: { failed: r.failedOmitted ?? 0, repaired: r.repairedOmitted ?? 0, unrepaired: r.unrepairedOmitted ?? 0 },
+  });
+}
+
+export function mountStatus(ctx: CommandContext, dir: string, mount: DaemonMount): void {
+  const i = mount.info;
+  ctx.print(
+    [
+      `Package: ${versionLine(i)} mounted at ${i.mountpoint}`,
+      `Registry: ${i.registry}`,
+      `Files: ${i.entries}, ${formatBytes(i.totalBytes)}; cached ${formatBytes(i.cachedBytes)}, read ${formatBytes(i.bytesRead)}`,
+      "Read-only mount: files cannot be changed",
+    ],
+    { dir, ...versionJson(i), entries: i.entries, totalBytes: i.totalBytes, cachedBytes: i.cachedBytes, bytesRead: i.bytesRead, mountedAt: i.mountedAt },
+  );
+}
