@@ -61,13 +61,14 @@ export const daemonCommand = {
       ctx.exitCode = 1;
       return;
     }
-    const stats = await new DaemonClient(paths.socket).request<{ cache: { bytes: number; maxBytes: number; hits: number; misses: number }; requests: { s3: Record<string, number> } }>("stats");
+    const stats = await new DaemonClient(paths.socket).request<{ cache: { bytes: number; maxBytes: number; hits: number; misses: number }; requests: { s3: Record<string, number>; local: Record<string, number> } }>("stats");
     ctx.print(
       [
         `Daemon: running (pid ${info.pid}, since ${info.startedAt})`,
         `Mounts: ${info.mounts}`,
         `Cache: ${formatBytes(stats.cache.bytes)} of ${formatBytes(stats.cache.maxBytes)}, ${stats.cache.hits} block hits, ${stats.cache.misses} misses`,
         `S3 requests: ${Object.entries(stats.requests.s3).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+        `Local registry reads: ${Object.entries(stats.requests.local).map(([k, v]) => `${k} ${v}`).join(", ")}`,
         `socket: ${paths.socket}`,
         `log: ${paths.log}`,
       ],

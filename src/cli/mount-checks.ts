@@ -88,7 +88,7 @@ export async function verifyMount(ctx: CommandContext, dir: string, mount: Daemo
   const label = mount.info.package;
   if (!r.ok) ctx.exitCode = EXIT_DIFFERENCE;
   const human = r.ok
-    ? [`${dir} matches manifest ${label}`, `Checked ${r.checked} files: ${r.rehashed} re-hashed from the cache, the others checked with S3`]
+    ? [`${dir} matches manifest ${label}`, `Checked ${r.checked} files: ${r.rehashed} re-hashed from the cache, the others checked against their source`]
     : [
         ...r.failed.map((f) => `${keyPath(dir, f.key)} does not match manifest ${label}: ${f.reason}`),
         ...more(r.failedOmitted, "files do not match"),
