@@ -1,0 +1,56 @@
+// `quilt cache stats|clear|prefetch`: the local data cache that the library and the daemon
+// share by content. prefetch fetches a package (or a prefix of it) ahead of time, verified;
+// clear empties it, only when asked, since every package and mount on this machine uses it.
+import type { Argv } from "yargs";
+import { QuiltError } from "../errors.js";
+import { DaemonClient } from "../daemon/client.js";
+import { pingDaemon } from "../daemon/lifecycle.js";
+import { daemonPaths } from "../daemon/paths.js";
+import type { CommandContext } from "./context.js";
+import { versionJson } from "./consumer-shared.js";
+import { formatBytes } from "./progress.js";
+import { openPackage, withRegistry } from "./shared.js";
+
+interface CacheArgs {
+  action: "stats" | "clear" | "prefetch";
+  name?: string;
+  prefix?: string;
+}
+
+export const cacheCommand = {
+  command: "cache <action> [name] [prefix]",
+  describe: "Show, clear or fill the local data cache (shared by the library and mounts)",
+  builder: (y: Argv) =>
+    withRegistry(y)
+      .positional("action", { choices: ["stats", "clear", "prefetch"] as const, describe: "stats | clear | prefetch NAME [PREFIX]" })
+      .positional("name", { type: "string", describe: "Package to prefetch: ns/name[:tag][@hash]" })
+      .positional("prefix", { type: "string", describe: "Only this key or directory (e.g. train/)" })
+      .example("quilt cache prefetch ns/dataset:v1 val/", "fetch val/ into the cache before training")
+      .example("quilt cache stats --json", "size, limit and hit counts"),
+  async run(args: CacheArgs, ctx: CommandContext): Promise<void> {
+    if (args.action === "prefetch") {
+      if (!args.name) throw new QuiltError("EUSAGE", "prefetch needs a package name", { hint: "quilt cache prefetch NAME [PREFIX]" });
+      const pkg = await openPackage(ctx, args.name);
+      const progress = ctx.progress("Prefetching");
+      const r = await pkg.cache(args.prefix ?? "", {
+        onProgress: (p) => progress.update({ done: p.filesDone, total: p.filesTotal, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }),
+      });
+      progress.finish();
+      ctx.print(`Cached ${r.entries} files (${formatBytes(r.bytes)}) of ${pkg.label}${args.prefix ? ` under ${args.prefix}` : ""}`, { ...versionJson(pkg), prefix: args.prefix ?? "", ...r });
+      return;
+    }
+    if (args.name !== undefined) throw new QuiltError("EUSAGE", `${args.action} takes no package name`, { hint: `quilt cache ${args.action}` });
+    const cache = await ctx.quilt.blockCache();
+    if (args.action === "clear") {
+      await cache.clear();
+      ctx.print("Cache cleared", { cleared: true });
+      return;
+    }
+    const s = cache.stats();
+    const paths = daemonPaths();
+    const daemon = (await pingDaemon(paths)) ? await new DaemonClient(paths.socket).request<{ cache: typeof s }>("stats") : undefined;
+    const lines = [`Cache: ${formatBytes(s.bytes)} of ${formatBytes(s.maxBytes)} in ${s.objects} objects (${s.blocks} blocks of ${formatBytes(s.blockSize)})`, `directory: ${ctx.quilt.cacheDir}`];
+    if (daemon) lines.push(`Daemon cache: ${formatBytes(daemon.cache.bytes)} of ${formatBytes(daemon.cache.maxBytes)}, ${daemon.cache.hits} block hits, ${daemon.cache.misses} misses`);
+    ctx.print(lines, { library: s, cacheDir: ctx.quilt.cacheDir, daemon: daemon?.cache ?? null });
+  },
+};

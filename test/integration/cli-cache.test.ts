@@ -1,0 +1,43 @@
+// `quilt cache prefetch|stats|clear` on a local registry: a prefetched file is served from
+// the cache even after its registry copy is gone; clear empties the cache.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { PackageBuilder, QuiltContext } from "../../src/index.js";
+import { runCli } from "../helpers/cli.js";
+
+describe("quilt cache", () => {
+  it("prefetch fills the cache, stats reports it, clear empties it", async () => {
+    const root = mkdtempSync(join(tmpdir(), "quilt-cli-cache-"));
+    const registry = join(root, "registry");
+    mkdirSync(join(root, "src", "val"), { recursive: true });
+    writeFileSync(join(root, "src", "val", "a.bin"), Buffer.alloc(3000, 7));
+    writeFileSync(join(root, "src", "val", "b.bin"), Buffer.alloc(5000, 9));
+    writeFileSync(join(root, "src", "README.md"), "# r\n");
+    const ctx = new QuiltContext({ cacheDir: join(root, "lib-cache") });
+    const b = new PackageBuilder("ns/cached", { registry, context: ctx });
+    await b.add(join(root, "src"), "");
+    await b.pushDataAndManifest({ prefix: "data", tag: "v1" });
+    await ctx.close();
+    const env = { QUILT_REGISTRY: registry, QUILT_CACHE_DIR: join(root, "cache"), QUILT_STATE_DIR: join(root, "state") };
+
+    const pre = await runCli(["cache", "prefetch", "ns/cached:v1", "val/", "--json"], { env });
+    expect(pre.code, pre.stderr).toBe(0);
+    expect(JSON.parse(pre.stdout)).toMatchObject({ name: "ns/cached", entries: 2, bytes: 8000 });
+    const stats = JSON.parse((await runCli(["cache", "stats", "--json"], { env })).stdout) as { library: { objects: number; bytes: number } };
+    expect(stats.library.objects).toBe(2);
+    expect(stats.library.bytes).toBeGreaterThanOrEqual(8000);
+
+    rmSync(join(registry, "data", "val", "a.bin"));
+    const cat = await runCli(["cat", "ns/cached:v1", "val/a.bin"], { env });
+    expect(cat.code, cat.stderr).toBe(0);
+    expect(cat.stdout).toBe("\u0007".repeat(3000));
+
+    expect((await runCli(["cache", "clear"], { env })).code).toBe(0);
+    expect(JSON.parse((await runCli(["cache", "stats", "--json"], { env })).stdout).library.objects).toBe(0);
+    expect((await runCli(["cat", "ns/cached:v1", "val/a.bin"], { env })).code).not.toBe(0);
+    const bad = await runCli(["cache", "prefetch"], { env });
+    expect(bad.code).toBe(2);
+  });
+});
