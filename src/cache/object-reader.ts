@@ -54,6 +54,8 @@ export class ObjectReader {
   private prefetchedTo = 0;
   private unpin: (() => void) | undefined;
   private closed = false;
+  /** The last whole block read through this handle (checked when it was loaded). */
+  private held: { index: number; data: Buffer } | undefined;
 
   constructor(
     private readonly cache: BlockCache,
@@ -79,6 +81,19 @@ export class ObjectReader {
       this.prefetchAhead(end);
     }
     this.repin(offset);
+    // The kernel reads 128 KiB at a time: hold the block being read, so a sequential reader
+    // loads and checks each block once instead of once per 128 KiB.
+    const bs = this.cache.blockSize;
+    const block = Math.floor(offset / bs);
+    if (end > offset && Math.floor((end - 1) / bs) === block) {
+      const start = block * bs;
+      let held = this.held;
+      if (held?.index !== block) {
+        held = { index: block, data: await this.cache.read(this.obj, start, Math.min(bs, this.obj.size - start), this.fetch, signal) };
+        this.held = held;
+      }
+      return held.data.subarray(offset - start, end - start);
+    }
     return this.cache.read(this.obj, offset, length, this.fetch, signal);
   }
 
@@ -86,6 +101,7 @@ export class ObjectReader {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.held = undefined;
     this.abort.abort();
     while (this.prefetches.size > 0) await Promise.allSettled([...this.prefetches]);
     this.unpin?.();

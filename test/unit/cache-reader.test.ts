@@ -38,8 +38,10 @@ describe("ObjectReader", () => {
     expect(windows[0]).toBe(2 * (MiB + 128 * KiB));
     expect(Math.max(...windows)).toBe(64 * MiB);
     // Reads found their block cached or being prefetched; they fetched almost nothing themselves.
+    // The reader holds the block it is in, so it asks the cache once per block, not per 128 KiB.
     const stats = cache.stats();
-    expect(stats.hits + stats.joinedFetches).toBeGreaterThan(0.95 * windows.length);
+    expect(stats.hits + stats.joinedFetches).toBeGreaterThan(0.9 * 41);
+    expect(stats.hits + stats.joinedFetches).toBeLessThanOrEqual(41);
     expect(stats.misses).toBe(41);
     expect(cache.objectState(obj)).toMatchObject({ present: 41, verified: true });
   });
