@@ -3,6 +3,7 @@
 // place. Files that already hold the right bytes are kept (trusted by the stat record of
 // an earlier install, else hashed). Nothing outside the directory is touched.
 import { lstat, mkdir } from "node:fs/promises";
+import type { Stats } from "node:fs";
 import { QuiltError } from "../errors.js";
 import { assertHashType, type HashType } from "../manifest/checksums.js";
 import { hashFiles } from "../manifest/hash-pool.js";
@@ -49,22 +50,36 @@ export interface PackageRef {
   topHash: string;
 }
 
-/** Entries (of those given) whose local file does not hold their bytes, and the keys that do. */
+/** lstat calls in flight while scanning the target: enough to keep the disk busy on a cold tree. */
+const SCAN_CONCURRENCY = 32;
+
+/**
+ * Entries (of those given) whose local file does not hold their bytes, the keys that do, and
+ * the keys where something other than a file stands (a directory a fetch must deal with).
+ */
 async function entriesToFetch(dir: string, state: InstallState | undefined, entries: ManifestEntry[]) {
   const fetch: ManifestEntry[] = [];
   const keep = new Set<string>();
+  const obstacles = new Set<string>();
   const candidates = new Map<HashType, { entry: ManifestEntry; path: string }[]>();
-  for (const entry of entries) {
+  const stats: (Stats | undefined)[] = new Array(entries.length);
+  await forEachLimited(entries, SCAN_CONCURRENCY, async (entry, i) => {
+    stats[i] = await lstat(destPath(dir, entry.logicalKey)).catch(() => undefined);
+  });
+  entries.forEach((entry, i) => {
     const path = destPath(dir, entry.logicalKey);
-    const st = await lstat(path).catch(() => undefined);
+    const st = stats[i];
     const want = expectedHash(entry);
+    if (st && !st.isFile()) obstacles.add(entry.logicalKey);
     if (!st || !st.isFile() || st.size !== entry.size) fetch.push(entry);
     else if (trustedByStat(state?.files[entry.logicalKey], st, want.value)) keep.add(entry.logicalKey);
     else {
       const type = assertHashType(want.type);
-      candidates.set(type, [...(candidates.get(type) ?? []), { entry, path }]);
+      const list = candidates.get(type);
+      if (list) list.push({ entry, path });
+      else candidates.set(type, [{ entry, path }]);
     }
-  }
+  });
   // Same size but unknown content: hash on both cores, grouped by hash type.
   for (const [type, list] of candidates) {
     const results = await hashFiles(list.map((c) => c.path), type);
@@ -73,7 +88,7 @@ async function entriesToFetch(dir: string, state: InstallState | undefined, entr
       else fetch.push(c.entry);
     });
   }
-  return { fetch, keep };
+  return { fetch, keep, obstacles };
 }
 
 export async function downloadManifest(stores: Stores, ref: PackageRef, manifest: Manifest, dir: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
@@ -86,7 +101,7 @@ export async function downloadManifest(stores: Stores, ref: PackageRef, manifest
   const selected = keySelector(opts.paths);
   const entries = manifest.entries.filter((e) => selected(e.logicalKey));
   const state = await readInstallState(dir);
-  const { fetch, keep } = await entriesToFetch(dir, state, entries);
+  const { fetch, keep, obstacles } = await entriesToFetch(dir, state, entries);
   const progress: TransferProgress = {
     filesDone: entries.length - fetch.length,
     filesTotal: entries.length,
@@ -100,10 +115,19 @@ export async function downloadManifest(stores: Stores, ref: PackageRef, manifest
     const st = await lstat(destPath(dir, entry.logicalKey));
     records[entry.logicalKey] = statRecord(st, expectedHash(entry).value);
   };
+  // Parent directories made or checked by this run: thousands of files share a few, and on
+  // small files every filesystem call saved shows.
+  const parentsReady = new Set<string>();
   await forEachLimited(fetch, requests.max, async (entry) => {
-    await ensureParentDirs(dir, entry.logicalKey, opts.replaceObstacles === true);
+    const parent = entry.logicalKey.slice(0, Math.max(0, entry.logicalKey.lastIndexOf("/")));
+    if (!parentsReady.has(parent)) {
+      await ensureParentDirs(dir, entry.logicalKey, opts.replaceObstacles === true);
+      parentsReady.add(parent);
+    }
     const dest = destPath(dir, entry.logicalKey);
-    const st = await lstat(dest).catch(() => undefined);
+    // Only where the scan saw something other than a file: elsewhere the rename below would
+    // fail rather than replace a directory that appeared meanwhile.
+    const st = obstacles.has(entry.logicalKey) ? await lstat(dest).catch(() => undefined) : undefined;
     if (st?.isDirectory()) {
       if (!opts.replaceObstacles) {
         throw new QuiltError("EUSAGE", `${dest} is a directory, but the package has a file there`, { hint: "use force-match to replace it" });

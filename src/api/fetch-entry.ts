@@ -1,30 +1,49 @@
 // Fetches one entry's bytes into a local file, verified against the manifest hash before
 // the file appears under its name: written to a temp name in the target directory, then
-// renamed. Large sha2-256-chunked objects are fetched as parallel ranged GETs aligned to
-// the hash's chunks, so each part is hashed as it arrives and nothing is read twice.
+// renamed. Small objects come in one GET and go out in one write; large sha2-256-chunked
+// objects are fetched as parallel ranged GETs aligned to the hash's chunks, each part
+// hashed and written as it streams in, so nothing is read twice or copied whole.
 import { createHash, randomBytes } from "node:crypto";
-import { copyFile, constants as fsConstants, open, rename, rm } from "node:fs/promises";
+import { copyFile, constants as fsConstants, open, rename, rm, writeFile, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createWriteStream } from "node:fs";
-import { Transform } from "node:stream";
+import { Transform, type Readable } from "node:stream";
 import { QuiltError } from "../errors.js";
 import { assertHashType, chunkSizeFor, combineChunkDigests, EntryHasher, hashFile, verifyHash, type EntryHash, type HashType } from "../manifest/checksums.js";
 import { hashType, hashValue, type ManifestEntry } from "../manifest/manifest.js";
 import type { Stores } from "../storage/stores.js";
+import { classifyFailure } from "../storage/retry.js";
 import type { Limiter } from "./limit.js";
 import type { BlockCache, BlockFetcher } from "../cache/block-cache.js";
 import { cacheObjectForEntry, type CacheObject } from "../cache/content-key.js";
 
-/** Objects at least this large are fetched as parallel ranges (quilt3's multipart threshold). */
+/**
+ * Objects at least this large are fetched as parallel ranges (quilt3's multipart threshold);
+ * smaller ones whole into memory, which bounds the buffers of one download at this size
+ * times its transfer concurrency (128 MiB at 16).
+ */
 export const PARALLEL_FETCH_BYTES = 8 * 1024 * 1024;
+
+/** Attempts at one ranged part whose body breaks off mid-way (the GET itself retries until headers). */
+const PART_ATTEMPTS = 3;
+
+/**
+ * A part's socket pieces (16-64 KiB) are gathered to this size before a write: one write
+ * call per MiB instead of per piece, each a round trip through libuv's thread pool.
+ */
+const WRITE_BATCH_BYTES = 1024 * 1024;
 
 export function expectedHash(entry: ManifestEntry): EntryHash {
   return { type: hashType(entry), value: hashValue(entry) };
 }
 
+// Temp names: a random tag per process and a counter, unique without a getrandom call per file.
+const TEMP_TAG = randomBytes(6).toString("hex");
+let tempCounter = 0;
+
 function tempPathFor(dest: string): string {
-  return join(dirname(dest), `.${basename(dest)}.${randomBytes(6).toString("hex")}.quilt-tmp`);
+  return join(dirname(dest), `.${basename(dest)}.${TEMP_TAG}-${(tempCounter++).toString(36)}.quilt-tmp`);
 }
 
 export interface FetchOptions {
@@ -53,8 +72,17 @@ export async function fetchEntryToFile(stores: Stores, entry: ManifestEntry, des
       await opts.requests.run(() => copyFile(entry.physicalKey.path, tmp, fsConstants.COPYFILE_FICLONE));
       actual = await hashFile(tmp, type);
       opts.onBytes?.(entry.size);
-    } else if (type === "sha2-256-chunked" && entry.size >= PARALLEL_FETCH_BYTES) {
-      actual = { type, value: await fetchChunked(entry, tmp, opts, (range) => store.get(loc, { range, signal: opts.signal })) };
+    } else if (entry.size < PARALLEL_FETCH_BYTES) {
+      // One GET (retried whole if the connection drops mid-body) and one write: per file this
+      // costs far less than a stream pipeline, and small files are where per-file cost shows.
+      const bytes = await opts.requests.run(() => store.get(loc, { signal: opts.signal }));
+      const hasher = new EntryHasher(type, entry.size);
+      hasher.update(bytes);
+      actual = await hasher.digest();
+      await writeFile(tmp, bytes, { signal: opts.signal });
+      opts.onBytes?.(bytes.length);
+    } else if (type === "sha2-256-chunked") {
+      actual = { type, value: await fetchChunked(entry, tmp, opts, (range) => store.getStream(loc, { range, signal: opts.signal })) };
     } else {
       const hasher = new EntryHasher(type, entry.size);
       const stream = await opts.requests.run(() => store.getStream(loc, { signal: opts.signal }));
@@ -104,7 +132,7 @@ async function fetchChunked(
   entry: ManifestEntry,
   tmp: string,
   opts: FetchOptions,
-  getRange: (range: { start: number; end: number }) => Promise<Buffer>,
+  getRange: (range: { start: number; end: number }) => Promise<Readable>,
 ): Promise<string> {
   const chunk = chunkSizeFor(entry.size);
   const count = Math.ceil(entry.size / chunk);
@@ -116,13 +144,9 @@ async function fetchChunked(
         opts.requests.run(async () => {
           const start = i * chunk;
           const end = Math.min(entry.size, start + chunk);
-          const bytes = await getRange({ start, end });
-          if (bytes.length !== end - start) {
-            throw new QuiltError("EHASHMISMATCH", `${entry.logicalKey}: expected ${end - start} bytes at offset ${start}, got ${bytes.length}`);
-          }
-          createHash("sha256").update(bytes).digest().copy(digests, i * 32);
-          await fh.write(bytes, 0, bytes.length, start);
-          opts.onBytes?.(bytes.length);
+          const digest = await fetchPart(entry, fh, { start, end }, getRange);
+          digest.copy(digests, i * 32);
+          opts.onBytes?.(end - start);
         }),
       ),
     );
@@ -130,4 +154,53 @@ async function fetchChunked(
     await fh.close();
   }
   return combineChunkDigests(digests);
+}
+
+/**
+ * Streams one range into its place in the file, hashing on the way: a part is never held
+ * whole in memory, only gathered a MiB at a time per write. A body that breaks off is
+ * fetched again from the part's start.
+ */
+async function fetchPart(entry: ManifestEntry, fh: FileHandle, range: { start: number; end: number }, getRange: (range: { start: number; end: number }) => Promise<Readable>): Promise<Buffer> {
+  for (let attempt = 1; ; attempt++) {
+    const hash = createHash("sha256");
+    let pos = range.start;
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    const flush = async () => {
+      const buf = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, batchBytes);
+      await writeAll(fh, buf, pos);
+      pos += batchBytes;
+      batch = [];
+      batchBytes = 0;
+    };
+    try {
+      const body = await getRange(range);
+      for await (const piece of body) {
+        const buf = piece as Buffer;
+        if (pos + batchBytes + buf.length > range.end) {
+          throw new QuiltError("EHASHMISMATCH", `${entry.logicalKey}: got more than the ${range.end - range.start} bytes asked for at offset ${range.start}`);
+        }
+        hash.update(buf);
+        batch.push(buf);
+        batchBytes += buf.length;
+        if (batchBytes >= WRITE_BATCH_BYTES) await flush();
+      }
+      if (batchBytes > 0) await flush();
+    } catch (err) {
+      if (attempt < PART_ATTEMPTS && classifyFailure(err) === "transient") continue;
+      throw err;
+    }
+    if (pos !== range.end) {
+      throw new QuiltError("EHASHMISMATCH", `${entry.logicalKey}: expected ${range.end - range.start} bytes at offset ${range.start}, got ${pos - range.start}`);
+    }
+    return hash.digest();
+  }
+}
+
+async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  for (let done = 0; done < buf.length; ) {
+    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
+    done += bytesWritten;
+  }
 }
