@@ -13,21 +13,16 @@ import { abortConnection, fusermountUnmount, mountAt } from "../../src/fs/mount-
 import { runCli, type CliResult } from "./cli.js";
 import { FAKE_AWS_ENV } from "./moto-server.js";
 
-export interface RequestCounts {
-  get: number;
-  head: number;
-  list: number;
-  put: number;
-  copy: number;
-  delete: number;
-  bytesFetched: number;
-}
+import type { RequestCounts } from "../../src/storage/counting-store.js";
+import type { CacheStats } from "../../src/cache/cache-stats.js";
+
+export type { RequestCounts };
 
 export interface DaemonStats {
   running: true;
   pid: number;
   mounts: number;
-  cache: { bytes: number; blocks: number; objects: number; maxBytes: number; blockSize: number; hits: number; misses: number; corruptBlocks: number; hashMismatches: number; bytesFetched: number };
+  cache: CacheStats;
   requests: { s3: RequestCounts; local: RequestCounts };
 }
 
