@@ -399,7 +399,7 @@ async function main(): Promise<void> {
     "",
     "Where the time goes (profiled by hand with `node --cpu-prof` on this machine, 2026-11-27):",
     "- Small files: the AWS SDK v3 costs about 1 ms of CPU per GetObject here (middleware stack rebuilt per request, SigV4 signing, endpoint rules): 10,000 bare `S3Store.get` calls take ~12 s of client CPU, where plain `node:http` GETs of the same objects take ~2.4 s. Writing 10,000 files of 100 KiB costs ~2-3 s of kernel CPU for any client. quilt3 (boto3, 10 threads under the GIL) spends even more CPU per file, which is why we lead.",
-    "- One large file: SHA-256 verification (~0.8 s of CPU per GiB) and garbage collection of socket buffers (~0.8 s) are what ours does beyond quilt3, which verifies nothing. On 2 cores shared with the server, the run is bound by total CPU, so parity with quilt3 is the most this machine allows; the server's own CPU per GiB already exceeds half of quilt3's time.",
+    "- One large file: SHA-256 verification (~0.8 s of CPU per GiB) and garbage collection of socket buffers (~0.8 s) are what ours does beyond quilt3, which verifies nothing. On 2 cores shared with the server, the run is bound by the total CPU of client and server: a 2× lead would need both to fit in half of quilt3's time, and the server's CPU alone nearly fills that (table above), so parity with quilt3 is about the most this machine allows.",
     "- moto reads the whole object for every ranged GET, so 128 ranges of 8 MiB make it copy 128 GiB for one 1 GiB file: both clients wait on moto alike. Fewer, larger ranges would help on moto (and save S3 request charges) but cost load balancing and retry granularity on real S3; not done.",
     END,
   ].join("\n");

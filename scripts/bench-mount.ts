@@ -282,10 +282,18 @@ async function main(): Promise<void> {
   const best = (k: Kind) => Math.min(...(samples.get(k) ?? [NaN]));
   const all = (k: Kind) => (samples.get(k) ?? []).map((s) => s.toFixed(2)).join(", ");
   const cell = (k: Kind) => (samples.has(k) ? `${fmtSeconds(best(k))} (${fmtRate(BYTES, best(k))}) [${all(k)}]` : "n/a");
+  const median = (k: Kind) => {
+    const xs = [...(samples.get(k) ?? [NaN])].sort((a, b) => a - b);
+    const mid = Math.floor(xs.length / 2);
+    return xs.length % 2 ? (xs[mid] as number) : ((xs[mid - 1] as number) + (xs[mid] as number)) / 2;
+  };
+  // Throughput ratios, ours / baseline. The verdict goes by the medians: the first cold read of
+  // a freshly written local file was several times faster than the later ones on this VM.
+  const medianRatio = (ours: Kind, base: Kind) => median(base) / median(ours);
   const ratio = (ours: Kind, base: Kind, goal: number) => {
     if (!samples.has(ours) || !samples.has(base)) return "n/a";
-    const x = best(base) / best(ours); // throughput ratio, ours / baseline
-    return `**${x.toFixed(2)}×** (goal ≥ ${goal.toFixed(1)}×: ${x >= goal ? "met" : "**missed**"})`;
+    const m = medianRatio(ours, base);
+    return `median **${m.toFixed(2)}×**, best vs best ${(best(base) / best(ours)).toFixed(2)}× (goal ≥ ${goal.toFixed(1)}×: ${m >= goal ? "met" : "**missed**"})`;
   };
   const aws = env?.aws;
   const goals: [Kind, Kind, number][] = [
@@ -293,20 +301,27 @@ async function main(): Promise<void> {
     ["mount warm", "local cold", 0.7],
     ["mount hot", "local hot", 0.8],
   ];
-  const missed = goals.filter(([ours, base, goal]) => samples.has(ours) && samples.has(base) && best(base) / best(ours) < goal).map(([k]) => k);
+  const missed = goals.filter(([ours, base, goal]) => samples.has(ours) && samples.has(base) && medianRatio(ours, base) < goal).map(([k]) => k);
   const hotReads = readStats.get("mount hot")?.cacheReads;
+  const blocks = BYTES / MiB;
+  const warmReads = readStats.get("mount warm")?.cacheReads;
+  /** The kernel hands FUSE at most 128 KiB per read request here. */
+  const requests = BYTES / (128 * 1024);
+  const perRequestMs = samples.has("mount warm") ? ((best("mount warm") / requests) * 1000).toFixed(2) : "?";
   const analysis: [Kind, string][] = [
     [
       "mount cold",
-      "- Cold: once each block has arrived, every 128 KiB read of it goes through the same whole-block read and check as warm (below), on top of writing every block (temp file + rename) and hashing the whole object when its last block lands; the sequential prefetch (window growing to 64 MiB, up to 8 parallel GETs of 8 MiB) does not keep the GETs near what s3rver serves awscli.",
+      "- Cold: the daemon's JS thread sits idle through more than half of a cold read (profile of one 11.6 s read: ~9 s idle; garbage collection ~2.6 s, CRC-32 of blocks written and read ~1.2 s, the whole-object SHA-256 once the last block lands ~0.7 s) and s3rver spends only ~2.6 s of CPU on it, so the read is bound by latency rather than by either side's CPU. It cannot beat the warm read (below), whose per-request FUSE cost it pays too, and it also waits on blocks the prefetch (window growing to 64 MiB, up to 8 parallel GETs of 8 MiB) has not brought in yet.",
     ],
     [
       "mount warm",
-      "- Warm: the kernel asks FUSE for 128 KiB at a time, and the cache answers every such read by reading the whole 1 MiB block file, checking its CRC-32 into a fresh 1 MiB buffer, then copying out 128 KiB (the block reads above, about 8 per block). That is 8× the bytes read and checksummed, and a buffer churn that keeps the garbage collector busy (profile of one cold plus one warm read: GC ~5.5 s, crc32 ~1.4 s, buffer copies ~0.9 s). Keeping the last few verified blocks in memory (or checking each block once per open) would let a sequential reader touch each block file once.",
+      warmReads !== undefined && warmReads >= 4 * blocks
+        ? `- Warm: the cache answered ${warmReads} block reads for ${blocks} blocks: each 128 KiB request of the kernel re-reads and re-checks its whole 1 MiB block file, 8× the bytes read and checksummed, with a fresh 1 MiB buffer each time for the garbage collector.`
+        : `- Warm: each block comes from the disk cache ${warmReads === undefined ? "?" : (warmReads / blocks).toFixed(1)} times on average (${warmReads ?? "?"} block reads for ${blocks} blocks), not once per 128 KiB request, and the daemon's JS thread is idle about two thirds of the read (profile: garbage collection ~1.6 s, CRC-32 ~0.4 s, buffer copies ~0.5 s in a 6.2 s read). The cost is per FUSE request: the kernel asks for 128 KiB at a time, ${requests} requests here, each handed from a libfuse thread to Node's event loop (uv_async) and back: ${perRequestMs} ms per request. Levers: larger requests (max_read above 128 KiB needs FUSE max_pages, so libfuse 3), more requests in flight, or answering reads of cached blocks without the hop through the event loop.`,
     ],
     [
       "mount hot",
-      `- Hot: the daemon ${hotReads === 0 ? "is not involved at all (zero block reads above)" : `still answered ${hotReads ?? "?"} block reads`}: the kernel serves the FUSE file from its page cache, so the gap to a plain ext4 re-read is the kernel's FUSE read path on this kernel rather than the daemon.`,
+      `- Hot: the daemon ${hotReads !== undefined && hotReads <= 16 ? `hardly takes part (${hotReads} block reads above)` : `still answered ${hotReads ?? "?"} block reads`}: the kernel serves the FUSE file from its page cache, so the gap to a plain ext4 re-read is the kernel's FUSE read path on this kernel rather than the daemon.`,
     ],
   ];
   const section = [
@@ -323,7 +338,7 @@ async function main(): Promise<void> {
     `- awscli: ${aws ? `\`aws s3 cp s3://${BUCKET}/... -\` to /dev/null (${awsVersion(aws)}), its own HOME` : "not found: no awscli baseline"}`,
     `- What the daemon did (its stats, last round): ${(["mount cold", "mount warm", "mount hot"] as const).map((k) => `${k.slice(6)}: ${readStats.get(k)?.cacheReads ?? "?"} block reads, S3 ${readStats.get(k)?.s3 ?? "?"}`).join("; ")} (the file is ${BYTES / MiB} blocks of 1 MiB)`,
     "",
-    "| read | time (MiB/s) [all runs, s] | ratio vs baseline (throughput) |",
+    "| read | best time (MiB/s) [all runs, s] | throughput ratio vs baseline, judged on medians |",
     "|---|---|---|",
     `| plain local file, cold page cache | ${cell("local cold")} | baseline for warm |`,
     `| plain local file, hot (re-read) | ${cell("local hot")} | baseline for hot |`,
