@@ -12,7 +12,7 @@
 import { spawnSync } from "node:child_process";
 import { randomFillSync } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -20,8 +20,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { hashFile, type HashType } from "../src/manifest/checksums.js";
 import { HashPool } from "../src/manifest/hash-pool.js";
+import { MiB, intOption, writeRandomFile } from "./bench-support.js";
 
-const MiB = 1024 * 1024;
 const START = "<!-- bench-hash:start -->";
 const END = "<!-- bench-hash:end -->";
 const DOC = join(dirname(fileURLToPath(import.meta.url)), "..", "docs", "BENCHMARKS.md");
@@ -35,13 +35,6 @@ const { values: args } = parseArgs({
     "no-write": { type: "boolean", default: false },
   },
 });
-
-function intOption(arg: string | undefined, env: string, fallback: number): number {
-  const text = arg ?? process.env[env];
-  const n = text === undefined ? fallback : Number(text);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${env}: expected a positive integer, got ${text}`);
-  return n;
-}
 
 const LARGE_MIB = intOption(args["large-mib"], "BENCH_LARGE_MIB", 1024);
 const FILES = intOption(args.files, "BENCH_FILES", 10_000);
@@ -69,19 +62,6 @@ function run(argsList: string[], input?: string): void {
   const [cmd, ...rest] = argsList as [string, ...string[]];
   const r = spawnSync(cmd, rest, { input, stdio: ["pipe", "ignore", "inherit"], maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`${argsList.join(" ")} failed with status ${r.status}`);
-}
-
-async function writeLargeFile(path: string, bytes: number): Promise<void> {
-  const fh = await open(path, "w");
-  const block = Buffer.allocUnsafe(8 * MiB);
-  try {
-    for (let done = 0; done < bytes; done += block.length) {
-      randomFillSync(block);
-      await fh.write(block, 0, Math.min(block.length, bytes - done));
-    }
-  } finally {
-    await fh.close();
-  }
 }
 
 async function writeSmallFiles(dir: string, count: number, bytes: number): Promise<string[]> {
@@ -136,7 +116,7 @@ async function main(): Promise<void> {
   try {
     console.error(`writing ${LARGE_MIB} MiB file and ${FILES} × ${FILE_KIB} KiB files in ${dir} ...`);
     const large = join(dir, "large.bin");
-    await writeLargeFile(large, LARGE_MIB * MiB);
+    await writeRandomFile(large, LARGE_MIB * MiB);
     const small = await writeSmallFiles(join(dir, "small"), FILES, FILE_KIB * 1024);
     const list = join(dir, "list");
     await writeFile(list, small.join("\0"));
