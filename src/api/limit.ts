@@ -1,21 +1,18 @@
 // A counting semaphore: transfers run in parallel, but never more than the link or the
 // server can take at once. Shared by file-level and part-level work so nested parallelism
 // cannot multiply into thousands of sockets.
+import { limiter } from "../cache/limiter.js";
+
 export class Limiter {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  // The cache's semaphore hands a slot straight to the next waiter, so the limit holds exactly.
+  private readonly gate: ReturnType<typeof limiter>;
 
-  constructor(readonly max: number) {}
+  constructor(readonly max: number) {
+    this.gate = limiter(max);
+  }
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    return this.gate(fn);
   }
 }
 
