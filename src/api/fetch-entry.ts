@@ -1,20 +1,19 @@
 // Fetches one entry's bytes into a local file, verified against the manifest hash before
 // the file appears under its name: written to a temp name in the target directory, then
 // renamed. Small objects come in one GET and go out in one write; large sha2-256-chunked
-// objects are fetched as parallel ranged GETs aligned to the hash's chunks, each part
-// hashed and written as it streams in, so nothing is read twice or copied whole.
-import { createHash, randomBytes } from "node:crypto";
-import { copyFile, constants as fsConstants, open, rename, rm, writeFile, type FileHandle } from "node:fs/promises";
+// objects as a few long parallel ranged GETs (fetch-parts.ts), hashed and written as they
+// stream in, so nothing is read twice or copied whole.
+import { randomBytes } from "node:crypto";
+import { copyFile, constants as fsConstants, open, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createWriteStream } from "node:fs";
-import { Transform, type Readable } from "node:stream";
-import { QuiltError } from "../errors.js";
-import { assertHashType, chunkSizeFor, combineChunkDigests, EntryHasher, hashFile, verifyHash, type EntryHash, type HashType } from "../manifest/checksums.js";
+import { Transform } from "node:stream";
+import { assertHashType, EntryHasher, hashFile, verifyHash, type EntryHash, type HashType } from "../manifest/checksums.js";
 import { hashType, hashValue, type ManifestEntry } from "../manifest/manifest.js";
 import type { Stores } from "../storage/stores.js";
-import { classifyFailure } from "../storage/retry.js";
 import type { Limiter } from "./limit.js";
+import { fetchChunkedParts, type ByteRange } from "./fetch-parts.js";
 import type { BlockCache, BlockFetcher } from "../cache/block-cache.js";
 import { cacheObjectForEntry, type CacheObject } from "../cache/content-key.js";
 
@@ -24,15 +23,6 @@ import { cacheObjectForEntry, type CacheObject } from "../cache/content-key.js";
  * times its transfer concurrency (128 MiB at 16).
  */
 export const PARALLEL_FETCH_BYTES = 8 * 1024 * 1024;
-
-/** Attempts at one ranged part whose body breaks off mid-way (the GET itself retries until headers). */
-const PART_ATTEMPTS = 3;
-
-/**
- * A part's socket pieces (16-64 KiB) are gathered to this size before a write: one write
- * call per MiB instead of per piece, each a round trip through libuv's thread pool.
- */
-const WRITE_BATCH_BYTES = 1024 * 1024;
 
 export function expectedHash(entry: ManifestEntry): EntryHash {
   return { type: hashType(entry), value: hashValue(entry) };
@@ -82,7 +72,13 @@ export async function fetchEntryToFile(stores: Stores, entry: ManifestEntry, des
       await writeFile(tmp, bytes, { signal: opts.signal });
       opts.onBytes?.(bytes.length);
     } else if (type === "sha2-256-chunked") {
-      actual = { type, value: await fetchChunked(entry, tmp, opts, (range) => store.getStream(loc, { range, signal: opts.signal })) };
+      const fh = await open(tmp, "w");
+      try {
+        const getRange = (range: ByteRange) => store.getStream(loc, { range, signal: opts.signal });
+        actual = { type, value: await fetchChunkedParts({ what: entry.logicalKey, size: entry.size, fh, requests: opts.requests, getRange, onBytes: opts.onBytes }) };
+      } finally {
+        await fh.close();
+      }
     } else {
       const hasher = new EntryHasher(type, entry.size);
       const stream = await opts.requests.run(() => store.getStream(loc, { signal: opts.signal }));
@@ -126,81 +122,4 @@ async function copyFromCache(cache: BlockCache, obj: CacheObject, entry: Manifes
     await fh.close();
   }
   return hasher.digest();
-}
-
-async function fetchChunked(
-  entry: ManifestEntry,
-  tmp: string,
-  opts: FetchOptions,
-  getRange: (range: { start: number; end: number }) => Promise<Readable>,
-): Promise<string> {
-  const chunk = chunkSizeFor(entry.size);
-  const count = Math.ceil(entry.size / chunk);
-  const digests = Buffer.alloc(count * 32);
-  const fh = await open(tmp, "w");
-  try {
-    await Promise.all(
-      Array.from({ length: count }, (_, i) =>
-        opts.requests.run(async () => {
-          const start = i * chunk;
-          const end = Math.min(entry.size, start + chunk);
-          const digest = await fetchPart(entry, fh, { start, end }, getRange);
-          digest.copy(digests, i * 32);
-          opts.onBytes?.(end - start);
-        }),
-      ),
-    );
-  } finally {
-    await fh.close();
-  }
-  return combineChunkDigests(digests);
-}
-
-/**
- * Streams one range into its place in the file, hashing on the way: a part is never held
- * whole in memory, only gathered a MiB at a time per write. A body that breaks off is
- * fetched again from the part's start.
- */
-async function fetchPart(entry: ManifestEntry, fh: FileHandle, range: { start: number; end: number }, getRange: (range: { start: number; end: number }) => Promise<Readable>): Promise<Buffer> {
-  for (let attempt = 1; ; attempt++) {
-    const hash = createHash("sha256");
-    let pos = range.start;
-    let batch: Buffer[] = [];
-    let batchBytes = 0;
-    const flush = async () => {
-      const buf = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, batchBytes);
-      await writeAll(fh, buf, pos);
-      pos += batchBytes;
-      batch = [];
-      batchBytes = 0;
-    };
-    try {
-      const body = await getRange(range);
-      for await (const piece of body) {
-        const buf = piece as Buffer;
-        if (pos + batchBytes + buf.length > range.end) {
-          throw new QuiltError("EHASHMISMATCH", `${entry.logicalKey}: got more than the ${range.end - range.start} bytes asked for at offset ${range.start}`);
-        }
-        hash.update(buf);
-        batch.push(buf);
-        batchBytes += buf.length;
-        if (batchBytes >= WRITE_BATCH_BYTES) await flush();
-      }
-      if (batchBytes > 0) await flush();
-    } catch (err) {
-      if (attempt < PART_ATTEMPTS && classifyFailure(err) === "transient") continue;
-      throw err;
-    }
-    if (pos !== range.end) {
-      throw new QuiltError("EHASHMISMATCH", `${entry.logicalKey}: expected ${range.end - range.start} bytes at offset ${range.start}, got ${pos - range.start}`);
-    }
-    return hash.digest();
-  }
-}
-
-async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
-  for (let done = 0; done < buf.length; ) {
-    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
-    done += bytesWritten;
-  }
 }

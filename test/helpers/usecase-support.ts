@@ -96,8 +96,12 @@ export interface ProxiedRequest {
   key: string;
   query: string;
   status: number;
+  /** The Range header asked for, if any. */
+  range: string | undefined;
   /** Body bytes sent back to the client. */
   bytesOut: number;
+  /** The proxy broke this response off on purpose (cutNextGet). */
+  cut?: boolean;
 }
 
 export interface CountingProxy {
@@ -105,6 +109,8 @@ export interface CountingProxy {
   requests: ProxiedRequest[];
   /** GETs of object bodies under `prefix` (not listings, not HEADs), with their byte counts. */
   gets(prefix: string): ProxiedRequest[];
+  /** Breaks off the next object GET under `prefix` after `afterBytes` body bytes, like a dropped connection. */
+  cutNextGet(prefix: string, afterBytes: number): void;
   reset(): void;
 }
 
@@ -115,6 +121,7 @@ export interface CountingProxy {
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
   const upstream = new URL(target);
   const requests: ProxiedRequest[] = [];
+  let cut: { prefix: string; afterBytes: number } | undefined;
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://proxy");
     const [, bucket = "", ...rest] = url.pathname.split("/");
@@ -124,8 +131,11 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
       key: decodeURIComponent(rest.join("/")),
       query: url.search,
       status: 0,
+      range: typeof req.headers.range === "string" ? req.headers.range : undefined,
       bytesOut: 0,
     };
+    const cutAt = cut && record.method === "GET" && record.key.startsWith(cut.prefix) ? cut.afterBytes : undefined;
+    if (cutAt !== undefined) cut = undefined;
     const headers = { ...req.headers };
     delete headers.expect;
     const up = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (upRes: IncomingMessage) => {
@@ -133,6 +143,13 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
       res.writeHead(record.status, upRes.headers);
       upRes.on("data", (chunk: Buffer) => {
         record.bytesOut += chunk.length;
+        if (cutAt !== undefined && record.bytesOut >= cutAt && !record.cut) {
+          record.cut = true;
+          requests.push(record);
+          upRes.unpipe(res);
+          upRes.destroy();
+          res.destroy();
+        }
       });
       upRes.pipe(res);
       upRes.on("end", () => requests.push(record));
@@ -156,6 +173,9 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     endpoint: `http://127.0.0.1:${port}`,
     requests,
     gets: (prefix) => requests.filter((r) => r.method === "GET" && r.key.startsWith(prefix) && r.key !== "" && !/[?&](list-type|versions|uploads)/.test(r.query)),
+    cutNextGet: (prefix, afterBytes) => {
+      cut = { prefix, afterBytes };
+    },
     reset: () => {
       requests.length = 0;
     },
