@@ -6,6 +6,7 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { EndpointInfo } from "./retry.js";
+import { DirectGetter } from "./s3-direct-get.js";
 
 export interface S3ClientOptions {
   /** e.g. "http://127.0.0.1:9000"; else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL, else AWS. */
@@ -22,10 +23,17 @@ export interface S3ClientOptions {
   connectTimeoutMs?: number;
   /** Fail a request whose socket stays silent this long, so it is retried (default 30000 ms). */
   idleTimeoutMs?: number;
+  /**
+   * Send plain object GETs directly (s3-direct-get.ts) rather than through the SDK's stack
+   * (default true; QUILT_S3_DIRECT_GET=0 turns it off, to rule it out when debugging).
+   */
+  directGets?: boolean;
 }
 
 export interface ResolvedS3Client {
   client: S3Client;
+  /** The cheap path for object GETs; absent when turned off. */
+  direct?: DirectGetter;
   /** For messages and EUNREACHABLE hints. */
   endpoint(): Promise<EndpointInfo>;
 }
@@ -93,6 +101,15 @@ export function buildS3Client(opts: S3ClientOptions = {}): ResolvedS3Client {
       socketTimeout: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
     }),
   });
+  const directOff = opts.directGets === false || process.env.QUILT_S3_DIRECT_GET === "0";
+  const direct = directOff
+    ? undefined
+    : new DirectGetter(client, {
+        ...(custom ? { endpoint: custom.url } : {}),
+        maxSockets: agentOptions.maxSockets,
+        connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+        idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      });
   const endpoint = async (): Promise<EndpointInfo> => {
     if (custom) {
       return {
@@ -110,5 +127,5 @@ export function buildS3Client(opts: S3ClientOptions = {}): ResolvedS3Client {
         "for a local S3 server set AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL.",
     };
   };
-  return { client, endpoint };
+  return { client, endpoint, ...(direct ? { direct } : {}) };
 }

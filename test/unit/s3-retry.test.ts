@@ -120,10 +120,11 @@ describe("S3Store retries and errors (scripted server)", () => {
       [(_q, r) => s3Error(r, 403, "AccessDenied"), { bucket: "bkt", key: "k" }, "ESTORAGE", "get"],
     ];
     for (const [handler, loc, code, op] of cases) {
-      script = [handler];
+      // A GET's 4xx answer is the SDK's to map: the direct path hands the request over.
+      script = op === "get" ? [handler, handler] : [handler];
       requests = [];
       await expectCode(op === "get" ? s.get(loc) : s.head(loc), code as "ESTALE");
-      expect(requests).toHaveLength(1);
+      expect(requests).toHaveLength(op === "get" ? 2 : 1);
     }
     await s.close();
   });
