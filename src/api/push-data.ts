@@ -2,14 +2,15 @@
 // uploaded, objects elsewhere copied (unless only local files are asked for), and any
 // destination that already holds the same bytes is kept ("data exists, skipping"). Every
 // pushed entry then points at the new object, pinned to its version.
-import { BASE_CHUNK_BYTES, hashBytes, hashFile, hashFileSized, type EntryHash } from "../manifest/checksums.js";
+import { stat } from "node:fs/promises";
+import { BASE_CHUNK_BYTES, chunkSizeFor, hashBytes, hashFile, hashFileSized, type EntryHash, type HashType } from "../manifest/checksums.js";
 import { fromPlain, type JsonObject } from "../manifest/json-value.js";
 import { PhysicalKey } from "../manifest/physical-key.js";
 import type { Registry } from "../storage/registry.js";
-import type { ObjectHead, ObjectStore } from "../storage/object-store.js";
+import type { ObjectHead, ObjectStore, PutResult } from "../storage/object-store.js";
 import type { Stores } from "../storage/stores.js";
 import { randomBytes } from "node:crypto";
-import { isQuiltError } from "../errors.js";
+import { isQuiltError, QuiltError } from "../errors.js";
 import { compareLogicalKeys } from "../manifest/logical-key.js";
 import type { BuilderEntry } from "./builder-sources.js";
 import { chunkedFromS3Checksum } from "./build-manifest.js";
@@ -87,6 +88,36 @@ async function sameBytesAt(store: ObjectStore, stores: Stores, dest: PhysicalKey
   return { head, same: have !== undefined && have.type === want.type && have.value === want.value };
 }
 
+/**
+ * The sha2-256-chunked hash of an object S3 just stored, from the checksum it returned:
+ * for a single PUT the SHA-256 of the bytes; for a multipart upload the composite
+ * "<digest>-<parts>", which is the quilt hash only when the parts were the hash's chunks
+ * (a store configured with another part size makes it something else: undefined then).
+ */
+export function hashFromStoredChecksum(size: number, type: string, checksum: string | undefined): EntryHash | undefined {
+  if (type !== "sha2-256-chunked" || checksum === undefined) return undefined;
+  const composite = /^(.+)-(\d+)$/.exec(checksum);
+  if (!composite) return chunkedFromS3Checksum(size, checksum);
+  return Number(composite[2]) === Math.ceil(size / chunkSizeFor(size)) ? { type, value: composite[1] as string } : undefined;
+}
+
+/**
+ * The bytes uploaded are the bytes hashed: a local file edited after the manifest was built
+ * must not go out under its old hash (every later download would fail its check). Where the
+ * destination tells what it stored (S3's SHA-256 checksum, or a file in a local registry)
+ * that is compared with the hash; elsewhere the file's size is.
+ */
+async function checkUploaded(e: BuilderEntry, want: EntryHash | undefined, put: PutResult, dest: PhysicalKey): Promise<void> {
+  if (!want || e.size === undefined) return;
+  const have = dest.isLocal() ? await hashFile(dest.path, want.type as HashType) : hashFromStoredChecksum(e.size, want.type, put.checksumSha256);
+  const changed = have !== undefined ? have.value !== want.value : (await stat(e.source.path)).size !== e.size;
+  if (changed) {
+    throw new QuiltError("ESTALE", `${e.source.path} changed after the manifest was built: the bytes uploaded for ${e.logicalKey} do not match its hash`, {
+      hint: "build the manifest again (PackageBuilder.buildManifest, or `quilt build-manifest`), then push",
+    });
+  }
+}
+
 export async function pushData(stores: Stores, registry: Registry, name: string, entries: BuilderEntry[], opts: PushDataOptions = {}): Promise<PushedEntry[]> {
   const prefix = normalizePrefix(opts.prefix ?? name);
   const dstStore = registry.store;
@@ -119,7 +150,9 @@ export async function pushData(stores: Stores, registry: Registry, name: string,
     const src = stores.forPhysicalKey(from);
     let versionId: string | undefined;
     if (from.isLocal()) {
-      versionId = (await dstStore.put(loc, { path: from.path })).versionId;
+      const put = await dstStore.put(loc, { path: from.path });
+      await checkUploaded(e, want, put, dest);
+      versionId = put.versionId;
     } else if (src.store === dstStore) {
       versionId = (await dstStore.copy(src.loc, loc)).versionId;
     } else {
