@@ -37,6 +37,11 @@ const INITIAL_WINDOW_BYTES = 1024 * 1024 + 128 * 1024;
 const MAX_WINDOW_BYTES = 64 * 1024 * 1024;
 const PART_BYTES = 8 * 1024 * 1024;
 const MAX_PARALLEL = 8;
+/**
+ * Whole blocks held per handle: the one being read and the next, which the kernel's
+ * readahead already asks for. More would cost a MiB per block per open file.
+ */
+const HELD_BLOCKS = 2;
 /** A read starting up to 1 MiB before the previous end still counts as sequential (kernel readahead reorders a little). */
 const BACKWARD_SLACK_BYTES = 1024 * 1024;
 
@@ -54,8 +59,13 @@ export class ObjectReader {
   private prefetchedTo = 0;
   private unpin: (() => void) | undefined;
   private closed = false;
-  /** The last whole block read through this handle (checked when it was loaded). */
-  private held: { index: number; data: Buffer } | undefined;
+  /**
+   * The last whole blocks read through this handle (checked when they were loaded), as
+   * promises so that the kernel's parallel 128 KiB reads of one block share one load.
+   */
+  private readonly held = new Map<number, Promise<Buffer>>();
+  /** The span pinned now, so a read within it does not pin it again. */
+  private pinned: { first: number; last: number } | undefined;
 
   constructor(
     private readonly cache: BlockCache,
@@ -81,31 +91,46 @@ export class ObjectReader {
       this.prefetchAhead(end);
     }
     this.repin(offset);
-    // The kernel reads 128 KiB at a time: hold the block being read, so a sequential reader
-    // loads and checks each block once instead of once per 128 KiB.
+    // The kernel reads 128 KiB at a time, several in parallel: hold the blocks being read, so
+    // a sequential reader loads and checks each block once instead of once per 128 KiB.
     const bs = this.cache.blockSize;
     const block = Math.floor(offset / bs);
     if (end > offset && Math.floor((end - 1) / bs) === block) {
       const start = block * bs;
-      let held = this.held;
-      if (held?.index !== block) {
-        held = { index: block, data: await this.cache.read(this.obj, start, Math.min(bs, this.obj.size - start), this.fetch, signal) };
-        this.held = held;
-      }
-      return held.data.subarray(offset - start, end - start);
+      const data = await this.heldBlock(block, start, Math.min(bs, this.obj.size - start), signal);
+      return data.subarray(offset - start, end - start);
     }
     return this.cache.read(this.obj, offset, length, this.fetch, signal);
+  }
+
+  private heldBlock(block: number, start: number, length: number, signal: AbortSignal | undefined): Promise<Buffer> {
+    let load = this.held.get(block);
+    if (load === undefined) {
+      load = this.cache.read(this.obj, start, length, this.fetch, signal);
+      const mine = load;
+      this.held.set(block, mine);
+      // A failed load is not kept: the next read tries again.
+      mine.catch(() => {
+        if (this.held.get(block) === mine) this.held.delete(block);
+      });
+      for (const old of this.held.keys()) {
+        if (this.held.size <= HELD_BLOCKS) break;
+        this.held.delete(old);
+      }
+    }
+    return load;
   }
 
   /** Stops prefetching and waits for requests in flight to settle. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.held = undefined;
+    this.held.clear();
     this.abort.abort();
     while (this.prefetches.size > 0) await Promise.allSettled([...this.prefetches]);
     this.unpin?.();
     this.unpin = undefined;
+    this.pinned = undefined;
   }
 
   /** Current prefetch window in bytes (for tests and stats). */
@@ -139,6 +164,8 @@ export class ObjectReader {
     const bs = this.cache.blockSize;
     const first = Math.floor(offset / bs);
     const last = Math.floor((Math.max(offset + 1, this.prefetchedTo) - 1) / bs);
+    if (this.pinned?.first === first && this.pinned.last === last) return;
+    this.pinned = { first, last };
     const release = this.unpin;
     this.unpin = this.cache.pinBlocks(this.obj, first, last);
     release?.();

@@ -46,6 +46,22 @@ describe("ObjectReader", () => {
     expect(cache.objectState(obj)).toMatchObject({ present: 41, verified: true });
   });
 
+  it("serves the kernel's parallel, slightly reordered reads of a block from one load", async () => {
+    const { data, obj, remote } = await remoteObject(16 * MiB);
+    const reader = new ObjectReader(cache, obj, remote.fetch);
+    // Readahead sends several 128 KiB reads at once: here the 16 reads of two blocks, shuffled.
+    for (let base = 0; base < data.length; base += 2 * MiB) {
+      const offsets = Array.from({ length: 16 }, (_, i) => base + ((i * 5) % 16) * 128 * KiB);
+      const got = await Promise.all(offsets.map((o) => reader.read(o, 128 * KiB)));
+      got.forEach((g, i) => expect(g.equals(data.subarray(offsets[i], (offsets[i] as number) + 128 * KiB))).toBe(true));
+    }
+    await reader.close();
+    const stats = cache.stats();
+    // One cache read per block (a hit, or a fetch joined or made), not one per 128 KiB.
+    expect(stats.hits + stats.joinedFetches).toBeLessThanOrEqual(16);
+    expect(remote.bytesServed).toBe(data.length);
+  });
+
   it("fetches only the blocks that random reads touch", async () => {
     const { data, obj, remote } = await remoteObject(48 * MiB);
     const reader = new ObjectReader(cache, obj, remote.fetch);
