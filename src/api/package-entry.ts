@@ -6,7 +6,11 @@ import type { LogicalKey } from "../types.js";
 
 export interface EntryBytesReader {
   bytes(entry: ManifestEntry): Promise<Buffer>;
+  chunks(entry: ManifestEntry, chunkBytes: number): AsyncGenerator<Buffer>;
 }
+
+/** Pieces of 8 MiB: large enough for few cache reads, small enough to bound memory. */
+export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
 
 export class PackageEntry {
   constructor(
@@ -47,6 +51,14 @@ export class PackageEntry {
   /** The bytes, verified against the manifest hash (through the local cache when there is one). */
   getBytes(): Promise<Buffer> {
     return this.reader.bytes(this.raw);
+  }
+
+  /**
+   * The bytes in pieces, in order, for entries too large to hold in memory: the whole entry
+   * is fetched into the local cache and verified there before the first piece is yielded.
+   */
+  chunks(chunkBytes = DEFAULT_CHUNK_BYTES): AsyncGenerator<Buffer> {
+    return this.reader.chunks(this.raw, chunkBytes);
   }
 
   async getText(encoding: BufferEncoding = "utf8"): Promise<string> {

@@ -1,5 +1,6 @@
 // `quilt cat NAME KEY`: the bytes of one file of a package on stdout, exactly (binary
-// files too), verified against the manifest's hash before a byte is written.
+// files too), verified against the manifest's hash before a byte is written. Large files
+// go out in pieces from the local cache, so memory stays bounded whatever their size.
 import type { Argv } from "yargs";
 import type { CommandContext } from "./context.js";
 import { hinted, shellQuote } from "./consumer-shared.js";
@@ -16,7 +17,13 @@ export const catCommand = {
       .example("quilt cat bucket/dataset:v2 images/1.jpg > 1.jpg", "save a binary file"),
   async run(args: { name: string; key: string }, ctx: CommandContext): Promise<void> {
     const pkg = await openPackage(ctx, args.name);
-    const bytes = await hinted(() => pkg.getContents(args.key), `\`quilt ls ${shellQuote(args.name)}\` lists the package's files`);
-    ctx.io.outBytes(bytes);
+    const hint = `\`quilt ls ${shellQuote(args.name)}\` lists the package's files`;
+    const entry = await hinted(async () => pkg.getEntry(args.key), hint);
+    try {
+      for await (const piece of entry.chunks()) await ctx.io.outBytes(piece);
+    } catch (err) {
+      // The reader went away (`quilt cat ... | head`): nothing more to say, like cat.
+      if ((err as NodeJS.ErrnoException).code !== "EPIPE") throw err;
+    }
   },
 };

@@ -9,7 +9,7 @@ export interface Io {
   out(text: string): void;
   err(text: string): void;
   /** Raw bytes on stdout (`quilt cat`): written as they are, never decoded. */
-  outBytes(bytes: Buffer): void;
+  outBytes(bytes: Buffer): Promise<void> | void;
   /** True when stderr is a terminal (progress bars only then). */
   isTty: boolean;
 }
@@ -17,7 +17,11 @@ export interface Io {
 export const processIo: Io = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
-  outBytes: (b) => process.stdout.write(b),
+  // Waits for a full pipe to drain, so a large file streams instead of piling up in memory.
+  outBytes: (b) =>
+    new Promise<void>((resolve, reject) => {
+      process.stdout.write(b, (err) => (err ? reject(err) : resolve()));
+    }),
   isTty: Boolean(process.stderr.isTTY),
 };
 
