@@ -38,7 +38,7 @@ interface Target {
 }
 
 /** node:crypto behind the hash interface the signer expects (HMAC when given a secret). */
-class NodeSha256 {
+export class NodeSha256 {
   private h: Hash | Hmac;
   private readonly secret?: Uint8Array | string;
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {

@@ -2,14 +2,13 @@
 // (a SigV4 signature checked here by an independent implementation), which answers it
 // keeps, and which it hands to the SDK (whose requests carry its user agent).
 import { createHash, createHmac } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage } from "node:http";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createS3Store } from "../../src/storage/s3-store.js";
 import { encodeKeyPath } from "../../src/storage/s3-direct-get.js";
 import { expectCode } from "../helpers/object-store-contract.js";
+import { okBody, s3Error, startScriptedServer, type Handler, type ScriptedServer } from "../helpers/scripted-s3.js";
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 interface Seen {
   method: string;
   url: string;
@@ -50,17 +49,9 @@ function sigV4Valid(req: IncomingMessage, secret: string): boolean {
   return hmac(key, toSign).toString("hex") === signature;
 }
 
-const s3Error = (res: ServerResponse, status: number, code: string): void => {
-  res.writeHead(status, { "content-type": "application/xml" });
-  res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${code} here</Message></Error>`);
-};
-const okBody = (res: ServerResponse, body: string): void => {
-  res.writeHead(200, { "content-length": String(Buffer.byteLength(body)), etag: '"abc"' });
-  res.end(body);
-};
 
 describe("S3Store direct GETs (scripted server)", () => {
-  let server: Server;
+  let server: ScriptedServer;
   let endpoint: string;
   let script: Handler[] = [];
   let seen: Seen[] = [];
@@ -68,21 +59,18 @@ describe("S3Store direct GETs (scripted server)", () => {
 
   beforeAll(async () => {
     restoreEnv();
-    server = createServer((req, res) => {
-      const sdk = /aws-sdk-js/.test(String(req.headers["user-agent"] ?? ""));
-      seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, sdk });
-      if (!sdk) signaturesValid.push(sigV4Valid(req, CREDS.AWS_SECRET_ACCESS_KEY));
-      req.resume();
-      const handler = script.shift();
-      if (handler) handler(req, res);
-      else s3Error(res, 500, "NoScript");
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await startScriptedServer(
+      () => script.shift(),
+      (req) => {
+        const sdk = /aws-sdk-js/.test(String(req.headers["user-agent"] ?? ""));
+        seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, sdk });
+        if (!sdk) signaturesValid.push(sigV4Valid(req, CREDS.AWS_SECRET_ACCESS_KEY));
+      },
+    );
+    endpoint = server.endpoint;
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.close();
     restoreEnv();
   });
   afterEach(() => {

@@ -2,7 +2,7 @@
 // real sockets, no S3. Each test scripts the server's answers and checks what the store
 // made of them and how many requests it sent.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,8 +13,8 @@ import { configuredEndpoint, resolveRegion } from "../../src/storage/s3-client.j
 import { copySource, partSizeFor } from "../../src/storage/s3-multipart.js";
 import { createS3Store } from "../../src/storage/s3-store.js";
 import { expectCode } from "../helpers/object-store-contract.js";
+import { okBody, s3Error, startScriptedServer, type Handler, type ScriptedServer } from "../helpers/scripted-s3.js";
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 const QUICK = { baseDelayMs: 1, maxDelayMs: 5 };
 const ENV_KEYS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_PROFILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"];
@@ -28,40 +28,27 @@ function restoreEnv(): void {
   Object.assign(process.env, { AWS_ACCESS_KEY_ID: "fake", AWS_SECRET_ACCESS_KEY: "fake", AWS_REGION: "us-east-1" });
 }
 
-const s3Error = (res: ServerResponse, status: number, code: string): void => {
-  res.writeHead(status, { "content-type": "application/xml" });
-  res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`);
-};
 const okHead = (res: ServerResponse): void => {
   res.writeHead(200, { "content-length": "5", etag: '"abc"', "last-modified": new Date(0).toUTCString(), "x-amz-version-id": "v1" });
   res.end();
 };
-const okBody = (res: ServerResponse, body: string): void => {
-  res.writeHead(200, { "content-length": String(Buffer.byteLength(body)), etag: '"abc"' });
-  res.end(body);
-};
 
 describe("S3Store retries and errors (scripted server)", () => {
-  let server: Server;
+  let server: ScriptedServer;
   let endpoint: string;
   let script: Handler[] = [];
   let requests: { method?: string; url?: string; headers: IncomingMessage["headers"] }[] = [];
 
   beforeAll(async () => {
     restoreEnv();
-    server = createServer((req, res) => {
-      requests.push({ method: req.method, url: req.url, headers: req.headers });
-      req.resume();
-      const handler = script.shift();
-      if (handler) handler(req, res);
-      else s3Error(res, 500, "NoScript");
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await startScriptedServer(
+      () => script.shift(),
+      (req) => requests.push({ method: req.method, url: req.url, headers: req.headers }),
+    );
+    endpoint = server.endpoint;
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.close();
     restoreEnv();
   });
   afterEach(() => {
