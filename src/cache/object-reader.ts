@@ -106,7 +106,8 @@ export class ObjectReader {
   private heldBlock(block: number, start: number, length: number, signal: AbortSignal | undefined): Promise<Buffer> {
     let load = this.held.get(block);
     if (load === undefined) {
-      load = this.cache.read(this.obj, start, length, this.fetch, signal);
+      // A view of the cache's copy: this reader only ever copies out of it.
+      load = this.cache.readView(this.obj, start, length, this.fetch, signal);
       const mine = load;
       this.held.set(block, mine);
       // A failed load is not kept: the next read tries again.

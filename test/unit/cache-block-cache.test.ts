@@ -67,6 +67,23 @@ describe("BlockCache reads", () => {
     expect(cache.objectState(obj)).toEqual({ blocks: 6, present: 6, verified: true });
   });
 
+  it("readView returns the same bytes as read, as a view inside a block; read's buffer is the caller's own", async () => {
+    const { data, obj, remote } = await remoteObject(5 * BS + 123);
+    const cache = await openCache();
+    for (const [offset, length] of [[0, BS], [BS + 5, 100], [3 * BS - 10, 20], [5 * BS, 123], [0, 10 * BS]] as const) {
+      const view = await cache.readView(obj, offset, length, remote.fetch);
+      expect(view.equals(data.subarray(offset, offset + length)), `readView(${offset}, ${length})`).toBe(true);
+    }
+    // Inside one block: two views share the cache's copy (no copy per read).
+    const a = await cache.readView(obj, BS, BS, remote.fetch);
+    const b = await cache.readView(obj, BS + 8, 8, remote.fetch);
+    expect(b.buffer).toBe(a.buffer);
+    // read copies: scribbling on its result changes nothing the cache serves later.
+    const mine = await cache.read(obj, BS, BS, remote.fetch);
+    mine.fill(0);
+    expect((await cache.read(obj, BS, BS, remote.fetch)).equals(data.subarray(BS, 2 * BS))).toBe(true);
+  });
+
   it("serves an empty object without fetching", async () => {
     const { obj, remote } = await remoteObject(0);
     const cache = await openCache();
