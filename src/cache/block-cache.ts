@@ -163,7 +163,7 @@ export class BlockCache {
     });
   }
 
-  /** Keeps blocks first..last of `obj` from eviction until the returned function is called. */
+  /** Counts a block a read was served from: a hit, or a fetch it joined. */
   private countSpan(source: string | undefined, bytes: number): void {
     if (source === "cached") {
       this.counters.hits++;
@@ -173,6 +173,7 @@ export class BlockCache {
     }
   }
 
+  /** Keeps blocks first..last of `obj` from eviction until the returned function is called. */
   pinBlocks(obj: CacheObject, first: number, last: number): () => void {
     return this.store.pins.pinBlocks(obj.key, first, last);
   }
