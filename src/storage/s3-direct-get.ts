@@ -14,8 +14,12 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { GetOptions, ObjectLocation } from "./object-store.js";
 
-/** What a direct GET produced: the bytes, or "sdk" when the SDK must do this request. */
-export type DirectResult = Buffer | "sdk";
+/**
+ * What a direct GET produced: the bytes; "sdk" when the SDK must do this request; "refused"
+ * when the server answered something this path does not handle (if the SDK then succeeds,
+ * the bucket needs what only the SDK does).
+ */
+export type DirectResult = Buffer | "sdk" | "refused";
 
 export interface DirectGetOptions {
   /** The custom endpoint URL, if any (as the SDK client was given it). */
@@ -109,7 +113,11 @@ export class DirectGetter {
     return this.send(target, path + search, signed.headers, loc.bucket, opts.signal);
   }
 
-  /** The SDK read a bucket this path failed on: leave that bucket to the SDK. */
+  /**
+   * The SDK read a bucket whose answer this path refused: leave that bucket to the SDK. (A
+   * connection that failed before any answer, such as a stale keep-alive socket, says
+   * nothing about the bucket and does not count.)
+   */
   sdkSucceeded(bucket: string): void {
     this.sdkOnly.add(bucket);
   }
@@ -146,8 +154,8 @@ export class DirectGetter {
             // elsewhere, which the SDK follows (followRegionRedirects) and this path does not.
             readBody(res).then((body) => {
               if (status === 301 || status === 307 || errorCode(body) === "AuthorizationHeaderMalformed") this.sdkOnly.add(bucket);
-              resolve("sdk");
-            }, () => resolve("sdk"));
+              resolve("refused");
+            }, () => resolve("refused"));
           }
         },
       );

@@ -71,10 +71,10 @@ export class S3Store implements ObjectStore {
     if (opts.range && opts.range.end === opts.range.start) return Buffer.alloc(0);
     return this.call("get", loc, opts.signal, async () => {
       const direct = await this.s3.direct?.get(loc, opts);
-      if (direct !== undefined && direct !== "sdk") return direct;
+      if (Buffer.isBuffer(direct)) return direct;
       const res = await this.s3.client.send(new GetObjectCommand(getParams(loc, opts)), { abortSignal: opts.signal }).catch(emptyOnInvalidRange);
       // The SDK read what the direct path could not: that bucket is the SDK's from now on.
-      if (direct === "sdk") this.s3.direct?.sdkSucceeded(loc.bucket);
+      if (direct === "refused") this.s3.direct?.sdkSucceeded(loc.bucket);
       if (res === undefined) return Buffer.alloc(0);
       // Inside the retry: a connection dropped mid-body re-fetches the whole range.
       return readAll(bodyStream(res.Body), res.ContentLength);

@@ -160,6 +160,24 @@ describe("S3Store direct GETs (scripted server)", () => {
     await s.close();
   });
 
+  it("keeps going direct after a connection that failed before any answer; not after an answer the SDK got past", async () => {
+    script = [
+      (q) => q.socket.destroy(),
+      (_q, r) => okBody(r, "sdk read it"),
+      (_q, r) => okBody(r, "direct again"),
+      (_q, r) => s3Error(r, 403, "AccessDenied"),
+      (_q, r) => okBody(r, "the sdk could"),
+      (_q, r) => okBody(r, "sdk from now on"),
+    ];
+    const s = store();
+    expect((await s.get({ bucket: "bkt", key: "k" })).toString()).toBe("sdk read it");
+    expect((await s.get({ bucket: "bkt", key: "k" })).toString()).toBe("direct again");
+    expect((await s.get({ bucket: "special", key: "k" })).toString()).toBe("the sdk could");
+    expect((await s.get({ bucket: "special", key: "k" })).toString()).toBe("sdk from now on");
+    expect(seen.map((x) => x.sdk)).toEqual([false, true, false, false, true, true]);
+    await s.close();
+  });
+
   it("is off with QUILT_S3_DIRECT_GET=0", async () => {
     process.env.QUILT_S3_DIRECT_GET = "0";
     script = [(_q, r) => okBody(r, "x")];
