@@ -2,12 +2,16 @@
 // uploaded, objects elsewhere copied (unless only local files are asked for), and any
 // destination that already holds the same bytes is kept ("data exists, skipping"). Every
 // pushed entry then points at the new object, pinned to its version.
-import { stat } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { BASE_CHUNK_BYTES, chunkSizeFor, hashBytes, hashFile, hashFileSized, type EntryHash, type HashType } from "../manifest/checksums.js";
 import { fromPlain, type JsonObject } from "../manifest/json-value.js";
 import { PhysicalKey } from "../manifest/physical-key.js";
 import type { Registry } from "../storage/registry.js";
-import type { ObjectHead, ObjectStore, PutResult } from "../storage/object-store.js";
+import type { ObjectHead, ObjectLocation, ObjectStore, PutResult } from "../storage/object-store.js";
 import type { Stores } from "../storage/stores.js";
 import { randomBytes } from "node:crypto";
 import { isQuiltError, QuiltError } from "../errors.js";
@@ -64,6 +68,22 @@ async function destinationHash(store: ObjectStore, dest: PhysicalKey, head: Obje
   if (head.size === 0) return hashBytes(Buffer.alloc(0));
   if (head.size <= BASE_CHUNK_BYTES) return chunkedFromS3Checksum(head.size, head.checksumSha256);
   return head.compositeSha256 !== undefined ? { type: "sha2-256-chunked", value: head.compositeSha256 } : undefined;
+}
+
+/** Objects at least this large are copied between stores through a temporary file, not memory. */
+const SPOOL_BYTES = 8 * 1024 * 1024;
+
+async function copyBetweenStores(from: ObjectStore, src: ObjectLocation, to: ObjectStore, dst: ObjectLocation, size: number | undefined, spoolDir: string): Promise<PutResult> {
+  if (size !== undefined && size < SPOOL_BYTES) return to.put(dst, await from.get(src));
+  await mkdir(spoolDir, { recursive: true });
+  const dir = await mkdtemp(join(spoolDir, ".quilt-push-"));
+  try {
+    const path = join(dir, "object");
+    await pipeline(await from.getStream(src), createWriteStream(path));
+    return await to.put(dst, { path });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Where bytes go when their natural destination holds other bytes and cannot keep both. */
@@ -156,8 +176,11 @@ export async function pushData(stores: Stores, registry: Registry, name: string,
     } else if (src.store === dstStore) {
       versionId = (await dstStore.copy(src.loc, loc)).versionId;
     } else {
-      // Between stores (S3 into a local registry): through memory is fine for one object at a time.
-      versionId = (await dstStore.put(loc, await src.store.get(src.loc))).versionId;
+      // Between stores (S3 into a local registry): small objects through memory, large ones
+      // through a temporary file, so memory stays bounded whatever the object's size.
+      // Spooled next to the destination when it is a directory: same filesystem, and /tmp may be small.
+      const spoolDir = dest.isLocal() ? dirname(dest.path) : tmpdir();
+      versionId = (await copyBetweenStores(src.store, src.loc, dstStore, loc, e.size, spoolDir)).versionId;
     }
     e.source = dest.isLocal() ? dest : dest.withVersion(versionId ?? null);
     pushed.push({ entry: e, from, outcome: from.isLocal() ? "uploaded" : "copied" });
