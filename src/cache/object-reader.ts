@@ -110,10 +110,9 @@ export class ObjectReader {
       load = this.cache.readView(this.obj, start, length, this.fetch, signal);
       const mine = load;
       this.held.set(block, mine);
-      // A failed load is not kept: the next read tries again.
-      mine.catch(() => {
-        if (this.held.get(block) === mine) this.held.delete(block);
-      });
+      // A failed load is not kept, and neither is anything else held: the failure may be the
+      // object failing its hash, and held blocks must not outlive that verdict.
+      mine.catch(() => this.held.clear());
       for (const old of this.held.keys()) {
         if (this.held.size <= HELD_BLOCKS) break;
         this.held.delete(old);
