@@ -11,7 +11,7 @@
 // warm-up round, so every side reads from a warm page cache.
 import { spawnSync } from "node:child_process";
 import { randomFillSync } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { hashFile, type HashType } from "../src/manifest/checksums.js";
 import { HashPool } from "../src/manifest/hash-pool.js";
-import { MiB, intOption, writeRandomFile } from "./bench-support.js";
+import { cpuModel, MiB, intOption, writeRandomFile } from "./bench-support.js";
 
 const START = "<!-- bench-hash:start -->";
 const END = "<!-- bench-hash:end -->";
@@ -78,14 +78,6 @@ async function writeSmallFiles(dir: string, count: number, bytes: number): Promi
   return paths;
 }
 
-function cpuModel(): string {
-  try {
-    const line = readFileSync("/proc/cpuinfo", "utf8").split("\n").find((l) => l.startsWith("model name"));
-    return line?.split(":")[1]?.trim() ?? "unknown";
-  } catch {
-    return "unknown";
-  }
-}
 
 function sha256sumVersion(): string {
   const r = spawnSync("sha256sum", ["--version"], { encoding: "utf8" });

@@ -2,15 +2,15 @@
 // generating test data, a file-backed s3rver in its own process (the S3 server with
 // efficient ranged reads that DESIGN.md picks for throughput work), dropping the page cache,
 // timing child processes, and rewriting one marked section of docs/BENCHMARKS.md.
-import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { spawn, spawnSync, type SpawnOptions } from "node:child_process";
 import { randomFillSync } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdir, open, readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { availableParallelism, loadavg, release, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { freePort, stopProcess } from "../test/helpers/moto-server.js";
 
 // The AWS SDK's notice about future Node versions would only clutter the benchmark output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
@@ -35,7 +35,7 @@ export function intOption(arg: string | undefined, env: string, fallback: number
   return n;
 }
 
-function cpuModel(): string {
+export function cpuModel(): string {
   try {
     const line = readFileSync("/proc/cpuinfo", "utf8").split("\n").find((l) => l.startsWith("model name"));
     return line?.split(":")[1]?.trim() ?? "unknown";
@@ -97,17 +97,6 @@ export function dropPageCache(): boolean {
   }
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface ServerHandle {
   endpoint: string;
@@ -137,17 +126,6 @@ export function processCpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
-export function stopChild(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => proc.kill("SIGKILL"), 5_000);
-    proc.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    proc.kill("SIGTERM");
-  });
-}
 
 /**
  * s3rver storing objects as files under `dataDir`, in a process of its own so it never
@@ -168,10 +146,10 @@ export async function startS3rver(dataDir: string, buckets: string[]): Promise<S
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) break;
-    if (await fetch(`${endpoint}/`).then((r) => r.status < 500, () => false)) return { endpoint, stop: () => stopChild(proc) };
+    if (await fetch(`${endpoint}/`).then((r) => r.status < 500, () => false)) return { endpoint, stop: () => stopProcess(proc) };
     await new Promise((r) => setTimeout(r, 100));
   }
-  await stopChild(proc);
+  await stopProcess(proc);
   throw new Error(`s3rver did not start on ${endpoint}:\n${stderr}`);
 }
 

@@ -85,7 +85,8 @@ async function readPid(paths: DaemonPaths): Promise<number | undefined> {
   return Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (signal 0 probes without signalling). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -98,11 +99,11 @@ function alive(pid: number): boolean {
 export async function stopDaemon(paths: DaemonPaths): Promise<boolean> {
   const info = await pingDaemon(paths);
   const pid = info?.pid ?? (await readPid(paths));
-  if (!info && (pid === undefined || !alive(pid))) return false;
+  if (!info && (pid === undefined || !processAlive(pid))) return false;
   if (info) await new DaemonClient(paths.socket).request("shutdown").catch(() => undefined);
   else if (pid !== undefined) process.kill(pid, "SIGTERM");
   const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (Date.now() < deadline && pid !== undefined && alive(pid)) await new Promise((r) => setTimeout(r, POLL_MS));
-  if (pid !== undefined && alive(pid)) throw new QuiltError("EINTERNAL", `The daemon (pid ${pid}) did not stop`, { hint: `kill it: kill ${pid}` });
+  while (Date.now() < deadline && pid !== undefined && processAlive(pid)) await new Promise((r) => setTimeout(r, POLL_MS));
+  if (pid !== undefined && processAlive(pid)) throw new QuiltError("EINTERNAL", `The daemon (pid ${pid}) did not stop`, { hint: `kill it: kill ${pid}` });
   return true;
 }

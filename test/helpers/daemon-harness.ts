@@ -12,6 +12,9 @@ import { expect } from "vitest";
 import { abortConnection, fusermountUnmount, mountAt } from "../../src/fs/mount-table.js";
 import { runCli, type CliResult } from "./cli.js";
 import { FAKE_AWS_ENV } from "./moto-server.js";
+import { processAlive } from "../../src/daemon/lifecycle.js";
+
+export { processAlive };
 
 import type { RequestCounts } from "../../src/storage/counting-store.js";
 import type { CacheStats } from "../../src/cache/cache-stats.js";
@@ -37,14 +40,6 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export class DaemonSandbox {
   readonly stateDir: string;
@@ -133,7 +128,7 @@ export class DaemonSandbox {
     const pid = await this.pid();
     if (pid === undefined) throw new Error("no daemon pid file");
     process.kill(pid, "SIGKILL");
-    await waitFor(() => !alive(pid), 10_000, `daemon ${pid} to die`);
+    await waitFor(() => !processAlive(pid), 10_000, `daemon ${pid} to die`);
     return pid;
   }
 
@@ -147,13 +142,13 @@ export class DaemonSandbox {
     await this.notePid();
     await Promise.race([this.cli(["daemon", "stop"]).catch(() => undefined), sleep(40_000)]);
     for (const pid of this.pids) {
-      if (!alive(pid)) continue;
+      if (!processAlive(pid)) continue;
       try {
         process.kill(pid, "SIGKILL");
       } catch {
         // gone meanwhile
       }
-      await waitFor(() => !alive(pid), 5_000, "").catch(() => undefined);
+      await waitFor(() => !processAlive(pid), 5_000, "").catch(() => undefined);
     }
     for (const dir of this.mountpoints) {
       if (!(await mountAt(dir).catch(() => undefined))) continue;
@@ -177,7 +172,3 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number
   }
 }
 
-/** Is `pid` a running process? */
-export function processAlive(pid: number): boolean {
-  return alive(pid);
-}

@@ -18,7 +18,8 @@ export const FAKE_AWS_ENV = {
   AWS_DEFAULT_REGION: "us-east-1",
 } as const;
 
-async function freePort(): Promise<number> {
+/** A port nothing listens on now (another process may still take it before we bind). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once("error", reject);
@@ -75,7 +76,8 @@ async function waitReady(endpoint: string, proc: ChildProcess): Promise<boolean>
   return false;
 }
 
-function stopProcess(proc: ChildProcess): Promise<void> {
+/** SIGTERM, then SIGKILL after 5 s; resolves once the process has exited. */
+export function stopProcess(proc: ChildProcess): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => proc.kill("SIGKILL"), 5_000);
