@@ -1,8 +1,8 @@
 // Reads an entry's bytes for the library (getBytes, readme, get) through the local block
 // cache that the daemon also uses: verified against the manifest hash before anything is
-// returned, and a second read makes no request. Reads are pinned to the object version.
+// returned (the cache's strict mode: whole, or chunk by chunk against known digests), and a
+// second read makes no request. Reads are pinned to the object version.
 import { cacheObjectForEntry } from "../cache/content-key.js";
-import { QuiltError } from "../errors.js";
 import type { ManifestEntry } from "../manifest/manifest.js";
 import type { QuiltContext } from "./context.js";
 import type { EntryBytesReader } from "./package-entry.js";
@@ -12,7 +12,7 @@ export class CachedEntryReader implements EntryBytesReader {
 
   async bytes(entry: ManifestEntry): Promise<Buffer> {
     const cache = await this.ctx.blockCache();
-    return cache.read(cacheObjectForEntry(entry), 0, entry.size, this.ctx.stores.rangeFetcher(entry.physicalKey));
+    return cache.read(cacheObjectForEntry(entry), 0, entry.size, this.ctx.stores.objectSource(entry.physicalKey), { strict: true });
   }
 
   async *chunks(entry: ManifestEntry, chunkBytes: number): AsyncGenerator<Buffer> {
@@ -22,17 +22,12 @@ export class CachedEntryReader implements EntryBytesReader {
     }
     const cache = await this.ctx.blockCache();
     const obj = cacheObjectForEntry(entry);
-    const fetch = this.ctx.stores.rangeFetcher(entry.physicalKey);
-    // Whole and verified in the cache first: no piece goes out before the entry checks.
-    await cache.ensureBlocks(obj, 0, Math.ceil(entry.size / cache.blockSize) - 1, fetch);
-    const verdict = await cache.verifyObject(obj);
-    if (verdict !== "ok") {
-      throw new QuiltError("EHASHMISMATCH", `${entry.logicalKey} could not be cached and verified (${verdict})`, {
-        hint: `it needs ${entry.size} bytes of cache; raise QUILT_CACHE_SIZE, or install the package instead`,
-      });
-    }
+    const src = this.ctx.stores.objectSource(entry.physicalKey);
+    // Strict: a chunk goes out only once verified, and an object without chunk digests is
+    // fetched and verified whole first (it needs that much cache room; the error says so).
+    await cache.ensureVerified(obj, src);
     for (let pos = 0; pos < entry.size; pos += chunkBytes) {
-      yield await cache.read(obj, pos, Math.min(chunkBytes, entry.size - pos), fetch);
+      yield await cache.read(obj, pos, Math.min(chunkBytes, entry.size - pos), src, { strict: true });
     }
   }
 }

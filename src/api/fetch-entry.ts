@@ -14,7 +14,8 @@ import { hashType, hashValue, type ManifestEntry } from "../manifest/manifest.js
 import type { Stores } from "../storage/stores.js";
 import type { Limiter } from "./limit.js";
 import { fetchChunkedParts, type ByteRange } from "./fetch-parts.js";
-import type { BlockCache, BlockFetcher } from "../cache/block-cache.js";
+import type { BlockCache } from "../cache/block-cache.js";
+import type { ObjectSource } from "../storage/object-source.js";
 import { cacheObjectForEntry, type CacheObject } from "../cache/content-key.js";
 
 /**
@@ -55,7 +56,7 @@ export async function fetchEntryToFile(stores: Stores, entry: ManifestEntry, des
     let actual: EntryHash;
     const cached = opts.cache && entry.size > 0 ? cacheObjectForEntry(entry) : undefined;
     if (opts.cache && cached && opts.cache.isComplete(cached)) {
-      actual = await copyFromCache(opts.cache, cached, entry, tmp, type, stores.rangeFetcher(entry.physicalKey));
+      actual = await copyFromCache(opts.cache, cached, entry, tmp, type, stores.objectSource(entry.physicalKey));
       opts.onBytes?.(entry.size);
     } else if (entry.physicalKey.isLocal()) {
       // Local source: a copy (a reflink where the filesystem can), then hash the copy.
@@ -109,12 +110,12 @@ export async function fetchEntryToFile(stores: Stores, entry: ManifestEntry, des
 const CACHE_COPY_BYTES = 8 * 1024 * 1024;
 
 /** Copies a cached entry out of the cache; a block evicted meanwhile is simply fetched again. */
-async function copyFromCache(cache: BlockCache, obj: CacheObject, entry: ManifestEntry, tmp: string, type: HashType, fetch: BlockFetcher): Promise<EntryHash> {
+async function copyFromCache(cache: BlockCache, obj: CacheObject, entry: ManifestEntry, tmp: string, type: HashType, src: ObjectSource): Promise<EntryHash> {
   const hasher = new EntryHasher(type, entry.size);
   const fh = await open(tmp, "w");
   try {
     for (let pos = 0; pos < entry.size; pos += CACHE_COPY_BYTES) {
-      const bytes = await cache.read(obj, pos, Math.min(CACHE_COPY_BYTES, entry.size - pos), fetch);
+      const bytes = await cache.read(obj, pos, Math.min(CACHE_COPY_BYTES, entry.size - pos), src, { strict: true });
       hasher.update(bytes);
       await fh.write(bytes, 0, bytes.length, pos);
     }

@@ -28,7 +28,12 @@ import { errnoCode, QuiltError } from "../errors.js";
 import { blockLength } from "./block-layout.js";
 
 export const BLOCK_MAGIC = 0x51424c4b; // "QBLK"
-export const BLOCK_FORMAT_VERSION = 1;
+/**
+ * 2: blocks under a content key hold only bytes that matched their manifest hash (whole, or
+ * per chunk), and unverified bytes live under a source key. Version 1 directories may hold
+ * unverified bytes under content keys, so they are never read.
+ */
+export const BLOCK_FORMAT_VERSION = 2;
 export const HEADER_BYTES = 64;
 const CRC_OFFSET = 28;
 const KEY_OFFSET = 32;

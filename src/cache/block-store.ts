@@ -94,7 +94,7 @@ export class BlockStore {
     const result = await readBlockFile(this.path(obj.key, index), this.header(obj, index));
     if (result.status === "ok") {
       if (!this.inIndex(obj, index)) {
-        this.index.addBlocks(obj.key, obj.size, [{ index, bytes: result.diskBytes }], Date.now());
+        this.index.addBlocks(obj.key, obj.size, [{ index, bytes: result.diskBytes }], Date.now(), { adopted: true });
         await this.settleLimit();
       }
       this.index.touch(obj.key, Date.now());

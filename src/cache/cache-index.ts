@@ -19,7 +19,7 @@ import { QuiltError } from "../errors.js";
 import { open, type Database, type RootDatabase } from "lmdb";
 
 /** Bump when the index schema changes: an index of another version is discarded and rebuilt. */
-const INDEX_FORMAT = 1;
+const INDEX_FORMAT = 2;
 /** Largest block index + 1, to bound range scans over one object's blocks. */
 const MAX_INDEX = 2 ** 32;
 
@@ -33,6 +33,12 @@ export interface ObjectRecord {
   atime: number;
   /** The whole object was hashed against its manifest hash since its last block change. */
   verified: boolean;
+  /**
+   * Some block was adopted from disk (a reconcile scan, or a file another daemon sharing the
+   * data directory wrote) rather than written by this index's owner after verification: its
+   * chunks are hashed again before they are served. Cleared when the whole object verifies.
+   */
+  adopted?: boolean;
 }
 
 export interface IndexTotals {
@@ -77,6 +83,7 @@ export class CacheIndex {
   private readonly objects: Database<ObjectRecord, string>;
   private readonly blocks: Database<number, [string, number]>;
   private readonly lru: Database<true, [number, string]>;
+  private readonly digestsDb: Database<Buffer, string>;
   /** Access times not yet written, by content key. */
   private readonly dirty = new Map<string, number>();
   private closed = false;
@@ -87,6 +94,7 @@ export class CacheIndex {
     this.objects = root.openDB<ObjectRecord, string>("objects", {});
     this.blocks = root.openDB<number, [string, number]>("blocks", {});
     this.lru = root.openDB<true, [number, string]>("lru", {});
+    this.digestsDb = root.openDB<Buffer, string>("digests", { encoding: "binary" });
   }
 
   /**
@@ -142,8 +150,11 @@ export class CacheIndex {
     return (this.meta.get("totals") as IndexTotals | undefined) ?? { bytes: 0, blocks: 0, objects: 0 };
   }
 
-  /** Records blocks as present; blocks already listed are left alone. Returns the bytes newly counted. */
-  addBlocks(key: string, objectSize: number, blocks: readonly { index: number; bytes: number }[], now: number): number {
+  /**
+   * Records blocks as present; blocks already listed are left alone. Returns the bytes newly
+   * counted. `adopted`: the files were found on disk, not written here after verification.
+   */
+  addBlocks(key: string, objectSize: number, blocks: readonly { index: number; bytes: number }[], now: number, opts: { adopted?: boolean } = {}): number {
     if (blocks.length === 0) return 0;
     return this.root.transactionSync(() => {
       const fresh = blocks.filter((b) => this.blocks.get([key, b.index]) === undefined);
@@ -154,6 +165,10 @@ export class CacheIndex {
         rec = { size: objectSize, present: 0, bytes: 0, atime: now, verified: false };
         this.lru.put([now, key], true);
         totals.objects++;
+      }
+      if (opts.adopted) {
+        rec.adopted = true;
+        rec.verified = false;
       }
       let added = 0;
       for (const b of fresh) {
@@ -203,11 +218,26 @@ export class CacheIndex {
     });
   }
 
+  /** Verified whole: nothing adopted remains unchecked either. */
   setVerified(key: string, verified: boolean): void {
     this.root.transactionSync(() => {
       const rec = this.objects.get(key);
-      if (rec && rec.verified !== verified) this.objects.put(key, { ...rec, verified });
+      if (rec && (rec.verified !== verified || (verified && rec.adopted))) this.objects.put(key, { ...rec, verified, adopted: verified ? false : rec.adopted });
     });
+  }
+
+  /**
+   * Chunk digests of an object (raw SHA-256 of each chunk, concatenated), learned from the
+   * store's part checksums or computed here after the whole object matched its manifest
+   * hash. They outlive the object's blocks: they are what lets an evicted chunk be fetched
+   * again and verified on its own.
+   */
+  digests(key: string): Buffer | undefined {
+    return this.digestsDb.get(key);
+  }
+
+  setDigests(key: string, digests: Buffer): void {
+    this.root.transactionSync(() => this.digestsDb.put(key, digests));
   }
 
   /** Notes an access in memory only; see flushAccess. */
@@ -243,6 +273,7 @@ export class CacheIndex {
       this.objects.clearSync();
       this.blocks.clearSync();
       this.lru.clearSync();
+      this.digestsDb.clearSync();
       this.meta.put("totals", { bytes: 0, blocks: 0, objects: 0 });
     });
   }

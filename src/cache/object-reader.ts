@@ -11,7 +11,7 @@
 // The blocks between the read position and the end of the prefetch are pinned, so eviction
 // in a cache smaller than the file takes blocks already read rather than blocks about to be.
 import { log } from "../log.js";
-import type { BlockCache, BlockFetcher } from "./block-cache.js";
+import type { BlockCache, ReadSource } from "./block-cache.js";
 import type { CacheObject } from "./content-key.js";
 import { limiter, type Limiter } from "./limiter.js";
 
@@ -24,6 +24,10 @@ export interface ObjectReaderOptions {
   partBytes?: number;
   /** Prefetch requests in flight for this handle (default 8). */
   maxParallel?: number;
+  /** Serve no unverified byte (see BlockCache's ReadOptions). */
+  strict?: boolean;
+  /** Called when a read served bytes not verified yet. */
+  onUnverified?: () => void;
 }
 
 /** mountpoint-s3's first request size: one 1 MiB block plus one 128 KiB FUSE read. */
@@ -50,6 +54,8 @@ export class ObjectReader {
   private readonly maxWindow: number;
   private readonly partBlocks: number;
   private readonly limit: Limiter;
+  private readonly strict: boolean;
+  private readonly onUnverified: (() => void) | undefined;
   private readonly abort = new AbortController();
   private readonly prefetches = new Set<Promise<void>>();
   private window: number;
@@ -70,9 +76,11 @@ export class ObjectReader {
   constructor(
     private readonly cache: BlockCache,
     readonly obj: CacheObject,
-    private readonly fetch: BlockFetcher,
+    private readonly fetch: ReadSource,
     opts: ObjectReaderOptions = {},
   ) {
+    this.strict = opts.strict === true;
+    this.onUnverified = opts.onUnverified;
     this.initialWindow = opts.initialWindowBytes ?? INITIAL_WINDOW_BYTES;
     this.maxWindow = Math.max(this.initialWindow, Math.min(opts.maxWindowBytes ?? MAX_WINDOW_BYTES, Math.floor(cache.maxBytes / 4)));
     this.partBlocks = Math.max(1, Math.floor((opts.partBytes ?? PART_BYTES) / cache.blockSize));
@@ -100,14 +108,14 @@ export class ObjectReader {
       const data = await this.heldBlock(block, start, Math.min(bs, this.obj.size - start), signal);
       return data.subarray(offset - start, end - start);
     }
-    return this.cache.read(this.obj, offset, length, this.fetch, signal);
+    return this.cache.read(this.obj, offset, length, this.fetch, this.readOptions(signal));
   }
 
   private heldBlock(block: number, start: number, length: number, signal: AbortSignal | undefined): Promise<Buffer> {
     let load = this.held.get(block);
     if (load === undefined) {
       // A view of the cache's copy: this reader only ever copies out of it.
-      load = this.cache.readView(this.obj, start, length, this.fetch, signal);
+      load = this.cache.readView(this.obj, start, length, this.fetch, this.readOptions(signal));
       const mine = load;
       this.held.set(block, mine);
       // A failed load is not kept, and neither is anything else held: the failure may be the
@@ -119,6 +127,10 @@ export class ObjectReader {
       }
     }
     return load;
+  }
+
+  private readOptions(signal: AbortSignal | undefined) {
+    return { ...(signal !== undefined && { signal }), strict: this.strict, ...(this.onUnverified !== undefined && { onUnverified: this.onUnverified }) };
   }
 
   /** Stops prefetching and waits for requests in flight to settle. Idempotent. */
@@ -149,7 +161,7 @@ export class ObjectReader {
     const lastBlock = Math.floor((to - 1) / bs);
     for (let first = Math.floor(from / bs); first <= lastBlock; first += this.partBlocks) {
       const last = Math.min(lastBlock, first + this.partBlocks - 1);
-      const part = this.limit(() => (this.closed ? Promise.resolve() : this.cache.ensureBlocks(this.obj, first, last, this.fetch, this.abort.signal)))
+      const part = this.limit(() => (this.closed ? Promise.resolve() : this.cache.ensureBlocks(this.obj, first, last, this.fetch, { signal: this.abort.signal, strict: this.strict })))
         .catch((err: unknown) => {
           // The read path fetches whatever a failed prefetch left missing, and reports errors itself.
           if (!this.closed) log().debug({ err, key: this.obj.key, first, last }, "prefetch failed");

@@ -88,7 +88,7 @@ async function reconcileObject(dir: string, key: string, index: CacheIndex, bloc
     // The newest file's time stands in for the last access, so old leftovers are evicted first.
     const atime = Math.max(...found.map((f) => f.mtime));
     result.adopted += found.length;
-    index.addBlocks(key, objectSize, found, Math.floor(atime));
+    index.addBlocks(key, objectSize, found, Math.floor(atime), { adopted: true });
   } else if (names.length === 0) {
     await rmdir(dir).catch(() => undefined);
   }

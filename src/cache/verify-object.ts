@@ -14,7 +14,7 @@ export function canVerify(obj: CacheObject): boolean {
   return isHashType(obj.hash.type);
 }
 
-function matches(obj: CacheObject, actual: { type: string; value: string }): boolean {
+export function matchesHash(obj: CacheObject, actual: { type: string; value: string }): boolean {
   try {
     verifyHash(obj.hash, actual);
     return true;
@@ -45,7 +45,7 @@ export async function hashCachedObject(
     }
     hasher.update(block);
   }
-  return matches(obj, await hasher.digest()) ? "ok" : "mismatch";
+  return matchesHash(obj, await hasher.digest()) ? "ok" : "mismatch";
 }
 
 /** Hashes a whole object held in memory (a small object fetched in one request). */
@@ -53,5 +53,5 @@ export async function bytesMatch(obj: CacheObject, bytes: Buffer): Promise<boole
   if (bytes.length !== obj.size) return false;
   const hasher = new EntryHasher(obj.hash.type as HashType, obj.size);
   hasher.update(bytes);
-  return matches(obj, await hasher.digest());
+  return matchesHash(obj, await hasher.digest());
 }

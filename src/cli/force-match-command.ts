@@ -7,13 +7,14 @@ import type { Argv } from "yargs";
 import { formatChanges } from "../api/force-match.js";
 import type { CommandContext } from "./context.js";
 import { noInstallError, openInstalled, versionJson, versionLine } from "./consumer-shared.js";
-import { daemonMount, forceMatchMount } from "./mount-checks.js";
+import { cachedOnlyError, daemonMount, forceMatchMount } from "./mount-checks.js";
 import { openPackage, withRegistry } from "./shared.js";
 
 interface ForceMatchArgs {
   dir: string;
   package?: string;
   deep: boolean;
+  cachedOnly: boolean;
 }
 
 export const forceMatchCommand = {
@@ -24,12 +25,14 @@ export const forceMatchCommand = {
       .positional("dir", { type: "string", describe: "Installed directory or quilt mount point", demandOption: true })
       .option("package", { type: "string", requiresArg: true, describe: "Match this version instead of the installed one" })
       .option("deep", { type: "boolean", default: false, describe: "Hash every file, even those unchanged since the install" })
+      .option("cached-only", { type: "boolean", default: false, describe: "On a mount: check only what is cached before repairing (files not cached are not fetched)" })
       .example("quilt force-match ./dataset", "undo local changes to ./dataset")
       .example("quilt force-match ./dataset --package bucket/dataset:v2", "switch ./dataset to another version")
       .example("quilt force-match ./mnt", "on a mount: evict what fails verification from the cache and fetch it again"),
   async run(args: ForceMatchArgs, ctx: CommandContext): Promise<void> {
     const mount = await daemonMount(args.dir);
     if (mount) return forceMatchMount(ctx, args.dir, mount, args);
+    if (args.cachedOnly) throw cachedOnlyError(args.dir);
     const installed = await openInstalled(ctx, args.dir);
     if (!installed) throw noInstallError(args.dir, "then force-match it");
     const pkg = args.package !== undefined ? await openPackage(ctx, args.package) : installed.pkg;

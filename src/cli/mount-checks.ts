@@ -1,7 +1,7 @@
 // `quilt verify`, `quilt force-match` and `quilt status` on a mount point: the daemon that
 // serves the mount holds its manifest and the cache, so it does the work (verify re-hashes
-// fully cached objects, checks cached blocks and HEADs the rest pinned; force-match evicts
-// what failed and fetches it again) and these functions print its answer in the same style
+// fully cached objects and fetches and verifies the rest, or with --cached-only reports
+// them as not verified; force-match evicts what failed and fetches it again) and these functions print its answer in the same style
 // the commands use for an installed directory. A mount is recognised from the kernel's
 // mount table (a fuse.quilt mount at DIR) and confirmed by the daemon: nothing inside the
 // mount is touched.
@@ -80,29 +80,52 @@ function onProgress(ctx: CommandContext, label: string) {
   return { progress, update: (d: Record<string, unknown>) => progress.update({ done: Number(d.done) || 0, total: Number(d.total) || 0 }) };
 }
 
-export async function verifyMount(ctx: CommandContext, dir: string, mount: DaemonMount, opts: { deep: boolean; package?: string }): Promise<void> {
+/** --cached-only given for a directory that is not a mount. */
+export function cachedOnlyError(dir: string): QuiltError {
+  return new QuiltError("EUSAGE", `--cached-only applies to a quilt mount; ${dir} is not one`, { hint: "drop --cached-only to verify an installed directory" });
+}
+
+export async function verifyMount(ctx: CommandContext, dir: string, mount: DaemonMount, opts: { deep: boolean; cachedOnly?: boolean; package?: string }): Promise<void> {
   refuseOptions(dir, { package: opts.package });
   const { progress, update } = onProgress(ctx, "Verifying");
-  const r = await mount.client.request<MountCheck & { failedOmitted?: number }>("verify", { mountpoint: mount.info.mountpoint, deep: opts.deep }, { onProgress: update });
+  const r = await mount.client.request<MountCheck & { failedOmitted?: number; unverifiedOmitted?: number }>(
+    "verify",
+    { mountpoint: mount.info.mountpoint, cachedOnly: opts.cachedOnly === true },
+    { onProgress: update },
+  );
   progress.finish();
   const label = mount.info.package;
   if (!r.ok) ctx.exitCode = EXIT_DIFFERENCE;
+  const unverified = r.unverified.length + (r.unverifiedOmitted ?? 0);
   const human = r.ok
-    ? [`${dir} matches manifest ${label}`, `Checked ${r.checked} files: ${r.rehashed} re-hashed from the cache, the others checked against their source`]
+    ? [`${dir} matches manifest ${label}`, `Checked ${r.checked} files: ${r.rehashed} hashed against the manifest, the others empty`]
     : [
         ...r.failed.map((f) => `${keyPath(dir, f.key)} does not match manifest ${label}: ${f.reason}`),
         ...more(r.failedOmitted, "files do not match"),
-        `This can be fixed by calling quilt force-match ${shellQuote(dir)}`,
+        ...(unverified > 0
+          ? [`${unverified} of ${r.checked} files not verified (not cached; --cached-only does not fetch them)`, ...r.unverified.slice(0, 10).map((k) => `  ${keyPath(dir, k)}`), ...more(unverified - Math.min(10, r.unverified.length), "").map((l) => `  ${l.trim()}`)]
+          : []),
+        ...(r.failed.length > 0 ? [`This can be fixed by calling quilt force-match ${shellQuote(dir)}`] : [`Verify them by fetching: quilt verify ${shellQuote(dir)}`]),
       ];
-  ctx.print(human, { dir, ...versionJson(mount.info), ok: r.ok, checked: r.checked, rehashed: r.rehashed, failed: r.failed, failedOmitted: r.failedOmitted ?? 0 });
+  ctx.print(human, {
+    dir,
+    ...versionJson(mount.info),
+    ok: r.ok,
+    checked: r.checked,
+    rehashed: r.rehashed,
+    failed: r.failed,
+    failedOmitted: r.failedOmitted ?? 0,
+    unverified: r.unverified,
+    unverifiedCount: unverified,
+  });
 }
 
-export async function forceMatchMount(ctx: CommandContext, dir: string, mount: DaemonMount, opts: { deep: boolean; package?: string }): Promise<void> {
+export async function forceMatchMount(ctx: CommandContext, dir: string, mount: DaemonMount, opts: { deep: boolean; cachedOnly?: boolean; package?: string }): Promise<void> {
   refuseOptions(dir, { package: opts.package });
   const { progress, update } = onProgress(ctx, "Checking");
   const r = await mount.client.request<ForceMatchReply & { failedOmitted?: number; repairedOmitted?: number; unrepairedOmitted?: number }>(
     "force-match",
-    { mountpoint: mount.info.mountpoint, deep: opts.deep },
+    { mountpoint: mount.info.mountpoint, cachedOnly: opts.cachedOnly === true },
     { onProgress: update },
   );
   progress.finish();
@@ -134,8 +157,29 @@ export function mountStatus(ctx: CommandContext, dir: string, mount: DaemonMount
       `Package: ${versionLine(i)} mounted at ${i.mountpoint}`,
       `Registry: ${i.registry}`,
       `Files: ${i.entries}, ${formatBytes(i.totalBytes)}; cached ${formatBytes(i.cachedBytes)}, read ${formatBytes(i.bytesRead)}`,
+      verificationLine(i),
       "Read-only mount: files cannot be changed",
     ],
-    { dir, ...versionJson(i), entries: i.entries, totalBytes: i.totalBytes, cachedBytes: i.cachedBytes, bytesRead: i.bytesRead, mountedAt: i.mountedAt },
+    {
+      dir,
+      ...versionJson(i),
+      entries: i.entries,
+      totalBytes: i.totalBytes,
+      cachedBytes: i.cachedBytes,
+      bytesRead: i.bytesRead,
+      mountedAt: i.mountedAt,
+      verify: i.verify,
+      verifiedFiles: i.verifiedFiles,
+      unverifiedFiles: i.unverifiedFiles,
+      failedFiles: i.failedFiles,
+    },
   );
+}
+
+/** How much of a mount is verified: what `quilt mounts` and `quilt status` say about integrity. */
+export function verificationLine(i: MountInfoReply): string {
+  const parts = [`verify=${i.verify}`, `${i.verifiedFiles} of ${i.entries} files cached and verified`];
+  if (i.unverifiedFiles.length > 0) parts.push(`${i.unverifiedFiles.length} served before verification (${i.unverifiedFiles.slice(0, 3).join(", ")}${i.unverifiedFiles.length > 3 ? ", ..." : ""})`);
+  if (i.failedFiles.length > 0) parts.push(`${i.failedFiles.length} FAILED verification (${i.failedFiles.slice(0, 3).join(", ")}${i.failedFiles.length > 3 ? ", ..." : ""}); reads fail, \`quilt force-match\` repairs`);
+  return `Integrity: ${parts.join("; ")}`;
 }

@@ -10,6 +10,7 @@ import type { CommandContext } from "./context.js";
 import { cacheOptions, daemonArgs } from "./daemon-command.js";
 import { withRegistry } from "./shared.js";
 import { formatBytes } from "./progress.js";
+import { verificationLine } from "./mount-checks.js";
 
 interface MountArgs {
   name: string;
@@ -68,7 +69,10 @@ export const mountsCommand = {
   async run(_args: unknown, ctx: CommandContext): Promise<void> {
     const client = new DaemonClient(daemonPaths().socket);
     const list = await client.request<MountInfoReply[]>("list").catch(() => [] as MountInfoReply[]);
-    const lines = list.length === 0 ? ["No packages mounted"] : list.map((m) => `${m.mountpoint}  ${m.package}  ${m.topHash.slice(0, 9)}  cached ${formatBytes(m.cachedBytes)}/${formatBytes(m.totalBytes)}  read ${formatBytes(m.bytesRead)}`);
+    const lines =
+      list.length === 0
+        ? ["No packages mounted"]
+        : list.flatMap((m) => [`${m.mountpoint}  ${m.package}  ${m.topHash.slice(0, 9)}  cached ${formatBytes(m.cachedBytes)}/${formatBytes(m.totalBytes)}  read ${formatBytes(m.bytesRead)}`, `  ${verificationLine(m)}`]);
     ctx.print(lines, list);
   },
 };

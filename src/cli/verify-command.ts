@@ -7,7 +7,7 @@ import { formatVerifyReport } from "../api/verify-directory.js";
 import type { CommandContext } from "./context.js";
 import { noInstallError, openInstalled, shellQuote, versionJson } from "./consumer-shared.js";
 import { EXIT_DIFFERENCE } from "./exit-codes.js";
-import { daemonMount, verifyMount } from "./mount-checks.js";
+import { cachedOnlyError, daemonMount, verifyMount } from "./mount-checks.js";
 import { openPackage, withRegistry } from "./shared.js";
 
 interface VerifyArgs {
@@ -15,6 +15,7 @@ interface VerifyArgs {
   package?: string;
   extraFilesOk: boolean;
   deep: boolean;
+  cachedOnly: boolean;
 }
 
 /** The `--package NAME [--registry R]` part of a command we suggest, empty without --package. */
@@ -33,12 +34,19 @@ export const verifyCommand = {
       .option("package", { type: "string", requiresArg: true, describe: "Check against this version instead of the installed one" })
       .option("extra-files-ok", { type: "boolean", default: false, describe: "Files that are not in the package do not count as differences" })
       .option("deep", { type: "boolean", default: false, describe: "Hash every file, even those unchanged since the install" })
+      .option("cached-only", {
+        type: "boolean",
+        default: false,
+        describe: "On a mount: re-hash only what is cached; files not cached are reported as not verified (exit 1), not fetched",
+      })
       .example("quilt verify ./dataset", "exit 0 when ./dataset matches its manifest")
       .example("quilt verify ./dataset --package bucket/dataset:v2 --deep", "compare every byte with another version")
-      .example("quilt verify ./mnt", "on a mount: re-hash what is cached, check the rest exists in S3 (--deep: fetch and hash all)"),
+      .example("quilt verify ./mnt", "on a mount: re-hash what is cached, fetch and verify the rest")
+      .example("quilt verify ./mnt --cached-only", "on a mount: check the cache only; exit 1 while anything is not verified"),
   async run(args: VerifyArgs, ctx: CommandContext): Promise<void> {
     const mount = await daemonMount(args.dir);
     if (mount) return verifyMount(ctx, args.dir, mount, args);
+    if (args.cachedOnly) throw cachedOnlyError(args.dir);
     const pkg = args.package !== undefined ? await openPackage(ctx, args.package) : (await openInstalled(ctx, args.dir))?.pkg;
     if (!pkg) throw noInstallError(args.dir, "or give the version to compare with: --package NAME");
     const progress = ctx.progress("Hashing");

@@ -7,24 +7,44 @@ import { ObjectReader } from "../cache/object-reader.js";
 import type { EntryReader, ReadHandle } from "../fs/entry-reader.js";
 import type { ManifestEntry } from "../manifest/manifest.js";
 import type { Stores } from "../storage/stores.js";
+import { isQuiltError } from "../errors.js";
 
 export class CachedEntryReader implements EntryReader {
   /** Bytes returned to readers of this mount. */
   bytesRead = 0;
+  /** Logical keys some of whose bytes were served before they could be verified. */
+  readonly unverified = new Set<string>();
+  /** Logical keys whose bytes failed their manifest hash (reads of them fail). */
+  readonly failed = new Set<string>();
 
   constructor(
     private readonly cache: BlockCache,
     private readonly stores: Stores,
+    private readonly strict = false,
   ) {}
 
   open(entry: ManifestEntry): ReadHandle {
-    return new ObjectReader(this.cache, cacheObjectForEntry(entry), this.stores.rangeFetcher(entry.physicalKey));
+    return new ObjectReader(this.cache, cacheObjectForEntry(entry), this.stores.objectSource(entry.physicalKey), {
+      strict: this.strict,
+      onUnverified: () => this.unverified.add(entry.logicalKey),
+    });
   }
 
-  async read(_entry: ManifestEntry, offset: number, length: number, handle: ReadHandle): Promise<Buffer> {
-    const bytes = await (handle as ObjectReader).read(offset, length);
+  async read(entry: ManifestEntry, offset: number, length: number, handle: ReadHandle): Promise<Buffer> {
+    let bytes: Buffer;
+    try {
+      bytes = await (handle as ObjectReader).read(offset, length);
+    } catch (err) {
+      if (isQuiltError(err, "EHASHMISMATCH")) this.failed.add(entry.logicalKey);
+      throw err;
+    }
     this.bytesRead += bytes.length;
     return bytes;
+  }
+
+  /** The file failed verification: its kernel page cache must not outlive the verdict. */
+  hasFailed(entry: ManifestEntry): boolean {
+    return this.failed.has(entry.logicalKey);
   }
 
   async release(handle: ReadHandle): Promise<void> {

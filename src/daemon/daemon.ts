@@ -165,12 +165,12 @@ export class Daemon {
       },
       stats: async () => ({ pid: process.pid, startedAt: this.startedAt.toISOString(), mounts: this.mounts.size, cache: this.cache.stats(), requests: this.stores.counts() }),
       verify: async (p, ctx) => {
-        const r = await this.mountAt(await canonicalMountPath(String(p.mountpoint))).verify({ deep: p.deep === true, onProgress: (x) => ctx.progress(x) });
-        return { ...r, ...capList(r.failed, "failed") };
+        const r = await this.mountAt(await canonicalMountPath(String(p.mountpoint))).verify({ cachedOnly: p.cachedOnly === true, onProgress: (x) => ctx.progress(x) });
+        return { ...r, ...capList(r.failed, "failed"), ...capList(r.unverified, "unverified") };
       },
       "force-match": async (p, ctx) => {
-        const r = await this.mountAt(await canonicalMountPath(String(p.mountpoint))).forceMatch({ deep: p.deep === true, onProgress: (x) => ctx.progress(x) });
-        return { ...r, before: { ...r.before, failed: r.before.failed.slice(0, MAX_REPORTED_KEYS) }, ...capList(r.failed, "failed"), ...capList(r.repaired, "repaired"), ...capList(r.unrepaired, "unrepaired") };
+        const r = await this.mountAt(await canonicalMountPath(String(p.mountpoint))).forceMatch({ cachedOnly: p.cachedOnly === true, onProgress: (x) => ctx.progress(x) });
+        return { ...r, before: { ...r.before, failed: r.before.failed.slice(0, MAX_REPORTED_KEYS), unverified: r.before.unverified.slice(0, MAX_REPORTED_KEYS) }, ...capList(r.failed, "failed"), ...capList(r.repaired, "repaired"), ...capList(r.unrepaired, "unrepaired") };
       },
       status: async (p) => this.mountAt(await canonicalMountPath(String(p.mountpoint))).info(),
       shutdown: async () => {

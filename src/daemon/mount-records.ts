@@ -14,6 +14,8 @@ export interface MountRecord {
   topHash: string;
   allowOther?: boolean;
   nonEmpty?: boolean;
+  /** "strict": serve no unverified byte (see BlockCache's strict reads); absent: the default. */
+  verify?: "strict";
   mountedAt: string;
 }
 

@@ -1,15 +1,17 @@
 // One mounted package version: the manifest's tree served read-only through FUSE, file
-// bytes through the shared block cache. Also the mount's integrity checks: verify (cheap
-// on a terabyte dataset: cached objects are re-hashed, cached blocks checked, the rest
-// asked of S3 with a pinned HEAD) and force-match (evict what failed, fetch it again).
+// bytes through the shared block cache. Also the mount's integrity checks: verify (cached
+// objects are re-hashed; the rest are fetched and verified, or with `cachedOnly` reported as
+// not yet verified: a verify never says "matches" for bytes it has not checked) and
+// force-match (evict what failed, fetch it again, verified).
 import { hostname } from "node:os";
 import type { BlockCache } from "../cache/block-cache.js";
 import { cacheObjectForEntry } from "../cache/content-key.js";
-import { isQuiltError, QuiltError } from "../errors.js";
+import { isQuiltError } from "../errors.js";
 import { QuiltFilesystem } from "../fs/filesystem.js";
 import { mount, type MountHandle } from "../fs/fuse-mount.js";
 import { log } from "../log.js";
 import type { Manifest, ManifestEntry } from "../manifest/manifest.js";
+import { assertHashType, EntryHasher, verifyHash } from "../manifest/checksums.js";
 import type { Stores } from "../storage/stores.js";
 import { CachedEntryReader } from "./cached-entry-reader.js";
 import type { MountRecord } from "./mount-records.js";
@@ -20,6 +22,8 @@ export interface MountCheck {
   /** Objects re-hashed in full. */
   rehashed: number;
   failed: { key: string; reason: string }[];
+  /** Keys whose bytes were not verified (not cached, with cachedOnly): never reported as matching. */
+  unverified: string[];
 }
 
 export interface MountInfoReply {
@@ -36,6 +40,14 @@ export interface MountInfoReply {
   cachedBytes: number;
   bytesRead: number;
   mountedAt: string;
+  /** "strict" or "default" (see `quilt mount --verify`). */
+  verify: "strict" | "default";
+  /** Files whose cached bytes are all verified (complete under their content key). */
+  verifiedFiles: number;
+  /** Files some of whose bytes were served before they could be verified, and not verified since. */
+  unverifiedFiles: string[];
+  /** Files whose bytes failed their manifest hash (reads fail with EIO until force-match). */
+  failedFiles: string[];
 }
 
 export interface ForceMatchReply {
@@ -59,7 +71,7 @@ export class PackageMount {
     private readonly cache: BlockCache,
     private readonly stores: Stores,
   ) {
-    this.reader = new CachedEntryReader(cache, stores);
+    this.reader = new CachedEntryReader(cache, stores, record.verify === "strict");
   }
 
   get label(): string {
@@ -84,9 +96,16 @@ export class PackageMount {
 
   info(): MountInfoReply {
     let cachedBytes = 0;
+    let verifiedFiles = 0;
     for (const e of this.manifest.entries) {
       const st = this.cache.objectState(cacheObjectForEntry(e));
       cachedBytes += st.blocks === 0 ? 0 : Math.min(e.size, st.present * this.cache.blockSize);
+      if (st.blocks === 0 || st.present === st.blocks) verifiedFiles++;
+    }
+    // Served unverified, then verified since (its digests are known now): no longer listed.
+    for (const key of this.reader.unverified) {
+      const e = this.manifest.get(key);
+      if (e && this.cache.hasDigests(cacheObjectForEntry(e))) this.reader.unverified.delete(key);
     }
     return {
       mountpoint: this.record.mountpoint,
@@ -100,15 +119,18 @@ export class PackageMount {
       cachedBytes,
       bytesRead: this.reader.bytesRead,
       mountedAt: this.record.mountedAt,
+      verify: this.record.verify ?? "default",
+      verifiedFiles,
+      unverifiedFiles: [...this.reader.unverified].sort().slice(0, MAX_LISTED_FILES),
+      failedFiles: [...this.reader.failed].sort().slice(0, MAX_LISTED_FILES),
     };
   }
 
-  /** Checks one object; returns the reason it failed, or undefined. */
-  private async checkEntry(e: ManifestEntry, deep: boolean): Promise<{ failure?: string; rehashed: boolean }> {
+  /** Checks one object; returns the reason it failed, or undefined; `unverified` when it was not checked. */
+  private async checkEntry(e: ManifestEntry, cachedOnly: boolean): Promise<{ failure?: string; rehashed: boolean; unverified?: boolean }> {
+    if (e.size === 0) return { rehashed: false };
     const obj = cacheObjectForEntry(e);
-    const fetch = this.stores.rangeFetcher(e.physicalKey);
-    if (deep && e.size > 0) await this.cache.ensureBlocks(obj, 0, Math.ceil(e.size / this.cache.blockSize) - 1, fetch);
-    if (e.size > 0 && this.cache.isComplete(obj)) {
+    if (this.cache.isComplete(obj)) {
       const verdict = await this.cache.verifyObject(obj, { force: true });
       if (verdict === "ok") return { rehashed: true };
       // "incomplete": a block the index lists was missing or failed its checksum on disk (and was deleted).
@@ -116,30 +138,46 @@ export class PackageMount {
     }
     const blocks = await this.cache.checkBlocks(obj);
     if (blocks.bad > 0) return { failure: `${blocks.bad} corrupt cached block(s) (deleted)`, rehashed: false };
-    const { store, loc } = this.stores.forPhysicalKey(e.physicalKey);
+    if (this.reader.failed.has(e.logicalKey)) return { failure: "its bytes failed the manifest hash when read (reads fail)", rehashed: false };
+    if (cachedOnly) return { rehashed: false, unverified: true };
     try {
-      const head = await store.head(loc);
-      if (head.size !== e.size) return { failure: `remote object has ${head.size} bytes, the manifest says ${e.size}`, rehashed: false };
+      await this.verifyRemote(e);
+      return { rehashed: true };
     } catch (err) {
-      if (isQuiltError(err, "ENOTFOUND") || isQuiltError(err, "ESTALE")) return { failure: `remote object is gone: ${(err as Error).message}`, rehashed: false };
+      if (isQuiltError(err, "ENOTFOUND") || isQuiltError(err, "ESTALE")) return { failure: `remote object is gone or changed: ${(err as Error).message}`, rehashed: false };
+      if (isQuiltError(err, "EHASHMISMATCH")) return { failure: `remote bytes do not match the manifest hash: ${(err as Error).message}`, rehashed: false };
       throw err;
     }
-    return { rehashed: false };
   }
 
-  async verify(opts: { deep?: boolean; onProgress?: (p: { done: number; total: number }) => void } = {}): Promise<MountCheck> {
-    const result: MountCheck = { ok: true, checked: 0, rehashed: 0, failed: [] };
+  /**
+   * Fetches and verifies an object that is not cached whole: into the cache when it fits
+   * (by chunk where digests are known), else streamed through a hasher and dropped.
+   */
+  private async verifyRemote(e: ManifestEntry): Promise<void> {
+    const obj = cacheObjectForEntry(e);
+    const src = this.stores.objectSource(e.physicalKey);
+    if (e.size <= this.cache.maxBytes / 2) return this.cache.ensureVerified(obj, src);
+    const hasher = new EntryHasher(assertHashType(obj.hash.type), e.size);
+    for (let pos = 0; pos < e.size; pos += REMOTE_VERIFY_BYTES) {
+      hasher.update(await src.fetch({ start: pos, end: Math.min(e.size, pos + REMOTE_VERIFY_BYTES) }));
+    }
+    verifyHash(obj.hash, await hasher.digest(), `${e.logicalKey} (${e.physicalKey.toString()})`);
+  }
+
+  async verify(opts: { cachedOnly?: boolean; onProgress?: (p: { done: number; total: number }) => void } = {}): Promise<MountCheck> {
+    const result: MountCheck = { ok: true, checked: 0, rehashed: 0, failed: [], unverified: [] };
     const total = this.manifest.size;
     let i = 0;
     const next = () => this.manifest.entries[i++];
     // Entries with the same content share one cached object: check it once, and report a
     // failure under every key that names it (a second check would find it evicted and pass).
-    const byObject = new Map<string, Promise<{ failure?: string; rehashed: boolean }>>();
+    const byObject = new Map<string, Promise<{ failure?: string; rehashed: boolean; unverified?: boolean }>>();
     const check = (e: ManifestEntry) => {
       const key = e.size > 0 ? cacheObjectForEntry(e).key : undefined;
       let running = key !== undefined ? byObject.get(key) : undefined;
       if (!running) {
-        running = this.checkEntry(e, opts.deep === true).catch((err: unknown) => ({ failure: (err as Error).message, rehashed: false }));
+        running = this.checkEntry(e, opts.cachedOnly === true).catch((err: unknown) => ({ failure: (err as Error).message, rehashed: false }));
         if (key !== undefined) byObject.set(key, running);
       }
       return running;
@@ -152,6 +190,7 @@ export class PackageMount {
           result.checked++;
           if (r.rehashed) result.rehashed++;
           if (r.failure) result.failed.push({ key: e.logicalKey, reason: r.failure });
+          else if (r.unverified) result.unverified.push(e.logicalKey);
           // Cached whole and verified again (a read refetched it): nothing left to repair.
           else if (r.rehashed) this.unrepaired.delete(e.logicalKey);
           opts.onProgress?.({ done: result.checked, total });
@@ -159,19 +198,22 @@ export class PackageMount {
       }),
     );
     result.failed.sort((a, b) => (a.key < b.key ? -1 : 1));
-    result.ok = result.failed.length === 0;
+    result.unverified.sort();
+    result.ok = result.failed.length === 0 && result.unverified.length === 0;
     for (const f of result.failed) this.unrepaired.set(f.key, f.reason);
     return result;
   }
 
   /** Verifies, then evicts each failed object and fetches it again (verified). */
-  async forceMatch(opts: { deep?: boolean; onProgress?: (p: { done: number; total: number }) => void } = {}): Promise<ForceMatchReply> {
+  async forceMatch(opts: { cachedOnly?: boolean; onProgress?: (p: { done: number; total: number }) => void } = {}): Promise<ForceMatchReply> {
+    const earlier = new Map(this.unrepaired);
     const before = await this.verify(opts);
     // What an earlier verify found is repaired too: verify deletes corrupt blocks as it finds
-    // them (they must never be served), so this run may see those objects as merely uncached.
+    // them (they must never be served), so this run may see those objects as merely uncached
+    // (and fetch them again itself): they are reported, and fetched again, all the same.
     const failed = [...before.failed];
     const seen = new Set(failed.map((f) => f.key));
-    for (const [key, reason] of this.unrepaired) if (!seen.has(key)) failed.push({ key, reason });
+    for (const [key, reason] of earlier) if (!seen.has(key)) failed.push({ key, reason });
     failed.sort((a, b) => (a.key < b.key ? -1 : 1));
     const repaired: string[] = [];
     const unrepaired: { key: string; reason: string }[] = [];
@@ -196,15 +238,20 @@ export class PackageMount {
     return { before, failed, repaired, unrepaired };
   }
 
-  /** Evicts an entry's object and fetches it again whole; throws unless the new bytes verify. */
+  /** Evicts an entry's object and fetches it again, verified; throws unless the new bytes verify. */
   private async refetch(e: ManifestEntry): Promise<void> {
     const obj = cacheObjectForEntry(e);
     await this.cache.evictObject(obj);
-    // Nothing to fetch for an empty file; an object larger than the cache could never be
-    // held whole to verify it, and evicting its bad blocks is the repair (reads fetch them again).
-    if (e.size === 0 || e.size > this.cache.maxBytes) return;
-    await this.cache.ensureBlocks(obj, 0, Math.ceil(e.size / this.cache.blockSize) - 1, this.stores.rangeFetcher(e.physicalKey));
-    const verdict = await this.cache.verifyObject(obj, { force: true });
-    if (verdict !== "ok") throw new QuiltError("EHASHMISMATCH", `refetched bytes did not verify (${verdict})`);
+    this.reader.failed.delete(e.logicalKey);
+    this.reader.unverified.delete(e.logicalKey);
+    // Nothing to fetch for an empty file; an object too large to hold whole is verified as
+    // it streams, and its bad blocks are gone (reads fetch them again).
+    if (e.size === 0) return;
+    await this.verifyRemote(e);
   }
 }
+
+/** Keys listed per category in a mount's info (a reply is one socket frame). */
+const MAX_LISTED_FILES = 1000;
+/** Bytes per request when an object too large for the cache is verified by streaming. */
+const REMOTE_VERIFY_BYTES = 8 * 1024 * 1024;

@@ -63,6 +63,12 @@ export interface FilesystemOptions {
  * error instead of a training process stuck in uninterruptible sleep.
  */
 export const READ_TIMEOUT_MS = 60_000;
+/**
+ * The mtime of a file whose bytes failed verification: any value other than the version's
+ * time makes libfuse's auto_cache drop the file's page cache on its next open.
+ */
+const FAILED_MTIME = new Date(0);
+
 /** st_blksize, the I/O size programs like cp use: one FUSE read request (128 KiB). */
 export const PREFERRED_IO_BYTES = 128 * 1024;
 /** A directory's st_size, as ext4 and s3fs report it; nothing reads it. */
@@ -239,7 +245,8 @@ export class QuiltFilesystem {
       return { ino, mode: fsConstants.S_IFDIR | 0o555, nlink: 1, uid, gid, size: DIR_SIZE, blocks: 0, blksize: PREFERRED_IO_BYTES, atime: time, mtime: time, ctime: time };
     }
     const size = entry.size;
-    return { ino, mode: fsConstants.S_IFREG | 0o444, nlink: 1, uid, gid, size, blocks: Math.ceil(size / 512), blksize: PREFERRED_IO_BYTES, atime: time, mtime: time, ctime: time };
+    const mtime = this.reader.hasFailed?.(entry) ? FAILED_MTIME : time;
+    return { ino, mode: fsConstants.S_IFREG | 0o444, nlink: 1, uid, gid, size, blocks: Math.ceil(size / 512), blksize: PREFERRED_IO_BYTES, atime: time, mtime, ctime: time };
   }
 
   private resolve(path: string, syscall: string): number {

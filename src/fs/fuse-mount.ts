@@ -84,7 +84,10 @@ function fsName(name: string | undefined): string {
 
 export function mountOptionString(options: MountOptions): string {
   const t = KERNEL_CACHE_SECONDS;
-  const opts = ["ro", "use_ino", "default_permissions", "kernel_cache", `entry_timeout=${t}`, `attr_timeout=${t}`, `negative_timeout=${t}`, `fsname=${fsName(options.name)}`, "subtype=quilt"];
+  // auto_cache, not kernel_cache: the page cache is kept across opens while a file's mtime
+  // stays put (the data is immutable), and dropped at the next open once the core reports a
+  // file as failed (another mtime); ac_attr_timeout=0 makes libfuse ask on every open.
+  const opts = ["ro", "use_ino", "default_permissions", "auto_cache", "ac_attr_timeout=0", `entry_timeout=${t}`, `attr_timeout=${t}`, `negative_timeout=${t}`, `fsname=${fsName(options.name)}`, "subtype=quilt"];
   if (options.allowOther) opts.push("allow_other");
   if (options.nonEmpty) opts.push("nonempty");
   if (options.debug) opts.push("debug");

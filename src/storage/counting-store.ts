@@ -2,7 +2,7 @@
 // how many GETs, HEADs and LISTs a mount cost (the "zero requests for metadata" claim is
 // checked against these numbers).
 import type { Readable } from "node:stream";
-import type { GetOptions, ListEntry, ListOptions, ObjectHead, ObjectLocation, ObjectStore, PutBody, PutOptions, PutResult } from "./object-store.js";
+import type { GetOptions, ListEntry, ListOptions, ObjectHead, ObjectPart, ObjectLocation, ObjectStore, PutBody, PutOptions, PutResult } from "./object-store.js";
 
 export interface RequestCounts {
   get: number;
@@ -41,6 +41,13 @@ export class CountingStore implements ObjectStore {
       this.counts.bytesFetched += chunk.length;
     });
     return s;
+  }
+
+  /** Counted as a HEAD: one small metadata request. */
+  async objectParts(loc: ObjectLocation): Promise<ObjectPart[] | undefined> {
+    if (!this.inner.objectParts) return undefined;
+    this.counts.head++;
+    return this.inner.objectParts(loc);
   }
 
   head(loc: ObjectLocation): Promise<ObjectHead> {

@@ -46,6 +46,16 @@ export interface ObjectHead {
    * checksum, without its "-N" suffix). With 8 MiB parts it equals the sha2-256-chunked hash.
    */
   compositeSha256?: string;
+  /** How many parts the composite checksum covers (its "-N"). */
+  compositeParts?: number;
+}
+
+/** One part of a multipart object as S3 reports it (GetObjectAttributes, ObjectParts). */
+export interface ObjectPart {
+  partNumber: number;
+  size: number;
+  /** Base64 SHA-256 of the part's bytes, when the object was uploaded with SHA-256 checksums. */
+  checksumSha256?: string;
 }
 
 export type PutBody = Buffer | Uint8Array | string | { path: string };
@@ -82,6 +92,11 @@ export interface ObjectStore {
   /** Whole object or a byte range as a stream, for large transfers and streaming hashes. */
   getStream(loc: ObjectLocation, opts?: GetOptions): Promise<Readable>;
   head(loc: ObjectLocation): Promise<ObjectHead>;
+  /**
+   * The parts of a multipart object with their checksums (S3 only; other stores have no
+   * parts). Undefined when the store cannot say: the caller then has no part digests.
+   */
+  objectParts?(loc: ObjectLocation): Promise<ObjectPart[] | undefined>;
   /** Writes atomically (a reader sees the old object or the new one); multipart above a size threshold. */
   put(loc: Omit<ObjectLocation, "versionId" | "etag">, body: PutBody, opts?: PutOptions): Promise<PutResult>;
   /** Lists in key order (UTF-8 byte order, as S3 does). */

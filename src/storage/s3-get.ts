@@ -36,6 +36,13 @@ export function fullObjectChecksum(res: HeadObjectCommandOutput): string | undef
   return /-\d+$/.test(sum) || /-\d+"?$/.test(res.ETag ?? "") ? undefined : sum;
 }
 
+/** How many parts a composite checksum covers: its "-N" suffix, else the multipart ETag's. */
+export function compositePartCount(res: HeadObjectCommandOutput): number | undefined {
+  if (compositeChecksum(res) === undefined) return undefined;
+  const m = /-(\d+)$/.exec(res.ChecksumSHA256 ?? "") ?? /-(\d+)"?$/.exec(res.ETag ?? "");
+  return m ? Number(m[1]) : undefined;
+}
+
 /** The composite (multipart) SHA-256 checksum without its "-N" part count, when that is what S3 has. */
 export function compositeChecksum(res: HeadObjectCommandOutput): string | undefined {
   const sum = res.ChecksumSHA256;

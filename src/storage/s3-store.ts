@@ -5,6 +5,7 @@
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
+  GetObjectAttributesCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -13,11 +14,11 @@ import {
 import { open, readFile, stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { QuiltError, errnoCode } from "../errors.js";
-import type { GetOptions, ListEntry, ListOptions, ObjectHead, ObjectLocation, ObjectStore, PutBody, PutOptions } from "./object-store.js";
+import type { GetOptions, ListEntry, ListOptions, ObjectHead, ObjectLocation, ObjectPart, ObjectStore, PutBody, PutOptions } from "./object-store.js";
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from "./retry.js";
 import { buildS3Client, type ResolvedS3Client, type S3ClientOptions } from "./s3-client.js";
 import { mapS3Error } from "./s3-errors.js";
-import { bodyStream, compositeChecksum, emptyOnInvalidRange, fullObjectChecksum, getParams, pin, readAll } from "./s3-get.js";
+import { bodyStream, compositeChecksum, compositePartCount, emptyOnInvalidRange, fullObjectChecksum, getParams, pin, readAll } from "./s3-get.js";
 import { copyMultipart, copySource, partSizeFor, uploadMultipart, type MultipartContext, type S3PutResult } from "./s3-multipart.js";
 import { bodyBytes, checkRange, compareKeys, isPathBody, throwIfAborted } from "./store-helpers.js";
 
@@ -59,6 +60,8 @@ export class S3Store implements ObjectStore {
   private readonly policy: RetryPolicy;
   private readonly opts: S3StoreOptions;
   private closed = false;
+  /** Buckets whose server failed GetObjectAttributes: part digests are not asked there again. */
+  private readonly noParts = new Set<string>();
 
   constructor(opts: S3StoreOptions = {}, client: ResolvedS3Client = buildS3Client(opts)) {
     this.opts = opts;
@@ -104,7 +107,46 @@ export class S3Store implements ObjectStore {
       lastModified: res.LastModified,
       checksumSha256: fullObjectChecksum(res),
       compositeSha256: compositeChecksum(res),
+      compositeParts: compositePartCount(res),
     };
+  }
+
+  /**
+   * Part sizes and SHA-256 checksums (GetObjectAttributes with ObjectParts, paged). Servers
+   * that do not implement it, or objects uploaded without checksums, give undefined: part
+   * digests are an optimisation, never required, so no failure here stops a read.
+   */
+  async objectParts(loc: ObjectLocation): Promise<ObjectPart[] | undefined> {
+    if (this.noParts.has(loc.bucket)) return undefined;
+    const parts: ObjectPart[] = [];
+    let marker: string | undefined;
+    try {
+      for (let page = 0; page < 20; page++) {
+        // One attempt, no retries: a server without the API must not cost a backoff per object.
+        const res = await this.s3.client.send(
+          new GetObjectAttributesCommand({
+            Bucket: loc.bucket,
+            Key: loc.key,
+            ...(loc.versionId !== undefined && { VersionId: loc.versionId }),
+            ObjectAttributes: ["ObjectParts", "ObjectSize"],
+            MaxParts: 1000,
+            ...(marker !== undefined && { PartNumberMarker: marker }),
+          }),
+        );
+        const op = res.ObjectParts;
+        if (!op?.Parts || op.Parts.length === 0) return undefined;
+        for (const p of op.Parts) parts.push({ partNumber: p.PartNumber ?? 0, size: p.Size ?? 0, ...(p.ChecksumSHA256 !== undefined && { checksumSha256: p.ChecksumSHA256 }) });
+        if (!op.IsTruncated) return parts;
+        marker = op.NextPartNumberMarker;
+        if (marker === undefined) return undefined;
+      }
+      return undefined;
+    } catch (err) {
+      // A server that does not implement the API (moto answers the JS SDK with an error):
+      // stop asking for this bucket. Access denied or a missing object: this object only.
+      if (!/AccessDenied|NoSuchKey|NotFound|NoSuchVersion/.test(String((err as { name?: string }).name))) this.noParts.add(loc.bucket);
+      return undefined;
+    }
   }
 
   async put(loc: Omit<ObjectLocation, "versionId" | "etag">, body: PutBody, opts: PutOptions = {}): Promise<S3PutResult> {

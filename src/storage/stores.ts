@@ -8,6 +8,8 @@ import type { RegistryUrl } from "../manifest/registry-url.js";
 import { LocalStore } from "./local-store.js";
 import { ManifestCache } from "./manifest-cache.js";
 import type { ObjectLocation, ObjectStore } from "./object-store.js";
+import type { ObjectSource } from "./object-source.js";
+import { configuredEndpoint } from "./s3-client.js";
 import { Registry } from "./registry.js";
 import { createS3Store, type S3StoreOptions } from "./s3-store.js";
 import { CountingStore, emptyCounts, type RequestCounts } from "./counting-store.js";
@@ -41,6 +43,35 @@ export class Stores {
   forPhysicalKey(pk: PhysicalKey): { store: ObjectStore; loc: ObjectLocation } {
     if (pk.bucket === null) return { store: this.local(), loc: { bucket: "/", key: pk.path.replace(/^\/+/, "") } };
     return { store: this.s3(), loc: { bucket: pk.bucket, key: pk.path, ...(pk.versionId !== null && { versionId: pk.versionId }) } };
+  }
+
+  /**
+   * One entry's bytes as the block cache reads them: ranged GETs pinned to the key's version,
+   * named by endpoint and physical key (see object-source.ts).
+   */
+  objectSource(pk: PhysicalKey): ObjectSource {
+    const { store, loc } = this.forPhysicalKey(pk);
+    const where = pk.bucket === null ? "file" : `s3 ${configuredEndpoint(this.s3Options)?.url ?? "aws"}`;
+    return {
+      id: `${where} ${pk.toString()}`,
+      fetch: (range, signal, pinEtag) =>
+        store.get(loc.versionId === undefined && pinEtag !== undefined ? { ...loc, etag: pinEtag } : loc, { range, ...(signal !== undefined && { signal }) }),
+      inspect: async ({ parts }) => {
+        const head = await store.head(loc);
+        const list = parts && store.objectParts ? await store.objectParts(loc) : undefined;
+        const pinEtag = loc.versionId === undefined ? head.etag : undefined;
+        const version = loc.versionId ?? head.versionId ?? head.etag;
+        return {
+          size: head.size,
+          ...(version !== undefined && { version }),
+          ...(pinEtag !== undefined && { pinEtag }),
+          ...(head.checksumSha256 !== undefined && { fullSha256: head.checksumSha256 }),
+          ...(head.compositeSha256 !== undefined && { compositeSha256: head.compositeSha256 }),
+          ...(head.compositeParts !== undefined && { compositeParts: head.compositeParts }),
+          ...(list !== undefined && { parts: list }),
+        };
+      },
+    };
   }
 
   /** Ranged reads of one entry's bytes, pinned to its version: what the block cache fetches with. */

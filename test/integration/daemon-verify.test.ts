@@ -1,10 +1,10 @@
 // Integrity on a mount through the CLI: `quilt verify MOUNT` re-hashes what is cached and
-// asks S3 (HEAD) about the rest; a block corrupted on disk (a flipped byte in a block file)
+// fetches and verifies the rest (with --cached-only it reports the rest as not verified,
+// exit 1, and fetches nothing: it never says "matches" for bytes it has not checked); a block corrupted on disk (a flipped byte in a block file)
 // is reported (exit 1) under every key that names that content, `quilt force-match MOUNT`
 // evicts and refetches it, after which verify passes and the bytes are right. A corrupt
 // block is never served: a fresh daemon reading it detects the checksum failure and
-// fetches the block again. `quilt status MOUNT` describes the mount; `--deep` fetches and
-// hashes everything.
+// fetches the block again. `quilt status MOUNT` describes the mount and how much of it is verified.
 import { open } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { blockPath, HEADER_BYTES, layoutDir } from "../../src/cache/block-file.js";
@@ -40,6 +40,8 @@ interface VerifyJson {
   checked: number;
   rehashed: number;
   failed: { key: string; reason: string }[];
+  unverified: string[];
+  unverifiedCount: number;
 }
 
 describe.skipIf(unavailable !== null)("daemon: verify, force-match and status on a mount", () => {
@@ -74,25 +76,33 @@ describe.skipIf(unavailable !== null)("daemon: verify, force-match and status on
     await box?.cleanup();
   });
 
-  it("verifies a healthy mount with HEADs for what is not cached and no GET", async () => {
+  it("verify --cached-only reports what is not cached as not verified; verify fetches and verifies it", async () => {
     expect(await mountDifferences(mnt, FILES, [NEVER_READ])).toEqual([]);
     const before = await box.stats();
+    const partial = await box.cli(["verify", mnt, "--cached-only"]);
+    expect(partial.code, partial.stderr).toBe(1);
+    expect(partial.stdout).not.toContain("matches manifest");
+    expect(partial.stdout).toContain("1 of 6 files not verified");
+    expect(partial.stdout).toContain(`${mnt}/${NEVER_READ}`);
+    const partialJson = JSON.parse((await box.cli(["verify", mnt, "--cached-only", "--json"])).stdout) as VerifyJson;
+    expect(partialJson).toMatchObject({ ok: false, checked: 6, failed: [], unverified: [NEVER_READ], unverifiedCount: 1, rehashed: 4 });
+    expect((await box.stats()).requests.s3.get).toBe(before.requests.s3.get);
+
     const r = await box.cli(["verify", mnt]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`${mnt} matches manifest ${name}:v1`);
-    const after = await box.stats();
-    expect(after.requests.s3.get).toBe(before.requests.s3.get);
-    // The never-read object and the empty file are asked of S3; the rest is re-hashed locally.
-    expect(after.requests.s3.head - before.requests.s3.head).toBe(2);
-    const json = JSON.parse((await box.ok(["verify", mnt, "--json"])).stdout) as VerifyJson;
-    expect(json).toMatchObject({ ok: true, checked: 6, failed: [] });
-    expect(json.rehashed).toBe(4);
+    expect((await box.stats()).requests.s3.get).toBeGreaterThan(before.requests.s3.get);
+    const json = JSON.parse((await box.ok(["verify", mnt, "--cached-only", "--json"])).stdout) as VerifyJson;
+    expect(json).toMatchObject({ ok: true, checked: 6, failed: [], unverified: [] });
+    // Every object with bytes is now cached and re-hashed; only the empty file is not.
+    expect(json.rehashed).toBe(5);
 
     const status = await box.ok(["status", mnt]);
     expect(status.stdout).toContain(`Package: ${name}:v1 (${topHash.slice(0, 9)}) mounted at ${mnt}`);
     expect(status.stdout).toContain("Files: 6");
+    expect(status.stdout).toContain("Integrity: verify=default; 6 of 6 files cached and verified");
     const statusJson = JSON.parse((await box.ok(["status", mnt, "--json"])).stdout) as Record<string, unknown>;
-    expect(statusJson).toMatchObject({ kind: "mount", mountpoint: mnt, name, tag: "v1", topHash, entries: 6 });
+    expect(statusJson).toMatchObject({ kind: "mount", mountpoint: mnt, name, tag: "v1", topHash, entries: 6, verify: "default", verifiedFiles: 6, failedFiles: [] });
   });
 
   it("reports a corrupted block (exit 1) and force-match repairs it", async () => {
@@ -116,8 +126,8 @@ describe.skipIf(unavailable !== null)("daemon: verify, force-match and status on
 
     // Repaired means cached again and verified, not just gone from the cache: the same four
     // objects as before are re-hashed from the cache.
-    const good = JSON.parse((await box.ok(["verify", mnt, "--json"])).stdout) as VerifyJson;
-    expect(good).toMatchObject({ ok: true, checked: 6, rehashed: 4, failed: [] });
+    const good = JSON.parse((await box.ok(["verify", mnt, "--cached-only", "--json"])).stdout) as VerifyJson;
+    expect(good).toMatchObject({ ok: true, checked: 6, rehashed: 5, failed: [] });
     expect(await mountDifferences(mnt, FILES, [NEVER_READ])).toEqual([]);
     const again = await box.ok(["force-match", mnt]);
     expect(again.stdout).toContain(`No changes: ${mnt} already matches ${name}:v1 (${topHash.slice(0, 9)})`);
@@ -136,19 +146,12 @@ describe.skipIf(unavailable !== null)("daemon: verify, force-match and status on
     expect((await box.cli(["verify", mnt])).code).toBe(0);
   });
 
-  it("verify --deep fetches and hashes everything", async () => {
-    const before = await box.stats();
-    const json = JSON.parse((await box.ok(["verify", mnt, "--deep", "--json"])).stdout) as VerifyJson;
-    expect(json).toMatchObject({ ok: true, checked: 6, failed: [] });
-    // Every object with bytes was hashed, the one never read too (fetched for the check).
-    expect(json.rehashed).toBe(5);
-    expect((await box.stats()).requests.s3.get).toBeGreaterThan(before.requests.s3.get);
-    expect(await mountDifferences(mnt, FILES)).toEqual([]);
-  });
-
   it("refuses --package on a mount", async () => {
     const r = await box.cli(["verify", mnt, "--package", `${name}:v1`]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--package does not apply to a mount");
+    const dirOnly = await box.cli(["verify", box.root, "--cached-only"]);
+    expect(dirOnly.code).toBe(2);
+    expect(dirOnly.stderr).toContain("--cached-only applies to a quilt mount");
   });
 });

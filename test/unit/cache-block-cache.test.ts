@@ -53,6 +53,8 @@ describe("BlockCache reads", () => {
       const got = await cache.read(obj, offset, length, remote.fetch);
       expect(got.equals(data.subarray(offset, offset + length)), `read(${offset}, ${length})`).toBe(true);
     }
+    // Verified whole when the last block arrived, then moved to the content key.
+    await cache.idle();
     // Random spans, served from a cache that is now complete: no more requests.
     const before = remote.requests.length;
     await fc.assert(
@@ -149,6 +151,7 @@ describe("BlockCache reads", () => {
     const { data, obj, remote } = await remoteObject(4 * BS);
     const cache = await openCache({ memoryBytes: 0 });
     await cache.read(obj, 0, data.length, remote.fetch);
+    await cache.idle();
     const files = await blockFiles();
     expect(files).toHaveLength(4);
     const victim = files[2] as string;
@@ -182,24 +185,63 @@ describe("BlockCache reads", () => {
     expect(cache.objectState(obj)).toMatchObject({ present: 4, verified: true });
   });
 
-  it("evicts a large object that does not match its hash once complete, and verifies it whole from then on", async () => {
+  it("fails a large object without digests once complete when it does not match, and keeps failing that source until evicted", async () => {
     const { data, obj, remote } = await remoteObject(6 * BS);
     const cache = await openCache();
     remote.corrupt = true;
-    // Partial reads are served on per-block checks (the bytes are wrong, nothing can tell yet).
-    await cache.read(obj, 0, 2 * BS, remote.fetch);
+    // Partial reads stream unverified (nothing can tell yet), cached under the source only.
+    let unverified = 0;
+    await cache.read(obj, 0, 2 * BS, remote.fetch, { onUnverified: () => unverified++ });
+    expect(unverified).toBe(1);
+    expect(cache.objectState(obj).present).toBe(0);
     const err = await cache.read(obj, 2 * BS, 4 * BS, remote.fetch).catch((e: unknown) => e);
     expect(isQuiltError(err, "EHASHMISMATCH")).toBe(true);
     expect(await blockFiles()).toEqual([]);
     expect(cache.stats()).toMatchObject({ bytes: 0, objects: 0, hashMismatches: 1 });
-    // Now suspect: even a one-block read must fetch and verify the whole object first.
+    // Condemned: the bytes served so far were wrong, so every later read of it fails.
+    remote.corrupt = false;
     const again = await cache.read(obj, 0, 10, remote.fetch).catch((e: unknown) => e);
     expect(isQuiltError(again, "EHASHMISMATCH")).toBe(true);
-    remote.corrupt = false;
+    // force-match's repair: evict, then fetch and verify whole before serving (strict).
+    await cache.evictObject(obj);
     remote.reset();
-    expect((await cache.read(obj, 0, 10, remote.fetch)).equals(data.subarray(0, 10))).toBe(true);
+    expect((await cache.read(obj, 0, 10, remote.fetch, { strict: true })).equals(data.subarray(0, 10))).toBe(true);
     expect(remote.bytesServed).toBe(data.length);
     expect(cache.objectState(obj).verified).toBe(true);
+    expect(cache.hasDigests(obj)).toBe(true);
+  });
+
+  it("strict mode serves no byte of a large object without digests before it matched whole", async () => {
+    const { obj, remote } = await remoteObject(6 * BS);
+    const cache = await openCache();
+    remote.corrupt = true;
+    let unverified = 0;
+    const err = await cache.read(obj, 0, 10, remote.fetch, { strict: true, onUnverified: () => unverified++ }).catch((e: unknown) => e);
+    expect(isQuiltError(err, "EHASHMISMATCH")).toBe(true);
+    expect(unverified).toBe(0);
+    expect(await blockFiles()).toEqual([]);
+    // Larger than the cache: refused with a hint, nothing fetched.
+    const small = await openCache({ dataDir: `${dir.path}/data2`, indexDir: `${dir.path}/index2`, maxBytes: 2 * BS });
+    const big = await remoteObject(6 * BS);
+    await expect(small.read(big.obj, 0, 10, big.remote.fetch, { strict: true })).rejects.toMatchObject({ code: "EUSAGE" });
+    expect(big.remote.requests).toEqual([]);
+  });
+
+  it("verifies each chunk of an object with known digests before serving it, and refetches a bad chunk", async () => {
+    const { data, obj, remote } = await remoteObject(6 * BS);
+    const cache = await openCache();
+    await cache.read(obj, 0, data.length, remote.fetch);
+    await cache.idle();
+    expect(cache.hasDigests(obj)).toBe(true);
+    await cache.evictObject(obj);
+    remote.reset();
+    remote.corrupt = true;
+    let unverified = 0;
+    await expect(cache.read(obj, 0, 10, remote.fetch, { onUnverified: () => unverified++ })).rejects.toMatchObject({ code: "EHASHMISMATCH" });
+    expect(unverified).toBe(0);
+    expect(await blockFiles()).toEqual([]);
+    remote.corrupt = false;
+    expect((await cache.read(obj, 0, 10, remote.fetch)).equals(data.subarray(0, 10))).toBe(true);
   });
 
   it("reports fetch failures and short bodies, then recovers", async () => {
@@ -219,18 +261,21 @@ describe("BlockCache reads", () => {
     for (const type of ["SHA256", "CRC64NVME"] as const) {
       const { data, obj, remote } = await remoteObject(3 * BS + 17, type);
       expect((await cache.read(obj, 0, data.length, remote.fetch)).equals(data)).toBe(true);
+      await cache.idle();
       expect(await cache.verifyObject(obj, { force: true })).toBe("ok");
       const bad = cacheObject({ type, value: type === "SHA256" ? "0".repeat(64) : "AAAAAAAAAAA=" }, data.length);
       await expect(cache.read(bad, 0, data.length, remote.fetch)).rejects.toMatchObject({ code: "EHASHMISMATCH" });
     }
   });
 
-  it("serves objects of an unknown hash type on block checks alone, and refuses to verify them", async () => {
+  it("serves objects of an unknown hash type on block checks alone, privately, and refuses to verify them", async () => {
     const { data, remote } = await remoteObject(3 * BS);
     const obj = cacheObject({ type: "md5-from-the-future", value: "whatever" }, data.length);
     const cache = await openCache({ wholeObjectBytes: 8 * BS });
     expect((await cache.read(obj, 0, data.length, remote.fetch)).equals(data)).toBe(true);
-    expect(cache.objectState(obj)).toEqual({ blocks: 3, present: 3, verified: false });
+    // Never verifiable, so never shared under the content key.
+    expect(cache.objectState(obj)).toEqual({ blocks: 3, present: 0, verified: false });
+    expect(cache.stats().blocks).toBe(3);
     await expect(cache.verifyObject(obj)).rejects.toMatchObject({ code: "EUSAGE" });
   });
 
@@ -254,6 +299,7 @@ describe("BlockCache reads", () => {
     const cache = await openCache();
     await cache.read(a.obj, 0, a.data.length, a.remote.fetch);
     await cache.read(b.obj, 0, b.data.length, b.remote.fetch);
+    await cache.idle();
     await cache.evictObject(a.obj);
     expect(cache.stats()).toMatchObject({ objects: 1, blocks: 3 });
     expect(await blockFiles()).toHaveLength(3);

@@ -62,7 +62,10 @@ export async function tempDir(prefix: string): Promise<{ path: string; cleanup: 
   return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
 }
 
-/** Every regular file under `dir` with its size (block files, temp files, anything). */
+/**
+ * Every regular file under `dir` with its size (block files, temp files, anything) except
+ * the chunk digest files, which are not blocks and not counted against the cache limit.
+ */
 export async function filesUnder(dir: string): Promise<{ path: string; size: number }[]> {
   const out: { path: string; size: number }[] = [];
   let entries;
@@ -73,7 +76,7 @@ export async function filesUnder(dir: string): Promise<{ path: string; size: num
   }
   for (const e of entries) {
     const path = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await filesUnder(path)));
+    if (e.isDirectory() && e.name !== "digests") out.push(...(await filesUnder(path)));
     else if (e.isFile()) out.push({ path, size: (await stat(path)).size });
   }
   return out;

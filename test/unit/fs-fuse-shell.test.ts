@@ -11,7 +11,7 @@ import { canonicalMountPath, clearStaleMount, mountAt, mountState, readMountTabl
 describe("fuse-mount", () => {
   it("mounts read-only, with stable inodes, the kernel page cache and long cache timeouts", () => {
     const opts = mountOptionString({ name: "ns/pkg@1234abcd" }).replace(/^-o/, "").split(",");
-    expect(opts).toEqual(expect.arrayContaining(["ro", "use_ino", "kernel_cache", "default_permissions", "subtype=quilt", "fsname=quilt:ns/pkg@1234abcd"]));
+    expect(opts).toEqual(expect.arrayContaining(["ro", "use_ino", "auto_cache", "ac_attr_timeout=0", "default_permissions", "subtype=quilt", "fsname=quilt:ns/pkg@1234abcd"]));
     for (const t of ["entry_timeout", "attr_timeout", "negative_timeout"]) expect(opts).toContain(`${t}=${KERNEL_CACHE_SECONDS}`);
     expect(opts).not.toContain("allow_other");
     expect(opts).not.toContain("debug");

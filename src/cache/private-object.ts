@@ -1,0 +1,58 @@
+// Bytes of a large object that cannot be verified before they are served: no chunk digests
+// are known (a legacy SHA256 hash, another part layout, a server without part checksums).
+// By default they stream, but they are private to their source: cached under a key made of
+// the source's identity (endpoint, physical key, version) and the content key, never under
+// the content key alone, so no other registry, package or mount can ever be served them.
+// When every block is present the object is hashed whole: a match records its chunk digests
+// and promotes the blocks to the shared content key; a mismatch deletes them and condemns
+// the source (every later read of it fails).
+import { createHash } from "node:crypto";
+import { EntryHasher, type HashType } from "../manifest/checksums.js";
+import { blockCount } from "./block-layout.js";
+import type { ChunkLayout } from "./chunk-digests.js";
+import type { CacheObject } from "./content-key.js";
+import type { HashCheck } from "./verify-object.js";
+import { matchesHash } from "./verify-object.js";
+
+/** The private cache identity of `obj` as served by `sourceId` at `version`. */
+export function privateObject(obj: CacheObject, sourceId: string, version: string | undefined): CacheObject {
+  const key = createHash("sha256").update(`quilt-source\0${sourceId}\0${version ?? ""}\0${obj.key}`, "utf8").digest("hex");
+  return { key, size: obj.size, hash: obj.hash };
+}
+
+/**
+ * Hashes blocks 0..n-1 of `read` against `obj`'s manifest hash and, when `layout` is given,
+ * collects the SHA-256 of each chunk on the way (the digests that later let a chunk be
+ * verified alone). The next block is read while the current one is hashed.
+ */
+export async function hashWithDigests(
+  obj: CacheObject,
+  blockSize: number,
+  read: (index: number) => Promise<Buffer | undefined>,
+  layout: ChunkLayout | undefined,
+): Promise<{ check: HashCheck; digests?: Buffer }> {
+  const hasher = new EntryHasher(obj.hash.type as HashType, obj.size);
+  const digests = layout ? Buffer.alloc(layout.chunks * 32) : undefined;
+  let chunk = createHash("sha256");
+  const n = blockCount(obj.size, blockSize);
+  let next = n > 0 ? read(0) : undefined;
+  for (let i = 0; i < n; i++) {
+    const block = await (next as Promise<Buffer | undefined>);
+    next = i + 1 < n ? read(i + 1) : undefined;
+    if (!block) {
+      await next?.catch(() => undefined);
+      return { check: "incomplete" };
+    }
+    hasher.update(block);
+    if (layout && digests) {
+      chunk.update(block);
+      const c = Math.floor(i / layout.blocksPerChunk);
+      if ((i + 1) % layout.blocksPerChunk === 0 || i === n - 1) {
+        chunk.digest().copy(digests, c * 32);
+        chunk = createHash("sha256");
+      }
+    }
+  }
+  if (!matchesHash(obj, await hasher.digest())) return { check: "mismatch" };
+  return digests ? { check: "ok", digests } : { check: "ok" };
+}
