@@ -1,19 +1,29 @@
 // Manifests are immutable and named by their top hash, so each is fetched from its
-// registry once and kept on local disk; a few parsed ones are also kept in memory. Every
-// load from disk or network recomputes the top hash and refuses a manifest whose content
-// does not match its name (a corrupt cache file is deleted and fetched again).
+// registry once and kept on local disk; a few parsed ones are also kept in memory.
+//
+// The top hash does not cover physical keys: anyone who can write to some registry (any
+// bucket, any local directory) can publish a manifest with a real package's top hash whose
+// entries point at other bytes. So a cached manifest is only ever used for the registry and
+// package it was fetched for: one ManifestCache belongs to one registry, and its files live
+// at `<root>/<sha256(registry identity)>/<ns>/<name>/<tophash>`. Each load recomputes the
+// top hash and also checks the SHA-256 of the file's exact bytes against the sidecar
+// `<tophash>.sha256` written with it, since the top hash alone would not notice a changed
+// physical key. A file that fails either check is deleted and fetched again. Files of the
+// old layout (`<root>/<tophash>`) are never read.
+import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
-import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { LRUCache } from "lru-cache";
 import { QuiltError, errnoCode, isQuiltError } from "../errors.js";
 import type { Manifest } from "../manifest/manifest.js";
 import { readManifest } from "../manifest/manifest-reader.js";
-import type { TopHash } from "../types.js";
+import { isValidPackageName } from "../manifest/package-spec.js";
+import { isTopHash, type TopHash } from "../types.js";
 
 /** Parsed manifests kept in memory; each may hold up to millions of entries, so few. */
 const MEMORY_ENTRIES = 4;
+const SIDECAR = ".sha256";
 
 export function hashMismatch(expected: string, actual: string, where: string): QuiltError {
   return new QuiltError("EHASHMISMATCH", `Manifest ${where} does not match its name: expected top hash ${expected}, computed ${actual}`, {
@@ -21,48 +31,104 @@ export function hashMismatch(expected: string, actual: string, where: string): Q
   });
 }
 
+/** The directory name of a registry's manifests: hex sha256 of its identity (see Stores.registryIdentity). */
+export function registryCacheId(identity: string): string {
+  return createHash("sha256").update(identity, "utf8").digest("hex");
+}
+
 export class ManifestCache {
   private readonly memory = new LRUCache<string, Manifest>({ max: MEMORY_ENTRIES });
+  /** This registry's directory, or null to keep nothing on disk (tests, read-only environments). */
+  readonly dir: string | null;
 
-  /** `dir` is null to keep nothing on disk (tests, read-only environments). */
-  constructor(readonly dir: string | null) {}
+  /**
+   * `root` is the shared manifests directory (null: memory only); `registry` names the one
+   * registry this cache serves, including anything that tells two same-named registries
+   * apart (the S3 endpoint).
+   */
+  constructor(
+    root: string | null,
+    readonly registry: string,
+  ) {
+    this.dir = root === null ? null : join(root, registryCacheId(registry));
+  }
+
+  /** Where the manifest of `name` at `topHash` is kept (null without a disk cache). */
+  pathOf(name: string, topHash: TopHash): string | null {
+    checkNames(name, topHash);
+    return this.dir === null ? null : join(this.dir, ...name.split("/"), topHash);
+  }
 
   /** A cached manifest, verified, or undefined when not cached (or the cached copy was bad). */
-  async get(topHash: TopHash): Promise<Manifest | undefined> {
-    const hit = this.memory.get(topHash);
+  async get(name: string, topHash: TopHash): Promise<Manifest | undefined> {
+    const path = this.pathOf(name, topHash);
+    const hit = this.memory.get(memoryKey(name, topHash));
     if (hit) return hit;
-    if (this.dir === null) return undefined;
-    const path = join(this.dir, topHash);
-    let manifest: Manifest;
+    if (path === null) return undefined;
+    let expectedSha: string;
     try {
-      manifest = await readManifest(createReadStream(path));
+      expectedSha = (await readFile(path + SIDECAR, "latin1")).trim();
     } catch (err) {
       if (errnoCode(err) === "ENOENT") return undefined;
-      if (isQuiltError(err, "EBADMANIFEST")) {
-        await rm(path, { force: true });
-        return undefined;
-      }
       throw err;
     }
-    if (manifest.topHash !== topHash) {
-      await rm(path, { force: true });
-      return undefined;
+    const sha = createHash("sha256");
+    let manifest: Manifest;
+    try {
+      manifest = await readManifest(hashing(createReadStream(path), sha));
+    } catch (err) {
+      if (errnoCode(err) === "ENOENT") return undefined;
+      if (isQuiltError(err, "EBADMANIFEST")) return this.drop(path);
+      throw err;
     }
-    this.memory.set(topHash, manifest);
+    if (sha.digest("hex") !== expectedSha || manifest.topHash !== topHash) return this.drop(path);
+    this.memory.set(memoryKey(name, topHash), manifest);
     return manifest;
   }
 
   /** Parses and verifies fetched bytes, then keeps them. Throws EHASHMISMATCH on a mismatch. */
-  async put(topHash: TopHash, bytes: Buffer, where: string): Promise<Manifest> {
+  async put(name: string, topHash: TopHash, bytes: Buffer, where: string): Promise<Manifest> {
+    const path = this.pathOf(name, topHash);
     const manifest = await readManifest([bytes]);
     if (manifest.topHash !== topHash) throw hashMismatch(topHash, manifest.topHash, where);
-    this.memory.set(topHash, manifest);
-    if (this.dir !== null) {
-      await mkdir(this.dir, { recursive: true });
-      const tmp = join(this.dir, `.${topHash}.${randomBytes(6).toString("hex")}.tmp`);
-      await writeFile(tmp, bytes);
-      await rename(tmp, join(this.dir, topHash));
+    this.memory.set(memoryKey(name, topHash), manifest);
+    if (path !== null) {
+      // Manifest first, then its sidecar: a reader that sees one without the other (or two
+      // writers interleaved) finds a mismatch and refetches, never a wrong manifest.
+      await writeAtomic(path, bytes);
+      await writeAtomic(path + SIDECAR, Buffer.from(createHash("sha256").update(bytes).digest("hex"), "latin1"));
     }
     return manifest;
   }
+
+  private async drop(path: string): Promise<undefined> {
+    await rm(path, { force: true });
+    await rm(path + SIDECAR, { force: true });
+    return undefined;
+  }
+}
+
+function memoryKey(name: string, topHash: TopHash): string {
+  return `${name}\n${topHash}`;
+}
+
+/** Names become path components, so only valid ones are accepted (no `..`, no separators). */
+function checkNames(name: string, topHash: string): void {
+  if (!isValidPackageName(name)) throw new QuiltError("EBADSPEC", `Invalid package name ${JSON.stringify(name)}`, { hint: "a package name is namespace/name" });
+  if (!isTopHash(topHash)) throw new QuiltError("EBADSPEC", `Invalid top hash ${JSON.stringify(topHash)}`, { hint: "a top hash is 64 lowercase hex characters" });
+}
+
+async function* hashing(source: AsyncIterable<Buffer>, sha: ReturnType<typeof createHash>): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    sha.update(chunk);
+    yield chunk;
+  }
+}
+
+async function writeAtomic(path: string, bytes: Buffer): Promise<void> {
+  const dir = join(path, "..");
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${randomBytes(6).toString("hex")}.tmp`);
+  await writeFile(tmp, bytes);
+  await rename(tmp, path);
 }

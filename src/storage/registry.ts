@@ -49,7 +49,8 @@ export class Registry {
   constructor(
     readonly url: RegistryUrl,
     readonly store: ObjectStore,
-    readonly manifests: ManifestCache = new ManifestCache(null),
+    /** This registry's own cache: a manifest cached for another registry must never be used here. */
+    readonly manifests: ManifestCache = new ManifestCache(null, url.url),
   ) {}
 
   /** The store's bucket: an S3 bucket name or the registry directory. */
@@ -154,7 +155,7 @@ export class Registry {
 
   /** The manifest of a resolved version: from the cache, else fetched once and verified. */
   async loadManifest(r: Resolved): Promise<Manifest> {
-    const cached = await this.manifests.get(r.topHash);
+    const cached = await this.manifests.get(r.name, r.topHash);
     if (cached) return cached;
     const layouts: LayoutVersion[] = r.layout === "v1" ? ["v1", "v2"] : ["v2", "v1"];
     for (const layout of layouts) {
@@ -166,7 +167,7 @@ export class Registry {
         if (isQuiltError(err, "ENOTFOUND")) continue;
         throw err;
       }
-      return this.manifests.put(r.topHash, bytes, this.objectUrl(key));
+      return this.manifests.put(r.name, r.topHash, bytes, this.objectUrl(key));
     }
     throw new QuiltError("ENOTFOUND", `Manifest ${r.topHash} of ${r.name} is missing from registry ${this.url.url}`, {
       hint: "a pointer names a manifest that is not there; the registry is incomplete",
@@ -226,7 +227,7 @@ export class Registry {
     const bytes = serializeManifest(manifest);
     const key = manifestKey("v1", name, topHash);
     // Re-reading our own bytes checks the writer against the hash before any pointer names it.
-    await this.manifests.put(topHash, bytes, this.objectUrl(key));
+    await this.manifests.put(name, topHash, bytes, this.objectUrl(key));
     await this.store.put({ bucket: this.bucket, key }, bytes, { contentType: "application/jsonl" });
     const seconds = Math.floor((opts.now ?? new Date()).getTime() / 1000);
     await this.writePointer(name, String(seconds), topHash);

@@ -11,6 +11,7 @@ import type { ObjectLocation, ObjectStore } from "./object-store.js";
 import type { ObjectSource } from "./object-source.js";
 import { configuredEndpoint } from "./s3-client.js";
 import { Registry } from "./registry.js";
+import { configuredEndpoint } from "./s3-client.js";
 import { createS3Store, type S3StoreOptions } from "./s3-store.js";
 import { CountingStore, emptyCounts, type RequestCounts } from "./counting-store.js";
 
@@ -33,6 +34,19 @@ export class Stores {
   /** Requests made so far, per backend (a list page counts once per list call). */
   counts(): { s3: RequestCounts; local: RequestCounts } {
     return { s3: { ...(this.s3Store?.counts ?? emptyCounts()) }, local: { ...(this.localStore?.counts ?? emptyCounts()) } };
+  }
+
+  /**
+   * What makes a registry this registry, for caches keyed by registry: a local directory is
+   * its file:// URL; an S3 bucket is its s3:// URL plus the endpoint this store talks to,
+   * since `s3://data` on a local S3 server (moto, MinIO) and `s3://data` on AWS are different
+   * buckets. The endpoint is the one the S3 client is built with (the endpoint option, else
+   * AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL), or "aws": on AWS a bucket name is global, so
+   * region and credentials do not change which bucket it is.
+   */
+  registryIdentity(url: RegistryUrl): string {
+    if (url.kind === "file") return url.url;
+    return `${url.url} endpoint=${normalizeEndpoint(configuredEndpoint(this.s3Options)?.url)}`;
   }
 
   forRegistry(url: RegistryUrl): ObjectStore {
@@ -87,8 +101,21 @@ export class Stores {
   }
 }
 
-/** A registry with the on-disk manifest cache under QUILT_CACHE_DIR. */
+/** "http://HOST:9000/" and "http://host:9000" are one server; anything unparsable is kept as given. */
+function normalizeEndpoint(endpoint: string | undefined): string {
+  if (endpoint === undefined) return "aws";
+  try {
+    return new URL(endpoint).href.replace(/\/+$/, "");
+  } catch {
+    return endpoint;
+  }
+}
+
+/**
+ * A registry with its own manifest cache under QUILT_CACHE_DIR/manifests (or the given
+ * directory): manifests fetched from one registry are never served for another.
+ */
 export function openRegistry(url: RegistryUrl, stores: Stores, opts: { manifestCacheDir?: string | null } = {}): Registry {
   const dir = opts.manifestCacheDir === undefined ? join(cacheDir(), "manifests") : opts.manifestCacheDir;
-  return new Registry(url, stores.forRegistry(url), new ManifestCache(dir));
+  return new Registry(url, stores.forRegistry(url), new ManifestCache(dir, stores.registryIdentity(url)));
 }

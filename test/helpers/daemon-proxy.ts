@@ -1,9 +1,20 @@
-// An HTTP proxy between a daemon and moto that records every request and can make S3 fail:
-// GETs of chosen keys answer 500 InternalError until told otherwise, so the daemon's
-// bounded retries run out and the read fails (EIO), and the next read, once the fault is
-// cleared, must work. GETs can also be slowed down, to catch a daemon in the middle of a
-// read. Also independent evidence of which object bodies the daemon fetched.
+// An HTTP proxy in front of moto (or s3rver) that records every request and injects the S3
+// faults integrity tests need, without touching the server's data:
+//   failGets     GETs answer 500 InternalError, so bounded retries run out (EIO in a mount)
+//   delayGets    GETs wait before going upstream, to catch a reader in the middle of a read
+//   corrupt      a byte at an OBJECT offset is flipped in every body that holds it, whatever
+//                the Range (Content-Length, ETag and checksum headers stay as they were)
+//   truncate     bodies stop after N bytes and the connection closes, like a dropped link
+//   beforeGet    a test hook runs before the n-th GET is forwarded, e.g. to overwrite or
+//                delete the object between two ranged reads
+//   fakeObjectParts  GetObjectAttributes is answered here with chosen parts (moto's answer
+//                fails in the JS SDK), or with an error
+// Each fault applies to keys containing a given string and lasts until clearFaults() (or
+// `times` matching responses). The record is independent evidence of what a client fetched.
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { attributesXml, bodyStartOffset, corruptChunk, errorXml, isAttributesGet, isObjectBodyGet, type FakeAttributesOptions, type FakePart } from "./fault-proxy-s3.js";
+
+export type { FakePart } from "./fault-proxy-s3.js";
 
 export interface SeenRequest {
   method: string;
@@ -12,28 +23,180 @@ export interface SeenRequest {
   query: string;
   range: string | undefined;
   status: number;
+  /** Body bytes sent to the client (after any fault). */
+  bodyBytes?: number;
+  /** The faults applied to this request, in order. */
+  faults?: ("fail" | "delay" | "hook" | "corrupt" | "truncate" | "fake-attributes")[];
 }
+
+export type GetHook = (req: SeenRequest, n: number) => Promise<void> | void;
 
 export interface FaultProxy {
   endpoint: string;
   requests: SeenRequest[];
-  /** Object-body GETs (not listings) of keys containing `part`. */
+  /** Object-body GETs (not listings or other subresources) of keys containing `part`. */
   gets(part: string): SeenRequest[];
   /** GETs of keys containing `part` answer 500 until clearFaults(). */
   failGets(part: string): void;
   /** GETs of keys containing `part` wait `ms` before going upstream, until clearFaults(). */
   delayGets(part: string, ms: number): void;
+  /** Bodies of GETs of keys containing `part` have the byte at object offset `offset` XORed with `xor` (default 0xff). */
+  corrupt(part: string, opts: { offset: number; xor?: number; times?: number }): void;
+  /** Bodies of GETs of keys containing `part` end after `afterBytes` bytes and the connection closes. */
+  truncate(part: string, opts: { afterBytes: number; times?: number }): void;
+  /** `hook(req, n)` runs before the n-th (0-based) object GET of a key containing `part` is forwarded. */
+  beforeGet(part: string, hook: GetHook): void;
+  /** GetObjectAttributes of keys containing `part` is answered with `parts`, or with a 501 NotImplemented for "error". */
+  fakeObjectParts(part: string, parts: FakePart[] | "error", opts?: FakeAttributesOptions): void;
+  /** Errors thrown by beforeGet hooks (each made its request answer 500). */
+  hookErrors: unknown[];
   clearFaults(): void;
   close(): Promise<void>;
 }
 
-const INTERNAL_ERROR = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>injected by the test proxy</Message></Error>`;
+interface Limited {
+  part: string;
+  /** Matching responses left; Infinity until cleared. */
+  left: number;
+}
+interface Corruption extends Limited {
+  offset: number;
+  xor: number;
+}
+interface Truncation extends Limited {
+  afterBytes: number;
+}
+
+const INTERNAL_ERROR = errorXml("InternalError", "injected by the test proxy");
+const NOT_IMPLEMENTED = errorXml("NotImplemented", "GetObjectAttributes refused by the test proxy");
+
+/** Takes one use of each matching fault, dropping those used up. */
+function take<T extends Limited>(list: T[], key: string): T[] {
+  const hits = list.filter((f) => key.includes(f.part) && f.left > 0);
+  for (const f of hits) f.left--;
+  for (let i = list.length - 1; i >= 0; i--) if ((list[i] as T).left <= 0) list.splice(i, 1);
+  return hits;
+}
 
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
   const requests: SeenRequest[] = [];
+  const hookErrors: unknown[] = [];
   const failing = new Set<string>();
   const delays = new Map<string, number>();
+  const corruptions: Corruption[] = [];
+  const truncations: Truncation[] = [];
+  const hooks: { part: string; hook: GetHook; seen: number }[] = [];
+  const fakes = new Map<string, { parts: FakePart[] | "error"; opts: FakeAttributesOptions }>();
+  const applied = (seen: SeenRequest, fault: NonNullable<SeenRequest["faults"]>[number]): void => {
+    (seen.faults ??= []).push(fault);
+  };
+  const reply = (res: ServerResponse, seen: SeenRequest, status: number, body: string, headers: Record<string, string> = {}): void => {
+    seen.status = status;
+    seen.bodyBytes = Buffer.byteLength(body);
+    res.writeHead(status, { "content-type": "application/xml", "content-length": seen.bodyBytes, ...headers });
+    res.end(body);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse, seen: SeenRequest): Promise<void> => {
+    const bodyGet = isObjectBodyGet(seen.method, seen.key, seen.query);
+    if (bodyGet) {
+      // Numbers are taken on arrival, so concurrent GETs still get distinct, ordered n.
+      const due = hooks.filter((h) => seen.key.includes(h.part)).map((h) => ({ h, n: h.seen++ }));
+      for (const { h, n } of due) {
+        applied(seen, "hook");
+        try {
+          await h.hook(seen, n);
+        } catch (err) {
+          hookErrors.push(err);
+          req.resume();
+          reply(res, seen, 500, INTERNAL_ERROR);
+          return;
+        }
+      }
+    }
+    if (seen.method === "GET" && seen.key !== "" && [...failing].some((p) => seen.key.includes(p))) {
+      applied(seen, "fail");
+      req.resume();
+      reply(res, seen, 500, INTERNAL_ERROR);
+      return;
+    }
+    const fake = isAttributesGet(seen.method, seen.key, seen.query) ? [...fakes].find(([p]) => seen.key.includes(p))?.[1] : undefined;
+    if (fake) {
+      applied(seen, "fake-attributes");
+      req.resume();
+      if (fake.parts === "error") {
+        reply(res, seen, 501, NOT_IMPLEMENTED);
+        return;
+      }
+      const versionId = new URLSearchParams(seen.query).get("versionId");
+      reply(res, seen, 200, attributesXml(fake.parts, req.headers, fake.opts), {
+        "last-modified": new Date().toUTCString(),
+        ...(versionId !== null && { "x-amz-version-id": versionId }),
+      });
+      return;
+    }
+    const delay = seen.method === "GET" ? Math.max(0, ...[...delays].filter(([p]) => seen.key.includes(p)).map(([, ms]) => ms)) : 0;
+    if (delay > 0) {
+      applied(seen, "delay");
+      await new Promise((r) => setTimeout(r, delay));
+    }
+    forward(req, res, seen, bodyGet);
+  };
+
+  const forward = (req: IncomingMessage, res: ServerResponse, seen: SeenRequest, bodyGet: boolean): void => {
+    const headers = { ...req.headers };
+    delete headers.expect;
+    const up = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (upRes: IncomingMessage) => {
+      seen.status = upRes.statusCode ?? 0;
+      res.writeHead(seen.status, upRes.headers);
+      const ok = bodyGet && (seen.status === 200 || seen.status === 206);
+      const flips = ok ? take(corruptions, seen.key) : [];
+      const cut = ok ? take(truncations, seen.key)[0] : undefined;
+      if (flips.length > 0) applied(seen, "corrupt");
+      if (cut) applied(seen, "truncate");
+      let position = bodyStartOffset(seen.status, upRes.headers["content-range"]);
+      let sent = 0;
+      let cutDone = false;
+      // A client that goes away stops the upstream read too.
+      res.on("close", () => upRes.destroy());
+      const stop = (): void => {
+        upRes.destroy();
+        // end(), not destroy(): what was written still reaches the client before the FIN.
+        if (res.socket) res.socket.end();
+        else res.destroy();
+      };
+      if (cut && cut.afterBytes === 0) {
+        res.write(Buffer.alloc(0), stop);
+        return;
+      }
+      upRes.on("data", (chunk: Buffer) => {
+        if (cutDone) return;
+        let out = corruptChunk(chunk, position, flips);
+        position += chunk.length;
+        if (cut && sent + out.length >= cut.afterBytes) {
+          cutDone = true;
+          out = out.subarray(0, cut.afterBytes - sent);
+          sent += out.length;
+          seen.bodyBytes = sent;
+          upRes.pause();
+          res.write(out, stop);
+          return;
+        }
+        sent += out.length;
+        seen.bodyBytes = sent;
+        if (!res.write(out)) {
+          upRes.pause();
+          res.once("drain", () => upRes.resume());
+        }
+      });
+      upRes.on("end", () => res.end());
+      upRes.on("error", (err) => res.destroy(err));
+    });
+    up.on("error", (err) => res.destroy(err));
+    req.pipe(up);
+  };
+
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://proxy");
     const [, bucket = "", ...rest] = url.pathname.split("/");
@@ -46,40 +209,38 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       status: 0,
     };
     requests.push(seen);
-    if (seen.method === "GET" && seen.key !== "" && [...failing].some((p) => seen.key.includes(p))) {
-      seen.status = 500;
-      req.resume();
-      res.writeHead(500, { "content-type": "application/xml", "content-length": Buffer.byteLength(INTERNAL_ERROR) });
-      res.end(INTERNAL_ERROR);
-      return;
-    }
-    const delay = seen.method === "GET" ? Math.max(0, ...[...delays].filter(([p]) => seen.key.includes(p)).map(([, ms]) => ms)) : 0;
-    if (delay > 0) setTimeout(() => forward(req, res, seen), delay);
-    else forward(req, res, seen);
+    handle(req, res, seen).catch((err: unknown) => res.destroy(err instanceof Error ? err : new Error(String(err))));
   });
-  const forward = (req: IncomingMessage, res: ServerResponse, seen: SeenRequest): void => {
-    const headers = { ...req.headers };
-    delete headers.expect;
-    const up = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (upRes: IncomingMessage) => {
-      seen.status = upRes.statusCode ?? 0;
-      res.writeHead(seen.status, upRes.headers);
-      upRes.pipe(res);
-    });
-    up.on("error", (err) => res.destroy(err));
-    req.pipe(up);
-  };
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : 0;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     requests,
-    gets: (part) => requests.filter((r) => r.method === "GET" && r.key.includes(part) && !/[?&](list-type|versions|uploads)(=|&|$)/.test(r.query)),
+    hookErrors,
+    gets: (part) => requests.filter((r) => r.key.includes(part) && isObjectBodyGet(r.method, r.key, r.query)),
     failGets: (part) => failing.add(part),
     delayGets: (part, ms) => delays.set(part, ms),
+    corrupt: (part, opts) => {
+      if (!Number.isSafeInteger(opts.offset) || opts.offset < 0) throw new Error(`corrupt: bad offset ${opts.offset}`);
+      const xor = opts.xor ?? 0xff;
+      if (!Number.isInteger(xor) || xor < 1 || xor > 0xff) throw new Error(`corrupt: xor must be 1..255, got ${xor}`);
+      corruptions.push({ part, offset: opts.offset, xor, left: opts.times ?? Infinity });
+    },
+    truncate: (part, opts) => {
+      if (!Number.isSafeInteger(opts.afterBytes) || opts.afterBytes < 0) throw new Error(`truncate: bad afterBytes ${opts.afterBytes}`);
+      truncations.push({ part, afterBytes: opts.afterBytes, left: opts.times ?? Infinity });
+    },
+    beforeGet: (part, hook) => hooks.push({ part, hook, seen: 0 }),
+    fakeObjectParts: (part, parts, opts = {}) => fakes.set(part, { parts, opts }),
     clearFaults: () => {
       failing.clear();
       delays.clear();
+      corruptions.length = 0;
+      truncations.length = 0;
+      hooks.length = 0;
+      fakes.clear();
+      hookErrors.length = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,13 +1,13 @@
 // The registry on the in-memory store: name, tag, timestamp and hash-prefix resolution,
-// listing, push order and pointer format, the manifest cache (fetched once per top hash,
-// re-verified on every load) and refusals that change nothing.
+// listing, push order and pointer format, the manifest cache (fetched once per registry,
+// package and top hash, re-verified on every load) and refusals that change nothing.
 import { mkdtempSync, readFileSync, writeFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { MemoryStore } from "../../src/storage/memory-store.js";
 import { Registry } from "../../src/storage/registry.js";
-import { ManifestCache } from "../../src/storage/manifest-cache.js";
+import { ManifestCache, registryCacheId } from "../../src/storage/manifest-cache.js";
 import { Manifest, type ManifestEntry } from "../../src/manifest/manifest.js";
 import { PhysicalKey } from "../../src/manifest/physical-key.js";
 import { serializeManifest } from "../../src/manifest/manifest-writer.js";
@@ -17,6 +17,7 @@ import type { LogicalKey, TopHash } from "../../src/types.js";
 import { isQuiltError } from "../../src/errors.js";
 
 const BUCKET = "reg";
+const REGISTRY = `s3://${BUCKET}`;
 
 function manifest(message: string, keys: string[] = ["a.txt", "dir/b.bin"]): Manifest {
   const entries: ManifestEntry[] = keys.map((k, i) => ({
@@ -31,7 +32,7 @@ function manifest(message: string, keys: string[] = ["a.txt", "dir/b.bin"]): Man
 
 function setup(cacheDir: string | null = null) {
   const store = new MemoryStore();
-  const registry = new Registry(parseRegistryUrl(`s3://${BUCKET}`), store, new ManifestCache(cacheDir));
+  const registry = new Registry(parseRegistryUrl(REGISTRY), store, new ManifestCache(cacheDir, REGISTRY));
   return { store, registry };
 }
 
@@ -130,18 +131,20 @@ describe("resolution", () => {
 });
 
 describe("manifest cache and integrity", () => {
-  it("fetches a manifest once per top hash, from disk after a restart", async () => {
+  it("fetches a manifest once per top hash, from disk after a restart, filed under its registry and name", async () => {
     const dir = mkdtempSync(join(tmpdir(), "quilt-mcache-"));
     const { registry, store } = setup(dir);
     const m = manifest("cached");
     await registry.pushManifest("ns/pkg", m);
-    const fresh = new Registry(registry.url, store, new ManifestCache(dir));
+    const fresh = new Registry(registry.url, store, new ManifestCache(dir, REGISTRY));
     store.resetCounts();
     const r = await fresh.resolve("ns/pkg");
     await fresh.loadManifest(r);
     await fresh.loadManifest(r);
     expect(store.counts.get).toBe(1); // the pointer only: the manifest came from the disk cache
-    expect(readdirSync(dir)).toEqual([m.topHash]);
+    const id = registryCacheId(REGISTRY);
+    expect(readdirSync(dir)).toEqual([id]);
+    expect(readdirSync(join(dir, id, "ns", "pkg")).sort()).toEqual([m.topHash, `${m.topHash}.sha256`]);
   });
 
   it("refuses a manifest whose content does not match its name, and a corrupt cache file is fetched again", async () => {
@@ -152,7 +155,7 @@ describe("manifest cache and integrity", () => {
     await registry.pushManifest("ns/pkg", m);
     // Tamper with the registry copy; a reader with an empty cache must refuse it.
     await store.put({ bucket: BUCKET, key: `.quilt/packages/${m.topHash}` }, serializeManifest(other));
-    const reader = new Registry(registry.url, store, new ManifestCache(mkdtempSync(join(tmpdir(), "quilt-mcache-"))));
+    const reader = new Registry(registry.url, store, new ManifestCache(mkdtempSync(join(tmpdir(), "quilt-mcache-")), REGISTRY));
     const err = await refusal(reader.loadManifest({ name: "ns/pkg", topHash: m.topHash, layout: "v1" }));
     expect(err.code).toBe("EHASHMISMATCH");
     expect(err.message).toContain(m.topHash);
@@ -160,11 +163,12 @@ describe("manifest cache and integrity", () => {
 
     // A corrupt file in the local cache is not trusted: it is dropped and refetched.
     await store.put({ bucket: BUCKET, key: `.quilt/packages/${m.topHash}` }, serializeManifest(m));
-    writeFileSync(join(dir, m.topHash), serializeManifest(other));
-    const again = new Registry(registry.url, store, new ManifestCache(dir));
+    const cached = join(dir, registryCacheId(REGISTRY), "ns", "pkg", m.topHash);
+    writeFileSync(cached, serializeManifest(other));
+    const again = new Registry(registry.url, store, new ManifestCache(dir, REGISTRY));
     const loaded = await again.loadManifest({ name: "ns/pkg", topHash: m.topHash as TopHash, layout: "v1" });
     expect(loaded.message).toBe("real");
-    expect(readFileSync(join(dir, m.topHash)).equals(serializeManifest(m))).toBe(true);
+    expect(readFileSync(cached).equals(serializeManifest(m))).toBe(true);
   });
 
   it("a failed push changes nothing: no pointer names a manifest that was not written", async () => {
