@@ -9,7 +9,6 @@ import { LocalStore } from "./local-store.js";
 import { ManifestCache } from "./manifest-cache.js";
 import type { ObjectLocation, ObjectStore } from "./object-store.js";
 import type { ObjectSource } from "./object-source.js";
-import { configuredEndpoint } from "./s3-client.js";
 import { Registry } from "./registry.js";
 import { configuredEndpoint } from "./s3-client.js";
 import { createS3Store, type S3StoreOptions } from "./s3-store.js";
@@ -65,7 +64,7 @@ export class Stores {
    */
   objectSource(pk: PhysicalKey): ObjectSource {
     const { store, loc } = this.forPhysicalKey(pk);
-    const where = pk.bucket === null ? "file" : `s3 ${configuredEndpoint(this.s3Options)?.url ?? "aws"}`;
+    const where = pk.bucket === null ? "file" : `s3 ${normalizeEndpoint(configuredEndpoint(this.s3Options)?.url)}`;
     return {
       id: `${where} ${pk.toString()}`,
       fetch: (range, signal, pinEtag) =>
