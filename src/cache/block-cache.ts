@@ -231,8 +231,10 @@ export class BlockCache {
     const release = this.store.pins.pinBlocks(priv.key, first, last);
     try {
       const span = await this.loader.load(priv, first, last, plan.fetch, limit, opts.signal, want);
-      if (want) opts.onUnverified?.();
       await this.settle(obj, priv, false);
+      // The verdict may have come from another reader's verification while this one loaded.
+      this.assertNotFailed(obj, priv);
+      if (want) opts.onUnverified?.();
       this.index.touch(priv.key, Date.now());
       return span;
     } finally {
@@ -415,6 +417,11 @@ export class BlockCache {
     return this.completeKey(obj);
   }
 
+  /** Some source of the object failed its whole-object hash: readers must not serve what they hold of it. */
+  hasFailed(obj: CacheObject): boolean {
+    return this.failed.has(obj.key);
+  }
+
   /** Whether chunk digests are known, so any part of the object can be verified on its own. */
   hasDigests(obj: CacheObject): boolean {
     return this.knownDigests(obj) !== undefined;
@@ -470,10 +477,14 @@ export class BlockCache {
     return this.track(() => this.store.checkOnDisk(obj, limiter(this.fetchConcurrency)));
   }
 
-  /** Forgets the object: its shared blocks, and any source's failed verdict (force-match fetches it again). */
-  async evictObject(obj: CacheObject): Promise<void> {
+  /**
+   * Forgets the object: its shared blocks, any source's failed verdict, and what `src` said
+   * of it (force-match fetches it again, and the remote may have been fixed since).
+   */
+  async evictObject(obj: CacheObject, src?: ObjectSource): Promise<void> {
     this.checkOpen();
     this.failed.delete(obj.key);
+    if (src) this.facts.delete(src.id);
     this.chunks.forget(obj.key);
     await this.track(() => this.store.dropObject(obj));
   }

@@ -106,6 +106,11 @@ export class ObjectReader {
     if (end > offset && Math.floor((end - 1) / bs) === block) {
       const start = block * bs;
       const data = await this.heldBlock(block, start, Math.min(bs, this.obj.size - start), signal);
+      // A block held from before a failed verification is not served after it.
+      if (this.cache.hasFailed(this.obj)) {
+        this.held.clear();
+        return this.cache.read(this.obj, offset, length, this.fetch, this.readOptions(signal));
+      }
       return data.subarray(offset - start, end - start);
     }
     return this.cache.read(this.obj, offset, length, this.fetch, this.readOptions(signal));

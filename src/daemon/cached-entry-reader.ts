@@ -38,6 +38,8 @@ export class CachedEntryReader implements EntryReader {
       if (isQuiltError(err, "EHASHMISMATCH")) this.failed.add(entry.logicalKey);
       throw err;
     }
+    // A chunk damaged in transit fails one read, not the file: once it reads, it is not failed.
+    if (this.failed.size > 0) this.failed.delete(entry.logicalKey);
     this.bytesRead += bytes.length;
     return bytes;
   }

@@ -241,7 +241,7 @@ export class PackageMount {
   /** Evicts an entry's object and fetches it again, verified; throws unless the new bytes verify. */
   private async refetch(e: ManifestEntry): Promise<void> {
     const obj = cacheObjectForEntry(e);
-    await this.cache.evictObject(obj);
+    await this.cache.evictObject(obj, this.stores.objectSource(e.physicalKey));
     this.reader.failed.delete(e.logicalKey);
     this.reader.unverified.delete(e.logicalKey);
     // Nothing to fetch for an empty file; an object too large to hold whole is verified as
