@@ -5,6 +5,7 @@
 import type { Argv } from "yargs";
 import { DaemonClient } from "../daemon/client.js";
 import { ensureDaemon } from "../daemon/lifecycle.js";
+import { VERIFY_MODES } from "../daemon/mount-request.js";
 import { credentialsFingerprint, s3ContextFromEnv } from "../daemon/s3-context.js";
 import { parsePackageSpec } from "../manifest/package-spec.js";
 import { daemonPaths } from "../daemon/paths.js";
@@ -23,6 +24,7 @@ interface MountArgs {
   cacheSize?: string;
   allowOther: boolean;
   nonempty: boolean;
+  verify: (typeof VERIFY_MODES)[number];
 }
 
 export const mountCommand = {
@@ -34,6 +36,12 @@ export const mountCommand = {
       .positional("dir", { type: "string", describe: "Empty directory to mount on" })
       .option("allow-other", { type: "boolean", default: false, describe: "Let other users read the mount (needs user_allow_other in /etc/fuse.conf)" })
       .option("nonempty", { type: "boolean", default: false, describe: "Mount over a directory that is not empty, hiding its contents" })
+      .option("verify", {
+        choices: VERIFY_MODES,
+        default: "default" as const,
+        describe:
+          "strict: serve no byte that has not matched its manifest hash; large objects without chunk digests are downloaded and verified whole before their first byte (slower first read, needs cache room for the whole file)",
+      })
       .epilog(
         "The registry (--registry, else $QUILT_REGISTRY, else quilt3's local registry) and the S3 endpoint, region and profile " +
           "($AWS_ENDPOINT_URL_S3 / $AWS_ENDPOINT_URL, $AWS_REGION, $AWS_PROFILE) are taken from this shell, whichever shell started the daemon. " +
@@ -54,6 +62,7 @@ export const mountCommand = {
       registry: spec.registry.url,
       s3: s3ContextFromEnv(process.env),
       ...(credentials !== undefined && { credentials }),
+      ...(args.verify === "strict" && { verify: "strict" }),
       allowOther: args.allowOther,
       nonEmpty: args.nonempty,
     });

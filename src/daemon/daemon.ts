@@ -191,6 +191,7 @@ export class Daemon {
           topHash: resolved.topHash,
           ...(req.allowOther && { allowOther: true }),
           ...(req.nonEmpty && { nonEmpty: true }),
+          ...(req.verify && { verify: req.verify }),
           mountedAt: new Date().toISOString(),
         };
         const m = await this.mountRecord(record, (manifest) => {

@@ -21,6 +21,8 @@ export interface MountRecord {
   topHash: string;
   allowOther?: boolean;
   nonEmpty?: boolean;
+  /** `quilt mount --verify strict` (absent: the default). PackageMount reads it. */
+  verify?: "strict";
   mountedAt: string;
 }
 

@@ -16,9 +16,12 @@ export interface MountRequest {
   s3: S3Context;
   /** credentialsFingerprint() of the caller's environment. */
   credentials?: string;
+  verify?: "strict";
   allowOther: boolean;
   nonEmpty: boolean;
 }
+
+export const VERIFY_MODES = ["default", "strict"] as const;
 
 const RESOLVED_REGISTRY = /^(s3|file):\/\//;
 
@@ -35,12 +38,16 @@ export function parseMountRequest(p: Record<string, unknown>): MountRequest {
   if (spec.registry.url !== registry.url) {
     throw new QuiltError("EUSAGE", `The mount request names two registries: ${spec.registry.url} in the spec and ${registry.url}`);
   }
+  if (p.verify !== undefined && !(VERIFY_MODES as readonly unknown[]).includes(p.verify)) {
+    throw new QuiltError("EUSAGE", `Invalid verify mode ${JSON.stringify(p.verify)}`, { hint: `one of: ${VERIFY_MODES.join(", ")}` });
+  }
   if (p.credentials !== undefined && typeof p.credentials !== "string") throw new QuiltError("EUSAGE", '"credentials" must be a fingerprint string');
   return {
     spec,
     mountpoint: p.mountpoint,
     s3: parseS3Context(p.s3),
     ...(typeof p.credentials === "string" && { credentials: p.credentials }),
+    ...(p.verify === "strict" && { verify: "strict" as const }),
     allowOther: p.allowOther === true,
     nonEmpty: p.nonEmpty === true,
   };

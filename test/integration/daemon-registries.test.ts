@@ -3,10 +3,12 @@
 // daemon. Two local registries hold a package of the same name with different bytes; each
 // mount serves its own registry's bytes, also after kill -9 and a restart from a third
 // shell. A mount request that names no registry is refused by the daemon itself.
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DaemonClient } from "../../src/daemon/client.js";
+import type { MountRecord } from "../../src/daemon/mount-records.js";
 import { daemonPaths } from "../../src/daemon/paths.js";
 import { mountAt, mountState } from "../../src/fs/mount-table.js";
 import { DaemonSandbox } from "../helpers/daemon-harness.js";
@@ -72,6 +74,20 @@ describe.skipIf(unavailable !== null)("daemon: mounts of several registries", ()
     expect(byMount[mnt2]).toMatchObject({ package: `${NAME}:v1`, registry: pathToFileURL(reg2).href });
     expect(byMount[mnt1]?.s3).toMatchObject({ endpoint: s3.endpoint });
 
+  });
+
+  it("keeps --verify strict and the S3 context in the mount record, and refuses an unknown mode", async () => {
+    const mnt3 = await box.mountDir("strict");
+    await box.ok(["mount", `${NAME}:v1`, mnt3, "--verify", "strict", "--registry", reg2]);
+    const records = (JSON.parse(await readFile(join(box.stateDir, "mounts.json"), "utf8")) as { mounts: MountRecord[] }).mounts;
+    expect(records.find((r) => r.mountpoint === mnt3)).toMatchObject({ registry: pathToFileURL(reg2).href, verify: "strict", s3: { endpoint: s3.endpoint, region: "us-east-1" } });
+    expect(records.find((r) => r.mountpoint === mnt1)?.verify).toBeUndefined();
+    expect(JSON.stringify(records)).not.toContain("testing"); // the sandbox's credentials are not recorded
+    await box.ok(["unmount", mnt3]);
+
+    const r = await box.cli(["mount", `${NAME}:v1`, await box.mountDir("never"), "--verify", "paranoid"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("Choices:");
   });
 
   it("refuses a mount request that names no registry, or an unresolved one", async () => {

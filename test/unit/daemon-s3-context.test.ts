@@ -89,12 +89,14 @@ describe("mount request", () => {
     process.env.QUILT_REGISTRY = "s3://from-daemon-env";
     expect(() => parseMountRequest(base)).toThrow(/needs a resolved "registry"/);
     expect(() => parseMountRequest({ ...base, registry: "relative/dir" })).toThrow(/needs a resolved "registry"/);
-    const r = parseMountRequest({ ...base, registry: "s3://bucket", s3: { endpoint: "http://e" }, credentials: "abc" });
-    expect(r).toMatchObject({ spec: { name: "ns/name", tag: "v1", registry: { url: "s3://bucket" } }, s3: { endpoint: "http://e" }, credentials: "abc", allowOther: false });
+    const r = parseMountRequest({ ...base, registry: "s3://bucket", s3: { endpoint: "http://e" }, credentials: "abc", verify: "strict" });
+    expect(r).toMatchObject({ spec: { name: "ns/name", tag: "v1", registry: { url: "s3://bucket" } }, s3: { endpoint: "http://e" }, credentials: "abc", verify: "strict", allowOther: false });
+    expect(parseMountRequest({ ...base, registry: "s3://bucket", verify: "default" }).verify).toBeUndefined();
   });
 
-  it("refuses a spec naming another registry", () => {
+  it("refuses a spec naming another registry, and unknown verify modes", () => {
     expect(() => parseMountRequest({ ...base, spec: "s3://other/ns/name", registry: "s3://bucket" })).toThrow(/names two registries/);
     expect(parseMountRequest({ ...base, spec: "s3://bucket/ns/name", registry: "s3://bucket" }).spec.registry.url).toBe("s3://bucket");
+    expect(() => parseMountRequest({ ...base, registry: "s3://bucket", verify: "paranoid" })).toThrow(/Invalid verify mode/);
   });
 });
