@@ -74,6 +74,11 @@ describe.skipIf(unavailable !== null)("daemon: mounts of several registries", ()
     expect(byMount[mnt2]).toMatchObject({ package: `${NAME}:v1`, registry: pathToFileURL(reg2).href });
     expect(byMount[mnt1]?.s3).toMatchObject({ endpoint: s3.endpoint });
 
+    // verify on a mount refuses a --registry other than the mount's own.
+    const wrong = await box.cli(["verify", mnt2, "--registry", reg1]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain(`is mounted from ${pathToFileURL(reg2).href}, not from ${pathToFileURL(reg1).href}`);
+    await box.ok(["verify", mnt2, "--registry", reg2]);
   });
 
   it("keeps --verify strict and the S3 context in the mount record, and refuses an unknown mode", async () => {
