@@ -7,6 +7,7 @@ import { Daemon } from "../daemon/daemon.js";
 import { DaemonClient } from "../daemon/client.js";
 import { ensureDaemon, pingDaemon, removePidFile, stopDaemon, writePidFile } from "../daemon/lifecycle.js";
 import { daemonPaths } from "../daemon/paths.js";
+import { forgetShellContext } from "../daemon/s3-context.js";
 import { configureLogging, log } from "../log.js";
 import type { CommandContext } from "./context.js";
 import { formatBytes } from "./progress.js";
@@ -40,7 +41,12 @@ export const daemonCommand = {
   builder: (y: Argv) =>
     cacheOptions(y.positional("action", { choices: ["start", "stop", "status", "run"] as const, describe: "run = in the foreground (what start runs)" }))
       .example("quilt daemon status", "is it running, with how many mounts, and its cache")
-      .example("quilt daemon stop", "unmount everything and stop"),
+      .example("quilt daemon stop", "unmount everything and stop")
+      .epilog(
+        "The daemon takes no registry, S3 endpoint, region or profile from the environment it was started in: " +
+          "each `quilt mount` sends those of its own shell, and a restarted daemon remounts each mount with its own. " +
+          "Its environment still gives its cache settings and its own AWS credentials.",
+      ),
   async run(args: DaemonArgs, ctx: CommandContext): Promise<void> {
     const paths = daemonPaths(process.env, args.cacheDir);
     if (args.action === "run") return runDaemon(paths, cacheBytes(args.cacheSize));
@@ -81,9 +87,13 @@ export const daemonCommand = {
 async function runDaemon(paths: ReturnType<typeof daemonPaths>, bytes: number | undefined): Promise<void> {
   if (await pingDaemon(paths)) throw new QuiltError("EUSAGE", "A daemon is already running", { hint: "quilt daemon status" });
   configureLogging({ file: paths.log });
+  // Every mount request brings its registry and S3 context; the shell that started this
+  // process must not steer the SDK for mounts requested from other shells.
+  const env = { ...process.env };
+  forgetShellContext(process.env);
   // The pid file is written once this process holds the socket: a daemon that lost a start
   // race must not overwrite the winner's.
-  const daemon = await Daemon.start({ paths, ...(bytes !== undefined && { cacheBytes: bytes }), onListening: () => writePidFile(paths) });
+  const daemon = await Daemon.start({ paths, env, ...(bytes !== undefined && { cacheBytes: bytes }), onListening: () => writePidFile(paths) });
   const stop = (signal: string) => {
     log().info({ signal }, "signal: shutting down");
     void daemon.close();

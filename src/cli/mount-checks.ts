@@ -4,13 +4,15 @@
 // them as not verified; force-match evicts what failed and fetches it again) and these functions print its answer in the same style
 // the commands use for an installed directory. A mount is recognised from the kernel's
 // mount table (a fuse.quilt mount at DIR) and confirmed by the daemon: nothing inside the
-// mount is touched.
+// mount is touched. A mount is always checked against the registry and S3 context it was
+// mounted with (the daemon keeps them); a --registry naming another registry is refused.
 import { resolve } from "node:path";
 import { DaemonClient } from "../daemon/client.js";
 import { daemonPaths } from "../daemon/paths.js";
 import type { ForceMatchReply, MountCheck, MountInfoReply } from "../daemon/package-mount.js";
 import { isQuiltError, QuiltError } from "../errors.js";
 import { mountAt } from "../fs/mount-table.js";
+import { parseRegistryUrl } from "../manifest/registry-url.js";
 import type { CommandContext } from "./context.js";
 import { shellQuote } from "./consumer-shared.js";
 import { EXIT_DIFFERENCE } from "./exit-codes.js";
@@ -70,6 +72,17 @@ function refuseOptions(dir: string, unsupported: Record<string, unknown>): void 
   }
 }
 
+/** --registry on a mount must name the registry it was mounted from, if given at all. */
+function checkRegistry(ctx: CommandContext, dir: string, info: MountInfoReply): void {
+  const given = ctx.globals.registry;
+  if (given === undefined) return;
+  const url = parseRegistryUrl(given).url;
+  if (url === info.registry) return;
+  throw new QuiltError("EUSAGE", `${dir} is mounted from ${info.registry}, not from ${url}`, {
+    hint: "leave out --registry: a mount is checked against the registry it was mounted from",
+  });
+}
+
 /** "... and N more <what>" when the daemon left keys out of a long list. */
 function more(omitted: number | undefined, what: string): string[] {
   return omitted ? [`... and ${omitted} more ${what}`] : [];
@@ -87,6 +100,7 @@ export function cachedOnlyError(dir: string): QuiltError {
 
 export async function verifyMount(ctx: CommandContext, dir: string, mount: DaemonMount, opts: { deep: boolean; cachedOnly?: boolean; package?: string }): Promise<void> {
   refuseOptions(dir, { package: opts.package });
+  checkRegistry(ctx, dir, mount.info);
   const { progress, update } = onProgress(ctx, "Verifying");
   const r = await mount.client.request<MountCheck & { failedOmitted?: number; unverifiedOmitted?: number }>(
     "verify",
@@ -122,6 +136,7 @@ export async function verifyMount(ctx: CommandContext, dir: string, mount: Daemo
 
 export async function forceMatchMount(ctx: CommandContext, dir: string, mount: DaemonMount, opts: { deep: boolean; cachedOnly?: boolean; package?: string }): Promise<void> {
   refuseOptions(dir, { package: opts.package });
+  checkRegistry(ctx, dir, mount.info);
   const { progress, update } = onProgress(ctx, "Checking");
   const r = await mount.client.request<ForceMatchReply & { failedOmitted?: number; repairedOmitted?: number; unrepairedOmitted?: number }>(
     "force-match",

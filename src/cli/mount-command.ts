@@ -1,8 +1,13 @@
 // `quilt mount NAME DIR`: mounts a package version read-only; files are fetched lazily,
-// only the bytes that are read, into the shared cache. Starts the daemon if needed.
+// only the bytes that are read, into the shared cache. Starts the daemon if needed. The
+// registry and the S3 endpoint, region and profile are resolved here, in the user's shell,
+// and sent with the request: the daemon may have been started from another shell.
 import type { Argv } from "yargs";
 import { DaemonClient } from "../daemon/client.js";
 import { ensureDaemon } from "../daemon/lifecycle.js";
+import { VERIFY_MODES } from "../daemon/mount-request.js";
+import { credentialsFingerprint, s3ContextFromEnv } from "../daemon/s3-context.js";
+import { parsePackageSpec } from "../manifest/package-spec.js";
 import { daemonPaths } from "../daemon/paths.js";
 import type { MountInfoReply } from "../daemon/package-mount.js";
 import { resolve } from "node:path";
@@ -20,6 +25,7 @@ interface MountArgs {
   cacheSize?: string;
   allowOther: boolean;
   nonempty: boolean;
+  verify: (typeof VERIFY_MODES)[number];
 }
 
 export const mountCommand = {
@@ -31,16 +37,33 @@ export const mountCommand = {
       .positional("dir", { type: "string", describe: "Empty directory to mount on" })
       .option("allow-other", { type: "boolean", default: false, describe: "Let other users read the mount (needs user_allow_other in /etc/fuse.conf)" })
       .option("nonempty", { type: "boolean", default: false, describe: "Mount over a directory that is not empty, hiding its contents" })
+      .option("verify", {
+        choices: VERIFY_MODES,
+        default: "default" as const,
+        describe:
+          "strict: serve no byte that has not matched its manifest hash; large objects without chunk digests are downloaded and verified whole before their first byte (slower first read, needs cache room for the whole file)",
+      })
+      .epilog(
+        "The registry (--registry, else $QUILT_REGISTRY, else quilt3's local registry) and the S3 endpoint, region and profile " +
+          "($AWS_ENDPOINT_URL_S3 / $AWS_ENDPOINT_URL, $AWS_REGION, $AWS_PROFILE) are taken from this shell, whichever shell started the daemon. " +
+          "Credentials are not sent: the daemon reads a named profile from ~/.aws itself, and refuses environment credentials (AWS_ACCESS_KEY_ID) other than its own.",
+      )
       .example("quilt mount ns/dataset:v1 ./dataset --registry s3://bucket", "mount version v1, then read ./dataset like local files")
       .example("quilt mount ns/dataset ./data --cache-dir /efs/quilt-cache", "share the data cache with other nodes"),
   async run(args: MountArgs, ctx: CommandContext): Promise<void> {
+    // Resolved before the daemon starts, so a bad spec or registry starts nothing.
+    const spec = parsePackageSpec(args.name, { ...(args.registry !== undefined && { registry: args.registry }), env: process.env });
+    const credentials = credentialsFingerprint(process.env);
     const paths = daemonPaths(process.env, args.cacheDir);
     const { started } = await ensureDaemon(paths, process.env, daemonArgs(args));
     if (started) ctx.say(`Started the quilt daemon (log: ${paths.log})`);
     const info = await new DaemonClient(paths.socket).request<MountInfoReply>("mount", {
       spec: args.name,
       mountpoint: resolve(args.dir),
-      ...(args.registry !== undefined && { registry: args.registry }),
+      registry: spec.registry.url,
+      s3: s3ContextFromEnv(process.env),
+      ...(credentials !== undefined && { credentials }),
+      ...(args.verify === "strict" && { verify: "strict" }),
       allowOther: args.allowOther,
       nonEmpty: args.nonempty,
     });
@@ -72,7 +95,10 @@ export const mountsCommand = {
     const lines =
       list.length === 0
         ? ["No packages mounted"]
-        : list.flatMap((m) => [`${m.mountpoint}  ${m.package}  ${m.topHash.slice(0, 9)}  cached ${formatBytes(m.cachedBytes)}/${formatBytes(m.totalBytes)}  read ${formatBytes(m.bytesRead)}`, `  ${verificationLine(m)}`]);
+        : list.flatMap((m) => [
+            `${m.mountpoint}  ${m.package}  ${m.topHash.slice(0, 9)}  ${m.registry}  cached ${formatBytes(m.cachedBytes)}/${formatBytes(m.totalBytes)}  read ${formatBytes(m.bytesRead)}`,
+            `  ${verificationLine(m)}`,
+          ]);
     ctx.print(lines, list);
   },
 };

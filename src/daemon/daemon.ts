@@ -1,20 +1,25 @@
-// The long-running daemon: one block cache and one set of S3 connections shared by every
-// mount, a socket for the CLI, and the list of mounts kept on disk so a restart after a
-// crash clears stale mounts and mounts them again. Shutdown is ordered and idempotent:
-// stop accepting requests, unmount everything, close the cache (flushing the index).
+// The long-running daemon: one block cache shared by every mount, one set of S3
+// connections per S3 context (endpoint, region, profile) that mounts were requested with,
+// a socket for the CLI, and the list of mounts kept on disk so a restart after a crash
+// clears stale mounts and mounts them again, each with its own registry and context.
+// Shutdown is ordered and idempotent: stop accepting requests, unmount everything, close
+// the cache (flushing the index).
 import { BlockCache } from "../cache/block-cache.js";
 import { cacheSizeBytes } from "../config.js";
 import { QuiltError, isQuiltError } from "../errors.js";
 import { canonicalMountPath, clearStaleMount, mountState } from "../fs/mount-table.js";
 import { log } from "../log.js";
-import { parsePackageSpec } from "../manifest/package-spec.js";
+import type { Manifest } from "../manifest/manifest.js";
 import { parseRegistryUrl } from "../manifest/registry-url.js";
+import { emptyCounts, type RequestCounts } from "../storage/counting-store.js";
 import { manifestKey } from "../storage/registry-layout.js";
 import { openRegistry, Stores } from "../storage/stores.js";
 import { join } from "node:path";
 import { cacheDir } from "../config.js";
 import { PackageMount } from "./package-mount.js";
 import { readMountRecords, writeMountRecords, type MountRecord } from "./mount-records.js";
+import { parseMountRequest, readsS3 } from "./mount-request.js";
+import { checkCredentials, credentialsFingerprint, s3ContextFromEnv, s3ContextKey, s3StoreOptions, type S3Context } from "./s3-context.js";
 import type { DaemonPaths } from "./paths.js";
 import { SocketServer, type Handler } from "./socket-server.js";
 
@@ -31,10 +36,19 @@ function capList<K extends string, T>(list: T[], name: K): Record<K, T[]> & Reco
 
 export interface DaemonOptions {
   paths: DaemonPaths;
+  /**
+   * The environment the daemon was started with: its cache settings, its own credentials
+   * (compared with each caller's), and the S3 context of mount records older than contexts.
+   */
   env?: NodeJS.ProcessEnv;
   cacheBytes?: number;
   /** Runs once this daemon holds the socket (before remounting): where to write the pid file. */
   onListening?: () => Promise<void>;
+}
+
+/** A mount as `quilt mounts` and `quilt status` show it: with the S3 context it reads through. */
+function describe(m: PackageMount) {
+  return { ...m.info(), s3: m.record.s3 ?? null };
 }
 
 export class Daemon {
@@ -43,7 +57,8 @@ export class Daemon {
   private closing: Promise<void> | undefined;
   private restoring: Promise<void> = Promise.resolve();
   private ready = false;
-  readonly stores = new Stores();
+  /** One Stores (connection pool, credentials) per S3 context, by s3ContextKey. */
+  private readonly storesByContext = new Map<string, Stores>();
   readonly startedAt = new Date();
   /** Resolves when the daemon has shut down (by request or signal). */
   readonly stopped: Promise<void>;
@@ -100,19 +115,45 @@ export class Daemon {
     await writeMountRecords(this.paths.mounts, [...this.mounts.values()].map((m) => m.record));
   }
 
-  private registry(url: string) {
-    return openRegistry(parseRegistryUrl(url), this.stores, { manifestCacheDir: join(cacheDir(this.env), "manifests") });
+  private storesFor(context: S3Context): Stores {
+    const key = s3ContextKey(context);
+    let stores = this.storesByContext.get(key);
+    if (!stores) {
+      stores = new Stores(s3StoreOptions(context));
+      this.storesByContext.set(key, stores);
+    }
+    return stores;
   }
 
-  private async mountRecord(r: MountRecord): Promise<PackageMount> {
-    const registry = this.registry(r.registry);
+  /** Request counts over every S3 context. */
+  private requestCounts(): { s3: RequestCounts; local: RequestCounts } {
+    const total = { s3: emptyCounts(), local: emptyCounts() };
+    for (const stores of this.storesByContext.values()) {
+      const c = stores.counts();
+      for (const backend of ["s3", "local"] as const) {
+        for (const k of Object.keys(total[backend]) as (keyof RequestCounts)[]) total[backend][k] += c[backend][k];
+      }
+    }
+    return total;
+  }
+
+  private registry(url: string, stores: Stores) {
+    return openRegistry(parseRegistryUrl(url), stores, { manifestCacheDir: join(cacheDir(this.env), "manifests") });
+  }
+
+  /** Mounts a record with its own S3 context; `check` may refuse the manifest before anything is mounted. */
+  private async mountRecord(r: MountRecord, check?: (manifest: Manifest) => void): Promise<PackageMount> {
+    // Records written before contexts existed: that daemon used its own environment.
+    const stores = this.storesFor(r.s3 ?? s3ContextFromEnv(this.env));
+    const registry = this.registry(r.registry, stores);
     const manifest = await registry.loadManifest({ name: r.name, topHash: r.topHash as never, layout: "v1" });
+    check?.(manifest);
     // The version's time is when its manifest was written.
     const time = await registry.store
       .head({ bucket: registry.bucket, key: manifestKey("v1", r.name, r.topHash) })
       .then((h) => h.lastModified ?? new Date())
       .catch(() => new Date());
-    const m = new PackageMount(r, manifest, this.cache, this.stores);
+    const m = new PackageMount(r, manifest, this.cache, stores);
     await m.mount(time);
     this.mounts.set(r.mountpoint, m);
     return m;
@@ -129,26 +170,35 @@ export class Daemon {
       ping: async () => ({ pid: process.pid, startedAt: this.startedAt.toISOString(), mounts: this.mounts.size, ready: this.ready }),
       mount: async (p) => {
         await this.restoring;
-        const spec = parsePackageSpec(String(p.spec), { ...(typeof p.registry === "string" && { registry: p.registry }), env: this.env });
-        const mountpoint = await canonicalMountPath(String(p.mountpoint));
+        const req = parseMountRequest(p);
+        const { spec } = req;
+        const mountpoint = await canonicalMountPath(req.mountpoint);
         if (this.mounts.has(mountpoint) || (await mountState(mountpoint)) === "live") {
           throw new QuiltError("EUSAGE", `${mountpoint} is already mounted`, { hint: `unmount it first: quilt unmount ${mountpoint}` });
         }
-        const registry = this.registry(spec.registry.url);
+        // S3 requests would be signed with the daemon's credentials: refuse before the first
+        // one when they are not the caller's (a local registry's manifest is checked once read).
+        const credentials = () => checkCredentials(req.s3, req.credentials, credentialsFingerprint(this.env));
+        if (spec.registry.kind === "s3") credentials();
+        const registry = this.registry(spec.registry.url, this.storesFor(req.s3));
         const resolved = await registry.resolve(spec.name, { ...(spec.tag !== undefined && { tag: spec.tag }), ...(spec.hash !== undefined && { hash: spec.hash }) });
         const record: MountRecord = {
           mountpoint,
           registry: spec.registry.url,
+          s3: req.s3,
           name: spec.name,
           ...(spec.hash === undefined && { tag: spec.tag ?? "latest" }),
           topHash: resolved.topHash,
-          ...(p.allowOther === true && { allowOther: true }),
-          ...(p.nonEmpty === true && { nonEmpty: true }),
+          ...(req.allowOther && { allowOther: true }),
+          ...(req.nonEmpty && { nonEmpty: true }),
+          ...(req.verify && { verify: req.verify }),
           mountedAt: new Date().toISOString(),
         };
-        const m = await this.mountRecord(record);
+        const m = await this.mountRecord(record, (manifest) => {
+          if (spec.registry.kind !== "s3" && readsS3(manifest)) credentials();
+        });
         await this.saveRecords();
-        return m.info();
+        return describe(m);
       },
       unmount: async (p) => {
         await this.restoring;
@@ -161,9 +211,9 @@ export class Daemon {
       },
       list: async () => {
         await this.restoring;
-        return [...this.mounts.values()].map((m) => m.info());
+        return [...this.mounts.values()].map(describe);
       },
-      stats: async () => ({ pid: process.pid, startedAt: this.startedAt.toISOString(), mounts: this.mounts.size, cache: this.cache.stats(), requests: this.stores.counts() }),
+      stats: async () => ({ pid: process.pid, startedAt: this.startedAt.toISOString(), mounts: this.mounts.size, cache: this.cache.stats(), requests: this.requestCounts() }),
       verify: async (p, ctx) => {
         const r = await this.mountAt(await canonicalMountPath(String(p.mountpoint))).verify({ cachedOnly: p.cachedOnly === true, onProgress: (x) => ctx.progress(x) });
         return { ...r, ...capList(r.failed, "failed"), ...capList(r.unverified, "unverified") };
@@ -172,7 +222,7 @@ export class Daemon {
         const r = await this.mountAt(await canonicalMountPath(String(p.mountpoint))).forceMatch({ cachedOnly: p.cachedOnly === true, onProgress: (x) => ctx.progress(x) });
         return { ...r, before: { ...r.before, failed: r.before.failed.slice(0, MAX_REPORTED_KEYS), unverified: r.before.unverified.slice(0, MAX_REPORTED_KEYS) }, ...capList(r.failed, "failed"), ...capList(r.repaired, "repaired"), ...capList(r.unrepaired, "unrepaired") };
       },
-      status: async (p) => this.mountAt(await canonicalMountPath(String(p.mountpoint))).info(),
+      status: async (p) => describe(this.mountAt(await canonicalMountPath(String(p.mountpoint)))),
       shutdown: async () => {
         setImmediate(() => void this.close());
         return { stopping: true };
@@ -192,7 +242,8 @@ export class Daemon {
       this.mounts.clear();
       if (!opts.keepRecords) await writeMountRecords(this.paths.mounts, []);
       await this.cache.close();
-      await this.stores.close();
+      await Promise.all([...this.storesByContext.values()].map((s) => s.close()));
+      this.storesByContext.clear();
       log().info("daemon stopped");
       this.resolveStopped();
     })();

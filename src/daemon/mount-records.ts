@@ -5,10 +5,17 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { errnoCode } from "../errors.js";
 import { log } from "../log.js";
+import type { S3Context } from "./s3-context.js";
 
 export interface MountRecord {
   mountpoint: string;
+  /** Resolved by the CLI: s3://bucket or file:///dir. */
   registry: string;
+  /**
+   * Endpoint, region and profile the CLI resolved for this mount. Absent only in records of
+   * daemons before it existed, which used their own environment.
+   */
+  s3?: S3Context;
   name: string;
   tag?: string;
   topHash: string;

@@ -28,6 +28,14 @@ export interface S3ClientOptions {
    * (default true; QUILT_S3_DIRECT_GET=0 turns it off, to rule it out when debugging).
    */
   directGets?: boolean;
+  /**
+   * False: the endpoint is `endpoint` or AWS, nothing else; AWS_ENDPOINT_URL(_S3) and
+   * endpoint_url in AWS config files are ignored. The daemon sets it: the shell that ran
+   * `quilt mount` resolved the endpoint, and the daemon's own settings must not replace it.
+   */
+  configuredEndpoints?: boolean;
+  /** Where `endpoint` came from, for hints when it cannot be reached (default "the endpoint option"). */
+  endpointSource?: string;
 }
 
 export interface ResolvedS3Client {
@@ -51,9 +59,12 @@ const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 const FALLBACK_REGION = "us-east-1";
 
 /** The endpoint the user configured, and where it came from (for hints). */
-export function configuredEndpoint(opts: { endpoint?: string }): { url: string; source: string } | undefined {
-  if (opts.endpoint) return { url: opts.endpoint, source: "the endpoint option" };
-  const env = process.env;
+export function configuredEndpoint(
+  opts: { endpoint?: string; endpointSource?: string; configuredEndpoints?: boolean },
+  env: NodeJS.ProcessEnv = process.env,
+): { url: string; source: string } | undefined {
+  if (opts.endpoint) return { url: opts.endpoint, source: opts.endpointSource ?? "the endpoint option" };
+  if (opts.configuredEndpoints === false) return undefined;
   // The SDK honours this switch for its own env/config endpoint lookup; so do we.
   if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === "true") return undefined;
   if (env.AWS_ENDPOINT_URL_S3) return { url: env.AWS_ENDPOINT_URL_S3, source: "AWS_ENDPOINT_URL_S3" };
@@ -86,6 +97,8 @@ export function buildS3Client(opts: S3ClientOptions = {}): ResolvedS3Client {
     ...(opts.profile ? { profile: opts.profile } : {}),
     ...(custom ? { endpoint: custom.url } : {}),
     forcePathStyle: opts.forcePathStyle ?? custom !== undefined,
+    // Without it the SDK would read AWS_ENDPOINT_URL and ~/.aws/config on its own.
+    ...(opts.configuredEndpoints === false && { ignoreConfiguredEndpointUrls: true }),
     // Buckets live in many regions; follow S3's 301/400 redirects instead of failing.
     followRegionRedirects: true,
     maxAttempts: 1,
