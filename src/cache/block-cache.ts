@@ -494,6 +494,7 @@ export class BlockCache {
     this.checkOpen();
     this.failed.clear();
     this.facts.clear();
+    this.chunks.forgetAll();
     await this.track(() => this.store.clear());
   }
 

@@ -37,6 +37,17 @@ const RECENT_CHUNK_BYTES = 32 * 1024 * 1024;
 export class ChunkLoader {
   private readonly inflight = new Map<string, Promise<Buffer[]>>();
 
+  private allIndexed(obj: CacheObject, c: number, v: ChunkVerifier): boolean {
+    const last = Math.min(Math.ceil(obj.size / this.store.blockSize), (c + 1) * v.blocksPerChunk) - 1;
+    for (let i = c * v.blocksPerChunk; i <= last; i++) if (!this.store.inIndex(obj, i)) return false;
+    return true;
+  }
+
+  /** Forgets every chunk held in memory (the cache was cleared). */
+  forgetAll(): void {
+    this.recent.clear();
+  }
+
   /** Forgets what is held in memory for `key` (its blocks were evicted as bad or unwanted). */
   forget(key: string): void {
     for (const id of [...this.recent.keys()]) if (id.startsWith(`${key}/`)) this.recent.delete(id);
@@ -65,6 +76,8 @@ export class ChunkLoader {
         const joined = this.inflight.has(`${obj.key}/${c}`);
         const held = joined ? undefined : this.recent.get(`${obj.key}/${c}`);
         const cached = joined ? undefined : held ? held.slice(lo - c * bpc, hi - c * bpc + 1) : await this.trusted(obj, c, lo, hi, v, want);
+        // Held in memory only because there was no room on disk: try again to keep it.
+        if (held && !this.allIndexed(obj, c, v)) await this.store.store(obj, held.map((data, k) => ({ index: c * bpc + k, data })));
         if (cached) {
           for (let i = lo; i <= hi; i++) {
             data[i - first] = cached[i - lo];

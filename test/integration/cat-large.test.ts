@@ -56,7 +56,7 @@ describe("reading a large file in pieces", () => {
     const cat = await runCli(["cat", "ns/big:v1", "big.txt"], { env: small });
     expect(cat.code).not.toBe(0);
     expect(cat.stdout).toBe("");
-    expect(cat.stderr).toMatch(/could not be cached and verified/);
+    expect(cat.stderr).toMatch(/cannot be verified whole before it is served/);
     expect(cat.stderr).toMatch(/QUILT_CACHE_SIZE/);
   });
 });
