@@ -71,7 +71,10 @@ export class Stores {
         store.get(loc.versionId === undefined && pinEtag !== undefined ? { ...loc, etag: pinEtag } : loc, { range, ...(signal !== undefined && { signal }) }),
       inspect: async ({ parts }) => {
         const head = await store.head(loc);
-        const list = parts && store.objectParts ? await store.objectParts(loc) : undefined;
+        // Part checksums exist only where S3 keeps a composite SHA-256 (a multipart upload with
+        // checksums); elsewhere the request is wasted, and a server that does not know it may
+        // even answer with the object's body.
+        const list = parts && head.compositeSha256 !== undefined && store.objectParts ? await store.objectParts(loc) : undefined;
         const pinEtag = loc.versionId === undefined ? head.etag : undefined;
         const version = loc.versionId ?? head.versionId ?? head.etag;
         return {
