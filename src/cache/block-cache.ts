@@ -15,11 +15,9 @@
 //   fails the read that completes it and every later read of that source. With `strict`
 //   such an object is fetched and verified whole before its first byte.
 import { mkdir } from "node:fs/promises";
-import { LRUCache } from "lru-cache";
 import { QuiltError } from "../errors.js";
-import { log } from "../log.js";
 import { assertHashType } from "../manifest/checksums.js";
-import type { ObjectSource, SourceFacts } from "../storage/object-source.js";
+import type { ObjectSource } from "../storage/object-source.js";
 import { assertChecksumSupport, layoutDir } from "./block-file.js";
 import { blockCount, checkBlockSize, DEFAULT_BLOCK_BYTES } from "./block-layout.js";
 import { DEFAULTS, type BlockCacheOptions } from "./cache-options.js";
@@ -27,14 +25,15 @@ import { BlockLoader, type BlockFetcher, type LoadedSpan } from "./block-loader.
 import { BlockStore } from "./block-store.js";
 import { assertLocalDisk, CacheIndex } from "./cache-index.js";
 import { newCounters, type CacheStats } from "./cache-stats.js";
-import { chunkDigest, chunkLayout, contradiction, digestsFit, digestsFromParts, refused, sha256 } from "./chunk-digests.js";
-import { digestsDir, readDigestFile, writeDigestFile } from "./digest-files.js";
-import { ChunkLoader, type ChunkVerifier } from "./chunk-loader.js";
+import { chunkLayout } from "./chunk-digests.js";
+import { digestsDir } from "./digest-files.js";
+import { ChunkLoader } from "./chunk-loader.js";
 import { checkSize, type CacheObject } from "./content-key.js";
 import { limiter } from "./limiter.js";
-import { hashWithDigests, privateObject } from "./private-object.js";
+import { hashWithDigests } from "./private-object.js";
 import { reconcile, type ReconcileResult } from "./reconcile.js";
-import { bytesMatch, canVerify } from "./verify-object.js";
+import { mismatch, UnverifiedObjects } from "./unverified-objects.js";
+import { VerificationPlanner } from "./verification-plan.js";
 
 export type { BlockFetcher } from "./block-loader.js";
 export type { BlockCacheOptions } from "./cache-options.js";
@@ -53,10 +52,6 @@ export interface ReadOptions {
 
 /** Access times reach LMDB once a second: LRU order needs no finer grain, and reads stay write-free. */
 const ACCESS_FLUSH_MS = 1000;
-/** What sources told about their objects (one HEAD each), kept for this many sources. */
-const SOURCE_FACTS = 10_000;
-
-type Plan = { kind: "verified"; v: ChunkVerifier; fetch: BlockFetcher } | { kind: "private"; priv: CacheObject; fetch: BlockFetcher };
 
 /** A bare fetcher gets a name of its own, so its private blocks are never another fetcher's. */
 const anonymousIds = new WeakMap<BlockFetcher, string>();
@@ -85,17 +80,9 @@ export class BlockCache {
   private readonly chunks: ChunkLoader;
   private readonly wholeObjectBytes: number;
   private readonly fetchConcurrency: number;
-  private readonly facts = new LRUCache<string, Promise<SourceFacts>>({ max: SOURCE_FACTS });
-  /** Private keys whose whole-object hash failed, by content key: every later read of them fails. */
-  private readonly failed = new Map<string, Set<string>>();
-  /** Private objects being hashed whole (by private key). */
-  private readonly settling = new Map<string, Promise<void>>();
-  /** Verified private objects being moved to their content key (by content key). */
-  private readonly promotions = new Map<string, Promise<void>>();
-  /** Strict whole-object loads in flight (by private key). */
-  private readonly wholes = new Map<string, Promise<void>>();
+  private readonly planner: VerificationPlanner;
+  private readonly unverified: UnverifiedObjects;
   private readonly verifying = new Map<string, Promise<VerifyResult>>();
-  private readonly digestFiles: string;
   private readonly active = new Set<Promise<unknown>>();
   private readonly stop = new AbortController();
   private readonly timer: NodeJS.Timeout;
@@ -114,7 +101,15 @@ export class BlockCache {
     const maxFetchBlocks = Math.max(1, Math.floor((opts.maxFetchBytes ?? DEFAULTS.maxFetchBytes) / blockSize));
     this.loader = new BlockLoader(this.store, this.counters, maxFetchBlocks);
     this.chunks = new ChunkLoader(this.store, this.loader, this.counters);
-    this.digestFiles = digestsDir(layout);
+    this.planner = new VerificationPlanner(index, this.counters, blockSize, this.wholeObjectBytes, digestsDir(layout));
+    this.unverified = new UnverifiedObjects({
+      store: this.store,
+      loader: this.loader,
+      counters: this.counters,
+      maxBytes: opts.maxBytes,
+      recordDigests: (obj, digests) => this.planner.recordDigests(obj, digests),
+      track: (op) => this.track(op),
+    });
     this.timer = setInterval(() => this.index.flushAccess(), ACCESS_FLUSH_MS);
     this.timer.unref();
   }
@@ -216,176 +211,19 @@ export class BlockCache {
 
   /** The blocks of a span, by the object's verification plan. */
   private async loadSpan(obj: CacheObject, first: number, last: number, src: ObjectSource, opts: ReadOptions, want: boolean): Promise<LoadedSpan> {
-    let plan = await this.plan(obj, src);
+    const limit = limiter(this.fetchConcurrency);
+    let plan = await this.planner.plan(obj, src);
     if (plan.kind === "private" && opts.strict) {
-      await this.loadWhole(obj, plan, opts.signal);
-      plan = await this.plan(obj, src);
+      await this.unverified.loadWhole(obj, plan.priv, plan.fetch, limit, opts.signal);
+      plan = await this.planner.plan(obj, src);
       if (plan.kind === "private") throw mismatch(obj, "it was verified whole but its digests could not be recorded");
     }
-    const limit = limiter(this.fetchConcurrency);
     // Its blocks are on their way to the content key: wait rather than fetch them again.
-    await this.promotions.get(obj.key)?.catch(() => undefined);
+    await this.unverified.promoted(obj);
     if (plan.kind === "verified") return this.chunks.load(obj, first, last, plan.v, plan.fetch, limit, opts.signal, want);
-    const priv = plan.priv;
-    this.assertNotFailed(obj, priv);
-    const release = this.store.pins.pinBlocks(priv.key, first, last);
-    try {
-      const span = await this.loader.load(priv, first, last, plan.fetch, limit, opts.signal, want);
-      await this.settle(obj, priv, false);
-      // The verdict may have come from another reader's verification while this one loaded.
-      this.assertNotFailed(obj, priv);
-      if (want) opts.onUnverified?.();
-      this.index.touch(priv.key, Date.now());
-      return span;
-    } finally {
-      release();
-    }
-  }
-
-  /** How `obj` is verified: whole or by chunk (digests known), or privately per source. */
-  private async plan(obj: CacheObject, src: ObjectSource): Promise<Plan> {
-    const count = blockCount(obj.size, this.blockSize);
-    const plain: BlockFetcher = (range, signal) => src.fetch(range, signal);
-    const whole = (): Plan => ({ kind: "verified", v: { blocksPerChunk: count, check: (_c, bytes) => bytesMatch(obj, bytes) }, fetch: plain });
-    if (canVerify(obj) && (obj.size <= this.wholeObjectBytes || count <= 1)) return whole();
-    const layout = chunkLayout(obj.size, this.blockSize);
-    const byDigests = (d: Buffer): Plan => ({
-      kind: "verified",
-      v: { blocksPerChunk: (layout as { blocksPerChunk: number }).blocksPerChunk, check: async (c, bytes) => sha256(bytes).equals(chunkDigest(d, c)) },
-      fetch: plain,
-    });
-    const known = layout ? await this.findDigests(obj) : undefined;
-    if (known) return byDigests(known);
-    const facts = src.inspect ? await this.inspect(obj, src) : undefined;
-    const fromParts = layout && facts ? digestsFromParts(obj, facts.parts) : undefined;
-    if (fromParts) {
-      await this.recordDigests(obj, fromParts);
-      return byDigests(fromParts);
-    }
-    const pin = facts?.pinEtag;
-    return { kind: "private", priv: privateObject(obj, src.id, facts?.version), fetch: pin === undefined ? plain : (range, signal) => src.fetch(range, signal, pin) };
-  }
-
-  /** Recorded digests that fit the object (for sha2-256-chunked: recombine to its hash). */
-  private knownDigests(obj: CacheObject): Buffer | undefined {
-    const d = this.index.digests(obj.key);
-    return d && digestsFit(obj, d) ? d : undefined;
-  }
-
-  /** Known digests, else self-proving ones another daemon left in the shared data directory. */
-  private async findDigests(obj: CacheObject): Promise<Buffer | undefined> {
-    const known = this.knownDigests(obj);
-    if (known || obj.hash.type !== "sha2-256-chunked") return known;
-    const shared = await readDigestFile(this.digestFiles, obj.key);
-    if (!shared || !digestsFit(obj, shared)) return undefined;
-    this.index.setDigests(obj.key, shared);
-    return shared;
-  }
-
-  private async recordDigests(obj: CacheObject, digests: Buffer): Promise<void> {
-    this.index.setDigests(obj.key, digests);
-    if (obj.hash.type === "sha2-256-chunked") await writeDigestFile(this.digestFiles, obj.key, digests);
-  }
-
-  /** One look at the source per process; an object its store contradicts is refused here. */
-  private async inspect(obj: CacheObject, src: ObjectSource): Promise<SourceFacts> {
-    let facts = this.facts.get(src.id);
-    if (!facts) {
-      facts = (src.inspect as NonNullable<ObjectSource["inspect"]>)({ parts: obj.hash.type === "sha2-256-chunked" });
-      this.facts.set(src.id, facts);
-      facts.catch(() => this.facts.delete(src.id));
-    }
-    const seen = await facts;
-    const why = contradiction(obj, seen);
-    if (why !== undefined) {
-      this.counters.hashMismatches++;
-      throw refused(obj, why);
-    }
-    return seen;
-  }
-
-  private assertNotFailed(obj: CacheObject, priv: CacheObject): void {
-    if (this.failed.get(obj.key)?.has(priv.key)) throw mismatch(obj, "its bytes from this source did not match it earlier; it is not served again until `quilt force-match`");
-  }
-
-  /** When a private object is complete, hashes it whole: promotes it on a match, condemns its source otherwise. */
-  private async settle(obj: CacheObject, priv: CacheObject, waitForPromotion: boolean): Promise<void> {
-    if (!canVerify(obj) || !this.completeKey(priv)) return;
-    let running = this.settling.get(priv.key);
-    if (!running) {
-      running = this.track(() => this.verifyPrivate(obj, priv, waitForPromotion)).finally(() => this.settling.delete(priv.key));
-      this.settling.set(priv.key, running);
-    }
-    await running;
-  }
-
-  private async verifyPrivate(obj: CacheObject, priv: CacheObject, waitForPromotion: boolean): Promise<void> {
-    const release = this.store.pins.pinObject(priv.key);
-    try {
-      const layout = chunkLayout(obj.size, this.blockSize);
-      const read = (i: number) => this.store.local(priv, i, { keepInMemory: false });
-      const { check, digests } = await hashWithDigests(obj, this.blockSize, read, layout);
-      if (check === "incomplete") return;
-      if (check === "mismatch") {
-        this.counters.hashMismatches++;
-        let set = this.failed.get(obj.key);
-        if (!set) this.failed.set(obj.key, (set = new Set()));
-        set.add(priv.key);
-        await this.store.dropObject(priv);
-        throw mismatch(obj, "the bytes fetched from its source do not match it; they were deleted and the file no longer reads");
-      }
-      if (digests) await this.recordDigests(obj, digests);
-      const promotion = this.track(() => this.promote(obj, priv)).finally(() => this.promotions.delete(obj.key));
-      this.promotions.set(obj.key, promotion);
-      if (waitForPromotion) await promotion;
-      else promotion.catch((err: unknown) => log().warn({ err, key: obj.key }, "promoting a verified object failed"));
-    } finally {
-      release();
-    }
-  }
-
-  /** Moves a verified private object to its content key, block by block, so it never needs twice its size. */
-  private async promote(obj: CacheObject, priv: CacheObject): Promise<void> {
-    const release = this.store.pins.pinObject(priv.key);
-    try {
-      const n = blockCount(obj.size, this.blockSize);
-      for (let i = 0; i < n; i++) {
-        if (!this.store.inIndex(obj, i)) {
-          const data = await this.store.local(priv, i, { keepInMemory: false });
-          if (data) await this.store.store(obj, [{ index: i, data }]);
-        }
-        await this.store.drop(priv.key, [i]);
-      }
-      if (this.isComplete(obj)) this.index.setVerified(obj.key, true);
-    } finally {
-      release();
-      await this.store.dropObject(priv);
-    }
-  }
-
-  /** Strict mode: the whole private object fetched, hashed and promoted before a byte is served. */
-  private async loadWhole(obj: CacheObject, plan: Plan & { kind: "private" }, signal: AbortSignal | undefined): Promise<void> {
-    const priv = plan.priv;
-    this.assertNotFailed(obj, priv);
-    if (obj.size > this.maxBytes) {
-      throw new QuiltError("EUSAGE", `object ${obj.key} has ${obj.size} bytes, more than the cache holds (${this.maxBytes}); it cannot be verified whole before it is served`, {
-        hint: "raise the cache size (--cache-size / QUILT_CACHE_SIZE), or mount without --verify=strict",
-      });
-    }
-    let running = this.wholes.get(priv.key);
-    if (!running) {
-      running = this.track(async () => {
-        const release = this.store.pins.pinObject(priv.key);
-        try {
-          await this.loader.load(priv, 0, blockCount(obj.size, this.blockSize) - 1, plan.fetch, limiter(this.fetchConcurrency), signal, false);
-          await this.settle(obj, priv, true);
-        } finally {
-          release();
-        }
-      }).finally(() => this.wholes.delete(priv.key));
-      this.wholes.set(priv.key, running);
-    }
-    await running;
+    const span = await this.unverified.load(obj, plan.priv, first, last, plan.fetch, limit, opts.signal, want);
+    if (want) opts.onUnverified?.();
+    return span;
   }
 
   private completeKey(obj: CacheObject): boolean {
@@ -419,12 +257,12 @@ export class BlockCache {
 
   /** Some source of the object failed its whole-object hash: readers must not serve what they hold of it. */
   hasFailed(obj: CacheObject): boolean {
-    return this.failed.has(obj.key);
+    return this.unverified.hasFailed(obj);
   }
 
   /** Whether chunk digests are known, so any part of the object can be verified on its own. */
   hasDigests(obj: CacheObject): boolean {
-    return this.knownDigests(obj) !== undefined;
+    return this.planner.knownDigests(obj) !== undefined;
   }
 
   /** Blocks cached and whether the object was verified, for `quilt mounts` and status. */
@@ -459,7 +297,7 @@ export class BlockCache {
       if (check === "incomplete") return "incomplete";
       if (check === "ok") {
         this.index.setVerified(obj.key, true);
-        if (digests) await this.recordDigests(obj, digests);
+        if (digests) await this.planner.recordDigests(obj, digests);
         return "ok";
       }
       this.counters.hashMismatches++;
@@ -483,8 +321,8 @@ export class BlockCache {
    */
   async evictObject(obj: CacheObject, src?: ObjectSource): Promise<void> {
     this.checkOpen();
-    this.failed.delete(obj.key);
-    if (src) this.facts.delete(src.id);
+    this.unverified.forgive(obj);
+    if (src) this.planner.forgetSource(src);
     this.chunks.forget(obj.key);
     await this.track(() => this.store.dropObject(obj));
   }
@@ -492,8 +330,8 @@ export class BlockCache {
   /** Deletes every block of this layout and empties the index. */
   async clear(): Promise<void> {
     this.checkOpen();
-    this.failed.clear();
-    this.facts.clear();
+    this.unverified.clear();
+    this.planner.clear();
     this.chunks.forgetAll();
     await this.track(() => this.store.clear());
   }
@@ -540,10 +378,4 @@ export class BlockCache {
   private checkOpen(): void {
     if (this.closed) throw new QuiltError("EUSAGE", "the block cache is closed");
   }
-}
-
-function mismatch(obj: CacheObject, what: string): QuiltError {
-  return new QuiltError("EHASHMISMATCH", `object ${obj.key} (${obj.hash.type} ${obj.hash.value}): ${what}`, {
-    hint: "the remote object no longer matches the package; `quilt verify` reports it",
-  });
 }

@@ -1,10 +1,8 @@
-// Checks a cached object against the hash its manifest names, streaming over its blocks so
-// a large object is never held in memory. Per-block checksums only prove a block is what was
-// written; this proves the object is what the package says it is, which is the promise a
-// top hash makes.
+// Checks bytes against the hash their manifest names. Per-block checksums only prove a block
+// is what was written; this proves the object is what the package says it is, which is the
+// promise a top hash makes. (Streaming a cached object through it: private-object.ts.)
 import { isQuiltError } from "../errors.js";
 import { EntryHasher, isHashType, verifyHash, type HashType } from "../manifest/checksums.js";
-import { blockCount } from "./block-layout.js";
 import type { CacheObject } from "./content-key.js";
 
 export type HashCheck = "ok" | "mismatch" | "incomplete";
@@ -22,30 +20,6 @@ export function matchesHash(obj: CacheObject, actual: { type: string; value: str
     if (isQuiltError(err, "EHASHMISMATCH")) return false;
     throw err;
   }
-}
-
-/**
- * Hashes blocks 0..n-1 in order as `readBlock` returns them (undefined: not cached). The next
- * block is read while the current one is hashed, so disk and CPU overlap.
- */
-export async function hashCachedObject(
-  obj: CacheObject,
-  blockSize: number,
-  readBlock: (index: number) => Promise<Buffer | undefined>,
-): Promise<HashCheck> {
-  const hasher = new EntryHasher(obj.hash.type as HashType, obj.size);
-  const n = blockCount(obj.size, blockSize);
-  let next = n > 0 ? readBlock(0) : undefined;
-  for (let i = 0; i < n; i++) {
-    const block = await (next as Promise<Buffer | undefined>);
-    next = i + 1 < n ? readBlock(i + 1) : undefined;
-    if (!block) {
-      await next?.catch(() => undefined);
-      return "incomplete";
-    }
-    hasher.update(block);
-  }
-  return matchesHash(obj, await hasher.digest()) ? "ok" : "mismatch";
 }
 
 /** Hashes a whole object held in memory (a small object fetched in one request). */

@@ -1,0 +1,169 @@
+// Large objects whose bytes could not be verified before they were served (no chunk digests),
+// held under their private source key (private-object.ts) until they can be judged whole:
+// - when every block is present the object is hashed; a match records its chunk digests
+//   and moves its blocks to the shared content key, block by block (so it never takes twice
+//   its size on disk); a mismatch deletes them and condemns the source: every later read of
+//   that source fails until force-match evicts the object;
+// - strict reads first fetch the whole object privately and wait for that judgement.
+import { QuiltError } from "../errors.js";
+import { log } from "../log.js";
+import { blockCount } from "./block-layout.js";
+import type { BlockFetcher, BlockLoader } from "./block-loader.js";
+import type { BlockStore } from "./block-store.js";
+import type { CacheCounters } from "./cache-stats.js";
+import { chunkLayout } from "./chunk-digests.js";
+import type { CacheObject } from "./content-key.js";
+import type { Limiter } from "./limiter.js";
+import { hashWithDigests } from "./private-object.js";
+import { canVerify } from "./verify-object.js";
+
+export interface UnverifiedDeps {
+  store: BlockStore;
+  loader: BlockLoader;
+  counters: CacheCounters;
+  maxBytes: number;
+  /** Keeps digests learned from a whole-object match. */
+  recordDigests(obj: CacheObject, digests: Buffer): Promise<void>;
+  /** Registers background work, so the cache's close waits for it. */
+  track<T>(op: () => Promise<T>): Promise<T>;
+}
+
+export class UnverifiedObjects {
+  /** Private keys whose whole-object hash failed, by content key. */
+  private readonly failed = new Map<string, Set<string>>();
+  /** Private objects being hashed whole (by private key). */
+  private readonly settling = new Map<string, Promise<void>>();
+  /** Verified private objects being moved to their content key (by content key). */
+  private readonly promotions = new Map<string, Promise<void>>();
+  /** Strict whole-object loads in flight (by private key). */
+  private readonly wholes = new Map<string, Promise<void>>();
+
+  constructor(private readonly d: UnverifiedDeps) {}
+
+  /** Blocks first..last of `obj` from its private copy, fetched as needed, then judged if complete. */
+  async load(obj: CacheObject, priv: CacheObject, first: number, last: number, fetch: BlockFetcher, limit: Limiter, signal: AbortSignal | undefined, want: boolean) {
+    this.assertNotFailed(obj, priv);
+    const release = this.d.store.pins.pinBlocks(priv.key, first, last);
+    try {
+      const span = await this.d.loader.load(priv, first, last, fetch, limit, signal, want);
+      await this.settle(obj, priv, false);
+      // The verdict may have come from another reader's verification while this one loaded.
+      this.assertNotFailed(obj, priv);
+      this.d.store.index.touch(priv.key, Date.now());
+      return span;
+    } finally {
+      release();
+    }
+  }
+
+  /** Strict: the whole private object fetched, hashed and moved to its content key before a byte is served. */
+  async loadWhole(obj: CacheObject, priv: CacheObject, fetch: BlockFetcher, limit: Limiter, signal: AbortSignal | undefined): Promise<void> {
+    this.assertNotFailed(obj, priv);
+    if (obj.size > this.d.maxBytes) {
+      throw new QuiltError("EUSAGE", `object ${obj.key} has ${obj.size} bytes, more than the cache holds (${this.d.maxBytes}); it cannot be verified whole before it is served`, {
+        hint: "raise the cache size (--cache-size / QUILT_CACHE_SIZE), or mount without --verify=strict",
+      });
+    }
+    let running = this.wholes.get(priv.key);
+    if (!running) {
+      running = this.d
+        .track(async () => {
+          const release = this.d.store.pins.pinObject(priv.key);
+          try {
+            await this.d.loader.load(priv, 0, blockCount(obj.size, this.d.store.blockSize) - 1, fetch, limit, signal, false);
+            await this.settle(obj, priv, true);
+          } finally {
+            release();
+          }
+        })
+        .finally(() => this.wholes.delete(priv.key));
+      this.wholes.set(priv.key, running);
+    }
+    await running;
+  }
+
+  /** Waits for `obj`'s blocks to reach their content key, if they are on their way. */
+  async promoted(obj: CacheObject): Promise<void> {
+    await this.promotions.get(obj.key)?.catch(() => undefined);
+  }
+
+  hasFailed(obj: CacheObject): boolean {
+    return this.failed.has(obj.key);
+  }
+
+  /** Clears every source's verdict on `obj` (force-match fetches it again). */
+  forgive(obj: CacheObject): void {
+    this.failed.delete(obj.key);
+  }
+
+  clear(): void {
+    this.failed.clear();
+  }
+
+  private assertNotFailed(obj: CacheObject, priv: CacheObject): void {
+    if (this.failed.get(obj.key)?.has(priv.key)) throw mismatch(obj, "its bytes from this source did not match it earlier; it is not served again until `quilt force-match`");
+  }
+
+  /** When a private object is complete, hashes it whole: promotes it on a match, condemns its source otherwise. */
+  private async settle(obj: CacheObject, priv: CacheObject, waitForPromotion: boolean): Promise<void> {
+    const count = blockCount(obj.size, this.d.store.blockSize);
+    if (!canVerify(obj) || this.d.store.index.object(priv.key)?.present !== count) return;
+    let running = this.settling.get(priv.key);
+    if (!running) {
+      running = this.d.track(() => this.judge(obj, priv, waitForPromotion)).finally(() => this.settling.delete(priv.key));
+      this.settling.set(priv.key, running);
+    }
+    await running;
+  }
+
+  private async judge(obj: CacheObject, priv: CacheObject, waitForPromotion: boolean): Promise<void> {
+    const { store } = this.d;
+    const release = store.pins.pinObject(priv.key);
+    try {
+      const read = (i: number) => store.local(priv, i, { keepInMemory: false });
+      const { check, digests } = await hashWithDigests(obj, store.blockSize, read, chunkLayout(obj.size, store.blockSize));
+      if (check === "incomplete") return;
+      if (check === "mismatch") {
+        this.d.counters.hashMismatches++;
+        let set = this.failed.get(obj.key);
+        if (!set) this.failed.set(obj.key, (set = new Set()));
+        set.add(priv.key);
+        await store.dropObject(priv);
+        throw mismatch(obj, "the bytes fetched from its source do not match it; they were deleted and the file no longer reads");
+      }
+      if (digests) await this.d.recordDigests(obj, digests);
+      const promotion = this.d.track(() => this.promote(obj, priv)).finally(() => this.promotions.delete(obj.key));
+      this.promotions.set(obj.key, promotion);
+      if (waitForPromotion) await promotion;
+      else promotion.catch((err: unknown) => log().warn({ err, key: obj.key }, "promoting a verified object failed"));
+    } finally {
+      release();
+    }
+  }
+
+  private async promote(obj: CacheObject, priv: CacheObject): Promise<void> {
+    const { store } = this.d;
+    const release = store.pins.pinObject(priv.key);
+    try {
+      const n = blockCount(obj.size, store.blockSize);
+      for (let i = 0; i < n; i++) {
+        if (!store.inIndex(obj, i)) {
+          const data = await store.local(priv, i, { keepInMemory: false });
+          if (data) await store.store(obj, [{ index: i, data }]);
+        }
+        await store.drop(priv.key, [i]);
+      }
+      const rec = store.index.object(obj.key);
+      if (rec?.present === n && !rec.adopted) store.index.setVerified(obj.key, true);
+    } finally {
+      release();
+      await store.dropObject(priv);
+    }
+  }
+}
+
+export function mismatch(obj: CacheObject, what: string): QuiltError {
+  return new QuiltError("EHASHMISMATCH", `object ${obj.key} (${obj.hash.type} ${obj.hash.value}): ${what}`, {
+    hint: "the remote object no longer matches the package; `quilt verify` reports it",
+  });
+}
