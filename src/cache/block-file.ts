@@ -163,13 +163,16 @@ export async function readBlockHeader(path: string): Promise<{ header: BlockHead
 }
 
 /**
- * Writes a block atomically: temp file in the block's own directory, then rename. Another
+ * Writes a block atomically: temp file in the block's own directory, then rename. The
+ * directory is the header's key, except for a private copy of an object (unverified bytes,
+ * kept under their source's key, `dirKey`) whose header already names the content key, so
+ * that once verified its files are renamed into the content key's directory as they are. Another
  * daemon may write the same block at the same time; both renames put identical bytes in
  * place, so the race is harmless. Returns the bytes the file takes (header + data).
  */
-export async function writeBlockFile(layout: string, h: BlockHeader, data: Uint8Array): Promise<number> {
+export async function writeBlockFile(layout: string, h: BlockHeader, data: Uint8Array, dirKey: string = h.key): Promise<number> {
   if (data.length !== h.dataLength) throw new QuiltError("EINTERNAL", `block ${h.index}: ${data.length} bytes, header says ${h.dataLength}`);
-  const dir = objectDir(layout, h.key);
+  const dir = objectDir(layout, dirKey);
   const header = encodeHeader(h, data);
   const tmp = join(dir, `.${h.index}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
   for (let attempt = 0; ; attempt++) {
@@ -193,7 +196,7 @@ export async function writeBlockFile(layout: string, h: BlockHeader, data: Uint8
     }
   }
   try {
-    await rename(tmp, blockPath(layout, h.key, h.index));
+    await rename(tmp, blockPath(layout, dirKey, h.index));
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw err;

@@ -8,7 +8,9 @@
 // written only after the evicted ones are deleted. Blocks that cannot fit (everything else is
 // pinned) are served from memory and not kept.
 import { LRUCache } from "lru-cache";
-import { rm } from "node:fs/promises";
+import { mkdir, rename, rm } from "node:fs/promises";
+import { dirname } from "node:path";
+import { errnoCode } from "../errors.js";
 import { log } from "../log.js";
 import { blockLength } from "./block-layout.js";
 import { blockPath, HEADER_BYTES, objectDir, readBlockFile, removeBlockFile, writeBlockFile, type BlockHeader } from "./block-file.js";
@@ -54,7 +56,7 @@ export class BlockStore {
   }
 
   header(obj: CacheObject, index: number): BlockHeader {
-    return { blockSize: this.blockSize, index, objectSize: obj.size, dataLength: blockLength(index, obj.size, this.blockSize), key: obj.key };
+    return { blockSize: this.blockSize, index, objectSize: obj.size, dataLength: blockLength(index, obj.size, this.blockSize), key: obj.headerKey ?? obj.key };
   }
 
   path(key: string, index: number): string {
@@ -133,7 +135,7 @@ export class BlockStore {
       await Promise.all(
         fresh.slice(0, fit).map(async (b) => {
           try {
-            written.push({ index: b.index, bytes: await writeBlockFile(this.layout, this.header(obj, b.index), b.data) });
+            written.push({ index: b.index, bytes: await writeBlockFile(this.layout, this.header(obj, b.index), b.data, obj.key) });
             this.remember(obj, b.index, b.data);
           } catch (err) {
             this.counters.writeErrors++;
@@ -188,6 +190,38 @@ export class BlockStore {
     this.index.removeBlocks(key, indexes);
     this.forget(key, indexes);
     await this.waitForUnlinks();
+  }
+
+  /**
+   * Moves block `index` of a verified private copy to its object's content key: a rename of
+   * its file (whose header already names the content key) and a transfer in the index, so a
+   * verified object is never written twice. False when the private block is gone.
+   */
+  async moveBlock(priv: CacheObject, obj: CacheObject, index: number): Promise<boolean> {
+    const bytes = this.index.blockBytes(priv.key, index);
+    if (bytes === undefined) return false;
+    const to = this.path(obj.key, index);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await rename(this.path(priv.key, index), to);
+        break;
+      } catch (err) {
+        // The content key's directory is created lazily and an eviction may remove it.
+        if (errnoCode(err) === "ENOENT" && attempt === 0) {
+          await mkdir(dirname(to), { recursive: true });
+          continue;
+        }
+        this.index.removeBlocks(priv.key, [index]);
+        this.memory?.delete(`${priv.key}/${index}`);
+        return false;
+      }
+    }
+    const data = this.memory?.get(`${priv.key}/${index}`);
+    this.memory?.delete(`${priv.key}/${index}`);
+    this.index.removeBlocks(priv.key, [index]);
+    this.index.addBlocks(obj.key, obj.size, [{ index, bytes }], Date.now());
+    if (data) this.remember(obj, index, data);
+    return true;
   }
 
   /** Every block of `key`, including files on disk the index does not list (the whole directory goes). */

@@ -12,6 +12,11 @@ export interface CacheObject {
   readonly key: string;
   readonly size: number;
   readonly hash: EntryHash;
+  /**
+   * The content key a block file's header names when `key` is not it: a private copy of the
+   * object (private-object.ts), whose files move to the content key once verified.
+   */
+  readonly headerKey?: string;
 }
 
 export const CONTENT_KEY_RE = /^[0-9a-f]{64}$/;

@@ -17,23 +17,60 @@ import { matchesHash } from "./verify-object.js";
 /** The private cache identity of `obj` as served by `sourceId` at `version`. */
 export function privateObject(obj: CacheObject, sourceId: string, version: string | undefined): CacheObject {
   const key = createHash("sha256").update(`quilt-source\0${sourceId}\0${version ?? ""}\0${obj.key}`, "utf8").digest("hex");
-  return { key, size: obj.size, hash: obj.hash };
+  return { key, size: obj.size, hash: obj.hash, headerKey: obj.key };
 }
 
 /**
- * Hashes blocks 0..n-1 of `read` against `obj`'s manifest hash and, when `layout` is given,
- * collects the SHA-256 of each chunk on the way (the digests that later let a chunk be
- * verified alone). The next block is read while the current one is hashed.
+ * Hashes an object's blocks fed in order against its manifest hash and, given a chunk
+ * layout, collects the SHA-256 of each chunk on the way (the digests that later let a chunk
+ * be verified alone). Fed as blocks arrive, it takes the whole-object hash off the read that
+ * completes the object.
  */
+export class ObjectHasher {
+  /** Blocks fed so far: the next one expected. */
+  next = 0;
+  private readonly hasher: EntryHasher;
+  private readonly digests: Buffer | undefined;
+  private chunk = createHash("sha256");
+
+  constructor(
+    private readonly obj: CacheObject,
+    private readonly blockSize: number,
+    private readonly layout: ChunkLayout | undefined,
+  ) {
+    this.hasher = new EntryHasher(obj.hash.type as HashType, obj.size);
+    this.digests = layout ? Buffer.alloc(layout.chunks * 32) : undefined;
+  }
+
+  get done(): boolean {
+    return this.next === blockCount(this.obj.size, this.blockSize);
+  }
+
+  update(block: Buffer): void {
+    const i = this.next++;
+    this.hasher.update(block);
+    if (!this.layout || !this.digests) return;
+    this.chunk.update(block);
+    if ((i + 1) % this.layout.blocksPerChunk === 0 || this.done) {
+      this.chunk.digest().copy(this.digests, Math.floor(i / this.layout.blocksPerChunk) * 32);
+      this.chunk = createHash("sha256");
+    }
+  }
+
+  async finish(): Promise<{ check: "ok" | "mismatch"; digests?: Buffer }> {
+    if (!matchesHash(this.obj, await this.hasher.digest())) return { check: "mismatch" };
+    return this.digests ? { check: "ok", digests: this.digests } : { check: "ok" };
+  }
+}
+
+/** Hashes blocks 0..n-1 of `read` (the next block is read while the current one is hashed). */
 export async function hashWithDigests(
   obj: CacheObject,
   blockSize: number,
   read: (index: number) => Promise<Buffer | undefined>,
   layout: ChunkLayout | undefined,
 ): Promise<{ check: HashCheck; digests?: Buffer }> {
-  const hasher = new EntryHasher(obj.hash.type as HashType, obj.size);
-  const digests = layout ? Buffer.alloc(layout.chunks * 32) : undefined;
-  let chunk = createHash("sha256");
+  const hasher = new ObjectHasher(obj, blockSize, layout);
   const n = blockCount(obj.size, blockSize);
   let next = n > 0 ? read(0) : undefined;
   for (let i = 0; i < n; i++) {
@@ -44,15 +81,6 @@ export async function hashWithDigests(
       return { check: "incomplete" };
     }
     hasher.update(block);
-    if (layout && digests) {
-      chunk.update(block);
-      const c = Math.floor(i / layout.blocksPerChunk);
-      if ((i + 1) % layout.blocksPerChunk === 0 || i === n - 1) {
-        chunk.digest().copy(digests, c * 32);
-        chunk = createHash("sha256");
-      }
-    }
   }
-  if (!matchesHash(obj, await hasher.digest())) return { check: "mismatch" };
-  return digests ? { check: "ok", digests } : { check: "ok" };
+  return hasher.finish();
 }

@@ -1,10 +1,12 @@
 // Large objects whose bytes could not be verified before they were served (no chunk digests),
 // held under their private source key (private-object.ts) until they can be judged whole:
-// - when every block is present the object is hashed; a match records its chunk digests
-//   and moves its blocks to the shared content key, block by block (so it never takes twice
-//   its size on disk); a mismatch deletes them and condemns the source: every later read of
+// - as blocks arrive in order they are fed to a running hash of the object, so that when
+//   every block is present the verdict is (nearly) ready; a match records its chunk digests
+//   and moves its blocks to the shared content key (a rename per block file: the private
+//   files' headers already name the content key, so nothing is written twice); a mismatch deletes them and condemns the source: every later read of
 //   that source fails until force-match evicts the object;
 // - strict reads first fetch the whole object privately and wait for that judgement.
+import { LRUCache } from "lru-cache";
 import { QuiltError } from "../errors.js";
 import { log } from "../log.js";
 import { blockCount } from "./block-layout.js";
@@ -14,8 +16,11 @@ import type { CacheCounters } from "./cache-stats.js";
 import { chunkLayout } from "./chunk-digests.js";
 import type { CacheObject } from "./content-key.js";
 import type { Limiter } from "./limiter.js";
-import { hashWithDigests } from "./private-object.js";
+import { hashWithDigests, ObjectHasher } from "./private-object.js";
 import { canVerify } from "./verify-object.js";
+
+/** Objects hashed as they stream in at once; a stream beyond these is hashed when complete. */
+const RUNNING_HASHES = 64;
 
 export interface UnverifiedDeps {
   store: BlockStore;
@@ -37,6 +42,10 @@ export class UnverifiedObjects {
   private readonly promotions = new Map<string, Promise<void>>();
   /** Strict whole-object loads in flight (by private key). */
   private readonly wholes = new Map<string, Promise<void>>();
+  /** Running whole-object hashes, fed blocks in order as they arrive (by private key; bounded). */
+  private readonly hashing = new LRUCache<string, ObjectHasher>({ max: RUNNING_HASHES });
+  /** The feeding in progress per private key, so blocks are fed once and in order. */
+  private readonly feeding = new Map<string, Promise<void>>();
 
   constructor(private readonly d: UnverifiedDeps) {}
 
@@ -46,6 +55,7 @@ export class UnverifiedObjects {
     const release = this.d.store.pins.pinBlocks(priv.key, first, last);
     try {
       const span = await this.d.loader.load(priv, first, last, fetch, limit, signal, want);
+      await this.feed(obj, priv);
       await this.settle(obj, priv, false);
       // The verdict may have come from another reader's verification while this one loaded.
       this.assertNotFailed(obj, priv);
@@ -71,6 +81,7 @@ export class UnverifiedObjects {
           const release = this.d.store.pins.pinObject(priv.key);
           try {
             await this.d.loader.load(priv, 0, blockCount(obj.size, this.d.store.blockSize) - 1, fetch, limit, signal, false);
+            await this.feed(obj, priv);
             await this.settle(obj, priv, true);
           } finally {
             release();
@@ -116,12 +127,53 @@ export class UnverifiedObjects {
     await running;
   }
 
+  /**
+   * Feeds the running hash of `priv` the blocks present from where it stopped, in order
+   * (they are usually still in the store's memory). A block missing in the middle pauses it;
+   * one evicted before it was fed ends it, and the object is then hashed from disk when complete.
+   */
+  private async feed(obj: CacheObject, priv: CacheObject): Promise<void> {
+    if (!canVerify(obj)) return;
+    const running = this.feeding.get(priv.key);
+    if (running) return running;
+    const work = this.d
+      .track(async () => {
+        const { store } = this.d;
+        let h = this.hashing.get(priv.key);
+        if (!h) {
+          if (!store.inIndex(priv, 0)) return;
+          h = new ObjectHasher(obj, store.blockSize, chunkLayout(obj.size, store.blockSize));
+          this.hashing.set(priv.key, h);
+        }
+        if (!(await this.feedFrom(h, priv))) this.hashing.delete(priv.key);
+      })
+      .finally(() => this.feeding.delete(priv.key));
+    this.feeding.set(priv.key, work);
+    return work;
+  }
+
+  /** Feeds `h` while the next block is present; false when one listed was gone. */
+  private async feedFrom(h: ObjectHasher, priv: CacheObject): Promise<boolean> {
+    const { store } = this.d;
+    while (!h.done && store.inIndex(priv, h.next)) {
+      const block = await store.local(priv, h.next);
+      if (!block) return false;
+      h.update(block);
+    }
+    return true;
+  }
+
   private async judge(obj: CacheObject, priv: CacheObject, waitForPromotion: boolean): Promise<void> {
     const { store } = this.d;
     const release = store.pins.pinObject(priv.key);
     try {
+      await this.feeding.get(priv.key);
+      const running = this.hashing.get(priv.key);
+      this.hashing.delete(priv.key);
+      // Blocks that arrived after the last feed: finish the running hash rather than start over.
+      if (running && !running.done) await this.feedFrom(running, priv);
       const read = (i: number) => store.local(priv, i, { keepInMemory: false });
-      const { check, digests } = await hashWithDigests(obj, store.blockSize, read, chunkLayout(obj.size, store.blockSize));
+      const { check, digests } = running?.done ? await running.finish() : await hashWithDigests(obj, store.blockSize, read, chunkLayout(obj.size, store.blockSize));
       if (check === "incomplete") return;
       if (check === "mismatch") {
         this.d.counters.hashMismatches++;
@@ -147,11 +199,8 @@ export class UnverifiedObjects {
     try {
       const n = blockCount(obj.size, store.blockSize);
       for (let i = 0; i < n; i++) {
-        if (!store.inIndex(obj, i)) {
-          const data = await store.local(priv, i, { keepInMemory: false });
-          if (data) await store.store(obj, [{ index: i, data }]);
-        }
-        await store.drop(priv.key, [i]);
+        if (store.inIndex(obj, i)) await store.drop(priv.key, [i]);
+        else await store.moveBlock(priv, obj, i);
       }
       const rec = store.index.object(obj.key);
       if (rec?.present === n && !rec.adopted) store.index.setVerified(obj.key, true);
