@@ -14,7 +14,10 @@ import { createHash } from "node:crypto";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { MountInfoReply } from "../../src/daemon/package-mount.js";
+import type { Manifest } from "../../src/manifest/manifest.js";
+import { FAKE_AWS_ENV } from "../helpers/moto-server.js";
 import { DaemonSandbox } from "../helpers/daemon-harness.js";
 import { publishFiles, pseudoRandomBytes } from "../helpers/daemon-fixtures.js";
 import { startFaultProxy, type FaultProxy } from "../helpers/daemon-proxy.js";
@@ -37,6 +40,9 @@ const FILES: Record<string, Buffer> = {
   "lying.bin": pseudoRandomBytes(CHUNK + MiB + 3, `${salt}-lying`),
   "stream.bin": pseudoRandomBytes(CHUNK + 2 * MiB + 5, `${salt}-stream`),
   "strict.bin": pseudoRandomBytes(CHUNK + MiB + 11, `${salt}-strict`),
+  "cut.bin": pseudoRandomBytes(2 * MiB + 1, `${salt}-cut`),
+  "deleted.bin": pseudoRandomBytes(CHUNK + 2 * MiB + 17, `${salt}-deleted`),
+  "overwritten.bin": pseudoRandomBytes(CHUNK + 2 * MiB + 19, `${salt}-overwritten`),
 };
 
 /** S3's part list for `bytes` uploaded in quilt3's 8 MiB parts with SHA-256 checksums. */
@@ -83,8 +89,10 @@ describe.skipIf(unavailable !== null)("mount integrity: bytes corrupted in fligh
   let box: DaemonSandbox;
   let mnt = "";
 
+  let manifest: Manifest;
+
   beforeAll(async () => {
-    await publishFiles(s3.endpoint, registry, name, FILES, { prefix: `${salt}-objects/` });
+    ({ manifest } = await publishFiles(s3.endpoint, registry, name, FILES, { prefix: `${salt}-objects/` }));
     proxy = await startFaultProxy(s3.endpoint);
     box = await DaemonSandbox.create("integrity", { endpoint: proxy.endpoint });
     mnt = await box.mountDir();
@@ -174,5 +182,39 @@ describe.skipIf(unavailable !== null)("mount integrity: bytes corrupted in fligh
     expect((await box.cli(["force-match", strictMnt, "--cached-only"])).code).toBe(0);
     expect((await readAt(path, 0, 4096)).equals(data.subarray(0, 4096))).toBe(true);
     expect((await readAll(path)).equals(data)).toBe(true);
+  });
+
+  it("a body cut short is never served short: retried, then EIO when it keeps happening", async () => {
+    const data = FILES["cut.bin"] as Buffer;
+    proxy.truncate("cut.bin", { afterBytes: 1000 });
+    const start = Date.now();
+    expect((await outcome(readAll(join(mnt, "cut.bin")))).code).toBe("EIO");
+    expect(Date.now() - start).toBeLessThan(30_000); // an error, not a hang
+    proxy.clearFaults();
+    proxy.truncate("cut.bin", { afterBytes: 1000, times: 1 });
+    expect((await readAll(join(mnt, "cut.bin"))).equals(data)).toBe(true);
+    proxy.clearFaults();
+  });
+
+  it("between two ranged reads: a deleted version fails the next read; an overwrite is not mixed in (reads are pinned)", async () => {
+    const client = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: FAKE_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: FAKE_AWS_ENV.AWS_SECRET_ACCESS_KEY } });
+    try {
+      const deleted = manifest.get("deleted.bin");
+      const overwritten = manifest.get("overwritten.bin");
+      if (!deleted || !overwritten) throw new Error("fixture");
+      const delPath = join(mnt, "deleted.bin");
+      expect((await readAt(delPath, 0, 4096)).equals((FILES["deleted.bin"] as Buffer).subarray(0, 4096))).toBe(true);
+      await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: deleted.physicalKey.path, VersionId: deleted.physicalKey.versionId ?? undefined }));
+      // ESTALE: the pinned version is gone (Node names errno 116 "Unknown system error -116").
+      expect((await outcome(readAt(delPath, CHUNK + MiB, 4096))).code).toMatch(/^(ESTALE|Unknown system error -116|EIO)$/);
+
+      const data = FILES["overwritten.bin"] as Buffer;
+      const path = join(mnt, "overwritten.bin");
+      expect((await readAt(path, 0, 4096)).equals(data.subarray(0, 4096))).toBe(true);
+      await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: overwritten.physicalKey.path, Body: Buffer.alloc(data.length, 7) }));
+      expect((await readAll(path)).equals(data)).toBe(true);
+    } finally {
+      client.destroy();
+    }
   });
 });
