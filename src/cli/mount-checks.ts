@@ -112,7 +112,10 @@ export async function verifyMount(ctx: CommandContext, dir: string, mount: Daemo
   if (!r.ok) ctx.exitCode = EXIT_DIFFERENCE;
   const unverified = r.unverified.length + (r.unverifiedOmitted ?? 0);
   const human = r.ok
-    ? [`${dir} matches manifest ${label}`, `Checked ${r.checked} files: ${r.rehashed} hashed against the manifest, the others empty`]
+    ? [
+        `${dir} matches manifest ${label}`,
+        r.rehashed === r.checked ? `Checked ${r.checked} files, each hashed against the manifest` : `Checked ${r.checked} files: ${r.rehashed} hashed against the manifest, ${r.checked - r.rehashed} empty`,
+      ]
     : [
         ...r.failed.map((f) => `${keyPath(dir, f.key)} does not match manifest ${label}: ${f.reason}`),
         ...more(r.failedOmitted, "files do not match"),
