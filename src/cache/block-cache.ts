@@ -14,11 +14,13 @@
 //   (private-object.ts) and promoted to the content key once it matched whole; a mismatch
 //   fails the read that completes it and every later read of that source. With `strict`
 //   such an object is fetched and verified whole before its first byte.
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { log } from "../log.js";
 import { QuiltError } from "../errors.js";
 import { assertHashType } from "../manifest/checksums.js";
 import type { ObjectSource } from "../storage/object-source.js";
-import { assertChecksumSupport, layoutDir } from "./block-file.js";
+import { assertChecksumSupport, BLOCK_FORMAT_VERSION, layoutDir } from "./block-file.js";
 import { blockCount, checkBlockSize, DEFAULT_BLOCK_BYTES } from "./block-layout.js";
 import { DEFAULTS, type BlockCacheOptions } from "./cache-options.js";
 import { BlockLoader, type BlockFetcher, type LoadedSpan } from "./block-loader.js";
@@ -65,6 +67,19 @@ function asSource(src: ReadSource): ObjectSource {
     anonymousIds.set(src, id);
   }
   return { id, fetch: (range, signal) => src(range, signal) };
+}
+
+/**
+ * Version 1 layouts may hold unverified bytes under content keys: never read, and deleted in
+ * the background so an upgrade does not leave their disk space behind, uncounted.
+ */
+async function removeOldLayouts(dataDir: string, blockSize: number): Promise<void> {
+  for (let version = 1; version < BLOCK_FORMAT_VERSION; version++) {
+    const old = join(dataDir, `v${version}-b${blockSize}`);
+    if (!(await stat(old).catch(() => undefined))) continue;
+    log().info({ dir: old }, "removing a cache layout of an earlier format");
+    await rm(old, { recursive: true, force: true });
+  }
 }
 
 function readOpts(opts: ReadOptions | AbortSignal | undefined): ReadOptions {
@@ -125,6 +140,7 @@ export class BlockCache {
     await assertLocalDisk(opts.indexDir);
     const { index, needsReconcile } = await CacheIndex.open(opts.indexDir, blockSize);
     const cache = new BlockCache(index, layout, opts, blockSize);
+    cache.track(() => removeOldLayouts(opts.dataDir, blockSize)).catch(() => undefined);
     const mode = opts.reconcile ?? DEFAULTS.reconcile;
     if (needsReconcile && mode !== "never") {
       const running = cache.reconcile();

@@ -74,6 +74,12 @@ async function reconcileObject(dir: string, key: string, index: CacheIndex, bloc
     const read = await readBlockHeader(path);
     if (!read) continue;
     const h = read.header;
+    // A private copy's files name the content key, not their directory (private-object.ts):
+    // unverified bytes nobody will judge after a crash; removed quietly, never adopted.
+    if (h && h.key !== key && h.index === blockIndex && h.blockSize === blockSize) {
+      if (await removeQuietly(path)) result.removed++;
+      continue;
+    }
     const valid = h && h.key === key && h.index === blockIndex && h.blockSize === blockSize && (objectSize < 0 || h.objectSize === objectSize);
     if (!valid) {
       log().warn({ path }, "invalid cache block file removed during reconcile");

@@ -71,7 +71,7 @@ export class UnverifiedObjects {
     this.assertNotFailed(obj, priv);
     if (obj.size > this.d.maxBytes) {
       throw new QuiltError("EUSAGE", `object ${obj.key} has ${obj.size} bytes, more than the cache holds (${this.d.maxBytes}); it cannot be verified whole before it is served`, {
-        hint: "raise the cache size (--cache-size / QUILT_CACHE_SIZE), or mount without --verify=strict",
+        hint: "raise the cache size (--cache-size / QUILT_CACHE_SIZE); or mount without --verify=strict (it streams, verified when complete), or `quilt install` it (verified before it is renamed into place)",
       });
     }
     let running = this.wholes.get(priv.key);

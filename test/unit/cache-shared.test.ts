@@ -134,4 +134,25 @@ describe("BlockCache shared data directory", () => {
     expect(names).not.toContain(junk);
     expect(await bytesOnDisk(layout)).toBe(limit + "partial".length);
   });
+
+  it("a reconcile removes private copies left by a crash instead of adopting them, and an old layout is deleted", async () => {
+    const old = join(dir.path, "data", `v1-b${BS}`, "ab", "ab".padEnd(64, "0"));
+    await mkdir(old, { recursive: true });
+    await writeFile(join(old, "0"), "unverified bytes of an earlier format");
+    const { data, obj, remote } = await remoteObject(6 * BS); // above wholeObjectBytes: streams privately
+    const writer = await openCache("index-w");
+    await writer.read(obj, 0, 3 * BS, remote.fetch); // half of it: never judged
+    await writer.idle();
+    expect(writer.objectState(obj).present).toBe(0);
+    const privateFiles = (await filesUnder(layoutDir(join(dir.path, "data"), BS))).length;
+    expect(privateFiles).toBe(3);
+    expect((await filesUnder(join(dir.path, "data", `v1-b${BS}`))).length).toBe(0);
+
+    const reader = await openCache("index-r", { reconcile: "never" });
+    expect(await reader.reconcile()).toEqual({ adopted: 0, removed: 3 });
+    expect(reader.stats()).toMatchObject({ blocks: 0, objects: 0 });
+    remote.reset();
+    expect((await reader.read(obj, 0, data.length, remote.fetch)).equals(data)).toBe(true);
+    expect(remote.bytesServed).toBe(data.length);
+  });
 });
