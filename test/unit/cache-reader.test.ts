@@ -91,4 +91,31 @@ describe("ObjectReader", () => {
     expect(remote.bytesServed).toBe(served);
     expect(served).toBeLessThan(80 * MiB);
   });
+
+  it("loads the next cached blocks ahead of a sequential reader, and not ahead of a random one", async () => {
+    const { data, obj, remote } = await remoteObject(20 * MiB);
+    await cache.read(obj, 0, data.length, remote.fetch);
+    await cache.idle();
+    expect(cache.isComplete(obj)).toBe(true);
+    const settle = () => new Promise((r) => setTimeout(r, 50));
+
+    const random = new ObjectReader(cache, obj, remote.fetch);
+    let before = cache.stats().hits;
+    expect((await random.read(5 * MiB, 128 * KiB)).equals(data.subarray(5 * MiB, 5 * MiB + 128 * KiB))).toBe(true);
+    await settle();
+    expect(cache.stats().hits - before).toBe(1);
+    await random.close();
+
+    const sequential = new ObjectReader(cache, obj, remote.fetch);
+    before = cache.stats().hits;
+    expect((await sequential.read(0, 128 * KiB)).equals(data.subarray(0, 128 * KiB))).toBe(true);
+    await settle();
+    expect(cache.stats().hits - before).toBe(5); // its block and the 4 after it
+    remote.reset();
+    for (let off = 128 * KiB; off < 5 * MiB; off += 128 * KiB) {
+      expect((await sequential.read(off, 128 * KiB)).equals(data.subarray(off, off + 128 * KiB))).toBe(true);
+    }
+    expect(remote.requests).toEqual([]);
+    await sequential.close();
+  });
 });
