@@ -34,7 +34,7 @@ import { checkSize, type CacheObject } from "./content-key.js";
 import { limiter } from "./limiter.js";
 import { hashWithDigests } from "./private-object.js";
 import { reconcile, type ReconcileResult } from "./reconcile.js";
-import { mismatch, UnverifiedObjects } from "./unverified-objects.js";
+import { tooLarge, UnverifiedObjects } from "./unverified-objects.js";
 import { VerificationPlanner } from "./verification-plan.js";
 
 export type { BlockFetcher } from "./block-loader.js";
@@ -232,7 +232,8 @@ export class BlockCache {
     if (plan.kind === "private" && opts.strict) {
       await this.unverified.loadWhole(obj, plan.priv, plan.fetch, limit, opts.signal);
       plan = await this.planner.plan(obj, src);
-      if (plan.kind === "private") throw mismatch(obj, "it was verified whole but its digests could not be recorded");
+      // Judged only when every block could be kept: other pinned objects may have left no room.
+      if (plan.kind === "private") throw tooLarge(obj, "the cache had no room to hold it whole next to the objects in use");
     }
     // Its blocks are on their way to the content key: wait rather than fetch them again.
     await this.unverified.promoted(obj);

@@ -12,12 +12,17 @@ import { QuiltError } from "../errors.js";
 export const DEFAULT_BLOCK_BYTES = 1024 * 1024;
 /** Smallest allowed block size (4 KiB, one page), so tests can use tiny blocks. */
 export const MIN_BLOCK_BYTES = 4096;
-/** Largest allowed block size (64 MiB): a block is read and checksummed whole on every miss. */
-export const MAX_BLOCK_BYTES = 64 * 1024 * 1024;
+/** Largest allowed block size (8 MiB, one chunk): a block is read and checksummed whole on every miss. */
+export const MAX_BLOCK_BYTES = 8 * 1024 * 1024;
+
+/** The unit of verification (quilt3's first chunk size, 8 MiB): blocks must tile it. */
+const CHUNK_BYTES = 8 * 1024 * 1024;
 
 export function checkBlockSize(blockSize: number): void {
-  if (!Number.isSafeInteger(blockSize) || blockSize < MIN_BLOCK_BYTES || blockSize > MAX_BLOCK_BYTES) {
-    throw new QuiltError("EUSAGE", `block size must be an integer in [${MIN_BLOCK_BYTES}, ${MAX_BLOCK_BYTES}], got ${blockSize}`);
+  if (!Number.isSafeInteger(blockSize) || blockSize < MIN_BLOCK_BYTES || blockSize > MAX_BLOCK_BYTES || CHUNK_BYTES % blockSize !== 0) {
+    throw new QuiltError("EUSAGE", `block size must divide 8 MiB (a power of two from ${MIN_BLOCK_BYTES} to ${CHUNK_BYTES} bytes), got ${blockSize}`, {
+      hint: "blocks are verified in 8 MiB chunks (quilt3's sha2-256-chunked layout), so a block must never straddle two",
+    });
   }
 }
 

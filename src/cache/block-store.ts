@@ -200,6 +200,8 @@ export class BlockStore {
   async moveBlock(priv: CacheObject, obj: CacheObject, index: number): Promise<boolean> {
     const bytes = this.index.blockBytes(priv.key, index);
     if (bytes === undefined) return false;
+    // An earlier eviction's unlink of this content-key block must not delete the new file.
+    await this.waitForUnlinks();
     const to = this.path(obj.key, index);
     for (let attempt = 0; ; attempt++) {
       try {

@@ -185,9 +185,17 @@ export class CacheIndex {
     });
   }
 
+  /**
+   * Told of every block this index forgets (evicted, dropped, moved, found missing), so a
+   * running hash over a private copy knows when a block it already hashed may come back
+   * with other bytes.
+   */
+  onRemove: ((key: string, indexes: readonly number[]) => void) | undefined;
+
   /** Forgets blocks (the caller deletes the files). Returns the bytes no longer counted. */
   removeBlocks(key: string, indexes: readonly number[]): number {
     if (indexes.length === 0) return 0;
+    this.onRemove?.(key, indexes);
     return this.root.transactionSync(() => {
       const rec = this.objects.get(key);
       if (!rec) return 0;

@@ -11,7 +11,7 @@
 // except blocks adopted from disk (a reconcile scan, another daemon sharing the data
 // directory): their chunk is hashed once before it is served.
 import { LRUCache } from "lru-cache";
-import { QuiltError } from "../errors.js";
+import { isQuiltError, QuiltError } from "../errors.js";
 import type { BlockFetcher, BlockLoader, LoadedSpan } from "./block-loader.js";
 import type { BlockStore } from "./block-store.js";
 import type { CacheCounters } from "./cache-stats.js";
@@ -35,7 +35,8 @@ const CHECKED_CHUNKS = 100_000;
 const RECENT_CHUNK_BYTES = 32 * 1024 * 1024;
 
 export class ChunkLoader {
-  private readonly inflight = new Map<string, Promise<Buffer[]>>();
+  /** Chunk fetches in flight, with the signal of the reader that started each. */
+  private readonly inflight = new Map<string, { promise: Promise<Buffer[]>; signal: AbortSignal | undefined }>();
 
   private allIndexed(obj: CacheObject, c: number, v: ChunkVerifier): boolean {
     const last = Math.min(Math.ceil(obj.size / this.store.blockSize), (c + 1) * v.blocksPerChunk) - 1;
@@ -140,14 +141,26 @@ export class ChunkLoader {
   }
 
   /** Every block of chunk `c`, fetched in one request and verified (single flight per chunk). */
-  private chunk(obj: CacheObject, c: number, v: ChunkVerifier, fetch: BlockFetcher, limit: Limiter, signal: AbortSignal | undefined): Promise<Buffer[]> {
+  private async chunk(obj: CacheObject, c: number, v: ChunkVerifier, fetch: BlockFetcher, limit: Limiter, signal: AbortSignal | undefined): Promise<Buffer[]> {
     const id = `${obj.key}/${c}`;
-    let running = this.inflight.get(id);
+    const running = this.inflight.get(id);
     if (!running) {
-      running = this.fetchChunk(obj, c, v, fetch, limit, signal).finally(() => this.inflight.delete(id));
-      this.inflight.set(id, running);
+      const mine: Promise<Buffer[]> = this.fetchChunk(obj, c, v, fetch, limit, signal).finally(() => {
+        if (this.inflight.get(id)?.promise === mine) this.inflight.delete(id);
+      });
+      this.inflight.set(id, { promise: mine, signal });
+      return mine;
     }
-    return running;
+    try {
+      return await running.promise;
+    } catch (err) {
+      // Joined another reader's fetch and it failed for that reader's own reason: its reader
+      // gave up (its abort is not ours), or its source served other bytes (this reader may
+      // have another source of the same content). Fetch once with our own.
+      const theirs = running.signal?.aborted === true && signal?.aborted !== true;
+      if (!theirs && !isQuiltError(err, "EHASHMISMATCH")) throw err;
+      return this.fetchChunk(obj, c, v, fetch, limit, signal);
+    }
   }
 
   private async fetchChunk(obj: CacheObject, c: number, v: ChunkVerifier, fetch: BlockFetcher, limit: Limiter, signal: AbortSignal | undefined): Promise<Buffer[]> {

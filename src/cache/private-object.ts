@@ -6,7 +6,7 @@
 // When every block is present the object is hashed whole: a match records its chunk digests
 // and promotes the blocks to the shared content key; a mismatch deletes them and condemns
 // the source (every later read of it fails).
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { EntryHasher, type HashType } from "../manifest/checksums.js";
 import { blockCount } from "./block-layout.js";
 import type { ChunkLayout } from "./chunk-digests.js";
@@ -14,9 +14,16 @@ import type { CacheObject } from "./content-key.js";
 import type { HashCheck } from "./verify-object.js";
 import { matchesHash } from "./verify-object.js";
 
-/** The private cache identity of `obj` as served by `sourceId` at `version`. */
+/**
+ * Private copies belong to one process: two daemons sharing a data directory must never
+ * write each other's unverified blocks (one's bytes damaged in transit would replace the
+ * other's after it judged them), and a crashed process's copies are never judged anyway.
+ */
+const PROCESS_SALT = randomBytes(16).toString("hex");
+
+/** The private cache identity of `obj` as served by `sourceId` at `version`, in this process. */
 export function privateObject(obj: CacheObject, sourceId: string, version: string | undefined): CacheObject {
-  const key = createHash("sha256").update(`quilt-source\0${sourceId}\0${version ?? ""}\0${obj.key}`, "utf8").digest("hex");
+  const key = createHash("sha256").update(`quilt-source\0${PROCESS_SALT}\0${sourceId}\0${version ?? ""}\0${obj.key}`, "utf8").digest("hex");
   return { key, size: obj.size, hash: obj.hash, headerKey: obj.key };
 }
 
@@ -29,6 +36,10 @@ export function privateObject(obj: CacheObject, sourceId: string, version: strin
 export class ObjectHasher {
   /** Blocks fed so far: the next one expected. */
   next = 0;
+  /** A block already hashed left the cache: it may come back with other bytes, so this hash no longer speaks for the copy. */
+  invalid = false;
+  /** Feeding is serialized: two feeders would both read `next` and hash a block twice. */
+  private tail: Promise<unknown> = Promise.resolve();
   private readonly hasher: EntryHasher;
   private readonly digests: Buffer | undefined;
   private chunk = createHash("sha256");
@@ -44,6 +55,13 @@ export class ObjectHasher {
 
   get done(): boolean {
     return this.next === blockCount(this.obj.size, this.blockSize);
+  }
+
+  /** Runs `fn` after every earlier call of exclusive has finished. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => undefined);
+    return run;
   }
 
   update(block: Buffer): void {

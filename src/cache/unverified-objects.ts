@@ -9,6 +9,7 @@
 import { LRUCache } from "lru-cache";
 import { QuiltError } from "../errors.js";
 import { log } from "../log.js";
+import { HEADER_BYTES } from "./block-file.js";
 import { blockCount } from "./block-layout.js";
 import type { BlockFetcher, BlockLoader } from "./block-loader.js";
 import type { BlockStore } from "./block-store.js";
@@ -40,14 +41,19 @@ export class UnverifiedObjects {
   private readonly settling = new Map<string, Promise<void>>();
   /** Verified private objects being moved to their content key (by content key). */
   private readonly promotions = new Map<string, Promise<void>>();
-  /** Strict whole-object loads in flight (by private key). */
-  private readonly wholes = new Map<string, Promise<void>>();
+  /** Strict whole-object loads in flight (by private key), with the signal of the reader that started each. */
+  private readonly wholes = new Map<string, { promise: Promise<void>; signal: AbortSignal | undefined }>();
   /** Running whole-object hashes, fed blocks in order as they arrive (by private key; bounded). */
   private readonly hashing = new LRUCache<string, ObjectHasher>({ max: RUNNING_HASHES });
   /** The feeding in progress per private key, so blocks are fed once and in order. */
   private readonly feeding = new Map<string, Promise<void>>();
 
-  constructor(private readonly d: UnverifiedDeps) {}
+  constructor(private readonly d: UnverifiedDeps) {
+    d.store.index.onRemove = (key, indexes) => {
+      const h = this.hashing.get(key);
+      if (h && indexes.some((i) => i < h.next)) h.invalid = true;
+    };
+  }
 
   /** Blocks first..last of `obj` from its private copy, fetched as needed, then judged if complete. */
   async load(obj: CacheObject, priv: CacheObject, first: number, last: number, fetch: BlockFetcher, limit: Limiter, signal: AbortSignal | undefined, want: boolean) {
@@ -69,28 +75,37 @@ export class UnverifiedObjects {
   /** Strict: the whole private object fetched, hashed and moved to its content key before a byte is served. */
   async loadWhole(obj: CacheObject, priv: CacheObject, fetch: BlockFetcher, limit: Limiter, signal: AbortSignal | undefined): Promise<void> {
     this.assertNotFailed(obj, priv);
-    if (obj.size > this.d.maxBytes) {
-      throw new QuiltError("EUSAGE", `object ${obj.key} has ${obj.size} bytes, more than the cache holds (${this.d.maxBytes}); it cannot be verified whole before it is served`, {
-        hint: "raise the cache size (--cache-size / QUILT_CACHE_SIZE); or mount without --verify=strict (it streams, verified when complete), or `quilt install` it (verified before it is renamed into place)",
-      });
+    const count = blockCount(obj.size, this.d.store.blockSize);
+    if (obj.size + count * HEADER_BYTES > this.d.maxBytes) throw tooLarge(obj, `it has ${obj.size} bytes, more than the cache holds (${this.d.maxBytes})`);
+    for (let attempt = 0; ; attempt++) {
+      const running = this.wholes.get(priv.key);
+      const mine = running === undefined;
+      const entry = running ?? { promise: this.fetchWhole(obj, priv, count, fetch, limit, signal), signal };
+      if (mine) {
+        this.wholes.set(priv.key, entry);
+        entry.promise.finally(() => this.wholes.get(priv.key) === entry && this.wholes.delete(priv.key)).catch(() => undefined);
+      }
+      try {
+        await entry.promise;
+        break;
+      } catch (err) {
+        // Joined another reader's load and that reader gave up: ours is still wanted.
+        if (mine || !entry.signal?.aborted || signal?.aborted || attempt >= 3) throw err;
+      }
     }
-    let running = this.wholes.get(priv.key);
-    if (!running) {
-      running = this.d
-        .track(async () => {
-          const release = this.d.store.pins.pinObject(priv.key);
-          try {
-            await this.d.loader.load(priv, 0, blockCount(obj.size, this.d.store.blockSize) - 1, fetch, limit, signal, false);
-            await this.feed(obj, priv);
-            await this.settle(obj, priv, true);
-          } finally {
-            release();
-          }
-        })
-        .finally(() => this.wholes.delete(priv.key));
-      this.wholes.set(priv.key, running);
-    }
-    await running;
+  }
+
+  private fetchWhole(obj: CacheObject, priv: CacheObject, count: number, fetch: BlockFetcher, limit: Limiter, signal: AbortSignal | undefined): Promise<void> {
+    return this.d.track(async () => {
+      const release = this.d.store.pins.pinObject(priv.key);
+      try {
+        await this.d.loader.load(priv, 0, count - 1, fetch, limit, signal, false);
+        await this.feed(obj, priv);
+        await this.settle(obj, priv, true);
+      } finally {
+        release();
+      }
+    });
   }
 
   /** Waits for `obj`'s blocks to reach their content key, if they are on their way. */
@@ -109,6 +124,7 @@ export class UnverifiedObjects {
 
   clear(): void {
     this.failed.clear();
+    this.hashing.clear();
   }
 
   private assertNotFailed(obj: CacheObject, priv: CacheObject): void {
@@ -140,6 +156,10 @@ export class UnverifiedObjects {
       .track(async () => {
         const { store } = this.d;
         let h = this.hashing.get(priv.key);
+        if (h?.invalid) {
+          this.hashing.delete(priv.key);
+          h = undefined;
+        }
         if (!h) {
           if (!store.inIndex(priv, 0)) return;
           h = new ObjectHasher(obj, store.blockSize, chunkLayout(obj.size, store.blockSize));
@@ -153,27 +173,31 @@ export class UnverifiedObjects {
   }
 
   /** Feeds `h` while the next block is present; false when one listed was gone. */
-  private async feedFrom(h: ObjectHasher, priv: CacheObject): Promise<boolean> {
+  private feedFrom(h: ObjectHasher, priv: CacheObject): Promise<boolean> {
     const { store } = this.d;
-    while (!h.done && store.inIndex(priv, h.next)) {
-      const block = await store.local(priv, h.next);
-      if (!block) return false;
-      h.update(block);
-    }
-    return true;
+    return h.exclusive(async () => {
+      while (!h.invalid && !h.done && store.inIndex(priv, h.next)) {
+        const block = await store.local(priv, h.next);
+        if (!block) return false;
+        h.update(block);
+      }
+      return !h.invalid;
+    });
   }
 
   private async judge(obj: CacheObject, priv: CacheObject, waitForPromotion: boolean): Promise<void> {
     const { store } = this.d;
     const release = store.pins.pinObject(priv.key);
     try {
-      await this.feeding.get(priv.key);
       const running = this.hashing.get(priv.key);
-      this.hashing.delete(priv.key);
       // Blocks that arrived after the last feed: finish the running hash rather than start over.
-      if (running && !running.done) await this.feedFrom(running, priv);
+      if (running && !running.invalid && !running.done) await this.feedFrom(running, priv);
+      this.hashing.delete(priv.key);
+      // The running hash speaks for the copy only if no block it hashed has left since (the
+      // object is pinned from here on): otherwise the copy is hashed again as it is now.
+      const usable = running !== undefined && running.done && !running.invalid;
       const read = (i: number) => store.local(priv, i, { keepInMemory: false });
-      const { check, digests } = running?.done ? await running.finish() : await hashWithDigests(obj, store.blockSize, read, chunkLayout(obj.size, store.blockSize));
+      const { check, digests } = usable ? await running.finish() : await hashWithDigests(obj, store.blockSize, read, chunkLayout(obj.size, store.blockSize));
       if (check === "incomplete") return;
       if (check === "mismatch") {
         this.d.counters.hashMismatches++;
@@ -184,7 +208,9 @@ export class UnverifiedObjects {
         throw mismatch(obj, "the bytes fetched from its source do not match it; they were deleted and the file no longer reads");
       }
       if (digests) await this.d.recordDigests(obj, digests);
-      const promotion = this.d.track(() => this.promote(obj, priv)).finally(() => this.promotions.delete(obj.key));
+      const promotion: Promise<void> = this.d.track(() => this.promote(obj, priv)).finally(() => {
+        if (this.promotions.get(obj.key) === promotion) this.promotions.delete(obj.key);
+      });
       this.promotions.set(obj.key, promotion);
       if (waitForPromotion) await promotion;
       else promotion.catch((err: unknown) => log().warn({ err, key: obj.key }, "promoting a verified object failed"));
@@ -209,6 +235,13 @@ export class UnverifiedObjects {
       await store.dropObject(priv);
     }
   }
+}
+
+/** An object strict mode cannot verify whole: not a mismatch, so nothing is condemned. */
+export function tooLarge(obj: CacheObject, why: string): QuiltError {
+  return new QuiltError("EUSAGE", `object ${obj.key} cannot be verified whole before it is served: ${why}`, {
+    hint: "raise the cache size (--cache-size / QUILT_CACHE_SIZE); or mount without --verify=strict (it streams, verified when complete), or `quilt install` it (verified before it is renamed into place)",
+  });
 }
 
 export function mismatch(obj: CacheObject, what: string): QuiltError {

@@ -307,4 +307,46 @@ describe("BlockCache reads", () => {
     expect(cache.stats()).toMatchObject({ objects: 0, blocks: 0, bytes: 0 });
     expect(await blockFiles()).toEqual([]);
   });
+
+  it("never moves to the content key a block that changed after the running hash took it", async () => {
+    // Blocks 0..7 of X are hashed as they arrive, then evicted by Y; X's refetched block 0 is
+    // damaged in transit: the object must be judged on the bytes it holds now.
+    const cache = await openCache({ maxBytes: 20 * (BS + HEADER_BYTES), wholeObjectBytes: 4 * BS });
+    const x = await remoteObject(16 * BS);
+    const y = await remoteObject(16 * BS);
+    await cache.read(x.obj, 0, 8 * BS, x.remote.fetch);
+    await cache.read(y.obj, 0, 16 * BS, y.remote.fetch);
+    await cache.idle();
+    x.remote.corrupt = true;
+    await expect(cache.read(x.obj, 0, 16 * BS, x.remote.fetch)).rejects.toMatchObject({ code: "EHASHMISMATCH" });
+    await cache.idle();
+    expect(cache.objectState(x.obj).present).toBe(0);
+    expect(cache.hasDigests(x.obj)).toBe(false);
+  });
+
+  it("a reader that joined another reader's chunk fetch survives that reader's abort", async () => {
+    const { data, obj, remote } = await remoteObject(3 * BS);
+    remote.delayMs = 100;
+    const cache = await openCache({ wholeObjectBytes: 8 * BS });
+    const abort = new AbortController();
+    const prefetch = cache.ensureBlocks(obj, 0, 2, remote.fetch, { signal: abort.signal });
+    await new Promise((r) => setTimeout(r, 20));
+    const read = cache.read(obj, BS, 100, remote.fetch);
+    abort.abort();
+    await expect(prefetch).rejects.toMatchObject({ code: "EUSAGE" });
+    expect((await read).equals(data.subarray(BS, BS + 100))).toBe(true);
+  });
+
+  it("strict mode says when an object cannot be held whole, without calling it a mismatch", async () => {
+    const cache = await openCache({ maxBytes: 8 * BS });
+    const big = await remoteObject(8 * BS); // its headers do not fit next to it
+    const err = await cache.read(big.obj, 0, 10, big.remote.fetch, { strict: true }).catch((e: unknown) => e);
+    expect(isQuiltError(err, "EUSAGE")).toBe(true);
+    expect(String((err as Error).message)).toContain("cannot be verified whole");
+  });
+
+  it("refuses block sizes that do not tile the 8 MiB verification chunk", async () => {
+    await expect(openCache({ blockSize: 12 * 1024 })).rejects.toMatchObject({ code: "EUSAGE" });
+    await expect(openCache({ blockSize: 16 * 1024 * 1024 })).rejects.toMatchObject({ code: "EUSAGE" });
+  });
 });
