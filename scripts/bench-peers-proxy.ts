@@ -9,7 +9,7 @@
 // loop while the tool waits on it. Run directly (`proxy TARGET`), it prints its endpoint
 // and answers GET /__bench_counts with the counters as JSON (no S3 bucket can be named so).
 import { spawn } from "node:child_process";
-import { Agent, createServer, request, type IncomingMessage } from "node:http";
+import { Agent, createServer, get, request, type IncomingMessage } from "node:http";
 import { fileURLToPath } from "node:url";
 import { stopProcess } from "../test/helpers/moto-server.js";
 
@@ -70,6 +70,22 @@ async function serve(target: string): Promise<number> {
   return typeof addr === "object" && addr ? addr.port : 0;
 }
 
+/**
+ * The counters, on a connection of their own: fetch() reuses an idle keep-alive connection
+ * that the server may just be closing after a long measurement ("fetch failed").
+ */
+function counters(url: string): Promise<Traffic> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => resolve(JSON.parse(body) as Traffic));
+      res.on("error", reject);
+    }).on("error", reject);
+  });
+}
+
 /** Starts the proxy in a child process (this file, under the same Node flags, i.e. tsx). */
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
   const proc = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), "proxy", target], { stdio: ["ignore", "pipe", "inherit"] });
@@ -85,7 +101,7 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   const endpoint = `http://127.0.0.1:${port}`;
   return {
     endpoint,
-    snapshot: async () => (await (await fetch(`${endpoint}${COUNTS_PATH}`)).json()) as Traffic,
+    snapshot: () => counters(`${endpoint}${COUNTS_PATH}`),
     close: () => stopProcess(proc),
   };
 }

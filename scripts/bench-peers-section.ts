@@ -4,10 +4,10 @@
 // the text can never disagree with the tables.
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
-import { machineLine } from "./bench-support.js";
+import { machineLine, MiB } from "./bench-support.js";
 import type { PeerVersions } from "./bench-peers-setup.js";
-import { LOADER_BATCH, LOADER_WORKERS, PAR_READERS, RANDOM_READS, WORKLOAD_PHASES, type PhaseKey, type WorkloadId } from "./bench-peers-workloads.js";
-import { vsBestPeer, workloadTable, type Results } from "./bench-peers-report.js";
+import { LOADER_BATCH, LOADER_WORKERS, PAR_READERS, RANDOM_READS, WORKLOAD_PHASES, type PhaseKey, type Tool, type WorkloadId } from "./bench-peers-workloads.js";
+import { median, OURS, vsBestPeer, workloadTable, type Results } from "./bench-peers-report.js";
 
 export interface SectionInput {
   start: string;
@@ -44,7 +44,7 @@ const SHORT: Record<WorkloadId, string> = {
 
 /** Each phase where our median is slower than the best peer's, slowest first. */
 function losses(r: Results, workloads: WorkloadId[]): string[] {
-  const out: { key: PhaseKey; ratio: number; peer: string }[] = [];
+  const out: { key: PhaseKey; ratio: number; peer: Tool }[] = [];
   for (const w of workloads) {
     for (const p of WORKLOAD_PHASES[w]) {
       const key: PhaseKey = `${w} ${p}`;
@@ -52,7 +52,17 @@ function losses(r: Results, workloads: WorkloadId[]): string[] {
       if (v && v.ratio < 1) out.push({ key, ratio: v.ratio, peer: v.peer });
     }
   }
-  return out.sort((a, b) => a.ratio - b.ratio).map((l) => `- ${SHORT[l.key.split(" ")[0] as WorkloadId]}, ${l.key.split(" ")[1]}: ours runs at ${l.ratio.toFixed(2)}× the speed of ${l.peer} (${(1 / l.ratio).toFixed(1)}× its time)`);
+  return out
+    .sort((a, b) => a.ratio - b.ratio)
+    .map((l) => `- ${SHORT[l.key.split(" ")[0] as WorkloadId]}, ${l.key.split(" ")[1]}: ours runs at ${l.ratio.toFixed(2)}× the speed of ${l.peer} (${(1 / l.ratio).toFixed(1)}× its time); ${costs(r, l.key, OURS)} against ${costs(r, l.key, l.peer)}`);
+}
+
+/** What a reader spent in a phase (medians): bytes fetched, and CPU of the process serving the mount. */
+function costs(r: Results, key: PhaseKey, tool: Tool): string {
+  const xs = r.get(key)?.get(tool) ?? [];
+  const cpus = xs.flatMap((x) => (x.cpu === undefined ? [] : [x.cpu]));
+  const fetched = `fetched ${(median(xs.map((x) => x.fetchedBytes)) / MiB).toFixed(0)} MiB`;
+  return `${tool === OURS ? "ours" : tool} ${fetched}${cpus.length ? `, ${median(cpus).toFixed(1)} CPU s in its process` : ""}`;
 }
 
 export function section(s: SectionInput): string {
@@ -75,7 +85,7 @@ export function section(s: SectionInput): string {
     `- s3fs: ${v.s3fs ?? "not available"}; \`-f -o use_cache=DIR,use_path_request_style,ro,url=...\`, keys in a mode-600 passwd file; cold empties DIR`,
     `- aws: ${v.aws ? `${v.aws.version} (\`${v.aws.path}\`, first on PATH)` : "not available"}; its own HOME. Only where it has an equivalent: \`s3 cp KEY -\` to /dev/null (1), \`s3 ls --recursive\` (2), \`s3 cp --recursive\` to a local directory (3); it has no ranged reads or loader`,
     "- Cold: tool's cache emptied, freshly mounted, page cache dropped (`sync; echo 3 > /proc/sys/vm/drop_caches`). Warm: the tool stopped and mounted again over its full disk cache, page cache dropped. Hot: read again at once. The local copy has no tool cache: its cold and warm are both the read after dropping the page cache",
-    `- Commands: (1) \`dd if=FILE of=/dev/null bs=1M\`; (2) \`find DIR -type f -exec stat {} +\`; (3) \`xargs -P ${PAR_READERS} -n 64 cat\` over the list of files; (4) ${RANDOM_READS} \`os.pread\`s of 4 KiB at 4 KiB-aligned offsets (seed 42), timed in Python; (5) torch ${s.torch ?? "(not installed)"} \`DataLoader\` (${LOADER_WORKERS} workers, batch ${LOADER_BATCH}, shuffled with seed 0, raw bytes, no decoding), timed in Python from the first batch requested to the last received. (1)-(3) are timed from spawn to exit`,
+    `- Commands: (1) \`dd if=FILE of=/dev/null bs=1M\`; (2) \`find DIR -type f -exec stat {} +\`; (3) \`xargs -P ${PAR_READERS} -n 64 cat\` over the list of files; (4) ${RANDOM_READS} \`os.pread\`s of 4 KiB at 4 KiB-aligned offsets (seed 42; ${((RANDOM_READS * 4) / 1024).toFixed(1)} MiB read in all), timed in Python; (5) torch ${s.torch ?? "(not installed)"} \`DataLoader\` (${LOADER_WORKERS} workers, batch ${LOADER_BATCH}, shuffled with seed 0, raw bytes, no decoding), timed in Python from the first batch requested to the last received. (1)-(3) are timed from spawn to exit`,
     "- Serving process: CPU seconds (/proc/PID/stat utime+stime, before and after) and peak RSS (VmHWM, since that process started) of our daemon, rclone or s3fs, in the first phase of the workload",
     ...(s.notes.length ? [`- Notes: ${s.notes.join("; ")}`] : []),
     "",
