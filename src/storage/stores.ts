@@ -90,12 +90,6 @@ export class Stores {
     };
   }
 
-  /** Ranged reads of one entry's bytes, pinned to its version: what the block cache fetches with. */
-  rangeFetcher(pk: PhysicalKey): (range: { start: number; end: number }, signal?: AbortSignal) => Promise<Buffer> {
-    const { store, loc } = this.forPhysicalKey(pk);
-    return (range, signal) => store.get(loc, { range, ...(signal !== undefined && { signal }) });
-  }
-
   async close(): Promise<void> {
     await Promise.all([this.s3Store?.close(), this.localStore?.close()]);
     this.s3Store = undefined;

@@ -4,7 +4,7 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PackageBuilder, QuiltContext } from "../../src/index.js";
@@ -106,4 +106,26 @@ export async function mountDifferences(mnt: string, files: Record<string, Buffer
     if (got.length !== want.length || sha256Hex(got) !== sha256Hex(want)) problems.push(`bytes of ${key}: ${got.length} bytes, sha256 ${sha256Hex(got).slice(0, 12)}; want ${want.length}, ${sha256Hex(want).slice(0, 12)}`);
   }
   return problems.sort();
+}
+
+/** `length` bytes at `offset` of a file in a mount, with its own open (so a new kernel open each time). */
+export async function readAt(path: string, offset: number, length: number): Promise<Buffer> {
+  const fh = await open(path, "r");
+  try {
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await fh.read(buf, 0, length, offset);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** "ok" when `p` resolves, else the errno name it failed with (errno 116 is "Unknown system error -116" to Node). */
+export async function errnoOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "ok";
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? String(err);
+  }
 }

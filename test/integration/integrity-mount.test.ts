@@ -19,7 +19,7 @@ import type { MountInfoReply } from "../../src/daemon/package-mount.js";
 import type { Manifest } from "../../src/manifest/manifest.js";
 import { FAKE_AWS_ENV } from "../helpers/moto-server.js";
 import { DaemonSandbox } from "../helpers/daemon-harness.js";
-import { publishFiles, pseudoRandomBytes } from "../helpers/daemon-fixtures.js";
+import { errnoOf, publishFiles, pseudoRandomBytes, readAt } from "../helpers/daemon-fixtures.js";
 import { startFaultProxy, type FaultProxy } from "../helpers/daemon-proxy.js";
 import { fuseUnavailable } from "../helpers/fuse-harness.js";
 import { s3TestEnv, uniquePrefix } from "../helpers/s3.js";
@@ -55,32 +55,12 @@ function partsOf(bytes: Buffer) {
   return parts;
 }
 
-async function readAt(path: string, offset: number, length: number): Promise<Buffer> {
-  const fh = await open(path, "r");
-  try {
-    const buf = Buffer.alloc(length);
-    const { bytesRead } = await fh.read(buf, 0, length, offset);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
-
 async function readAll(path: string): Promise<Buffer> {
   const fh = await open(path, "r");
   try {
     return await fh.readFile();
   } finally {
     await fh.close();
-  }
-}
-
-/** The errno a read ended with, or "ok" with the bytes it returned. */
-async function outcome(p: Promise<Buffer>): Promise<{ code: string; bytes?: Buffer }> {
-  try {
-    return { code: "ok", bytes: await p };
-  } catch (err) {
-    return { code: (err as NodeJS.ErrnoException).code ?? String(err) };
   }
 }
 
@@ -106,8 +86,8 @@ describe.skipIf(unavailable !== null)("mount integrity: bytes corrupted in fligh
 
   it("never serves nor caches a small object before it matched: EIO, then the right bytes", async () => {
     proxy.corrupt("small.bin", { offset: 123_456 });
-    const bad = await outcome(readAll(join(mnt, "small.bin")));
-    expect(bad.code).toBe("EIO");
+    const bad = await errnoOf(readAll(join(mnt, "small.bin")));
+    expect(bad).toBe("EIO");
     const stats = await box.stats();
     expect(stats.cache.hashMismatches).toBeGreaterThan(0);
     expect(stats.cache.blocks).toBe(0);
@@ -121,8 +101,8 @@ describe.skipIf(unavailable !== null)("mount integrity: bytes corrupted in fligh
     proxy.corrupt("digests.bin", { offset: CHUNK + 4096 });
     const head = await readAt(join(mnt, "digests.bin"), 0, 4096);
     expect(head.equals(data.subarray(0, 4096))).toBe(true);
-    const inBadChunk = await outcome(readAt(join(mnt, "digests.bin"), CHUNK, 4096));
-    expect(inBadChunk.code).toBe("EIO");
+    const inBadChunk = await errnoOf(readAt(join(mnt, "digests.bin"), CHUNK, 4096));
+    expect(inBadChunk).toBe("EIO");
     // The part list was asked for (once) before any unverified byte could go out.
     expect(proxy.requests.some((r) => r.key.endsWith("digests.bin") && /attributes/.test(r.query))).toBe(true);
     proxy.clearFaults();
@@ -136,7 +116,7 @@ describe.skipIf(unavailable !== null)("mount integrity: bytes corrupted in fligh
     data[5] = (data[5] as number) ^ 1; // S3 says it holds other bytes
     proxy.fakeObjectParts("lying.bin", partsOf(data));
     const before = proxy.gets("lying.bin").length;
-    expect((await outcome(readAt(join(mnt, "lying.bin"), 0, 4096))).code).toBe("EIO");
+    expect(await errnoOf(readAt(join(mnt, "lying.bin"), 0, 4096))).toBe("EIO");
     expect(proxy.gets("lying.bin").filter((r) => !/attributes/.test(r.query)).length).toBe(before);
     proxy.clearFaults();
   });
@@ -148,11 +128,11 @@ describe.skipIf(unavailable !== null)("mount integrity: bytes corrupted in fligh
     // The documented trade-off: bytes ahead of the verdict are served (here, right ones).
     const first = await readAt(path, 0, 4096);
     expect(first.equals(data.subarray(0, 4096))).toBe(true);
-    const whole = await outcome(readAll(path));
-    expect(whole.code).toBe("EIO");
+    const whole = await errnoOf(readAll(path));
+    expect(whole).toBe("EIO");
     // Re-opened, even the bytes the kernel had cached are gone: the read reaches the daemon and fails.
-    const again = await outcome(readAt(path, 0, 4096));
-    expect(again.code).toBe("EIO");
+    const again = await errnoOf(readAt(path, 0, 4096));
+    expect(again).toBe("EIO");
     const info = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as MountInfoReply[];
     expect(info[0]?.failedFiles).toContain("stream.bin");
     expect((await box.ok(["mounts"])).stdout).toMatch(/\d+ FAILED verification \([^)]*stream\.bin/);
@@ -173,7 +153,7 @@ describe.skipIf(unavailable !== null)("mount integrity: bytes corrupted in fligh
     await box.mount(`${name}:v1`, strictMnt, registry, ["--verify", "strict"]);
     proxy.corrupt("strict.bin", { offset: CHUNK + 17 });
     const path = join(strictMnt, "strict.bin");
-    expect((await outcome(readAt(path, 0, 4096))).code).toBe("EIO");
+    expect(await errnoOf(readAt(path, 0, 4096))).toBe("EIO");
     const info = (JSON.parse((await box.ok(["mounts", "--json"])).stdout) as MountInfoReply[]).find((m) => m.mountpoint === strictMnt);
     expect(info?.verify).toBe("strict");
     expect(info?.unverifiedFiles).toEqual([]);
@@ -188,7 +168,7 @@ describe.skipIf(unavailable !== null)("mount integrity: bytes corrupted in fligh
     const data = FILES["cut.bin"] as Buffer;
     proxy.truncate("cut.bin", { afterBytes: 1000 });
     const start = Date.now();
-    expect((await outcome(readAll(join(mnt, "cut.bin")))).code).toBe("EIO");
+    expect(await errnoOf(readAll(join(mnt, "cut.bin")))).toBe("EIO");
     expect(Date.now() - start).toBeLessThan(30_000); // an error, not a hang
     proxy.clearFaults();
     proxy.truncate("cut.bin", { afterBytes: 1000, times: 1 });
@@ -206,7 +186,7 @@ describe.skipIf(unavailable !== null)("mount integrity: bytes corrupted in fligh
       expect((await readAt(delPath, 0, 4096)).equals((FILES["deleted.bin"] as Buffer).subarray(0, 4096))).toBe(true);
       await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: deleted.physicalKey.path, VersionId: deleted.physicalKey.versionId ?? undefined }));
       // ESTALE: the pinned version is gone (Node names errno 116 "Unknown system error -116").
-      expect((await outcome(readAt(delPath, CHUNK + MiB, 4096))).code).toMatch(/^(ESTALE|Unknown system error -116|EIO)$/);
+      expect(await errnoOf(readAt(delPath, CHUNK + MiB, 4096))).toMatch(/^(ESTALE|Unknown system error -116|EIO)$/);
 
       const data = FILES["overwritten.bin"] as Buffer;
       const path = join(mnt, "overwritten.bin");

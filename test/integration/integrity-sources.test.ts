@@ -7,13 +7,13 @@
 // - an object overwritten in place after push (a local registry file), on a fresh cache: a
 //   small one is refused, a large one fails the read that completes it, and one overwritten
 //   between two reads fails instead of mixing two versions.
-import { open, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Manifest } from "../../src/manifest/manifest.js";
 import { createS3Store } from "../../src/storage/s3-store.js";
 import { DaemonSandbox } from "../helpers/daemon-harness.js";
-import { mountDifferences, publishFiles, pseudoRandomBytes, walkFiles } from "../helpers/daemon-fixtures.js";
+import { errnoOf, mountDifferences, publishFiles, pseudoRandomBytes, readAt, walkFiles } from "../helpers/daemon-fixtures.js";
 import { fuseUnavailable } from "../helpers/fuse-harness.js";
 import { plantImpostor } from "../helpers/impostor.js";
 import { s3TestEnv, uniquePrefix } from "../helpers/s3.js";
@@ -23,26 +23,6 @@ if (unavailable) console.warn(`Skipping source integrity tests: ${unavailable}`)
 
 const s3 = s3TestEnv();
 const MiB = 1024 * 1024;
-
-async function readAt(path: string, offset: number, length: number): Promise<Buffer> {
-  const fh = await open(path, "r");
-  try {
-    const buf = Buffer.alloc(length);
-    const { bytesRead } = await fh.read(buf, 0, length, offset);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
-
-async function errnoOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "ok";
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code ?? String(err);
-  }
-}
 
 describe.skipIf(unavailable !== null)("a forged registry with the real top hash", () => {
   const real = `s3://${s3.bucket}`;
