@@ -15,7 +15,7 @@
 // fresh mount and the section says so. Before every cold read the server's object file is
 // read once, so the server answers from memory as S3 would, never from this machine's disk.
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,9 +26,11 @@ import {
   dropPageCache,
   fmtRate,
   fmtSeconds,
+  GiB,
   intOption,
   loadLine,
   machineLine,
+  processCpuSeconds,
   MiB,
   REPO_ROOT,
   S3RVER_AWS_ENV,
@@ -144,10 +146,56 @@ function daemonStats(env: Env): DaemonStats {
   return JSON.parse(quilt(env, ["daemon", "status", "--json"])) as DaemonStats;
 }
 
-/** What the daemon did during one read: block reads answered from the cache, and S3 requests. */
+/** What the daemon did during one read: block reads answered from the cache, S3 requests, its CPU and peak RSS. */
 interface ReadStats {
   cacheReads: number;
   s3: string;
+  cpuSeconds?: number;
+  peakRssMiB?: number;
+}
+
+function daemonPid(env: Env): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(env.scratch, "state", "daemon", "daemon.pid"), "utf8").trim());
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resets the daemon's peak RSS (VmHWM), so each read reports its own peak (Linux, own or root's process). */
+function resetPeakRss(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, "5");
+  } catch {
+    // not allowed: the peak then runs from the daemon's start
+  }
+}
+
+function peakRssMiB(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs one timed read and measures the daemon around it. */
+async function measured(env: Env, read: () => Promise<number>): Promise<{ seconds: number; stats: ReadStats }> {
+  const pid = daemonPid(env);
+  const before = daemonStats(env);
+  resetPeakRss(pid);
+  const cpu0 = processCpuSeconds(pid);
+  const seconds = await read();
+  const cpu1 = processCpuSeconds(pid);
+  const peak = peakRssMiB(pid);
+  const stats = statsDelta(before, daemonStats(env));
+  if (cpu0 !== undefined && cpu1 !== undefined) stats.cpuSeconds = cpu1 - cpu0;
+  if (peak !== undefined) stats.peakRssMiB = peak;
+  return { seconds, stats };
 }
 
 function statsDelta(before: DaemonStats, after: DaemonStats): ReadStats {
@@ -177,10 +225,9 @@ async function round(env: Env, add: (k: Kind, s: number) => void, note: (k: Kind
   const file = join(env.mountpoint, FILE);
   await mountFresh(env);
   prepareCold(env);
-  let before = daemonStats(env);
-  add("mount cold", await ddRead(file));
-  let after = daemonStats(env);
-  note("mount cold", statsDelta(before, after));
+  const cold = await measured(env, () => ddRead(file));
+  add("mount cold", cold.seconds);
+  note("mount cold", cold.stats);
   if (env.canDrop) {
     dropPageCache();
   } else {
@@ -188,12 +235,12 @@ async function round(env: Env, add: (k: Kind, s: number) => void, note: (k: Kind
     quilt(env, ["unmount", env.mountpoint]);
     quilt(env, ["mount", PACKAGE, env.mountpoint, "--registry", `s3://${BUCKET}`]);
   }
-  before = daemonStats(env);
-  add("mount warm", await ddRead(file));
-  after = daemonStats(env);
-  note("mount warm", statsDelta(before, after));
-  add("mount hot", await ddRead(file));
-  note("mount hot", statsDelta(after, daemonStats(env)));
+  const warm = await measured(env, () => ddRead(file));
+  add("mount warm", warm.seconds);
+  note("mount warm", warm.stats);
+  const hot = await measured(env, () => ddRead(file));
+  add("mount hot", hot.seconds);
+  note("mount hot", hot.stats);
   quilt(env, ["unmount", env.mountpoint]);
   quilt(env, ["daemon", "stop"]);
 }
@@ -222,6 +269,8 @@ async function main(): Promise<void> {
   const canDrop = dropPageCache();
   const samples = new Map<Kind, number[]>();
   const readStats = new Map<Kind, ReadStats>();
+  const cpuSamples = new Map<Kind, number[]>();
+  const rssSamples = new Map<Kind, number[]>();
   let env: Env | undefined;
   let server: ServerHandle | undefined;
   try {
@@ -269,7 +318,9 @@ async function main(): Promise<void> {
         },
         (k, r) => {
           readStats.set(k, r);
-          console.error(`    daemon: ${r.cacheReads} block reads, S3: ${r.s3}`);
+          cpuSamples.set(k, [...(cpuSamples.get(k) ?? []), r.cpuSeconds ?? NaN]);
+          rssSamples.set(k, [...(rssSamples.get(k) ?? []), r.peakRssMiB ?? NaN]);
+          console.error(`    daemon: ${r.cacheReads} block reads, S3: ${r.s3}, CPU ${r.cpuSeconds?.toFixed(2) ?? "?"} s, peak RSS ${r.peakRssMiB?.toFixed(0) ?? "?"} MiB`);
         },
       );
     }
@@ -294,6 +345,15 @@ async function main(): Promise<void> {
     if (!samples.has(ours) || !samples.has(base)) return "n/a";
     const m = medianRatio(ours, base);
     return `median **${m.toFixed(2)}×**, best vs best ${(best(base) / best(ours)).toFixed(2)}× (goal ≥ ${goal.toFixed(1)}×: ${m >= goal ? "met" : "**missed**"})`;
+  };
+  /** Daemon CPU seconds per GiB read (median, every run) and its largest peak RSS. */
+  const resources = (k: Kind) => {
+    const perGiB = (cpuSamples.get(k) ?? []).filter((c) => !Number.isNaN(c)).map((c) => c / (BYTES / GiB));
+    const rss = (rssSamples.get(k) ?? []).filter((r) => !Number.isNaN(r));
+    if (perGiB.length === 0) return "n/a";
+    const sorted = [...perGiB].sort((a, b) => a - b);
+    const med = sorted.length % 2 ? (sorted[(sorted.length - 1) / 2] as number) : ((sorted[sorted.length / 2 - 1] as number) + (sorted[sorted.length / 2] as number)) / 2;
+    return `${med.toFixed(2)} [${perGiB.map((c) => c.toFixed(2)).join(", ")}] · ${rss.length ? `${Math.max(...rss).toFixed(0)} MiB` : "?"}`;
   };
   const aws = env?.aws;
   const goals: [Kind, Kind, number][] = [
@@ -342,14 +402,14 @@ async function main(): Promise<void> {
     `- awscli: ${aws ? `\`aws s3 cp s3://${BUCKET}/... -\` to /dev/null (${awsVersion(aws)}), its own HOME` : "not found: no awscli baseline"}`,
     `- What the daemon did (its stats, last round): ${(["mount cold", "mount warm", "mount hot"] as const).map((k) => `${k.slice(6)}: ${readStats.get(k)?.cacheReads ?? "?"} block reads, S3 ${readStats.get(k)?.s3 ?? "?"}`).join("; ")} (the file is ${BYTES / MiB} blocks of 1 MiB)`,
     "",
-    "| read | best time (MiB/s) [all runs, s] | throughput ratio vs baseline, judged on medians |",
-    "|---|---|---|",
-    `| plain local file, cold page cache | ${cell("local cold")} | baseline for warm |`,
-    `| plain local file, hot (re-read) | ${cell("local hot")} | baseline for hot |`,
-    `| awscli \`s3 cp ... -\`, cold | ${cell("awscli cold")} | baseline for cold |`,
-    `| mount, cold (empty cache) | ${cell("mount cold")} | vs awscli: ${ratio("mount cold", "awscli cold", 1.0)} |`,
-    `| mount, warm (disk cache, page cache dropped) | ${cell("mount warm")} | vs local cold: ${ratio("mount warm", "local cold", 0.7)} |`,
-    `| mount, hot (re-read) | ${cell("mount hot")} | vs local hot: ${ratio("mount hot", "local hot", 0.8)} |`,
+    "| read | best time (MiB/s) [all runs, s] | throughput ratio vs baseline, judged on medians | daemon CPU s per GiB, median [runs] · peak RSS, max |",
+    "|---|---|---|---|",
+    `| plain local file, cold page cache | ${cell("local cold")} | baseline for warm | |`,
+    `| plain local file, hot (re-read) | ${cell("local hot")} | baseline for hot | |`,
+    `| awscli \`s3 cp ... -\`, cold | ${cell("awscli cold")} | baseline for cold | |`,
+    `| mount, cold (empty cache) | ${cell("mount cold")} | vs awscli: ${ratio("mount cold", "awscli cold", 1.0)} | ${resources("mount cold")} |`,
+    `| mount, warm (disk cache, page cache dropped) | ${cell("mount warm")} | vs local cold: ${ratio("mount warm", "local cold", 0.7)} | ${resources("mount warm")} |`,
+    `| mount, hot (re-read) | ${cell("mount hot")} | vs local hot: ${ratio("mount hot", "local hot", 0.8)} | ${resources("mount hot")} |`,
     ...(missed.length ? ["", `Why ${missed.join(", ")} miss their goals (profiled by hand with \`node --cpu-prof\` on the daemon, this machine, 2026-11-27):`] : []),
     ...analysis.filter(([k]) => missed.includes(k)).map(([, text]) => text),
     END,

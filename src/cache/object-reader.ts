@@ -10,6 +10,13 @@
 //
 // The blocks between the read position and the end of the prefetch are pinned, so eviction
 // in a cache smaller than the file takes blocks already read rather than blocks about to be.
+//
+// One exception to "random reads fetch only what they touch": an object with no chunk
+// digests can only be verified whole (docs/RELIABILITY.md), so its verification unit is the
+// object. Read at random, it is filled in the background, part by part in order, with each
+// byte fetched once: its random reads stop waiting on S3 one block at a time, and the
+// unverified bytes they were served are judged as soon as the object is complete. Objects
+// larger than a quarter of the cache are not filled (they would evict the rest).
 import { log } from "../log.js";
 import type { BlockCache, ReadSource } from "./block-cache.js";
 import type { CacheObject } from "./content-key.js";
@@ -28,6 +35,11 @@ export interface ObjectReaderOptions {
   strict?: boolean;
   /** Called when a read served bytes not verified yet. */
   onUnverified?: () => void;
+  /**
+   * Largest object filled in the background when read at random and verifiable only whole
+   * (default a quarter of the cache; 0 never fills).
+   */
+  fillMaxBytes?: number;
 }
 
 /** mountpoint-s3's first request size: one 1 MiB block plus one 128 KiB FUSE read. */
@@ -61,6 +73,8 @@ export class ObjectReader {
   private readonly limit: Limiter;
   private readonly strict: boolean;
   private readonly onUnverified: (() => void) | undefined;
+  private readonly fillMaxBytes: number;
+  private filling = false;
   private readonly abort = new AbortController();
   private readonly prefetches = new Set<Promise<void>>();
   private window: number;
@@ -91,6 +105,7 @@ export class ObjectReader {
     this.partBlocks = Math.max(1, Math.floor((opts.partBytes ?? PART_BYTES) / cache.blockSize));
     this.limit = limiter(opts.maxParallel ?? MAX_PARALLEL);
     this.window = this.initialWindow;
+    this.fillMaxBytes = opts.fillMaxBytes ?? Math.floor(cache.maxBytes / 4);
   }
 
   async read(offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
@@ -118,11 +133,31 @@ export class ObjectReader {
         this.held.clear();
         return this.cache.read(this.obj, offset, length, this.fetch, this.readOptions(signal));
       }
+      if (!sequential) this.fillIfWholeOnly();
       return data.subarray(offset - start, end - start);
     }
-    return this.cache.read(this.obj, offset, length, this.fetch, this.readOptions(signal));
+    const data = await this.cache.read(this.obj, offset, length, this.fetch, this.readOptions(signal));
+    if (!sequential) this.fillIfWholeOnly();
+    return data;
   }
 
+  /**
+   * After a random read (the object's verification plan is known by then): an object that
+   * can only be verified whole is fetched whole in the background, once per handle, in parts
+   * queued in order on this handle's limiter. A part's blocks are claimed only when it starts,
+   * so a random read of a block further on fetches that block at once rather than waiting its
+   * turn, and the part then skips it.
+   */
+  private fillIfWholeOnly(): void {
+    if (this.filling || this.closed || this.strict || this.obj.size > this.fillMaxBytes) return;
+    if (this.cache.isComplete(this.obj) || this.cache.hasFailed(this.obj) || this.cache.hasDigests(this.obj)) return;
+    this.filling = true;
+    const count = Math.ceil(this.obj.size / this.cache.blockSize);
+    for (let first = 0; first < count; first += this.partBlocks) {
+      const last = Math.min(count - 1, first + this.partBlocks - 1);
+      this.startPart(first, last, "fill failed");
+    }
+  }
   /**
    * Starts loading the next blocks a sequential reader will ask for, when they are in the
    * cache already: the kernel asks for 128 KiB at a time, one request after the other, so
@@ -186,15 +221,19 @@ export class ObjectReader {
     const bs = this.cache.blockSize;
     const lastBlock = Math.floor((to - 1) / bs);
     for (let first = Math.floor(from / bs); first <= lastBlock; first += this.partBlocks) {
-      const last = Math.min(lastBlock, first + this.partBlocks - 1);
-      const part = this.limit(() => (this.closed ? Promise.resolve() : this.cache.ensureBlocks(this.obj, first, last, this.fetch, { signal: this.abort.signal, strict: this.strict })))
-        .catch((err: unknown) => {
-          // The read path fetches whatever a failed prefetch left missing, and reports errors itself.
-          if (!this.closed) log().debug({ err, key: this.obj.key, first, last }, "prefetch failed");
-        })
-        .finally(() => this.prefetches.delete(part));
-      this.prefetches.add(part);
+      this.startPart(first, Math.min(lastBlock, first + this.partBlocks - 1), "prefetch failed");
     }
+  }
+
+  /** Queues blocks first..last to be made cached, in the background of this handle. */
+  private startPart(first: number, last: number, what: string): void {
+    const part = this.limit(() => (this.closed ? Promise.resolve() : this.cache.ensureBlocks(this.obj, first, last, this.fetch, { signal: this.abort.signal, strict: this.strict })))
+      .catch((err: unknown) => {
+        // The read path fetches whatever a failed prefetch left missing, and reports errors itself.
+        if (!this.closed) log().debug({ err, key: this.obj.key, first, last }, what);
+      })
+      .finally(() => this.prefetches.delete(part));
+    this.prefetches.add(part);
   }
 
   /** Pins the blocks from the read position to the end of the prefetch window. */

@@ -43,6 +43,7 @@ export class ObjectHasher {
   private readonly hasher: EntryHasher;
   private readonly digests: Buffer | undefined;
   private chunk = createHash("sha256");
+  private readonly shared: boolean;
 
   constructor(
     private readonly obj: CacheObject,
@@ -50,7 +51,10 @@ export class ObjectHasher {
     private readonly layout: ChunkLayout | undefined,
   ) {
     this.hasher = new EntryHasher(obj.hash.type as HashType, obj.size);
-    this.digests = layout ? Buffer.alloc(layout.chunks * 32) : undefined;
+    // sha2-256-chunked hashes each chunk already (same layout: chunkLayout uses its chunk
+    // size), so its digests are taken from the entry hash rather than hashed a second time.
+    this.shared = layout !== undefined && obj.hash.type === "sha2-256-chunked" && layout.chunkBytes === this.hasher.chunkBytes;
+    this.digests = layout && !this.shared ? Buffer.alloc(layout.chunks * 32) : undefined;
   }
 
   get done(): boolean {
@@ -77,7 +81,8 @@ export class ObjectHasher {
 
   async finish(): Promise<{ check: "ok" | "mismatch"; digests?: Buffer }> {
     if (!matchesHash(this.obj, await this.hasher.digest())) return { check: "mismatch" };
-    return this.digests ? { check: "ok", digests: this.digests } : { check: "ok" };
+    const digests = this.shared ? this.hasher.chunkDigests() : this.digests;
+    return digests ? { check: "ok", digests } : { check: "ok" };
   }
 }
 

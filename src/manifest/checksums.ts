@@ -153,6 +153,14 @@ export class EntryHasher {
     if (this.chunkFill > 0) this.finishChunk();
     return { type: this.type, value: combineChunkDigests(this.digests as Buffer) };
   }
+
+  /**
+   * sha2-256-chunked after digest(): the raw SHA-256 of each chunk, in order (what the cache
+   * records to verify chunks alone later), so a caller needing them does not hash twice.
+   */
+  chunkDigests(): Buffer | undefined {
+    return this.done && this.digests ? this.digests : undefined;
+  }
 }
 
 export async function hashBytes(bytes: Uint8Array, type: HashType = DEFAULT_HASH_TYPE): Promise<EntryHash> {

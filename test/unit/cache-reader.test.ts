@@ -63,9 +63,9 @@ describe("ObjectReader", () => {
     expect(remote.bytesServed).toBe(data.length);
   });
 
-  it("fetches only the blocks that random reads touch", async () => {
+  it("fetches only the blocks that random reads touch, when it does not fill the object", async () => {
     const { data, obj, remote } = await remoteObject(48 * MiB);
-    const reader = new ObjectReader(cache, obj, remote.fetch);
+    const reader = new ObjectReader(cache, obj, remote.fetch, { fillMaxBytes: 0 });
     const blocks = [17, 3, 41, 9, 29, 5, 35, 23, 13, 45, 1, 31];
     for (const b of blocks) {
       const offset = b * MiB + ((b * 7919) % (MiB - 4 * KiB));
@@ -77,10 +77,51 @@ describe("ObjectReader", () => {
     expect(reader.windowBytes).toBe(MiB + 128 * KiB);
   });
 
+  it("fills an object verifiable only whole once it is read at random: each byte fetched once, then verified", async () => {
+    const { data, obj, remote } = await remoteObject(48 * MiB);
+    remote.delayMs = 5;
+    const reader = new ObjectReader(cache, obj, remote.fetch);
+    const blocks = [17, 3, 41, 9, 29, 5, 35, 23, 13, 45, 1, 31];
+    for (const b of blocks) {
+      const offset = b * MiB + ((b * 7919) % (MiB - 4 * KiB));
+      expect((await reader.read(offset, 4 * KiB)).equals(data.subarray(offset, offset + 4 * KiB))).toBe(true);
+    }
+    for (let i = 0; i < 200 && !cache.isComplete(obj); i++) {
+      await cache.idle();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await reader.close();
+    await cache.idle();
+    expect(remote.bytesServed).toBe(data.length); // the whole object, no byte twice
+    expect(cache.objectState(obj)).toMatchObject({ present: 48, verified: true });
+    expect(cache.hasDigests(obj)).toBe(true);
+  });
+
+  it("does not fill an object whose chunks can be verified alone, nor one larger than its limit", async () => {
+    const { data, obj, remote } = await remoteObject(48 * MiB);
+    await cache.read(obj, 0, data.length, remote.fetch); // verified whole once: digests recorded
+    await cache.idle();
+    await cache.evictObject(obj);
+    expect(cache.hasDigests(obj)).toBe(true);
+    remote.reset();
+    const reader = new ObjectReader(cache, obj, remote.fetch);
+    expect((await reader.read(20 * MiB + 5, 4 * KiB)).equals(data.subarray(20 * MiB + 5, 20 * MiB + 5 + 4 * KiB))).toBe(true);
+    await new Promise((r) => setTimeout(r, 50));
+    await reader.close();
+    expect(remote.requests).toEqual([{ start: 16 * MiB, end: 24 * MiB }]); // its chunk only
+
+    const other = await remoteObject(48 * MiB);
+    const small = new ObjectReader(cache, other.obj, other.remote.fetch, { fillMaxBytes: 32 * MiB });
+    expect((await small.read(20 * MiB + 5, 4 * KiB)).equals(other.data.subarray(20 * MiB + 5, 20 * MiB + 5 + 4 * KiB))).toBe(true);
+    await new Promise((r) => setTimeout(r, 50));
+    await small.close();
+    expect(other.remote.bytesServed).toBe(MiB);
+  });
+
   it("resets the window when a sequential reader seeks back, and close stops prefetching", async () => {
     const { data, obj, remote } = await remoteObject(80 * MiB);
     remote.delayMs = 10;
-    const reader = new ObjectReader(cache, obj, remote.fetch);
+    const reader = new ObjectReader(cache, obj, remote.fetch, { fillMaxBytes: 0 });
     for (let offset = 0; offset < 2 * MiB; offset += 128 * KiB) await reader.read(offset, 128 * KiB);
     expect(reader.windowBytes).toBeGreaterThan(4 * MiB);
     expect((await reader.read(10, 1000)).equals(data.subarray(10, 1010))).toBe(true);
