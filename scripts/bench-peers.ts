@@ -16,7 +16,8 @@
 //
 //   scripts/bench-peers.sh [options]       installs the peers, then runs this
 //   npx tsx scripts/bench-peers.ts [--large-mib 1024] [--files 5000] [--runs 3]
-//       [--only seq,stat,par,rand,loader] [--no-write] [--no-build]
+//       [--only seq,stat,par,rand,loader] [--quilt-only] [--no-write] [--no-build]
+//   (--quilt-only: only quilt mount and the local copy, for profiling our side between full runs)
 //
 // Missing peers are installed with apt-get (as root; a peer that will not install is
 // skipped with a note). torch (for workload 5) and matplotlib (for the chart) go into a venv
@@ -52,6 +53,7 @@ const { values: args } = parseArgs({
     files: { type: "string" },
     runs: { type: "string" },
     only: { type: "string" },
+    "quilt-only": { type: "boolean", default: false },
     "no-build": { type: "boolean", default: false },
     "no-write": { type: "boolean", default: false },
   },
@@ -119,7 +121,7 @@ async function main(): Promise<void> {
     const markers = markerPrefixes([LARGE, ...data.smallFiles].map((k) => `${PACKAGE}/${k}`));
     await putMarkers(server.endpoint, BUCKET, markers);
     proxy = await startCountingProxy(server.endpoint);
-    tools = mountTools({ scratch, endpoint: proxy.endpoint, bucket: BUCKET, prefix: PACKAGE, packageName: PACKAGE }, { rclone: versions.rclone !== undefined, s3fs: versions.s3fs !== undefined });
+    tools = mountTools({ scratch, endpoint: proxy.endpoint, bucket: BUCKET, prefix: PACKAGE, packageName: PACKAGE }, { rclone: !args["quilt-only"] && versions.rclone !== undefined, s3fs: !args["quilt-only"] && versions.s3fs !== undefined });
     for (const t of [...tools]) {
       const problem = await verify(t, data.local, FILES, data.smallFiles[FILES - 1] as string);
       if (problem) {
@@ -137,7 +139,7 @@ async function main(): Promise<void> {
       prefix: PACKAGE,
       proxy,
       scratch,
-      ...(versions.aws && { aws: { path: versions.aws.path, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: awsHome, ...S3RVER_AWS_ENV } } }),
+      ...(versions.aws && !args["quilt-only"] && { aws: { path: versions.aws.path, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: awsHome, ...S3RVER_AWS_ENV } } }),
       python: py.python,
       torch: py.torch !== undefined,
       record(phase, tool, s) {

@@ -25,7 +25,7 @@ import { blockCount, checkBlockSize, DEFAULT_BLOCK_BYTES } from "./block-layout.
 import { DEFAULTS, type BlockCacheOptions } from "./cache-options.js";
 import { BlockLoader, type BlockFetcher, type LoadedSpan } from "./block-loader.js";
 import { BlockStore } from "./block-store.js";
-import { assertLocalDisk, CacheIndex } from "./cache-index.js";
+import { assertLocalDisk, CacheIndex, networkFilesystem } from "./cache-index.js";
 import { newCounters, type CacheStats } from "./cache-stats.js";
 import { chunkLayout } from "./chunk-digests.js";
 import { digestsDir } from "./digest-files.js";
@@ -104,7 +104,7 @@ export class BlockCache {
   private reconciling: Promise<ReconcileResult> | undefined;
   private closed = false;
 
-  private constructor(private readonly index: CacheIndex, layout: string, opts: BlockCacheOptions, blockSize: number) {
+  private constructor(private readonly index: CacheIndex, layout: string, opts: BlockCacheOptions, blockSize: number, localDisk: boolean) {
     this.blockSize = blockSize;
     this.maxBytes = opts.maxBytes;
     // Not reduced for a small cache: a whole object verified in memory is served even when
@@ -112,7 +112,7 @@ export class BlockCache {
     this.wholeObjectBytes = opts.wholeObjectBytes ?? DEFAULTS.wholeObjectBytes;
     this.fetchConcurrency = opts.fetchConcurrency ?? DEFAULTS.fetchConcurrency;
     const memoryBytes = opts.memoryBytes ?? DEFAULTS.memoryBytes;
-    this.store = new BlockStore({ layout, index, maxBytes: opts.maxBytes, blockSize, memoryBytes, counters: this.counters });
+    this.store = new BlockStore({ layout, index, maxBytes: opts.maxBytes, blockSize, memoryBytes, counters: this.counters, localDisk });
     const maxFetchBlocks = Math.max(1, Math.floor((opts.maxFetchBytes ?? DEFAULTS.maxFetchBytes) / blockSize));
     this.loader = new BlockLoader(this.store, this.counters, maxFetchBlocks);
     this.chunks = new ChunkLoader(this.store, this.loader, this.counters);
@@ -139,7 +139,7 @@ export class BlockCache {
     await mkdir(opts.indexDir, { recursive: true });
     await assertLocalDisk(opts.indexDir);
     const { index, needsReconcile } = await CacheIndex.open(opts.indexDir, blockSize);
-    const cache = new BlockCache(index, layout, opts, blockSize);
+    const cache = new BlockCache(index, layout, opts, blockSize, (await networkFilesystem(layout)) === undefined);
     cache.track(() => removeOldLayouts(opts.dataDir, blockSize)).catch(() => undefined);
     const mode = opts.reconcile ?? DEFAULTS.reconcile;
     if (needsReconcile && mode !== "never") {

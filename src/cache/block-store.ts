@@ -8,6 +8,7 @@
 // written only after the evicted ones are deleted. Blocks that cannot fit (everything else is
 // pinned) are served from memory and not kept.
 import { LRUCache } from "lru-cache";
+import { existsSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { errnoCode } from "../errors.js";
@@ -28,7 +29,16 @@ export interface BlockStoreOptions {
   /** Bytes of checked blocks kept in memory; 0 disables. */
   memoryBytes: number;
   counters: CacheCounters;
+  /**
+   * The data directory is on a local disk, where a block the index does not list is looked
+   * for with one synchronous stat (microseconds, no error object) before an asynchronous read;
+   * on a network filesystem a stat is a round trip and must not block the event loop.
+   */
+  localDisk: boolean;
 }
+
+/** Object directories this process created, so a cold object's first write does not fail on a missing directory first. */
+const MADE_DIRS = 10_000;
 
 export class BlockStore {
   readonly pins = new Pins();
@@ -44,6 +54,8 @@ export class BlockStore {
   private readonly unlinks = new Set<Promise<void>>();
   /** One disk read per block at a time. */
   private readonly loading = new Map<string, Promise<Buffer | undefined>>();
+  private readonly localDisk: boolean;
+  private readonly madeDirs = new LRUCache<string, true>({ max: MADE_DIRS });
 
   constructor(opts: BlockStoreOptions) {
     this.layout = opts.layout;
@@ -51,6 +63,7 @@ export class BlockStore {
     this.maxBytes = opts.maxBytes;
     this.blockSize = opts.blockSize;
     this.counters = opts.counters;
+    this.localDisk = opts.localDisk;
     this.memory =
       opts.memoryBytes > 0 ? new LRUCache<string, Buffer>({ maxSize: opts.memoryBytes, sizeCalculation: (b) => Math.max(1, b.length) }) : undefined;
   }
@@ -93,7 +106,12 @@ export class BlockStore {
   }
 
   private async loadFromDisk(obj: CacheObject, index: number): Promise<Buffer | undefined> {
-    const result = await readBlockFile(this.path(obj.key, index), this.header(obj, index));
+    const path = this.path(obj.key, index);
+    // Every cold block is looked for on disk before it is fetched (another daemon sharing the
+    // directory may have written it): a failed asynchronous open costs ~100 µs of CPU, mostly
+    // building the error, against ~5 µs for existsSync.
+    if (this.localDisk && !this.inIndex(obj, index) && !existsSync(path)) return undefined;
+    const result = await readBlockFile(path, this.header(obj, index));
     if (result.status === "ok") {
       if (!this.inIndex(obj, index)) {
         this.index.addBlocks(obj.key, obj.size, [{ index, bytes: result.diskBytes }], Date.now(), { adopted: true });
@@ -132,6 +150,8 @@ export class BlockStore {
     try {
       await this.waitForUnlinks();
       const written: { index: number; bytes: number }[] = [];
+      // A failure here shows again, per block, in writeBlockFile (which creates the directory itself).
+      if (fit > 0) await this.makeDir(obj.key).catch(() => undefined);
       await Promise.all(
         fresh.slice(0, fit).map(async (b) => {
           try {
@@ -147,6 +167,24 @@ export class BlockStore {
     } finally {
       this.reserved -= reserved;
     }
+  }
+
+  /**
+   * Creates the directory of `key`'s block files once per process (a plain mkdir: its parent
+   * exists but for the first object of each of the 256 prefixes). An eviction may remove it
+   * later; writeBlockFile then creates it again.
+   */
+  private async makeDir(key: string): Promise<void> {
+    if (this.madeDirs.has(key)) return;
+    const dir = objectDir(this.layout, key);
+    try {
+      await mkdir(dir);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === "ENOENT") await mkdir(dir, { recursive: true });
+      else if (code !== "EEXIST") throw err;
+    }
+    this.madeDirs.set(key, true);
   }
 
   /**
@@ -232,6 +270,7 @@ export class BlockStore {
     const prefix = `${obj.key}/`;
     for (const id of [...(this.memory?.keys() ?? [])]) if (id.startsWith(prefix)) this.memory?.delete(id);
     await this.waitForUnlinks();
+    this.madeDirs.delete(obj.key);
     await rm(objectDir(this.layout, obj.key), { recursive: true, force: true });
   }
 
@@ -271,6 +310,7 @@ export class BlockStore {
   async clear(): Promise<void> {
     this.index.clear();
     this.memory?.clear();
+    this.madeDirs.clear();
     await this.waitForUnlinks();
     await rm(this.layout, { recursive: true, force: true });
   }

@@ -66,10 +66,15 @@ const NETWORK_FS_MAGIC = new Map<number, string>([
   [0xfe534d42, "SMB2"],
 ]);
 
+/** The name of the network filesystem `dir` is on (NFS, SMB...), or undefined for a local one. */
+export async function networkFilesystem(dir: string): Promise<string | undefined> {
+  const { type } = await statfs(dir);
+  return NETWORK_FS_MAGIC.get(type);
+}
+
 /** Refuses an index directory on a network filesystem, with a hint instead of a corrupt index later. */
 export async function assertLocalDisk(dir: string): Promise<void> {
-  const { type } = await statfs(dir);
-  const fs = NETWORK_FS_MAGIC.get(type);
+  const fs = await networkFilesystem(dir);
   if (fs) {
     throw new QuiltError("EUSAGE", `the cache index directory ${dir} is on ${fs}; LMDB needs a local disk`, {
       hint: "put the index on local disk; only the cache data directory may be shared",

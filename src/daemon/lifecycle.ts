@@ -3,6 +3,7 @@
 // answers; `quilt daemon stop` asks it to shut down and waits for it to go.
 import { spawn } from "node:child_process";
 import { mkdir, open, readFile, rm, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { QuiltError, isQuiltError } from "../errors.js";
@@ -31,6 +32,18 @@ export async function pingDaemon(paths: DaemonPaths): Promise<DaemonInfo | undef
   }
 }
 
+/**
+ * V8 options of the daemon process. On a machine of few cores the garbage collector's helper
+ * threads compete with the daemon's own thread, the FUSE thread and the S3 server or other
+ * work for the same cores: with --single-threaded-gc, reading 1 GiB through the mount on 2
+ * cores took 8.1-9.8 CPU s cold and 2.3-3.3 warm instead of 10.1-10.7 and 3.7-4.3 (three
+ * alternating rounds of scripts/bench-mount.ts, 2026-12-04), and less time. Machines with
+ * cores to spare keep V8's parallel collector.
+ */
+export function daemonNodeOptions(cores: number = availableParallelism()): string[] {
+  return cores <= 4 ? ["--single-threaded-gc"] : [];
+}
+
 /** The `quilt` executable next to this module (dist/src/daemon → bin/quilt.js). */
 function quiltBin(): string {
   return join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "bin", "quilt.js");
@@ -46,7 +59,7 @@ export async function ensureDaemon(paths: DaemonPaths, env: NodeJS.ProcessEnv, e
   const stderr = await open(paths.log, "a");
   let child;
   try {
-    child = spawn(process.execPath, [quiltBin(), "daemon", "run", ...extraArgs], { detached: true, stdio: ["ignore", "ignore", stderr.fd], env });
+    child = spawn(process.execPath, [...daemonNodeOptions(), quiltBin(), "daemon", "run", ...extraArgs], { detached: true, stdio: ["ignore", "ignore", stderr.fd], env });
   } finally {
     await stderr.close();
   }
