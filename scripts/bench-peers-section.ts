@@ -4,7 +4,8 @@
 // the text can never disagree with the tables.
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
-import { machineLine, MiB } from "./bench-support.js";
+import { daemonNodeOptions } from "../src/daemon/lifecycle.js";
+import { commitLine, machineLine, MiB } from "./bench-support.js";
 import type { PeerVersions } from "./bench-peers-setup.js";
 import { LOADER_BATCH, LOADER_WORKERS, PAR_READERS, RANDOM_READS, WORKLOAD_PHASES, type PhaseKey, type Tool, type WorkloadId } from "./bench-peers-workloads.js";
 import { median, OURS, vsBestPeer, workloadTable, type Results } from "./bench-peers-report.js";
@@ -80,7 +81,7 @@ export function section(s: SectionInput): string {
     `- Date: ${s.date}; load average at start ${s.loadStart}, at end ${s.loadEnd} (the machine is shared, so other work may run alongside); ${s.runs} run(s) of every reader per workload, medians with every run in brackets; whole script ${s.minutes.toFixed(1)} min`,
     `- Data: one package pushed by our library to one s3rver 3.7.1 bucket (file-backed, its own process, loopback): one ${s.largeMiB} MiB file of random bytes${small ? ` and ${s.files} files of 100 KiB in directories of 100, two levels deep` : ""}. rclone and s3fs read the package's objects under its key prefix; s3rver leaves a folder holding only subfolders out of delimiter listings, so an empty marker object (key ending in "/") stands for each. Before every cold read the server's files for that workload are read once, so it serves from memory as S3 would`,
     "- Every reader reaches s3rver through one counting HTTP proxy (Node, loopback); \"fetched\" is the GET response body bytes through it during the measurement (random reads: until 2 s after the last read)",
-    `- quilt mount: this commit's daemon from dist/, own QUILT_STATE_DIR and QUILT_CACHE_DIR, \`--cache-size 4G\`; cold empties the block cache and the LMDB index`,
+    `- quilt mount: the daemon of ${commitLine()}, from dist/, run with ${daemonNodeOptions().join(" ") || "no V8 options"} on this machine, own QUILT_STATE_DIR and QUILT_CACHE_DIR, \`--cache-size 4G\`; cold empties the block cache and the LMDB index`,
     `- rclone mount: ${v.rclone ?? "not available"}; \`--vfs-cache-mode full --read-only --cache-dir DIR\`, otherwise defaults, s3 remote (provider Other) from environment variables; cold empties DIR`,
     `- s3fs: ${v.s3fs ?? "not available"}; \`-f -o use_cache=DIR,use_path_request_style,ro,url=...\`, keys in a mode-600 passwd file; cold empties DIR`,
     `- aws: ${v.aws ? `${v.aws.version} (\`${v.aws.path}\`, first on PATH)` : "not available"}; its own HOME. Only where it has an equivalent: \`s3 cp KEY -\` to /dev/null (1), \`s3 ls --recursive\` (2), \`s3 cp --recursive\` to a local directory (3); it has no ranged reads or loader`,
