@@ -217,9 +217,9 @@ export function fmtRate(bytes: number, s: number): string {
   return `${(bytes / MiB / s).toFixed(0)} MiB/s`;
 }
 
-/** The commit measured, and whether the work tree differed from it. */
+/** The commit measured, and whether the work tree differed from it (docs/ aside: the benchmarks write there themselves). */
 export function commitLine(): string {
   const sha = spawnSync("git", ["-C", REPO_ROOT, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).stdout?.trim() || "unknown";
-  const dirty = (spawnSync("git", ["-C", REPO_ROOT, "status", "--porcelain", "--untracked-files=no"], { encoding: "utf8" }).stdout ?? "").trim() !== "";
+  const dirty = (spawnSync("git", ["-C", REPO_ROOT, "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs"], { encoding: "utf8" }).stdout ?? "").trim() !== "";
   return `commit ${sha}${dirty ? " with uncommitted changes" : ""}`;
 }
