@@ -150,11 +150,16 @@ function checkPin(st: StatLike, loc: ObjectLocation, path: string): void {
   }
 }
 
-/** Opens the file and checks the etag pin against the opened inode, so the bytes read match it. */
+/**
+ * Opens the file and checks the etag pin against the opened inode, so the bytes read match it.
+ * O_NONBLOCK: a FIFO (or a device) where an object should be would block a plain open until a
+ * writer came, holding a thread-pool thread and the install or mount forever; opened this way
+ * it returns at once and the fstat below refuses it. Reads of regular files ignore the flag.
+ */
 async function openPinned(path: string, loc: ObjectLocation): Promise<{ handle: FileHandle; size: number }> {
   let handle: FileHandle;
   try {
-    handle = await open(path, "r");
+    handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (err) {
     throw fsError(err, "open", path);
   }

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -115,6 +116,17 @@ describe("LocalStore", () => {
     await expectCode(store.get({ bucket: dir, key: "d/f/g" }), "ENOTFOUND");
     await store.delete({ bucket: dir, key: "d/f/g" });
   });
+
+  it("refuses a FIFO where an object should be at once, for a read, a stream, a head and a copy", async () => {
+    mkdirSync(join(dir, "d"));
+    execFileSync("mkfifo", [join(dir, "d", "pipe")]);
+    // A plain open of a FIFO blocks until a writer comes: before the fix this test hung.
+    await expectCode(store.get({ bucket: dir, key: "d/pipe" }), "ENOTFOUND");
+    await expectCode(store.get({ bucket: dir, key: "d/pipe" }, { range: { start: 0, end: 1 } }), "ENOTFOUND");
+    await expectCode(store.getStream({ bucket: dir, key: "d/pipe" }), "ENOTFOUND");
+    await expectCode(store.head({ bucket: dir, key: "d/pipe" }), "ENOTFOUND");
+    await expectCode(store.copy({ bucket: dir, key: "d/pipe" }, { bucket: dir, key: "copy" }), "ENOTFOUND");
+  }, 5_000);
 
   it("copies across directories with a fresh etag", async () => {
     await store.put({ bucket: dir, key: "src" }, "copy me");
