@@ -17,7 +17,8 @@ export interface LogOptions {
 }
 
 export function configureLogging(opts: LogOptions): Logger {
-  mkdirSync(dirname(opts.file), { recursive: true });
+  // Logs sit in the private state directory (src/private-dir.ts): created 0700 when missing.
+  mkdirSync(dirname(opts.file), { recursive: true, mode: 0o700 });
   const level = opts.level ?? process.env.QUILT_LOG_LEVEL ?? "info";
   current = pino({ level }, pino.destination({ dest: opts.file, sync: false, mkdir: true }));
   return current;

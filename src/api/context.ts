@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import { BlockCache } from "../cache/block-cache.js";
 import { cacheDir, cacheSizeBytes } from "../config.js";
+import { makePrivateDir } from "../private-dir.js";
 import { parsePackageSpec, type PackageSpec } from "../manifest/package-spec.js";
 import { parseRegistryUrl, resolveRegistry, type RegistryUrl } from "../manifest/registry-url.js";
 import type { Registry } from "../storage/registry.js";
@@ -26,11 +27,14 @@ export class QuiltContext {
   readonly env: NodeJS.ProcessEnv;
   private readonly registries = new Map<string, Registry>();
   private readonly cacheBytes: number;
+  /** The cache directory is the default one, which is made private (src/private-dir.ts). */
+  private readonly defaultCacheDir: boolean;
   private blocks: Promise<BlockCache> | undefined;
 
   constructor(opts: QuiltContextOptions = {}) {
     this.env = opts.env ?? process.env;
     this.cacheDir = opts.cacheDir ?? cacheDir(this.env);
+    this.defaultCacheDir = opts.cacheDir === undefined && !this.env.QUILT_CACHE_DIR;
     this.cacheBytes = opts.cacheBytes ?? cacheSizeBytes(this.env);
     this.stores = new Stores(opts.s3);
   }
@@ -40,7 +44,9 @@ export class QuiltContext {
    * keeps its own LMDB index, since an LMDB index belongs to one process family.
    */
   blockCache(): Promise<BlockCache> {
-    this.blocks ??= BlockCache.open({ dataDir: join(this.cacheDir, "data"), indexDir: join(this.cacheDir, "index", "library"), maxBytes: this.cacheBytes });
+    this.blocks ??= makePrivateDir(this.cacheDir, { tighten: this.defaultCacheDir }).then(() =>
+      BlockCache.open({ dataDir: join(this.cacheDir, "data"), indexDir: join(this.cacheDir, "index", "library"), maxBytes: this.cacheBytes }),
+    );
     return this.blocks;
   }
 

@@ -75,7 +75,7 @@ const SPOOL_BYTES = 8 * 1024 * 1024;
 
 async function copyBetweenStores(from: ObjectStore, src: ObjectLocation, to: ObjectStore, dst: ObjectLocation, size: number | undefined, spoolDir: string): Promise<PutResult> {
   if (size !== undefined && size < SPOOL_BYTES) return to.put(dst, await from.get(src));
-  await mkdir(spoolDir, { recursive: true });
+  await mkdir(spoolDir, { recursive: true, mode: 0o700 });
   const dir = await mkdtemp(join(spoolDir, ".quilt-push-"));
   try {
     const path = join(dir, "object");

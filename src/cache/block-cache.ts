@@ -135,8 +135,11 @@ export class BlockCache {
     checkBlockSize(blockSize);
     if (!Number.isSafeInteger(opts.maxBytes) || opts.maxBytes < 0) throw new QuiltError("EUSAGE", `invalid cache size ${opts.maxBytes}`);
     const layout = layoutDir(opts.dataDir, blockSize);
+    // The data directory is private when created (src/private-dir.ts); one that exists keeps
+    // its mode (it may be shared on purpose), and what is made inside it follows the umask.
+    await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
     await mkdir(layout, { recursive: true });
-    await mkdir(opts.indexDir, { recursive: true });
+    await mkdir(opts.indexDir, { recursive: true, mode: 0o700 });
     await assertLocalDisk(opts.indexDir);
     const { index, needsReconcile } = await CacheIndex.open(opts.indexDir, blockSize);
     const cache = new BlockCache(index, layout, opts, blockSize, (await networkFilesystem(layout)) === undefined);

@@ -24,7 +24,12 @@ export function cacheOptions<T>(y: Argv<T>) {
     .option("cache-size", { type: "string", requiresArg: true, describe: "Cache size limit, e.g. 50G (default $QUILT_CACHE_SIZE or 10G)" });
 }
 
+/**
+ * The daemon's command line for these options, checked here first: a bad value is the
+ * caller's usage error (exit 2, naming it), not a daemon that "did not start".
+ */
 export function daemonArgs(args: { cacheDir?: string; cacheSize?: string }): string[] {
+  cacheBytes(args.cacheSize);
   return [...(args.cacheDir ? ["--cache-dir", args.cacheDir] : []), ...(args.cacheSize ? ["--cache-size", args.cacheSize] : [])];
 }
 
@@ -51,7 +56,6 @@ export const daemonCommand = {
     const paths = daemonPaths(process.env, args.cacheDir);
     if (args.action === "run") return runDaemon(paths, cacheBytes(args.cacheSize));
     if (args.action === "start") {
-      cacheBytes(args.cacheSize);
       const { info, started } = await ensureDaemon(paths, process.env, daemonArgs(args));
       ctx.print(started ? `Daemon started (pid ${info.pid})` : `Daemon already running (pid ${info.pid})`, { ...info, started });
       return;

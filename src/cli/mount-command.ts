@@ -57,7 +57,7 @@ export const mountCommand = {
     const paths = daemonPaths(process.env, args.cacheDir);
     const { started } = await ensureDaemon(paths, process.env, daemonArgs(args));
     if (started) ctx.say(`Started the quilt daemon (log: ${paths.log})`);
-    const info = await new DaemonClient(paths.socket).request<MountInfoReply>("mount", {
+    const info = await new DaemonClient(paths.socket).request<MountInfoReply & { alreadyMounted?: boolean }>("mount", {
       spec: args.name,
       mountpoint: resolve(args.dir),
       registry: spec.registry.url,
@@ -67,7 +67,8 @@ export const mountCommand = {
       allowOther: args.allowOther,
       nonEmpty: args.nonempty,
     });
-    ctx.print(`Mounted ${info.package} (${info.topHash.slice(0, 9)}) at ${info.mountpoint}: ${info.entries} files, ${formatBytes(info.totalBytes)}`, info);
+    const what = `${info.package} (${info.topHash.slice(0, 9)}) at ${info.mountpoint}: ${info.entries} files, ${formatBytes(info.totalBytes)}`;
+    ctx.print(info.alreadyMounted ? `Already mounted: ${what}` : `Mounted ${what}`, info);
   },
 };
 

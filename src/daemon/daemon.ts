@@ -5,7 +5,7 @@
 // Shutdown is ordered and idempotent: stop accepting requests, unmount everything, close
 // the cache (flushing the index).
 import { BlockCache } from "../cache/block-cache.js";
-import { cacheSizeBytes } from "../config.js";
+import { cacheDir, cacheSizeBytes } from "../config.js";
 import { QuiltError, isQuiltError } from "../errors.js";
 import { canonicalMountPath, clearStaleMount, mountState } from "../fs/mount-table.js";
 import { log } from "../log.js";
@@ -14,8 +14,8 @@ import { parseRegistryUrl } from "../manifest/registry-url.js";
 import { emptyCounts, type RequestCounts } from "../storage/counting-store.js";
 import { manifestKey } from "../storage/registry-layout.js";
 import { openRegistry, Stores } from "../storage/stores.js";
-import { join } from "node:path";
-import { cacheDir } from "../config.js";
+import { dirname, join } from "node:path";
+import { makePrivateDir } from "../private-dir.js";
 import { PackageMount } from "./package-mount.js";
 import { readMountRecords, writeMountRecords, type MountRecord } from "./mount-records.js";
 import { parseMountRequest, readsS3 } from "./mount-request.js";
@@ -75,6 +75,10 @@ export class Daemon {
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const env = opts.env ?? process.env;
     const maxBytes = opts.cacheBytes ?? cacheSizeBytes(env);
+    // Default locations are made private (tightened if an older version left them 0755);
+    // directories the user named keep the mode they have.
+    await makePrivateDir(dirname(opts.paths.dir), { tighten: !env.QUILT_STATE_DIR });
+    await makePrivateDir(cacheDir(env), { tighten: !env.QUILT_CACHE_DIR });
     const cache = await BlockCache.open({ dataDir: opts.paths.data, indexDir: opts.paths.index, maxBytes });
     const d = new Daemon(opts.paths, cache, env);
     d.server = new SocketServer(opts.paths.socket, d.handlers());
@@ -173,7 +177,8 @@ export class Daemon {
         const req = parseMountRequest(p);
         const { spec } = req;
         const mountpoint = await canonicalMountPath(req.mountpoint);
-        if (this.mounts.has(mountpoint) || (await mountState(mountpoint)) === "live") {
+        const existing = this.mounts.get(mountpoint);
+        if (!existing && (await mountState(mountpoint)) === "live") {
           throw new QuiltError("EUSAGE", `${mountpoint} is already mounted`, { hint: `unmount it first: quilt unmount ${mountpoint}` });
         }
         // S3 requests would be signed with the daemon's credentials: refuse before the first
@@ -182,6 +187,17 @@ export class Daemon {
         if (spec.registry.kind === "s3") credentials();
         const registry = this.registry(spec.registry.url, this.storesFor(req.s3));
         const resolved = await registry.resolve(spec.name, { ...(spec.tag !== undefined && { tag: spec.tag }), ...(spec.hash !== undefined && { hash: spec.hash }) });
+        if (existing) {
+          // The same version, registry and options again (a retried script, a second `quilt
+          // mount` in a job): nothing to do, and not an error. Anything else is a conflict.
+          const r = existing.record;
+          const same =
+            r.registry === spec.registry.url && r.name === spec.name && r.topHash === resolved.topHash && (r.verify ?? "default") === (req.verify ?? "default") && (r.allowOther ?? false) === req.allowOther;
+          if (same) return { ...describe(existing), alreadyMounted: true };
+          throw new QuiltError("EUSAGE", `${mountpoint} is already mounted (${r.name}@${r.topHash.slice(0, 9)}${r.verify === "strict" ? ", --verify strict" : ""})`, {
+            hint: `unmount it first: quilt unmount ${mountpoint}`,
+          });
+        }
         const record: MountRecord = {
           mountpoint,
           registry: spec.registry.url,

@@ -53,7 +53,7 @@ function quiltBin(): string {
 export async function ensureDaemon(paths: DaemonPaths, env: NodeJS.ProcessEnv, extraArgs: string[] = []): Promise<{ info: DaemonInfo; started: boolean }> {
   const running = await pingDaemon(paths);
   if (running) return { info: running.ready === false ? await waitReady(paths, Date.now() + START_TIMEOUT_MS) : running, started: false };
-  await mkdir(dirname(paths.log), { recursive: true });
+  await mkdir(dirname(paths.log), { recursive: true, mode: 0o700 }); // the state directory is private (src/private-dir.ts)
   // The daemon's stderr goes to its log too: a crash before its logger is set up (a broken
   // install, a bad option) would otherwise leave only "did not start" and an empty log.
   const stderr = await open(paths.log, "a");

@@ -37,7 +37,7 @@ export async function readMountRecords(path: string): Promise<MountRecord[]> {
 }
 
 export async function writeMountRecords(path: string, mounts: MountRecord[]): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
   await writeFile(tmp, JSON.stringify({ mounts }, null, 2));
   await rename(tmp, path);

@@ -127,7 +127,7 @@ async function* hashing(source: AsyncIterable<Buffer>, sha: ReturnType<typeof cr
 
 async function writeAtomic(path: string, bytes: Buffer): Promise<void> {
   const dir = join(path, "..");
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 }); // private when created (src/private-dir.ts)
   const tmp = join(dir, `.${randomBytes(6).toString("hex")}.tmp`);
   await writeFile(tmp, bytes);
   await rename(tmp, path);

@@ -391,14 +391,17 @@ export function consumerCliSuite(label: string, makeSetup: () => Promise<Consume
         cli(["list", "extra"]),
       ]);
       const empty = tempRoot("cli-empty");
-      const [badSpec, noStatus, noVerify, noForce, untagged] = await Promise.all([
+      const missingRegistry = join(empty, "no-such-registry");
+      const [badSpec, noStatus, noVerify, noForce, untagged, noRegistry] = await Promise.all([
         cli(["ls", "not-a-name"]),
         cli(["status", empty]),
         cli(["verify", empty]),
         cli(["force-match", empty, "--package", dataset]),
         cli(["tag", dataset, "x"]),
+        cli(["list", "--registry", missingRegistry]),
       ]);
       expectHintedError(badSpec, 2, /^Error: Invalid package spec "not-a-name"/);
+      expectHintedError(noRegistry, 4, new RegExp(`^Error: Registry ${re(missingRegistry)} does not exist`));
       expectHintedError(noStatus, 4, /holds no installed package and no builder workspace\nhint: .*quilt install NAME --dest/);
       expectHintedError(noVerify, 4, /holds no installed package\nhint: .*--package NAME/);
       expectHintedError(noForce, 4, /holds no installed package/);

@@ -1,9 +1,9 @@
-// The daemon's lifecycle through the CLI: mounting on a path that is already mounted, or
-// on a non-empty directory without --nonempty, is refused with a clear error (and with
-// --nonempty it works); `quilt unmount` and `quilt mounts`; SIGTERM to the daemon
+// The daemon's lifecycle through the CLI: the same mount twice is a no-op; another mount on a
+// mounted path, a non-empty directory without --nonempty (with it, it works) and a bad
+// --cache-size are refused with a clear error; `quilt unmount` and `quilt mounts`; SIGTERM to the daemon
 // unmounts everything, removes its pid file and socket, and exits.
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mountAt, mountState } from "../../src/fs/mount-table.js";
@@ -44,18 +44,34 @@ describe.skipIf(unavailable !== null)("daemon: lifecycle", () => {
     await box?.cleanup();
   });
 
-  it("refuses a path that is already mounted, and a non-empty directory without --nonempty", async () => {
+  it("mounts the same version twice as a no-op, refuses another mount on a mounted path, and a non-empty directory without --nonempty", async () => {
     const mnt = await box.mountDir("first");
     const mounted = await box.mount(`${name}:v1`, mnt, registry);
     expect(mounted.stdout).toContain(`Mounted ${name}:v1 (${topHash.slice(0, 9)}) at ${mnt}: 2 files`);
     expect((await readFile(join(mnt, "hello.txt"))).equals(FILES["hello.txt"] as Buffer)).toBe(true);
 
-    const again = await box.cli(["mount", `${name}:v1`, mnt, "--registry", registry]);
+    // Other users of the machine cannot read the cache, the state or the log.
+    for (const dir of [box.stateDir, join(box.stateDir, "logs"), join(box.stateDir, "index"), box.cacheDir, box.dataDir]) {
+      expect((await stat(dir)).mode & 0o077, dir).toBe(0);
+    }
+
+    // The same request again (a retried job step): success, nothing changed.
+    const same = await box.cli(["mount", `${name}:v1`, mnt, "--registry", registry]);
+    expect(same.code).toBe(0);
+    expect(same.stdout).toContain(`Already mounted: ${name}:v1 (${topHash.slice(0, 9)}) at ${mnt}`);
+    expect(await mountState(mnt)).toBe("live");
+
+    const again = await box.cli(["mount", `${name}:v1`, mnt, "--registry", registry, "--verify", "strict"]);
     expect(again.code).toBe(2);
-    expect(again.stderr).toContain(`Error: ${mnt} is already mounted`);
+    expect(again.stderr).toContain(`Error: ${mnt} is already mounted (${name}@${topHash.slice(0, 9)})`);
     expect(again.stderr).toContain(`hint: unmount it first: quilt unmount ${mnt}`);
     // The refused request left the first mount alone.
     expect(await mountState(mnt)).toBe("live");
+
+    // Options are checked before anything starts: bad usage, exit 2, naming the value.
+    const badSize = await box.cli(["mount", `${name}:v1`, await box.mountDir("badsize"), "--registry", registry, "--cache-size", "lots"]);
+    expect(badSize.code).toBe(2);
+    expect(badSize.stderr).toContain('Invalid cache size "lots"');
 
     const full = await box.mountDir("full");
     await writeFile(join(full, "keep-me.txt"), "mine");
