@@ -2,7 +2,8 @@
 // different locally are fetched, in parallel, each verified before it is renamed into
 // place. Files that already hold the right bytes are kept (trusted by the stat record of
 // an earlier install, else hashed). Nothing outside the directory is touched.
-import { lstat, mkdir } from "node:fs/promises";
+import { lstat, mkdir, readdir, unlink } from "node:fs/promises";
+import { join } from "node:path";
 import type { Stats } from "node:fs";
 import { QuiltError } from "../errors.js";
 import { assertHashType, type HashType } from "../manifest/checksums.js";
@@ -10,7 +11,7 @@ import { hashFiles } from "../manifest/hash-pool.js";
 import type { Manifest, ManifestEntry } from "../manifest/manifest.js";
 import type { Stores } from "../storage/stores.js";
 import type { BlockCache } from "../cache/block-cache.js";
-import { expectedHash, fetchEntryToFile } from "./fetch-entry.js";
+import { expectedHash, fetchEntryToFile, isForeignDownloadTemp } from "./fetch-entry.js";
 import { readInstallState, statRecord, trustedByStat, writeInstallState, type InstallState, type StatRecord } from "./install-state.js";
 import { Limiter, forEachLimited } from "./limit.js";
 import { destPath, ensureParentDirs, removeEntry, STATE_DIR } from "./safe-path.js";
@@ -122,6 +123,7 @@ export async function downloadManifest(stores: Stores, ref: PackageRef, manifest
     const parent = entry.logicalKey.slice(0, Math.max(0, entry.logicalKey.lastIndexOf("/")));
     if (!parentsReady.has(parent)) {
       await ensureParentDirs(dir, entry.logicalKey, opts.replaceObstacles === true);
+      await removeStaleTemps(parent === "" ? dir : destPath(dir, parent));
       parentsReady.add(parent);
     }
     const dest = destPath(dir, entry.logicalKey);
@@ -164,4 +166,22 @@ export async function downloadManifest(stores: Stores, ref: PackageRef, manifest
     files,
   });
   return { fetched: fetch.map((e) => e.logicalKey), unchanged: [...keep], bytesFetched: progress.bytesDone };
+}
+
+/**
+ * A download writing now touches its temporary file every few milliseconds; one untouched
+ * for this long belongs to a download that died (a killed install) and is removed.
+ */
+const STALE_TEMP_MS = 60_000;
+
+/** Removes other processes' stale download temps in `dir` (a killed install's), so they do not pile up. */
+async function removeStaleTemps(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const now = Date.now();
+  for (const name of names) {
+    if (!isForeignDownloadTemp(name)) continue;
+    const path = join(dir, name);
+    const st = await lstat(path).catch(() => undefined);
+    if (st?.isFile() && now - st.mtimeMs > STALE_TEMP_MS) await unlink(path).catch(() => undefined);
+  }
 }

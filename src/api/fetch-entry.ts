@@ -37,6 +37,23 @@ function tempPathFor(dest: string): string {
   return join(dirname(dest), `.${basename(dest)}.${TEMP_TAG}-${(tempCounter++).toString(36)}.quilt-tmp`);
 }
 
+const TEMP_NAME = /^\..+\.([0-9a-f]{12})-[0-9a-z]+\.quilt-tmp$/;
+
+/**
+ * A file name a download writes before renaming it into place. One left behind by a killed
+ * install is neither a package file nor an extra file of the user's: verify ignores it, and
+ * install and force-match remove it.
+ */
+export function isDownloadTemp(name: string): boolean {
+  return TEMP_NAME.test(name);
+}
+
+/** A temp name this process would not be writing now (it belongs to another, maybe dead, process). */
+export function isForeignDownloadTemp(name: string): boolean {
+  const m = TEMP_NAME.exec(name);
+  return m !== null && m[1] !== TEMP_TAG;
+}
+
 export interface FetchOptions {
   /** Limits concurrent requests across every transfer of one operation. */
   requests: Limiter;

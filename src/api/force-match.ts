@@ -28,6 +28,8 @@ export async function forceMatch(
     await removeEntry(destPath(dir, key));
     changes.push({ kind: "removed", key });
   }
+  // A killed download's temporary files are not the user's: removed without a report line.
+  for (const key of before.leftovers) await removeEntry(destPath(dir, key));
   for (const key of before.modified) await removeEntry(destPath(dir, key));
   const result = await downloadManifest(stores, ref, manifest, dir, { ...opts, replaceObstacles: true });
   const modified = new Set(before.modified);

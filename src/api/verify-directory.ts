@@ -4,7 +4,7 @@
 import { assertHashType, type HashType } from "../manifest/checksums.js";
 import { hashFiles } from "../manifest/hash-pool.js";
 import type { Manifest, ManifestEntry } from "../manifest/manifest.js";
-import { expectedHash } from "./fetch-entry.js";
+import { expectedHash, isDownloadTemp } from "./fetch-entry.js";
 import { trustedByStat, type InstallState } from "./install-state.js";
 import { scanDirectory, type ScannedFile } from "./scan-directory.js";
 
@@ -28,6 +28,8 @@ export interface VerifyResult {
   modified: string[];
   /** Files hashed to decide (the rest were decided by size or trusted by stat record). */
   hashed: number;
+  /** Temporary files a killed download left (not counted as extra; force-match and install remove them). */
+  leftovers: string[];
 }
 
 /** Legacy SHA256 values are hex, compared case-blind; base64 values exactly. */
@@ -77,7 +79,9 @@ export async function verifyDirectory(manifest: Manifest, dir: string, state: In
     });
     hashed += list.length;
   }
-  const extra = [...onDisk.keys()].filter((k) => selected(k) && !manifest.has(k));
+  const unlisted = [...onDisk.keys()].filter((k) => selected(k) && !manifest.has(k));
+  const leftovers = unlisted.filter((k) => isDownloadTemp(k.slice(k.lastIndexOf("/") + 1)));
+  const extra = unlisted.filter((k) => !isDownloadTemp(k.slice(k.lastIndexOf("/") + 1)));
   const sort = (xs: string[]) => xs.sort();
   return {
     ok: missing.length === 0 && modified.length === 0 && (opts.extraFilesOk === true || extra.length === 0),
@@ -85,6 +89,7 @@ export async function verifyDirectory(manifest: Manifest, dir: string, state: In
     extra: sort(extra),
     modified: sort(modified),
     hashed,
+    leftovers: sort(leftovers),
   };
 }
 

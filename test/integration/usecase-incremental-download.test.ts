@@ -4,7 +4,7 @@
 // force-match removes two and replaces one from S3, then it matches. And the byte count:
 // re-downloading after one file changed fetches only that file, as the DownloadResult
 // says and as a counting proxy in front of moto confirms.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Package, PackageBuilder } from "../../src/index.js";
@@ -135,5 +135,31 @@ describe("use case: Incremental Download", () => {
     expect(third.fetched).toEqual([]);
     expect(third.bytesFetched).toBe(0);
     expect(proxy.gets(dataPrefix)).toEqual([]);
+  });
+  it("a temporary file a killed download left is ignored by verify, and removed by the next download and by force-match", async () => {
+    const { name, root, old } = await threeFileVersions("ucinctmp");
+    await withCwd(root, async () => {
+      await old.download("./dataset");
+      // What a download killed while writing file2.txt leaves: its temp, file2.txt not there yet.
+      const leftover = join("dataset", ".file2.txt.0123456789ab-1.quilt-tmp");
+      writeFileSync(leftover, "half of file2");
+      const longAgo = new Date(Date.now() - 3600_000);
+      utimesSync(leftover, longAgo, longAgo);
+      rmSync(join("dataset", "file2.txt"));
+      const pkg = await Package.browse(`${name}:old`, { registry: env.registry, context: newContext(env.endpoint) });
+      const before = await pkg.verifyDirectoryMatchesManifest("./dataset");
+      expect(before.extra).toEqual([]); // the leftover is not the user's extra file
+      expect(before.missing).toEqual(["file2.txt"]);
+      await old.download("./dataset");
+      expect(existsSync(leftover)).toBe(false);
+      expect((await pkg.verifyDirectoryMatchesManifest("./dataset")).ok).toBe(true);
+
+      // force-match removes one too, wherever it is, without calling it a change of the user's.
+      const another = join("dataset", ".file3.txt.ba9876543210-7.quilt-tmp");
+      writeFileSync(another, "x");
+      const changes = await pkg.forceDirectoryToMatchManifest("./dataset");
+      expect(existsSync(another)).toBe(false);
+      expect(changes.map((c) => c.key).join("\n")).not.toContain("quilt-tmp");
+    });
   });
 });
