@@ -3,6 +3,7 @@
 // socket, pid, logs, mounts).
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
+import { QuiltError } from "./errors.js";
 
 function xdg(envName: string, fallback: string[], env: NodeJS.ProcessEnv): string {
   const v = env[envName];
@@ -30,7 +31,12 @@ export function parseSize(text: string): number | undefined {
 /** 10 GiB: room for a working set of images or a few large shards, small next to a GPU node's disk. */
 export const DEFAULT_CACHE_BYTES = 10 * 2 ** 30;
 
-/** QUILT_CACHE_SIZE, else the default. */
+/** QUILT_CACHE_SIZE, else the default. A value that is not a size is refused, not replaced by the default. */
 export function cacheSizeBytes(env: NodeJS.ProcessEnv = process.env): number {
-  return (env.QUILT_CACHE_SIZE && parseSize(env.QUILT_CACHE_SIZE)) || DEFAULT_CACHE_BYTES;
+  if (!env.QUILT_CACHE_SIZE) return DEFAULT_CACHE_BYTES;
+  const bytes = parseSize(env.QUILT_CACHE_SIZE);
+  if (bytes === undefined) {
+    throw new QuiltError("EUSAGE", `Invalid cache size QUILT_CACHE_SIZE=${JSON.stringify(env.QUILT_CACHE_SIZE)}`, { hint: "use a size like 500M, 50G or 1T, or unset it for the default (10G)" });
+  }
+  return bytes;
 }

@@ -72,6 +72,9 @@ describe.skipIf(unavailable !== null)("daemon: lifecycle", () => {
     const badSize = await box.cli(["mount", `${name}:v1`, await box.mountDir("badsize"), "--registry", registry, "--cache-size", "lots"]);
     expect(badSize.code).toBe(2);
     expect(badSize.stderr).toContain('Invalid cache size "lots"');
+    const badEnv = await box.cli(["mount", `${name}:v1`, await box.mountDir("badenv"), "--registry", registry], { QUILT_CACHE_SIZE: "lots" });
+    expect(badEnv.code).toBe(2);
+    expect(badEnv.stderr).toContain('Invalid cache size QUILT_CACHE_SIZE="lots"');
 
     const full = await box.mountDir("full");
     await writeFile(join(full, "keep-me.txt"), "mine");
