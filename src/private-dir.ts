@@ -6,7 +6,7 @@
 // A directory the user named (QUILT_CACHE_DIR, QUILT_STATE_DIR, QUILT_CACHE_DATA_DIR,
 // --cache-dir) is created 0700 when missing but never tightened when it exists: it may be
 // shared on purpose (a data directory several daemons share, made group-writable by its
-// owner; README "Sharing the cache"). The default locations are tightened, since versions
+// owner; README, "Privacy on a shared machine"). The default locations are tightened, since versions
 // before this one created them 0755.
 import { chmod, mkdir, stat } from "node:fs/promises";
 

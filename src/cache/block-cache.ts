@@ -93,7 +93,8 @@ export class BlockCache {
   private readonly store: BlockStore;
   private readonly loader: BlockLoader;
   private readonly chunks: ChunkLoader;
-  private readonly wholeObjectBytes: number;
+  /** Objects up to this size are fetched and verified whole on their first read. */
+  readonly wholeObjectBytes: number;
   private readonly fetchConcurrency: number;
   private readonly planner: VerificationPlanner;
   private readonly unverified: UnverifiedObjects;

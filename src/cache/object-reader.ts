@@ -149,7 +149,8 @@ export class ObjectReader {
    * turn, and the part then skips it.
    */
   private fillIfWholeOnly(): void {
-    if (this.filling || this.closed || this.strict || this.obj.size > this.fillMaxBytes) return;
+    // A small object is fetched whole by its first read already.
+    if (this.filling || this.closed || this.strict || this.obj.size > this.fillMaxBytes || this.obj.size <= this.cache.wholeObjectBytes) return;
     if (this.cache.isComplete(this.obj) || this.cache.hasFailed(this.obj) || this.cache.hasDigests(this.obj)) return;
     this.filling = true;
     const count = Math.ceil(this.obj.size / this.cache.blockSize);
@@ -158,6 +159,7 @@ export class ObjectReader {
       this.startPart(first, last, "fill failed");
     }
   }
+
   /**
    * Starts loading the next blocks a sequential reader will ask for, when they are in the
    * cache already: the kernel asks for 128 KiB at a time, one request after the other, so
