@@ -7,7 +7,9 @@ import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { QuiltError, isQuiltError } from "../errors.js";
+import { fusermountUnmount, mountState } from "../fs/mount-table.js";
 import { DaemonClient } from "./client.js";
+import { readMountRecords, writeMountRecords } from "./mount-records.js";
 import type { DaemonPaths } from "./paths.js";
 
 /** How long a starting daemon may take to answer (opening the cache index, remounting). */
@@ -108,15 +110,43 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** Asks the daemon to shut down (unmounting everything) and waits until it has exited. */
-export async function stopDaemon(paths: DaemonPaths): Promise<boolean> {
+/** How long a killed daemon may take to be gone. */
+const KILL_WAIT_MS = 5_000;
+
+/**
+ * Asks the daemon to shut down (unmounting everything) and waits until it has exited. One
+ * that does not within the stop timeout (wedged on a hung read, stopped, deadlocked) is
+ * killed, and the mounts it held are cleared, so `quilt daemon stop` always ends within a
+ * bound and leaves no stale mount behind. QUILT_DAEMON_STOP_TIMEOUT_MS shortens the wait
+ * (tests).
+ */
+export async function stopDaemon(paths: DaemonPaths, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
   const info = await pingDaemon(paths);
   const pid = info?.pid ?? (await readPid(paths));
   if (!info && (pid === undefined || !processAlive(pid))) return false;
-  if (info) await new DaemonClient(paths.socket).request("shutdown").catch(() => undefined);
+  if (info) await new DaemonClient(paths.socket).request("shutdown", {}, { timeoutMs: 5_000 }).catch(() => undefined);
   else if (pid !== undefined) process.kill(pid, "SIGTERM");
-  const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (Date.now() < deadline && pid !== undefined && processAlive(pid)) await new Promise((r) => setTimeout(r, POLL_MS));
-  if (pid !== undefined && processAlive(pid)) throw new QuiltError("EINTERNAL", `The daemon (pid ${pid}) did not stop`, { hint: `kill it: kill ${pid}` });
+  const timeout = Number(env.QUILT_DAEMON_STOP_TIMEOUT_MS) > 0 ? Number(env.QUILT_DAEMON_STOP_TIMEOUT_MS) : STOP_TIMEOUT_MS;
+  if (pid === undefined || (await exited(pid, timeout))) return true;
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // gone meanwhile
+  }
+  if (!(await exited(pid, KILL_WAIT_MS))) {
+    throw new QuiltError("EINTERNAL", `The daemon (pid ${pid}) did not stop, even when killed`, { hint: `check the process (ps -p ${pid}); its log: ${paths.log}` });
+  }
+  // What the killed daemon held is stale now: detached here rather than left to the next daemon.
+  for (const r of await readMountRecords(paths.mounts).catch(() => [])) {
+    if ((await mountState(r.mountpoint)) !== "none") await fusermountUnmount(r.mountpoint, { lazy: true }).catch(() => undefined);
+  }
+  await writeMountRecords(paths.mounts, []);
+  await removePidFile(paths);
   return true;
+}
+
+async function exited(pid: number, withinMs: number): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  while (Date.now() < deadline && processAlive(pid)) await new Promise((r) => setTimeout(r, POLL_MS));
+  return !processAlive(pid);
 }

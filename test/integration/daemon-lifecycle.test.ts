@@ -122,6 +122,28 @@ describe.skipIf(unavailable !== null)("daemon: lifecycle", () => {
     }
   });
 
+  it("daemon stop kills a daemon that does not answer, clears its mounts, and a new daemon mounts again", async () => {
+    const wedged = await box.mountDir("wedged");
+    await box.mount(`${name}:v1`, wedged, registry);
+    const pid = await box.pid();
+    expect(pid).toBeDefined();
+    // A daemon that cannot answer anything: stopped, like one wedged on a hung read.
+    process.kill(pid as number, "SIGSTOP");
+    const stop = await box.cli(["daemon", "stop"], { QUILT_DAEMON_STOP_TIMEOUT_MS: "1500" });
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(processAlive(pid as number)).toBe(false);
+    expect(await mountState(wedged)).toBe("none");
+    expect(await mountState(join(box.root, "first"))).toBe("none");
+    expect(existsSync(box.pidFile)).toBe(false);
+    // Nothing is left for the next daemon to restore, and it mounts again.
+    await box.mount(`${name}:v1`, wedged, registry);
+    expect((await readFile(join(wedged, "hello.txt"))).equals(FILES["hello.txt"] as Buffer)).toBe(true);
+    const list = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as MountInfo[];
+    expect(list.map((m) => m.mountpoint)).toEqual([wedged]);
+    // The SIGTERM test below expects the first mount live again.
+    await box.mount(`${name}:v1`, join(box.root, "first"), registry);
+  });
+
   it("unmounts everything and exits on SIGTERM", async () => {
     const second = await box.mountDir("second");
     await box.mount(`${name}@${topHash}`, second, registry);
