@@ -2,9 +2,10 @@
 // the owning user can talk to it. Every frame is validated; a handler's failure becomes an
 // error reply; a malformed, truncated or oversized frame gets an error reply or a closed
 // connection. Nothing a client sends can crash the daemon.
+import { createHash } from "node:crypto";
 import { chmod, mkdir, rm } from "node:fs/promises";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { dirname } from "node:path";
+import { dirname, resolve as resolvePath } from "node:path";
 import { errnoCode, QuiltError } from "../errors.js";
 import { log } from "../log.js";
 import { FrameReader, FrameTooLarge } from "./frame-reader.js";
@@ -25,6 +26,8 @@ export function toWireError(err: unknown): WireError {
 
 export class SocketServer {
   private server: Server | undefined;
+  /** The daemon's lock (lock-socket below), held while this server is open. */
+  private lock: Server | undefined;
   private readonly sockets = new Set<Socket>();
 
   constructor(
@@ -35,21 +38,28 @@ export class SocketServer {
   async open(): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     await chmod(dirname(this.path), 0o700);
-    const server = createServer((socket) => this.accept(socket));
+    this.lock = await takeLock(this.path);
     try {
-      await listen(server, this.path);
+      const server = createServer((socket) => this.accept(socket));
+      try {
+        await listen(server, this.path);
+      } catch (err) {
+        if (errnoCode(err) !== "EADDRINUSE") throw err;
+        // Holding the lock, a socket file nobody answers on was left by a crashed daemon and
+        // is replaced (the check stays for a daemon of a version without the lock).
+        if (await answers(this.path)) throw new QuiltError("EUSAGE", `A quilt daemon is already listening on ${this.path}`, { hint: "quilt daemon status" });
+        await rm(this.path, { force: true });
+        await listen(server, this.path);
+      }
+      await chmod(this.path, 0o600);
+      server.on("error", (err) => log().error({ err }, "socket server error"));
+      this.server = server;
     } catch (err) {
-      if (errnoCode(err) !== "EADDRINUSE") throw err;
-      // The socket is the daemon's lock: two daemons started at once (two `quilt mount`s)
-      // must not both serve, the second unlinking the first's socket. A socket file nobody
-      // answers on was left by a crashed daemon and is replaced.
-      if (await answers(this.path)) throw new QuiltError("EUSAGE", `A quilt daemon is already listening on ${this.path}`, { hint: "quilt daemon status" });
-      await rm(this.path, { force: true });
-      await listen(server, this.path);
+      const lock = this.lock;
+      this.lock = undefined;
+      lock.close();
+      throw err;
     }
-    await chmod(this.path, 0o600);
-    server.on("error", (err) => log().error({ err }, "socket server error"));
-    this.server = server;
   }
 
   private accept(socket: Socket): void {
@@ -106,6 +116,9 @@ export class SocketServer {
     const server = this.server;
     this.server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    const lock = this.lock;
+    this.lock = undefined;
+    if (lock) await new Promise<void>((resolve) => lock.close(() => resolve()));
     await rm(this.path, { force: true });
   }
 }
@@ -131,4 +144,24 @@ function answers(path: string): Promise<boolean> {
     });
     s.once("error", () => resolve(false));
   });
+}
+
+/**
+ * One daemon per socket path, held by the kernel rather than guessed from a pid file: a
+ * listening socket in Linux's abstract namespace (a name, no file) derived from the socket's
+ * path. The kernel frees it the moment its process dies, however it dies, so there is never
+ * a stale lock to judge, and two daemons starting at once cannot both pass. (Abstract names
+ * are per network namespace: daemons in separate ones sharing a state directory are not
+ * seen, which is not a configuration this supports.)
+ */
+async function takeLock(socketPath: string): Promise<Server> {
+  const name = `\0quilt-daemon-${createHash("sha256").update(resolvePath(socketPath)).digest("hex").slice(0, 32)}`;
+  const lock = createServer((s) => s.destroy());
+  try {
+    await listen(lock, name);
+  } catch (err) {
+    if (errnoCode(err) !== "EADDRINUSE") throw err;
+    throw new QuiltError("EUSAGE", `A quilt daemon is already running for ${socketPath}`, { hint: "quilt daemon status; stop it with quilt daemon stop" });
+  }
+  return lock;
 }

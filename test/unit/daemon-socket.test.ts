@@ -1,7 +1,8 @@
 // The daemon's socket: replies match requests by id, progress events arrive before the
 // reply, errors keep their code and hint, and malformed, truncated or oversized frames get
 // an error reply or a closed connection without hurting the server.
-import { mkdtempSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, statSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -60,6 +61,22 @@ describe("daemon socket", () => {
     const { path } = await start();
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(statSync(join(path, "..")).mode & 0o777).toBe(0o700);
+  });
+
+  it("lets one server hold a socket path at a time, replaces a dead one's socket file, and frees the path when closed", async () => {
+    const { path } = await start();
+    const second = new SocketServer(path, { ping: async () => ({ second: true }) });
+    await expect(second.open()).rejects.toMatchObject({ code: "EUSAGE", message: expect.stringContaining("already running") });
+    // The first still answers: the second did not unlink its socket.
+    expect(await new DaemonClient(path).request("ping")).toEqual({ pong: true });
+    await server?.close();
+    server = undefined;
+    // A socket file left behind by a killed daemon does not stop the next one.
+    spawnSync(process.execPath, ["-e", `require("node:net").createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, "SIGKILL"))`]);
+    expect(existsSync(path)).toBe(true);
+    server = new SocketServer(path, { ping: async () => ({ third: true }) });
+    await server.open();
+    expect(await new DaemonClient(path).request("ping")).toEqual({ third: true });
   });
 
   it("answers requests with results, progress events and typed errors", async () => {
