@@ -46,7 +46,7 @@ export const daemonCommand = {
   builder: (y: Argv) =>
     cacheOptions(y.positional("action", { choices: ["start", "stop", "status", "run"] as const, describe: "run = in the foreground (what start runs)" }))
       .example("quilt daemon status", "is it running, with how many mounts, and its cache")
-      .example("quilt daemon stop", "unmount everything and stop")
+      .example("quilt daemon stop", "unmount everything and stop (a daemon that does not within 30 s is killed and its mounts detached)")
       .epilog(
         "The daemon takes no registry, S3 endpoint, region or profile from the environment it was started in: " +
           "each `quilt mount` sends those of its own shell, and a restarted daemon remounts each mount with its own. " +
