@@ -41,13 +41,17 @@ export const cacheCommand = {
     }
     if (args.name !== undefined) throw new QuiltError("EUSAGE", `${args.action} takes no package name`, { hint: `quilt cache ${args.action}` });
     const cache = await ctx.quilt.blockCache();
+    const paths = daemonPaths();
     if (args.action === "clear") {
+      // A running daemon clears through its own index first (it may share the data directory);
+      // then this process's index and whatever files are left.
+      const daemonRunning = (await pingDaemon(paths)) !== undefined;
+      if (daemonRunning) await new DaemonClient(paths.socket).request("cache-clear");
       await cache.clear();
-      ctx.print("Cache cleared", { cleared: true });
+      ctx.print(daemonRunning ? "Cache cleared (the daemon's too)" : "Cache cleared", { cleared: true, daemon: daemonRunning });
       return;
     }
     const s = cache.stats();
-    const paths = daemonPaths();
     const daemon = (await pingDaemon(paths)) ? await new DaemonClient(paths.socket).request<{ cache: typeof s }>("stats") : undefined;
     const lines = [`Cache: ${formatBytes(s.bytes)} of ${formatBytes(s.maxBytes)} in ${s.objects} objects (${s.blocks} blocks of ${formatBytes(s.blockSize)})`, `directory: ${ctx.quilt.cacheDir}`];
     if (daemon) lines.push(`Daemon cache: ${formatBytes(daemon.cache.bytes)} of ${formatBytes(daemon.cache.maxBytes)}, ${daemon.cache.hits} block hits, ${daemon.cache.misses} misses`);

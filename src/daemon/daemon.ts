@@ -239,6 +239,12 @@ export class Daemon {
         return { ...r, before: { ...r.before, failed: r.before.failed.slice(0, MAX_REPORTED_KEYS), unverified: r.before.unverified.slice(0, MAX_REPORTED_KEYS) }, ...capList(r.failed, "failed"), ...capList(r.repaired, "repaired"), ...capList(r.unrepaired, "unrepaired") };
       },
       status: async (p) => describe(this.mountAt(await canonicalMountPath(String(p.mountpoint)))),
+      // `quilt cache clear` while this daemon runs: its index must forget the blocks it
+      // deletes, or it would believe in files that are gone (and report false failures).
+      "cache-clear": async () => {
+        await this.cache.clear();
+        return { cleared: true };
+      },
       shutdown: async () => {
         setImmediate(() => void this.close());
         return { stopping: true };

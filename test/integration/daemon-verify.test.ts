@@ -105,6 +105,22 @@ describe.skipIf(unavailable !== null)("daemon: verify, force-match and status on
     expect(statusJson).toMatchObject({ kind: "mount", mountpoint: mnt, name, tag: "v1", topHash, entries: 6, verify: "default", verifiedFiles: 6, failedFiles: [] });
   });
 
+  it("cache clear while the daemon runs goes through the daemon: nothing it lists is gone, nothing fails, reads fetch again", async () => {
+    expect((await box.ok(["verify", mnt, "--cached-only", "--json"])).code).toBe(0); // everything cached (previous test)
+    const cleared = await box.ok(["cache", "clear"]);
+    expect(cleared.stdout).toContain("Cache cleared (the daemon's too)");
+    const after = await box.cli(["verify", mnt, "--cached-only", "--json"]);
+    const json = JSON.parse(after.stdout) as VerifyJson;
+    // Not cached any more, so not verified; but no file is reported as failing its hash.
+    expect(json).toMatchObject({ ok: false, failed: [] });
+    expect(json.unverifiedCount).toBe(5);
+    expect((await box.stats()).cache).toMatchObject({ blocks: 0, bytes: 0 });
+    const before = await box.stats();
+    expect(await mountDifferences(mnt, FILES, [])).toEqual([]);
+    expect((await box.ok(["verify", mnt])).stdout).toContain(`${mnt} matches manifest ${name}:v1`);
+    expect((await box.stats()).requests.s3.get).toBeGreaterThan(before.requests.s3.get);
+  });
+
   it("reports a corrupted block (exit 1) and force-match repairs it", async () => {
     const blockSize = (await box.stats()).cache.blockSize;
     await corrupt("data/a.bin", 1, blockSize);
