@@ -21,7 +21,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { PackageBuilder, QuiltContext } from "../src/index.js";
 import { daemonNodeOptions } from "../src/daemon/lifecycle.js";
 import {
   commitLine,
@@ -32,7 +31,9 @@ import {
   intOption,
   loadLine,
   machineLine,
+  peakRssMiB,
   processCpuSeconds,
+  pushPackage,
   MiB,
   REPO_ROOT,
   S3RVER_AWS_ENV,
@@ -175,16 +176,6 @@ function resetPeakRss(pid: number | undefined): void {
   }
 }
 
-function peakRssMiB(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) / 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Runs one timed read and measures the daemon around it. */
 async function measured(env: Env, read: () => Promise<number>): Promise<{ seconds: number; stats: ReadStats }> {
   const pid = daemonPid(env);
@@ -281,15 +272,7 @@ async function main(): Promise<void> {
     const local = join(scratch, "local", FILE);
     console.error(`writing ${LARGE_MIB} MiB to ${local} and pushing it to s3rver ...`);
     await writeRandomFile(local, BYTES);
-    Object.assign(process.env, S3RVER_AWS_ENV);
-    const ctx = new QuiltContext({ cacheDir: join(scratch, "push-cache"), s3: { endpoint: server.endpoint, forcePathStyle: true } });
-    try {
-      const b = new PackageBuilder(PACKAGE, { registry: `s3://${BUCKET}`, context: ctx });
-      await b.add(join(scratch, "local"), "");
-      await b.pushDataAndManifest({});
-    } finally {
-      await ctx.close();
-    }
+    await pushPackage(scratch, server.endpoint, BUCKET, PACKAGE, join(scratch, "local"));
     const awsHome = join(scratch, "aws-home");
     await mkdir(awsHome, { recursive: true });
     env = {

@@ -10,7 +10,6 @@ import { existsSync } from "node:fs";
 import { mkdir, open, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { PackageBuilder, QuiltContext } from "../src/index.js";
 import { S3RVER_AWS_ENV, writeRandomFile } from "./bench-support.js";
 
 export const LARGE = "large.bin";
@@ -51,19 +50,6 @@ export async function writeDataset(scratch: string, largeBytes: number, files: n
   const listFile = join(scratch, "small-files.txt");
   await writeFile(listFile, smallFiles.join("\n") + "\n");
   return { local, smallFiles, listFile };
-}
-
-/** Pushes the local copy as package `name` to `s3://bucket` with our library. */
-export async function pushPackage(scratch: string, endpoint: string, bucket: string, name: string, local: string): Promise<void> {
-  Object.assign(process.env, S3RVER_AWS_ENV);
-  const ctx = new QuiltContext({ cacheDir: join(scratch, "push-cache"), s3: { endpoint, forcePathStyle: true } });
-  try {
-    const b = new PackageBuilder(name, { registry: `s3://${bucket}`, context: ctx });
-    await b.add(local, "");
-    await b.pushDataAndManifest({});
-  } finally {
-    await ctx.close();
-  }
 }
 
 /**

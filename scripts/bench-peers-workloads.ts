@@ -3,10 +3,9 @@
 // Every read is a child process (dd, find, xargs cat, or the Python readers in
 // scripts/bench-peers-readers.py), never code in this process. Around each measurement the proxy's counters and the serving process's
 // CPU time and peak RSS are read, so bytes fetched and resources are measured alike for all.
-import { readFileSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { dropPageCache, lastJson, processCpuSeconds, REPO_ROOT, timeCommand } from "./bench-support.js";
+import { dropPageCache, lastJson, peakRssMiB, processCpuSeconds, REPO_ROOT, timeCommand } from "./bench-support.js";
 import { LARGE, SMALL_DIR, warmServer, type Dataset } from "./bench-peers-data.js";
 import type { MountName, MountTool } from "./bench-peers-mounts.js";
 import { trafficDelta, type CountingProxy } from "./bench-peers-proxy.js";
@@ -61,16 +60,6 @@ export interface RunContext {
   torch: boolean;
   record(phase: PhaseKey, tool: Tool, s: Sample): void;
   note(text: string): void;
-}
-
-function peakRssMiB(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) / 1024 : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** One timed read, with the proxy's traffic and the serving process's CPU and RSS around it. */

@@ -10,6 +10,7 @@ import { availableParallelism, loadavg, release, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { PackageBuilder, QuiltContext } from "../src/index.js";
 import { freePort, stopProcess } from "../test/helpers/moto-server.js";
 
 // The AWS SDK's notice about future Node versions would only clutter the benchmark output.
@@ -222,4 +223,28 @@ export function commitLine(): string {
   const sha = spawnSync("git", ["-C", REPO_ROOT, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).stdout?.trim() || "unknown";
   const dirty = (spawnSync("git", ["-C", REPO_ROOT, "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs"], { encoding: "utf8" }).stdout ?? "").trim() !== "";
   return `commit ${sha}${dirty ? " with uncommitted changes" : ""}`;
+}
+
+/** Peak RSS (VmHWM) of a live process in MiB, since it started or since its clear_refs was reset. */
+export function peakRssMiB(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pushes the local copy as package `name` to `s3://bucket` with our library. */
+export async function pushPackage(scratch: string, endpoint: string, bucket: string, name: string, local: string): Promise<void> {
+  Object.assign(process.env, S3RVER_AWS_ENV);
+  const ctx = new QuiltContext({ cacheDir: join(scratch, "push-cache"), s3: { endpoint, forcePathStyle: true } });
+  try {
+    const b = new PackageBuilder(name, { registry: `s3://${bucket}`, context: ctx });
+    await b.add(local, "");
+    await b.pushDataAndManifest({});
+  } finally {
+    await ctx.close();
+  }
 }

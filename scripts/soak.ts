@@ -11,7 +11,7 @@
 //
 // Also from the environment: SOAK_MINUTES, SOAK_READERS, SOAK_LARGE_FILES, SOAK_LARGE_MIB,
 // SOAK_SMALL_FILES, SOAK_SMALL_KIB, SOAK_CACHE_MIB. Set up like scripts/bench-mount.ts:
-// s3rver in its own process, the package pushed with our PackageBuilder, `quilt mount` with
+// s3rver in its own process, the package pushed with our library, `quilt mount` with
 // the daemon from dist/ (built first unless --no-build) and its own QUILT_STATE_DIR and
 // QUILT_CACHE_DIR. Readers are child processes, never code in this process: `dd` reading a
 // large file sequentially from a random offset, `cat` of random small files, and a Python
@@ -25,13 +25,13 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { DaemonClient } from "../src/daemon/client.js";
-import { PackageBuilder, QuiltContext } from "../src/index.js";
 import {
   intOption,
   loadLine,
   machineLine,
   MiB,
   processCpuSeconds,
+  pushPackage,
   REPO_ROOT,
   S3RVER_AWS_ENV,
   startS3rver,
@@ -525,15 +525,7 @@ async function main(): Promise<number> {
   const server = await startS3rver(join(scratch, "s3rver-data"), [BUCKET]);
   state.server = server;
   console.error("pushing the package to s3rver ...");
-  Object.assign(process.env, S3RVER_AWS_ENV);
-  const ctx = new QuiltContext({ cacheDir: join(scratch, "push-cache"), s3: { endpoint: server.endpoint, forcePathStyle: true } });
-  try {
-    const b = new PackageBuilder(PACKAGE, { registry: `s3://${BUCKET}`, context: ctx });
-    await b.add(local, "");
-    await b.pushDataAndManifest({});
-  } finally {
-    await ctx.close();
-  }
+  await pushPackage(scratch, server.endpoint, BUCKET, PACKAGE, local);
   // The local copy is no longer needed: give its disk space back before the cache fills.
   await rm(local, { recursive: true, force: true });
   await rm(join(scratch, "push-cache"), { recursive: true, force: true });
