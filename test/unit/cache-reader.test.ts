@@ -97,6 +97,21 @@ describe("ObjectReader", () => {
     expect(cache.hasDigests(obj)).toBe(true);
   });
 
+  it("a fill of an object whose source serves other bytes condemns it: nothing is shared, later reads fail", async () => {
+    const { obj, remote } = await remoteObject(24 * MiB);
+    remote.corrupt = true; // every response has a byte flipped
+    const reader = new ObjectReader(cache, obj, remote.fetch);
+    await reader.read(9 * MiB + 5, 4 * KiB); // unverified, as the default mode streams it; starts the fill
+    for (let i = 0; i < 200 && !cache.hasFailed(obj); i++) {
+      await cache.idle().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(cache.hasFailed(obj)).toBe(true);
+    await expect(reader.read(3 * MiB, 4 * KiB)).rejects.toMatchObject({ code: "EHASHMISMATCH" });
+    await reader.close();
+    expect(cache.objectState(obj)).toMatchObject({ present: 0, verified: false });
+  });
+
   it("does not fill an object whose chunks can be verified alone, nor one larger than its limit", async () => {
     const { data, obj, remote } = await remoteObject(48 * MiB);
     await cache.read(obj, 0, data.length, remote.fetch); // verified whole once: digests recorded
