@@ -14,7 +14,7 @@ import type { Manifest, ManifestEntry } from "../manifest/manifest.js";
 import { assertHashType, EntryHasher, verifyHash } from "../manifest/checksums.js";
 import type { Stores } from "../storage/stores.js";
 import { CachedEntryReader } from "./cached-entry-reader.js";
-import type { MountRecord } from "./mount-records.js";
+import { mountLabel, type MountRecord } from "./mount-records.js";
 
 export interface MountCheck {
   ok: boolean;
@@ -75,7 +75,7 @@ export class PackageMount {
   }
 
   get label(): string {
-    return `${this.record.name}${this.record.tag !== undefined ? `:${this.record.tag}` : `@${this.record.topHash.slice(0, 9)}`}`;
+    return mountLabel(this.record);
   }
 
   async mount(time: Date): Promise<void> {
