@@ -127,13 +127,18 @@ describe.each(setups)("entries whose size disagrees with their object ($label)",
       const mnt = await box.mountDir();
       await box.mount(`${name}:bad`, mnt, setup.registry);
       expect(await readFile(join(mnt, "ok.txt"))).toEqual(FILES["ok.txt"]);
+      for (const key of BAD) expect((await stat(join(mnt, key))).size).toBe(SIZES[key]);
+      // Verify fetches what is not cached and finds each such object, once.
+      const fresh = await box.cli(["verify", mnt]);
+      expect(fresh.code).toBe(1);
+      expectOneErrorPerEntry(fresh.stdout + fresh.stderr);
       for (const key of BAD) {
-        expect((await stat(join(mnt, key))).size).toBe(SIZES[key]);
         // Twice: the second read fails the same way, and is not logged again.
         for (let i = 0; i < 2; i++) expect(await errnoOf(readAt(join(mnt, key), 0, 64 * 1024)), key).toBe("EIO");
       }
       const log = (await readFile(box.logFile, "utf8")).split("\n");
       for (const key of BAD) expect(log.filter((line) => sizeError(key).test(line)).length, `${key} in the daemon log`).toBe(1);
+      // After the failed reads, verify still says why.
       const verify = await box.cli(["verify", mnt]);
       expect(verify.code).toBe(1);
       expectOneErrorPerEntry(verify.stdout + verify.stderr);
