@@ -5,7 +5,7 @@
 import { lstat, mkdir, readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Stats } from "node:fs";
-import { QuiltError } from "../errors.js";
+import { isQuiltError, QuiltError } from "../errors.js";
 import { assertHashType, type HashType } from "../manifest/checksums.js";
 import { hashFiles } from "../manifest/hash-pool.js";
 import type { Manifest, ManifestEntry } from "../manifest/manifest.js";
@@ -119,6 +119,7 @@ export async function downloadManifest(stores: Stores, ref: PackageRef, manifest
   // Parent directories made or checked by this run: thousands of files share a few, and on
   // small files every filesystem call saved shows.
   const parentsReady = new Set<string>();
+  const mismatches: QuiltError[] = [];
   await forEachLimited(fetch, requests.max, async (entry) => {
     const parent = entry.logicalKey.slice(0, Math.max(0, entry.logicalKey.lastIndexOf("/")));
     if (!parentsReady.has(parent)) {
@@ -136,15 +137,23 @@ export async function downloadManifest(stores: Stores, ref: PackageRef, manifest
       }
       await removeEntry(dest);
     }
-    await fetchEntryToFile(stores, entry, dest, {
-      requests,
-      ...(opts.cache !== undefined && { cache: opts.cache }),
-      signal: opts.signal,
-      onBytes: (n) => {
-        progress.bytesDone += n;
-        opts.onProgress?.({ ...progress });
-      },
-    });
+    try {
+      await fetchEntryToFile(stores, entry, dest, {
+        requests,
+        ...(opts.cache !== undefined && { cache: opts.cache }),
+        signal: opts.signal,
+        onBytes: (n) => {
+          progress.bytesDone += n;
+          opts.onProgress?.({ ...progress });
+        },
+      });
+    } catch (err) {
+      // An entry whose object does not match it fails alone: the others are still installed,
+      // and each such entry is reported once, after them.
+      if (!isQuiltError(err, "EHASHMISMATCH")) throw err;
+      mismatches.push(err);
+      return;
+    }
     await remember(entry);
     progress.filesDone++;
     opts.onProgress?.({ ...progress });
@@ -165,7 +174,17 @@ export async function downloadManifest(stores: Stores, ref: PackageRef, manifest
     ...(paths !== undefined && { paths }),
     files,
   });
+  if (mismatches.length > 0) throw mismatchesError(mismatches);
   return { fetched: fetch.map((e) => e.logicalKey), unchanged: [...keep], bytesFetched: progress.bytesDone };
+}
+
+/** One error naming every entry whose object did not match it (the first one's hint). */
+function mismatchesError(errors: QuiltError[]): QuiltError {
+  if (errors.length === 1) return errors[0] as QuiltError;
+  const lines = errors.map((e) => `  ${e.message}`).sort();
+  return new QuiltError("EHASHMISMATCH", `${errors.length} files of the package do not match their objects (the other files were installed):\n${lines.join("\n")}`, {
+    ...((errors[0] as QuiltError).hint !== undefined && { hint: (errors[0] as QuiltError).hint }),
+  });
 }
 
 /**

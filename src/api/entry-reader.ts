@@ -5,14 +5,19 @@
 import { cacheObjectForEntry } from "../cache/content-key.js";
 import type { ManifestEntry } from "../manifest/manifest.js";
 import type { QuiltContext } from "./context.js";
-import type { EntryBytesReader } from "./package-entry.js";
+import { assertObjectSize } from "../storage/sized-source.js";
+import { DEFAULT_CHUNK_BYTES, type EntryBytesReader } from "./package-entry.js";
 
 export class CachedEntryReader implements EntryBytesReader {
   constructor(private readonly ctx: QuiltContext) {}
 
   async bytes(entry: ManifestEntry): Promise<Buffer> {
     const cache = await this.ctx.blockCache();
-    return cache.read(cacheObjectForEntry(entry), 0, entry.size, this.ctx.stores.objectSource(entry.physicalKey), { strict: true });
+    const src = this.ctx.stores.objectSource(entry.physicalKey, entry.size);
+    // A large object is worth one HEAD before the cache plans reads for it: a size the
+    // manifest lies about (up to 2^53-1) fails here rather than in the planning.
+    if (entry.size > DEFAULT_CHUNK_BYTES) await assertObjectSize(src);
+    return cache.read(cacheObjectForEntry(entry), 0, entry.size, src, { strict: true });
   }
 
   async *chunks(entry: ManifestEntry, chunkBytes: number): AsyncGenerator<Buffer> {
@@ -22,7 +27,8 @@ export class CachedEntryReader implements EntryBytesReader {
     }
     const cache = await this.ctx.blockCache();
     const obj = cacheObjectForEntry(entry);
-    const src = this.ctx.stores.objectSource(entry.physicalKey);
+    const src = this.ctx.stores.objectSource(entry.physicalKey, entry.size);
+    await assertObjectSize(src);
     // Strict: a chunk goes out only once verified, and an object without chunk digests is
     // fetched and verified whole first (it needs that much cache room; the error says so).
     await cache.ensureVerified(obj, src);

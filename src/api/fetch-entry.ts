@@ -4,7 +4,7 @@
 // objects as a few long parallel ranged GETs (fetch-parts.ts), hashed and written as they
 // stream in, so nothing is read twice or copied whole.
 import { randomBytes } from "node:crypto";
-import { copyFile, constants as fsConstants, open, rename, rm, writeFile } from "node:fs/promises";
+import { copyFile, constants as fsConstants, open, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createWriteStream } from "node:fs";
@@ -12,11 +12,13 @@ import { Transform } from "node:stream";
 import { assertHashType, EntryHasher, hashFile, verifyHash, type EntryHash, type HashType } from "../manifest/checksums.js";
 import { hashType, hashValue, type ManifestEntry } from "../manifest/manifest.js";
 import type { Stores } from "../storage/stores.js";
+import type { ObjectLocation, ObjectStore } from "../storage/object-store.js";
 import type { Limiter } from "./limit.js";
 import { fetchChunkedParts, type ByteRange } from "./fetch-parts.js";
 import type { BlockCache } from "../cache/block-cache.js";
 import type { ObjectSource } from "../storage/object-source.js";
 import { cacheObjectForEntry, type CacheObject } from "../cache/content-key.js";
+import { assertObjectSize, sizeMismatch } from "../storage/sized-source.js";
 
 /**
  * Objects at least this large are fetched as parallel ranges (quilt3's multipart threshold);
@@ -70,50 +72,34 @@ export async function fetchEntryToFile(stores: Stores, entry: ManifestEntry, des
     const expected = expectedHash(entry);
     const type = assertHashType(expected.type);
     const { store, loc } = stores.forPhysicalKey(entry.physicalKey);
+    // Held to the entry's size (sized-source.ts): an object of another size is refused.
+    const src = stores.objectSource(entry.physicalKey, entry.size);
     let actual: EntryHash;
     const cached = opts.cache && entry.size > 0 ? cacheObjectForEntry(entry) : undefined;
     if (opts.cache && cached && opts.cache.isComplete(cached)) {
-      actual = await copyFromCache(opts.cache, cached, entry, tmp, type, stores.objectSource(entry.physicalKey));
+      actual = await copyFromCache(opts.cache, cached, entry, tmp, type, src);
       opts.onBytes?.(entry.size);
     } else if (entry.physicalKey.isLocal()) {
       // Local source: a copy (a reflink where the filesystem can), then hash the copy.
       await opts.requests.run(() => copyFile(entry.physicalKey.path, tmp, fsConstants.COPYFILE_FICLONE));
+      const copied = (await stat(tmp)).size;
+      if (copied !== entry.size) throw sizeMismatch(entry.physicalKey.toString(), entry.size, copied);
       actual = await hashFile(tmp, type);
       opts.onBytes?.(entry.size);
     } else if (entry.size < PARALLEL_FETCH_BYTES) {
       // One GET (retried whole if the connection drops mid-body) and one write: per file this
       // costs far less than a stream pipeline, and small files are where per-file cost shows.
-      const bytes = await opts.requests.run(() => store.get(loc, { signal: opts.signal }));
+      const bytes = await opts.requests.run(() => src.fetch({ start: 0, end: entry.size }, opts.signal));
       const hasher = new EntryHasher(type, entry.size);
       hasher.update(bytes);
       actual = await hasher.digest();
       await writeFile(tmp, bytes, { signal: opts.signal });
       opts.onBytes?.(bytes.length);
-    } else if (type === "sha2-256-chunked") {
-      const fh = await open(tmp, "w");
-      try {
-        const getRange = (range: ByteRange) => store.getStream(loc, { range, signal: opts.signal });
-        actual = { type, value: await fetchChunkedParts({ what: entry.logicalKey, size: entry.size, fh, requests: opts.requests, getRange, onBytes: opts.onBytes }) };
-      } finally {
-        await fh.close();
-      }
     } else {
-      const hasher = new EntryHasher(type, entry.size);
-      const stream = await opts.requests.run(() => store.getStream(loc, { signal: opts.signal }));
-      const tap = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          try {
-            hasher.update(chunk);
-          } catch (err) {
-            cb(err as Error);
-            return;
-          }
-          opts.onBytes?.(chunk.length);
-          cb(null, chunk);
-        },
-      });
-      await pipeline(stream, tap, createWriteStream(tmp), { signal: opts.signal });
-      actual = await hasher.digest();
+      // A large object is fetched in ranges within the manifest's size, which cannot show that
+      // the object is longer: one HEAD first, so that neither a longer nor a shorter one is read.
+      await opts.requests.run(() => assertObjectSize(src));
+      actual = await fetchLarge(store, loc, entry, tmp, type, opts);
     }
     verifyHash(expected, actual, `${entry.logicalKey} (${entry.physicalKey.toString()})`);
     await rename(tmp, dest);
@@ -121,6 +107,35 @@ export async function fetchEntryToFile(stores: Stores, entry: ManifestEntry, des
     await rm(tmp, { force: true });
     throw err;
   }
+}
+
+/** An object of at least PARALLEL_FETCH_BYTES into `tmp`: ranged parts, or one hashed stream. */
+async function fetchLarge(store: ObjectStore, loc: ObjectLocation, entry: ManifestEntry, tmp: string, type: HashType, opts: FetchOptions): Promise<EntryHash> {
+  if (type === "sha2-256-chunked") {
+    const fh = await open(tmp, "w");
+    try {
+      const getRange = (range: ByteRange) => store.getStream(loc, { range, signal: opts.signal });
+      return { type, value: await fetchChunkedParts({ what: entry.logicalKey, size: entry.size, fh, requests: opts.requests, getRange, onBytes: opts.onBytes }) };
+    } finally {
+      await fh.close();
+    }
+  }
+  const hasher = new EntryHasher(type, entry.size);
+  const stream = await opts.requests.run(() => store.getStream(loc, { signal: opts.signal }));
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      try {
+        hasher.update(chunk);
+      } catch (err) {
+        cb(err as Error);
+        return;
+      }
+      opts.onBytes?.(chunk.length);
+      cb(null, chunk);
+    },
+  });
+  await pipeline(stream, tap, createWriteStream(tmp), { signal: opts.signal });
+  return hasher.digest();
 }
 
 /** Bytes read from the cache per step when copying an entry out of it. */

@@ -166,7 +166,7 @@ export class Package implements Iterable<PackageEntry> {
     const progress = { filesDone: 0, filesTotal: entries.length, bytesDone: 0, bytesTotal: entries.reduce((n, e) => n + e.size, 0) };
     for (const e of entries) {
       // Every chunk verified before it is stored; an object without digests is verified whole.
-      if (e.size > 0) await cache.ensureVerified(cacheObjectForEntry(e), this.context.stores.objectSource(e.physicalKey));
+      if (e.size > 0) await cache.ensureVerified(cacheObjectForEntry(e), this.context.stores.objectSource(e.physicalKey, e.size));
       progress.filesDone++;
       progress.bytesDone += e.size;
       opts.onProgress?.({ ...progress });

@@ -16,6 +16,8 @@ import { cacheOptions, daemonArgs } from "./daemon-command.js";
 import { withRegistry } from "./shared.js";
 import { formatBytes } from "./progress.js";
 import { verificationLine } from "./mount-checks.js";
+import { pendingLines, pendingMounts } from "./pending-mounts.js";
+import { isQuiltError } from "../errors.js";
 
 interface MountArgs {
   name: string;
@@ -88,18 +90,31 @@ export const unmountCommand = {
 
 export const mountsCommand = {
   command: "mounts",
-  describe: "List mounted packages with cache fill and bytes read",
-  builder: (y: Argv) => y.example("quilt mounts --json", "machine-readable list"),
+  describe: "List mounted packages with cache fill and bytes read (and, with no daemon running, those the next daemon start restores)",
+  builder: (y: Argv) => y.example("quilt mounts --json", "machine-readable list; `state` is \"mounted\" or \"pending-restore\""),
   async run(_args: unknown, ctx: CommandContext): Promise<void> {
-    const client = new DaemonClient(daemonPaths().socket);
-    const list = await client.request<MountInfoReply[]>("list").catch(() => [] as MountInfoReply[]);
+    const paths = daemonPaths();
+    const live = await new DaemonClient(paths.socket).request<MountInfoReply[]>("list").catch((err: unknown) => {
+      // No daemon (or a dead one's socket): nothing is mounted, but a crashed daemon's
+      // mounts come back at the next start; they are listed as such. No daemon is started.
+      if (isQuiltError(err, "EUNREACHABLE")) return undefined;
+      throw err;
+    });
+    if (live === undefined) {
+      const pending = await pendingMounts(paths);
+      ctx.print(pending.length === 0 ? ["No packages mounted"] : pendingLines(pending), pending);
+      return;
+    }
     const lines =
-      list.length === 0
+      live.length === 0
         ? ["No packages mounted"]
-        : list.flatMap((m) => [
+        : live.flatMap((m) => [
             `${m.mountpoint}  ${m.package}  ${m.topHash.slice(0, 9)}  ${m.registry}  cached ${formatBytes(m.cachedBytes)}/${formatBytes(m.totalBytes)}  read ${formatBytes(m.bytesRead)}`,
             `  ${verificationLine(m)}`,
           ]);
-    ctx.print(lines, list);
+    ctx.print(
+      lines,
+      live.map((m) => ({ ...m, state: "mounted" })),
+    );
   },
 };

@@ -14,8 +14,8 @@ export class CachedEntryReader implements EntryReader {
   bytesRead = 0;
   /** Logical keys some of whose bytes were served before they could be verified. */
   readonly unverified = new Set<string>();
-  /** Logical keys whose bytes failed their manifest hash (reads of them fail). */
-  readonly failed = new Set<string>();
+  /** Logical keys whose bytes failed their manifest hash or size (reads of them fail), with why. */
+  readonly failed = new Map<string, string>();
 
   constructor(
     private readonly cache: BlockCache,
@@ -24,7 +24,7 @@ export class CachedEntryReader implements EntryReader {
   ) {}
 
   open(entry: ManifestEntry): ReadHandle {
-    return new ObjectReader(this.cache, cacheObjectForEntry(entry), this.stores.objectSource(entry.physicalKey), {
+    return new ObjectReader(this.cache, cacheObjectForEntry(entry), this.stores.objectSource(entry.physicalKey, entry.size), {
       strict: this.strict,
       onUnverified: () => this.unverified.add(entry.logicalKey),
     });
@@ -35,7 +35,7 @@ export class CachedEntryReader implements EntryReader {
     try {
       bytes = await (handle as ObjectReader).read(offset, length);
     } catch (err) {
-      if (isQuiltError(err, "EHASHMISMATCH")) this.failed.add(entry.logicalKey);
+      if (isQuiltError(err, "EHASHMISMATCH")) this.failed.set(entry.logicalKey, err.message);
       throw err;
     }
     // A chunk damaged in transit fails one read, not the file: once it reads, it is not failed.

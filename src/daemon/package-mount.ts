@@ -14,7 +14,7 @@ import type { Manifest, ManifestEntry } from "../manifest/manifest.js";
 import { assertHashType, EntryHasher, verifyHash } from "../manifest/checksums.js";
 import type { Stores } from "../storage/stores.js";
 import { CachedEntryReader } from "./cached-entry-reader.js";
-import type { MountRecord } from "./mount-records.js";
+import { mountLabel, type MountRecord } from "./mount-records.js";
 
 export interface MountCheck {
   ok: boolean;
@@ -75,7 +75,7 @@ export class PackageMount {
   }
 
   get label(): string {
-    return `${this.record.name}${this.record.tag !== undefined ? `:${this.record.tag}` : `@${this.record.topHash.slice(0, 9)}`}`;
+    return mountLabel(this.record);
   }
 
   async mount(time: Date): Promise<void> {
@@ -122,7 +122,7 @@ export class PackageMount {
       verify: this.record.verify ?? "default",
       verifiedFiles,
       unverifiedFiles: [...this.reader.unverified].sort().slice(0, MAX_LISTED_FILES),
-      failedFiles: [...this.reader.failed].sort().slice(0, MAX_LISTED_FILES),
+      failedFiles: [...this.reader.failed.keys()].sort().slice(0, MAX_LISTED_FILES),
     };
   }
 
@@ -138,7 +138,8 @@ export class PackageMount {
     }
     const blocks = await this.cache.checkBlocks(obj);
     if (blocks.bad > 0) return { failure: `${blocks.bad} corrupt cached block(s) (deleted)`, rehashed: false };
-    if (this.reader.failed.has(e.logicalKey)) return { failure: "its bytes failed the manifest hash when read (reads fail)", rehashed: false };
+    const readFailure = this.reader.failed.get(e.logicalKey);
+    if (readFailure !== undefined) return { failure: `its bytes failed the manifest hash when read (reads fail): ${readFailure}`, rehashed: false };
     if (cachedOnly) return { rehashed: false, unverified: true };
     try {
       await this.verifyRemote(e);
@@ -156,7 +157,7 @@ export class PackageMount {
    */
   private async verifyRemote(e: ManifestEntry): Promise<void> {
     const obj = cacheObjectForEntry(e);
-    const src = this.stores.objectSource(e.physicalKey);
+    const src = this.stores.objectSource(e.physicalKey, e.size);
     if (e.size <= this.cache.maxBytes / 2) {
       try {
         return await this.cache.ensureVerified(obj, src);
@@ -248,7 +249,7 @@ export class PackageMount {
   /** Evicts an entry's object and fetches it again, verified; throws unless the new bytes verify. */
   private async refetch(e: ManifestEntry): Promise<void> {
     const obj = cacheObjectForEntry(e);
-    await this.cache.evictObject(obj, this.stores.objectSource(e.physicalKey));
+    await this.cache.evictObject(obj, this.stores.objectSource(e.physicalKey, e.size));
     this.reader.failed.delete(e.logicalKey);
     this.reader.unverified.delete(e.logicalKey);
     // Nothing to fetch for an empty file; an object too large to hold whole is verified as

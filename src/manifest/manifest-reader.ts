@@ -124,7 +124,10 @@ function parseEntryLine(text: string, line: number, dirMeta: Map<string, JsonVal
   }
   const size = obj.get("size");
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
-    throw lineError(line, `field "size" must be a non-negative integer, got ${typeName(size)}${typeof size === "number" ? ` ${size}` : ""}`);
+    // Named with its key and value: a size beyond 2^53 cannot be a byte count (it would show
+    // as thousands of TiB in progress and plan reads that never end).
+    const shown = typeof size === "number" || typeof size === "bigint" ? ` ${size}` : "";
+    throw lineError(line, `field "size" of ${JSON.stringify(key)} must be a non-negative integer below 2^53, got ${typeName(size)}${shown}`);
   }
   const hash = obj.get("hash");
   if (!isJsonObject(hash)) throw lineError(line, `field "hash" must be an object with "type" and "value", got ${typeName(hash)}`);

@@ -12,6 +12,7 @@ import type { ObjectSource } from "./object-source.js";
 import { Registry } from "./registry.js";
 import { configuredEndpoint } from "./s3-client.js";
 import { createS3Store, type S3StoreOptions } from "./s3-store.js";
+import { sizeCheckedSource } from "./sized-source.js";
 import { CountingStore, emptyCounts, type RequestCounts } from "./counting-store.js";
 
 export class Stores {
@@ -60,13 +61,18 @@ export class Stores {
 
   /**
    * One entry's bytes as the block cache reads them: ranged GETs pinned to the key's version,
-   * named by endpoint and physical key (see object-source.ts).
+   * named by endpoint and physical key (see object-source.ts), held to the entry's `size`
+   * (an object of another size is refused: sized-source.ts).
    */
-  objectSource(pk: PhysicalKey): ObjectSource {
+  objectSource(pk: PhysicalKey, size: number): ObjectSource {
     const { store, loc } = this.forPhysicalKey(pk);
     const where = pk.bucket === null ? "file" : `s3 ${normalizeEndpoint(configuredEndpoint(this.s3Options)?.url)}`;
+    return sizeCheckedSource(this.rawSource(store, loc, `${where} ${pk.toString()}`), size, pk.toString());
+  }
+
+  private rawSource(store: ObjectStore, loc: ObjectLocation, id: string): ObjectSource {
     return {
-      id: `${where} ${pk.toString()}`,
+      id,
       fetch: (range, signal, pinEtag) =>
         store.get(loc.versionId === undefined && pinEtag !== undefined ? { ...loc, etag: pinEtag } : loc, { range, ...(signal !== undefined && { signal }) }),
       inspect: async ({ parts }) => {

@@ -7,8 +7,8 @@ import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isTempName } from "../../src/cache/block-file.js";
-import { mountState } from "../../src/fs/mount-table.js";
-import { DaemonSandbox, waitFor } from "../helpers/daemon-harness.js";
+import { fusermountUnmount, mountState } from "../../src/fs/mount-table.js";
+import { DaemonSandbox, processAlive, waitFor } from "../helpers/daemon-harness.js";
 import { mountDifferences, publishFiles, pseudoRandomBytes } from "../helpers/daemon-fixtures.js";
 import { startFaultProxy, type FaultProxy } from "../helpers/daemon-proxy.js";
 import { fuseUnavailable } from "../helpers/fuse-harness.js";
@@ -111,6 +111,7 @@ describe.skipIf(unavailable !== null)("daemon: kill -9 during reads, then restar
     expect(orphan.code).toBe(6);
     expect(orphan.stderr).toContain(`Error: ${mnt} is a quilt mount, but no quilt daemon is running to serve it`);
     expect(orphan.stderr).toContain("quilt daemon start");
+    await expectPendingRestore(box, mnt);
 
     const started = await box.ok(["daemon", "start"]);
     expect(started.stdout).toMatch(/Daemon started \(pid \d+\)/);
@@ -138,4 +139,27 @@ describe.skipIf(unavailable !== null)("daemon: kill -9 during reads, then restar
     });
     expect(stats.cache.bytes).toBeLessThanOrEqual(16 * MiB);
   });
+
+  it("after a crash and the user's own fusermount -uz, lists the mount as pending restore; the next quilt mount restores it", async () => {
+    await box.kill9();
+    await fusermountUnmount(mnt, { lazy: true });
+    expect(await mountState(mnt)).toBe("none");
+    await expectPendingRestore(box, mnt);
+    const again = await box.ok(["mount", `${name}:v1`, mnt, "--registry", registry]);
+    expect(again.stdout).toMatch(/Already mounted/);
+    const listed = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as { mountpoint: string; state: string }[];
+    expect(listed.map((m) => [m.mountpoint, m.state])).toEqual([[mnt, "mounted"]]);
+    expect(await mountDifferences(mnt, FILES)).toEqual([]);
+  });
 });
+
+/** With the daemon dead, `quilt mounts` lists `mnt` as restored at the next start, and starts no daemon. */
+async function expectPendingRestore(box: DaemonSandbox, mnt: string): Promise<void> {
+  const text = await box.ok(["mounts"]);
+  expect(text.stdout).toContain(`${mnt}  ${name}:v1`);
+  expect(text.stdout).toMatch(/will be restored at next daemon start/);
+  const json = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as { mountpoint: string; package: string; state: string }[];
+  expect(json.map((m) => [m.mountpoint, m.package, m.state])).toEqual([[mnt, `${name}:v1`, "pending-restore"]]);
+  const pid = await box.pid();
+  expect(pid === undefined || !processAlive(pid), "quilt mounts started no daemon").toBe(true);
+}

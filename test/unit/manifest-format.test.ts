@@ -117,7 +117,12 @@ describe("bad manifests are refused with the line and the reason", () => {
   const cases: [string, string, RegExp][] = [
     ["malformed line", HEADER + '{"logical_key": "a", \n', /line 2: bad JSON/],
     ["missing field", HEADER + '{"logical_key": "a", "physical_keys": ["s3://b/a"], "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n', /line 2: field "size"/],
-    ["wrong type", HEADER + '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": "1", "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n', /line 2: field "size" must be a non-negative integer, got a string/],
+    ["wrong type", HEADER + '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": "1", "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n', /line 2: field "size" of "a" must be a non-negative integer below 2\^53, got a string/],
+    ["negative size", HEADER + '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": -1, "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n', /line 2: field "size" of "a" must be .* got a number -1$/],
+    ["fractional size", HEADER + '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": 1.5, "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n', /line 2: field "size" of "a" .* got a number 1\.5$/],
+    ["size of 2^53", HEADER + '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": 9007199254740992, "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n', /line 2: field "size" of "a" .* got a bigint 9007199254740992$/],
+    ["size far beyond 2^53", HEADER + '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": 123456789012345678901234567890, "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n', /got a bigint 123456789012345678901234567890$/],
+    ["size in exponent form", HEADER + '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": 1e300, "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n', /line 2: field "size" of "a" .* got a float$/],
     ["float size", HEADER + '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": 1.0, "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n', /line 2: field "size"/],
     ["duplicate key", HEADER + entry("a") + entry("b") + entry("a"), /line 4: duplicate logical key "a" \(first on line 2\)/],
     ["dotdot key", HEADER + entry("a/../../etc/passwd"), /line 2: invalid logical key .*'\.\.' component/],

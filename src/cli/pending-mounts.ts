@@ -1,0 +1,42 @@
+// What `quilt mounts` says while no daemon runs: after a crash (kill -9) the mount records
+// of the dead daemon are still on disk, and the next daemon start mounts each again. Those
+// are shown as such rather than "none", read from the records without starting a daemon.
+import type { DaemonPaths } from "../daemon/paths.js";
+import { mountLabel, readMountRecords } from "../daemon/mount-records.js";
+
+export const PENDING_RESTORE = "pending-restore";
+
+export interface PendingMount {
+  mountpoint: string;
+  package: string;
+  name: string;
+  tag: string | null;
+  registry: string;
+  topHash: string;
+  mountedAt: string;
+  verify: "strict" | "default";
+  /** Not mounted now: the next daemon start (any `quilt mount`, or `quilt daemon start`) mounts it again. */
+  state: typeof PENDING_RESTORE;
+}
+
+export async function pendingMounts(paths: DaemonPaths): Promise<PendingMount[]> {
+  return (await readMountRecords(paths.mounts)).map((r) => ({
+    mountpoint: r.mountpoint,
+    package: mountLabel(r),
+    name: r.name,
+    tag: r.tag ?? null,
+    registry: r.registry,
+    topHash: r.topHash,
+    mountedAt: r.mountedAt,
+    verify: r.verify ?? "default",
+    state: PENDING_RESTORE,
+  }));
+}
+
+/** The human lines for mounts waiting for a daemon. */
+export function pendingLines(list: PendingMount[]): string[] {
+  return list.flatMap((m) => [
+    `${m.mountpoint}  ${m.package}  ${m.topHash.slice(0, 9)}  ${m.registry}  not mounted: no daemon is running`,
+    "  will be restored at next daemon start (`quilt daemon start`, or any `quilt mount`)",
+  ]);
+}
