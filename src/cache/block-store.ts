@@ -20,6 +20,7 @@ import type { CacheCounters } from "./cache-stats.js";
 import type { CacheObject } from "./content-key.js";
 import { planEviction, Pins } from "./eviction.js";
 import type { Limiter } from "./limiter.js";
+import { pauseForTest } from "../test-pause.js";
 
 export interface BlockStoreOptions {
   layout: string;
@@ -219,7 +220,7 @@ export class BlockStore {
       const removed = this.index.removeBlocks(victim.key, victim.indexes);
       this.counters.evictions += victim.indexes.length;
       this.counters.evictedBytes += removed;
-      this.forget(victim.key, victim.indexes);
+      this.forget(victim.key, victim.indexes, "eviction");
     }
   }
 
@@ -274,10 +275,13 @@ export class BlockStore {
     await rm(objectDir(this.layout, obj.key), { recursive: true, force: true });
   }
 
-  private forget(key: string, indexes: readonly number[]): void {
+  private forget(key: string, indexes: readonly number[], why?: "eviction"): void {
     for (const i of indexes) {
       this.memory?.delete(`${key}/${i}`);
-      const unlink = removeBlockFile(this.path(key, i))
+      const path = this.path(key, i);
+      // Test-only (test-pause.ts): the first file goes, the rest wait, so a kill lands mid-eviction.
+      const paused = why && this.unlinks.size > 0 ? pauseForTest(why) : undefined;
+      const unlink = (paused ? paused.then(() => removeBlockFile(path)) : removeBlockFile(path))
         .catch((err: unknown) => log().warn({ err, key, block: i }, "cache block delete failed"))
         .finally(() => this.unlinks.delete(unlink));
       this.unlinks.add(unlink);

@@ -1,11 +1,13 @@
 // A proxy in front of S3 (moto) that holds one chosen request, for crash tests that kill -9
 // a process at a chosen point from outside the code under test. A held PUT is never
-// forwarded nor answered, so its object is not written; a held GET is answered with its
-// headers and only the first `afterBytes` bytes of its body. Either way the client waits,
-// provably between the step before that request and the one after it, until the test
-// kills it. Every other request goes through untouched; all are recorded.
+// forwarded nor answered, so its object is not written; a held GET (one whose range holds a
+// chosen object offset) is answered with its headers and its body up to that offset only.
+// Either way the client waits, provably between the step before that request and the one
+// after it, until the test kills it. Every other request goes through untouched; all are
+// recorded.
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { isObjectBodyGet } from "./fault-proxy-s3.js";
 
 export interface ProxiedRequest {
   method: string;
@@ -18,8 +20,11 @@ export interface HoldRule {
   method: "GET" | "PUT";
   /** Matches the object key: a substring, or a regular expression. */
   key: string | RegExp;
-  /** GET only: body bytes sent before the hold (default 0: headers only). */
-  afterBytes?: number;
+  /**
+   * GET only: the object offset where the body stops (default 0: headers only). Only a GET
+   * whose range holds this offset is held, after the bytes before it; others go through.
+   */
+  atOffset?: number;
 }
 
 export interface HoldProxy {
@@ -32,8 +37,20 @@ export interface HoldProxy {
   close(): Promise<void>;
 }
 
-const matches = (rule: HoldRule, req: ProxiedRequest): boolean =>
-  req.method === rule.method && req.key !== "" && (typeof rule.key === "string" ? req.key.includes(rule.key) : rule.key.test(req.key));
+/** The first and last object offsets a GET asks for (bytes=a-b, bytes=a-, none); suffix ranges are not used by our clients. */
+function requestedRange(range: string | undefined): { first: number; last: number } {
+  const m = /^bytes=(\d+)-(\d*)$/.exec(range ?? "");
+  return m ? { first: Number(m[1]), last: m[2] === "" ? Infinity : Number(m[2]) } : { first: 0, last: Infinity };
+}
+
+/** A GET rule matches reads of object bytes only (not listings or subresources such as ?attributes) whose range holds its offset. */
+const matches = (rule: HoldRule, req: ProxiedRequest, range: string | undefined): boolean => {
+  if (req.method !== rule.method || !(typeof rule.key === "string" ? req.key.includes(rule.key) : rule.key.test(req.key))) return false;
+  if (rule.method === "PUT") return req.key !== "";
+  const { first, last } = requestedRange(range);
+  const at = rule.atOffset ?? 0;
+  return isObjectBodyGet(req.method, req.key, req.query) && first <= at && at <= last;
+};
 
 export async function startHoldProxy(target: string): Promise<HoldProxy> {
   const upstream = new URL(target);
@@ -85,7 +102,8 @@ export async function startHoldProxy(target: string): Promise<HoldProxy> {
     const [, , ...rest] = url.pathname.split("/");
     const seen: ProxiedRequest = { method: req.method ?? "", key: decodeURIComponent(rest.join("/")), query: url.search };
     requests.push(seen);
-    const rule = pending && matches(pending.rule, seen) ? pending : undefined;
+    const range = typeof req.headers.range === "string" ? req.headers.range : undefined;
+    const rule = pending && matches(pending.rule, seen, range) ? pending : undefined;
     if (!rule) return forward(req, res, undefined, () => undefined);
     pending = undefined;
     if (rule.rule.method === "PUT") {
@@ -95,7 +113,7 @@ export async function startHoldProxy(target: string): Promise<HoldProxy> {
       rule.held(seen);
       return;
     }
-    forward(req, res, rule.rule.afterBytes ?? 0, () => rule.held(seen));
+    forward(req, res, (rule.rule.atOffset ?? 0) - requestedRange(range).first, () => rule.held(seen));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const addr = server.address();

@@ -1,5 +1,5 @@
 // kill -9 of `quilt install` in the middle of a file, chosen from outside: a proxy in front
-// of moto sends the first 256 KiB of the large file's GET and then holds it, and the test
+// of moto sends the large file up to offset 256 KiB and then holds its GET, and the test
 // kills the CLI while it waits. Afterwards no file stands under its final name with wrong
 // bytes, `quilt verify DIR` names what is missing (exit 1), and either `quilt force-match
 // DIR` or the same `quilt install` again completes the directory, which then verifies.
@@ -45,7 +45,7 @@ async function finalFiles(dir: string): Promise<Map<string, Buffer>> {
 
 /** `quilt install` killed while the large file is half-way; checks what it left and what verify says. */
 async function killedInstall(dest: string): Promise<void> {
-  const held = proxy.hold({ method: "GET", key: `${salt}-data/${BIG}`, afterBytes: 256 * 1024 });
+  const held = proxy.hold({ method: "GET", key: `${salt}-data/${BIG}`, atOffset: 256 * 1024 });
   await killCliAt(["install", `${name}:v1`, "--dest", dest], held, { env: q.env, cwd: root });
   proxy.release();
 
