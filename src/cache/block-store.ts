@@ -57,6 +57,8 @@ export class BlockStore {
   private readonly loading = new Map<string, Promise<Buffer | undefined>>();
   private readonly localDisk: boolean;
   private readonly madeDirs = new LRUCache<string, true>({ max: MADE_DIRS });
+  /** Private copies this process wrote: the only ones it may still read. */
+  private readonly ownPrivate = new Set<string>();
 
   constructor(opts: BlockStoreOptions) {
     this.layout = opts.layout;
@@ -164,7 +166,9 @@ export class BlockStore {
           }
         }),
       );
-      this.index.addBlocks(obj.key, obj.size, written, Date.now());
+      const isPrivate = obj.headerKey !== undefined && obj.headerKey !== obj.key;
+      if (isPrivate) this.ownPrivate.add(obj.key);
+      this.index.addBlocks(obj.key, obj.size, written, Date.now(), { private: isPrivate });
     } finally {
       this.reserved -= reserved;
     }
@@ -266,13 +270,24 @@ export class BlockStore {
   }
 
   /** Every block of `key`, including files on disk the index does not list (the whole directory goes). */
-  async dropObject(obj: CacheObject): Promise<void> {
+  async dropObject(obj: Pick<CacheObject, "key">): Promise<void> {
     this.index.removeBlocks(obj.key, this.index.blocksOf(obj.key).map((b) => b.index));
     const prefix = `${obj.key}/`;
     for (const id of [...(this.memory?.keys() ?? [])]) if (id.startsWith(prefix)) this.memory?.delete(id);
     await this.waitForUnlinks();
     this.madeDirs.delete(obj.key);
     await rm(objectDir(this.layout, obj.key), { recursive: true, force: true });
+  }
+
+  /**
+   * Deletes the private copies the index lists that this process did not write: another
+   * process's, which only that process could read. Safe only when no other live process
+   * uses this index (the daemon, once it holds its state directory). Returns how many.
+   */
+  async dropOrphanPrivateCopies(): Promise<number> {
+    const orphans = this.index.privateKeys().filter((key) => !this.ownPrivate.has(key));
+    for (const key of orphans) await this.dropObject({ key });
+    return orphans.length;
   }
 
   private forget(key: string, indexes: readonly number[], why?: "eviction"): void {

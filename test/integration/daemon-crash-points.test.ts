@@ -109,6 +109,8 @@ describe.skipIf(unavailable !== null)("daemon killed with SIGKILL at chosen poin
       // The kill lands mid-write: part of the object is on disk, as an unverified private copy.
       expect((await objectDirs(box.dataDir)).filter((d) => d.private), JSON.stringify(await objectDirs(box.dataDir))).not.toEqual([]);
       await restartAndCheck(box, mnt, "64M", 64 * MiB);
+      // The dead daemon's private copy is deleted, not left holding room until evicted.
+      expect((await objectDirs(box.dataDir)).filter((d) => d.private)).toEqual([]);
     } finally {
       await box.cleanup();
     }
