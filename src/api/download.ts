@@ -110,6 +110,24 @@ export async function downloadManifest(stores: Stores, ref: PackageRef, manifest
     bytesTotal: fetch.reduce((n, e) => n + e.size, 0),
   };
   opts.onProgress?.({ ...progress });
+  // A partial install remembers its paths (adding to those of the same version), so that
+  // status and verify do not call the rest of the package missing.
+  const samePkg = state?.topHash === ref.topHash;
+  const paths = !opts.paths?.length ? undefined : samePkg && !state?.paths ? undefined : [...new Set([...(samePkg ? (state?.paths ?? []) : []), ...opts.paths])];
+  const record = (files: Record<string, StatRecord>): InstallState => ({
+    format: 1,
+    registry: ref.registry,
+    name: ref.name,
+    ...(ref.tag !== undefined && { tag: ref.tag }),
+    topHash: ref.topHash,
+    ...(paths !== undefined && { paths }),
+    files,
+  });
+  // Recorded before the first fetch: an install killed midway leaves a directory that names
+  // the version it was becoming, so verify says what is missing and force-match completes it
+  // (without a record both refuse the directory). Records of files already there stay: each
+  // carries the hash it was written with, so none vouches for bytes of another version.
+  if (fetch.length > 0) await writeInstallState(dir, record(state?.files ?? {}));
   const requests = new Limiter(opts.concurrency ?? DEFAULT_TRANSFER_CONCURRENCY);
   const records: Record<string, StatRecord> = {};
   const remember = async (entry: ManifestEntry) => {
@@ -160,20 +178,7 @@ export async function downloadManifest(stores: Stores, ref: PackageRef, manifest
   });
   for (const entry of entries) if (keep.has(entry.logicalKey)) await remember(entry);
   // Records of files this run did not look at stay valid: each carries the hash it was written with.
-  const files = { ...(state?.files ?? {}), ...records };
-  // A partial install remembers its paths (adding to those of the same version), so that
-  // status and verify do not call the rest of the package missing.
-  const samePkg = state?.topHash === ref.topHash;
-  const paths = !opts.paths?.length ? undefined : samePkg && !state?.paths ? undefined : [...new Set([...(samePkg ? (state?.paths ?? []) : []), ...opts.paths])];
-  await writeInstallState(dir, {
-    format: 1,
-    registry: ref.registry,
-    name: ref.name,
-    ...(ref.tag !== undefined && { tag: ref.tag }),
-    topHash: ref.topHash,
-    ...(paths !== undefined && { paths }),
-    files,
-  });
+  await writeInstallState(dir, record({ ...(state?.files ?? {}), ...records }));
   if (mismatches.length > 0) throw mismatchesError(mismatches);
   return { fetched: fetch.map((e) => e.logicalKey), unchanged: [...keep], bytesFetched: progress.bytesDone };
 }

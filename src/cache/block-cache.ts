@@ -357,6 +357,16 @@ export class BlockCache {
     await this.track(() => this.store.clear());
   }
 
+  /**
+   * Deletes the private copies of processes gone (a crashed or stopped daemon's partly read
+   * objects), which would otherwise hold room until evicted. Only for an index no other live
+   * process uses: the daemon calls it once it holds its state directory.
+   */
+  dropOrphanPrivateCopies(): Promise<number> {
+    this.checkOpen();
+    return this.track(() => this.store.dropOrphanPrivateCopies());
+  }
+
   /** Adopts block files the index does not know (runs at open when needed; joins a running scan). */
   reconcile(): Promise<ReconcileResult> {
     this.checkOpen();

@@ -20,6 +20,7 @@ import type { CacheCounters } from "./cache-stats.js";
 import type { CacheObject } from "./content-key.js";
 import { planEviction, Pins } from "./eviction.js";
 import type { Limiter } from "./limiter.js";
+import { pauseForTest } from "../test-pause.js";
 
 export interface BlockStoreOptions {
   layout: string;
@@ -56,6 +57,8 @@ export class BlockStore {
   private readonly loading = new Map<string, Promise<Buffer | undefined>>();
   private readonly localDisk: boolean;
   private readonly madeDirs = new LRUCache<string, true>({ max: MADE_DIRS });
+  /** Private copies this process wrote: the only ones it may still read. */
+  private readonly ownPrivate = new Set<string>();
 
   constructor(opts: BlockStoreOptions) {
     this.layout = opts.layout;
@@ -163,7 +166,9 @@ export class BlockStore {
           }
         }),
       );
-      this.index.addBlocks(obj.key, obj.size, written, Date.now());
+      const isPrivate = obj.headerKey !== undefined && obj.headerKey !== obj.key;
+      if (isPrivate) this.ownPrivate.add(obj.key);
+      this.index.addBlocks(obj.key, obj.size, written, Date.now(), { private: isPrivate });
     } finally {
       this.reserved -= reserved;
     }
@@ -219,7 +224,7 @@ export class BlockStore {
       const removed = this.index.removeBlocks(victim.key, victim.indexes);
       this.counters.evictions += victim.indexes.length;
       this.counters.evictedBytes += removed;
-      this.forget(victim.key, victim.indexes);
+      this.forget(victim.key, victim.indexes, "eviction");
     }
   }
 
@@ -265,7 +270,7 @@ export class BlockStore {
   }
 
   /** Every block of `key`, including files on disk the index does not list (the whole directory goes). */
-  async dropObject(obj: CacheObject): Promise<void> {
+  async dropObject(obj: Pick<CacheObject, "key">): Promise<void> {
     this.index.removeBlocks(obj.key, this.index.blocksOf(obj.key).map((b) => b.index));
     const prefix = `${obj.key}/`;
     for (const id of [...(this.memory?.keys() ?? [])]) if (id.startsWith(prefix)) this.memory?.delete(id);
@@ -274,10 +279,24 @@ export class BlockStore {
     await rm(objectDir(this.layout, obj.key), { recursive: true, force: true });
   }
 
-  private forget(key: string, indexes: readonly number[]): void {
+  /**
+   * Deletes the private copies the index lists that this process did not write: another
+   * process's, which only that process could read. Safe only when no other live process
+   * uses this index (the daemon, once it holds its state directory). Returns how many.
+   */
+  async dropOrphanPrivateCopies(): Promise<number> {
+    const orphans = this.index.privateKeys().filter((key) => !this.ownPrivate.has(key));
+    for (const key of orphans) await this.dropObject({ key });
+    return orphans.length;
+  }
+
+  private forget(key: string, indexes: readonly number[], why?: "eviction"): void {
     for (const i of indexes) {
       this.memory?.delete(`${key}/${i}`);
-      const unlink = removeBlockFile(this.path(key, i))
+      const path = this.path(key, i);
+      // Test-only (test-pause.ts): the first file goes, the rest wait, so a kill lands mid-eviction.
+      const paused = why && this.unlinks.size > 0 ? pauseForTest(why) : undefined;
+      const unlink = (paused ? paused.then(() => removeBlockFile(path)) : removeBlockFile(path))
         .catch((err: unknown) => log().warn({ err, key, block: i }, "cache block delete failed"))
         .finally(() => this.unlinks.delete(unlink));
       this.unlinks.add(unlink);

@@ -39,6 +39,11 @@ export interface ObjectRecord {
    * chunks are hashed again before they are served. Cleared when the whole object verifies.
    */
   adopted?: boolean;
+  /**
+   * A private copy (unverified bytes under a source key, private-object.ts). Its key is
+   * salted per process, so once that process is gone nothing ever reads it again.
+   */
+  private?: boolean;
 }
 
 export interface IndexTotals {
@@ -159,7 +164,7 @@ export class CacheIndex {
    * Records blocks as present; blocks already listed are left alone. Returns the bytes newly
    * counted. `adopted`: the files were found on disk, not written here after verification.
    */
-  addBlocks(key: string, objectSize: number, blocks: readonly { index: number; bytes: number }[], now: number, opts: { adopted?: boolean } = {}): number {
+  addBlocks(key: string, objectSize: number, blocks: readonly { index: number; bytes: number }[], now: number, opts: { adopted?: boolean; private?: boolean } = {}): number {
     if (blocks.length === 0) return 0;
     return this.root.transactionSync(() => {
       const fresh = blocks.filter((b) => this.blocks.get([key, b.index]) === undefined);
@@ -175,6 +180,7 @@ export class CacheIndex {
         rec.adopted = true;
         rec.verified = false;
       }
+      if (opts.private) rec.private = true;
       let added = 0;
       for (const b of fresh) {
         this.blocks.put([key, b.index], b.bytes);
@@ -275,6 +281,13 @@ export class CacheIndex {
   }
 
   /** Content keys, least recently used first (call flushAccess first for an exact order). */
+  /** Keys of the private copies listed (see ObjectRecord.private). */
+  privateKeys(): string[] {
+    const out: string[] = [];
+    for (const { key, value } of this.objects.getRange()) if (value.private) out.push(key);
+    return out;
+  }
+
   *lruKeys(): Generator<string> {
     for (const k of this.lru.getKeys()) yield k[1];
   }

@@ -89,6 +89,9 @@ export class Daemon {
       await cache.close();
       throw err;
     }
+    // Holding the state directory, this daemon is the index's only user: private copies it
+    // lists belong to the daemon before it, and nothing can read them any more.
+    cache.dropOrphanPrivateCopies().catch((err: unknown) => log().warn({ err }, "could not delete a previous daemon's private cache copies"));
     await opts.onListening?.();
     // The socket answers during the restore (so a second `quilt mount` finds this daemon
     // instead of starting another), but says it is not ready: `quilt daemon start` returns

@@ -4,9 +4,10 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { isTempName } from "../../src/cache/block-file.js";
 import { PackageBuilder, QuiltContext } from "../../src/index.js";
 import type { Manifest } from "../../src/manifest/manifest.js";
 import { VENV_BIN } from "./moto-server.js";
@@ -128,4 +129,23 @@ export async function errnoOf(p: Promise<unknown>): Promise<string> {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code ?? String(err);
   }
+}
+
+/** Bytes of the block files under the data directory (temporary files and chunk digests excluded). */
+export async function blockFileBytes(dataDir: string): Promise<{ bytes: number; files: number }> {
+  let bytes = 0;
+  let files = 0;
+  const visit = async (dir: string): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const path = join(dir, e.name);
+      if (e.name === "digests") continue;
+      if (e.isDirectory()) await visit(path);
+      else if (!isTempName(e.name)) {
+        bytes += (await stat(path)).size;
+        files++;
+      }
+    }
+  };
+  await visit(dataDir);
+  return { bytes, files };
 }

@@ -3,13 +3,11 @@
 // the same place, the cache is consistent (the bytes the daemon counts are the bytes of
 // the block files on disk) and every file reads correctly again, the interrupted one too.
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isTempName } from "../../src/cache/block-file.js";
 import { fusermountUnmount, mountState } from "../../src/fs/mount-table.js";
 import { DaemonSandbox, processAlive, waitFor } from "../helpers/daemon-harness.js";
-import { mountDifferences, publishFiles, pseudoRandomBytes } from "../helpers/daemon-fixtures.js";
+import { blockFileBytes, mountDifferences, publishFiles, pseudoRandomBytes } from "../helpers/daemon-fixtures.js";
 import { startFaultProxy, type FaultProxy } from "../helpers/daemon-proxy.js";
 import { fuseUnavailable } from "../helpers/fuse-harness.js";
 import { s3TestEnv, uniquePrefix } from "../helpers/s3.js";
@@ -30,25 +28,6 @@ const FILES: Record<string, Buffer> = {
   "small/empty": Buffer.alloc(0),
   [BIG_KEY]: pseudoRandomBytes(10 * MiB + 7, `${salt}-big`),
 };
-
-/** Bytes of the block files under the data directory (temporary files and chunk digests excluded). */
-async function blockFileBytes(dataDir: string): Promise<{ bytes: number; files: number }> {
-  let bytes = 0;
-  let files = 0;
-  const visit = async (dir: string): Promise<void> => {
-    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      const path = join(dir, e.name);
-      if (e.name === "digests") continue;
-      if (e.isDirectory()) await visit(path);
-      else if (!isTempName(e.name)) {
-        bytes += (await stat(path)).size;
-        files++;
-      }
-    }
-  };
-  await visit(dataDir);
-  return { bytes, files };
-}
 
 /** A process that reads `path` in 64 KiB pieces, printing the running total after each. */
 function startReader(path: string): { child: ChildProcess; readBytes: () => number; exit: Promise<number | null> } {
