@@ -11,7 +11,8 @@ import { hashFiles } from "../manifest/hash-pool.js";
 import type { Manifest, ManifestEntry } from "../manifest/manifest.js";
 import type { Stores } from "../storage/stores.js";
 import type { BlockCache } from "../cache/block-cache.js";
-import { expectedHash, fetchEntryToFile, isForeignDownloadTemp } from "./fetch-entry.js";
+import { isDeadDownloadTemp, isDownloadTemp } from "./download-temp.js";
+import { expectedHash, fetchEntryToFile } from "./fetch-entry.js";
 import { readInstallState, statRecord, trustedByStat, writeInstallState, type InstallState, type StatRecord } from "./install-state.js";
 import { Limiter, forEachLimited } from "./limit.js";
 import { destPath, ensureParentDirs, removeEntry, STATE_DIR } from "./safe-path.js";
@@ -192,20 +193,14 @@ function mismatchesError(errors: QuiltError[]): QuiltError {
   });
 }
 
-/**
- * A download writing now touches its temporary file every few milliseconds; one untouched
- * for this long belongs to a download that died (a killed install) and is removed.
- */
-const STALE_TEMP_MS = 60_000;
-
 /** Removes other processes' stale download temps in `dir` (a killed install's), so they do not pile up. */
 async function removeStaleTemps(dir: string): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);
   const now = Date.now();
   for (const name of names) {
-    if (!isForeignDownloadTemp(name)) continue;
+    if (!isDownloadTemp(name)) continue;
     const path = join(dir, name);
     const st = await lstat(path).catch(() => undefined);
-    if (st?.isFile() && now - st.mtimeMs > STALE_TEMP_MS) await unlink(path).catch(() => undefined);
+    if (st?.isFile() && isDeadDownloadTemp(name, st.mtimeMs, now)) await unlink(path).catch(() => undefined);
   }
 }

@@ -3,11 +3,10 @@
 // renamed. Small objects come in one GET and go out in one write; large sha2-256-chunked
 // objects as a few long parallel ranged GETs (fetch-parts.ts), hashed and written as they
 // stream in, so nothing is read twice or copied whole.
-import { randomBytes } from "node:crypto";
 import { copyFile, constants as fsConstants, open, rename, rm, stat, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createWriteStream } from "node:fs";
+import { tempPathFor } from "./download-temp.js";
 import { Transform } from "node:stream";
 import { assertHashType, EntryHasher, hashFile, verifyHash, type EntryHash, type HashType } from "../manifest/checksums.js";
 import { hashType, hashValue, type ManifestEntry } from "../manifest/manifest.js";
@@ -29,31 +28,6 @@ export const PARALLEL_FETCH_BYTES = 8 * 1024 * 1024;
 
 export function expectedHash(entry: ManifestEntry): EntryHash {
   return { type: hashType(entry), value: hashValue(entry) };
-}
-
-// Temp names: a random tag per process and a counter, unique without a getrandom call per file.
-const TEMP_TAG = randomBytes(6).toString("hex");
-let tempCounter = 0;
-
-function tempPathFor(dest: string): string {
-  return join(dirname(dest), `.${basename(dest)}.${TEMP_TAG}-${(tempCounter++).toString(36)}.quilt-tmp`);
-}
-
-const TEMP_NAME = /^\..+\.([0-9a-f]{12})-[0-9a-z]+\.quilt-tmp$/;
-
-/**
- * A file name a download writes before renaming it into place. One left behind by a killed
- * install is neither a package file nor an extra file of the user's: verify ignores it, and
- * install and force-match remove it.
- */
-export function isDownloadTemp(name: string): boolean {
-  return TEMP_NAME.test(name);
-}
-
-/** A temp name this process would not be writing now (it belongs to another, maybe dead, process). */
-export function isForeignDownloadTemp(name: string): boolean {
-  const m = TEMP_NAME.exec(name);
-  return m !== null && m[1] !== TEMP_TAG;
 }
 
 export interface FetchOptions {

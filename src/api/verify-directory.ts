@@ -4,7 +4,8 @@
 import { assertHashType, type HashType } from "../manifest/checksums.js";
 import { hashFiles } from "../manifest/hash-pool.js";
 import type { Manifest, ManifestEntry } from "../manifest/manifest.js";
-import { expectedHash, isDownloadTemp } from "./fetch-entry.js";
+import { isDownloadTemp } from "./download-temp.js";
+import { expectedHash } from "./fetch-entry.js";
 import { trustedByStat, type InstallState } from "./install-state.js";
 import { scanDirectory, type ScannedFile } from "./scan-directory.js";
 
