@@ -283,11 +283,36 @@ export class CacheIndex {
   clear(): void {
     this.dirty.clear();
     this.root.transactionSync(() => {
-      this.objects.clearSync();
-      this.blocks.clearSync();
-      this.lru.clearSync();
+      this.forgetBlocks();
       this.digestsDb.clearSync();
-      this.meta.put("totals", { bytes: 0, blocks: 0, objects: 0 });
+    });
+  }
+
+  private forgetBlocks(): void {
+    // A running hash over a private copy must learn that its blocks went (onRemove).
+    if (this.onRemove) for (const key of this.objects.getKeys()) this.onRemove(key, this.blocksOf(key).map((b) => b.index));
+    this.objects.clearSync();
+    this.blocks.clearSync();
+    this.lru.clearSync();
+    this.meta.put("totals", { bytes: 0, blocks: 0, objects: 0 });
+  }
+
+  /**
+   * Records that this index counts the blocks of the data directory whose identity is `id`
+   * (data-identity.ts). An index that recorded another id, or none while listing blocks,
+   * describes files that are not there: its blocks are forgotten (true is returned; the
+   * caller rescans the directory). Chunk digests are kept: they are facts about content
+   * (hashed here from bytes that matched their manifest hash), whichever disk holds it.
+   */
+  matchDataDir(id: string): boolean {
+    return this.root.transactionSync(() => {
+      const recorded = this.meta.get("dataDir") as string | undefined;
+      if (recorded === id) return false;
+      this.meta.put("dataDir", id);
+      if (recorded === undefined && this.totals().blocks === 0) return false;
+      this.dirty.clear();
+      this.forgetBlocks();
+      return true;
     });
   }
 
