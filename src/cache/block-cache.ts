@@ -351,13 +351,16 @@ export class BlockCache {
     await this.track(() => this.store.dropObject(obj));
   }
 
-  /** Deletes every block of this layout and empties the index. */
-  async clear(): Promise<void> {
+  /**
+   * Deletes the blocks this cache's index lists and empties the index. With `all`, every
+   * block of the data directory, including those of other daemons sharing it.
+   */
+  async clear(opts: { all?: boolean } = {}): Promise<void> {
     this.checkOpen();
     this.unverified.clear();
     this.planner.clear();
     this.chunks.forgetAll();
-    await this.track(() => this.store.clear());
+    await this.track(() => this.store.clear(opts));
   }
 
   /** Adopts block files the index does not know (runs at open when needed; joins a running scan). */

@@ -9,7 +9,7 @@
 // pinned) are served from memory and not kept.
 import { LRUCache } from "lru-cache";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { errnoCode } from "../errors.js";
 import { log } from "../log.js";
@@ -352,13 +352,20 @@ export class BlockStore {
     return counts;
   }
 
-  /** Deletes every block file of this layout (including other daemons' when the directory is shared). */
-  async clear(): Promise<void> {
+  /**
+   * Deletes the blocks this index lists and forgets them. A shared data directory also holds
+   * other daemons' blocks, which are theirs: they go only with `all` (the whole layout).
+   */
+  async clear(opts: { all?: boolean } = {}): Promise<void> {
+    const keys = opts.all ? [] : [...this.index.lruKeys()];
+    for (const key of keys) this.forget(key, this.index.blocksOf(key).map((b) => b.index));
     this.index.clear();
     this.memory?.clear();
     this.madeDirs.clear();
     await this.waitForUnlinks();
-    await rm(this.layout, { recursive: true, force: true });
+    if (opts.all) await rm(this.layout, { recursive: true, force: true });
+    // Emptied object directories go too (one still holding another daemon's blocks stays).
+    else await Promise.all(keys.map((key) => rmdir(objectDir(this.layout, key)).catch(() => undefined)));
   }
 
   async drain(): Promise<void> {
