@@ -21,6 +21,7 @@ import type { CacheObject } from "./content-key.js";
 import { dataIdentity } from "./data-identity.js";
 import { planEviction, Pins } from "./eviction.js";
 import type { Limiter } from "./limiter.js";
+import { isDiskFull, SizeLimit } from "./size-limit.js";
 
 export interface BlockStoreOptions {
   layout: string;
@@ -51,6 +52,7 @@ export class BlockStore {
   readonly layout: string;
   readonly blockSize: number;
   readonly maxBytes: number;
+  private readonly limit: SizeLimit;
   private readonly counters: CacheCounters;
   private readonly memory: LRUCache<string, Buffer> | undefined;
   /** Bytes promised to block writes in progress, not yet in the index. */
@@ -67,6 +69,7 @@ export class BlockStore {
     this.layout = opts.layout;
     this.index = opts.index;
     this.maxBytes = opts.maxBytes;
+    this.limit = new SizeLimit(opts.maxBytes);
     this.blockSize = opts.blockSize;
     this.counters = opts.counters;
     this.localDisk = opts.localDisk;
@@ -189,21 +192,37 @@ export class BlockStore {
       if (this.inIndex(obj, b.index)) this.remember(obj, b.index, b.data);
       else fresh.push(b);
     }
-    const sizes = fresh.map((b) => HEADER_BYTES + b.data.length);
+    const full = await this.write(obj, fresh, false);
+    if (full.length === 0) return;
+    // The disk filled before the limit: hold to what it holds now, so the coldest blocks are
+    // evicted to make room, and try these once more.
+    this.limit.diskFull(this.index.totals().bytes);
+    log().warn({ dir: this.layout, heldBytes: this.index.totals().bytes }, "cache disk full: evicting to make room");
+    await this.write(obj, full, true);
+  }
+
+  /**
+   * Writes `blocks` within the limit and indexes them. Returns those refused for a full disk
+   * (unless `last`: then they count as write errors, like any other failure).
+   */
+  private async write(obj: CacheObject, blocks: readonly { index: number; data: Buffer }[], last: boolean): Promise<{ index: number; data: Buffer }[]> {
+    const sizes = blocks.map((b) => HEADER_BYTES + b.data.length);
     const fit = this.reserve(sizes);
     const reserved = sizes.slice(0, fit).reduce((a, b) => a + b, 0);
-    this.counters.uncachedBlocks += fresh.length - fit;
+    this.counters.uncachedBlocks += blocks.length - fit;
+    const full: { index: number; data: Buffer }[] = [];
     try {
       await this.waitForUnlinks();
       const written: { index: number; bytes: number }[] = [];
       // A failure here shows again, per block, in writeBlockFile (which creates the directory itself).
       if (fit > 0) await this.makeDir(obj.key).catch(() => undefined);
       await Promise.all(
-        fresh.slice(0, fit).map(async (b) => {
+        blocks.slice(0, fit).map(async (b) => {
           try {
             written.push({ index: b.index, bytes: await writeBlockFile(this.layout, this.header(obj, b.index), b.data, obj.key) });
             this.remember(obj, b.index, b.data);
           } catch (err) {
+            if (!last && isDiskFull(errnoCode(err))) return void full.push(b);
             this.counters.writeErrors++;
             log().warn({ err, key: obj.key, block: b.index }, "cache block write failed");
           }
@@ -213,6 +232,7 @@ export class BlockStore {
     } finally {
       this.reserved -= reserved;
     }
+    return full;
   }
 
   /**
@@ -239,8 +259,9 @@ export class BlockStore {
    */
   private reserve(sizes: readonly number[]): number {
     const want = sizes.reduce((a, b) => a + b, 0);
-    this.evict(this.index.totals().bytes + this.reserved + want - this.maxBytes);
-    let room = this.maxBytes - this.index.totals().bytes - this.reserved;
+    const limit = this.limit.bytes;
+    this.evict(this.index.totals().bytes + this.reserved + want - limit);
+    let room = limit - this.index.totals().bytes - this.reserved;
     let fit = 0;
     for (const size of sizes) {
       if (size > room) break;
@@ -253,7 +274,7 @@ export class BlockStore {
 
   /** Evicts until the indexed bytes are under the limit (after adopting files found on disk). */
   async settleLimit(): Promise<void> {
-    this.evict(this.index.totals().bytes + this.reserved - this.maxBytes);
+    this.evict(this.index.totals().bytes + this.reserved - this.limit.bytes);
     await this.waitForUnlinks();
   }
 
