@@ -9,7 +9,7 @@
 // pinned) are served from memory and not kept.
 import { LRUCache } from "lru-cache";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
+import { mkdir, rename, rm, rmdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { errnoCode } from "../errors.js";
 import { log } from "../log.js";
@@ -18,9 +18,9 @@ import { blockPath, HEADER_BYTES, objectDir, readBlockFile, removeBlockFile, wri
 import type { CacheIndex } from "./cache-index.js";
 import type { CacheCounters } from "./cache-stats.js";
 import type { CacheObject } from "./content-key.js";
-import { dataIdentity } from "./data-identity.js";
 import { planEviction, Pins } from "./eviction.js";
 import type { Limiter } from "./limiter.js";
+import { LostBlocks } from "./lost-blocks.js";
 import { isDiskFull, SizeLimit } from "./size-limit.js";
 
 export interface BlockStoreOptions {
@@ -37,10 +37,6 @@ export interface BlockStoreOptions {
    * on a network filesystem a stat is a round trip and must not block the event loop.
    */
   localDisk: boolean;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => undefined)) !== undefined;
 }
 
 /** Object directories this process created, so a cold object's first write does not fail on a missing directory first. */
@@ -63,13 +59,23 @@ export class BlockStore {
   private readonly loading = new Map<string, Promise<Buffer | undefined>>();
   private readonly localDisk: boolean;
   private readonly madeDirs = new LRUCache<string, true>({ max: MADE_DIRS });
-  private relayoutRunning: Promise<void> | undefined;
+  private readonly lost: LostBlocks;
 
   constructor(opts: BlockStoreOptions) {
     this.layout = opts.layout;
     this.index = opts.index;
     this.maxBytes = opts.maxBytes;
     this.limit = new SizeLimit(opts.maxBytes);
+    this.lost = new LostBlocks(this.layout, this.index, {
+      forgot: (key, indexes) => {
+        for (const i of indexes) this.memory?.delete(`${key}/${i}`);
+        this.madeDirs.delete(key);
+      },
+      reset: () => {
+        this.memory?.clear();
+        this.madeDirs.clear();
+      },
+    });
     this.blockSize = opts.blockSize;
     this.counters = opts.counters;
     this.localDisk = opts.localDisk;
@@ -134,50 +140,9 @@ export class BlockStore {
       log().warn({ key: obj.key, block: index, reason: result.reason }, "corrupt cache block deleted");
       await this.drop(obj.key, [index]);
     } else if (this.inIndex(obj, index)) {
-      await this.forgetMissing(obj.key, index);
+      await this.lost.found(obj.key, index);
     }
     return undefined;
-  }
-
-  /**
-   * Block `index` of `key` is listed but its file is gone: another daemon sharing the data
-   * directory evicted it, or the directory was deleted under us. Its siblings are likely gone
-   * too, and each would otherwise cost a failed open, and a refetch of its whole chunk that
-   * could not store the blocks still listed. So one listing of the object's directory forgets
-   * every listed block that is not there; a missing layout means the whole data directory
-   * went, and the index starts over (relayout).
-   */
-  private async forgetMissing(key: string, index: number): Promise<void> {
-    let names: Set<string>;
-    try {
-      names = new Set(await readdir(objectDir(this.layout, key)));
-    } catch (err) {
-      if (errnoCode(err) !== "ENOENT") return void this.forgetBlocks(key, [index]);
-      if (!(await exists(this.layout))) return this.relayout();
-      names = new Set();
-    }
-    const gone = this.index.blocksOf(key).filter((b) => !names.has(String(b.index)));
-    this.forgetBlocks(key, gone.map((b) => b.index));
-  }
-
-  /** Forgets blocks whose files are already gone (nothing to delete: another writer may be re-creating them). */
-  private forgetBlocks(key: string, indexes: readonly number[]): void {
-    this.index.removeBlocks(key, indexes);
-    for (const i of indexes) this.memory?.delete(`${key}/${i}`);
-    if (indexes.length > 0) this.madeDirs.delete(key);
-  }
-
-  /** The data directory was deleted under a running cache: forget every block, make it again, with a new identity. */
-  private relayout(): Promise<void> {
-    this.relayoutRunning ??= (async () => {
-      log().warn({ dir: this.layout }, "cache data directory deleted while in use; its index starts over");
-      this.memory?.clear();
-      this.madeDirs.clear();
-      await mkdir(dirname(this.layout), { recursive: true, mode: 0o700 });
-      await mkdir(this.layout, { recursive: true });
-      this.index.matchDataDir(await dataIdentity(dirname(this.layout)));
-    })().finally(() => (this.relayoutRunning = undefined));
-    return this.relayoutRunning;
   }
 
   /**
