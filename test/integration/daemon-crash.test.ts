@@ -7,6 +7,7 @@ import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isTempName } from "../../src/cache/block-file.js";
+import { IDENTITY_FILE } from "../../src/cache/data-identity.js";
 import { fusermountUnmount, mountState } from "../../src/fs/mount-table.js";
 import { DaemonSandbox, processAlive, waitFor } from "../helpers/daemon-harness.js";
 import { mountDifferences, publishFiles, pseudoRandomBytes } from "../helpers/daemon-fixtures.js";
@@ -31,14 +32,14 @@ const FILES: Record<string, Buffer> = {
   [BIG_KEY]: pseudoRandomBytes(10 * MiB + 7, `${salt}-big`),
 };
 
-/** Bytes of the block files under the data directory (temporary files and chunk digests excluded). */
+/** Bytes of the block files under the data directory (temporary files, chunk digests and the identity file excluded). */
 async function blockFileBytes(dataDir: string): Promise<{ bytes: number; files: number }> {
   let bytes = 0;
   let files = 0;
   const visit = async (dir: string): Promise<void> => {
     for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
       const path = join(dir, e.name);
-      if (e.name === "digests") continue;
+      if (e.name === "digests" || e.name === IDENTITY_FILE) continue;
       if (e.isDirectory()) await visit(path);
       else if (!isTempName(e.name)) {
         bytes += (await stat(path)).size;
