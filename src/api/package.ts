@@ -176,8 +176,8 @@ export class Package implements Iterable<PackageEntry> {
 
   /**
    * Empties the library's data cache (only when the user asks: other packages share it):
-   * deletes the blocks its index lists, which every package read through this cache
-   * directory shares. Blocks that a mount daemon keeps in the same data directory (the
+   * deletes the blocks the library fetched into it, which every package read through this
+   * cache directory shares. Blocks that a mount daemon keeps in the same data directory (the
    * default, `QUILT_CACHE_DIR`/data) belong to the daemon's own index and are left alone, as
    * are those of other daemons sharing it; `{ all: true }` deletes every block in the data
    * directory, theirs included (a running daemon then fetches again what it reads).

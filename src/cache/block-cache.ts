@@ -352,7 +352,8 @@ export class BlockCache {
   }
 
   /**
-   * Deletes the blocks this cache's index lists and empties the index. With `all`, every
+   * Deletes the blocks this cache fetched and empties its index (blocks it only adopted
+   * from the data directory are other writers': forgotten, not deleted). With `all`, every
    * block of the data directory, including those of other daemons sharing it.
    */
   async clear(opts: { all?: boolean } = {}): Promise<void> {

@@ -339,11 +339,12 @@ export class BlockStore {
   }
 
   /**
-   * Deletes the blocks this index lists and forgets them. A shared data directory also holds
-   * other daemons' blocks, which are theirs: they go only with `all` (the whole layout).
+   * Deletes the blocks of the objects this index fetched and wrote, and forgets every block.
+   * A shared data directory also holds blocks other daemons wrote (this index may have
+   * adopted some): those are theirs, and go only with `all` (the whole layout).
    */
   async clear(opts: { all?: boolean } = {}): Promise<void> {
-    const keys = opts.all ? [] : [...this.index.lruKeys()];
+    const keys = opts.all ? [] : this.index.ownedKeys();
     for (const key of keys) this.forget(key, this.index.blocksOf(key).map((b) => b.index));
     this.index.clear();
     this.memory?.clear();

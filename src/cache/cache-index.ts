@@ -39,6 +39,11 @@ export interface ObjectRecord {
    * chunks are hashed again before they are served. Cleared when the whole object verifies.
    */
   adopted?: boolean;
+  /**
+   * This index's owner fetched and wrote blocks of it (false: it only adopted files others
+   * wrote). What clear() deletes; absent in records written before the flag existed.
+   */
+  owned?: boolean;
 }
 
 export interface IndexTotals {
@@ -174,6 +179,9 @@ export class CacheIndex {
       if (opts.adopted) {
         rec.adopted = true;
         rec.verified = false;
+        rec.owned ??= false;
+      } else {
+        rec.owned = true;
       }
       let added = 0;
       for (const b of fresh) {
@@ -272,6 +280,13 @@ export class CacheIndex {
         this.objects.put(key, { ...rec, atime });
       }
     });
+  }
+
+  /** Keys of the objects this index's owner wrote blocks of (see ObjectRecord.owned). */
+  ownedKeys(): string[] {
+    const out: string[] = [];
+    for (const { key, value } of this.objects.getRange()) if (value.owned ?? !value.adopted) out.push(key);
+    return out;
   }
 
   /** Content keys, least recently used first (call flushAccess first for an exact order). */

@@ -3,11 +3,13 @@
 // clear empties it, only when asked, since every package and mount on this machine uses it:
 // the blocks the library's and the daemon's indexes list, or with --all the whole data
 // directory (other daemons sharing it included).
+import { existsSync } from "node:fs";
 import type { Argv } from "yargs";
+import { BlockCache } from "../cache/block-cache.js";
 import { QuiltError } from "../errors.js";
 import { DaemonClient } from "../daemon/client.js";
 import { pingDaemon } from "../daemon/lifecycle.js";
-import { daemonPaths } from "../daemon/paths.js";
+import { daemonPaths, type DaemonPaths } from "../daemon/paths.js";
 import type { CommandContext } from "./context.js";
 import { versionJson } from "./consumer-shared.js";
 import { formatBytes } from "./progress.js";
@@ -18,6 +20,20 @@ interface CacheArgs {
   name?: string;
   prefix?: string;
   all?: boolean;
+}
+
+/**
+ * The blocks a stopped daemon's index lists (it keeps them in the same data directory by
+ * default), cleared through that index, so the next daemon does not believe in them.
+ */
+async function clearStoppedDaemon(paths: DaemonPaths, all: boolean): Promise<void> {
+  if (!existsSync(paths.index)) return;
+  const cache = await BlockCache.open({ dataDir: paths.data, indexDir: paths.index, maxBytes: Number.MAX_SAFE_INTEGER, reconcile: "never" });
+  try {
+    await cache.clear({ all });
+  } finally {
+    await cache.close();
+  }
 }
 
 export const cacheCommand = {
@@ -54,6 +70,7 @@ export const cacheCommand = {
       const daemonRunning = (await pingDaemon(paths)) !== undefined;
       const all = args.all === true;
       if (daemonRunning) await new DaemonClient(paths.socket).request("cache-clear", { all });
+      else await clearStoppedDaemon(paths, all);
       await cache.clear({ all });
       ctx.print(daemonRunning ? "Cache cleared (the daemon's too)" : "Cache cleared", { cleared: true, daemon: daemonRunning });
       return;
