@@ -68,10 +68,12 @@ export class BlockStore {
     this.limit = new SizeLimit(opts.maxBytes);
     this.lost = new LostBlocks(this.layout, this.index, {
       forgot: (key, indexes) => {
+        this.counters.lostBlocks += indexes.length;
         for (const i of indexes) this.memory?.delete(`${key}/${i}`);
         this.madeDirs.delete(key);
       },
-      reset: () => {
+      reset: (count) => {
+        this.counters.lostBlocks += count;
         this.memory?.clear();
         this.madeDirs.clear();
       },

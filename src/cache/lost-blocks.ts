@@ -18,8 +18,8 @@ import { dataIdentity } from "./data-identity.js";
 export interface LostBlocksHooks {
   /** Blocks of `key` were forgotten: drop what is held of them in memory. */
   forgot(key: string, indexes: readonly number[]): void;
-  /** Every block was forgotten. */
-  reset(): void;
+  /** Every block (`count` of them) was forgotten. */
+  reset(count: number): void;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -58,7 +58,7 @@ export class LostBlocks {
   private relayout(): Promise<void> {
     this.relayoutRunning ??= (async () => {
       log().warn({ dir: this.layout }, "cache data directory deleted while in use; its index starts over");
-      this.hooks.reset();
+      this.hooks.reset(this.index.totals().blocks);
       // Private when re-created, as at first (src/private-dir.ts).
       await mkdir(dirname(this.layout), { recursive: true, mode: 0o700 });
       await mkdir(this.layout, { recursive: true });

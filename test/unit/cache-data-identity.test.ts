@@ -80,12 +80,15 @@ describe("index and data directory identity", () => {
   it("a data directory deleted under a running cache costs each lost block one fetch; the next open keeps what was refetched", async () => {
     const { data, obj, remote } = await populated();
     const cache = await openCache();
-    expect(cache.stats().blocks).toBeGreaterThan(0); // same data directory: the index is kept
+    const listed = cache.stats().blocks;
+    expect(listed).toBe(Math.ceil(SIZE / BS)); // same data directory: the index is kept
     await rm(dataDir(), { recursive: true });
 
     expect((await readLikeFuse(cache, obj, remote)).equals(data)).toBe(true);
     expect(remote.bytesServed).toBe(SIZE);
     expect(remote.requests).toHaveLength(3);
+    // Each lost block forgotten once (at the first miss, all together), none failed twice.
+    expect(cache.stats()).toMatchObject({ lostBlocks: listed, corruptBlocks: 0, fetchRequests: 3 });
     const blocks = cache.stats().blocks;
     await closeAll();
 
@@ -112,6 +115,7 @@ describe("index and data directory identity", () => {
 
     expect((await readLikeFuse(cache, a.obj, a.remote)).equals(a.data)).toBe(true);
     expect(a.remote.bytesServed).toBe(SIZE);
+    expect(cache.stats().lostBlocks).toBe(Math.ceil(SIZE / BS));
     expect((await cache.read(b.obj, 0, b.data.length, b.remote.fetch)).equals(b.data)).toBe(true);
     expect(b.remote.requests).toHaveLength(0);
     await closeAll();
