@@ -104,6 +104,26 @@ describe("index and data directory identity", () => {
     expect((await readFile(join(dataDir(), IDENTITY_FILE), "utf8")).trim()).toMatch(/^[0-9a-f]{32}$/);
   });
 
+  it("a data directory deleted under a running cache and re-made by a write before any miss: lost blocks fetched once, the next open serves all from disk", async () => {
+    const { data, obj, remote } = await populated();
+    const fresh = await remoteObject(3 * BS + 1, "SHA256");
+    const cache = await openCache();
+    await rm(dataDir(), { recursive: true });
+    // A read of another object writes first: the layout exists again, without its identity file.
+    expect((await cache.read(fresh.obj, 0, fresh.data.length, fresh.remote.fetch)).equals(fresh.data)).toBe(true);
+    expect((await readLikeFuse(cache, obj, remote)).equals(data)).toBe(true);
+    expect(remote.requests).toHaveLength(3);
+    await closeAll();
+
+    remote.reset();
+    fresh.remote.reset();
+    const again = await openCache();
+    expect((await readLikeFuse(again, obj, remote)).equals(data)).toBe(true);
+    expect((await again.read(fresh.obj, 0, fresh.data.length, fresh.remote.fetch)).equals(fresh.data)).toBe(true);
+    expect(remote.requests.length + fresh.remote.requests.length).toBe(0);
+    expect(again.stats().blocks).toBe(Math.ceil(SIZE / BS) + 4);
+  });
+
   it("one object's directory deleted under a running cache: its blocks are fetched once, the others stay", async () => {
     const a = await populated();
     const b = await remoteObject(3 * BS + 1, "SHA256");
