@@ -44,8 +44,12 @@ describe.skipIf(unavailable !== null)("daemon: cache data directory on a small t
   beforeAll(async () => {
     await publishFiles(s3.endpoint, registry, name, FILES, { prefix: `${salt}-data/` });
     tmpfs = await mkdtemp(join(tmpdir(), "quilt-full-tmpfs-"));
-    await runCommand("mount", ["-t", "tmpfs", "-o", `size=${TMPFS_BYTES},mode=0700`, "tmpfs", tmpfs]);
-    mounted = true;
+    try {
+      await runCommand("mount", ["-t", "tmpfs", "-o", `size=${TMPFS_BYTES},mode=0700`, "tmpfs", tmpfs]);
+      mounted = true;
+    } catch (err) {
+      console.warn(`Skipping full-disk daemon tests: cannot mount a tmpfs (${(err as Error).message.split("\n")[0]})`);
+    }
     box = await DaemonSandbox.create("full", { endpoint: s3.endpoint, dataDir: tmpfs });
   });
   afterAll(async () => {
@@ -75,7 +79,8 @@ describe.skipIf(unavailable !== null)("daemon: cache data directory on a small t
     return { ok, failed };
   }
 
-  it("serves the right bytes with the disk full, keeps what fits, leaves no temp files, stays up", async () => {
+  it("serves the right bytes with the disk full, keeps what fits, leaves no temp files, stays up", async (ctx) => {
+    if (!mounted) return ctx.skip();
     const mnt = await box.mountDir();
     await box.mount(`${name}:v1`, mnt, registry, ["--cache-size", "64M"]);
     const result = await readAll(mnt);
