@@ -161,10 +161,12 @@ export class BlockStore {
     }
     const full = await this.write(obj, fresh, false);
     if (full.length === 0) return;
-    // The disk filled before the limit: hold to what it holds now, so the coldest blocks are
-    // evicted to make room, and try these once more.
-    this.limit.diskFull(this.index.totals().bytes);
-    log().warn({ dir: this.layout, heldBytes: this.index.totals().bytes }, "cache disk full: evicting to make room");
+    // The disk filled before the limit: hold to what it holds now (the indexed blocks and
+    // the other writes in flight, which found room), so the coldest blocks are evicted to
+    // make room, and try these once more.
+    const held = this.index.totals().bytes + this.reserved;
+    this.limit.diskFull(held);
+    log().warn({ dir: this.layout, heldBytes: held }, "cache disk full: evicting to make room");
     await this.write(obj, full, true);
   }
 
