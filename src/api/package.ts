@@ -174,9 +174,16 @@ export class Package implements Iterable<PackageEntry> {
     return { entries: entries.length, bytes: progress.bytesTotal };
   }
 
-  /** Empties the local data cache (only when the user asks: other packages share it). */
-  async clearCache(): Promise<void> {
-    await (await this.context.blockCache()).clear();
+  /**
+   * Empties the library's data cache (only when the user asks: other packages share it):
+   * deletes the blocks the library fetched into it, which every package read through this
+   * cache directory shares. Blocks that a mount daemon keeps in the same data directory (the
+   * default, `QUILT_CACHE_DIR`/data) belong to the daemon's own index and are left alone, as
+   * are those of other daemons sharing it; `{ all: true }` deletes every block in the data
+   * directory, theirs included (a running daemon then fetches again what it reads).
+   */
+  async clearCache(opts: { all?: boolean } = {}): Promise<void> {
+    await (await this.context.blockCache()).clear(opts);
   }
 
   /** Installs (incrementally) into `dir`. */

@@ -28,6 +28,7 @@ import { BlockStore } from "./block-store.js";
 import { assertLocalDisk, CacheIndex, networkFilesystem } from "./cache-index.js";
 import { newCounters, type CacheStats } from "./cache-stats.js";
 import { chunkLayout } from "./chunk-digests.js";
+import { dataIdentity } from "./data-identity.js";
 import { digestsDir } from "./digest-files.js";
 import { ChunkLoader } from "./chunk-loader.js";
 import { checkSize, type CacheObject } from "./content-key.js";
@@ -142,7 +143,9 @@ export class BlockCache {
     await mkdir(layout, { recursive: true });
     await mkdir(opts.indexDir, { recursive: true, mode: 0o700 });
     await assertLocalDisk(opts.indexDir);
-    const { index, needsReconcile } = await CacheIndex.open(opts.indexDir, blockSize);
+    const { index, needsReconcile: unclean } = await CacheIndex.open(opts.indexDir, blockSize);
+    // An index of another data directory (or of this one before it was deleted) is reset.
+    const needsReconcile = index.matchDataDir(await dataIdentity(opts.dataDir)) || unclean;
     const cache = new BlockCache(index, layout, opts, blockSize, (await networkFilesystem(layout)) === undefined);
     cache.track(() => removeOldLayouts(opts.dataDir, blockSize)).catch(() => undefined);
     const mode = opts.reconcile ?? DEFAULTS.reconcile;
@@ -348,13 +351,17 @@ export class BlockCache {
     await this.track(() => this.store.dropObject(obj));
   }
 
-  /** Deletes every block of this layout and empties the index. */
-  async clear(): Promise<void> {
+  /**
+   * Deletes the blocks this cache fetched and empties its index (blocks it only adopted
+   * from the data directory are other writers': forgotten, not deleted). With `all`, every
+   * block of the data directory, including those of other daemons sharing it.
+   */
+  async clear(opts: { all?: boolean } = {}): Promise<void> {
     this.checkOpen();
     this.unverified.clear();
     this.planner.clear();
     this.chunks.forgetAll();
-    await this.track(() => this.store.clear());
+    await this.track(() => this.store.clear(opts));
   }
 
   /**

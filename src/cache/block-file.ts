@@ -210,6 +210,8 @@ export async function writeBlockFile(layout: string, h: BlockHeader, data: Uint8
       }
       break;
     } catch (err) {
+      // A write that failed half-way (a full disk) must not leave its temp file filling it.
+      await unlink(tmp).catch(() => undefined);
       // The directory is created lazily and may be removed by an eviction (ours or another
       // daemon's) between two writes: create it and try once more.
       if (errnoCode(err) !== "ENOENT" || attempt > 0) throw err;

@@ -9,7 +9,7 @@
 // pinned) are served from memory and not kept.
 import { LRUCache } from "lru-cache";
 import { existsSync } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, rename, rm, rmdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { errnoCode } from "../errors.js";
 import { log } from "../log.js";
@@ -21,6 +21,8 @@ import type { CacheObject } from "./content-key.js";
 import { planEviction, Pins } from "./eviction.js";
 import type { Limiter } from "./limiter.js";
 import { pauseForTest } from "../test-pause.js";
+import { LostBlocks } from "./lost-blocks.js";
+import { isDiskFull, SizeLimit } from "./size-limit.js";
 
 export interface BlockStoreOptions {
   layout: string;
@@ -47,6 +49,7 @@ export class BlockStore {
   readonly layout: string;
   readonly blockSize: number;
   readonly maxBytes: number;
+  private readonly limit: SizeLimit;
   private readonly counters: CacheCounters;
   private readonly memory: LRUCache<string, Buffer> | undefined;
   /** Bytes promised to block writes in progress, not yet in the index. */
@@ -59,11 +62,25 @@ export class BlockStore {
   private readonly madeDirs = new LRUCache<string, true>({ max: MADE_DIRS });
   /** Private copies this process wrote: the only ones it may still read. */
   private readonly ownPrivate = new Set<string>();
+  private readonly lost: LostBlocks;
 
   constructor(opts: BlockStoreOptions) {
     this.layout = opts.layout;
     this.index = opts.index;
     this.maxBytes = opts.maxBytes;
+    this.limit = new SizeLimit(opts.maxBytes);
+    this.lost = new LostBlocks(this.layout, this.index, {
+      forgot: (key, indexes) => {
+        this.counters.lostBlocks += indexes.length;
+        for (const i of indexes) this.memory?.delete(`${key}/${i}`);
+        this.madeDirs.delete(key);
+      },
+      reset: (count) => {
+        this.counters.lostBlocks += count;
+        this.memory?.clear();
+        this.madeDirs.clear();
+      },
+    });
     this.blockSize = opts.blockSize;
     this.counters = opts.counters;
     this.localDisk = opts.localDisk;
@@ -128,8 +145,7 @@ export class BlockStore {
       log().warn({ key: obj.key, block: index, reason: result.reason }, "corrupt cache block deleted");
       await this.drop(obj.key, [index]);
     } else if (this.inIndex(obj, index)) {
-      // Listed but gone: another daemon sharing the data directory evicted it.
-      this.index.removeBlocks(obj.key, [index]);
+      await this.lost.found(obj.key, index);
     }
     return undefined;
   }
@@ -146,21 +162,39 @@ export class BlockStore {
       if (this.inIndex(obj, b.index)) this.remember(obj, b.index, b.data);
       else fresh.push(b);
     }
-    const sizes = fresh.map((b) => HEADER_BYTES + b.data.length);
+    const full = await this.write(obj, fresh, false);
+    if (full.length === 0) return;
+    // The disk filled before the limit: hold to what it holds now (the indexed blocks and
+    // the other writes in flight, which found room), so the coldest blocks are evicted to
+    // make room, and try these once more.
+    const held = this.index.totals().bytes + this.reserved;
+    this.limit.diskFull(held);
+    log().warn({ dir: this.layout, heldBytes: held }, "cache disk full: evicting to make room");
+    await this.write(obj, full, true);
+  }
+
+  /**
+   * Writes `blocks` within the limit and indexes them. Returns those refused for a full disk
+   * (unless `last`: then they count as write errors, like any other failure).
+   */
+  private async write(obj: CacheObject, blocks: readonly { index: number; data: Buffer }[], last: boolean): Promise<{ index: number; data: Buffer }[]> {
+    const sizes = blocks.map((b) => HEADER_BYTES + b.data.length);
     const fit = this.reserve(sizes);
     const reserved = sizes.slice(0, fit).reduce((a, b) => a + b, 0);
-    this.counters.uncachedBlocks += fresh.length - fit;
+    this.counters.uncachedBlocks += blocks.length - fit;
+    const full: { index: number; data: Buffer }[] = [];
     try {
       await this.waitForUnlinks();
       const written: { index: number; bytes: number }[] = [];
       // A failure here shows again, per block, in writeBlockFile (which creates the directory itself).
       if (fit > 0) await this.makeDir(obj.key).catch(() => undefined);
       await Promise.all(
-        fresh.slice(0, fit).map(async (b) => {
+        blocks.slice(0, fit).map(async (b) => {
           try {
             written.push({ index: b.index, bytes: await writeBlockFile(this.layout, this.header(obj, b.index), b.data, obj.key) });
             this.remember(obj, b.index, b.data);
           } catch (err) {
+            if (!last && isDiskFull(errnoCode(err))) return void full.push(b);
             this.counters.writeErrors++;
             log().warn({ err, key: obj.key, block: b.index }, "cache block write failed");
           }
@@ -172,6 +206,7 @@ export class BlockStore {
     } finally {
       this.reserved -= reserved;
     }
+    return full;
   }
 
   /**
@@ -198,8 +233,9 @@ export class BlockStore {
    */
   private reserve(sizes: readonly number[]): number {
     const want = sizes.reduce((a, b) => a + b, 0);
-    this.evict(this.index.totals().bytes + this.reserved + want - this.maxBytes);
-    let room = this.maxBytes - this.index.totals().bytes - this.reserved;
+    const limit = this.limit.bytes;
+    this.evict(this.index.totals().bytes + this.reserved + want - limit);
+    let room = limit - this.index.totals().bytes - this.reserved;
     let fit = 0;
     for (const size of sizes) {
       if (size > room) break;
@@ -212,7 +248,7 @@ export class BlockStore {
 
   /** Evicts until the indexed bytes are under the limit (after adopting files found on disk). */
   async settleLimit(): Promise<void> {
-    this.evict(this.index.totals().bytes + this.reserved - this.maxBytes);
+    this.evict(this.index.totals().bytes + this.reserved - this.limit.bytes);
     await this.waitForUnlinks();
   }
 
@@ -325,13 +361,21 @@ export class BlockStore {
     return counts;
   }
 
-  /** Deletes every block file of this layout (including other daemons' when the directory is shared). */
-  async clear(): Promise<void> {
+  /**
+   * Deletes the blocks of the objects this index fetched and wrote, and forgets every block.
+   * A shared data directory also holds blocks other daemons wrote (this index may have
+   * adopted some): those are theirs, and go only with `all` (the whole layout).
+   */
+  async clear(opts: { all?: boolean } = {}): Promise<void> {
+    const keys = opts.all ? [] : this.index.ownedKeys();
+    for (const key of keys) this.forget(key, this.index.blocksOf(key).map((b) => b.index));
     this.index.clear();
     this.memory?.clear();
     this.madeDirs.clear();
     await this.waitForUnlinks();
-    await rm(this.layout, { recursive: true, force: true });
+    if (opts.all) await rm(this.layout, { recursive: true, force: true });
+    // Emptied object directories go too (one still holding another daemon's blocks stays).
+    else await Promise.all(keys.map((key) => rmdir(objectDir(this.layout, key)).catch(() => undefined)));
   }
 
   async drain(): Promise<void> {

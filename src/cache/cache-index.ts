@@ -44,6 +44,11 @@ export interface ObjectRecord {
    * salted per process, so once that process is gone nothing ever reads it again.
    */
   private?: boolean;
+  /**
+   * This index's owner fetched and wrote blocks of it (false: it only adopted files others
+   * wrote). What clear() deletes; absent in records written before the flag existed.
+   */
+  owned?: boolean;
 }
 
 export interface IndexTotals {
@@ -179,6 +184,9 @@ export class CacheIndex {
       if (opts.adopted) {
         rec.adopted = true;
         rec.verified = false;
+        rec.owned ??= false;
+      } else {
+        rec.owned = true;
       }
       if (opts.private) rec.private = true;
       let added = 0;
@@ -280,7 +288,13 @@ export class CacheIndex {
     });
   }
 
-  /** Content keys, least recently used first (call flushAccess first for an exact order). */
+  /** Keys of the objects this index's owner wrote blocks of (see ObjectRecord.owned). */
+  ownedKeys(): string[] {
+    const out: string[] = [];
+    for (const { key, value } of this.objects.getRange()) if (value.owned ?? !value.adopted) out.push(key);
+    return out;
+  }
+
   /** Keys of the private copies listed (see ObjectRecord.private). */
   privateKeys(): string[] {
     const out: string[] = [];
@@ -288,6 +302,7 @@ export class CacheIndex {
     return out;
   }
 
+  /** Content keys, least recently used first (call flushAccess first for an exact order). */
   *lruKeys(): Generator<string> {
     for (const k of this.lru.getKeys()) yield k[1];
   }
@@ -296,11 +311,36 @@ export class CacheIndex {
   clear(): void {
     this.dirty.clear();
     this.root.transactionSync(() => {
-      this.objects.clearSync();
-      this.blocks.clearSync();
-      this.lru.clearSync();
+      this.forgetBlocks();
       this.digestsDb.clearSync();
-      this.meta.put("totals", { bytes: 0, blocks: 0, objects: 0 });
+    });
+  }
+
+  private forgetBlocks(): void {
+    // A running hash over a private copy must learn that its blocks went (onRemove).
+    if (this.onRemove) for (const key of this.objects.getKeys()) this.onRemove(key, this.blocksOf(key).map((b) => b.index));
+    this.objects.clearSync();
+    this.blocks.clearSync();
+    this.lru.clearSync();
+    this.meta.put("totals", { bytes: 0, blocks: 0, objects: 0 });
+  }
+
+  /**
+   * Records that this index counts the blocks of the data directory whose identity is `id`
+   * (data-identity.ts). An index that recorded another id, or none while listing blocks,
+   * describes files that are not there: its blocks are forgotten (true is returned; the
+   * caller rescans the directory). Chunk digests are kept: they are facts about content
+   * (hashed here from bytes that matched their manifest hash), whichever disk holds it.
+   */
+  matchDataDir(id: string): boolean {
+    return this.root.transactionSync(() => {
+      const recorded = this.meta.get("dataDir") as string | undefined;
+      if (recorded === id) return false;
+      this.meta.put("dataDir", id);
+      if (recorded === undefined && this.totals().blocks === 0) return false;
+      this.dirty.clear();
+      this.forgetBlocks();
+      return true;
     });
   }
 

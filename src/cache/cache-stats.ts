@@ -25,6 +25,8 @@ export interface CacheCounters {
   uncachedBlocks: number;
   /** Block writes that failed (disk full, permissions); the data was still served. */
   writeErrors: number;
+  /** Blocks the index listed whose files were gone (deleted under the cache), forgotten to be fetched again. */
+  lostBlocks: number;
 }
 
 export interface CacheStats extends CacheCounters {
@@ -50,5 +52,6 @@ export function newCounters(): CacheCounters {
     hashMismatches: 0,
     uncachedBlocks: 0,
     writeErrors: 0,
+    lostBlocks: 0,
   };
 }

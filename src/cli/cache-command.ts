@@ -1,11 +1,15 @@
 // `quilt cache stats|clear|prefetch`: the local data cache that the library and the daemon
 // share by content. prefetch fetches a package (or a prefix of it) ahead of time, verified;
-// clear empties it, only when asked, since every package and mount on this machine uses it.
+// clear empties it, only when asked, since every package and mount on this machine uses it:
+// the blocks the library's and the daemon's indexes list, or with --all the whole data
+// directory (other daemons sharing it included).
+import { existsSync } from "node:fs";
 import type { Argv } from "yargs";
+import { BlockCache } from "../cache/block-cache.js";
 import { QuiltError } from "../errors.js";
 import { DaemonClient } from "../daemon/client.js";
 import { pingDaemon } from "../daemon/lifecycle.js";
-import { daemonPaths } from "../daemon/paths.js";
+import { daemonPaths, type DaemonPaths } from "../daemon/paths.js";
 import type { CommandContext } from "./context.js";
 import { versionJson } from "./consumer-shared.js";
 import { formatBytes } from "./progress.js";
@@ -15,6 +19,21 @@ interface CacheArgs {
   action: "stats" | "clear" | "prefetch";
   name?: string;
   prefix?: string;
+  all?: boolean;
+}
+
+/**
+ * The blocks a stopped daemon's index lists (it keeps them in the same data directory by
+ * default), cleared through that index, so the next daemon does not believe in them.
+ */
+async function clearStoppedDaemon(paths: DaemonPaths, all: boolean): Promise<void> {
+  if (!existsSync(paths.index)) return;
+  const cache = await BlockCache.open({ dataDir: paths.data, indexDir: paths.index, maxBytes: Number.MAX_SAFE_INTEGER, reconcile: "never" });
+  try {
+    await cache.clear({ all });
+  } finally {
+    await cache.close();
+  }
 }
 
 export const cacheCommand = {
@@ -25,9 +44,12 @@ export const cacheCommand = {
       .positional("action", { choices: ["stats", "clear", "prefetch"] as const, describe: "stats | clear | prefetch NAME [PREFIX]" })
       .positional("name", { type: "string", describe: "Package to prefetch: ns/name[:tag][@hash]" })
       .positional("prefix", { type: "string", describe: "Only this key or directory (e.g. train/)" })
+      .option("all", { type: "boolean", default: false, describe: "clear: every block in the data directory, also those of other daemons sharing it (default: only this user's library and daemon blocks)" })
       .example("quilt cache prefetch ns/dataset:v1 val/", "fetch val/ into the cache before training")
-      .example("quilt cache stats --json", "size, limit and hit counts"),
+      .example("quilt cache stats --json", "size, limit and hit counts")
+      .example("quilt cache clear --all", "empty the data directory, blocks of other daemons sharing it included"),
   async run(args: CacheArgs, ctx: CommandContext): Promise<void> {
+    if (args.all === true && args.action !== "clear") throw new QuiltError("EUSAGE", `--all is an option of clear, not of ${args.action}`, { hint: "quilt cache clear --all" });
     if (args.action === "prefetch") {
       if (!args.name) throw new QuiltError("EUSAGE", "prefetch needs a package name", { hint: "quilt cache prefetch NAME [PREFIX]" });
       const pkg = await openPackage(ctx, args.name);
@@ -46,8 +68,10 @@ export const cacheCommand = {
       // A running daemon clears through its own index first (it may share the data directory);
       // then this process's index and whatever files are left.
       const daemonRunning = (await pingDaemon(paths)) !== undefined;
-      if (daemonRunning) await new DaemonClient(paths.socket).request("cache-clear");
-      await cache.clear();
+      const all = args.all === true;
+      if (daemonRunning) await new DaemonClient(paths.socket).request("cache-clear", { all });
+      else await clearStoppedDaemon(paths, all);
+      await cache.clear({ all });
       ctx.print(daemonRunning ? "Cache cleared (the daemon's too)" : "Cache cleared", { cleared: true, daemon: daemonRunning });
       return;
     }

@@ -244,8 +244,9 @@ export class Daemon {
       status: async (p) => describe(this.mountAt(await canonicalMountPath(String(p.mountpoint)))),
       // `quilt cache clear` while this daemon runs: its index must forget the blocks it
       // deletes, or it would believe in files that are gone (and report false failures).
-      "cache-clear": async () => {
-        await this.cache.clear();
+      // Its own blocks only, unless asked for every block of the (possibly shared) data directory.
+      "cache-clear": async (p) => {
+        await this.cache.clear({ all: p.all === true });
         return { cleared: true };
       },
       shutdown: async () => {

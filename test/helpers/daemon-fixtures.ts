@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from "no
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { isTempName } from "../../src/cache/block-file.js";
+import { IDENTITY_FILE } from "../../src/cache/data-identity.js";
 import { PackageBuilder, QuiltContext } from "../../src/index.js";
 import type { Manifest } from "../../src/manifest/manifest.js";
 import { VENV_BIN } from "./moto-server.js";
@@ -131,14 +132,14 @@ export async function errnoOf(p: Promise<unknown>): Promise<string> {
   }
 }
 
-/** Bytes of the block files under the data directory (temporary files and chunk digests excluded). */
+/** Bytes of the block files under the data directory (temporary files, chunk digests and the identity file excluded). */
 export async function blockFileBytes(dataDir: string): Promise<{ bytes: number; files: number }> {
   let bytes = 0;
   let files = 0;
   const visit = async (dir: string): Promise<void> => {
     for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
       const path = join(dir, e.name);
-      if (e.name === "digests") continue;
+      if (e.name === "digests" || e.name === IDENTITY_FILE) continue;
       if (e.isDirectory()) await visit(path);
       else if (!isTempName(e.name)) {
         bytes += (await stat(path)).size;

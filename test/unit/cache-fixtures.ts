@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cacheObject, type CacheObject } from "../../src/cache/content-key.js";
 import type { BlockFetcher } from "../../src/cache/block-cache.js";
+import { IDENTITY_FILE } from "../../src/cache/data-identity.js";
 import { QuiltError } from "../../src/errors.js";
 import { hashBytes, type HashType } from "../../src/manifest/checksums.js";
 
@@ -64,7 +65,8 @@ export async function tempDir(prefix: string): Promise<{ path: string; cleanup: 
 
 /**
  * Every regular file under `dir` with its size (block files, temp files, anything) except
- * the chunk digest files, which are not blocks and not counted against the cache limit.
+ * the chunk digest files and the data directory's identity file, which are not blocks and
+ * not counted against the cache limit.
  */
 export async function filesUnder(dir: string): Promise<{ path: string; size: number }[]> {
   const out: { path: string; size: number }[] = [];
@@ -77,7 +79,7 @@ export async function filesUnder(dir: string): Promise<{ path: string; size: num
   for (const e of entries) {
     const path = join(dir, e.name);
     if (e.isDirectory() && e.name !== "digests") out.push(...(await filesUnder(path)));
-    else if (e.isFile()) out.push({ path, size: (await stat(path)).size });
+    else if (e.isFile() && e.name !== IDENTITY_FILE) out.push({ path, size: (await stat(path)).size });
   }
   return out;
 }

@@ -73,6 +73,54 @@ describe("BlockCache shared data directory", () => {
     expect(b.stats().corruptBlocks).toBe(1);
   });
 
+  it("clear deletes only the blocks its own index lists; with all, every block of the shared directory", async () => {
+    const mine = await remoteObject(5 * BS + 3);
+    const theirs = await remoteObject(3 * BS);
+    const a = await openCache("index-a", { reconcile: "wait" });
+    const b = await openCache("index-b", { reconcile: "wait" });
+    await a.read(mine.obj, 0, mine.data.length, mine.remote.fetch);
+    await b.read(theirs.obj, 0, theirs.data.length, theirs.remote.fetch);
+    await a.idle();
+    await b.idle();
+    const layout = layoutDir(join(dir.path, "data"), BS);
+    const theirFiles = (await filesUnder(objectDir(layout, theirs.obj.key))).map((f) => f.path).sort();
+    expect(theirFiles).toHaveLength(3);
+
+    await a.clear();
+    expect(a.stats()).toMatchObject({ blocks: 0, objects: 0, bytes: 0 });
+    expect(await filesUnder(objectDir(layout, mine.obj.key))).toEqual([]);
+    expect((await filesUnder(layout)).map((f) => f.path).sort()).toEqual(theirFiles);
+    theirs.remote.reset();
+    expect((await b.read(theirs.obj, 0, theirs.data.length, theirs.remote.fetch)).equals(theirs.data)).toBe(true);
+    expect(theirs.remote.requests).toHaveLength(0);
+
+    await a.read(mine.obj, 0, mine.data.length, mine.remote.fetch);
+    await a.idle();
+    await b.clear({ all: true });
+    expect(await filesUnder(layout)).toEqual([]);
+    // a's index still lists its blocks: its reads stay right (from memory, or fetched again).
+    expect((await a.read(mine.obj, 0, mine.data.length, mine.remote.fetch)).equals(mine.data)).toBe(true);
+  });
+
+  it("clear forgets the blocks it adopted from another daemon but leaves their files", async () => {
+    const theirs = await remoteObject(3 * BS);
+    const a = await openCache("index-a");
+    await a.read(theirs.obj, 0, theirs.data.length, theirs.remote.fetch);
+    await a.idle();
+    // A new index adopts every file at its first open (a reconcile), and b reads them.
+    const b = await openCache("index-b", { reconcile: "wait" });
+    expect(b.stats().blocks).toBe(3);
+    theirs.remote.reset();
+    expect((await b.read(theirs.obj, 0, theirs.data.length, theirs.remote.fetch)).equals(theirs.data)).toBe(true);
+    expect(theirs.remote.requests).toHaveLength(0);
+
+    await b.clear();
+    expect(b.stats()).toMatchObject({ blocks: 0, objects: 0 });
+    expect(await filesUnder(objectDir(layoutDir(join(dir.path, "data"), BS), theirs.obj.key))).toHaveLength(3);
+    expect((await a.read(theirs.obj, 0, theirs.data.length, theirs.remote.fetch)).equals(theirs.data)).toBe(true);
+    expect(theirs.remote.requests).toHaveLength(0);
+  });
+
   it("rebuilds a deleted index from the data files and reuses the data", async () => {
     const objects = await Promise.all([3 * BS, 5 * BS + 7, BS].map((n) => remoteObject(n)));
     let cache = await openCache("index");
