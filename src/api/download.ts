@@ -94,7 +94,7 @@ async function entriesToFetch(dir: string, state: InstallState | undefined, entr
 
 export async function downloadManifest(stores: Stores, ref: PackageRef, manifest: Manifest, dir: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
   if (manifest.entries.some((e) => e.logicalKey === STATE_DIR || e.logicalKey.startsWith(STATE_DIR + "/"))) {
-    throw new QuiltError("EUSAGE", `The package has entries under ${STATE_DIR}/, which is reserved for install state`, {
+    throw new QuiltError("EBADKEY", `The package has entries under ${STATE_DIR}/, which is reserved for install state`, {
       hint: "rename those entries in a new package version",
     });
   }
@@ -132,7 +132,7 @@ export async function downloadManifest(stores: Stores, ref: PackageRef, manifest
     const st = obstacles.has(entry.logicalKey) ? await lstat(dest).catch(() => undefined) : undefined;
     if (st?.isDirectory()) {
       if (!opts.replaceObstacles) {
-        throw new QuiltError("EUSAGE", `${dest} is a directory, but the package has a file there`, { hint: "use force-match to replace it" });
+        throw new QuiltError("EEXISTS", `${dest} is a directory, but the package has a file there`, { hint: "use force-match to replace it" });
       }
       await removeEntry(dest);
     }

@@ -36,7 +36,7 @@ export async function ensureParentDirs(root: string, key: string, replace: boole
     }
     if (st.isDirectory()) continue;
     if (!replace) {
-      throw new QuiltError("EUSAGE", `${dir} is ${st.isSymbolicLink() ? "a symbolic link" : "a file"}, but the package needs a directory there`, {
+      throw new QuiltError("EEXISTS", `${dir} is ${st.isSymbolicLink() ? "a symbolic link" : "a file"}, but the package needs a directory there`, {
         hint: "make the directory match the package with force-match (it replaces what is in the way)",
       });
     }

@@ -8,7 +8,7 @@ import { configureLogging, flushLogging, log } from "../log.js";
 import { stateDir } from "../config.js";
 import { join } from "node:path";
 import { CommandContext, processIo, type Io } from "./context.js";
-import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, exitCodeFor } from "./exit-codes.js";
+import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, exitCodeFor, exitStatusHelp } from "./exit-codes.js";
 import { hashCommand } from "./hash-command.js";
 import { installCommand } from "./install-command.js";
 import { statusCommand } from "./status-command.js";
@@ -123,6 +123,7 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
     .help()
     .alias("help", "h")
     .version(false)
+    .epilogue(exitStatusHelp())
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err, y) => {

@@ -47,7 +47,7 @@ export class SocketServer {
         if (errnoCode(err) !== "EADDRINUSE") throw err;
         // Holding the lock, a socket file nobody answers on was left by a crashed daemon and
         // is replaced (the check stays for a daemon of a version without the lock).
-        if (await answers(this.path)) throw new QuiltError("EUSAGE", `A quilt daemon is already listening on ${this.path}`, { hint: "quilt daemon status" });
+        if (await answers(this.path)) throw new QuiltError("EBUSY", `A quilt daemon is already listening on ${this.path}`, { hint: "quilt daemon status" });
         await rm(this.path, { force: true });
         await listen(server, this.path);
       }
@@ -161,7 +161,7 @@ async function takeLock(socketPath: string): Promise<Server> {
     await listen(lock, name);
   } catch (err) {
     if (errnoCode(err) !== "EADDRINUSE") throw err;
-    throw new QuiltError("EUSAGE", `A quilt daemon is already running for ${socketPath}`, { hint: "quilt daemon status; stop it with quilt daemon stop" });
+    throw new QuiltError("EBUSY", `A quilt daemon is already running for ${socketPath}`, { hint: "quilt daemon status; stop it with quilt daemon stop" });
   }
   return lock;
 }
