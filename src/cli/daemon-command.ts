@@ -103,6 +103,7 @@ async function runDaemon(paths: ReturnType<typeof daemonPaths>, bytes: number | 
     void daemon.close();
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
+  process.removeAllListeners("SIGINT"); // the CLI's "interrupted" exit (bin/quilt.js) is not for the daemon
   process.once("SIGINT", () => stop("SIGINT"));
   await daemon.stopped;
   await removePidFile(paths);

@@ -2,6 +2,7 @@
 // becomes `Error: <what happened>` plus a `hint:` line and a stable exit status (see
 // exit-codes.ts). Stack traces only with --verbose.
 import yargs, { type Argv } from "yargs";
+import { QuiltError } from "../errors.js";
 import { asQuiltError } from "../os-errors.js";
 import { untrusted } from "../untrusted-text.js";
 import { closeHashPool } from "../manifest/hash-pool.js";
@@ -110,6 +111,21 @@ function describeError(err: unknown, verbose: boolean, logFile: string | undefin
   const hint = e.hint ? `hint: ${printable(e.hint, HINT_MAX_CHARS)}\n` : "";
   const stack = verbose ? ((err as Error)?.stack ?? e.stack) : undefined;
   return { text: `Error: ${printable(e.message, MESSAGE_MAX_CHARS)}\n${hint}${stack ? stack + "\n" : ""}`, code: exitCodeFor(e.code) };
+}
+
+/**
+ * What Ctrl-C prints and the status it exits with (the caller exits): the same printer and
+ * table as any error, so an interrupted command says so instead of vanishing. Files an
+ * interrupted install left are cleaned up by the next one.
+ */
+export function interrupted(io: Io = processIo): number {
+  const { text, code } = describeError(
+    new QuiltError("EABORTED", "Interrupted (Ctrl-C)", { hint: "run the command again (an install resumes from the files already in place)" }),
+    false,
+    undefined,
+  );
+  io.err(text);
+  return code;
 }
 
 export async function main(argv: string[], io: Io = processIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
