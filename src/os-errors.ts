@@ -15,7 +15,7 @@ interface Translation {
 }
 
 const ERRNO: Record<string, Translation> = {
-  ENOENT: { code: "ENOTFOUND", why: "it (or a directory above it) does not exist", hint: "check the path; create the directory first if it is new" },
+  ENOENT: { code: "ENOTFOUND", why: "it (or a directory above it) does not exist", hint: "check the path (a relative path starts from the current directory)" },
   ENOTDIR: { code: "EEXISTS", why: "a component of the path is a file, not a directory", hint: "remove or rename the file that is in the way, or choose another path" },
   EEXIST: { code: "EEXISTS", why: "something already exists there", hint: "remove or rename what is there, or choose another path" },
   EISDIR: { code: "EEXISTS", why: "it is a directory where a file is expected", hint: "remove or rename that directory, or choose another path" },
