@@ -3,6 +3,7 @@
 // named, what the ETag of a file is, and how fs errors become QuiltErrors.
 import { isAbsolute, join } from "node:path";
 import { QuiltError, errnoCode } from "../errors.js";
+import { fromOsError } from "../os-errors.js";
 import { quoted } from "../untrusted-text.js";
 
 /** Our temp files, `.<name>.<12 hex>.tmp`; never listed, and left-overs of a crash are garbage. */
@@ -61,5 +62,5 @@ export function fsError(err: unknown, op: string, path: string): QuiltError {
   if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") {
     return new QuiltError("ENOTFOUND", `${path}: no such object`, { cause: err });
   }
-  return new QuiltError("ESTORAGE", `${op} ${path}: ${message}`, { cause: err });
+  return fromOsError(err) ?? new QuiltError("ESTORAGE", `${op} ${path}: ${message}`, { cause: err });
 }

@@ -94,6 +94,18 @@ describe("install into a destination the filesystem refuses", () => {
   }, 20_000);
 });
 
+describe("push to a local registry the filesystem refuses", () => {
+  it("a registry directory root may not create (EPERM under /sys): what, where, what to do", async () => {
+    const ws = join(root, "ws");
+    mkdirSync(ws);
+    writeFileSync(join(ws, "f.txt"), "data\n");
+    const registryEnv = { ...env, QUILT_REGISTRY: "/sys/quilt-test-registry" };
+    for (const args of [["init", "fs/ws"], ["add", "f.txt"]]) expect((await runCli(args, { env: registryEnv, cwd: ws })).code).toBe(0);
+    const r = await runCli(["push", "--prefix", "data/v1", "-t", "v1"], { env: registryEnv, cwd: ws });
+    expectExplained(r, exitCodeFor("EPERMISSION"), "/sys/quilt-test-registry");
+  });
+});
+
 describe("text from a manifest in an error message", () => {
   it("a 10 KB logical key with terminal escapes is escaped and cut", async () => {
     const r = await install("fs/hostile", "hostile");
