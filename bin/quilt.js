@@ -7,5 +7,8 @@ process.stdout.on("error", (err) => {
   if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
   throw err;
 });
-const { main } = await import("../dist/src/cli/main.js");
+const { main, interrupted } = await import("../dist/src/cli/main.js");
+// Ctrl-C: an error like any other (exit 130), not a silent death. `quilt daemon run`
+// replaces this with its own graceful shutdown.
+process.once("SIGINT", () => process.exit(interrupted()));
 process.exitCode = await main(process.argv.slice(2));

@@ -1,19 +1,30 @@
 // One error type for the whole project: a stable `code` travels unchanged through the
-// library, the daemon's socket replies and the CLI (which maps it to an exit status),
-// and a `hint` tells the user what to do next.
+// library, the daemon's socket replies and the CLI (which maps it to an exit status,
+// src/cli/exit-codes.ts), and a `hint` tells the user what to do next. One code per kind
+// of failure, so a caller can act on it without reading the message.
 
-export type ErrorCode =
-  | "EBADMANIFEST" // a manifest line is malformed or violates the format
-  | "EBADKEY" // a logical key could escape its directory or is malformed
-  | "EBADSPEC" // a package spec or URL cannot be parsed
-  | "EHASHMISMATCH" // bytes or a manifest do not match the hash that names them
-  | "ENOTFOUND" // package, tag, manifest, object or file is missing
-  | "EAMBIGUOUS" // a hash prefix matches several manifests
-  | "EUNREACHABLE" // the storage endpoint cannot be reached
-  | "ESTORAGE" // the storage backend failed after retries
-  | "ESTALE" // a remote object changed under its pinned version
-  | "EUSAGE" // the caller asked for something that cannot be done
-  | "EINTERNAL";
+/** Every code, with the kind of failure it names. */
+export const ERROR_CODES = {
+  EBADMANIFEST: "a manifest line is malformed or violates the format",
+  EBADKEY: "a logical key could escape its directory, is malformed, or cannot be a file name here",
+  EBADSPEC: "a package spec or URL cannot be parsed",
+  EHASHMISMATCH: "bytes or a manifest do not match the hash that names them",
+  ENOTFOUND: "package, tag, manifest, object or file is missing",
+  EAMBIGUOUS: "a hash prefix matches several manifests",
+  EUNREACHABLE: "the storage endpoint or the daemon cannot be reached",
+  ESTORAGE: "the storage backend (or the local disk) failed after retries",
+  ESTALE: "a remote object changed under its pinned version",
+  EUSAGE: "the caller asked for something that cannot be done: a bad option, argument or call",
+  EABORTED: "the operation was interrupted or cancelled before it finished",
+  EBUSY: "a resource is in use: a mount point already mounted or busy, a daemon already running",
+  ENOFUSE: "FUSE is not available: no /dev/fuse, no fusermount, or the kernel refused the mount",
+  EEXISTS: "something already stands where a file or directory must go (a file in place of a directory)",
+  EPERMISSION: "the operating system refused access: permission denied or a read-only filesystem",
+  ENOSPACE: "no space left on the device (or quota, or a cache too small to hold what must fit)",
+  EINTERNAL: "a bug: something that should not happen did",
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
 
 export class QuiltError extends Error {
   readonly code: ErrorCode;
@@ -29,6 +40,10 @@ export class QuiltError extends Error {
 
 export function isQuiltError(err: unknown, code?: ErrorCode): err is QuiltError {
   return err instanceof QuiltError && (code === undefined || err.code === code);
+}
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && Object.hasOwn(ERROR_CODES, code);
 }
 
 /** Node's fs errors carry a string `code` such as ENOENT. */

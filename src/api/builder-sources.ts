@@ -12,6 +12,7 @@ import { PhysicalKey } from "../manifest/physical-key.js";
 import type { Stores } from "../storage/stores.js";
 import { forEachLimited } from "./limit.js";
 import { STATE_DIR } from "./safe-path.js";
+import { quoted } from "../untrusted-text.js";
 
 export interface BuilderEntry {
   logicalKey: string;
@@ -31,7 +32,7 @@ const HEAD_CONCURRENCY = 16;
 
 function checkKey(key: string, from: string): string {
   const problem = logicalKeyProblem(key);
-  if (problem !== null) throw new QuiltError("EBADKEY", `Cannot add ${from} as ${JSON.stringify(key)}: ${problem}`);
+  if (problem !== null) throw new QuiltError("EBADKEY", `Cannot add ${from} as ${quoted(key)}: ${problem}`);
   return key;
 }
 

@@ -14,6 +14,7 @@ import { manifestJson } from "../manifest/python-json.js";
 import { manifestFromHashed } from "./build-manifest.js";
 import type { BuilderEntry } from "./builder-sources.js";
 import { PackageBuilder, type BuilderOptions, type BuilderSnapshot } from "./package-builder.js";
+import { quoted } from "../untrusted-text.js";
 
 export const BUILDER_STATE_FORMAT = 1;
 
@@ -146,13 +147,13 @@ function jsonValue(text: unknown, what: string): JsonValue {
 export function checkBuilderState(v: unknown): BuilderState {
   if (typeof v !== "object" || v === null) throw bad("not an object");
   const s = v as Partial<BuilderState>;
-  if (s.format !== BUILDER_STATE_FORMAT) throw bad(`unknown format ${JSON.stringify(s.format)}`);
+  if (s.format !== BUILDER_STATE_FORMAT) throw bad(`unknown format ${quoted(s.format)}`);
   if (typeof s.name !== "string" || typeof s.registry !== "string" || typeof s.header !== "string") throw bad("name, registry or header missing");
   if (!Array.isArray(s.entries) || !Array.isArray(s.dirMeta)) throw bad("entries or dirMeta missing");
   for (const e of s.entries as unknown[]) {
     const x = e as Partial<EntryState>;
     if (typeof x !== "object" || x === null || typeof x.key !== "string" || typeof x.source !== "string" || typeof x.meta !== "string") throw bad("an entry lacks key, source or meta");
-    if (x.size !== undefined && (typeof x.size !== "number" || !Number.isSafeInteger(x.size) || x.size < 0)) throw bad(`entry ${JSON.stringify(x.key)} has an invalid size`);
+    if (x.size !== undefined && (typeof x.size !== "number" || !Number.isSafeInteger(x.size) || x.size < 0)) throw bad(`entry ${quoted(x.key)} has an invalid size`);
   }
   if (s.topHash !== null && (typeof s.topHash !== "string" || !/^[0-9a-f]{64}$/.test(s.topHash))) throw bad("invalid topHash");
   if (s.pushed !== null && (typeof s.pushed !== "object" || typeof s.pushed?.url !== "string")) throw bad("invalid pushed");
@@ -176,11 +177,11 @@ export async function restoreBuilder(state: BuilderState, opts: Omit<BuilderOpti
     try {
       source = PhysicalKey.fromUrl(e.source);
     } catch (err) {
-      throw bad(`entry ${JSON.stringify(e.key)}: ${(err as Error).message}`);
+      throw bad(`entry ${quoted(e.key)}: ${(err as Error).message}`);
     }
-    const entry: BuilderEntry = { logicalKey: e.key, source, meta: jsonObject(e.meta, `meta of ${JSON.stringify(e.key)}`) };
+    const entry: BuilderEntry = { logicalKey: e.key, source, meta: jsonObject(e.meta, `meta of ${quoted(e.key)}`) };
     if (e.size !== undefined) entry.size = e.size;
-    if (e.hash !== undefined) entry.hash = jsonObject(e.hash, `hash of ${JSON.stringify(e.key)}`);
+    if (e.hash !== undefined) entry.hash = jsonObject(e.hash, `hash of ${quoted(e.key)}`);
     if (e.checksumSha256 !== undefined) entry.checksumSha256 = e.checksumSha256;
     if (source.isLocal() && e.hash !== undefined) {
       if (e.stamp !== undefined && sameStamp(e.stamp, await stampOf(source.path))) {
@@ -195,7 +196,7 @@ export async function restoreBuilder(state: BuilderState, opts: Omit<BuilderOpti
     entries.push(entry);
   }
   const header = jsonObject(state.header, "header");
-  const dirMeta = new Map<string, JsonValue>(state.dirMeta.map(([k, v]) => [k, jsonValue(v, `metadata of ${JSON.stringify(k)}`)]));
+  const dirMeta = new Map<string, JsonValue>(state.dirMeta.map(([k, v]) => [k, jsonValue(v, `metadata of ${quoted(k)}`)]));
   const snapshot: BuilderSnapshot = { entries, header, dirMeta, built: undefined, pushed: undefined };
   if (state.topHash !== null && staleFiles.length === 0) {
     if (entries.every((e) => e.hash !== undefined && e.size !== undefined)) {

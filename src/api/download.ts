@@ -2,7 +2,7 @@
 // different locally are fetched, in parallel, each verified before it is renamed into
 // place. Files that already hold the right bytes are kept (trusted by the stat record of
 // an earlier install, else hashed). Nothing outside the directory is touched.
-import { lstat, mkdir, readdir, unlink } from "node:fs/promises";
+import { lstat, readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Stats } from "node:fs";
 import { isQuiltError, QuiltError } from "../errors.js";
@@ -15,8 +15,9 @@ import { isDeadDownloadTemp, isDownloadTemp } from "./download-temp.js";
 import { expectedHash, fetchEntryToFile } from "./fetch-entry.js";
 import { readInstallState, statRecord, trustedByStat, writeInstallState, type InstallState, type StatRecord } from "./install-state.js";
 import { Limiter, forEachLimited } from "./limit.js";
-import { destPath, ensureParentDirs, removeEntry, STATE_DIR } from "./safe-path.js";
+import { destPath, ensureParentDirs, makeDirectories, removeEntry, STATE_DIR } from "./safe-path.js";
 import { keySelector, sameHashValue } from "./verify-directory.js";
+import { untrusted } from "../untrusted-text.js";
 
 /** Requests in flight across all files: enough to hide S3 latency, few enough for moto and small links. */
 export const DEFAULT_TRANSFER_CONCURRENCY = 16;
@@ -95,11 +96,11 @@ async function entriesToFetch(dir: string, state: InstallState | undefined, entr
 
 export async function downloadManifest(stores: Stores, ref: PackageRef, manifest: Manifest, dir: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
   if (manifest.entries.some((e) => e.logicalKey === STATE_DIR || e.logicalKey.startsWith(STATE_DIR + "/"))) {
-    throw new QuiltError("EUSAGE", `The package has entries under ${STATE_DIR}/, which is reserved for install state`, {
+    throw new QuiltError("EBADKEY", `The package has entries under ${STATE_DIR}/, which is reserved for install state`, {
       hint: "rename those entries in a new package version",
     });
   }
-  await mkdir(dir, { recursive: true });
+  await makeDirectories(dir);
   const selected = keySelector(opts.paths);
   const entries = manifest.entries.filter((e) => selected(e.logicalKey));
   const state = await readInstallState(dir);
@@ -152,7 +153,7 @@ export async function downloadManifest(stores: Stores, ref: PackageRef, manifest
     const st = obstacles.has(entry.logicalKey) ? await lstat(dest).catch(() => undefined) : undefined;
     if (st?.isDirectory()) {
       if (!opts.replaceObstacles) {
-        throw new QuiltError("EUSAGE", `${dest} is a directory, but the package has a file there`, { hint: "use force-match to replace it" });
+        throw new QuiltError("EEXISTS", `${untrusted(dest)} is a directory, but the package has a file there`, { hint: "use force-match to replace it" });
       }
       await removeEntry(dest);
     }

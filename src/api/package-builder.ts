@@ -4,6 +4,7 @@
 // Package unless the caller says so explicitly.
 import { inspect } from "node:util";
 import { QuiltError } from "../errors.js";
+import { translatingOsErrors } from "../os-errors.js";
 import { fromPlain, type JsonObject, type JsonValue } from "../manifest/json-value.js";
 import { parseLogicalKey, parseLogicalPrefix } from "../manifest/logical-key.js";
 import type { Manifest } from "../manifest/manifest.js";
@@ -15,6 +16,7 @@ import { getDefaultContext, type QuiltContext } from "./context.js";
 import { displaySource, foldContents, formatObject } from "./package-display.js";
 import { Package } from "./package.js";
 import { pushData, type PushDataOptions, type PushedEntry } from "./push-data.js";
+import { quoted } from "../untrusted-text.js";
 
 export interface BuilderOptions {
   registry?: string;
@@ -57,7 +59,7 @@ export class PackageBuilder {
     const bare = colon < 0 ? name : name.slice(0, colon);
     const tag = colon < 0 ? undefined : name.slice(colon + 1);
     if (!isValidPackageName(bare) || (tag !== undefined && !isValidTag(tag))) {
-      throw new QuiltError("EBADSPEC", `Invalid package name ${JSON.stringify(name)}`, { hint: "a package name is namespace/name[:tag], e.g. bucket/dataset:v0" });
+      throw new QuiltError("EBADSPEC", `Invalid package name ${quoted(name)}`, { hint: "a package name is namespace/name[:tag], e.g. bucket/dataset:v0" });
     }
     this.name = bare;
     this.defaultTag = tag;
@@ -106,7 +108,7 @@ export class PackageBuilder {
     for (const e of entries) {
       for (const existing of this.entries.keys()) {
         if (existing.startsWith(e.logicalKey + "/") || e.logicalKey.startsWith(existing + "/")) {
-          throw new QuiltError("EUSAGE", `Cannot add ${JSON.stringify(e.logicalKey)}: ${JSON.stringify(existing)} is in the way (a path cannot be both a file and a directory)`);
+          throw new QuiltError("EUSAGE", `Cannot add ${quoted(e.logicalKey)}: ${quoted(existing)} is in the way (a path cannot be both a file and a directory)`);
         }
       }
     }
@@ -123,7 +125,7 @@ export class PackageBuilder {
       this.put(entriesFromManifest(source.manifest.entries, logicalPrefix === undefined ? "" : parseLogicalPrefix(logicalPrefix)));
       return this;
     }
-    const entries = source.startsWith("s3://") ? await entriesFromS3(this.context.stores, source, logicalPrefix) : await entriesFromLocal(source, logicalPrefix);
+    const entries = source.startsWith("s3://") ? await entriesFromS3(this.context.stores, source, logicalPrefix) : await translatingOsErrors(() => entriesFromLocal(source, logicalPrefix));
     this.put(entries);
     return this;
   }
@@ -146,7 +148,7 @@ export class PackageBuilder {
     else if (keyOrDir.endsWith("/")) this.dirMeta.set(parseLogicalPrefix(keyOrDir), value);
     else {
       const e = this.entries.get(keyOrDir);
-      if (!e) throw new QuiltError("ENOTFOUND", `No entry ${JSON.stringify(keyOrDir)} in the builder`);
+      if (!e) throw new QuiltError("ENOTFOUND", `No entry ${quoted(keyOrDir)} in the builder`);
       e.meta = new Map(e.meta);
       e.meta.set("user_meta", value);
     }
@@ -170,7 +172,7 @@ export class PackageBuilder {
         n++;
       }
     }
-    if (n === 0) throw new QuiltError("ENOTFOUND", `Nothing at ${JSON.stringify(keyOrPrefix)} to delete`);
+    if (n === 0) throw new QuiltError("ENOTFOUND", `Nothing at ${quoted(keyOrPrefix)} to delete`);
     this.changed();
     return this;
   }
@@ -180,13 +182,13 @@ export class PackageBuilder {
     const src = parseLogicalPrefix(from);
     const dst = parseLogicalPrefix(to);
     const moves = [...this.entries.values()].filter((e) => e.logicalKey.startsWith(src)).map((e) => ({ e, key: dst + e.logicalKey.slice(src.length) }));
-    if (moves.length === 0) throw new QuiltError("ENOTFOUND", `No entries under ${JSON.stringify(src)}`);
+    if (moves.length === 0) throw new QuiltError("ENOTFOUND", `No entries under ${quoted(src)}`);
     const moving = new Set(moves.map((m) => m.e.logicalKey));
     const staying = [...this.entries.keys()].filter((k) => !moving.has(k));
     for (const m of moves) {
       const clash = staying.find((k) => k.startsWith(m.key + "/") || m.key.startsWith(k + "/"));
       if (clash !== undefined) {
-        throw new QuiltError("EUSAGE", `Cannot move "${m.e.logicalKey}" to "${m.key}": "${clash}" is in the way (a path cannot be both a file and a directory)`);
+        throw new QuiltError("EUSAGE", `Cannot move ${quoted(m.e.logicalKey)} to ${quoted(m.key)}: ${quoted(clash)} is in the way (a path cannot be both a file and a directory)`);
       }
     }
     if (!opts.overwrite) {
@@ -194,7 +196,7 @@ export class PackageBuilder {
         if (this.entries.has(m.key) && !moving.has(m.key)) {
           throw new QuiltError(
             "EUSAGE",
-            `Collision detected. moving "${m.e.logicalKey}" to "${m.key}", but "${m.key}" already exists. Use overwrite: true if you would like to replace "${m.key}" with "${m.e.logicalKey}".`,
+            `Collision detected. moving ${quoted(m.e.logicalKey)} to ${quoted(m.key)}, but ${quoted(m.key)} already exists. Use overwrite: true if you would like to replace ${quoted(m.key)} with ${quoted(m.e.logicalKey)}.`,
           );
         }
       }

@@ -3,6 +3,7 @@
 // Nothing here changes the package: asPackageBuilder() starts a new version.
 import { inspect } from "node:util";
 import { QuiltError } from "../errors.js";
+import { translatingOsErrors } from "../os-errors.js";
 import { toPlain, type PlainJson } from "../manifest/json-value.js";
 import { compareLogicalKeys } from "../manifest/logical-key.js";
 import { userMeta, type Manifest } from "../manifest/manifest.js";
@@ -19,6 +20,7 @@ import { PackageDirectory, PackageEntry, type EntryBytesReader } from "./package
 import { PackageBuilder } from "./package-builder.js";
 import { diffManifests, type PackageDiff } from "./diff.js";
 import { formatVerifyReport, verifyDirectory, type VerifyOptions, type VerifyResult } from "./verify-directory.js";
+import { quoted } from "../untrusted-text.js";
 
 export interface BrowseOptions {
   registry?: string;
@@ -99,7 +101,7 @@ export class Package implements Iterable<PackageEntry> {
   getEntry(key: string): PackageEntry {
     const e = this.manifest.get(key);
     if (!e) {
-      throw new QuiltError("ENOTFOUND", `No entry ${JSON.stringify(key)} in ${this.label}`, { hint: "list entries with ls(prefix)" });
+      throw new QuiltError("ENOTFOUND", `No entry ${quoted(key)} in ${this.label}`, { hint: "list entries with ls(prefix)" });
     }
     return new PackageEntry(e, this.reader);
   }
@@ -126,7 +128,7 @@ export class Package implements Iterable<PackageEntry> {
         }
       }
     }
-    if (out.length === 0 && p !== "") throw new QuiltError("ENOTFOUND", `No directory ${JSON.stringify(p)} in ${this.label}`);
+    if (out.length === 0 && p !== "") throw new QuiltError("ENOTFOUND", `No directory ${quoted(p)} in ${this.label}`);
     return out.sort((a, b) => compareLogicalKeys(a.logicalKey.replace(/\/$/, ""), b.logicalKey.replace(/\/$/, "")));
   }
 
@@ -161,7 +163,7 @@ export class Package implements Iterable<PackageEntry> {
   async cache(keyOrPrefix = "", opts: { onProgress?: (p: { filesDone: number; filesTotal: number; bytesDone: number; bytesTotal: number }) => void } = {}): Promise<{ entries: number; bytes: number }> {
     const single = this.manifest.get(keyOrPrefix);
     const entries = single ? [single] : this.entries(keyOrPrefix).map((e) => e.raw);
-    if (entries.length === 0) throw new QuiltError("ENOTFOUND", `Nothing at ${JSON.stringify(keyOrPrefix)} in ${this.label}`);
+    if (entries.length === 0) throw new QuiltError("ENOTFOUND", `Nothing at ${quoted(keyOrPrefix)} in ${this.label}`);
     const cache = await this.context.blockCache();
     const progress = { filesDone: 0, filesTotal: entries.length, bytesDone: 0, bytesTotal: entries.reduce((n, e) => n + e.size, 0) };
     for (const e of entries) {
@@ -188,16 +190,18 @@ export class Package implements Iterable<PackageEntry> {
 
   /** Installs (incrementally) into `dir`. */
   async download(dir: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
-    return downloadManifest(this.context.stores, this.ref(), this.manifest, dir, { cache: await this.context.blockCache(), ...opts });
+    const cache = await this.context.blockCache();
+    return translatingOsErrors(() => downloadManifest(this.context.stores, this.ref(), this.manifest, dir, { cache, ...opts }));
   }
 
   async verifyDirectoryMatchesManifest(dir: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
-    const result = await verifyDirectory(this.manifest, dir, await readInstallState(dir), opts);
+    const result = await translatingOsErrors(async () => verifyDirectory(this.manifest, dir, await readInstallState(dir), opts));
     return { ...result, lines: formatVerifyReport(result, dir, this.label, `pkg.forceDirectoryToMatchManifest(${JSON.stringify(dir)})`) };
   }
 
   async forceDirectoryToMatchManifest(dir: string, opts: Pick<DownloadOptions, "onProgress" | "paths"> & { deep?: boolean } = {}): Promise<Change[]> {
-    return (await forceMatch(this.context.stores, this.ref(), this.manifest, dir, { cache: await this.context.blockCache(), ...opts })).changes;
+    const cache = await this.context.blockCache();
+    return (await translatingOsErrors(() => forceMatch(this.context.stores, this.ref(), this.manifest, dir, { cache, ...opts }))).changes;
   }
 
   /** A builder for the next version: same entries, hashes and metadata. */

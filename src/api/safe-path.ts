@@ -2,9 +2,10 @@
 // following a link outside it. Logical keys are validated on load (no "..", no absolute
 // paths), so the remaining danger is what is already on disk: a symlink or a file where
 // a directory of the package should be.
-import { lstat, mkdir, rm, unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { lstat, mkdir, rm, stat, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { QuiltError, errnoCode } from "../errors.js";
+import { untrusted } from "../untrusted-text.js";
 
 /** Reserved at the top of an installed directory or workspace for our own state. */
 export const STATE_DIR = ".quilt";
@@ -36,12 +37,33 @@ export async function ensureParentDirs(root: string, key: string, replace: boole
     }
     if (st.isDirectory()) continue;
     if (!replace) {
-      throw new QuiltError("EUSAGE", `${dir} is ${st.isSymbolicLink() ? "a symbolic link" : "a file"}, but the package needs a directory there`, {
+      throw new QuiltError("EEXISTS", `${untrusted(dir)} is ${st.isSymbolicLink() ? "a symbolic link" : "a file"}, but the package needs a directory there`, {
         hint: "make the directory match the package with force-match (it replaces what is in the way)",
       });
     }
     await unlink(dir);
     await mkdir(dir);
+  }
+}
+
+/**
+ * `mkdir -p` that ends. Node 20's recursive mkdir loops forever (100% CPU) when mkdir
+ * answers ENOENT although the parent exists, as under /proc: an install to /proc/x never
+ * returned. This creates one level at a time and lets any other answer through.
+ */
+export async function makeDirectories(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === "EEXIST" && (await stat(dir)).isDirectory()) return; // a link to a directory is fine: the user named it
+    if (code !== "ENOENT" || dirname(dir) === dir) throw err;
+    const parentExisted = await lstat(dirname(dir)).then(() => true, () => false);
+    if (parentExisted) throw err; // ENOENT with the parent there: the filesystem refuses
+    await makeDirectories(dirname(dir));
+    await mkdir(dir).catch(async (e: unknown) => {
+      if (errnoCode(e) !== "EEXIST" || !(await stat(dir)).isDirectory()) throw e;
+    });
   }
 }
 

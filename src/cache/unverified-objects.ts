@@ -239,7 +239,7 @@ export class UnverifiedObjects {
 
 /** An object strict mode cannot verify whole: not a mismatch, so nothing is condemned. */
 export function tooLarge(obj: CacheObject, why: string): QuiltError {
-  return new QuiltError("EUSAGE", `object ${obj.key} cannot be verified whole before it is served: ${why}`, {
+  return new QuiltError("ENOSPACE", `object ${obj.key} cannot be verified whole before it is served: ${why}`, {
     hint: "raise the cache size (--cache-size / QUILT_CACHE_SIZE); or mount without --verify=strict (it streams, verified when complete), or `quilt install` it (verified before it is renamed into place)",
   });
 }

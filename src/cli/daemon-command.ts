@@ -89,7 +89,7 @@ export const daemonCommand = {
 
 /** The daemon process: serves until SIGTERM/SIGINT or a shutdown request. */
 async function runDaemon(paths: ReturnType<typeof daemonPaths>, bytes: number | undefined): Promise<void> {
-  if (await pingDaemon(paths)) throw new QuiltError("EUSAGE", "A daemon is already running", { hint: "quilt daemon status" });
+  if (await pingDaemon(paths)) throw new QuiltError("EBUSY", "A daemon is already running", { hint: "quilt daemon status" });
   configureLogging({ file: paths.log });
   // Every mount request brings its registry and S3 context; the shell that started this
   // process must not steer the SDK for mounts requested from other shells.
@@ -103,6 +103,7 @@ async function runDaemon(paths: ReturnType<typeof daemonPaths>, bytes: number | 
     void daemon.close();
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
+  process.removeAllListeners("SIGINT"); // the CLI's "interrupted" exit (bin/quilt.js) is not for the daemon
   process.once("SIGINT", () => stop("SIGINT"));
   await daemon.stopped;
   await removePidFile(paths);

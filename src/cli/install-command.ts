@@ -8,6 +8,7 @@ import type { CommandContext } from "./context.js";
 import { shellQuote, versionLine } from "./consumer-shared.js";
 import { formatBytes } from "./progress.js";
 import { openPackage, withRegistry } from "./shared.js";
+import { quoted } from "../untrusted-text.js";
 
 interface InstallArgs {
   name: string;
@@ -31,7 +32,7 @@ export const installCommand = {
     const paths = args.path ?? [];
     for (const p of paths) {
       if (!pkg.has(p) && pkg.entries(p).length === 0) {
-        throw new QuiltError("ENOTFOUND", `No entry or directory ${JSON.stringify(p)} in ${pkg.label}`, {
+        throw new QuiltError("ENOTFOUND", `No entry or directory ${quoted(p)} in ${pkg.label}`, {
           hint: `\`quilt ls ${shellQuote(args.name)}\` lists what the package holds`,
         });
       }

@@ -2,13 +2,15 @@
 // becomes `Error: <what happened>` plus a `hint:` line and a stable exit status (see
 // exit-codes.ts). Stack traces only with --verbose.
 import yargs, { type Argv } from "yargs";
-import { QuiltError, errnoCode } from "../errors.js";
+import { QuiltError } from "../errors.js";
+import { asQuiltError } from "../os-errors.js";
+import { untrusted } from "../untrusted-text.js";
 import { closeHashPool } from "../manifest/hash-pool.js";
 import { configureLogging, flushLogging, log } from "../log.js";
 import { stateDir } from "../config.js";
 import { join } from "node:path";
 import { CommandContext, processIo, type Io } from "./context.js";
-import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, exitCodeFor } from "./exit-codes.js";
+import { EXIT_OK, EXIT_USAGE, exitCodeFor, exitStatusHelp } from "./exit-codes.js";
 import { hashCommand } from "./hash-command.js";
 import { installCommand } from "./install-command.js";
 import { statusCommand } from "./status-command.js";
@@ -78,6 +80,22 @@ const COMMANDS: CommandModule<never>[] = [
   daemonCommand as CommandModule<never>,
 ];
 
+/**
+ * The printer's last bound on what a message line may show: the parts quoting untrusted text
+ * are bounded where they are quoted (src/untrusted-text.ts); this keeps a message that
+ * quotes several within a screen and escapes any control character that slipped through.
+ */
+const MESSAGE_MAX_CHARS = 2000;
+const HINT_MAX_CHARS = 1000;
+
+/** Line by line: a message may list things on lines of their own (EAMBIGUOUS does). */
+function printable(text: string, max: number): string {
+  return text
+    .split("\n")
+    .map((line) => untrusted(line, max))
+    .join("\n");
+}
+
 class UsageError extends Error {
   constructor(
     message: string,
@@ -87,26 +105,34 @@ class UsageError extends Error {
   }
 }
 
-function describeError(err: unknown, verbose: boolean): { text: string; code: number } {
-  if (err instanceof QuiltError) {
-    const hint = err.hint ? `hint: ${err.hint}\n` : "";
-    return { text: `Error: ${err.message}\n${hint}${verbose && err.stack ? err.stack + "\n" : ""}`, code: exitCodeFor(err.code) };
-  }
-  const code = errnoCode(err);
-  if (code === "ENOENT" || code === "EACCES" || code === "EISDIR" || code === "ENOTDIR" || code === "EEXIST" || code === "EROFS") {
-    // Node's own message already names the path: "ENOENT: no such file or directory, open 'x'".
-    return { text: `Error: ${(err as Error).message}\nhint: check the path and its permissions\n`, code: EXIT_ERROR };
-  }
-  const e = err as Error;
-  return { text: `Error: ${e?.message ?? String(err)}\n${verbose && e?.stack ? e.stack + "\n" : "hint: run again with --verbose for details\n"}`, code: EXIT_ERROR };
+function describeError(err: unknown, verbose: boolean, logFile: string | undefined): { text: string; code: number } {
+  const bugHint = `this is a bug in quilt: please report it with the log${logFile ? ` at ${logFile}` : ""} (--verbose adds the stack trace)`;
+  const e = asQuiltError(err, bugHint);
+  const hint = e.hint ? `hint: ${printable(e.hint, HINT_MAX_CHARS)}\n` : "";
+  const stack = verbose ? ((err as Error)?.stack ?? e.stack) : undefined;
+  return { text: `Error: ${printable(e.message, MESSAGE_MAX_CHARS)}\n${hint}${stack ? stack + "\n" : ""}`, code: exitCodeFor(e.code) };
+}
+
+/**
+ * What Ctrl-C prints and the status it exits with (the caller exits): the same printer and
+ * table as any error, so an interrupted command says so instead of vanishing. Files an
+ * interrupted install left are cleaned up by the next one.
+ */
+export function interrupted(io: Io = processIo): number {
+  const { text, code } = describeError(
+    new QuiltError("EABORTED", "Interrupted (Ctrl-C)", { hint: "run the command again (an install resumes from the files already in place)" }),
+    false,
+    undefined,
+  );
+  io.err(text);
+  return code;
 }
 
 export async function main(argv: string[], io: Io = processIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const ctx = new CommandContext(io, env);
   const verbose = argv.includes("--verbose") || argv.includes("-v");
-  if (env.QUILT_NO_LOG_FILE !== "1") {
-    configureLogging({ file: join(stateDir(env), "logs", "cli.log"), level: verbose ? "debug" : env.QUILT_LOG_LEVEL });
-  }
+  const logFile = env.QUILT_NO_LOG_FILE !== "1" ? join(stateDir(env), "logs", "cli.log") : undefined;
+  if (logFile !== undefined) configureLogging({ file: logFile, level: verbose ? "debug" : env.QUILT_LOG_LEVEL });
   log().debug({ argv }, "command");
   let parser = yargs(argv)
     .scriptName("quilt")
@@ -123,6 +149,7 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
     .help()
     .alias("help", "h")
     .version(false)
+    .epilogue(exitStatusHelp())
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err, y) => {
@@ -153,7 +180,7 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
       io.err(`${usage ? `Usage: ${usage}\n` : ""}Error: ${err.message}\nhint: run \`quilt --help\` or \`quilt <command> --help\` for usage\n`);
       return EXIT_USAGE;
     }
-    const { text, code } = describeError(err, verbose);
+    const { text, code } = describeError(err, verbose, logFile);
     log().error({ err }, "command failed");
     io.err(text);
     return code;

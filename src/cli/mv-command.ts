@@ -8,6 +8,7 @@ import { parseLogicalKey } from "../manifest/logical-key.js";
 import { changeWorkspace } from "./builder-shared.js";
 import type { CommandContext } from "./context.js";
 import type { Workspace } from "./workspace.js";
+import { quoted } from "../untrusted-text.js";
 
 interface MvArgs {
   from: string;
@@ -24,10 +25,10 @@ function moveEntry(ws: Workspace, from: string, toArg: string, overwrite: boolea
     const k = e.logicalKey;
     if (k === from) continue;
     if (k.startsWith(to + "/") || to.startsWith(k + "/")) {
-      throw new QuiltError("EUSAGE", `Cannot move "${from}" to "${to}": "${k}" is in the way (a path cannot be both a file and a directory)`);
+      throw new QuiltError("EUSAGE", `Cannot move ${quoted(from)} to ${quoted(to)}: ${quoted(k)} is in the way (a path cannot be both a file and a directory)`);
     }
     if (k === to && !overwrite) {
-      throw new QuiltError("EUSAGE", `Collision detected. moving "${from}" to "${to}", but "${to}" already exists.`, { hint: `use --overwrite to replace "${to}" with "${from}"` });
+      throw new QuiltError("EUSAGE", `Collision detected. moving ${quoted(from)} to ${quoted(to)}, but ${quoted(to)} already exists.`, { hint: `use --overwrite to replace ${quoted(to)} with ${quoted(from)}` });
     }
   }
   const entries = snap.entries.filter((e) => e.logicalKey !== to).map((e) => (e.logicalKey === from ? { ...e, logicalKey: to } : e));
@@ -49,10 +50,10 @@ function checkNoFileDirClash(all: string[], moving: string[], from: string, toAr
     const parts = dest.split("/");
     for (let i = 1; i < parts.length; i++) {
       const parent = parts.slice(0, i).join("/");
-      if (stayingSet.has(parent)) throw new QuiltError("EUSAGE", `Cannot move "${k}" to "${dest}": "${parent}" is a file (a path cannot be both a file and a directory)`);
+      if (stayingSet.has(parent)) throw new QuiltError("EUSAGE", `Cannot move ${quoted(k)} to ${quoted(dest)}: ${quoted(parent)} is a file (a path cannot be both a file and a directory)`);
     }
     const clash = staying.find((s) => s.startsWith(dest + "/"));
-    if (clash !== undefined) throw new QuiltError("EUSAGE", `Cannot move "${k}" to "${dest}": "${clash}" is under it (a path cannot be both a file and a directory)`);
+    if (clash !== undefined) throw new QuiltError("EUSAGE", `Cannot move ${quoted(k)} to ${quoted(dest)}: ${quoted(clash)} is under it (a path cannot be both a file and a directory)`);
   }
 }
 

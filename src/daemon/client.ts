@@ -1,7 +1,7 @@
 // The CLI's side of the socket: one request, its progress events, one reply. A daemon
 // error reply becomes the same QuiltError (code, message, hint) it was in the daemon.
 import { connect, type Socket } from "node:net";
-import { QuiltError, errnoCode, type ErrorCode } from "../errors.js";
+import { QuiltError, errnoCode, isErrorCode } from "../errors.js";
 import { FrameReader } from "./frame-reader.js";
 import { isReply, MAX_FRAME_BYTES, PROTOCOL_VERSION, type Operation, type ServerFrame } from "./protocol.js";
 
@@ -43,7 +43,8 @@ export class DaemonClient {
             }
             if (frame.ok) done(() => resolve(frame.result as T));
             else {
-              const code = (frame.error.code === "EPROTO" ? "EINTERNAL" : frame.error.code) as ErrorCode;
+              // A code this client does not know (EPROTO, or a newer daemon's) is still a failure.
+              const code = isErrorCode(frame.error.code) ? frame.error.code : "EINTERNAL";
               done(() => reject(new QuiltError(code, frame.error.message, { ...(frame.error.hint !== undefined && { hint: frame.error.hint }) })));
             }
           }

@@ -182,7 +182,7 @@ export class Daemon {
         const mountpoint = await canonicalMountPath(req.mountpoint);
         const existing = this.mounts.get(mountpoint);
         if (!existing && (await mountState(mountpoint)) === "live") {
-          throw new QuiltError("EUSAGE", `${mountpoint} is already mounted`, { hint: `unmount it first: quilt unmount ${mountpoint}` });
+          throw new QuiltError("EBUSY", `${mountpoint} is already mounted`, { hint: `unmount it first: quilt unmount ${mountpoint}` });
         }
         // S3 requests would be signed with the daemon's credentials: refuse before the first
         // one when they are not the caller's (a local registry's manifest is checked once read).
@@ -197,7 +197,7 @@ export class Daemon {
           const same =
             r.registry === spec.registry.url && r.name === spec.name && r.topHash === resolved.topHash && (r.verify ?? "default") === (req.verify ?? "default") && (r.allowOther ?? false) === req.allowOther;
           if (same) return { ...describe(existing), alreadyMounted: true };
-          throw new QuiltError("EUSAGE", `${mountpoint} is already mounted (${r.name}@${r.topHash.slice(0, 9)}${r.verify === "strict" ? ", --verify strict" : ""})`, {
+          throw new QuiltError("EBUSY", `${mountpoint} is already mounted (${r.name}@${r.topHash.slice(0, 9)}${r.verify === "strict" ? ", --verify strict" : ""})`, {
             hint: `unmount it first: quilt unmount ${mountpoint}`,
           });
         }

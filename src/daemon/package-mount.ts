@@ -163,7 +163,7 @@ export class PackageMount {
         return await this.cache.ensureVerified(obj, src);
       } catch (err) {
         // No room to hold it whole next to what other checks hold: hash it as it streams.
-        if (!isQuiltError(err, "EUSAGE")) throw err;
+        if (!isQuiltError(err, "ENOSPACE")) throw err;
       }
     }
     const hasher = new EntryHasher(assertHashType(obj.hash.type), e.size);

@@ -8,6 +8,7 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { dirname, resolve as resolvePath } from "node:path";
 import { errnoCode, QuiltError } from "../errors.js";
 import { log } from "../log.js";
+import { asQuiltError } from "../os-errors.js";
 import { FrameReader, FrameTooLarge } from "./frame-reader.js";
 import { MAX_FRAME_BYTES, requestProblem, type Operation, type Reply, type Request, type ServerFrame, type WireError } from "./protocol.js";
 
@@ -19,9 +20,10 @@ export interface HandlerContext {
 
 export type Handler = (params: Record<string, unknown>, ctx: HandlerContext) => Promise<unknown>;
 
+/** Any error as the reply carries it: the same code, message and hint the CLI prints. */
 export function toWireError(err: unknown): WireError {
-  if (err instanceof QuiltError) return { code: err.code, message: err.message, ...(err.hint !== undefined && { hint: err.hint }) };
-  return { code: "EINTERNAL", message: err instanceof Error ? err.message : String(err) };
+  const e = asQuiltError(err, "this is a bug in the quilt daemon: please report it with the daemon's log (logs/daemon.log in the state directory)");
+  return { code: e.code, message: e.message, ...(e.hint !== undefined && { hint: e.hint }) };
 }
 
 export class SocketServer {
@@ -47,7 +49,7 @@ export class SocketServer {
         if (errnoCode(err) !== "EADDRINUSE") throw err;
         // Holding the lock, a socket file nobody answers on was left by a crashed daemon and
         // is replaced (the check stays for a daemon of a version without the lock).
-        if (await answers(this.path)) throw new QuiltError("EUSAGE", `A quilt daemon is already listening on ${this.path}`, { hint: "quilt daemon status" });
+        if (await answers(this.path)) throw new QuiltError("EBUSY", `A quilt daemon is already listening on ${this.path}`, { hint: "quilt daemon status" });
         await rm(this.path, { force: true });
         await listen(server, this.path);
       }
@@ -161,7 +163,7 @@ async function takeLock(socketPath: string): Promise<Server> {
     await listen(lock, name);
   } catch (err) {
     if (errnoCode(err) !== "EADDRINUSE") throw err;
-    throw new QuiltError("EUSAGE", `A quilt daemon is already running for ${socketPath}`, { hint: "quilt daemon status; stop it with quilt daemon stop" });
+    throw new QuiltError("EBUSY", `A quilt daemon is already running for ${socketPath}`, { hint: "quilt daemon status; stop it with quilt daemon stop" });
   }
   return lock;
 }

@@ -20,6 +20,7 @@ import { log } from "../log.js";
 import type { Attr, QuiltFilesystem } from "./filesystem.js";
 import { MUTATING_OPS } from "./filesystem.js";
 import { type FsErrno, isFsError } from "./fs-errors.js";
+import { assertFuseAvailable } from "./fuse-available.js";
 import { canonicalMountPath, clearStaleMount, fusermountUnmount, mountAt } from "./mount-table.js";
 
 // The package's types declare an ES default export; at run time module.exports is the class.
@@ -96,6 +97,7 @@ export function mountOptionString(options: MountOptions): string {
 
 export async function mount(core: QuiltFilesystem, mountpoint: string, options: MountOptions = {}): Promise<MountHandle> {
   const mnt = await canonicalMountPath(mountpoint);
+  await assertFuseAvailable();
   await clearStaleMount(mnt);
   await checkMountpoint(mnt, options);
   const fuse = new QuiltFuse(mnt, core, mountOptionString(options));
@@ -107,7 +109,7 @@ export async function mount(core: QuiltFilesystem, mountpoint: string, options: 
     );
   } catch (err) {
     await fusermountUnmount(mnt, { lazy: true }).catch(() => undefined);
-    throw new QuiltError("EUSAGE", `Cannot mount on ${mnt}: ${(err as Error).message}`, { cause: err, hint: "is FUSE available (/dev/fuse, fusermount)?" });
+    throw new QuiltError("ENOFUSE", `Cannot mount on ${mnt}: ${(err as Error).message}`, { cause: err, hint: "is FUSE available (/dev/fuse, fusermount) and allowed here (in a container: --device /dev/fuse --cap-add SYS_ADMIN)?" });
   }
   let unmounted = false;
   return {

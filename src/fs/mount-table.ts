@@ -117,8 +117,13 @@ export async function fusermountUnmount(path: string, opts: { lazy?: boolean } =
   }
   const stderr = (lastErr as { stderr?: string }).stderr?.trim();
   const busy = stderr !== undefined && /busy/i.test(stderr);
-  throw new QuiltError("EUSAGE", `Cannot unmount ${path}: ${stderr || (lastErr as Error).message}`, {
-    hint: busy ? "a process still uses the mount (open files or a working directory inside it); close it or unmount with --force" : undefined,
+  const code = errnoCode(lastErr) === "ENOENT" ? "ENOFUSE" : busy ? "EBUSY" : "EUSAGE"; // ENOENT: no fusermount at all
+  throw new QuiltError(code, `Cannot unmount ${path}: ${stderr || (lastErr as Error).message}`, {
+    hint: busy
+      ? "a process still uses the mount (open files or a working directory inside it); close it or unmount with --force"
+      : code === "ENOFUSE"
+        ? "install FUSE's fusermount (Debian/Ubuntu: apt-get install fuse3) on the PATH of the quilt daemon"
+        : undefined,
     cause: lastErr,
   });
 }
@@ -131,7 +136,7 @@ export async function clearStaleMount(path: string): Promise<boolean> {
   const state = await mountState(path);
   if (state === "none") return false;
   if (state === "live" || state === "hung") {
-    throw new QuiltError("EUSAGE", `${path} is already a mount point${state === "hung" ? " (its server does not answer)" : ""}`, { hint: "unmount it first, or mount somewhere else" });
+    throw new QuiltError("EBUSY", `${path} is already a mount point${state === "hung" ? " (its server does not answer)" : ""}`, { hint: "unmount it first, or mount somewhere else" });
   }
   await fusermountUnmount(path, { lazy: true });
   return true;

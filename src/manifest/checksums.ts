@@ -235,7 +235,7 @@ export function fileChanged(path: string, size: number): QuiltError {
  */
 export function verifyHash(expected: EntryHash, actual: EntryHash, what = "data"): void {
   if (expected.type !== actual.type) {
-    throw new QuiltError("EUSAGE", `cannot compare a ${expected.type} hash with a ${actual.type} hash`);
+    throw new QuiltError("EINTERNAL", `cannot compare a ${expected.type} hash with a ${actual.type} hash`);
   }
   const same =
     expected.type === "SHA256"

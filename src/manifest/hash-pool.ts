@@ -146,7 +146,7 @@ export class HashPool {
   /** Stops the threads; jobs still running fail. The pool starts new threads if used again. */
   async close(): Promise<void> {
     const slots = this.slots.splice(0);
-    const err = new QuiltError("EUSAGE", "the hash pool was closed while hashing");
+    const err = new QuiltError("EABORTED", "the hash pool was closed while hashing");
     for (const unit of [...this.ranges, ...this.queue.slice(this.queueHead)]) this.fail(unit.job, err);
     for (const slot of slots) for (const units of slot.inFlight.values()) for (const u of units) this.fail(u.job, err);
     this.ranges = [];

@@ -5,6 +5,7 @@
 import { QuiltError } from "../errors.js";
 import type { LogicalKey } from "../types.js";
 import { compareCodePoints } from "./python-json.js";
+import { quoted } from "../untrusted-text.js";
 
 export const LOGICAL_KEY_RULES = "logical keys are /-separated names; no empty, '.' or '..' component, no leading or trailing '/', no NUL";
 
@@ -24,7 +25,7 @@ export function logicalKeyProblem(key: string): string | null {
 export function parseLogicalKey(key: string, where = ""): LogicalKey {
   const problem = logicalKeyProblem(key);
   if (problem !== null) {
-    throw new QuiltError("EBADKEY", `${where}Invalid logical key ${JSON.stringify(key)}: ${problem}`, { hint: LOGICAL_KEY_RULES });
+    throw new QuiltError("EBADKEY", `${where}Invalid logical key ${quoted(key)}: ${problem}`, { hint: LOGICAL_KEY_RULES });
   }
   return key as LogicalKey;
 }

@@ -10,6 +10,7 @@ import { Manifest, type ManifestEntry } from "./manifest.js";
 import { PhysicalKey } from "./physical-key.js";
 import { splitLineBatches } from "./lines.js";
 import { CompactEntry, EMPTY_META, isNormalS3Url } from "./compact-entry.js";
+import { quoted } from "../untrusted-text.js";
 
 const FORMAT_HINT = "see QUILT_FORMAT.md: line 1 is the header object, then one entry object per line";
 
@@ -103,13 +104,13 @@ function parseEntryLine(text: string, line: number, dirMeta: Map<string, JsonVal
   if (pks === undefined || pks === null || (Array.isArray(pks) && pks.length === 0)) {
     const dir = key.endsWith("/") ? key.slice(0, -1) : key;
     const problem = key.endsWith("/") ? logicalKeyProblem(dir) : "a directory-metadata key must end with '/'";
-    if (problem !== null) throw lineError(line, `invalid directory key ${JSON.stringify(key)}: ${problem}`, LOGICAL_KEY_RULES);
-    if (meta === undefined) throw lineError(line, `directory-metadata line for ${JSON.stringify(key)} has no "meta" field`);
+    if (problem !== null) throw lineError(line, `invalid directory key ${quoted(key)}: ${problem}`, LOGICAL_KEY_RULES);
+    if (meta === undefined) throw lineError(line, `directory-metadata line for ${quoted(key)} has no "meta" field`);
     dirMeta.set(key, meta);
     return undefined;
   }
   const problem = logicalKeyProblem(key);
-  if (problem !== null) throw lineError(line, `invalid logical key ${JSON.stringify(key)}: ${problem}`, LOGICAL_KEY_RULES);
+  if (problem !== null) throw lineError(line, `invalid logical key ${quoted(key)}: ${problem}`, LOGICAL_KEY_RULES);
   if (!Array.isArray(pks) || typeof pks[0] !== "string") {
     throw lineError(line, `field "physical_keys" must be a list of URL strings, got ${typeName(pks)}`);
   }

@@ -7,6 +7,7 @@ import { isJsonObject, type JsonObject, type JsonValue } from "./json-value.js";
 import { compareLogicalKeys, parentDirs } from "./logical-key.js";
 import type { PhysicalKey } from "./physical-key.js";
 import { computeTopHash } from "./top-hash.js";
+import { quoted } from "../untrusted-text.js";
 
 export interface ManifestEntry {
   readonly logicalKey: LogicalKey;
@@ -70,7 +71,7 @@ export class Manifest {
       const key = (entries[i] as ManifestEntry).logicalKey;
       if (key === prev) {
         const [first, second] = origin(key);
-        const where = second !== undefined ? `Manifest line ${second}: duplicate logical key ${JSON.stringify(key)} (first on line ${first})` : `Duplicate logical key ${JSON.stringify(key)}`;
+        const where = second !== undefined ? `Manifest line ${second}: duplicate logical key ${quoted(key)} (first on line ${first})` : `Duplicate logical key ${quoted(key)}`;
         throw new QuiltError("EBADMANIFEST", where);
       }
       if (key.startsWith(prev) && key.charCodeAt(prev.length) === 0x2f) throw fileAndDirectory(prev, prev + "/", origin);
@@ -142,7 +143,7 @@ function isSorted(entries: ManifestEntry[]): boolean {
 
 function fileAndDirectory(file: string, dir: string, origin: KeyOrigin): QuiltError {
   const [line] = origin(file);
-  return new QuiltError("EBADMANIFEST", `${line !== undefined ? `Manifest line ${line}: ` : ""}Logical key ${JSON.stringify(file)} is a file and also a directory (${JSON.stringify(dir)})`, {
+  return new QuiltError("EBADMANIFEST", `${line !== undefined ? `Manifest line ${line}: ` : ""}Logical key ${quoted(file)} is a file and also a directory (${quoted(dir)})`, {
     hint: "a path cannot be both a file and a directory in one package",
   });
 }

@@ -3,6 +3,7 @@
 // `file:///dir/ns/name[:tag][@hash]`, and quilt3's `quilt+s3://bucket#package=ns/name[:tag|@hash]`.
 import { QuiltError } from "../errors.js";
 import { parseRegistryUrl, resolveRegistry, type RegistryUrl } from "./registry-url.js";
+import { quoted } from "../untrusted-text.js";
 
 export interface PackageSpec {
   registry: RegistryUrl;
@@ -28,7 +29,7 @@ const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 const HASH_RE = /^[0-9a-f]{6,64}$/;
 
 function bad(spec: string, why: string): QuiltError {
-  return new QuiltError("EBADSPEC", `Invalid package spec ${JSON.stringify(spec)}: ${why}`, {
+  return new QuiltError("EBADSPEC", `Invalid package spec ${quoted(spec)}: ${why}`, {
     hint: `accepted forms:\n  ${SPEC_FORMS.join("\n  ")}`,
   });
 }
@@ -58,7 +59,7 @@ function parseNameRef(spec: string, ref: string): Pick<PackageSpec, "name" | "ta
     rest = rest.slice(0, colon);
     if (!isValidTag(tag)) throw bad(spec, `":${tag}" is not a valid tag (letters, digits, '_', '-', '.')`);
   }
-  if (!NAME_RE.test(rest)) throw bad(spec, `${JSON.stringify(rest)} is not a package name of the form namespace/name`);
+  if (!NAME_RE.test(rest)) throw bad(spec, `${quoted(rest)} is not a package name of the form namespace/name`);
   return { name: rest, ...(tag !== undefined && { tag }), ...(hash !== undefined && { hash }) };
 }
 
@@ -87,7 +88,7 @@ function parseQuiltUri(spec: string): PackageSpec {
   const fields = new Map<string, string>();
   for (const kv of (m[2] as string).split("&")) {
     const eq = kv.indexOf("=");
-    if (eq < 0) throw bad(spec, `fragment field ${JSON.stringify(kv)} has no "="`);
+    if (eq < 0) throw bad(spec, `fragment field ${quoted(kv)} has no "="`);
     fields.set(kv.slice(0, eq), decodeURIComponent(kv.slice(eq + 1)));
   }
   const pkg = fields.get("package");

@@ -3,6 +3,7 @@
 // quote/unquote rules), because quilt3 normalizes every physical key it writes and a
 // manifest we write must come out byte-identical.
 import { QuiltError } from "../errors.js";
+import { quoted } from "../untrusted-text.js";
 
 const HINT = "physical keys look like s3://bucket/path/to/key?versionId=... or file:///absolute/path";
 
@@ -42,20 +43,20 @@ export class PhysicalKey {
     const rawPath = q < 0 ? rest : rest.slice(0, q);
     const query = q < 0 ? "" : rest.slice(q + 1);
     if (scheme === "s3") {
-      if (!netloc) throw new QuiltError("EBADSPEC", `Missing bucket in ${JSON.stringify(url)}`, { hint: HINT });
+      if (!netloc) throw new QuiltError("EBADSPEC", `Missing bucket in ${quoted(url)}`, { hint: HINT });
       const fields = parseQuery(query);
       const versions = fields.get("versionId");
       fields.delete("versionId");
-      if (fields.size > 0) throw new QuiltError("EBADSPEC", `Unexpected S3 query string: ${JSON.stringify(query)}`, { hint: HINT });
+      if (fields.size > 0) throw new QuiltError("EBADSPEC", `Unexpected S3 query string: ${quoted(query)}`, { hint: HINT });
       return new PhysicalKey(netloc, unquote(rawPath).slice(1), versions?.[0] ?? null);
     }
     if (scheme === "file") {
-      if (netloc !== "" && netloc !== "localhost") throw new QuiltError("EBADSPEC", `Unexpected hostname in ${JSON.stringify(url)}`, { hint: HINT });
-      if (!rawPath.startsWith("/")) throw new QuiltError("EBADSPEC", `Relative paths are not allowed: ${JSON.stringify(url)}`, { hint: HINT });
-      if (query) throw new QuiltError("EBADSPEC", `Unexpected query in ${JSON.stringify(url)}`, { hint: HINT });
+      if (netloc !== "" && netloc !== "localhost") throw new QuiltError("EBADSPEC", `Unexpected hostname in ${quoted(url)}`, { hint: HINT });
+      if (!rawPath.startsWith("/")) throw new QuiltError("EBADSPEC", `Relative paths are not allowed: ${quoted(url)}`, { hint: HINT });
+      if (query) throw new QuiltError("EBADSPEC", `Unexpected query in ${quoted(url)}`, { hint: HINT });
       return new PhysicalKey(null, unquote(rawPath), null);
     }
-    throw new QuiltError("EBADSPEC", `Unexpected scheme ${JSON.stringify(scheme ?? "")} in physical key ${JSON.stringify(url)}`, { hint: HINT });
+    throw new QuiltError("EBADSPEC", `Unexpected scheme ${quoted(scheme ?? "")} in physical key ${quoted(url)}`, { hint: HINT });
   }
 
   isLocal(): boolean {

@@ -5,6 +5,7 @@ import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL, fileURLToPath } from "node:url";
 import { QuiltError } from "../errors.js";
+import { quoted } from "../untrusted-text.js";
 
 export type RegistryUrl =
   | { kind: "s3"; bucket: string; url: string }
@@ -29,7 +30,7 @@ export function parseRegistryUrl(input: string): RegistryUrl {
   if (input.startsWith("s3://")) {
     const bucket = input.slice(5).replace(/\/+$/, "");
     if (!BUCKET_RE.test(bucket)) {
-      throw new QuiltError("EBADSPEC", `Invalid S3 registry ${JSON.stringify(input)}: expected s3://bucket`, { hint: HINT });
+      throw new QuiltError("EBADSPEC", `Invalid S3 registry ${quoted(input)}: expected s3://bucket`, { hint: HINT });
     }
     return { kind: "s3", bucket, url: `s3://${bucket}` };
   }
@@ -38,10 +39,10 @@ export function parseRegistryUrl(input: string): RegistryUrl {
     try {
       dir = fileURLToPath(input);
     } catch (err) {
-      throw new QuiltError("EBADSPEC", `Invalid file registry ${JSON.stringify(input)}: ${(err as Error).message}`, { hint: HINT });
+      throw new QuiltError("EBADSPEC", `Invalid file registry ${quoted(input)}: ${(err as Error).message}`, { hint: HINT });
     }
   } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input)) {
-    throw new QuiltError("EBADSPEC", `Unsupported registry ${JSON.stringify(input)}`, { hint: HINT });
+    throw new QuiltError("EBADSPEC", `Unsupported registry ${quoted(input)}`, { hint: HINT });
   } else {
     dir = resolve(input);
   }

@@ -3,6 +3,8 @@
 // named, what the ETag of a file is, and how fs errors become QuiltErrors.
 import { isAbsolute, join } from "node:path";
 import { QuiltError, errnoCode } from "../errors.js";
+import { fromOsError } from "../os-errors.js";
+import { quoted } from "../untrusted-text.js";
 
 /** Our temp files, `.<name>.<12 hex>.tmp`; never listed, and left-overs of a crash are garbage. */
 export const TEMP_RE = /^\..+\.[0-9a-f]{12}\.tmp$/;
@@ -22,10 +24,10 @@ export function localEtag(st: StatLike): string {
 export function objectPath(bucket: string, key: string): string {
   checkBucket(bucket);
   checkKeyChars(key);
-  if (key === "" || key.startsWith("/")) throw new QuiltError("EBADKEY", `invalid key ${JSON.stringify(key)}: keys are relative and not empty`);
+  if (key === "" || key.startsWith("/")) throw new QuiltError("EBADKEY", `invalid key ${quoted(key)}: keys are relative and not empty`);
   for (const part of key.split("/")) {
     if (part === "" || part === "." || part === "..") {
-      throw new QuiltError("EBADKEY", `invalid key ${JSON.stringify(key)}: empty, "." or ".." path components are not allowed`);
+      throw new QuiltError("EBADKEY", `invalid key ${quoted(key)}: empty, "." or ".." path components are not allowed`);
     }
   }
   return join(bucket, key);
@@ -45,12 +47,12 @@ export function checkPrefix(bucket: string, prefix: string): void {
 
 function checkBucket(bucket: string): void {
   if (!isAbsolute(bucket) || bucket.includes("\0")) {
-    throw new QuiltError("EUSAGE", `local store bucket must be an absolute directory path, got ${JSON.stringify(bucket)}`);
+    throw new QuiltError("EUSAGE", `local store bucket must be an absolute directory path, got ${quoted(bucket)}`);
   }
 }
 
 function checkKeyChars(key: string): void {
-  if (key.includes("\0")) throw new QuiltError("EBADKEY", `invalid key ${JSON.stringify(key)}: contains NUL`);
+  if (key.includes("\0")) throw new QuiltError("EBADKEY", `invalid key ${quoted(key)}: contains NUL`);
 }
 
 export function fsError(err: unknown, op: string, path: string): QuiltError {
@@ -60,5 +62,5 @@ export function fsError(err: unknown, op: string, path: string): QuiltError {
   if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") {
     return new QuiltError("ENOTFOUND", `${path}: no such object`, { cause: err });
   }
-  return new QuiltError("ESTORAGE", `${op} ${path}: ${message}`, { cause: err });
+  return fromOsError(err) ?? new QuiltError("ESTORAGE", `${op} ${path}: ${message}`, { cause: err });
 }

@@ -22,6 +22,7 @@ import {
   V2_TAGS,
   type LayoutVersion,
 } from "./registry-layout.js";
+import { quoted } from "../untrusted-text.js";
 
 export const LATEST = "latest";
 /** quilt3 refuses hash prefixes shorter than this. */
@@ -119,7 +120,7 @@ export class Registry {
       });
     }
     const tags = [...new Set(known.map((p) => p.pointer).filter((p) => !isTimestamp(p)))];
-    throw new QuiltError("ENOTFOUND", `Unknown tag ${JSON.stringify(tag)} for package ${name} in registry ${this.url.url}`, {
+    throw new QuiltError("ENOTFOUND", `Unknown tag ${quoted(tag)} for package ${name} in registry ${this.url.url}`, {
       hint: `known tags: ${tags.join(", ") || "(none)"}; \`quilt log ${name}\` lists every version`,
     });
   }
@@ -127,7 +128,7 @@ export class Registry {
   private async resolveHash(name: string, prefix: string): Promise<Resolved> {
     const p = prefix.toLowerCase();
     if (!/^[0-9a-f]+$/.test(p) || p.length < MIN_HASH_PREFIX || p.length > 64) {
-      throw new QuiltError("EBADSPEC", `Invalid hash ${JSON.stringify(prefix)}: expected ${MIN_HASH_PREFIX} to 64 hex characters`);
+      throw new QuiltError("EBADSPEC", `Invalid hash ${quoted(prefix)}: expected ${MIN_HASH_PREFIX} to 64 hex characters`);
     }
     const matches = new Map<string, LayoutVersion>();
     for (const layout of ["v1", "v2"] as const) {
@@ -139,13 +140,13 @@ export class Registry {
       if (matches.size > 0 && p.length === 64) break;
     }
     if (matches.size === 0) {
-      throw new QuiltError("ENOTFOUND", `No manifest of ${name} matches hash ${JSON.stringify(prefix)} in registry ${this.url.url}`, {
+      throw new QuiltError("ENOTFOUND", `No manifest of ${name} matches hash ${quoted(prefix)} in registry ${this.url.url}`, {
         hint: `\`quilt log ${name}\` lists the versions`,
       });
     }
     if (matches.size > 1) {
       const list = [...matches.keys()].sort();
-      throw new QuiltError("EAMBIGUOUS", `Hash prefix ${JSON.stringify(prefix)} matches ${list.length} manifests:\n  ${list.join("\n  ")}`, {
+      throw new QuiltError("EAMBIGUOUS", `Hash prefix ${quoted(prefix)} matches ${list.length} manifests:\n  ${list.join("\n  ")}`, {
         hint: "give more characters of the hash",
       });
     }
@@ -251,7 +252,7 @@ export class Registry {
 
 function assertTag(tag: string): void {
   if (!isValidTag(tag) || isTimestamp(tag)) {
-    throw new QuiltError("EUSAGE", `Invalid tag ${JSON.stringify(tag)}`, {
+    throw new QuiltError("EUSAGE", `Invalid tag ${quoted(tag)}`, {
       hint: "a tag is letters, digits, '_', '-' and '.', and not all digits (those are timestamps)",
     });
   }

@@ -27,7 +27,7 @@ export function mapS3Error(err: unknown, ctx: S3ErrorContext): QuiltError {
   const detail = describeError(err);
   const pinnedVersion = ctx.loc.versionId !== undefined;
 
-  if (name === "AbortError") return new QuiltError("EUSAGE", `${what}: aborted`, { cause: err });
+  if (name === "AbortError") return new QuiltError("EABORTED", `${what}: aborted`, { cause: err });
   if (name === "NoSuchBucket") {
     return new QuiltError("ENOTFOUND", `${what}: no such bucket ${ctx.loc.bucket}`, { cause: err, hint: "Check the bucket name and the region/endpoint." });
   }

@@ -105,7 +105,7 @@ export function stripQuotes(etag: string): string {
 /** Throws the AbortSignal's reason when it has fired. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {
-    throw signal.reason instanceof Error ? signal.reason : new QuiltError("EUSAGE", "operation aborted");
+    throw signal.reason instanceof Error ? signal.reason : new QuiltError("EABORTED", "operation aborted");
   }
 }
 

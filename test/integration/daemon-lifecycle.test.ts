@@ -62,7 +62,7 @@ describe.skipIf(unavailable !== null)("daemon: lifecycle", () => {
     expect(await mountState(mnt)).toBe("live");
 
     const again = await box.cli(["mount", `${name}:v1`, mnt, "--registry", registry, "--verify", "strict"]);
-    expect(again.code).toBe(2);
+    expect(again.code).toBe(7); // busy (README, "Exit status")
     expect(again.stderr).toContain(`Error: ${mnt} is already mounted (${name}@${topHash.slice(0, 9)})`);
     expect(again.stderr).toContain(`hint: unmount it first: quilt unmount ${mnt}`);
     // The refused request left the first mount alone.

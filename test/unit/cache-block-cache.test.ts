@@ -223,7 +223,7 @@ describe("BlockCache reads", () => {
     // Larger than the cache: refused with a hint, nothing fetched.
     const small = await openCache({ dataDir: `${dir.path}/data2`, indexDir: `${dir.path}/index2`, maxBytes: 2 * BS });
     const big = await remoteObject(6 * BS);
-    await expect(small.read(big.obj, 0, 10, big.remote.fetch, { strict: true })).rejects.toMatchObject({ code: "EUSAGE" });
+    await expect(small.read(big.obj, 0, 10, big.remote.fetch, { strict: true })).rejects.toMatchObject({ code: "ENOSPACE" });
     expect(big.remote.requests).toEqual([]);
   });
 
@@ -288,7 +288,7 @@ describe("BlockCache reads", () => {
     await new Promise((r) => setTimeout(r, 5));
     const second = cache.read(obj, 10, 100, remote.fetch);
     abort.abort();
-    await expect(first).rejects.toMatchObject({ code: "EUSAGE" });
+    await expect(first).rejects.toMatchObject({ code: "EABORTED" });
     expect((await second).equals(data.subarray(10, 110))).toBe(true);
     expect(remote.requests).toEqual([{ start: 0, end: BS }]); // the aborted one never reached the remote
   });
@@ -333,7 +333,7 @@ describe("BlockCache reads", () => {
     await new Promise((r) => setTimeout(r, 20));
     const read = cache.read(obj, BS, 100, remote.fetch);
     abort.abort();
-    await expect(prefetch).rejects.toMatchObject({ code: "EUSAGE" });
+    await expect(prefetch).rejects.toMatchObject({ code: "EABORTED" });
     expect((await read).equals(data.subarray(BS, BS + 100))).toBe(true);
   });
 
@@ -341,7 +341,7 @@ describe("BlockCache reads", () => {
     const cache = await openCache({ maxBytes: 8 * BS });
     const big = await remoteObject(8 * BS); // its headers do not fit next to it
     const err = await cache.read(big.obj, 0, 10, big.remote.fetch, { strict: true }).catch((e: unknown) => e);
-    expect(isQuiltError(err, "EUSAGE")).toBe(true);
+    expect(isQuiltError(err, "ENOSPACE")).toBe(true);
     expect(String((err as Error).message)).toContain("cannot be verified whole");
   });
 

@@ -30,7 +30,7 @@ export class FakeRemote {
 
   readonly fetch: BlockFetcher = async (range, signal) => {
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
-    if (signal?.aborted) throw new QuiltError("EUSAGE", "aborted");
+    if (signal?.aborted) throw new QuiltError("EABORTED", "aborted");
     this.requests.push({ ...range });
     if (this.failNext > 0) {
       this.failNext--;
