@@ -4,6 +4,7 @@
 // clients (a byte per 100 ms), clients that half-close or vanish mid-request, and clients
 // that pipeline requests without reading a reply. Each returns the problems it saw.
 import { connect, type Socket } from "node:net";
+import { DaemonClient } from "../../src/daemon/client.js";
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION, type Operation } from "../../src/daemon/protocol.js";
 import type { Rng } from "./fuzz.js";
 import { sleep } from "./daemon-harness.js";
@@ -137,9 +138,10 @@ export async function fuzzClient(path: string, r: Rng, label: string): Promise<s
 
 /** Half a frame, then silence until `release` resolves: the daemon must keep serving others. */
 export async function halfOpenClient(path: string, r: Rng, release: Promise<void>): Promise<string[]> {
-  const { socket } = await openRaw(path);
   const line = wrongParams(1, r);
-  socket.write(line.slice(0, r.int(1, line.length - 1)));
+  const half = line.slice(0, r.int(1, line.length - 1));
+  const { socket } = await openRaw(path);
+  socket.write(half);
   await release;
   socket.destroy();
   return [];
@@ -175,6 +177,12 @@ export async function rudeClient(path: string, r: Rng): Promise<string[]> {
     socket.destroy();
   } else socket.destroy();
   return [];
+}
+
+/** `n` connections at once, each a ping through the CLI's client: every one answered. */
+export async function burst(path: string, n: number, label: string): Promise<string[]> {
+  const one = () => new DaemonClient(path).request("ping", {}, { timeoutMs: 20_000 }).then(() => [], (e: unknown) => [`${label}: burst ping: ${(e as Error).message}`]);
+  return (await Promise.all(Array.from({ length: n }, one))).flat();
 }
 
 /** A frame past the limit: refused with EPROTO and the connection closed. */

@@ -12,7 +12,7 @@ import { DaemonClient } from "../../src/daemon/client.js";
 import { DaemonSandbox, processAlive, sleep, waitFor } from "../helpers/daemon-harness.js";
 import { caseIndices, caseRng, fuzzRun, reproduce } from "../helpers/fuzz.js";
 import { s3TestEnv } from "../helpers/s3.js";
-import { fuzzClient, halfOpenClient, openRaw, oversizeClient, rudeClient, slowClient } from "../helpers/socket-fuzz.js";
+import { burst, fuzzClient, halfOpenClient, openRaw, oversizeClient, rudeClient, slowClient } from "../helpers/socket-fuzz.js";
 
 const FILE = "test/integration/daemon-socket-fuzz.test.ts";
 /** "Answers within a few seconds": a health request waits at most this long. */
@@ -71,8 +71,8 @@ describe("daemon socket fuzz", () => {
       }
     })();
 
-    const r0 = caseRng(run.seed, 0);
-    const halfOpen = Array.from({ length: HALF_OPEN }, () => halfOpenClient(socketPath, r0, released));
+    // Numbered apart from the workers' cases (each client its own PRNG: connections complete in any order).
+    const halfOpen = Array.from({ length: HALF_OPEN }, (_, i) => halfOpenClient(socketPath, caseRng(run.seed, 10_000_000 + i), released));
     const slow = Array.from({ length: 4 }, (_, i) => slowClient(socketPath, 100 + i, `slow ${i}`));
     // Workers: each runs cases (its own numbering) until the budget is spent.
     let cases = 0;
@@ -89,7 +89,7 @@ describe("daemon socket fuzz", () => {
             : kind <= 3
               ? await rudeClient(socketPath, r)
               : kind === 4
-                ? (await Promise.all(Array.from({ length: BURST }, () => new DaemonClient(socketPath).request("ping", {}, { timeoutMs: 20_000 }).then(() => [], (e: unknown) => [`${label}: burst ping: ${(e as Error).message}`])))).flat()
+                ? await burst(socketPath, BURST, label)
                 : await fuzzClient(socketPath, r, label);
         problems.push(...found.map((p) => `${p} (${reproduce(run, FILE, index)})`));
         cases++;
