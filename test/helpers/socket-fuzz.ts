@@ -161,11 +161,15 @@ export async function slowClient(path: string, id: number, label: string): Promi
   return problems;
 }
 
-/** A request, then end (half-close) or destroy before the reply, or pipelined pings never read. */
+/** A request (or half of one), then end (half-close) or destroy before the reply, or pipelined pings never read. */
 export async function rudeClient(path: string, r: Rng): Promise<string[]> {
   const { socket } = await openRaw(path);
-  const kind = r.int(0, 3);
+  const kind = r.int(0, 4);
   if (kind === 0) socket.end(wrongParams(1, r) + "\n");
+  else if (kind === 4) {
+    const line = wrongParams(1, r);
+    socket.end(line.slice(0, r.int(1, line.length - 1))); // half a frame, then half-close
+  }
   else if (kind === 1) {
     socket.write(wrongParams(1, r) + "\n");
     socket.destroy();

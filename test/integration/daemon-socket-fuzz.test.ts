@@ -113,7 +113,10 @@ describe("daemon socket fuzz", () => {
       throw new Error(`${(err as Error).message}: ${await openFds(pid)} open; ${reproduce(run, FILE)}`);
     });
     console.log(`socket fuzz: ${cases} cases, ${checks} health answers, descriptors ${baseline} -> ${during} -> ${await openFds(pid)}`);
-    expect(await box.logTail(200)).not.toMatch(/uncaught|unhandled/i);
+    // Nothing failed inside the daemon, not even for clients gone before their reply.
+    const log = await readFile(box.logFile, "utf8");
+    expect(log).not.toMatch(/uncaught|unhandled/i);
+    expect(log).not.toContain('"msg":"request failed"');
   });
 
   it("refuses a missing, relative or non-string mountpoint as bad usage, not an internal error", async () => {
