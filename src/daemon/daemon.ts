@@ -18,7 +18,7 @@ import { dirname, join } from "node:path";
 import { makePrivateDir } from "../private-dir.js";
 import { PackageMount } from "./package-mount.js";
 import { readMountRecords, writeMountRecords, type MountRecord } from "./mount-records.js";
-import { parseMountRequest, readsS3 } from "./mount-request.js";
+import { mountpointParam, parseMountRequest, readsS3 } from "./mount-request.js";
 import { checkCredentials, credentialsFingerprint, s3ContextFromEnv, s3ContextKey, s3StoreOptions, type S3Context } from "./s3-context.js";
 import type { DaemonPaths } from "./paths.js";
 import { SocketServer, type Handler } from "./socket-server.js";
@@ -221,7 +221,7 @@ export class Daemon {
       },
       unmount: async (p) => {
         await this.restoring;
-        const mountpoint = await canonicalMountPath(String(p.mountpoint));
+        const mountpoint = await canonicalMountPath(mountpointParam(p, "unmount"));
         const m = this.mountAt(mountpoint);
         await m.unmount(p.force === true);
         this.mounts.delete(mountpoint);
@@ -234,14 +234,14 @@ export class Daemon {
       },
       stats: async () => ({ pid: process.pid, startedAt: this.startedAt.toISOString(), mounts: this.mounts.size, cache: this.cache.stats(), requests: this.requestCounts() }),
       verify: async (p, ctx) => {
-        const r = await this.mountAt(await canonicalMountPath(String(p.mountpoint))).verify({ cachedOnly: p.cachedOnly === true, onProgress: (x) => ctx.progress(x) });
+        const r = await this.mountAt(await canonicalMountPath(mountpointParam(p, "verify"))).verify({ cachedOnly: p.cachedOnly === true, onProgress: (x) => ctx.progress(x) });
         return { ...r, ...capList(r.failed, "failed"), ...capList(r.unverified, "unverified") };
       },
       "force-match": async (p, ctx) => {
-        const r = await this.mountAt(await canonicalMountPath(String(p.mountpoint))).forceMatch({ cachedOnly: p.cachedOnly === true, onProgress: (x) => ctx.progress(x) });
+        const r = await this.mountAt(await canonicalMountPath(mountpointParam(p, "force-match"))).forceMatch({ cachedOnly: p.cachedOnly === true, onProgress: (x) => ctx.progress(x) });
         return { ...r, before: { ...r.before, failed: r.before.failed.slice(0, MAX_REPORTED_KEYS), unverified: r.before.unverified.slice(0, MAX_REPORTED_KEYS) }, ...capList(r.failed, "failed"), ...capList(r.repaired, "repaired"), ...capList(r.unrepaired, "unrepaired") };
       },
-      status: async (p) => describe(this.mountAt(await canonicalMountPath(String(p.mountpoint)))),
+      status: async (p) => describe(this.mountAt(await canonicalMountPath(mountpointParam(p, "status")))),
       // `quilt cache clear` while this daemon runs: its index must forget the blocks it
       // deletes, or it would believe in files that are gone (and report false failures).
       // Its own blocks only, unless asked for every block of the (possibly shared) data directory.

@@ -25,9 +25,22 @@ export const VERIFY_MODES = ["default", "strict"] as const;
 
 const RESOLVED_REGISTRY = /^(s3|file):\/\//;
 
+/**
+ * The "mountpoint" of a request: an absolute path string. The CLI resolves it in the
+ * caller's directory; a relative one would resolve in the daemon's, and anything else
+ * (a number, an object) is a malformed request, not an internal error.
+ */
+export function mountpointParam(p: Record<string, unknown>, op: string): string {
+  const m = p.mountpoint;
+  if (typeof m !== "string" || !m.startsWith("/")) {
+    throw new QuiltError("EUSAGE", `A ${op} request needs an absolute "mountpoint", got ${typeof m === "string" ? JSON.stringify(m.slice(0, 200)) : m === null ? "null" : Array.isArray(m) ? "an array" : typeof m}`);
+  }
+  return m;
+}
+
 export function parseMountRequest(p: Record<string, unknown>): MountRequest {
   if (typeof p.spec !== "string") throw new QuiltError("EUSAGE", 'A mount request needs a "spec" (ns/name[:tag][@hash])');
-  if (typeof p.mountpoint !== "string") throw new QuiltError("EUSAGE", 'A mount request needs a "mountpoint"');
+  const mountpoint = mountpointParam(p, "mount");
   if (typeof p.registry !== "string" || !RESOLVED_REGISTRY.test(p.registry)) {
     throw new QuiltError("EUSAGE", `A mount request needs a resolved "registry" (s3://bucket or file:///dir), got ${JSON.stringify(p.registry)}`, {
       hint: "the daemon does not choose a registry from its own environment; use `quilt mount` of the same version as the daemon",
@@ -44,7 +57,7 @@ export function parseMountRequest(p: Record<string, unknown>): MountRequest {
   if (p.credentials !== undefined && typeof p.credentials !== "string") throw new QuiltError("EUSAGE", '"credentials" must be a fingerprint string');
   return {
     spec,
-    mountpoint: p.mountpoint,
+    mountpoint,
     s3: parseS3Context(p.s3),
     ...(typeof p.credentials === "string" && { credentials: p.credentials }),
     ...(p.verify === "strict" && { verify: "strict" as const }),

@@ -20,6 +20,14 @@ export interface HandlerContext {
 
 export type Handler = (params: Record<string, unknown>, ctx: HandlerContext) => Promise<unknown>;
 
+/**
+ * Per connection, at most this many requests are handled at once; past it, or while more
+ * than a frame's worth of replies waits for the client to read, the daemon stops reading
+ * from that client. A client that pipelines requests without reading replies so costs a
+ * bounded amount of memory (64 MiB of pings made the daemon hold 530 MiB of replies).
+ */
+export const MAX_IN_FLIGHT = 64;
+
 /** Any error as the reply carries it: the same code, message and hint the CLI prints. */
 export function toWireError(err: unknown): WireError {
   const e = asQuiltError(err, "this is a bug in the quilt daemon: please report it with the daemon's log (logs/daemon.log in the state directory)");
@@ -71,6 +79,15 @@ export class SocketServer {
     const send = (frame: ServerFrame) => {
       if (!socket.destroyed && socket.writable) socket.write(JSON.stringify(frame) + "\n");
     };
+    let inFlight = 0;
+    // Reading resumes once replies drain and handlers finish (see MAX_IN_FLIGHT).
+    const throttle = () => {
+      if (socket.destroyed) return;
+      const busy = inFlight >= MAX_IN_FLIGHT || socket.writableLength > MAX_FRAME_BYTES;
+      if (busy && !socket.isPaused()) socket.pause();
+      else if (!busy && socket.isPaused()) socket.resume();
+    };
+    socket.on("drain", throttle);
     socket.on("data", (chunk: Buffer) => {
       let frames: string[];
       try {
@@ -80,7 +97,14 @@ export class SocketServer {
         socket.end();
         return;
       }
-      for (const f of frames) void this.handle(f, send, aborter.signal);
+      for (const f of frames) {
+        inFlight++;
+        void this.handle(f, send, aborter.signal).finally(() => {
+          inFlight--;
+          throttle();
+        });
+      }
+      throttle();
     });
     socket.on("error", () => socket.destroy());
     socket.on("close", () => {

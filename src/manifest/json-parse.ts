@@ -15,16 +15,25 @@ export class JsonSyntaxError extends Error {
   }
 }
 
+/**
+ * Deepest nesting of arrays and objects accepted. Python's json module stops at its
+ * recursion limit (1000 frames, so a little less than 1000 levels): quilt3 cannot read a
+ * deeper manifest, and every walk of the model here recurses, so deeper input is refused
+ * as malformed instead of overflowing the stack.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+class TooDeep extends Error {}
+
 export function parseJson(text: string): JsonValue {
   if (!needsExactParser(text)) {
-    let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      return fromNative(JSON.parse(text));
     } catch {
-      // Fall through: the exact parser produces the error message with a column.
+      // Fall through: the exact parser produces the error message with a column (for
+      // invalid JSON and for nesting beyond MAX_JSON_DEPTH alike).
       return new ExactParser(text).parseDocument();
     }
-    return fromNative(parsed);
   }
   return new ExactParser(text).parseDocument();
 }
@@ -43,9 +52,17 @@ export function parseNativeIfExact(text: string): unknown {
   }
 }
 
-/** The model of a value JSON.parse produced from a line without risky tokens. */
-export function modelFromNative(v: unknown): JsonValue {
-  return fromNative(v);
+/**
+ * The model of a value JSON.parse produced from a line without risky tokens, or undefined
+ * when it is nested deeper than MAX_JSON_DEPTH (parseJson then words the error).
+ */
+export function modelFromNative(v: unknown): JsonValue | undefined {
+  try {
+    return fromNative(v);
+  } catch (err) {
+    if (err instanceof TooDeep) return undefined;
+    throw err;
+  }
 }
 
 // Numbers whose text JSON.parse would not keep: floats, long integers, -0, NaN/Infinity.
@@ -87,12 +104,13 @@ function nextNonSpace(text: string, from: number): string {
   return "";
 }
 
-function fromNative(v: unknown): JsonValue {
+function fromNative(v: unknown, depth = 0): JsonValue {
   if (v === null || typeof v === "string" || typeof v === "boolean") return v;
   if (typeof v === "number") return Object.is(v, -0) ? 0 : v;
-  if (Array.isArray(v)) return v.map(fromNative);
+  if (depth >= MAX_JSON_DEPTH) throw new TooDeep();
+  if (Array.isArray(v)) return v.map((x) => fromNative(x, depth + 1));
   const out: JsonObject = new Map();
-  for (const k of Object.keys(v as object)) out.set(k, fromNative((v as Record<string, unknown>)[k]));
+  for (const k of Object.keys(v as object)) out.set(k, fromNative((v as Record<string, unknown>)[k], depth + 1));
   return out;
 }
 
@@ -102,6 +120,7 @@ const SIMPLE_ESCAPES: Record<string, string> = { '"': '"', "\\": "\\", "/": "/",
 
 class ExactParser {
   private pos = 0;
+  private depth = 0;
   constructor(private readonly s: string) {}
 
   parseDocument(): JsonValue {
@@ -192,7 +211,19 @@ class ExactParser {
     return out;
   }
 
+  /** Counts one more level of nesting (a failure abandons the parser, so only success counts back). */
+  private enter(): void {
+    if (++this.depth > MAX_JSON_DEPTH) this.fail(`Nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+
   private array(): JsonValue[] {
+    this.enter();
+    const out = this.arrayBody();
+    this.depth--;
+    return out;
+  }
+
+  private arrayBody(): JsonValue[] {
     this.pos++;
     const out: JsonValue[] = [];
     this.skipWs();
@@ -214,6 +245,13 @@ class ExactParser {
   }
 
   private object(): JsonObject {
+    this.enter();
+    const out = this.objectBody();
+    this.depth--;
+    return out;
+  }
+
+  private objectBody(): JsonObject {
     this.pos++;
     const out: JsonObject = new Map();
     this.skipWs();

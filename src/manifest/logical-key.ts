@@ -7,12 +7,15 @@ import type { LogicalKey } from "../types.js";
 import { compareCodePoints } from "./python-json.js";
 import { quoted } from "../untrusted-text.js";
 
-export const LOGICAL_KEY_RULES = "logical keys are /-separated names; no empty, '.' or '..' component, no leading or trailing '/', no NUL";
+export const LOGICAL_KEY_RULES = "logical keys are /-separated names of valid Unicode; no empty, '.' or '..' component, no leading or trailing '/', no NUL";
 
 /** Why a key is refused, or null when it is valid. */
 export function logicalKeyProblem(key: string): string | null {
   if (key === "") return "it is empty";
   if (key.includes("\0")) return "it contains a NUL character";
+  // A lone surrogate (a "\ud800" escape) has no UTF-8 form: every file name would turn it
+  // into U+FFFD, so two such keys could land on one file (and quilt3 cannot write it).
+  if (!key.isWellFormed()) return "it is not valid Unicode (a lone surrogate)";
   if (key.startsWith("/")) return "it starts with '/'";
   if (key.endsWith("/")) return "it ends with '/'";
   for (const part of key.split("/")) {

@@ -83,10 +83,11 @@ function fastEntry(text: string): CompactEntry | undefined {
   if (typeof hash !== "object" || hash === null || Array.isArray(hash)) return undefined;
   const hk = Object.keys(hash);
   if (hk.length !== 2 || hk[0] !== "type" || hk[1] !== "value" || typeof hash.type !== "string" || typeof hash.value !== "string") return undefined;
-  let m: JsonObject;
+  let m: JsonObject | undefined;
   if (meta === undefined || meta === null) m = EMPTY_META;
   else if (typeof meta !== "object" || Array.isArray(meta)) return undefined;
-  else m = Object.keys(meta).length === 0 ? EMPTY_META : (modelFromNative(meta) as JsonObject);
+  else m = Object.keys(meta).length === 0 ? EMPTY_META : (modelFromNative(meta) as JsonObject | undefined);
+  if (m === undefined) return undefined; // nested too deeply: the general path says so
   if (logicalKeyProblem(key) !== null) return undefined;
   return new CompactEntry(key as LogicalKey, pks[0], size, hash.type, hash.value, m);
 }

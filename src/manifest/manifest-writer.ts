@@ -15,6 +15,13 @@ function maxRecordBytes(): number {
 }
 
 function checked(line: string, what: string, limit: number): string {
+  // A lone surrogate (read from a "\ud800" escape) has no UTF-8 form: writing it would
+  // silently change the value (to U+FFFD) and the top hash; quilt3 refuses it too.
+  if (!line.isWellFormed()) {
+    throw new QuiltError("EUSAGE", `Cannot write ${what}: it holds a lone surrogate (an unpaired \\ud800-\\udfff escape), which UTF-8 cannot encode`, {
+      hint: "replace the value with valid Unicode text",
+    });
+  }
   // Cheap bound first: a UTF-16 unit is at most 3 UTF-8 bytes.
   if (line.length * 3 > limit) {
     const bytes = Buffer.byteLength(line, "utf8");
