@@ -58,9 +58,10 @@ export interface FilesystemOptions {
 }
 
 /**
- * 60 s: longer than the storage layer's bounded retries, so a slow fetch that is still
- * making progress is not cut off, yet short enough that a hung request surfaces as an
- * error instead of a training process stuck in uninterruptible sleep.
+ * 60 s: long enough for a fetch that retries a few stalls (each attempt gives up after the
+ * S3 idle timeout, 15 s by default), short enough that a storage that stays silent surfaces
+ * as ETIMEDOUT instead of a training process stuck in uninterruptible sleep; the read's own
+ * fetch is aborted then.
  */
 export const READ_TIMEOUT_MS = 60_000;
 /**

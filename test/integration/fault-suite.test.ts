@@ -3,6 +3,8 @@
 // and latency spikes. Expected: bounded retries, the right bytes or a clear error with a
 // hint, the daemon still answering, and the retries visible in `quilt mounts --json`.
 // Timeouts are 1 s (QUILT_S3_IDLE_TIMEOUT) so a stall costs a second, not fifteen.
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,6 +34,7 @@ const FILES: Record<string, Buffer> = {
   "down.bin": pseudoRandomBytes(100 * KB, `${salt}-down`),
   "lib-stall.bin": pseudoRandomBytes(300 * KB, `${salt}-lib-stall`),
   "abort.bin": pseudoRandomBytes(300 * KB, `${salt}-abort`),
+  "interrupted.bin": pseudoRandomBytes(300 * KB, `${salt}-interrupted`),
 };
 const QUICK_TIMEOUTS = { QUILT_S3_IDLE_TIMEOUT: "1", QUILT_S3_CONNECT_TIMEOUT: "1" };
 
@@ -199,4 +202,21 @@ describe.skipIf(unavailable !== null)("mount", () => {
     expect(text.stdout).toMatch(/storage: \d+ retries \(.*throttled.*\), [1-9]\d* failed after every attempt/);
     expect((await readFile(join(mnt, "down.bin"))).equals(FILES["down.bin"] as Buffer)).toBe(true);
   }, 120_000);
+
+  it("a reader killed by Ctrl-C during a stalled read exits (did not hang); the daemon answers and the file reads right after", async () => {
+    proxy.stall("interrupted.bin", { afterBytes: 10_000 });
+    const cat = spawn("cat", [join(mnt, "interrupted.bin")], { stdio: ["ignore", "ignore", "ignore"] });
+    const exited = once(cat, "exit");
+    for (let i = 0; i < 200 && proxy.gets("interrupted.bin").length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    cat.kill("SIGINT");
+    await exited;
+    // Reads go through the page cache, whose waits a fatal signal ends: the reader is released
+    // at once. The FUSE read itself (the binding delivers no interrupt) stays in the daemon
+    // until its fetch gives up (5 x 1 s here) or the 60 s read deadline aborts it.
+    expect(Date.now() - started).toBeLessThan(20_000);
+    proxy.clearFaults();
+    await box.ok(["mounts"]);
+    expect((await readFile(join(mnt, "interrupted.bin"))).equals(FILES["interrupted.bin"] as Buffer)).toBe(true);
+  }, 60_000);
 });
