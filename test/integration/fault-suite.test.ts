@@ -82,19 +82,25 @@ describe("library", () => {
     }
   }, 60_000);
 
-  it("a download whose signal aborts during a stall is released at once, not after the idle timeout", async () => {
+  it("getBytes and a download whose signal aborts during a stall are released at once, not after the idle timeout", async () => {
     const ctx = context(60_000);
     try {
       const pkg = await Package.browse(`${name}:v1`, { registry, context: ctx });
       proxy.stall("abort.bin", { afterBytes: 10_000 });
-      const abort = new AbortController();
       const started = Date.now();
-      const download = pkg.download(join(root, "lib-abort"), { paths: ["abort.bin"], signal: abort.signal }).catch((e: unknown) => e);
-      for (let i = 0; i < 200 && proxy.gets("abort.bin").length === 0; i++) await new Promise((r) => setTimeout(r, 50));
-      abort.abort();
-      const err = await download;
-      expect(err).toBeInstanceOf(Error);
-      // "Did not hang": released long before the 60 s idle timeout would have.
+      const attempts: [string, (signal: AbortSignal) => Promise<unknown>][] = [
+        ["getBytes", (signal) => pkg.getEntry("abort.bin").getBytes({ signal })],
+        ["download", (signal) => pkg.download(join(root, "lib-abort"), { paths: ["abort.bin"], signal })],
+      ];
+      for (const [what, run] of attempts) {
+        const seen = proxy.gets("abort.bin").length;
+        const abort = new AbortController();
+        const pending = run(abort.signal).catch((e: unknown) => e);
+        for (let i = 0; i < 200 && proxy.gets("abort.bin").length === seen; i++) await new Promise((r) => setTimeout(r, 50));
+        abort.abort();
+        expect(await pending, what).toBeInstanceOf(Error);
+      }
+      // "Did not hang": both released long before one 60 s idle timeout would have passed.
       expect(Date.now() - started).toBeLessThan(20_000);
     } finally {
       proxy.clearFaults();

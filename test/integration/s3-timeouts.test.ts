@@ -67,6 +67,17 @@ describe("a server that accepts and never answers", () => {
     expect(elapsed).toBeLessThan(20_000);
   }, 60_000);
 
+  it("the same through the SDK's path (QUILT_S3_DIRECT_GET=0): each attempt times out once", async () => {
+    const before = silent.connections();
+    const started = Date.now();
+    const r = await runCli(["ls", "ns/pkg:latest", "--registry", "s3://bucket"], { env: env({ QUILT_S3_IDLE_TIMEOUT: "1", QUILT_S3_DIRECT_GET: "0" }) });
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/^Error: .*timed out after 1000 ms of inactivity/m);
+    expect(r.stderr).toMatch(/^hint: .*QUILT_S3_IDLE_TIMEOUT/m);
+    expect(silent.connections() - before).toBeLessThanOrEqual(5);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  }, 60_000);
+
   it("refuses a timeout that is not a number of seconds, naming it (exit 2)", async () => {
     const r = await runCli(["ls", "ns/pkg:latest", "--registry", "s3://bucket"], { env: env({ QUILT_S3_IDLE_TIMEOUT: "15ms" }) });
     expect(r.code).toBe(2);
