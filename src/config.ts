@@ -1,6 +1,7 @@
 // Per-user default locations, overridable by environment so that tests and several users
 // never collide: QUILT_CACHE_DIR (manifests and data blocks) and QUILT_STATE_DIR (daemon
-// socket, pid, logs, mounts).
+// socket, pid, logs, mounts); also the cache size and the S3 timeouts, checked here so a bad
+// value is refused with its name before anything starts.
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { QuiltError } from "./errors.js";
@@ -39,4 +40,46 @@ export function cacheSizeBytes(env: NodeJS.ProcessEnv = process.env): number {
     throw new QuiltError("EUSAGE", `Invalid cache size QUILT_CACHE_SIZE=${JSON.stringify(env.QUILT_CACHE_SIZE)}`, { hint: "use a size like 500M, 50G or 1T, or unset it for the default (10G)" });
   }
   return bytes;
+}
+
+/** How long one S3 request may wait for the network, in ms (see s3-client.ts). */
+export interface S3Timeouts {
+  /** No TCP connection (or TLS handshake) within this long: the attempt fails. */
+  connectTimeoutMs: number;
+  /** No byte received (or sent) for this long: the attempt fails and is retried on a fresh connection. */
+  idleTimeoutMs: number;
+}
+
+/** 5 s: a live endpoint accepts a connection within a few hundred ms even across regions. */
+export const DEFAULT_S3_CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * 15 s: S3 starts answering a ranged GET in well under a second and then streams; a socket
+ * silent this long is a dead one, and retrying on a fresh connection is faster than waiting.
+ */
+export const DEFAULT_S3_IDLE_TIMEOUT_MS = 15_000;
+/** One hour: anything longer is a typo (milliseconds given as seconds), not a choice. */
+const MAX_TIMEOUT_SECONDS = 3600;
+
+/**
+ * QUILT_S3_CONNECT_TIMEOUT and QUILT_S3_IDLE_TIMEOUT, in seconds (decimals allowed, as
+ * botocore's connect_timeout and read_timeout), else the defaults. A value that is not a
+ * positive number of seconds is refused with its name and value, not replaced by the default.
+ */
+export function s3Timeouts(env: NodeJS.ProcessEnv = process.env): S3Timeouts {
+  return {
+    connectTimeoutMs: seconds(env, "QUILT_S3_CONNECT_TIMEOUT") ?? DEFAULT_S3_CONNECT_TIMEOUT_MS,
+    idleTimeoutMs: seconds(env, "QUILT_S3_IDLE_TIMEOUT") ?? DEFAULT_S3_IDLE_TIMEOUT_MS,
+  };
+}
+
+function seconds(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const text = env[name];
+  if (text === undefined || text === "") return undefined;
+  const value = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : NaN;
+  if (!(value > 0 && value <= MAX_TIMEOUT_SECONDS)) {
+    throw new QuiltError("EUSAGE", `Invalid timeout ${name}=${JSON.stringify(text)}`, {
+      hint: `give a number of seconds between 0.001 and ${MAX_TIMEOUT_SECONDS}, e.g. ${name}=10, or unset it for the default`,
+    });
+  }
+  return Math.max(1, Math.round(value * 1000));
 }

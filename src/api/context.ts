@@ -3,7 +3,7 @@
 // a process-wide default; tests and the daemon build their own.
 import { join } from "node:path";
 import { BlockCache } from "../cache/block-cache.js";
-import { cacheDir, cacheSizeBytes } from "../config.js";
+import { cacheDir, cacheSizeBytes, s3Timeouts } from "../config.js";
 import { makePrivateDir } from "../private-dir.js";
 import { parsePackageSpec, type PackageSpec } from "../manifest/package-spec.js";
 import { parseRegistryUrl, resolveRegistry, type RegistryUrl } from "../manifest/registry-url.js";
@@ -14,7 +14,7 @@ import { openRegistry, Stores } from "../storage/stores.js";
 export interface QuiltContextOptions {
   /** Root of the local caches (manifests, data blocks); default QUILT_CACHE_DIR or ~/.cache/quilt-ts. */
   cacheDir?: string;
-  /** S3 client settings (endpoint, region, profile...); default from the environment. */
+  /** S3 client settings (endpoint, region, profile, timeouts...); default from the environment. */
   s3?: S3StoreOptions;
   /** Size limit of the data cache in bytes; default QUILT_CACHE_SIZE or 10 GiB. */
   cacheBytes?: number;
@@ -36,7 +36,8 @@ export class QuiltContext {
     this.cacheDir = opts.cacheDir ?? cacheDir(this.env);
     this.defaultCacheDir = opts.cacheDir === undefined && !this.env.QUILT_CACHE_DIR;
     this.cacheBytes = opts.cacheBytes ?? cacheSizeBytes(this.env);
-    this.stores = new Stores(opts.s3);
+    // QUILT_S3_CONNECT_TIMEOUT / QUILT_S3_IDLE_TIMEOUT, unless the caller set timeouts itself.
+    this.stores = new Stores({ ...s3Timeouts(this.env), ...opts.s3 });
   }
 
   /**

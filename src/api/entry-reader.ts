@@ -11,13 +11,13 @@ import { DEFAULT_CHUNK_BYTES, type EntryBytesReader } from "./package-entry.js";
 export class CachedEntryReader implements EntryBytesReader {
   constructor(private readonly ctx: QuiltContext) {}
 
-  async bytes(entry: ManifestEntry): Promise<Buffer> {
+  async bytes(entry: ManifestEntry, signal?: AbortSignal): Promise<Buffer> {
     const cache = await this.ctx.blockCache();
     const src = this.ctx.stores.objectSource(entry.physicalKey, entry.size);
     // A large object is worth one HEAD before the cache plans reads for it: a size the
     // manifest lies about (up to 2^53-1) fails here rather than in the planning.
     if (entry.size > DEFAULT_CHUNK_BYTES) await assertObjectSize(src);
-    return cache.read(cacheObjectForEntry(entry), 0, entry.size, src, { strict: true });
+    return cache.read(cacheObjectForEntry(entry), 0, entry.size, src, { strict: true, ...(signal !== undefined && { signal }) });
   }
 
   async *chunks(entry: ManifestEntry, chunkBytes: number): AsyncGenerator<Buffer> {

@@ -5,7 +5,7 @@ import { hashType, hashValue, userMeta, type ManifestEntry } from "../manifest/m
 import type { LogicalKey } from "../types.js";
 
 export interface EntryBytesReader {
-  bytes(entry: ManifestEntry): Promise<Buffer>;
+  bytes(entry: ManifestEntry, signal?: AbortSignal): Promise<Buffer>;
   chunks(entry: ManifestEntry, chunkBytes: number): AsyncGenerator<Buffer>;
 }
 
@@ -48,9 +48,12 @@ export class PackageEntry {
     return true;
   }
 
-  /** The bytes, verified against the manifest hash (through the local cache when there is one). */
-  getBytes(): Promise<Buffer> {
-    return this.reader.bytes(this.raw);
+  /**
+   * The bytes, verified against the manifest hash (through the local cache when there is
+   * one). `signal` gives up at once, whatever the network is doing (a stalled fetch too).
+   */
+  getBytes(opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
+    return this.reader.bytes(this.raw, opts.signal);
   }
 
   /**

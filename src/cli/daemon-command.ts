@@ -1,7 +1,7 @@
 // `quilt daemon start|stop|status|run`: the process that holds mounts and the shared cache.
 // `run` is the daemon itself (foreground); `start` runs it detached.
 import type { Argv } from "yargs";
-import { cacheSizeBytes, parseSize } from "../config.js";
+import { cacheSizeBytes, parseSize, s3Timeouts } from "../config.js";
 import { QuiltError } from "../errors.js";
 import { Daemon } from "../daemon/daemon.js";
 import { DaemonClient } from "../daemon/client.js";
@@ -30,6 +30,7 @@ export function cacheOptions<T>(y: Argv<T>) {
  */
 export function daemonArgs(args: { cacheDir?: string; cacheSize?: string }): string[] {
   if (cacheBytes(args.cacheSize) === undefined) cacheSizeBytes(process.env);
+  s3Timeouts(process.env);
   return [...(args.cacheDir ? ["--cache-dir", args.cacheDir] : []), ...(args.cacheSize ? ["--cache-size", args.cacheSize] : [])];
 }
 

@@ -10,6 +10,7 @@ import { credentialsFingerprint, s3ContextFromEnv } from "../daemon/s3-context.j
 import { parsePackageSpec } from "../manifest/package-spec.js";
 import { daemonPaths } from "../daemon/paths.js";
 import type { MountInfoReply } from "../daemon/package-mount.js";
+import type { FaultCounts } from "../storage/fault-counters.js";
 import { resolve } from "node:path";
 import type { CommandContext } from "./context.js";
 import { cacheOptions, daemonArgs } from "./daemon-command.js";
@@ -111,6 +112,7 @@ export const mountsCommand = {
         : live.flatMap((m) => [
             `${m.mountpoint}  ${m.package}  ${m.topHash.slice(0, 9)}  ${m.registry}  cached ${formatBytes(m.cachedBytes)}/${formatBytes(m.totalBytes)}  read ${formatBytes(m.bytesRead)}`,
             `  ${verificationLine(m)}`,
+            ...(m.faults && m.faults.retries + m.faults.gaveUp > 0 ? [`  ${faultsLine(m.faults)}`] : []),
           ]);
     ctx.print(
       lines,
@@ -118,3 +120,9 @@ export const mountsCommand = {
     );
   },
 };
+
+/** "storage: 3 retries (2 timeouts, 1 throttled), 0 failed": shown only when there were any. */
+function faultsLine(f: FaultCounts): string {
+  const causes = (["timeouts", "throttled", "resets", "serverErrors"] as const).filter((k) => f[k] > 0).map((k) => `${f[k]} ${k === "serverErrors" ? "server errors" : k}`);
+  return `storage: ${f.retries} ${f.retries === 1 ? "retry" : "retries"}${causes.length > 0 ? ` (${causes.join(", ")})` : ""}, ${f.gaveUp} failed after every attempt`;
+}

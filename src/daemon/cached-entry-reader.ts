@@ -6,6 +6,7 @@ import { cacheObjectForEntry } from "../cache/content-key.js";
 import { ObjectReader } from "../cache/object-reader.js";
 import type { EntryReader, ReadHandle } from "../fs/entry-reader.js";
 import type { ManifestEntry } from "../manifest/manifest.js";
+import { FaultCounter } from "../storage/fault-counters.js";
 import type { Stores } from "../storage/stores.js";
 import { isQuiltError } from "../errors.js";
 
@@ -17,6 +18,9 @@ export class CachedEntryReader implements EntryReader {
   /** Logical keys whose bytes failed their manifest hash or size (reads of them fail), with why. */
   readonly failed = new Map<string, string>();
 
+  /** Retries and storage failures of this mount's fetches (`quilt mounts --json`). */
+  readonly faults = new FaultCounter();
+
   constructor(
     private readonly cache: BlockCache,
     private readonly stores: Stores,
@@ -24,16 +28,16 @@ export class CachedEntryReader implements EntryReader {
   ) {}
 
   open(entry: ManifestEntry): ReadHandle {
-    return new ObjectReader(this.cache, cacheObjectForEntry(entry), this.stores.objectSource(entry.physicalKey, entry.size), {
+    return new ObjectReader(this.cache, cacheObjectForEntry(entry), this.stores.objectSource(entry.physicalKey, entry.size, this.faults), {
       strict: this.strict,
       onUnverified: () => this.unverified.add(entry.logicalKey),
     });
   }
 
-  async read(entry: ManifestEntry, offset: number, length: number, handle: ReadHandle): Promise<Buffer> {
+  async read(entry: ManifestEntry, offset: number, length: number, handle: ReadHandle, signal?: AbortSignal): Promise<Buffer> {
     let bytes: Buffer;
     try {
-      bytes = await (handle as ObjectReader).read(offset, length);
+      bytes = await (handle as ObjectReader).read(offset, length, signal);
     } catch (err) {
       if (isQuiltError(err, "EHASHMISMATCH")) this.failed.set(entry.logicalKey, err.message);
       throw err;

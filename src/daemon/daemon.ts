@@ -5,7 +5,7 @@
 // Shutdown is ordered and idempotent: stop accepting requests, unmount everything, close
 // the cache (flushing the index).
 import { BlockCache } from "../cache/block-cache.js";
-import { cacheDir, cacheSizeBytes } from "../config.js";
+import { cacheDir, cacheSizeBytes, s3Timeouts } from "../config.js";
 import { QuiltError, isQuiltError } from "../errors.js";
 import { canonicalMountPath, clearStaleMount, mountState } from "../fs/mount-table.js";
 import { log } from "../log.js";
@@ -75,6 +75,7 @@ export class Daemon {
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const env = opts.env ?? process.env;
     const maxBytes = opts.cacheBytes ?? cacheSizeBytes(env);
+    s3Timeouts(env); // a bad value stops the start here, not the first mount
     // Default locations are made private (tightened if an older version left them 0755);
     // directories the user named keep the mode they have.
     await makePrivateDir(dirname(opts.paths.dir), { tighten: !env.QUILT_STATE_DIR });
@@ -126,7 +127,8 @@ export class Daemon {
     const key = s3ContextKey(context);
     let stores = this.storesByContext.get(key);
     if (!stores) {
-      stores = new Stores(s3StoreOptions(context));
+      // Timeouts are the daemon's own (its environment), like its cache settings.
+      stores = new Stores({ ...s3Timeouts(this.env), ...s3StoreOptions(context) });
       this.storesByContext.set(key, stores);
     }
     return stores;

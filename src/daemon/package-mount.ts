@@ -12,6 +12,7 @@ import { mount, type MountHandle } from "../fs/fuse-mount.js";
 import { log } from "../log.js";
 import type { Manifest, ManifestEntry } from "../manifest/manifest.js";
 import { assertHashType, EntryHasher, verifyHash } from "../manifest/checksums.js";
+import type { FaultCounts } from "../storage/fault-counters.js";
 import type { Stores } from "../storage/stores.js";
 import { CachedEntryReader } from "./cached-entry-reader.js";
 import { mountLabel, type MountRecord } from "./mount-records.js";
@@ -48,6 +49,8 @@ export interface MountInfoReply {
   unverifiedFiles: string[];
   /** Files whose bytes failed their manifest hash (reads fail with EIO until force-match). */
   failedFiles: string[];
+  /** Retries this mount's fetches needed, by cause, and fetches that failed after every attempt. */
+  faults: FaultCounts;
 }
 
 export interface ForceMatchReply {
@@ -123,6 +126,7 @@ export class PackageMount {
       verifiedFiles,
       unverifiedFiles: [...this.reader.unverified].sort().slice(0, MAX_LISTED_FILES),
       failedFiles: [...this.reader.failed.keys()].sort().slice(0, MAX_LISTED_FILES),
+      faults: this.reader.faults.snapshot(),
     };
   }
 
@@ -157,7 +161,7 @@ export class PackageMount {
    */
   private async verifyRemote(e: ManifestEntry): Promise<void> {
     const obj = cacheObjectForEntry(e);
-    const src = this.stores.objectSource(e.physicalKey, e.size);
+    const src = this.stores.objectSource(e.physicalKey, e.size, this.reader.faults);
     if (e.size <= this.cache.maxBytes / 2) {
       try {
         return await this.cache.ensureVerified(obj, src);

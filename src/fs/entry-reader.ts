@@ -16,9 +16,10 @@ export interface EntryReader {
   /**
    * Exactly `length` bytes at `offset` (the core never asks past the end of the file, nor
    * for zero bytes). Throws QuiltError ESTALE when the remote object changed, other
-   * QuiltErrors for storage or integrity failures.
+   * QuiltErrors for storage or integrity failures. `signal` aborts when the core stopped
+   * waiting (its read deadline): the reader should drop work done only for this read.
    */
-  read(entry: ManifestEntry, offset: number, length: number, handle: ReadHandle): Promise<Buffer>;
+  read(entry: ManifestEntry, offset: number, length: number, handle: ReadHandle, signal?: AbortSignal): Promise<Buffer>;
   /**
    * True once the entry's bytes failed their manifest hash. The core then reports another
    * mtime for it, which makes the next open drop the kernel's page cache of the file (the

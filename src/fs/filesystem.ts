@@ -58,9 +58,10 @@ export interface FilesystemOptions {
 }
 
 /**
- * 60 s: longer than the storage layer's bounded retries, so a slow fetch that is still
- * making progress is not cut off, yet short enough that a hung request surfaces as an
- * error instead of a training process stuck in uninterruptible sleep.
+ * 60 s: long enough for a fetch that retries a few stalls (each attempt gives up after the
+ * S3 idle timeout, 15 s by default), short enough that a storage that stays silent surfaces
+ * as ETIMEDOUT instead of a training process stuck in uninterruptible sleep; the read's own
+ * fetch is aborted then.
  */
 export const READ_TIMEOUT_MS = 60_000;
 /**
@@ -187,7 +188,7 @@ export class QuiltFilesystem {
     if (n <= 0) return Buffer.alloc(0);
     let data: Buffer;
     try {
-      data = await this.withDeadline(this.reader.read(file.entry, offset, n, file.handle), file.path);
+      data = await this.withDeadline((signal) => this.reader.read(file.entry, offset, n, file.handle, signal), file.path);
     } catch (err) {
       throw this.readFailure(err, "read", file.path, file.entry);
     }
@@ -264,11 +265,23 @@ export class QuiltFilesystem {
     }
   }
 
-  private async withDeadline<T>(work: Promise<T>, path: string): Promise<T> {
+  /**
+   * Runs a read with a deadline. Past it the reader gets ETIMEDOUT and the read's signal is
+   * aborted, so its fetch stops too (a fetch other readers wait on goes on for them): a
+   * reader that gave up leaves no work behind in the daemon. The kernel's own interrupt of a
+   * read (a reader killed by Ctrl-C) does not reach us (the FUSE binding has no interrupt
+   * callback), so this deadline is also what bounds the work of a reader that went away.
+   */
+  private async withDeadline<T>(run: (signal: AbortSignal) => Promise<T>, path: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
+    const abort = new AbortController();
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new FsError("ETIMEDOUT", "read", path)), this.readTimeoutMs);
+      timer = setTimeout(() => {
+        reject(new FsError("ETIMEDOUT", "read", path));
+        abort.abort(new FsError("ETIMEDOUT", "read", path));
+      }, this.readTimeoutMs);
     });
+    const work = run(abort.signal);
     try {
       return await Promise.race([work, deadline]);
     } finally {

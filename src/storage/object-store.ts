@@ -32,6 +32,8 @@ export interface ByteRange {
 export interface GetOptions {
   range?: ByteRange;
   signal?: AbortSignal;
+  /** Told of each failed attempt the store is about to repeat (for counters such as fault-counters.ts). */
+  onRetry?: (err: unknown) => void;
 }
 
 export interface ObjectHead {

@@ -180,8 +180,15 @@ export function exhaustedToQuiltError(err: RetriesExhausted, what: string, endpo
       cause: err,
     });
   }
-  return new QuiltError("ESTORAGE", `${what}: ${err.message}`, {
-    hint: `The storage service at ${endpoint.url} kept failing; try again later.`,
-    cause: err,
-  });
+  const hint = isTimeout(err.cause)
+    ? `The storage service at ${endpoint.url} stopped sending bytes; check the network and the endpoint, ` +
+      "or on a slow link raise QUILT_S3_IDLE_TIMEOUT (seconds)."
+    : `The storage service at ${endpoint.url} kept failing; try again later.`;
+  return new QuiltError("ESTORAGE", `${what}: ${err.message}`, { hint, cause: err });
+}
+
+/** A request this side gave up waiting for (an idle or connect timeout, ours or the SDK's). */
+export function isTimeout(err: unknown): boolean {
+  const e = err as ErrorShape | null;
+  return typeof e === "object" && e !== null && (e.name === "TimeoutError" || e.code === "ETIMEDOUT" || e.code === "ESOCKETTIMEDOUT");
 }

@@ -1,10 +1,12 @@
 // Builds the one S3Client a store uses: the SDK's default credential chain and profiles,
 // region and endpoint resolved the way users expect from the AWS CLI (plus a us-east-1
 // fallback), path-style addressing for custom endpoints (MinIO, moto, s3rver...), and a
-// keep-alive HTTP agent sized for parallel ranged reads. The SDK's own retries are off:
-// s3-store.ts wraps every call in retry.ts, so attempts never multiply.
+// keep-alive HTTP agent sized for parallel ranged reads, and a connect and an idle timeout
+// on every request (config.ts: QUILT_S3_CONNECT_TIMEOUT, QUILT_S3_IDLE_TIMEOUT). The SDK's
+// own retries are off: s3-store.ts wraps every call in retry.ts, so attempts never multiply.
 import { S3Client } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { DEFAULT_S3_CONNECT_TIMEOUT_MS, DEFAULT_S3_IDLE_TIMEOUT_MS } from "../config.js";
 import type { EndpointInfo } from "./retry.js";
 import { DirectGetter } from "./s3-direct-get.js";
 
@@ -19,9 +21,12 @@ export interface S3ClientOptions {
   forcePathStyle?: boolean;
   /** Concurrent connections to the endpoint (default 64). */
   maxSockets?: number;
-  /** Give up connecting after this long (default 5000 ms). */
+  /** Give up connecting after this long (default 5000 ms; QUILT_S3_CONNECT_TIMEOUT through QuiltContext). */
   connectTimeoutMs?: number;
-  /** Fail a request whose socket stays silent this long, so it is retried (default 30000 ms). */
+  /**
+   * Fail a request whose socket stays silent this long, before or during the body, so it is
+   * retried on a fresh connection (default 15000 ms; QUILT_S3_IDLE_TIMEOUT through QuiltContext).
+   */
   idleTimeoutMs?: number;
   /**
    * Send plain object GETs directly (s3-direct-get.ts) rather than through the SDK's stack
@@ -51,10 +56,6 @@ export interface ResolvedS3Client {
  * endpoint (S3 serves ~100 MB/s per connection), far below file-descriptor limits.
  */
 const DEFAULT_MAX_SOCKETS = 64;
-/** 5 s: a live endpoint accepts a connection within a few hundred ms even across regions. */
-const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
-/** 30 s: S3 answers a ranged GET in well under a second; a silent socket is a dead one. */
-const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 /** What boto3, the AWS CLI and quilt3 fall back to when no region is configured. */
 const FALLBACK_REGION = "us-east-1";
 
@@ -92,6 +93,8 @@ export function buildS3Client(opts: S3ClientOptions = {}): ResolvedS3Client {
   let regionPromise: Promise<string> | undefined;
   const region = (): Promise<string> => (regionPromise ??= resolveRegion(opts));
   const agentOptions = { keepAlive: true, maxSockets: opts.maxSockets ?? DEFAULT_MAX_SOCKETS };
+  const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_S3_CONNECT_TIMEOUT_MS;
+  const idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_S3_IDLE_TIMEOUT_MS;
   const client = new S3Client({
     region,
     ...(opts.profile ? { profile: opts.profile } : {}),
@@ -110,8 +113,12 @@ export function buildS3Client(opts: S3ClientOptions = {}): ResolvedS3Client {
     requestHandler: new NodeHttpHandler({
       httpAgent: agentOptions,
       httpsAgent: agentOptions,
-      connectionTimeout: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-      socketTimeout: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      connectionTimeout: connectTimeoutMs,
+      // Idle, not total: the socket's inactivity timer runs through the response body too, so
+      // a body that stalls half way fails this attempt (a TimeoutError, retried) instead of
+      // hanging. Total time per attempt is not capped: a large body may take long, but only
+      // while bytes keep arriving.
+      socketTimeout: idleTimeoutMs,
     }),
   });
   const directOff = opts.directGets === false || process.env.QUILT_S3_DIRECT_GET === "0";
@@ -120,8 +127,8 @@ export function buildS3Client(opts: S3ClientOptions = {}): ResolvedS3Client {
     : new DirectGetter(client, {
         ...(custom ? { endpoint: custom.url } : {}),
         maxSockets: agentOptions.maxSockets,
-        connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
-        idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+        connectTimeoutMs,
+        idleTimeoutMs,
       });
   const endpoint = async (): Promise<EndpointInfo> => {
     if (custom) {

@@ -128,14 +128,25 @@ export class DirectGetter {
   }
 
   /**
-   * Failures before an answer (refused, DNS, connect timeout) go to the SDK, which repeats
-   * the request and fails the canonical way. A 5xx or 429 answer is thrown as the SDK would
-   * shape it, so the retry loop backs off without doubling requests to a throttling server.
-   * A body that breaks off is a transient error: the retry loop fetches it again.
+   * Failures before an answer (refused, DNS, a reset keep-alive socket) go to the SDK, which
+   * repeats the request and fails the canonical way. A timeout does not: handing it over
+   * would wait the whole timeout again on the SDK's side (a silent server cost each attempt
+   * twice), so it is thrown as the SDK shapes its own (TimeoutError; "did not establish a
+   * connection" for a connect timeout, which the retry loop counts as unreachable). A 5xx or
+   * 429 answer is thrown as the SDK would shape it, so the retry loop backs off without
+   * doubling requests to a throttling server. A body that breaks off or stalls is a
+   * transient error: the retry loop fetches it again.
    */
   private send(target: Target, path: string, headers: Record<string, string>, bucket: string, signal: AbortSignal | undefined): Promise<DirectResult> {
     return new Promise<DirectResult>((resolve, reject) => {
       let answered = false;
+      /** Set when this side gave up waiting: what the request failed with, whatever the socket says after. */
+      let timedOut: Error | undefined;
+      const giveUp = (err: Error): void => {
+        timedOut = err;
+        req.destroy(err);
+      };
+      const fail = (err: unknown): void => reject(timedOut ?? err);
       const request = target.protocol === "https:" ? httpsRequest : httpRequest;
       const req = request(
         { protocol: target.protocol, hostname: target.hostname, port: target.port || undefined, path, method: "GET", headers, agent: target.protocol === "https:" ? this.https : this.http, signal },
@@ -143,12 +154,12 @@ export class DirectGetter {
           answered = true;
           const status = res.statusCode ?? 0;
           if (status === 200 || status === 206) {
-            readBody(res).then(resolve, reject);
+            readBody(res).then(resolve, fail);
           } else if (status === 416) {
             res.resume();
             resolve(Buffer.alloc(0)); // a range past the end reads nothing, like a pread
           } else if (status >= 500 || status === 429) {
-            readBody(res).then((body) => reject(serviceError(status, body)), reject);
+            readBody(res).then((body) => reject(serviceError(status, body)), fail);
           } else {
             // Redirects, and the 400 S3 sends when signed for the wrong region: the bucket lives
             // elsewhere, which the SDK follows (followRegionRedirects) and this path does not.
@@ -161,12 +172,13 @@ export class DirectGetter {
       );
       req.on("socket", (socket) => {
         if (!socket.connecting) return;
-        const timer = setTimeout(() => req.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" })), this.opts.connectTimeoutMs);
+        const timer = setTimeout(() => giveUp(timeoutError(`the request socket did not establish a connection with the server within ${this.opts.connectTimeoutMs} ms`)), this.opts.connectTimeoutMs);
         socket.once("connect", () => clearTimeout(timer));
         socket.once("close", () => clearTimeout(timer));
       });
-      req.setTimeout(this.opts.idleTimeoutMs, () => req.destroy(Object.assign(new Error("socket idle timeout"), { code: "ETIMEDOUT" })));
-      req.on("error", (err) => (answered || signal?.aborted ? reject(err) : resolve("sdk")));
+      // The socket's inactivity timer: it runs until the response ends, so a body that stalls half way fails too.
+      req.setTimeout(this.opts.idleTimeoutMs, () => giveUp(timeoutError(`no bytes from the server for ${this.opts.idleTimeoutMs} ms`)));
+      req.on("error", (err) => (answered || timedOut !== undefined || signal?.aborted ? fail(err) : resolve("sdk")));
       req.end();
     });
   }
@@ -227,6 +239,11 @@ function serviceError(status: number, body: Buffer): Error {
   const code = errorCode(body) ?? `Http${status}`;
   const message = /<Message>([^<]*)<\/Message>/.exec(body.toString("utf8"))?.[1] ?? code;
   return Object.assign(new Error(message), { name: code, Code: code, $metadata: { httpStatusCode: status } });
+}
+
+/** Shaped like the SDK's own timeouts (@smithy/node-http-handler), which retry.ts classifies. */
+function timeoutError(message: string): Error {
+  return Object.assign(new Error(message), { name: "TimeoutError", code: "ETIMEDOUT" });
 }
 
 /** A body shorter than its Content-Length is a dropped connection: transient, fetched again. */

@@ -72,7 +72,7 @@ export class S3Store implements ObjectStore {
   async get(loc: ObjectLocation, opts: GetOptions = {}): Promise<Buffer> {
     checkRange(opts.range);
     if (opts.range && opts.range.end === opts.range.start) return Buffer.alloc(0);
-    return this.call("get", loc, opts.signal, async () => {
+    return this.call("get", loc, opts, async () => {
       const direct = await this.s3.direct?.get(loc, opts);
       if (Buffer.isBuffer(direct)) return direct;
       const res = await this.s3.client.send(new GetObjectCommand(getParams(loc, opts)), { abortSignal: opts.signal }).catch(emptyOnInvalidRange);
@@ -88,14 +88,14 @@ export class S3Store implements ObjectStore {
   async getStream(loc: ObjectLocation, opts: GetOptions = {}): Promise<Readable> {
     checkRange(opts.range);
     if (opts.range && opts.range.end === opts.range.start) return Readable.from([]);
-    return this.call("get", loc, opts.signal, async () => {
+    return this.call("get", loc, opts, async () => {
       const res = await this.s3.client.send(new GetObjectCommand(getParams(loc, opts)), { abortSignal: opts.signal }).catch(emptyOnInvalidRange);
       return res === undefined ? Readable.from([]) : bodyStream(res.Body);
     });
   }
 
   async head(loc: ObjectLocation): Promise<ObjectHead> {
-    const res = await this.call("head", loc, undefined, () =>
+    const res = await this.call("head", loc, {}, () =>
       this.s3.client.send(
         new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key, ...pin(loc), ChecksumMode: "ENABLED" }),
       ),
@@ -155,7 +155,7 @@ export class S3Store implements ObjectStore {
     const size = isPathBody(body) ? (await stat(body.path).catch(sourceFileError(body.path))).size : bodyBytes(body).length;
     if (size >= threshold) return this.putMultipart(loc, body, size, opts);
     const data = isPathBody(body) ? await readFile(body.path).catch(sourceFileError(body.path)) : bodyBytes(body);
-    const res = await this.call("put", loc, opts.signal, () =>
+    const res = await this.call("put", loc, opts, () =>
       this.s3.client.send(
         new PutObjectCommand({
           Bucket: loc.bucket,
@@ -175,7 +175,7 @@ export class S3Store implements ObjectStore {
   async *list(bucket: string, prefix: string, opts: ListOptions = {}): AsyncGenerator<ListEntry> {
     let token: string | undefined;
     do {
-      const page = await this.call("list", { bucket, key: prefix }, undefined, () =>
+      const page = await this.call("list", { bucket, key: prefix }, {}, () =>
         this.s3.client.send(
           new ListObjectsV2Command({
             Bucket: bucket,
@@ -200,7 +200,7 @@ export class S3Store implements ObjectStore {
   }
 
   async delete(loc: ObjectLocation): Promise<void> {
-    await this.call("delete", loc, undefined, () =>
+    await this.call("delete", loc, {}, () =>
       this.s3.client.send(
         new DeleteObjectCommand({ Bucket: loc.bucket, Key: loc.key, ...(loc.versionId !== undefined ? { VersionId: loc.versionId } : {}) }),
       ),
@@ -217,7 +217,7 @@ export class S3Store implements ObjectStore {
       const partSize = partSizeFor(head.size, this.opts.partSize ?? QUILT_PART_BYTES);
       return this.multipart("copy", dst, opts, partSize, (ctx) => copyMultipart(ctx, pinned, dst, head.size, partSize, opts));
     }
-    const res = await this.call("copy", src, opts.signal, () =>
+    const res = await this.call("copy", src, opts, () =>
       this.s3.client.send(
         new CopyObjectCommand({
           Bucket: dst.bucket,
@@ -294,9 +294,9 @@ export class S3Store implements ObjectStore {
   }
 
   /** One request with retries; the final failure becomes a QuiltError. */
-  private async call<T>(op: string, loc: { bucket: string; key: string }, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  private async call<T>(op: string, loc: { bucket: string; key: string }, opts: { signal?: AbortSignal; onRetry?: (err: unknown) => void }, fn: () => Promise<T>): Promise<T> {
     try {
-      return await withRetry(fn, this.policy, { signal });
+      return await withRetry(fn, this.policy, { ...(opts.signal !== undefined && { signal: opts.signal }), ...(opts.onRetry !== undefined && { onRetry: opts.onRetry }) });
     } catch (err) {
       throw mapS3Error(err, { op, loc, endpoint: await this.s3.endpoint() });
     }

@@ -14,6 +14,7 @@ import { configuredEndpoint } from "./s3-client.js";
 import { createS3Store, type S3StoreOptions } from "./s3-store.js";
 import { sizeCheckedSource } from "./sized-source.js";
 import { CountingStore, emptyCounts, type RequestCounts } from "./counting-store.js";
+import type { FaultCounter } from "./fault-counters.js";
 
 export class Stores {
   private s3Store: CountingStore | undefined;
@@ -62,19 +63,26 @@ export class Stores {
   /**
    * One entry's bytes as the block cache reads them: ranged GETs pinned to the key's version,
    * named by endpoint and physical key (see object-source.ts), held to the entry's `size`
-   * (an object of another size is refused: sized-source.ts).
+   * (an object of another size is refused: sized-source.ts). `faults` counts the retries
+   * and failures of these GETs for whoever reads (a mount).
    */
-  objectSource(pk: PhysicalKey, size: number): ObjectSource {
+  objectSource(pk: PhysicalKey, size: number, faults?: FaultCounter): ObjectSource {
     const { store, loc } = this.forPhysicalKey(pk);
     const where = pk.bucket === null ? "file" : `s3 ${normalizeEndpoint(configuredEndpoint(this.s3Options)?.url)}`;
-    return sizeCheckedSource(this.rawSource(store, loc, `${where} ${pk.toString()}`), size, pk.toString());
+    return sizeCheckedSource(this.rawSource(store, loc, `${where} ${pk.toString()}`, faults), size, pk.toString());
   }
 
-  private rawSource(store: ObjectStore, loc: ObjectLocation, id: string): ObjectSource {
+  private rawSource(store: ObjectStore, loc: ObjectLocation, id: string, faults: FaultCounter | undefined): ObjectSource {
+    const onRetry = faults && ((err: unknown) => faults.retried(err));
     return {
       id,
       fetch: (range, signal, pinEtag) =>
-        store.get(loc.versionId === undefined && pinEtag !== undefined ? { ...loc, etag: pinEtag } : loc, { range, ...(signal !== undefined && { signal }) }),
+        store
+          .get(loc.versionId === undefined && pinEtag !== undefined ? { ...loc, etag: pinEtag } : loc, { range, ...(signal !== undefined && { signal }), ...(onRetry && { onRetry }) })
+          .catch((err: unknown) => {
+            faults?.failed(err);
+            throw err;
+          }),
       inspect: async ({ parts }) => {
         const head = await store.head(loc);
         // Part checksums exist only where S3 keeps a composite SHA-256 (a multipart upload with

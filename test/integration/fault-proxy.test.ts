@@ -2,7 +2,9 @@
 // built on them test the code and not the proxy: a corrupted byte lands at its object offset
 // in full and ranged GETs, truncated bodies stop where asked and close the connection,
 // beforeGet hooks run in order and can change the object between two reads, and
-// GetObjectAttributes answers parse in the SDK with the parts and composite checksum.
+// GetObjectAttributes answers parse in the SDK with the parts and composite checksum;
+// stalls, resets, 503 storms and reset uploads happen as asked, and the S3 store's retries
+// get the right bytes through each of them.
 import { createHash } from "node:crypto";
 import { DeleteObjectCommand, GetObjectAttributesCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -129,6 +131,68 @@ describe("truncate", () => {
     await store.close();
     expect(got.equals(DATA.subarray(0, 300_000))).toBe(true);
     expect(proxy.gets("cut0.bin").map((g) => g.faults ?? [])).toEqual([["truncate"], ["truncate"], []]);
+  });
+});
+
+describe("stall, reset, failWith, resetUploads: the store retries through each", () => {
+  /** A store with a 500 ms idle timeout and tiny backoffs, through the proxy. */
+  const quickStore = () => createS3Store({ endpoint: proxy.endpoint, idleTimeoutMs: 500, retry: { baseDelayMs: 5, maxDelayMs: 20 } });
+
+  it("a stalled body (connection open, silent) times out and is fetched again on a fresh connection", async () => {
+    const key = `${prefix}/stall.bin`;
+    await put(key, DATA.subarray(0, 400_000));
+    proxy.stall("stall.bin", { afterBytes: 100_000, times: 1 });
+    const store = quickStore();
+    const got = await store.get({ bucket: s3.bucket, key }, { range: { start: 1000, end: 300_000 } });
+    await store.close();
+    expect(got.equals(DATA.subarray(1000, 300_000))).toBe(true);
+    expect(proxy.gets("stall.bin").map((g) => [g.faults ?? [], g.bodyBytes])).toEqual([
+      [["stall"], 100_000],
+      [[], 299_000],
+    ]);
+  });
+
+  it("a reset mid-body is retried; truncation with correct headers too", async () => {
+    const key = `${prefix}/reset.bin`;
+    await put(key, DATA.subarray(0, 400_000));
+    proxy.reset("reset.bin", { afterBytes: 50_000, times: 1 });
+    proxy.truncate("reset.bin", { afterBytes: 70_000, times: 1 });
+    const store = quickStore();
+    const got = await store.get({ bucket: s3.bucket, key });
+    await store.close();
+    expect(got.equals(DATA.subarray(0, 400_000))).toBe(true);
+    expect(proxy.gets("reset.bin").map((g) => g.faults ?? [])).toEqual([["reset"], ["truncate"], []]);
+  });
+
+  it("a 503 SlowDown storm on GETs and PUTs is ridden out within the attempts; a longer one is a clear error", async () => {
+    const key = `${prefix}/storm.bin`;
+    proxy.failWith("storm.bin", { status: 503, code: "SlowDown", methods: ["PUT"], times: 4 });
+    proxy.failWith("storm.bin", { status: 503, code: "SlowDown", methods: ["GET"], times: 2 });
+    const store = quickStore();
+    await store.put({ bucket: s3.bucket, key }, Buffer.from("after the storm"));
+    expect((await store.get({ bucket: s3.bucket, key })).toString()).toBe("after the storm");
+    expect(proxy.requests.filter((r) => r.key === key).map((r) => `${r.method} ${r.status}`)).toEqual([
+      ...Array(4).fill("PUT 503"),
+      "PUT 200",
+      ...Array(2).fill("GET 503"),
+      "GET 200",
+    ]);
+    proxy.failWith("storm.bin", { status: 503, code: "SlowDown" });
+    await expect(store.get({ bucket: s3.bucket, key })).rejects.toMatchObject({ code: "ESTORAGE", message: expect.stringMatching(/SlowDown/), hint: expect.stringMatching(/try again later/) });
+    await store.close();
+  });
+
+  it("an upload reset mid-body is sent again whole", async () => {
+    const key = `${prefix}/upload.bin`;
+    const body = DATA.subarray(0, 200_000);
+    proxy.resetUploads("upload.bin", { afterBytes: 1000, times: 1 });
+    const store = quickStore();
+    await store.put({ bucket: s3.bucket, key }, body);
+    await store.close();
+    const puts = proxy.requests.filter((r) => r.key === key && r.method === "PUT");
+    expect(puts.map((r) => r.faults ?? [])).toEqual([["reset-upload"], []]);
+    expect((puts[0]?.bodyBytes ?? 0) >= 1000 && (puts[0]?.bodyBytes ?? 0) < body.length).toBe(true);
+    expect((await get(key)).bytes.equals(body)).toBe(true);
   });
 });
 

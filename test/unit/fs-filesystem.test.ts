@@ -218,6 +218,29 @@ describe("QuiltFilesystem open and read", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(45);
   });
 
+  it("aborts the read's signal at the deadline, so the reader drops its work (no pile-up behind readers that gave up)", async () => {
+    let signal: AbortSignal | undefined;
+    const hung: EntryReader = {
+      read: (_e, _o, _l, _h, s) => {
+        signal = s;
+        return new Promise<Buffer>(() => undefined);
+      },
+    };
+    const fs = make(hung, { readTimeoutMs: 50 });
+    const fh = await fs.open("/README.md", constants.O_RDONLY);
+    expect(await errnoOf(fs.read(fh, 0, 100))).toBe("ETIMEDOUT");
+    expect(signal?.aborted).toBe(true);
+    const fine: EntryReader = {
+      read: async (_e, _o, length, _h, s) => {
+        signal = s;
+        return Buffer.alloc(length);
+      },
+    };
+    const fs2 = make(fine, { readTimeoutMs: 50 });
+    await fs2.read(await fs2.open("/README.md", constants.O_RDONLY), 0, 10);
+    expect(signal?.aborted).toBe(false);
+  });
+
   it("maps a failing reader.open to EIO and keeps no handle", async () => {
     const failing: EntryReader = {
       open: () => {

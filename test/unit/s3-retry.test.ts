@@ -92,6 +92,25 @@ describe("S3Store retries and errors (scripted server)", () => {
     await s.close();
   });
 
+  it("times out a silent answer and a body that stalls, once per attempt (not again through the SDK), then ESTORAGE with the timeout hint", async () => {
+    const silent: Handler = () => undefined; // never answers; the connection stays open
+    const stalls: Handler = (_q, r) => {
+      r.writeHead(200, { "content-length": "10" });
+      r.write("01234"); // and nothing more
+    };
+    script = [silent, stalls, (_q, r) => okBody(r, "0123456789")];
+    const s = createS3Store({ endpoint, retry: QUICK, maxAttempts: 3, idleTimeoutMs: 200 });
+    expect(await s.get({ bucket: "bkt", key: "k" })).toEqual(Buffer.from("0123456789"));
+    expect(requests).toHaveLength(3);
+    requests = [];
+    script = [silent, silent, silent];
+    const err = (await s.get({ bucket: "bkt", key: "k" }).catch((e: unknown) => e)) as QuiltError;
+    expect(err).toMatchObject({ code: "ESTORAGE", message: expect.stringMatching(/failed after 3 attempts.*no bytes from the server for 200 ms/) });
+    expect(err.hint).toMatch(/stopped sending bytes.*QUILT_S3_IDLE_TIMEOUT/);
+    expect(requests).toHaveLength(3);
+    await s.close();
+  });
+
   it("maps not-found and precondition answers without retrying", async () => {
     const s = store();
     const cases: [Handler, Parameters<typeof s.get>[0], string, "get" | "head"][] = [
