@@ -157,13 +157,11 @@ export class Daemon {
     const registry = this.registry(r.registry, stores);
     const manifest = await registry.loadManifest({ name: r.name, topHash: r.topHash as never, layout: "v1" });
     check?.(manifest);
-    // The version's time is when its manifest was written.
-    const time = await registry.store
-      .head({ bucket: registry.bucket, key: manifestKey("v1", r.name, r.topHash) })
-      .then((h) => h.lastModified ?? new Date())
-      .catch(() => new Date());
+    // The version's time is when its manifest was written; its size is shown by `quilt mount`.
+    const head = await registry.store.head({ bucket: registry.bucket, key: manifestKey("v1", r.name, r.topHash) }).catch(() => undefined);
     const m = new PackageMount(r, manifest, this.cache, stores);
-    await m.mount(time);
+    m.manifestBytes = head?.size ?? null;
+    await m.mount(head?.lastModified ?? new Date());
     this.mounts.set(r.mountpoint, m);
     return m;
   }
