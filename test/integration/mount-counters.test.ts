@@ -4,6 +4,7 @@
 // costs GETs; a second file with the same bytes (another inode, so the kernel's page cache
 // does not answer for it) is served from the block cache: no new GET, and the ratio rises.
 import { readFile } from "node:fs/promises";
+import { REPO_ROOT } from "../helpers/moto-server.js";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DaemonSandbox } from "../helpers/daemon-harness.js";
@@ -92,5 +93,14 @@ describe.skipIf(unavailable !== null)("mount counters in quilt mounts --json", (
     const human = (await box.ok(["mounts"])).stdout;
     expect(human).toContain(`reads: ${warm.gets} GET`);
     expect(human).toContain(`hit ratio ${Math.round((warm.hitRatio as number) * 100)}%`);
+  });
+
+  it("README's monitoring table documents every field of quilt mounts --json, and nothing else", async () => {
+    const readme = await readFile(join(REPO_ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("**7. Monitoring.**"));
+    const rows = section.split("\n").filter((l) => l.startsWith("| `"));
+    const documented = rows.flatMap((r) => [...(r.split("|")[1] as string).matchAll(/`(\w+)`/g)].map((m) => m[1] as string));
+    const list = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as Record<string, unknown>[];
+    expect([...documented].sort()).toEqual(Object.keys(list[0] as object).sort());
   });
 });
