@@ -12,45 +12,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { run } from "../helpers/fuse-harness.js";
 import { REPO_ROOT } from "../helpers/moto-server.js";
+import { execWords, parseUnit, unitValues as values, type Unit } from "../helpers/systemd-unit.js";
 
 const UNITS = join(REPO_ROOT, "deploy", "systemd");
 const QUILT = "/usr/local/bin/quilt";
 const SYSTEMD_ANALYZE = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].find((p) => existsSync(p));
 
-type Unit = Map<string, Map<string, string[]>>;
-
-/** Sections, keys and their values (a key may repeat); comments and blank lines skipped. */
-function parseUnit(text: string): Unit {
-  const unit: Unit = new Map();
-  let section: Map<string, string[]> | undefined;
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (line === "" || line.startsWith("#") || line.startsWith(";")) continue;
-    const header = /^\[(.+)\]$/.exec(line);
-    if (header) {
-      section = new Map();
-      unit.set(header[1] as string, section);
-      continue;
-    }
-    const eq = line.indexOf("=");
-    if (!section || eq < 0) throw new Error(`not a unit line: ${line}`);
-    const key = line.slice(0, eq);
-    section.set(key, [...(section.get(key) ?? []), line.slice(eq + 1)]);
-  }
-  return unit;
-}
-
-function values(unit: Unit, section: string, key: string): string[] {
-  return unit.get(section)?.get(key) ?? [];
-}
-
 /** A command line from a unit as it would run for the instance /mnt/dataset with a sample env file. */
 function expand(line: string): string[] {
-  return line
-    .replaceAll("%f", "/mnt/dataset")
-    .replaceAll("${QUILT_SPEC}", "ns/dataset:v1")
-    .replaceAll("$QUILT_MOUNT_OPTIONS", "--allow-other --verify strict")
-    .split(/\s+/);
+  return execWords(line, { instancePath: "/mnt/dataset", env: { QUILT_SPEC: "ns/dataset:v1", QUILT_MOUNT_OPTIONS: "--allow-other --verify strict" } });
 }
 
 describe("systemd units", () => {
