@@ -76,7 +76,12 @@ export const daemonCommand = {
     if (args.wait !== undefined && !(args.wait >= 0)) throw new QuiltError("EUSAGE", `Invalid --wait ${String(args.wait)}`, { hint: "a number of seconds, e.g. --wait 120" });
     const info = args.wait !== undefined ? await waitForDaemon(paths, args.wait * 1000) : await pingDaemon(paths);
     if (!info) {
-      ctx.print(["Daemon: not running", `log: ${paths.log}`], { running: false, log: paths.log });
+      // With --wait, a daemon may answer yet still be remounting: not ready is not "not running".
+      const starting = args.wait !== undefined ? await pingDaemon(paths) : undefined;
+      ctx.print(
+        [starting ? `Daemon: running (pid ${starting.pid}) but still remounting after ${args.wait} s` : "Daemon: not running", `log: ${paths.log}`],
+        { running: starting !== undefined, ready: false, log: paths.log },
+      );
       ctx.exitCode = 1;
       return;
     }
