@@ -38,7 +38,7 @@ export const mountCommand = {
     cacheOptions(withRegistry(y))
       .positional("name", { type: "string", describe: "Package: ns/name[:tag][@hash] or a full URL" })
       .positional("dir", { type: "string", describe: "Empty directory to mount on" })
-      .option("allow-other", { type: "boolean", default: false, describe: "Let other users read the mount (needs user_allow_other in /etc/fuse.conf)" })
+      .option("allow-other", { type: "boolean", default: false, describe: "Let other users read the mount: every user who can reach DIR can then read the whole version (put DIR in a 0750 directory of a group to limit it). A daemon that is not root needs user_allow_other in /etc/fuse.conf" })
       .option("nonempty", { type: "boolean", default: false, describe: "Mount over a directory that is not empty, hiding its contents" })
       .option("verify", {
         choices: VERIFY_MODES,
@@ -52,7 +52,8 @@ export const mountCommand = {
           "Credentials are not sent: the daemon reads a named profile from ~/.aws itself, and refuses environment credentials (AWS_ACCESS_KEY_ID) other than its own.",
       )
       .example("quilt mount ns/dataset:v1 ./dataset --registry s3://bucket", "mount version v1, then read ./dataset like local files")
-      .example("quilt mount ns/dataset ./data --cache-dir /efs/quilt-cache", "share the data cache with other nodes"),
+      .example("quilt mount ns/dataset ./data --cache-dir /efs/quilt-cache", "share the data cache with other nodes")
+      .example("quilt mount ns/dataset@3f2a9c1e5 /mnt/dataset --allow-other", "for a training user other than the daemon's (at boot: deploy/systemd, or fstab through bin/mount.quilt; see README)"),
   async run(args: MountArgs, ctx: CommandContext): Promise<void> {
     const began = performance.now();
     // Resolved before the daemon starts, so a bad spec or registry starts nothing.
@@ -110,7 +111,8 @@ export const unmountCommand = {
 export const mountsCommand = {
   command: "mounts",
   describe: "List mounted packages with cache fill and bytes read (and, with no daemon running, those the next daemon start restores)",
-  builder: (y: Argv) => y.example("quilt mounts --json", "machine-readable list; `state` is \"mounted\" or \"pending-restore\""),
+  builder: (y: Argv) =>
+    y.example("quilt mounts --json", "machine-readable list; `state` is \"mounted\" or \"pending-restore\"; per mount: entries, cachedBytes, bytesRead, gets, fetchedBytes, hitRatio, verification, faults (README: Monitoring)"),
   async run(_args: unknown, ctx: CommandContext): Promise<void> {
     const paths = daemonPaths();
     const live = await new DaemonClient(paths.socket).request<MountInfoReply[]>("list").catch((err: unknown) => {
