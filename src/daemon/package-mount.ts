@@ -9,13 +9,15 @@ import { cacheObjectForEntry } from "../cache/content-key.js";
 import { isQuiltError } from "../errors.js";
 import { QuiltFilesystem } from "../fs/filesystem.js";
 import { mount, type MountHandle } from "../fs/fuse-mount.js";
+import { invalidateRootNames } from "../fs/kernel-invalidate.js";
+import { ROOT_INO, type InodeTree } from "../fs/inode-tree.js";
 import { log } from "../log.js";
 import type { Manifest, ManifestEntry } from "../manifest/manifest.js";
 import { assertHashType, EntryHasher, verifyHash } from "../manifest/checksums.js";
 import type { FaultCounts } from "../storage/fault-counters.js";
 import type { Stores } from "../storage/stores.js";
 import { CachedEntryReader } from "./cached-entry-reader.js";
-import { mountLabel, type MountRecord } from "./mount-records.js";
+import { mountLabel, type MountRecord, type MountVersion } from "./mount-records.js";
 
 export interface MountCheck {
   ok: boolean;
@@ -69,6 +71,8 @@ export interface MountInfoReply {
   /** How many files are in unverifiedFiles and failedFiles (those lists stop at 1000 names). */
   unverifiedCount: number;
   failedCount: number;
+  /** The version served before the last `quilt switch` (what `quilt switch --previous` returns to), or null. */
+  previous: (MountVersion & { package: string }) | null;
 }
 
 export interface ForceMatchReply {
@@ -85,10 +89,11 @@ export class PackageMount {
   /** Keys a verify found broken (logical key -> reason), until a force-match repairs them. */
   private readonly unrepaired = new Map<string, string>();
   private readonly reader: CachedEntryReader;
+  private core: QuiltFilesystem | undefined;
 
   constructor(
-    readonly record: MountRecord,
-    readonly manifest: Manifest,
+    public record: MountRecord,
+    public manifest: Manifest,
     private readonly cache: BlockCache,
     private readonly stores: Stores,
   ) {
@@ -103,13 +108,38 @@ export class PackageMount {
   manifestBytes: number | null = null;
 
   async mount(time: Date): Promise<void> {
-    const core = new QuiltFilesystem(this.manifest, this.reader, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, time, topHash: this.record.topHash });
+    const core = (this.core = new QuiltFilesystem(this.manifest, this.reader, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, time, topHash: this.record.topHash }));
     this.handle = await mount(core, this.record.mountpoint, {
       name: `${this.record.name}@${this.record.topHash.slice(0, 12)}`,
       ...(this.record.allowOther && { allowOther: true }),
       ...(this.record.nonEmpty && { nonEmpty: true }),
     });
     log().info({ mountpoint: this.record.mountpoint, package: this.label, host: hostname() }, "mounted");
+  }
+
+  /**
+   * Serves another version from now on (the caller loaded and verified its manifest): the
+   * tree is swapped in one step, files open before keep their old entries, and the kernel is
+   * told to forget the old names so the next lookup of any path sees the new version.
+   */
+  async switchTo(record: MountRecord, manifest: Manifest, time: Date): Promise<void> {
+    const core = this.core;
+    if (core === undefined) throw new Error(`${this.record.mountpoint} is not mounted`);
+    const old = core.switchTo(manifest, { time, topHash: record.topHash });
+    this.record = record;
+    this.manifest = manifest;
+    // A verdict on a key's old bytes says nothing about other bytes under the same key.
+    for (const key of [...this.reader.failed.keys(), ...this.reader.unverified]) {
+      const e = manifest.get(key);
+      const ino = old.resolve(key);
+      const was = ino > 0 ? old.entry(ino) : undefined;
+      if (e === undefined || was === undefined || cacheObjectForEntry(e).key !== cacheObjectForEntry(was).key) {
+        this.reader.failed.delete(key);
+        this.reader.unverified.delete(key);
+      }
+    }
+    await invalidateRootNames(new Set([...rootNames(old), ...rootNames(core.tree)]));
+    log().info({ mountpoint: record.mountpoint, package: this.label, topHash: record.topHash }, "switched");
   }
 
   async unmount(force = false): Promise<void> {
@@ -156,6 +186,7 @@ export class PackageMount {
       verification: this.reader.failed.size > 0 ? "failed" : this.reader.unverified.size > 0 ? "unverified" : "ok",
       unverifiedCount: this.reader.unverified.size,
       failedCount: this.reader.failed.size,
+      previous: this.record.previous ? { ...this.record.previous, package: mountLabel({ ...this.record.previous }) } : null,
     };
   }
 
@@ -290,6 +321,10 @@ export class PackageMount {
     if (e.size === 0) return;
     await this.verifyRemote(e);
   }
+}
+
+function rootNames(tree: InodeTree): string[] {
+  return [...tree.children(ROOT_INO)].map((ino) => tree.name(ino));
 }
 
 /** Keys listed per category in a mount's info (a reply is one socket frame). */

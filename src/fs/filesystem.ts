@@ -111,9 +111,30 @@ interface OpenFile {
 /** File handles are positive int32s: the binding carries them through a signed 32-bit slot. */
 const MAX_HANDLE = 0x7fffffff;
 
+/**
+ * The version the filesystem serves: its tree and what its nodes report. `switchTo` replaces
+ * it whole with one assignment, so every operation (each reads it once, synchronously) sees
+ * one version, never a mix; open files keep the entry they opened.
+ */
+interface Generation {
+  tree: InodeTree;
+  pkg: PackageXattrs;
+  /** Added to tree inode numbers: a switched-to version's nodes never reuse the previous one's numbers. */
+  inoBase: number;
+  /**
+   * The version's time plus the generation in milliseconds: the mtime libfuse's auto_cache
+   * compares at each open, so a file whose bytes changed in a switch never keeps the old
+   * version's pages, even when both versions were written in the same second with the same size.
+   */
+  time: Date;
+}
+
+/** st_ino is 32 bits in the binding: inode bases wrap below this. */
+const MAX_INO = 0xffffffff;
+
 export class QuiltFilesystem {
-  readonly tree: InodeTree;
-  private readonly pkg: PackageXattrs;
+  private gen: Generation;
+  private generation = 0;
   /** Deadline for one read, ms. */
   readonly readTimeoutMs: number;
   private readonly open_ = new Map<number, OpenFile>();
@@ -126,9 +147,28 @@ export class QuiltFilesystem {
     private readonly reader: EntryReader,
     private readonly options: FilesystemOptions,
   ) {
-    this.tree = InodeTree.build(manifest);
-    this.pkg = { userMeta: manifest.userMeta, topHash: options.topHash };
+    this.gen = { tree: InodeTree.build(manifest), pkg: { userMeta: manifest.userMeta, topHash: options.topHash }, inoBase: 0, time: options.time };
     this.readTimeoutMs = options.readTimeoutMs ?? READ_TIMEOUT_MS;
+  }
+
+  /** The tree of the version served now. */
+  get tree(): InodeTree {
+    return this.gen.tree;
+  }
+
+  /**
+   * Serves another version from now on: builds its tree, then swaps it in with one
+   * assignment (no FUSE callback runs in between). Handles opened before keep reading the
+   * entries they opened. Returns the tree it replaced (to tell the kernel what to forget).
+   */
+  switchTo(manifest: Pick<Manifest, "entries" | "dirMeta" | "userMeta">, version: { time: Date; topHash?: string }): InodeTree {
+    const tree = InodeTree.build(manifest);
+    const old = this.gen;
+    this.generation++;
+    let inoBase = old.inoBase + old.tree.nodeCount;
+    if (inoBase + tree.nodeCount > MAX_INO) inoBase = 0;
+    this.gen = { tree, pkg: { userMeta: manifest.userMeta, topHash: version.topHash }, inoBase, time: new Date(version.time.getTime() + (this.generation % 1000)) };
+    return old.tree;
   }
 
   /** Files currently open (handles not yet released). */
@@ -137,29 +177,38 @@ export class QuiltFilesystem {
   }
 
   async getattr(path: string): Promise<Attr> {
-    return this.attr(this.resolve(path, "getattr"));
+    const g = this.gen;
+    return this.attrIn(g, this.resolveIn(g, path, "getattr"));
   }
 
+  /** `parentIno` is a tree inode number of the version served now. */
   async lookup(parentIno: number, name: string): Promise<Attr> {
-    if (!this.tree.isDirectory(parentIno)) throw new FsError("ENOTDIR", "lookup", this.tree.path(parentIno) + "/" + name);
-    const ino = this.tree.lookup(parentIno, name);
-    if (ino === NOT_FOUND) throw new FsError("ENOENT", "lookup", joinPath(this.tree.path(parentIno), name));
-    return this.attr(ino);
+    const g = this.gen;
+    if (!g.tree.isDirectory(parentIno)) throw new FsError("ENOTDIR", "lookup", g.tree.path(parentIno) + "/" + name);
+    const ino = g.tree.lookup(parentIno, name);
+    if (ino === NOT_FOUND) throw new FsError("ENOENT", "lookup", joinPath(g.tree.path(parentIno), name));
+    return this.attrIn(g, ino);
   }
 
   /** The directory's children in name order ("." and ".." are the shell's business). */
   async readdir(path: string): Promise<DirEntry[]> {
-    const ino = this.resolve(path, "readdir");
-    if (!this.tree.isDirectory(ino)) throw new FsError("ENOTDIR", "readdir", path);
-    const out: DirEntry[] = [];
-    for (const child of this.tree.children(ino)) out.push({ name: this.tree.name(child), attr: this.attr(child) });
-    return out;
+    return (await this.listing(path)).children;
+  }
+
+  /** A directory, its parent and its children, all from one version (a switch may come between two calls). */
+  async listing(path: string): Promise<{ self: Attr; parent: Attr; children: DirEntry[] }> {
+    const g = this.gen;
+    const ino = this.resolveIn(g, path, "readdir");
+    if (!g.tree.isDirectory(ino)) throw new FsError("ENOTDIR", "readdir", path);
+    const children: DirEntry[] = [];
+    for (const child of g.tree.children(ino)) children.push({ name: g.tree.name(child), attr: this.attrIn(g, child) });
+    return { self: this.attrIn(g, ino), parent: this.attrIn(g, g.tree.parent(ino)), children };
   }
 
   /** Opens a file for reading and returns its handle; any write access answers EROFS. */
   async open(path: string, flags: number): Promise<number> {
-    const ino = this.resolve(path, "open");
-    const entry = this.tree.entry(ino);
+    const g = this.gen;
+    const entry = g.tree.entry(this.resolveIn(g, path, "open"));
     if (entry === undefined) throw new FsError("EISDIR", "open", path);
     if ((flags & O_ACCMODE) !== fsConstants.O_RDONLY || (flags & fsConstants.O_TRUNC) !== 0) {
       throw new FsError("EROFS", "open", path);
@@ -213,19 +262,22 @@ export class QuiltFilesystem {
   }
 
   async statfs(): Promise<StatFs> {
+    const tree = this.gen.tree;
     // f_blocks is 32 bits wide in the binding: grow the fragment size until it fits.
     let frsize = 4096;
-    while (Math.ceil(this.tree.totalBytes / frsize) > 0xffffffff) frsize *= 2;
-    const files = Math.min(this.tree.nodeCount, 0xffffffff);
-    return { bsize: frsize, frsize, blocks: Math.ceil(this.tree.totalBytes / frsize), bfree: 0, bavail: 0, files, ffree: 0, favail: 0, fsid: 0, flag: ST_RDONLY, namemax: NAME_MAX };
+    while (Math.ceil(tree.totalBytes / frsize) > 0xffffffff) frsize *= 2;
+    const files = Math.min(tree.nodeCount, 0xffffffff);
+    return { bsize: frsize, frsize, blocks: Math.ceil(tree.totalBytes / frsize), bfree: 0, bavail: 0, files, ffree: 0, favail: 0, fsid: 0, flag: ST_RDONLY, namemax: NAME_MAX };
   }
 
   async listxattr(path: string): Promise<string[]> {
-    return xattrNames(this.tree, this.resolve(path, "listxattr"), this.pkg);
+    const g = this.gen;
+    return xattrNames(g.tree, this.resolveIn(g, path, "listxattr"), g.pkg);
   }
 
   async getxattr(path: string, name: string): Promise<Buffer> {
-    const text = xattrText(this.tree, this.resolve(path, "getxattr"), name, this.pkg);
+    const g = this.gen;
+    const text = xattrText(g.tree, this.resolveIn(g, path, "getxattr"), name, g.pkg);
     if (text === undefined) throw new FsError("ENODATA", "getxattr", path);
     const value = Buffer.from(text, "utf8");
     if (value.length > XATTR_SIZE_MAX) throw new FsError("E2BIG", "getxattr", path);
@@ -237,10 +289,16 @@ export class QuiltFilesystem {
     throw new FsError("EROFS", op, path);
   }
 
-  /** The attributes of an inode. */
+  /** The attributes of a tree inode of the version served now. */
   attr(ino: number): Attr {
-    const { uid, gid, time } = this.options;
-    const entry = this.tree.entry(ino);
+    return this.attrIn(this.gen, ino);
+  }
+
+  private attrIn(g: Generation, treeIno: number): Attr {
+    const { uid, gid } = this.options;
+    const time = g.time;
+    const ino = g.inoBase + treeIno;
+    const entry = g.tree.entry(treeIno);
     if (entry === undefined) {
       // nlink 1 tells find(1) the subdirectory count is unknown, so it does not skip any.
       return { ino, mode: fsConstants.S_IFDIR | 0o555, nlink: 1, uid, gid, size: DIR_SIZE, blocks: 0, blksize: PREFERRED_IO_BYTES, atime: time, mtime: time, ctime: time };
@@ -250,8 +308,8 @@ export class QuiltFilesystem {
     return { ino, mode: fsConstants.S_IFREG | 0o444, nlink: 1, uid, gid, size, blocks: Math.ceil(size / 512), blksize: PREFERRED_IO_BYTES, atime: time, mtime, ctime: time };
   }
 
-  private resolve(path: string, syscall: string): number {
-    const ino = this.tree.resolve(path);
+  private resolveIn(g: Generation, path: string, syscall: string): number {
+    const ino = g.tree.resolve(path);
     if (ino === NOT_FOUND) throw new FsError("ENOENT", syscall, path);
     if (ino === NOT_A_DIRECTORY) throw new FsError("ENOTDIR", syscall, path);
     return ino;

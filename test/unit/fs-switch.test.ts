@@ -1,0 +1,60 @@
+// QuiltFilesystem.switchTo: the served version is replaced in one step. Files opened before
+// keep reading their own entry (its size bounds their reads), every lookup, open and listing
+// after sees the new version, and nothing the kernel might have cached from the old version
+// (inode numbers, mtimes) is reported again for the new one.
+import { describe, expect, it } from "vitest";
+import { QuiltFilesystem } from "../../src/fs/filesystem.js";
+import { FsError } from "../../src/fs/fs-errors.js";
+import { MemoryEntryReader } from "../../src/fs/memory-reader.js";
+import { fsManifest } from "../helpers/fs-fixtures.js";
+
+const TIME = new Date("2024-05-06T07:08:09.000Z");
+const V1 = fsManifest([
+  { key: "a/grows.bin", size: 1000 },
+  { key: "kept.txt", size: 10 },
+  { key: "removed.txt", size: 5 },
+]);
+const V2 = fsManifest([
+  { key: "a/grows.bin", size: 5000 },
+  { key: "added.txt", size: 7 },
+  { key: "kept.txt", size: 10 },
+]);
+
+function make(): QuiltFilesystem {
+  return new QuiltFilesystem(V1, new MemoryEntryReader(), { uid: 0, gid: 0, time: TIME, topHash: "1".repeat(64) });
+}
+
+describe("QuiltFilesystem.switchTo", () => {
+  it("serves the new tree to every later operation while open handles keep their old entry", async () => {
+    const fs = make();
+    const fh = await fs.open("/a/grows.bin", 0);
+    const old = fs.switchTo(V2, { time: TIME, topHash: "2".repeat(64) });
+    expect(old.fileCount).toBe(3);
+    // The handle opened in v1 reads v1's 1000 bytes and no further.
+    expect((await fs.read(fh, 0, 8192)).length).toBe(1000);
+    await fs.release(fh);
+    const fh2 = await fs.open("/a/grows.bin", 0);
+    expect((await fs.read(fh2, 0, 8192)).length).toBe(5000);
+    expect((await fs.getattr("/a/grows.bin")).size).toBe(5000);
+    expect((await fs.readdir("/")).map((e) => e.name)).toEqual(["a", "added.txt", "kept.txt"]);
+    await expect(fs.getattr("/removed.txt")).rejects.toBeInstanceOf(FsError);
+    expect((await fs.getxattr("/", "user.quilt.top_hash")).toString()).toBe("2".repeat(64));
+  });
+
+  it("numbers the new version's inodes apart from the old one's and moves its mtime, even for a version of the same second", async () => {
+    const fs = make();
+    const before = await fs.getattr("/kept.txt");
+    const rootBefore = await fs.getattr("/");
+    fs.switchTo(V2, { time: TIME });
+    const after = await fs.getattr("/kept.txt");
+    expect(after.ino).not.toBe(before.ino);
+    expect((await fs.getattr("/")).ino).not.toBe(rootBefore.ino);
+    // libfuse's auto_cache keeps a file's pages while its size and mtime stay put.
+    expect(after.mtime.getTime()).not.toBe(before.mtime.getTime());
+    // A listing's entries, its own and its parent's attributes come from one version.
+    const listing = await fs.listing("/a");
+    expect(listing.self.ino).toBe((await fs.getattr("/a")).ino);
+    expect(listing.parent.ino).toBe((await fs.getattr("/")).ino);
+    expect(listing.children.map((c) => [c.name, c.attr.size, c.attr.ino])).toEqual([["grows.bin", 5000, (await fs.getattr("/a/grows.bin")).ino]]);
+  });
+});
