@@ -34,6 +34,9 @@ export const switchCommand = {
         "The new version's manifest is loaded and verified before anything changes: if it cannot be (an unknown tag, a bad manifest, no access), " +
           "the mount keeps serving the old version and the command fails. Then the switch is one step: programs that have files open go on reading " +
           "the old version's bytes until they close them; every open after the switch, and every listing, sees the new version only. " +
+          "One exception: the kernel keeps one size and page cache per path, so while a file opened before the switch is still open, opening " +
+          "or stat-ing the same path in the new version (where its bytes differ) can show the old reader the new size and pages; switch when " +
+          "readers are between files (the command says how many files were still open). " +
           "Bytes both versions share stay in the cache. The mount keeps its registry, S3 endpoint and --verify mode; `quilt mounts` shows the version " +
           "and the previous one, and a daemon restart restores the version switched to.",
       )
@@ -47,7 +50,7 @@ export const switchCommand = {
     const credentials = credentialsFingerprint(process.env);
     const mountpoint = resolve(args.dir);
     const info = await new DaemonClient(daemonPaths().socket)
-      .request<MountInfoReply & { unchanged?: boolean }>("switch", {
+      .request<MountInfoReply & { unchanged?: boolean; stillOpen?: number }>("switch", {
         mountpoint,
         ...(args.previous ? { previous: true } : { spec: args.spec }),
         ...(credentials !== undefined && { credentials }),
@@ -61,6 +64,8 @@ export const switchCommand = {
     const human = info.unchanged
       ? `${info.mountpoint} already serves ${version(info)}`
       : `Switched ${info.mountpoint} to ${version(info)}${info.previous ? `; was ${version(info.previous)} (quilt switch ${args.dir} --previous returns to it)` : ""}`;
-    ctx.print(human, { ...info, unchanged: info.unchanged === true });
+    const open = info.stillOpen ?? 0;
+    const lines = [human, ...(open > 0 ? [`${open} file${open === 1 ? " was" : "s were"} open before the switch: ${open === 1 ? "it reads" : "they read"} the old version until closed (see \`quilt switch --help\` on opening the same path meanwhile)`] : [])];
+    ctx.print(lines, { ...info, unchanged: info.unchanged === true, stillOpen: open });
   },
 };

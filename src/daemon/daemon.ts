@@ -276,9 +276,9 @@ export class Daemon {
         const mountpoint = await canonicalMountPath(req.mountpoint);
         return this.exclusive.run(mountpoint, async () => {
           const m = this.mountAt(mountpoint);
-          const { unchanged } = await switchMount(m, req, this.versionLoader());
-          if (!unchanged) await this.saveRecords();
-          return { ...describe(m), unchanged };
+          const done = await switchMount(m, req, this.versionLoader());
+          if (!done.unchanged) await this.saveRecords();
+          return { ...describe(m), ...done };
         });
       },
       list: async () => {

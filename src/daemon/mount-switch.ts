@@ -72,7 +72,7 @@ export interface VersionLoader {
  * leaves the mount serving what it served; then swaps it in. The caller saves the records,
  * so a restart restores the version switched to (and its previous one).
  */
-export async function switchMount(m: PackageMount, req: SwitchRequest, loader: VersionLoader): Promise<{ unchanged: boolean }> {
+export async function switchMount(m: PackageMount, req: SwitchRequest, loader: VersionLoader): Promise<{ unchanged: boolean; stillOpen: number }> {
   const r = m.record;
   // The new version is read with the daemon's credentials, as at mount time: refused before
   // the first S3 request when they are not the caller's.
@@ -87,12 +87,12 @@ export async function switchMount(m: PackageMount, req: SwitchRequest, loader: V
     const spec = switchSpec(r, req.target.spec);
     version = { name: spec.name, ...(spec.hash === undefined && { tag: spec.tag ?? "latest" }), topHash: await loader.resolve(r, spec) };
   }
-  if (version.name === r.name && version.topHash === r.topHash) return { unchanged: true };
+  if (version.name === r.name && version.topHash === r.topHash) return { unchanged: true, stillOpen: 0 };
   const next = switchedRecord(r, version);
   const { manifest, time, manifestBytes } = await loader.load(next, (mf) => {
     if (readsS3(mf)) loader.checkCredentials(r, req.credentials);
   });
-  await m.switchTo(next, manifest, time);
+  const { stillOpen } = await m.switchTo(next, manifest, time);
   m.manifestBytes = manifestBytes;
-  return { unchanged: false };
+  return { unchanged: false, stillOpen };
 }

@@ -122,7 +122,7 @@ export class PackageMount {
    * tree is swapped in one step, files open before keep their old entries, and the kernel is
    * told to forget the old names so the next lookup of any path sees the new version.
    */
-  async switchTo(record: MountRecord, manifest: Manifest, time: Date): Promise<void> {
+  async switchTo(record: MountRecord, manifest: Manifest, time: Date): Promise<{ stillOpen: number }> {
     const core = this.core;
     if (core === undefined) throw new Error(`${this.record.mountpoint} is not mounted`);
     const old = core.switchTo(manifest, { time, topHash: record.topHash });
@@ -139,7 +139,9 @@ export class PackageMount {
       }
     }
     await invalidateRootNames(new Set([...rootNames(old), ...rootNames(core.tree)]));
-    log().info({ mountpoint: record.mountpoint, package: this.label, topHash: record.topHash }, "switched");
+    const stillOpen = core.olderOpen();
+    log().info({ mountpoint: record.mountpoint, package: this.label, topHash: record.topHash, stillOpen }, "switched");
+    return { stillOpen };
   }
 
   async unmount(force = false): Promise<void> {

@@ -106,6 +106,8 @@ interface OpenFile {
   entry: ManifestEntry;
   path: string;
   handle: ReadHandle;
+  /** The generation (version) it was opened in. */
+  generation: number;
 }
 
 /** File handles are positive int32s: the binding carries them through a signed 32-bit slot. */
@@ -171,6 +173,27 @@ export class QuiltFilesystem {
     return old.tree;
   }
 
+  /** Files still open that were opened before the last switch: they read the version they opened. */
+  olderOpen(): number {
+    let n = 0;
+    for (const f of this.open_.values()) if (f.generation < this.generation) n++;
+    return n;
+  }
+
+  /**
+   * A path opened in this version while a handle of an older version with other bytes at
+   * that path is open. The kernel has one inode (one size, one page cache) per path: the two
+   * readers may see each other's size and pages (RELIABILITY.md, "Switching versions").
+   */
+  private warnSharedPath(path: string, entry: ManifestEntry): void {
+    for (const f of this.open_.values()) {
+      if (f.generation < this.generation && f.path === path && f.entry !== entry && !sameBytes(f.entry, entry)) {
+        log().warn({ path, generation: this.generation, openedIn: f.generation }, "a path open in an older version was opened in the new version with other bytes: its old reader may see the new size and pages");
+        return;
+      }
+    }
+  }
+
   /** Files currently open (handles not yet released). */
   get openFiles(): number {
     return this.open_.size;
@@ -214,10 +237,12 @@ export class QuiltFilesystem {
       throw new FsError("EROFS", "open", path);
     }
     const fh = this.allocateHandle();
-    this.open_.set(fh, { entry, path, handle: undefined });
+    const generation = this.generation;
+    if (this.olderOpen() > 0) this.warnSharedPath(path, entry);
+    this.open_.set(fh, { entry, path, handle: undefined, generation });
     try {
       const handle = this.reader.open ? await this.reader.open(entry) : undefined;
-      this.open_.set(fh, { entry, path, handle });
+      this.open_.set(fh, { entry, path, handle, generation });
     } catch (err) {
       this.open_.delete(fh);
       throw this.readFailure(err, "open", path, entry);
@@ -357,6 +382,10 @@ export class QuiltFilesystem {
     }
     return err instanceof FsError ? err : new FsError(code, syscall, path, { cause: err });
   }
+}
+
+function sameBytes(a: ManifestEntry, b: ManifestEntry): boolean {
+  return a.size === b.size && JSON.stringify([...a.hash]) === JSON.stringify([...b.hash]);
 }
 
 function joinPath(dir: string, name: string): string {

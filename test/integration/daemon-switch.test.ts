@@ -7,7 +7,7 @@
 // fetched again (it is under another data prefix in v2: the cache is keyed by content); a
 // switch to an unknown tag fails with exit 4 and leaves the mount as it was; a daemon
 // killed with -9 comes back with the version switched to, and its previous one.
-import { open, stat } from "node:fs/promises";
+import { open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DaemonSandbox } from "../helpers/daemon-harness.js";
@@ -101,6 +101,7 @@ describe.skipIf(unavailable !== null)("quilt switch", () => {
 
       const r = await box.ok(["switch", mnt, "v2"]);
       expect(r.stdout).toContain(`Switched ${mnt} to ${name}:v2 (${v2.slice(0, 9)}); was ${name}:v1 (${v1.slice(0, 9)})`);
+      expect(r.stdout).toContain("1 file was open before the switch: it reads the old version until closed");
 
       // The held file: the rest of v1, to v1's end, although v2's file at that path is shorter.
       const rest = Buffer.alloc(1_000_000);
@@ -141,5 +142,24 @@ describe.skipIf(unavailable !== null)("quilt switch", () => {
     expect(await mountDifferences(mnt, V2)).toEqual([]);
     const same = await box.ok(["switch", mnt, `@${v2.slice(0, 12)}`]);
     expect(same.stdout).toContain(`already serves`);
+  });
+
+  it("never shows an empty or mixed listing while it switches back and forth", async () => {
+    const top = (files: Record<string, Buffer>) => [...new Set(Object.keys(files).map((k) => k.split("/")[0] as string))].sort().join(",");
+    const allowed = new Set([top(V1), top(V2)]);
+    const seen = new Map<string, number>();
+    let switching = true;
+    const watcher = (async () => {
+      while (switching) {
+        const names = (await readdir(mnt)).sort().join(",");
+        seen.set(names, (seen.get(names) ?? 0) + 1);
+      }
+    })();
+    for (let i = 0; i < 6; i++) await box.ok(["switch", mnt, i % 2 === 0 ? "v1" : "v2"]);
+    switching = false;
+    await watcher;
+    expect([...seen.keys()].filter((names) => !allowed.has(names))).toEqual([]);
+    expect([...seen.keys()].sort(), "the watcher saw both versions").toEqual([...allowed].sort());
+    expect(await mountDifferences(mnt, V2)).toEqual([]);
   });
 });

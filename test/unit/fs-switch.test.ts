@@ -30,9 +30,11 @@ describe("QuiltFilesystem.switchTo", () => {
     const fh = await fs.open("/a/grows.bin", 0);
     const old = fs.switchTo(V2, { time: TIME, topHash: "2".repeat(64) });
     expect(old.fileCount).toBe(3);
+    expect(fs.olderOpen()).toBe(1);
     // The handle opened in v1 reads v1's 1000 bytes and no further.
     expect((await fs.read(fh, 0, 8192)).length).toBe(1000);
     await fs.release(fh);
+    expect(fs.olderOpen()).toBe(0);
     const fh2 = await fs.open("/a/grows.bin", 0);
     expect((await fs.read(fh2, 0, 8192)).length).toBe(5000);
     expect((await fs.getattr("/a/grows.bin")).size).toBe(5000);
