@@ -1,6 +1,6 @@
 // `quilt switch`: a mount moves from v1 to v2 of a package in one step and back with
 // --previous. v2 changes one file at the same size, grows another (nested, so the kernel's
-// cached dentry and size of a path below the root must go too), removes one, adds one and
+// cached dentry and size of a path below the root must go too), removes one, adds two (one in a directory the kernel has cached) and
 // keeps one unchanged. The kernel has cached v1's attributes and pages before each switch
 // (everything was read), so a kernel cache that outlived the switch would show. A reader
 // holding a file open across the switch finishes with v1's bytes; the unchanged file is not
@@ -11,7 +11,7 @@ import { open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DaemonSandbox } from "../helpers/daemon-harness.js";
-import { mountDifferences, publishFiles, pseudoRandomBytes, sha256Hex } from "../helpers/daemon-fixtures.js";
+import { errnoOf, mountDifferences, publishFiles, pseudoRandomBytes, sha256Hex } from "../helpers/daemon-fixtures.js";
 import { startFaultProxy, type FaultProxy } from "../helpers/daemon-proxy.js";
 import { fuseUnavailable } from "../helpers/fuse-harness.js";
 import { s3TestEnv, uniquePrefix } from "../helpers/s3.js";
@@ -37,6 +37,7 @@ const V2: Record<string, Buffer> = {
   "same-size.bin": pseudoRandomBytes(200_000, `${salt}-same-2`),
   "nested/dir/grows.bin": pseudoRandomBytes(150_001, `${salt}-grows-2`),
   "added.txt": Buffer.from("only in v2\n"),
+  "nested/dir/added.bin": pseudoRandomBytes(5_000, `${salt}-added`),
   [HELD]: pseudoRandomBytes(600_000, `${salt}-held-2`),
 };
 
@@ -90,8 +91,10 @@ describe.skipIf(unavailable !== null)("quilt switch", () => {
   });
 
   it("moves to v2 in one step: an open file keeps v1's bytes, every new open and listing sees v2, shared bytes are not fetched again", async () => {
-    // The kernel caches v1: every attribute, every page, and the held file half read.
+    // The kernel caches v1: every attribute, every page, the absence of v2's new files
+    // (negative dentries), and the held file half read.
     expect(await sizes(V1)).toEqual(wantSizes(V1));
+    for (const added of ["added.txt", "nested/dir/added.bin"]) expect(await errnoOf(stat(join(mnt, added)))).toBe("ENOENT");
     expect(await mountDifferences(mnt, V1)).toEqual([]);
     const held = await open(join(mnt, HELD), "r");
     try {
