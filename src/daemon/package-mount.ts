@@ -6,7 +6,7 @@
 import { hostname } from "node:os";
 import type { BlockCache } from "../cache/block-cache.js";
 import { cacheObjectForEntry } from "../cache/content-key.js";
-import { isQuiltError } from "../errors.js";
+import { isQuiltError, QuiltError } from "../errors.js";
 import { QuiltFilesystem } from "../fs/filesystem.js";
 import { mount, type MountHandle } from "../fs/fuse-mount.js";
 import { invalidateRootNames } from "../fs/kernel-invalidate.js";
@@ -124,18 +124,19 @@ export class PackageMount {
    */
   async switchTo(record: MountRecord, manifest: Manifest, time: Date): Promise<{ stillOpen: number }> {
     const core = this.core;
-    if (core === undefined) throw new Error(`${this.record.mountpoint} is not mounted`);
+    if (core === undefined) throw new QuiltError("EINTERNAL", `${this.record.mountpoint} is not mounted`);
     const old = core.switchTo(manifest, { time, topHash: record.topHash });
     this.record = record;
     this.manifest = manifest;
     // A verdict on a key's old bytes says nothing about other bytes under the same key.
-    for (const key of [...this.reader.failed.keys(), ...this.reader.unverified]) {
+    for (const key of [...this.reader.failed.keys(), ...this.reader.unverified, ...this.unrepaired.keys()]) {
       const e = manifest.get(key);
       const ino = old.resolve(key);
       const was = ino > 0 ? old.entry(ino) : undefined;
       if (e === undefined || was === undefined || cacheObjectForEntry(e).key !== cacheObjectForEntry(was).key) {
         this.reader.failed.delete(key);
         this.reader.unverified.delete(key);
+        this.unrepaired.delete(key);
       }
     }
     await invalidateRootNames(new Set([...rootNames(old), ...rootNames(core.tree)]));
@@ -241,9 +242,11 @@ export class PackageMount {
 
   async verify(opts: { cachedOnly?: boolean; onProgress?: (p: { done: number; total: number }) => void } = {}): Promise<MountCheck> {
     const result: MountCheck = { ok: true, checked: 0, rehashed: 0, failed: [], unverified: [] };
-    const total = this.manifest.size;
+    // The version this verify started on, whatever `quilt switch` does meanwhile.
+    const { entries } = this.manifest;
+    const total = entries.length;
     let i = 0;
-    const next = () => this.manifest.entries[i++];
+    const next = () => entries[i++];
     // Entries with the same content share one cached object: check it once, and report a
     // failure under every key that names it (a second check would find it evicted and pass).
     const byObject = new Map<string, Promise<{ failure?: string; rehashed: boolean; unverified?: boolean }>>();
@@ -280,6 +283,7 @@ export class PackageMount {
 
   /** Verifies, then evicts each failed object and fetches it again (verified). */
   async forceMatch(opts: { cachedOnly?: boolean; onProgress?: (p: { done: number; total: number }) => void } = {}): Promise<ForceMatchReply> {
+    const manifest = this.manifest;
     const earlier = new Map(this.unrepaired);
     const before = await this.verify(opts);
     // What an earlier verify found is repaired too: verify deletes corrupt blocks as it finds
@@ -294,7 +298,9 @@ export class PackageMount {
     // One eviction and refetch per object, however many keys share it.
     const refetched = new Map<string, Promise<void>>();
     for (const f of failed) {
-      const e = this.manifest.get(f.key) as ManifestEntry;
+      const e = manifest.get(f.key);
+      // Switched away meanwhile: that key's bytes are not this version's to repair.
+      if (e === undefined) continue;
       const obj = cacheObjectForEntry(e);
       let running = refetched.get(obj.key);
       if (!running) {
