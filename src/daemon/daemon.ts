@@ -237,8 +237,11 @@ export class Daemon {
           const same =
             r.registry === spec.registry.url && r.name === spec.name && r.topHash === resolved.topHash && (r.verify ?? "default") === (req.verify ?? "default") && (r.allowOther ?? false) === req.allowOther;
           if (same) return { ...describe(existing), alreadyMounted: true };
+          // Another version of the same registry: a switch moves the mount without unmounting it.
+          const switchable = r.registry === spec.registry.url && (r.name !== spec.name || r.topHash !== resolved.topHash);
+          const target = `${spec.name}${spec.tag !== undefined ? `:${spec.tag}` : ""}${spec.hash !== undefined ? `@${spec.hash}` : ""}`;
           throw new QuiltError("EBUSY", `${mountpoint} is already mounted (${r.name}@${r.topHash.slice(0, 9)}${r.verify === "strict" ? ", --verify strict" : ""})`, {
-            hint: `unmount it first: quilt unmount ${mountpoint}`,
+            hint: `unmount it first: quilt unmount ${mountpoint}${switchable ? `; or switch it to that version in place: quilt switch ${mountpoint} ${target}` : ""}`,
           });
         }
         const record: MountRecord = {

@@ -108,7 +108,14 @@ export class PackageMount {
   manifestBytes: number | null = null;
 
   async mount(time: Date): Promise<void> {
-    const core = (this.core = new QuiltFilesystem(this.manifest, this.reader, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, time, topHash: this.record.topHash }));
+    const core = (this.core = new QuiltFilesystem(this.manifest, this.reader, {
+      uid: process.getuid?.() ?? 0,
+      gid: process.getgid?.() ?? 0,
+      time,
+      topHash: this.record.topHash,
+      // Its root-level name again: the kernel could not drop the file's dentry while it was open.
+      onOlderClosed: (path) => void invalidateRootNames([path.split("/").find((c) => c !== "") ?? ""]).catch((err: unknown) => log().warn({ err, path }, "could not invalidate a closed file's path")),
+    }));
     this.handle = await mount(core, this.record.mountpoint, {
       name: `${this.record.name}@${this.record.topHash.slice(0, 12)}`,
       ...(this.record.allowOther && { allowOther: true }),

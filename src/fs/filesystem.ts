@@ -55,6 +55,12 @@ export interface FilesystemOptions {
   topHash?: string;
   /** Deadline for one read in ms (ETIMEDOUT past it); default READ_TIMEOUT_MS. */
   readTimeoutMs?: number;
+  /**
+   * The last handle of `path` opened before a switch was released. The kernel keeps the
+   * dentries of files open during a switch (their invalidation cannot drop what is in use),
+   * with the old version's size: this is when to make it forget them.
+   */
+  onOlderClosed?: (path: string) => void;
 }
 
 /**
@@ -278,6 +284,9 @@ export class QuiltFilesystem {
     const file = this.open_.get(fh);
     if (file === undefined) throw new FsError("EBADF", "release", `fh ${fh}`);
     this.open_.delete(fh);
+    if (file.generation < this.generation && ![...this.open_.values()].some((f) => f.generation < this.generation && f.path === file.path)) {
+      this.options.onOlderClosed?.(file.path);
+    }
     try {
       await this.reader.release?.(file.handle);
     } catch (err) {

@@ -10,7 +10,7 @@
 import { open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DaemonSandbox } from "../helpers/daemon-harness.js";
+import { DaemonSandbox, waitFor } from "../helpers/daemon-harness.js";
 import { errnoOf, mountDifferences, publishFiles, pseudoRandomBytes, sha256Hex } from "../helpers/daemon-fixtures.js";
 import { startFaultProxy, type FaultProxy } from "../helpers/daemon-proxy.js";
 import { fuseUnavailable } from "../helpers/fuse-harness.js";
@@ -54,13 +54,16 @@ describe.skipIf(unavailable !== null)("quilt switch", () => {
   let proxy: FaultProxy;
   let box: DaemonSandbox;
   let mnt = "";
+  /** v1 mounted too, in the same daemon: the invalidation notices reach its descriptor as well and must not disturb it. */
+  let other = "";
   let v1 = "";
   let v2 = "";
 
-  const listed = async (): Promise<Listed> => {
+  const listed = async (at = mnt): Promise<Listed> => {
     const all = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as Listed[];
-    expect(all).toHaveLength(1);
-    return all[0] as Listed;
+    const found = all.find((m) => m.mountpoint === at);
+    expect(found, `${at} in quilt mounts`).toBeDefined();
+    return found as Listed;
   };
   /** Sizes as stat(2) reports them, for every key of `files`. */
   const sizes = async (files: Record<string, Buffer>) => Object.fromEntries(await Promise.all(Object.keys(files).map(async (k) => [k, (await stat(join(mnt, k))).size])));
@@ -73,6 +76,8 @@ describe.skipIf(unavailable !== null)("quilt switch", () => {
     box = await DaemonSandbox.create("switch", { endpoint: proxy.endpoint });
     mnt = await box.mountDir();
     await box.mount(`${name}:v1`, mnt, registry);
+    other = await box.mountDir("other");
+    await box.mount(`${name}:v1`, other, registry);
   });
 
   afterAll(async () => {
@@ -86,6 +91,10 @@ describe.skipIf(unavailable !== null)("quilt switch", () => {
     expect(r.code, r.stderr).toBe(4);
     expect(r.stderr).toContain(`Error: Unknown tag "no-such-tag" for package ${name}`);
     expect(r.stderr).toContain("hint: known tags:");
+    // A mount of another version on a mount point points at the switch.
+    const busy = await box.cli(["mount", `${name}:v2`, mnt, "--registry", registry]);
+    expect(busy.code).toBe(7);
+    expect(busy.stderr).toContain(`; or switch it to that version in place: quilt switch ${mnt} ${name}:v2`);
     expect(await mountDifferences(mnt, V1)).toEqual([]);
     expect(await listed()).toMatchObject({ package: `${name}:v1`, topHash: v1, previous: null });
   });
@@ -120,12 +129,17 @@ describe.skipIf(unavailable !== null)("quilt switch", () => {
     } finally {
       await held.close();
     }
-    expect(await mountDifferences(mnt, V2)).toEqual([]);
+    // Closed: its path shows v2's size too, before anything reads it, once the daemon has the
+    // kernel's release of the file (it comes after close returns) and invalidates the path again.
+    await waitFor(async () => JSON.stringify(await sizes(V2)) === JSON.stringify(wantSizes(V2)), 10_000, "the closed file's path to show v2's size").catch(() => undefined);
     expect(await sizes(V2)).toEqual(wantSizes(V2));
-    const now = await listed();
+    expect(await mountDifferences(mnt, V2)).toEqual([]);
+    expect(await mountDifferences(other, V1)).toEqual([]);
+    const now = await listed(mnt);
     expect(now).toMatchObject({ package: `${name}:v2`, tag: "v2", topHash: v2, state: "mounted", previous: { package: `${name}:v1`, tag: "v1", topHash: v1 } });
     const text = await box.ok(["mounts"]);
     expect(text.stdout).toContain(`${mnt}  ${name}:v2  ${v2.slice(0, 9)}`);
+    expect(await listed(other)).toMatchObject({ package: `${name}:v1`, topHash: v1, previous: null });
     expect(text.stdout).toContain(`previous: ${name}:v1 (${v1.slice(0, 9)}); \`quilt switch ${mnt} --previous\` returns to it`);
   });
 

@@ -43,6 +43,23 @@ describe("QuiltFilesystem.switchTo", () => {
     expect((await fs.getxattr("/", "user.quilt.top_hash")).toString()).toBe("2".repeat(64));
   });
 
+  it("says when the last handle of a path opened before the switch is released, not before", async () => {
+    const closed: string[] = [];
+    const fs = new QuiltFilesystem(V1, new MemoryEntryReader(), { uid: 0, gid: 0, time: TIME, onOlderClosed: (p) => closed.push(p) });
+    const a = await fs.open("/kept.txt", 0);
+    const b = await fs.open("/kept.txt", 0);
+    const before = await fs.open("/removed.txt", 0);
+    await fs.release(before); // closed before any switch: nothing to forget
+    fs.switchTo(V2, { time: TIME });
+    const c = await fs.open("/kept.txt", 0); // opened in v2
+    await fs.release(a);
+    expect(closed).toEqual([]);
+    await fs.release(c);
+    expect(closed).toEqual([]);
+    await fs.release(b);
+    expect(closed).toEqual(["/kept.txt"]);
+  });
+
   it("numbers the new version's inodes apart from the old one's and moves its mtime, even for a version of the same second", async () => {
     const fs = make();
     const before = await fs.getattr("/kept.txt");
