@@ -7,8 +7,9 @@
 import { constants as fsConstants } from "node:fs";
 import { log } from "../log.js";
 import type { Manifest, ManifestEntry } from "../manifest/manifest.js";
-import type { EntryReader, ReadHandle } from "./entry-reader.js";
+import type { EntryReader } from "./entry-reader.js";
 import { FsError, readErrno } from "./fs-errors.js";
+import { OpenFiles } from "./open-files.js";
 import { InodeTree, NOT_A_DIRECTORY, NOT_FOUND } from "./inode-tree.js";
 import { type PackageXattrs, XATTR_SIZE_MAX, xattrNames, xattrText } from "./xattrs.js";
 
@@ -108,17 +109,6 @@ export const MUTATING_OPS = [
 ] as const;
 export type MutatingOp = (typeof MUTATING_OPS)[number];
 
-interface OpenFile {
-  entry: ManifestEntry;
-  path: string;
-  handle: ReadHandle;
-  /** The generation (version) it was opened in. */
-  generation: number;
-}
-
-/** File handles are positive int32s: the binding carries them through a signed 32-bit slot. */
-const MAX_HANDLE = 0x7fffffff;
-
 /**
  * The version the filesystem serves: its tree and what its nodes report. `switchTo` replaces
  * it whole with one assignment, so every operation (each reads it once, synchronously) sees
@@ -145,8 +135,7 @@ export class QuiltFilesystem {
   private generation = 0;
   /** Deadline for one read, ms. */
   readonly readTimeoutMs: number;
-  private readonly open_ = new Map<number, OpenFile>();
-  private nextHandle = 1;
+  private readonly open_ = new OpenFiles();
   /** Keys whose read failure was already logged: one line per key, not one per 128 KiB. */
   private readonly loggedFailures = new Set<string>();
 
@@ -181,9 +170,7 @@ export class QuiltFilesystem {
 
   /** Files still open that were opened before the last switch: they read the version they opened. */
   olderOpen(): number {
-    let n = 0;
-    for (const f of this.open_.values()) if (f.generation < this.generation) n++;
-    return n;
+    return this.open_.olderThan(this.generation);
   }
 
   /**
@@ -192,12 +179,8 @@ export class QuiltFilesystem {
    * readers may see each other's size and pages (RELIABILITY.md, "Switching versions").
    */
   private warnSharedPath(path: string, entry: ManifestEntry): void {
-    for (const f of this.open_.values()) {
-      if (f.generation < this.generation && f.path === path && f.entry !== entry && !sameBytes(f.entry, entry)) {
-        log().warn({ path, generation: this.generation, openedIn: f.generation }, "a path open in an older version was opened in the new version with other bytes: its old reader may see the new size and pages");
-        return;
-      }
-    }
+    const f = this.open_.olderWithOtherBytes(path, entry, this.generation);
+    if (f) log().warn({ path, generation: this.generation, openedIn: f.generation }, "a path open in an older version was opened in the new version with other bytes: its old reader may see the new size and pages");
   }
 
   /** Files currently open (handles not yet released). */
@@ -242,7 +225,7 @@ export class QuiltFilesystem {
     if ((flags & O_ACCMODE) !== fsConstants.O_RDONLY || (flags & fsConstants.O_TRUNC) !== 0) {
       throw new FsError("EROFS", "open", path);
     }
-    const fh = this.allocateHandle();
+    const fh = this.open_.allocate();
     const generation = this.generation;
     if (this.olderOpen() > 0) this.warnSharedPath(path, entry);
     this.open_.set(fh, { entry, path, handle: undefined, generation });
@@ -284,7 +267,7 @@ export class QuiltFilesystem {
     const file = this.open_.get(fh);
     if (file === undefined) throw new FsError("EBADF", "release", `fh ${fh}`);
     this.open_.delete(fh);
-    if (file.generation < this.generation && ![...this.open_.values()].some((f) => f.generation < this.generation && f.path === file.path)) {
+    if (file.generation < this.generation && !this.open_.olderOnPath(file.path, this.generation)) {
       this.options.onOlderClosed?.(file.path);
     }
     try {
@@ -349,14 +332,6 @@ export class QuiltFilesystem {
     return ino;
   }
 
-  private allocateHandle(): number {
-    for (;;) {
-      const fh = this.nextHandle;
-      this.nextHandle = fh >= MAX_HANDLE ? 1 : fh + 1;
-      if (!this.open_.has(fh)) return fh;
-    }
-  }
-
   /**
    * Runs a read with a deadline. Past it the reader gets ETIMEDOUT and the read's signal is
    * aborted, so its fetch stops too (a fetch other readers wait on goes on for them): a
@@ -391,10 +366,6 @@ export class QuiltFilesystem {
     }
     return err instanceof FsError ? err : new FsError(code, syscall, path, { cause: err });
   }
-}
-
-function sameBytes(a: ManifestEntry, b: ManifestEntry): boolean {
-  return a.size === b.size && JSON.stringify([...a.hash]) === JSON.stringify([...b.hash]);
 }
 
 function joinPath(dir: string, name: string): string {
