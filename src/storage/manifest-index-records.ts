@@ -26,6 +26,8 @@ export interface VersionHeader {
   nodes: number;
   directories: number;
   totalBytes: number;
+  /** Entries of size 0 (verified by definition). */
+  emptyFiles: number;
   /** Some entry's physical key is in S3 (a local registry's mount then needs the caller's credentials). */
   readsS3: boolean;
 }

@@ -126,6 +126,7 @@ export class ManifestIndex {
       nodes: tree.nodeCount,
       directories: dirs.length / 3,
       totalBytes: tree.totalBytes,
+      emptyFiles: manifest.entries.reduce((n, e) => n + (e.size === 0 ? 1 : 0), 0),
       readsS3,
     };
     const put = (key: Buffer, body: Buffer) => this.db.put(key, seal(key, body));
