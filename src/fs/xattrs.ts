@@ -41,6 +41,9 @@ export function xattrNames(tree: FsTree, ino: number, pkg: PackageXattrs): strin
 
 /** The attribute's value as text, or undefined when the node has no such attribute. */
 export function xattrText(tree: FsTree, ino: number, name: string, pkg: PackageXattrs): string | undefined {
+  // Not one of ours (`ls -l` asks every file for security.selinux): answered without
+  // reading the entry, which for an indexed mount is a read of the index.
+  if (!name.startsWith("user.quilt.")) return undefined;
   const entry = tree.entry(ino);
   if (entry !== undefined) {
     if (name === XATTR_META) return json(userMeta(entry.meta));
