@@ -10,11 +10,12 @@ import { isQuiltError } from "../errors.js";
 import { QuiltFilesystem } from "../fs/filesystem.js";
 import { mount, type MountHandle } from "../fs/fuse-mount.js";
 import { log } from "../log.js";
-import type { Manifest, ManifestEntry } from "../manifest/manifest.js";
+import type { ManifestEntry } from "../manifest/manifest.js";
 import { assertHashType, EntryHasher, verifyHash } from "../manifest/checksums.js";
 import type { FaultCounts } from "../storage/fault-counters.js";
 import type { Stores } from "../storage/stores.js";
 import { CachedEntryReader } from "./cached-entry-reader.js";
+import type { IndexedVersion } from "./indexed-version.js";
 import { mountLabel, type MountRecord } from "./mount-records.js";
 
 export interface MountCheck {
@@ -88,7 +89,8 @@ export class PackageMount {
 
   constructor(
     readonly record: MountRecord,
-    readonly manifest: Manifest,
+    /** The version, read from the local manifest index (no parsed manifest is held). */
+    readonly manifest: IndexedVersion,
     private readonly cache: BlockCache,
     private readonly stores: Stores,
   ) {
@@ -103,7 +105,7 @@ export class PackageMount {
   manifestBytes: number | null = null;
 
   async mount(time: Date): Promise<void> {
-    const core = new QuiltFilesystem(this.manifest, this.reader, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, time, topHash: this.record.topHash });
+    const core = new QuiltFilesystem({ tree: this.manifest.tree, userMeta: this.manifest.userMeta }, this.reader, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, time, topHash: this.record.topHash });
     this.handle = await mount(core, this.record.mountpoint, {
       name: `${this.record.name}@${this.record.topHash.slice(0, 12)}`,
       ...(this.record.allowOther && { allowOther: true }),
@@ -120,8 +122,11 @@ export class PackageMount {
 
   info(): MountInfoReply {
     let cachedBytes = 0;
-    let verifiedFiles = 0;
-    for (const e of this.manifest.entries) {
+    // With nothing cached, only empty files count as verified: the walk over every entry
+    // (a million node reads from the index) is skipped, e.g. for a first mount's reply.
+    const nothingCached = this.cache.stats().objects === 0;
+    let verifiedFiles = nothingCached ? this.manifest.header.emptyFiles : 0;
+    for (const e of nothingCached ? [] : this.manifest.entries()) {
       const st = this.cache.objectState(cacheObjectForEntry(e));
       cachedBytes += st.blocks === 0 ? 0 : Math.min(e.size, st.present * this.cache.blockSize);
       if (st.blocks === 0 || st.present === st.blocks) verifiedFiles++;
@@ -209,8 +214,8 @@ export class PackageMount {
   async verify(opts: { cachedOnly?: boolean; onProgress?: (p: { done: number; total: number }) => void } = {}): Promise<MountCheck> {
     const result: MountCheck = { ok: true, checked: 0, rehashed: 0, failed: [], unverified: [] };
     const total = this.manifest.size;
-    let i = 0;
-    const next = () => this.manifest.entries[i++];
+    const walk = this.manifest.entries();
+    const next = () => walk.next().value;
     // Entries with the same content share one cached object: check it once, and report a
     // failure under every key that names it (a second check would find it evicted and pass).
     const byObject = new Map<string, Promise<{ failure?: string; rehashed: boolean; unverified?: boolean }>>();
