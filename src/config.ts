@@ -3,7 +3,7 @@
 // socket, pid, logs, mounts); also the cache size and the S3 timeouts, checked here so a bad
 // value is refused with its name before anything starts.
 import { homedir } from "node:os";
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { QuiltError } from "./errors.js";
 
 function xdg(envName: string, fallback: string[], env: NodeJS.ProcessEnv): string {
@@ -13,6 +13,17 @@ function xdg(envName: string, fallback: string[], env: NodeJS.ProcessEnv): strin
 
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.QUILT_CACHE_DIR || join(xdg("XDG_CACHE_HOME", [".cache"], env), "quilt-ts");
+}
+
+/**
+ * Where the data blocks live: QUILT_CACHE_DATA_DIR (e.g. a filesystem shared by the GPU nodes
+ * of a cluster), else `data` under the cache directory. The one rule for the daemon, the
+ * library (getBytes, install, Package.cache) and the CLI (`cache prefetch`, `cache clear`), so
+ * that what one of them fetched is found by the others.
+ */
+export function cacheDataDir(env: NodeJS.ProcessEnv = process.env, cacheRoot: string = cacheDir(env)): string {
+  const v = env.QUILT_CACHE_DATA_DIR;
+  return v ? resolve(v) : join(cacheRoot, "data");
 }
 
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {

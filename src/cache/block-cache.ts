@@ -279,6 +279,22 @@ export class BlockCache {
     return this.completeKey(obj);
   }
 
+  /**
+   * Every block is cached: listed by this index, or on disk where another index (a daemon, a
+   * node sharing the data directory, `quilt cache prefetch`) put it, provided the blocks can
+   * be verified without the source (small object, or known chunk digests), as a read then
+   * hashes them before use. Lets an install copy out of a shared cache instead of downloading.
+   */
+  async holdsWhole(obj: CacheObject): Promise<boolean> {
+    this.checkOpen();
+    if (this.completeKey(obj)) return true;
+    if (!(await this.planner.checkableOffline(obj))) return false;
+    for (let i = 0; i < blockCount(obj.size, this.blockSize); i++) {
+      if (!this.store.inIndex(obj, i) && !(await stat(this.store.path(obj.key, i)).catch(() => undefined))) return false;
+    }
+    return true;
+  }
+
   /** Some source of the object failed its whole-object hash: readers must not serve what they hold of it. */
   hasFailed(obj: CacheObject): boolean {
     return this.unverified.hasFailed(obj);

@@ -3,7 +3,7 @@
 // crash, and the daemon's LMDB index (which must be on local disk). The data blocks live
 // in the cache directory, which may be shared.
 import { join } from "node:path";
-import { cacheDir, stateDir } from "../config.js";
+import { cacheDataDir, stateDir } from "../config.js";
 
 export interface DaemonPaths {
   dir: string;
@@ -25,6 +25,6 @@ export function daemonPaths(env: NodeJS.ProcessEnv = process.env, dataDir?: stri
     log: join(state, "logs", "daemon.log"),
     mounts: join(state, "mounts.json"),
     index: join(state, "index"),
-    data: dataDir ?? env.QUILT_CACHE_DATA_DIR ?? join(cacheDir(env), "data"),
+    data: dataDir ?? cacheDataDir(env),
   };
 }
