@@ -31,6 +31,7 @@ import { chunkLayout } from "./chunk-digests.js";
 import { dataIdentity } from "./data-identity.js";
 import { digestsDir } from "./digest-files.js";
 import { ChunkLoader } from "./chunk-loader.js";
+import { CLAIM_TIMES, claimsDir, FetchClaims } from "./fetch-claims.js";
 import { checkSize, type CacheObject } from "./content-key.js";
 import { limiter } from "./limiter.js";
 import { hashWithDigests } from "./private-object.js";
@@ -117,7 +118,8 @@ export class BlockCache {
     this.store = new BlockStore({ layout, index, maxBytes: opts.maxBytes, blockSize, memoryBytes, counters: this.counters, localDisk });
     const maxFetchBlocks = Math.max(1, Math.floor((opts.maxFetchBytes ?? DEFAULTS.maxFetchBytes) / blockSize));
     this.loader = new BlockLoader(this.store, this.counters, maxFetchBlocks);
-    this.chunks = new ChunkLoader(this.store, this.loader, this.counters);
+    const claims = opts.claims === false ? undefined : new FetchClaims(claimsDir(layout), this.counters, { ...CLAIM_TIMES, ...opts.claims });
+    this.chunks = new ChunkLoader(this.store, this.loader, this.counters, claims);
     this.planner = new VerificationPlanner(index, this.counters, blockSize, this.wholeObjectBytes, digestsDir(layout));
     this.unverified = new UnverifiedObjects({
       store: this.store,
