@@ -26,6 +26,18 @@ export function cacheDataDir(env: NodeJS.ProcessEnv = process.env, cacheRoot: st
   return v ? resolve(v) : join(cacheRoot, "data");
 }
 
+/**
+ * QUILT_CACHE_CLAIMS=0 turns off the claims that let processes sharing a data directory fetch
+ * each chunk once (src/cache/fetch-claims.ts): for a filesystem whose exclusive create
+ * cannot be trusted, or to measure without them. Anything but 0/1/off/on is refused.
+ */
+export function cacheClaims(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = (env.QUILT_CACHE_CLAIMS ?? "").trim().toLowerCase();
+  if (v === "" || v === "1" || v === "on") return true;
+  if (v === "0" || v === "off") return false;
+  throw new QuiltError("EUSAGE", `Invalid QUILT_CACHE_CLAIMS=${JSON.stringify(env.QUILT_CACHE_CLAIMS)}`, { hint: "use 0 (off) or 1 (on, the default), or unset it" });
+}
+
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.QUILT_STATE_DIR || join(xdg("XDG_STATE_HOME", [".local", "state"], env), "quilt-ts");
 }

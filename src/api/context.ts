@@ -3,7 +3,7 @@
 // a process-wide default; tests and the daemon build their own.
 import { join } from "node:path";
 import { BlockCache } from "../cache/block-cache.js";
-import { cacheDataDir, cacheDir, cacheSizeBytes, s3Timeouts } from "../config.js";
+import { cacheClaims, cacheDataDir, cacheDir, cacheSizeBytes, s3Timeouts } from "../config.js";
 import { makePrivateDir } from "../private-dir.js";
 import { parsePackageSpec, type PackageSpec } from "../manifest/package-spec.js";
 import { parseRegistryUrl, resolveRegistry, type RegistryUrl } from "../manifest/registry-url.js";
@@ -51,7 +51,7 @@ export class QuiltContext {
    */
   blockCache(): Promise<BlockCache> {
     this.blocks ??= makePrivateDir(this.cacheDir, { tighten: this.defaultCacheDir }).then(() =>
-      BlockCache.open({ dataDir: this.dataDir, indexDir: join(this.cacheDir, "index", "library"), maxBytes: this.cacheBytes }),
+      BlockCache.open({ dataDir: this.dataDir, indexDir: join(this.cacheDir, "index", "library"), maxBytes: this.cacheBytes, ...(!cacheClaims(this.env) && { claims: false }) }),
     );
     return this.blocks;
   }
