@@ -143,18 +143,26 @@ export class FetchClaims {
       } catch (err) {
         const code = errnoCode(err);
         if (code === "EEXIST") return undefined;
+        // A directory we cannot write claims in (read-only, full): fetch without one, as before claims existed.
+        const noClaim = async () => undefined;
         if (code !== "ENOENT" || attempt > 0) {
-          // A directory we cannot write claims in: fetch without one (as before claims existed).
           log().warn({ err, dir: this.dir }, "cannot create a fetch claim; fetching without one");
-          return async () => undefined;
+          return noClaim;
         }
-        await mkdir(this.dir, { recursive: true });
+        try {
+          await mkdir(this.dir, { recursive: true });
+        } catch (mkdirErr) {
+          log().warn({ err: mkdirErr, dir: this.dir }, "cannot create the fetch claims directory; fetching without a claim");
+          return noClaim;
+        }
       }
     }
     try {
       await fh.writeFile(JSON.stringify({ host: HOST, pid: process.pid } satisfies Holder));
+    } catch {
+      // A full disk: the claim stands without its holder, and is judged by its age alone.
     } finally {
-      await fh.close();
+      await fh.close().catch(() => undefined);
     }
     const timer = setInterval(() => {
       const now = new Date();

@@ -134,4 +134,12 @@ describe("fetch claims in a shared data directory", () => {
     expect((await b.read(obj, 0, data.length, remote.fetch)).equals(data)).toBe(true);
     expect(b.stats()).toMatchObject({ claimTakeovers: 0, claimTimeouts: 1, fetchRequests: 1 });
   });
+
+  it("fetches without a claim where none can be made (a file in the way of the claims directory)", async () => {
+    const { data, obj, remote } = await remoteObject(2 * MiB + 9);
+    const b = await openCache("b");
+    await writeFile(claimsDir(layout()), "not a directory");
+    expect((await b.read(obj, 0, data.length, remote.fetch)).equals(data)).toBe(true);
+    expect(b.stats()).toMatchObject({ fetchRequests: 1, claimTimeouts: 0 });
+  });
 });
