@@ -162,7 +162,7 @@ async function main(): Promise<void> {
       "|---|---|---|---|---|---|---|---|",
       ...results,
       "",
-      "- A file with part checksums is fetched in 8 MiB chunks, each verified before it is stored; with claims each chunk is fetched by one daemon, and the others hash the block files it wrote. Without part checksums each daemon streams the file under its private key (bytes it has not verified are never shared), so claims do not apply; once a daemon has verified the file whole and left its digests beside the blocks, the others switch to the shared, chunk-verified blocks, which is why that row is below N×.",
+      "- A file with part checksums is fetched in 8 MiB chunks, each verified before it is stored; with claims each chunk is fetched by one daemon, and the others hash the block files it wrote. Without part checksums each daemon streams the file under its private key (bytes nobody has verified are never shared), so claims do not apply and N daemons reading at once fetch about N×; only a daemon that starts after another has verified the file whole uses its shared blocks. One daemon alone fetches a little over 1× on that path (its background fill and the reader's own fetches overlap at times), as before claims.",
       `- Date: ${today()}; ${machineLine()}; load average at start ${loadStart}, at end ${loadLine()} (the machine is shared with other work, which may run alongside); ${commitLine()}; whole script ${((performance.now() - started) / 60_000).toFixed(1)} min`,
       END,
     ].join("\n");

@@ -42,7 +42,7 @@ async function clearStoppedDaemon(paths: DaemonPaths, all: boolean): Promise<voi
 
 export const cacheCommand = {
   command: "cache <action> [name] [prefix..]",
-  describe: "Show, clear or fill the local data cache (shared by the library and mounts)",
+  describe: "Show, clear or fill the data cache ($QUILT_CACHE_DATA_DIR; shared by the library, installs and mounts)",
   builder: (y: Argv) =>
     withRegistry(y)
       .positional("action", { choices: ["stats", "clear", "prefetch"] as const, describe: "stats | clear | prefetch NAME [PREFIX]..." })
