@@ -95,6 +95,7 @@ export class BlockCache {
   private readonly store: BlockStore;
   private readonly loader: BlockLoader;
   private readonly chunks: ChunkLoader;
+  private readonly claims: FetchClaims | undefined;
   /** Objects up to this size are fetched and verified whole on their first read. */
   readonly wholeObjectBytes: number;
   private readonly fetchConcurrency: number;
@@ -118,8 +119,8 @@ export class BlockCache {
     this.store = new BlockStore({ layout, index, maxBytes: opts.maxBytes, blockSize, memoryBytes, counters: this.counters, localDisk });
     const maxFetchBlocks = Math.max(1, Math.floor((opts.maxFetchBytes ?? DEFAULTS.maxFetchBytes) / blockSize));
     this.loader = new BlockLoader(this.store, this.counters, maxFetchBlocks);
-    const claims = opts.claims === false ? undefined : new FetchClaims(claimsDir(layout), this.counters, { ...CLAIM_TIMES, ...opts.claims });
-    this.chunks = new ChunkLoader(this.store, this.loader, this.counters, claims);
+    this.claims = opts.claims === false ? undefined : new FetchClaims(claimsDir(layout), this.counters, { ...CLAIM_TIMES, ...opts.claims });
+    this.chunks = new ChunkLoader(this.store, this.loader, this.counters, this.claims);
     this.planner = new VerificationPlanner(index, this.counters, blockSize, this.wholeObjectBytes, digestsDir(layout));
     this.unverified = new UnverifiedObjects({
       store: this.store,
@@ -150,6 +151,8 @@ export class BlockCache {
     const needsReconcile = index.matchDataDir(await dataIdentity(opts.dataDir)) || unclean;
     const cache = new BlockCache(index, layout, opts, blockSize, (await networkFilesystem(layout)) === undefined);
     cache.track(() => removeOldLayouts(opts.dataDir, blockSize)).catch(() => undefined);
+    // A daemon killed while it fetched left claims: gone now rather than at the next wait on them.
+    if (cache.claims) cache.track(() => (cache.claims as FetchClaims).sweep()).catch(() => undefined);
     const mode = opts.reconcile ?? DEFAULTS.reconcile;
     if (needsReconcile && mode !== "never") {
       const running = cache.reconcile();

@@ -11,7 +11,7 @@
 // waits longer than `maxWaitMs` in all: then it fetches by itself, as if there were no claim.
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { mkdir, open, readFile, stat, unlink, utimes } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, stat, unlink, utimes } from "node:fs/promises";
 import { errnoCode } from "../errors.js";
 import { log } from "../log.js";
 
@@ -126,6 +126,30 @@ export class FetchClaims {
       }
       // Gone, or taken over: claim it (and look once more) on the next turn.
     }
+  }
+
+  /**
+   * Deletes the claims of processes gone (a daemon killed while it fetched), so they do not
+   * linger until someone wants their chunk: run when a cache opens. Returns how many.
+   */
+  async sweep(): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return 0;
+    }
+    let removed = 0;
+    for (const name of names) {
+      const path = this.path(name);
+      const st = await stat(path).catch(() => undefined);
+      if (!st?.isFile()) continue;
+      const holder = await readHolder(path);
+      const dead = (holder?.host === HOST && !alive(holder.pid)) || Date.now() - st.mtimeMs > this.times.staleMs;
+      if (dead && (await unlink(path).then(() => true, () => false))) removed++;
+    }
+    if (removed > 0) log().info({ dir: this.dir, removed }, "removed fetch claims of processes gone");
+    return removed;
   }
 
   private path(id: string): string {

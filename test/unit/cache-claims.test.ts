@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdir, readdir, unlink, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BlockCache, type BlockCacheOptions } from "../../src/cache/block-cache.js";
 import { layoutDir, writeBlockFile } from "../../src/cache/block-file.js";
@@ -105,8 +105,9 @@ describe("fetch claims in a shared data directory", () => {
 
   it("takes over at once the claim of a process gone from this host", async () => {
     const { data, obj, remote } = await remoteObject(2 * MiB + 9);
-    await plantClaim(obj, 0, { host: hostname(), pid: deadPid() });
     const b = await openCache("b");
+    await b.idle(); // its sweep of dead claims at open is done
+    await plantClaim(obj, 0, { host: hostname(), pid: deadPid() });
     expect((await b.read(obj, 0, data.length, remote.fetch)).equals(data)).toBe(true);
     expect(b.stats()).toMatchObject({ claimTakeovers: 1, claimTimeouts: 0, fetchRequests: 1 });
   });
@@ -141,5 +142,18 @@ describe("fetch claims in a shared data directory", () => {
     await writeFile(claimsDir(layout()), "not a directory");
     expect((await b.read(obj, 0, data.length, remote.fetch)).equals(data)).toBe(true);
     expect(b.stats()).toMatchObject({ fetchRequests: 1, claimTimeouts: 0 });
+  });
+
+  it("removes at open the claims of processes gone, and only those", async () => {
+    const { obj } = await remoteObject(1000);
+    await plantClaim(obj, 0, { host: hostname(), pid: deadPid() });
+    const old = await plantClaim(obj, 1, { host: "another-host", pid: 1 });
+    const past = new Date(Date.now() - 120_000);
+    await utimes(old, past, past);
+    const live = await plantClaim(obj, 2, { host: "another-host", pid: 1 });
+    const mine = await plantClaim(obj, 3, { host: hostname(), pid: process.pid });
+    const b = await openCache("b");
+    await b.idle();
+    expect((await readdir(claimsDir(layout()))).sort()).toEqual([basename(live), basename(mine)].sort());
   });
 });
