@@ -7,7 +7,7 @@
 import { BlockCache } from "../cache/block-cache.js";
 import { cacheClaims, cacheDir, cacheSizeBytes, s3Timeouts } from "../config.js";
 import { QuiltError, isQuiltError } from "../errors.js";
-import { canonicalMountPath, clearStaleMount, mountState } from "../fs/mount-table.js";
+import { canonicalMountPath, clearStaleMount, mountAt, mountState } from "../fs/mount-table.js";
 import { log } from "../log.js";
 import type { Manifest } from "../manifest/manifest.js";
 import { parseRegistryUrl } from "../manifest/registry-url.js";
@@ -157,15 +157,28 @@ export class Daemon {
     const registry = this.registry(r.registry, stores);
     const manifest = await registry.loadManifest({ name: r.name, topHash: r.topHash as never, layout: "v1" });
     check?.(manifest);
-    // The version's time is when its manifest was written.
-    const time = await registry.store
-      .head({ bucket: registry.bucket, key: manifestKey("v1", r.name, r.topHash) })
-      .then((h) => h.lastModified ?? new Date())
-      .catch(() => new Date());
+    // The version's time is when its manifest was written; its size is shown by `quilt mount`.
+    const head = await registry.store.head({ bucket: registry.bucket, key: manifestKey("v1", r.name, r.topHash) }).catch(() => undefined);
     const m = new PackageMount(r, manifest, this.cache, stores);
-    await m.mount(time);
+    m.manifestBytes = head?.size ?? null;
+    await m.mount(head?.lastModified ?? new Date());
     this.mounts.set(r.mountpoint, m);
     return m;
+  }
+
+  /**
+   * A mount unmounted behind the daemon's back (`umount DIR` by a user, or by systemd for an
+   * fstab line at shutdown) is forgotten: otherwise `quilt mounts` would list it, the next
+   * `mount DIR` would answer "already mounted" with nothing there, and a restarted daemon
+   * would mount it again.
+   */
+  private async forgetIfUnmounted(mountpoint: string): Promise<void> {
+    const m = this.mounts.get(mountpoint);
+    if (!m || (await mountAt(mountpoint)) !== undefined) return;
+    log().info({ mountpoint }, "unmounted outside quilt; forgetting it");
+    this.mounts.delete(mountpoint);
+    await m.unmount(true).catch((err: unknown) => log().warn({ err, mountpoint }, "releasing a mount unmounted outside quilt failed"));
+    await this.saveRecords();
   }
 
   private mountAt(path: unknown): PackageMount {
@@ -182,6 +195,7 @@ export class Daemon {
         const req = parseMountRequest(p);
         const { spec } = req;
         const mountpoint = await canonicalMountPath(req.mountpoint);
+        await this.forgetIfUnmounted(mountpoint);
         const existing = this.mounts.get(mountpoint);
         if (!existing && (await mountState(mountpoint)) === "live") {
           throw new QuiltError("EBUSY", `${mountpoint} is already mounted`, { hint: `unmount it first: quilt unmount ${mountpoint}` });
@@ -232,6 +246,7 @@ export class Daemon {
       },
       list: async () => {
         await this.restoring;
+        for (const mountpoint of [...this.mounts.keys()]) await this.forgetIfUnmounted(mountpoint);
         return [...this.mounts.values()].map(describe);
       },
       stats: async () => ({ pid: process.pid, startedAt: this.startedAt.toISOString(), mounts: this.mounts.size, cache: this.cache.stats(), requests: this.requestCounts() }),

@@ -43,6 +43,8 @@ export interface MountInfoReply {
   mountedAt: string;
   /** "strict" or "default" (see `quilt mount --verify`). */
   verify: "strict" | "default";
+  /** Mounted with --allow-other: users other than the daemon's may read it. */
+  allowOther: boolean;
   /** Files whose cached bytes are all verified (complete under their content key). */
   verifiedFiles: number;
   /** Files some of whose bytes were served before they could be verified, and not verified since. */
@@ -51,6 +53,22 @@ export interface MountInfoReply {
   failedFiles: string[];
   /** Retries this mount's fetches needed, by cause, and fetches that failed after every attempt. */
   faults: FaultCounts;
+  /** Size of the version's manifest (JSONL), when the registry said. */
+  manifestBytes: number | null;
+  /** Requests for bytes this mount's reads caused (S3 GETs, or file reads of a local registry). */
+  gets: number;
+  /** Bytes those requests brought (readahead included). */
+  fetchedBytes: number;
+  /**
+   * Share of the bytes served to readers that were not fetched for them: 1 − fetchedBytes /
+   * bytesRead, at least 0 (null before the first read). Readahead fetched and never read lowers it.
+   */
+  hitRatio: number | null;
+  /** "failed" if a file failed its hash, else "unverified" if bytes were served before verification, else "ok". */
+  verification: "ok" | "unverified" | "failed";
+  /** How many files are in unverifiedFiles and failedFiles (those lists stop at 1000 names). */
+  unverifiedCount: number;
+  failedCount: number;
 }
 
 export interface ForceMatchReply {
@@ -80,6 +98,9 @@ export class PackageMount {
   get label(): string {
     return mountLabel(this.record);
   }
+
+  /** Size of the manifest this mount serves, when its registry said (`quilt mount` prints it). */
+  manifestBytes: number | null = null;
 
   async mount(time: Date): Promise<void> {
     const core = new QuiltFilesystem(this.manifest, this.reader, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, time, topHash: this.record.topHash });
@@ -123,10 +144,18 @@ export class PackageMount {
       bytesRead: this.reader.bytesRead,
       mountedAt: this.record.mountedAt,
       verify: this.record.verify ?? "default",
+      allowOther: this.record.allowOther === true,
       verifiedFiles,
       unverifiedFiles: [...this.reader.unverified].sort().slice(0, MAX_LISTED_FILES),
       failedFiles: [...this.reader.failed.keys()].sort().slice(0, MAX_LISTED_FILES),
       faults: this.reader.faults.snapshot(),
+      manifestBytes: this.manifestBytes,
+      gets: this.reader.gets,
+      fetchedBytes: this.reader.fetchedBytes,
+      hitRatio: this.reader.bytesRead === 0 ? null : Math.max(0, 1 - this.reader.fetchedBytes / this.reader.bytesRead),
+      verification: this.reader.failed.size > 0 ? "failed" : this.reader.unverified.size > 0 ? "unverified" : "ok",
+      unverifiedCount: this.reader.unverified.size,
+      failedCount: this.reader.failed.size,
     };
   }
 
