@@ -5,7 +5,7 @@
 // Shutdown is ordered and idempotent: stop accepting requests, unmount everything, close
 // the cache (flushing the index).
 import { BlockCache } from "../cache/block-cache.js";
-import { cacheDir, cacheSizeBytes, s3Timeouts } from "../config.js";
+import { cacheClaims, cacheDir, cacheSizeBytes, s3Timeouts } from "../config.js";
 import { QuiltError, isQuiltError } from "../errors.js";
 import { canonicalMountPath, clearStaleMount, mountAt, mountState } from "../fs/mount-table.js";
 import { log } from "../log.js";
@@ -83,7 +83,7 @@ export class Daemon {
     // directories the user named keep the mode they have.
     await makePrivateDir(dirname(opts.paths.dir), { tighten: !env.QUILT_STATE_DIR });
     await makePrivateDir(cacheDir(env), { tighten: !env.QUILT_CACHE_DIR });
-    const cache = await BlockCache.open({ dataDir: opts.paths.data, indexDir: opts.paths.index, maxBytes });
+    const cache = await BlockCache.open({ dataDir: opts.paths.data, indexDir: opts.paths.index, maxBytes, ...(!cacheClaims(env) && { claims: false }) });
     const d = new Daemon(opts.paths, cache, ManifestIndex.open(opts.paths.manifests), env);
     d.server = new SocketServer(opts.paths.socket, d.handlers());
     try {

@@ -4,7 +4,7 @@
 // must be on local disk). The data blocks live
 // in the cache directory, which may be shared.
 import { join } from "node:path";
-import { cacheDir, stateDir } from "../config.js";
+import { cacheDataDir, stateDir } from "../config.js";
 
 export interface DaemonPaths {
   dir: string;
@@ -29,6 +29,6 @@ export function daemonPaths(env: NodeJS.ProcessEnv = process.env, dataDir?: stri
     mounts: join(state, "mounts.json"),
     index: join(state, "index"),
     manifests: join(state, "manifest-index"),
-    data: dataDir ?? env.QUILT_CACHE_DATA_DIR ?? join(cacheDir(env), "data"),
+    data: dataDir ?? cacheDataDir(env),
   };
 }
