@@ -61,16 +61,21 @@ const VERB: Record<string, string> = {
   mkdtemp: "create a temporary directory in",
 };
 
-/** The QuiltError for a Node fs error, or undefined when `err` is not one the table knows. */
-export function fromOsError(err: unknown): QuiltError | undefined {
+/**
+ * The QuiltError for a Node fs error, or undefined when `err` is not one the table knows.
+ * `as` names the operation in the user's terms where the syscall's paths are internal (a
+ * temporary file renamed into place is "write DEST", not "rename TEMP to DEST").
+ */
+export function fromOsError(err: unknown, as?: { verb: string; path: string }): QuiltError | undefined {
   if (err instanceof QuiltError) return undefined; // its code is ours, not an errno
   const code = errnoCode(err);
   const t = code === undefined ? undefined : ERRNO[code];
   if (t === undefined) return undefined;
   const e = err as { path?: unknown; dest?: unknown; syscall?: unknown };
-  const path = typeof e.path === "string" ? e.path : undefined;
-  const verb = (typeof e.syscall === "string" && VERB[e.syscall]) || "use";
-  const where = path === undefined ? "" : ` ${untrusted(path)}${typeof e.dest === "string" ? ` to ${untrusted(e.dest)}` : ""}`;
+  const path = as?.path ?? (typeof e.path === "string" ? e.path : undefined);
+  const verb = as?.verb ?? ((typeof e.syscall === "string" && VERB[e.syscall]) || "use");
+  const dest = as === undefined && typeof e.dest === "string" ? ` to ${untrusted(e.dest)}` : "";
+  const where = path === undefined ? "" : ` ${untrusted(path)}${dest}`;
   return new QuiltError(t.code, `Cannot ${verb}${where}: ${t.why}`, { hint: t.hint, cause: err });
 }
 

@@ -32,6 +32,20 @@ export function quoted(value: unknown, max = UNTRUSTED_TEXT_MAX_CHARS): string {
   return untrusted(String(JSON.stringify(value)), max);
 }
 
+// What `forTerminal` escapes: everything UNSAFE escapes but the newline and the tab, which
+// human output uses to lay out its own lines and columns.
+// eslint-disable-next-line no-control-regex
+const UNSAFE_ON_TERMINAL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Human output (keys listed by `ls`, `diff`, `verify`) with control characters escaped but
+ * nothing cut: a listing must name every key whole, and must not let one recolour or
+ * rewrite the user's terminal. `--json` output keeps the exact text.
+ */
+export function forTerminal(text: string): string {
+  return text.replace(UNSAFE_ON_TERMINAL, escapeChar);
+}
+
 function render(text: string, max: number, unsafe: RegExp): string {
   const chars = Array.from(text); // code points, so a cut never splits a surrogate pair
   const cut = chars.length > max;

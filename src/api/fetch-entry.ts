@@ -7,6 +7,7 @@ import { copyFile, constants as fsConstants, open, rename, rm, stat, writeFile }
 import { pipeline } from "node:stream/promises";
 import { createWriteStream } from "node:fs";
 import { tempPathFor } from "./download-temp.js";
+import { fromOsError } from "../os-errors.js";
 import { Transform } from "node:stream";
 import { assertHashType, EntryHasher, hashFile, verifyHash, type EntryHash, type HashType } from "../manifest/checksums.js";
 import { hashType, hashValue, type ManifestEntry } from "../manifest/manifest.js";
@@ -76,7 +77,9 @@ export async function fetchEntryToFile(stores: Stores, entry: ManifestEntry, des
       actual = await fetchLarge(store, loc, entry, tmp, type, opts);
     }
     verifyHash(expected, actual, `${entry.logicalKey} (${entry.physicalKey.toString()})`);
-    await rename(tmp, dest);
+    await rename(tmp, dest).catch((err: unknown) => {
+      throw fromOsError(err, { verb: "write", path: dest }) ?? err;
+    });
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;

@@ -3,6 +3,7 @@
 // command's output consistent: --json prints one JSON document on stdout, otherwise
 // human lines; progress goes to stderr.
 import { QuiltContext } from "../api/context.js";
+import { forTerminal } from "../untrusted-text.js";
 import { Progress } from "./progress.js";
 
 export interface Io {
@@ -47,18 +48,18 @@ export class CommandContext {
     return this.quiltContext;
   }
 
-  /** Human lines, or with --json the document instead. */
+  /** Human lines (control characters from keys or metadata escaped), or with --json the document instead. */
   print(human: string | string[], json: unknown): void {
     if (this.globals.json) this.io.out(JSON.stringify(json, jsonReplacer) + "\n");
     else {
       const lines = Array.isArray(human) ? human : [human];
-      if (lines.length > 0) this.io.out(lines.join("\n") + "\n");
+      if (lines.length > 0) this.io.out(forTerminal(lines.join("\n")) + "\n");
     }
   }
 
   /** A line of human output that --json suppresses (e.g. "Installing ..."). */
   say(line: string): void {
-    if (!this.globals.json) this.io.out(line + "\n");
+    if (!this.globals.json) this.io.out(forTerminal(line) + "\n");
   }
 
   progress(label: string): Progress {

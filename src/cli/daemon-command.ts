@@ -5,7 +5,7 @@ import { cacheSizeBytes, parseSize, s3Timeouts } from "../config.js";
 import { QuiltError } from "../errors.js";
 import { Daemon } from "../daemon/daemon.js";
 import { DaemonClient } from "../daemon/client.js";
-import { ensureDaemon, pingDaemon, removePidFile, stopDaemon, writePidFile } from "../daemon/lifecycle.js";
+import { ensureDaemon, pingDaemon, waitForDaemon, removePidFile, stopDaemon, writePidFile } from "../daemon/lifecycle.js";
 import { daemonPaths } from "../daemon/paths.js";
 import { forgetShellContext } from "../daemon/s3-context.js";
 import { configureLogging, log } from "../log.js";
@@ -16,6 +16,7 @@ interface DaemonArgs {
   action: "start" | "stop" | "status" | "run";
   cacheDir?: string;
   cacheSize?: string;
+  wait?: number;
 }
 
 export function cacheOptions<T>(y: Argv<T>) {
@@ -46,7 +47,13 @@ export const daemonCommand = {
   describe: "Start, stop or inspect the background daemon that holds mounts and the cache",
   builder: (y: Argv) =>
     cacheOptions(y.positional("action", { choices: ["start", "stop", "status", "run"] as const, describe: "run = in the foreground (what start runs)" }))
+      .option("wait", {
+        type: "number",
+        requiresArg: true,
+        describe: "status: wait up to this many seconds for the daemon to answer and finish remounting what a crashed daemon held (a service's readiness check)",
+      })
       .example("quilt daemon status", "is it running, with how many mounts, and its cache")
+      .example("quilt daemon status --wait 120", "after `quilt daemon run` was started (systemd's ExecStartPost): exit 0 once it serves its mounts")
       .example("quilt daemon stop", "unmount everything and stop (a daemon that does not within 30 s is killed and its mounts detached)")
       .epilog(
         "The daemon takes no registry, S3 endpoint, region or profile from the environment it was started in: " +
@@ -66,9 +73,15 @@ export const daemonCommand = {
       ctx.print(stopped ? "Daemon stopped" : "Daemon was not running", { stopped });
       return;
     }
-    const info = await pingDaemon(paths);
+    if (args.wait !== undefined && !(args.wait >= 0)) throw new QuiltError("EUSAGE", `Invalid --wait ${String(args.wait)}`, { hint: "a number of seconds, e.g. --wait 120" });
+    const info = args.wait !== undefined ? await waitForDaemon(paths, args.wait * 1000) : await pingDaemon(paths);
     if (!info) {
-      ctx.print(["Daemon: not running", `log: ${paths.log}`], { running: false, log: paths.log });
+      // With --wait, a daemon may answer yet still be remounting: not ready is not "not running".
+      const starting = args.wait !== undefined ? await pingDaemon(paths) : undefined;
+      ctx.print(
+        [starting ? `Daemon: running (pid ${starting.pid}) but still remounting after ${args.wait} s` : "Daemon: not running", `log: ${paths.log}`],
+        { running: starting !== undefined, ready: false, log: paths.log },
+      );
       ctx.exitCode = 1;
       return;
     }

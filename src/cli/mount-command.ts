@@ -38,7 +38,7 @@ export const mountCommand = {
     cacheOptions(withRegistry(y))
       .positional("name", { type: "string", describe: "Package: ns/name[:tag][@hash] or a full URL" })
       .positional("dir", { type: "string", describe: "Empty directory to mount on" })
-      .option("allow-other", { type: "boolean", default: false, describe: "Let other users read the mount (needs user_allow_other in /etc/fuse.conf)" })
+      .option("allow-other", { type: "boolean", default: false, describe: "Let other users read the mount: every user who can reach DIR can then read the whole version (put DIR in a 0750 directory of a group to limit it). A daemon that is not root needs user_allow_other in /etc/fuse.conf" })
       .option("nonempty", { type: "boolean", default: false, describe: "Mount over a directory that is not empty, hiding its contents" })
       .option("verify", {
         choices: VERIFY_MODES,
@@ -52,8 +52,10 @@ export const mountCommand = {
           "Credentials are not sent: the daemon reads a named profile from ~/.aws itself, and refuses environment credentials (AWS_ACCESS_KEY_ID) other than its own.",
       )
       .example("quilt mount ns/dataset:v1 ./dataset --registry s3://bucket", "mount version v1, then read ./dataset like local files")
-      .example("quilt mount ns/dataset ./data --cache-dir /efs/quilt-cache", "share the data cache with other nodes"),
+      .example("quilt mount ns/dataset ./data --cache-dir /efs/quilt-cache", "share the data cache with other nodes")
+      .example("quilt mount ns/dataset@3f2a9c1e5 /mnt/dataset --allow-other", "for a training user other than the daemon's (at boot: deploy/systemd, or fstab through bin/mount.quilt; see README)"),
   async run(args: MountArgs, ctx: CommandContext): Promise<void> {
+    const began = performance.now();
     // Resolved before the daemon starts, so a bad spec or registry starts nothing.
     const spec = parsePackageSpec(args.name, { ...(args.registry !== undefined && { registry: args.registry }), env: process.env });
     const credentials = credentialsFingerprint(process.env);
@@ -70,10 +72,27 @@ export const mountCommand = {
       allowOther: args.allowOther,
       nonEmpty: args.nonempty,
     });
-    const what = `${info.package} (${info.topHash.slice(0, 9)}) at ${info.mountpoint}: ${info.entries} files, ${formatBytes(info.totalBytes)}`;
-    ctx.print(info.alreadyMounted ? `Already mounted: ${what}` : `Mounted ${what}`, info);
+    const seconds = (performance.now() - began) / 1000;
+    ctx.print(mountedLine(info, seconds), { ...info, seconds });
   },
 };
+
+/** Mounts slower than this say how long they took and how large the manifest was. */
+export const SLOW_MOUNT_SECONDS = 1;
+
+/**
+ * "Mounted ns/x:v1 (abc123def) at /mnt: 3 files, 1.2 MiB", plus, for a mount that took
+ * longer than a second (a large manifest, a cold daemon), the time until its files could be
+ * read and what made it slow: " in 3.2 s (manifest 12.3 MiB, 1,000,000 entries)".
+ */
+export function mountedLine(info: MountInfoReply & { alreadyMounted?: boolean }, seconds: number): string {
+  const what = `${info.package} (${info.topHash.slice(0, 9)}) at ${info.mountpoint}: ${info.entries} files, ${formatBytes(info.totalBytes)}`;
+  if (info.alreadyMounted) return `Already mounted: ${what}`;
+  if (seconds <= SLOW_MOUNT_SECONDS) return `Mounted ${what}`;
+  const entries = `${info.entries.toLocaleString("en-US")} ${info.entries === 1 ? "entry" : "entries"}`;
+  const manifest = info.manifestBytes !== null ? `manifest ${formatBytes(info.manifestBytes)}, ${entries}` : `manifest of ${entries}`;
+  return `Mounted ${what} in ${seconds.toFixed(1)} s (${manifest})`;
+}
 
 export const unmountCommand = {
   command: "unmount <dir>",
@@ -92,7 +111,8 @@ export const unmountCommand = {
 export const mountsCommand = {
   command: "mounts",
   describe: "List mounted packages with cache fill and bytes read (and, with no daemon running, those the next daemon start restores)",
-  builder: (y: Argv) => y.example("quilt mounts --json", "machine-readable list; `state` is \"mounted\" or \"pending-restore\""),
+  builder: (y: Argv) =>
+    y.example("quilt mounts --json", "machine-readable list; `state` is \"mounted\" or \"pending-restore\"; per mount: entries, cachedBytes, bytesRead, gets, fetchedBytes, hitRatio, verification, faults (README: Monitoring)"),
   async run(_args: unknown, ctx: CommandContext): Promise<void> {
     const paths = daemonPaths();
     const live = await new DaemonClient(paths.socket).request<MountInfoReply[]>("list").catch((err: unknown) => {
@@ -113,6 +133,7 @@ export const mountsCommand = {
             `${m.mountpoint}  ${m.package}  ${m.topHash.slice(0, 9)}  ${m.registry}  cached ${formatBytes(m.cachedBytes)}/${formatBytes(m.totalBytes)}  read ${formatBytes(m.bytesRead)}`,
             `  ${verificationLine(m)}`,
             ...(m.faults && m.faults.retries + m.faults.gaveUp > 0 ? [`  ${faultsLine(m.faults)}`] : []),
+            ...(m.bytesRead > 0 ? [`  ${readsLine(m)}`] : []),
           ]);
     ctx.print(
       lines,
@@ -120,6 +141,11 @@ export const mountsCommand = {
     );
   },
 };
+
+/** "reads: 12 GETs, 4.0 MiB fetched, hit ratio 67%": how much of what was read came from the cache. */
+function readsLine(m: MountInfoReply): string {
+  return `reads: ${m.gets} ${m.gets === 1 ? "GET" : "GETs"}, ${formatBytes(m.fetchedBytes)} fetched, hit ratio ${Math.round((m.hitRatio ?? 0) * 100)}%`;
+}
 
 /** "storage: 3 retries (2 timeouts, 1 throttled), 0 failed": shown only when there were any. */
 function faultsLine(f: FaultCounts): string {

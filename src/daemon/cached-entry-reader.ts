@@ -7,6 +7,7 @@ import { ObjectReader } from "../cache/object-reader.js";
 import type { EntryReader, ReadHandle } from "../fs/entry-reader.js";
 import type { ManifestEntry } from "../manifest/manifest.js";
 import { FaultCounter } from "../storage/fault-counters.js";
+import type { ObjectSource } from "../storage/object-source.js";
 import type { Stores } from "../storage/stores.js";
 import { isQuiltError } from "../errors.js";
 
@@ -20,6 +21,9 @@ export class CachedEntryReader implements EntryReader {
 
   /** Retries and storage failures of this mount's fetches (`quilt mounts --json`). */
   readonly faults = new FaultCounter();
+  /** Requests for bytes this mount's readers caused (GETs, or reads of a local registry's files), and the bytes they brought. */
+  gets = 0;
+  fetchedBytes = 0;
 
   constructor(
     private readonly cache: BlockCache,
@@ -28,10 +32,23 @@ export class CachedEntryReader implements EntryReader {
   ) {}
 
   open(entry: ManifestEntry): ReadHandle {
-    return new ObjectReader(this.cache, cacheObjectForEntry(entry), this.stores.objectSource(entry.physicalKey, entry.size, this.faults), {
+    return new ObjectReader(this.cache, cacheObjectForEntry(entry), this.counted(this.stores.objectSource(entry.physicalKey, entry.size, this.faults)), {
       strict: this.strict,
       onUnverified: () => this.unverified.add(entry.logicalKey),
     });
+  }
+
+  /** The source with its fetches counted for this mount (a node's monitoring reads them per mount). */
+  private counted(source: ObjectSource): ObjectSource {
+    return {
+      ...source,
+      fetch: async (range, signal, pinEtag) => {
+        this.gets++;
+        const bytes = await source.fetch(range, signal, pinEtag);
+        this.fetchedBytes += bytes.length;
+        return bytes;
+      },
+    };
   }
 
   async read(entry: ManifestEntry, offset: number, length: number, handle: ReadHandle, signal?: AbortSignal): Promise<Buffer> {
@@ -49,8 +66,8 @@ export class CachedEntryReader implements EntryReader {
   }
 
   /** The file failed verification: its kernel page cache must not outlive the verdict. */
-  hasFailed(entry: ManifestEntry): boolean {
-    return this.failed.has(entry.logicalKey);
+  hasFailed(logicalKey: string): boolean {
+    return this.failed.size > 0 && this.failed.has(logicalKey);
   }
 
   async release(handle: ReadHandle): Promise<void> {

@@ -7,9 +7,8 @@
 import { BlockCache } from "../cache/block-cache.js";
 import { cacheDir, cacheSizeBytes, s3Timeouts } from "../config.js";
 import { QuiltError, isQuiltError } from "../errors.js";
-import { canonicalMountPath, clearStaleMount, mountState } from "../fs/mount-table.js";
+import { canonicalMountPath, clearStaleMount, mountAt, mountState } from "../fs/mount-table.js";
 import { log } from "../log.js";
-import type { Manifest } from "../manifest/manifest.js";
 import { parseRegistryUrl } from "../manifest/registry-url.js";
 import { emptyCounts, type RequestCounts } from "../storage/counting-store.js";
 import { manifestKey } from "../storage/registry-layout.js";
@@ -17,8 +16,10 @@ import { openRegistry, Stores } from "../storage/stores.js";
 import { dirname, join } from "node:path";
 import { makePrivateDir } from "../private-dir.js";
 import { PackageMount } from "./package-mount.js";
+import { ManifestIndex } from "../storage/manifest-index.js";
+import { type IndexedVersion, openIndexedVersion } from "./indexed-version.js";
 import { readMountRecords, writeMountRecords, type MountRecord } from "./mount-records.js";
-import { mountpointParam, parseMountRequest, readsS3 } from "./mount-request.js";
+import { mountpointParam, parseMountRequest } from "./mount-request.js";
 import { checkCredentials, credentialsFingerprint, s3ContextFromEnv, s3ContextKey, s3StoreOptions, type S3Context } from "./s3-context.js";
 import type { DaemonPaths } from "./paths.js";
 import { SocketServer, type Handler } from "./socket-server.js";
@@ -67,6 +68,8 @@ export class Daemon {
   private constructor(
     readonly paths: DaemonPaths,
     readonly cache: BlockCache,
+    /** The manifests of mounted versions, indexed once: remounts and restarts read no JSONL. */
+    readonly manifests: ManifestIndex,
     private readonly env: NodeJS.ProcessEnv,
   ) {
     this.stopped = new Promise((r) => (this.resolveStopped = r));
@@ -81,12 +84,13 @@ export class Daemon {
     await makePrivateDir(dirname(opts.paths.dir), { tighten: !env.QUILT_STATE_DIR });
     await makePrivateDir(cacheDir(env), { tighten: !env.QUILT_CACHE_DIR });
     const cache = await BlockCache.open({ dataDir: opts.paths.data, indexDir: opts.paths.index, maxBytes });
-    const d = new Daemon(opts.paths, cache, env);
+    const d = new Daemon(opts.paths, cache, ManifestIndex.open(opts.paths.manifests), env);
     d.server = new SocketServer(opts.paths.socket, d.handlers());
     try {
       await d.server.open();
     } catch (err) {
       // Another daemon holds the socket: this one never served anything.
+      await d.manifests.close();
       await cache.close();
       throw err;
     }
@@ -151,21 +155,34 @@ export class Daemon {
   }
 
   /** Mounts a record with its own S3 context; `check` may refuse the manifest before anything is mounted. */
-  private async mountRecord(r: MountRecord, check?: (manifest: Manifest) => void): Promise<PackageMount> {
+  private async mountRecord(r: MountRecord, check?: (version: IndexedVersion) => void): Promise<PackageMount> {
     // Records written before contexts existed: that daemon used its own environment.
     const stores = this.storesFor(r.s3 ?? s3ContextFromEnv(this.env));
     const registry = this.registry(r.registry, stores);
-    const manifest = await registry.loadManifest({ name: r.name, topHash: r.topHash as never, layout: "v1" });
-    check?.(manifest);
-    // The version's time is when its manifest was written.
-    const time = await registry.store
-      .head({ bucket: registry.bucket, key: manifestKey("v1", r.name, r.topHash) })
-      .then((h) => h.lastModified ?? new Date())
-      .catch(() => new Date());
-    const m = new PackageMount(r, manifest, this.cache, stores);
-    await m.mount(time);
+    const version = await openIndexedVersion(this.manifests, registry, r.name, r.topHash as never);
+    check?.(version);
+    // The version's time is when its manifest was written; its size is shown by `quilt mount`.
+    const head = await registry.store.head({ bucket: registry.bucket, key: manifestKey("v1", r.name, r.topHash) }).catch(() => undefined);
+    const m = new PackageMount(r, version, this.cache, stores);
+    m.manifestBytes = head?.size ?? null;
+    await m.mount(head?.lastModified ?? new Date());
     this.mounts.set(r.mountpoint, m);
     return m;
+  }
+
+  /**
+   * A mount unmounted behind the daemon's back (`umount DIR` by a user, or by systemd for an
+   * fstab line at shutdown) is forgotten: otherwise `quilt mounts` would list it, the next
+   * `mount DIR` would answer "already mounted" with nothing there, and a restarted daemon
+   * would mount it again.
+   */
+  private async forgetIfUnmounted(mountpoint: string): Promise<void> {
+    const m = this.mounts.get(mountpoint);
+    if (!m || (await mountAt(mountpoint)) !== undefined) return;
+    log().info({ mountpoint }, "unmounted outside quilt; forgetting it");
+    this.mounts.delete(mountpoint);
+    await m.unmount(true).catch((err: unknown) => log().warn({ err, mountpoint }, "releasing a mount unmounted outside quilt failed"));
+    await this.saveRecords();
   }
 
   private mountAt(path: unknown): PackageMount {
@@ -182,6 +199,7 @@ export class Daemon {
         const req = parseMountRequest(p);
         const { spec } = req;
         const mountpoint = await canonicalMountPath(req.mountpoint);
+        await this.forgetIfUnmounted(mountpoint);
         const existing = this.mounts.get(mountpoint);
         if (!existing && (await mountState(mountpoint)) === "live") {
           throw new QuiltError("EBUSY", `${mountpoint} is already mounted`, { hint: `unmount it first: quilt unmount ${mountpoint}` });
@@ -215,8 +233,8 @@ export class Daemon {
           ...(req.verify && { verify: req.verify }),
           mountedAt: new Date().toISOString(),
         };
-        const m = await this.mountRecord(record, (manifest) => {
-          if (spec.registry.kind !== "s3" && readsS3(manifest)) credentials();
+        const m = await this.mountRecord(record, (version) => {
+          if (spec.registry.kind !== "s3" && version.readsS3) credentials();
         });
         await this.saveRecords();
         return describe(m);
@@ -232,6 +250,7 @@ export class Daemon {
       },
       list: async () => {
         await this.restoring;
+        for (const mountpoint of [...this.mounts.keys()]) await this.forgetIfUnmounted(mountpoint);
         return [...this.mounts.values()].map(describe);
       },
       stats: async () => ({ pid: process.pid, startedAt: this.startedAt.toISOString(), mounts: this.mounts.size, cache: this.cache.stats(), requests: this.requestCounts() }),
@@ -270,6 +289,7 @@ export class Daemon {
       this.mounts.clear();
       if (!opts.keepRecords) await writeMountRecords(this.paths.mounts, []);
       await this.cache.close();
+      await this.manifests.close();
       await Promise.all([...this.storesByContext.values()].map((s) => s.close()));
       this.storesByContext.clear();
       log().info("daemon stopped");

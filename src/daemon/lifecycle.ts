@@ -76,6 +76,20 @@ export async function ensureDaemon(paths: DaemonPaths, env: NodeJS.ProcessEnv, e
   throw new QuiltError("EUNREACHABLE", "The quilt daemon did not start", { hint: `see its log: ${paths.log}` });
 }
 
+/**
+ * A daemon someone else starts (systemd's `quilt daemon run`): its info once it answers and
+ * has remounted what its predecessor held, or undefined if it has not within `ms`.
+ */
+export async function waitForDaemon(paths: DaemonPaths, ms: number): Promise<DaemonInfo | undefined> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const info = await pingDaemon(paths);
+    if (info !== undefined && info.ready !== false) return info;
+    if (Date.now() >= deadline) return undefined;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
 /** Waits until the daemon has remounted what its predecessor held. */
 async function waitReady(paths: DaemonPaths, deadline: number): Promise<DaemonInfo> {
   while (Date.now() < deadline) {

@@ -10,11 +10,12 @@ import { isQuiltError } from "../errors.js";
 import { QuiltFilesystem } from "../fs/filesystem.js";
 import { mount, type MountHandle } from "../fs/fuse-mount.js";
 import { log } from "../log.js";
-import type { Manifest, ManifestEntry } from "../manifest/manifest.js";
+import type { ManifestEntry } from "../manifest/manifest.js";
 import { assertHashType, EntryHasher, verifyHash } from "../manifest/checksums.js";
 import type { FaultCounts } from "../storage/fault-counters.js";
 import type { Stores } from "../storage/stores.js";
 import { CachedEntryReader } from "./cached-entry-reader.js";
+import type { IndexedVersion } from "./indexed-version.js";
 import { mountLabel, type MountRecord } from "./mount-records.js";
 
 export interface MountCheck {
@@ -43,6 +44,8 @@ export interface MountInfoReply {
   mountedAt: string;
   /** "strict" or "default" (see `quilt mount --verify`). */
   verify: "strict" | "default";
+  /** Mounted with --allow-other: users other than the daemon's may read it. */
+  allowOther: boolean;
   /** Files whose cached bytes are all verified (complete under their content key). */
   verifiedFiles: number;
   /** Files some of whose bytes were served before they could be verified, and not verified since. */
@@ -51,6 +54,22 @@ export interface MountInfoReply {
   failedFiles: string[];
   /** Retries this mount's fetches needed, by cause, and fetches that failed after every attempt. */
   faults: FaultCounts;
+  /** Size of the version's manifest (JSONL), when the registry said. */
+  manifestBytes: number | null;
+  /** Requests for bytes this mount's reads caused (S3 GETs, or file reads of a local registry). */
+  gets: number;
+  /** Bytes those requests brought (readahead included). */
+  fetchedBytes: number;
+  /**
+   * Share of the bytes served to readers that were not fetched for them: 1 − fetchedBytes /
+   * bytesRead, at least 0 (null before the first read). Readahead fetched and never read lowers it.
+   */
+  hitRatio: number | null;
+  /** "failed" if a file failed its hash, else "unverified" if bytes were served before verification, else "ok". */
+  verification: "ok" | "unverified" | "failed";
+  /** How many files are in unverifiedFiles and failedFiles (those lists stop at 1000 names). */
+  unverifiedCount: number;
+  failedCount: number;
 }
 
 export interface ForceMatchReply {
@@ -70,7 +89,8 @@ export class PackageMount {
 
   constructor(
     readonly record: MountRecord,
-    readonly manifest: Manifest,
+    /** The version, read from the local manifest index (no parsed manifest is held). */
+    readonly manifest: IndexedVersion,
     private readonly cache: BlockCache,
     private readonly stores: Stores,
   ) {
@@ -81,8 +101,11 @@ export class PackageMount {
     return mountLabel(this.record);
   }
 
+  /** Size of the manifest this mount serves, when its registry said (`quilt mount` prints it). */
+  manifestBytes: number | null = null;
+
   async mount(time: Date): Promise<void> {
-    const core = new QuiltFilesystem(this.manifest, this.reader, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, time, topHash: this.record.topHash });
+    const core = new QuiltFilesystem({ tree: this.manifest.tree, userMeta: this.manifest.userMeta }, this.reader, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, time, topHash: this.record.topHash });
     this.handle = await mount(core, this.record.mountpoint, {
       name: `${this.record.name}@${this.record.topHash.slice(0, 12)}`,
       ...(this.record.allowOther && { allowOther: true }),
@@ -99,8 +122,11 @@ export class PackageMount {
 
   info(): MountInfoReply {
     let cachedBytes = 0;
-    let verifiedFiles = 0;
-    for (const e of this.manifest.entries) {
+    // With nothing cached, only empty files count as verified: the walk over every entry
+    // (a million node reads from the index) is skipped, e.g. for a first mount's reply.
+    const nothingCached = this.cache.stats().objects === 0;
+    let verifiedFiles = nothingCached ? this.manifest.header.emptyFiles : 0;
+    for (const e of nothingCached ? [] : this.manifest.entries()) {
       const st = this.cache.objectState(cacheObjectForEntry(e));
       cachedBytes += st.blocks === 0 ? 0 : Math.min(e.size, st.present * this.cache.blockSize);
       if (st.blocks === 0 || st.present === st.blocks) verifiedFiles++;
@@ -123,10 +149,18 @@ export class PackageMount {
       bytesRead: this.reader.bytesRead,
       mountedAt: this.record.mountedAt,
       verify: this.record.verify ?? "default",
+      allowOther: this.record.allowOther === true,
       verifiedFiles,
       unverifiedFiles: [...this.reader.unverified].sort().slice(0, MAX_LISTED_FILES),
       failedFiles: [...this.reader.failed.keys()].sort().slice(0, MAX_LISTED_FILES),
       faults: this.reader.faults.snapshot(),
+      manifestBytes: this.manifestBytes,
+      gets: this.reader.gets,
+      fetchedBytes: this.reader.fetchedBytes,
+      hitRatio: this.reader.bytesRead === 0 ? null : Math.max(0, 1 - this.reader.fetchedBytes / this.reader.bytesRead),
+      verification: this.reader.failed.size > 0 ? "failed" : this.reader.unverified.size > 0 ? "unverified" : "ok",
+      unverifiedCount: this.reader.unverified.size,
+      failedCount: this.reader.failed.size,
     };
   }
 
@@ -180,8 +214,8 @@ export class PackageMount {
   async verify(opts: { cachedOnly?: boolean; onProgress?: (p: { done: number; total: number }) => void } = {}): Promise<MountCheck> {
     const result: MountCheck = { ok: true, checked: 0, rehashed: 0, failed: [], unverified: [] };
     const total = this.manifest.size;
-    let i = 0;
-    const next = () => this.manifest.entries[i++];
+    const walk = this.manifest.entries();
+    const next = () => walk.next().value;
     // Entries with the same content share one cached object: check it once, and report a
     // failure under every key that names it (a second check would find it evicted and pass).
     const byObject = new Map<string, Promise<{ failure?: string; rehashed: boolean; unverified?: boolean }>>();

@@ -10,6 +10,8 @@ import type { Manifest, ManifestEntry } from "../manifest/manifest.js";
 import type { EntryReader, ReadHandle } from "./entry-reader.js";
 import { FsError, readErrno } from "./fs-errors.js";
 import { InodeTree, NOT_A_DIRECTORY, NOT_FOUND } from "./inode-tree.js";
+import type { FsTree } from "./tree.js";
+import type { JsonValue } from "../manifest/json-value.js";
 import { type PackageXattrs, XATTR_SIZE_MAX, xattrNames, xattrText } from "./xattrs.js";
 
 export interface Attr {
@@ -112,7 +114,7 @@ interface OpenFile {
 const MAX_HANDLE = 0x7fffffff;
 
 export class QuiltFilesystem {
-  readonly tree: InodeTree;
+  readonly tree: FsTree;
   private readonly pkg: PackageXattrs;
   /** Deadline for one read, ms. */
   readonly readTimeoutMs: number;
@@ -121,13 +123,14 @@ export class QuiltFilesystem {
   /** Keys whose read failure was already logged: one line per key, not one per 128 KiB. */
   private readonly loggedFailures = new Set<string>();
 
+  /** `source`: a parsed manifest (its tree is built in memory) or a tree read from the manifest index. */
   constructor(
-    manifest: Pick<Manifest, "entries" | "dirMeta" | "userMeta">,
+    source: Pick<Manifest, "entries" | "dirMeta" | "userMeta"> | { tree: FsTree; userMeta: JsonValue },
     private readonly reader: EntryReader,
     private readonly options: FilesystemOptions,
   ) {
-    this.tree = InodeTree.build(manifest);
-    this.pkg = { userMeta: manifest.userMeta, topHash: options.topHash };
+    this.tree = "tree" in source ? source.tree : InodeTree.build(source);
+    this.pkg = { userMeta: source.userMeta, topHash: options.topHash };
     this.readTimeoutMs = options.readTimeoutMs ?? READ_TIMEOUT_MS;
   }
 
@@ -152,7 +155,7 @@ export class QuiltFilesystem {
     const ino = this.resolve(path, "readdir");
     if (!this.tree.isDirectory(ino)) throw new FsError("ENOTDIR", "readdir", path);
     const out: DirEntry[] = [];
-    for (const child of this.tree.children(ino)) out.push({ name: this.tree.name(child), attr: this.attr(child) });
+    for (const child of this.tree.list(ino)) out.push({ name: child.name, attr: this.attr(child.ino) });
     return out;
   }
 
@@ -240,13 +243,12 @@ export class QuiltFilesystem {
   /** The attributes of an inode. */
   attr(ino: number): Attr {
     const { uid, gid, time } = this.options;
-    const entry = this.tree.entry(ino);
-    if (entry === undefined) {
+    const size = this.tree.sizeOf(ino);
+    if (size === undefined) {
       // nlink 1 tells find(1) the subdirectory count is unknown, so it does not skip any.
       return { ino, mode: fsConstants.S_IFDIR | 0o555, nlink: 1, uid, gid, size: DIR_SIZE, blocks: 0, blksize: PREFERRED_IO_BYTES, atime: time, mtime: time, ctime: time };
     }
-    const size = entry.size;
-    const mtime = this.reader.hasFailed?.(entry) ? FAILED_MTIME : time;
+    const mtime = this.reader.hasFailed?.(this.tree.path(ino)) ? FAILED_MTIME : time;
     return { ino, mode: fsConstants.S_IFREG | 0o444, nlink: 1, uid, gid, size, blocks: Math.ceil(size / 512), blksize: PREFERRED_IO_BYTES, atime: time, mtime, ctime: time };
   }
 

@@ -117,4 +117,14 @@ describe("text from a manifest in an error message", () => {
     expect((line as string).length).toBeLessThan(600);
     expect(line).toMatch(/more characters\)/);
   });
+
+  it("a listing shows such a key whole with its escapes shown, not obeyed; --json keeps it exact", async () => {
+    const ls = (...args: string[]) => runCli(["ls", "fs/hostile:v1", ...args], { env, cwd: root });
+    const [top, inside, json] = await Promise.all([ls(), ls(`${ESCAPES}/`), ls(`${ESCAPES}/`, "--json")]);
+    expect(top.code, top.stderr).toBe(0);
+    expect(top.stdout).toContain("\\u001b[31mred\\u001b[0m\\u0007/");
+    expect(inside.stdout).toContain("k".repeat(10_000)); // whole, not cut
+    for (const r of [top, inside]) expect(r.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/); // eslint-disable-line no-control-regex
+    expect(json.stdout).toContain(JSON.stringify(HUGE_KEY).slice(1, -1));
+  });
 });
