@@ -95,7 +95,8 @@ export class Package implements Iterable<PackageEntry> {
   /** Entries under a prefix ("train/" or "train"), in walk order. */
   entries(prefix = ""): PackageEntry[] {
     const p = prefix === "" || prefix.endsWith("/") ? prefix : prefix + "/";
-    return this.manifest.entries.filter((e) => e.logicalKey.startsWith(p)).map((e) => new PackageEntry(e, this.reader));
+    const [start, end] = this.manifest.prefixRange(p);
+    return this.manifest.entries.slice(start, end).map((e) => new PackageEntry(e, this.reader));
   }
 
   getEntry(key: string): PackageEntry {
@@ -115,8 +116,8 @@ export class Package implements Iterable<PackageEntry> {
     const p = prefix === "" || prefix.endsWith("/") ? prefix : prefix + "/";
     const out: (PackageEntry | PackageDirectory)[] = [];
     const seenDirs = new Set<string>();
-    for (const e of this.manifest.entries) {
-      if (!e.logicalKey.startsWith(p)) continue;
+    const [start, end] = this.manifest.prefixRange(p);
+    for (const e of this.manifest.entries.slice(start, end)) {
       const rest = e.logicalKey.slice(p.length);
       const slash = rest.indexOf("/");
       if (slash < 0) out.push(new PackageEntry(e, this.reader));
