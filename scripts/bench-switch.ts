@@ -2,9 +2,9 @@
 // move between two versions of N entries (nested directories of 1,000 entries; v2 changes
 // one file), next to the way there was before it, `quilt unmount` + `quilt mount` of the
 // other version, in the same run. Both are metadata only (no file is read), in a local
-// registry, so the numbers are the daemon's and the kernel's work: loading and verifying the
-// manifest (from the daemon's manifest cache once seen), building the tree, the swap, and the
-// kernel invalidation notices. Prints a Markdown section and writes it into
+// registry, so the numbers are the daemon's and the kernel's work: opening the version (its
+// manifest verified and indexed the first time, read from the local manifest index after),
+// the swap, and the kernel invalidation notices. Prints a Markdown section and writes it into
 // docs/BENCHMARKS.md between its markers.
 //
 //   npx tsx scripts/bench-switch.ts [--entries 100000] [--runs 5] [--no-build] [--no-write]
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     await stores.close();
 
     await quilt("mount", `${PACKAGE}:v1`, mnt, "--registry", registry);
-    // Each version seen once, so both ways start from the daemon's manifest cache.
+    // Each version seen once, so both ways open it from the daemon's manifest index.
     await quilt("switch", mnt, "v2");
     await quilt("switch", mnt, "v1");
     const switches: number[] = [];

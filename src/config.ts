@@ -3,7 +3,7 @@
 // socket, pid, logs, mounts); also the cache size and the S3 timeouts, checked here so a bad
 // value is refused with its name before anything starts.
 import { homedir } from "node:os";
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { QuiltError } from "./errors.js";
 
 function xdg(envName: string, fallback: string[], env: NodeJS.ProcessEnv): string {
@@ -13,6 +13,29 @@ function xdg(envName: string, fallback: string[], env: NodeJS.ProcessEnv): strin
 
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.QUILT_CACHE_DIR || join(xdg("XDG_CACHE_HOME", [".cache"], env), "quilt-ts");
+}
+
+/**
+ * Where the data blocks live: QUILT_CACHE_DATA_DIR (e.g. a filesystem shared by the GPU nodes
+ * of a cluster), else `data` under the cache directory. The one rule for the daemon, the
+ * library (getBytes, install, Package.cache) and the CLI (`cache prefetch`, `cache clear`), so
+ * that what one of them fetched is found by the others.
+ */
+export function cacheDataDir(env: NodeJS.ProcessEnv = process.env, cacheRoot: string = cacheDir(env)): string {
+  const v = env.QUILT_CACHE_DATA_DIR;
+  return v ? resolve(v) : join(cacheRoot, "data");
+}
+
+/**
+ * QUILT_CACHE_CLAIMS=0 turns off the claims that let processes sharing a data directory fetch
+ * each chunk once (src/cache/fetch-claims.ts): for a filesystem whose exclusive create
+ * cannot be trusted, or to measure without them. Anything but 0/1/off/on is refused.
+ */
+export function cacheClaims(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = (env.QUILT_CACHE_CLAIMS ?? "").trim().toLowerCase();
+  if (v === "" || v === "1" || v === "on") return true;
+  if (v === "0" || v === "off") return false;
+  throw new QuiltError("EUSAGE", `Invalid QUILT_CACHE_CLAIMS=${JSON.stringify(env.QUILT_CACHE_CLAIMS)}`, { hint: "use 0 (off) or 1 (on, the default), or unset it" });
 }
 
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -6,4 +6,5 @@ export { QuiltContext, configure, getDefaultContext, type QuiltContextOptions } 
 export { formatChanges, type Change } from "./api/force-match.js";
 export type { PackageDiff } from "./api/diff.js";
 export type { DownloadResult, TransferProgress } from "./api/download.js";
+export type { CacheOptions, CacheResult, CacheProgress, CacheEntryError } from "./api/cache-entries.js";
 export { QuiltError, isQuiltError, type ErrorCode } from "./errors.js";

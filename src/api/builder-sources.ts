@@ -1,11 +1,12 @@
 // Where a builder's entries come from: local files and directories (honouring a
-// .quiltignore in gitignore syntax), S3 objects and prefixes (listed and HEADed for their
-// version and checksum, never downloaded), and other packages (merged with their hashes).
+// .quiltignore in gitignore syntax), S3 objects and prefixes (listed with their current
+// versions, never downloaded), and other packages (merged with their hashes).
 import { lstat, readFile, readdir } from "node:fs/promises";
 import { basename, join, relative, resolve, sep } from "node:path";
 import ignore, { type Ignore } from "ignore";
 import { QuiltError, errnoCode } from "../errors.js";
 import type { JsonObject } from "../manifest/json-value.js";
+import { EMPTY_META } from "../manifest/compact-entry.js";
 import { logicalKeyProblem } from "../manifest/logical-key.js";
 import type { ManifestEntry } from "../manifest/manifest.js";
 import { PhysicalKey } from "../manifest/physical-key.js";
@@ -27,7 +28,7 @@ export interface BuilderEntry {
 }
 
 export const QUILTIGNORE = ".quiltignore";
-/** HEADs in flight while adding an S3 prefix. */
+/** HEADs in flight while adding an S3 prefix whose listing did not give versions. */
 const HEAD_CONCURRENCY = 16;
 
 function checkKey(key: string, from: string): string {
@@ -110,30 +111,37 @@ export async function entriesFromS3(stores: Stores, url: string, prefixOrKey?: s
   const prefix = prefixOrKey === undefined ? (isPrefix ? defaultPrefix(url) : "") : isPrefix ? asPrefix(prefixOrKey) : prefixOrKey;
   const bucket = pk.bucket as string;
   const store = stores.s3();
-  const objects: { key: string; rel: string }[] = [];
-  if (isPrefix) {
-    for await (const e of store.list(bucket, pk.path)) {
-      if (e.kind === "object" && !e.key.endsWith("/")) objects.push({ key: e.key, rel: e.key.slice(pk.path.length) });
-    }
-    if (objects.length === 0) throw new QuiltError("ENOTFOUND", `No objects under ${url}`, { hint: "check the bucket and prefix" });
-  } else {
-    objects.push({ key: pk.path, rel: pk.path.slice(pk.path.lastIndexOf("/") + 1) });
+  if (!isPrefix) {
+    // One object: HEAD pins its current version and may carry a checksum that saves reading it.
+    const head = await store.head({ bucket, key: pk.path, ...(pk.versionId !== null && { versionId: pk.versionId }) });
+    const rel = pk.path.slice(pk.path.lastIndexOf("/") + 1);
+    const key = prefix === "" || prefix.endsWith("/") ? prefix + rel : prefix;
+    return [objectEntry(checkKey(key, `s3://${bucket}/${pk.path}`), bucket, pk.path, head.versionId ?? null, head.size, head.checksumSha256)];
   }
-  const single = !isPrefix;
-  const out: BuilderEntry[] = new Array(objects.length);
-  await forEachLimited(objects, HEAD_CONCURRENCY, async (o, i) => {
-    // HEAD pins the current version and may carry a checksum that saves reading the object.
-    const head = await store.head({ bucket, key: o.key, ...(single && pk.versionId !== null && { versionId: pk.versionId }) });
-    const key = single ? (prefix === "" || prefix.endsWith("/") ? prefix + o.rel : prefix) : prefix + o.rel;
-    out[i] = {
-      logicalKey: checkKey(key, `s3://${bucket}/${o.key}`),
-      source: PhysicalKey.s3(bucket, o.key, head.versionId ?? null),
-      size: head.size,
-      meta: new Map(),
-      ...(head.checksumSha256 !== undefined && { checksumSha256: head.checksumSha256 }),
-    };
+  // A prefix, as quilt3's set_dir: the listing gives each object's size and current version,
+  // so a million objects cost a thousand requests. Only objects whose version the listing
+  // could not tell (ListObjectVersions refused) are HEADed; the build reads the others to
+  // hash them, except empty ones.
+  const out: BuilderEntry[] = [];
+  const unpinned: number[] = [];
+  for await (const e of store.list(bucket, pk.path, { versions: true })) {
+    if (e.kind !== "object" || e.key.endsWith("/")) continue;
+    const logicalKey = checkKey(prefix + e.key.slice(pk.path.length), `s3://${bucket}/${e.key}`);
+    if (e.versionId === undefined) unpinned.push(out.length);
+    out.push(objectEntry(logicalKey, bucket, e.key, e.versionId ?? null, e.size, undefined));
+  }
+  if (out.length === 0) throw new QuiltError("ENOTFOUND", `No objects under ${url}`, { hint: "check the bucket and prefix" });
+  await forEachLimited(unpinned, HEAD_CONCURRENCY, async (i) => {
+    const e = out[i] as BuilderEntry;
+    const head = await store.head({ bucket, key: e.source.path });
+    out[i] = objectEntry(e.logicalKey, bucket, e.source.path, head.versionId ?? null, head.size, head.checksumSha256);
   });
   return out;
+}
+
+function objectEntry(logicalKey: string, bucket: string, key: string, versionId: string | null, size: number, checksumSha256: string | undefined): BuilderEntry {
+  // EMPTY_META is shared and refuses changes; setMeta() copies it first.
+  return { logicalKey, source: PhysicalKey.s3(bucket, key, versionId), size, meta: EMPTY_META, ...(checksumSha256 !== undefined && { checksumSha256 }) };
 }
 
 /** Entries of another package, keeping their hashes, sizes and metadata. */

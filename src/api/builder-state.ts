@@ -5,6 +5,7 @@
 // A hashed local file carries the stat it had when hashed: if it was edited since, its
 // hash is dropped on restore (and with it the built manifest), so a stale hash never
 // reaches a manifest.
+import { EMPTY_META } from "../manifest/compact-entry.js";
 import { stat } from "node:fs/promises";
 import { QuiltError, errnoCode } from "../errors.js";
 import { parseJson } from "../manifest/json-parse.js";
@@ -179,7 +180,9 @@ export async function restoreBuilder(state: BuilderState, opts: Omit<BuilderOpti
     } catch (err) {
       throw bad(`entry ${quoted(e.key)}: ${(err as Error).message}`);
     }
-    const entry: BuilderEntry = { logicalKey: e.key, source, meta: jsonObject(e.meta, `meta of ${quoted(e.key)}`) };
+    // Most entries have no metadata: they share the one frozen empty object (setMeta copies it).
+    const meta = e.meta === "{}" ? EMPTY_META : jsonObject(e.meta, `meta of ${quoted(e.key)}`);
+    const entry: BuilderEntry = { logicalKey: e.key, source, meta };
     if (e.size !== undefined) entry.size = e.size;
     if (e.hash !== undefined) entry.hash = jsonObject(e.hash, `hash of ${quoted(e.key)}`);
     if (e.checksumSha256 !== undefined) entry.checksumSha256 = e.checksumSha256;

@@ -3,7 +3,7 @@
 // a process-wide default; tests and the daemon build their own.
 import { join } from "node:path";
 import { BlockCache } from "../cache/block-cache.js";
-import { cacheDir, cacheSizeBytes, s3Timeouts } from "../config.js";
+import { cacheClaims, cacheDataDir, cacheDir, cacheSizeBytes, s3Timeouts } from "../config.js";
 import { makePrivateDir } from "../private-dir.js";
 import { parsePackageSpec, type PackageSpec } from "../manifest/package-spec.js";
 import { parseRegistryUrl, resolveRegistry, type RegistryUrl } from "../manifest/registry-url.js";
@@ -14,6 +14,8 @@ import { openRegistry, Stores } from "../storage/stores.js";
 export interface QuiltContextOptions {
   /** Root of the local caches (manifests, data blocks); default QUILT_CACHE_DIR or ~/.cache/quilt-ts. */
   cacheDir?: string;
+  /** Data blocks (may be on a shared filesystem); default QUILT_CACHE_DATA_DIR or <cacheDir>/data. */
+  dataDir?: string;
   /** S3 client settings (endpoint, region, profile, timeouts...); default from the environment. */
   s3?: S3StoreOptions;
   /** Size limit of the data cache in bytes; default QUILT_CACHE_SIZE or 10 GiB. */
@@ -24,6 +26,8 @@ export interface QuiltContextOptions {
 export class QuiltContext {
   readonly stores: Stores;
   readonly cacheDir: string;
+  /** The block files, shared by content with the daemon and with other nodes naming the same directory. */
+  readonly dataDir: string;
   readonly env: NodeJS.ProcessEnv;
   private readonly registries = new Map<string, Registry>();
   private readonly cacheBytes: number;
@@ -34,6 +38,7 @@ export class QuiltContext {
   constructor(opts: QuiltContextOptions = {}) {
     this.env = opts.env ?? process.env;
     this.cacheDir = opts.cacheDir ?? cacheDir(this.env);
+    this.dataDir = opts.dataDir ?? cacheDataDir(this.env, this.cacheDir);
     this.defaultCacheDir = opts.cacheDir === undefined && !this.env.QUILT_CACHE_DIR;
     this.cacheBytes = opts.cacheBytes ?? cacheSizeBytes(this.env);
     // QUILT_S3_CONNECT_TIMEOUT / QUILT_S3_IDLE_TIMEOUT, unless the caller set timeouts itself.
@@ -46,7 +51,7 @@ export class QuiltContext {
    */
   blockCache(): Promise<BlockCache> {
     this.blocks ??= makePrivateDir(this.cacheDir, { tighten: this.defaultCacheDir }).then(() =>
-      BlockCache.open({ dataDir: join(this.cacheDir, "data"), indexDir: join(this.cacheDir, "index", "library"), maxBytes: this.cacheBytes }),
+      BlockCache.open({ dataDir: this.dataDir, indexDir: join(this.cacheDir, "index", "library"), maxBytes: this.cacheBytes, ...(!cacheClaims(this.env) && { claims: false }) }),
     );
     return this.blocks;
   }

@@ -51,7 +51,7 @@ export async function fetchEntryToFile(stores: Stores, entry: ManifestEntry, des
     const src = stores.objectSource(entry.physicalKey, entry.size);
     let actual: EntryHash;
     const cached = opts.cache && entry.size > 0 ? cacheObjectForEntry(entry) : undefined;
-    if (opts.cache && cached && opts.cache.isComplete(cached)) {
+    if (opts.cache && cached && (await opts.cache.holdsWhole(cached))) {
       actual = await copyFromCache(opts.cache, cached, entry, tmp, type, src);
       opts.onBytes?.(entry.size);
     } else if (entry.physicalKey.isLocal()) {

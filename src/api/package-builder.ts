@@ -104,11 +104,21 @@ export class PackageBuilder {
     this.pushed = undefined;
   }
 
+  /**
+   * Adds entries, replacing those with the same key. Refuses a key that is a directory of
+   * an entry already there, or under one that is a file: one pass over the keys' parent
+   * directories (a pair-wise check would cost a million squared for a million entries).
+   */
   private put(entries: BuilderEntry[]): void {
-    for (const e of entries) {
-      for (const existing of this.entries.keys()) {
-        if (existing.startsWith(e.logicalKey + "/") || e.logicalKey.startsWith(existing + "/")) {
-          throw new QuiltError("EUSAGE", `Cannot add ${quoted(e.logicalKey)}: ${quoted(existing)} is in the way (a path cannot be both a file and a directory)`);
+    if (this.entries.size > 0) {
+      const dirs = new Set<string>();
+      for (const k of this.entries.keys()) for (const d of parentKeys(k)) dirs.add(d);
+      for (const e of entries) {
+        const k = e.logicalKey;
+        const fileAbove = parentKeys(k).find((p) => this.entries.has(p));
+        const clash = fileAbove ?? (dirs.has(k) ? [...this.entries.keys()].find((x) => x.startsWith(k + "/")) : undefined);
+        if (clash !== undefined) {
+          throw new QuiltError("EUSAGE", `Cannot add ${quoted(k)}: ${quoted(clash)} is in the way (a path cannot be both a file and a directory)`);
         }
       }
     }
@@ -337,4 +347,11 @@ export function pushReport(pushed: PushedEntry[]): string[] {
     }
   }
   return lines.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, l]) => l);
+}
+
+/** "a", "a/b" for the key "a/b/c": the keys that would be files above it. */
+function parentKeys(key: string): string[] {
+  const out: string[] = [];
+  for (let i = key.indexOf("/"); i >= 0; i = key.indexOf("/", i + 1)) out.push(key.slice(0, i));
+  return out;
 }

@@ -6,13 +6,13 @@ import { QuiltError } from "../errors.js";
 import { translatingOsErrors } from "../os-errors.js";
 import { toPlain, type PlainJson } from "../manifest/json-value.js";
 import { compareLogicalKeys } from "../manifest/logical-key.js";
-import { userMeta, type Manifest } from "../manifest/manifest.js";
+import { userMeta, type Manifest, type ManifestEntry } from "../manifest/manifest.js";
 import type { RegistryUrl } from "../manifest/registry-url.js";
 import type { TopHash } from "../types.js";
 import { getDefaultContext, type QuiltContext } from "./context.js";
 import { downloadManifest, type DownloadOptions, type DownloadResult } from "./download.js";
 import { CachedEntryReader } from "./entry-reader.js";
-import { cacheObjectForEntry } from "../cache/content-key.js";
+import { cacheEntries, type CacheOptions, type CacheResult } from "./cache-entries.js";
 import { forceMatch, type Change } from "./force-match.js";
 import { readInstallState } from "./install-state.js";
 import { displaySource, foldContents, formatObject } from "./package-display.js";
@@ -95,7 +95,8 @@ export class Package implements Iterable<PackageEntry> {
   /** Entries under a prefix ("train/" or "train"), in walk order. */
   entries(prefix = ""): PackageEntry[] {
     const p = prefix === "" || prefix.endsWith("/") ? prefix : prefix + "/";
-    return this.manifest.entries.filter((e) => e.logicalKey.startsWith(p)).map((e) => new PackageEntry(e, this.reader));
+    const [start, end] = this.manifest.prefixRange(p);
+    return this.manifest.entries.slice(start, end).map((e) => new PackageEntry(e, this.reader));
   }
 
   getEntry(key: string): PackageEntry {
@@ -115,8 +116,8 @@ export class Package implements Iterable<PackageEntry> {
     const p = prefix === "" || prefix.endsWith("/") ? prefix : prefix + "/";
     const out: (PackageEntry | PackageDirectory)[] = [];
     const seenDirs = new Set<string>();
-    for (const e of this.manifest.entries) {
-      if (!e.logicalKey.startsWith(p)) continue;
+    const [start, end] = this.manifest.prefixRange(p);
+    for (const e of this.manifest.entries.slice(start, end)) {
       const rest = e.logicalKey.slice(p.length);
       const slash = rest.indexOf("/");
       if (slash < 0) out.push(new PackageEntry(e, this.reader));
@@ -157,23 +158,20 @@ export class Package implements Iterable<PackageEntry> {
   }
 
   /**
-   * Fetches entries (one key, or every key under a prefix) into the local cache, verified,
-   * so later reads make no request. Returns the bytes fetched.
+   * Fetches entries (one key, or every key under a prefix; or several of either) into the
+   * local data cache (QUILT_CACHE_DATA_DIR when set), verified, several files at once, so
+   * later reads, mounts and installs sharing it make no request. What is already cached is
+   * not fetched again, so an interrupted call resumes where it stopped.
    */
-  async cache(keyOrPrefix = "", opts: { onProgress?: (p: { filesDone: number; filesTotal: number; bytesDone: number; bytesTotal: number }) => void } = {}): Promise<{ entries: number; bytes: number }> {
-    const single = this.manifest.get(keyOrPrefix);
-    const entries = single ? [single] : this.entries(keyOrPrefix).map((e) => e.raw);
-    if (entries.length === 0) throw new QuiltError("ENOTFOUND", `Nothing at ${quoted(keyOrPrefix)} in ${this.label}`);
-    const cache = await this.context.blockCache();
-    const progress = { filesDone: 0, filesTotal: entries.length, bytesDone: 0, bytesTotal: entries.reduce((n, e) => n + e.size, 0) };
-    for (const e of entries) {
-      // Every chunk verified before it is stored; an object without digests is verified whole.
-      if (e.size > 0) await cache.ensureVerified(cacheObjectForEntry(e), this.context.stores.objectSource(e.physicalKey, e.size));
-      progress.filesDone++;
-      progress.bytesDone += e.size;
-      opts.onProgress?.({ ...progress });
+  async cache(keysOrPrefixes: string | readonly string[] = "", opts: CacheOptions = {}): Promise<CacheResult> {
+    const seen = new Map<string, ManifestEntry>();
+    for (const keyOrPrefix of typeof keysOrPrefixes === "string" ? [keysOrPrefixes] : keysOrPrefixes.length > 0 ? keysOrPrefixes : [""]) {
+      const single = this.manifest.get(keyOrPrefix);
+      const entries = single ? [single] : this.entries(keyOrPrefix).map((e) => e.raw);
+      if (entries.length === 0) throw new QuiltError("ENOTFOUND", `Nothing at ${quoted(keyOrPrefix)} in ${this.label}`);
+      for (const e of entries) seen.set(e.logicalKey as string, e);
     }
-    return { entries: entries.length, bytes: progress.bytesTotal };
+    return cacheEntries(await this.context.blockCache(), this.context.stores, [...seen.values()], opts);
   }
 
   /**

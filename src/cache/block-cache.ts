@@ -31,6 +31,7 @@ import { chunkLayout } from "./chunk-digests.js";
 import { dataIdentity } from "./data-identity.js";
 import { digestsDir } from "./digest-files.js";
 import { ChunkLoader } from "./chunk-loader.js";
+import { CLAIM_TIMES, claimsDir, FetchClaims } from "./fetch-claims.js";
 import { checkSize, type CacheObject } from "./content-key.js";
 import { limiter } from "./limiter.js";
 import { hashWithDigests } from "./private-object.js";
@@ -94,6 +95,7 @@ export class BlockCache {
   private readonly store: BlockStore;
   private readonly loader: BlockLoader;
   private readonly chunks: ChunkLoader;
+  private readonly claims: FetchClaims | undefined;
   /** Objects up to this size are fetched and verified whole on their first read. */
   readonly wholeObjectBytes: number;
   private readonly fetchConcurrency: number;
@@ -117,7 +119,8 @@ export class BlockCache {
     this.store = new BlockStore({ layout, index, maxBytes: opts.maxBytes, blockSize, memoryBytes, counters: this.counters, localDisk });
     const maxFetchBlocks = Math.max(1, Math.floor((opts.maxFetchBytes ?? DEFAULTS.maxFetchBytes) / blockSize));
     this.loader = new BlockLoader(this.store, this.counters, maxFetchBlocks);
-    this.chunks = new ChunkLoader(this.store, this.loader, this.counters);
+    this.claims = opts.claims === false ? undefined : new FetchClaims(claimsDir(layout), this.counters, { ...CLAIM_TIMES, ...opts.claims });
+    this.chunks = new ChunkLoader(this.store, this.loader, this.counters, this.claims);
     this.planner = new VerificationPlanner(index, this.counters, blockSize, this.wholeObjectBytes, digestsDir(layout));
     this.unverified = new UnverifiedObjects({
       store: this.store,
@@ -148,6 +151,8 @@ export class BlockCache {
     const needsReconcile = index.matchDataDir(await dataIdentity(opts.dataDir)) || unclean;
     const cache = new BlockCache(index, layout, opts, blockSize, (await networkFilesystem(layout)) === undefined);
     cache.track(() => removeOldLayouts(opts.dataDir, blockSize)).catch(() => undefined);
+    // A daemon killed while it fetched left claims: gone now rather than at the next wait on them.
+    if (cache.claims) cache.track(() => (cache.claims as FetchClaims).sweep()).catch(() => undefined);
     const mode = opts.reconcile ?? DEFAULTS.reconcile;
     if (needsReconcile && mode !== "never") {
       const running = cache.reconcile();
@@ -277,6 +282,22 @@ export class BlockCache {
   /** Every block is cached under the content key, so verified (as far as this daemon's index knows). */
   isComplete(obj: CacheObject): boolean {
     return this.completeKey(obj);
+  }
+
+  /**
+   * Every block is cached: listed by this index, or on disk where another index (a daemon, a
+   * node sharing the data directory, `quilt cache prefetch`) put it, provided the blocks can
+   * be verified without the source (small object, or known chunk digests), as a read then
+   * hashes them before use. Lets an install copy out of a shared cache instead of downloading.
+   */
+  async holdsWhole(obj: CacheObject): Promise<boolean> {
+    this.checkOpen();
+    if (this.completeKey(obj)) return true;
+    if (!(await this.planner.checkableOffline(obj))) return false;
+    for (let i = 0; i < blockCount(obj.size, this.blockSize); i++) {
+      if (!this.store.inIndex(obj, i) && !(await stat(this.store.path(obj.key, i)).catch(() => undefined))) return false;
+    }
+    return true;
   }
 
   /** Some source of the object failed its whole-object hash: readers must not serve what they hold of it. */

@@ -3,7 +3,10 @@
 // never trusted: every read checks that the header names the block we asked for and that the
 // checksum covers header and data. Files are written to a temporary name in the same
 // directory and renamed into place, so a reader sees a whole block or none, and a block file
-// is never modified after the rename (only deleted).
+// is never modified after the rename (only deleted). No fsync before the rename: other
+// processes (and NFS clients, by close-to-open consistency) see the whole file after it;
+// only a power cut can leave a renamed file whose data never reached the disk, and that
+// file fails its checksum and is fetched again (docs/RELIABILITY.md).
 //
 // Layout (big-endian), HEADER_BYTES = 64:
 //   0  4  magic "QBLK"

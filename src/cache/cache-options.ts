@@ -18,9 +18,16 @@ export interface BlockCacheOptions {
   maxFetchBytes?: number;
   /** Ranged fetches in flight per read or ensureBlocks call (default 8). */
   fetchConcurrency?: number;
+  /**
+   * Claims on chunk fetches in the data directory, so processes sharing it fetch each chunk
+   * once (fetch-claims.ts): the default times, others (tests), or false for none.
+   */
+  claims?: Partial<ClaimTimes> | false;
   /** Rebuild the index from the data files when needed: in the background (default), before open returns, or never. */
   reconcile?: "background" | "wait" | "never";
 }
+
+import type { ClaimTimes } from "./fetch-claims.js";
 
 const MiB = 1024 * 1024;
 
@@ -42,4 +49,4 @@ export const DEFAULTS = {
   /** 8 parallel GETs per call: enough to fill a 10 Gb/s link at ~100 MB/s per connection. */
   fetchConcurrency: 8,
   reconcile: "background",
-} as const satisfies Omit<Required<BlockCacheOptions>, "dataDir" | "indexDir" | "maxBytes" | "blockSize">;
+} as const satisfies Omit<Required<BlockCacheOptions>, "dataDir" | "indexDir" | "maxBytes" | "blockSize" | "claims">;

@@ -27,6 +27,12 @@ export interface CacheCounters {
   writeErrors: number;
   /** Blocks the index listed whose files were gone (deleted under the cache), forgotten to be fetched again. */
   lostBlocks: number;
+  /** Chunks another process sharing the data directory fetched while this one waited on its claim (fetch-claims.ts). */
+  claimWaits: number;
+  /** Claims of processes gone (killed, or silent past the stale bound) taken over. */
+  claimTakeovers: number;
+  /** Waits on another process's claim that reached the bound; this process then fetched by itself. */
+  claimTimeouts: number;
 }
 
 export interface CacheStats extends CacheCounters {
@@ -53,5 +59,8 @@ export function newCounters(): CacheCounters {
     uncachedBlocks: 0,
     writeErrors: 0,
     lostBlocks: 0,
+    claimWaits: 0,
+    claimTakeovers: 0,
+    claimTimeouts: 0,
   };
 }

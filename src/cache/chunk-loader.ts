@@ -16,6 +16,7 @@ import type { BlockFetcher, BlockLoader, LoadedSpan } from "./block-loader.js";
 import type { BlockStore } from "./block-store.js";
 import type { CacheCounters } from "./cache-stats.js";
 import type { CacheObject } from "./content-key.js";
+import type { FetchClaims } from "./fetch-claims.js";
 import type { Limiter } from "./limiter.js";
 
 /** How to check one chunk of an object. */
@@ -60,6 +61,8 @@ export class ChunkLoader {
     private readonly store: BlockStore,
     private readonly loader: BlockLoader,
     private readonly counters: CacheCounters,
+    /** Claims in a data directory other processes may share, so each chunk is fetched once among them. */
+    private readonly claims?: FetchClaims,
   ) {}
 
   /** Blocks first..last of `obj`, verified. With `want` false (prefetch), blocks already cached are not read. */
@@ -163,7 +166,20 @@ export class ChunkLoader {
     }
   }
 
-  private async fetchChunk(obj: CacheObject, c: number, v: ChunkVerifier, fetch: BlockFetcher, limit: Limiter, signal: AbortSignal | undefined): Promise<Buffer[]> {
+  /**
+   * Chunk `c` fetched and verified here, or, when another process sharing the data directory
+   * claimed its fetch first, from the block files it wrote, hashed here before use.
+   */
+  private fetchChunk(obj: CacheObject, c: number, v: ChunkVerifier, fetch: BlockFetcher, limit: Limiter, signal: AbortSignal | undefined): Promise<Buffer[]> {
+    const fetchHere = () => this.fetchVerified(obj, c, v, fetch, limit, signal);
+    if (!this.claims) return fetchHere();
+    const count = Math.ceil(obj.size / this.store.blockSize);
+    const lo = c * v.blocksPerChunk;
+    const hi = Math.min(count - 1, lo + v.blocksPerChunk - 1);
+    return this.claims.run(`${obj.key}.${c}`, () => this.checkLocal(obj, c, v, lo, hi), fetchHere, signal);
+  }
+
+  private async fetchVerified(obj: CacheObject, c: number, v: ChunkVerifier, fetch: BlockFetcher, limit: Limiter, signal: AbortSignal | undefined): Promise<Buffer[]> {
     const bs = this.store.blockSize;
     const first = c * v.blocksPerChunk;
     const start = first * bs;

@@ -61,6 +61,16 @@ export class VerificationPlanner {
     return { kind: "private", priv: privateObject(obj, src.id, facts?.version), fetch: pin === undefined ? plain : (range, signal) => src.fetch(range, signal, pin) };
   }
 
+  /**
+   * Whether cached blocks of `obj` could be verified without asking its source: a one-chunk
+   * object (hashed whole), or one whose digests are known here or beside the shared blocks.
+   */
+  async checkableOffline(obj: CacheObject): Promise<boolean> {
+    if (!canVerify(obj)) return false;
+    if (obj.size <= this.wholeObjectBytes || blockCount(obj.size, this.blockSize) <= 1) return true;
+    return chunkLayout(obj.size, this.blockSize) !== undefined && (await this.findDigests(obj)) !== undefined;
+  }
+
   /** Recorded digests that fit the object (for sha2-256-chunked: recombine to its hash). */
   knownDigests(obj: CacheObject): Buffer | undefined {
     const d = this.index.digests(obj.key);

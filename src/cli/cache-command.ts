@@ -14,12 +14,16 @@ import type { CommandContext } from "./context.js";
 import { versionJson } from "./consumer-shared.js";
 import { formatBytes } from "./progress.js";
 import { openPackage, withRegistry } from "./shared.js";
+import { exitCodeFor } from "./exit-codes.js";
+import { quoted } from "../untrusted-text.js";
+import { DEFAULT_PREFETCH_FILES } from "../api/cache-entries.js";
 
 interface CacheArgs {
   action: "stats" | "clear" | "prefetch";
   name?: string;
-  prefix?: string;
+  prefix?: string[];
   all?: boolean;
+  concurrency?: number;
 }
 
 /**
@@ -37,31 +41,24 @@ async function clearStoppedDaemon(paths: DaemonPaths, all: boolean): Promise<voi
 }
 
 export const cacheCommand = {
-  command: "cache <action> [name] [prefix]",
-  describe: "Show, clear or fill the local data cache (shared by the library and mounts)",
+  command: "cache <action> [name] [prefix..]",
+  describe: "Show, clear or fill the data cache ($QUILT_CACHE_DATA_DIR; shared by the library, installs and mounts)",
   builder: (y: Argv) =>
     withRegistry(y)
-      .positional("action", { choices: ["stats", "clear", "prefetch"] as const, describe: "stats | clear | prefetch NAME [PREFIX]" })
+      .positional("action", { choices: ["stats", "clear", "prefetch"] as const, describe: "stats | clear | prefetch NAME [PREFIX]..." })
       .positional("name", { type: "string", describe: "Package to prefetch: ns/name[:tag][@hash]" })
-      .positional("prefix", { type: "string", describe: "Only this key or directory (e.g. train/)" })
+      .positional("prefix", { type: "string", array: true, describe: "prefetch: only these keys or directories (e.g. train/ val/); default the whole package" })
+      .option("concurrency", { type: "number", requiresArg: true, describe: `prefetch: files fetched at once (default ${DEFAULT_PREFETCH_FILES})` })
       .option("all", { type: "boolean", default: false, describe: "clear: every block in the data directory, also those of other daemons sharing it (default: only this user's library and daemon blocks)" })
       .example("quilt cache prefetch ns/dataset:v1 val/", "fetch val/ into the cache before training")
+      .example("QUILT_CACHE_DATA_DIR=/efs/quilt quilt cache prefetch ns/dataset:v1 train/ val/ --json", "warm a data directory the GPU nodes' mounts share; run it again to resume (it fetches only what is missing)")
       .example("quilt cache stats --json", "size, limit and hit counts")
       .example("quilt cache clear --all", "empty the data directory, blocks of other daemons sharing it included"),
   async run(args: CacheArgs, ctx: CommandContext): Promise<void> {
+    if (args.concurrency !== undefined && args.action !== "prefetch") throw new QuiltError("EUSAGE", `--concurrency is an option of prefetch, not of ${args.action}`, { hint: "quilt cache prefetch NAME [PREFIX]... --concurrency 16" });
     if (args.all === true && args.action !== "clear") throw new QuiltError("EUSAGE", `--all is an option of clear, not of ${args.action}`, { hint: "quilt cache clear --all" });
-    if (args.action === "prefetch") {
-      if (!args.name) throw new QuiltError("EUSAGE", "prefetch needs a package name", { hint: "quilt cache prefetch NAME [PREFIX]" });
-      const pkg = await openPackage(ctx, args.name);
-      const progress = ctx.progress("Prefetching");
-      const r = await pkg.cache(args.prefix ?? "", {
-        onProgress: (p) => progress.update({ done: p.filesDone, total: p.filesTotal, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }),
-      });
-      progress.finish();
-      ctx.print(`Cached ${r.entries} files (${formatBytes(r.bytes)}) of ${pkg.label}${args.prefix ? ` under ${args.prefix}` : ""}`, { ...versionJson(pkg), prefix: args.prefix ?? "", ...r });
-      return;
-    }
-    if (args.name !== undefined) throw new QuiltError("EUSAGE", `${args.action} takes no package name`, { hint: `quilt cache ${args.action}` });
+    if (args.action === "prefetch") return prefetch(args, ctx);
+    if (args.name !== undefined || (args.prefix ?? []).length > 0) throw new QuiltError("EUSAGE", `${args.action} takes no package name`, { hint: `quilt cache ${args.action}` });
     const cache = await ctx.quilt.blockCache();
     const paths = daemonPaths();
     if (args.action === "clear") {
@@ -77,8 +74,54 @@ export const cacheCommand = {
     }
     const s = cache.stats();
     const daemon = (await pingDaemon(paths)) ? await new DaemonClient(paths.socket).request<{ cache: typeof s }>("stats") : undefined;
-    const lines = [`Cache: ${formatBytes(s.bytes)} of ${formatBytes(s.maxBytes)} in ${s.objects} objects (${s.blocks} blocks of ${formatBytes(s.blockSize)})`, `directory: ${ctx.quilt.cacheDir}`];
+    const lines = [`Cache: ${formatBytes(s.bytes)} of ${formatBytes(s.maxBytes)} in ${s.objects} objects (${s.blocks} blocks of ${formatBytes(s.blockSize)})`, `directory: ${ctx.quilt.cacheDir}`, `data directory: ${ctx.quilt.dataDir}`];
     if (daemon) lines.push(`Daemon cache: ${formatBytes(daemon.cache.bytes)} of ${formatBytes(daemon.cache.maxBytes)}, ${daemon.cache.hits} block hits, ${daemon.cache.misses} misses`);
-    ctx.print(lines, { library: s, cacheDir: ctx.quilt.cacheDir, daemon: daemon?.cache ?? null });
+    ctx.print(lines, { library: s, cacheDir: ctx.quilt.cacheDir, dataDir: ctx.quilt.dataDir, daemon: daemon?.cache ?? null });
   },
 };
+
+/**
+ * Fills the data directory with the entries under the prefixes, several files at once,
+ * verified, and says how much was fetched and how much was there already (a re-run fetches
+ * only what is missing). An entry that fails is reported and the others go on; the exit
+ * status is then that of the first failure.
+ */
+async function prefetch(args: CacheArgs, ctx: CommandContext): Promise<void> {
+  if (!args.name) throw new QuiltError("EUSAGE", "prefetch needs a package name", { hint: "quilt cache prefetch NAME [PREFIX]..." });
+  const concurrency = args.concurrency;
+  if (concurrency !== undefined && !(Number.isSafeInteger(concurrency) && concurrency >= 1 && concurrency <= 256)) {
+    throw new QuiltError("EUSAGE", `Invalid --concurrency ${String(concurrency)}`, { hint: "give a number of files between 1 and 256, e.g. --concurrency 16" });
+  }
+  const prefixes = args.prefix ?? [];
+  const pkg = await openPackage(ctx, args.name);
+  const progress = ctx.progress("Prefetching");
+  const r = await pkg.cache(prefixes, {
+    keepGoing: true,
+    ...(concurrency !== undefined && { concurrency }),
+    onProgress: (p) => progress.update({ done: p.filesDone, total: p.filesTotal, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }),
+  });
+  progress.finish();
+  const where = prefixes.length > 0 ? ` under ${prefixes.join(", ")}` : "";
+  const lines = [
+    `Cached ${r.entries - r.errors.length} of ${r.entries} files (${formatBytes(r.bytes)}) of ${pkg.label}${where} in ${ctx.quilt.dataDir}`,
+    `fetched ${formatBytes(r.bytesFetched)}; already cached: ${r.entriesCached} files (${formatBytes(r.bytesCached)})`,
+  ];
+  ctx.print(lines, {
+    ...versionJson(pkg),
+    prefixes,
+    dataDir: ctx.quilt.dataDir,
+    entries: r.entries,
+    bytes: r.bytes,
+    bytesFetched: r.bytesFetched,
+    entriesCached: r.entriesCached,
+    bytesCached: r.bytesCached,
+    errors: r.errors,
+  });
+  const first = r.errors[0];
+  if (first === undefined) return;
+  if (!ctx.globals.json) {
+    for (const e of r.errors) ctx.io.err(`Error: could not cache ${quoted(e.logicalKey)}: ${e.message}\n`);
+    ctx.io.err(`hint: ${r.errors.length} file(s) failed; run the same command again to fetch only what is missing\n`);
+  }
+  ctx.exitCode = exitCodeFor(first.code);
+}

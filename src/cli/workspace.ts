@@ -31,6 +31,14 @@ interface WorkspaceFile {
   builder: BuilderState;
 }
 
+/** The file without its builder: what a workspace keeps of it once the builder is restored. */
+type WorkspaceHeader = Omit<WorkspaceFile, "builder">;
+
+function headerOf(file: WorkspaceFile): WorkspaceHeader {
+  const { builder: _builder, ...header } = file;
+  return header;
+}
+
 export function workspaceStatePath(root: string): string {
   return join(root, STATE_DIR, WORKSPACE_FILE);
 }
@@ -71,6 +79,23 @@ async function readWorkspaceFile(root: string): Promise<WorkspaceFile> {
   return v as WorkspaceFile;
 }
 
+/**
+ * The generation of the saved state, from the head of the file as save() writes it (format,
+ * then generation), without parsing a million entries again; a file not in that form is
+ * read whole.
+ */
+async function readGeneration(root: string): Promise<{ generation: number }> {
+  const fh = await open(workspaceStatePath(root), "r");
+  try {
+    const { buffer, bytesRead } = await fh.read(Buffer.alloc(256), 0, 256, 0);
+    const m = /^\{\s*"format":\s*"[^"\\]*",\s*"generation":\s*(\d+)\s*,/.exec(buffer.toString("utf8", 0, bytesRead));
+    if (m) return { generation: Number(m[1]) };
+  } finally {
+    await fh.close();
+  }
+  return readWorkspaceFile(root);
+}
+
 /** Writes `data` to `path` so that readers see the old content or the new, never a part. */
 async function replaceAtomically(path: string, data: string): Promise<void> {
   const tmp = join(dirname(path), `.${WORKSPACE_FILE}.${randomBytes(6).toString("hex")}.tmp`);
@@ -106,7 +131,8 @@ async function removeStaleTemps(stateDir: string): Promise<void> {
 export class Workspace {
   private constructor(
     readonly root: string,
-    private file: WorkspaceFile,
+    // Not the parsed builder state: a million entries of it would stay in memory beside the builder.
+    private file: WorkspaceHeader,
     public builder: PackageBuilder,
     /** Local files edited since they were hashed (their hashes were dropped). */
     readonly staleFiles: string[],
@@ -119,7 +145,7 @@ export class Workspace {
   static async create(root: string, builder: PackageBuilder): Promise<Workspace> {
     await mkdir(join(root, STATE_DIR), { recursive: true });
     const file: WorkspaceFile = { format: FORMAT, generation: 0, builder: await saveBuilderState(builder) };
-    const ws = new Workspace(root, file, builder, [], [], new Map(), () => {});
+    const ws = new Workspace(root, headerOf(file), builder, [], [], new Map(), () => {});
     await ws.save();
     return ws;
   }
@@ -127,7 +153,7 @@ export class Workspace {
   static async open(root: string, output: (line: string) => void, ctx: CommandContext): Promise<Workspace> {
     const file = await readWorkspaceFile(root);
     const { builder, staleFiles, warnings, stamps } = await restoreBuilder(file.builder, { context: ctx.quilt, output });
-    return new Workspace(root, file, builder, staleFiles, warnings, stamps, output);
+    return new Workspace(root, headerOf(file), builder, staleFiles, warnings, stamps, output);
   }
 
   /** Replaces the builder by one made from `snapshot` (for edits the builder has no method for). */
@@ -155,7 +181,7 @@ export class Workspace {
     const path = workspaceStatePath(this.root);
     const builderState = await saveBuilderState(this.builder, { stamps: this.stamps });
     if (this.file.generation > 0) {
-      const onDisk = await readWorkspaceFile(this.root).catch((err: unknown) => {
+      const onDisk = await readGeneration(this.root).catch((err: unknown) => {
         if (errnoCode(err) === "ENOENT") throw new QuiltError("ENOTFOUND", `${path} was removed while this command ran`, { hint: NO_WORKSPACE_HINT });
         throw err;
       });
@@ -167,7 +193,7 @@ export class Workspace {
     }
     const next: WorkspaceFile = { ...this.file, generation: this.file.generation + 1, builder: builderState };
     await replaceAtomically(path, JSON.stringify(next, null, 1) + "\n");
-    this.file = next;
+    this.file = headerOf(next);
     await removeStaleTemps(this.stateDir);
   }
 }

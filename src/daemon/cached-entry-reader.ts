@@ -66,8 +66,8 @@ export class CachedEntryReader implements EntryReader {
   }
 
   /** The file failed verification: its kernel page cache must not outlive the verdict. */
-  hasFailed(entry: ManifestEntry): boolean {
-    return this.failed.has(entry.logicalKey);
+  hasFailed(logicalKey: string): boolean {
+    return this.failed.size > 0 && this.failed.has(logicalKey);
   }
 
   async release(handle: ReadHandle): Promise<void> {

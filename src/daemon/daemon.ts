@@ -5,11 +5,10 @@
 // Shutdown is ordered and idempotent: stop accepting requests, unmount everything, close
 // the cache (flushing the index).
 import { BlockCache } from "../cache/block-cache.js";
-import { cacheDir, cacheSizeBytes, s3Timeouts } from "../config.js";
+import { cacheClaims, cacheDir, cacheSizeBytes, s3Timeouts } from "../config.js";
 import { QuiltError, isQuiltError } from "../errors.js";
 import { canonicalMountPath, clearStaleMount, mountAt, mountState } from "../fs/mount-table.js";
 import { log } from "../log.js";
-import type { Manifest } from "../manifest/manifest.js";
 import { parseRegistryUrl } from "../manifest/registry-url.js";
 import { emptyCounts, type RequestCounts } from "../storage/counting-store.js";
 import { manifestKey } from "../storage/registry-layout.js";
@@ -17,10 +16,12 @@ import { openRegistry, Stores } from "../storage/stores.js";
 import { dirname, join } from "node:path";
 import { makePrivateDir } from "../private-dir.js";
 import { PackageMount } from "./package-mount.js";
+import { ManifestIndex } from "../storage/manifest-index.js";
+import { type IndexedVersion, openIndexedVersion } from "./indexed-version.js";
 import { readMountRecords, writeMountRecords, type MountRecord } from "./mount-records.js";
 import { parseSwitchRequest, switchMount, type VersionLoader } from "./mount-switch.js";
 import { KeyedQueue } from "./keyed-queue.js";
-import { mountpointParam, parseMountRequest, readsS3 } from "./mount-request.js";
+import { mountpointParam, parseMountRequest } from "./mount-request.js";
 import { checkCredentials, credentialsFingerprint, s3ContextFromEnv, s3ContextKey, s3StoreOptions, type S3Context } from "./s3-context.js";
 import type { DaemonPaths } from "./paths.js";
 import { SocketServer, type Handler } from "./socket-server.js";
@@ -71,6 +72,8 @@ export class Daemon {
   private constructor(
     readonly paths: DaemonPaths,
     readonly cache: BlockCache,
+    /** The manifests of mounted versions, indexed once: remounts and restarts read no JSONL. */
+    readonly manifests: ManifestIndex,
     private readonly env: NodeJS.ProcessEnv,
   ) {
     this.stopped = new Promise((r) => (this.resolveStopped = r));
@@ -84,13 +87,14 @@ export class Daemon {
     // directories the user named keep the mode they have.
     await makePrivateDir(dirname(opts.paths.dir), { tighten: !env.QUILT_STATE_DIR });
     await makePrivateDir(cacheDir(env), { tighten: !env.QUILT_CACHE_DIR });
-    const cache = await BlockCache.open({ dataDir: opts.paths.data, indexDir: opts.paths.index, maxBytes });
-    const d = new Daemon(opts.paths, cache, env);
+    const cache = await BlockCache.open({ dataDir: opts.paths.data, indexDir: opts.paths.index, maxBytes, ...(!cacheClaims(env) && { claims: false }) });
+    const d = new Daemon(opts.paths, cache, ManifestIndex.open(opts.paths.manifests), env);
     d.server = new SocketServer(opts.paths.socket, d.handlers());
     try {
       await d.server.open();
     } catch (err) {
       // Another daemon holds the socket: this one never served anything.
+      await d.manifests.close();
       await cache.close();
       throw err;
     }
@@ -161,20 +165,24 @@ export class Daemon {
     return { stores, registry: this.registry(r.registry, stores) };
   }
 
-  /** A record's manifest (loaded and verified against its top hash) and the version's time; `check` may refuse it. */
-  private async loadVersion(r: MountRecord, check?: (manifest: Manifest) => void): Promise<{ manifest: Manifest; time: Date; manifestBytes: number | null }> {
+  /**
+   * A record's version, opened from the manifest index (indexed first, from its manifest
+   * verified against its top hash, when it never was), and the version's time; `check` may
+   * refuse it.
+   */
+  private async loadVersion(r: MountRecord, check?: (version: IndexedVersion) => void): Promise<{ version: IndexedVersion; time: Date; manifestBytes: number | null }> {
     const { registry } = this.recordStores(r);
-    const manifest = await registry.loadManifest({ name: r.name, topHash: r.topHash as never, layout: "v1" });
-    check?.(manifest);
+    const version = await openIndexedVersion(this.manifests, registry, r.name, r.topHash as never);
+    check?.(version);
     // The version's time is when its manifest was written; its size is shown by `quilt mount`.
     const head = await registry.store.head({ bucket: registry.bucket, key: manifestKey("v1", r.name, r.topHash) }).catch(() => undefined);
-    return { manifest, time: head?.lastModified ?? new Date(), manifestBytes: head?.size ?? null };
+    return { version, time: head?.lastModified ?? new Date(), manifestBytes: head?.size ?? null };
   }
 
-  /** Mounts a record with its own S3 context; `check` may refuse the manifest before anything is mounted. */
-  private async mountRecord(r: MountRecord, check?: (manifest: Manifest) => void): Promise<PackageMount> {
-    const { manifest, time, manifestBytes } = await this.loadVersion(r, check);
-    const m = new PackageMount(r, manifest, this.cache, this.recordStores(r).stores);
+  /** Mounts a record with its own S3 context; `check` may refuse the version before anything is mounted. */
+  private async mountRecord(r: MountRecord, check?: (version: IndexedVersion) => void): Promise<PackageMount> {
+    const { version, time, manifestBytes } = await this.loadVersion(r, check);
+    const m = new PackageMount(r, version, this.cache, this.recordStores(r).stores);
     m.manifestBytes = manifestBytes;
     await m.mount(time);
     this.mounts.set(r.mountpoint, m);
@@ -256,8 +264,8 @@ export class Daemon {
           ...(req.verify && { verify: req.verify }),
           mountedAt: new Date().toISOString(),
         };
-        const m = await this.mountRecord(record, (manifest) => {
-          if (spec.registry.kind !== "s3" && readsS3(manifest)) credentials();
+        const m = await this.mountRecord(record, (version) => {
+          if (spec.registry.kind !== "s3" && version.readsS3) credentials();
         });
         await this.saveRecords();
         return describe(m);
@@ -325,6 +333,7 @@ export class Daemon {
       this.mounts.clear();
       if (!opts.keepRecords) await writeMountRecords(this.paths.mounts, []);
       await this.cache.close();
+      await this.manifests.close();
       await Promise.all([...this.storesByContext.values()].map((s) => s.close()));
       this.storesByContext.clear();
       log().info("daemon stopped");

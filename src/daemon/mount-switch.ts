@@ -4,9 +4,9 @@
 // (":v2", "@1a2b3c", or "v2"), a whole spec of that registry ("ns/other:v1"), or the
 // version served before the last switch (`previous`).
 import { QuiltError } from "../errors.js";
-import type { Manifest } from "../manifest/manifest.js";
 import { parsePackageSpec, type PackageSpec } from "../manifest/package-spec.js";
-import { mountpointParam, readsS3 } from "./mount-request.js";
+import type { IndexedVersion } from "./indexed-version.js";
+import { mountpointParam } from "./mount-request.js";
 import type { MountRecord, MountVersion } from "./mount-records.js";
 import type { PackageMount } from "./package-mount.js";
 
@@ -61,8 +61,8 @@ export function switchedRecord(record: MountRecord, version: MountVersion): Moun
 export interface VersionLoader {
   /** The top hash a spec names. */
   resolve(r: MountRecord, spec: PackageSpec): Promise<string>;
-  /** The record's manifest, verified against its top hash, and the version's time; `check` may refuse it. */
-  load(r: MountRecord, check: (manifest: Manifest) => void): Promise<{ manifest: Manifest; time: Date; manifestBytes: number | null }>;
+  /** The record's version, opened from the manifest index (indexed from its manifest, verified against its top hash), and the version's time; `check` may refuse it. */
+  load(r: MountRecord, check: (version: IndexedVersion) => void): Promise<{ version: IndexedVersion; time: Date; manifestBytes: number | null }>;
   /** Refuses a caller whose credentials are not the daemon's (see checkCredentials). */
   checkCredentials(r: MountRecord, caller: string | undefined): void;
 }
@@ -89,10 +89,10 @@ export async function switchMount(m: PackageMount, req: SwitchRequest, loader: V
   }
   if (version.name === r.name && version.topHash === r.topHash) return { unchanged: true, stillOpen: 0 };
   const next = switchedRecord(r, version);
-  const { manifest, time, manifestBytes } = await loader.load(next, (mf) => {
-    if (readsS3(mf)) loader.checkCredentials(r, req.credentials);
+  const { version: opened, time, manifestBytes } = await loader.load(next, (v) => {
+    if (v.readsS3) loader.checkCredentials(r, req.credentials);
   });
-  const { stillOpen } = await m.switchTo(next, manifest, time);
+  const { stillOpen } = await m.switchTo(next, opened, time);
   m.manifestBytes = manifestBytes;
   return { unchanged: false, stillOpen };
 }

@@ -10,13 +10,15 @@ import { isQuiltError, QuiltError } from "../errors.js";
 import { QuiltFilesystem } from "../fs/filesystem.js";
 import { mount, type MountHandle } from "../fs/fuse-mount.js";
 import { invalidateRootNames } from "../fs/kernel-invalidate.js";
-import { ROOT_INO, type InodeTree } from "../fs/inode-tree.js";
+import { ROOT_INO } from "../fs/inode-tree.js";
+import type { FsTree } from "../fs/tree.js";
 import { log } from "../log.js";
-import type { Manifest, ManifestEntry } from "../manifest/manifest.js";
+import type { ManifestEntry } from "../manifest/manifest.js";
 import { assertHashType, EntryHasher, verifyHash } from "../manifest/checksums.js";
 import type { FaultCounts } from "../storage/fault-counters.js";
 import type { Stores } from "../storage/stores.js";
 import { CachedEntryReader } from "./cached-entry-reader.js";
+import type { IndexedVersion } from "./indexed-version.js";
 import { mountLabel, type MountRecord, type MountVersion } from "./mount-records.js";
 
 export interface MountCheck {
@@ -93,7 +95,8 @@ export class PackageMount {
 
   constructor(
     public record: MountRecord,
-    public manifest: Manifest,
+    /** The version served now, read from the local manifest index (no parsed manifest is held); `quilt switch` replaces it. */
+    public manifest: IndexedVersion,
     private readonly cache: BlockCache,
     private readonly stores: Stores,
   ) {
@@ -108,7 +111,7 @@ export class PackageMount {
   manifestBytes: number | null = null;
 
   async mount(time: Date): Promise<void> {
-    const core = (this.core = new QuiltFilesystem(this.manifest, this.reader, {
+    const core = (this.core = new QuiltFilesystem({ tree: this.manifest.tree, userMeta: this.manifest.userMeta }, this.reader, {
       uid: process.getuid?.() ?? 0,
       gid: process.getgid?.() ?? 0,
       time,
@@ -125,19 +128,19 @@ export class PackageMount {
   }
 
   /**
-   * Serves another version from now on (the caller loaded and verified its manifest): the
-   * tree is swapped in one step, files open before keep their old entries, and the kernel is
-   * told to forget the old names so the next lookup of any path sees the new version.
+   * Serves another version from now on (the caller opened it from its verified manifest,
+   * indexed): the tree is swapped in one step, files open before keep their old entries, and
+   * the kernel is told to forget the old names so the next lookup of any path sees the new version.
    */
-  async switchTo(record: MountRecord, manifest: Manifest, time: Date): Promise<{ stillOpen: number }> {
+  async switchTo(record: MountRecord, version: IndexedVersion, time: Date): Promise<{ stillOpen: number }> {
     const core = this.core;
     if (core === undefined) throw new QuiltError("EINTERNAL", `${this.record.mountpoint} is not mounted`);
-    const old = core.switchTo(manifest, { time, topHash: record.topHash });
+    const old = core.switchTo({ tree: version.tree, userMeta: version.userMeta }, { time, topHash: record.topHash });
     this.record = record;
-    this.manifest = manifest;
+    this.manifest = version;
     // A verdict on a key's old bytes says nothing about other bytes under the same key.
     for (const key of [...this.reader.failed.keys(), ...this.reader.unverified, ...this.unrepaired.keys()]) {
-      const e = manifest.get(key);
+      const e = version.get(key);
       const ino = old.resolve(key);
       const was = ino > 0 ? old.entry(ino) : undefined;
       if (e === undefined || was === undefined || cacheObjectForEntry(e).key !== cacheObjectForEntry(was).key) {
@@ -160,8 +163,11 @@ export class PackageMount {
 
   info(): MountInfoReply {
     let cachedBytes = 0;
-    let verifiedFiles = 0;
-    for (const e of this.manifest.entries) {
+    // With nothing cached, only empty files count as verified: the walk over every entry
+    // (a million node reads from the index) is skipped, e.g. for a first mount's reply.
+    const nothingCached = this.cache.stats().objects === 0;
+    let verifiedFiles = nothingCached ? this.manifest.header.emptyFiles : 0;
+    for (const e of nothingCached ? [] : this.manifest.entries()) {
       const st = this.cache.objectState(cacheObjectForEntry(e));
       cachedBytes += st.blocks === 0 ? 0 : Math.min(e.size, st.present * this.cache.blockSize);
       if (st.blocks === 0 || st.present === st.blocks) verifiedFiles++;
@@ -250,10 +256,10 @@ export class PackageMount {
   async verify(opts: { cachedOnly?: boolean; onProgress?: (p: { done: number; total: number }) => void } = {}): Promise<MountCheck> {
     const result: MountCheck = { ok: true, checked: 0, rehashed: 0, failed: [], unverified: [] };
     // The version this verify started on, whatever `quilt switch` does meanwhile.
-    const { entries } = this.manifest;
-    const total = entries.length;
-    let i = 0;
-    const next = () => entries[i++];
+    const version = this.manifest;
+    const total = version.size;
+    const walk = version.entries();
+    const next = () => walk.next().value;
     // Entries with the same content share one cached object: check it once, and report a
     // failure under every key that names it (a second check would find it evicted and pass).
     const byObject = new Map<string, Promise<{ failure?: string; rehashed: boolean; unverified?: boolean }>>();
@@ -338,8 +344,8 @@ export class PackageMount {
   }
 }
 
-function rootNames(tree: InodeTree): string[] {
-  return [...tree.children(ROOT_INO)].map((ino) => tree.name(ino));
+function rootNames(tree: FsTree): string[] {
+  return tree.list(ROOT_INO).map((c) => c.name);
 }
 
 /** Keys listed per category in a mount's info (a reply is one socket frame). */

@@ -1,9 +1,10 @@
 // Where the daemon keeps its state, under QUILT_STATE_DIR (per user, local disk): the
 // socket and pid file in a 0700 directory, the log, the list of mounts to restore after a
-// crash, and the daemon's LMDB index (which must be on local disk). The data blocks live
+// crash, the daemon's LMDB cache index and the index of mounted manifests (both LMDB, which
+// must be on local disk). The data blocks live
 // in the cache directory, which may be shared.
 import { join } from "node:path";
-import { cacheDir, stateDir } from "../config.js";
+import { cacheDataDir, stateDir } from "../config.js";
 
 export interface DaemonPaths {
   dir: string;
@@ -12,6 +13,8 @@ export interface DaemonPaths {
   log: string;
   mounts: string;
   index: string;
+  /** The manifests of mounted versions, indexed (storage/manifest-index.ts). */
+  manifests: string;
   data: string;
 }
 
@@ -25,6 +28,7 @@ export function daemonPaths(env: NodeJS.ProcessEnv = process.env, dataDir?: stri
     log: join(state, "logs", "daemon.log"),
     mounts: join(state, "mounts.json"),
     index: join(state, "index"),
-    data: dataDir ?? env.QUILT_CACHE_DATA_DIR ?? join(cacheDir(env), "data"),
+    manifests: join(state, "manifest-index"),
+    data: dataDir ?? cacheDataDir(env),
   };
 }

@@ -21,11 +21,11 @@ export interface EntryReader {
    */
   read(entry: ManifestEntry, offset: number, length: number, handle: ReadHandle, signal?: AbortSignal): Promise<Buffer>;
   /**
-   * True once the entry's bytes failed their manifest hash. The core then reports another
+   * True once the bytes of the entry at this logical key failed their manifest hash. The core then reports another
    * mtime for it, which makes the next open drop the kernel's page cache of the file (the
    * mount uses auto_cache), so no page of a condemned file outlives the verdict.
    */
-  hasFailed?(entry: ManifestEntry): boolean;
+  hasFailed?(logicalKey: string): boolean;
   /** Called once per successful `open`, when the last file descriptor sharing it is closed. */
   release?(handle: ReadHandle): void | Promise<void>;
 }

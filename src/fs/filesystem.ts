@@ -11,6 +11,8 @@ import type { EntryReader } from "./entry-reader.js";
 import { FsError, readErrno } from "./fs-errors.js";
 import { OpenFiles } from "./open-files.js";
 import { InodeTree, NOT_A_DIRECTORY, NOT_FOUND } from "./inode-tree.js";
+import type { FsTree } from "./tree.js";
+import type { JsonValue } from "../manifest/json-value.js";
 import { type PackageXattrs, XATTR_SIZE_MAX, xattrNames, xattrText } from "./xattrs.js";
 
 export interface Attr {
@@ -115,7 +117,7 @@ export type MutatingOp = (typeof MUTATING_OPS)[number];
  * one version, never a mix; open files keep the entry they opened.
  */
 interface Generation {
-  tree: InodeTree;
+  tree: FsTree;
   pkg: PackageXattrs;
   /** Added to tree inode numbers: a switched-to version's nodes never reuse the previous one's numbers. */
   inoBase: number;
@@ -125,6 +127,13 @@ interface Generation {
    * version's pages, even when both versions were written in the same second with the same size.
    */
   time: Date;
+}
+
+/** A version as the filesystem takes it: a parsed manifest (its tree is built in memory) or a tree read from the manifest index. */
+export type TreeSource = Pick<Manifest, "entries" | "dirMeta" | "userMeta"> | { tree: FsTree; userMeta: JsonValue };
+
+function treeOf(source: TreeSource): FsTree {
+  return "tree" in source ? source.tree : InodeTree.build(source);
 }
 
 /** st_ino is 32 bits in the binding: inode bases wrap below this. */
@@ -140,31 +149,32 @@ export class QuiltFilesystem {
   private readonly loggedFailures = new Set<string>();
 
   constructor(
-    manifest: Pick<Manifest, "entries" | "dirMeta" | "userMeta">,
+    source: TreeSource,
     private readonly reader: EntryReader,
     private readonly options: FilesystemOptions,
   ) {
-    this.gen = { tree: InodeTree.build(manifest), pkg: { userMeta: manifest.userMeta, topHash: options.topHash }, inoBase: 0, time: options.time };
+    this.gen = { tree: treeOf(source), pkg: { userMeta: source.userMeta, topHash: options.topHash }, inoBase: 0, time: options.time };
     this.readTimeoutMs = options.readTimeoutMs ?? READ_TIMEOUT_MS;
   }
 
   /** The tree of the version served now. */
-  get tree(): InodeTree {
+  get tree(): FsTree {
     return this.gen.tree;
   }
 
   /**
-   * Serves another version from now on: builds its tree, then swaps it in with one
-   * assignment (no FUSE callback runs in between). Handles opened before keep reading the
-   * entries they opened. Returns the tree it replaced (to tell the kernel what to forget).
+   * Serves another version from now on: takes its tree (built in memory from a parsed
+   * manifest, or read from the manifest index), then swaps it in with one assignment (no
+   * FUSE callback runs in between). Handles opened before keep reading the entries they
+   * opened. Returns the tree it replaced (to tell the kernel what to forget).
    */
-  switchTo(manifest: Pick<Manifest, "entries" | "dirMeta" | "userMeta">, version: { time: Date; topHash?: string }): InodeTree {
-    const tree = InodeTree.build(manifest);
+  switchTo(source: TreeSource, version: { time: Date; topHash?: string }): FsTree {
+    const tree = treeOf(source);
     const old = this.gen;
     this.generation++;
     let inoBase = old.inoBase + old.tree.nodeCount;
     if (inoBase + tree.nodeCount > MAX_INO) inoBase = 0;
-    this.gen = { tree, pkg: { userMeta: manifest.userMeta, topHash: version.topHash }, inoBase, time: new Date(version.time.getTime() + (this.generation % 1000)) };
+    this.gen = { tree, pkg: { userMeta: source.userMeta, topHash: version.topHash }, inoBase, time: new Date(version.time.getTime() + (this.generation % 1000)) };
     return old.tree;
   }
 
@@ -213,7 +223,7 @@ export class QuiltFilesystem {
     const ino = this.resolveIn(g, path, "readdir");
     if (!g.tree.isDirectory(ino)) throw new FsError("ENOTDIR", "readdir", path);
     const children: DirEntry[] = [];
-    for (const child of g.tree.children(ino)) children.push({ name: g.tree.name(child), attr: this.attrIn(g, child) });
+    for (const child of g.tree.list(ino)) children.push({ name: child.name, attr: this.attrIn(g, child.ino) });
     return { self: this.attrIn(g, ino), parent: this.attrIn(g, g.tree.parent(ino)), children };
   }
 
@@ -315,13 +325,12 @@ export class QuiltFilesystem {
     const { uid, gid } = this.options;
     const time = g.time;
     const ino = g.inoBase + treeIno;
-    const entry = g.tree.entry(treeIno);
-    if (entry === undefined) {
+    const size = g.tree.sizeOf(treeIno);
+    if (size === undefined) {
       // nlink 1 tells find(1) the subdirectory count is unknown, so it does not skip any.
       return { ino, mode: fsConstants.S_IFDIR | 0o555, nlink: 1, uid, gid, size: DIR_SIZE, blocks: 0, blksize: PREFERRED_IO_BYTES, atime: time, mtime: time, ctime: time };
     }
-    const size = entry.size;
-    const mtime = this.reader.hasFailed?.(entry) ? FAILED_MTIME : time;
+    const mtime = this.reader.hasFailed?.(g.tree.path(treeIno)) ? FAILED_MTIME : time;
     return { ino, mode: fsConstants.S_IFREG | 0o444, nlink: 1, uid, gid, size, blocks: Math.ceil(size / 512), blksize: PREFERRED_IO_BYTES, atime: time, mtime, ctime: time };
   }
 

@@ -13,6 +13,7 @@ import { QuiltError } from "../errors.js";
 import type { Manifest, ManifestEntry } from "../manifest/manifest.js";
 import { compareLogicalKeys } from "../manifest/logical-key.js";
 import type { JsonValue } from "../manifest/json-value.js";
+import type { FsTree } from "./tree.js";
 
 /** The root's inode number, as FUSE expects (FUSE_ROOT_ID). */
 export const ROOT_INO = 1;
@@ -24,7 +25,7 @@ export const NOT_A_DIRECTORY = -1;
 /** Marks a file in `firstChild` (directories hold an offset into `childList` there). */
 const FILE = 0xffffffff;
 
-export class InodeTree {
+export class InodeTree implements FsTree {
   /** Nodes (inodes) in the tree, the root included; inode numbers run from 1 to `nodeCount`. */
   readonly nodeCount: number;
   readonly fileCount: number;
@@ -73,6 +74,10 @@ export class InodeTree {
     return this.firstChild[i] === FILE ? this.entries[this.keyRef[i] as number] : undefined;
   }
 
+  sizeOf(ino: number): number | undefined {
+    return this.entry(ino)?.size;
+  }
+
   /** A directory's metadata line (its whole "meta" value), when the manifest has one. */
   dirMeta(ino: number): JsonValue | undefined {
     const k = this.dirMetaOf.get(this.index(ino));
@@ -107,6 +112,10 @@ export class InodeTree {
     if (first === FILE) return;
     const end = first + (this.childCount[i] as number);
     for (let c = first; c < end; c++) yield (this.childList[c] as number) + 1;
+  }
+
+  list(ino: number): { name: string; ino: number }[] {
+    return [...this.children(ino)].map((c) => ({ name: this.name(c), ino: c }));
   }
 
   childCountOf(ino: number): number {

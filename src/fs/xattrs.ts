@@ -15,7 +15,8 @@
 import type { JsonValue } from "../manifest/json-value.js";
 import { userMeta } from "../manifest/manifest.js";
 import { canonicalJson, manifestJson, NonFiniteNumberError } from "../manifest/python-json.js";
-import { type InodeTree, ROOT_INO } from "./inode-tree.js";
+import { ROOT_INO } from "./inode-tree.js";
+import type { FsTree } from "./tree.js";
 
 export const XATTR_META = "user.quilt.meta";
 export const XATTR_HASH = "user.quilt.hash";
@@ -32,14 +33,17 @@ export interface PackageXattrs {
   topHash?: string;
 }
 
-export function xattrNames(tree: InodeTree, ino: number, pkg: PackageXattrs): string[] {
+export function xattrNames(tree: FsTree, ino: number, pkg: PackageXattrs): string[] {
   if (!tree.isDirectory(ino)) return [XATTR_HASH, XATTR_META, XATTR_PHYSICAL_KEY];
   if (ino === ROOT_INO) return [...(pkg.userMeta === undefined ? [] : [XATTR_META]), ...(pkg.topHash === undefined ? [] : [XATTR_TOP_HASH])];
   return tree.dirMeta(ino) === undefined ? [] : [XATTR_META];
 }
 
 /** The attribute's value as text, or undefined when the node has no such attribute. */
-export function xattrText(tree: InodeTree, ino: number, name: string, pkg: PackageXattrs): string | undefined {
+export function xattrText(tree: FsTree, ino: number, name: string, pkg: PackageXattrs): string | undefined {
+  // Not one of ours (`ls -l` asks every file for security.selinux): answered without
+  // reading the entry, which for an indexed mount is a read of the index.
+  if (!name.startsWith("user.quilt.")) return undefined;
   const entry = tree.entry(ino);
   if (entry !== undefined) {
     if (name === XATTR_META) return json(userMeta(entry.meta));

@@ -66,8 +66,21 @@ export function* manifestLines(m: Manifest): Generator<string> {
   }
 }
 
+/** Lines are gathered into strings of about this many characters before each becomes bytes. */
+const BATCH_CHARS = 1 << 20;
+
 export function serializeManifest(m: Manifest): Buffer {
-  const parts: string[] = [];
-  for (const line of manifestLines(m)) parts.push(line);
-  return Buffer.from(parts.join(""), "utf8");
+  // In batches: a million entries as one array of lines, then one string, then its bytes,
+  // held three copies of a 250 MB manifest at once; batches hold the bytes and one batch.
+  const chunks: Buffer[] = [];
+  let batch = "";
+  for (const line of manifestLines(m)) {
+    batch += line;
+    if (batch.length >= BATCH_CHARS) {
+      chunks.push(Buffer.from(batch, "utf8"));
+      batch = "";
+    }
+  }
+  chunks.push(Buffer.from(batch, "utf8"));
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
 }

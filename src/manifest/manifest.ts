@@ -109,6 +109,25 @@ export class Manifest {
     return -1;
   }
 
+  /**
+   * The entries under a directory prefix ("a/b/"; "" for all) as the index range
+   * [start, end): in walk order they are contiguous, so a binary search finds the first
+   * and nothing outside the range is looked at.
+   */
+  prefixRange(prefix: string): [number, number] {
+    if (prefix === "") return [0, this.entries.length];
+    let lo = 0;
+    let hi = this.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareLogicalKeys((this.entries[mid] as ManifestEntry).logicalKey, prefix) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    let end = lo;
+    while (end < this.entries.length && (this.entries[end] as ManifestEntry).logicalKey.startsWith(prefix)) end++;
+    return [lo, end];
+  }
+
   get(key: string): ManifestEntry | undefined {
     const i = this.indexOf(key);
     return i < 0 ? undefined : this.entries[i];

@@ -79,10 +79,17 @@ export interface PutResult {
 export interface ListOptions {
   /** With "/", keys below the next "/" after the prefix are folded into `commonPrefix` entries. */
   delimiter?: string;
+  /**
+   * List each key's current version with its versionId (S3 ListObjectVersions), so a
+   * caller pinning a million objects needs no HEAD per object. Stores that cannot tell
+   * leave `versionId` undefined.
+   */
+  versions?: boolean;
 }
 
 export type ListEntry =
-  | { kind: "object"; key: string; size: number; etag?: string; lastModified?: Date; versionId?: string }
+  /** versionId: the current version; null when the object has none (an unversioned bucket, a server without versioning); undefined when the listing did not say. */
+  | { kind: "object"; key: string; size: number; etag?: string; lastModified?: Date; versionId?: string | null }
   | { kind: "prefix"; prefix: string };
 
 export interface ObjectStore {

@@ -8,6 +8,7 @@ import {
   GetObjectAttributesCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectVersionsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
@@ -18,6 +19,7 @@ import type { GetOptions, ListEntry, ListOptions, ObjectHead, ObjectLocation, Ob
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from "./retry.js";
 import { buildS3Client, type ResolvedS3Client, type S3ClientOptions } from "./s3-client.js";
 import { mapS3Error } from "./s3-errors.js";
+import { latestVersions, versionsRefusal } from "./s3-list-versions.js";
 import { bodyStream, compositeChecksum, compositePartCount, emptyOnInvalidRange, fullObjectChecksum, getParams, pin, readAll } from "./s3-get.js";
 import { copyMultipart, copySource, partSizeFor, uploadMultipart, type MultipartContext, type S3PutResult } from "./s3-multipart.js";
 import { bodyBytes, checkRange, compareKeys, isPathBody, throwIfAborted } from "./store-helpers.js";
@@ -173,6 +175,35 @@ export class S3Store implements ObjectStore {
   }
 
   async *list(bucket: string, prefix: string, opts: ListOptions = {}): AsyncGenerator<ListEntry> {
+    if (opts.versions === true && !opts.delimiter) {
+      const pages = latestVersions((m) =>
+        this.call("list", { bucket, key: prefix }, {}, () =>
+          this.s3.client.send(
+            new ListObjectVersionsCommand({
+              Bucket: bucket,
+              ...(prefix ? { Prefix: prefix } : {}),
+              MaxKeys: Math.min(this.opts.listPageSize ?? S3_MAX_KEYS, S3_MAX_KEYS),
+              ...(m.keyMarker !== undefined && { KeyMarker: m.keyMarker }),
+              ...(m.versionIdMarker !== undefined && { VersionIdMarker: m.versionIdMarker }),
+            }),
+          ),
+        ),
+      );
+      let first = true;
+      try {
+        for await (const e of pages) {
+          first = false;
+          yield e;
+        }
+        return;
+      } catch (err) {
+        // Only a refusal of the first page falls back: later failures are failures.
+        if (!first || !(err instanceof QuiltError) || err.code === "ENOTFOUND" || err.code === "EABORTED") throw err;
+        const refusal = versionsRefusal(err);
+        for await (const e of this.list(bucket, prefix, {})) yield e.kind === "object" && refusal === "unversioned" ? { ...e, versionId: null } : e;
+        return;
+      }
+    }
     let token: string | undefined;
     do {
       const page = await this.call("list", { bucket, key: prefix }, {}, () =>

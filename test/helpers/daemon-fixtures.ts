@@ -132,14 +132,14 @@ export async function errnoOf(p: Promise<unknown>): Promise<string> {
   }
 }
 
-/** Bytes of the block files under the data directory (temporary files, chunk digests and the identity file excluded). */
+/** Bytes of the block files under the data directory (temporary files, chunk digests, fetch claims and the identity file excluded). */
 export async function blockFileBytes(dataDir: string): Promise<{ bytes: number; files: number }> {
   let bytes = 0;
   let files = 0;
   const visit = async (dir: string): Promise<void> => {
     for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
       const path = join(dir, e.name);
-      if (e.name === "digests" || e.name === IDENTITY_FILE) continue;
+      if (e.name === "digests" || e.name === "claims" || e.name === IDENTITY_FILE) continue;
       if (e.isDirectory()) await visit(path);
       else if (!isTempName(e.name)) {
         bytes += (await stat(path)).size;

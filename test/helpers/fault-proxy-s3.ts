@@ -12,6 +12,14 @@ export interface FakePart {
   checksumSHA256: string;
 }
 
+/** The parts S3 reports for `data` uploaded in parts of `partBytes` (quilt3's: 8 MiB) with SHA-256 checksums. */
+export function partsOf(data: Buffer, partBytes = 8 * 1024 * 1024): FakePart[] {
+  return Array.from({ length: Math.ceil(data.length / partBytes) }, (_, i) => {
+    const bytes = data.subarray(i * partBytes, (i + 1) * partBytes);
+    return { partNumber: i + 1, size: bytes.length, checksumSHA256: createHash("sha256").update(bytes).digest("base64") };
+  });
+}
+
 export interface FakeAttributesOptions {
   /** The ETag to report (with its quotes); default a multipart-shaped one derived from the parts. */
   etag?: string;

@@ -10,6 +10,7 @@ import { DeleteObjectCommand, GetObjectAttributesCommand, GetObjectCommand, PutO
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createS3Store } from "../../src/storage/s3-store.js";
 import { startFaultProxy, type FaultProxy, type SeenRequest } from "../helpers/daemon-proxy.js";
+import { partsOf } from "../helpers/fault-proxy-s3.js";
 import { pseudoRandomBytes } from "../helpers/package-fixtures.js";
 import { FAKE_AWS_ENV } from "../helpers/moto-server.js";
 import { s3TestEnv, uniquePrefix } from "../helpers/s3.js";
@@ -230,12 +231,6 @@ describe("beforeGet", () => {
 });
 
 describe("fakeObjectParts", () => {
-  const partsOf = (data: Buffer, size: number) =>
-    Array.from({ length: Math.ceil(data.length / size) }, (_, i) => {
-      const bytes = data.subarray(i * size, (i + 1) * size);
-      return { partNumber: i + 1, size: bytes.length, checksumSHA256: createHash("sha256").update(bytes).digest("base64") };
-    });
-
   it("answers GetObjectAttributes with the parts, ObjectSize, an ETag and the composite SHA-256, parsed by the SDK", async () => {
     const key = `${prefix}/parts.bin`;
     await put(key, DATA);

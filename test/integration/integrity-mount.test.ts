@@ -10,7 +10,6 @@
 //   the kernel had cached (its page cache is dropped); `quilt mounts` and `quilt verify` say
 //   so; force-match repairs it once the source is right;
 // - with --verify=strict such an object serves no byte before it matched whole.
-import { createHash } from "node:crypto";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,6 +20,7 @@ import { FAKE_AWS_ENV } from "../helpers/moto-server.js";
 import { DaemonSandbox } from "../helpers/daemon-harness.js";
 import { errnoOf, publishFiles, pseudoRandomBytes, readAt } from "../helpers/daemon-fixtures.js";
 import { startFaultProxy, type FaultProxy } from "../helpers/daemon-proxy.js";
+import { partsOf } from "../helpers/fault-proxy-s3.js";
 import { fuseUnavailable } from "../helpers/fuse-harness.js";
 import { s3TestEnv, uniquePrefix } from "../helpers/s3.js";
 
@@ -44,16 +44,6 @@ const FILES: Record<string, Buffer> = {
   "deleted.bin": pseudoRandomBytes(CHUNK + 2 * MiB + 17, `${salt}-deleted`),
   "overwritten.bin": pseudoRandomBytes(CHUNK + 2 * MiB + 19, `${salt}-overwritten`),
 };
-
-/** S3's part list for `bytes` uploaded in quilt3's 8 MiB parts with SHA-256 checksums. */
-function partsOf(bytes: Buffer) {
-  const parts = [];
-  for (let i = 0, off = 0; off < bytes.length; i++, off += CHUNK) {
-    const part = bytes.subarray(off, Math.min(bytes.length, off + CHUNK));
-    parts.push({ partNumber: i + 1, size: part.length, checksumSHA256: createHash("sha256").update(part).digest("base64") });
-  }
-  return parts;
-}
 
 async function readAll(path: string): Promise<Buffer> {
   const fh = await open(path, "r");

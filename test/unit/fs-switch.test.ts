@@ -2,10 +2,16 @@
 // keep reading their own entry (its size bounds their reads), every lookup, open and listing
 // after sees the new version, and nothing the kernel might have cached from the old version
 // (inode numbers, mtimes) is reported again for the new one.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { QuiltFilesystem } from "../../src/fs/filesystem.js";
+import { type Attr, QuiltFilesystem } from "../../src/fs/filesystem.js";
 import { FsError } from "../../src/fs/fs-errors.js";
+import { IndexedTree } from "../../src/fs/indexed-tree.js";
 import { MemoryEntryReader } from "../../src/fs/memory-reader.js";
+import type { Manifest } from "../../src/manifest/manifest.js";
+import { ManifestIndex, versionKey } from "../../src/storage/manifest-index.js";
 import { fsManifest } from "../helpers/fs-fixtures.js";
 
 const TIME = new Date("2024-05-06T07:08:09.000Z");
@@ -75,5 +81,42 @@ describe("QuiltFilesystem.switchTo", () => {
     expect(listing.self.ino).toBe((await fs.getattr("/a")).ino);
     expect(listing.parent.ino).toBe((await fs.getattr("/")).ino);
     expect(listing.children.map((c) => [c.name, c.attr.size, c.attr.ino])).toEqual([["grows.bin", 5000, (await fs.getattr("/a/grows.bin")).ino]]);
+  });
+
+  it("switches the same way between trees read from the manifest index (what a mount serves) as between trees built in memory", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "quilt-fs-switch-"));
+    const index = ManifestIndex.open(join(dir, "manifests"));
+    try {
+      const indexed = (m: Manifest) => {
+        const id = { registry: "file:///registry", name: "ns/pkg", topHash: m.topHash };
+        return { tree: new IndexedTree(index, versionKey(id), index.build(id, m, false)), userMeta: m.userMeta };
+      };
+      const memory = make();
+      const fs = new QuiltFilesystem(indexed(V1), new MemoryEntryReader(), { uid: 0, gid: 0, time: TIME, topHash: "1".repeat(64) });
+      const fh = await fs.open("/a/grows.bin", 0);
+      const old = fs.switchTo(indexed(V2), { time: TIME, topHash: "2".repeat(64) });
+      memory.switchTo(V2, { time: TIME, topHash: "2".repeat(64) });
+      expect(old).toBeInstanceOf(IndexedTree);
+      expect(old.list(1).map((c) => c.name)).toEqual(["a", "kept.txt", "removed.txt"]);
+      expect(fs.olderOpen()).toBe(1);
+      expect((await fs.read(fh, 0, 8192)).length).toBe(1000);
+      await fs.release(fh);
+      // The two trees number inodes in other orders (the index breadth-first): all else is the same.
+      const noIno = ({ ino: _ino, ...rest }: Attr) => rest;
+      for (const path of ["/", "/a", "/a/grows.bin", "/added.txt", "/kept.txt"]) {
+        const attr = await fs.getattr(path);
+        expect(noIno(attr)).toEqual(noIno(await memory.getattr(path)));
+        // Numbered past the old version's nodes, as in memory.
+        expect(attr.ino).toBeGreaterThan(old.nodeCount);
+      }
+      expect((await fs.readdir("/")).map((c) => [c.name, noIno(c.attr)])).toEqual((await memory.readdir("/")).map((c) => [c.name, noIno(c.attr)]));
+      const listing = await fs.listing("/a");
+      expect([listing.self.ino, listing.parent.ino, listing.children.map((c) => c.attr.ino)]).toEqual([(await fs.getattr("/a")).ino, (await fs.getattr("/")).ino, [(await fs.getattr("/a/grows.bin")).ino]]);
+      await expect(fs.getattr("/removed.txt")).rejects.toBeInstanceOf(FsError);
+      expect((await fs.getxattr("/", "user.quilt.top_hash")).toString()).toBe("2".repeat(64));
+    } finally {
+      await index.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
