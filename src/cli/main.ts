@@ -37,6 +37,7 @@ import { pushManifestCommand } from "./push-manifest-command.js";
 import { pushCommand } from "./push-command.js";
 import { mountCommand, mountsCommand, unmountCommand } from "./mount-command.js";
 import { daemonCommand } from "./daemon-command.js";
+import { switchCommand } from "./switch-command.js";
 import "./workspace-status.js"; // plugs the builder workspace into `quilt status`
 
 export interface CommandModule<A> {
@@ -77,6 +78,7 @@ const COMMANDS: CommandModule<never>[] = [
   mountCommand as CommandModule<never>,
   unmountCommand as CommandModule<never>,
   mountsCommand as CommandModule<never>,
+  switchCommand as CommandModule<never>,
   daemonCommand as CommandModule<never>,
 ];
 

@@ -67,7 +67,7 @@ function refuseOptions(dir: string, unsupported: Record<string, unknown>): void 
   for (const [name, value] of Object.entries(unsupported)) {
     if (value === undefined || value === false) continue;
     throw new QuiltError("EUSAGE", `--${name} does not apply to a mount (${dir} serves one package version, read-only)`, {
-      hint: `to use another version, unmount it and mount that one: quilt unmount ${shellQuote(dir)} && quilt mount NAME ${shellQuote(dir)}`,
+      hint: `to serve another version there, switch the mount to it: quilt switch ${shellQuote(dir)} SPEC`,
     });
   }
 }

@@ -132,6 +132,7 @@ export const mountsCommand = {
         : live.flatMap((m) => [
             `${m.mountpoint}  ${m.package}  ${m.topHash.slice(0, 9)}  ${m.registry}  cached ${formatBytes(m.cachedBytes)}/${formatBytes(m.totalBytes)}  read ${formatBytes(m.bytesRead)}`,
             `  ${verificationLine(m)}`,
+            ...(m.previous ? [`  previous: ${m.previous.package} (${m.previous.topHash.slice(0, 9)}); \`quilt switch ${m.mountpoint} --previous\` returns to it`] : []),
             ...(m.faults && m.faults.retries + m.faults.gaveUp > 0 ? [`  ${faultsLine(m.faults)}`] : []),
             ...(m.bytesRead > 0 ? [`  ${readsLine(m)}`] : []),
           ]);

@@ -2,7 +2,7 @@
 // of the dead daemon are still on disk, and the next daemon start mounts each again. Those
 // are shown as such rather than "none", read from the records without starting a daemon.
 import type { DaemonPaths } from "../daemon/paths.js";
-import { mountLabel, readMountRecords } from "../daemon/mount-records.js";
+import { mountLabel, readMountRecords, type MountVersion } from "../daemon/mount-records.js";
 
 export const PENDING_RESTORE = "pending-restore";
 
@@ -15,6 +15,8 @@ export interface PendingMount {
   topHash: string;
   mountedAt: string;
   verify: "strict" | "default";
+  /** The version before the last `quilt switch`, as in a live mount's info. */
+  previous: (MountVersion & { package: string }) | null;
   /** Not mounted now: the next daemon start (any `quilt mount`, or `quilt daemon start`) mounts it again. */
   state: typeof PENDING_RESTORE;
 }
@@ -29,6 +31,7 @@ export async function pendingMounts(paths: DaemonPaths): Promise<PendingMount[]>
     topHash: r.topHash,
     mountedAt: r.mountedAt,
     verify: r.verify ?? "default",
+    previous: r.previous ? { ...r.previous, package: mountLabel(r.previous) } : null,
     state: PENDING_RESTORE,
   }));
 }

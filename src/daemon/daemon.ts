@@ -19,6 +19,8 @@ import { PackageMount } from "./package-mount.js";
 import { ManifestIndex } from "../storage/manifest-index.js";
 import { type IndexedVersion, openIndexedVersion } from "./indexed-version.js";
 import { readMountRecords, writeMountRecords, type MountRecord } from "./mount-records.js";
+import { parseSwitchRequest, switchMount, type VersionLoader } from "./mount-switch.js";
+import { KeyedQueue } from "./keyed-queue.js";
 import { mountpointParam, parseMountRequest } from "./mount-request.js";
 import { checkCredentials, credentialsFingerprint, s3ContextFromEnv, s3ContextKey, s3StoreOptions, type S3Context } from "./s3-context.js";
 import type { DaemonPaths } from "./paths.js";
@@ -54,6 +56,8 @@ function describe(m: PackageMount) {
 
 export class Daemon {
   private readonly mounts = new Map<string, PackageMount>();
+  /** One switch or unmount at a time per mount point. */
+  private readonly exclusive = new KeyedQueue();
   private server: SocketServer | undefined;
   private closing: Promise<void> | undefined;
   private restoring: Promise<void> = Promise.resolve();
@@ -154,18 +158,33 @@ export class Daemon {
     return openRegistry(parseRegistryUrl(url), stores, { manifestCacheDir: join(cacheDir(this.env), "manifests") });
   }
 
-  /** Mounts a record with its own S3 context; `check` may refuse the manifest before anything is mounted. */
-  private async mountRecord(r: MountRecord, check?: (version: IndexedVersion) => void): Promise<PackageMount> {
+  /** The stores and registry a record reads through: its own S3 context. */
+  private recordStores(r: MountRecord) {
     // Records written before contexts existed: that daemon used its own environment.
     const stores = this.storesFor(r.s3 ?? s3ContextFromEnv(this.env));
-    const registry = this.registry(r.registry, stores);
+    return { stores, registry: this.registry(r.registry, stores) };
+  }
+
+  /**
+   * A record's version, opened from the manifest index (indexed first, from its manifest
+   * verified against its top hash, when it never was), and the version's time; `check` may
+   * refuse it.
+   */
+  private async loadVersion(r: MountRecord, check?: (version: IndexedVersion) => void): Promise<{ version: IndexedVersion; time: Date; manifestBytes: number | null }> {
+    const { registry } = this.recordStores(r);
     const version = await openIndexedVersion(this.manifests, registry, r.name, r.topHash as never);
     check?.(version);
     // The version's time is when its manifest was written; its size is shown by `quilt mount`.
     const head = await registry.store.head({ bucket: registry.bucket, key: manifestKey("v1", r.name, r.topHash) }).catch(() => undefined);
-    const m = new PackageMount(r, version, this.cache, stores);
-    m.manifestBytes = head?.size ?? null;
-    await m.mount(head?.lastModified ?? new Date());
+    return { version, time: head?.lastModified ?? new Date(), manifestBytes: head?.size ?? null };
+  }
+
+  /** Mounts a record with its own S3 context; `check` may refuse the version before anything is mounted. */
+  private async mountRecord(r: MountRecord, check?: (version: IndexedVersion) => void): Promise<PackageMount> {
+    const { version, time, manifestBytes } = await this.loadVersion(r, check);
+    const m = new PackageMount(r, version, this.cache, this.recordStores(r).stores);
+    m.manifestBytes = manifestBytes;
+    await m.mount(time);
     this.mounts.set(r.mountpoint, m);
     return m;
   }
@@ -183,6 +202,15 @@ export class Daemon {
     this.mounts.delete(mountpoint);
     await m.unmount(true).catch((err: unknown) => log().warn({ err, mountpoint }, "releasing a mount unmounted outside quilt failed"));
     await this.saveRecords();
+  }
+
+  /** How a switch resolves and loads versions: through the mount's own registry and S3 context. */
+  private versionLoader(): VersionLoader {
+    return {
+      resolve: async (r, spec) => (await this.recordStores(r).registry.resolve(spec.name, { ...(spec.tag !== undefined && { tag: spec.tag }), ...(spec.hash !== undefined && { hash: spec.hash }) })).topHash,
+      load: (r, check) => this.loadVersion(r, check),
+      checkCredentials: (r, caller) => r.s3 && checkCredentials(r.s3, caller, credentialsFingerprint(this.env)),
+    };
   }
 
   private mountAt(path: unknown): PackageMount {
@@ -217,8 +245,11 @@ export class Daemon {
           const same =
             r.registry === spec.registry.url && r.name === spec.name && r.topHash === resolved.topHash && (r.verify ?? "default") === (req.verify ?? "default") && (r.allowOther ?? false) === req.allowOther;
           if (same) return { ...describe(existing), alreadyMounted: true };
+          // Another version of the same registry: a switch moves the mount without unmounting it.
+          const switchable = r.registry === spec.registry.url && (r.name !== spec.name || r.topHash !== resolved.topHash);
+          const target = `${spec.name}${spec.tag !== undefined ? `:${spec.tag}` : ""}${spec.hash !== undefined ? `@${spec.hash}` : ""}`;
           throw new QuiltError("EBUSY", `${mountpoint} is already mounted (${r.name}@${r.topHash.slice(0, 9)}${r.verify === "strict" ? ", --verify strict" : ""})`, {
-            hint: `unmount it first: quilt unmount ${mountpoint}`,
+            hint: `unmount it first: quilt unmount ${mountpoint}${switchable ? `; or switch it to that version in place: quilt switch ${mountpoint} ${target}` : ""}`,
           });
         }
         const record: MountRecord = {
@@ -242,11 +273,24 @@ export class Daemon {
       unmount: async (p) => {
         await this.restoring;
         const mountpoint = await canonicalMountPath(mountpointParam(p, "unmount"));
-        const m = this.mountAt(mountpoint);
-        await m.unmount(p.force === true);
-        this.mounts.delete(mountpoint);
-        await this.saveRecords();
-        return { mountpoint };
+        return this.exclusive.run(mountpoint, async () => {
+          const m = this.mountAt(mountpoint);
+          await m.unmount(p.force === true);
+          this.mounts.delete(mountpoint);
+          await this.saveRecords();
+          return { mountpoint };
+        });
+      },
+      switch: async (p) => {
+        await this.restoring;
+        const req = parseSwitchRequest(p);
+        const mountpoint = await canonicalMountPath(req.mountpoint);
+        return this.exclusive.run(mountpoint, async () => {
+          const m = this.mountAt(mountpoint);
+          const done = await switchMount(m, req, this.versionLoader());
+          if (!done.unchanged) await this.saveRecords();
+          return { ...describe(m), ...done };
+        });
       },
       list: async () => {
         await this.restoring;

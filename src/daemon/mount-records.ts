@@ -24,6 +24,16 @@ export interface MountRecord {
   /** "strict": serve no unverified byte (see BlockCache's strict reads); absent: the default. */
   verify?: "strict";
   mountedAt: string;
+  /** The version served before the last `quilt switch`: where `quilt switch --previous` goes. */
+  previous?: MountVersion;
+}
+
+/** One version a mount serves or served. */
+export interface MountVersion {
+  name: string;
+  /** The tag it was switched to by, absent when by hash. */
+  tag?: string;
+  topHash: string;
 }
 
 /** name:tag, or name@hash9 for a version mounted by hash: how mounts are named to users. */

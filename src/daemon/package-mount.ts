@@ -6,9 +6,12 @@
 import { hostname } from "node:os";
 import type { BlockCache } from "../cache/block-cache.js";
 import { cacheObjectForEntry } from "../cache/content-key.js";
-import { isQuiltError } from "../errors.js";
+import { isQuiltError, QuiltError } from "../errors.js";
 import { QuiltFilesystem } from "../fs/filesystem.js";
 import { mount, type MountHandle } from "../fs/fuse-mount.js";
+import { invalidateRootNames } from "../fs/kernel-invalidate.js";
+import { ROOT_INO } from "../fs/inode-tree.js";
+import type { FsTree } from "../fs/tree.js";
 import { log } from "../log.js";
 import type { ManifestEntry } from "../manifest/manifest.js";
 import { assertHashType, EntryHasher, verifyHash } from "../manifest/checksums.js";
@@ -16,7 +19,7 @@ import type { FaultCounts } from "../storage/fault-counters.js";
 import type { Stores } from "../storage/stores.js";
 import { CachedEntryReader } from "./cached-entry-reader.js";
 import type { IndexedVersion } from "./indexed-version.js";
-import { mountLabel, type MountRecord } from "./mount-records.js";
+import { mountLabel, type MountRecord, type MountVersion } from "./mount-records.js";
 
 export interface MountCheck {
   ok: boolean;
@@ -70,6 +73,8 @@ export interface MountInfoReply {
   /** How many files are in unverifiedFiles and failedFiles (those lists stop at 1000 names). */
   unverifiedCount: number;
   failedCount: number;
+  /** The version served before the last `quilt switch` (what `quilt switch --previous` returns to), or null. */
+  previous: (MountVersion & { package: string }) | null;
 }
 
 export interface ForceMatchReply {
@@ -86,11 +91,12 @@ export class PackageMount {
   /** Keys a verify found broken (logical key -> reason), until a force-match repairs them. */
   private readonly unrepaired = new Map<string, string>();
   private readonly reader: CachedEntryReader;
+  private core: QuiltFilesystem | undefined;
 
   constructor(
-    readonly record: MountRecord,
-    /** The version, read from the local manifest index (no parsed manifest is held). */
-    readonly manifest: IndexedVersion,
+    public record: MountRecord,
+    /** The version served now, read from the local manifest index (no parsed manifest is held); `quilt switch` replaces it. */
+    public manifest: IndexedVersion,
     private readonly cache: BlockCache,
     private readonly stores: Stores,
   ) {
@@ -105,13 +111,48 @@ export class PackageMount {
   manifestBytes: number | null = null;
 
   async mount(time: Date): Promise<void> {
-    const core = new QuiltFilesystem({ tree: this.manifest.tree, userMeta: this.manifest.userMeta }, this.reader, { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, time, topHash: this.record.topHash });
+    const core = (this.core = new QuiltFilesystem({ tree: this.manifest.tree, userMeta: this.manifest.userMeta }, this.reader, {
+      uid: process.getuid?.() ?? 0,
+      gid: process.getgid?.() ?? 0,
+      time,
+      topHash: this.record.topHash,
+      // Its root-level name again: the kernel could not drop the file's dentry while it was open.
+      onOlderClosed: (path) => void invalidateRootNames([path.split("/").find((c) => c !== "") ?? ""]).catch((err: unknown) => log().warn({ err, path }, "could not invalidate a closed file's path")),
+    }));
     this.handle = await mount(core, this.record.mountpoint, {
       name: `${this.record.name}@${this.record.topHash.slice(0, 12)}`,
       ...(this.record.allowOther && { allowOther: true }),
       ...(this.record.nonEmpty && { nonEmpty: true }),
     });
     log().info({ mountpoint: this.record.mountpoint, package: this.label, host: hostname() }, "mounted");
+  }
+
+  /**
+   * Serves another version from now on (the caller opened it from its verified manifest,
+   * indexed): the tree is swapped in one step, files open before keep their old entries, and
+   * the kernel is told to forget the old names so the next lookup of any path sees the new version.
+   */
+  async switchTo(record: MountRecord, version: IndexedVersion, time: Date): Promise<{ stillOpen: number }> {
+    const core = this.core;
+    if (core === undefined) throw new QuiltError("EINTERNAL", `${this.record.mountpoint} is not mounted`);
+    const old = core.switchTo({ tree: version.tree, userMeta: version.userMeta }, { time, topHash: record.topHash });
+    this.record = record;
+    this.manifest = version;
+    // A verdict on a key's old bytes says nothing about other bytes under the same key.
+    for (const key of [...this.reader.failed.keys(), ...this.reader.unverified, ...this.unrepaired.keys()]) {
+      const e = version.get(key);
+      const ino = old.resolve(key);
+      const was = ino > 0 ? old.entry(ino) : undefined;
+      if (e === undefined || was === undefined || cacheObjectForEntry(e).key !== cacheObjectForEntry(was).key) {
+        this.reader.failed.delete(key);
+        this.reader.unverified.delete(key);
+        this.unrepaired.delete(key);
+      }
+    }
+    await invalidateRootNames(new Set([...rootNames(old), ...rootNames(core.tree)]));
+    const stillOpen = core.olderOpen();
+    log().info({ mountpoint: record.mountpoint, package: this.label, topHash: record.topHash, stillOpen }, "switched");
+    return { stillOpen };
   }
 
   async unmount(force = false): Promise<void> {
@@ -161,6 +202,7 @@ export class PackageMount {
       verification: this.reader.failed.size > 0 ? "failed" : this.reader.unverified.size > 0 ? "unverified" : "ok",
       unverifiedCount: this.reader.unverified.size,
       failedCount: this.reader.failed.size,
+      previous: this.record.previous ? { ...this.record.previous, package: mountLabel({ ...this.record.previous }) } : null,
     };
   }
 
@@ -213,8 +255,10 @@ export class PackageMount {
 
   async verify(opts: { cachedOnly?: boolean; onProgress?: (p: { done: number; total: number }) => void } = {}): Promise<MountCheck> {
     const result: MountCheck = { ok: true, checked: 0, rehashed: 0, failed: [], unverified: [] };
-    const total = this.manifest.size;
-    const walk = this.manifest.entries();
+    // The version this verify started on, whatever `quilt switch` does meanwhile.
+    const version = this.manifest;
+    const total = version.size;
+    const walk = version.entries();
     const next = () => walk.next().value;
     // Entries with the same content share one cached object: check it once, and report a
     // failure under every key that names it (a second check would find it evicted and pass).
@@ -252,6 +296,7 @@ export class PackageMount {
 
   /** Verifies, then evicts each failed object and fetches it again (verified). */
   async forceMatch(opts: { cachedOnly?: boolean; onProgress?: (p: { done: number; total: number }) => void } = {}): Promise<ForceMatchReply> {
+    const manifest = this.manifest;
     const earlier = new Map(this.unrepaired);
     const before = await this.verify(opts);
     // What an earlier verify found is repaired too: verify deletes corrupt blocks as it finds
@@ -266,7 +311,9 @@ export class PackageMount {
     // One eviction and refetch per object, however many keys share it.
     const refetched = new Map<string, Promise<void>>();
     for (const f of failed) {
-      const e = this.manifest.get(f.key) as ManifestEntry;
+      const e = manifest.get(f.key);
+      // Switched away meanwhile: that key's bytes are not this version's to repair.
+      if (e === undefined) continue;
       const obj = cacheObjectForEntry(e);
       let running = refetched.get(obj.key);
       if (!running) {
@@ -295,6 +342,10 @@ export class PackageMount {
     if (e.size === 0) return;
     await this.verifyRemote(e);
   }
+}
+
+function rootNames(tree: FsTree): string[] {
+  return tree.list(ROOT_INO).map((c) => c.name);
 }
 
 /** Keys listed per category in a mount's info (a reply is one socket frame). */

@@ -8,7 +8,7 @@ export const PROTOCOL_VERSION = 1;
 /** Largest frame either side accepts (1 MiB): requests are small; replies list mounts and differences. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
-export type Operation = "ping" | "mount" | "unmount" | "list" | "stats" | "verify" | "force-match" | "status" | "prefetch" | "cache-clear" | "shutdown";
+export type Operation = "ping" | "mount" | "unmount" | "list" | "stats" | "verify" | "force-match" | "status" | "prefetch" | "cache-clear" | "switch" | "shutdown";
 
 export interface Request {
   id: number;
@@ -37,7 +37,7 @@ export function isReply(f: ServerFrame): f is Reply {
   return "ok" in f;
 }
 
-const OPERATIONS = new Set<Operation>(["ping", "mount", "unmount", "list", "stats", "verify", "force-match", "status", "prefetch", "cache-clear", "shutdown"]);
+const OPERATIONS = new Set<Operation>(["ping", "mount", "unmount", "list", "stats", "verify", "force-match", "status", "prefetch", "cache-clear", "switch", "shutdown"]);
 
 /** Validates a parsed request frame; returns the problem, or null when it is well formed. */
 export function requestProblem(v: unknown): string | null {

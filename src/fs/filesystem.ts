@@ -7,8 +7,9 @@
 import { constants as fsConstants } from "node:fs";
 import { log } from "../log.js";
 import type { Manifest, ManifestEntry } from "../manifest/manifest.js";
-import type { EntryReader, ReadHandle } from "./entry-reader.js";
+import type { EntryReader } from "./entry-reader.js";
 import { FsError, readErrno } from "./fs-errors.js";
+import { OpenFiles } from "./open-files.js";
 import { InodeTree, NOT_A_DIRECTORY, NOT_FOUND } from "./inode-tree.js";
 import type { FsTree } from "./tree.js";
 import type { JsonValue } from "../manifest/json-value.js";
@@ -57,6 +58,12 @@ export interface FilesystemOptions {
   topHash?: string;
   /** Deadline for one read in ms (ETIMEDOUT past it); default READ_TIMEOUT_MS. */
   readTimeoutMs?: number;
+  /**
+   * The last handle of `path` opened before a switch was released. The kernel keeps the
+   * dentries of files open during a switch (their invalidation cannot drop what is in use),
+   * with the old version's size: this is when to make it forget them.
+   */
+  onOlderClosed?: (path: string) => void;
 }
 
 /**
@@ -104,34 +111,86 @@ export const MUTATING_OPS = [
 ] as const;
 export type MutatingOp = (typeof MUTATING_OPS)[number];
 
-interface OpenFile {
-  entry: ManifestEntry;
-  path: string;
-  handle: ReadHandle;
+/**
+ * The version the filesystem serves: its tree and what its nodes report. `switchTo` replaces
+ * it whole with one assignment, so every operation (each reads it once, synchronously) sees
+ * one version, never a mix; open files keep the entry they opened.
+ */
+interface Generation {
+  tree: FsTree;
+  pkg: PackageXattrs;
+  /** Added to tree inode numbers: a switched-to version's nodes never reuse the previous one's numbers. */
+  inoBase: number;
+  /**
+   * The version's time plus the generation in milliseconds: the mtime libfuse's auto_cache
+   * compares at each open, so a file whose bytes changed in a switch never keeps the old
+   * version's pages, even when both versions were written in the same second with the same size.
+   */
+  time: Date;
 }
 
-/** File handles are positive int32s: the binding carries them through a signed 32-bit slot. */
-const MAX_HANDLE = 0x7fffffff;
+/** A version as the filesystem takes it: a parsed manifest (its tree is built in memory) or a tree read from the manifest index. */
+export type TreeSource = Pick<Manifest, "entries" | "dirMeta" | "userMeta"> | { tree: FsTree; userMeta: JsonValue };
+
+function treeOf(source: TreeSource): FsTree {
+  return "tree" in source ? source.tree : InodeTree.build(source);
+}
+
+/** st_ino is 32 bits in the binding: inode bases wrap below this. */
+const MAX_INO = 0xffffffff;
 
 export class QuiltFilesystem {
-  readonly tree: FsTree;
-  private readonly pkg: PackageXattrs;
+  private gen: Generation;
+  private generation = 0;
   /** Deadline for one read, ms. */
   readonly readTimeoutMs: number;
-  private readonly open_ = new Map<number, OpenFile>();
-  private nextHandle = 1;
+  private readonly open_ = new OpenFiles();
   /** Keys whose read failure was already logged: one line per key, not one per 128 KiB. */
   private readonly loggedFailures = new Set<string>();
 
-  /** `source`: a parsed manifest (its tree is built in memory) or a tree read from the manifest index. */
   constructor(
-    source: Pick<Manifest, "entries" | "dirMeta" | "userMeta"> | { tree: FsTree; userMeta: JsonValue },
+    source: TreeSource,
     private readonly reader: EntryReader,
     private readonly options: FilesystemOptions,
   ) {
-    this.tree = "tree" in source ? source.tree : InodeTree.build(source);
-    this.pkg = { userMeta: source.userMeta, topHash: options.topHash };
+    this.gen = { tree: treeOf(source), pkg: { userMeta: source.userMeta, topHash: options.topHash }, inoBase: 0, time: options.time };
     this.readTimeoutMs = options.readTimeoutMs ?? READ_TIMEOUT_MS;
+  }
+
+  /** The tree of the version served now. */
+  get tree(): FsTree {
+    return this.gen.tree;
+  }
+
+  /**
+   * Serves another version from now on: takes its tree (built in memory from a parsed
+   * manifest, or read from the manifest index), then swaps it in with one assignment (no
+   * FUSE callback runs in between). Handles opened before keep reading the entries they
+   * opened. Returns the tree it replaced (to tell the kernel what to forget).
+   */
+  switchTo(source: TreeSource, version: { time: Date; topHash?: string }): FsTree {
+    const tree = treeOf(source);
+    const old = this.gen;
+    this.generation++;
+    let inoBase = old.inoBase + old.tree.nodeCount;
+    if (inoBase + tree.nodeCount > MAX_INO) inoBase = 0;
+    this.gen = { tree, pkg: { userMeta: source.userMeta, topHash: version.topHash }, inoBase, time: new Date(version.time.getTime() + (this.generation % 1000)) };
+    return old.tree;
+  }
+
+  /** Files still open that were opened before the last switch: they read the version they opened. */
+  olderOpen(): number {
+    return this.open_.olderThan(this.generation);
+  }
+
+  /**
+   * A path opened in this version while a handle of an older version with other bytes at
+   * that path is open. The kernel has one inode (one size, one page cache) per path: the two
+   * readers may see each other's size and pages (RELIABILITY.md, "Switching versions").
+   */
+  private warnSharedPath(path: string, entry: ManifestEntry): void {
+    const f = this.open_.olderWithOtherBytes(path, entry, this.generation);
+    if (f) log().warn({ path, generation: this.generation, openedIn: f.generation }, "a path open in an older version was opened in the new version with other bytes: its old reader may see the new size and pages");
   }
 
   /** Files currently open (handles not yet released). */
@@ -140,38 +199,49 @@ export class QuiltFilesystem {
   }
 
   async getattr(path: string): Promise<Attr> {
-    return this.attr(this.resolve(path, "getattr"));
+    const g = this.gen;
+    return this.attrIn(g, this.resolveIn(g, path, "getattr"));
   }
 
+  /** `parentIno` is a tree inode number of the version served now. */
   async lookup(parentIno: number, name: string): Promise<Attr> {
-    if (!this.tree.isDirectory(parentIno)) throw new FsError("ENOTDIR", "lookup", this.tree.path(parentIno) + "/" + name);
-    const ino = this.tree.lookup(parentIno, name);
-    if (ino === NOT_FOUND) throw new FsError("ENOENT", "lookup", joinPath(this.tree.path(parentIno), name));
-    return this.attr(ino);
+    const g = this.gen;
+    if (!g.tree.isDirectory(parentIno)) throw new FsError("ENOTDIR", "lookup", g.tree.path(parentIno) + "/" + name);
+    const ino = g.tree.lookup(parentIno, name);
+    if (ino === NOT_FOUND) throw new FsError("ENOENT", "lookup", joinPath(g.tree.path(parentIno), name));
+    return this.attrIn(g, ino);
   }
 
   /** The directory's children in name order ("." and ".." are the shell's business). */
   async readdir(path: string): Promise<DirEntry[]> {
-    const ino = this.resolve(path, "readdir");
-    if (!this.tree.isDirectory(ino)) throw new FsError("ENOTDIR", "readdir", path);
-    const out: DirEntry[] = [];
-    for (const child of this.tree.list(ino)) out.push({ name: child.name, attr: this.attr(child.ino) });
-    return out;
+    return (await this.listing(path)).children;
+  }
+
+  /** A directory, its parent and its children, all from one version (a switch may come between two calls). */
+  async listing(path: string): Promise<{ self: Attr; parent: Attr; children: DirEntry[] }> {
+    const g = this.gen;
+    const ino = this.resolveIn(g, path, "readdir");
+    if (!g.tree.isDirectory(ino)) throw new FsError("ENOTDIR", "readdir", path);
+    const children: DirEntry[] = [];
+    for (const child of g.tree.list(ino)) children.push({ name: child.name, attr: this.attrIn(g, child.ino) });
+    return { self: this.attrIn(g, ino), parent: this.attrIn(g, g.tree.parent(ino)), children };
   }
 
   /** Opens a file for reading and returns its handle; any write access answers EROFS. */
   async open(path: string, flags: number): Promise<number> {
-    const ino = this.resolve(path, "open");
-    const entry = this.tree.entry(ino);
+    const g = this.gen;
+    const entry = g.tree.entry(this.resolveIn(g, path, "open"));
     if (entry === undefined) throw new FsError("EISDIR", "open", path);
     if ((flags & O_ACCMODE) !== fsConstants.O_RDONLY || (flags & fsConstants.O_TRUNC) !== 0) {
       throw new FsError("EROFS", "open", path);
     }
-    const fh = this.allocateHandle();
-    this.open_.set(fh, { entry, path, handle: undefined });
+    const fh = this.open_.allocate();
+    const generation = this.generation;
+    if (this.olderOpen() > 0) this.warnSharedPath(path, entry);
+    this.open_.set(fh, { entry, path, handle: undefined, generation });
     try {
       const handle = this.reader.open ? await this.reader.open(entry) : undefined;
-      this.open_.set(fh, { entry, path, handle });
+      this.open_.set(fh, { entry, path, handle, generation });
     } catch (err) {
       this.open_.delete(fh);
       throw this.readFailure(err, "open", path, entry);
@@ -207,6 +277,9 @@ export class QuiltFilesystem {
     const file = this.open_.get(fh);
     if (file === undefined) throw new FsError("EBADF", "release", `fh ${fh}`);
     this.open_.delete(fh);
+    if (file.generation < this.generation && !this.open_.olderOnPath(file.path, this.generation)) {
+      this.options.onOlderClosed?.(file.path);
+    }
     try {
       await this.reader.release?.(file.handle);
     } catch (err) {
@@ -216,19 +289,22 @@ export class QuiltFilesystem {
   }
 
   async statfs(): Promise<StatFs> {
+    const tree = this.gen.tree;
     // f_blocks is 32 bits wide in the binding: grow the fragment size until it fits.
     let frsize = 4096;
-    while (Math.ceil(this.tree.totalBytes / frsize) > 0xffffffff) frsize *= 2;
-    const files = Math.min(this.tree.nodeCount, 0xffffffff);
-    return { bsize: frsize, frsize, blocks: Math.ceil(this.tree.totalBytes / frsize), bfree: 0, bavail: 0, files, ffree: 0, favail: 0, fsid: 0, flag: ST_RDONLY, namemax: NAME_MAX };
+    while (Math.ceil(tree.totalBytes / frsize) > 0xffffffff) frsize *= 2;
+    const files = Math.min(tree.nodeCount, 0xffffffff);
+    return { bsize: frsize, frsize, blocks: Math.ceil(tree.totalBytes / frsize), bfree: 0, bavail: 0, files, ffree: 0, favail: 0, fsid: 0, flag: ST_RDONLY, namemax: NAME_MAX };
   }
 
   async listxattr(path: string): Promise<string[]> {
-    return xattrNames(this.tree, this.resolve(path, "listxattr"), this.pkg);
+    const g = this.gen;
+    return xattrNames(g.tree, this.resolveIn(g, path, "listxattr"), g.pkg);
   }
 
   async getxattr(path: string, name: string): Promise<Buffer> {
-    const text = xattrText(this.tree, this.resolve(path, "getxattr"), name, this.pkg);
+    const g = this.gen;
+    const text = xattrText(g.tree, this.resolveIn(g, path, "getxattr"), name, g.pkg);
     if (text === undefined) throw new FsError("ENODATA", "getxattr", path);
     const value = Buffer.from(text, "utf8");
     if (value.length > XATTR_SIZE_MAX) throw new FsError("E2BIG", "getxattr", path);
@@ -240,31 +316,29 @@ export class QuiltFilesystem {
     throw new FsError("EROFS", op, path);
   }
 
-  /** The attributes of an inode. */
+  /** The attributes of a tree inode of the version served now. */
   attr(ino: number): Attr {
-    const { uid, gid, time } = this.options;
-    const size = this.tree.sizeOf(ino);
+    return this.attrIn(this.gen, ino);
+  }
+
+  private attrIn(g: Generation, treeIno: number): Attr {
+    const { uid, gid } = this.options;
+    const time = g.time;
+    const ino = g.inoBase + treeIno;
+    const size = g.tree.sizeOf(treeIno);
     if (size === undefined) {
       // nlink 1 tells find(1) the subdirectory count is unknown, so it does not skip any.
       return { ino, mode: fsConstants.S_IFDIR | 0o555, nlink: 1, uid, gid, size: DIR_SIZE, blocks: 0, blksize: PREFERRED_IO_BYTES, atime: time, mtime: time, ctime: time };
     }
-    const mtime = this.reader.hasFailed?.(this.tree.path(ino)) ? FAILED_MTIME : time;
+    const mtime = this.reader.hasFailed?.(g.tree.path(treeIno)) ? FAILED_MTIME : time;
     return { ino, mode: fsConstants.S_IFREG | 0o444, nlink: 1, uid, gid, size, blocks: Math.ceil(size / 512), blksize: PREFERRED_IO_BYTES, atime: time, mtime, ctime: time };
   }
 
-  private resolve(path: string, syscall: string): number {
-    const ino = this.tree.resolve(path);
+  private resolveIn(g: Generation, path: string, syscall: string): number {
+    const ino = g.tree.resolve(path);
     if (ino === NOT_FOUND) throw new FsError("ENOENT", syscall, path);
     if (ino === NOT_A_DIRECTORY) throw new FsError("ENOTDIR", syscall, path);
     return ino;
-  }
-
-  private allocateHandle(): number {
-    for (;;) {
-      const fh = this.nextHandle;
-      this.nextHandle = fh >= MAX_HANDLE ? 1 : fh + 1;
-      if (!this.open_.has(fh)) return fh;
-    }
   }
 
   /**

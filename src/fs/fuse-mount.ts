@@ -21,6 +21,7 @@ import type { Attr, QuiltFilesystem } from "./filesystem.js";
 import { MUTATING_OPS } from "./filesystem.js";
 import { type FsErrno, isFsError } from "./fs-errors.js";
 import { assertFuseAvailable } from "./fuse-available.js";
+import { afterInvalidations } from "./kernel-invalidate.js";
 import { canonicalMountPath, clearStaleMount, fusermountUnmount, mountAt } from "./mount-table.js";
 
 // The package's types declare an ES default export; at run time module.exports is the class.
@@ -29,9 +30,9 @@ type FuseStats = FuseImport.default.Stats;
 type Signal = (result: number, ...rest: unknown[]) => void;
 
 /**
- * Kernel entry/attribute/negative cache lifetime, seconds: a mount's tree never changes
- * (a new version is a new mount), so the kernel may keep what it learned for an hour and
- * repeated walks never reach the daemon.
+ * Kernel entry/attribute/negative cache lifetime, seconds: a version's tree never changes,
+ * so the kernel may keep what it learned for an hour and repeated walks never reach the
+ * daemon. A switch to another version tells the kernel to forget it (kernel-invalidate.ts).
  */
 export const KERNEL_CACHE_SECONDS = 3600;
 /** How long a mount may take to answer the kernel's INIT before we give up, ms. */
@@ -149,12 +150,7 @@ function operations(core: QuiltFilesystem): FuseImport.default.OPERATIONS {
     getattr: (path, cb) => answer(core.getattr(path), cb, (a) => cb(0, toStats(a))),
     readdir: (path, cb) =>
       answer(
-        (async () => {
-          const self = await core.getattr(path);
-          const children = await core.readdir(path);
-          const parent = core.attr(core.tree.parent(self.ino));
-          return { names: [".", "..", ...children.map((c) => c.name)], stats: [self, parent, ...children.map((c) => c.attr)].map(toStats) };
-        })(),
+        core.listing(path).then(({ self, parent, children }) => ({ names: [".", "..", ...children.map((c) => c.name)], stats: [self, parent, ...children.map((c) => c.attr)].map(toStats) })),
         cb,
         ({ names, stats }) => cb(0, names, stats),
       ),
@@ -215,7 +211,9 @@ class QuiltFuse extends Fuse {
   _close(cb: (err: Error | null) => void): void {
     // Someone may have unmounted it from outside already (fusermount -u): then only the
     // binding's cleanup is left to do.
-    mountAt(this.mnt)
+    // No invalidation notice may be on its way to this mount's descriptor when it closes.
+    afterInvalidations()
+      .then(() => mountAt(this.mnt))
       .then((m) => (m === undefined ? undefined : fusermountUnmount(this.mnt, { lazy: this.forceUnmount })))
       .then(
         () => {

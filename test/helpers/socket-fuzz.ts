@@ -10,8 +10,8 @@ import type { Rng } from "./fuzz.js";
 import { sleep } from "./daemon-harness.js";
 
 /** Every operation but shutdown (a well-formed shutdown would end the run, as it should). */
-const OPS: Operation[] = ["ping", "mount", "unmount", "list", "stats", "verify", "force-match", "status", "prefetch", "cache-clear"];
-const PARAM_NAMES = ["spec", "mountpoint", "registry", "s3", "credentials", "verify", "allowOther", "nonEmpty", "force", "cachedOnly", "paths", "x"];
+const OPS: Operation[] = ["ping", "mount", "unmount", "list", "stats", "verify", "force-match", "status", "prefetch", "cache-clear", "switch"];
+const PARAM_NAMES = ["spec", "mountpoint", "registry", "s3", "credentials", "verify", "allowOther", "nonEmpty", "force", "cachedOnly", "paths", "previous", "x"];
 const WRONG_VALUES: unknown[] = [null, true, 0, -1, 1.5, 1e308, 2 ** 60, "", "x", "../..", "/", "/proc/self", "\u0000", "s3://", "file:///", "ns/name", [], [1, "a"], {}, { toString: 1 }, { valueOf: "x" }, JSON.parse('{"__proto__": {"toString": 1}}'), { a: { b: { c: [] } } }];
 
 function wrongValue(r: Rng): unknown {
