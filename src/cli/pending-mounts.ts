@@ -2,24 +2,16 @@
 // of the dead daemon are still on disk, and the next daemon start mounts each again. Those
 // are shown as such rather than "none", read from the records without starting a daemon.
 import type { DaemonPaths } from "../daemon/paths.js";
-import { mountLabel, readMountRecords, type MountVersion } from "../daemon/mount-records.js";
+import { mountLabel, readMountRecords } from "../daemon/mount-records.js";
+import type { MountInfoReply } from "../daemon/package-mount.js";
 
 export const PENDING_RESTORE = "pending-restore";
 
-export interface PendingMount {
-  mountpoint: string;
-  package: string;
-  name: string;
-  tag: string | null;
-  registry: string;
-  topHash: string;
-  mountedAt: string;
-  verify: "strict" | "default";
-  /** The version before the last `quilt switch`, as in a live mount's info. */
-  previous: (MountVersion & { package: string }) | null;
+/** A mount record as `quilt mounts` shows it: the identity fields of a live mount's info, and its state. */
+export type PendingMount = Pick<MountInfoReply, "mountpoint" | "package" | "name" | "tag" | "registry" | "topHash" | "mountedAt" | "verify" | "previous"> & {
   /** Not mounted now: the next daemon start (any `quilt mount`, or `quilt daemon start`) mounts it again. */
   state: typeof PENDING_RESTORE;
-}
+};
 
 export async function pendingMounts(paths: DaemonPaths): Promise<PendingMount[]> {
   return (await readMountRecords(paths.mounts)).map((r) => ({

@@ -12,8 +12,7 @@ import type { JsonValue } from "../manifest/json-value.js";
 import type { ManifestEntry } from "../manifest/manifest.js";
 import type { ManifestIndex } from "../storage/manifest-index.js";
 import { ChildTable, decodeNode, type IndexedNode, type VersionHeader } from "../storage/manifest-index-records.js";
-import { NOT_A_DIRECTORY, NOT_FOUND, ROOT_INO } from "./inode-tree.js";
-import type { FsTree } from "./tree.js";
+import { NOT_FOUND, ROOT_INO, resolvePath, type FsTree } from "./tree.js";
 
 /** Children tables kept decoded per mount, in bytes: a few directories of 100,000 names. */
 const CHILD_CACHE_BYTES = 16 * 1024 * 1024;
@@ -118,19 +117,7 @@ export class IndexedTree implements FsTree {
   }
 
   resolve(path: string): number {
-    let ino = ROOT_INO;
-    let start = 0;
-    while (start <= path.length) {
-      let end = path.indexOf("/", start);
-      if (end < 0) end = path.length;
-      if (end > start) {
-        if (this.dirIndex(ino) < 0) return NOT_A_DIRECTORY;
-        ino = this.lookup(ino, path.slice(start, end));
-        if (ino === NOT_FOUND) return NOT_FOUND;
-      }
-      start = end + 1;
-    }
-    return ino;
+    return resolvePath(this, path);
   }
 
   /** The file entry at a logical key, or undefined. */

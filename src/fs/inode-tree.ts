@@ -13,14 +13,9 @@ import { QuiltError } from "../errors.js";
 import type { Manifest, ManifestEntry } from "../manifest/manifest.js";
 import { compareLogicalKeys } from "../manifest/logical-key.js";
 import type { JsonValue } from "../manifest/json-value.js";
-import type { FsTree } from "./tree.js";
+import { resolvePath, NOT_FOUND, type FsTree } from "./tree.js";
 
-/** The root's inode number, as FUSE expects (FUSE_ROOT_ID). */
-export const ROOT_INO = 1;
-/** `resolve` found no such name. */
-export const NOT_FOUND = 0;
-/** `resolve` met a file where the path needs a directory. */
-export const NOT_A_DIRECTORY = -1;
+export { NOT_A_DIRECTORY, NOT_FOUND, ROOT_INO } from "./tree.js";
 
 /** Marks a file in `firstChild` (directories hold an offset into `childList` there). */
 const FILE = 0xffffffff;
@@ -142,19 +137,7 @@ export class InodeTree implements FsTree {
 
   /** A "/"-separated path (leading "/" optional, as FUSE passes it) to its inode, NOT_FOUND or NOT_A_DIRECTORY. */
   resolve(path: string): number {
-    let ino = ROOT_INO;
-    let start = 0;
-    while (start <= path.length) {
-      let end = path.indexOf("/", start);
-      if (end < 0) end = path.length;
-      if (end > start) {
-        if (!this.isDirectory(ino)) return NOT_A_DIRECTORY;
-        ino = this.lookup(ino, path.slice(start, end));
-        if (ino === NOT_FOUND) return NOT_FOUND;
-      }
-      start = end + 1;
-    }
-    return ino;
+    return resolvePath(this, path);
   }
 
   private key(k: number): string {
