@@ -17,12 +17,11 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { pushBigPackage, type BigPackage } from "../test/helpers/big-manifest.js";
 import { FAKE_AWS_ENV } from "../test/helpers/moto-server.js";
-import { commitLine, fmtSeconds, intOption, loadLine, machineLine, peakRssMiB, REPO_ROOT, timeCommand, today, writeSection } from "./bench-support.js";
+import { commitLine, fmtSeconds, intOption, loadLine, machineLine, peakRssMiB, REPO_ROOT, timeCommand, today, writeSection, QUILT_BIN } from "./bench-support.js";
 
 const START = "<!-- bench-million:start -->";
 const END = "<!-- bench-million:end -->";
 const NAME = "bench/million";
-const QUILT_BIN = join(REPO_ROOT, "bin", "quilt.js");
 
 const { values: args } = parseArgs({
   options: {

@@ -43,6 +43,7 @@ import {
   writeRandomFile,
   writeSection,
   type ServerHandle,
+  QUILT_BIN,
 } from "./bench-support.js";
 
 const START = "<!-- bench-mount:start -->";
@@ -50,7 +51,6 @@ const END = "<!-- bench-mount:end -->";
 const BUCKET = "bench";
 const PACKAGE = "bench/mount";
 const FILE = "large.bin";
-const QUILT_BIN = join(REPO_ROOT, "bin", "quilt.js");
 
 const { values: args } = parseArgs({
   options: {

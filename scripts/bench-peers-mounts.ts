@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { REPO_ROOT, S3RVER_AWS_ENV } from "./bench-support.js";
+import { QUILT_BIN, S3RVER_AWS_ENV } from "./bench-support.js";
 
 export type MountName = "quilt mount" | "rclone mount" | "s3fs";
 
@@ -35,7 +35,6 @@ export interface MountSetup {
   packageName: string;
 }
 
-const QUILT_BIN = join(REPO_ROOT, "bin", "quilt.js");
 
 export function isMounted(path: string): boolean {
   return readFileSync("/proc/self/mounts", "utf8")

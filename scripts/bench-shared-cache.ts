@@ -25,7 +25,7 @@ import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from "@aws-
 import { startFaultProxy, type FaultProxy } from "../test/helpers/daemon-proxy.js";
 import { FAKE_AWS_ENV, startMoto } from "../test/helpers/moto-server.js";
 import { partsOf } from "../test/helpers/fault-proxy-s3.js";
-import { commitLine, fmtSeconds, intOption, loadLine, machineLine, MiB, pushPackage, REPO_ROOT, timeCommand, today, writeRandomFile, writeSection } from "./bench-support.js";
+import { commitLine, fmtSeconds, intOption, loadLine, machineLine, MiB, pushPackage, REPO_ROOT, timeCommand, today, writeRandomFile, writeSection, QUILT_BIN } from "./bench-support.js";
 
 const START = "<!-- bench-shared-cache:start -->";
 const END = "<!-- bench-shared-cache:end -->";
@@ -33,7 +33,6 @@ const BUCKET = "bench";
 const PACKAGE = "bench/shared";
 const WITH_PARTS = "with-parts.bin";
 const WITHOUT_PARTS = "without-parts.bin";
-const QUILT_BIN = join(REPO_ROOT, "bin", "quilt.js");
 
 const { values: args } = parseArgs({
   options: {

@@ -19,6 +19,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+/** The CLI every benchmark drives (it loads dist/: build first). */
+export const QUILT_BIN = join(REPO_ROOT, "bin", "quilt.js");
 export const BENCH_DOC = join(REPO_ROOT, "docs", "BENCHMARKS.md");
 
 /** The credentials s3rver's default account accepts (it checks signatures); never real ones. */

@@ -19,12 +19,11 @@ import { Manifest, type ManifestEntry } from "../src/manifest/manifest.js";
 import { PhysicalKey } from "../src/manifest/physical-key.js";
 import { parseRegistryUrl } from "../src/manifest/registry-url.js";
 import { openRegistry, Stores } from "../src/storage/stores.js";
-import { commitLine, fmtSeconds, intOption, loadLine, machineLine, REPO_ROOT, timeCommand, today, writeSection } from "./bench-support.js";
+import { commitLine, fmtSeconds, intOption, loadLine, machineLine, REPO_ROOT, timeCommand, today, writeSection, QUILT_BIN } from "./bench-support.js";
 
 const START = "<!-- bench-switch:start -->";
 const END = "<!-- bench-switch:end -->";
 const PACKAGE = "bench/switch";
-const QUILT_BIN = join(REPO_ROOT, "bin", "quilt.js");
 const PER_DIR = 1000;
 
 const { values: args } = parseArgs({

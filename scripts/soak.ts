@@ -40,13 +40,13 @@ import {
   writeSection,
   writeSmallFiles,
   type ServerHandle,
+  QUILT_BIN,
 } from "./bench-support.js";
 
 const START = "<!-- soak:start -->";
 const END = "<!-- soak:end -->";
 const BUCKET = "soak";
 const PACKAGE = "soak/mount";
-const QUILT_BIN = join(REPO_ROOT, "bin", "quilt.js");
 /** The project's venv starts in a fraction of the time of a pyenv shim; any python3 will do. */
 const VENV_PYTHON = join(REPO_ROOT, ".venv", "bin", "python");
 const PYTHON = existsSync(VENV_PYTHON) ? VENV_PYTHON : "python3";
