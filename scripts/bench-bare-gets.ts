@@ -30,14 +30,21 @@ export interface BareGetsReport {
 async function main(job: BareGetsJob): Promise<void> {
   Object.assign(process.env, job.env);
   // The manifest is read with our library, untimed: only the GETs count.
-  const ctx = new QuiltContext({ cacheDir: job.cacheDir, s3: { endpoint: job.endpoint, forcePathStyle: true } });
+  const ctx = new QuiltContext({
+    cacheDir: job.cacheDir,
+    s3: { endpoint: job.endpoint, forcePathStyle: true },
+  });
   const pkg = await Package.browse(job.name, { registry: job.registry, context: ctx });
   const objects = [...pkg].map((e) => new URL(e.physicalKey));
   await ctx.close();
 
   const url = new URL(job.endpoint);
   const signer = new SignatureV4({
-    credentials: { accessKeyId: job.env.AWS_ACCESS_KEY_ID ?? "", secretAccessKey: job.env.AWS_SECRET_ACCESS_KEY ?? "", ...(job.env.AWS_SESSION_TOKEN ? { sessionToken: job.env.AWS_SESSION_TOKEN } : {}) },
+    credentials: {
+      accessKeyId: job.env.AWS_ACCESS_KEY_ID ?? "",
+      secretAccessKey: job.env.AWS_SECRET_ACCESS_KEY ?? "",
+      ...(job.env.AWS_SESSION_TOKEN ? { sessionToken: job.env.AWS_SESSION_TOKEN } : {}),
+    },
     region: job.env.AWS_REGION ?? "us-east-1",
     service: "s3",
     sha256: NodeSha256,
@@ -50,14 +57,36 @@ async function main(job: BareGetsJob): Promise<void> {
     const path = `/${obj.hostname}${obj.pathname}`;
     const versionId = obj.searchParams.get("versionId");
     const query: Record<string, string> = versionId ? { versionId } : {};
-    const signed = await signer.sign({ method: "GET", protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path, query, headers: { host: url.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" } });
+    const signed = await signer.sign({
+      method: "GET",
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: Number(url.port),
+      path,
+      query,
+      headers: { host: url.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
+    });
     return new Promise((resolve, reject) => {
-      const req = request({ host: url.hostname, port: url.port, method: "GET", path: path + (versionId ? `?versionId=${encodeURIComponent(versionId)}` : ""), headers: signed.headers, agent }, (res) => {
-        let n = 0;
-        res.on("data", (c: Buffer) => (n += c.length));
-        res.on("end", () => (res.statusCode === 200 ? resolve(n) : reject(new Error(`GET ${obj.href}: HTTP ${res.statusCode}`))));
-        res.on("error", reject);
-      });
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          method: "GET",
+          path: path + (versionId ? `?versionId=${encodeURIComponent(versionId)}` : ""),
+          headers: signed.headers,
+          agent,
+        },
+        (res) => {
+          let n = 0;
+          res.on("data", (c: Buffer) => (n += c.length));
+          res.on("end", () =>
+            res.statusCode === 200
+              ? resolve(n)
+              : reject(new Error(`GET ${obj.href}: HTTP ${res.statusCode}`)),
+          );
+          res.on("error", reject);
+        },
+      );
       req.on("error", reject);
       req.end();
     });

@@ -92,13 +92,21 @@ interface ChildReport {
 async function runChild(job: ChildJob): Promise<void> {
   Object.assign(process.env, job.env);
   const t0 = performance.now();
-  const ctx = new QuiltContext({ cacheDir: job.cacheDir, s3: { endpoint: job.endpoint, forcePathStyle: true } });
+  const ctx = new QuiltContext({
+    cacheDir: job.cacheDir,
+    s3: { endpoint: job.endpoint, forcePathStyle: true },
+  });
   const pkg = await Package.browse(job.name, { registry: REGISTRY, context: ctx });
   const t1 = performance.now();
   const r = await pkg.download(job.dest);
   const t2 = performance.now();
   await ctx.close();
-  const report: ChildReport = { browse: (t1 - t0) / 1000, download: (t2 - t1) / 1000, files: r.fetched.length, bytes: r.bytesFetched };
+  const report: ChildReport = {
+    browse: (t1 - t0) / 1000,
+    download: (t2 - t1) / 1000,
+    files: r.fetched.length,
+    bytes: r.bytesFetched,
+  };
   console.log(JSON.stringify(report));
 }
 
@@ -163,21 +171,51 @@ function warm(dir: string | undefined): void {
   if (dir) spawnSync("sh", ["-c", 'find "$1" -type f -exec cat {} + > /dev/null', "warm", dir]);
 }
 
-async function runOurs(server: ServerHandle, env: Record<string, string>, name: string, scratch: string): Promise<{ sample: Sample; report: ChildReport; dest: string }> {
+async function runOurs(
+  server: ServerHandle,
+  env: Record<string, string>,
+  name: string,
+  scratch: string,
+): Promise<{ sample: Sample; report: ChildReport; dest: string }> {
   const dest = join(scratch, "ours-dest");
   const job: ChildJob = { endpoint: server.endpoint, env, name, dest, cacheDir: join(scratch, "ours-cache") };
-  const r = await timeCommand(process.execPath, ["--import", "tsx", THIS_FILE, "--child", JSON.stringify(job)], {
-    cpu: true,
-    cwd: REPO_ROOT,
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
-  });
+  const r = await timeCommand(
+    process.execPath,
+    ["--import", "tsx", THIS_FILE, "--child", JSON.stringify(job)],
+    {
+      cpu: true,
+      cwd: REPO_ROOT,
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+    },
+  );
   const report = lastJson<ChildReport>(r.stdout);
-  return { sample: { op: report.browse + report.download, wall: r.seconds, ...(r.cpu !== undefined && { clientCpu: r.cpu }) }, report, dest };
+  return {
+    sample: {
+      op: report.browse + report.download,
+      wall: r.seconds,
+      ...(r.cpu !== undefined && { clientCpu: r.cpu }),
+    },
+    report,
+    dest,
+  };
 }
 
 /** The floor: bare GETs of every object of the package, in a process of their own. */
-async function runBareGets(server: ServerHandle, env: Record<string, string>, name: string, scratch: string, expected: { files: number; bytes: number }): Promise<Sample> {
-  const job: BareGetsJob = { endpoint: server.endpoint, env, name, registry: REGISTRY, cacheDir: join(scratch, "bare-cache"), concurrency: DEFAULT_TRANSFER_CONCURRENCY };
+async function runBareGets(
+  server: ServerHandle,
+  env: Record<string, string>,
+  name: string,
+  scratch: string,
+  expected: { files: number; bytes: number },
+): Promise<Sample> {
+  const job: BareGetsJob = {
+    endpoint: server.endpoint,
+    env,
+    name,
+    registry: REGISTRY,
+    cacheDir: join(scratch, "bare-cache"),
+    concurrency: DEFAULT_TRANSFER_CONCURRENCY,
+  };
   const r = await timeCommand(process.execPath, ["--import", "tsx", BARE_GETS, JSON.stringify(job)], {
     cpu: true,
     cwd: REPO_ROOT,
@@ -185,12 +223,19 @@ async function runBareGets(server: ServerHandle, env: Record<string, string>, na
   });
   const report = lastJson<BareGetsReport>(r.stdout);
   if (report.files !== expected.files || report.bytes !== expected.bytes) {
-    throw new Error(`bare GETs read ${report.files} objects / ${report.bytes} bytes, expected ${expected.files} / ${expected.bytes}`);
+    throw new Error(
+      `bare GETs read ${report.files} objects / ${report.bytes} bytes, expected ${expected.files} / ${expected.bytes}`,
+    );
   }
   return { op: report.seconds, wall: r.seconds, ...(r.cpu !== undefined && { clientCpu: r.cpu }) };
 }
 
-async function runQuilt3(server: ServerHandle, env: Record<string, string>, name: string, scratch: string): Promise<{ sample: Sample; dest: string }> {
+async function runQuilt3(
+  server: ServerHandle,
+  env: Record<string, string>,
+  name: string,
+  scratch: string,
+): Promise<{ sample: Sample; dest: string }> {
   const dest = join(scratch, "quilt3-dest");
   const home = join(scratch, "quilt3-home");
   const r = await timeCommand(join(VENV_BIN, "python"), ["-c", QUILT3_INSTALL], {
@@ -199,11 +244,30 @@ async function runQuilt3(server: ServerHandle, env: Record<string, string>, name
     input: JSON.stringify({ name, registry: REGISTRY, dest }),
   });
   const t = lastJson<{ import: number; install: number }>(r.stdout);
-  return { sample: { op: t.install, wall: r.seconds, ...(r.cpu !== undefined && { clientCpu: r.cpu }) }, dest };
+  return {
+    sample: { op: t.install, wall: r.seconds, ...(r.cpu !== undefined && { clientCpu: r.cpu }) },
+    dest,
+  };
 }
 
-async function benchPackage(server: ServerHandle, serverName: string, env: Record<string, string>, dataDir: string | undefined, name: string, label: string, expected: { files: number; bytes: number }): Promise<Case> {
-  const c: Case = { server: serverName, label, files: expected.files, bytes: expected.bytes, ours: [], quilt3: [], bare: [] };
+async function benchPackage(
+  server: ServerHandle,
+  serverName: string,
+  env: Record<string, string>,
+  dataDir: string | undefined,
+  name: string,
+  label: string,
+  expected: { files: number; bytes: number },
+): Promise<Case> {
+  const c: Case = {
+    server: serverName,
+    label,
+    files: expected.files,
+    bytes: expected.bytes,
+    ours: [],
+    quilt3: [],
+    bare: [],
+  };
   const runs = serverName === "moto" ? MOTO_RUNS : RUNS;
   // With several runs, a first round is thrown away: the first run after the push (and before
   // any deletion of a previous install) was measurably faster for whoever went first.
@@ -219,7 +283,9 @@ async function benchPackage(server: ServerHandle, serverName: string, env: Recor
       try {
         spawnSync("sync");
         warm(dataDir);
-        console.error(`${serverName} ${label} ${keep ? `round ${round + 1}/${runs}` : "warm-up round (not counted)"}: ${who} ...`);
+        console.error(
+          `${serverName} ${label} ${keep ? `round ${round + 1}/${runs}` : "warm-up round (not counted)"}: ${who} ...`,
+        );
         const serverPid = listenerPid(server.endpoint);
         const cpu0 = processCpuSeconds(serverPid);
         const serverCpu = () => {
@@ -228,21 +294,29 @@ async function benchPackage(server: ServerHandle, serverName: string, env: Recor
         };
         if (who === "ours") {
           const { sample, report, dest } = await runOurs(server, env, name, scratch);
-          Object.assign(sample, serverCpu(), { detail: `manifest ${fmtSeconds(report.browse)} + download ${fmtSeconds(report.download)}` });
+          Object.assign(sample, serverCpu(), {
+            detail: `manifest ${fmtSeconds(report.browse)} + download ${fmtSeconds(report.download)}`,
+          });
           if (keep) c.ours.push(sample);
           await check(dest, expected, who);
-          console.error(`  ours: ${fmtSeconds(sample.op)} (process ${fmtSeconds(sample.wall)}; ${sample.detail}; cpu client ${sample.clientCpu?.toFixed(1)} server ${sample.serverCpu?.toFixed(1)})`);
+          console.error(
+            `  ours: ${fmtSeconds(sample.op)} (process ${fmtSeconds(sample.wall)}; ${sample.detail}; cpu client ${sample.clientCpu?.toFixed(1)} server ${sample.serverCpu?.toFixed(1)})`,
+          );
         } else if (who === "bare") {
           const sample = await runBareGets(server, env, name, scratch, expected);
           Object.assign(sample, serverCpu());
           if (keep) c.bare.push(sample);
-          console.error(`  bare GETs: ${fmtSeconds(sample.op)} (cpu client ${sample.clientCpu?.toFixed(1)} server ${sample.serverCpu?.toFixed(1)})`);
+          console.error(
+            `  bare GETs: ${fmtSeconds(sample.op)} (cpu client ${sample.clientCpu?.toFixed(1)} server ${sample.serverCpu?.toFixed(1)})`,
+          );
         } else {
           const { sample, dest } = await runQuilt3(server, env, name, scratch);
           Object.assign(sample, serverCpu());
           if (keep) c.quilt3.push(sample);
           await check(dest, expected, who);
-          console.error(`  quilt3: ${fmtSeconds(sample.op)} (process ${fmtSeconds(sample.wall)}; cpu client ${sample.clientCpu?.toFixed(1)} server ${sample.serverCpu?.toFixed(1)})`);
+          console.error(
+            `  quilt3: ${fmtSeconds(sample.op)} (process ${fmtSeconds(sample.wall)}; cpu client ${sample.clientCpu?.toFixed(1)} server ${sample.serverCpu?.toFixed(1)})`,
+          );
         }
       } finally {
         await rm(scratch, { recursive: true, force: true });
@@ -255,7 +329,9 @@ async function benchPackage(server: ServerHandle, serverName: string, env: Recor
 async function check(dest: string, expected: { files: number; bytes: number }, who: string): Promise<void> {
   const got = await treeSize(dest);
   if (got.files !== expected.files || got.bytes !== expected.bytes) {
-    throw new Error(`${who} installed ${got.files} files / ${got.bytes} bytes, expected ${expected.files} / ${expected.bytes}`);
+    throw new Error(
+      `${who} installed ${got.files} files / ${got.bytes} bytes, expected ${expected.files} / ${expected.bytes}`,
+    );
   }
 }
 
@@ -271,7 +347,12 @@ async function startServer(kind: string, scratch: string): Promise<ServerRun> {
   if (kind === "s3rver") {
     const dataDir = join(scratch, "s3rver-data");
     const server = await startS3rver(dataDir, [BUCKET]);
-    return { server, env: { ...S3RVER_AWS_ENV }, dataDir, note: "s3rver 3.7.1 (file-backed, no versioning: physical keys carry no versionId)" };
+    return {
+      server,
+      env: { ...S3RVER_AWS_ENV },
+      dataDir,
+      note: "s3rver 3.7.1 (file-backed, no versioning: physical keys carry no versionId)",
+    };
   }
   if (kind === "moto") {
     const server = await startMoto();
@@ -279,26 +360,42 @@ async function startServer(kind: string, scratch: string): Promise<ServerRun> {
       endpoint: server.endpoint,
       forcePathStyle: true,
       region: FAKE_AWS_ENV.AWS_REGION,
-      credentials: { accessKeyId: FAKE_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: FAKE_AWS_ENV.AWS_SECRET_ACCESS_KEY, sessionToken: FAKE_AWS_ENV.AWS_SESSION_TOKEN },
+      credentials: {
+        accessKeyId: FAKE_AWS_ENV.AWS_ACCESS_KEY_ID,
+        secretAccessKey: FAKE_AWS_ENV.AWS_SECRET_ACCESS_KEY,
+        sessionToken: FAKE_AWS_ENV.AWS_SESSION_TOKEN,
+      },
     });
     await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    await client.send(new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: "Enabled" } }));
+    await client.send(
+      new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: "Enabled" } }),
+    );
     client.destroy();
-    return { server, env: { ...FAKE_AWS_ENV }, note: `moto_server ${motoVersion()} (versioned bucket; in memory, one thread per request, no keep-alive)` };
+    return {
+      server,
+      env: { ...FAKE_AWS_ENV },
+      note: `moto_server ${motoVersion()} (versioned bucket; in memory, one thread per request, no keep-alive)`,
+    };
   }
   throw new Error(`unknown server ${kind}: expected moto or s3rver`);
 }
 
 function motoVersion(): string {
-  const r = spawnSync(join(VENV_BIN, "python"), ["-c", "import moto; print(moto.__version__)"], { encoding: "utf8" });
+  const r = spawnSync(join(VENV_BIN, "python"), ["-c", "import moto; print(moto.__version__)"], {
+    encoding: "utf8",
+  });
   return r.stdout?.trim() || "?";
 }
 
 function quilt3Version(): string {
-  const r = spawnSync(join(VENV_BIN, "python"), ["-c", "import importlib.metadata as m; print(m.version('quilt3'), m.version('boto3'))"], {
-    encoding: "utf8",
-    env: { ...process.env, QUILT_DISABLE_USAGE_METRICS: "true" },
-  });
+  const r = spawnSync(
+    join(VENV_BIN, "python"),
+    ["-c", "import importlib.metadata as m; print(m.version('quilt3'), m.version('boto3'))"],
+    {
+      encoding: "utf8",
+      env: { ...process.env, QUILT_DISABLE_USAGE_METRICS: "true" },
+    },
+  );
   const [q, b] = (r.stdout ?? "").trim().split(" ");
   return `quilt3 ${q ?? "?"} (boto3 ${b ?? "?"})`;
 }
@@ -306,7 +403,10 @@ function quilt3Version(): string {
 /** Uploads a local directory as a package with our library; quilt3's push fails on moto for files ≥ 8 MiB. */
 async function push(run: ServerRun, scratch: string, name: string, dir: string): Promise<number> {
   Object.assign(process.env, run.env);
-  const ctx = new QuiltContext({ cacheDir: join(scratch, "push-cache"), s3: { endpoint: run.server.endpoint, forcePathStyle: true } });
+  const ctx = new QuiltContext({
+    cacheDir: join(scratch, "push-cache"),
+    s3: { endpoint: run.server.endpoint, forcePathStyle: true },
+  });
   try {
     const t = performance.now();
     const b = new PackageBuilder(name, { registry: REGISTRY, context: ctx });
@@ -352,12 +452,16 @@ function formatCpuRow(c: Case): string {
   const theirs = fastest(c.quilt3);
   // The server works on one core, so no client finishes before the server has spent its CPU;
   // the least it spent serving either client is what serving this package costs it.
-  const serverCpus = [ours?.serverCpu, theirs?.serverCpu].filter((x): x is number => x !== undefined && x > 0);
+  const serverCpus = [ours?.serverCpu, theirs?.serverCpu].filter(
+    (x): x is number => x !== undefined && x > 0,
+  );
   const bare = fastest(c.bare);
   // With a floor measured, no client can beat the bare GETs' time; else the server's CPU bounds it.
   const bound = bare ? bare.op : serverCpus.length ? Math.min(...serverCpus) : undefined;
   const ceiling = bound ? `${(best(c.quilt3, "op") / bound).toFixed(2)}×` : "?";
-  const bareCell = bare ? `${fmtSeconds(bare.op)}${c.bare.length > 1 ? ` [${c.bare.map((x) => x.op.toFixed(1)).join(", ")}]` : ""}, ${f(bare.clientCpu)} / ${f(bare.serverCpu)}` : "not run (one object)";
+  const bareCell = bare
+    ? `${fmtSeconds(bare.op)}${c.bare.length > 1 ? ` [${c.bare.map((x) => x.op.toFixed(1)).join(", ")}]` : ""}, ${f(bare.clientCpu)} / ${f(bare.serverCpu)}`
+    : "not run (one object)";
   return `| ${c.server} | ${c.label} | ${pair(ours)} | ${pair(theirs)} | ${bareCell} | ${ceiling} |`;
 }
 
@@ -388,8 +492,18 @@ async function main(): Promise<void> {
         notes.push(`${kind}: ${run.note}`);
         const largeMib = kind === "moto" ? MOTO_LARGE_MIB : LARGE_MIB;
         const packages = [
-          { name: "bench/small", dir: smallDir, label: `${FILES} × ${FILE_KIB} KiB`, expected: { files: FILES, bytes: FILES * FILE_KIB * 1024 } },
-          { name: "bench/large", dir: await largeDir(largeMib), label: `1 × ${largeMib >= 1024 ? `${largeMib / 1024} GiB` : `${largeMib} MiB`}`, expected: { files: 1, bytes: largeMib * MiB } },
+          {
+            name: "bench/small",
+            dir: smallDir,
+            label: `${FILES} × ${FILE_KIB} KiB`,
+            expected: { files: FILES, bytes: FILES * FILE_KIB * 1024 },
+          },
+          {
+            name: "bench/large",
+            dir: await largeDir(largeMib),
+            label: `1 × ${largeMib >= 1024 ? `${largeMib / 1024} GiB` : `${largeMib} MiB`}`,
+            expected: { files: 1, bytes: largeMib * MiB },
+          },
         ];
         for (const p of packages) {
           console.error(`${kind}: pushing ${p.name} (${p.label}) ...`);

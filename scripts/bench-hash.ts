@@ -78,7 +78,6 @@ async function writeSmallFiles(dir: string, count: number, bytes: number): Promi
   return paths;
 }
 
-
 function sha256sumVersion(): string {
   const r = spawnSync("sha256sum", ["--version"], { encoding: "utf8" });
   return r.stdout?.split("\n")[0]?.trim() || "unknown";
@@ -116,7 +115,12 @@ async function main(): Promise<void> {
 
     const rows: Row[] = [];
     const haveOpenssl = spawnSync("openssl", ["version"]).status === 0;
-    const time = async (name: string, bytes: number, ours: () => Promise<unknown>, theirs: (cmd: string[]) => void) => {
+    const time = async (
+      name: string,
+      bytes: number,
+      ours: () => Promise<unknown>,
+      theirs: (cmd: string[]) => void,
+    ) => {
       console.error(`measuring: ${name}`);
       const [o, t, ssl] = await best([
         async () => void (await ours()),
@@ -130,20 +134,32 @@ async function main(): Promise<void> {
     const largeBytes = LARGE_MIB * MiB;
     const smallBytes = FILES * FILE_KIB * 1024;
     const one = (type: HashType) => () => hashFile(large, type);
-    await time(`one ${LARGE_MIB} MiB file, hashFile sha2-256-chunked`, largeBytes, one("sha2-256-chunked"), (cmd) =>
-      run([...cmd, large]),
+    await time(
+      `one ${LARGE_MIB} MiB file, hashFile sha2-256-chunked`,
+      largeBytes,
+      one("sha2-256-chunked"),
+      (cmd) => run([...cmd, large]),
     );
     await time(`one ${LARGE_MIB} MiB file, hashFile SHA256`, largeBytes, one("SHA256"), (cmd) =>
       run([...cmd, large]),
     );
-    await time(`one ${LARGE_MIB} MiB file, pool sha2-256-chunked (chunks over threads)`, largeBytes, () => pool.hashFiles([large]), (cmd) =>
-      run([...cmd, large]),
+    await time(
+      `one ${LARGE_MIB} MiB file, pool sha2-256-chunked (chunks over threads)`,
+      largeBytes,
+      () => pool.hashFiles([large]),
+      (cmd) => run([...cmd, large]),
     );
-    await time(`${FILES} × ${FILE_KIB} KiB files, pool sha2-256-chunked`, smallBytes, () => pool.hashFiles(small), (cmd) =>
-      run(["xargs", "-0", ...cmd], listText),
+    await time(
+      `${FILES} × ${FILE_KIB} KiB files, pool sha2-256-chunked`,
+      smallBytes,
+      () => pool.hashFiles(small),
+      (cmd) => run(["xargs", "-0", ...cmd], listText),
     );
-    await time(`${FILES} × ${FILE_KIB} KiB files, pool SHA256`, smallBytes, () => pool.hashFiles(small, "SHA256"), (cmd) =>
-      run(["xargs", "-0", ...cmd], listText),
+    await time(
+      `${FILES} × ${FILE_KIB} KiB files, pool SHA256`,
+      smallBytes,
+      () => pool.hashFiles(small, "SHA256"),
+      (cmd) => run(["xargs", "-0", ...cmd], listText),
     );
 
     const fresh = new HashPool();
@@ -176,7 +192,8 @@ async function main(): Promise<void> {
 }
 
 async function writeSection(section: string): Promise<void> {
-  const header = "# Benchmarks\n\nMeasured numbers from the scripts in scripts/; each script rewrites its own section.\n\n";
+  const header =
+    "# Benchmarks\n\nMeasured numbers from the scripts in scripts/; each script rewrites its own section.\n\n";
   const text = existsSync(DOC) ? await readFile(DOC, "utf8") : header;
   const start = text.indexOf(START);
   const end = text.indexOf(END);

@@ -87,8 +87,13 @@ async function ddRead(path: string): Promise<number> {
 }
 
 function quilt(env: Env, argv: string[]): string {
-  const r = spawnSync(process.execPath, [QUILT_BIN, ...argv], { env: env.quiltEnv, encoding: "utf8", timeout: 120_000 });
-  if (r.status !== 0) throw new Error(`quilt ${argv.join(" ")} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  const r = spawnSync(process.execPath, [QUILT_BIN, ...argv], {
+    env: env.quiltEnv,
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  if (r.status !== 0)
+    throw new Error(`quilt ${argv.join(" ")} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
 
@@ -107,8 +112,15 @@ async function mountFresh(env: Env): Promise<void> {
 
 /** Unmounts and stops the daemon; also when something failed half-way. Never throws. */
 function teardown(env: Env): void {
-  for (const argv of [["unmount", env.mountpoint], ["daemon", "stop"]]) {
-    spawnSync(process.execPath, [QUILT_BIN, ...argv], { env: env.quiltEnv, stdio: "ignore", timeout: 60_000 });
+  for (const argv of [
+    ["unmount", env.mountpoint],
+    ["daemon", "stop"],
+  ]) {
+    spawnSync(process.execPath, [QUILT_BIN, ...argv], {
+      env: env.quiltEnv,
+      stdio: "ignore",
+      timeout: 60_000,
+    });
   }
   if (isMounted(env.mountpoint)) {
     spawnSync("fusermount", ["-u", "-z", env.mountpoint], { stdio: "ignore" });
@@ -116,7 +128,9 @@ function teardown(env: Env): void {
   }
   // A daemon that did not answer the stop request: end it by its own pid file, nothing broader.
   const pidFile = join(env.scratch, "state", "daemon", "daemon.pid");
-  const pid = existsSync(pidFile) ? Number(spawnSync("cat", [pidFile], { encoding: "utf8" }).stdout.trim()) : NaN;
+  const pid = existsSync(pidFile)
+    ? Number(spawnSync("cat", [pidFile], { encoding: "utf8" }).stdout.trim())
+    : NaN;
   if (Number.isSafeInteger(pid) && pid > 0) {
     try {
       process.kill(pid, "SIGKILL");
@@ -129,13 +143,15 @@ function teardown(env: Env): void {
 /** Server in memory (its object file read once), client side cold: what a cold read should see. */
 function prepareCold(env: Env): void {
   if (env.canDrop) dropPageCache();
-  for (const f of serverObjectFiles(env.serverData)) spawnSync("cat", [f], { stdio: ["ignore", "ignore", "ignore"] });
+  for (const f of serverObjectFiles(env.serverData))
+    spawnSync("cat", [f], { stdio: ["ignore", "ignore", "ignore"] });
 }
 
 function serverObjectFiles(dir: string): string[] {
   const out: string[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile() && e.name.startsWith(FILE) && e.name.endsWith("_S3rver_object")) out.push(join(e.parentPath, e.name));
+    if (e.isFile() && e.name.startsWith(FILE) && e.name.endsWith("_S3rver_object"))
+      out.push(join(e.parentPath, e.name));
   }
   return out;
 }
@@ -177,7 +193,10 @@ function resetPeakRss(pid: number | undefined): void {
 }
 
 /** Runs one timed read and measures the daemon around it. */
-async function measured(env: Env, read: () => Promise<number>): Promise<{ seconds: number; stats: ReadStats }> {
+async function measured(
+  env: Env,
+  read: () => Promise<number>,
+): Promise<{ seconds: number; stats: ReadStats }> {
   const pid = daemonPid(env);
   const before = daemonStats(env);
   resetPeakRss(pid);
@@ -201,7 +220,11 @@ function statsDelta(before: DaemonStats, after: DaemonStats): ReadStats {
   return { cacheReads: hits(after) - hits(before), s3: s3 || "none" };
 }
 
-async function round(env: Env, add: (k: Kind, s: number) => void, note: (k: Kind, r: ReadStats) => void): Promise<void> {
+async function round(
+  env: Env,
+  add: (k: Kind, s: number) => void,
+  note: (k: Kind, r: ReadStats) => void,
+): Promise<void> {
   // Plain local copy: cold page cache, then hot.
   if (env.canDrop) dropPageCache();
   add("local cold", await ddRead(env.local));
@@ -211,7 +234,17 @@ async function round(env: Env, add: (k: Kind, s: number) => void, note: (k: Kind
   if (env.aws) {
     prepareCold(env);
     const key = `${PACKAGE}/${FILE}`;
-    const r = await timeCommand("sh", ["-c", `"$1" s3 cp --endpoint-url "$2" "s3://${BUCKET}/${key}" - > /dev/null`, "aws", env.aws, env.server.endpoint], { env: env.awsEnv });
+    const r = await timeCommand(
+      "sh",
+      [
+        "-c",
+        `"$1" s3 cp --endpoint-url "$2" "s3://${BUCKET}/${key}" - > /dev/null`,
+        "aws",
+        env.aws,
+        env.server.endpoint,
+      ],
+      { env: env.awsEnv },
+    );
     add("awscli cold", r.seconds);
   }
 
@@ -255,7 +288,11 @@ async function main(): Promise<void> {
   const load = loadLine();
   if (!args["no-build"]) {
     console.error("building dist/ (the daemon runs from it) ...");
-    const b = spawnSync(process.execPath, [join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(REPO_ROOT, "tsconfig.json")], { stdio: "inherit" });
+    const b = spawnSync(
+      process.execPath,
+      [join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(REPO_ROOT, "tsconfig.json")],
+      { stdio: "inherit" },
+    );
     if (b.status !== 0) throw new Error("npx tsc -p tsconfig.json failed");
   }
   const scratch = await mkdtemp(join(tmpdir(), "quilt-bench-mount-"));
@@ -305,7 +342,9 @@ async function main(): Promise<void> {
           readStats.set(k, r);
           cpuSamples.set(k, [...(cpuSamples.get(k) ?? []), r.cpuSeconds ?? NaN]);
           rssSamples.set(k, [...(rssSamples.get(k) ?? []), r.peakRssMiB ?? NaN]);
-          console.error(`    daemon: ${r.cacheReads} block reads, S3: ${r.s3}, CPU ${r.cpuSeconds?.toFixed(2) ?? "?"} s, peak RSS ${r.peakRssMiB?.toFixed(0) ?? "?"} MiB`);
+          console.error(
+            `    daemon: ${r.cacheReads} block reads, S3: ${r.s3}, CPU ${r.cpuSeconds?.toFixed(2) ?? "?"} s, peak RSS ${r.peakRssMiB?.toFixed(0) ?? "?"} MiB`,
+          );
         },
       );
     }
@@ -317,7 +356,8 @@ async function main(): Promise<void> {
   const minutes = (performance.now() - t0) / 60_000;
   const best = (k: Kind) => Math.min(...(samples.get(k) ?? [NaN]));
   const all = (k: Kind) => (samples.get(k) ?? []).map((s) => s.toFixed(2)).join(", ");
-  const cell = (k: Kind) => (samples.has(k) ? `${fmtSeconds(best(k))} (${fmtRate(BYTES, best(k))}) [${all(k)}]` : "n/a");
+  const cell = (k: Kind) =>
+    samples.has(k) ? `${fmtSeconds(best(k))} (${fmtRate(BYTES, best(k))}) [${all(k)}]` : "n/a";
   const median = (k: Kind) => {
     const xs = [...(samples.get(k) ?? [NaN])].sort((a, b) => a - b);
     const mid = Math.floor(xs.length / 2);
@@ -337,7 +377,10 @@ async function main(): Promise<void> {
     const rss = (rssSamples.get(k) ?? []).filter((r) => !Number.isNaN(r));
     if (perGiB.length === 0) return "n/a";
     const sorted = [...perGiB].sort((a, b) => a - b);
-    const med = sorted.length % 2 ? (sorted[(sorted.length - 1) / 2] as number) : ((sorted[sorted.length / 2 - 1] as number) + (sorted[sorted.length / 2] as number)) / 2;
+    const med =
+      sorted.length % 2
+        ? (sorted[(sorted.length - 1) / 2] as number)
+        : ((sorted[sorted.length / 2 - 1] as number) + (sorted[sorted.length / 2] as number)) / 2;
     return `${med.toFixed(2)} [${perGiB.map((c) => c.toFixed(2)).join(", ")}] · ${rss.length ? `${Math.max(...rss).toFixed(0)} MiB` : "?"}`;
   };
   const aws = env?.aws;
@@ -346,7 +389,9 @@ async function main(): Promise<void> {
     ["mount warm", "local cold", 0.7],
     ["mount hot", "local hot", 0.8],
   ];
-  const missed = goals.filter(([ours, base, goal]) => samples.has(ours) && samples.has(base) && medianRatio(ours, base) < goal).map(([k]) => k);
+  const missed = goals
+    .filter(([ours, base, goal]) => samples.has(ours) && samples.has(base) && medianRatio(ours, base) < goal)
+    .map(([k]) => k);
   const hotReads = readStats.get("mount hot")?.cacheReads;
   const blocks = BYTES / MiB;
   const warmReads = readStats.get("mount warm")?.cacheReads;
@@ -383,7 +428,7 @@ async function main(): Promise<void> {
     `- Mount: \`quilt mount\` (the daemon of ${commitLine()}, run with ${daemonNodeOptions().join(" ") || "no V8 options"} on this machine, from dist/, own QUILT_STATE_DIR and QUILT_CACHE_DIR, --cache-size 4G, cache emptied before each cold read); every read is \`dd if=FILE of=/dev/null bs=1M\` in a child process, timed from spawn to exit`,
     canDrop
       ? "- Page cache: dropped (`sync; echo 3 > /proc/sys/vm/drop_caches`) before every cold and warm read"
-      : "- Page cache: could NOT be dropped (not root): local \"cold\" reads are really warm, and mount warm is a remount over the same disk cache",
+      : '- Page cache: could NOT be dropped (not root): local "cold" reads are really warm, and mount warm is a remount over the same disk cache',
     `- awscli: ${aws ? `\`aws s3 cp s3://${BUCKET}/... -\` to /dev/null (${awsVersion(aws)}), its own HOME` : "not found: no awscli baseline"}`,
     `- What the daemon did (its stats, last round): ${(["mount cold", "mount warm", "mount hot"] as const).map((k) => `${k.slice(6)}: ${readStats.get(k)?.cacheReads ?? "?"} block reads, S3 ${readStats.get(k)?.s3 ?? "?"}`).join("; ")} (the file is ${BYTES / MiB} blocks of 1 MiB)`,
     "",
@@ -395,7 +440,12 @@ async function main(): Promise<void> {
     `| mount, cold (empty cache) | ${cell("mount cold")} | vs awscli: ${ratio("mount cold", "awscli cold", 1.0)} | ${resources("mount cold")} |`,
     `| mount, warm (disk cache, page cache dropped) | ${cell("mount warm")} | vs local cold: ${ratio("mount warm", "local cold", 0.7)} | ${resources("mount warm")} |`,
     `| mount, hot (re-read) | ${cell("mount hot")} | vs local hot: ${ratio("mount hot", "local hot", 0.8)} | ${resources("mount hot")} |`,
-    ...(missed.length ? ["", `Why ${missed.join(", ")} miss their goals (profiled by hand with \`node --cpu-prof\` on the daemon, this machine, 2026-12-04):`] : []),
+    ...(missed.length
+      ? [
+          "",
+          `Why ${missed.join(", ")} miss their goals (profiled by hand with \`node --cpu-prof\` on the daemon, this machine, 2026-12-04):`,
+        ]
+      : []),
     ...analysis.filter(([k]) => missed.includes(k)).map(([, text]) => text),
     END,
   ].join("\n");

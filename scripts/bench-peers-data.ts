@@ -33,7 +33,12 @@ function smallPath(i: number): string {
 }
 
 /** Writes the local copy: `largeBytes` of random data and `files` distinct files of `fileBytes`. */
-export async function writeDataset(scratch: string, largeBytes: number, files: number, fileBytes: number): Promise<Dataset> {
+export async function writeDataset(
+  scratch: string,
+  largeBytes: number,
+  files: number,
+  fileBytes: number,
+): Promise<Dataset> {
   const local = join(scratch, "local");
   await writeRandomFile(join(local, LARGE), largeBytes);
   const body = randomFillSync(Buffer.allocUnsafe(fileBytes));
@@ -74,10 +79,14 @@ export async function putMarkers(endpoint: string, bucket: string, prefixes: str
     endpoint,
     forcePathStyle: true,
     region: S3RVER_AWS_ENV.AWS_REGION,
-    credentials: { accessKeyId: S3RVER_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: S3RVER_AWS_ENV.AWS_SECRET_ACCESS_KEY },
+    credentials: {
+      accessKeyId: S3RVER_AWS_ENV.AWS_ACCESS_KEY_ID,
+      secretAccessKey: S3RVER_AWS_ENV.AWS_SECRET_ACCESS_KEY,
+    },
   });
   try {
-    for (const Key of prefixes) await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: new Uint8Array(0), ContentLength: 0 }));
+    for (const Key of prefixes)
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: new Uint8Array(0), ContentLength: 0 }));
   } finally {
     s3.destroy();
   }
@@ -87,13 +96,24 @@ export async function putMarkers(endpoint: string, bucket: string, prefixes: str
  * Reads s3rver's files for the large file or the small tree once, so the server
  * answers a cold read from memory, as S3 would, rather than from this machine's disk.
  */
-export function warmServer(serverData: string, bucket: string, prefix: string, which: "large" | "small"): void {
+export function warmServer(
+  serverData: string,
+  bucket: string,
+  prefix: string,
+  which: "large" | "small",
+): void {
   const base = join(serverData, bucket, ...prefix.split("/"));
   const target = which === "large" ? base : join(base, SMALL_DIR);
   if (!existsSync(target)) throw new Error(`s3rver data not where expected: ${target}`);
   // Object bodies and their metadata files (which listings and HEADs read).
   const filter = which === "large" ? ["-maxdepth", "1", "-name", `${LARGE}*`] : [];
-  const r = spawnSync("sh", ["-c", 'd="$1"; shift; find "$d" "$@" -type f -print0 | xargs -0 -r cat > /dev/null', "sh", target, ...filter]);
+  const r = spawnSync("sh", [
+    "-c",
+    'd="$1"; shift; find "$d" "$@" -type f -print0 | xargs -0 -r cat > /dev/null',
+    "sh",
+    target,
+    ...filter,
+  ]);
   if (r.status !== 0) throw new Error(`could not read s3rver's object files under ${target}`);
 }
 

@@ -35,7 +35,6 @@ export interface MountSetup {
   packageName: string;
 }
 
-
 export function isMounted(path: string): boolean {
   return readFileSync("/proc/self/mounts", "utf8")
     .split("\n")
@@ -65,7 +64,8 @@ function quiltTool(s: MountSetup): MountTool {
   };
   const quilt = (argv: string[], check = true) => {
     const r = spawnSync(process.execPath, [QUILT_BIN, ...argv], { env, encoding: "utf8", timeout: 180_000 });
-    if (check && r.status !== 0) throw new Error(`quilt ${argv.join(" ")} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+    if (check && r.status !== 0)
+      throw new Error(`quilt ${argv.join(" ")} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   };
   const pid = () => {
     const file = join(dir, "state", "daemon", "daemon.pid");
@@ -110,7 +110,11 @@ function quiltTool(s: MountSetup): MountTool {
 }
 
 /** A peer that runs in the foreground as our child: mounted when the mount table says so. */
-function childTool(name: MountName, s: MountSetup, start: (mountpoint: string, cacheDir: string) => Promise<ChildProcess>): MountTool {
+function childTool(
+  name: MountName,
+  s: MountSetup,
+  start: (mountpoint: string, cacheDir: string) => Promise<ChildProcess>,
+): MountTool {
   const dir = join(s.scratch, name.split(" ")[0] as string);
   const mountpoint = join(dir, "mnt");
   const cacheDir = join(dir, "cache");
@@ -180,7 +184,16 @@ function rcloneTool(s: MountSetup): MountTool {
       RCLONE_CONFIG_PEER_ACCESS_KEY_ID: S3RVER_AWS_ENV.AWS_ACCESS_KEY_ID,
       RCLONE_CONFIG_PEER_SECRET_ACCESS_KEY: S3RVER_AWS_ENV.AWS_SECRET_ACCESS_KEY,
     };
-    const args = ["mount", `peer:${s.bucket}/${s.prefix}`, mountpoint, "--vfs-cache-mode", "full", "--read-only", "--cache-dir", cacheDir];
+    const args = [
+      "mount",
+      `peer:${s.bucket}/${s.prefix}`,
+      mountpoint,
+      "--vfs-cache-mode",
+      "full",
+      "--read-only",
+      "--cache-dir",
+      cacheDir,
+    ];
     return spawn("rclone", args, { env, stdio: ["ignore", "ignore", "pipe"] });
   });
 }
@@ -191,11 +204,22 @@ function s3fsTool(s: MountSetup): MountTool {
     const home = join(s.scratch, "s3fs", "home");
     await mkdir(home, { recursive: true });
     const passwd = join(home, "passwd-s3fs");
-    await writeFile(passwd, `${S3RVER_AWS_ENV.AWS_ACCESS_KEY_ID}:${S3RVER_AWS_ENV.AWS_SECRET_ACCESS_KEY}\n`, { mode: 0o600 });
+    await writeFile(passwd, `${S3RVER_AWS_ENV.AWS_ACCESS_KEY_ID}:${S3RVER_AWS_ENV.AWS_SECRET_ACCESS_KEY}\n`, {
+      mode: 0o600,
+    });
     await chmod(passwd, 0o600);
-    const opts = [`url=${s.endpoint}`, "use_path_request_style", `passwd_file=${passwd}`, `use_cache=${cacheDir}`, "ro"];
+    const opts = [
+      `url=${s.endpoint}`,
+      "use_path_request_style",
+      `passwd_file=${passwd}`,
+      `use_cache=${cacheDir}`,
+      "ro",
+    ];
     const args = [`${s.bucket}:/${s.prefix}`, mountpoint, "-f", ...opts.flatMap((o) => ["-o", o])];
-    return spawn("s3fs", args, { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home }, stdio: ["ignore", "ignore", "pipe"] });
+    return spawn("s3fs", args, {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
   });
 }
 

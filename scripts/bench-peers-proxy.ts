@@ -52,11 +52,14 @@ async function serve(target: string): Promise<number> {
     }
     const method = req.method ?? "?";
     counts.requests[method] = (counts.requests[method] ?? 0) + 1;
-    const up = request({ host: upstream.hostname, port: upstream.port, method, path: req.url, headers: req.headers, agent }, (upRes: IncomingMessage) => {
-      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-      if (method === "GET") upRes.on("data", (chunk: Buffer) => (counts.getBytes += chunk.length));
-      upRes.pipe(res);
-    });
+    const up = request(
+      { host: upstream.hostname, port: upstream.port, method, path: req.url, headers: req.headers, agent },
+      (upRes: IncomingMessage) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        if (method === "GET") upRes.on("data", (chunk: Buffer) => (counts.getBytes += chunk.length));
+        upRes.pipe(res);
+      },
+    );
     up.on("error", (err) => res.destroy(err));
     // A client that hangs up mid-body (a reader that stopped early) ends the upstream request too.
     res.on("close", () => {
@@ -88,7 +91,11 @@ function counters(url: string): Promise<Traffic> {
 
 /** Starts the proxy in a child process (this file, under the same Node flags, i.e. tsx). */
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
-  const proc = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), "proxy", target], { stdio: ["ignore", "pipe", "inherit"] });
+  const proc = spawn(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), "proxy", target],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";
     proc.stdout?.on("data", (d: Buffer) => {

@@ -4,7 +4,15 @@
 // itself is drawn by matplotlib in the bench venv (scripts/bench-peers-readers.py chart):
 // no npm dependency for one PNG, and it is already there for the DataLoader's torch.
 import type { MountName } from "./bench-peers-mounts.js";
-import { RANDOM_READS, WORKLOAD_PHASES, type Phase, type PhaseKey, type Sample, type Tool, type WorkloadId } from "./bench-peers-workloads.js";
+import {
+  RANDOM_READS,
+  WORKLOAD_PHASES,
+  type Phase,
+  type PhaseKey,
+  type Sample,
+  type Tool,
+  type WorkloadId,
+} from "./bench-peers-workloads.js";
 import { MiB } from "./bench-support.js";
 
 export type Results = Map<PhaseKey, Map<Tool, Sample[]>>;
@@ -25,7 +33,11 @@ export const WORKLOAD_TITLES: Record<WorkloadId, string> = {
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
-  return s.length === 0 ? NaN : s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+  return s.length === 0
+    ? NaN
+    : s.length % 2
+      ? (s[mid] as number)
+      : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
 /** Larger is better for both: samples/s for the loader, 1/seconds for everything else. */
@@ -64,7 +76,14 @@ function cell(r: Results, w: WorkloadId, p: Phase, tool: Tool, largeBytes: numbe
   }
   const secs = xs.map((s) => s.seconds);
   const m = median(secs);
-  const extra = w === "seq" ? `, ${(largeBytes / MiB / m).toFixed(0)} MiB/s` : w === "par" ? `, ${f2(files / m)} files/s` : w === "rand" ? `, ${((m / RANDOM_READS) * 1000).toFixed(2)} ms/read` : "";
+  const extra =
+    w === "seq"
+      ? `, ${(largeBytes / MiB / m).toFixed(0)} MiB/s`
+      : w === "par"
+        ? `, ${f2(files / m)} files/s`
+        : w === "rand"
+          ? `, ${((m / RANDOM_READS) * 1000).toFixed(2)} ms/read`
+          : "";
   return `**${f2(m)} s**${extra} (${secs.map(f2).join(", ")})`;
 }
 
@@ -96,7 +115,10 @@ export function workloadTable(r: Results, w: WorkloadId, largeBytes: number, fil
     "",
     head,
     `|${"---|".repeat(phases.length + 2)}`,
-    ...tools.map((t) => `| ${t} | ${phases.map((p) => cell(r, w, p, t, largeBytes, files)).join(" | ")} | ${costCell(r, `${w} ${phases[0] as Phase}`, t)} |`),
+    ...tools.map(
+      (t) =>
+        `| ${t} | ${phases.map((p) => cell(r, w, p, t, largeBytes, files)).join(" | ")} | ${costCell(r, `${w} ${phases[0] as Phase}`, t)} |`,
+    ),
     `| **ours vs best peer** (speed, >1: ours faster) | ${phases.map((p) => ratioCell(r, `${w} ${p}`)).join(" | ")} | |`,
     "",
   ];
@@ -110,7 +132,9 @@ export interface ChartData {
 
 /** Our speed over each other reader's, per workload phase: what the PNG plots. */
 export function chartData(r: Results, workloads: WorkloadId[], title: string): ChartData {
-  const others = [...PEERS, "local copy" as Tool].filter((t) => workloads.some((w) => WORKLOAD_PHASES[w].some((p) => samples(r, `${w} ${p}`, t).length > 0)));
+  const others = [...PEERS, "local copy" as Tool].filter((t) =>
+    workloads.some((w) => WORKLOAD_PHASES[w].some((p) => samples(r, `${w} ${p}`, t).length > 0)),
+  );
   const phases: ChartData["phases"] = [];
   for (const w of workloads) {
     for (const p of WORKLOAD_PHASES[w]) {

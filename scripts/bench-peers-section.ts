@@ -7,7 +7,16 @@ import { tmpdir } from "node:os";
 import { daemonNodeOptions } from "../src/daemon/lifecycle.js";
 import { commitLine, machineLine, MiB } from "./bench-support.js";
 import type { PeerVersions } from "./bench-peers-setup.js";
-import { LOADER_BATCH, LOADER_WORKERS, PAR_READERS, RANDOM_READS, WORKLOAD_PHASES, type PhaseKey, type Tool, type WorkloadId } from "./bench-peers-workloads.js";
+import {
+  LOADER_BATCH,
+  LOADER_WORKERS,
+  PAR_READERS,
+  RANDOM_READS,
+  WORKLOAD_PHASES,
+  type PhaseKey,
+  type Tool,
+  type WorkloadId,
+} from "./bench-peers-workloads.js";
 import { median, OURS, vsBestPeer, workloadTable, type Results } from "./bench-peers-report.js";
 
 export interface SectionInput {
@@ -32,7 +41,9 @@ export interface SectionInput {
 }
 
 function fsType(path: string): string {
-  return spawnSync("findmnt", ["-no", "FSTYPE", "-T", path], { encoding: "utf8" }).stdout?.trim() || "unknown";
+  return (
+    spawnSync("findmnt", ["-no", "FSTYPE", "-T", path], { encoding: "utf8" }).stdout?.trim() || "unknown"
+  );
 }
 
 const SHORT: Record<WorkloadId, string> = {
@@ -55,7 +66,10 @@ function losses(r: Results, workloads: WorkloadId[]): string[] {
   }
   return out
     .sort((a, b) => a.ratio - b.ratio)
-    .map((l) => `- ${SHORT[l.key.split(" ")[0] as WorkloadId]}, ${l.key.split(" ")[1]}: ours runs at ${l.ratio.toFixed(2)}× the speed of ${l.peer} (${(1 / l.ratio).toFixed(1)}× its time); ${costs(r, l.key, OURS)} against ${costs(r, l.key, l.peer)}`);
+    .map(
+      (l) =>
+        `- ${SHORT[l.key.split(" ")[0] as WorkloadId]}, ${l.key.split(" ")[1]}: ours runs at ${l.ratio.toFixed(2)}× the speed of ${l.peer} (${(1 / l.ratio).toFixed(1)}× its time); ${costs(r, l.key, OURS)} against ${costs(r, l.key, l.peer)}`,
+    );
 }
 
 /** What a reader spent in a phase (medians): bytes fetched, and CPU of the process serving the mount. */
@@ -76,11 +90,16 @@ export function section(s: SectionInput): string {
     s.start,
     "## `quilt mount` side by side with rclone, s3fs and awscli (scripts/bench-peers.ts)",
     "",
-    ...(validation ? [`**Small-size validation run (${s.largeMiB} MiB, ${s.files} files, ${s.runs} run(s)), not the benchmark: it shows that the script works end to end; its numbers are not the comparison.**`, ""] : []),
+    ...(validation
+      ? [
+          `**Small-size validation run (${s.largeMiB} MiB, ${s.files} files, ${s.runs} run(s)), not the benchmark: it shows that the script works end to end; its numbers are not the comparison.**`,
+          "",
+        ]
+      : []),
     `- Machine: ${machineLine()}; scratch and local copy on ${fsType(tmpdir())}`,
     `- Date: ${s.date}; load average at start ${s.loadStart}, at end ${s.loadEnd} (the machine is shared, so other work may run alongside); ${s.runs} run(s) of every reader per workload, medians with every run in brackets; whole script ${s.minutes.toFixed(1)} min`,
     `- Data: one package pushed by our library to one s3rver 3.7.1 bucket (file-backed, its own process, loopback): one ${s.largeMiB} MiB file of random bytes${small ? ` and ${s.files} files of 100 KiB in directories of 100, two levels deep` : ""}. rclone and s3fs read the package's objects under its key prefix; s3rver leaves a folder holding only subfolders out of delimiter listings, so an empty marker object (key ending in "/") stands for each. Before every cold read the server's files for that workload are read once, so it serves from memory as S3 would`,
-    "- Every reader reaches s3rver through one counting HTTP proxy (Node, loopback); \"fetched\" is the GET response body bytes through it during the measurement (random reads: until 2 s after the last read)",
+    '- Every reader reaches s3rver through one counting HTTP proxy (Node, loopback); "fetched" is the GET response body bytes through it during the measurement (random reads: until 2 s after the last read)',
     `- quilt mount: the daemon of ${commitLine()}, from dist/, run with ${daemonNodeOptions().join(" ") || "no V8 options"} on this machine, own QUILT_STATE_DIR and QUILT_CACHE_DIR, \`--cache-size 4G\`; cold empties the block cache and the LMDB index`,
     `- rclone mount: ${v.rclone ?? "not available"}; \`--vfs-cache-mode full --read-only --cache-dir DIR\`, otherwise defaults, s3 remote (provider Other) from environment variables; cold empties DIR`,
     `- s3fs: ${v.s3fs ?? "not available"}; \`-f -o use_cache=DIR,use_path_request_style,ro,url=...\`, keys in a mode-600 passwd file; cold empties DIR`,
@@ -90,9 +109,16 @@ export function section(s: SectionInput): string {
     "- Serving process: CPU seconds (/proc/PID/stat utime+stime, before and after) and peak RSS (VmHWM, since that process started) of our daemon, rclone or s3fs, in the first phase of the workload",
     ...(s.notes.length ? [`- Notes: ${s.notes.join("; ")}`] : []),
     "",
-    ...(s.chart ? [`![quilt mount's speed over each other reader's, per workload (log scale; above 1: ours faster)](${s.chart})`, ""] : []),
+    ...(s.chart
+      ? [
+          `![quilt mount's speed over each other reader's, per workload (log scale; above 1: ours faster)](${s.chart})`,
+          "",
+        ]
+      : []),
     ...tables,
-    ...(lost.length ? ["Where ours is slower than the best peer (medians):", "", ...lost] : ["Ours is at least as fast as the best peer in every phase measured (medians)."]),
+    ...(lost.length
+      ? ["Where ours is slower than the best peer (medians):", "", ...lost]
+      : ["Ours is at least as fast as the best peer in every phase measured (medians)."]),
     s.end,
   ].join("\n");
 }

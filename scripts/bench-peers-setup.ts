@@ -36,9 +36,16 @@ export function installPeers(): string[] {
   console.error(`installing ${pkgs.join(" ")} with apt-get ...`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   const update = spawnSync("apt-get", ["update", "-qq"], { stdio: ["ignore", "ignore", "inherit"], env });
-  const install = update.status === 0 ? spawnSync("apt-get", ["install", "-y", "-qq", ...pkgs], { stdio: ["ignore", "ignore", "inherit"], env }) : update;
+  const install =
+    update.status === 0
+      ? spawnSync("apt-get", ["install", "-y", "-qq", ...pkgs], {
+          stdio: ["ignore", "ignore", "inherit"],
+          env,
+        })
+      : update;
   const still = missing.filter(([cmd]) => !which(cmd)).map(([, p]) => p);
-  if (install.status !== 0 || still.length > 0) return [`apt-get install ${pkgs.join(" ")} failed; missing: ${still.join(", ") || "none"}`];
+  if (install.status !== 0 || still.length > 0)
+    return [`apt-get install ${pkgs.join(" ")} failed; missing: ${still.join(", ") || "none"}`];
   return [`installed from Debian: ${pkgs.join(", ")}`];
 }
 
@@ -57,9 +64,14 @@ export interface PeerVersions {
 export function peerVersions(): PeerVersions {
   const out: PeerVersions = {};
   if (which("rclone")) out.rclone = firstLine("rclone", ["version"]);
-  if (which("s3fs")) out.s3fs = firstLine("s3fs", ["--version"]).replace(/^Amazon Simple Storage Service File System /, "s3fs ");
+  if (which("s3fs"))
+    out.s3fs = firstLine("s3fs", ["--version"]).replace(
+      /^Amazon Simple Storage Service File System /,
+      "s3fs ",
+    );
   const aws = which("aws");
-  if (aws && spawnSync(aws, ["--version"]).status === 0) out.aws = { path: aws, version: firstLine(aws, ["--version"]).split(" ").slice(0, 2).join(" ") };
+  if (aws && spawnSync(aws, ["--version"]).status === 0)
+    out.aws = { path: aws, version: firstLine(aws, ["--version"]).split(" ").slice(0, 2).join(" ") };
   return out;
 }
 
@@ -77,13 +89,18 @@ function venvPython(): string {
 }
 
 function imports(module: string): string | undefined {
-  const r = spawnSync(venvPython(), ["-c", `import ${module}; print(${module}.__version__)`], { encoding: "utf8" });
+  const r = spawnSync(venvPython(), ["-c", `import ${module}; print(${module}.__version__)`], {
+    encoding: "utf8",
+  });
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
 function pip(args: string[]): boolean {
   console.error(`pip install ${args.join(" ")} (into ${VENV}) ...`);
-  const r = spawnSync(venvPython(), ["-m", "pip", "install", "-q", ...args], { stdio: ["ignore", "ignore", "inherit"], timeout: PIP_TIMEOUT_MS });
+  const r = spawnSync(venvPython(), ["-m", "pip", "install", "-q", ...args], {
+    stdio: ["ignore", "ignore", "inherit"],
+    timeout: PIP_TIMEOUT_MS,
+  });
   return r.status === 0;
 }
 
@@ -96,7 +113,12 @@ export function benchPython(wantTorch: boolean): BenchPython {
   const notes: string[] = [];
   if (!existsSync(venvPython())) {
     const r = spawnSync("python3", ["-m", "venv", VENV], { stdio: ["ignore", "ignore", "inherit"] });
-    if (r.status !== 0) return { python: "python3", matplotlib: false, notes: ["could not create the bench venv: no torch, no chart"] };
+    if (r.status !== 0)
+      return {
+        python: "python3",
+        matplotlib: false,
+        notes: ["could not create the bench venv: no torch, no chart"],
+      };
   }
   let matplotlib = imports("matplotlib") !== undefined;
   if (!matplotlib) matplotlib = pip(["matplotlib"]) && imports("matplotlib") !== undefined;

@@ -5,7 +5,14 @@
 // CPU time and peak RSS are read, so bytes fetched and resources are measured alike for all.
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { dropPageCache, lastJson, peakRssMiB, processCpuSeconds, REPO_ROOT, timeCommand } from "./bench-support.js";
+import {
+  dropPageCache,
+  lastJson,
+  peakRssMiB,
+  processCpuSeconds,
+  REPO_ROOT,
+  timeCommand,
+} from "./bench-support.js";
 import { LARGE, SMALL_DIR, warmServer, type Dataset } from "./bench-peers-data.js";
 import type { MountName, MountTool } from "./bench-peers-mounts.js";
 import { trafficDelta, type CountingProxy } from "./bench-peers-proxy.js";
@@ -63,7 +70,12 @@ export interface RunContext {
 }
 
 /** One timed read, with the proxy's traffic and the serving process's CPU and RSS around it. */
-async function measure(ctx: RunContext, pid: number | undefined, run: () => Promise<{ seconds: number; rate?: number }>, settleMs = 0): Promise<Sample> {
+async function measure(
+  ctx: RunContext,
+  pid: number | undefined,
+  run: () => Promise<{ seconds: number; rate?: number }>,
+  settleMs = 0,
+): Promise<Sample> {
   const before = await ctx.proxy.snapshot();
   const cpu0 = processCpuSeconds(pid);
   const r = await run();
@@ -90,18 +102,28 @@ async function python(ctx: RunContext, ...args: string[]): Promise<{ seconds: nu
 }
 
 /** The read each workload does under `root` (a mount point or the local copy). */
-function reader(ctx: RunContext, w: WorkloadId, root: string): () => Promise<{ seconds: number; rate?: number }> {
+function reader(
+  ctx: RunContext,
+  w: WorkloadId,
+  root: string,
+): () => Promise<{ seconds: number; rate?: number }> {
   switch (w) {
     case "seq":
       return () => sh('dd if="$1" of=/dev/null bs=1M 2>/dev/null', join(root, LARGE));
     case "stat":
       return () => sh('find "$1" -type f -exec stat {} + > /dev/null', join(root, SMALL_DIR));
     case "par":
-      return () => sh(`cd "$1" && xargs -a "$2" -d '\\n' -P ${PAR_READERS} -n 64 cat > /dev/null`, root, ctx.data.listFile);
+      return () =>
+        sh(
+          `cd "$1" && xargs -a "$2" -d '\\n' -P ${PAR_READERS} -n 64 cat > /dev/null`,
+          root,
+          ctx.data.listFile,
+        );
     case "rand":
       return () => python(ctx, "random", join(root, LARGE), String(RANDOM_READS), String(RANDOM_SEED));
     case "loader":
-      return () => python(ctx, "loader", root, ctx.data.listFile, String(LOADER_WORKERS), String(LOADER_BATCH));
+      return () =>
+        python(ctx, "loader", root, ctx.data.listFile, String(LOADER_WORKERS), String(LOADER_BATCH));
   }
 }
 
@@ -144,7 +166,11 @@ async function attempt(ctx: RunContext, label: string, f: () => Promise<void>): 
   try {
     await f();
   } catch (err) {
-    const first = (err instanceof Error ? err.message : String(err)).split("\n").filter(Boolean).slice(0, 3).join(" / ");
+    const first = (err instanceof Error ? err.message : String(err))
+      .split("\n")
+      .filter(Boolean)
+      .slice(0, 3)
+      .join(" / ");
     ctx.note(`${label} failed: ${first}`);
     console.error(`  ${label} FAILED: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -160,13 +186,18 @@ export async function runWorkload(ctx: RunContext, w: WorkloadId, run: number): 
       try {
         await tool.mountCold();
         prepareCold(ctx, w);
-        ctx.record(`${w} cold`, tool.name, await measure(ctx, tool.pid(), reader(ctx, w, tool.mountpoint), w === "rand" ? SETTLE_MS : 0));
+        ctx.record(
+          `${w} cold`,
+          tool.name,
+          await measure(ctx, tool.pid(), reader(ctx, w, tool.mountpoint), w === "rand" ? SETTLE_MS : 0),
+        );
         if (phases.includes("warm")) {
           await tool.remount();
           dropPageCache();
           ctx.record(`${w} warm`, tool.name, await measure(ctx, tool.pid(), reader(ctx, w, tool.mountpoint)));
         }
-        if (phases.includes("hot")) ctx.record(`${w} hot`, tool.name, await measure(ctx, tool.pid(), reader(ctx, w, tool.mountpoint)));
+        if (phases.includes("hot"))
+          ctx.record(`${w} hot`, tool.name, await measure(ctx, tool.pid(), reader(ctx, w, tool.mountpoint)));
       } finally {
         await tool.unmount();
       }
@@ -177,7 +208,8 @@ export async function runWorkload(ctx: RunContext, w: WorkloadId, run: number): 
     dropPageCache();
     const s = await measure(ctx, undefined, reader(ctx, w, ctx.data.local));
     for (const p of phases.filter((p) => p !== "hot")) ctx.record(`${w} ${p}`, "local copy", s);
-    if (phases.includes("hot")) ctx.record(`${w} hot`, "local copy", await measure(ctx, undefined, reader(ctx, w, ctx.data.local)));
+    if (phases.includes("hot"))
+      ctx.record(`${w} hot`, "local copy", await measure(ctx, undefined, reader(ctx, w, ctx.data.local)));
   });
   const aws = awsReader(ctx, w);
   if (aws) {

@@ -30,7 +30,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { dropPageCache, intOption, loadLine, MiB, pushPackage, REPO_ROOT, S3RVER_AWS_ENV, startS3rver, today, writeSection, type ServerHandle } from "./bench-support.js";
+import {
+  dropPageCache,
+  intOption,
+  loadLine,
+  MiB,
+  pushPackage,
+  REPO_ROOT,
+  S3RVER_AWS_ENV,
+  startS3rver,
+  today,
+  writeSection,
+  type ServerHandle,
+} from "./bench-support.js";
 import { LARGE, markerPrefixes, putMarkers, sameStart, writeDataset } from "./bench-peers-data.js";
 import { mountTools, type MountTool } from "./bench-peers-mounts.js";
 import { startCountingProxy, type CountingProxy } from "./bench-peers-proxy.js";
@@ -69,20 +81,30 @@ function selectedWorkloads(): WorkloadId[] {
   return args.only.split(",").map((w) => {
     const t = w.trim();
     const id = /^[1-5]$/.test(t) ? ALL_WORKLOADS[Number(t) - 1] : (t as WorkloadId);
-    if (!id || !ALL_WORKLOADS.includes(id)) throw new Error(`--only: unknown workload ${t} (one of ${ALL_WORKLOADS.join(", ")} or 1-5)`);
+    if (!id || !ALL_WORKLOADS.includes(id))
+      throw new Error(`--only: unknown workload ${t} (one of ${ALL_WORKLOADS.join(", ")} or 1-5)`);
     return id;
   });
 }
 
 /** Each mount must show the whole tree and the same bytes as the local copy before it is timed. */
-async function verify(tool: MountTool, local: string, files: number, sample: string): Promise<string | undefined> {
+async function verify(
+  tool: MountTool,
+  local: string,
+  files: number,
+  sample: string,
+): Promise<string | undefined> {
   try {
     await tool.mountCold();
-    const r = spawnSync("sh", ["-c", 'find "$1" -type f | wc -l', "sh", join(tool.mountpoint, "small")], { encoding: "utf8", timeout: 300_000 });
+    const r = spawnSync("sh", ["-c", 'find "$1" -type f | wc -l', "sh", join(tool.mountpoint, "small")], {
+      encoding: "utf8",
+      timeout: 300_000,
+    });
     const seen = Number(r.stdout.trim());
     if (seen !== files) return `lists ${seen} of ${files} small files`;
     for (const rel of [LARGE, sample]) {
-      if (!(await sameStart(join(tool.mountpoint, rel), join(local, rel), 4 * MiB))) return `${rel} differs from the local copy`;
+      if (!(await sameStart(join(tool.mountpoint, rel), join(local, rel), 4 * MiB)))
+        return `${rel} differs from the local copy`;
     }
     return undefined;
   } catch (err) {
@@ -102,10 +124,15 @@ async function main(): Promise<void> {
   notes.push(...py.notes);
   if (!args["no-build"]) {
     console.error("building dist/ (the daemon runs from it) ...");
-    const b = spawnSync(process.execPath, [join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(REPO_ROOT, "tsconfig.json")], { stdio: "inherit" });
+    const b = spawnSync(
+      process.execPath,
+      [join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(REPO_ROOT, "tsconfig.json")],
+      { stdio: "inherit" },
+    );
     if (b.status !== 0) throw new Error("npx tsc -p tsconfig.json failed");
   }
-  if (!dropPageCache()) notes.push("could not drop the page cache (not root): cold and warm reads may be served from memory");
+  if (!dropPageCache())
+    notes.push("could not drop the page cache (not root): cold and warm reads may be served from memory");
   const scratch = await mkdtemp(join(tmpdir(), "quilt-bench-peers-"));
   const results: Results = new Map();
   let server: ServerHandle | undefined;
@@ -115,13 +142,21 @@ async function main(): Promise<void> {
   try {
     const serverData = join(scratch, "s3rver-data");
     server = await startS3rver(serverData, [BUCKET]);
-    console.error(`writing ${LARGE_MIB} MiB + ${FILES} × ${FILE_BYTES / 1024} KiB and pushing them to s3rver ...`);
+    console.error(
+      `writing ${LARGE_MIB} MiB + ${FILES} × ${FILE_BYTES / 1024} KiB and pushing them to s3rver ...`,
+    );
     const data = await writeDataset(scratch, LARGE_MIB * MiB, FILES, FILE_BYTES);
     await pushPackage(scratch, server.endpoint, BUCKET, PACKAGE, data.local);
     const markers = markerPrefixes([LARGE, ...data.smallFiles].map((k) => `${PACKAGE}/${k}`));
     await putMarkers(server.endpoint, BUCKET, markers);
     proxy = await startCountingProxy(server.endpoint);
-    tools = mountTools({ scratch, endpoint: proxy.endpoint, bucket: BUCKET, prefix: PACKAGE, packageName: PACKAGE }, { rclone: !args["quilt-only"] && versions.rclone !== undefined, s3fs: !args["quilt-only"] && versions.s3fs !== undefined });
+    tools = mountTools(
+      { scratch, endpoint: proxy.endpoint, bucket: BUCKET, prefix: PACKAGE, packageName: PACKAGE },
+      {
+        rclone: !args["quilt-only"] && versions.rclone !== undefined,
+        s3fs: !args["quilt-only"] && versions.s3fs !== undefined,
+      },
+    );
     for (const t of [...tools]) {
       const problem = await verify(t, data.local, FILES, data.smallFiles[FILES - 1] as string);
       if (problem) {
@@ -139,7 +174,13 @@ async function main(): Promise<void> {
       prefix: PACKAGE,
       proxy,
       scratch,
-      ...(versions.aws && !args["quilt-only"] && { aws: { path: versions.aws.path, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: awsHome, ...S3RVER_AWS_ENV } } }),
+      ...(versions.aws &&
+        !args["quilt-only"] && {
+          aws: {
+            path: versions.aws.path,
+            env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: awsHome, ...S3RVER_AWS_ENV },
+          },
+        }),
       python: py.python,
       torch: py.torch !== undefined,
       record(phase, tool, s) {
@@ -147,23 +188,40 @@ async function main(): Promise<void> {
         results.set(phase, m);
         m.set(tool, [...(m.get(tool) ?? []), s]);
         const what = s.rate !== undefined ? `${s.rate.toFixed(0)} samples/s` : `${s.seconds.toFixed(2)} s`;
-        console.error(`  ${phase} ${tool}: ${what}, fetched ${(s.fetchedBytes / MiB).toFixed(1)} MiB${s.cpu !== undefined ? `, CPU ${s.cpu.toFixed(2)} s, RSS ${s.rssMiB?.toFixed(0)} MiB` : ""}`);
+        console.error(
+          `  ${phase} ${tool}: ${what}, fetched ${(s.fetchedBytes / MiB).toFixed(1)} MiB${s.cpu !== undefined ? `, CPU ${s.cpu.toFixed(2)} s, RSS ${s.rssMiB?.toFixed(0)} MiB` : ""}`,
+        );
       },
       note: (text) => notes.push(text),
     };
     for (const w of workloads) {
       if (w === "loader" && !ctx.torch) continue;
       for (let r = 0; r < RUNS; r++) {
-        console.error(`${w} run ${r + 1}/${RUNS} (${((performance.now() - t0) / 60_000).toFixed(1)} min in) ...`);
+        console.error(
+          `${w} run ${r + 1}/${RUNS} (${((performance.now() - t0) / 60_000).toFixed(1)} min in) ...`,
+        );
         await runWorkload(ctx, w, r);
       }
     }
     const ran = workloads.filter((w) => WORKLOAD_PHASES[w].some((p) => results.has(`${w} ${p}`)));
     if (py.matplotlib && results.size > 0) {
       const json = join(scratch, "chart.json");
-      await writeFile(json, JSON.stringify(chartData(results, ran, `quilt mount vs others, ${LARGE_MIB} MiB file, ${FILES} × 100 KiB files (medians of ${RUNS})`)));
+      await writeFile(
+        json,
+        JSON.stringify(
+          chartData(
+            results,
+            ran,
+            `quilt mount vs others, ${LARGE_MIB} MiB file, ${FILES} × 100 KiB files (medians of ${RUNS})`,
+          ),
+        ),
+      );
       chartFile = args["no-write"] ? join(tmpdir(), "bench-peers.png") : CHART;
-      const c = spawnSync(py.python, [join(REPO_ROOT, "scripts", "bench-peers-readers.py"), "chart", json, chartFile], { stdio: ["ignore", "ignore", "inherit"] });
+      const c = spawnSync(
+        py.python,
+        [join(REPO_ROOT, "scripts", "bench-peers-readers.py"), "chart", json, chartFile],
+        { stdio: ["ignore", "ignore", "inherit"] },
+      );
       if (c.status !== 0) {
         notes.push("the chart could not be drawn");
         chartFile = undefined;

@@ -39,7 +39,13 @@ export function writeEmptyObjects(dataDir: string, bucket: string, prefix: strin
 }
 
 /** The keys of every `every`-th object, each given distinct content (its own MD5 file). */
-export function modifyObjects(dataDir: string, bucket: string, prefix: string, count: number, every: number): string[] {
+export function modifyObjects(
+  dataDir: string,
+  bucket: string,
+  prefix: string,
+  count: number,
+  every: number,
+): string[] {
   const keys: string[] = [];
   for (let i = every >> 1; i < count; i += every) {
     const key = objectKey(prefix, i);

@@ -17,7 +17,18 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { VENV_BIN } from "../test/helpers/moto-server.js";
 import { quilt3Env } from "../test/helpers/quilt3.js";
-import { commitLine, fmtSeconds, intOption, loadLine, machineLine, REPO_ROOT, S3RVER_AWS_ENV, startS3rver, today, writeSection } from "./bench-support.js";
+import {
+  commitLine,
+  fmtSeconds,
+  intOption,
+  loadLine,
+  machineLine,
+  REPO_ROOT,
+  S3RVER_AWS_ENV,
+  startS3rver,
+  today,
+  writeSection,
+} from "./bench-support.js";
 import { modifyObjects, writeEmptyObjects } from "./bench-scale-data.js";
 import { QUILT3_SCRIPTS, LIBRARY_SCRIPTS } from "./bench-scale-steps.js";
 
@@ -30,7 +41,9 @@ const NAME = "bench/scale";
 const CHANGE_EVERY = 100;
 const LS_DIR = "d0000/";
 
-const { values: args } = parseArgs({ options: { entries: { type: "string" }, "no-write": { type: "boolean" } } });
+const { values: args } = parseArgs({
+  options: { entries: { type: "string" }, "no-write": { type: "boolean" } },
+});
 const ENTRIES = intOption(args.entries, "BENCH_SCALE_ENTRIES", 1_000_000);
 
 interface Measured {
@@ -42,10 +55,20 @@ interface Measured {
 const TIME_MARK = "QUILT_SCALE_TIME";
 
 /** Runs a command to completion under /usr/bin/time: wall seconds and peak RSS (max over the process tree's largest). */
-function measure(cmd: string, argv: string[], env: NodeJS.ProcessEnv, cwd: string, input?: string): Promise<Measured> {
+function measure(
+  cmd: string,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  input?: string,
+): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const t = performance.now();
-    const proc = spawn("/usr/bin/time", ["-f", `${TIME_MARK} %M`, cmd, ...argv], { env, cwd, stdio: ["pipe", "pipe", "pipe"] });
+    const proc = spawn("/usr/bin/time", ["-f", `${TIME_MARK} %M`, cmd, ...argv], {
+      env,
+      cwd,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     proc.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -106,12 +129,33 @@ async function main(): Promise<void> {
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       });
       const quilt = join(REPO_ROOT, "bin", "quilt.js");
-      const cli = (argv: string[], env: NodeJS.ProcessEnv, cwd: string) => measure(process.execPath, [quilt, ...argv], env, cwd);
+      const cli = (argv: string[], env: NodeJS.ProcessEnv, cwd: string) =>
+        measure(process.execPath, [quilt, ...argv], env, cwd);
       const q3home = (tag: string) => join(scratch, `quilt3-home-${tag}`);
       const q3 = (step: keyof typeof QUILT3_SCRIPTS, tag: string, extra: object) =>
-        measure(join(VENV_BIN, "python"), ["-c", QUILT3_SCRIPTS[step]], quilt3Env(q3home(tag), s3env), scratch, JSON.stringify({ registry, source, name: NAME, ...extra }));
+        measure(
+          join(VENV_BIN, "python"),
+          ["-c", QUILT3_SCRIPTS[step]],
+          quilt3Env(q3home(tag), s3env),
+          scratch,
+          JSON.stringify({ registry, source, name: NAME, ...extra }),
+        );
       const lib = (step: keyof typeof LIBRARY_SCRIPTS, tag: string, extra: object) =>
-        measure(process.execPath, ["--input-type=module", "-e", LIBRARY_SCRIPTS[step]], { ...oursEnv(tag), BENCH_JOB: JSON.stringify({ dist: join(REPO_ROOT, "dist", "src", "index.js"), registry, source, name: NAME, ...extra }) }, scratch);
+        measure(
+          process.execPath,
+          ["--input-type=module", "-e", LIBRARY_SCRIPTS[step]],
+          {
+            ...oursEnv(tag),
+            BENCH_JOB: JSON.stringify({
+              dist: join(REPO_ROOT, "dist", "src", "index.js"),
+              registry,
+              source,
+              name: NAME,
+              ...extra,
+            }),
+          },
+          scratch,
+        );
 
       // Build and push v1 from the prefix: CLI, library, quilt3 (each lists every object).
       const work1 = join(scratch, "work1");
@@ -126,8 +170,20 @@ async function main(): Promise<void> {
       console.error(`  ${fmtSeconds(libBuild.seconds)}; quilt3 set_dir + build ...`);
       const q3Build = await q3("build", "build", { name: "bench/scale3" });
       console.error(`  ${fmtSeconds(q3Build.seconds)}`);
-      rows.push({ step: `build + push the manifest of ${ENTRIES.toLocaleString("en-US")} S3 objects (CLI)`, ours: combine(add, push), oursHow: `\`quilt add ${source} .\` (${fmtSeconds(add.seconds)}, ${add.rssMiB.toFixed(0)} MiB) + \`quilt push-manifest -t v1\` (${fmtSeconds(push.seconds)}, ${push.rssMiB.toFixed(0)} MiB)`, quilt3: q3Build, quilt3How: "`Package().set_dir('/', prefix, unversioned=True)` + `build(name, registry)`" });
-      rows.push({ step: "the same with the library", ours: libBuild, oursHow: "`PackageBuilder.add(prefix, '')` + `pushManifest()`", quilt3: q3Build, quilt3How: "(same run as above)" });
+      rows.push({
+        step: `build + push the manifest of ${ENTRIES.toLocaleString("en-US")} S3 objects (CLI)`,
+        ours: combine(add, push),
+        oursHow: `\`quilt add ${source} .\` (${fmtSeconds(add.seconds)}, ${add.rssMiB.toFixed(0)} MiB) + \`quilt push-manifest -t v1\` (${fmtSeconds(push.seconds)}, ${push.rssMiB.toFixed(0)} MiB)`,
+        quilt3: q3Build,
+        quilt3How: "`Package().set_dir('/', prefix, unversioned=True)` + `build(name, registry)`",
+      });
+      rows.push({
+        step: "the same with the library",
+        ours: libBuild,
+        oursHow: "`PackageBuilder.add(prefix, '')` + `pushManifest()`",
+        quilt3: q3Build,
+        quilt3How: "(same run as above)",
+      });
 
       // v2: 1% of the objects get new content; built the same way (not a measured row).
       modifyObjects(dataDir, BUCKET, PREFIX, ENTRIES, CHANGE_EVERY);
@@ -141,19 +197,46 @@ async function main(): Promise<void> {
       console.error("browse, ls, diff ...");
       const browse = await lib("browse", "browse", { spec: `${NAME}:v1` });
       const q3Browse = await q3("browse", "browse", { spec: "v1" });
-      rows.push({ step: "browse v1 (manifest fetched into an empty cache)", ours: browse, oursHow: "`Package.browse` (library)", quilt3: q3Browse, quilt3How: "`Package.browse`" });
+      rows.push({
+        step: "browse v1 (manifest fetched into an empty cache)",
+        ours: browse,
+        oursHow: "`Package.browse` (library)",
+        quilt3: q3Browse,
+        quilt3How: "`Package.browse`",
+      });
       const lsDir = await cli(["ls", `${NAME}:v1`, LS_DIR], oursEnv("browse"), scratch);
       const q3LsDir = await q3("ls", "browse", { spec: "v1", dir: LS_DIR });
-      rows.push({ step: `ls a directory of 1,000 entries (manifest cached)`, ours: lsDir, oursHow: `\`quilt ls ${NAME}:v1 ${LS_DIR}\``, quilt3: q3LsDir, quilt3How: "`browse` + `pkg[dir].keys()`" });
+      rows.push({
+        step: `ls a directory of 1,000 entries (manifest cached)`,
+        ours: lsDir,
+        oursHow: `\`quilt ls ${NAME}:v1 ${LS_DIR}\``,
+        quilt3: q3LsDir,
+        quilt3How: "`browse` + `pkg[dir].keys()`",
+      });
       const lsTop = await cli(["ls", `${NAME}:v1`], oursEnv("browse"), scratch);
       const q3LsTop = await q3("ls", "browse", { spec: "v1", dir: "" });
-      rows.push({ step: `ls the top (${Math.ceil(ENTRIES / 1000)} directories, manifest cached)`, ours: lsTop, oursHow: `\`quilt ls ${NAME}:v1\` (with each directory's file count and bytes)`, quilt3: q3LsTop, quilt3How: "`browse` + `pkg.keys()`" });
+      rows.push({
+        step: `ls the top (${Math.ceil(ENTRIES / 1000)} directories, manifest cached)`,
+        ours: lsTop,
+        oursHow: `\`quilt ls ${NAME}:v1\` (with each directory's file count and bytes)`,
+        quilt3: q3LsTop,
+        quilt3How: "`browse` + `pkg.keys()`",
+      });
       const diff = await cli(["diff", `${NAME}:v1`, `${NAME}:v2`, "--json"], oursEnv("browse"), scratch);
       const q3Diff = await q3("diff", "browse", { a: "v1", b: "v2" });
       const ourCounts = JSON.parse(diff.stdout) as { modified: string[] };
       const theirs = JSON.parse(q3Diff.stdout.trim().split("\n").pop() ?? "{}") as { modified: number };
-      if (ourCounts.modified.length !== theirs.modified) throw new Error(`diff disagrees: ours ${ourCounts.modified.length} modified, quilt3 ${theirs.modified}`);
-      rows.push({ step: `diff v1 v2 (${ourCounts.modified.length.toLocaleString("en-US")} modified, v2's manifest fetched)`, ours: diff, oursHow: `\`quilt diff ${NAME}:v1 ${NAME}:v2 --json\``, quilt3: q3Diff, quilt3How: "`browse` both + `p2.diff(p1)`" });
+      if (ourCounts.modified.length !== theirs.modified)
+        throw new Error(
+          `diff disagrees: ours ${ourCounts.modified.length} modified, quilt3 ${theirs.modified}`,
+        );
+      rows.push({
+        step: `diff v1 v2 (${ourCounts.modified.length.toLocaleString("en-US")} modified, v2's manifest fetched)`,
+        ours: diff,
+        oursHow: `\`quilt diff ${NAME}:v1 ${NAME}:v2 --json\``,
+        quilt3: q3Diff,
+        quilt3How: "`browse` both + `p2.diff(p1)`",
+      });
     } finally {
       await server.stop();
     }

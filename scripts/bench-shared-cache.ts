@@ -25,7 +25,21 @@ import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from "@aws-
 import { startFaultProxy, type FaultProxy } from "../test/helpers/daemon-proxy.js";
 import { FAKE_AWS_ENV, startMoto } from "../test/helpers/moto-server.js";
 import { partsOf } from "../test/helpers/fault-proxy-s3.js";
-import { commitLine, fmtSeconds, intOption, loadLine, machineLine, MiB, pushPackage, REPO_ROOT, timeCommand, today, writeRandomFile, writeSection, QUILT_BIN } from "./bench-support.js";
+import {
+  commitLine,
+  fmtSeconds,
+  intOption,
+  loadLine,
+  machineLine,
+  MiB,
+  pushPackage,
+  REPO_ROOT,
+  timeCommand,
+  today,
+  writeRandomFile,
+  writeSection,
+  QUILT_BIN,
+} from "./bench-support.js";
 
 const START = "<!-- bench-shared-cache:start -->";
 const END = "<!-- bench-shared-cache:end -->";
@@ -61,12 +75,21 @@ interface Run {
 
 function quilt(env: NodeJS.ProcessEnv, argv: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [QUILT_BIN, ...argv], { env, timeout: 120_000 }, (err, stdout, stderr) => (err ? reject(new Error(`quilt ${argv.join(" ")}: ${err.message}\n${stderr}`)) : resolve(stdout)));
+    execFile(process.execPath, [QUILT_BIN, ...argv], { env, timeout: 120_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`quilt ${argv.join(" ")}: ${err.message}\n${stderr}`)) : resolve(stdout),
+    );
   });
 }
 
 /** `daemons` fresh daemons on one fresh shared data directory, each reading `file` through its own mount at once. */
-async function measure(scratch: string, proxy: FaultProxy, file: string, daemons: number, claims: boolean, round: number): Promise<Run> {
+async function measure(
+  scratch: string,
+  proxy: FaultProxy,
+  file: string,
+  daemons: number,
+  claims: boolean,
+  round: number,
+): Promise<Run> {
   const root = join(scratch, `${file}-${daemons}-${claims ? "on" : "off"}-${round}`);
   const shared = join(root, "shared-data");
   const envs = Array.from({ length: daemons }, (_, i) => ({
@@ -82,16 +105,40 @@ async function measure(scratch: string, proxy: FaultProxy, file: string, daemons
   try {
     for (const [i, env] of envs.entries()) {
       await mkdir(mounts[i] as string, { recursive: true });
-      await quilt(env, ["mount", PACKAGE, mounts[i] as string, "--registry", `s3://${BUCKET}`, "--cache-size", "4G"]);
+      await quilt(env, [
+        "mount",
+        PACKAGE,
+        mounts[i] as string,
+        "--registry",
+        `s3://${BUCKET}`,
+        "--cache-size",
+        "4G",
+      ]);
     }
     const before = proxy.gets(file);
     const start = performance.now();
-    await Promise.all(mounts.map((m) => timeCommand("dd", [`if=${join(m, file)}`, "of=/dev/null", "bs=1M"], { stdoutTo: "ignore" })));
+    await Promise.all(
+      mounts.map((m) =>
+        timeCommand("dd", [`if=${join(m, file)}`, "of=/dev/null", "bs=1M"], { stdoutTo: "ignore" }),
+      ),
+    );
     const seconds = (performance.now() - start) / 1000;
     const gets = proxy.gets(file).slice(before.length);
-    const stats = await Promise.all(envs.map(async (env) => JSON.parse(await quilt(env, ["daemon", "status", "--json"])) as { cache: Record<string, number> }));
+    const stats = await Promise.all(
+      envs.map(
+        async (env) =>
+          JSON.parse(await quilt(env, ["daemon", "status", "--json"])) as { cache: Record<string, number> },
+      ),
+    );
     const sum = (k: string) => stats.reduce((n, s) => n + (s.cache[k] ?? 0), 0);
-    return { gets: gets.length, bytes: gets.reduce((n, g) => n + (g.bodyBytes ?? 0), 0), seconds, claimWaits: sum("claimWaits"), claimTakeovers: sum("claimTakeovers"), claimTimeouts: sum("claimTimeouts") };
+    return {
+      gets: gets.length,
+      bytes: gets.reduce((n, g) => n + (g.bodyBytes ?? 0), 0),
+      seconds,
+      claimWaits: sum("claimWaits"),
+      claimTakeovers: sum("claimTakeovers"),
+      claimTimeouts: sum("claimTimeouts"),
+    };
   } finally {
     for (const [i, env] of envs.entries()) {
       await quilt(env, ["unmount", mounts[i] as string]).catch(() => undefined);
@@ -118,13 +165,24 @@ function row(label: string, runs: Run[], baseline: Run[]): string {
 async function main(): Promise<void> {
   const started = performance.now();
   const loadStart = loadLine();
-  if (!args["no-build"]) spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: REPO_ROOT, stdio: "inherit" });
+  if (!args["no-build"])
+    spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: REPO_ROOT, stdio: "inherit" });
   const scratch = await mkdtemp(join(tmpdir(), "quilt-bench-shared-"));
   const server = await startMoto();
-  const client = new S3Client({ endpoint: server.endpoint, forcePathStyle: true, region: FAKE_AWS_ENV.AWS_REGION, credentials: { accessKeyId: FAKE_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: FAKE_AWS_ENV.AWS_SECRET_ACCESS_KEY } });
+  const client = new S3Client({
+    endpoint: server.endpoint,
+    forcePathStyle: true,
+    region: FAKE_AWS_ENV.AWS_REGION,
+    credentials: {
+      accessKeyId: FAKE_AWS_ENV.AWS_ACCESS_KEY_ID,
+      secretAccessKey: FAKE_AWS_ENV.AWS_SECRET_ACCESS_KEY,
+    },
+  });
   await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
   // Versioned, as the registries the test suite uses (and most S3 registries) are.
-  await client.send(new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: "Enabled" } }));
+  await client.send(
+    new PutBucketVersioningCommand({ Bucket: BUCKET, VersioningConfiguration: { Status: "Enabled" } }),
+  );
   client.destroy();
   let proxy: FaultProxy | undefined;
   try {
@@ -144,7 +202,9 @@ async function main(): Promise<void> {
         alone.push(await measure(scratch, proxy, file, 1, true, r));
         off.push(await measure(scratch, proxy, file, DAEMONS, false, r));
         on.push(await measure(scratch, proxy, file, DAEMONS, true, r));
-        console.error(`${file} round ${r + 1}: alone ${(alone[r] as Run).bytes / BYTES}×, claims off ${(off[r] as Run).bytes / BYTES}×, on ${(on[r] as Run).bytes / BYTES}×`);
+        console.error(
+          `${file} round ${r + 1}: alone ${(alone[r] as Run).bytes / BYTES}×, claims off ${(off[r] as Run).bytes / BYTES}×, on ${(on[r] as Run).bytes / BYTES}×`,
+        );
       }
       const what = file === WITH_PARTS ? "part checksums (chunk path)" : "no part checksums (private path)";
       results.push(row(`${what}: 1 daemon (baseline)`, alone, alone));

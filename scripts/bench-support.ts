@@ -40,7 +40,9 @@ export function intOption(arg: string | undefined, env: string, fallback: number
 
 export function cpuModel(): string {
   try {
-    const line = readFileSync("/proc/cpuinfo", "utf8").split("\n").find((l) => l.startsWith("model name"));
+    const line = readFileSync("/proc/cpuinfo", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("model name"));
     return line?.split(":")[1]?.trim() ?? "unknown";
   } catch {
     return "unknown";
@@ -54,7 +56,9 @@ export function machineLine(): string {
 
 /** This machine may be shared: a section says how busy it was. */
 export function loadLine(): string {
-  return loadavg().map((l) => l.toFixed(2)).join(" ");
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
 }
 
 export function today(): string {
@@ -100,7 +104,6 @@ export function dropPageCache(): boolean {
   }
 }
 
-
 export interface ServerHandle {
   endpoint: string;
   stop(): Promise<void>;
@@ -129,7 +132,6 @@ export function processCpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
-
 /**
  * s3rver storing objects as files under `dataDir`, in a process of its own so it never
  * shares an event loop with the client being measured. ListObjectsV2 paging uses a cipher
@@ -140,7 +142,17 @@ export async function startS3rver(dataDir: string, buckets: string[]): Promise<S
   const bin = join(REPO_ROOT, "node_modules", "s3rver", "bin", "s3rver.js");
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run npm install (s3rver is a devDependency)`);
   const port = await freePort();
-  const args = ["--openssl-legacy-provider", bin, "-d", dataDir, "-a", "127.0.0.1", "-p", String(port), "--silent"];
+  const args = [
+    "--openssl-legacy-provider",
+    bin,
+    "-d",
+    dataDir,
+    "-a",
+    "127.0.0.1",
+    "-p",
+    String(port),
+    "--silent",
+  ];
   for (const b of buckets) args.push("--configure-bucket", b);
   const proc = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
@@ -149,7 +161,13 @@ export async function startS3rver(dataDir: string, buckets: string[]): Promise<S
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) break;
-    if (await fetch(`${endpoint}/`).then((r) => r.status < 500, () => false)) return { endpoint, stop: () => stopProcess(proc) };
+    if (
+      await fetch(`${endpoint}/`).then(
+        (r) => r.status < 500,
+        () => false,
+      )
+    )
+      return { endpoint, stop: () => stopProcess(proc) };
     await new Promise((r) => setTimeout(r, 100));
   }
   await stopProcess(proc);
@@ -171,12 +189,19 @@ const HAVE_TIME = existsSync(TIME_BIN);
  * Runs a command to completion and times it from spawn to exit; fails on a non-zero status.
  * With `cpu`, runs it under /usr/bin/time to also report the CPU it used.
  */
-export function timeCommand(cmd: string, args: string[], opts: SpawnOptions & { stdoutTo?: "pipe" | "ignore"; input?: string; cpu?: boolean } = {}): Promise<Timed> {
+export function timeCommand(
+  cmd: string,
+  args: string[],
+  opts: SpawnOptions & { stdoutTo?: "pipe" | "ignore"; input?: string; cpu?: boolean } = {},
+): Promise<Timed> {
   const wrap = opts.cpu === true && HAVE_TIME;
   const argv: [string, string[]] = wrap ? [TIME_BIN, ["-f", `${CPU_MARK} %U %S`, cmd, ...args]] : [cmd, args];
   return new Promise((resolve, reject) => {
     const t = performance.now();
-    const proc = spawn(argv[0], argv[1], { ...opts, stdio: [opts.input === undefined ? "ignore" : "pipe", opts.stdoutTo ?? "pipe", "pipe"] });
+    const proc = spawn(argv[0], argv[1], {
+      ...opts,
+      stdio: [opts.input === undefined ? "ignore" : "pipe", opts.stdoutTo ?? "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     proc.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -202,11 +227,15 @@ export function lastJson<T>(stdout: string): T {
 
 /** Replaces the text between `start` and `end` markers (appends the section when absent). */
 export async function writeSection(start: string, end: string, section: string): Promise<void> {
-  const header = "# Benchmarks\n\nMeasured numbers from the scripts in scripts/; each script rewrites its own section.\n\n";
+  const header =
+    "# Benchmarks\n\nMeasured numbers from the scripts in scripts/; each script rewrites its own section.\n\n";
   const text = existsSync(BENCH_DOC) ? await readFile(BENCH_DOC, "utf8") : header;
   const s = text.indexOf(start);
   const e = text.indexOf(end);
-  const next = s >= 0 && e > s ? text.slice(0, s) + section + text.slice(e + end.length) : `${text.trimEnd()}\n\n${section}\n`;
+  const next =
+    s >= 0 && e > s
+      ? text.slice(0, s) + section + text.slice(e + end.length)
+      : `${text.trimEnd()}\n\n${section}\n`;
   await mkdir(dirname(BENCH_DOC), { recursive: true });
   await writeFile(BENCH_DOC, next);
   console.error(`wrote ${BENCH_DOC}`);
@@ -222,8 +251,18 @@ export function fmtRate(bytes: number, s: number): string {
 
 /** The commit measured, and whether the work tree differed from it (docs/ aside: the benchmarks write there themselves). */
 export function commitLine(): string {
-  const sha = spawnSync("git", ["-C", REPO_ROOT, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).stdout?.trim() || "unknown";
-  const dirty = (spawnSync("git", ["-C", REPO_ROOT, "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs"], { encoding: "utf8" }).stdout ?? "").trim() !== "";
+  const sha =
+    spawnSync("git", ["-C", REPO_ROOT, "rev-parse", "--short", "HEAD"], {
+      encoding: "utf8",
+    }).stdout?.trim() || "unknown";
+  const dirty =
+    (
+      spawnSync(
+        "git",
+        ["-C", REPO_ROOT, "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs"],
+        { encoding: "utf8" },
+      ).stdout ?? ""
+    ).trim() !== "";
   return `commit ${sha}${dirty ? " with uncommitted changes" : ""}`;
 }
 
@@ -239,9 +278,18 @@ export function peakRssMiB(pid: number | undefined): number | undefined {
 }
 
 /** Pushes the local copy as package `name` to `s3://bucket` with our library. */
-export async function pushPackage(scratch: string, endpoint: string, bucket: string, name: string, local: string): Promise<void> {
+export async function pushPackage(
+  scratch: string,
+  endpoint: string,
+  bucket: string,
+  name: string,
+  local: string,
+): Promise<void> {
   Object.assign(process.env, S3RVER_AWS_ENV);
-  const ctx = new QuiltContext({ cacheDir: join(scratch, "push-cache"), s3: { endpoint, forcePathStyle: true } });
+  const ctx = new QuiltContext({
+    cacheDir: join(scratch, "push-cache"),
+    s3: { endpoint, forcePathStyle: true },
+  });
   try {
     const b = new PackageBuilder(name, { registry: `s3://${bucket}`, context: ctx });
     await b.add(local, "");

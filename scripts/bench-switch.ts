@@ -19,7 +19,18 @@ import { Manifest, type ManifestEntry } from "../src/manifest/manifest.js";
 import { PhysicalKey } from "../src/manifest/physical-key.js";
 import { parseRegistryUrl } from "../src/manifest/registry-url.js";
 import { openRegistry, Stores } from "../src/storage/stores.js";
-import { commitLine, fmtSeconds, intOption, loadLine, machineLine, REPO_ROOT, timeCommand, today, writeSection, QUILT_BIN } from "./bench-support.js";
+import {
+  commitLine,
+  fmtSeconds,
+  intOption,
+  loadLine,
+  machineLine,
+  REPO_ROOT,
+  timeCommand,
+  today,
+  writeSection,
+  QUILT_BIN,
+} from "./bench-support.js";
 
 const START = "<!-- bench-switch:start -->";
 const END = "<!-- bench-switch:end -->";
@@ -54,7 +65,11 @@ function manifest(n: number, dataDir: string, changed: boolean): Manifest {
       meta: new Map() as JsonObject,
     });
   }
-  return Manifest.create({ header: new Map<string, JsonValue>([["version", "v0"]]), dirMeta: new Map(), entries: list });
+  return Manifest.create({
+    header: new Map<string, JsonValue>([["version", "v0"]]),
+    dirMeta: new Map(),
+    entries: list,
+  });
 }
 
 function median(xs: number[]): number {
@@ -63,15 +78,22 @@ function median(xs: number[]): number {
 }
 
 async function main(): Promise<void> {
-  if (!args["no-build"]) spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: REPO_ROOT, stdio: "inherit" });
+  if (!args["no-build"])
+    spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: REPO_ROOT, stdio: "inherit" });
   const root = await mkdtemp(join(tmpdir(), "quilt-bench-switch-"));
   const registryDir = join(root, "registry");
   const registry = `file://${registryDir}`;
   const mnt = join(root, "mnt");
   await mkdir(mnt, { recursive: true });
-  const env = { ...process.env, QUILT_STATE_DIR: join(root, "state"), QUILT_CACHE_DIR: join(root, "cache"), QUILT_NO_LOG_FILE: "1" };
+  const env = {
+    ...process.env,
+    QUILT_STATE_DIR: join(root, "state"),
+    QUILT_CACHE_DIR: join(root, "cache"),
+    QUILT_NO_LOG_FILE: "1",
+  };
   // timeCommand fails on a non-zero status, with the command's stderr.
-  const quilt = async (...a: string[]) => (await timeCommand(process.execPath, [QUILT_BIN, ...a], { env, stdoutTo: "ignore" })).seconds;
+  const quilt = async (...a: string[]) =>
+    (await timeCommand(process.execPath, [QUILT_BIN, ...a], { env, stdoutTo: "ignore" })).seconds;
   try {
     const stores = new Stores();
     const reg = openRegistry(parseRegistryUrl(registry), stores, { manifestCacheDir: null });
@@ -89,7 +111,10 @@ async function main(): Promise<void> {
       const tag = i % 2 === 0 ? "v2" : "v1";
       switches.push(await quilt("switch", mnt, tag));
       await quilt("switch", mnt, tag === "v2" ? "v1" : "v2");
-      remounts.push((await quilt("unmount", mnt)) + (await quilt("mount", `${PACKAGE}:${tag}`, mnt, "--registry", registry)));
+      remounts.push(
+        (await quilt("unmount", mnt)) +
+          (await quilt("mount", `${PACKAGE}:${tag}`, mnt, "--registry", registry)),
+      );
       await quilt("unmount", mnt);
       await quilt("mount", `${PACKAGE}:${tag === "v2" ? "v1" : "v2"}`, mnt, "--registry", registry);
     }
@@ -116,7 +141,9 @@ async function main(): Promise<void> {
     console.log(section);
     if (!args["no-write"]) await writeSection(START, END, section);
   } finally {
-    await timeCommand(process.execPath, [QUILT_BIN, "daemon", "stop"], { env, stdoutTo: "ignore" }).catch(() => undefined);
+    await timeCommand(process.execPath, [QUILT_BIN, "daemon", "stop"], { env, stdoutTo: "ignore" }).catch(
+      () => undefined,
+    );
     spawnSync("fusermount", ["-uz", mnt]);
     await rm(root, { recursive: true, force: true });
   }

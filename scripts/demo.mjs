@@ -22,7 +22,10 @@ const say = (line = "") => console.log(line);
 say(`Demo directory: ${root}\n`);
 mkdirSync(join(source, "train"), { recursive: true });
 mkdirSync(join(source, "annotations"), { recursive: true });
-writeFileSync(join(source, "README.md"), "# Sample dataset\n\nTwenty tiny 'images' with annotations, for the quilt demo.\n");
+writeFileSync(
+  join(source, "README.md"),
+  "# Sample dataset\n\nTwenty tiny 'images' with annotations, for the quilt demo.\n",
+);
 const images = [];
 for (let i = 1; i <= 20; i++) {
   const path = `${String(i).padStart(4, "0")}.jpg`;
@@ -82,7 +85,8 @@ try {
   // Read through the mount like training code would: plain file reads, metadata from xattrs.
   const annotations = JSON.parse(await readFile(join(mnt, "annotations", "train.json"), "utf8"));
   let bytes = 0;
-  for (const img of annotations.images.slice(0, 10)) bytes += (await readFile(join(mnt, "train", img.path))).length;
+  for (const img of annotations.images.slice(0, 10))
+    bytes += (await readFile(join(mnt, "train", img.path))).length;
   say(`\nread annotations and 10 images (${bytes} bytes) through ${mnt}`);
   run("mounts");
   run("daemon", "status");
@@ -91,4 +95,6 @@ try {
   run("unmount", mnt);
   run("daemon", "stop");
 }
-say("\nDemo finished: package built, pushed, installed, verified, repaired, mounted, read and verified again.");
+say(
+  "\nDemo finished: package built, pushed, installed, verified, repaired, mounted, read and verified again.",
+);

@@ -173,7 +173,8 @@ function isMounted(path: string): boolean {
 
 function quilt(argv: string[], env: NodeJS.ProcessEnv): string {
   const r = spawnSync(process.execPath, [QUILT_BIN, ...argv], { env, encoding: "utf8", timeout: 120_000 });
-  if (r.status !== 0) throw new Error(`quilt ${argv.join(" ")} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(`quilt ${argv.join(" ")} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
 
@@ -195,8 +196,15 @@ function cleanup(): Promise<void> {
     const { scratch, mountpoint, quiltEnv } = state;
     if (scratch && mountpoint && quiltEnv) {
       const pid = daemonPid(scratch);
-      for (const argv of [["unmount", "--force", mountpoint], ["daemon", "stop"]]) {
-        spawnSync(process.execPath, [QUILT_BIN, ...argv], { env: quiltEnv, stdio: "ignore", timeout: 60_000 });
+      for (const argv of [
+        ["unmount", "--force", mountpoint],
+        ["daemon", "stop"],
+      ]) {
+        spawnSync(process.execPath, [QUILT_BIN, ...argv], {
+          env: quiltEnv,
+          stdio: "ignore",
+          timeout: 60_000,
+        });
       }
       if (isMounted(mountpoint)) spawnSync("fusermount", ["-u", "-z", mountpoint], { stdio: "ignore" });
       if (isMounted(mountpoint)) spawnSync("umount", ["-l", mountpoint], { stdio: "ignore" });
@@ -211,7 +219,10 @@ function cleanup(): Promise<void> {
       }
     }
     await state.server?.stop().catch(() => undefined);
-    if (scratch) await rm(scratch, { recursive: true, force: true }).catch((err: Error) => console.error(`could not remove ${scratch}: ${err.message}`));
+    if (scratch)
+      await rm(scratch, { recursive: true, force: true }).catch((err: Error) =>
+        console.error(`could not remove ${scratch}: ${err.message}`),
+      );
   })();
   return cleaning;
 }
@@ -229,7 +240,9 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 /** VmRSS, VmHWM, RssAnon, RssFile (bytes) and Threads from /proc/PID/status; undefined once the process is gone. */
-function procStatus(pid: number): { rss: number; hwm: number; rssAnon: number; rssFile: number; threads: number } | undefined {
+function procStatus(
+  pid: number,
+): { rss: number; hwm: number; rssAnon: number; rssFile: number; threads: number } | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -237,7 +250,13 @@ function procStatus(pid: number): { rss: number; hwm: number; rssAnon: number; r
     return undefined;
   }
   const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? NaN);
-  return { rss: field("VmRSS") * 1024, hwm: field("VmHWM") * 1024, rssAnon: field("RssAnon") * 1024, rssFile: field("RssFile") * 1024, threads: field("Threads") };
+  return {
+    rss: field("VmRSS") * 1024,
+    hwm: field("VmHWM") * 1024,
+    rssAnon: field("RssAnon") * 1024,
+    rssFile: field("RssFile") * 1024,
+    threads: field("Threads"),
+  };
 }
 
 function fdTargets(pid: number): string[] {
@@ -296,10 +315,20 @@ interface Load {
 
 function totals(load: Load): { bytes: number; runs: number; failures: number } {
   const all = Object.values(load.stats);
-  return { bytes: all.reduce((s, k) => s + k.bytes, 0), runs: all.reduce((s, k) => s + k.runs, 0), failures: all.reduce((s, k) => s + k.failures, 0) };
+  return {
+    bytes: all.reduce((s, k) => s + k.bytes, 0),
+    runs: all.reduce((s, k) => s + k.runs, 0),
+    failures: all.reduce((s, k) => s + k.failures, 0),
+  };
 }
 
-async function sample(pid: number, socket: string, t: number, load: Load, label?: string): Promise<Sample | undefined> {
+async function sample(
+  pid: number,
+  socket: string,
+  t: number,
+  load: Load,
+  label?: string,
+): Promise<Sample | undefined> {
   const status = procStatus(pid);
   const cpu = processCpuSeconds(pid);
   let fds: number;
@@ -309,7 +338,9 @@ async function sample(pid: number, socket: string, t: number, load: Load, label?
     return undefined;
   }
   if (!status || cpu === undefined) return undefined;
-  const stats = await new DaemonClient(socket).request<CacheStatsReply>("stats", {}, { timeoutMs: 5000 }).catch(() => undefined);
+  const stats = await new DaemonClient(socket)
+    .request<CacheStatsReply>("stats", {}, { timeoutMs: 5000 })
+    .catch(() => undefined);
   const tot = totals(load);
   return {
     t,
@@ -320,7 +351,11 @@ async function sample(pid: number, socket: string, t: number, load: Load, label?
     readerBytes: tot.bytes,
     runs: tot.runs,
     failures: tot.failures,
-    ...(stats && { cacheBytes: stats.cache.bytes, evictions: stats.cache.evictions, fetches: stats.cache.fetchRequests }),
+    ...(stats && {
+      cacheBytes: stats.cache.bytes,
+      evictions: stats.cache.evictions,
+      fetches: stats.cache.fetchRequests,
+    }),
   };
 }
 
@@ -339,7 +374,14 @@ const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length
 function nextRun(kind: Kind, files: { large: string[]; small: string[] }, direct: boolean): Run {
   if (kind === "dd") {
     const skip = Math.floor(Math.random() * (LARGE_MIB - DD_MIB + 1));
-    const argv = [`if=${pick(files.large)}`, "of=/dev/null", "bs=1M", `skip=${skip}`, `count=${DD_MIB}`, ...(direct ? ["iflag=direct"] : [])];
+    const argv = [
+      `if=${pick(files.large)}`,
+      "of=/dev/null",
+      "bs=1M",
+      `skip=${skip}`,
+      `count=${DD_MIB}`,
+      ...(direct ? ["iflag=direct"] : []),
+    ];
     return {
       cmd: "dd",
       argv,
@@ -380,7 +422,8 @@ function runReader(run: Run): Promise<{ bytes: number; error?: string }> {
     });
     proc.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     const timer = setTimeout(() => proc.kill("SIGKILL"), READER_TIMEOUT_MS);
-    const what = `${run.cmd === PYTHON ? "pread" : run.cmd} ${run.cmd === PYTHON ? "" : run.argv.slice(0, 3).join(" ")}`.trim();
+    const what =
+      `${run.cmd === PYTHON ? "pread" : run.cmd} ${run.cmd === PYTHON ? "" : run.argv.slice(0, 3).join(" ")}`.trim();
     proc.once("error", (err) => {
       clearTimeout(timer);
       state.readers.delete(proc);
@@ -398,17 +441,32 @@ function runReader(run: Run): Promise<{ bytes: number; error?: string }> {
         bytes = undefined;
       }
       const got = bytes ?? 0;
-      if (code !== 0) resolve({ bytes: got, error: `${what}: exited with ${code ?? signal}${signal === "SIGKILL" && !state.stopping ? ` (hung over ${READER_TIMEOUT_MS / 1000} s)` : ""}: ${stderr.trim().split("\n").slice(-2).join(" / ")}` });
-      else if (bytes === undefined) resolve({ bytes: 0, error: `${what}: could not tell how many bytes it read: ${stderr.trim().slice(-200)}` });
+      if (code !== 0)
+        resolve({
+          bytes: got,
+          error: `${what}: exited with ${code ?? signal}${signal === "SIGKILL" && !state.stopping ? ` (hung over ${READER_TIMEOUT_MS / 1000} s)` : ""}: ${stderr.trim().split("\n").slice(-2).join(" / ")}`,
+        });
+      else if (bytes === undefined)
+        resolve({
+          bytes: 0,
+          error: `${what}: could not tell how many bytes it read: ${stderr.trim().slice(-200)}`,
+        });
       else if (short > 0) resolve({ bytes: got, error: `${what}: ${short} short preads of ${PREAD_COUNT}` });
-      else if (got !== run.expected) resolve({ bytes: got, error: `${what}: short read, ${got} of ${run.expected} bytes` });
+      else if (got !== run.expected)
+        resolve({ bytes: got, error: `${what}: short read, ${got} of ${run.expected} bytes` });
       else resolve({ bytes: got });
     });
   });
 }
 
 /** One reader slot: child after child until the deadline. */
-async function readerLoop(kind: Kind, files: { large: string[]; small: string[] }, direct: boolean, deadline: number, load: Load): Promise<void> {
+async function readerLoop(
+  kind: Kind,
+  files: { large: string[]; small: string[] },
+  direct: boolean,
+  deadline: number,
+  load: Load,
+): Promise<void> {
   const s = load.stats[kind];
   while (!state.stopping && performance.now() < deadline) {
     const r = await runReader(nextRun(kind, files, direct));
@@ -425,7 +483,10 @@ async function readerLoop(kind: Kind, files: { large: string[]; small: string[] 
 
 /** Whether the mount serves O_DIRECT reads: then dd and the preads bypass the page cache and every read reaches the daemon. */
 function directWorks(file: string): boolean {
-  const r = spawnSync("dd", [`if=${file}`, "of=/dev/null", "bs=4096", "count=1", "iflag=direct"], { stdio: "ignore", timeout: 60_000 });
+  const r = spawnSync("dd", [`if=${file}`, "of=/dev/null", "bs=4096", "count=1", "iflag=direct"], {
+    stdio: "ignore",
+    timeout: 60_000,
+  });
   return r.status === 0;
 }
 
@@ -448,7 +509,9 @@ function judge(samples: Sample[], load: Load, daemonDied: boolean): Verdict {
   }
   if (first.length === 0 || second.length === 0) {
     ok = false;
-    lines.push(`- Too few samples to judge (${first.length} in the first half after ${WARMUP_S} s of warm-up, ${second.length} in the second)`);
+    lines.push(
+      `- Too few samples to judge (${first.length} in the first half after ${WARMUP_S} s of warm-up, ${second.length} in the second)`,
+    );
   } else {
     const max = (xs: Sample[], f: (s: Sample) => number) => Math.max(...xs.map(f));
     const r1 = max(first, (s) => s.rss);
@@ -461,7 +524,9 @@ function judge(samples: Sample[], load: Load, daemonDied: boolean): Verdict {
     const f1 = max(first, (s) => s.fds);
     const f2 = max(second, (s) => s.fds);
     const fdFlat = f2 <= f1 + FD_SLACK;
-    lines.push(`- Open files: max ${f1} in the first half, ${f2} in the second (flat up to ${f1 + FD_SLACK}): ${fdFlat ? "**flat**" : "**grew**"}`);
+    lines.push(
+      `- Open files: max ${f1} in the first half, ${f2} in the second (flat up to ${f1 + FD_SLACK}): ${fdFlat ? "**flat**" : "**grew**"}`,
+    );
     const t1 = max(first, (s) => s.threads);
     const t2 = max(second, (s) => s.threads);
     lines.push(`- Threads (not judged): max ${t1} in the first half, ${t2} in the second`);
@@ -470,7 +535,9 @@ function judge(samples: Sample[], load: Load, daemonDied: boolean): Verdict {
   const tot = totals(load);
   if (tot.failures > 0) {
     ok = false;
-    lines.push(`- Readers: **${tot.failures} failed runs** of ${tot.runs}: ${load.errors.slice(0, 3).join("; ")}`);
+    lines.push(
+      `- Readers: **${tot.failures} failed runs** of ${tot.runs}: ${load.errors.slice(0, 3).join("; ")}`,
+    );
   } else {
     lines.push(`- Readers: ${tot.runs} runs, none failed`);
   }
@@ -481,15 +548,25 @@ function judge(samples: Sample[], load: Load, daemonDied: boolean): Verdict {
 function table(samples: Sample[]): string[] {
   // A row a minute keeps a 10-minute soak to a screenful; short runs show every sample.
   const every = DURATION_S >= 180 ? Math.round(60 / SAMPLE_SECONDS) : 1;
-  const rows = ["| t | VmRSS MiB (anon / file) | VmHWM MiB | fds | threads | daemon CPU s (% of a core since the previous row) | readers read MiB (MiB/s) | reader runs (failed) | cache MiB, evictions, GETs |", "|---|---|---|---|---|---|---|---|---|"];
+  const rows = [
+    "| t | VmRSS MiB (anon / file) | VmHWM MiB | fds | threads | daemon CPU s (% of a core since the previous row) | readers read MiB (MiB/s) | reader runs (failed) | cache MiB, evictions, GETs |",
+    "|---|---|---|---|---|---|---|---|---|",
+  ];
   let prev: Sample | undefined;
   samples.forEach((s, i) => {
     const tick = Math.round(s.t / SAMPLE_SECONDS);
-    const shown = s.label !== undefined || i === samples.length - 1 || (s.t > 0 && tick % every === 0) || s.t >= DURATION_S - 0.5;
+    const shown =
+      s.label !== undefined ||
+      i === samples.length - 1 ||
+      (s.t > 0 && tick % every === 0) ||
+      s.t >= DURATION_S - 0.5;
     if (!shown) return;
     const dt = prev ? s.t - prev.t : 0;
     const cpuPct = prev && dt > 0 ? `${(((s.cpu - prev.cpu) / dt) * 100).toFixed(0)}%` : "";
-    const rate = prev && dt > 0 && !s.label?.startsWith("idle") ? ` (${((s.readerBytes - prev.readerBytes) / MiB / dt).toFixed(0)})` : "";
+    const rate =
+      prev && dt > 0 && !s.label?.startsWith("idle")
+        ? ` (${((s.readerBytes - prev.readerBytes) / MiB / dt).toFixed(0)})`
+        : "";
     const when = s.label ?? `${Math.floor(s.t / 60)}:${String(Math.round(s.t % 60)).padStart(2, "0")}`;
     rows.push(
       `| ${when} | ${mib(s.rss)} (${mib(s.rssAnon)} / ${mib(s.rssFile)}) | ${mib(s.hwm)} | ${s.fds} | ${s.threads} | ${s.cpu.toFixed(1)}${cpuPct && ` (${cpuPct})`} | ${mib(s.readerBytes)}${rate} | ${s.runs} (${s.failures}) | ${mib(s.cacheBytes)}, ${s.evictions ?? "?"}, ${s.fetches ?? "?"} |`,
@@ -508,19 +585,34 @@ async function main(): Promise<number> {
   const loadAtStart = loadLine();
   if (!args["no-build"]) {
     console.error("building dist/ (the daemon runs from it) ...");
-    const b = spawnSync(process.execPath, [join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(REPO_ROOT, "tsconfig.json")], { stdio: "inherit" });
+    const b = spawnSync(
+      process.execPath,
+      [join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(REPO_ROOT, "tsconfig.json")],
+      { stdio: "inherit" },
+    );
     if (b.status !== 0) throw new Error("npx tsc -p tsconfig.json failed");
   }
-  if (CACHE_MIB * MiB >= DATASET_BYTES) console.error(`warning: the cache (${CACHE_MIB} MiB) holds the whole dataset (${mib(DATASET_BYTES)} MiB): eviction will not run`);
+  if (CACHE_MIB * MiB >= DATASET_BYTES)
+    console.error(
+      `warning: the cache (${CACHE_MIB} MiB) holds the whole dataset (${mib(DATASET_BYTES)} MiB): eviction will not run`,
+    );
   const scratch = await mkdtemp(join(tmpdir(), "quilt-soak-"));
   state.scratch = scratch;
   const local = join(scratch, "local");
   const largeNames = Array.from({ length: LARGE_FILES }, (_, i) => join("large", `large-${i}.bin`));
-  console.error(`writing ${LARGE_FILES} × ${LARGE_MIB} MiB and ${SMALL_FILES} × ${SMALL_KIB} KiB under ${local} ...`);
+  console.error(
+    `writing ${LARGE_FILES} × ${LARGE_MIB} MiB and ${SMALL_FILES} × ${SMALL_KIB} KiB under ${local} ...`,
+  );
   for (const name of largeNames) await writeRandomFile(join(local, name), LARGE_BYTES);
   await writeSmallFiles(join(local, "small"), SMALL_FILES, SMALL_BYTES);
   // writeSmallFiles names them part<NNN>/img<NNNNNN>.bin, 1,000 to a directory.
-  const smallNames = Array.from({ length: SMALL_FILES }, (_, i) => join("small", `part${String(Math.floor(i / 1000)).padStart(3, "0")}`, `img${String(i).padStart(6, "0")}.bin`));
+  const smallNames = Array.from({ length: SMALL_FILES }, (_, i) =>
+    join(
+      "small",
+      `part${String(Math.floor(i / 1000)).padStart(3, "0")}`,
+      `img${String(i).padStart(6, "0")}.bin`,
+    ),
+  );
 
   const server = await startS3rver(join(scratch, "s3rver-data"), [BUCKET]);
   state.server = server;
@@ -542,15 +634,30 @@ async function main(): Promise<number> {
   };
   state.mountpoint = mountpoint;
   state.quiltEnv = quiltEnv;
-  quilt(["mount", PACKAGE, mountpoint, "--registry", `s3://${BUCKET}`, "--cache-size", `${CACHE_MIB}M`], quiltEnv);
+  quilt(
+    ["mount", PACKAGE, mountpoint, "--registry", `s3://${BUCKET}`, "--cache-size", `${CACHE_MIB}M`],
+    quiltEnv,
+  );
   const pid = daemonPid(scratch);
   if (pid === undefined) throw new Error("the daemon wrote no pid file");
   const socket = join(scratch, "state", "daemon", "quilt.sock");
-  const files = { large: largeNames.map((n) => join(mountpoint, n)), small: smallNames.map((n) => join(mountpoint, n)) };
+  const files = {
+    large: largeNames.map((n) => join(mountpoint, n)),
+    small: smallNames.map((n) => join(mountpoint, n)),
+  };
   const direct = directWorks(files.large[0] as string);
-  console.error(`daemon pid ${pid}; O_DIRECT reads ${direct ? "work" : "do NOT work (dd and preads go through the page cache)"}`);
+  console.error(
+    `daemon pid ${pid}; O_DIRECT reads ${direct ? "work" : "do NOT work (dd and preads go through the page cache)"}`,
+  );
 
-  const load: Load = { stats: { dd: { runs: 0, failures: 0, bytes: 0 }, cat: { runs: 0, failures: 0, bytes: 0 }, pread: { runs: 0, failures: 0, bytes: 0 } }, errors: [] };
+  const load: Load = {
+    stats: {
+      dd: { runs: 0, failures: 0, bytes: 0 },
+      cat: { runs: 0, failures: 0, bytes: 0 },
+      pread: { runs: 0, failures: 0, bytes: 0 },
+    },
+    errors: [],
+  };
   const samples: Sample[] = [];
   const baseline = await sample(pid, socket, 0, load, "before load");
   if (!baseline) throw new Error(`daemon ${pid} is not running`);
@@ -558,10 +665,14 @@ async function main(): Promise<number> {
   const fdsBefore = fdBreakdown(pid, scratch);
   console.error(`before load: ${fmtSample(baseline)}`);
 
-  console.error(`${READERS} readers for ${MINUTES} min (${KINDS.map((k, i) => `${k} ${Math.ceil((READERS - i) / KINDS.length)}`).join(", ")}), sampling every ${SAMPLE_SECONDS} s ...`);
+  console.error(
+    `${READERS} readers for ${MINUTES} min (${KINDS.map((k, i) => `${k} ${Math.ceil((READERS - i) / KINDS.length)}`).join(", ")}), sampling every ${SAMPLE_SECONDS} s ...`,
+  );
   const loadStart = performance.now();
   const deadline = loadStart + DURATION_S * 1000;
-  const slots = Array.from({ length: READERS }, (_, i) => readerLoop(KINDS[i % KINDS.length] as Kind, files, direct, deadline, load));
+  const slots = Array.from({ length: READERS }, (_, i) =>
+    readerLoop(KINDS[i % KINDS.length] as Kind, files, direct, deadline, load),
+  );
   let daemonDied = false;
   let fdsAtMax = { count: 0, breakdown: "" };
   for (let k = 1; k * SAMPLE_SECONDS <= DURATION_S && !state.stopping; k++) {
@@ -585,9 +696,23 @@ async function main(): Promise<number> {
   if (!daemonDied) {
     // After the readers: what the daemon gives back once idle (descriptors in particular).
     const since = (performance.now() - loadStart) / 1000;
-    const done = await sample(pid, socket, since, load, `readers done (${(since - DURATION_S).toFixed(0)} s after the deadline)`);
+    const done = await sample(
+      pid,
+      socket,
+      since,
+      load,
+      `readers done (${(since - DURATION_S).toFixed(0)} s after the deadline)`,
+    );
     await sleep(SAMPLE_SECONDS * 1000);
-    const idle = done && (await sample(pid, socket, (performance.now() - loadStart) / 1000, load, `idle ${SAMPLE_SECONDS} s later`));
+    const idle =
+      done &&
+      (await sample(
+        pid,
+        socket,
+        (performance.now() - loadStart) / 1000,
+        load,
+        `idle ${SAMPLE_SECONDS} s later`,
+      ));
     if (done && idle) {
       samples.push(done, idle);
       fdsIdle = fdBreakdown(pid, scratch);

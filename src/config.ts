@@ -21,7 +21,10 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
  * library (getBytes, install, Package.cache) and the CLI (`cache prefetch`, `cache clear`), so
  * that what one of them fetched is found by the others.
  */
-export function cacheDataDir(env: NodeJS.ProcessEnv = process.env, cacheRoot: string = cacheDir(env)): string {
+export function cacheDataDir(
+  env: NodeJS.ProcessEnv = process.env,
+  cacheRoot: string = cacheDir(env),
+): string {
   const v = env.QUILT_CACHE_DATA_DIR;
   return v ? resolve(v) : join(cacheRoot, "data");
 }
@@ -35,7 +38,9 @@ export function cacheClaims(env: NodeJS.ProcessEnv = process.env): boolean {
   const v = (env.QUILT_CACHE_CLAIMS ?? "").trim().toLowerCase();
   if (v === "" || v === "1" || v === "on") return true;
   if (v === "0" || v === "off") return false;
-  throw new QuiltError("EUSAGE", `Invalid QUILT_CACHE_CLAIMS=${JSON.stringify(env.QUILT_CACHE_CLAIMS)}`, { hint: "use 0 (off) or 1 (on, the default), or unset it" });
+  throw new QuiltError("EUSAGE", `Invalid QUILT_CACHE_CLAIMS=${JSON.stringify(env.QUILT_CACHE_CLAIMS)}`, {
+    hint: "use 0 (off) or 1 (on, the default), or unset it",
+  });
 }
 
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -60,7 +65,11 @@ export function cacheSizeBytes(env: NodeJS.ProcessEnv = process.env): number {
   if (!env.QUILT_CACHE_SIZE) return DEFAULT_CACHE_BYTES;
   const bytes = parseSize(env.QUILT_CACHE_SIZE);
   if (bytes === undefined) {
-    throw new QuiltError("EUSAGE", `Invalid cache size QUILT_CACHE_SIZE=${JSON.stringify(env.QUILT_CACHE_SIZE)}`, { hint: "use a size like 500M, 50G or 1T, or unset it for the default (10G)" });
+    throw new QuiltError(
+      "EUSAGE",
+      `Invalid cache size QUILT_CACHE_SIZE=${JSON.stringify(env.QUILT_CACHE_SIZE)}`,
+      { hint: "use a size like 500M, 50G or 1T, or unset it for the default (10G)" },
+    );
   }
   return bytes;
 }

@@ -15,27 +15,87 @@ interface Translation {
 }
 
 const ERRNO: Record<string, Translation> = {
-  ENOENT: { code: "ENOTFOUND", why: "it (or a directory above it) does not exist", hint: "check the path (a relative path starts from the current directory)" },
-  ENOTDIR: { code: "EEXISTS", why: "a component of the path is a file, not a directory", hint: "remove or rename the file that is in the way, or choose another path" },
-  EEXIST: { code: "EEXISTS", why: "something already exists there", hint: "remove or rename what is there, or choose another path" },
-  EISDIR: { code: "EEXISTS", why: "it is a directory where a file is expected", hint: "remove or rename that directory, or choose another path" },
-  ENOTEMPTY: { code: "EEXISTS", why: "the directory is not empty", hint: "remove or rename what is in it, or choose another path" },
+  ENOENT: {
+    code: "ENOTFOUND",
+    why: "it (or a directory above it) does not exist",
+    hint: "check the path (a relative path starts from the current directory)",
+  },
+  ENOTDIR: {
+    code: "EEXISTS",
+    why: "a component of the path is a file, not a directory",
+    hint: "remove or rename the file that is in the way, or choose another path",
+  },
+  EEXIST: {
+    code: "EEXISTS",
+    why: "something already exists there",
+    hint: "remove or rename what is there, or choose another path",
+  },
+  EISDIR: {
+    code: "EEXISTS",
+    why: "it is a directory where a file is expected",
+    hint: "remove or rename that directory, or choose another path",
+  },
+  ENOTEMPTY: {
+    code: "EEXISTS",
+    why: "the directory is not empty",
+    hint: "remove or rename what is in it, or choose another path",
+  },
   ENAMETOOLONG: {
     code: "EBADKEY",
     why: "a name in the path is too long for this filesystem (most allow 255 bytes per name and 4096 per path)",
     hint: "choose a shorter destination, or rename the entry (a new package version with a shorter logical key)",
   },
-  EACCES: { code: "EPERMISSION", why: "permission denied", hint: "check the permissions of the path and of the directories above it, or choose another path" },
-  EPERM: { code: "EPERMISSION", why: "the operation is not permitted", hint: "check the permissions and attributes (chattr) of the path, or choose another path" },
-  EROFS: { code: "EPERMISSION", why: "the filesystem is read-only", hint: "choose a path on a writable filesystem" },
-  ENOSPC: { code: "ENOSPACE", why: "no space left on the device", hint: "free some space (`quilt cache clear` frees the cache), or choose a path on another filesystem" },
-  EDQUOT: { code: "ENOSPACE", why: "the disk quota is exceeded", hint: "free some space within your quota, or choose a path on another filesystem" },
-  EFBIG: { code: "ENOSPACE", why: "the file is larger than this filesystem allows", hint: "choose a path on a filesystem that holds large files" },
-  EMFILE: { code: "EBUSY", why: "this process has too many files open", hint: "raise the open-file limit (ulimit -n) or run fewer transfers at once" },
-  ENFILE: { code: "EBUSY", why: "the system has too many files open", hint: "retry when fewer files are open" },
+  EACCES: {
+    code: "EPERMISSION",
+    why: "permission denied",
+    hint: "check the permissions of the path and of the directories above it, or choose another path",
+  },
+  EPERM: {
+    code: "EPERMISSION",
+    why: "the operation is not permitted",
+    hint: "check the permissions and attributes (chattr) of the path, or choose another path",
+  },
+  EROFS: {
+    code: "EPERMISSION",
+    why: "the filesystem is read-only",
+    hint: "choose a path on a writable filesystem",
+  },
+  ENOSPC: {
+    code: "ENOSPACE",
+    why: "no space left on the device",
+    hint: "free some space (`quilt cache clear` frees the cache), or choose a path on another filesystem",
+  },
+  EDQUOT: {
+    code: "ENOSPACE",
+    why: "the disk quota is exceeded",
+    hint: "free some space within your quota, or choose a path on another filesystem",
+  },
+  EFBIG: {
+    code: "ENOSPACE",
+    why: "the file is larger than this filesystem allows",
+    hint: "choose a path on a filesystem that holds large files",
+  },
+  EMFILE: {
+    code: "EBUSY",
+    why: "this process has too many files open",
+    hint: "raise the open-file limit (ulimit -n) or run fewer transfers at once",
+  },
+  ENFILE: {
+    code: "EBUSY",
+    why: "the system has too many files open",
+    hint: "retry when fewer files are open",
+  },
   EBUSY: { code: "EBUSY", why: "it is in use", hint: "retry once the process using it has finished with it" },
-  ELOOP: { code: "EEXISTS", why: "too many symbolic links on the way (or a loop)", hint: "check the symbolic links in the path" },
-  EIO: { code: "ESTORAGE", why: "the disk reported an I/O error", hint: "check the device (dmesg) and retry" },
+  ELOOP: {
+    code: "EEXISTS",
+    why: "too many symbolic links on the way (or a loop)",
+    hint: "check the symbolic links in the path",
+  },
+  EIO: {
+    code: "ESTORAGE",
+    why: "the disk reported an I/O error",
+    hint: "check the device (dmesg) and retry",
+  },
 };
 
 /** What the failing syscall was doing, as a verb for "Cannot <verb> <path>". */
@@ -94,5 +154,8 @@ export function asQuiltError(err: unknown, bugHint: string): QuiltError {
   const known = fromOsError(err);
   if (known) return known;
   const message = err instanceof Error ? err.message : String(err);
-  return new QuiltError("EINTERNAL", `Unexpected error: ${untrusted(message, 1000)}`, { hint: bugHint, cause: err });
+  return new QuiltError("EINTERNAL", `Unexpected error: ${untrusted(message, 1000)}`, {
+    hint: bugHint,
+    cause: err,
+  });
 }

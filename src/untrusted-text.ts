@@ -12,7 +12,15 @@ export const UNTRUSTED_TEXT_MAX_CHARS = 200;
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 const UNSAFE_IN_QUOTES = new RegExp(`[\\\\"]|${UNSAFE.source}`, "g");
-const SHORT_ESCAPES: Record<string, string> = { "\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f" };
+const SHORT_ESCAPES: Record<string, string> = {
+  "\\": "\\\\",
+  '"': '\\"',
+  "\n": "\\n",
+  "\r": "\\r",
+  "\t": "\\t",
+  "\b": "\\b",
+  "\f": "\\f",
+};
 
 function escapeChar(c: string): string {
   return SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
@@ -34,8 +42,9 @@ export function quoted(value: unknown, max = UNTRUSTED_TEXT_MAX_CHARS): string {
 
 // What `forTerminal` escapes: everything UNSAFE escapes but the newline and the tab, which
 // human output uses to lay out its own lines and columns.
-// eslint-disable-next-line no-control-regex
-const UNSAFE_ON_TERMINAL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE_ON_TERMINAL =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /**
  * Human output (keys listed by `ls`, `diff`, `verify`) with control characters escaped but

@@ -4,7 +4,13 @@
 import { createHash } from "node:crypto";
 import { QuiltError } from "../errors.js";
 import { stat } from "node:fs/promises";
-import { DEFAULT_HASH_TYPE, BASE_CHUNK_BYTES, hashBytes, hashStream, type EntryHash } from "../manifest/checksums.js";
+import {
+  DEFAULT_HASH_TYPE,
+  BASE_CHUNK_BYTES,
+  hashBytes,
+  hashStream,
+  type EntryHash,
+} from "../manifest/checksums.js";
 import { hashFiles } from "../manifest/hash-pool.js";
 import { fromPlain, type JsonObject, type JsonValue } from "../manifest/json-value.js";
 import { Manifest, type ManifestEntry } from "../manifest/manifest.js";
@@ -24,7 +30,10 @@ function hashObject(h: EntryHash): JsonObject {
  * sha2-256-chunked from S3's full-object SHA-256: exact for a single chunk (under 8 MiB),
  * where the quilt hash is sha256 of that digest. Larger objects need per-chunk digests.
  */
-export function chunkedFromS3Checksum(size: number, checksumSha256: string | undefined): EntryHash | undefined {
+export function chunkedFromS3Checksum(
+  size: number,
+  checksumSha256: string | undefined,
+): EntryHash | undefined {
   if (checksumSha256 === undefined || size === 0 || size > BASE_CHUNK_BYTES) return undefined;
   const digest = Buffer.from(checksumSha256, "base64");
   if (digest.length !== 32) return undefined;
@@ -67,24 +76,37 @@ export async function buildManifest(
     const { store, loc } = stores.forPhysicalKey(e.source);
     const size = e.size ?? (await store.head(loc)).size;
     e.size = size;
-    const derived = size === 0 ? await hashBytes(Buffer.alloc(0)) : chunkedFromS3Checksum(size, e.checksumSha256);
+    const derived =
+      size === 0 ? await hashBytes(Buffer.alloc(0)) : chunkedFromS3Checksum(size, e.checksumSha256);
     e.hash = hashObject(derived ?? (await hashStream(await store.getStream(loc), size)));
     tick();
   });
   // A local file that changed size since it was hashed would make a wrong manifest.
   for (const e of local) {
     if ((await stat(e.source.path)).size !== e.size) {
-      throw new QuiltError("ESTALE", `${e.source.path} changed while the manifest was being built`, { hint: "build again once nothing writes to it" });
+      throw new QuiltError("ESTALE", `${e.source.path} changed while the manifest was being built`, {
+        hint: "build again once nothing writes to it",
+      });
     }
   }
   return { manifest: manifestFromHashed(header, dirMeta, done), hashed: done };
 }
 
 /** The manifest of entries that all have a size and a hash. */
-export function manifestFromHashed(header: JsonObject, dirMeta: Map<string, JsonValue>, entries: BuilderEntry[]): Manifest {
+export function manifestFromHashed(
+  header: JsonObject,
+  dirMeta: Map<string, JsonValue>,
+  entries: BuilderEntry[],
+): Manifest {
   const manifestEntries: ManifestEntry[] = entries.map((e) => {
     if (e.size === undefined || !e.hash) throw new Error(`internal: ${e.logicalKey} was not hashed`);
-    return { logicalKey: e.logicalKey as LogicalKey, physicalKey: e.source, size: e.size, hash: e.hash, meta: e.meta };
+    return {
+      logicalKey: e.logicalKey as LogicalKey,
+      physicalKey: e.source,
+      size: e.size,
+      hash: e.hash,
+      meta: e.meta,
+    };
   });
   return Manifest.create({ header, dirMeta, entries: manifestEntries });
 }

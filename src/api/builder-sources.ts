@@ -54,7 +54,8 @@ async function loadIgnore(dir: string): Promise<Ignore> {
 export async function entriesFromLocal(path: string, prefixOrKey?: string): Promise<BuilderEntry[]> {
   const abs = resolve(path);
   const st = await lstat(abs).catch((err: unknown) => {
-    if (errnoCode(err) === "ENOENT") throw new QuiltError("ENOTFOUND", `${path} does not exist`, { hint: "check the path" });
+    if (errnoCode(err) === "ENOENT")
+      throw new QuiltError("ENOTFOUND", `${path} does not exist`, { hint: "check the path" });
     throw err;
   });
   if (st.isFile()) {
@@ -74,10 +75,16 @@ export async function entriesFromLocal(path: string, prefixOrKey?: string): Prom
       // Our own state (a workspace's or an installed directory's .quilt/, at any depth) is
       // never part of a package; the .quiltignore itself is, as in quilt3, so the workspace
       // can be rebuilt the same way.
-      if (d.name === STATE_DIR && d.isDirectory() && (rel === STATE_DIR || (await holdsOurState(full)))) continue;
+      if (d.name === STATE_DIR && d.isDirectory() && (rel === STATE_DIR || (await holdsOurState(full))))
+        continue;
       if (ig.ignores(d.isDirectory() ? rel + "/" : rel)) continue;
       if (d.isDirectory()) await walk(full);
-      else if (d.isFile()) out.push({ logicalKey: checkKey(prefix + rel, full), source: PhysicalKey.local(full), meta: new Map() });
+      else if (d.isFile())
+        out.push({
+          logicalKey: checkKey(prefix + rel, full),
+          source: PhysicalKey.local(full),
+          meta: new Map(),
+        });
       // Symlinks and special files are skipped: a package holds regular files.
     }
   };
@@ -105,18 +112,42 @@ export function defaultPrefix(source: string): string {
 }
 
 /** Entries for s3://bucket/key (one object) or s3://bucket/prefix/ (every object under it). */
-export async function entriesFromS3(stores: Stores, url: string, prefixOrKey?: string): Promise<BuilderEntry[]> {
+export async function entriesFromS3(
+  stores: Stores,
+  url: string,
+  prefixOrKey?: string,
+): Promise<BuilderEntry[]> {
   const pk = PhysicalKey.fromUrl(url);
   const isPrefix = pk.path === "" || pk.path.endsWith("/");
-  const prefix = prefixOrKey === undefined ? (isPrefix ? defaultPrefix(url) : "") : isPrefix ? asPrefix(prefixOrKey) : prefixOrKey;
+  const prefix =
+    prefixOrKey === undefined
+      ? isPrefix
+        ? defaultPrefix(url)
+        : ""
+      : isPrefix
+        ? asPrefix(prefixOrKey)
+        : prefixOrKey;
   const bucket = pk.bucket as string;
   const store = stores.s3();
   if (!isPrefix) {
     // One object: HEAD pins its current version and may carry a checksum that saves reading it.
-    const head = await store.head({ bucket, key: pk.path, ...(pk.versionId !== null && { versionId: pk.versionId }) });
+    const head = await store.head({
+      bucket,
+      key: pk.path,
+      ...(pk.versionId !== null && { versionId: pk.versionId }),
+    });
     const rel = pk.path.slice(pk.path.lastIndexOf("/") + 1);
     const key = prefix === "" || prefix.endsWith("/") ? prefix + rel : prefix;
-    return [objectEntry(checkKey(key, `s3://${bucket}/${pk.path}`), bucket, pk.path, head.versionId ?? null, head.size, head.checksumSha256)];
+    return [
+      objectEntry(
+        checkKey(key, `s3://${bucket}/${pk.path}`),
+        bucket,
+        pk.path,
+        head.versionId ?? null,
+        head.size,
+        head.checksumSha256,
+      ),
+    ];
   }
   // A prefix, as quilt3's set_dir: the listing gives each object's size and current version,
   // so a million objects cost a thousand requests. Only objects whose version the listing
@@ -130,18 +161,39 @@ export async function entriesFromS3(stores: Stores, url: string, prefixOrKey?: s
     if (e.versionId === undefined) unpinned.push(out.length);
     out.push(objectEntry(logicalKey, bucket, e.key, e.versionId ?? null, e.size, undefined));
   }
-  if (out.length === 0) throw new QuiltError("ENOTFOUND", `No objects under ${url}`, { hint: "check the bucket and prefix" });
+  if (out.length === 0)
+    throw new QuiltError("ENOTFOUND", `No objects under ${url}`, { hint: "check the bucket and prefix" });
   await forEachLimited(unpinned, HEAD_CONCURRENCY, async (i) => {
     const e = out[i] as BuilderEntry;
     const head = await store.head({ bucket, key: e.source.path });
-    out[i] = objectEntry(e.logicalKey, bucket, e.source.path, head.versionId ?? null, head.size, head.checksumSha256);
+    out[i] = objectEntry(
+      e.logicalKey,
+      bucket,
+      e.source.path,
+      head.versionId ?? null,
+      head.size,
+      head.checksumSha256,
+    );
   });
   return out;
 }
 
-function objectEntry(logicalKey: string, bucket: string, key: string, versionId: string | null, size: number, checksumSha256: string | undefined): BuilderEntry {
+function objectEntry(
+  logicalKey: string,
+  bucket: string,
+  key: string,
+  versionId: string | null,
+  size: number,
+  checksumSha256: string | undefined,
+): BuilderEntry {
   // EMPTY_META is shared and refuses changes; setMeta() copies it first.
-  return { logicalKey, source: PhysicalKey.s3(bucket, key, versionId), size, meta: EMPTY_META, ...(checksumSha256 !== undefined && { checksumSha256 }) };
+  return {
+    logicalKey,
+    source: PhysicalKey.s3(bucket, key, versionId),
+    size,
+    meta: EMPTY_META,
+    ...(checksumSha256 !== undefined && { checksumSha256 }),
+  };
 }
 
 /** Entries of another package, keeping their hashes, sizes and metadata. */

@@ -77,7 +77,9 @@ async function stampOf(path: string): Promise<FileStamp | undefined> {
 }
 
 function sameStamp(a: FileStamp | undefined, b: FileStamp | undefined): boolean {
-  return a !== undefined && b !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
+  return (
+    a !== undefined && b !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino
+  );
 }
 
 /** Key of a stamp: the file and the hash it was stamped for. */
@@ -90,7 +92,10 @@ function stampKey(source: string, hashText: string): string {
  * hash did not change since keeps the stamp it had when hashed (stamping it again now
  * would bless an edit made while this process ran); newly hashed files are stamped now.
  */
-export async function saveBuilderState(builder: PackageBuilder, opts: { stamps?: ReadonlyMap<string, FileStamp> } = {}): Promise<BuilderState> {
+export async function saveBuilderState(
+  builder: PackageBuilder,
+  opts: { stamps?: ReadonlyMap<string, FileStamp> } = {},
+): Promise<BuilderState> {
   const snap = builder.toState();
   const previous = opts.stamps ?? new Map<string, FileStamp>();
   const entries: EntryState[] = [];
@@ -120,7 +125,9 @@ export async function saveBuilderState(builder: PackageBuilder, opts: { stamps?:
 }
 
 function bad(what: string): QuiltError {
-  return new QuiltError("EBADMANIFEST", `Invalid builder state: ${what}`, { hint: "the state file was edited or damaged; start again with a new workspace" });
+  return new QuiltError("EBADMANIFEST", `Invalid builder state: ${what}`, {
+    hint: "the state file was edited or damaged; start again with a new workspace",
+  });
 }
 
 function jsonObject(text: unknown, what: string): JsonObject {
@@ -149,15 +156,26 @@ export function checkBuilderState(v: unknown): BuilderState {
   if (typeof v !== "object" || v === null) throw bad("not an object");
   const s = v as Partial<BuilderState>;
   if (s.format !== BUILDER_STATE_FORMAT) throw bad(`unknown format ${quoted(s.format)}`);
-  if (typeof s.name !== "string" || typeof s.registry !== "string" || typeof s.header !== "string") throw bad("name, registry or header missing");
+  if (typeof s.name !== "string" || typeof s.registry !== "string" || typeof s.header !== "string")
+    throw bad("name, registry or header missing");
   if (!Array.isArray(s.entries) || !Array.isArray(s.dirMeta)) throw bad("entries or dirMeta missing");
   for (const e of s.entries as unknown[]) {
     const x = e as Partial<EntryState>;
-    if (typeof x !== "object" || x === null || typeof x.key !== "string" || typeof x.source !== "string" || typeof x.meta !== "string") throw bad("an entry lacks key, source or meta");
-    if (x.size !== undefined && (typeof x.size !== "number" || !Number.isSafeInteger(x.size) || x.size < 0)) throw bad(`entry ${quoted(x.key)} has an invalid size`);
+    if (
+      typeof x !== "object" ||
+      x === null ||
+      typeof x.key !== "string" ||
+      typeof x.source !== "string" ||
+      typeof x.meta !== "string"
+    )
+      throw bad("an entry lacks key, source or meta");
+    if (x.size !== undefined && (typeof x.size !== "number" || !Number.isSafeInteger(x.size) || x.size < 0))
+      throw bad(`entry ${quoted(x.key)} has an invalid size`);
   }
-  if (s.topHash !== null && (typeof s.topHash !== "string" || !/^[0-9a-f]{64}$/.test(s.topHash))) throw bad("invalid topHash");
-  if (s.pushed !== null && (typeof s.pushed !== "object" || typeof s.pushed?.url !== "string")) throw bad("invalid pushed");
+  if (s.topHash !== null && (typeof s.topHash !== "string" || !/^[0-9a-f]{64}$/.test(s.topHash)))
+    throw bad("invalid topHash");
+  if (s.pushed !== null && (typeof s.pushed !== "object" || typeof s.pushed?.url !== "string"))
+    throw bad("invalid pushed");
   return s as BuilderState;
 }
 
@@ -167,7 +185,10 @@ export function checkBuilderState(v: unknown): BuilderState {
  * dropped with it. The build is remade from the hashed entries and must give the same
  * top hash, else it is dropped too (a warning says so).
  */
-export async function restoreBuilder(state: BuilderState, opts: Omit<BuilderOptions, "registry"> = {}): Promise<RestoredBuilder> {
+export async function restoreBuilder(
+  state: BuilderState,
+  opts: Omit<BuilderOptions, "registry"> = {},
+): Promise<RestoredBuilder> {
   checkBuilderState(state);
   const staleFiles: string[] = [];
   const warnings: string[] = [];
@@ -199,7 +220,9 @@ export async function restoreBuilder(state: BuilderState, opts: Omit<BuilderOpti
     entries.push(entry);
   }
   const header = jsonObject(state.header, "header");
-  const dirMeta = new Map<string, JsonValue>(state.dirMeta.map(([k, v]) => [k, jsonValue(v, `metadata of ${quoted(k)}`)]));
+  const dirMeta = new Map<string, JsonValue>(
+    state.dirMeta.map(([k, v]) => [k, jsonValue(v, `metadata of ${quoted(k)}`)]),
+  );
   const snapshot: BuilderSnapshot = { entries, header, dirMeta, built: undefined, pushed: undefined };
   if (state.topHash !== null && staleFiles.length === 0) {
     if (entries.every((e) => e.hash !== undefined && e.size !== undefined)) {
@@ -208,10 +231,14 @@ export async function restoreBuilder(state: BuilderState, opts: Omit<BuilderOpti
         snapshot.built = built;
         if (state.pushed) snapshot.pushed = { ...state.pushed };
       } else {
-        warnings.push(`the saved build ${state.topHash.slice(0, 9)} does not match its entries (${built.topHash.slice(0, 9)}); build the manifest again`);
+        warnings.push(
+          `the saved build ${state.topHash.slice(0, 9)} does not match its entries (${built.topHash.slice(0, 9)}); build the manifest again`,
+        );
       }
     } else {
-      warnings.push(`the saved build ${state.topHash.slice(0, 9)} has entries without a hash; build the manifest again`);
+      warnings.push(
+        `the saved build ${state.topHash.slice(0, 9)} has entries without a hash; build the manifest again`,
+      );
     }
   }
   const builder = PackageBuilder.fromState(state.name, snapshot, { ...opts, registry: state.registry });

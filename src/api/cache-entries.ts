@@ -51,11 +51,28 @@ export interface CacheResult {
 /** 8 files at once: small files are latency-bound, and a large one already runs 8 ranged GETs of its own. */
 export const DEFAULT_PREFETCH_FILES = 8;
 
-export async function cacheEntries(cache: BlockCache, stores: Stores, entries: readonly ManifestEntry[], opts: CacheOptions = {}): Promise<CacheResult> {
+export async function cacheEntries(
+  cache: BlockCache,
+  stores: Stores,
+  entries: readonly ManifestEntry[],
+  opts: CacheOptions = {},
+): Promise<CacheResult> {
   const fetchedBefore = cache.stats().bytesFetched;
   const total = entries.reduce((n, e) => n + e.size, 0);
-  const progress: CacheProgress = { filesDone: 0, filesTotal: entries.length, bytesDone: 0, bytesTotal: total };
-  const result: CacheResult = { entries: entries.length, bytes: total, bytesFetched: 0, entriesCached: 0, bytesCached: 0, errors: [] };
+  const progress: CacheProgress = {
+    filesDone: 0,
+    filesTotal: entries.length,
+    bytesDone: 0,
+    bytesTotal: total,
+  };
+  const result: CacheResult = {
+    entries: entries.length,
+    bytes: total,
+    bytesFetched: 0,
+    entriesCached: 0,
+    bytesCached: 0,
+    errors: [],
+  };
   await forEachLimited(entries, opts.concurrency ?? DEFAULT_PREFETCH_FILES, async (e) => {
     try {
       if (e.size > 0) {
@@ -66,14 +83,22 @@ export async function cacheEntries(cache: BlockCache, stores: Stores, entries: r
         }
         // Also for an entry held whole: it is checked (and adopted) without a fetch, and a
         // block that fails its check is fetched again here rather than at its first read.
-        await cache.ensureVerified(obj, stores.objectSource(e.physicalKey, e.size), opts.signal ? { signal: opts.signal } : {});
+        await cache.ensureVerified(
+          obj,
+          stores.objectSource(e.physicalKey, e.size),
+          opts.signal ? { signal: opts.signal } : {},
+        );
       } else {
         result.entriesCached++;
       }
     } catch (err) {
       if (!opts.keepGoing || opts.signal?.aborted) throw err;
       const code = err instanceof QuiltError ? err.code : "EINTERNAL";
-      result.errors.push({ logicalKey: e.logicalKey as string, code, message: err instanceof Error ? err.message : String(err) });
+      result.errors.push({
+        logicalKey: e.logicalKey as string,
+        code,
+        message: err instanceof Error ? err.message : String(err),
+      });
     }
     progress.filesDone++;
     progress.bytesDone += e.size;

@@ -51,7 +51,12 @@ export class QuiltContext {
    */
   blockCache(): Promise<BlockCache> {
     this.blocks ??= makePrivateDir(this.cacheDir, { tighten: this.defaultCacheDir }).then(() =>
-      BlockCache.open({ dataDir: this.dataDir, indexDir: join(this.cacheDir, "index", "library"), maxBytes: this.cacheBytes, ...(!cacheClaims(this.env) && { claims: false }) }),
+      BlockCache.open({
+        dataDir: this.dataDir,
+        indexDir: join(this.cacheDir, "index", "library"),
+        maxBytes: this.cacheBytes,
+        ...(!cacheClaims(this.env) && { claims: false }),
+      }),
     );
     return this.blocks;
   }

@@ -13,7 +13,14 @@ import type { Stores } from "../storage/stores.js";
 import type { BlockCache } from "../cache/block-cache.js";
 import { isDeadDownloadTemp, isDownloadTemp } from "./download-temp.js";
 import { expectedHash, fetchEntryToFile } from "./fetch-entry.js";
-import { readInstallState, statRecord, trustedByStat, writeInstallState, type InstallState, type StatRecord } from "./install-state.js";
+import {
+  readInstallState,
+  statRecord,
+  trustedByStat,
+  writeInstallState,
+  type InstallState,
+  type StatRecord,
+} from "./install-state.js";
 import { Limiter, forEachLimited } from "./limit.js";
 import { destPath, ensureParentDirs, makeDirectories, removeEntry, STATE_DIR } from "./safe-path.js";
 import { keySelector, sameHashValue } from "./verify-directory.js";
@@ -85,20 +92,34 @@ async function entriesToFetch(dir: string, state: InstallState | undefined, entr
   });
   // Same size but unknown content: hash on both cores, grouped by hash type.
   for (const [type, list] of candidates) {
-    const results = await hashFiles(list.map((c) => c.path), type);
+    const results = await hashFiles(
+      list.map((c) => c.path),
+      type,
+    );
     list.forEach((c, i) => {
-      if (sameHashValue(type, results[i]?.hash.value, expectedHash(c.entry).value)) keep.add(c.entry.logicalKey);
+      if (sameHashValue(type, results[i]?.hash.value, expectedHash(c.entry).value))
+        keep.add(c.entry.logicalKey);
       else fetch.push(c.entry);
     });
   }
   return { fetch, keep, obstacles };
 }
 
-export async function downloadManifest(stores: Stores, ref: PackageRef, manifest: Manifest, dir: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
+export async function downloadManifest(
+  stores: Stores,
+  ref: PackageRef,
+  manifest: Manifest,
+  dir: string,
+  opts: DownloadOptions = {},
+): Promise<DownloadResult> {
   if (manifest.entries.some((e) => e.logicalKey === STATE_DIR || e.logicalKey.startsWith(STATE_DIR + "/"))) {
-    throw new QuiltError("EBADKEY", `The package has entries under ${STATE_DIR}/, which is reserved for install state`, {
-      hint: "rename those entries in a new package version",
-    });
+    throw new QuiltError(
+      "EBADKEY",
+      `The package has entries under ${STATE_DIR}/, which is reserved for install state`,
+      {
+        hint: "rename those entries in a new package version",
+      },
+    );
   }
   await makeDirectories(dir);
   const selected = keySelector(opts.paths);
@@ -115,7 +136,11 @@ export async function downloadManifest(stores: Stores, ref: PackageRef, manifest
   // A partial install remembers its paths (adding to those of the same version), so that
   // status and verify do not call the rest of the package missing.
   const samePkg = state?.topHash === ref.topHash;
-  const paths = !opts.paths?.length ? undefined : samePkg && !state?.paths ? undefined : [...new Set([...(samePkg ? (state?.paths ?? []) : []), ...opts.paths])];
+  const paths = !opts.paths?.length
+    ? undefined
+    : samePkg && !state?.paths
+      ? undefined
+      : [...new Set([...(samePkg ? (state?.paths ?? []) : []), ...opts.paths])];
   const record = (files: Record<string, StatRecord>): InstallState => ({
     format: 1,
     registry: ref.registry,
@@ -153,7 +178,11 @@ export async function downloadManifest(stores: Stores, ref: PackageRef, manifest
     const st = obstacles.has(entry.logicalKey) ? await lstat(dest).catch(() => undefined) : undefined;
     if (st?.isDirectory()) {
       if (!opts.replaceObstacles) {
-        throw new QuiltError("EEXISTS", `${untrusted(dest)} is a directory, but the package has a file there`, { hint: "use force-match to replace it" });
+        throw new QuiltError(
+          "EEXISTS",
+          `${untrusted(dest)} is a directory, but the package has a file there`,
+          { hint: "use force-match to replace it" },
+        );
       }
       await removeEntry(dest);
     }
@@ -189,9 +218,13 @@ export async function downloadManifest(stores: Stores, ref: PackageRef, manifest
 function mismatchesError(errors: QuiltError[]): QuiltError {
   if (errors.length === 1) return errors[0] as QuiltError;
   const lines = errors.map((e) => `  ${e.message}`).sort();
-  return new QuiltError("EHASHMISMATCH", `${errors.length} files of the package do not match their objects (the other files were installed):\n${lines.join("\n")}`, {
-    ...((errors[0] as QuiltError).hint !== undefined && { hint: (errors[0] as QuiltError).hint }),
-  });
+  return new QuiltError(
+    "EHASHMISMATCH",
+    `${errors.length} files of the package do not match their objects (the other files were installed):\n${lines.join("\n")}`,
+    {
+      ...((errors[0] as QuiltError).hint !== undefined && { hint: (errors[0] as QuiltError).hint }),
+    },
+  );
 }
 
 /** Removes other processes' stale download temps in `dir` (a killed install's), so they do not pile up. */

@@ -17,7 +17,10 @@ export class CachedEntryReader implements EntryBytesReader {
     // A large object is worth one HEAD before the cache plans reads for it: a size the
     // manifest lies about (up to 2^53-1) fails here rather than in the planning.
     if (entry.size > DEFAULT_CHUNK_BYTES) await assertObjectSize(src);
-    return cache.read(cacheObjectForEntry(entry), 0, entry.size, src, { strict: true, ...(signal !== undefined && { signal }) });
+    return cache.read(cacheObjectForEntry(entry), 0, entry.size, src, {
+      strict: true,
+      ...(signal !== undefined && { signal }),
+    });
   }
 
   async *chunks(entry: ManifestEntry, chunkBytes: number): AsyncGenerator<Buffer> {

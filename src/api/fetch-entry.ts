@@ -9,7 +9,14 @@ import { createWriteStream } from "node:fs";
 import { tempPathFor } from "./download-temp.js";
 import { fromOsError } from "../os-errors.js";
 import { Transform } from "node:stream";
-import { assertHashType, EntryHasher, hashFile, verifyHash, type EntryHash, type HashType } from "../manifest/checksums.js";
+import {
+  assertHashType,
+  EntryHasher,
+  hashFile,
+  verifyHash,
+  type EntryHash,
+  type HashType,
+} from "../manifest/checksums.js";
 import { hashType, hashValue, type ManifestEntry } from "../manifest/manifest.js";
 import type { Stores } from "../storage/stores.js";
 import type { ObjectLocation, ObjectStore } from "../storage/object-store.js";
@@ -41,7 +48,12 @@ export interface FetchOptions {
 }
 
 /** Writes the entry to `dest` (replacing what is there) once its bytes match the manifest. */
-export async function fetchEntryToFile(stores: Stores, entry: ManifestEntry, dest: string, opts: FetchOptions): Promise<void> {
+export async function fetchEntryToFile(
+  stores: Stores,
+  entry: ManifestEntry,
+  dest: string,
+  opts: FetchOptions,
+): Promise<void> {
   const tmp = tempPathFor(dest);
   try {
     const expected = expectedHash(entry);
@@ -87,12 +99,29 @@ export async function fetchEntryToFile(stores: Stores, entry: ManifestEntry, des
 }
 
 /** An object of at least PARALLEL_FETCH_BYTES into `tmp`: ranged parts, or one hashed stream. */
-async function fetchLarge(store: ObjectStore, loc: ObjectLocation, entry: ManifestEntry, tmp: string, type: HashType, opts: FetchOptions): Promise<EntryHash> {
+async function fetchLarge(
+  store: ObjectStore,
+  loc: ObjectLocation,
+  entry: ManifestEntry,
+  tmp: string,
+  type: HashType,
+  opts: FetchOptions,
+): Promise<EntryHash> {
   if (type === "sha2-256-chunked") {
     const fh = await open(tmp, "w");
     try {
       const getRange = (range: ByteRange) => store.getStream(loc, { range, signal: opts.signal });
-      return { type, value: await fetchChunkedParts({ what: entry.logicalKey, size: entry.size, fh, requests: opts.requests, getRange, onBytes: opts.onBytes }) };
+      return {
+        type,
+        value: await fetchChunkedParts({
+          what: entry.logicalKey,
+          size: entry.size,
+          fh,
+          requests: opts.requests,
+          getRange,
+          onBytes: opts.onBytes,
+        }),
+      };
     } finally {
       await fh.close();
     }
@@ -119,12 +148,21 @@ async function fetchLarge(store: ObjectStore, loc: ObjectLocation, entry: Manife
 const CACHE_COPY_BYTES = 8 * 1024 * 1024;
 
 /** Copies a cached entry out of the cache; a block evicted meanwhile is simply fetched again. */
-async function copyFromCache(cache: BlockCache, obj: CacheObject, entry: ManifestEntry, tmp: string, type: HashType, src: ObjectSource): Promise<EntryHash> {
+async function copyFromCache(
+  cache: BlockCache,
+  obj: CacheObject,
+  entry: ManifestEntry,
+  tmp: string,
+  type: HashType,
+  src: ObjectSource,
+): Promise<EntryHash> {
   const hasher = new EntryHasher(type, entry.size);
   const fh = await open(tmp, "w");
   try {
     for (let pos = 0; pos < entry.size; pos += CACHE_COPY_BYTES) {
-      const bytes = await cache.read(obj, pos, Math.min(CACHE_COPY_BYTES, entry.size - pos), src, { strict: true });
+      const bytes = await cache.read(obj, pos, Math.min(CACHE_COPY_BYTES, entry.size - pos), src, {
+        strict: true,
+      });
       hasher.update(bytes);
       await fh.write(bytes, 0, bytes.length, pos);
     }

@@ -69,7 +69,12 @@ export async function fetchChunkedParts(target: PartsTarget): Promise<string> {
 }
 
 /** One part, resumed at its first unfinished chunk after a transient failure. */
-async function fetchPart(target: PartsTarget, part: ByteRange, chunk: number, digests: Buffer): Promise<void> {
+async function fetchPart(
+  target: PartsTarget,
+  part: ByteRange,
+  chunk: number,
+  digests: Buffer,
+): Promise<void> {
   const cursor = { done: part.start };
   let failures = 0;
   while (cursor.done < part.end) {
@@ -88,7 +93,13 @@ async function fetchPart(target: PartsTarget, part: ByteRange, chunk: number, di
  * Streams `range` (chunk-aligned at its start) into the file. Each chunk's digest is stored
  * and `cursor.done` advanced only once the chunk's bytes are written.
  */
-async function streamChunks(target: PartsTarget, range: ByteRange, chunk: number, digests: Buffer, cursor: { done: number }): Promise<void> {
+async function streamChunks(
+  target: PartsTarget,
+  range: ByteRange,
+  chunk: number,
+  digests: Buffer,
+  cursor: { done: number },
+): Promise<void> {
   const body = await target.getRange(range);
   let chunkStart = range.start;
   let chunkEnd = Math.min(chunkStart + chunk, range.end);
@@ -98,7 +109,10 @@ async function streamChunks(target: PartsTarget, range: ByteRange, chunk: number
   for await (const piece of body) {
     let buf = piece as Buffer;
     if (at + buf.length > range.end) {
-      throw new QuiltError("EHASHMISMATCH", `${target.what}: got more than the ${range.end - range.start} bytes asked for at offset ${range.start}`);
+      throw new QuiltError(
+        "EHASHMISMATCH",
+        `${target.what}: got more than the ${range.end - range.start} bytes asked for at offset ${range.start}`,
+      );
     }
     while (buf.length > 0) {
       const take = Math.min(buf.length, chunkEnd - at);
@@ -122,7 +136,12 @@ async function streamChunks(target: PartsTarget, range: ByteRange, chunk: number
   }
   if (at !== range.end) {
     // Like a dropped connection (the body ended early): transient, so the part resumes.
-    throw Object.assign(new Error(`${target.what}: response body ended after ${at - range.start} of ${range.end - range.start} bytes at offset ${range.start}`), { code: "ECONNRESET" });
+    throw Object.assign(
+      new Error(
+        `${target.what}: response body ended after ${at - range.start} of ${range.end - range.start} bytes at offset ${range.start}`,
+      ),
+      { code: "ECONNRESET" },
+    );
   }
 }
 
@@ -149,8 +168,9 @@ class WriteBatch {
     if (bytesWritten < this.bytes) {
       // A short write (rare on regular files): write the rest from one buffer.
       const rest = Buffer.concat(this.pieces, this.bytes).subarray(bytesWritten);
-      for (let done = 0; done < rest.length; ) {
-        done += (await this.fh.write(rest, done, rest.length - done, this.position + bytesWritten + done)).bytesWritten;
+      for (let done = 0; done < rest.length;) {
+        done += (await this.fh.write(rest, done, rest.length - done, this.position + bytesWritten + done))
+          .bytesWritten;
       }
     }
     this.position += this.bytes;

@@ -22,7 +22,10 @@ export async function forceMatch(
   dir: string,
   opts: Pick<DownloadOptions, "onProgress" | "concurrency" | "paths" | "cache"> & { deep?: boolean } = {},
 ): Promise<{ changes: Change[]; before: VerifyResult }> {
-  const before = await verifyDirectory(manifest, dir, await readInstallState(dir), { deep: opts.deep, paths: opts.paths });
+  const before = await verifyDirectory(manifest, dir, await readInstallState(dir), {
+    deep: opts.deep,
+    paths: opts.paths,
+  });
   const changes: Change[] = [];
   for (const key of before.extra) {
     await removeEntry(destPath(dir, key));
@@ -35,7 +38,11 @@ export async function forceMatch(
   const modified = new Set(before.modified);
   for (const key of result.fetched) {
     const source = manifest.get(key)?.physicalKey.toString();
-    changes.push({ kind: modified.has(key) ? "replaced" : "added", key, ...(source !== undefined && { source }) });
+    changes.push({
+      kind: modified.has(key) ? "replaced" : "added",
+      key,
+      ...(source !== undefined && { source }),
+    });
   }
   return { changes, before };
 }
@@ -45,6 +52,9 @@ export function formatChanges(changes: Change[], dir: string): string[] {
   const path = (key: string) => `${dir.replace(/\/+$/, "")}/${key}`;
   return [
     "Changes:",
-    ...changes.map((c) => `  ${path(c.key)} ${c.kind === "removed" ? "removed" : `${c.kind === "replaced" ? "replaced with" : "added from"} ${c.source ?? "?"}`}`),
+    ...changes.map(
+      (c) =>
+        `  ${path(c.key)} ${c.kind === "removed" ? "removed" : `${c.kind === "replaced" ? "replaced with" : "added from"} ${c.source ?? "?"}`}`,
+    ),
   ];
 }

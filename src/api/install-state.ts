@@ -38,7 +38,13 @@ export function statRecord(st: Stats, hash: string): StatRecord {
 
 /** The file is unchanged since we recorded it holding `hash`. */
 export function trustedByStat(rec: StatRecord | undefined, st: Stats, hash: string): boolean {
-  return rec !== undefined && rec.hash === hash && rec.size === st.size && rec.mtimeMs === st.mtimeMs && rec.ino === st.ino;
+  return (
+    rec !== undefined &&
+    rec.hash === hash &&
+    rec.size === st.size &&
+    rec.mtimeMs === st.mtimeMs &&
+    rec.ino === st.ino
+  );
 }
 
 export async function readInstallState(dir: string): Promise<InstallState | undefined> {
@@ -51,12 +57,17 @@ export async function readInstallState(dir: string): Promise<InstallState | unde
   }
   try {
     const state = JSON.parse(text) as InstallState;
-    if (state.format !== FORMAT || typeof state.topHash !== "string" || typeof state.files !== "object") throw new Error("unknown format");
+    if (state.format !== FORMAT || typeof state.topHash !== "string" || typeof state.files !== "object")
+      throw new Error("unknown format");
     return state;
   } catch (err) {
-    throw new QuiltError("EBADMANIFEST", `${join(dir, STATE_DIR, INSTALL_STATE_FILE)} is not a valid install record: ${(err as Error).message}`, {
-      hint: "delete it and install the package again (files already in place are kept)",
-    });
+    throw new QuiltError(
+      "EBADMANIFEST",
+      `${join(dir, STATE_DIR, INSTALL_STATE_FILE)} is not a valid install record: ${(err as Error).message}`,
+      {
+        hint: "delete it and install the package again (files already in place are kept)",
+      },
+    );
   }
 }
 

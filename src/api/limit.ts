@@ -17,7 +17,11 @@ export class Limiter {
 }
 
 /** Runs `fn` over `items` with at most `concurrency` at once; rejects on the first failure after all started work settles. */
-export async function forEachLimited<T>(items: Iterable<T>, concurrency: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function forEachLimited<T>(
+  items: Iterable<T>,
+  concurrency: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   const it = items[Symbol.iterator]();
   let index = 0;
   let failure: { err: unknown } | undefined;

@@ -11,7 +11,12 @@ import type { Manifest } from "../manifest/manifest.js";
 import { isValidPackageName, isValidTag } from "../manifest/package-spec.js";
 import type { RegistryUrl } from "../manifest/registry-url.js";
 import { buildManifest, manifestFromHashed, type BuildProgress } from "./build-manifest.js";
-import { entriesFromLocal, entriesFromManifest, entriesFromS3, type BuilderEntry } from "./builder-sources.js";
+import {
+  entriesFromLocal,
+  entriesFromManifest,
+  entriesFromS3,
+  type BuilderEntry,
+} from "./builder-sources.js";
 import { getDefaultContext, type QuiltContext } from "./context.js";
 import { displaySource, foldContents, formatObject } from "./package-display.js";
 import { Package } from "./package.js";
@@ -48,7 +53,10 @@ export class PackageBuilder {
   readonly registry: RegistryUrl;
   readonly context: QuiltContext;
   private entries = new Map<string, BuilderEntry>();
-  private header: JsonObject = new Map<string, JsonValue>([["version", "v0"], ["message", null]]);
+  private header: JsonObject = new Map<string, JsonValue>([
+    ["version", "v0"],
+    ["message", null],
+  ]);
   private dirMeta = new Map<string, JsonValue>();
   private built: Manifest | undefined;
   private pushed: { tag?: string; url: string } | undefined;
@@ -59,7 +67,9 @@ export class PackageBuilder {
     const bare = colon < 0 ? name : name.slice(0, colon);
     const tag = colon < 0 ? undefined : name.slice(colon + 1);
     if (!isValidPackageName(bare) || (tag !== undefined && !isValidTag(tag))) {
-      throw new QuiltError("EBADSPEC", `Invalid package name ${quoted(name)}`, { hint: "a package name is namespace/name[:tag], e.g. bucket/dataset:v0" });
+      throw new QuiltError("EBADSPEC", `Invalid package name ${quoted(name)}`, {
+        hint: "a package name is namespace/name[:tag], e.g. bucket/dataset:v0",
+      });
     }
     this.name = bare;
     this.defaultTag = tag;
@@ -116,9 +126,14 @@ export class PackageBuilder {
       for (const e of entries) {
         const k = e.logicalKey;
         const fileAbove = parentKeys(k).find((p) => this.entries.has(p));
-        const clash = fileAbove ?? (dirs.has(k) ? [...this.entries.keys()].find((x) => x.startsWith(k + "/")) : undefined);
+        const clash =
+          fileAbove ??
+          (dirs.has(k) ? [...this.entries.keys()].find((x) => x.startsWith(k + "/")) : undefined);
         if (clash !== undefined) {
-          throw new QuiltError("EUSAGE", `Cannot add ${quoted(k)}: ${quoted(clash)} is in the way (a path cannot be both a file and a directory)`);
+          throw new QuiltError(
+            "EUSAGE",
+            `Cannot add ${quoted(k)}: ${quoted(clash)} is in the way (a path cannot be both a file and a directory)`,
+          );
         }
       }
     }
@@ -132,10 +147,17 @@ export class PackageBuilder {
    */
   async add(source: string | Package, logicalPrefix?: string): Promise<this> {
     if (source instanceof Package) {
-      this.put(entriesFromManifest(source.manifest.entries, logicalPrefix === undefined ? "" : parseLogicalPrefix(logicalPrefix)));
+      this.put(
+        entriesFromManifest(
+          source.manifest.entries,
+          logicalPrefix === undefined ? "" : parseLogicalPrefix(logicalPrefix),
+        ),
+      );
       return this;
     }
-    const entries = source.startsWith("s3://") ? await entriesFromS3(this.context.stores, source, logicalPrefix) : await translatingOsErrors(() => entriesFromLocal(source, logicalPrefix));
+    const entries = source.startsWith("s3://")
+      ? await entriesFromS3(this.context.stores, source, logicalPrefix)
+      : await translatingOsErrors(() => entriesFromLocal(source, logicalPrefix));
     this.put(entries);
     return this;
   }
@@ -143,8 +165,11 @@ export class PackageBuilder {
   /** Sets one entry from a local file or an s3:// URL, with optional user metadata. */
   async set(key: string, source: string, opts: { meta?: unknown } = {}): Promise<this> {
     const k = parseLogicalKey(key);
-    const [entry] = source.startsWith("s3://") ? await entriesFromS3(this.context.stores, source, k) : await entriesFromLocal(source, k);
-    if (!entry || entry.logicalKey !== k) throw new QuiltError("EUSAGE", `set() takes a single file: ${source}`);
+    const [entry] = source.startsWith("s3://")
+      ? await entriesFromS3(this.context.stores, source, k)
+      : await entriesFromLocal(source, k);
+    if (!entry || entry.logicalKey !== k)
+      throw new QuiltError("EUSAGE", `set() takes a single file: ${source}`);
     if (opts.meta !== undefined) entry.meta = new Map([["user_meta", fromPlain(opts.meta)]]);
     this.entries.delete(k);
     this.put([entry]);
@@ -191,14 +216,19 @@ export class PackageBuilder {
   moveDirContents(from: string, to: string, opts: { overwrite?: boolean } = {}): this {
     const src = parseLogicalPrefix(from);
     const dst = parseLogicalPrefix(to);
-    const moves = [...this.entries.values()].filter((e) => e.logicalKey.startsWith(src)).map((e) => ({ e, key: dst + e.logicalKey.slice(src.length) }));
+    const moves = [...this.entries.values()]
+      .filter((e) => e.logicalKey.startsWith(src))
+      .map((e) => ({ e, key: dst + e.logicalKey.slice(src.length) }));
     if (moves.length === 0) throw new QuiltError("ENOTFOUND", `No entries under ${quoted(src)}`);
     const moving = new Set(moves.map((m) => m.e.logicalKey));
     const staying = [...this.entries.keys()].filter((k) => !moving.has(k));
     for (const m of moves) {
       const clash = staying.find((k) => k.startsWith(m.key + "/") || m.key.startsWith(k + "/"));
       if (clash !== undefined) {
-        throw new QuiltError("EUSAGE", `Cannot move ${quoted(m.e.logicalKey)} to ${quoted(m.key)}: ${quoted(clash)} is in the way (a path cannot be both a file and a directory)`);
+        throw new QuiltError(
+          "EUSAGE",
+          `Cannot move ${quoted(m.e.logicalKey)} to ${quoted(m.key)}: ${quoted(clash)} is in the way (a path cannot be both a file and a directory)`,
+        );
       }
     }
     if (!opts.overwrite) {
@@ -219,10 +249,16 @@ export class PackageBuilder {
 
   /** A new builder with the entries `keep` accepts: same physical objects, nothing downloaded. */
   filter(keep: (entry: { logicalKey: string; size?: number; meta: unknown }) => boolean): PackageBuilder {
-    const b = new PackageBuilder(this.name, { registry: this.registry.url, context: this.context, output: this.output });
+    const b = new PackageBuilder(this.name, {
+      registry: this.registry.url,
+      context: this.context,
+      output: this.output,
+    });
     b.header = new Map(this.header);
     b.dirMeta = new Map(this.dirMeta);
-    for (const e of this.entries.values()) if (keep({ logicalKey: e.logicalKey, size: e.size, meta: e.meta })) b.entries.set(e.logicalKey, { ...e });
+    for (const e of this.entries.values())
+      if (keep({ logicalKey: e.logicalKey, size: e.size, meta: e.meta }))
+        b.entries.set(e.logicalKey, { ...e });
     return b;
   }
 
@@ -241,13 +277,21 @@ export class PackageBuilder {
   /** Entries pointing at local files outside the registry (data in a local registry counts as pushed). */
   hasLocalFiles(): boolean {
     const inRegistry = this.registry.kind === "file" ? this.registry.dir.replace(/\/$/, "") + "/" : undefined;
-    return [...this.entries.values()].some((e) => e.source.isLocal() && (inRegistry === undefined || !e.source.path.startsWith(inRegistry)));
+    return [...this.entries.values()].some(
+      (e) => e.source.isLocal() && (inRegistry === undefined || !e.source.path.startsWith(inRegistry)),
+    );
   }
 
   /** Hashes what is not hashed yet and returns the top hash. */
   async buildManifest(opts: { onProgress?: (p: BuildProgress) => void } = {}): Promise<string> {
     this.output("Building manifest...");
-    const { manifest, hashed } = await buildManifest(this.context.stores, this.header, this.dirMeta, [...this.entries.values()], opts.onProgress);
+    const { manifest, hashed } = await buildManifest(
+      this.context.stores,
+      this.header,
+      this.dirMeta,
+      [...this.entries.values()],
+      opts.onProgress,
+    );
     for (const e of hashed) this.entries.set(e.logicalKey, e);
     this.built = manifest;
     this.output(`Tophash: ${manifest.topHash}`);
@@ -261,18 +305,24 @@ export class PackageBuilder {
     for (const line of pushReport(pushed)) this.output(line);
     // Physical keys changed but hashes did not, so the top hash stays; the manifest is re-made, not re-hashed.
     const moved = pushed.some((p) => !p.from.equals(p.entry.source));
-    if (before && moved) this.built = manifestFromHashed(this.header, this.dirMeta, [...this.entries.values()]);
+    if (before && moved)
+      this.built = manifestFromHashed(this.header, this.dirMeta, [...this.entries.values()]);
     if (moved) this.pushed = undefined;
     return pushed;
   }
 
   /** Builds if needed, refuses local pointers unless forced, writes manifest and pointers. */
-  async pushManifest(options: { tag?: string; forceAllowLocalFiles?: boolean; message?: string } = {}): Promise<Package> {
+  async pushManifest(
+    options: { tag?: string; forceAllowLocalFiles?: boolean; message?: string } = {},
+  ): Promise<Package> {
     const tag = options.tag ?? this.defaultTag;
     const opts = { ...options, ...(tag !== undefined && { tag }) };
     if (opts.message !== undefined) this.setMessage(opts.message);
     if (this.hasLocalFiles() && !opts.forceAllowLocalFiles) {
-      throw new QuiltError("EUSAGE", "Manifest contains pointers to local files. Use pushData() to first push those files to s3 or forceAllowLocalFiles: true if this is intentional");
+      throw new QuiltError(
+        "EUSAGE",
+        "Manifest contains pointers to local files. Use pushData() to first push those files to s3 or forceAllowLocalFiles: true if this is intentional",
+      );
     }
     if (!this.built) await this.buildManifest();
     const manifest = this.built as Manifest;
@@ -280,14 +330,20 @@ export class PackageBuilder {
     const url = registry.manifestUrl(this.name, manifest.topHash);
     this.output(`Pushing manifest to ${url}`);
     await registry.pushManifest(this.name, manifest, { ...(opts.tag !== undefined && { tag: opts.tag }) });
-    if (opts.tag !== undefined) this.output(`Linking ${this.name}:${opts.tag} to manifest ${manifest.topHash.slice(0, 9)}`);
+    if (opts.tag !== undefined)
+      this.output(`Linking ${this.name}:${opts.tag} to manifest ${manifest.topHash.slice(0, 9)}`);
     this.pushed = { url, ...(opts.tag !== undefined && { tag: opts.tag }) };
     return Package.fromManifest(this.context, this.registry, this.name, opts.tag ?? "latest", manifest, url);
   }
 
-  async pushDataAndManifest(opts: PushDataOptions & { tag?: string; message?: string } = {}): Promise<Package> {
+  async pushDataAndManifest(
+    opts: PushDataOptions & { tag?: string; message?: string } = {},
+  ): Promise<Package> {
     await this.pushData(opts);
-    return this.pushManifest({ ...(opts.tag !== undefined && { tag: opts.tag }), ...(opts.message !== undefined && { message: opts.message }) });
+    return this.pushManifest({
+      ...(opts.tag !== undefined && { tag: opts.tag }),
+      ...(opts.message !== undefined && { message: opts.message }),
+    });
   }
 
   /** The builder as a Package: refused while it points at local files or is not pushed, unless allowed. */
@@ -296,7 +352,14 @@ export class PackageBuilder {
     if (!this.pushed && !opts.allowLocalManifest) throw new QuiltError("EUSAGE", LOCAL_MANIFEST_ERROR);
     if (!this.built) await this.buildManifest();
     const manifest = this.built as Manifest;
-    return Package.fromManifest(this.context, this.registry, this.name, this.pushed?.tag, manifest, this.pushed?.url ?? "local");
+    return Package.fromManifest(
+      this.context,
+      this.registry,
+      this.name,
+      this.pushed?.tag,
+      manifest,
+      this.pushed?.url ?? "local",
+    );
   }
 
   toString(): string {
@@ -306,7 +369,12 @@ export class PackageBuilder {
     return formatObject(
       "PackageBuilder",
       [
-        ["name", (this.pushed?.tag ?? this.defaultTag) !== undefined ? `${this.name}:${this.pushed?.tag ?? this.defaultTag}` : this.name],
+        [
+          "name",
+          (this.pushed?.tag ?? this.defaultTag) !== undefined
+            ? `${this.name}:${this.pushed?.tag ?? this.defaultTag}`
+            : this.name,
+        ],
         ["tophash", this.built?.topHash ?? "pre-manifest"],
         ["manifest", this.pushed?.url ?? (this.built ? "local" : "pre-manifest")],
       ],
@@ -336,13 +404,23 @@ export function pushReport(pushed: PushedEntry[]): string[] {
   for (const [k, list] of groups) {
     const [verb, suffix] = k.split("|") as [string, string];
     const byKey = new Map(list.map((p) => [p.entry.logicalKey, p]));
-    for (const [key, src] of foldContents(list.map((p) => ({ key: p.entry.logicalKey, source: displaySource(p.from) })))) {
+    for (const [key, src] of foldContents(
+      list.map((p) => ({ key: p.entry.logicalKey, source: displaySource(p.from) })),
+    )) {
       const isDir = key.endsWith("/") || key.endsWith("/...");
       const dir = key.replace(/\.\.\.$/, "");
-      const first = isDir ? list.find((p) => p.entry.logicalKey.startsWith(dir) && displaySource(p.from) === src.replace(/\/\.\.\.$/, "/") + p.entry.logicalKey.slice(dir.length)) : byKey.get(key);
+      const first = isDir
+        ? list.find(
+            (p) =>
+              p.entry.logicalKey.startsWith(dir) &&
+              displaySource(p.from) === src.replace(/\/\.\.\.$/, "/") + p.entry.logicalKey.slice(dir.length),
+          )
+        : byKey.get(key);
       if (!first) continue;
       const dest = displaySource(first.entry.source);
-      const to = isDir ? dest.slice(0, dest.length - (first.entry.logicalKey.length - dir.length)) + "..." : dest;
+      const to = isDir
+        ? dest.slice(0, dest.length - (first.entry.logicalKey.length - dir.length)) + "..."
+        : dest;
       lines.push([key, `${verb} ${src.replace(/\/\.\.\.$/, "/")} to ${to}${suffix}`]);
     }
   }

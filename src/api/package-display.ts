@@ -68,7 +68,8 @@ function fold(items: DisplayItem[], prefix: string, out: [string, string][]): vo
       out.push([dirPrefix, `${best}/...`]);
     } else if (n > 1 && members.length - n <= Math.max(1, Math.floor(members.length * EXCEPTION_SHARE))) {
       out.push([dirPrefix + "...", `${best}/...`]);
-      for (const m of members) if (baseOf(m.source, m.key.slice(dirPrefix.length)) !== best) out.push([m.key, m.source]);
+      for (const m of members)
+        if (baseOf(m.source, m.key.slice(dirPrefix.length)) !== best) out.push([m.key, m.source]);
     } else {
       fold(members, dirPrefix, out);
     }

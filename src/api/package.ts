@@ -19,7 +19,12 @@ import { displaySource, foldContents, formatObject } from "./package-display.js"
 import { PackageDirectory, PackageEntry, type EntryBytesReader } from "./package-entry.js";
 import { PackageBuilder } from "./package-builder.js";
 import { diffManifests, type PackageDiff } from "./diff.js";
-import { formatVerifyReport, verifyDirectory, type VerifyOptions, type VerifyResult } from "./verify-directory.js";
+import {
+  formatVerifyReport,
+  verifyDirectory,
+  type VerifyOptions,
+  type VerifyResult,
+} from "./verify-directory.js";
 import { quoted } from "../untrusted-text.js";
 
 export interface BrowseOptions {
@@ -55,13 +60,30 @@ export class Package implements Iterable<PackageEntry> {
     const tag = opts.tag ?? parsed.tag;
     const hash = opts.hash ?? parsed.hash;
     const registry = ctx.registry(parsed.registry);
-    const resolved = await registry.resolve(parsed.name, { ...(tag !== undefined && { tag }), ...(hash !== undefined && { hash }) });
+    const resolved = await registry.resolve(parsed.name, {
+      ...(tag !== undefined && { tag }),
+      ...(hash !== undefined && { hash }),
+    });
     const manifest = await registry.loadManifest(resolved);
-    return new Package(ctx, parsed.registry, parsed.name, hash !== undefined && tag === undefined ? undefined : (tag ?? "latest"), manifest, registry.manifestUrl(parsed.name, resolved.topHash, resolved.layout));
+    return new Package(
+      ctx,
+      parsed.registry,
+      parsed.name,
+      hash !== undefined && tag === undefined ? undefined : (tag ?? "latest"),
+      manifest,
+      registry.manifestUrl(parsed.name, resolved.topHash, resolved.layout),
+    );
   }
 
   /** For code that already holds a manifest (the builder after a push, tests). */
-  static fromManifest(ctx: QuiltContext, registry: RegistryUrl, name: string, tag: string | undefined, manifest: Manifest, manifestLocation: string): Package {
+  static fromManifest(
+    ctx: QuiltContext,
+    registry: RegistryUrl,
+    name: string,
+    tag: string | undefined,
+    manifest: Manifest,
+    manifestLocation: string,
+  ): Package {
     return new Package(ctx, registry, name, tag, manifest, manifestLocation);
   }
 
@@ -102,7 +124,9 @@ export class Package implements Iterable<PackageEntry> {
   getEntry(key: string): PackageEntry {
     const e = this.manifest.get(key);
     if (!e) {
-      throw new QuiltError("ENOTFOUND", `No entry ${quoted(key)} in ${this.label}`, { hint: "list entries with ls(prefix)" });
+      throw new QuiltError("ENOTFOUND", `No entry ${quoted(key)} in ${this.label}`, {
+        hint: "list entries with ls(prefix)",
+      });
     }
     return new PackageEntry(e, this.reader);
   }
@@ -129,15 +153,23 @@ export class Package implements Iterable<PackageEntry> {
         }
       }
     }
-    if (out.length === 0 && p !== "") throw new QuiltError("ENOTFOUND", `No directory ${quoted(p)} in ${this.label}`);
-    return out.sort((a, b) => compareLogicalKeys(a.logicalKey.replace(/\/$/, ""), b.logicalKey.replace(/\/$/, "")));
+    if (out.length === 0 && p !== "")
+      throw new QuiltError("ENOTFOUND", `No directory ${quoted(p)} in ${this.label}`);
+    return out.sort((a, b) =>
+      compareLogicalKeys(a.logicalKey.replace(/\/$/, ""), b.logicalKey.replace(/\/$/, "")),
+    );
   }
 
   /** The text of README.md (or the first readme-like file at the top level). */
   async readme(): Promise<string> {
     const top = this.manifest.entries.filter((e) => !e.logicalKey.includes("/"));
-    const e = top.find((x) => x.logicalKey === "README.md") ?? top.find((x) => /^readme(\.\w+)?$/i.test(x.logicalKey));
-    if (!e) throw new QuiltError("ENOTFOUND", `${this.label} has no README`, { hint: "browse its contents with ls()" });
+    const e =
+      top.find((x) => x.logicalKey === "README.md") ??
+      top.find((x) => /^readme(\.\w+)?$/i.test(x.logicalKey));
+    if (!e)
+      throw new QuiltError("ENOTFOUND", `${this.label} has no README`, {
+        hint: "browse its contents with ls()",
+      });
     return this.getEntry(e.logicalKey).getText();
   }
 
@@ -163,12 +195,20 @@ export class Package implements Iterable<PackageEntry> {
    * later reads, mounts and installs sharing it make no request. What is already cached is
    * not fetched again, so an interrupted call resumes where it stopped.
    */
-  async cache(keysOrPrefixes: string | readonly string[] = "", opts: CacheOptions = {}): Promise<CacheResult> {
+  async cache(
+    keysOrPrefixes: string | readonly string[] = "",
+    opts: CacheOptions = {},
+  ): Promise<CacheResult> {
     const seen = new Map<string, ManifestEntry>();
-    for (const keyOrPrefix of typeof keysOrPrefixes === "string" ? [keysOrPrefixes] : keysOrPrefixes.length > 0 ? keysOrPrefixes : [""]) {
+    for (const keyOrPrefix of typeof keysOrPrefixes === "string"
+      ? [keysOrPrefixes]
+      : keysOrPrefixes.length > 0
+        ? keysOrPrefixes
+        : [""]) {
       const single = this.manifest.get(keyOrPrefix);
       const entries = single ? [single] : this.entries(keyOrPrefix).map((e) => e.raw);
-      if (entries.length === 0) throw new QuiltError("ENOTFOUND", `Nothing at ${quoted(keyOrPrefix)} in ${this.label}`);
+      if (entries.length === 0)
+        throw new QuiltError("ENOTFOUND", `Nothing at ${quoted(keyOrPrefix)} in ${this.label}`);
       for (const e of entries) seen.set(e.logicalKey as string, e);
     }
     return cacheEntries(await this.context.blockCache(), this.context.stores, [...seen.values()], opts);
@@ -189,17 +229,36 @@ export class Package implements Iterable<PackageEntry> {
   /** Installs (incrementally) into `dir`. */
   async download(dir: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
     const cache = await this.context.blockCache();
-    return translatingOsErrors(() => downloadManifest(this.context.stores, this.ref(), this.manifest, dir, { cache, ...opts }));
+    return translatingOsErrors(() =>
+      downloadManifest(this.context.stores, this.ref(), this.manifest, dir, { cache, ...opts }),
+    );
   }
 
   async verifyDirectoryMatchesManifest(dir: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
-    const result = await translatingOsErrors(async () => verifyDirectory(this.manifest, dir, await readInstallState(dir), opts));
-    return { ...result, lines: formatVerifyReport(result, dir, this.label, `pkg.forceDirectoryToMatchManifest(${JSON.stringify(dir)})`) };
+    const result = await translatingOsErrors(async () =>
+      verifyDirectory(this.manifest, dir, await readInstallState(dir), opts),
+    );
+    return {
+      ...result,
+      lines: formatVerifyReport(
+        result,
+        dir,
+        this.label,
+        `pkg.forceDirectoryToMatchManifest(${JSON.stringify(dir)})`,
+      ),
+    };
   }
 
-  async forceDirectoryToMatchManifest(dir: string, opts: Pick<DownloadOptions, "onProgress" | "paths"> & { deep?: boolean } = {}): Promise<Change[]> {
+  async forceDirectoryToMatchManifest(
+    dir: string,
+    opts: Pick<DownloadOptions, "onProgress" | "paths"> & { deep?: boolean } = {},
+  ): Promise<Change[]> {
     const cache = await this.context.blockCache();
-    return (await translatingOsErrors(() => forceMatch(this.context.stores, this.ref(), this.manifest, dir, { cache, ...opts }))).changes;
+    return (
+      await translatingOsErrors(() =>
+        forceMatch(this.context.stores, this.ref(), this.manifest, dir, { cache, ...opts }),
+      )
+    ).changes;
   }
 
   /** A builder for the next version: same entries, hashes and metadata. */
@@ -209,7 +268,11 @@ export class Package implements Iterable<PackageEntry> {
 
   /** A builder with a subset of the entries (same physical objects; nothing is downloaded). */
   filter(keep: (entry: PackageEntry) => boolean): PackageBuilder {
-    const keys = new Set(this.manifest.entries.filter((e) => keep(new PackageEntry(e, this.reader))).map((e) => e.logicalKey as string));
+    const keys = new Set(
+      this.manifest.entries
+        .filter((e) => keep(new PackageEntry(e, this.reader)))
+        .map((e) => e.logicalKey as string),
+    );
     return this.asPackageBuilder().filter((e) => keys.has(e.logicalKey));
   }
 
@@ -217,7 +280,7 @@ export class Package implements Iterable<PackageEntry> {
   sample(n: number, seed = 1): PackageBuilder {
     const keys = this.manifest.entries.map((e) => e.logicalKey as string);
     let s = seed >>> 0 || 1;
-    const rand = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+    const rand = () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
     for (let i = keys.length - 1; i > 0; i--) {
       const j = Math.floor(rand() * (i + 1));
       [keys[i], keys[j]] = [keys[j] as string, keys[i] as string];
@@ -233,15 +296,25 @@ export class Package implements Iterable<PackageEntry> {
 
   /** Packages are immutable. */
   set(): never {
-    throw new QuiltError("EUSAGE", "Package has no method set(): a package version never changes", { hint: "call asPackageBuilder() and change the builder" });
+    throw new QuiltError("EUSAGE", "Package has no method set(): a package version never changes", {
+      hint: "call asPackageBuilder() and change the builder",
+    });
   }
 
   ref(): { registry: string; name: string; tag?: string; topHash: string } {
-    return { registry: this.registry.url, name: this.name, ...(this.tag !== undefined && { tag: this.tag }), topHash: this.hash };
+    return {
+      registry: this.registry.url,
+      name: this.name,
+      ...(this.tag !== undefined && { tag: this.tag }),
+      topHash: this.hash,
+    };
   }
 
   toString(): string {
-    const items = this.manifest.entries.map((e) => ({ key: e.logicalKey, source: displaySource(e.physicalKey) }));
+    const items = this.manifest.entries.map((e) => ({
+      key: e.logicalKey,
+      source: displaySource(e.physicalKey),
+    }));
     return formatObject(
       "Package",
       [

@@ -7,7 +7,15 @@ import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { BASE_CHUNK_BYTES, chunkSizeFor, hashBytes, hashFile, hashFileSized, type EntryHash, type HashType } from "../manifest/checksums.js";
+import {
+  BASE_CHUNK_BYTES,
+  chunkSizeFor,
+  hashBytes,
+  hashFile,
+  hashFileSized,
+  type EntryHash,
+  type HashType,
+} from "../manifest/checksums.js";
 import { fromPlain, type JsonObject } from "../manifest/json-value.js";
 import { PhysicalKey } from "../manifest/physical-key.js";
 import type { Registry } from "../storage/registry.js";
@@ -45,7 +53,9 @@ export function normalizePrefix(prefix: string): string {
 
 function destKey(registry: Registry, prefix: string, key: string): PhysicalKey {
   const path = prefix + key;
-  return registry.url.kind === "s3" ? PhysicalKey.s3(registry.url.bucket, path) : PhysicalKey.local(`${registry.url.dir}/${path}`);
+  return registry.url.kind === "s3"
+    ? PhysicalKey.s3(registry.url.bucket, path)
+    : PhysicalKey.local(`${registry.url.dir}/${path}`);
 }
 
 /** The entry's hash, computing it for a local file that was not hashed yet. */
@@ -63,17 +73,30 @@ async function entryHash(stores: Stores, e: BuilderEntry): Promise<EntryHash | u
 }
 
 /** The sha2-256-chunked hash of what is at the destination, when it can be known cheaply. */
-async function destinationHash(store: ObjectStore, dest: PhysicalKey, head: ObjectHead): Promise<EntryHash | undefined> {
+async function destinationHash(
+  store: ObjectStore,
+  dest: PhysicalKey,
+  head: ObjectHead,
+): Promise<EntryHash | undefined> {
   if (dest.isLocal()) return hashFile(dest.path);
   if (head.size === 0) return hashBytes(Buffer.alloc(0));
   if (head.size <= BASE_CHUNK_BYTES) return chunkedFromS3Checksum(head.size, head.checksumSha256);
-  return head.compositeSha256 !== undefined ? { type: "sha2-256-chunked", value: head.compositeSha256 } : undefined;
+  return head.compositeSha256 !== undefined
+    ? { type: "sha2-256-chunked", value: head.compositeSha256 }
+    : undefined;
 }
 
 /** Objects at least this large are copied between stores through a temporary file, not memory. */
 const SPOOL_BYTES = 8 * 1024 * 1024;
 
-async function copyBetweenStores(from: ObjectStore, src: ObjectLocation, to: ObjectStore, dst: ObjectLocation, size: number | undefined, spoolDir: string): Promise<PutResult> {
+async function copyBetweenStores(
+  from: ObjectStore,
+  src: ObjectLocation,
+  to: ObjectStore,
+  dst: ObjectLocation,
+  size: number | undefined,
+  spoolDir: string,
+): Promise<PutResult> {
   if (size !== undefined && size < SPOOL_BYTES) return to.put(dst, await from.get(src));
   await mkdir(spoolDir, { recursive: true, mode: 0o700 });
   const dir = await mkdtemp(join(spoolDir, ".quilt-push-"));
@@ -90,7 +113,9 @@ async function copyBetweenStores(from: ObjectStore, src: ObjectLocation, to: Obj
 export const VERSIONS_DIR = ".quilt-versions";
 
 function hashToken(h: EntryHash): string {
-  return Buffer.from(h.value, /^[0-9a-f]+$/i.test(h.value) ? "hex" : "base64").toString("hex").slice(0, 32);
+  return Buffer.from(h.value, /^[0-9a-f]+$/i.test(h.value) ? "hex" : "base64")
+    .toString("hex")
+    .slice(0, 32);
 }
 
 /** S3 with versioning keeps old bytes under their versionId; a local directory or an unversioned bucket does not. */
@@ -98,12 +123,19 @@ function isVersioned(dest: PhysicalKey, head: ObjectHead): boolean {
   return !dest.isLocal() && head.versionId !== undefined && head.versionId !== "null";
 }
 
-async function sameBytesAt(store: ObjectStore, stores: Stores, dest: PhysicalKey, size: number | undefined, want: EntryHash | undefined): Promise<{ head?: ObjectHead; same: boolean }> {
+async function sameBytesAt(
+  store: ObjectStore,
+  stores: Stores,
+  dest: PhysicalKey,
+  size: number | undefined,
+  want: EntryHash | undefined,
+): Promise<{ head?: ObjectHead; same: boolean }> {
   const head = await store.head(stores.forPhysicalKey(dest).loc).catch((err: unknown) => {
     if (isQuiltError(err, "ENOTFOUND")) return undefined;
     throw err;
   });
-  if (!head || !want || (size !== undefined && head.size !== size)) return { ...(head && { head }), same: false };
+  if (!head || !want || (size !== undefined && head.size !== size))
+    return { ...(head && { head }), same: false };
   const have = await destinationHash(store, dest, head);
   return { head, same: have !== undefined && have.type === want.type && have.value === want.value };
 }
@@ -114,11 +146,17 @@ async function sameBytesAt(store: ObjectStore, stores: Stores, dest: PhysicalKey
  * "<digest>-<parts>", which is the quilt hash only when the parts were the hash's chunks
  * (a store configured with another part size makes it something else: undefined then).
  */
-export function hashFromStoredChecksum(size: number, type: string, checksum: string | undefined): EntryHash | undefined {
+export function hashFromStoredChecksum(
+  size: number,
+  type: string,
+  checksum: string | undefined,
+): EntryHash | undefined {
   if (type !== "sha2-256-chunked" || checksum === undefined) return undefined;
   const composite = /^(.+)-(\d+)$/.exec(checksum);
   if (!composite) return chunkedFromS3Checksum(size, checksum);
-  return Number(composite[2]) === Math.ceil(size / chunkSizeFor(size)) ? { type, value: composite[1] as string } : undefined;
+  return Number(composite[2]) === Math.ceil(size / chunkSizeFor(size))
+    ? { type, value: composite[1] as string }
+    : undefined;
 }
 
 /**
@@ -127,18 +165,36 @@ export function hashFromStoredChecksum(size: number, type: string, checksum: str
  * destination tells what it stored (S3's SHA-256 checksum, or a file in a local registry)
  * that is compared with the hash; elsewhere the file's size is.
  */
-async function checkUploaded(e: BuilderEntry, want: EntryHash | undefined, put: PutResult, dest: PhysicalKey): Promise<void> {
+async function checkUploaded(
+  e: BuilderEntry,
+  want: EntryHash | undefined,
+  put: PutResult,
+  dest: PhysicalKey,
+): Promise<void> {
   if (!want || e.size === undefined) return;
-  const have = dest.isLocal() ? await hashFile(dest.path, want.type as HashType) : hashFromStoredChecksum(e.size, want.type, put.checksumSha256);
-  const changed = have !== undefined ? have.value !== want.value : (await stat(e.source.path)).size !== e.size;
+  const have = dest.isLocal()
+    ? await hashFile(dest.path, want.type as HashType)
+    : hashFromStoredChecksum(e.size, want.type, put.checksumSha256);
+  const changed =
+    have !== undefined ? have.value !== want.value : (await stat(e.source.path)).size !== e.size;
   if (changed) {
-    throw new QuiltError("ESTALE", `${e.source.path} changed after the manifest was built: the bytes uploaded for ${e.logicalKey} do not match its hash`, {
-      hint: "build the manifest again (PackageBuilder.buildManifest, or `quilt build-manifest`), then push",
-    });
+    throw new QuiltError(
+      "ESTALE",
+      `${e.source.path} changed after the manifest was built: the bytes uploaded for ${e.logicalKey} do not match its hash`,
+      {
+        hint: "build the manifest again (PackageBuilder.buildManifest, or `quilt build-manifest`), then push",
+      },
+    );
   }
 }
 
-export async function pushData(stores: Stores, registry: Registry, name: string, entries: BuilderEntry[], opts: PushDataOptions = {}): Promise<PushedEntry[]> {
+export async function pushData(
+  stores: Stores,
+  registry: Registry,
+  name: string,
+  entries: BuilderEntry[],
+  opts: PushDataOptions = {},
+): Promise<PushedEntry[]> {
   const prefix = normalizePrefix(opts.prefix ?? name);
   const dstStore = registry.store;
   const todo = entries.filter((e) => e.source.isLocal() || !opts.localFilesOnly);
@@ -156,7 +212,11 @@ export async function pushData(stores: Stores, registry: Registry, name: string,
     if (found.head && !found.same && !isVersioned(dest, found.head)) {
       // Without versioning, overwriting would destroy bytes an earlier package version
       // points at: the new bytes go next to them instead.
-      dest = destKey(registry, prefix, `${VERSIONS_DIR}/${want ? hashToken(want) : randomBytes(8).toString("hex")}/${e.logicalKey}`);
+      dest = destKey(
+        registry,
+        prefix,
+        `${VERSIONS_DIR}/${want ? hashToken(want) : randomBytes(8).toString("hex")}/${e.logicalKey}`,
+      );
       found = await sameBytesAt(dstStore, stores, dest, e.size, want);
     }
     const loc = stores.forPhysicalKey(dest).loc;

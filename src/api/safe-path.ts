@@ -37,9 +37,13 @@ export async function ensureParentDirs(root: string, key: string, replace: boole
     }
     if (st.isDirectory()) continue;
     if (!replace) {
-      throw new QuiltError("EEXISTS", `${untrusted(dir)} is ${st.isSymbolicLink() ? "a symbolic link" : "a file"}, but the package needs a directory there`, {
-        hint: "make the directory match the package with force-match (it replaces what is in the way)",
-      });
+      throw new QuiltError(
+        "EEXISTS",
+        `${untrusted(dir)} is ${st.isSymbolicLink() ? "a symbolic link" : "a file"}, but the package needs a directory there`,
+        {
+          hint: "make the directory match the package with force-match (it replaces what is in the way)",
+        },
+      );
     }
     await unlink(dir);
     await mkdir(dir);
@@ -58,7 +62,10 @@ export async function makeDirectories(dir: string): Promise<void> {
     const code = errnoCode(err);
     if (code === "EEXIST" && (await stat(dir)).isDirectory()) return; // a link to a directory is fine: the user named it
     if (code !== "ENOENT" || dirname(dir) === dir) throw err;
-    const parentExisted = await lstat(dirname(dir)).then(() => true, () => false);
+    const parentExisted = await lstat(dirname(dir)).then(
+      () => true,
+      () => false,
+    );
     if (parentExisted) throw err; // ENOENT with the parent there: the filesystem refuses
     await makeDirectories(dirname(dir));
     await mkdir(dir).catch(async (e: unknown) => {

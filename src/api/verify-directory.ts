@@ -40,10 +40,16 @@ export function sameHashValue(type: string, got: string | undefined, want: strin
 
 export function keySelector(paths: string[] | undefined): (key: string) => boolean {
   if (!paths || paths.length === 0) return () => true;
-  return (key) => paths.some((p) => (p.endsWith("/") ? key.startsWith(p) : key === p || key.startsWith(p + "/")));
+  return (key) =>
+    paths.some((p) => (p.endsWith("/") ? key.startsWith(p) : key === p || key.startsWith(p + "/")));
 }
 
-export async function verifyDirectory(manifest: Manifest, dir: string, state: InstallState | undefined, opts: VerifyOptions = {}): Promise<VerifyResult> {
+export async function verifyDirectory(
+  manifest: Manifest,
+  dir: string,
+  state: InstallState | undefined,
+  opts: VerifyOptions = {},
+): Promise<VerifyResult> {
   // A partial install is verified on what it installed, unless the caller names paths.
   const selected = keySelector(opts.paths ?? (state?.topHash === manifest.topHash ? state.paths : undefined));
   const onDisk = await scanDirectory(dir);
@@ -61,7 +67,8 @@ export async function verifyDirectory(manifest: Manifest, dir: string, state: In
       modified.push(entry.logicalKey);
       continue;
     }
-    if (!opts.deep && trustedByStat(state?.files[entry.logicalKey], file.stat, expectedHash(entry).value)) continue;
+    if (!opts.deep && trustedByStat(state?.files[entry.logicalKey], file.stat, expectedHash(entry).value))
+      continue;
     const type = assertHashType(expectedHash(entry).type);
     const list = toHash.get(type) ?? [];
     list.push({ entry, file });
@@ -76,7 +83,8 @@ export async function verifyDirectory(manifest: Manifest, dir: string, state: In
       { onProgress: (p) => opts.onProgress?.({ filesHashed: hashed + p.filesDone, filesToHash: total }) },
     );
     list.forEach(({ entry }, i) => {
-      if (!sameHashValue(type, results[i]?.hash.value, expectedHash(entry).value)) modified.push(entry.logicalKey);
+      if (!sameHashValue(type, results[i]?.hash.value, expectedHash(entry).value))
+        modified.push(entry.logicalKey);
     });
     hashed += list.length;
   }

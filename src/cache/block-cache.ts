@@ -108,7 +108,13 @@ export class BlockCache {
   private reconciling: Promise<ReconcileResult> | undefined;
   private closed = false;
 
-  private constructor(private readonly index: CacheIndex, layout: string, opts: BlockCacheOptions, blockSize: number, localDisk: boolean) {
+  private constructor(
+    private readonly index: CacheIndex,
+    layout: string,
+    opts: BlockCacheOptions,
+    blockSize: number,
+    localDisk: boolean,
+  ) {
     this.blockSize = blockSize;
     this.maxBytes = opts.maxBytes;
     // Not reduced for a small cache: a whole object verified in memory is served even when
@@ -116,12 +122,32 @@ export class BlockCache {
     this.wholeObjectBytes = opts.wholeObjectBytes ?? DEFAULTS.wholeObjectBytes;
     this.fetchConcurrency = opts.fetchConcurrency ?? DEFAULTS.fetchConcurrency;
     const memoryBytes = opts.memoryBytes ?? DEFAULTS.memoryBytes;
-    this.store = new BlockStore({ layout, index, maxBytes: opts.maxBytes, blockSize, memoryBytes, counters: this.counters, localDisk });
-    const maxFetchBlocks = Math.max(1, Math.floor((opts.maxFetchBytes ?? DEFAULTS.maxFetchBytes) / blockSize));
+    this.store = new BlockStore({
+      layout,
+      index,
+      maxBytes: opts.maxBytes,
+      blockSize,
+      memoryBytes,
+      counters: this.counters,
+      localDisk,
+    });
+    const maxFetchBlocks = Math.max(
+      1,
+      Math.floor((opts.maxFetchBytes ?? DEFAULTS.maxFetchBytes) / blockSize),
+    );
     this.loader = new BlockLoader(this.store, this.counters, maxFetchBlocks);
-    this.claims = opts.claims === false ? undefined : new FetchClaims(claimsDir(layout), this.counters, { ...CLAIM_TIMES, ...opts.claims });
+    this.claims =
+      opts.claims === false
+        ? undefined
+        : new FetchClaims(claimsDir(layout), this.counters, { ...CLAIM_TIMES, ...opts.claims });
     this.chunks = new ChunkLoader(this.store, this.loader, this.counters, this.claims);
-    this.planner = new VerificationPlanner(index, this.counters, blockSize, this.wholeObjectBytes, digestsDir(layout));
+    this.planner = new VerificationPlanner(
+      index,
+      this.counters,
+      blockSize,
+      this.wholeObjectBytes,
+      digestsDir(layout),
+    );
     this.unverified = new UnverifiedObjects({
       store: this.store,
       loader: this.loader,
@@ -138,7 +164,8 @@ export class BlockCache {
     assertChecksumSupport();
     const blockSize = opts.blockSize ?? DEFAULT_BLOCK_BYTES;
     checkBlockSize(blockSize);
-    if (!Number.isSafeInteger(opts.maxBytes) || opts.maxBytes < 0) throw new QuiltError("EUSAGE", `invalid cache size ${opts.maxBytes}`);
+    if (!Number.isSafeInteger(opts.maxBytes) || opts.maxBytes < 0)
+      throw new QuiltError("EUSAGE", `invalid cache size ${opts.maxBytes}`);
     const layout = layoutDir(opts.dataDir, blockSize);
     // The data directory is private when created (src/private-dir.ts); one that exists keeps
     // its mode (it may be shared on purpose), and what is made inside it follows the umask.
@@ -149,7 +176,13 @@ export class BlockCache {
     const { index, needsReconcile: unclean } = await CacheIndex.open(opts.indexDir, blockSize);
     // An index of another data directory (or of this one before it was deleted) is reset.
     const needsReconcile = index.matchDataDir(await dataIdentity(opts.dataDir)) || unclean;
-    const cache = new BlockCache(index, layout, opts, blockSize, (await networkFilesystem(layout)) === undefined);
+    const cache = new BlockCache(
+      index,
+      layout,
+      opts,
+      blockSize,
+      (await networkFilesystem(layout)) === undefined,
+    );
     cache.track(() => removeOldLayouts(opts.dataDir, blockSize)).catch(() => undefined);
     // A daemon killed while it fetched left claims: gone now rather than at the next wait on them.
     if (cache.claims) cache.track(() => (cache.claims as FetchClaims).sweep()).catch(() => undefined);
@@ -166,7 +199,13 @@ export class BlockCache {
    * Bytes [offset, offset + length) of `obj`, clamped at its end, from cached blocks and
    * fetches of the missing ones. The buffer is the caller's own.
    */
-  read(obj: CacheObject, offset: number, length: number, src: ReadSource, opts?: ReadOptions | AbortSignal): Promise<Buffer> {
+  read(
+    obj: CacheObject,
+    offset: number,
+    length: number,
+    src: ReadSource,
+    opts?: ReadOptions | AbortSignal,
+  ): Promise<Buffer> {
     return this.readRange(obj, offset, length, src, readOpts(opts), true);
   }
 
@@ -175,11 +214,24 @@ export class BlockCache {
    * without a copy: the caller must not modify it. For the FUSE read path, which copies into
    * the kernel's buffer anyway; a copy per block there is a MiB of garbage per MiB read.
    */
-  readView(obj: CacheObject, offset: number, length: number, src: ReadSource, opts?: ReadOptions | AbortSignal): Promise<Buffer> {
+  readView(
+    obj: CacheObject,
+    offset: number,
+    length: number,
+    src: ReadSource,
+    opts?: ReadOptions | AbortSignal,
+  ): Promise<Buffer> {
     return this.readRange(obj, offset, length, src, readOpts(opts), false);
   }
 
-  private async readRange(obj: CacheObject, offset: number, length: number, src: ReadSource, opts: ReadOptions, copy: boolean): Promise<Buffer> {
+  private async readRange(
+    obj: CacheObject,
+    offset: number,
+    length: number,
+    src: ReadSource,
+    opts: ReadOptions,
+    copy: boolean,
+  ): Promise<Buffer> {
     this.checkOpen();
     checkSize(obj.size);
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
@@ -217,7 +269,13 @@ export class BlockCache {
   }
 
   /** Makes blocks first..last (clamped to the object) cached, fetching what is missing (prefetch). */
-  async ensureBlocks(obj: CacheObject, firstBlock: number, lastBlock: number, src: ReadSource, opts?: ReadOptions | AbortSignal): Promise<void> {
+  async ensureBlocks(
+    obj: CacheObject,
+    firstBlock: number,
+    lastBlock: number,
+    src: ReadSource,
+    opts?: ReadOptions | AbortSignal,
+  ): Promise<void> {
     this.checkOpen();
     const last = Math.min(lastBlock, blockCount(obj.size, this.blockSize) - 1);
     const first = Math.max(0, firstBlock);
@@ -233,24 +291,46 @@ export class BlockCache {
    * with digests, or the whole object otherwise. Throws on a mismatch, or when the object
    * cannot be held whole to verify it.
    */
-  async ensureVerified(obj: CacheObject, src: ReadSource, opts: { signal?: AbortSignal } = {}): Promise<void> {
+  async ensureVerified(
+    obj: CacheObject,
+    src: ReadSource,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<void> {
     await this.ensureBlocks(obj, 0, blockCount(obj.size, this.blockSize) - 1, src, { ...opts, strict: true });
   }
 
   /** The blocks of a span, by the object's verification plan. */
-  private async loadSpan(obj: CacheObject, first: number, last: number, src: ObjectSource, opts: ReadOptions, want: boolean): Promise<LoadedSpan> {
+  private async loadSpan(
+    obj: CacheObject,
+    first: number,
+    last: number,
+    src: ObjectSource,
+    opts: ReadOptions,
+    want: boolean,
+  ): Promise<LoadedSpan> {
     const limit = limiter(this.fetchConcurrency);
     let plan = await this.planner.plan(obj, src);
     if (plan.kind === "private" && opts.strict) {
       await this.unverified.loadWhole(obj, plan.priv, plan.fetch, limit, opts.signal);
       plan = await this.planner.plan(obj, src);
       // Judged only when every block could be kept: other pinned objects may have left no room.
-      if (plan.kind === "private") throw tooLarge(obj, "the cache had no room to hold it whole next to the objects in use");
+      if (plan.kind === "private")
+        throw tooLarge(obj, "the cache had no room to hold it whole next to the objects in use");
     }
     // Its blocks are on their way to the content key: wait rather than fetch them again.
     await this.unverified.promoted(obj);
-    if (plan.kind === "verified") return this.chunks.load(obj, first, last, plan.v, plan.fetch, limit, opts.signal, want);
-    const span = await this.unverified.load(obj, plan.priv, first, last, plan.fetch, limit, opts.signal, want);
+    if (plan.kind === "verified")
+      return this.chunks.load(obj, first, last, plan.v, plan.fetch, limit, opts.signal, want);
+    const span = await this.unverified.load(
+      obj,
+      plan.priv,
+      first,
+      last,
+      plan.fetch,
+      limit,
+      opts.signal,
+      want,
+    );
     if (want) opts.onUnverified?.();
     return span;
   }
@@ -295,7 +375,8 @@ export class BlockCache {
     if (this.completeKey(obj)) return true;
     if (!(await this.planner.checkableOffline(obj))) return false;
     for (let i = 0; i < blockCount(obj.size, this.blockSize); i++) {
-      if (!this.store.inIndex(obj, i) && !(await stat(this.store.path(obj.key, i)).catch(() => undefined))) return false;
+      if (!this.store.inIndex(obj, i) && !(await stat(this.store.path(obj.key, i)).catch(() => undefined)))
+        return false;
     }
     return true;
   }
@@ -313,7 +394,11 @@ export class BlockCache {
   /** Blocks cached and whether the object was verified, for `quilt mounts` and status. */
   objectState(obj: CacheObject): { blocks: number; present: number; verified: boolean } {
     const rec = this.index.object(obj.key);
-    return { blocks: blockCount(obj.size, this.blockSize), present: rec?.present ?? 0, verified: rec?.verified ?? false };
+    return {
+      blocks: blockCount(obj.size, this.blockSize),
+      present: rec?.present ?? 0,
+      verified: rec?.verified ?? false,
+    };
   }
 
   /**
@@ -328,7 +413,9 @@ export class BlockCache {
     if (!opts.force && rec?.verified && this.isComplete(obj)) return "ok";
     let running = this.verifying.get(obj.key);
     if (!running) {
-      running = this.track(() => this.hashObject(obj, opts.force ?? false)).finally(() => this.verifying.delete(obj.key));
+      running = this.track(() => this.hashObject(obj, opts.force ?? false)).finally(() =>
+        this.verifying.delete(obj.key),
+      );
       this.verifying.set(obj.key, running);
     }
     return running;
@@ -338,7 +425,12 @@ export class BlockCache {
     const release = this.store.pins.pinObject(obj.key);
     try {
       const read = (i: number) => this.store.local(obj, i, { keepInMemory: false, skipMemory: fromDisk });
-      const { check, digests } = await hashWithDigests(obj, this.blockSize, read, chunkLayout(obj.size, this.blockSize));
+      const { check, digests } = await hashWithDigests(
+        obj,
+        this.blockSize,
+        read,
+        chunkLayout(obj.size, this.blockSize),
+      );
       if (check === "incomplete") return "incomplete";
       if (check === "ok") {
         this.index.setVerified(obj.key, true);

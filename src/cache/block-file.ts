@@ -111,7 +111,11 @@ export function decodeHeader(buf: Buffer): BlockHeader | undefined {
     dataLength: buf.readUInt32BE(24),
     key: buf.toString("hex", KEY_OFFSET, HEADER_BYTES),
   };
-  if (h.blockSize === 0 || h.dataLength !== blockLength(h.index, h.objectSize, h.blockSize) || h.dataLength === 0) {
+  if (
+    h.blockSize === 0 ||
+    h.dataLength !== blockLength(h.index, h.objectSize, h.blockSize) ||
+    h.dataLength === 0
+  ) {
     return undefined;
   }
   return h;
@@ -136,12 +140,19 @@ export async function readBlockFile(path: string, expect: BlockHeader): Promise<
   }
   const h = decodeHeader(buf);
   if (!h) return { status: "corrupt", reason: "bad header" };
-  if (h.key !== expect.key || h.index !== expect.index || h.blockSize !== expect.blockSize || h.objectSize !== expect.objectSize) {
+  if (
+    h.key !== expect.key ||
+    h.index !== expect.index ||
+    h.blockSize !== expect.blockSize ||
+    h.objectSize !== expect.objectSize
+  ) {
     return { status: "corrupt", reason: "header names another block" };
   }
-  if (buf.length !== HEADER_BYTES + h.dataLength) return { status: "corrupt", reason: `length ${buf.length}` };
+  if (buf.length !== HEADER_BYTES + h.dataLength)
+    return { status: "corrupt", reason: `length ${buf.length}` };
   const data = buf.subarray(HEADER_BYTES);
-  if (crcFor(buf, data) !== buf.readUInt32BE(CRC_OFFSET)) return { status: "corrupt", reason: "checksum mismatch" };
+  if (crcFor(buf, data) !== buf.readUInt32BE(CRC_OFFSET))
+    return { status: "corrupt", reason: "checksum mismatch" };
   return { status: "ok", data, diskBytes: buf.length };
 }
 
@@ -167,7 +178,9 @@ async function readExpected(path: string, expected: number): Promise<Buffer> {
 }
 
 /** Reads only the header (for the reconcile scan, which must not read every byte of the cache). */
-export async function readBlockHeader(path: string): Promise<{ header: BlockHeader | undefined; fileBytes: number } | undefined> {
+export async function readBlockHeader(
+  path: string,
+): Promise<{ header: BlockHeader | undefined; fileBytes: number } | undefined> {
   let fh;
   try {
     fh = await open(path, "r");
@@ -180,7 +193,10 @@ export async function readBlockHeader(path: string): Promise<{ header: BlockHead
     const { bytesRead } = await fh.read(buf, 0, HEADER_BYTES, 0);
     const { size } = await fh.stat();
     const header = bytesRead === HEADER_BYTES ? decodeHeader(buf) : undefined;
-    return { header: header && size === HEADER_BYTES + header.dataLength ? header : undefined, fileBytes: size };
+    return {
+      header: header && size === HEADER_BYTES + header.dataLength ? header : undefined,
+      fileBytes: size,
+    };
   } finally {
     await fh.close();
   }
@@ -194,8 +210,14 @@ export async function readBlockHeader(path: string): Promise<{ header: BlockHead
  * daemon may write the same block at the same time; both renames put identical bytes in
  * place, so the race is harmless. Returns the bytes the file takes (header + data).
  */
-export async function writeBlockFile(layout: string, h: BlockHeader, data: Uint8Array, dirKey: string = h.key): Promise<number> {
-  if (data.length !== h.dataLength) throw new QuiltError("EINTERNAL", `block ${h.index}: ${data.length} bytes, header says ${h.dataLength}`);
+export async function writeBlockFile(
+  layout: string,
+  h: BlockHeader,
+  data: Uint8Array,
+  dirKey: string = h.key,
+): Promise<number> {
+  if (data.length !== h.dataLength)
+    throw new QuiltError("EINTERNAL", `block ${h.index}: ${data.length} bytes, header says ${h.dataLength}`);
   const dir = objectDir(layout, dirKey);
   const header = encodeHeader(h, data);
   const tmp = join(dir, `.${h.index}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
@@ -205,9 +227,11 @@ export async function writeBlockFile(layout: string, h: BlockHeader, data: Uint8
       try {
         const { bytesWritten } = await fh.writev([header, data]);
         // writev may write less than asked (rare for regular files); finish with plain writes.
-        if (bytesWritten < HEADER_BYTES) await fh.write(header, bytesWritten, HEADER_BYTES - bytesWritten, bytesWritten);
+        if (bytesWritten < HEADER_BYTES)
+          await fh.write(header, bytesWritten, HEADER_BYTES - bytesWritten, bytesWritten);
         const dataDone = Math.max(0, bytesWritten - HEADER_BYTES);
-        if (dataDone < data.length) await fh.write(data, dataDone, data.length - dataDone, HEADER_BYTES + dataDone);
+        if (dataDone < data.length)
+          await fh.write(data, dataDone, data.length - dataDone, HEADER_BYTES + dataDone);
       } finally {
         await fh.close();
       }

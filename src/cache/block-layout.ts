@@ -19,10 +19,19 @@ export const MAX_BLOCK_BYTES = 8 * 1024 * 1024;
 const CHUNK_BYTES = 8 * 1024 * 1024;
 
 export function checkBlockSize(blockSize: number): void {
-  if (!Number.isSafeInteger(blockSize) || blockSize < MIN_BLOCK_BYTES || blockSize > MAX_BLOCK_BYTES || CHUNK_BYTES % blockSize !== 0) {
-    throw new QuiltError("EUSAGE", `block size must divide 8 MiB (a power of two from ${MIN_BLOCK_BYTES} to ${CHUNK_BYTES} bytes), got ${blockSize}`, {
-      hint: "blocks are verified in 8 MiB chunks (quilt3's sha2-256-chunked layout), so a block must never straddle two",
-    });
+  if (
+    !Number.isSafeInteger(blockSize) ||
+    blockSize < MIN_BLOCK_BYTES ||
+    blockSize > MAX_BLOCK_BYTES ||
+    CHUNK_BYTES % blockSize !== 0
+  ) {
+    throw new QuiltError(
+      "EUSAGE",
+      `block size must divide 8 MiB (a power of two from ${MIN_BLOCK_BYTES} to ${CHUNK_BYTES} bytes), got ${blockSize}`,
+      {
+        hint: "blocks are verified in 8 MiB chunks (quilt3's sha2-256-chunked layout), so a block must never straddle two",
+      },
+    );
   }
 }
 

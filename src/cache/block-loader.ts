@@ -45,17 +45,34 @@ export class BlockLoader {
    * Blocks first..last of `obj`. With `want` false (prefetch), blocks the index lists are not
    * read, only missing ones are fetched and stored.
    */
-  async load(obj: CacheObject, first: number, last: number, fetch: BlockFetcher, limit: Limiter, signal: AbortSignal | undefined, want: boolean): Promise<LoadedSpan> {
+  async load(
+    obj: CacheObject,
+    first: number,
+    last: number,
+    fetch: BlockFetcher,
+    limit: Limiter,
+    signal: AbortSignal | undefined,
+    want: boolean,
+  ): Promise<LoadedSpan> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.loadOnce(obj, first, last, fetch, limit, signal, want);
       } catch (err) {
-        if (!(err instanceof StartedElsewhereAborted) || attempt >= MAX_ABORT_RETRIES) throw err instanceof StartedElsewhereAborted ? err.cause : err;
+        if (!(err instanceof StartedElsewhereAborted) || attempt >= MAX_ABORT_RETRIES)
+          throw err instanceof StartedElsewhereAborted ? err.cause : err;
       }
     }
   }
 
-  private async loadOnce(obj: CacheObject, first: number, last: number, fetch: BlockFetcher, limit: Limiter, signal: AbortSignal | undefined, want: boolean): Promise<LoadedSpan> {
+  private async loadOnce(
+    obj: CacheObject,
+    first: number,
+    last: number,
+    fetch: BlockFetcher,
+    limit: Limiter,
+    signal: AbortSignal | undefined,
+    want: boolean,
+  ): Promise<LoadedSpan> {
     const n = last - first + 1;
     const data = new Array<Buffer | undefined>(n);
     const source = new Array<"cached" | "joined" | "fetched">(n).fill("fetched");
@@ -68,7 +85,9 @@ export class BlockLoader {
           source[i - first] = "joined";
         },
         (err: unknown) => {
-          throw inflight.signal?.aborted && !signal?.aborted ? new StartedElsewhereAborted("aborted by another reader", { cause: err }) : err;
+          throw inflight.signal?.aborted && !signal?.aborted
+            ? new StartedElsewhereAborted("aborted by another reader", { cause: err })
+            : err;
         },
       );
     await Promise.all(
@@ -94,16 +113,26 @@ export class BlockLoader {
       else toFetch.push(i);
     }
     const runs = toRuns(toFetch, this.maxFetchBlocks).map(([a, b]) =>
-      this.startRun(obj, a, b, fetch, limit, signal).then((blocks) => blocks.forEach((block, k) => (data[a - first + k] = block))),
+      this.startRun(obj, a, b, fetch, limit, signal).then((blocks) =>
+        blocks.forEach((block, k) => (data[a - first + k] = block)),
+      ),
     );
     await Promise.all([...waits, ...runs]);
     return { data, source };
   }
 
   /** Registers blocks a..b as in flight (synchronously, before any await), fetches them in one request, stores them. */
-  private async startRun(obj: CacheObject, a: number, b: number, fetch: BlockFetcher, limit: Limiter, signal: AbortSignal | undefined): Promise<Buffer[]> {
+  private async startRun(
+    obj: CacheObject,
+    a: number,
+    b: number,
+    fetch: BlockFetcher,
+    limit: Limiter,
+    signal: AbortSignal | undefined,
+  ): Promise<Buffer[]> {
     const bs = this.store.blockSize;
-    const settle: { resolve: (b: Buffer) => void; reject: (e: unknown) => void; promise: Promise<Buffer> }[] = [];
+    const settle: { resolve: (b: Buffer) => void; reject: (e: unknown) => void; promise: Promise<Buffer> }[] =
+      [];
     for (let i = a; i <= b; i++) {
       let resolve!: (b: Buffer) => void;
       let reject!: (e: unknown) => void;
@@ -136,7 +165,12 @@ export class BlockLoader {
   }
 
   /** One request, counted, with its length checked: a short body must never be cut into blocks. */
-  async fetchRange(fetch: BlockFetcher, start: number, end: number, signal: AbortSignal | undefined): Promise<Buffer> {
+  async fetchRange(
+    fetch: BlockFetcher,
+    start: number,
+    end: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Buffer> {
     this.counters.fetchRequests++;
     const bytes = await fetch({ start, end }, signal);
     this.counters.bytesFetched += bytes.length;

@@ -14,7 +14,15 @@ import { dirname } from "node:path";
 import { errnoCode } from "../errors.js";
 import { log } from "../log.js";
 import { blockLength } from "./block-layout.js";
-import { blockPath, HEADER_BYTES, objectDir, readBlockFile, removeBlockFile, writeBlockFile, type BlockHeader } from "./block-file.js";
+import {
+  blockPath,
+  HEADER_BYTES,
+  objectDir,
+  readBlockFile,
+  removeBlockFile,
+  writeBlockFile,
+  type BlockHeader,
+} from "./block-file.js";
 import type { CacheIndex } from "./cache-index.js";
 import type { CacheCounters } from "./cache-stats.js";
 import type { CacheObject } from "./content-key.js";
@@ -85,11 +93,22 @@ export class BlockStore {
     this.counters = opts.counters;
     this.localDisk = opts.localDisk;
     this.memory =
-      opts.memoryBytes > 0 ? new LRUCache<string, Buffer>({ maxSize: opts.memoryBytes, sizeCalculation: (b) => Math.max(1, b.length) }) : undefined;
+      opts.memoryBytes > 0
+        ? new LRUCache<string, Buffer>({
+            maxSize: opts.memoryBytes,
+            sizeCalculation: (b) => Math.max(1, b.length),
+          })
+        : undefined;
   }
 
   header(obj: CacheObject, index: number): BlockHeader {
-    return { blockSize: this.blockSize, index, objectSize: obj.size, dataLength: blockLength(index, obj.size, this.blockSize), key: obj.headerKey ?? obj.key };
+    return {
+      blockSize: this.blockSize,
+      index,
+      objectSize: obj.size,
+      dataLength: blockLength(index, obj.size, this.blockSize),
+      key: obj.headerKey ?? obj.key,
+    };
   }
 
   path(key: string, index: number): string {
@@ -109,7 +128,11 @@ export class BlockStore {
    * does not list (written by another daemon sharing the data directory, or before the index
    * was lost) is adopted after its check. A file that fails its check is deleted.
    */
-  async local(obj: CacheObject, index: number, opts: { keepInMemory?: boolean; skipMemory?: boolean } = {}): Promise<Buffer | undefined> {
+  async local(
+    obj: CacheObject,
+    index: number,
+    opts: { keepInMemory?: boolean; skipMemory?: boolean } = {},
+  ): Promise<Buffer | undefined> {
     const id = `${obj.key}/${index}`;
     if (!opts.skipMemory) {
       const hit = this.memory?.get(id);
@@ -134,7 +157,9 @@ export class BlockStore {
     const result = await readBlockFile(path, this.header(obj, index));
     if (result.status === "ok") {
       if (!this.inIndex(obj, index)) {
-        this.index.addBlocks(obj.key, obj.size, [{ index, bytes: result.diskBytes }], Date.now(), { adopted: true });
+        this.index.addBlocks(obj.key, obj.size, [{ index, bytes: result.diskBytes }], Date.now(), {
+          adopted: true,
+        });
         await this.settleLimit();
       }
       this.index.touch(obj.key, Date.now());
@@ -177,7 +202,11 @@ export class BlockStore {
    * Writes `blocks` within the limit and indexes them. Returns those refused for a full disk
    * (unless `last`: then they count as write errors, like any other failure).
    */
-  private async write(obj: CacheObject, blocks: readonly { index: number; data: Buffer }[], last: boolean): Promise<{ index: number; data: Buffer }[]> {
+  private async write(
+    obj: CacheObject,
+    blocks: readonly { index: number; data: Buffer }[],
+    last: boolean,
+  ): Promise<{ index: number; data: Buffer }[]> {
     const sizes = blocks.map((b) => HEADER_BYTES + b.data.length);
     const fit = this.reserve(sizes);
     const reserved = sizes.slice(0, fit).reduce((a, b) => a + b, 0);
@@ -191,7 +220,10 @@ export class BlockStore {
       await Promise.all(
         blocks.slice(0, fit).map(async (b) => {
           try {
-            written.push({ index: b.index, bytes: await writeBlockFile(this.layout, this.header(obj, b.index), b.data, obj.key) });
+            written.push({
+              index: b.index,
+              bytes: await writeBlockFile(this.layout, this.header(obj, b.index), b.data, obj.key),
+            });
             this.remember(obj, b.index, b.data);
           } catch (err) {
             if (!last && isDiskFull(errnoCode(err))) return void full.push(b);
@@ -307,7 +339,10 @@ export class BlockStore {
 
   /** Every block of `key`, including files on disk the index does not list (the whole directory goes). */
   async dropObject(obj: Pick<CacheObject, "key">): Promise<void> {
-    this.index.removeBlocks(obj.key, this.index.blocksOf(obj.key).map((b) => b.index));
+    this.index.removeBlocks(
+      obj.key,
+      this.index.blocksOf(obj.key).map((b) => b.index),
+    );
     const prefix = `${obj.key}/`;
     for (const id of [...(this.memory?.keys() ?? [])]) if (id.startsWith(prefix)) this.memory?.delete(id);
     await this.waitForUnlinks();
@@ -368,7 +403,11 @@ export class BlockStore {
    */
   async clear(opts: { all?: boolean } = {}): Promise<void> {
     const keys = opts.all ? [] : this.index.ownedKeys();
-    for (const key of keys) this.forget(key, this.index.blocksOf(key).map((b) => b.index));
+    for (const key of keys)
+      this.forget(
+        key,
+        this.index.blocksOf(key).map((b) => b.index),
+      );
     this.index.clear();
     this.memory?.clear();
     this.madeDirs.clear();

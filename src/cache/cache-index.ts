@@ -126,7 +126,8 @@ export class CacheIndex {
         const index = new CacheIndex(root);
         const meta = index.meta.get("format") as Meta | undefined;
         const state = index.meta.get("state") as { clean: boolean } | undefined;
-        if (meta && (meta.version !== INDEX_FORMAT || meta.blockSize !== blockSize)) throw new Error("foreign index format");
+        if (meta && (meta.version !== INDEX_FORMAT || meta.blockSize !== blockSize))
+          throw new Error("foreign index format");
         const needsReconcile = !meta || !state?.clean;
         root.transactionSync(() => {
           if (!meta) {
@@ -169,7 +170,13 @@ export class CacheIndex {
    * Records blocks as present; blocks already listed are left alone. Returns the bytes newly
    * counted. `adopted`: the files were found on disk, not written here after verification.
    */
-  addBlocks(key: string, objectSize: number, blocks: readonly { index: number; bytes: number }[], now: number, opts: { adopted?: boolean; private?: boolean } = {}): number {
+  addBlocks(
+    key: string,
+    objectSize: number,
+    blocks: readonly { index: number; bytes: number }[],
+    now: number,
+    opts: { adopted?: boolean; private?: boolean } = {},
+  ): number {
     if (blocks.length === 0) return 0;
     return this.root.transactionSync(() => {
       const fresh = blocks.filter((b) => this.blocks.get([key, b.index]) === undefined);
@@ -249,7 +256,8 @@ export class CacheIndex {
   setVerified(key: string, verified: boolean): void {
     this.root.transactionSync(() => {
       const rec = this.objects.get(key);
-      if (rec && (rec.verified !== verified || (verified && rec.adopted))) this.objects.put(key, { ...rec, verified, adopted: verified ? false : rec.adopted });
+      if (rec && (rec.verified !== verified || (verified && rec.adopted)))
+        this.objects.put(key, { ...rec, verified, adopted: verified ? false : rec.adopted });
     });
   }
 
@@ -318,7 +326,12 @@ export class CacheIndex {
 
   private forgetBlocks(): void {
     // A running hash over a private copy must learn that its blocks went (onRemove).
-    if (this.onRemove) for (const key of this.objects.getKeys()) this.onRemove(key, this.blocksOf(key).map((b) => b.index));
+    if (this.onRemove)
+      for (const key of this.objects.getKeys())
+        this.onRemove(
+          key,
+          this.blocksOf(key).map((b) => b.index),
+        );
     this.objects.clearSync();
     this.blocks.clearSync();
     this.lru.clearSync();

@@ -49,4 +49,7 @@ export const DEFAULTS = {
   /** 8 parallel GETs per call: enough to fill a 10 Gb/s link at ~100 MB/s per connection. */
   fetchConcurrency: 8,
   reconcile: "background",
-} as const satisfies Omit<Required<BlockCacheOptions>, "dataDir" | "indexDir" | "maxBytes" | "blockSize" | "claims">;
+} as const satisfies Omit<
+  Required<BlockCacheOptions>,
+  "dataDir" | "indexDir" | "maxBytes" | "blockSize" | "claims"
+>;

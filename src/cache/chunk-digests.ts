@@ -29,7 +29,11 @@ export interface ChunkLayout {
 export function chunkLayout(size: number, blockSize: number): ChunkLayout | undefined {
   const chunkBytes = chunkSizeFor(size);
   if (chunkBytes % blockSize !== 0) return undefined;
-  return { chunkBytes, blocksPerChunk: chunkBytes / blockSize, chunks: Math.max(1, Math.ceil(size / chunkBytes)) };
+  return {
+    chunkBytes,
+    blocksPerChunk: chunkBytes / blockSize,
+    chunks: Math.max(1, Math.ceil(size / chunkBytes)),
+  };
 }
 
 /** Digests that fit the object: one per chunk, and for sha2-256-chunked recombining to its hash. */
@@ -53,7 +57,10 @@ export function sha256(bytes: Uint8Array): Buffer {
  * each with a SHA-256 checksum) and recombine to the manifest hash. Anything else is no
  * information, not a failure: the object may simply have been uploaded another way.
  */
-export function digestsFromParts(obj: CacheObject, parts: readonly ObjectPart[] | undefined): Buffer | undefined {
+export function digestsFromParts(
+  obj: CacheObject,
+  parts: readonly ObjectPart[] | undefined,
+): Buffer | undefined {
   if (!parts || obj.hash.type !== "sha2-256-chunked") return undefined;
   const chunk = chunkSizeFor(obj.size);
   const chunks = Math.ceil(obj.size / chunk);
@@ -79,27 +86,40 @@ export function digestsFromParts(obj: CacheObject, parts: readonly ObjectPart[] 
  * sha2-256-chunked hash; part checksums in the chunk layout that do not recombine to it.
  */
 export function contradiction(obj: CacheObject, facts: SourceFacts): string | undefined {
-  if (facts.size !== obj.size) return `the remote object has ${facts.size} bytes, the manifest says ${obj.size}`;
+  if (facts.size !== obj.size)
+    return `the remote object has ${facts.size} bytes, the manifest says ${obj.size}`;
   if (obj.hash.type === "SHA256" && facts.fullSha256 !== undefined) {
     const hex = Buffer.from(facts.fullSha256, "base64").toString("hex");
-    if (hex !== obj.hash.value.toLowerCase()) return `S3's SHA-256 checksum of the object is ${hex}, the manifest says ${obj.hash.value}`;
+    if (hex !== obj.hash.value.toLowerCase())
+      return `S3's SHA-256 checksum of the object is ${hex}, the manifest says ${obj.hash.value}`;
   }
   if (obj.hash.type === "sha2-256-chunked") {
     const chunks = Math.ceil(obj.size / chunkSizeFor(obj.size));
-    if (facts.compositeSha256 !== undefined && facts.compositeParts === chunks && facts.compositeSha256 !== obj.hash.value) {
+    if (
+      facts.compositeSha256 !== undefined &&
+      facts.compositeParts === chunks &&
+      facts.compositeSha256 !== obj.hash.value
+    ) {
       return `S3's composite SHA-256 checksum of the object is ${facts.compositeSha256}, the manifest says ${obj.hash.value}`;
     }
     const parts = facts.parts;
     if (parts && parts.length === chunks && parts.every((p) => p.checksumSha256 !== undefined)) {
-      const layoutMatches = [...parts].sort((a, b) => a.partNumber - b.partNumber).every((p, c) => p.size === Math.min(chunkSizeFor(obj.size), obj.size - c * chunkSizeFor(obj.size)));
-      if (layoutMatches && digestsFromParts(obj, parts) === undefined) return "S3's part checksums of the object do not recombine to the manifest hash";
+      const layoutMatches = [...parts]
+        .sort((a, b) => a.partNumber - b.partNumber)
+        .every((p, c) => p.size === Math.min(chunkSizeFor(obj.size), obj.size - c * chunkSizeFor(obj.size)));
+      if (layoutMatches && digestsFromParts(obj, parts) === undefined)
+        return "S3's part checksums of the object do not recombine to the manifest hash";
     }
   }
   return undefined;
 }
 
 export function refused(obj: CacheObject, reason: string): QuiltError {
-  return new QuiltError("EHASHMISMATCH", `object ${obj.key} (${obj.hash.type} ${obj.hash.value}) is refused before reading: ${reason}`, {
-    hint: "the remote object is not the one the package names; `quilt verify` reports it",
-  });
+  return new QuiltError(
+    "EHASHMISMATCH",
+    `object ${obj.key} (${obj.hash.type} ${obj.hash.value}) is refused before reading: ${reason}`,
+    {
+      hint: "the remote object is not the one the package names; `quilt verify` reports it",
+    },
+  );
 }

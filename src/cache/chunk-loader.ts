@@ -37,7 +37,10 @@ const RECENT_CHUNK_BYTES = 32 * 1024 * 1024;
 
 export class ChunkLoader {
   /** Chunk fetches in flight, with the signal of the reader that started each. */
-  private readonly inflight = new Map<string, { promise: Promise<Buffer[]>; signal: AbortSignal | undefined }>();
+  private readonly inflight = new Map<
+    string,
+    { promise: Promise<Buffer[]>; signal: AbortSignal | undefined }
+  >();
 
   private allIndexed(obj: CacheObject, c: number, v: ChunkVerifier): boolean {
     const last = Math.min(Math.ceil(obj.size / this.store.blockSize), (c + 1) * v.blocksPerChunk) - 1;
@@ -55,7 +58,14 @@ export class ChunkLoader {
     for (const id of [...this.recent.keys()]) if (id.startsWith(`${key}/`)) this.recent.delete(id);
   }
   private readonly checked = new LRUCache<string, true>({ max: CHECKED_CHUNKS });
-  private readonly recent = new LRUCache<string, Buffer[]>({ maxSize: RECENT_CHUNK_BYTES, sizeCalculation: (bs) => Math.max(1, bs.reduce((n, b) => n + b.length, 0)) });
+  private readonly recent = new LRUCache<string, Buffer[]>({
+    maxSize: RECENT_CHUNK_BYTES,
+    sizeCalculation: (bs) =>
+      Math.max(
+        1,
+        bs.reduce((n, b) => n + b.length, 0),
+      ),
+  });
 
   constructor(
     private readonly store: BlockStore,
@@ -66,7 +76,16 @@ export class ChunkLoader {
   ) {}
 
   /** Blocks first..last of `obj`, verified. With `want` false (prefetch), blocks already cached are not read. */
-  async load(obj: CacheObject, first: number, last: number, v: ChunkVerifier, fetch: BlockFetcher, limit: Limiter, signal: AbortSignal | undefined, want: boolean): Promise<LoadedSpan> {
+  async load(
+    obj: CacheObject,
+    first: number,
+    last: number,
+    v: ChunkVerifier,
+    fetch: BlockFetcher,
+    limit: Limiter,
+    signal: AbortSignal | undefined,
+    want: boolean,
+  ): Promise<LoadedSpan> {
     const n = last - first + 1;
     const data = new Array<Buffer | undefined>(n);
     const source = new Array<"cached" | "joined" | "fetched">(n).fill("fetched");
@@ -79,9 +98,17 @@ export class ChunkLoader {
         const hi = Math.min(last, (c + 1) * bpc - 1);
         const joined = this.inflight.has(`${obj.key}/${c}`);
         const held = joined ? undefined : this.recent.get(`${obj.key}/${c}`);
-        const cached = joined ? undefined : held ? held.slice(lo - c * bpc, hi - c * bpc + 1) : await this.trusted(obj, c, lo, hi, v, want);
+        const cached = joined
+          ? undefined
+          : held
+            ? held.slice(lo - c * bpc, hi - c * bpc + 1)
+            : await this.trusted(obj, c, lo, hi, v, want);
         // Held in memory only because there was no room on disk: try again to keep it.
-        if (held && !this.allIndexed(obj, c, v)) await this.store.store(obj, held.map((data, k) => ({ index: c * bpc + k, data })));
+        if (held && !this.allIndexed(obj, c, v))
+          await this.store.store(
+            obj,
+            held.map((data, k) => ({ index: c * bpc + k, data })),
+          );
         if (cached) {
           for (let i = lo; i <= hi; i++) {
             data[i - first] = cached[i - lo];
@@ -103,10 +130,18 @@ export class ChunkLoader {
    * Blocks lo..hi of chunk `c` from the cache when they can be served without a fetch
    * (an array of undefined when `want` is false), else undefined.
    */
-  private async trusted(obj: CacheObject, c: number, lo: number, hi: number, v: ChunkVerifier, want: boolean): Promise<(Buffer | undefined)[] | undefined> {
+  private async trusted(
+    obj: CacheObject,
+    c: number,
+    lo: number,
+    hi: number,
+    v: ChunkVerifier,
+    want: boolean,
+  ): Promise<(Buffer | undefined)[] | undefined> {
     let indexed = true;
     for (let i = lo; i <= hi && indexed; i++) indexed = this.store.inIndex(obj, i);
-    const adopted = this.store.index.object(obj.key)?.adopted === true && !this.checked.has(`${obj.key}/${c}`);
+    const adopted =
+      this.store.index.object(obj.key)?.adopted === true && !this.checked.has(`${obj.key}/${c}`);
     // Files the index does not list may be on disk (another daemon sharing the directory, a
     // lost index): hashed before use, like adopted ones.
     if (!indexed || adopted) return this.checkLocal(obj, c, v, lo, hi);
@@ -121,7 +156,13 @@ export class ChunkLoader {
   }
 
   /** Hashes a chunk found on disk but not written here after verification; one that does not match is deleted. */
-  private async checkLocal(obj: CacheObject, c: number, v: ChunkVerifier, lo: number, hi: number): Promise<Buffer[] | undefined> {
+  private async checkLocal(
+    obj: CacheObject,
+    c: number,
+    v: ChunkVerifier,
+    lo: number,
+    hi: number,
+  ): Promise<Buffer[] | undefined> {
     const bpc = v.blocksPerChunk;
     const count = Math.ceil(obj.size / this.store.blockSize);
     const last = Math.min(count - 1, (c + 1) * bpc - 1);
@@ -139,12 +180,22 @@ export class ChunkLoader {
       return blocks.slice(lo - c * bpc, hi - c * bpc + 1);
     }
     this.counters.hashMismatches++;
-    await this.store.drop(obj.key, Array.from({ length: last - c * bpc + 1 }, (_, k) => c * bpc + k));
+    await this.store.drop(
+      obj.key,
+      Array.from({ length: last - c * bpc + 1 }, (_, k) => c * bpc + k),
+    );
     return undefined;
   }
 
   /** Every block of chunk `c`, fetched in one request and verified (single flight per chunk). */
-  private async chunk(obj: CacheObject, c: number, v: ChunkVerifier, fetch: BlockFetcher, limit: Limiter, signal: AbortSignal | undefined): Promise<Buffer[]> {
+  private async chunk(
+    obj: CacheObject,
+    c: number,
+    v: ChunkVerifier,
+    fetch: BlockFetcher,
+    limit: Limiter,
+    signal: AbortSignal | undefined,
+  ): Promise<Buffer[]> {
     const id = `${obj.key}/${c}`;
     const running = this.inflight.get(id);
     if (!running) {
@@ -170,7 +221,14 @@ export class ChunkLoader {
    * Chunk `c` fetched and verified here, or, when another process sharing the data directory
    * claimed its fetch first, from the block files it wrote, hashed here before use.
    */
-  private fetchChunk(obj: CacheObject, c: number, v: ChunkVerifier, fetch: BlockFetcher, limit: Limiter, signal: AbortSignal | undefined): Promise<Buffer[]> {
+  private fetchChunk(
+    obj: CacheObject,
+    c: number,
+    v: ChunkVerifier,
+    fetch: BlockFetcher,
+    limit: Limiter,
+    signal: AbortSignal | undefined,
+  ): Promise<Buffer[]> {
     const fetchHere = () => this.fetchVerified(obj, c, v, fetch, limit, signal);
     if (!this.claims) return fetchHere();
     const count = Math.ceil(obj.size / this.store.blockSize);
@@ -179,7 +237,14 @@ export class ChunkLoader {
     return this.claims.run(`${obj.key}.${c}`, () => this.checkLocal(obj, c, v, lo, hi), fetchHere, signal);
   }
 
-  private async fetchVerified(obj: CacheObject, c: number, v: ChunkVerifier, fetch: BlockFetcher, limit: Limiter, signal: AbortSignal | undefined): Promise<Buffer[]> {
+  private async fetchVerified(
+    obj: CacheObject,
+    c: number,
+    v: ChunkVerifier,
+    fetch: BlockFetcher,
+    limit: Limiter,
+    signal: AbortSignal | undefined,
+  ): Promise<Buffer[]> {
     const bs = this.store.blockSize;
     const first = c * v.blocksPerChunk;
     const start = first * bs;
@@ -189,11 +254,18 @@ export class ChunkLoader {
     this.counters.misses += count;
     if (!(await v.check(c, bytes))) {
       this.counters.hashMismatches++;
-      throw new QuiltError("EHASHMISMATCH", `object ${obj.key} (${obj.hash.type} ${obj.hash.value}): bytes [${start}, ${end}) fetched do not match the manifest; nothing was served or cached`, {
-        hint: "the remote object no longer matches the package, or bytes were damaged in transit; `quilt verify` reports it",
-      });
+      throw new QuiltError(
+        "EHASHMISMATCH",
+        `object ${obj.key} (${obj.hash.type} ${obj.hash.value}): bytes [${start}, ${end}) fetched do not match the manifest; nothing was served or cached`,
+        {
+          hint: "the remote object no longer matches the package, or bytes were damaged in transit; `quilt verify` reports it",
+        },
+      );
     }
-    const blocks = Array.from({ length: count }, (_, k) => ({ index: first + k, data: bytes.subarray(k * bs, Math.min(bytes.length, (k + 1) * bs)) }));
+    const blocks = Array.from({ length: count }, (_, k) => ({
+      index: first + k,
+      data: bytes.subarray(k * bs, Math.min(bytes.length, (k + 1) * bs)),
+    }));
     await this.store.store(obj, blocks);
     this.markVerifiedIfComplete(obj, v);
     const data = blocks.map((b) => b.data);

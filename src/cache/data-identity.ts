@@ -51,7 +51,9 @@ async function writeTemp(path: string, id: string): Promise<string> {
 
 /** Hard links are refused by some filesystems (FAT, some FUSE and SMB mounts). */
 function noHardLinks(code: string | undefined): boolean {
-  return code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "ENOSYS" || code === "EMLINK";
+  return (
+    code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "ENOSYS" || code === "EMLINK"
+  );
 }
 
 /** Makes a new name durable (a crash must not leave an index recording an id the disk lost). */

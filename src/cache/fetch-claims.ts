@@ -95,7 +95,12 @@ export class FetchClaims {
    * The result of `fetch` under the claim `id`, or of `ready` once another process's claimed
    * fetch put the bytes on disk. `ready` looks for them (and checks them); undefined: not there.
    */
-  async run<T>(id: string, ready: () => Promise<T | undefined>, fetch: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async run<T>(
+    id: string,
+    ready: () => Promise<T | undefined>,
+    fetch: () => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     const deadline = Date.now() + this.times.maxWaitMs;
     for (;;) {
       const release = await this.tryClaim(id);
@@ -115,7 +120,10 @@ export class FetchClaims {
       if (waited.kind === "timeout") {
         if (!signal?.aborted) {
           this.counters.claimTimeouts++;
-          log().warn({ claim: id, waitedMs: this.times.maxWaitMs }, "waited in vain on another process's fetch; fetching it here");
+          log().warn(
+            { claim: id, waitedMs: this.times.maxWaitMs },
+            "waited in vain on another process's fetch; fetching it here",
+          );
         }
         return fetch();
       }
@@ -145,8 +153,16 @@ export class FetchClaims {
       const st = await stat(path).catch(() => undefined);
       if (!st?.isFile()) continue;
       const holder = await readHolder(path);
-      const dead = (holder?.host === HOST && !alive(holder.pid)) || Date.now() - st.mtimeMs > this.times.staleMs;
-      if (dead && (await unlink(path).then(() => true, () => false))) removed++;
+      const dead =
+        (holder?.host === HOST && !alive(holder.pid)) || Date.now() - st.mtimeMs > this.times.staleMs;
+      if (
+        dead &&
+        (await unlink(path).then(
+          () => true,
+          () => false,
+        ))
+      )
+        removed++;
     }
     if (removed > 0) log().info({ dir: this.dir, removed }, "removed fetch claims of processes gone");
     return removed;
@@ -176,7 +192,10 @@ export class FetchClaims {
         try {
           await mkdir(this.dir, { recursive: true });
         } catch (mkdirErr) {
-          log().warn({ err: mkdirErr, dir: this.dir }, "cannot create the fetch claims directory; fetching without a claim");
+          log().warn(
+            { err: mkdirErr, dir: this.dir },
+            "cannot create the fetch claims directory; fetching without a claim",
+          );
           return noClaim;
         }
       }
@@ -203,7 +222,12 @@ export class FetchClaims {
    * Waits while another process holds the claim, until `ready` finds the bytes, the claim
    * goes away, its holder is found dead, or the deadline (or the reader's abort).
    */
-  private async waitOnHolder<T>(id: string, ready: () => Promise<T | undefined>, deadline: number, signal: AbortSignal | undefined): Promise<{ kind: "ready"; value: T } | { kind: "gone" | "stale" | "timeout" }> {
+  private async waitOnHolder<T>(
+    id: string,
+    ready: () => Promise<T | undefined>,
+    deadline: number,
+    signal: AbortSignal | undefined,
+  ): Promise<{ kind: "ready"; value: T } | { kind: "gone" | "stale" | "timeout" }> {
     const path = this.path(id);
     let holder: Holder | undefined;
     while (!signal?.aborted && Date.now() < deadline) {
@@ -223,7 +247,9 @@ export class FetchClaims {
 async function readHolder(path: string): Promise<Holder | undefined> {
   try {
     const h = JSON.parse(await readFile(path, "utf8")) as Partial<Holder>;
-    return typeof h.host === "string" && Number.isSafeInteger(h.pid) ? { host: h.host, pid: h.pid as number } : undefined;
+    return typeof h.host === "string" && Number.isSafeInteger(h.pid)
+      ? { host: h.host, pid: h.pid as number }
+      : undefined;
   } catch {
     // Being written (empty) or damaged: judged by its age alone.
     return undefined;

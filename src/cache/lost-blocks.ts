@@ -45,7 +45,13 @@ export class LostBlocks {
       if (!(await exists(this.layout))) return this.relayout();
       names = new Set();
     }
-    this.forget(key, this.index.blocksOf(key).filter((b) => !names.has(String(b.index))).map((b) => b.index));
+    this.forget(
+      key,
+      this.index
+        .blocksOf(key)
+        .filter((b) => !names.has(String(b.index)))
+        .map((b) => b.index),
+    );
   }
 
   private forget(key: string, indexes: readonly number[]): void {

@@ -101,7 +101,10 @@ export class ObjectReader {
     this.strict = opts.strict === true;
     this.onUnverified = opts.onUnverified;
     this.initialWindow = opts.initialWindowBytes ?? INITIAL_WINDOW_BYTES;
-    this.maxWindow = Math.max(this.initialWindow, Math.min(opts.maxWindowBytes ?? MAX_WINDOW_BYTES, Math.floor(cache.maxBytes / 4)));
+    this.maxWindow = Math.max(
+      this.initialWindow,
+      Math.min(opts.maxWindowBytes ?? MAX_WINDOW_BYTES, Math.floor(cache.maxBytes / 4)),
+    );
     this.partBlocks = Math.max(1, Math.floor((opts.partBytes ?? PART_BYTES) / cache.blockSize));
     this.limit = limiter(opts.maxParallel ?? MAX_PARALLEL);
     this.window = this.initialWindow;
@@ -110,7 +113,11 @@ export class ObjectReader {
 
   async read(offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
     const end = Math.min(this.obj.size, offset + length);
-    const sequential = this.nextOffset < 0 ? offset === 0 : offset >= this.nextOffset - BACKWARD_SLACK_BYTES && offset <= Math.max(this.nextOffset, this.prefetchedTo);
+    const sequential =
+      this.nextOffset < 0
+        ? offset === 0
+        : offset >= this.nextOffset - BACKWARD_SLACK_BYTES &&
+          offset <= Math.max(this.nextOffset, this.prefetchedTo);
     this.nextOffset = Math.max(end, offset);
     if (!sequential) {
       this.window = this.initialWindow;
@@ -150,8 +157,16 @@ export class ObjectReader {
    */
   private fillIfWholeOnly(): void {
     // A small object is fetched whole by its first read already.
-    if (this.filling || this.closed || this.strict || this.obj.size > this.fillMaxBytes || this.obj.size <= this.cache.wholeObjectBytes) return;
-    if (this.cache.isComplete(this.obj) || this.cache.hasFailed(this.obj) || this.cache.hasDigests(this.obj)) return;
+    if (
+      this.filling ||
+      this.closed ||
+      this.strict ||
+      this.obj.size > this.fillMaxBytes ||
+      this.obj.size <= this.cache.wholeObjectBytes
+    )
+      return;
+    if (this.cache.isComplete(this.obj) || this.cache.hasFailed(this.obj) || this.cache.hasDigests(this.obj))
+      return;
     this.filling = true;
     const count = Math.ceil(this.obj.size / this.cache.blockSize);
     for (let first = 0; first < count; first += this.partBlocks) {
@@ -174,7 +189,12 @@ export class ObjectReader {
     }
   }
 
-  private heldBlock(block: number, start: number, length: number, signal: AbortSignal | undefined): Promise<Buffer> {
+  private heldBlock(
+    block: number,
+    start: number,
+    length: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Buffer> {
     let load = this.held.get(block);
     if (load === undefined) {
       // A view of the cache's copy: this reader only ever copies out of it.
@@ -193,7 +213,11 @@ export class ObjectReader {
   }
 
   private readOptions(signal: AbortSignal | undefined) {
-    return { ...(signal !== undefined && { signal }), strict: this.strict, ...(this.onUnverified !== undefined && { onUnverified: this.onUnverified }) };
+    return {
+      ...(signal !== undefined && { signal }),
+      strict: this.strict,
+      ...(this.onUnverified !== undefined && { onUnverified: this.onUnverified }),
+    };
   }
 
   /** Stops prefetching and waits for requests in flight to settle. Idempotent. */
@@ -229,7 +253,14 @@ export class ObjectReader {
 
   /** Queues blocks first..last to be made cached, in the background of this handle. */
   private startPart(first: number, last: number, what: string): void {
-    const part = this.limit(() => (this.closed ? Promise.resolve() : this.cache.ensureBlocks(this.obj, first, last, this.fetch, { signal: this.abort.signal, strict: this.strict })))
+    const part = this.limit(() =>
+      this.closed
+        ? Promise.resolve()
+        : this.cache.ensureBlocks(this.obj, first, last, this.fetch, {
+            signal: this.abort.signal,
+            strict: this.strict,
+          }),
+    )
       .catch((err: unknown) => {
         // The read path fetches whatever a failed prefetch left missing, and reports errors itself.
         if (!this.closed) log().debug({ err, key: this.obj.key, first, last }, what);

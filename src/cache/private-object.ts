@@ -23,7 +23,9 @@ const PROCESS_SALT = randomBytes(16).toString("hex");
 
 /** The private cache identity of `obj` as served by `sourceId` at `version`, in this process. */
 export function privateObject(obj: CacheObject, sourceId: string, version: string | undefined): CacheObject {
-  const key = createHash("sha256").update(`quilt-source\0${PROCESS_SALT}\0${sourceId}\0${version ?? ""}\0${obj.key}`, "utf8").digest("hex");
+  const key = createHash("sha256")
+    .update(`quilt-source\0${PROCESS_SALT}\0${sourceId}\0${version ?? ""}\0${obj.key}`, "utf8")
+    .digest("hex");
   return { key, size: obj.size, hash: obj.hash, headerKey: obj.key };
 }
 
@@ -53,7 +55,10 @@ export class ObjectHasher {
     this.hasher = new EntryHasher(obj.hash.type as HashType, obj.size);
     // sha2-256-chunked hashes each chunk already (same layout: chunkLayout uses its chunk
     // size), so its digests are taken from the entry hash rather than hashed a second time.
-    this.shared = layout !== undefined && obj.hash.type === "sha2-256-chunked" && layout.chunkBytes === this.hasher.chunkBytes;
+    this.shared =
+      layout !== undefined &&
+      obj.hash.type === "sha2-256-chunked" &&
+      layout.chunkBytes === this.hasher.chunkBytes;
     this.digests = layout && !this.shared ? Buffer.alloc(layout.chunks * 32) : undefined;
   }
 

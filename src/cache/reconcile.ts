@@ -44,7 +44,12 @@ async function removeQuietly(path: string): Promise<boolean> {
   }
 }
 
-export async function reconcile(layout: string, index: CacheIndex, blockSize: number, signal?: AbortSignal): Promise<ReconcileResult> {
+export async function reconcile(
+  layout: string,
+  index: CacheIndex,
+  blockSize: number,
+  signal?: AbortSignal,
+): Promise<ReconcileResult> {
   const result: ReconcileResult = { adopted: 0, removed: 0 };
   for (const shard of await list(layout)) {
     if (!/^[0-9a-f]{2}$/.test(shard)) continue;
@@ -57,7 +62,13 @@ export async function reconcile(layout: string, index: CacheIndex, blockSize: nu
   return result;
 }
 
-async function reconcileObject(dir: string, key: string, index: CacheIndex, blockSize: number, result: ReconcileResult): Promise<void> {
+async function reconcileObject(
+  dir: string,
+  key: string,
+  index: CacheIndex,
+  blockSize: number,
+  result: ReconcileResult,
+): Promise<void> {
   const names = await list(dir);
   const found: { index: number; bytes: number; mtime: number }[] = [];
   let objectSize = -1;
@@ -80,7 +91,12 @@ async function reconcileObject(dir: string, key: string, index: CacheIndex, bloc
       if (await removeQuietly(path)) result.removed++;
       continue;
     }
-    const valid = h && h.key === key && h.index === blockIndex && h.blockSize === blockSize && (objectSize < 0 || h.objectSize === objectSize);
+    const valid =
+      h &&
+      h.key === key &&
+      h.index === blockIndex &&
+      h.blockSize === blockSize &&
+      (objectSize < 0 || h.objectSize === objectSize);
     if (!valid) {
       log().warn({ path }, "invalid cache block file removed during reconcile");
       if (await removeQuietly(path)) result.removed++;

@@ -56,7 +56,16 @@ export class UnverifiedObjects {
   }
 
   /** Blocks first..last of `obj` from its private copy, fetched as needed, then judged if complete. */
-  async load(obj: CacheObject, priv: CacheObject, first: number, last: number, fetch: BlockFetcher, limit: Limiter, signal: AbortSignal | undefined, want: boolean) {
+  async load(
+    obj: CacheObject,
+    priv: CacheObject,
+    first: number,
+    last: number,
+    fetch: BlockFetcher,
+    limit: Limiter,
+    signal: AbortSignal | undefined,
+    want: boolean,
+  ) {
     this.assertNotFailed(obj, priv);
     const release = this.d.store.pins.pinBlocks(priv.key, first, last);
     try {
@@ -73,17 +82,26 @@ export class UnverifiedObjects {
   }
 
   /** Strict: the whole private object fetched, hashed and moved to its content key before a byte is served. */
-  async loadWhole(obj: CacheObject, priv: CacheObject, fetch: BlockFetcher, limit: Limiter, signal: AbortSignal | undefined): Promise<void> {
+  async loadWhole(
+    obj: CacheObject,
+    priv: CacheObject,
+    fetch: BlockFetcher,
+    limit: Limiter,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     this.assertNotFailed(obj, priv);
     const count = blockCount(obj.size, this.d.store.blockSize);
-    if (obj.size + count * HEADER_BYTES > this.d.maxBytes) throw tooLarge(obj, `it has ${obj.size} bytes, more than the cache holds (${this.d.maxBytes})`);
+    if (obj.size + count * HEADER_BYTES > this.d.maxBytes)
+      throw tooLarge(obj, `it has ${obj.size} bytes, more than the cache holds (${this.d.maxBytes})`);
     for (let attempt = 0; ; attempt++) {
       const running = this.wholes.get(priv.key);
       const mine = running === undefined;
       const entry = running ?? { promise: this.fetchWhole(obj, priv, count, fetch, limit, signal), signal };
       if (mine) {
         this.wholes.set(priv.key, entry);
-        entry.promise.finally(() => this.wholes.get(priv.key) === entry && this.wholes.delete(priv.key)).catch(() => undefined);
+        entry.promise
+          .finally(() => this.wholes.get(priv.key) === entry && this.wholes.delete(priv.key))
+          .catch(() => undefined);
       }
       try {
         await entry.promise;
@@ -95,7 +113,14 @@ export class UnverifiedObjects {
     }
   }
 
-  private fetchWhole(obj: CacheObject, priv: CacheObject, count: number, fetch: BlockFetcher, limit: Limiter, signal: AbortSignal | undefined): Promise<void> {
+  private fetchWhole(
+    obj: CacheObject,
+    priv: CacheObject,
+    count: number,
+    fetch: BlockFetcher,
+    limit: Limiter,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     return this.d.track(async () => {
       const release = this.d.store.pins.pinObject(priv.key);
       try {
@@ -128,7 +153,11 @@ export class UnverifiedObjects {
   }
 
   private assertNotFailed(obj: CacheObject, priv: CacheObject): void {
-    if (this.failed.get(obj.key)?.has(priv.key)) throw mismatch(obj, "its bytes from this source did not match it earlier; it is not served again until `quilt force-match`");
+    if (this.failed.get(obj.key)?.has(priv.key))
+      throw mismatch(
+        obj,
+        "its bytes from this source did not match it earlier; it is not served again until `quilt force-match`",
+      );
   }
 
   /** When a private object is complete, hashes it whole: promotes it on a match, condemns its source otherwise. */
@@ -137,7 +166,9 @@ export class UnverifiedObjects {
     if (!canVerify(obj) || this.d.store.index.object(priv.key)?.present !== count) return;
     let running = this.settling.get(priv.key);
     if (!running) {
-      running = this.d.track(() => this.judge(obj, priv, waitForPromotion)).finally(() => this.settling.delete(priv.key));
+      running = this.d
+        .track(() => this.judge(obj, priv, waitForPromotion))
+        .finally(() => this.settling.delete(priv.key));
       this.settling.set(priv.key, running);
     }
     await running;
@@ -197,7 +228,9 @@ export class UnverifiedObjects {
       // object is pinned from here on): otherwise the copy is hashed again as it is now.
       const usable = running !== undefined && running.done && !running.invalid;
       const read = (i: number) => store.local(priv, i, { keepInMemory: false });
-      const { check, digests } = usable ? await running.finish() : await hashWithDigests(obj, store.blockSize, read, chunkLayout(obj.size, store.blockSize));
+      const { check, digests } = usable
+        ? await running.finish()
+        : await hashWithDigests(obj, store.blockSize, read, chunkLayout(obj.size, store.blockSize));
       if (check === "incomplete") return;
       if (check === "mismatch") {
         this.d.counters.hashMismatches++;
@@ -205,15 +238,23 @@ export class UnverifiedObjects {
         if (!set) this.failed.set(obj.key, (set = new Set()));
         set.add(priv.key);
         await store.dropObject(priv);
-        throw mismatch(obj, "the bytes fetched from its source do not match it; they were deleted and the file no longer reads");
+        throw mismatch(
+          obj,
+          "the bytes fetched from its source do not match it; they were deleted and the file no longer reads",
+        );
       }
       if (digests) await this.d.recordDigests(obj, digests);
-      const promotion: Promise<void> = this.d.track(() => this.promote(obj, priv)).finally(() => {
-        if (this.promotions.get(obj.key) === promotion) this.promotions.delete(obj.key);
-      });
+      const promotion: Promise<void> = this.d
+        .track(() => this.promote(obj, priv))
+        .finally(() => {
+          if (this.promotions.get(obj.key) === promotion) this.promotions.delete(obj.key);
+        });
       this.promotions.set(obj.key, promotion);
       if (waitForPromotion) await promotion;
-      else promotion.catch((err: unknown) => log().warn({ err, key: obj.key }, "promoting a verified object failed"));
+      else
+        promotion.catch((err: unknown) =>
+          log().warn({ err, key: obj.key }, "promoting a verified object failed"),
+        );
     } finally {
       release();
     }
@@ -239,9 +280,13 @@ export class UnverifiedObjects {
 
 /** An object strict mode cannot verify whole: not a mismatch, so nothing is condemned. */
 export function tooLarge(obj: CacheObject, why: string): QuiltError {
-  return new QuiltError("ENOSPACE", `object ${obj.key} cannot be verified whole before it is served: ${why}`, {
-    hint: "raise the cache size (--cache-size / QUILT_CACHE_SIZE); or mount without --verify=strict (it streams, verified when complete), or `quilt install` it (verified before it is renamed into place)",
-  });
+  return new QuiltError(
+    "ENOSPACE",
+    `object ${obj.key} cannot be verified whole before it is served: ${why}`,
+    {
+      hint: "raise the cache size (--cache-size / QUILT_CACHE_SIZE); or mount without --verify=strict (it streams, verified when complete), or `quilt install` it (verified before it is renamed into place)",
+    },
+  );
 }
 
 export function mismatch(obj: CacheObject, what: string): QuiltError {

@@ -13,14 +13,24 @@ import { blockCount } from "./block-layout.js";
 import type { BlockFetcher } from "./block-loader.js";
 import type { CacheIndex } from "./cache-index.js";
 import type { CacheCounters } from "./cache-stats.js";
-import { chunkDigest, chunkLayout, contradiction, digestsFit, digestsFromParts, refused, sha256 } from "./chunk-digests.js";
+import {
+  chunkDigest,
+  chunkLayout,
+  contradiction,
+  digestsFit,
+  digestsFromParts,
+  refused,
+  sha256,
+} from "./chunk-digests.js";
 import type { ChunkVerifier } from "./chunk-loader.js";
 import type { CacheObject } from "./content-key.js";
 import { readDigestFile, writeDigestFile } from "./digest-files.js";
 import { privateObject } from "./private-object.js";
 import { bytesMatch, canVerify } from "./verify-object.js";
 
-export type Plan = { kind: "verified"; v: ChunkVerifier; fetch: BlockFetcher } | { kind: "private"; priv: CacheObject; fetch: BlockFetcher };
+export type Plan =
+  | { kind: "verified"; v: ChunkVerifier; fetch: BlockFetcher }
+  | { kind: "private"; priv: CacheObject; fetch: BlockFetcher };
 
 /** What sources told about their objects (one HEAD each), kept for this many sources. */
 const SOURCE_FACTS = 10_000;
@@ -41,7 +51,11 @@ export class VerificationPlanner {
     const count = blockCount(obj.size, this.blockSize);
     const plain: BlockFetcher = (range, signal) => src.fetch(range, signal);
     if (canVerify(obj) && (obj.size <= this.wholeObjectBytes || count <= 1)) {
-      return { kind: "verified", v: { blocksPerChunk: count, check: (_c, bytes) => bytesMatch(obj, bytes) }, fetch: plain };
+      return {
+        kind: "verified",
+        v: { blocksPerChunk: count, check: (_c, bytes) => bytesMatch(obj, bytes) },
+        fetch: plain,
+      };
     }
     const layout = chunkLayout(obj.size, this.blockSize);
     const byDigests = (d: Buffer, blocksPerChunk: number): Plan => ({
@@ -58,7 +72,11 @@ export class VerificationPlanner {
       return byDigests(fromParts, layout.blocksPerChunk);
     }
     const pin = facts?.pinEtag;
-    return { kind: "private", priv: privateObject(obj, src.id, facts?.version), fetch: pin === undefined ? plain : (range, signal) => src.fetch(range, signal, pin) };
+    return {
+      kind: "private",
+      priv: privateObject(obj, src.id, facts?.version),
+      fetch: pin === undefined ? plain : (range, signal) => src.fetch(range, signal, pin),
+    };
   }
 
   /**
@@ -97,7 +115,9 @@ export class VerificationPlanner {
   private async inspect(obj: CacheObject, src: ObjectSource): Promise<SourceFacts> {
     let facts = this.facts.get(src.id);
     if (!facts) {
-      facts = (src.inspect as NonNullable<ObjectSource["inspect"]>)({ parts: obj.hash.type === "sha2-256-chunked" });
+      facts = (src.inspect as NonNullable<ObjectSource["inspect"]>)({
+        parts: obj.hash.type === "sha2-256-chunked",
+      });
       this.facts.set(src.id, facts);
       facts.catch(() => this.facts.delete(src.id));
     }

@@ -22,16 +22,25 @@ interface AddArgs {
 }
 
 /** Which argument is the source and which the logical key (see the top of this file). */
-export function addArguments(first: string, second: string | undefined, exists: (p: string) => boolean = (p) => existsSync(p)): { source: string; logical: string | undefined } {
+export function addArguments(
+  first: string,
+  second: string | undefined,
+  exists: (p: string) => boolean = (p) => existsSync(p),
+): { source: string; logical: string | undefined } {
   if (second === undefined) return { source: first, logical: undefined };
   const secondIsSource = second.startsWith("s3://") || exists(resolve(second));
-  if (!first.startsWith("s3://") && first.endsWith("/") && secondIsSource) return { source: second, logical: first };
+  if (!first.startsWith("s3://") && first.endsWith("/") && secondIsSource)
+    return { source: second, logical: first };
   return { source: first, logical: second };
 }
 
 /** "", "." and "/" name the package root. */
 function normalizeLogical(logical: string | undefined): string | undefined {
-  return logical === undefined ? undefined : logical === "." || logical === "./" || logical === "/" ? "" : logical;
+  return logical === undefined
+    ? undefined
+    : logical === "." || logical === "./" || logical === "/"
+      ? ""
+      : logical;
 }
 
 function asPrefix(p: string): string {
@@ -52,18 +61,26 @@ export const addCommand = {
   describe: "Add a local file or directory, or an S3 object or prefix, to the workspace's package",
   builder: (y: Argv) =>
     y
-      .positional("path", { type: "string", describe: "What to add (local path or s3://bucket/key, s3://bucket/prefix/), or LOGICAL/ in the two-argument form" })
+      .positional("path", {
+        type: "string",
+        describe:
+          "What to add (local path or s3://bucket/key, s3://bucket/prefix/), or LOGICAL/ in the two-argument form",
+      })
       .positional("logical", {
         type: "string",
-        describe: "Where it goes in the package (default: its path in the workspace, or its own name when outside; \".\" for the top level), or SOURCE in the two-argument form",
+        describe:
+          'Where it goes in the package (default: its path in the workspace, or its own name when outside; "." for the top level), or SOURCE in the two-argument form',
       })
       .epilogue(
         "Two forms: `quilt add PATH [LOGICAL]`, and `quilt add LOGICAL/ SOURCE` as in `quilt add val2017/ s3://bucket/validation/`. " +
-          "The second is chosen when the first argument ends with \"/\" (and is not an s3:// URL) and the second is an s3:// URL or an existing path. " +
+          'The second is chosen when the first argument ends with "/" (and is not an s3:// URL) and the second is an s3:// URL or an existing path. ' +
           "A directory's .quiltignore (gitignore syntax) is honoured; the workspace's own .quilt/ is never added.",
       )
       .example("quilt add train2017/", "add ./train2017/ as train2017/")
-      .example("quilt add val2017/ s3://otherbucket/abc/validation/", "add every object under the prefix as val2017/")
+      .example(
+        "quilt add val2017/ s3://otherbucket/abc/validation/",
+        "add every object under the prefix as val2017/",
+      )
       .example("quilt add test2017/ ../test2017/", "add a directory from elsewhere as test2017/")
       .example("quilt add notes.txt docs/", "add a file as docs/notes.txt"),
   async run(args: AddArgs, ctx: CommandContext): Promise<void> {
@@ -91,13 +108,20 @@ export const addCommand = {
       } else {
         const abs = resolve(source);
         if (abs === ws.stateDir || abs.startsWith(ws.stateDir + "/")) {
-          throw new QuiltError("EUSAGE", `${source} is the workspace's own state, not data`, { hint: "add your data files; .quilt/ is where quilt keeps the builder" });
+          throw new QuiltError("EUSAGE", `${source} is the workspace's own state, not data`, {
+            hint: "add your data files; .quilt/ is where quilt keeps the builder",
+          });
         }
         const st = await lstat(abs).catch(() => undefined);
-        if (st === undefined) throw new QuiltError("ENOTFOUND", `${source} does not exist`, { hint: "check the path (relative paths start from the current directory)" });
+        if (st === undefined)
+          throw new QuiltError("ENOTFOUND", `${source} does not exist`, {
+            hint: "check the path (relative paths start from the current directory)",
+          });
         // Inside the workspace, the package mirrors the directory layout by default.
-        const inWorkspace = abs === ws.root || abs.startsWith(ws.root + "/") ? abs.slice(ws.root.length + 1) : undefined;
-        if (logical === undefined && inWorkspace !== undefined) logical = st.isDirectory() ? asPrefix(inWorkspace) : inWorkspace;
+        const inWorkspace =
+          abs === ws.root || abs.startsWith(ws.root + "/") ? abs.slice(ws.root.length + 1) : undefined;
+        if (logical === undefined && inWorkspace !== undefined)
+          logical = st.isDirectory() ? asPrefix(inWorkspace) : inWorkspace;
         if (st.isDirectory()) {
           under = logical === undefined ? defaultPrefix(source) : asPrefix(logical);
           message = `Adding contents of directory ${showLocal(source, true)} to ${b.name} as ${showPrefix(under)}...`;
@@ -117,7 +141,9 @@ export const addCommand = {
       }
       const added = b.toState().entries.filter((e) => e.logicalKey.startsWith(under) && inSource(e.source));
       if (added.length === 0) {
-        throw new QuiltError("ENOTFOUND", `Nothing to add from ${source}`, { hint: "the directory is empty, or .quiltignore excludes everything in it" });
+        throw new QuiltError("ENOTFOUND", `Nothing to add from ${source}`, {
+          hint: "the directory is empty, or .quiltignore excludes everything in it",
+        });
       }
       ctx.print(`Added ${added.length} file${added.length === 1 ? "" : "s"}`, {
         name: b.name,

@@ -37,7 +37,10 @@ export function parseUserJson(text: string, what: string): JsonValue {
 }
 
 /** Hashing progress (files) for buildManifest's onProgress. */
-export function hashProgress(ctx: CommandContext): { onProgress: (p: BuildProgress) => void; finish: () => void } {
+export function hashProgress(ctx: CommandContext): {
+  onProgress: (p: BuildProgress) => void;
+  finish: () => void;
+} {
   const bar = ctx.progress("Hashing");
   return {
     onProgress: (p) => bar.update({ done: p.filesHashed, total: p.filesToHash }),
@@ -46,10 +49,19 @@ export function hashProgress(ctx: CommandContext): { onProgress: (p: BuildProgre
 }
 
 /** Transfer progress (files and bytes) for pushData's onProgress. */
-export function pushProgress(ctx: CommandContext): { onProgress: (p: TransferProgress) => void; finish: () => void } {
+export function pushProgress(ctx: CommandContext): {
+  onProgress: (p: TransferProgress) => void;
+  finish: () => void;
+} {
   const bar = ctx.progress("Pushing");
   return {
-    onProgress: (p) => bar.update({ done: p.filesDone, total: p.filesTotal, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }),
+    onProgress: (p) =>
+      bar.update({
+        done: p.filesDone,
+        total: p.filesTotal,
+        bytesDone: p.bytesDone,
+        bytesTotal: p.bytesTotal,
+      }),
     finish: () => bar.finish(),
   };
 }

@@ -32,7 +32,12 @@ interface CacheArgs {
  */
 async function clearStoppedDaemon(paths: DaemonPaths, all: boolean): Promise<void> {
   if (!existsSync(paths.index)) return;
-  const cache = await BlockCache.open({ dataDir: paths.data, indexDir: paths.index, maxBytes: Number.MAX_SAFE_INTEGER, reconcile: "never" });
+  const cache = await BlockCache.open({
+    dataDir: paths.data,
+    indexDir: paths.index,
+    maxBytes: Number.MAX_SAFE_INTEGER,
+    reconcile: "never",
+  });
   try {
     await cache.clear({ all });
   } finally {
@@ -42,23 +47,55 @@ async function clearStoppedDaemon(paths: DaemonPaths, all: boolean): Promise<voi
 
 export const cacheCommand = {
   command: "cache <action> [name] [prefix..]",
-  describe: "Show, clear or fill the data cache ($QUILT_CACHE_DATA_DIR; shared by the library, installs and mounts)",
+  describe:
+    "Show, clear or fill the data cache ($QUILT_CACHE_DATA_DIR; shared by the library, installs and mounts)",
   builder: (y: Argv) =>
     withRegistry(y)
-      .positional("action", { choices: ["stats", "clear", "prefetch"] as const, describe: "stats | clear | prefetch NAME [PREFIX]..." })
+      .positional("action", {
+        choices: ["stats", "clear", "prefetch"] as const,
+        describe: "stats | clear | prefetch NAME [PREFIX]...",
+      })
       .positional("name", { type: "string", describe: "Package to prefetch: ns/name[:tag][@hash]" })
-      .positional("prefix", { type: "string", array: true, describe: "prefetch: only these keys or directories (e.g. train/ val/); default the whole package" })
-      .option("concurrency", { type: "number", requiresArg: true, describe: `prefetch: files fetched at once (default ${DEFAULT_PREFETCH_FILES})` })
-      .option("all", { type: "boolean", default: false, describe: "clear: every block in the data directory, also those of other daemons sharing it (default: only this user's library and daemon blocks)" })
+      .positional("prefix", {
+        type: "string",
+        array: true,
+        describe: "prefetch: only these keys or directories (e.g. train/ val/); default the whole package",
+      })
+      .option("concurrency", {
+        type: "number",
+        requiresArg: true,
+        describe: `prefetch: files fetched at once (default ${DEFAULT_PREFETCH_FILES})`,
+      })
+      .option("all", {
+        type: "boolean",
+        default: false,
+        describe:
+          "clear: every block in the data directory, also those of other daemons sharing it (default: only this user's library and daemon blocks)",
+      })
       .example("quilt cache prefetch ns/dataset:v1 val/", "fetch val/ into the cache before training")
-      .example("QUILT_CACHE_DATA_DIR=/efs/quilt quilt cache prefetch ns/dataset:v1 train/ val/ --json", "warm a data directory the GPU nodes' mounts share; run it again to resume (it fetches only what is missing)")
+      .example(
+        "QUILT_CACHE_DATA_DIR=/efs/quilt quilt cache prefetch ns/dataset:v1 train/ val/ --json",
+        "warm a data directory the GPU nodes' mounts share; run it again to resume (it fetches only what is missing)",
+      )
       .example("quilt cache stats --json", "size, limit and hit counts")
-      .example("quilt cache clear --all", "empty the data directory, blocks of other daemons sharing it included"),
+      .example(
+        "quilt cache clear --all",
+        "empty the data directory, blocks of other daemons sharing it included",
+      ),
   async run(args: CacheArgs, ctx: CommandContext): Promise<void> {
-    if (args.concurrency !== undefined && args.action !== "prefetch") throw new QuiltError("EUSAGE", `--concurrency is an option of prefetch, not of ${args.action}`, { hint: "quilt cache prefetch NAME [PREFIX]... --concurrency 16" });
-    if (args.all === true && args.action !== "clear") throw new QuiltError("EUSAGE", `--all is an option of clear, not of ${args.action}`, { hint: "quilt cache clear --all" });
+    if (args.concurrency !== undefined && args.action !== "prefetch")
+      throw new QuiltError("EUSAGE", `--concurrency is an option of prefetch, not of ${args.action}`, {
+        hint: "quilt cache prefetch NAME [PREFIX]... --concurrency 16",
+      });
+    if (args.all === true && args.action !== "clear")
+      throw new QuiltError("EUSAGE", `--all is an option of clear, not of ${args.action}`, {
+        hint: "quilt cache clear --all",
+      });
     if (args.action === "prefetch") return prefetch(args, ctx);
-    if (args.name !== undefined || (args.prefix ?? []).length > 0) throw new QuiltError("EUSAGE", `${args.action} takes no package name`, { hint: `quilt cache ${args.action}` });
+    if (args.name !== undefined || (args.prefix ?? []).length > 0)
+      throw new QuiltError("EUSAGE", `${args.action} takes no package name`, {
+        hint: `quilt cache ${args.action}`,
+      });
     const cache = await ctx.quilt.blockCache();
     const paths = daemonPaths();
     if (args.action === "clear") {
@@ -69,14 +106,31 @@ export const cacheCommand = {
       if (daemonRunning) await new DaemonClient(paths.socket).request("cache-clear", { all });
       else await clearStoppedDaemon(paths, all);
       await cache.clear({ all });
-      ctx.print(daemonRunning ? "Cache cleared (the daemon's too)" : "Cache cleared", { cleared: true, daemon: daemonRunning });
+      ctx.print(daemonRunning ? "Cache cleared (the daemon's too)" : "Cache cleared", {
+        cleared: true,
+        daemon: daemonRunning,
+      });
       return;
     }
     const s = cache.stats();
-    const daemon = (await pingDaemon(paths)) ? await new DaemonClient(paths.socket).request<{ cache: typeof s }>("stats") : undefined;
-    const lines = [`Cache: ${formatBytes(s.bytes)} of ${formatBytes(s.maxBytes)} in ${s.objects} objects (${s.blocks} blocks of ${formatBytes(s.blockSize)})`, `directory: ${ctx.quilt.cacheDir}`, `data directory: ${ctx.quilt.dataDir}`];
-    if (daemon) lines.push(`Daemon cache: ${formatBytes(daemon.cache.bytes)} of ${formatBytes(daemon.cache.maxBytes)}, ${daemon.cache.hits} block hits, ${daemon.cache.misses} misses`);
-    ctx.print(lines, { library: s, cacheDir: ctx.quilt.cacheDir, dataDir: ctx.quilt.dataDir, daemon: daemon?.cache ?? null });
+    const daemon = (await pingDaemon(paths))
+      ? await new DaemonClient(paths.socket).request<{ cache: typeof s }>("stats")
+      : undefined;
+    const lines = [
+      `Cache: ${formatBytes(s.bytes)} of ${formatBytes(s.maxBytes)} in ${s.objects} objects (${s.blocks} blocks of ${formatBytes(s.blockSize)})`,
+      `directory: ${ctx.quilt.cacheDir}`,
+      `data directory: ${ctx.quilt.dataDir}`,
+    ];
+    if (daemon)
+      lines.push(
+        `Daemon cache: ${formatBytes(daemon.cache.bytes)} of ${formatBytes(daemon.cache.maxBytes)}, ${daemon.cache.hits} block hits, ${daemon.cache.misses} misses`,
+      );
+    ctx.print(lines, {
+      library: s,
+      cacheDir: ctx.quilt.cacheDir,
+      dataDir: ctx.quilt.dataDir,
+      daemon: daemon?.cache ?? null,
+    });
   },
 };
 
@@ -87,10 +141,18 @@ export const cacheCommand = {
  * status is then that of the first failure.
  */
 async function prefetch(args: CacheArgs, ctx: CommandContext): Promise<void> {
-  if (!args.name) throw new QuiltError("EUSAGE", "prefetch needs a package name", { hint: "quilt cache prefetch NAME [PREFIX]..." });
+  if (!args.name)
+    throw new QuiltError("EUSAGE", "prefetch needs a package name", {
+      hint: "quilt cache prefetch NAME [PREFIX]...",
+    });
   const concurrency = args.concurrency;
-  if (concurrency !== undefined && !(Number.isSafeInteger(concurrency) && concurrency >= 1 && concurrency <= 256)) {
-    throw new QuiltError("EUSAGE", `Invalid --concurrency ${String(concurrency)}`, { hint: "give a number of files between 1 and 256, e.g. --concurrency 16" });
+  if (
+    concurrency !== undefined &&
+    !(Number.isSafeInteger(concurrency) && concurrency >= 1 && concurrency <= 256)
+  ) {
+    throw new QuiltError("EUSAGE", `Invalid --concurrency ${String(concurrency)}`, {
+      hint: "give a number of files between 1 and 256, e.g. --concurrency 16",
+    });
   }
   const prefixes = args.prefix ?? [];
   const pkg = await openPackage(ctx, args.name);
@@ -98,7 +160,13 @@ async function prefetch(args: CacheArgs, ctx: CommandContext): Promise<void> {
   const r = await pkg.cache(prefixes, {
     keepGoing: true,
     ...(concurrency !== undefined && { concurrency }),
-    onProgress: (p) => progress.update({ done: p.filesDone, total: p.filesTotal, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }),
+    onProgress: (p) =>
+      progress.update({
+        done: p.filesDone,
+        total: p.filesTotal,
+        bytesDone: p.bytesDone,
+        bytesTotal: p.bytesTotal,
+      }),
   });
   progress.finish();
   const where = prefixes.length > 0 ? ` under ${prefixes.join(", ")}` : "";
@@ -121,7 +189,9 @@ async function prefetch(args: CacheArgs, ctx: CommandContext): Promise<void> {
   if (first === undefined) return;
   if (!ctx.globals.json) {
     for (const e of r.errors) ctx.io.err(`Error: could not cache ${quoted(e.logicalKey)}: ${e.message}\n`);
-    ctx.io.err(`hint: ${r.errors.length} file(s) failed; run the same command again to fetch only what is missing\n`);
+    ctx.io.err(
+      `hint: ${r.errors.length} file(s) failed; run the same command again to fetch only what is missing\n`,
+    );
   }
   ctx.exitCode = exitCodeFor(first.code);
 }

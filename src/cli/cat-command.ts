@@ -12,7 +12,11 @@ export const catCommand = {
   builder: (y: Argv) =>
     withRegistry(y)
       .positional("name", { type: "string", describe: "Package: ns/name[:tag][@hash]", demandOption: true })
-      .positional("key", { type: "string", describe: "Logical key of the file, e.g. cats/file1.txt", demandOption: true })
+      .positional("key", {
+        type: "string",
+        describe: "Logical key of the file, e.g. cats/file1.txt",
+        demandOption: true,
+      })
       .example("quilt cat bucket/dataset cats/file1.txt", "print a file")
       .example("quilt cat bucket/dataset:v2 images/1.jpg > 1.jpg", "save a binary file"),
   async run(args: { name: string; key: string }, ctx: CommandContext): Promise<void> {

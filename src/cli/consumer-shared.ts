@@ -29,7 +29,14 @@ export async function openInstalled(ctx: CommandContext, dir: string): Promise<I
   const registry = ctx.quilt.registry(url);
   const topHash = state.topHash as TopHash;
   const manifest = await registry.loadManifest({ name: state.name, topHash, layout: "v1" });
-  const pkg = Package.fromManifest(ctx.quilt, url, state.name, state.tag, manifest, registry.manifestUrl(state.name, topHash));
+  const pkg = Package.fromManifest(
+    ctx.quilt,
+    url,
+    state.name,
+    state.tag,
+    manifest,
+    registry.manifestUrl(state.name, topHash),
+  );
   return { state, pkg };
 }
 
@@ -45,7 +52,12 @@ export function versionLine(pkg: Package): string {
 }
 
 /** A version in --json documents. */
-export function versionJson(pkg: Package): { registry: string; name: string; tag: string | null; topHash: string } {
+export function versionJson(pkg: Package): {
+  registry: string;
+  name: string;
+  tag: string | null;
+  topHash: string;
+} {
   return { registry: pkg.registry.url, name: pkg.name, tag: pkg.tag ?? null, topHash: pkg.hash };
 }
 

@@ -13,9 +13,20 @@ export const diffCommand = {
   describe: "Show the files added, removed and changed from one package version to another",
   builder: (y: Argv) =>
     withRegistry(y)
-      .positional("a", { type: "string", describe: "Older version: ns/name[:tag][@hash]", demandOption: true })
-      .positional("b", { type: "string", describe: "Newer version: ns/name[:tag][@hash]", demandOption: true })
-      .example("quilt diff bucket/dataset:v1 bucket/dataset:v2", "added/removed/modified files from v1 to v2"),
+      .positional("a", {
+        type: "string",
+        describe: "Older version: ns/name[:tag][@hash]",
+        demandOption: true,
+      })
+      .positional("b", {
+        type: "string",
+        describe: "Newer version: ns/name[:tag][@hash]",
+        demandOption: true,
+      })
+      .example(
+        "quilt diff bucket/dataset:v1 bucket/dataset:v2",
+        "added/removed/modified files from v1 to v2",
+      ),
   async run(args: { a: string; b: string }, ctx: CommandContext): Promise<void> {
     const a = await openPackage(ctx, args.a);
     const b = await openPackage(ctx, args.b);
@@ -27,7 +38,9 @@ export const diffCommand = {
     for (const k of d.modified) human.push(`  modified: ${k}`);
     for (const k of d.metadataChanged) human.push(`  metadata: ${k}`);
     if (packageMetadataChanged) human.push("  package metadata changed");
-    const same = d.added.length + d.removed.length + d.modified.length + d.metadataChanged.length === 0 && !packageMetadataChanged;
+    const same =
+      d.added.length + d.removed.length + d.modified.length + d.metadataChanged.length === 0 &&
+      !packageMetadataChanged;
     if (same) human.push(a.hash === b.hash ? "Same version" : "No differences in files or metadata");
     ctx.print(human, { from: versionJson(a), to: versionJson(b), ...d, packageMetadataChanged });
   },

@@ -44,7 +44,10 @@ export const EXIT_STATUS_MEANINGS: [number, string][] = [
   [EXIT_OK, "success"],
   [EXIT_DIFFERENCE, "a check found a difference (verify, status)"],
   [EXIT_USAGE, "bad usage: unknown command or option, invalid argument or spec"],
-  [EXIT_ERROR, "failed: storage error after retries, a path in the way, permission denied, disk full, bad key, or a bug"],
+  [
+    EXIT_ERROR,
+    "failed: storage error after retries, a path in the way, permission denied, disk full, bad key, or a bug",
+  ],
   [EXIT_NOT_FOUND, "not found: package, tag, hash, object or file"],
   [EXIT_INTEGRITY, "integrity: bytes or a manifest do not match their hash, or the manifest is malformed"],
   [EXIT_UNREACHABLE, "unreachable: the storage endpoint or the daemon does not answer"],
@@ -59,5 +62,8 @@ export function exitCodeFor(code: ErrorCode | undefined): number {
 
 /** The exit-status list for `quilt --help`. */
 export function exitStatusHelp(): string {
-  return "Exit status:\n" + EXIT_STATUS_MEANINGS.map(([n, what]) => `  ${String(n).padStart(3)}  ${what}`).join("\n");
+  return (
+    "Exit status:\n" +
+    EXIT_STATUS_MEANINGS.map(([n, what]) => `  ${String(n).padStart(3)}  ${what}`).join("\n")
+  );
 }

@@ -22,13 +22,35 @@ export const forceMatchCommand = {
   describe: "Make an installed directory match its package version: remove, replace and fetch files",
   builder: (y: Argv) =>
     withRegistry(y)
-      .positional("dir", { type: "string", describe: "Installed directory or quilt mount point", demandOption: true })
-      .option("package", { type: "string", requiresArg: true, describe: "Match this version instead of the installed one" })
-      .option("deep", { type: "boolean", default: false, describe: "Hash every file, even those unchanged since the install" })
-      .option("cached-only", { type: "boolean", default: false, describe: "On a mount: check only what is cached before repairing (files not cached are not fetched)" })
+      .positional("dir", {
+        type: "string",
+        describe: "Installed directory or quilt mount point",
+        demandOption: true,
+      })
+      .option("package", {
+        type: "string",
+        requiresArg: true,
+        describe: "Match this version instead of the installed one",
+      })
+      .option("deep", {
+        type: "boolean",
+        default: false,
+        describe: "Hash every file, even those unchanged since the install",
+      })
+      .option("cached-only", {
+        type: "boolean",
+        default: false,
+        describe: "On a mount: check only what is cached before repairing (files not cached are not fetched)",
+      })
       .example("quilt force-match ./dataset", "undo local changes to ./dataset")
-      .example("quilt force-match ./dataset --package bucket/dataset:v2", "switch ./dataset to another version")
-      .example("quilt force-match ./mnt", "on a mount: evict what fails verification from the cache and fetch it again"),
+      .example(
+        "quilt force-match ./dataset --package bucket/dataset:v2",
+        "switch ./dataset to another version",
+      )
+      .example(
+        "quilt force-match ./mnt",
+        "on a mount: evict what fails verification from the cache and fetch it again",
+      ),
   async run(args: ForceMatchArgs, ctx: CommandContext): Promise<void> {
     const mount = await daemonMount(args.dir);
     if (mount) return forceMatchMount(ctx, args.dir, mount, args);
@@ -39,10 +61,19 @@ export const forceMatchCommand = {
     const progress = ctx.progress("Downloading");
     const changes = await pkg.forceDirectoryToMatchManifest(args.dir, {
       deep: args.deep,
-      onProgress: (p) => progress.update({ done: p.filesDone, total: p.filesTotal, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }),
+      onProgress: (p) =>
+        progress.update({
+          done: p.filesDone,
+          total: p.filesTotal,
+          bytesDone: p.bytesDone,
+          bytesTotal: p.bytesTotal,
+        }),
     });
     progress.finish();
-    const human = changes.length > 0 ? formatChanges(changes, args.dir) : [`No changes: ${args.dir} already matches ${versionLine(pkg)}`];
+    const human =
+      changes.length > 0
+        ? formatChanges(changes, args.dir)
+        : [`No changes: ${args.dir} already matches ${versionLine(pkg)}`];
     ctx.print(human, { dir: args.dir, ...versionJson(pkg), changes });
   },
 };

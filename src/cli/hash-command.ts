@@ -23,9 +23,17 @@ export const hashCommand = {
   builder: (y: Argv) =>
     y
       .positional("dir", { type: "string", describe: "Directory holding an installed package (default: .)" })
-      .option("manifest", { type: "string", describe: "Manifest (JSONL) file whose top hash to print", requiresArg: true })
+      .option("manifest", {
+        type: "string",
+        describe: "Manifest (JSONL) file whose top hash to print",
+        requiresArg: true,
+      })
       .option("file", { type: "string", describe: "File whose entry hash to print", requiresArg: true })
-      .option("type", { choices: [...HASH_TYPES], default: DEFAULT_HASH_TYPE, describe: "Hash type for --file" })
+      .option("type", {
+        choices: [...HASH_TYPES],
+        default: DEFAULT_HASH_TYPE,
+        describe: "Hash type for --file",
+      })
       .conflicts("manifest", "file")
       .conflicts("dir", ["manifest", "file"])
       .example("quilt hash ./dataset", "the top hash of the package installed in ./dataset")

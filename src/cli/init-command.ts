@@ -22,8 +22,16 @@ export const initCommand = {
   describe: "Start building package NAME in the current directory (a workspace; state in .quilt/)",
   builder: (y: Argv) =>
     withRegistry(y)
-      .positional("name", { type: "string", describe: "Package name: namespace/name (with :tag, pushes default to that tag)" })
-      .option("message", { alias: "m", type: "string", requiresArg: true, describe: "Commit message of the package version to push" })
+      .positional("name", {
+        type: "string",
+        describe: "Package name: namespace/name (with :tag, pushes default to that tag)",
+      })
+      .option("message", {
+        alias: "m",
+        type: "string",
+        requiresArg: true,
+        describe: "Commit message of the package version to push",
+      })
       .example("quilt init bucket/dataset --registry s3://bucket", "start a package pushed to s3://bucket")
       .example("quilt init me/notes", "start a package in the local registry"),
   async run(args: InitArgs, ctx: CommandContext): Promise<void> {
@@ -36,18 +44,34 @@ export const initCommand = {
     }
     const installed = findInstalledRoot(cwd);
     if (installed !== undefined) {
-      throw new QuiltError("EUSAGE", `${installed} holds an installed package (${join(STATE_DIR, "installed.json")}); a workspace there would mix with it`, {
-        hint: "run `quilt init` in a directory outside the installed package",
-      });
+      throw new QuiltError(
+        "EUSAGE",
+        `${installed} holds an installed package (${join(STATE_DIR, "installed.json")}); a workspace there would mix with it`,
+        {
+          hint: "run `quilt init` in a directory outside the installed package",
+        },
+      );
     }
     if (existsSync(join(cwd, STATE_DIR, "packages")) || existsSync(join(cwd, STATE_DIR, "named_packages"))) {
-      throw new QuiltError("EUSAGE", `${cwd} is the root of a local registry (${STATE_DIR}/ holds its packages)`, {
-        hint: "run `quilt init` in another directory",
-      });
+      throw new QuiltError(
+        "EUSAGE",
+        `${cwd} is the root of a local registry (${STATE_DIR}/ holds its packages)`,
+        {
+          hint: "run `quilt init` in another directory",
+        },
+      );
     }
-    const builder = new PackageBuilder(args.name, { context: ctx.quilt, registry: ctx.quilt.registryUrl(ctx.globals.registry).url });
+    const builder = new PackageBuilder(args.name, {
+      context: ctx.quilt,
+      registry: ctx.quilt.registryUrl(ctx.globals.registry).url,
+    });
     if (args.message !== undefined) builder.setMessage(args.message);
     await Workspace.create(cwd, builder);
-    ctx.print([`New PackageBuilder ${args.name} created`, `Pushes go to ${builder.registry.url}`], { workspace: cwd, name: builder.name, tag: builder.defaultTag ?? null, registry: builder.registry.url });
+    ctx.print([`New PackageBuilder ${args.name} created`, `Pushes go to ${builder.registry.url}`], {
+      workspace: cwd,
+      name: builder.name,
+      tag: builder.defaultTag ?? null,
+      registry: builder.registry.url,
+    });
   },
 };

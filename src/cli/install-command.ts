@@ -21,11 +21,28 @@ export const installCommand = {
   describe: "Download a package version into a directory (only what is missing or changed)",
   builder: (y: Argv) =>
     withRegistry(y)
-      .positional("name", { type: "string", describe: "Package: ns/name[:tag][@hash] or s3://bucket/ns/name[:tag]", demandOption: true })
-      .option("dest", { alias: "location", type: "string", requiresArg: true, describe: "Directory to install into (default: ./<name>)" })
-      .option("path", { type: "string", array: true, requiresArg: true, describe: "Install only this key or directory (repeatable)" })
+      .positional("name", {
+        type: "string",
+        describe: "Package: ns/name[:tag][@hash] or s3://bucket/ns/name[:tag]",
+        demandOption: true,
+      })
+      .option("dest", {
+        alias: "location",
+        type: "string",
+        requiresArg: true,
+        describe: "Directory to install into (default: ./<name>)",
+      })
+      .option("path", {
+        type: "string",
+        array: true,
+        requiresArg: true,
+        describe: "Install only this key or directory (repeatable)",
+      })
       .example("quilt install bucket/dataset:tag --location ./dataset", "install (or update) ./dataset")
-      .example("quilt install bucket/dataset --path train/ --path README.md", "install part of the latest version"),
+      .example(
+        "quilt install bucket/dataset --path train/ --path README.md",
+        "install part of the latest version",
+      ),
   async run(args: InstallArgs, ctx: CommandContext): Promise<void> {
     const dest = args.dest ?? `./${ctx.quilt.parseSpec(args.name, ctx.globals.registry).name.split("/")[1]}`;
     const pkg = await openPackage(ctx, args.name);
@@ -41,14 +58,28 @@ export const installCommand = {
     const progress = ctx.progress("Downloading");
     const result = await pkg.download(dest, {
       ...(paths.length > 0 && { paths }),
-      onProgress: (p) => progress.update({ done: p.filesDone, total: p.filesTotal, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }),
+      onProgress: (p) =>
+        progress.update({
+          done: p.filesDone,
+          total: p.filesTotal,
+          bytesDone: p.bytesDone,
+          bytesTotal: p.bytesTotal,
+        }),
     });
     progress.finish();
     const fetched = result.fetched.length;
     const unchanged = result.unchanged.length;
     ctx.print(
       `Installed ${versionLine(pkg)}: ${fetched} ${fetched === 1 ? "file" : "files"} fetched (${formatBytes(result.bytesFetched)}), ${unchanged} unchanged`,
-      { name: pkg.name, tag: pkg.tag ?? null, topHash: pkg.hash, dest: resolve(dest), fetched, unchanged, bytesFetched: result.bytesFetched },
+      {
+        name: pkg.name,
+        tag: pkg.tag ?? null,
+        topHash: pkg.hash,
+        dest: resolve(dest),
+        fetched,
+        unchanged,
+        bytesFetched: result.bytesFetched,
+      },
     );
   },
 };

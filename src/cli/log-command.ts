@@ -23,9 +23,13 @@ export const logCommand = {
   async run(args: { name: string }, ctx: CommandContext): Promise<void> {
     const spec = ctx.quilt.parseSpec(args.name, ctx.globals.registry);
     if (spec.tag !== undefined || spec.hash !== undefined) {
-      throw new QuiltError("EUSAGE", `quilt log takes a package name, not a version: ${JSON.stringify(args.name)}`, {
-        hint: `run \`quilt log ${spec.name}\``,
-      });
+      throw new QuiltError(
+        "EUSAGE",
+        `quilt log takes a package name, not a version: ${JSON.stringify(args.name)}`,
+        {
+          hint: `run \`quilt log ${spec.name}\``,
+        },
+      );
     }
     const versions = await ctx.quilt.registry(spec.registry).listVersions(spec.name);
     if (versions.length === 0) {
@@ -39,7 +43,9 @@ export const logCommand = {
       tags: [...(v.pointers.includes("latest") ? ["latest"] : []), ...[...v.tags].sort()],
     }));
     ctx.print(
-      rows.map((r) => `${r.time ?? NO_TIME}  ${r.topHash}${r.tags.length > 0 ? `  ${r.tags.join(", ")}` : ""}`),
+      rows.map(
+        (r) => `${r.time ?? NO_TIME}  ${r.topHash}${r.tags.length > 0 ? `  ${r.tags.join(", ")}` : ""}`,
+      ),
       { registry: spec.registry.url, name: spec.name, versions: rows },
     );
   },

@@ -17,7 +17,10 @@ export const lsCommand = {
   builder: (y: Argv) =>
     withRegistry(y)
       .positional("name", { type: "string", describe: "Package: ns/name[:tag][@hash]", demandOption: true })
-      .positional("prefix", { type: "string", describe: "Directory inside the package, e.g. cats/ (default: the top)" })
+      .positional("prefix", {
+        type: "string",
+        describe: "Directory inside the package, e.g. cats/ (default: the top)",
+      })
       .example("quilt ls bucket/dataset", "README.md, cats/, dogs/ ...")
       .example("quilt ls bucket/dataset:v2 cats/ --json", "the entries under cats/ with sizes"),
   async run(args: { name: string; prefix?: string }, ctx: CommandContext): Promise<void> {
@@ -26,11 +29,20 @@ export const lsCommand = {
     // A file key lists that file, like `ls FILE`.
     const children = pkg.has(prefix)
       ? [pkg.getEntry(prefix)]
-      : await hinted(() => pkg.ls(prefix), `\`quilt ls ${shellQuote(args.name)}\` lists the top of the package`);
+      : await hinted(
+          () => pkg.ls(prefix),
+          `\`quilt ls ${shellQuote(args.name)}\` lists the top of the package`,
+        );
     const listed: Listed[] = children.map((c) => {
-      if (c instanceof PackageEntry) return { key: c.logicalKey, type: "file", size: c.size, hash: c.hash, physicalKey: c.physicalKey };
+      if (c instanceof PackageEntry)
+        return { key: c.logicalKey, type: "file", size: c.size, hash: c.hash, physicalKey: c.physicalKey };
       const under = pkg.entries(c.logicalKey);
-      return { key: c.logicalKey, type: "dir", size: under.reduce((n, e) => n + e.size, 0), files: under.length };
+      return {
+        key: c.logicalKey,
+        type: "dir",
+        size: under.reduce((n, e) => n + e.size, 0),
+        files: under.length,
+      };
     });
     ctx.print(
       listed.map((x) => x.key),

@@ -107,12 +107,19 @@ class UsageError extends Error {
   }
 }
 
-function describeError(err: unknown, verbose: boolean, logFile: string | undefined): { text: string; code: number } {
+function describeError(
+  err: unknown,
+  verbose: boolean,
+  logFile: string | undefined,
+): { text: string; code: number } {
   const bugHint = `this is a bug in quilt: please report it with the log${logFile ? ` at ${logFile}` : ""} (--verbose adds the stack trace)`;
   const e = asQuiltError(err, bugHint);
   const hint = e.hint ? `hint: ${printable(e.hint, HINT_MAX_CHARS)}\n` : "";
   const stack = verbose ? ((err as Error)?.stack ?? e.stack) : undefined;
-  return { text: `Error: ${printable(e.message, MESSAGE_MAX_CHARS)}\n${hint}${stack ? stack + "\n" : ""}`, code: exitCodeFor(e.code) };
+  return {
+    text: `Error: ${printable(e.message, MESSAGE_MAX_CHARS)}\n${hint}${stack ? stack + "\n" : ""}`,
+    code: exitCodeFor(e.code),
+  };
 }
 
 /**
@@ -122,7 +129,9 @@ function describeError(err: unknown, verbose: boolean, logFile: string | undefin
  */
 export function interrupted(io: Io = processIo): number {
   const { text, code } = describeError(
-    new QuiltError("EABORTED", "Interrupted (Ctrl-C)", { hint: "run the command again (an install resumes from the files already in place)" }),
+    new QuiltError("EABORTED", "Interrupted (Ctrl-C)", {
+      hint: "run the command again (an install resumes from the files already in place)",
+    }),
     false,
     undefined,
   );
@@ -130,21 +139,46 @@ export function interrupted(io: Io = processIo): number {
   return code;
 }
 
-export async function main(argv: string[], io: Io = processIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function main(
+  argv: string[],
+  io: Io = processIo,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   const ctx = new CommandContext(io, env);
   const verbose = argv.includes("--verbose") || argv.includes("-v");
   const logFile = env.QUILT_NO_LOG_FILE !== "1" ? join(stateDir(env), "logs", "cli.log") : undefined;
-  if (logFile !== undefined) configureLogging({ file: logFile, level: verbose ? "debug" : env.QUILT_LOG_LEVEL });
+  if (logFile !== undefined)
+    configureLogging({ file: logFile, level: verbose ? "debug" : env.QUILT_LOG_LEVEL });
   log().debug({ argv }, "command");
   let parser = yargs(argv)
     .scriptName("quilt")
-    .usage("$0 <command> [options]\n\nQuilt data packages: versioned, hash-identified datasets in S3 or a local registry.")
-    .option("verbose", { alias: "v", type: "boolean", default: false, describe: "Log more and show stack traces on errors", global: true })
-    .option("json", { type: "boolean", default: false, describe: "Print one JSON document on stdout instead of text", global: true })
-    .middleware((args) => {
-      ctx.globals = { verbose: Boolean(args.verbose), json: Boolean(args.json), ...(typeof args.registry === "string" && { registry: args.registry }) };
+    .usage(
+      "$0 <command> [options]\n\nQuilt data packages: versioned, hash-identified datasets in S3 or a local registry.",
+    )
+    .option("verbose", {
+      alias: "v",
+      type: "boolean",
+      default: false,
+      describe: "Log more and show stack traces on errors",
+      global: true,
     })
-    .completion("completion", "Print a bash/zsh completion script (add `source <(quilt completion)` to your shell rc)")
+    .option("json", {
+      type: "boolean",
+      default: false,
+      describe: "Print one JSON document on stdout instead of text",
+      global: true,
+    })
+    .middleware((args) => {
+      ctx.globals = {
+        verbose: Boolean(args.verbose),
+        json: Boolean(args.json),
+        ...(typeof args.registry === "string" && { registry: args.registry }),
+      };
+    })
+    .completion(
+      "completion",
+      "Print a bash/zsh completion script (add `source <(quilt completion)` to your shell rc)",
+    )
     .strict()
     .demandCommand(1, "Give a command")
     .recommendCommands()
@@ -165,7 +199,9 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
       throw new UsageError(msg, help);
     });
   for (const cmd of COMMANDS) {
-    parser = parser.command(cmd.command, cmd.describe, cmd.builder, async (args) => cmd.run(args as never, ctx));
+    parser = parser.command(cmd.command, cmd.describe, cmd.builder, async (args) =>
+      cmd.run(args as never, ctx),
+    );
   }
   let helpShown = false;
   try {
@@ -179,7 +215,9 @@ export async function main(argv: string[], io: Io = processIo, env: NodeJS.Proce
   } catch (err) {
     if (err instanceof UsageError) {
       const usage = err.usage.split("\n")[0] ?? "";
-      io.err(`${usage ? `Usage: ${usage}\n` : ""}Error: ${err.message}\nhint: run \`quilt --help\` or \`quilt <command> --help\` for usage\n`);
+      io.err(
+        `${usage ? `Usage: ${usage}\n` : ""}Error: ${err.message}\nhint: run \`quilt --help\` or \`quilt <command> --help\` for usage\n`,
+      );
       return EXIT_USAGE;
     }
     const { text, code } = describeError(err, verbose, logFile);

@@ -14,13 +14,22 @@ export const metaCommand = {
   builder: (y: Argv) =>
     withRegistry(y)
       .positional("name", { type: "string", describe: "Package: ns/name[:tag][@hash]", demandOption: true })
-      .positional("key", { type: "string", describe: "Logical key of a file (default: the package's own metadata)" })
+      .positional("key", {
+        type: "string",
+        describe: "Logical key of a file (default: the package's own metadata)",
+      })
       .example("quilt meta bucket/dataset", "the package metadata")
       .example("quilt meta bucket/dataset labels/1.json --json", "a file's metadata on one line"),
   async run(args: { name: string; key?: string }, ctx: CommandContext): Promise<void> {
     const pkg = await openPackage(ctx, args.name);
     const key = args.key;
-    const meta = key === undefined ? pkg.metadata : await hinted(() => pkg.getMetadata(key), `\`quilt ls ${shellQuote(args.name)}\` lists the package's files`);
+    const meta =
+      key === undefined
+        ? pkg.metadata
+        : await hinted(
+            () => pkg.getMetadata(key),
+            `\`quilt ls ${shellQuote(args.name)}\` lists the package's files`,
+          );
     ctx.io.out(formatJson(meta, ctx.globals.json ? 0 : HUMAN_INDENT) + "\n");
   },
 };

@@ -37,14 +37,22 @@ export async function daemonMount(dir: string): Promise<DaemonMount | undefined>
     return { client, info: await client.request<MountInfoReply>("status", { mountpoint: m.mountPoint }) };
   } catch (err) {
     if (isQuiltError(err, "EUNREACHABLE")) {
-      throw new QuiltError("EUNREACHABLE", `${dir} is a quilt mount, but no quilt daemon is running to serve it`, {
-        hint: `if the daemon was killed, \`quilt daemon start\` mounts it again; or remove it with \`fusermount -uz ${shellQuote(dir)}\``,
-      });
+      throw new QuiltError(
+        "EUNREACHABLE",
+        `${dir} is a quilt mount, but no quilt daemon is running to serve it`,
+        {
+          hint: `if the daemon was killed, \`quilt daemon start\` mounts it again; or remove it with \`fusermount -uz ${shellQuote(dir)}\``,
+        },
+      );
     }
     if (isQuiltError(err, "ENOTFOUND")) {
-      throw new QuiltError("ENOTFOUND", `${dir} is a quilt mount of another daemon (not the one at ${paths.socket})`, {
-        hint: "run the command with the QUILT_STATE_DIR of the `quilt mount` that made it",
-      });
+      throw new QuiltError(
+        "ENOTFOUND",
+        `${dir} is a quilt mount of another daemon (not the one at ${paths.socket})`,
+        {
+          hint: "run the command with the QUILT_STATE_DIR of the `quilt mount` that made it",
+        },
+      );
     }
     throw err;
   }
@@ -55,7 +63,14 @@ function versionLine(info: MountInfoReply): string {
 }
 
 function versionJson(info: MountInfoReply): Record<string, unknown> {
-  return { kind: "mount", mountpoint: info.mountpoint, registry: info.registry, name: info.name, tag: info.tag, topHash: info.topHash };
+  return {
+    kind: "mount",
+    mountpoint: info.mountpoint,
+    registry: info.registry,
+    name: info.name,
+    tag: info.tag,
+    topHash: info.topHash,
+  };
 }
 
 function keyPath(dir: string, key: string): string {
@@ -66,9 +81,13 @@ function keyPath(dir: string, key: string): string {
 function refuseOptions(dir: string, unsupported: Record<string, unknown>): void {
   for (const [name, value] of Object.entries(unsupported)) {
     if (value === undefined || value === false) continue;
-    throw new QuiltError("EUSAGE", `--${name} does not apply to a mount (${dir} serves one package version, read-only)`, {
-      hint: `to serve another version there, switch the mount to it: quilt switch ${shellQuote(dir)} SPEC`,
-    });
+    throw new QuiltError(
+      "EUSAGE",
+      `--${name} does not apply to a mount (${dir} serves one package version, read-only)`,
+      {
+        hint: `to serve another version there, switch the mount to it: quilt switch ${shellQuote(dir)} SPEC`,
+      },
+    );
   }
 }
 
@@ -90,15 +109,26 @@ function more(omitted: number | undefined, what: string): string[] {
 
 function onProgress(ctx: CommandContext, label: string) {
   const progress = ctx.progress(label);
-  return { progress, update: (d: Record<string, unknown>) => progress.update({ done: Number(d.done) || 0, total: Number(d.total) || 0 }) };
+  return {
+    progress,
+    update: (d: Record<string, unknown>) =>
+      progress.update({ done: Number(d.done) || 0, total: Number(d.total) || 0 }),
+  };
 }
 
 /** --cached-only given for a directory that is not a mount. */
 export function cachedOnlyError(dir: string): QuiltError {
-  return new QuiltError("EUSAGE", `--cached-only applies to a quilt mount; ${dir} is not one`, { hint: "drop --cached-only to verify an installed directory" });
+  return new QuiltError("EUSAGE", `--cached-only applies to a quilt mount; ${dir} is not one`, {
+    hint: "drop --cached-only to verify an installed directory",
+  });
 }
 
-export async function verifyMount(ctx: CommandContext, dir: string, mount: DaemonMount, opts: { deep: boolean; cachedOnly?: boolean; package?: string }): Promise<void> {
+export async function verifyMount(
+  ctx: CommandContext,
+  dir: string,
+  mount: DaemonMount,
+  opts: { deep: boolean; cachedOnly?: boolean; package?: string },
+): Promise<void> {
   refuseOptions(dir, { package: opts.package });
   checkRegistry(ctx, dir, mount.info);
   const { progress, update } = onProgress(ctx, "Verifying");
@@ -114,15 +144,23 @@ export async function verifyMount(ctx: CommandContext, dir: string, mount: Daemo
   const human = r.ok
     ? [
         `${dir} matches manifest ${label}`,
-        r.rehashed === r.checked ? `Checked ${r.checked} files, each hashed against the manifest` : `Checked ${r.checked} files: ${r.rehashed} hashed against the manifest, ${r.checked - r.rehashed} empty`,
+        r.rehashed === r.checked
+          ? `Checked ${r.checked} files, each hashed against the manifest`
+          : `Checked ${r.checked} files: ${r.rehashed} hashed against the manifest, ${r.checked - r.rehashed} empty`,
       ]
     : [
         ...r.failed.map((f) => `${keyPath(dir, f.key)} does not match manifest ${label}: ${f.reason}`),
         ...more(r.failedOmitted, "files do not match"),
         ...(unverified > 0
-          ? [`${unverified} of ${r.checked} files not verified (not cached; --cached-only does not fetch them)`, ...r.unverified.slice(0, 10).map((k) => `  ${keyPath(dir, k)}`), ...more(unverified - Math.min(10, r.unverified.length), "").map((l) => `  ${l.trim()}`)]
+          ? [
+              `${unverified} of ${r.checked} files not verified (not cached; --cached-only does not fetch them)`,
+              ...r.unverified.slice(0, 10).map((k) => `  ${keyPath(dir, k)}`),
+              ...more(unverified - Math.min(10, r.unverified.length), "").map((l) => `  ${l.trim()}`),
+            ]
           : []),
-        ...(r.failed.length > 0 ? [`This can be fixed by calling quilt force-match ${shellQuote(dir)}`] : [`Verify them by fetching: quilt verify ${shellQuote(dir)}`]),
+        ...(r.failed.length > 0
+          ? [`This can be fixed by calling quilt force-match ${shellQuote(dir)}`]
+          : [`Verify them by fetching: quilt verify ${shellQuote(dir)}`]),
       ];
   ctx.print(human, {
     dir,
@@ -137,26 +175,34 @@ export async function verifyMount(ctx: CommandContext, dir: string, mount: Daemo
   });
 }
 
-export async function forceMatchMount(ctx: CommandContext, dir: string, mount: DaemonMount, opts: { deep: boolean; cachedOnly?: boolean; package?: string }): Promise<void> {
+export async function forceMatchMount(
+  ctx: CommandContext,
+  dir: string,
+  mount: DaemonMount,
+  opts: { deep: boolean; cachedOnly?: boolean; package?: string },
+): Promise<void> {
   refuseOptions(dir, { package: opts.package });
   checkRegistry(ctx, dir, mount.info);
   const { progress, update } = onProgress(ctx, "Checking");
-  const r = await mount.client.request<ForceMatchReply & { failedOmitted?: number; repairedOmitted?: number; unrepairedOmitted?: number }>(
+  const r = await mount.client.request<
+    ForceMatchReply & { failedOmitted?: number; repairedOmitted?: number; unrepairedOmitted?: number }
+  >(
     "force-match",
     { mountpoint: mount.info.mountpoint, cachedOnly: opts.cachedOnly === true },
     { onProgress: update },
   );
   progress.finish();
   if (r.unrepaired.length > 0) ctx.exitCode = EXIT_DIFFERENCE;
-  const human = r.failed.length === 0
-    ? [`No changes: ${dir} already matches ${versionLine(mount.info)}`]
-    : [
-        "Changes:",
-        ...r.repaired.map((k) => `  ${keyPath(dir, k)} evicted from the cache and fetched again`),
-        ...more(r.repairedOmitted, "files fetched again").map((l) => `  ${l}`),
-        ...r.unrepaired.map((u) => `  ${keyPath(dir, u.key)} could not be repaired: ${u.reason}`),
-        ...more(r.unrepairedOmitted, "files could not be repaired").map((l) => `  ${l}`),
-      ];
+  const human =
+    r.failed.length === 0
+      ? [`No changes: ${dir} already matches ${versionLine(mount.info)}`]
+      : [
+          "Changes:",
+          ...r.repaired.map((k) => `  ${keyPath(dir, k)} evicted from the cache and fetched again`),
+          ...more(r.repairedOmitted, "files fetched again").map((l) => `  ${l}`),
+          ...r.unrepaired.map((u) => `  ${keyPath(dir, u.key)} could not be repaired: ${u.reason}`),
+          ...more(r.unrepairedOmitted, "files could not be repaired").map((l) => `  ${l}`),
+        ];
   ctx.print(human, {
     dir,
     ...versionJson(mount.info),
@@ -164,7 +210,11 @@ export async function forceMatchMount(ctx: CommandContext, dir: string, mount: D
     failed: r.failed,
     repaired: r.repaired,
     unrepaired: r.unrepaired,
-    omitted: { failed: r.failedOmitted ?? 0, repaired: r.repairedOmitted ?? 0, unrepaired: r.unrepairedOmitted ?? 0 },
+    omitted: {
+      failed: r.failedOmitted ?? 0,
+      repaired: r.repairedOmitted ?? 0,
+      unrepaired: r.unrepairedOmitted ?? 0,
+    },
   });
 }
 
@@ -197,7 +247,13 @@ export function mountStatus(ctx: CommandContext, dir: string, mount: DaemonMount
 /** How much of a mount is verified: what `quilt mounts` and `quilt status` say about integrity. */
 export function verificationLine(i: MountInfoReply): string {
   const parts = [`verify=${i.verify}`, `${i.verifiedFiles} of ${i.entries} files cached and verified`];
-  if (i.unverifiedFiles.length > 0) parts.push(`${i.unverifiedFiles.length} served before verification (${i.unverifiedFiles.slice(0, 3).join(", ")}${i.unverifiedFiles.length > 3 ? ", ..." : ""})`);
-  if (i.failedFiles.length > 0) parts.push(`${i.failedFiles.length} FAILED verification (${i.failedFiles.slice(0, 3).join(", ")}${i.failedFiles.length > 3 ? ", ..." : ""}); reads fail, \`quilt force-match\` repairs`);
+  if (i.unverifiedFiles.length > 0)
+    parts.push(
+      `${i.unverifiedFiles.length} served before verification (${i.unverifiedFiles.slice(0, 3).join(", ")}${i.unverifiedFiles.length > 3 ? ", ..." : ""})`,
+    );
+  if (i.failedFiles.length > 0)
+    parts.push(
+      `${i.failedFiles.length} FAILED verification (${i.failedFiles.slice(0, 3).join(", ")}${i.failedFiles.length > 3 ? ", ..." : ""}); reads fail, \`quilt force-match\` repairs`,
+    );
   return `Integrity: ${parts.join("; ")}`;
 }

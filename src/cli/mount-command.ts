@@ -38,8 +38,17 @@ export const mountCommand = {
     cacheOptions(withRegistry(y))
       .positional("name", { type: "string", describe: "Package: ns/name[:tag][@hash] or a full URL" })
       .positional("dir", { type: "string", describe: "Empty directory to mount on" })
-      .option("allow-other", { type: "boolean", default: false, describe: "Let other users read the mount: every user who can reach DIR can then read the whole version (put DIR in a 0750 directory of a group to limit it). A daemon that is not root needs user_allow_other in /etc/fuse.conf" })
-      .option("nonempty", { type: "boolean", default: false, describe: "Mount over a directory that is not empty, hiding its contents" })
+      .option("allow-other", {
+        type: "boolean",
+        default: false,
+        describe:
+          "Let other users read the mount: every user who can reach DIR can then read the whole version (put DIR in a 0750 directory of a group to limit it). A daemon that is not root needs user_allow_other in /etc/fuse.conf",
+      })
+      .option("nonempty", {
+        type: "boolean",
+        default: false,
+        describe: "Mount over a directory that is not empty, hiding its contents",
+      })
       .option("verify", {
         choices: VERIFY_MODES,
         default: "default" as const,
@@ -51,27 +60,42 @@ export const mountCommand = {
           "($AWS_ENDPOINT_URL_S3 / $AWS_ENDPOINT_URL, $AWS_REGION, $AWS_PROFILE) are taken from this shell, whichever shell started the daemon. " +
           "Credentials are not sent: the daemon reads a named profile from ~/.aws itself, and refuses environment credentials (AWS_ACCESS_KEY_ID) other than its own.",
       )
-      .example("quilt mount ns/dataset:v1 ./dataset --registry s3://bucket", "mount version v1, then read ./dataset like local files")
-      .example("quilt mount ns/dataset ./data --cache-dir /efs/quilt-cache", "share the data cache with other nodes")
-      .example("quilt mount ns/dataset@3f2a9c1e5 /mnt/dataset --allow-other", "for a training user other than the daemon's (at boot: deploy/systemd, or fstab through bin/mount.quilt; see README)"),
+      .example(
+        "quilt mount ns/dataset:v1 ./dataset --registry s3://bucket",
+        "mount version v1, then read ./dataset like local files",
+      )
+      .example(
+        "quilt mount ns/dataset ./data --cache-dir /efs/quilt-cache",
+        "share the data cache with other nodes",
+      )
+      .example(
+        "quilt mount ns/dataset@3f2a9c1e5 /mnt/dataset --allow-other",
+        "for a training user other than the daemon's (at boot: deploy/systemd, or fstab through bin/mount.quilt; see README)",
+      ),
   async run(args: MountArgs, ctx: CommandContext): Promise<void> {
     const began = performance.now();
     // Resolved before the daemon starts, so a bad spec or registry starts nothing.
-    const spec = parsePackageSpec(args.name, { ...(args.registry !== undefined && { registry: args.registry }), env: process.env });
+    const spec = parsePackageSpec(args.name, {
+      ...(args.registry !== undefined && { registry: args.registry }),
+      env: process.env,
+    });
     const credentials = credentialsFingerprint(process.env);
     const paths = daemonPaths(process.env, args.cacheDir);
     const { started } = await ensureDaemon(paths, process.env, daemonArgs(args));
     if (started) ctx.say(`Started the quilt daemon (log: ${paths.log})`);
-    const info = await new DaemonClient(paths.socket).request<MountInfoReply & { alreadyMounted?: boolean }>("mount", {
-      spec: args.name,
-      mountpoint: resolve(args.dir),
-      registry: spec.registry.url,
-      s3: s3ContextFromEnv(process.env),
-      ...(credentials !== undefined && { credentials }),
-      ...(args.verify === "strict" && { verify: "strict" }),
-      allowOther: args.allowOther,
-      nonEmpty: args.nonempty,
-    });
+    const info = await new DaemonClient(paths.socket).request<MountInfoReply & { alreadyMounted?: boolean }>(
+      "mount",
+      {
+        spec: args.name,
+        mountpoint: resolve(args.dir),
+        registry: spec.registry.url,
+        s3: s3ContextFromEnv(process.env),
+        ...(credentials !== undefined && { credentials }),
+        ...(args.verify === "strict" && { verify: "strict" }),
+        allowOther: args.allowOther,
+        nonEmpty: args.nonempty,
+      },
+    );
     const seconds = (performance.now() - began) / 1000;
     ctx.print(mountedLine(info, seconds), { ...info, seconds });
   },
@@ -90,7 +114,10 @@ export function mountedLine(info: MountInfoReply & { alreadyMounted?: boolean },
   if (info.alreadyMounted) return `Already mounted: ${what}`;
   if (seconds <= SLOW_MOUNT_SECONDS) return `Mounted ${what}`;
   const entries = `${info.entries.toLocaleString("en-US")} ${info.entries === 1 ? "entry" : "entries"}`;
-  const manifest = info.manifestBytes !== null ? `manifest ${formatBytes(info.manifestBytes)}, ${entries}` : `manifest of ${entries}`;
+  const manifest =
+    info.manifestBytes !== null
+      ? `manifest ${formatBytes(info.manifestBytes)}, ${entries}`
+      : `manifest of ${entries}`;
   return `Mounted ${what} in ${seconds.toFixed(1)} s (${manifest})`;
 }
 
@@ -100,27 +127,40 @@ export const unmountCommand = {
   builder: (y: Argv) =>
     y
       .positional("dir", { type: "string", describe: "The mount point" })
-      .option("force", { type: "boolean", default: false, describe: "Detach even if files are open (lazy unmount)" })
+      .option("force", {
+        type: "boolean",
+        default: false,
+        describe: "Detach even if files are open (lazy unmount)",
+      })
       .example("quilt unmount ./dataset", ""),
   async run(args: { dir: string; force: boolean }, ctx: CommandContext): Promise<void> {
-    const r = await new DaemonClient(daemonPaths().socket).request<{ mountpoint: string }>("unmount", { mountpoint: resolve(args.dir), force: args.force });
+    const r = await new DaemonClient(daemonPaths().socket).request<{ mountpoint: string }>("unmount", {
+      mountpoint: resolve(args.dir),
+      force: args.force,
+    });
     ctx.print(`Unmounted ${r.mountpoint}`, r);
   },
 };
 
 export const mountsCommand = {
   command: "mounts",
-  describe: "List mounted packages with cache fill and bytes read (and, with no daemon running, those the next daemon start restores)",
+  describe:
+    "List mounted packages with cache fill and bytes read (and, with no daemon running, those the next daemon start restores)",
   builder: (y: Argv) =>
-    y.example("quilt mounts --json", "machine-readable list; `state` is \"mounted\" or \"pending-restore\"; per mount: entries, cachedBytes, bytesRead, gets, fetchedBytes, hitRatio, verification, faults (README: Monitoring)"),
+    y.example(
+      "quilt mounts --json",
+      'machine-readable list; `state` is "mounted" or "pending-restore"; per mount: entries, cachedBytes, bytesRead, gets, fetchedBytes, hitRatio, verification, faults (README: Monitoring)',
+    ),
   async run(_args: unknown, ctx: CommandContext): Promise<void> {
     const paths = daemonPaths();
-    const live = await new DaemonClient(paths.socket).request<MountInfoReply[]>("list").catch((err: unknown) => {
-      // No daemon (or a dead one's socket): nothing is mounted, but a crashed daemon's
-      // mounts come back at the next start; they are listed as such. No daemon is started.
-      if (isQuiltError(err, "EUNREACHABLE")) return undefined;
-      throw err;
-    });
+    const live = await new DaemonClient(paths.socket)
+      .request<MountInfoReply[]>("list")
+      .catch((err: unknown) => {
+        // No daemon (or a dead one's socket): nothing is mounted, but a crashed daemon's
+        // mounts come back at the next start; they are listed as such. No daemon is started.
+        if (isQuiltError(err, "EUNREACHABLE")) return undefined;
+        throw err;
+      });
     if (live === undefined) {
       const pending = await pendingMounts(paths);
       ctx.print(pending.length === 0 ? ["No packages mounted"] : pendingLines(pending), pending);
@@ -132,7 +172,11 @@ export const mountsCommand = {
         : live.flatMap((m) => [
             `${m.mountpoint}  ${m.package}  ${m.topHash.slice(0, 9)}  ${m.registry}  cached ${formatBytes(m.cachedBytes)}/${formatBytes(m.totalBytes)}  read ${formatBytes(m.bytesRead)}`,
             `  ${verificationLine(m)}`,
-            ...(m.previous ? [`  previous: ${m.previous.package} (${m.previous.topHash.slice(0, 9)}); \`quilt switch ${m.mountpoint} --previous\` returns to it`] : []),
+            ...(m.previous
+              ? [
+                  `  previous: ${m.previous.package} (${m.previous.topHash.slice(0, 9)}); \`quilt switch ${m.mountpoint} --previous\` returns to it`,
+                ]
+              : []),
             ...(m.faults && m.faults.retries + m.faults.gaveUp > 0 ? [`  ${faultsLine(m.faults)}`] : []),
             ...(m.bytesRead > 0 ? [`  ${readsLine(m)}`] : []),
           ]);
@@ -150,6 +194,8 @@ function readsLine(m: MountInfoReply): string {
 
 /** "storage: 3 retries (2 timeouts, 1 throttled), 0 failed": shown only when there were any. */
 function faultsLine(f: FaultCounts): string {
-  const causes = (["timeouts", "throttled", "resets", "serverErrors"] as const).filter((k) => f[k] > 0).map((k) => `${f[k]} ${k === "serverErrors" ? "server errors" : k}`);
+  const causes = (["timeouts", "throttled", "resets", "serverErrors"] as const)
+    .filter((k) => f[k] > 0)
+    .map((k) => `${f[k]} ${k === "serverErrors" ? "server errors" : k}`);
   return `storage: ${f.retries} ${f.retries === 1 ? "retry" : "retries"}${causes.length > 0 ? ` (${causes.join(", ")})` : ""}, ${f.gaveUp} failed after every attempt`;
 }

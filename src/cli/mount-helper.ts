@@ -41,7 +41,36 @@ const FLAG_OPTIONS: Record<string, string> = { allow_other: "--allow-other", non
  * (read-only, nosuid, nodev, default_permissions): accepted and ignored. `rw` is among them
  * because fstab's `defaults` reaches helpers as `rw,dev,suid`.
  */
-const IGNORED = new Set(["defaults", "ro", "rw", "auto", "noauto", "user", "users", "nouser", "owner", "group", "nofail", "_netdev", "dev", "nodev", "suid", "nosuid", "exec", "noexec", "atime", "noatime", "relatime", "strictatime", "nodiratime", "diratime", "lazytime", "async", "sync", "default_permissions"]);
+const IGNORED = new Set([
+  "defaults",
+  "ro",
+  "rw",
+  "auto",
+  "noauto",
+  "user",
+  "users",
+  "nouser",
+  "owner",
+  "group",
+  "nofail",
+  "_netdev",
+  "dev",
+  "nodev",
+  "suid",
+  "nosuid",
+  "exec",
+  "noexec",
+  "atime",
+  "noatime",
+  "relatime",
+  "strictatime",
+  "nodiratime",
+  "diratime",
+  "lazytime",
+  "async",
+  "sync",
+  "default_permissions",
+]);
 const IGNORED_PREFIXES = ["x-", "comment="];
 
 export const MOUNT_HELPER_USAGE =
@@ -63,17 +92,26 @@ export function parseMountHelperArgs(args: string[]): MountHelperCall {
       const value = args[++i];
       if (value === undefined) throw usage(`${a} needs a value`);
       if (a === "-o") options.push(...value.split(",").filter((o) => o !== ""));
-      else if (a === "-N") throw usage("mount.quilt cannot mount into another mount namespace (-N)", "run mount inside that namespace instead");
-      else if (value !== "fuse.quilt" && value !== "fuse") throw usage(`mount.quilt mounts type fuse.quilt, not ${untrusted(value, 100)}`);
+      else if (a === "-N")
+        throw usage(
+          "mount.quilt cannot mount into another mount namespace (-N)",
+          "run mount inside that namespace instead",
+        );
+      else if (value !== "fuse.quilt" && value !== "fuse")
+        throw usage(`mount.quilt mounts type fuse.quilt, not ${untrusted(value, 100)}`);
     } else if (/^-[sfnvwr]+$/.test(a)) {
       if (a.includes("s")) sloppy = true;
       if (a.includes("f")) fake = true;
-      if (a.includes("w")) throw usage("a quilt mount is read-only (-w)", "leave out -w / rw: package versions are immutable");
+      if (a.includes("w"))
+        throw usage("a quilt mount is read-only (-w)", "leave out -w / rw: package versions are immutable");
     } else if (a.startsWith("-")) {
       throw usage(`Unknown argument ${untrusted(a, 100)}`);
     } else positional.push(a);
   }
-  if (positional.length !== 2) throw usage(`mount.quilt takes a package SPEC and a mount point DIR, got ${positional.length} argument(s)`);
+  if (positional.length !== 2)
+    throw usage(
+      `mount.quilt takes a package SPEC and a mount point DIR, got ${positional.length} argument(s)`,
+    );
   const [spec, dir] = positional as [string, string];
   const argv = ["mount", spec, dir];
   const env: Record<string, string> = {};
@@ -91,7 +129,10 @@ export function parseMountHelperArgs(args: string[]): MountHelperCall {
     } else if (IGNORED.has(key) || IGNORED_PREFIXES.some((p) => opt.startsWith(p))) {
       // mount(8)'s, systemd's, or what the mount always is.
     } else if (!sloppy) {
-      throw usage(`Unknown mount option ${untrusted(opt, 100)}`, `quilt's options: ${[...Object.keys(VALUE_OPTIONS).map((k) => `${k}=`), ...Object.keys(FLAG_OPTIONS)].join(", ")} (mount -s ignores unknown options)`);
+      throw usage(
+        `Unknown mount option ${untrusted(opt, 100)}`,
+        `quilt's options: ${[...Object.keys(VALUE_OPTIONS).map((k) => `${k}=`), ...Object.keys(FLAG_OPTIONS)].join(", ")} (mount -s ignores unknown options)`,
+      );
     }
   }
   return { argv, env, fake };
@@ -111,7 +152,15 @@ export async function runMountHelper(args: string[], io: Io = processIo): Promis
     return exitCodeFor(e.code);
   }
   if (call.fake) {
-    io.out(`Would run: quilt ${call.argv.join(" ")}${Object.keys(call.env).length > 0 ? ` with ${Object.entries(call.env).map(([k, v]) => `${k}=${v}`).join(" ")}` : ""}\n`);
+    io.out(
+      `Would run: quilt ${call.argv.join(" ")}${
+        Object.keys(call.env).length > 0
+          ? ` with ${Object.entries(call.env)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(" ")}`
+          : ""
+      }\n`,
+    );
     return 0;
   }
   // The command reads its environment (registry, S3 context, state directory) from process.env.

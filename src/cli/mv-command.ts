@@ -25,13 +25,22 @@ function moveEntry(ws: Workspace, from: string, toArg: string, overwrite: boolea
     const k = e.logicalKey;
     if (k === from) continue;
     if (k.startsWith(to + "/") || to.startsWith(k + "/")) {
-      throw new QuiltError("EUSAGE", `Cannot move ${quoted(from)} to ${quoted(to)}: ${quoted(k)} is in the way (a path cannot be both a file and a directory)`);
+      throw new QuiltError(
+        "EUSAGE",
+        `Cannot move ${quoted(from)} to ${quoted(to)}: ${quoted(k)} is in the way (a path cannot be both a file and a directory)`,
+      );
     }
     if (k === to && !overwrite) {
-      throw new QuiltError("EUSAGE", `Collision detected. moving ${quoted(from)} to ${quoted(to)}, but ${quoted(to)} already exists.`, { hint: `use --overwrite to replace ${quoted(to)} with ${quoted(from)}` });
+      throw new QuiltError(
+        "EUSAGE",
+        `Collision detected. moving ${quoted(from)} to ${quoted(to)}, but ${quoted(to)} already exists.`,
+        { hint: `use --overwrite to replace ${quoted(to)} with ${quoted(from)}` },
+      );
     }
   }
-  const entries = snap.entries.filter((e) => e.logicalKey !== to).map((e) => (e.logicalKey === from ? { ...e, logicalKey: to } : e));
+  const entries = snap.entries
+    .filter((e) => e.logicalKey !== to)
+    .map((e) => (e.logicalKey === from ? { ...e, logicalKey: to } : e));
   ws.replaceBuilder({ ...snap, entries, built: undefined, pushed: undefined });
   return to;
 }
@@ -50,10 +59,18 @@ function checkNoFileDirClash(all: string[], moving: string[], from: string, toAr
     const parts = dest.split("/");
     for (let i = 1; i < parts.length; i++) {
       const parent = parts.slice(0, i).join("/");
-      if (stayingSet.has(parent)) throw new QuiltError("EUSAGE", `Cannot move ${quoted(k)} to ${quoted(dest)}: ${quoted(parent)} is a file (a path cannot be both a file and a directory)`);
+      if (stayingSet.has(parent))
+        throw new QuiltError(
+          "EUSAGE",
+          `Cannot move ${quoted(k)} to ${quoted(dest)}: ${quoted(parent)} is a file (a path cannot be both a file and a directory)`,
+        );
     }
     const clash = staying.find((s) => s.startsWith(dest + "/"));
-    if (clash !== undefined) throw new QuiltError("EUSAGE", `Cannot move ${quoted(k)} to ${quoted(dest)}: ${quoted(clash)} is under it (a path cannot be both a file and a directory)`);
+    if (clash !== undefined)
+      throw new QuiltError(
+        "EUSAGE",
+        `Cannot move ${quoted(k)} to ${quoted(dest)}: ${quoted(clash)} is under it (a path cannot be both a file and a directory)`,
+      );
   }
 }
 
@@ -63,8 +80,15 @@ export const mvCommand = {
   builder: (y: Argv) =>
     y
       .positional("from", { type: "string", describe: "A directory (data/) or an entry's logical key" })
-      .positional("to", { type: "string", describe: 'The new directory or key (an entry moves into TO when TO ends in "/")' })
-      .option("overwrite", { type: "boolean", default: false, describe: "Replace entries already at the destination" })
+      .positional("to", {
+        type: "string",
+        describe: 'The new directory or key (an entry moves into TO when TO ends in "/")',
+      })
+      .option("overwrite", {
+        type: "boolean",
+        default: false,
+        describe: "Replace entries already at the destination",
+      })
       .example("quilt mv val2017/ validation/", "rename a directory")
       .example("quilt mv notes.txt docs/", "move an entry into docs/"),
   async run(args: MvArgs, ctx: CommandContext): Promise<void> {
@@ -83,13 +107,16 @@ export const mvCommand = {
       b.moveDirContents(args.from, args.to, { overwrite: args.overwrite });
       const replaced = before - b.size;
       const note = replaced > 0 ? ` (${replaced} replaced)` : "";
-      ctx.print(`Moved ${moved} entr${moved === 1 ? "y" : "ies"} from ${under} to ${args.to.endsWith("/") ? args.to : args.to + "/"}${note}`, {
-        name: b.name,
-        from: under,
-        to: args.to,
-        moved,
-        replaced,
-      });
+      ctx.print(
+        `Moved ${moved} entr${moved === 1 ? "y" : "ies"} from ${under} to ${args.to.endsWith("/") ? args.to : args.to + "/"}${note}`,
+        {
+          name: b.name,
+          from: under,
+          to: args.to,
+          moved,
+          replaced,
+        },
+      );
     });
   },
 };

@@ -8,7 +8,10 @@ import type { MountInfoReply } from "../daemon/package-mount.js";
 export const PENDING_RESTORE = "pending-restore";
 
 /** A mount record as `quilt mounts` shows it: the identity fields of a live mount's info, and its state. */
-export type PendingMount = Pick<MountInfoReply, "mountpoint" | "package" | "name" | "tag" | "registry" | "topHash" | "mountedAt" | "verify" | "previous"> & {
+export type PendingMount = Pick<
+  MountInfoReply,
+  "mountpoint" | "package" | "name" | "tag" | "registry" | "topHash" | "mountedAt" | "verify" | "previous"
+> & {
   /** Not mounted now: the next daemon start (any `quilt mount`, or `quilt daemon start`) mounts it again. */
   state: typeof PENDING_RESTORE;
 };

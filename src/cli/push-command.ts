@@ -24,7 +24,10 @@ export const pushCommand = {
     await changeWorkspace(ctx, async (ws) => {
       const { prefix, pushed } = await pushWorkspaceData(ctx, ws, args.prefix, false);
       await ws.save();
-      const pkg = await pushWorkspaceManifest(ctx, ws, { ...(args.tag !== undefined && { tag: args.tag }), ...(args.message !== undefined && { message: args.message }) });
+      const pkg = await pushWorkspaceManifest(ctx, ws, {
+        ...(args.tag !== undefined && { tag: args.tag }),
+        ...(args.message !== undefined && { message: args.message }),
+      });
       ctx.print([], { ...(packageJson(pkg) as object), prefix, pushed: pushedJson(pushed) });
     });
   },

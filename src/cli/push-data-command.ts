@@ -17,15 +17,25 @@ export function withPrefix<T>(y: Argv<T>): Argv<T & { prefix: string | undefined
   return y.option("prefix", {
     type: "string",
     requiresArg: true,
-    describe: "Key prefix for the data in the registry (default: the last one used in this workspace, else the package name)",
+    describe:
+      "Key prefix for the data in the registry (default: the last one used in this workspace, else the package name)",
   }) as Argv<T & { prefix: string | undefined }>;
 }
 
 /** Pushes the data (prefix as given, else remembered, else the package name) and remembers the prefix. */
-export async function pushWorkspaceData(ctx: CommandContext, ws: Workspace, prefix: string | undefined, localFilesOnly: boolean): Promise<{ prefix: string; pushed: PushedEntry[] }> {
+export async function pushWorkspaceData(
+  ctx: CommandContext,
+  ws: Workspace,
+  prefix: string | undefined,
+  localFilesOnly: boolean,
+): Promise<{ prefix: string; pushed: PushedEntry[] }> {
   const chosen = normalizePrefix(prefix ?? ws.dataPrefix ?? ws.builder.name);
   const progress = pushProgress(ctx);
-  const pushed = await ws.builder.pushData({ prefix: chosen, localFilesOnly, onProgress: progress.onProgress });
+  const pushed = await ws.builder.pushData({
+    prefix: chosen,
+    localFilesOnly,
+    onProgress: progress.onProgress,
+  });
   progress.finish();
   if (pushed.length === 0) ctx.say(localFilesOnly ? "No local files to push" : "Nothing to push");
   ws.dataPrefix = chosen;
@@ -33,7 +43,12 @@ export async function pushWorkspaceData(ctx: CommandContext, ws: Workspace, pref
 }
 
 export function pushedJson(pushed: PushedEntry[]): unknown[] {
-  return pushed.map((p) => ({ logicalKey: p.entry.logicalKey, from: p.from.toString(), to: p.entry.source.toString(), outcome: p.outcome }));
+  return pushed.map((p) => ({
+    logicalKey: p.entry.logicalKey,
+    from: p.from.toString(),
+    to: p.entry.source.toString(),
+    outcome: p.outcome,
+  }));
 }
 
 export const pushDataCommand = {
@@ -41,13 +56,25 @@ export const pushDataCommand = {
   describe: "Copy the workspace's data into the registry under a prefix (unchanged data is skipped)",
   builder: (y: Argv) =>
     withPrefix(y)
-      .option("local-files-only", { type: "boolean", default: false, describe: "Upload local files only; leave S3 objects where they are" })
+      .option("local-files-only", {
+        type: "boolean",
+        default: false,
+        describe: "Upload local files only; leave S3 objects where they are",
+      })
       .example("quilt push-data --prefix=data/dataset/v0/ --local-files-only", "upload the local files")
-      .example("quilt push-data --prefix=data/dataset/v0/", "upload local files and copy S3 objects into the registry"),
+      .example(
+        "quilt push-data --prefix=data/dataset/v0/",
+        "upload local files and copy S3 objects into the registry",
+      ),
   async run(args: PushDataArgs, ctx: CommandContext): Promise<void> {
     await changeWorkspace(ctx, async (ws) => {
       const { prefix, pushed } = await pushWorkspaceData(ctx, ws, args.prefix, args.localFilesOnly);
-      ctx.print([], { name: ws.builder.name, registry: ws.builder.registry.url, prefix, pushed: pushedJson(pushed) });
+      ctx.print([], {
+        name: ws.builder.name,
+        registry: ws.builder.registry.url,
+        prefix,
+        pushed: pushedJson(pushed),
+      });
     });
   },
 };

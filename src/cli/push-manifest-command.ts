@@ -19,25 +19,43 @@ interface PushManifestArgs {
   forceAllowLocalFiles: boolean;
 }
 
-export function withTagAndMessage<T>(y: Argv<T>): Argv<T & { tag: string | undefined; message: string | undefined }> {
+export function withTagAndMessage<T>(
+  y: Argv<T>,
+): Argv<T & { tag: string | undefined; message: string | undefined }> {
   return y
-    .option("tag", { alias: "t", type: "string", requiresArg: true, describe: "Tag the version (it is tagged latest in any case)" })
-    .option("message", { alias: "m", type: "string", requiresArg: true, describe: "Commit message of the version" }) as Argv<
-    T & { tag: string | undefined; message: string | undefined }
-  >;
+    .option("tag", {
+      alias: "t",
+      type: "string",
+      requiresArg: true,
+      describe: "Tag the version (it is tagged latest in any case)",
+    })
+    .option("message", {
+      alias: "m",
+      type: "string",
+      requiresArg: true,
+      describe: "Commit message of the version",
+    }) as Argv<T & { tag: string | undefined; message: string | undefined }>;
 }
 
 export function checkTag(tag: string | undefined): void {
   if (tag !== undefined && !isValidTag(tag)) {
-    throw new QuiltError("EUSAGE", `Invalid tag ${JSON.stringify(tag)}`, { hint: "a tag is letters, digits, '_', '-' and '.', e.g. v0" });
+    throw new QuiltError("EUSAGE", `Invalid tag ${JSON.stringify(tag)}`, {
+      hint: "a tag is letters, digits, '_', '-' and '.', e.g. v0",
+    });
   }
 }
 
 /** Builds (with progress) if needed and pushes the manifest. */
-export async function pushWorkspaceManifest(ctx: CommandContext, ws: Workspace, opts: { tag?: string; message?: string; forceAllowLocalFiles?: boolean }): Promise<Package> {
+export async function pushWorkspaceManifest(
+  ctx: CommandContext,
+  ws: Workspace,
+  opts: { tag?: string; message?: string; forceAllowLocalFiles?: boolean },
+): Promise<Package> {
   const b = ws.builder;
   if (b.hasLocalFiles() && !opts.forceAllowLocalFiles) {
-    throw new QuiltError("EUSAGE", LOCAL_FILES_REFUSAL, { hint: "run `quilt push-data --prefix PREFIX` first (or `quilt push`, which pushes data and manifest)" });
+    throw new QuiltError("EUSAGE", LOCAL_FILES_REFUSAL, {
+      hint: "run `quilt push-data --prefix PREFIX` first (or `quilt push`, which pushes data and manifest)",
+    });
   }
   if (opts.message !== undefined) b.setMessage(opts.message);
   if (b.topHash === undefined) {
@@ -45,11 +63,20 @@ export async function pushWorkspaceManifest(ctx: CommandContext, ws: Workspace, 
     await b.buildManifest({ onProgress: progress.onProgress });
     progress.finish();
   }
-  return b.pushManifest({ ...(opts.tag !== undefined && { tag: opts.tag }), forceAllowLocalFiles: opts.forceAllowLocalFiles === true });
+  return b.pushManifest({
+    ...(opts.tag !== undefined && { tag: opts.tag }),
+    forceAllowLocalFiles: opts.forceAllowLocalFiles === true,
+  });
 }
 
 export function packageJson(pkg: Package): unknown {
-  return { name: pkg.name, registry: pkg.registry.url, tag: pkg.tag ?? null, topHash: pkg.hash, manifest: pkg.manifestLocation };
+  return {
+    name: pkg.name,
+    registry: pkg.registry.url,
+    tag: pkg.tag ?? null,
+    topHash: pkg.hash,
+    manifest: pkg.manifestLocation,
+  };
 }
 
 export const pushManifestCommand = {
@@ -57,13 +84,21 @@ export const pushManifestCommand = {
   describe: "Build the manifest if needed and register it in the registry as a package version",
   builder: (y: Argv) =>
     withTagAndMessage(y)
-      .option("force-allow-local-files", { type: "boolean", default: false, describe: "Push even though entries point at files on this machine" })
+      .option("force-allow-local-files", {
+        type: "boolean",
+        default: false,
+        describe: "Push even though entries point at files on this machine",
+      })
       .example("quilt push-manifest -t v0", "register the version, tagged v0 and latest")
       .example("quilt push-manifest --force-allow-local-files", "register a package that names local files"),
   async run(args: PushManifestArgs, ctx: CommandContext): Promise<void> {
     checkTag(args.tag);
     await changeWorkspace(ctx, async (ws) => {
-      const pkg = await pushWorkspaceManifest(ctx, ws, { ...(args.tag !== undefined && { tag: args.tag }), ...(args.message !== undefined && { message: args.message }), forceAllowLocalFiles: args.forceAllowLocalFiles });
+      const pkg = await pushWorkspaceManifest(ctx, ws, {
+        ...(args.tag !== undefined && { tag: args.tag }),
+        ...(args.message !== undefined && { message: args.message }),
+        forceAllowLocalFiles: args.forceAllowLocalFiles,
+      });
       ctx.print([], packageJson(pkg));
     });
   },

@@ -14,7 +14,10 @@ export const readmeCommand = {
       .example("quilt readme bucket/dataset", "# Dataset ..."),
   async run(args: { name: string }, ctx: CommandContext): Promise<void> {
     const pkg = await openPackage(ctx, args.name);
-    const text = await hinted(() => pkg.readme(), `\`quilt ls ${shellQuote(args.name)}\` shows what the package holds`);
+    const text = await hinted(
+      () => pkg.readme(),
+      `\`quilt ls ${shellQuote(args.name)}\` shows what the package holds`,
+    );
     if (ctx.globals.json) ctx.print([], { ...versionJson(pkg), readme: text });
     else ctx.io.out(text.endsWith("\n") || text === "" ? text : text + "\n");
   },

@@ -22,10 +22,13 @@ export const rmCommand = {
       ws.builder.delete(args.key);
       const after = new Set(ws.builder.keys());
       const removed = before.filter((k) => !after.has(k));
-      ctx.print(`Removed ${removed.length === 1 ? removed[0] : `${removed.length} entries under ${args.key.endsWith("/") ? args.key : args.key + "/"}`}`, {
-        name: ws.builder.name,
-        removed,
-      });
+      ctx.print(
+        `Removed ${removed.length === 1 ? removed[0] : `${removed.length} entries under ${args.key.endsWith("/") ? args.key : args.key + "/"}`}`,
+        {
+          name: ws.builder.name,
+          removed,
+        },
+      );
     });
   },
 };

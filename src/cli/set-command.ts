@@ -19,7 +19,10 @@ export const setCommand = {
       .positional("source", { type: "string", describe: "A local file or s3://bucket/key[?versionId=...]" })
       .option("meta", { type: "string", requiresArg: true, describe: "The entry's user metadata, as JSON" })
       .example("quilt set train2017/1.jpg ./replacement/1.jpg", "replace one file")
-      .example(`quilt set labels.csv s3://bucket/labels.csv --meta '{"rows": 1000}'`, "an S3 object, with metadata"),
+      .example(
+        `quilt set labels.csv s3://bucket/labels.csv --meta '{"rows": 1000}'`,
+        "an S3 object, with metadata",
+      ),
   async run(args: SetArgs, ctx: CommandContext): Promise<void> {
     const meta = args.meta === undefined ? undefined : parseUserJson(args.meta, "--meta");
     await changeWorkspace(ctx, async (ws) => {

@@ -15,7 +15,10 @@ export const setMetaCommand = {
   describe: "Set the user metadata of an entry, a directory (dir/) or the package (.)",
   builder: (y: Argv) =>
     y
-      .positional("key", { type: "string", describe: 'Logical key of an entry, a directory ending in "/", or "." for the package' })
+      .positional("key", {
+        type: "string",
+        describe: 'Logical key of an entry, a directory ending in "/", or "." for the package',
+      })
       .positional("metadata", { type: "string", describe: "The metadata, as JSON (replaces what was there)" })
       .example(`quilt set-meta . '{"project": "coco", "version": 1.0}'`, "package metadata")
       .example(`quilt set-meta train2017/ '{"split": "train"}'`, "directory metadata")
@@ -25,7 +28,12 @@ export const setMetaCommand = {
     const target = args.key === "." || args.key === "/" ? "" : args.key;
     await changeWorkspace(ctx, async (ws) => {
       ws.builder.setMeta(target, meta);
-      const what = target === "" ? `package ${ws.builder.name}` : target.endsWith("/") ? `directory ${target}` : `logical key ${target}`;
+      const what =
+        target === ""
+          ? `package ${ws.builder.name}`
+          : target.endsWith("/")
+            ? `directory ${target}`
+            : `logical key ${target}`;
       ctx.print(`Set metadata of ${what}`, { name: ws.builder.name, key: target, meta: toPlain(meta) });
     });
   },

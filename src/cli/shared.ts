@@ -8,7 +8,8 @@ export function withRegistry<T>(y: Argv<T>): Argv<T & { registry: string | undef
   return y.option("registry", {
     type: "string",
     requiresArg: true,
-    describe: "Registry: s3://bucket, file:///dir or a directory (default: $QUILT_REGISTRY, else quilt3's local registry)",
+    describe:
+      "Registry: s3://bucket, file:///dir or a directory (default: $QUILT_REGISTRY, else quilt3's local registry)",
   }) as Argv<T & { registry: string | undefined }>;
 }
 

@@ -49,7 +49,15 @@ export async function installedStatus(ctx: CommandContext, dir: string): Promise
     for (const k of r.extra) human.push(`  extra:   ${k}`);
     human.push(`Restore the package's files with \`quilt force-match ${shellQuote(dir)}\``);
   }
-  ctx.print(human, { kind: "installed", dir, ...versionJson(pkg), ok: r.ok, changed: r.modified, missing: r.missing, extra: r.extra });
+  ctx.print(human, {
+    kind: "installed",
+    dir,
+    ...versionJson(pkg),
+    ok: r.ok,
+    changed: r.modified,
+    missing: r.missing,
+    extra: r.extra,
+  });
   return true;
 }
 
@@ -58,8 +66,14 @@ export const statusCommand = {
   describe: "Show the package installed in a directory (or the builder workspace) and what changed",
   builder: (y: Argv) =>
     y
-      .positional("dir", { type: "string", describe: "Installed directory, builder workspace or quilt mount point (default: .)" })
-      .example("quilt status ./dataset", "Package: bucket/dataset:tag (18b6a77a6) / No files have been changed")
+      .positional("dir", {
+        type: "string",
+        describe: "Installed directory, builder workspace or quilt mount point (default: .)",
+      })
+      .example(
+        "quilt status ./dataset",
+        "Package: bucket/dataset:tag (18b6a77a6) / No files have been changed",
+      )
       .example("quilt status --json", "the same as one JSON document"),
   async run(args: { dir?: string }, ctx: CommandContext): Promise<void> {
     const dir = args.dir ?? ".";

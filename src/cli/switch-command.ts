@@ -24,12 +24,21 @@ function version(v: { package: string; topHash: string }): string {
 
 export const switchCommand = {
   command: "switch <dir> [spec]",
-  describe: "Move a mount to another version or tag in one step (or back with --previous); open files finish with the old bytes",
+  describe:
+    "Move a mount to another version or tag in one step (or back with --previous); open files finish with the old bytes",
   builder: (y: Argv) =>
     y
       .positional("dir", { type: "string", describe: "The mount point (made by quilt mount)" })
-      .positional("spec", { type: "string", describe: "The version: a tag (v2), :tag, @hash, or ns/name[:tag][@hash] in the mount's registry" })
-      .option("previous", { type: "boolean", default: false, describe: "Return to the version served before the last switch (a second --previous goes forward again)" })
+      .positional("spec", {
+        type: "string",
+        describe: "The version: a tag (v2), :tag, @hash, or ns/name[:tag][@hash] in the mount's registry",
+      })
+      .option("previous", {
+        type: "boolean",
+        default: false,
+        describe:
+          "Return to the version served before the last switch (a second --previous goes forward again)",
+      })
       .epilog(
         "The new version's manifest is loaded and verified before anything changes: if it cannot be (an unknown tag, a bad manifest, no access), " +
           "the mount keeps serving the old version and the command fails. Then the switch is one step: programs that have files open go on reading " +
@@ -45,7 +54,13 @@ export const switchCommand = {
       .example("quilt switch ./dataset --previous", "roll back to the version before the last switch"),
   async run(args: SwitchArgs, ctx: CommandContext): Promise<void> {
     if (args.previous === (args.spec !== undefined)) {
-      throw new QuiltError("EUSAGE", args.previous ? "Give either a SPEC or --previous, not both" : "Give the version to switch to (SPEC), or --previous", { hint: "quilt switch DIR v2, or quilt switch DIR --previous" });
+      throw new QuiltError(
+        "EUSAGE",
+        args.previous
+          ? "Give either a SPEC or --previous, not both"
+          : "Give the version to switch to (SPEC), or --previous",
+        { hint: "quilt switch DIR v2, or quilt switch DIR --previous" },
+      );
     }
     const credentials = credentialsFingerprint(process.env);
     const mountpoint = resolve(args.dir);
@@ -57,7 +72,11 @@ export const switchCommand = {
       })
       .catch((err: unknown) => {
         if (isQuiltError(err, "EUNREACHABLE")) {
-          throw new QuiltError("EUNREACHABLE", `No quilt daemon is running, so ${args.dir} is not a quilt mount to switch`, { hint: "mount it first: quilt mount SPEC DIR" });
+          throw new QuiltError(
+            "EUNREACHABLE",
+            `No quilt daemon is running, so ${args.dir} is not a quilt mount to switch`,
+            { hint: "mount it first: quilt mount SPEC DIR" },
+          );
         }
         throw err;
       });
@@ -65,7 +84,14 @@ export const switchCommand = {
       ? `${info.mountpoint} already serves ${version(info)}`
       : `Switched ${info.mountpoint} to ${version(info)}${info.previous ? `; was ${version(info.previous)} (quilt switch ${args.dir} --previous returns to it)` : ""}`;
     const open = info.stillOpen ?? 0;
-    const lines = [human, ...(open > 0 ? [`${open} file${open === 1 ? " was" : "s were"} open before the switch: ${open === 1 ? "it reads" : "they read"} the old version until closed (see \`quilt switch --help\` on opening the same path meanwhile)`] : [])];
+    const lines = [
+      human,
+      ...(open > 0
+        ? [
+            `${open} file${open === 1 ? " was" : "s were"} open before the switch: ${open === 1 ? "it reads" : "they read"} the old version until closed (see \`quilt switch --help\` on opening the same path meanwhile)`,
+          ]
+        : []),
+    ];
     ctx.print(lines, { ...info, unchanged: info.unchanged === true, stillOpen: open });
   },
 };

@@ -11,24 +11,42 @@ export const tagCommand = {
   describe: "Point a tag at a version of a package",
   builder: (y: Argv) =>
     withRegistry(y)
-      .positional("version", { type: "string", describe: "The version: ns/name@hash (or ns/name:othertag)", demandOption: true })
-      .positional("tag", { type: "string", describe: "The tag to set, e.g. v1 or stable", demandOption: true })
+      .positional("version", {
+        type: "string",
+        describe: "The version: ns/name@hash (or ns/name:othertag)",
+        demandOption: true,
+      })
+      .positional("tag", {
+        type: "string",
+        describe: "The tag to set, e.g. v1 or stable",
+        demandOption: true,
+      })
       .example("quilt tag bucket/dataset@18b6a77a6 stable", "bucket/dataset:stable now names 18b6a77a6..."),
   async run(args: { version: string; tag: string }, ctx: CommandContext): Promise<void> {
     const spec = ctx.quilt.parseSpec(args.version, ctx.globals.registry);
     if (spec.tag === undefined && spec.hash === undefined) {
-      throw new QuiltError("EUSAGE", `Which version of ${spec.name} should be tagged ${JSON.stringify(args.tag)}?`, {
-        hint: `name it by hash: \`quilt tag ${spec.name}@HASH ${args.tag}\` (\`quilt log ${spec.name}\` lists the hashes)`,
-      });
+      throw new QuiltError(
+        "EUSAGE",
+        `Which version of ${spec.name} should be tagged ${JSON.stringify(args.tag)}?`,
+        {
+          hint: `name it by hash: \`quilt tag ${spec.name}@HASH ${args.tag}\` (\`quilt log ${spec.name}\` lists the hashes)`,
+        },
+      );
     }
     const registry = ctx.quilt.registry(spec.registry);
-    const resolved = await registry.resolve(spec.name, { ...(spec.tag !== undefined && { tag: spec.tag }), ...(spec.hash !== undefined && { hash: spec.hash }) });
-    await registry.setTag(spec.name, resolved.topHash, args.tag);
-    ctx.print(`Tagged ${spec.name}@${resolved.topHash.slice(0, SHORT_HASH_CHARS)} as ${spec.name}:${args.tag}`, {
-      registry: spec.registry.url,
-      name: spec.name,
-      tag: args.tag,
-      topHash: resolved.topHash,
+    const resolved = await registry.resolve(spec.name, {
+      ...(spec.tag !== undefined && { tag: spec.tag }),
+      ...(spec.hash !== undefined && { hash: spec.hash }),
     });
+    await registry.setTag(spec.name, resolved.topHash, args.tag);
+    ctx.print(
+      `Tagged ${spec.name}@${resolved.topHash.slice(0, SHORT_HASH_CHARS)} as ${spec.name}:${args.tag}`,
+      {
+        registry: spec.registry.url,
+        name: spec.name,
+        tag: args.tag,
+        topHash: resolved.topHash,
+      },
+    );
   },
 };

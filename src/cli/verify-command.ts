@@ -30,24 +30,50 @@ export const verifyCommand = {
   describe: "Check that a directory holds exactly the files of its package version (exit 1 if not)",
   builder: (y: Argv) =>
     withRegistry(y)
-      .positional("dir", { type: "string", describe: "Installed directory or quilt mount point", demandOption: true })
-      .option("package", { type: "string", requiresArg: true, describe: "Check against this version instead of the installed one" })
-      .option("extra-files-ok", { type: "boolean", default: false, describe: "Files that are not in the package do not count as differences" })
-      .option("deep", { type: "boolean", default: false, describe: "Hash every file, even those unchanged since the install" })
+      .positional("dir", {
+        type: "string",
+        describe: "Installed directory or quilt mount point",
+        demandOption: true,
+      })
+      .option("package", {
+        type: "string",
+        requiresArg: true,
+        describe: "Check against this version instead of the installed one",
+      })
+      .option("extra-files-ok", {
+        type: "boolean",
+        default: false,
+        describe: "Files that are not in the package do not count as differences",
+      })
+      .option("deep", {
+        type: "boolean",
+        default: false,
+        describe: "Hash every file, even those unchanged since the install",
+      })
       .option("cached-only", {
         type: "boolean",
         default: false,
-        describe: "On a mount: re-hash only what is cached; files not cached are reported as not verified (exit 1), not fetched",
+        describe:
+          "On a mount: re-hash only what is cached; files not cached are reported as not verified (exit 1), not fetched",
       })
       .example("quilt verify ./dataset", "exit 0 when ./dataset matches its manifest")
-      .example("quilt verify ./dataset --package bucket/dataset:v2 --deep", "compare every byte with another version")
+      .example(
+        "quilt verify ./dataset --package bucket/dataset:v2 --deep",
+        "compare every byte with another version",
+      )
       .example("quilt verify ./mnt", "on a mount: re-hash what is cached, fetch and verify the rest")
-      .example("quilt verify ./mnt --cached-only", "on a mount: check the cache only; exit 1 while anything is not verified"),
+      .example(
+        "quilt verify ./mnt --cached-only",
+        "on a mount: check the cache only; exit 1 while anything is not verified",
+      ),
   async run(args: VerifyArgs, ctx: CommandContext): Promise<void> {
     const mount = await daemonMount(args.dir);
     if (mount) return verifyMount(ctx, args.dir, mount, args);
     if (args.cachedOnly) throw cachedOnlyError(args.dir);
-    const pkg = args.package !== undefined ? await openPackage(ctx, args.package) : (await openInstalled(ctx, args.dir))?.pkg;
+    const pkg =
+      args.package !== undefined
+        ? await openPackage(ctx, args.package)
+        : (await openInstalled(ctx, args.dir))?.pkg;
     if (!pkg) throw noInstallError(args.dir, "or give the version to compare with: --package NAME");
     const progress = ctx.progress("Hashing");
     const r = await pkg.verifyDirectoryMatchesManifest(args.dir, {
@@ -58,7 +84,17 @@ export const verifyCommand = {
     progress.finish();
     if (!r.ok) ctx.exitCode = EXIT_DIFFERENCE;
     const fix = `quilt force-match ${shellQuote(args.dir)}${packageArgs(args.package, ctx)}`;
-    const human = r.ok ? [`${args.dir} matches manifest ${pkg.label}`] : formatVerifyReport(r, args.dir, pkg.label, fix);
-    ctx.print(human, { dir: args.dir, ...versionJson(pkg), ok: r.ok, missing: r.missing, extra: r.extra, modified: r.modified, hashed: r.hashed });
+    const human = r.ok
+      ? [`${args.dir} matches manifest ${pkg.label}`]
+      : formatVerifyReport(r, args.dir, pkg.label, fix);
+    ctx.print(human, {
+      dir: args.dir,
+      ...versionJson(pkg),
+      ok: r.ok,
+      missing: r.missing,
+      extra: r.extra,
+      modified: r.modified,
+      hashed: r.hashed,
+    });
   },
 };

@@ -23,8 +23,13 @@ export function sourceLabel(pk: PhysicalKey, cwd = process.cwd()): string {
 }
 
 /** Folded [logical, source] pairs; a folded directory shows as "dir/" -> "source/". */
-export function dataLines(entries: { logicalKey: string; source: PhysicalKey }[], cwd = process.cwd()): [string, string][] {
-  const folded = foldContents(entries.map((e) => ({ key: e.logicalKey, source: sourceLabel(e.source, cwd) })));
+export function dataLines(
+  entries: { logicalKey: string; source: PhysicalKey }[],
+  cwd = process.cwd(),
+): [string, string][] {
+  const folded = foldContents(
+    entries.map((e) => ({ key: e.logicalKey, source: sourceLabel(e.source, cwd) })),
+  );
   return folded.map(([k, s]) => [k.replace(/\/\.\.\.$/, "/"), s.replace(/\/\.\.\.$/, "/")]);
 }
 
@@ -33,6 +38,7 @@ export function formatDataLines(lines: [string, string][]): string[] {
   const shown = lines.slice(0, MAX_CONTENT_LINES);
   const width = Math.max(0, ...shown.map(([k]) => k.length));
   const out = shown.map(([k, s]) => `  ${k.padEnd(width)}  ->  ${s}`);
-  if (lines.length > shown.length) out.push(`  ... ${lines.length - shown.length} more (--json lists every entry)`);
+  if (lines.length > shown.length)
+    out.push(`  ... ${lines.length - shown.length} more (--json lists every entry)`);
   return out;
 }

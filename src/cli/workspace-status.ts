@@ -27,14 +27,28 @@ export async function workspaceStatus(ctx: CommandContext, dir: string): Promise
   const data = dataLines(snap.entries);
   const human: string[] = [];
   if (pushed && top !== undefined) {
-    human.push(pushed.tag !== undefined ? `Package: ${b.name}:${pushed.tag} (${top.slice(0, SHORT_HASH)})` : `Package: ${b.name}@${top.slice(0, SHORT_HASH)}`);
+    human.push(
+      pushed.tag !== undefined
+        ? `Package: ${b.name}:${pushed.tag} (${top.slice(0, SHORT_HASH)})`
+        : `Package: ${b.name}@${top.slice(0, SHORT_HASH)}`,
+    );
     human.push("Data matches manifest");
   } else {
-    human.push(`PackageBuilder: ${b.name} (${top === undefined ? "pre-manifest" : top.slice(0, SHORT_HASH)})`, "", "Data:");
-    human.push(...(data.length > 0 ? formatDataLines(data) : ["  (none yet: `quilt add PATH` adds a file or directory)"]));
+    human.push(
+      `PackageBuilder: ${b.name} (${top === undefined ? "pre-manifest" : top.slice(0, SHORT_HASH)})`,
+      "",
+      "Data:",
+    );
+    human.push(
+      ...(data.length > 0
+        ? formatDataLines(data)
+        : ["  (none yet: `quilt add PATH` adds a file or directory)"]),
+    );
     if (ws.staleFiles.length > 0) {
       human.push("", `Changed since hashed (${ws.staleFiles.length}; the next build hashes them again):`);
-      human.push(...ws.staleFiles.slice(0, 20).map((p) => `  ${userPath(p)}${existsSync(p) ? "" : " (missing)"}`));
+      human.push(
+        ...ws.staleFiles.slice(0, 20).map((p) => `  ${userPath(p)}${existsSync(p) ? "" : " (missing)"}`),
+      );
       if (ws.staleFiles.length > 20) human.push(`  ... ${ws.staleFiles.length - 20} more`);
     }
   }
@@ -48,7 +62,12 @@ export async function workspaceStatus(ctx: CommandContext, dir: string): Promise
     package: pushed ? { name: b.name, tag: pushed.tag ?? null, manifest: pushed.url } : null,
     dataMatchesManifest: pushed !== undefined,
     hasLocalFiles: b.hasLocalFiles(),
-    entries: snap.entries.map((e) => ({ logicalKey: e.logicalKey, source: e.source.toString(), size: e.size ?? null, hash: e.hash?.get("value") ?? null })),
+    entries: snap.entries.map((e) => ({
+      logicalKey: e.logicalKey,
+      source: e.source.toString(),
+      size: e.size ?? null,
+      hash: e.hash?.get("value") ?? null,
+    })),
     data: data.map(([logicalKey, source]) => ({ logicalKey, source })),
     staleFiles: ws.staleFiles,
   });

@@ -7,7 +7,13 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, open, readFile, readdir, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { restoreBuilder, saveBuilderState, checkBuilderState, type BuilderState, type FileStamp } from "../api/builder-state.js";
+import {
+  restoreBuilder,
+  saveBuilderState,
+  checkBuilderState,
+  type BuilderState,
+  type FileStamp,
+} from "../api/builder-state.js";
 import { INSTALL_STATE_FILE } from "../api/install-state.js";
 import { PackageBuilder, type BuilderSnapshot } from "../api/package-builder.js";
 import { STATE_DIR } from "../api/safe-path.js";
@@ -20,7 +26,8 @@ const FORMAT = "quilt-workspace/1";
 const STALE_TEMP_MS = 60 * 60 * 1000;
 const TEMP_RE = /^\.workspace\.json\.[0-9a-f]+\.tmp$/;
 
-export const NO_WORKSPACE_HINT = "run `quilt init NAME` in the directory that holds your data to start a package there";
+export const NO_WORKSPACE_HINT =
+  "run `quilt init NAME` in the directory that holds your data to start a package there";
 
 interface WorkspaceFile {
   format: typeof FORMAT;
@@ -69,12 +76,17 @@ async function readWorkspaceFile(root: string): Promise<WorkspaceFile> {
   let v: Partial<WorkspaceFile>;
   try {
     v = JSON.parse(text) as Partial<WorkspaceFile>;
-    if (v.format !== FORMAT || typeof v.generation !== "number") throw new Error(`unknown format ${JSON.stringify(v.format)}`);
+    if (v.format !== FORMAT || typeof v.generation !== "number")
+      throw new Error(`unknown format ${JSON.stringify(v.format)}`);
     checkBuilderState(v.builder);
   } catch (err) {
-    throw new QuiltError("EBADMANIFEST", `${path} is not a valid workspace state: ${(err as Error).message}`, {
-      hint: "it was edited or damaged; move it away and `quilt init` again to start over",
-    });
+    throw new QuiltError(
+      "EBADMANIFEST",
+      `${path} is not a valid workspace state: ${(err as Error).message}`,
+      {
+        hint: "it was edited or damaged; move it away and `quilt init` again to start over",
+      },
+    );
   }
   return v as WorkspaceFile;
 }
@@ -88,7 +100,9 @@ async function readGeneration(root: string): Promise<{ generation: number }> {
   const fh = await open(workspaceStatePath(root), "r");
   try {
     const { buffer, bytesRead } = await fh.read(Buffer.alloc(256), 0, 256, 0);
-    const m = /^\{\s*"format":\s*"[^"\\]*",\s*"generation":\s*(\d+)\s*,/.exec(buffer.toString("utf8", 0, bytesRead));
+    const m = /^\{\s*"format":\s*"[^"\\]*",\s*"generation":\s*(\d+)\s*,/.exec(
+      buffer.toString("utf8", 0, bytesRead),
+    );
     if (m) return { generation: Number(m[1]) };
   } finally {
     await fh.close();
@@ -152,7 +166,10 @@ export class Workspace {
 
   static async open(root: string, output: (line: string) => void, ctx: CommandContext): Promise<Workspace> {
     const file = await readWorkspaceFile(root);
-    const { builder, staleFiles, warnings, stamps } = await restoreBuilder(file.builder, { context: ctx.quilt, output });
+    const { builder, staleFiles, warnings, stamps } = await restoreBuilder(file.builder, {
+      context: ctx.quilt,
+      output,
+    });
     return new Workspace(root, headerOf(file), builder, staleFiles, warnings, stamps, output);
   }
 
@@ -160,7 +177,11 @@ export class Workspace {
   replaceBuilder(snapshot: BuilderSnapshot): void {
     const b = this.builder;
     const name = b.defaultTag === undefined ? b.name : `${b.name}:${b.defaultTag}`;
-    this.builder = PackageBuilder.fromState(name, snapshot, { context: b.context, registry: b.registry.url, output: this.output });
+    this.builder = PackageBuilder.fromState(name, snapshot, {
+      context: b.context,
+      registry: b.registry.url,
+      output: this.output,
+    });
   }
 
   get stateDir(): string {
@@ -182,13 +203,20 @@ export class Workspace {
     const builderState = await saveBuilderState(this.builder, { stamps: this.stamps });
     if (this.file.generation > 0) {
       const onDisk = await readGeneration(this.root).catch((err: unknown) => {
-        if (errnoCode(err) === "ENOENT") throw new QuiltError("ENOTFOUND", `${path} was removed while this command ran`, { hint: NO_WORKSPACE_HINT });
+        if (errnoCode(err) === "ENOENT")
+          throw new QuiltError("ENOTFOUND", `${path} was removed while this command ran`, {
+            hint: NO_WORKSPACE_HINT,
+          });
         throw err;
       });
       if (onDisk.generation !== this.file.generation) {
-        throw new QuiltError("ESTALE", "The workspace was changed by another quilt command while this one ran; this command's changes were not saved", {
-          hint: "run `quilt status` to see the workspace, then run the command again",
-        });
+        throw new QuiltError(
+          "ESTALE",
+          "The workspace was changed by another quilt command while this one ran; this command's changes were not saved",
+          {
+            hint: "run `quilt status` to see the workspace, then run the command again",
+          },
+        );
       }
     }
     const next: WorkspaceFile = { ...this.file, generation: this.file.generation + 1, builder: builderState };
@@ -202,13 +230,23 @@ export class Workspace {
  * The workspace around the current directory, with its builder restored. Lines the
  * builder prints ("Building manifest...") go to `output`; warnings about the state to stderr.
  */
-export async function openWorkspace(ctx: CommandContext, output: (line: string) => void = (l) => ctx.say(l)): Promise<Workspace> {
+export async function openWorkspace(
+  ctx: CommandContext,
+  output: (line: string) => void = (l) => ctx.say(l),
+): Promise<Workspace> {
   const root = findWorkspaceRoot(process.cwd());
   if (root === undefined) {
     const installed = findInstalledRoot(process.cwd());
-    throw new QuiltError("ENOTFOUND", `Not in a quilt workspace: no ${STATE_DIR}/${WORKSPACE_FILE} here or in any parent directory`, {
-      hint: installed !== undefined ? `${installed} holds an installed package, not a workspace; ${NO_WORKSPACE_HINT}` : NO_WORKSPACE_HINT,
-    });
+    throw new QuiltError(
+      "ENOTFOUND",
+      `Not in a quilt workspace: no ${STATE_DIR}/${WORKSPACE_FILE} here or in any parent directory`,
+      {
+        hint:
+          installed !== undefined
+            ? `${installed} holds an installed package, not a workspace; ${NO_WORKSPACE_HINT}`
+            : NO_WORKSPACE_HINT,
+      },
+    );
   }
   const ws = await Workspace.open(root, output, ctx);
   for (const w of ws.warnings) ctx.io.err(`warning: ${w}\n`);

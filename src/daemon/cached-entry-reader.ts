@@ -32,10 +32,15 @@ export class CachedEntryReader implements EntryReader {
   ) {}
 
   open(entry: ManifestEntry): ReadHandle {
-    return new ObjectReader(this.cache, cacheObjectForEntry(entry), this.counted(this.stores.objectSource(entry.physicalKey, entry.size, this.faults)), {
-      strict: this.strict,
-      onUnverified: () => this.unverified.add(entry.logicalKey),
-    });
+    return new ObjectReader(
+      this.cache,
+      cacheObjectForEntry(entry),
+      this.counted(this.stores.objectSource(entry.physicalKey, entry.size, this.faults)),
+      {
+        strict: this.strict,
+        onUnverified: () => this.unverified.add(entry.logicalKey),
+      },
+    );
   }
 
   /** The source with its fetches counted for this mount (a node's monitoring reads them per mount). */
@@ -51,7 +56,13 @@ export class CachedEntryReader implements EntryReader {
     };
   }
 
-  async read(entry: ManifestEntry, offset: number, length: number, handle: ReadHandle, signal?: AbortSignal): Promise<Buffer> {
+  async read(
+    entry: ManifestEntry,
+    offset: number,
+    length: number,
+    handle: ReadHandle,
+    signal?: AbortSignal,
+  ): Promise<Buffer> {
     let bytes: Buffer;
     try {
       bytes = await (handle as ObjectReader).read(offset, length, signal);

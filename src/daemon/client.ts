@@ -11,13 +11,28 @@ export class DaemonClient {
   constructor(readonly socketPath: string) {}
 
   /** Sends one request and waits for its reply. */
-  async request<T = unknown>(op: Operation, params: Record<string, unknown> = {}, opts: { onProgress?: (d: Record<string, unknown>) => void; timeoutMs?: number } = {}): Promise<T> {
+  async request<T = unknown>(
+    op: Operation,
+    params: Record<string, unknown> = {},
+    opts: { onProgress?: (d: Record<string, unknown>) => void; timeoutMs?: number } = {},
+  ): Promise<T> {
     const socket = await this.connect();
     const id = this.nextId++;
     try {
       return await new Promise<T>((resolve, reject) => {
         const reader = new FrameReader(MAX_FRAME_BYTES);
-        const timer = opts.timeoutMs ? setTimeout(() => reject(new QuiltError("EUNREACHABLE", `The daemon did not answer ${op} within ${opts.timeoutMs} ms`)), opts.timeoutMs) : undefined;
+        const timer = opts.timeoutMs
+          ? setTimeout(
+              () =>
+                reject(
+                  new QuiltError(
+                    "EUNREACHABLE",
+                    `The daemon did not answer ${op} within ${opts.timeoutMs} ms`,
+                  ),
+                ),
+              opts.timeoutMs,
+            )
+          : undefined;
         const done = (fn: () => void) => {
           if (timer) clearTimeout(timer);
           fn();
@@ -34,7 +49,9 @@ export class DaemonClient {
             try {
               frame = JSON.parse(text) as ServerFrame;
             } catch {
-              return done(() => reject(new QuiltError("EINTERNAL", "The daemon sent a frame that is not JSON")));
+              return done(() =>
+                reject(new QuiltError("EINTERNAL", "The daemon sent a frame that is not JSON")),
+              );
             }
             if (frame.id !== id) continue;
             if (!isReply(frame)) {
@@ -45,11 +62,25 @@ export class DaemonClient {
             else {
               // A code this client does not know (EPROTO, or a newer daemon's) is still a failure.
               const code = isErrorCode(frame.error.code) ? frame.error.code : "EINTERNAL";
-              done(() => reject(new QuiltError(code, frame.error.message, { ...(frame.error.hint !== undefined && { hint: frame.error.hint }) })));
+              done(() =>
+                reject(
+                  new QuiltError(code, frame.error.message, {
+                    ...(frame.error.hint !== undefined && { hint: frame.error.hint }),
+                  }),
+                ),
+              );
             }
           }
         });
-        socket.on("close", () => done(() => reject(new QuiltError("EUNREACHABLE", `The daemon closed the connection during ${op}`, { hint: "see the daemon log (quilt daemon status)" }))));
+        socket.on("close", () =>
+          done(() =>
+            reject(
+              new QuiltError("EUNREACHABLE", `The daemon closed the connection during ${op}`, {
+                hint: "see the daemon log (quilt daemon status)",
+              }),
+            ),
+          ),
+        );
         socket.on("error", (err) => done(() => reject(err)));
         socket.write(JSON.stringify({ id, v: PROTOCOL_VERSION, op, params }) + "\n");
       });
@@ -66,7 +97,9 @@ export class DaemonClient {
         const code = errnoCode(err);
         reject(
           code === "ENOENT" || code === "ECONNREFUSED"
-            ? new QuiltError("EUNREACHABLE", "The quilt daemon is not running", { hint: "start it with `quilt daemon start` (quilt mount starts it too)" })
+            ? new QuiltError("EUNREACHABLE", "The quilt daemon is not running", {
+                hint: "start it with `quilt daemon start` (quilt mount starts it too)",
+              })
             : err,
         );
       });

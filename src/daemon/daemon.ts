@@ -22,7 +22,14 @@ import { readMountRecords, writeMountRecords, type MountRecord } from "./mount-r
 import { parseSwitchRequest, switchMount, type VersionLoader } from "./mount-switch.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { mountpointParam, parseMountRequest } from "./mount-request.js";
-import { checkCredentials, credentialsFingerprint, s3ContextFromEnv, s3ContextKey, s3StoreOptions, type S3Context } from "./s3-context.js";
+import {
+  checkCredentials,
+  credentialsFingerprint,
+  s3ContextFromEnv,
+  s3ContextKey,
+  s3StoreOptions,
+  type S3Context,
+} from "./s3-context.js";
 import type { DaemonPaths } from "./paths.js";
 import { SocketServer, type Handler } from "./socket-server.js";
 
@@ -34,7 +41,10 @@ import { SocketServer, type Handler } from "./socket-server.js";
 export const MAX_REPORTED_KEYS = 2000;
 
 function capList<K extends string, T>(list: T[], name: K): Record<K, T[]> & Record<`${K}Omitted`, number> {
-  return { [name]: list.slice(0, MAX_REPORTED_KEYS), [`${name}Omitted`]: Math.max(0, list.length - MAX_REPORTED_KEYS) } as Record<K, T[]> & Record<`${K}Omitted`, number>;
+  return {
+    [name]: list.slice(0, MAX_REPORTED_KEYS),
+    [`${name}Omitted`]: Math.max(0, list.length - MAX_REPORTED_KEYS),
+  } as Record<K, T[]> & Record<`${K}Omitted`, number>;
 }
 
 export interface DaemonOptions {
@@ -87,7 +97,12 @@ export class Daemon {
     // directories the user named keep the mode they have.
     await makePrivateDir(dirname(opts.paths.dir), { tighten: !env.QUILT_STATE_DIR });
     await makePrivateDir(cacheDir(env), { tighten: !env.QUILT_CACHE_DIR });
-    const cache = await BlockCache.open({ dataDir: opts.paths.data, indexDir: opts.paths.index, maxBytes, ...(!cacheClaims(env) && { claims: false }) });
+    const cache = await BlockCache.open({
+      dataDir: opts.paths.data,
+      indexDir: opts.paths.index,
+      maxBytes,
+      ...(!cacheClaims(env) && { claims: false }),
+    });
     const d = new Daemon(opts.paths, cache, ManifestIndex.open(opts.paths.manifests), env);
     d.server = new SocketServer(opts.paths.socket, d.handlers());
     try {
@@ -100,7 +115,11 @@ export class Daemon {
     }
     // Holding the state directory, this daemon is the index's only user: private copies it
     // lists belong to the daemon before it, and nothing can read them any more.
-    cache.dropOrphanPrivateCopies().catch((err: unknown) => log().warn({ err }, "could not delete a previous daemon's private cache copies"));
+    cache
+      .dropOrphanPrivateCopies()
+      .catch((err: unknown) =>
+        log().warn({ err }, "could not delete a previous daemon's private cache copies"),
+      );
     await opts.onListening?.();
     // The socket answers during the restore (so a second `quilt mount` finds this daemon
     // instead of starting another), but says it is not ready: `quilt daemon start` returns
@@ -128,7 +147,10 @@ export class Daemon {
   }
 
   private async saveRecords(): Promise<void> {
-    await writeMountRecords(this.paths.mounts, [...this.mounts.values()].map((m) => m.record));
+    await writeMountRecords(
+      this.paths.mounts,
+      [...this.mounts.values()].map((m) => m.record),
+    );
   }
 
   private storesFor(context: S3Context): Stores {
@@ -148,14 +170,17 @@ export class Daemon {
     for (const stores of this.storesByContext.values()) {
       const c = stores.counts();
       for (const backend of ["s3", "local"] as const) {
-        for (const k of Object.keys(total[backend]) as (keyof RequestCounts)[]) total[backend][k] += c[backend][k];
+        for (const k of Object.keys(total[backend]) as (keyof RequestCounts)[])
+          total[backend][k] += c[backend][k];
       }
     }
     return total;
   }
 
   private registry(url: string, stores: Stores) {
-    return openRegistry(parseRegistryUrl(url), stores, { manifestCacheDir: join(cacheDir(this.env), "manifests") });
+    return openRegistry(parseRegistryUrl(url), stores, {
+      manifestCacheDir: join(cacheDir(this.env), "manifests"),
+    });
   }
 
   /** The stores and registry a record reads through: its own S3 context. */
@@ -170,17 +195,25 @@ export class Daemon {
    * verified against its top hash, when it never was), and the version's time; `check` may
    * refuse it.
    */
-  private async loadVersion(r: MountRecord, check?: (version: IndexedVersion) => void): Promise<{ version: IndexedVersion; time: Date; manifestBytes: number | null }> {
+  private async loadVersion(
+    r: MountRecord,
+    check?: (version: IndexedVersion) => void,
+  ): Promise<{ version: IndexedVersion; time: Date; manifestBytes: number | null }> {
     const { registry } = this.recordStores(r);
     const version = await openIndexedVersion(this.manifests, registry, r.name, r.topHash as never);
     check?.(version);
     // The version's time is when its manifest was written; its size is shown by `quilt mount`.
-    const head = await registry.store.head({ bucket: registry.bucket, key: manifestKey("v1", r.name, r.topHash) }).catch(() => undefined);
+    const head = await registry.store
+      .head({ bucket: registry.bucket, key: manifestKey("v1", r.name, r.topHash) })
+      .catch(() => undefined);
     return { version, time: head?.lastModified ?? new Date(), manifestBytes: head?.size ?? null };
   }
 
   /** Mounts a record with its own S3 context; `check` may refuse the version before anything is mounted. */
-  private async mountRecord(r: MountRecord, check?: (version: IndexedVersion) => void): Promise<PackageMount> {
+  private async mountRecord(
+    r: MountRecord,
+    check?: (version: IndexedVersion) => void,
+  ): Promise<PackageMount> {
     const { version, time, manifestBytes } = await this.loadVersion(r, check);
     const m = new PackageMount(r, version, this.cache, this.recordStores(r).stores);
     m.manifestBytes = manifestBytes;
@@ -200,28 +233,47 @@ export class Daemon {
     if (!m || (await mountAt(mountpoint)) !== undefined) return;
     log().info({ mountpoint }, "unmounted outside quilt; forgetting it");
     this.mounts.delete(mountpoint);
-    await m.unmount(true).catch((err: unknown) => log().warn({ err, mountpoint }, "releasing a mount unmounted outside quilt failed"));
+    await m
+      .unmount(true)
+      .catch((err: unknown) =>
+        log().warn({ err, mountpoint }, "releasing a mount unmounted outside quilt failed"),
+      );
     await this.saveRecords();
   }
 
   /** How a switch resolves and loads versions: through the mount's own registry and S3 context. */
   private versionLoader(): VersionLoader {
     return {
-      resolve: async (r, spec) => (await this.recordStores(r).registry.resolve(spec.name, { ...(spec.tag !== undefined && { tag: spec.tag }), ...(spec.hash !== undefined && { hash: spec.hash }) })).topHash,
+      resolve: async (r, spec) =>
+        (
+          await this.recordStores(r).registry.resolve(spec.name, {
+            ...(spec.tag !== undefined && { tag: spec.tag }),
+            ...(spec.hash !== undefined && { hash: spec.hash }),
+          })
+        ).topHash,
       load: (r, check) => this.loadVersion(r, check),
-      checkCredentials: (r, caller) => r.s3 && checkCredentials(r.s3, caller, credentialsFingerprint(this.env)),
+      checkCredentials: (r, caller) =>
+        r.s3 && checkCredentials(r.s3, caller, credentialsFingerprint(this.env)),
     };
   }
 
   private mountAt(path: unknown): PackageMount {
     const m = typeof path === "string" ? this.mounts.get(path) : undefined;
-    if (!m) throw new QuiltError("ENOTFOUND", `${String(path)} is not a quilt mount`, { hint: "list mounts with `quilt mounts`" });
+    if (!m)
+      throw new QuiltError("ENOTFOUND", `${String(path)} is not a quilt mount`, {
+        hint: "list mounts with `quilt mounts`",
+      });
     return m;
   }
 
   private handlers(): Record<string, Handler> {
     return {
-      ping: async () => ({ pid: process.pid, startedAt: this.startedAt.toISOString(), mounts: this.mounts.size, ready: this.ready }),
+      ping: async () => ({
+        pid: process.pid,
+        startedAt: this.startedAt.toISOString(),
+        mounts: this.mounts.size,
+        ready: this.ready,
+      }),
       mount: async (p) => {
         await this.restoring;
         const req = parseMountRequest(p);
@@ -230,27 +282,41 @@ export class Daemon {
         await this.forgetIfUnmounted(mountpoint);
         const existing = this.mounts.get(mountpoint);
         if (!existing && (await mountState(mountpoint)) === "live") {
-          throw new QuiltError("EBUSY", `${mountpoint} is already mounted`, { hint: `unmount it first: quilt unmount ${mountpoint}` });
+          throw new QuiltError("EBUSY", `${mountpoint} is already mounted`, {
+            hint: `unmount it first: quilt unmount ${mountpoint}`,
+          });
         }
         // S3 requests would be signed with the daemon's credentials: refuse before the first
         // one when they are not the caller's (a local registry's manifest is checked once read).
         const credentials = () => checkCredentials(req.s3, req.credentials, credentialsFingerprint(this.env));
         if (spec.registry.kind === "s3") credentials();
         const registry = this.registry(spec.registry.url, this.storesFor(req.s3));
-        const resolved = await registry.resolve(spec.name, { ...(spec.tag !== undefined && { tag: spec.tag }), ...(spec.hash !== undefined && { hash: spec.hash }) });
+        const resolved = await registry.resolve(spec.name, {
+          ...(spec.tag !== undefined && { tag: spec.tag }),
+          ...(spec.hash !== undefined && { hash: spec.hash }),
+        });
         if (existing) {
           // The same version, registry and options again (a retried script, a second `quilt
           // mount` in a job): nothing to do, and not an error. Anything else is a conflict.
           const r = existing.record;
           const same =
-            r.registry === spec.registry.url && r.name === spec.name && r.topHash === resolved.topHash && (r.verify ?? "default") === (req.verify ?? "default") && (r.allowOther ?? false) === req.allowOther;
+            r.registry === spec.registry.url &&
+            r.name === spec.name &&
+            r.topHash === resolved.topHash &&
+            (r.verify ?? "default") === (req.verify ?? "default") &&
+            (r.allowOther ?? false) === req.allowOther;
           if (same) return { ...describe(existing), alreadyMounted: true };
           // Another version of the same registry: a switch moves the mount without unmounting it.
-          const switchable = r.registry === spec.registry.url && (r.name !== spec.name || r.topHash !== resolved.topHash);
+          const switchable =
+            r.registry === spec.registry.url && (r.name !== spec.name || r.topHash !== resolved.topHash);
           const target = `${spec.name}${spec.tag !== undefined ? `:${spec.tag}` : ""}${spec.hash !== undefined ? `@${spec.hash}` : ""}`;
-          throw new QuiltError("EBUSY", `${mountpoint} is already mounted (${r.name}@${r.topHash.slice(0, 9)}${r.verify === "strict" ? ", --verify strict" : ""})`, {
-            hint: `unmount it first: quilt unmount ${mountpoint}${switchable ? `; or switch it to that version in place: quilt switch ${mountpoint} ${target}` : ""}`,
-          });
+          throw new QuiltError(
+            "EBUSY",
+            `${mountpoint} is already mounted (${r.name}@${r.topHash.slice(0, 9)}${r.verify === "strict" ? ", --verify strict" : ""})`,
+            {
+              hint: `unmount it first: quilt unmount ${mountpoint}${switchable ? `; or switch it to that version in place: quilt switch ${mountpoint} ${target}` : ""}`,
+            },
+          );
         }
         const record: MountRecord = {
           mountpoint,
@@ -297,14 +363,36 @@ export class Daemon {
         for (const mountpoint of [...this.mounts.keys()]) await this.forgetIfUnmounted(mountpoint);
         return [...this.mounts.values()].map(describe);
       },
-      stats: async () => ({ pid: process.pid, startedAt: this.startedAt.toISOString(), mounts: this.mounts.size, cache: this.cache.stats(), requests: this.requestCounts() }),
+      stats: async () => ({
+        pid: process.pid,
+        startedAt: this.startedAt.toISOString(),
+        mounts: this.mounts.size,
+        cache: this.cache.stats(),
+        requests: this.requestCounts(),
+      }),
       verify: async (p, ctx) => {
-        const r = await this.mountAt(await canonicalMountPath(mountpointParam(p, "verify"))).verify({ cachedOnly: p.cachedOnly === true, onProgress: (x) => ctx.progress(x) });
+        const r = await this.mountAt(await canonicalMountPath(mountpointParam(p, "verify"))).verify({
+          cachedOnly: p.cachedOnly === true,
+          onProgress: (x) => ctx.progress(x),
+        });
         return { ...r, ...capList(r.failed, "failed"), ...capList(r.unverified, "unverified") };
       },
       "force-match": async (p, ctx) => {
-        const r = await this.mountAt(await canonicalMountPath(mountpointParam(p, "force-match"))).forceMatch({ cachedOnly: p.cachedOnly === true, onProgress: (x) => ctx.progress(x) });
-        return { ...r, before: { ...r.before, failed: r.before.failed.slice(0, MAX_REPORTED_KEYS), unverified: r.before.unverified.slice(0, MAX_REPORTED_KEYS) }, ...capList(r.failed, "failed"), ...capList(r.repaired, "repaired"), ...capList(r.unrepaired, "unrepaired") };
+        const r = await this.mountAt(await canonicalMountPath(mountpointParam(p, "force-match"))).forceMatch({
+          cachedOnly: p.cachedOnly === true,
+          onProgress: (x) => ctx.progress(x),
+        });
+        return {
+          ...r,
+          before: {
+            ...r.before,
+            failed: r.before.failed.slice(0, MAX_REPORTED_KEYS),
+            unverified: r.before.unverified.slice(0, MAX_REPORTED_KEYS),
+          },
+          ...capList(r.failed, "failed"),
+          ...capList(r.repaired, "repaired"),
+          ...capList(r.unrepaired, "unrepaired"),
+        };
       },
       status: async (p) => describe(this.mountAt(await canonicalMountPath(mountpointParam(p, "status")))),
       // `quilt cache clear` while this daemon runs: its index must forget the blocks it

@@ -14,7 +14,11 @@ export class FrameReader {
     for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
       const piece = chunk.subarray(start, nl);
       if (this.pendingBytes + piece.length > this.maxBytes) throw new FrameTooLarge(this.maxBytes);
-      frames.push(this.pending.length ? Buffer.concat([...this.pending, piece]).toString("utf8") : piece.toString("utf8"));
+      frames.push(
+        this.pending.length
+          ? Buffer.concat([...this.pending, piece]).toString("utf8")
+          : piece.toString("utf8"),
+      );
       this.pending = [];
       this.pendingBytes = 0;
       start = nl + 1;

@@ -59,7 +59,12 @@ export class IndexedVersion {
 }
 
 /** The version `topHash` of `name` in `registry`, indexed (once) from its verified manifest. */
-export async function openIndexedVersion(index: ManifestIndex, registry: Registry, name: string, topHash: TopHash): Promise<IndexedVersion> {
+export async function openIndexedVersion(
+  index: ManifestIndex,
+  registry: Registry,
+  name: string,
+  topHash: TopHash,
+): Promise<IndexedVersion> {
   const id: VersionId = { registry: registry.manifests.registry, name, topHash };
   let header = index.header(id);
   if (header === undefined) {

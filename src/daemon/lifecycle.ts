@@ -52,16 +52,28 @@ function quiltBin(): string {
 }
 
 /** Starts a detached daemon unless one answers; returns its info once it answers. */
-export async function ensureDaemon(paths: DaemonPaths, env: NodeJS.ProcessEnv, extraArgs: string[] = []): Promise<{ info: DaemonInfo; started: boolean }> {
+export async function ensureDaemon(
+  paths: DaemonPaths,
+  env: NodeJS.ProcessEnv,
+  extraArgs: string[] = [],
+): Promise<{ info: DaemonInfo; started: boolean }> {
   const running = await pingDaemon(paths);
-  if (running) return { info: running.ready === false ? await waitReady(paths, Date.now() + START_TIMEOUT_MS) : running, started: false };
+  if (running)
+    return {
+      info: running.ready === false ? await waitReady(paths, Date.now() + START_TIMEOUT_MS) : running,
+      started: false,
+    };
   await mkdir(dirname(paths.log), { recursive: true, mode: 0o700 }); // the state directory is private (src/private-dir.ts)
   // The daemon's stderr goes to its log too: a crash before its logger is set up (a broken
   // install, a bad option) would otherwise leave only "did not start" and an empty log.
   const stderr = await open(paths.log, "a");
   let child;
   try {
-    child = spawn(process.execPath, [...daemonNodeOptions(), quiltBin(), "daemon", "run", ...extraArgs], { detached: true, stdio: ["ignore", "ignore", stderr.fd], env });
+    child = spawn(process.execPath, [...daemonNodeOptions(), quiltBin(), "daemon", "run", ...extraArgs], {
+      detached: true,
+      stdio: ["ignore", "ignore", stderr.fd],
+      env,
+    });
   } finally {
     await stderr.close();
   }
@@ -73,7 +85,9 @@ export async function ensureDaemon(paths: DaemonPaths, env: NodeJS.ProcessEnv, e
     if (info) return { info: info.ready === false ? await waitReady(paths, deadline) : info, started: true };
     if (child.exitCode !== null) break;
   }
-  throw new QuiltError("EUNREACHABLE", "The quilt daemon did not start", { hint: `see its log: ${paths.log}` });
+  throw new QuiltError("EUNREACHABLE", "The quilt daemon did not start", {
+    hint: `see its log: ${paths.log}`,
+  });
 }
 
 /**
@@ -97,7 +111,9 @@ async function waitReady(paths: DaemonPaths, deadline: number): Promise<DaemonIn
     if (info?.ready !== false && info !== undefined) return info;
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
-  throw new QuiltError("EUNREACHABLE", "The quilt daemon did not finish remounting its mounts in time", { hint: `see its log: ${paths.log}` });
+  throw new QuiltError("EUNREACHABLE", "The quilt daemon did not finish remounting its mounts in time", {
+    hint: `see its log: ${paths.log}`,
+  });
 }
 
 export async function writePidFile(paths: DaemonPaths): Promise<void> {
@@ -138,9 +154,11 @@ export async function stopDaemon(paths: DaemonPaths, env: NodeJS.ProcessEnv = pr
   const info = await pingDaemon(paths);
   const pid = info?.pid ?? (await readPid(paths));
   if (!info && (pid === undefined || !processAlive(pid))) return false;
-  if (info) await new DaemonClient(paths.socket).request("shutdown", {}, { timeoutMs: 5_000 }).catch(() => undefined);
+  if (info)
+    await new DaemonClient(paths.socket).request("shutdown", {}, { timeoutMs: 5_000 }).catch(() => undefined);
   else if (pid !== undefined) process.kill(pid, "SIGTERM");
-  const timeout = Number(env.QUILT_DAEMON_STOP_TIMEOUT_MS) > 0 ? Number(env.QUILT_DAEMON_STOP_TIMEOUT_MS) : STOP_TIMEOUT_MS;
+  const timeout =
+    Number(env.QUILT_DAEMON_STOP_TIMEOUT_MS) > 0 ? Number(env.QUILT_DAEMON_STOP_TIMEOUT_MS) : STOP_TIMEOUT_MS;
   if (pid === undefined || (await exited(pid, timeout))) return true;
   try {
     process.kill(pid, "SIGKILL");
@@ -148,11 +166,14 @@ export async function stopDaemon(paths: DaemonPaths, env: NodeJS.ProcessEnv = pr
     // gone meanwhile
   }
   if (!(await exited(pid, KILL_WAIT_MS))) {
-    throw new QuiltError("EINTERNAL", `The daemon (pid ${pid}) did not stop, even when killed`, { hint: `check the process (ps -p ${pid}); its log: ${paths.log}` });
+    throw new QuiltError("EINTERNAL", `The daemon (pid ${pid}) did not stop, even when killed`, {
+      hint: `check the process (ps -p ${pid}); its log: ${paths.log}`,
+    });
   }
   // What the killed daemon held is stale now: detached here rather than left to the next daemon.
   for (const r of await readMountRecords(paths.mounts).catch(() => [])) {
-    if ((await mountState(r.mountpoint)) !== "none") await fusermountUnmount(r.mountpoint, { lazy: true }).catch(() => undefined);
+    if ((await mountState(r.mountpoint)) !== "none")
+      await fusermountUnmount(r.mountpoint, { lazy: true }).catch(() => undefined);
   }
   await writeMountRecords(paths.mounts, []);
   await removePidFile(paths);

@@ -33,28 +33,42 @@ const RESOLVED_REGISTRY = /^(s3|file):\/\//;
 export function mountpointParam(p: Record<string, unknown>, op: string): string {
   const m = p.mountpoint;
   if (typeof m !== "string" || !m.startsWith("/")) {
-    throw new QuiltError("EUSAGE", `A ${op} request needs an absolute "mountpoint", got ${typeof m === "string" ? JSON.stringify(m.slice(0, 200)) : m === null ? "null" : Array.isArray(m) ? "an array" : typeof m}`);
+    throw new QuiltError(
+      "EUSAGE",
+      `A ${op} request needs an absolute "mountpoint", got ${typeof m === "string" ? JSON.stringify(m.slice(0, 200)) : m === null ? "null" : Array.isArray(m) ? "an array" : typeof m}`,
+    );
   }
   return m;
 }
 
 export function parseMountRequest(p: Record<string, unknown>): MountRequest {
-  if (typeof p.spec !== "string") throw new QuiltError("EUSAGE", 'A mount request needs a "spec" (ns/name[:tag][@hash])');
+  if (typeof p.spec !== "string")
+    throw new QuiltError("EUSAGE", 'A mount request needs a "spec" (ns/name[:tag][@hash])');
   const mountpoint = mountpointParam(p, "mount");
   if (typeof p.registry !== "string" || !RESOLVED_REGISTRY.test(p.registry)) {
-    throw new QuiltError("EUSAGE", `A mount request needs a resolved "registry" (s3://bucket or file:///dir), got ${JSON.stringify(p.registry)}`, {
-      hint: "the daemon does not choose a registry from its own environment; use `quilt mount` of the same version as the daemon",
-    });
+    throw new QuiltError(
+      "EUSAGE",
+      `A mount request needs a resolved "registry" (s3://bucket or file:///dir), got ${JSON.stringify(p.registry)}`,
+      {
+        hint: "the daemon does not choose a registry from its own environment; use `quilt mount` of the same version as the daemon",
+      },
+    );
   }
   const registry = parseRegistryUrl(p.registry);
   const spec = parsePackageSpec(p.spec, { registry: registry.url, env: {} });
   if (spec.registry.url !== registry.url) {
-    throw new QuiltError("EUSAGE", `The mount request names two registries: ${spec.registry.url} in the spec and ${registry.url}`);
+    throw new QuiltError(
+      "EUSAGE",
+      `The mount request names two registries: ${spec.registry.url} in the spec and ${registry.url}`,
+    );
   }
   if (p.verify !== undefined && !(VERIFY_MODES as readonly unknown[]).includes(p.verify)) {
-    throw new QuiltError("EUSAGE", `Invalid verify mode ${JSON.stringify(p.verify)}`, { hint: `one of: ${VERIFY_MODES.join(", ")}` });
+    throw new QuiltError("EUSAGE", `Invalid verify mode ${JSON.stringify(p.verify)}`, {
+      hint: `one of: ${VERIFY_MODES.join(", ")}`,
+    });
   }
-  if (p.credentials !== undefined && typeof p.credentials !== "string") throw new QuiltError("EUSAGE", '"credentials" must be a fingerprint string');
+  if (p.credentials !== undefined && typeof p.credentials !== "string")
+    throw new QuiltError("EUSAGE", '"credentials" must be a fingerprint string');
   return {
     spec,
     mountpoint,
@@ -68,5 +82,7 @@ export function parseMountRequest(p: Record<string, unknown>): MountRequest {
 
 /** Whether serving this manifest may read S3 (an S3 registry's packages always do). */
 export function readsS3(manifest: Manifest): boolean {
-  return manifest.entries.some((e) => (e instanceof CompactEntry ? e.url.startsWith("s3://") : e.physicalKey.bucket !== null));
+  return manifest.entries.some((e) =>
+    e instanceof CompactEntry ? e.url.startsWith("s3://") : e.physicalKey.bucket !== null,
+  );
 }

@@ -20,13 +20,19 @@ export interface SwitchRequest {
 
 export function parseSwitchRequest(p: Record<string, unknown>): SwitchRequest {
   const mountpoint = mountpointParam(p, "switch");
-  if (p.credentials !== undefined && typeof p.credentials !== "string") throw new QuiltError("EUSAGE", '"credentials" must be a fingerprint string');
+  if (p.credentials !== undefined && typeof p.credentials !== "string")
+    throw new QuiltError("EUSAGE", '"credentials" must be a fingerprint string');
   const credentials = typeof p.credentials === "string" ? { credentials: p.credentials } : {};
   if (p.previous === true) {
-    if (p.spec !== undefined) throw new QuiltError("EUSAGE", "A switch request names either a spec or previous, not both");
+    if (p.spec !== undefined)
+      throw new QuiltError("EUSAGE", "A switch request names either a spec or previous, not both");
     return { mountpoint, target: { previous: true }, ...credentials };
   }
-  if (typeof p.spec !== "string" || p.spec === "") throw new QuiltError("EUSAGE", 'A switch request needs a "spec" (a tag, @hash or ns/name[:tag][@hash]) or "previous": true');
+  if (typeof p.spec !== "string" || p.spec === "")
+    throw new QuiltError(
+      "EUSAGE",
+      'A switch request needs a "spec" (a tag, @hash or ns/name[:tag][@hash]) or "previous": true',
+    );
   return { mountpoint, target: { spec: p.spec }, ...credentials };
 }
 
@@ -35,12 +41,20 @@ export function parseSwitchRequest(p: Record<string, unknown>): SwitchRequest {
  * "@hash" means the mounted package; a spec naming another registry is refused.
  */
 export function switchSpec(record: MountRecord, spec: string): PackageSpec {
-  const short = /^[:@]/.test(spec) ? `${record.name}${spec}` : spec.includes("/") ? spec : `${record.name}:${spec}`;
+  const short = /^[:@]/.test(spec)
+    ? `${record.name}${spec}`
+    : spec.includes("/")
+      ? spec
+      : `${record.name}:${spec}`;
   const parsed = parsePackageSpec(short, { registry: record.registry, env: {} });
   if (parsed.registry.url !== record.registry) {
-    throw new QuiltError("EUSAGE", `${record.mountpoint} is mounted from ${record.registry}; a switch cannot move it to ${parsed.registry.url}`, {
-      hint: `a mount keeps its registry: unmount it and mount the other one (quilt unmount ${record.mountpoint} && quilt mount SPEC ${record.mountpoint})`,
-    });
+    throw new QuiltError(
+      "EUSAGE",
+      `${record.mountpoint} is mounted from ${record.registry}; a switch cannot move it to ${parsed.registry.url}`,
+      {
+        hint: `a mount keeps its registry: unmount it and mount the other one (quilt unmount ${record.mountpoint} && quilt mount SPEC ${record.mountpoint})`,
+      },
+    );
   }
   return parsed;
 }
@@ -53,7 +67,11 @@ export function switchedRecord(record: MountRecord, version: MountVersion): Moun
     name: version.name,
     ...(version.tag !== undefined && { tag: version.tag }),
     topHash: version.topHash,
-    previous: { name: record.name, ...(record.tag !== undefined && { tag: record.tag }), topHash: record.topHash },
+    previous: {
+      name: record.name,
+      ...(record.tag !== undefined && { tag: record.tag }),
+      topHash: record.topHash,
+    },
   };
 }
 
@@ -62,7 +80,10 @@ export interface VersionLoader {
   /** The top hash a spec names. */
   resolve(r: MountRecord, spec: PackageSpec): Promise<string>;
   /** The record's version, opened from the manifest index (indexed from its manifest, verified against its top hash), and the version's time; `check` may refuse it. */
-  load(r: MountRecord, check: (version: IndexedVersion) => void): Promise<{ version: IndexedVersion; time: Date; manifestBytes: number | null }>;
+  load(
+    r: MountRecord,
+    check: (version: IndexedVersion) => void,
+  ): Promise<{ version: IndexedVersion; time: Date; manifestBytes: number | null }>;
   /** Refuses a caller whose credentials are not the daemon's (see checkCredentials). */
   checkCredentials(r: MountRecord, caller: string | undefined): void;
 }
@@ -72,7 +93,11 @@ export interface VersionLoader {
  * leaves the mount serving what it served; then swaps it in. The caller saves the records,
  * so a restart restores the version switched to (and its previous one).
  */
-export async function switchMount(m: PackageMount, req: SwitchRequest, loader: VersionLoader): Promise<{ unchanged: boolean; stillOpen: number }> {
+export async function switchMount(
+  m: PackageMount,
+  req: SwitchRequest,
+  loader: VersionLoader,
+): Promise<{ unchanged: boolean; stillOpen: number }> {
   const r = m.record;
   // The new version is read with the daemon's credentials, as at mount time: refused before
   // the first S3 request when they are not the caller's.
@@ -80,16 +105,26 @@ export async function switchMount(m: PackageMount, req: SwitchRequest, loader: V
   let version: MountVersion;
   if ("previous" in req.target) {
     if (r.previous === undefined) {
-      throw new QuiltError("ENOTFOUND", `${r.mountpoint} has no previous version to return to`, { hint: "quilt switch --previous returns to the version before the last `quilt switch`" });
+      throw new QuiltError("ENOTFOUND", `${r.mountpoint} has no previous version to return to`, {
+        hint: "quilt switch --previous returns to the version before the last `quilt switch`",
+      });
     }
     version = r.previous;
   } else {
     const spec = switchSpec(r, req.target.spec);
-    version = { name: spec.name, ...(spec.hash === undefined && { tag: spec.tag ?? "latest" }), topHash: await loader.resolve(r, spec) };
+    version = {
+      name: spec.name,
+      ...(spec.hash === undefined && { tag: spec.tag ?? "latest" }),
+      topHash: await loader.resolve(r, spec),
+    };
   }
   if (version.name === r.name && version.topHash === r.topHash) return { unchanged: true, stillOpen: 0 };
   const next = switchedRecord(r, version);
-  const { version: opened, time, manifestBytes } = await loader.load(next, (v) => {
+  const {
+    version: opened,
+    time,
+    manifestBytes,
+  } = await loader.load(next, (v) => {
     if (v.readsS3) loader.checkCredentials(r, req.credentials);
   });
   const { stillOpen } = await m.switchTo(next, opened, time);

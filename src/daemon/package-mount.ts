@@ -111,14 +111,21 @@ export class PackageMount {
   manifestBytes: number | null = null;
 
   async mount(time: Date): Promise<void> {
-    const core = (this.core = new QuiltFilesystem({ tree: this.manifest.tree, userMeta: this.manifest.userMeta }, this.reader, {
-      uid: process.getuid?.() ?? 0,
-      gid: process.getgid?.() ?? 0,
-      time,
-      topHash: this.record.topHash,
-      // Its root-level name again: the kernel could not drop the file's dentry while it was open.
-      onOlderClosed: (path) => void invalidateRootNames([path.split("/").find((c) => c !== "") ?? ""]).catch((err: unknown) => log().warn({ err, path }, "could not invalidate a closed file's path")),
-    }));
+    const core = (this.core = new QuiltFilesystem(
+      { tree: this.manifest.tree, userMeta: this.manifest.userMeta },
+      this.reader,
+      {
+        uid: process.getuid?.() ?? 0,
+        gid: process.getgid?.() ?? 0,
+        time,
+        topHash: this.record.topHash,
+        // Its root-level name again: the kernel could not drop the file's dentry while it was open.
+        onOlderClosed: (path) =>
+          void invalidateRootNames([path.split("/").find((c) => c !== "") ?? ""]).catch((err: unknown) =>
+            log().warn({ err, path }, "could not invalidate a closed file's path"),
+          ),
+      },
+    ));
     this.handle = await mount(core, this.record.mountpoint, {
       name: `${this.record.name}@${this.record.topHash.slice(0, 12)}`,
       ...(this.record.allowOther && { allowOther: true }),
@@ -135,7 +142,10 @@ export class PackageMount {
   async switchTo(record: MountRecord, version: IndexedVersion, time: Date): Promise<{ stillOpen: number }> {
     const core = this.core;
     if (core === undefined) throw new QuiltError("EINTERNAL", `${this.record.mountpoint} is not mounted`);
-    const old = core.switchTo({ tree: version.tree, userMeta: version.userMeta }, { time, topHash: record.topHash });
+    const old = core.switchTo(
+      { tree: version.tree, userMeta: version.userMeta },
+      { time, topHash: record.topHash },
+    );
     this.record = record;
     this.manifest = version;
     // A verdict on a key's old bytes says nothing about other bytes under the same key.
@@ -143,7 +153,11 @@ export class PackageMount {
       const e = version.get(key);
       const ino = old.resolve(key);
       const was = ino > 0 ? old.entry(ino) : undefined;
-      if (e === undefined || was === undefined || cacheObjectForEntry(e).key !== cacheObjectForEntry(was).key) {
+      if (
+        e === undefined ||
+        was === undefined ||
+        cacheObjectForEntry(e).key !== cacheObjectForEntry(was).key
+      ) {
         this.reader.failed.delete(key);
         this.reader.unverified.delete(key);
         this.unrepaired.delete(key);
@@ -151,7 +165,10 @@ export class PackageMount {
     }
     await invalidateRootNames(new Set([...rootNames(old), ...rootNames(core.tree)]));
     const stillOpen = core.olderOpen();
-    log().info({ mountpoint: record.mountpoint, package: this.label, topHash: record.topHash, stillOpen }, "switched");
+    log().info(
+      { mountpoint: record.mountpoint, package: this.label, topHash: record.topHash, stillOpen },
+      "switched",
+    );
     return { stillOpen };
   }
 
@@ -198,35 +215,60 @@ export class PackageMount {
       manifestBytes: this.manifestBytes,
       gets: this.reader.gets,
       fetchedBytes: this.reader.fetchedBytes,
-      hitRatio: this.reader.bytesRead === 0 ? null : Math.max(0, 1 - this.reader.fetchedBytes / this.reader.bytesRead),
-      verification: this.reader.failed.size > 0 ? "failed" : this.reader.unverified.size > 0 ? "unverified" : "ok",
+      hitRatio:
+        this.reader.bytesRead === 0
+          ? null
+          : Math.max(0, 1 - this.reader.fetchedBytes / this.reader.bytesRead),
+      verification:
+        this.reader.failed.size > 0 ? "failed" : this.reader.unverified.size > 0 ? "unverified" : "ok",
       unverifiedCount: this.reader.unverified.size,
       failedCount: this.reader.failed.size,
-      previous: this.record.previous ? { ...this.record.previous, package: mountLabel({ ...this.record.previous }) } : null,
+      previous: this.record.previous
+        ? { ...this.record.previous, package: mountLabel({ ...this.record.previous }) }
+        : null,
     };
   }
 
   /** Checks one object; returns the reason it failed, or undefined; `unverified` when it was not checked. */
-  private async checkEntry(e: ManifestEntry, cachedOnly: boolean): Promise<{ failure?: string; rehashed: boolean; unverified?: boolean }> {
+  private async checkEntry(
+    e: ManifestEntry,
+    cachedOnly: boolean,
+  ): Promise<{ failure?: string; rehashed: boolean; unverified?: boolean }> {
     if (e.size === 0) return { rehashed: false };
     const obj = cacheObjectForEntry(e);
     if (this.cache.isComplete(obj)) {
       const verdict = await this.cache.verifyObject(obj, { force: true });
       if (verdict === "ok") return { rehashed: true };
       // "incomplete": a block the index lists was missing or failed its checksum on disk (and was deleted).
-      return { failure: verdict === "evicted" ? "cached bytes do not match the manifest hash (evicted)" : "a cached block is missing or corrupt on disk (deleted)", rehashed: true };
+      return {
+        failure:
+          verdict === "evicted"
+            ? "cached bytes do not match the manifest hash (evicted)"
+            : "a cached block is missing or corrupt on disk (deleted)",
+        rehashed: true,
+      };
     }
     const blocks = await this.cache.checkBlocks(obj);
-    if (blocks.bad > 0) return { failure: `${blocks.bad} corrupt cached block(s) (deleted)`, rehashed: false };
+    if (blocks.bad > 0)
+      return { failure: `${blocks.bad} corrupt cached block(s) (deleted)`, rehashed: false };
     const readFailure = this.reader.failed.get(e.logicalKey);
-    if (readFailure !== undefined) return { failure: `its bytes failed the manifest hash when read (reads fail): ${readFailure}`, rehashed: false };
+    if (readFailure !== undefined)
+      return {
+        failure: `its bytes failed the manifest hash when read (reads fail): ${readFailure}`,
+        rehashed: false,
+      };
     if (cachedOnly) return { rehashed: false, unverified: true };
     try {
       await this.verifyRemote(e);
       return { rehashed: true };
     } catch (err) {
-      if (isQuiltError(err, "ENOTFOUND") || isQuiltError(err, "ESTALE")) return { failure: `remote object is gone or changed: ${(err as Error).message}`, rehashed: false };
-      if (isQuiltError(err, "EHASHMISMATCH")) return { failure: `remote bytes do not match the manifest hash: ${(err as Error).message}`, rehashed: false };
+      if (isQuiltError(err, "ENOTFOUND") || isQuiltError(err, "ESTALE"))
+        return { failure: `remote object is gone or changed: ${(err as Error).message}`, rehashed: false };
+      if (isQuiltError(err, "EHASHMISMATCH"))
+        return {
+          failure: `remote bytes do not match the manifest hash: ${(err as Error).message}`,
+          rehashed: false,
+        };
       throw err;
     }
   }
@@ -253,7 +295,9 @@ export class PackageMount {
     verifyHash(obj.hash, await hasher.digest(), `${e.logicalKey} (${e.physicalKey.toString()})`);
   }
 
-  async verify(opts: { cachedOnly?: boolean; onProgress?: (p: { done: number; total: number }) => void } = {}): Promise<MountCheck> {
+  async verify(
+    opts: { cachedOnly?: boolean; onProgress?: (p: { done: number; total: number }) => void } = {},
+  ): Promise<MountCheck> {
     const result: MountCheck = { ok: true, checked: 0, rehashed: 0, failed: [], unverified: [] };
     // The version this verify started on, whatever `quilt switch` does meanwhile.
     const version = this.manifest;
@@ -262,12 +306,18 @@ export class PackageMount {
     const next = () => walk.next().value;
     // Entries with the same content share one cached object: check it once, and report a
     // failure under every key that names it (a second check would find it evicted and pass).
-    const byObject = new Map<string, Promise<{ failure?: string; rehashed: boolean; unverified?: boolean }>>();
+    const byObject = new Map<
+      string,
+      Promise<{ failure?: string; rehashed: boolean; unverified?: boolean }>
+    >();
     const check = (e: ManifestEntry) => {
       const key = e.size > 0 ? cacheObjectForEntry(e).key : undefined;
       let running = key !== undefined ? byObject.get(key) : undefined;
       if (!running) {
-        running = this.checkEntry(e, opts.cachedOnly === true).catch((err: unknown) => ({ failure: (err as Error).message, rehashed: false }));
+        running = this.checkEntry(e, opts.cachedOnly === true).catch((err: unknown) => ({
+          failure: (err as Error).message,
+          rehashed: false,
+        }));
         if (key !== undefined) byObject.set(key, running);
       }
       return running;
@@ -295,7 +345,9 @@ export class PackageMount {
   }
 
   /** Verifies, then evicts each failed object and fetches it again (verified). */
-  async forceMatch(opts: { cachedOnly?: boolean; onProgress?: (p: { done: number; total: number }) => void } = {}): Promise<ForceMatchReply> {
+  async forceMatch(
+    opts: { cachedOnly?: boolean; onProgress?: (p: { done: number; total: number }) => void } = {},
+  ): Promise<ForceMatchReply> {
     const manifest = this.manifest;
     const earlier = new Map(this.unrepaired);
     const before = await this.verify(opts);

@@ -8,7 +8,19 @@ export const PROTOCOL_VERSION = 1;
 /** Largest frame either side accepts (1 MiB): requests are small; replies list mounts and differences. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
-export type Operation = "ping" | "mount" | "unmount" | "list" | "stats" | "verify" | "force-match" | "status" | "prefetch" | "cache-clear" | "switch" | "shutdown";
+export type Operation =
+  | "ping"
+  | "mount"
+  | "unmount"
+  | "list"
+  | "stats"
+  | "verify"
+  | "force-match"
+  | "status"
+  | "prefetch"
+  | "cache-clear"
+  | "switch"
+  | "shutdown";
 
 export interface Request {
   id: number;
@@ -37,15 +49,34 @@ export function isReply(f: ServerFrame): f is Reply {
   return "ok" in f;
 }
 
-const OPERATIONS = new Set<Operation>(["ping", "mount", "unmount", "list", "stats", "verify", "force-match", "status", "prefetch", "cache-clear", "switch", "shutdown"]);
+const OPERATIONS = new Set<Operation>([
+  "ping",
+  "mount",
+  "unmount",
+  "list",
+  "stats",
+  "verify",
+  "force-match",
+  "status",
+  "prefetch",
+  "cache-clear",
+  "switch",
+  "shutdown",
+]);
 
 /** Validates a parsed request frame; returns the problem, or null when it is well formed. */
 export function requestProblem(v: unknown): string | null {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return "a request must be a JSON object";
   const r = v as Partial<Request>;
   if (typeof r.id !== "number" || !Number.isSafeInteger(r.id)) return 'a request needs an integer "id"';
-  if (r.v !== PROTOCOL_VERSION) return `unsupported protocol version ${JSON.stringify(r.v)} (this daemon speaks ${PROTOCOL_VERSION})`;
-  if (typeof r.op !== "string" || !OPERATIONS.has(r.op as Operation)) return `unknown operation ${JSON.stringify(r.op)}`;
-  if (r.params !== undefined && (typeof r.params !== "object" || r.params === null || Array.isArray(r.params))) return '"params" must be an object';
+  if (r.v !== PROTOCOL_VERSION)
+    return `unsupported protocol version ${JSON.stringify(r.v)} (this daemon speaks ${PROTOCOL_VERSION})`;
+  if (typeof r.op !== "string" || !OPERATIONS.has(r.op as Operation))
+    return `unknown operation ${JSON.stringify(r.op)}`;
+  if (
+    r.params !== undefined &&
+    (typeof r.params !== "object" || r.params === null || Array.isArray(r.params))
+  )
+    return '"params" must be an object';
   return null;
 }

@@ -23,7 +23,14 @@ export interface S3Context {
  * the daemon (it reads process.env itself for the region, the profile and the endpoint).
  * Credentials stay: they are the daemon's own chain, checked against the caller's.
  */
-const SHELL_CONTEXT_VARIABLES = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "QUILT_REGISTRY"];
+const SHELL_CONTEXT_VARIABLES = [
+  "AWS_ENDPOINT_URL",
+  "AWS_ENDPOINT_URL_S3",
+  "AWS_REGION",
+  "AWS_DEFAULT_REGION",
+  "AWS_PROFILE",
+  "QUILT_REGISTRY",
+];
 
 /** What the caller's environment says: the same variables the library honours in this shell. */
 export function s3ContextFromEnv(env: NodeJS.ProcessEnv): S3Context {
@@ -36,7 +43,11 @@ export function s3ContextFromEnv(env: NodeJS.ProcessEnv): S3Context {
 /** Validates the `s3` parameter of a request; absent means no endpoint, region or profile named. */
 export function parseS3Context(value: unknown): S3Context {
   if (value === undefined) return {};
-  const bad = () => new QuiltError("EUSAGE", `Invalid "s3" parameter ${JSON.stringify(value)}: expected { endpoint?, region?, profile? } of strings`);
+  const bad = () =>
+    new QuiltError(
+      "EUSAGE",
+      `Invalid "s3" parameter ${JSON.stringify(value)}: expected { endpoint?, region?, profile? } of strings`,
+    );
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw bad();
   const out: S3Context = {};
   for (const [k, v] of Object.entries(value)) {
@@ -58,7 +69,9 @@ export function s3StoreOptions(c: S3Context): S3StoreOptions {
   return {
     ...c,
     configuredEndpoints: false,
-    ...(c.endpoint !== undefined && { endpointSource: "AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL of the shell that ran `quilt mount`" }),
+    ...(c.endpoint !== undefined && {
+      endpointSource: "AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL of the shell that ran `quilt mount`",
+    }),
   };
 }
 
@@ -85,9 +98,13 @@ export function checkCredentials(c: S3Context, caller: string | undefined, daemo
       : daemon === undefined
         ? "this shell's AWS_ACCESS_KEY_ID is not in the daemon's environment"
         : "this shell's AWS_ACCESS_KEY_ID differs from the one in the daemon's environment";
-  throw new QuiltError("EUSAGE", `The quilt daemon cannot use this shell's AWS credentials: ${which} (it was started from another shell)`, {
-    hint: "name a profile from ~/.aws (AWS_PROFILE=name) so the daemon reads the same credentials, or restart the daemon from this shell: `quilt daemon stop` (it unmounts every mount), then mount again",
-  });
+  throw new QuiltError(
+    "EUSAGE",
+    `The quilt daemon cannot use this shell's AWS credentials: ${which} (it was started from another shell)`,
+    {
+      hint: "name a profile from ~/.aws (AWS_PROFILE=name) so the daemon reads the same credentials, or restart the daemon from this shell: `quilt daemon stop` (it unmounts every mount), then mount again",
+    },
+  );
 }
 
 /** Drops the starting shell's settings from this (daemon) process, see SHELL_CONTEXT_VARIABLES. */

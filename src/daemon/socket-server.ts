@@ -10,7 +10,15 @@ import { errnoCode, QuiltError } from "../errors.js";
 import { log } from "../log.js";
 import { asQuiltError } from "../os-errors.js";
 import { FrameReader, FrameTooLarge } from "./frame-reader.js";
-import { MAX_FRAME_BYTES, requestProblem, type Operation, type Reply, type Request, type ServerFrame, type WireError } from "./protocol.js";
+import {
+  MAX_FRAME_BYTES,
+  requestProblem,
+  type Operation,
+  type Reply,
+  type Request,
+  type ServerFrame,
+  type WireError,
+} from "./protocol.js";
 
 export interface HandlerContext {
   /** Sends a progress event for this request (dropped if the client has gone). */
@@ -30,7 +38,10 @@ export const MAX_IN_FLIGHT = 64;
 
 /** Any error as the reply carries it: the same code, message and hint the CLI prints. */
 export function toWireError(err: unknown): WireError {
-  const e = asQuiltError(err, "this is a bug in the quilt daemon: please report it with the daemon's log (logs/daemon.log in the state directory)");
+  const e = asQuiltError(
+    err,
+    "this is a bug in the quilt daemon: please report it with the daemon's log (logs/daemon.log in the state directory)",
+  );
   return { code: e.code, message: e.message, ...(e.hint !== undefined && { hint: e.hint }) };
 }
 
@@ -57,7 +68,10 @@ export class SocketServer {
         if (errnoCode(err) !== "EADDRINUSE") throw err;
         // Holding the lock, a socket file nobody answers on was left by a crashed daemon and
         // is replaced (the check stays for a daemon of a version without the lock).
-        if (await answers(this.path)) throw new QuiltError("EBUSY", `A quilt daemon is already listening on ${this.path}`, { hint: "quilt daemon status" });
+        if (await answers(this.path))
+          throw new QuiltError("EBUSY", `A quilt daemon is already listening on ${this.path}`, {
+            hint: "quilt daemon status",
+          });
         await rm(this.path, { force: true });
         await listen(server, this.path);
       }
@@ -93,7 +107,8 @@ export class SocketServer {
       try {
         frames = reader.push(chunk);
       } catch (err) {
-        if (err instanceof FrameTooLarge) send({ id: 0, ok: false, error: { code: "EPROTO", message: err.message } });
+        if (err instanceof FrameTooLarge)
+          send({ id: 0, ok: false, error: { code: "EPROTO", message: err.message } });
         socket.end();
         return;
       }
@@ -122,13 +137,20 @@ export class SocketServer {
       if (problem) return send({ id, ok: false, error: { code: "EPROTO", message: problem } });
       req = parsed as Request;
     } catch {
-      return send({ id: 0, ok: false, error: { code: "EPROTO", message: "a request must be one line of JSON" } });
+      return send({
+        id: 0,
+        ok: false,
+        error: { code: "EPROTO", message: "a request must be one line of JSON" },
+      });
     }
     const handler = this.handlers[req.op];
     let reply: Reply;
     try {
       if (!handler) throw new QuiltError("EUSAGE", `operation ${req.op} is not available`);
-      const result = await handler(req.params ?? {}, { progress: (data) => send({ id: req.id, event: "progress", data }), signal });
+      const result = await handler(req.params ?? {}, {
+        progress: (data) => send({ id: req.id, event: "progress", data }),
+        signal,
+      });
       reply = { id: req.id, ok: true, result: result ?? null };
     } catch (err) {
       if (!(err instanceof QuiltError)) log().error({ err, op: req.op }, "request failed");
@@ -187,7 +209,9 @@ async function takeLock(socketPath: string): Promise<Server> {
     await listen(lock, name);
   } catch (err) {
     if (errnoCode(err) !== "EADDRINUSE") throw err;
-    throw new QuiltError("EBUSY", `A quilt daemon is already running for ${socketPath}`, { hint: "quilt daemon status; stop it with quilt daemon stop" });
+    throw new QuiltError("EBUSY", `A quilt daemon is already running for ${socketPath}`, {
+      hint: "quilt daemon status; stop it with quilt daemon stop",
+    });
   }
   return lock;
 }

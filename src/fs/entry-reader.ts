@@ -19,7 +19,13 @@ export interface EntryReader {
    * QuiltErrors for storage or integrity failures. `signal` aborts when the core stopped
    * waiting (its read deadline): the reader should drop work done only for this read.
    */
-  read(entry: ManifestEntry, offset: number, length: number, handle: ReadHandle, signal?: AbortSignal): Promise<Buffer>;
+  read(
+    entry: ManifestEntry,
+    offset: number,
+    length: number,
+    handle: ReadHandle,
+    signal?: AbortSignal,
+  ): Promise<Buffer>;
   /**
    * True once the bytes of the entry at this logical key failed their manifest hash. The core then reports another
    * mtime for it, which makes the next open drop the kernel's page cache of the file (the

@@ -130,7 +130,8 @@ interface Generation {
 }
 
 /** A version as the filesystem takes it: a parsed manifest (its tree is built in memory) or a tree read from the manifest index. */
-export type TreeSource = Pick<Manifest, "entries" | "dirMeta" | "userMeta"> | { tree: FsTree; userMeta: JsonValue };
+export type TreeSource =
+  Pick<Manifest, "entries" | "dirMeta" | "userMeta"> | { tree: FsTree; userMeta: JsonValue };
 
 function treeOf(source: TreeSource): FsTree {
   return "tree" in source ? source.tree : InodeTree.build(source);
@@ -153,7 +154,12 @@ export class QuiltFilesystem {
     private readonly reader: EntryReader,
     private readonly options: FilesystemOptions,
   ) {
-    this.gen = { tree: treeOf(source), pkg: { userMeta: source.userMeta, topHash: options.topHash }, inoBase: 0, time: options.time };
+    this.gen = {
+      tree: treeOf(source),
+      pkg: { userMeta: source.userMeta, topHash: options.topHash },
+      inoBase: 0,
+      time: options.time,
+    };
     this.readTimeoutMs = options.readTimeoutMs ?? READ_TIMEOUT_MS;
   }
 
@@ -174,7 +180,12 @@ export class QuiltFilesystem {
     this.generation++;
     let inoBase = old.inoBase + old.tree.nodeCount;
     if (inoBase + tree.nodeCount > MAX_INO) inoBase = 0;
-    this.gen = { tree, pkg: { userMeta: source.userMeta, topHash: version.topHash }, inoBase, time: new Date(version.time.getTime() + (this.generation % 1000)) };
+    this.gen = {
+      tree,
+      pkg: { userMeta: source.userMeta, topHash: version.topHash },
+      inoBase,
+      time: new Date(version.time.getTime() + (this.generation % 1000)),
+    };
     return old.tree;
   }
 
@@ -190,7 +201,11 @@ export class QuiltFilesystem {
    */
   private warnSharedPath(path: string, entry: ManifestEntry): void {
     const f = this.open_.olderWithOtherBytes(path, entry, this.generation);
-    if (f) log().warn({ path, generation: this.generation, openedIn: f.generation }, "a path open in an older version was opened in the new version with other bytes: its old reader may see the new size and pages");
+    if (f)
+      log().warn(
+        { path, generation: this.generation, openedIn: f.generation },
+        "a path open in an older version was opened in the new version with other bytes: its old reader may see the new size and pages",
+      );
   }
 
   /** Files currently open (handles not yet released). */
@@ -206,7 +221,8 @@ export class QuiltFilesystem {
   /** `parentIno` is a tree inode number of the version served now. */
   async lookup(parentIno: number, name: string): Promise<Attr> {
     const g = this.gen;
-    if (!g.tree.isDirectory(parentIno)) throw new FsError("ENOTDIR", "lookup", g.tree.path(parentIno) + "/" + name);
+    if (!g.tree.isDirectory(parentIno))
+      throw new FsError("ENOTDIR", "lookup", g.tree.path(parentIno) + "/" + name);
     const ino = g.tree.lookup(parentIno, name);
     if (ino === NOT_FOUND) throw new FsError("ENOENT", "lookup", joinPath(g.tree.path(parentIno), name));
     return this.attrIn(g, ino);
@@ -223,7 +239,8 @@ export class QuiltFilesystem {
     const ino = this.resolveIn(g, path, "readdir");
     if (!g.tree.isDirectory(ino)) throw new FsError("ENOTDIR", "readdir", path);
     const children: DirEntry[] = [];
-    for (const child of g.tree.list(ino)) children.push({ name: child.name, attr: this.attrIn(g, child.ino) });
+    for (const child of g.tree.list(ino))
+      children.push({ name: child.name, attr: this.attrIn(g, child.ino) });
     return { self: this.attrIn(g, ino), parent: this.attrIn(g, g.tree.parent(ino)), children };
   }
 
@@ -261,7 +278,10 @@ export class QuiltFilesystem {
     if (n <= 0) return Buffer.alloc(0);
     let data: Buffer;
     try {
-      data = await this.withDeadline((signal) => this.reader.read(file.entry, offset, n, file.handle, signal), file.path);
+      data = await this.withDeadline(
+        (signal) => this.reader.read(file.entry, offset, n, file.handle, signal),
+        file.path,
+      );
     } catch (err) {
       throw this.readFailure(err, "read", file.path, file.entry);
     }
@@ -294,7 +314,19 @@ export class QuiltFilesystem {
     let frsize = 4096;
     while (Math.ceil(tree.totalBytes / frsize) > 0xffffffff) frsize *= 2;
     const files = Math.min(tree.nodeCount, 0xffffffff);
-    return { bsize: frsize, frsize, blocks: Math.ceil(tree.totalBytes / frsize), bfree: 0, bavail: 0, files, ffree: 0, favail: 0, fsid: 0, flag: ST_RDONLY, namemax: NAME_MAX };
+    return {
+      bsize: frsize,
+      frsize,
+      blocks: Math.ceil(tree.totalBytes / frsize),
+      bfree: 0,
+      bavail: 0,
+      files,
+      ffree: 0,
+      favail: 0,
+      fsid: 0,
+      flag: ST_RDONLY,
+      namemax: NAME_MAX,
+    };
   }
 
   async listxattr(path: string): Promise<string[]> {
@@ -328,10 +360,34 @@ export class QuiltFilesystem {
     const size = g.tree.sizeOf(treeIno);
     if (size === undefined) {
       // nlink 1 tells find(1) the subdirectory count is unknown, so it does not skip any.
-      return { ino, mode: fsConstants.S_IFDIR | 0o555, nlink: 1, uid, gid, size: DIR_SIZE, blocks: 0, blksize: PREFERRED_IO_BYTES, atime: time, mtime: time, ctime: time };
+      return {
+        ino,
+        mode: fsConstants.S_IFDIR | 0o555,
+        nlink: 1,
+        uid,
+        gid,
+        size: DIR_SIZE,
+        blocks: 0,
+        blksize: PREFERRED_IO_BYTES,
+        atime: time,
+        mtime: time,
+        ctime: time,
+      };
     }
     const mtime = this.reader.hasFailed?.(g.tree.path(treeIno)) ? FAILED_MTIME : time;
-    return { ino, mode: fsConstants.S_IFREG | 0o444, nlink: 1, uid, gid, size, blocks: Math.ceil(size / 512), blksize: PREFERRED_IO_BYTES, atime: time, mtime, ctime: time };
+    return {
+      ino,
+      mode: fsConstants.S_IFREG | 0o444,
+      nlink: 1,
+      uid,
+      gid,
+      size,
+      blocks: Math.ceil(size / 512),
+      blksize: PREFERRED_IO_BYTES,
+      atime: time,
+      mtime,
+      ctime: time,
+    };
   }
 
   private resolveIn(g: Generation, path: string, syscall: string): number {
@@ -371,7 +427,10 @@ export class QuiltFilesystem {
     const code = readErrno(err);
     if (!this.loggedFailures.has(entry.logicalKey)) {
       this.loggedFailures.add(entry.logicalKey);
-      log().warn({ key: entry.logicalKey, physicalKey: entry.physicalKey.toString(), errno: code, err }, `${syscall} failed`);
+      log().warn(
+        { key: entry.logicalKey, physicalKey: entry.physicalKey.toString(), errno: code, err },
+        `${syscall} failed`,
+      );
     }
     return err instanceof FsError ? err : new FsError(code, syscall, path, { cause: err });
   }

@@ -41,7 +41,10 @@ export class FsError extends Error {
   readonly path: string;
 
   constructor(code: FsErrno, syscall: string, path: string, options: { cause?: unknown } = {}) {
-    super(`${code}: ${MESSAGES[code]}, ${syscall} '${path}'`, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      `${code}: ${MESSAGES[code]}, ${syscall} '${path}'`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = "FsError";
     this.code = code;
     this.syscall = syscall;
@@ -63,6 +66,7 @@ export function readErrno(err: unknown): FsErrno {
   if (err instanceof FsError) return err.code;
   if (isQuiltError(err, "ESTALE")) return "ESTALE";
   if (isQuiltError(err)) return "EIO";
-  if (err instanceof Error && (err.name === "TimeoutError" || errnoCode(err) === "ETIMEDOUT")) return "ETIMEDOUT";
+  if (err instanceof Error && (err.name === "TimeoutError" || errnoCode(err) === "ETIMEDOUT"))
+    return "ETIMEDOUT";
   return "EIO";
 }

@@ -13,14 +13,23 @@ export const FUSE_DEVICE = "/dev/fuse";
 /** fuse 2 installs fusermount, fuse 3 fusermount3: either unmounts our mounts. */
 export const FUSERMOUNT_NAMES = ["fusermount", "fusermount3"];
 
-const INSTALL_HINT = "install FUSE (Debian/Ubuntu: apt-get install fuse3; in a container also pass --device /dev/fuse --cap-add SYS_ADMIN)";
+const INSTALL_HINT =
+  "install FUSE (Debian/Ubuntu: apt-get install fuse3; in a container also pass --device /dev/fuse --cap-add SYS_ADMIN)";
 
 /** The first fusermount on PATH, or undefined. */
-export async function findFusermount(path: string | undefined = process.env.PATH): Promise<string | undefined> {
+export async function findFusermount(
+  path: string | undefined = process.env.PATH,
+): Promise<string | undefined> {
   for (const dir of (path ?? "").split(delimiter).filter((d) => d !== "")) {
     for (const name of FUSERMOUNT_NAMES) {
       const candidate = join(dir, name);
-      if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+      if (
+        await access(candidate, constants.X_OK).then(
+          () => true,
+          () => false,
+        )
+      )
+        return candidate;
     }
   }
   return undefined;
@@ -30,11 +39,17 @@ export async function findFusermount(path: string | undefined = process.env.PATH
 export async function assertFuseAvailable(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const device = await stat(FUSE_DEVICE).catch(() => undefined);
   if (!device?.isCharacterDevice()) {
-    throw new QuiltError("ENOFUSE", `FUSE is not available: ${FUSE_DEVICE} does not exist`, { hint: INSTALL_HINT });
+    throw new QuiltError("ENOFUSE", `FUSE is not available: ${FUSE_DEVICE} does not exist`, {
+      hint: INSTALL_HINT,
+    });
   }
   if ((await findFusermount(env.PATH)) === undefined) {
-    throw new QuiltError("ENOFUSE", `FUSE is not available: no ${FUSERMOUNT_NAMES.join(" or ")} on the PATH of the quilt daemon (${env.PATH ?? "unset"})`, {
-      hint: `${INSTALL_HINT}; a daemon started from a shell without it on PATH must be restarted: quilt daemon stop`,
-    });
+    throw new QuiltError(
+      "ENOFUSE",
+      `FUSE is not available: no ${FUSERMOUNT_NAMES.join(" or ")} on the PATH of the quilt daemon (${env.PATH ?? "unset"})`,
+      {
+        hint: `${INSTALL_HINT}; a daemon started from a shell without it on PATH must be restarted: quilt daemon stop`,
+      },
+    );
   }
 }

@@ -89,14 +89,29 @@ export function mountOptionString(options: MountOptions): string {
   // auto_cache, not kernel_cache: the page cache is kept across opens while a file's mtime
   // stays put (the data is immutable), and dropped at the next open once the core reports a
   // file as failed (another mtime); ac_attr_timeout=0 makes libfuse ask on every open.
-  const opts = ["ro", "use_ino", "default_permissions", "auto_cache", "ac_attr_timeout=0", `entry_timeout=${t}`, `attr_timeout=${t}`, `negative_timeout=${t}`, `fsname=${fsName(options.name)}`, "subtype=quilt"];
+  const opts = [
+    "ro",
+    "use_ino",
+    "default_permissions",
+    "auto_cache",
+    "ac_attr_timeout=0",
+    `entry_timeout=${t}`,
+    `attr_timeout=${t}`,
+    `negative_timeout=${t}`,
+    `fsname=${fsName(options.name)}`,
+    "subtype=quilt",
+  ];
   if (options.allowOther) opts.push("allow_other");
   if (options.nonEmpty) opts.push("nonempty");
   if (options.debug) opts.push("debug");
   return "-o" + opts.join(",");
 }
 
-export async function mount(core: QuiltFilesystem, mountpoint: string, options: MountOptions = {}): Promise<MountHandle> {
+export async function mount(
+  core: QuiltFilesystem,
+  mountpoint: string,
+  options: MountOptions = {},
+): Promise<MountHandle> {
   const mnt = await canonicalMountPath(mountpoint);
   await assertFuseAvailable();
   await clearStaleMount(mnt);
@@ -110,7 +125,10 @@ export async function mount(core: QuiltFilesystem, mountpoint: string, options: 
     );
   } catch (err) {
     await fusermountUnmount(mnt, { lazy: true }).catch(() => undefined);
-    throw new QuiltError("ENOFUSE", `Cannot mount on ${mnt}: ${(err as Error).message}`, { cause: err, hint: "is FUSE available (/dev/fuse, fusermount) and allowed here (in a container: --device /dev/fuse --cap-add SYS_ADMIN)?" });
+    throw new QuiltError("ENOFUSE", `Cannot mount on ${mnt}: ${(err as Error).message}`, {
+      cause: err,
+      hint: "is FUSE available (/dev/fuse, fusermount) and allowed here (in a container: --device /dev/fuse --cap-add SYS_ADMIN)?",
+    });
   }
   let unmounted = false;
   return {
@@ -128,20 +146,43 @@ async function checkMountpoint(mnt: string, options: MountOptions): Promise<void
   try {
     if (!(await stat(mnt)).isDirectory()) throw new QuiltError("EUSAGE", `${mnt} is not a directory`);
   } catch (err) {
-    if (errnoCode(err) === "ENOENT") throw new QuiltError("EUSAGE", `Mount point ${mnt} does not exist`, { hint: "create the directory first" });
+    if (errnoCode(err) === "ENOENT")
+      throw new QuiltError("EUSAGE", `Mount point ${mnt} does not exist`, {
+        hint: "create the directory first",
+      });
     throw err;
   }
   if (!options.nonEmpty && (await readdir(mnt)).length > 0) {
-    throw new QuiltError("EUSAGE", `Mount point ${mnt} is not empty`, { hint: "mount on an empty directory, or pass --nonempty to hide its contents" });
+    throw new QuiltError("EUSAGE", `Mount point ${mnt} is not empty`, {
+      hint: "mount on an empty directory, or pass --nonempty to hide its contents",
+    });
   }
 }
 
 function toStats(a: Attr): FuseStats {
-  return { mode: a.mode, uid: a.uid, gid: a.gid, size: a.size, dev: 0, nlink: a.nlink, ino: a.ino, rdev: 0, blksize: a.blksize, blocks: a.blocks, atime: a.atime, mtime: a.mtime, ctime: a.ctime };
+  return {
+    mode: a.mode,
+    uid: a.uid,
+    gid: a.gid,
+    size: a.size,
+    dev: 0,
+    nlink: a.nlink,
+    ino: a.ino,
+    rdev: 0,
+    blksize: a.blksize,
+    blocks: a.blocks,
+    atime: a.atime,
+    mtime: a.mtime,
+    ctime: a.ctime,
+  };
 }
 
 /** Settles a core promise into a binding callback: (0, ...values) or (errno). */
-function answer<T>(work: Promise<T>, cb: (err: number, ...rest: never[]) => void, ok: (value: T) => void): void {
+function answer<T>(
+  work: Promise<T>,
+  cb: (err: number, ...rest: never[]) => void,
+  ok: (value: T) => void,
+): void {
   work.then(ok, (err: unknown) => cb(fuseErrno(err)));
 }
 
@@ -150,7 +191,10 @@ function operations(core: QuiltFilesystem): FuseImport.default.OPERATIONS {
     getattr: (path, cb) => answer(core.getattr(path), cb, (a) => cb(0, toStats(a))),
     readdir: (path, cb) =>
       answer(
-        core.listing(path).then(({ self, parent, children }) => ({ names: [".", "..", ...children.map((c) => c.name)], stats: [self, parent, ...children.map((c) => c.attr)].map(toStats) })),
+        core.listing(path).then(({ self, parent, children }) => ({
+          names: [".", "..", ...children.map((c) => c.name)],
+          stats: [self, parent, ...children.map((c) => c.attr)].map(toStats),
+        })),
         cb,
         ({ names, stats }) => cb(0, names, stats),
       ),
@@ -203,7 +247,8 @@ class QuiltFuse extends Fuse {
 
   _op_listxattr(signal: Signal, path: string, listBuf: Buffer): void {
     this.core.listxattr(path).then(
-      (names) => signal(fitBuffer(Buffer.from(names.map((n) => n + "\0").join(""), "utf8"), listBuf), listBuf.buffer),
+      (names) =>
+        signal(fitBuffer(Buffer.from(names.map((n) => n + "\0").join(""), "utf8"), listBuf), listBuf.buffer),
       (err: unknown) => signal(fuseErrno(err), listBuf.buffer),
     );
   }

@@ -11,7 +11,12 @@ import { QuiltError } from "../errors.js";
 import type { JsonValue } from "../manifest/json-value.js";
 import type { ManifestEntry } from "../manifest/manifest.js";
 import type { ManifestIndex } from "../storage/manifest-index.js";
-import { ChildTable, decodeNode, type IndexedNode, type VersionHeader } from "../storage/manifest-index-records.js";
+import {
+  ChildTable,
+  decodeNode,
+  type IndexedNode,
+  type VersionHeader,
+} from "../storage/manifest-index-records.js";
 import { NOT_FOUND, ROOT_INO, resolvePath, type FsTree } from "./tree.js";
 
 /** Children tables kept decoded per mount, in bytes: a few directories of 100,000 names. */
@@ -30,7 +35,10 @@ export class IndexedTree implements FsTree {
   private readonly dirFirst: Uint32Array;
   private readonly dirCount: Uint32Array;
   private readonly nodes = new LRUCache<number, IndexedNode>({ max: NODE_CACHE_ENTRIES });
-  private readonly tables = new LRUCache<number, ChildTable>({ maxSize: CHILD_CACHE_BYTES, sizeCalculation: (t) => t.bytes });
+  private readonly tables = new LRUCache<number, ChildTable>({
+    maxSize: CHILD_CACHE_BYTES,
+    sizeCalculation: (t) => t.bytes,
+  });
   private readonly pages = new LRUCache<number, Buffer>({ max: PAGE_CACHE_ENTRIES });
 
   constructor(
@@ -127,7 +135,8 @@ export class IndexedTree implements FsTree {
   }
 
   private check(ino: number): number {
-    if (!Number.isInteger(ino) || ino < 1 || ino > this.nodeCount) throw new QuiltError("EINTERNAL", `No inode ${ino} in this tree`);
+    if (!Number.isInteger(ino) || ino < 1 || ino > this.nodeCount)
+      throw new QuiltError("EINTERNAL", `No inode ${ino} in this tree`);
     return ino;
   }
 
@@ -159,7 +168,8 @@ export class IndexedTree implements FsTree {
       else hi = mid - 1;
     }
     const found = hi;
-    if (found < 0 || ino >= (this.dirFirst[found] as number) + (this.dirCount[found] as number)) throw new QuiltError("EINTERNAL", `No parent for inode ${ino}`);
+    if (found < 0 || ino >= (this.dirFirst[found] as number) + (this.dirCount[found] as number))
+      throw new QuiltError("EINTERNAL", `No parent for inode ${ino}`);
     return found;
   }
 
@@ -174,7 +184,12 @@ export class IndexedTree implements FsTree {
     let t = this.tables.get(ino);
     if (t === undefined) {
       const body = this.index.children(this.vid, ino);
-      if (body === undefined) throw new QuiltError("EBADMANIFEST", `The local manifest index lacks the children of directory inode ${ino}`, { hint: "remount the package: it will be indexed again" });
+      if (body === undefined)
+        throw new QuiltError(
+          "EBADMANIFEST",
+          `The local manifest index lacks the children of directory inode ${ino}`,
+          { hint: "remount the package: it will be indexed again" },
+        );
       t = new ChildTable(body);
       this.tables.set(ino, t);
     }

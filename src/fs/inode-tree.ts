@@ -56,7 +56,19 @@ export class InodeTree implements FsTree {
     const dirMeta = [...manifest.dirMeta];
     const dirKeys = dirMeta.map(([k]) => k);
     const c = walk(manifest.entries, dirKeys);
-    return new InodeTree(manifest.entries, dirKeys, dirMeta.map(([, v]) => v), c.parent, c.keyRef, c.nameStart, c.nameLen, c.firstChild, c.childCount, c.childList, c.dirMetaOf);
+    return new InodeTree(
+      manifest.entries,
+      dirKeys,
+      dirMeta.map(([, v]) => v),
+      c.parent,
+      c.keyRef,
+      c.nameStart,
+      c.nameLen,
+      c.firstChild,
+      c.childCount,
+      c.childList,
+      c.dirMetaOf,
+    );
   }
 
   isDirectory(ino: number): boolean {
@@ -127,7 +139,12 @@ export class InodeTree implements FsTree {
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const c = this.childList[mid] as number;
-      const cmp = compareNameAt(this.key(this.keyRef[c] as number), this.nameStart[c] as number, this.nameLen[c] as number, name);
+      const cmp = compareNameAt(
+        this.key(this.keyRef[c] as number),
+        this.nameStart[c] as number,
+        this.nameLen[c] as number,
+        name,
+      );
       if (cmp === 0) return c + 1;
       if (cmp < 0) lo = mid + 1;
       else hi = mid - 1;
@@ -141,11 +158,14 @@ export class InodeTree implements FsTree {
   }
 
   private key(k: number): string {
-    return k < this.entries.length ? (this.entries[k] as ManifestEntry).logicalKey : (this.dirKeys[k - this.entries.length] as string);
+    return k < this.entries.length
+      ? (this.entries[k] as ManifestEntry).logicalKey
+      : (this.dirKeys[k - this.entries.length] as string);
   }
 
   private index(ino: number): number {
-    if (!Number.isInteger(ino) || ino < 1 || ino > this.nodeCount) throw new QuiltError("EINTERNAL", `No inode ${ino} in this tree`);
+    if (!Number.isInteger(ino) || ino < 1 || ino > this.nodeCount)
+      throw new QuiltError("EINTERNAL", `No inode ${ino} in this tree`);
     return ino - 1;
   }
 }
@@ -244,7 +264,10 @@ function walk(entries: readonly ManifestEntry[], dirKeys: readonly string[]): Co
   let d = 0;
   while (e < nEntries || d < dirKeys.length) {
     // Merge the two sorted streams; a directory key sorts before everything under it.
-    const takeDir = d < dirKeys.length && (e >= nEntries || compareLogicalKeys(dirKeys[d] as string, (entries[e] as ManifestEntry).logicalKey) < 0);
+    const takeDir =
+      d < dirKeys.length &&
+      (e >= nEntries ||
+        compareLogicalKeys(dirKeys[d] as string, (entries[e] as ManifestEntry).logicalKey) < 0);
     const keyIndex = takeDir ? nEntries + d : e;
     const key = takeDir ? (dirKeys[d++] as string) : (entries[e++] as ManifestEntry).logicalKey;
     while (stackPath.length > 1 && !key.startsWith(stackPath[stackPath.length - 1] as string)) {

@@ -81,7 +81,9 @@ function isFuseDevice(fd: number): boolean {
 
 /** Writes one notice; undefined when the kernel took it, else the errno name (ENOENT: nothing cached under that name). */
 function writeNotice(fd: number, message: Buffer): Promise<string | undefined> {
-  return new Promise((resolve) => write(fd, message, (err) => resolve(err ? (err.code ?? "EIO") : undefined)));
+  return new Promise((resolve) =>
+    write(fd, message, (err) => resolve(err ? (err.code ?? "EIO") : undefined)),
+  );
 }
 
 function header(body: number, code: number): Buffer {

@@ -25,7 +25,10 @@ export class MemoryEntryReader implements EntryReader {
   constructor(private readonly options: { delayMs?: number } = {}) {}
 
   /** The next read of `key` (one call, whatever its range) throws `err`. */
-  failNextRead(key: string, err: Error = new QuiltError("ESTORAGE", `injected failure reading ${key}`)): void {
+  failNextRead(
+    key: string,
+    err: Error = new QuiltError("ESTORAGE", `injected failure reading ${key}`),
+  ): void {
     const list = this.failures.get(key) ?? [];
     list.push(err);
     this.failures.set(key, list);
@@ -47,7 +50,10 @@ export class MemoryEntryReader implements EntryReader {
     this.reads++;
     const h = handle as MemoryHandle | undefined;
     if (h === undefined || !this.liveHandles.has(h.id) || h.key !== entry.logicalKey) {
-      throw new QuiltError("EINTERNAL", `read of ${entry.logicalKey} through a handle that is not open for it`);
+      throw new QuiltError(
+        "EINTERNAL",
+        `read of ${entry.logicalKey} through a handle that is not open for it`,
+      );
     }
     if (this.options.delayMs) await new Promise((r) => setTimeout(r, this.options.delayMs));
     const queued = this.failures.get(entry.logicalKey);
@@ -55,7 +61,10 @@ export class MemoryEntryReader implements EntryReader {
     if (queued?.length === 0) this.failures.delete(entry.logicalKey);
     if (failure) throw failure;
     if (offset < 0 || length <= 0 || offset + length > entry.size) {
-      throw new QuiltError("EINTERNAL", `read of ${entry.logicalKey} [${offset}, +${length}) outside its ${entry.size} bytes`);
+      throw new QuiltError(
+        "EINTERNAL",
+        `read of ${entry.logicalKey} [${offset}, +${length}) outside its ${entry.size} bytes`,
+      );
     }
     this.bytesRead += length;
     return entryBytes(entry.logicalKey, offset, length);

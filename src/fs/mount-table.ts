@@ -74,7 +74,8 @@ export async function canonicalMountPath(path: string): Promise<string> {
 export async function mountAt(path: string): Promise<MountInfo | undefined> {
   const target = await canonicalMountPath(path);
   const table = await readMountTable();
-  for (let i = table.length - 1; i >= 0; i--) if ((table[i] as MountInfo).mountPoint === target) return table[i];
+  for (let i = table.length - 1; i >= 0; i--)
+    if ((table[i] as MountInfo).mountPoint === target) return table[i];
   return undefined;
 }
 
@@ -136,7 +137,11 @@ export async function clearStaleMount(path: string): Promise<boolean> {
   const state = await mountState(path);
   if (state === "none") return false;
   if (state === "live" || state === "hung") {
-    throw new QuiltError("EBUSY", `${path} is already a mount point${state === "hung" ? " (its server does not answer)" : ""}`, { hint: "unmount it first, or mount somewhere else" });
+    throw new QuiltError(
+      "EBUSY",
+      `${path} is already a mount point${state === "hung" ? " (its server does not answer)" : ""}`,
+      { hint: "unmount it first, or mount somewhere else" },
+    );
   }
   await fusermountUnmount(path, { lazy: true });
   return true;

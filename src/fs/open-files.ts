@@ -54,7 +54,8 @@ export class OpenFiles {
   /** A handle opened before `generation` on `path` whose bytes are not `entry`'s, if any. */
   olderWithOtherBytes(path: string, entry: ManifestEntry, generation: number): OpenFile | undefined {
     for (const f of this.files.values()) {
-      if (f.generation < generation && f.path === path && f.entry !== entry && !sameBytes(f.entry, entry)) return f;
+      if (f.generation < generation && f.path === path && f.entry !== entry && !sameBytes(f.entry, entry))
+        return f;
     }
     return undefined;
   }

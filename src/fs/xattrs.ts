@@ -35,7 +35,11 @@ export interface PackageXattrs {
 
 export function xattrNames(tree: FsTree, ino: number, pkg: PackageXattrs): string[] {
   if (!tree.isDirectory(ino)) return [XATTR_HASH, XATTR_META, XATTR_PHYSICAL_KEY];
-  if (ino === ROOT_INO) return [...(pkg.userMeta === undefined ? [] : [XATTR_META]), ...(pkg.topHash === undefined ? [] : [XATTR_TOP_HASH])];
+  if (ino === ROOT_INO)
+    return [
+      ...(pkg.userMeta === undefined ? [] : [XATTR_META]),
+      ...(pkg.topHash === undefined ? [] : [XATTR_TOP_HASH]),
+    ];
   return tree.dirMeta(ino) === undefined ? [] : [XATTR_META];
 }
 

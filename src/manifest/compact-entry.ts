@@ -17,7 +17,8 @@ export class FrozenMap<K, V> extends Map<K, V> {
   }
 
   override set(key: K, value: V): this {
-    if (this.sealed) throw new TypeError("this metadata object is shared and read-only; copy it first (new Map(meta))");
+    if (this.sealed)
+      throw new TypeError("this metadata object is shared and read-only; copy it first (new Map(meta))");
     return super.set(key, value);
   }
 

@@ -148,7 +148,8 @@ export class HashPool {
     const slots = this.slots.splice(0);
     const err = new QuiltError("EABORTED", "the hash pool was closed while hashing");
     for (const unit of [...this.ranges, ...this.queue.slice(this.queueHead)]) this.fail(unit.job, err);
-    for (const slot of slots) for (const units of slot.inFlight.values()) for (const u of units) this.fail(u.job, err);
+    for (const slot of slots)
+      for (const units of slot.inFlight.values()) for (const u of units) this.fail(u.job, err);
     this.ranges = [];
     this.queue = [];
     this.queueHead = 0;
@@ -254,7 +255,10 @@ export class HashPool {
       job.progress.bytesDone += task.length;
       if (--split.rangesLeft === 0) {
         job.splits.delete(index);
-        job.results[index] = { hash: { type: job.type, value: combineChunkDigests(split.digests) }, size: split.size };
+        job.results[index] = {
+          hash: { type: job.type, value: combineChunkDigests(split.digests) },
+          size: split.size,
+        };
         job.progress.filesDone++;
       }
     }
@@ -267,9 +271,16 @@ export class HashPool {
     const ranges: Unit[] = [];
     for (let offset = 0; offset < size; offset += rangeBytes) {
       const length = Math.min(rangeBytes, size - offset);
-      ranges.push({ ...unit, task: { kind: "range", path: unit.task.path, size, offset, length, chunkBytes } });
+      ranges.push({
+        ...unit,
+        task: { kind: "range", path: unit.task.path, size, offset, length, chunkBytes },
+      });
     }
-    unit.job.splits.set(unit.index, { digests: Buffer.alloc(chunks * SHA256_DIGEST_BYTES), rangesLeft: ranges.length, size });
+    unit.job.splits.set(unit.index, {
+      digests: Buffer.alloc(chunks * SHA256_DIGEST_BYTES),
+      rangesLeft: ranges.length,
+      size,
+    });
     this.ranges.push(...ranges);
   }
 

@@ -48,7 +48,14 @@ const READ_BYTES = 4 * 1024 * 1024;
 const buffer = Buffer.allocUnsafe(READ_BYTES);
 
 /** Reads exactly `length` bytes from `position`, handing each piece to `sink`. */
-function readExactly(fd: number, path: string, size: number, position: number, length: number, sink: (b: Buffer) => void) {
+function readExactly(
+  fd: number,
+  path: string,
+  size: number,
+  position: number,
+  length: number,
+  sink: (b: Buffer) => void,
+) {
   let left = length;
   while (left > 0) {
     const n = readSync(fd, buffer, 0, Math.min(READ_BYTES, left), position);
@@ -112,7 +119,9 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
 parentPort?.on("message", (request: WorkerRequest) => {
   void handle(request).then((reply) => {
     // Range digests are fresh buffers: move them instead of copying.
-    const transfer = reply.results.flatMap((r) => (r.ok && r.kind === "range" ? [r.digests.buffer as ArrayBuffer] : []));
+    const transfer = reply.results.flatMap((r) =>
+      r.ok && r.kind === "range" ? [r.digests.buffer as ArrayBuffer] : [],
+    );
     parentPort?.postMessage(reply, transfer);
   });
 });

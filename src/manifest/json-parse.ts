@@ -82,7 +82,11 @@ function needsExactParser(text: string): boolean {
     if (end < 0) return false; // unterminated: let the native parser report it
     // An escaped key (rare: quilt3 writes raw UTF-8) could spell digits, so it goes the exact way too.
     const raw = text.slice(q + 1, end);
-    if ((raw.includes("\\") || (raw.length <= 10 && INDEX_LIKE.test(raw))) && nextNonSpace(text, end + 1) === ":") return true;
+    if (
+      (raw.includes("\\") || (raw.length <= 10 && INDEX_LIKE.test(raw))) &&
+      nextNonSpace(text, end + 1) === ":"
+    )
+      return true;
     pos = end + 1;
   }
 }
@@ -110,13 +114,23 @@ function fromNative(v: unknown, depth = 0): JsonValue {
   if (depth >= MAX_JSON_DEPTH) throw new TooDeep();
   if (Array.isArray(v)) return v.map((x) => fromNative(x, depth + 1));
   const out: JsonObject = new Map();
-  for (const k of Object.keys(v as object)) out.set(k, fromNative((v as Record<string, unknown>)[k], depth + 1));
+  for (const k of Object.keys(v as object))
+    out.set(k, fromNative((v as Record<string, unknown>)[k], depth + 1));
   return out;
 }
 
 const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
 const NUMBER_RE = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/y;
-const SIMPLE_ESCAPES: Record<string, string> = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
+const SIMPLE_ESCAPES: Record<string, string> = {
+  '"': '"',
+  "\\": "\\",
+  "/": "/",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+};
 
 class ExactParser {
   private pos = 0;
@@ -159,7 +173,8 @@ class ExactParser {
       case "I":
         return this.literal("Infinity", new PyFloat(Infinity));
       default:
-        if (c === "-" && this.s.startsWith("-Infinity", this.pos)) return this.literal("-Infinity", new PyFloat(-Infinity));
+        if (c === "-" && this.s.startsWith("-Infinity", this.pos))
+          return this.literal("-Infinity", new PyFloat(-Infinity));
         return this.number();
     }
   }

@@ -39,7 +39,8 @@ export function floatFromText(text: string): number | PyFloat {
 }
 
 /** Plain JavaScript data for API users: Map to object, PyFloat to number; bigint stays. */
-export type PlainJson = null | boolean | string | number | bigint | PlainJson[] | { [key: string]: PlainJson };
+export type PlainJson =
+  null | boolean | string | number | bigint | PlainJson[] | { [key: string]: PlainJson };
 
 export function toPlain(v: JsonValue): PlainJson {
   if (v instanceof PyFloat) return v.value;
@@ -48,7 +49,12 @@ export function toPlain(v: JsonValue): PlainJson {
     const out: { [key: string]: PlainJson } = {};
     for (const [k, x] of v) {
       // defineProperty, because assigning "__proto__" would replace the prototype instead.
-      Object.defineProperty(out, k, { value: toPlain(x), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, k, {
+        value: toPlain(x),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }
@@ -59,7 +65,8 @@ export function toPlain(v: JsonValue): PlainJson {
 export function fromPlain(v: unknown, path = "$"): JsonValue {
   if (v === null || typeof v === "boolean" || typeof v === "string" || typeof v === "bigint") return v;
   if (typeof v === "number") {
-    if (!Number.isFinite(v)) throw new TypeError(`${path}: ${v} cannot be stored in a manifest (JSON has no NaN or Infinity)`);
+    if (!Number.isFinite(v))
+      throw new TypeError(`${path}: ${v} cannot be stored in a manifest (JSON has no NaN or Infinity)`);
     return Object.is(v, -0) ? 0 : v;
   }
   if (v instanceof PyFloat) return v;
@@ -75,7 +82,9 @@ export function fromPlain(v: unknown, path = "$"): JsonValue {
   if (typeof v === "object" && v !== undefined) {
     const proto = Object.getPrototypeOf(v);
     if (proto !== Object.prototype && proto !== null) {
-      throw new TypeError(`${path}: a ${proto?.constructor?.name ?? "non-plain object"} cannot be stored as JSON`);
+      throw new TypeError(
+        `${path}: a ${proto?.constructor?.name ?? "non-plain object"} cannot be stored as JSON`,
+      );
     }
     const out: JsonObject = new Map();
     for (const [k, x] of Object.entries(v)) out.set(k, fromPlain(x, `${path}.${k}`));
@@ -88,7 +97,8 @@ export function fromPlain(v: unknown, path = "$"): JsonValue {
 export function jsonEqual(a: JsonValue, b: JsonValue): boolean {
   if (a === b) return true;
   if (a instanceof PyFloat && b instanceof PyFloat) return Object.is(a.value, b.value);
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => jsonEqual(x, b[i] as JsonValue));
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((x, i) => jsonEqual(x, b[i] as JsonValue));
   if (a instanceof Map && b instanceof Map) {
     if (a.size !== b.size) return false;
     for (const [k, x] of a) {

@@ -40,7 +40,9 @@ class Carry {
   }
 }
 
-export async function* splitLineBatches(source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>): AsyncGenerator<LineBatch> {
+export async function* splitLineBatches(
+  source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+): AsyncGenerator<LineBatch> {
   const carry = new Carry();
   let next = 1;
   const decode = (bytes: Buffer): string => {
@@ -73,7 +75,10 @@ export async function* splitLineBatches(source: AsyncIterable<Uint8Array | strin
     return b;
   };
   for await (const chunk of source) {
-    const buf = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const buf =
+      typeof chunk === "string"
+        ? Buffer.from(chunk, "utf8")
+        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const lastNl = buf.lastIndexOf(0x0a);
     if (lastNl < 0) {
       carry.append(buf);

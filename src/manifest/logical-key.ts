@@ -7,7 +7,8 @@ import type { LogicalKey } from "../types.js";
 import { compareCodePoints } from "./python-json.js";
 import { quoted } from "../untrusted-text.js";
 
-export const LOGICAL_KEY_RULES = "logical keys are /-separated names of valid Unicode; no empty, '.' or '..' component, no leading or trailing '/', no NUL";
+export const LOGICAL_KEY_RULES =
+  "logical keys are /-separated names of valid Unicode; no empty, '.' or '..' component, no leading or trailing '/', no NUL";
 
 /** Why a key is refused, or null when it is valid. */
 export function logicalKeyProblem(key: string): string | null {
@@ -28,7 +29,9 @@ export function logicalKeyProblem(key: string): string | null {
 export function parseLogicalKey(key: string, where = ""): LogicalKey {
   const problem = logicalKeyProblem(key);
   if (problem !== null) {
-    throw new QuiltError("EBADKEY", `${where}Invalid logical key ${quoted(key)}: ${problem}`, { hint: LOGICAL_KEY_RULES });
+    throw new QuiltError("EBADKEY", `${where}Invalid logical key ${quoted(key)}: ${problem}`, {
+      hint: LOGICAL_KEY_RULES,
+    });
   }
   return key as LogicalKey;
 }

@@ -28,7 +28,9 @@ function typeName(v: JsonValue | undefined): string {
 }
 
 /** Parses manifest text from any source of UTF-8 chunks (a file stream, a Buffer, a string). */
-export async function readManifest(source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>): Promise<Manifest> {
+export async function readManifest(
+  source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+): Promise<Manifest> {
   let header: JsonObject | undefined;
   const entries: ManifestEntry[] = [];
   const lineNumbers: number[] = [];
@@ -48,9 +50,12 @@ export async function readManifest(source: AsyncIterable<Uint8Array | string> | 
       lineNumbers.push(number);
     }
   }
-  if (header === undefined) throw new QuiltError("EBADMANIFEST", "Manifest is empty: it has no header line", { hint: FORMAT_HINT });
+  if (header === undefined)
+    throw new QuiltError("EBADMANIFEST", "Manifest is empty: it has no header line", { hint: FORMAT_HINT });
   // The key-to-line lookup runs only on error, so loading keeps no per-key index.
-  return Manifest.create({ header, dirMeta, entries }, (key) => entries.flatMap((e, i) => (e.logicalKey === key ? [lineNumbers[i] as number] : [])));
+  return Manifest.create({ header, dirMeta, entries }, (key) =>
+    entries.flatMap((e, i) => (e.logicalKey === key ? [lineNumbers[i] as number] : [])),
+  );
 }
 
 function parseObjectLine(text: string, number: number): JsonObject {
@@ -78,11 +83,19 @@ function fastEntry(text: string): CompactEntry | undefined {
   const size = o.size;
   const hash = o.hash as Record<string, unknown> | undefined;
   const meta = o.meta;
-  if (typeof key !== "string" || !Array.isArray(pks) || typeof pks[0] !== "string" || !isNormalS3Url(pks[0])) return undefined;
+  if (typeof key !== "string" || !Array.isArray(pks) || typeof pks[0] !== "string" || !isNormalS3Url(pks[0]))
+    return undefined;
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) return undefined;
   if (typeof hash !== "object" || hash === null || Array.isArray(hash)) return undefined;
   const hk = Object.keys(hash);
-  if (hk.length !== 2 || hk[0] !== "type" || hk[1] !== "value" || typeof hash.type !== "string" || typeof hash.value !== "string") return undefined;
+  if (
+    hk.length !== 2 ||
+    hk[0] !== "type" ||
+    hk[1] !== "value" ||
+    typeof hash.type !== "string" ||
+    typeof hash.value !== "string"
+  )
+    return undefined;
   let m: JsonObject | undefined;
   if (meta === undefined || meta === null) m = EMPTY_META;
   else if (typeof meta !== "object" || Array.isArray(meta)) return undefined;
@@ -93,25 +106,33 @@ function fastEntry(text: string): CompactEntry | undefined {
 }
 
 /** An entry, or undefined for a directory-metadata line (recorded in `dirMeta`). */
-function parseEntryLine(text: string, line: number, dirMeta: Map<string, JsonValue>): ManifestEntry | undefined {
+function parseEntryLine(
+  text: string,
+  line: number,
+  dirMeta: Map<string, JsonValue>,
+): ManifestEntry | undefined {
   const fast = fastEntry(text);
   if (fast) return fast;
   const obj = parseObjectLine(text, line);
   const key = obj.get("logical_key");
-  if (typeof key !== "string") throw lineError(line, `field "logical_key" must be a string, got ${typeName(key)}`);
+  if (typeof key !== "string")
+    throw lineError(line, `field "logical_key" must be a string, got ${typeName(key)}`);
   const pks = obj.get("physical_keys");
   const meta = obj.get("meta");
   // quilt3 treats a line without (or with empty) physical_keys as directory metadata.
   if (pks === undefined || pks === null || (Array.isArray(pks) && pks.length === 0)) {
     const dir = key.endsWith("/") ? key.slice(0, -1) : key;
     const problem = key.endsWith("/") ? logicalKeyProblem(dir) : "a directory-metadata key must end with '/'";
-    if (problem !== null) throw lineError(line, `invalid directory key ${quoted(key)}: ${problem}`, LOGICAL_KEY_RULES);
-    if (meta === undefined) throw lineError(line, `directory-metadata line for ${quoted(key)} has no "meta" field`);
+    if (problem !== null)
+      throw lineError(line, `invalid directory key ${quoted(key)}: ${problem}`, LOGICAL_KEY_RULES);
+    if (meta === undefined)
+      throw lineError(line, `directory-metadata line for ${quoted(key)} has no "meta" field`);
     dirMeta.set(key, meta);
     return undefined;
   }
   const problem = logicalKeyProblem(key);
-  if (problem !== null) throw lineError(line, `invalid logical key ${quoted(key)}: ${problem}`, LOGICAL_KEY_RULES);
+  if (problem !== null)
+    throw lineError(line, `invalid logical key ${quoted(key)}: ${problem}`, LOGICAL_KEY_RULES);
   if (!Array.isArray(pks) || typeof pks[0] !== "string") {
     throw lineError(line, `field "physical_keys" must be a list of URL strings, got ${typeName(pks)}`);
   }
@@ -129,21 +150,40 @@ function parseEntryLine(text: string, line: number, dirMeta: Map<string, JsonVal
     // Named with its key and value: a size beyond 2^53 cannot be a byte count (it would show
     // as thousands of TiB in progress and plan reads that never end).
     const shown = typeof size === "number" || typeof size === "bigint" ? ` ${size}` : "";
-    throw lineError(line, `field "size" of ${JSON.stringify(key)} must be a non-negative integer below 2^53, got ${typeName(size)}${shown}`);
+    throw lineError(
+      line,
+      `field "size" of ${JSON.stringify(key)} must be a non-negative integer below 2^53, got ${typeName(size)}${shown}`,
+    );
   }
   const hash = obj.get("hash");
-  if (!isJsonObject(hash)) throw lineError(line, `field "hash" must be an object with "type" and "value", got ${typeName(hash)}`);
+  if (!isJsonObject(hash))
+    throw lineError(line, `field "hash" must be an object with "type" and "value", got ${typeName(hash)}`);
   const type = hash.get("type");
   const value = hash.get("value");
-  if (typeof type !== "string") throw lineError(line, `field "hash.type" must be a string, got ${typeName(type)}`);
-  if (typeof value !== "string") throw lineError(line, `field "hash.value" must be a string, got ${typeName(value)}`);
+  if (typeof type !== "string")
+    throw lineError(line, `field "hash.type" must be a string, got ${typeName(type)}`);
+  if (typeof value !== "string")
+    throw lineError(line, `field "hash.value" must be a string, got ${typeName(value)}`);
   if (meta !== undefined && meta !== null && !isJsonObject(meta)) {
     throw lineError(line, `field "meta" must be an object or null, got ${typeName(meta)}`);
   }
   const m = meta === undefined || meta === null || meta.size === 0 ? EMPTY_META : meta;
   // The usual entry keeps strings only; anything unusual keeps its parsed objects.
   if (hash.size === 2 && hash.keys().next().value === "type") {
-    return new CompactEntry(key as LogicalKey, physicalKey ? physicalKey.toString() : url, size, type, value, m);
+    return new CompactEntry(
+      key as LogicalKey,
+      physicalKey ? physicalKey.toString() : url,
+      size,
+      type,
+      value,
+      m,
+    );
   }
-  return { logicalKey: key as LogicalKey, physicalKey: physicalKey ?? PhysicalKey.fromUrl(url), size, hash, meta: m };
+  return {
+    logicalKey: key as LogicalKey,
+    physicalKey: physicalKey ?? PhysicalKey.fromUrl(url),
+    size,
+    hash,
+    meta: m,
+  };
 }

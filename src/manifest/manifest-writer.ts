@@ -18,17 +18,25 @@ function checked(line: string, what: string, limit: number): string {
   // A lone surrogate (read from a "\ud800" escape) has no UTF-8 form: writing it would
   // silently change the value (to U+FFFD) and the top hash; quilt3 refuses it too.
   if (!line.isWellFormed()) {
-    throw new QuiltError("EUSAGE", `Cannot write ${what}: it holds a lone surrogate (an unpaired \\ud800-\\udfff escape), which UTF-8 cannot encode`, {
-      hint: "replace the value with valid Unicode text",
-    });
+    throw new QuiltError(
+      "EUSAGE",
+      `Cannot write ${what}: it holds a lone surrogate (an unpaired \\ud800-\\udfff escape), which UTF-8 cannot encode`,
+      {
+        hint: "replace the value with valid Unicode text",
+      },
+    );
   }
   // Cheap bound first: a UTF-16 unit is at most 3 UTF-8 bytes.
   if (line.length * 3 > limit) {
     const bytes = Buffer.byteLength(line, "utf8");
     if (bytes > limit) {
-      throw new QuiltError("EUSAGE", `Size of manifest record for ${what} is ${bytes} bytes, but must be less than ${limit} bytes`, {
-        hint: "keep metadata under 1 MB per object and per package; QUILT_MANIFEST_MAX_RECORD_SIZE overrides the limit",
-      });
+      throw new QuiltError(
+        "EUSAGE",
+        `Size of manifest record for ${what} is ${bytes} bytes, but must be less than ${limit} bytes`,
+        {
+          hint: "keep metadata under 1 MB per object and per package; QUILT_MANIFEST_MAX_RECORD_SIZE overrides the limit",
+        },
+      );
     }
   }
   return line;
@@ -38,7 +46,8 @@ function encode(fn: () => string, what: string): string {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof NonFiniteNumberError) throw new QuiltError("EUSAGE", `Cannot write ${what}: ${err.message}`);
+    if (err instanceof NonFiniteNumberError)
+      throw new QuiltError("EUSAGE", `Cannot write ${what}: ${err.message}`);
     throw err;
   }
 }
@@ -53,16 +62,31 @@ export function entryLine(e: ManifestEntry): string {
 /** The manifest's lines, each with its trailing newline. */
 export function* manifestLines(m: Manifest): Generator<string> {
   const limit = maxRecordBytes();
-  yield checked(encode(() => manifestJson(m.header), "package metadata"), "package metadata", limit) + "\n";
+  yield (
+    checked(
+      encode(() => manifestJson(m.header), "package metadata"),
+      "package metadata",
+      limit,
+    ) + "\n"
+  );
   for (const [dir, meta] of m.dirMeta) {
     if (!isPythonTruthy(meta)) continue; // quilt3 drops empty directory metadata
     const what = `directory ${JSON.stringify(dir)}`;
-    const line = encode(() => `{"logical_key": ${pythonStringUnicode(dir)}, "meta": ${manifestJson(meta)}}`, what);
+    const line = encode(
+      () => `{"logical_key": ${pythonStringUnicode(dir)}, "meta": ${manifestJson(meta)}}`,
+      what,
+    );
     yield checked(line, what, limit) + "\n";
   }
   for (const e of m.entries) {
     const what = `entry with logical key ${JSON.stringify(e.logicalKey)}`;
-    yield checked(encode(() => entryLine(e), what), what, limit) + "\n";
+    yield (
+      checked(
+        encode(() => entryLine(e), what),
+        what,
+        limit,
+      ) + "\n"
+    );
   }
 }
 

@@ -71,10 +71,14 @@ export class Manifest {
       const key = (entries[i] as ManifestEntry).logicalKey;
       if (key === prev) {
         const [first, second] = origin(key);
-        const where = second !== undefined ? `Manifest line ${second}: duplicate logical key ${quoted(key)} (first on line ${first})` : `Duplicate logical key ${quoted(key)}`;
+        const where =
+          second !== undefined
+            ? `Manifest line ${second}: duplicate logical key ${quoted(key)} (first on line ${first})`
+            : `Duplicate logical key ${quoted(key)}`;
         throw new QuiltError("EBADMANIFEST", where);
       }
-      if (key.startsWith(prev) && key.charCodeAt(prev.length) === 0x2f) throw fileAndDirectory(prev, prev + "/", origin);
+      if (key.startsWith(prev) && key.charCodeAt(prev.length) === 0x2f)
+        throw fileAndDirectory(prev, prev + "/", origin);
     }
     const dirMeta = new Map([...(parts.dirMeta ?? [])].sort(([a], [b]) => compareLogicalKeys(a, b)));
     const m = new Manifest(header, dirMeta, entries);
@@ -124,7 +128,8 @@ export class Manifest {
       else hi = mid;
     }
     let end = lo;
-    while (end < this.entries.length && (this.entries[end] as ManifestEntry).logicalKey.startsWith(prefix)) end++;
+    while (end < this.entries.length && (this.entries[end] as ManifestEntry).logicalKey.startsWith(prefix))
+      end++;
     return [lo, end];
   }
 
@@ -155,16 +160,26 @@ export class Manifest {
 
 function isSorted(entries: ManifestEntry[]): boolean {
   for (let i = 1; i < entries.length; i++) {
-    if (compareLogicalKeys((entries[i - 1] as ManifestEntry).logicalKey, (entries[i] as ManifestEntry).logicalKey) > 0) return false;
+    if (
+      compareLogicalKeys(
+        (entries[i - 1] as ManifestEntry).logicalKey,
+        (entries[i] as ManifestEntry).logicalKey,
+      ) > 0
+    )
+      return false;
   }
   return true;
 }
 
 function fileAndDirectory(file: string, dir: string, origin: KeyOrigin): QuiltError {
   const [line] = origin(file);
-  return new QuiltError("EBADMANIFEST", `${line !== undefined ? `Manifest line ${line}: ` : ""}Logical key ${quoted(file)} is a file and also a directory (${quoted(dir)})`, {
-    hint: "a path cannot be both a file and a directory in one package",
-  });
+  return new QuiltError(
+    "EBADMANIFEST",
+    `${line !== undefined ? `Manifest line ${line}: ` : ""}Logical key ${quoted(file)} is a file and also a directory (${quoted(dir)})`,
+    {
+      hint: "a path cannot be both a file and a directory in one package",
+    },
+  );
 }
 
 export function assertObject(v: JsonValue | undefined, what: string): JsonObject {

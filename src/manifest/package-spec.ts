@@ -50,7 +50,8 @@ function parseNameRef(spec: string, ref: string): Pick<PackageSpec, "name" | "ta
   if (at >= 0) {
     hash = rest.slice(at + 1).toLowerCase();
     rest = rest.slice(0, at);
-    if (!HASH_RE.test(hash)) throw bad(spec, `"@${hash}" is not a top hash or a prefix of 6 to 64 hex characters`);
+    if (!HASH_RE.test(hash))
+      throw bad(spec, `"@${hash}" is not a top hash or a prefix of 6 to 64 hex characters`);
   }
   let tag: string | undefined;
   const colon = rest.indexOf(":");
@@ -59,11 +60,15 @@ function parseNameRef(spec: string, ref: string): Pick<PackageSpec, "name" | "ta
     rest = rest.slice(0, colon);
     if (!isValidTag(tag)) throw bad(spec, `":${tag}" is not a valid tag (letters, digits, '_', '-', '.')`);
   }
-  if (!NAME_RE.test(rest)) throw bad(spec, `${quoted(rest)} is not a package name of the form namespace/name`);
+  if (!NAME_RE.test(rest))
+    throw bad(spec, `${quoted(rest)} is not a package name of the form namespace/name`);
   return { name: rest, ...(tag !== undefined && { tag }), ...(hash !== undefined && { hash }) };
 }
 
-export function parsePackageSpec(spec: string, opts: { registry?: string; env?: NodeJS.ProcessEnv } = {}): PackageSpec {
+export function parsePackageSpec(
+  spec: string,
+  opts: { registry?: string; env?: NodeJS.ProcessEnv } = {},
+): PackageSpec {
   if (spec.startsWith("quilt+")) return parseQuiltUri(spec);
   const url = /^(s3|file):\/\/(.*)$/s.exec(spec);
   if (url) {

@@ -22,7 +22,8 @@ export class PhysicalKey {
   }
 
   static local(absPath: string): PhysicalKey {
-    if (!absPath.startsWith("/")) throw new QuiltError("EBADSPEC", `Local path must be absolute: ${absPath}`, { hint: HINT });
+    if (!absPath.startsWith("/"))
+      throw new QuiltError("EBADSPEC", `Local path must be absolute: ${absPath}`, { hint: HINT });
     return new PhysicalKey(null, absPath, null);
   }
 
@@ -47,16 +48,23 @@ export class PhysicalKey {
       const fields = parseQuery(query);
       const versions = fields.get("versionId");
       fields.delete("versionId");
-      if (fields.size > 0) throw new QuiltError("EBADSPEC", `Unexpected S3 query string: ${quoted(query)}`, { hint: HINT });
+      if (fields.size > 0)
+        throw new QuiltError("EBADSPEC", `Unexpected S3 query string: ${quoted(query)}`, { hint: HINT });
       return new PhysicalKey(netloc, unquote(rawPath).slice(1), versions?.[0] ?? null);
     }
     if (scheme === "file") {
-      if (netloc !== "" && netloc !== "localhost") throw new QuiltError("EBADSPEC", `Unexpected hostname in ${quoted(url)}`, { hint: HINT });
-      if (!rawPath.startsWith("/")) throw new QuiltError("EBADSPEC", `Relative paths are not allowed: ${quoted(url)}`, { hint: HINT });
+      if (netloc !== "" && netloc !== "localhost")
+        throw new QuiltError("EBADSPEC", `Unexpected hostname in ${quoted(url)}`, { hint: HINT });
+      if (!rawPath.startsWith("/"))
+        throw new QuiltError("EBADSPEC", `Relative paths are not allowed: ${quoted(url)}`, { hint: HINT });
       if (query) throw new QuiltError("EBADSPEC", `Unexpected query in ${quoted(url)}`, { hint: HINT });
       return new PhysicalKey(null, unquote(rawPath), null);
     }
-    throw new QuiltError("EBADSPEC", `Unexpected scheme ${quoted(scheme ?? "")} in physical key ${quoted(url)}`, { hint: HINT });
+    throw new QuiltError(
+      "EBADSPEC",
+      `Unexpected scheme ${quoted(scheme ?? "")} in physical key ${quoted(url)}`,
+      { hint: HINT },
+    );
   }
 
   isLocal(): boolean {

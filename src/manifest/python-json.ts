@@ -35,7 +35,15 @@ function numberText(v: number | bigint | PyFloat): string {
   return Number.isInteger(v) ? BigInt(v).toString() : pythonFloatRepr(v);
 }
 
-const SHORT_ESCAPES: Record<number, string> = { 0x22: '\\"', 0x5c: "\\\\", 0x08: "\\b", 0x0c: "\\f", 0x0a: "\\n", 0x0d: "\\r", 0x09: "\\t" };
+const SHORT_ESCAPES: Record<number, string> = {
+  0x22: '\\"',
+  0x5c: "\\\\",
+  0x08: "\\b",
+  0x0c: "\\f",
+  0x0a: "\\n",
+  0x0d: "\\r",
+  0x09: "\\t",
+};
 
 function uEscape(code: number): string {
   return "\\u" + code.toString(16).padStart(4, "0");
@@ -50,7 +58,8 @@ export function pythonStringAscii(s: string): string {
     const c = s.charCodeAt(i);
     const short = SHORT_ESCAPES[c];
     if (short !== undefined) out += short;
-    else if (c < 0x20 || c >= 0x7f) out += uEscape(c); // UTF-16 units are already the surrogate pair
+    else if (c < 0x20 || c >= 0x7f)
+      out += uEscape(c); // UTF-16 units are already the surrogate pair
     else out += s[i];
   }
   return out + '"';
@@ -98,7 +107,9 @@ export function canonicalJson(v: JsonValue): string {
   if (typeof v === "number" || typeof v === "bigint" || v instanceof PyFloat) return numberText(v);
   if (Array.isArray(v)) return "[" + v.map(canonicalJson).join(",") + "]";
   const keys = [...v.keys()].sort(compareCodePoints);
-  return "{" + keys.map((k) => pythonStringAscii(k) + ":" + canonicalJson(v.get(k) as JsonValue)).join(",") + "}";
+  return (
+    "{" + keys.map((k) => pythonStringAscii(k) + ":" + canonicalJson(v.get(k) as JsonValue)).join(",") + "}"
+  );
 }
 
 export class NonFiniteNumberError extends Error {}
@@ -111,7 +122,10 @@ export function manifestJson(v: JsonValue): string {
   if (typeof v === "string") return pythonStringUnicode(v);
   if (typeof v === "number" || typeof v === "bigint" || v instanceof PyFloat) {
     const n = typeof v === "bigint" ? 0 : v instanceof PyFloat ? v.value : v;
-    if (!Number.isFinite(n)) throw new NonFiniteNumberError(`${n} cannot be written to a manifest (quilt3 refuses NaN and Infinity)`);
+    if (!Number.isFinite(n))
+      throw new NonFiniteNumberError(
+        `${n} cannot be written to a manifest (quilt3 refuses NaN and Infinity)`,
+      );
     return numberText(v);
   }
   if (Array.isArray(v)) return "[" + v.map(manifestJson).join(", ") + "]";

@@ -13,7 +13,10 @@ const EMPTY_OBJECT_JSON = "{}";
 /** The canonical part of one entry; its keys are already in sorted order. */
 export function entryHashPart(e: Pick<ManifestEntry, "hash" | "logicalKey" | "meta" | "size">): string {
   // A compact entry's usual hash object prints without building a Map ("type" < "value").
-  const hash = e instanceof CompactEntry ? `{"type":${pythonStringAscii(e.hashType)},"value":${pythonStringAscii(e.hashValue)}}` : canonicalJson(e.hash);
+  const hash =
+    e instanceof CompactEntry
+      ? `{"type":${pythonStringAscii(e.hashType)},"value":${pythonStringAscii(e.hashValue)}}`
+      : canonicalJson(e.hash);
   const meta = e.meta.size === 0 ? EMPTY_OBJECT_JSON : canonicalJson(e.meta);
   return `{"hash":${hash},"logical_key":${pythonStringAscii(e.logicalKey)},"meta":${meta},"size":${e.size}}`;
 }

@@ -2,7 +2,18 @@
 // how many GETs, HEADs and LISTs a mount cost (the "zero requests for metadata" claim is
 // checked against these numbers).
 import type { Readable } from "node:stream";
-import type { GetOptions, ListEntry, ListOptions, ObjectHead, ObjectPart, ObjectLocation, ObjectStore, PutBody, PutOptions, PutResult } from "./object-store.js";
+import type {
+  GetOptions,
+  ListEntry,
+  ListOptions,
+  ObjectHead,
+  ObjectPart,
+  ObjectLocation,
+  ObjectStore,
+  PutBody,
+  PutOptions,
+  PutResult,
+} from "./object-store.js";
 
 export interface RequestCounts {
   get: number;
@@ -70,7 +81,11 @@ export class CountingStore implements ObjectStore {
     return this.inner.delete(loc);
   }
 
-  copy(src: ObjectLocation, dst: Omit<ObjectLocation, "versionId" | "etag">, opts?: PutOptions): Promise<PutResult> {
+  copy(
+    src: ObjectLocation,
+    dst: Omit<ObjectLocation, "versionId" | "etag">,
+    opts?: PutOptions,
+  ): Promise<PutResult> {
     this.counts.copy++;
     return this.inner.copy(src, dst, opts);
   }

@@ -24,10 +24,14 @@ export function localEtag(st: StatLike): string {
 export function objectPath(bucket: string, key: string): string {
   checkBucket(bucket);
   checkKeyChars(key);
-  if (key === "" || key.startsWith("/")) throw new QuiltError("EBADKEY", `invalid key ${quoted(key)}: keys are relative and not empty`);
+  if (key === "" || key.startsWith("/"))
+    throw new QuiltError("EBADKEY", `invalid key ${quoted(key)}: keys are relative and not empty`);
   for (const part of key.split("/")) {
     if (part === "" || part === "." || part === "..") {
-      throw new QuiltError("EBADKEY", `invalid key ${quoted(key)}: empty, "." or ".." path components are not allowed`);
+      throw new QuiltError(
+        "EBADKEY",
+        `invalid key ${quoted(key)}: empty, "." or ".." path components are not allowed`,
+      );
     }
   }
   return join(bucket, key);
@@ -47,7 +51,10 @@ export function checkPrefix(bucket: string, prefix: string): void {
 
 function checkBucket(bucket: string): void {
   if (!isAbsolute(bucket) || bucket.includes("\0")) {
-    throw new QuiltError("EUSAGE", `local store bucket must be an absolute directory path, got ${quoted(bucket)}`);
+    throw new QuiltError(
+      "EUSAGE",
+      `local store bucket must be an absolute directory path, got ${quoted(bucket)}`,
+    );
   }
 }
 

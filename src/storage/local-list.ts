@@ -15,12 +15,21 @@ import { compareKeys } from "./store-helpers.js";
  * (e.g. "a-b" < "a/x" because "-" < "/"). With a delimiter, a directory whose every key
  * would fold into one common prefix is not walked, only probed for one file.
  */
-export async function* walk(bucket: string, prefix: string, delimiter: string | undefined): AsyncGenerator<ListEntry> {
+export async function* walk(
+  bucket: string,
+  prefix: string,
+  delimiter: string | undefined,
+): AsyncGenerator<ListEntry> {
   const startDir = prefix.slice(0, prefix.lastIndexOf("/") + 1);
   yield* walkDir(bucket, startDir, prefix, delimiter);
 }
 
-async function* walkDir(bucket: string, rel: string, prefix: string, delimiter: string | undefined): AsyncGenerator<ListEntry> {
+async function* walkDir(
+  bucket: string,
+  rel: string,
+  prefix: string,
+  delimiter: string | undefined,
+): AsyncGenerator<ListEntry> {
   const names = await listDir(join(bucket, rel));
   const items: { name: string; sortKey: string; dir: boolean }[] = [];
   for (const d of names) {
@@ -44,8 +53,18 @@ async function* walkDir(bucket: string, rel: string, prefix: string, delimiter: 
     if (!item.dir) {
       const st = await stat(path, { bigint: true }).catch(() => undefined);
       if (!st?.isFile()) continue; // removed while listing
-      yield { kind: "object", key: item.sortKey, size: Number(st.size), etag: localEtag(st), lastModified: new Date(Number(st.mtimeMs)) };
-    } else if (delimiter && item.sortKey.length > prefix.length && item.sortKey.indexOf(delimiter, prefix.length) >= 0) {
+      yield {
+        kind: "object",
+        key: item.sortKey,
+        size: Number(st.size),
+        etag: localEtag(st),
+        lastModified: new Date(Number(st.mtimeMs)),
+      };
+    } else if (
+      delimiter &&
+      item.sortKey.length > prefix.length &&
+      item.sortKey.indexOf(delimiter, prefix.length) >= 0
+    ) {
       // Everything below folds into one common prefix: one file proves it exists.
       const first = await firstFile(path);
       if (first !== undefined) yield { kind: "object", key: item.sortKey + first, size: 0 };
@@ -58,7 +77,11 @@ async function* walkDir(bucket: string, rel: string, prefix: string, delimiter: 
 async function firstFile(dir: string): Promise<string | undefined> {
   for (const d of await listDir(dir)) {
     if (TEMP_RE.test(d.name)) continue;
-    if (d.isFile() || (d.isSymbolicLink() && (await stat(join(dir, d.name)).catch(() => undefined))?.isFile())) return d.name;
+    if (
+      d.isFile() ||
+      (d.isSymbolicLink() && (await stat(join(dir, d.name)).catch(() => undefined))?.isFile())
+    )
+      return d.name;
     if (d.isDirectory()) {
       const inner = await firstFile(join(dir, d.name));
       if (inner !== undefined) return `${d.name}/${inner}`;

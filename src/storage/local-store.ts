@@ -28,7 +28,15 @@ import type {
   PutOptions,
   PutResult,
 } from "./object-store.js";
-import { bodyBytes, checkRange, clampRange, foldDelimited, isPathBody, sameEtag, throwIfAborted } from "./store-helpers.js";
+import {
+  bodyBytes,
+  checkRange,
+  clampRange,
+  foldDelimited,
+  isPathBody,
+  sameEtag,
+  throwIfAborted,
+} from "./store-helpers.js";
 
 export { localEtag, objectPath } from "./local-fs.js";
 
@@ -75,7 +83,11 @@ export class LocalStore implements ObjectStore {
     return { size: Number(st.size), etag: localEtag(st), lastModified: new Date(Number(st.mtimeMs)) };
   }
 
-  async put(loc: Omit<ObjectLocation, "versionId" | "etag">, body: PutBody, opts: PutOptions = {}): Promise<PutResult> {
+  async put(
+    loc: Omit<ObjectLocation, "versionId" | "etag">,
+    body: PutBody,
+    opts: PutOptions = {},
+  ): Promise<PutResult> {
     throwIfAborted(opts.signal);
     const path = objectPath(loc.bucket, loc.key);
     const result = await writeAtomically(path, async (tmp) => {
@@ -111,7 +123,11 @@ export class LocalStore implements ObjectStore {
     }
   }
 
-  async copy(src: ObjectLocation, dst: Omit<ObjectLocation, "versionId" | "etag">, opts: PutOptions = {}): Promise<PutResult> {
+  async copy(
+    src: ObjectLocation,
+    dst: Omit<ObjectLocation, "versionId" | "etag">,
+    opts: PutOptions = {},
+  ): Promise<PutResult> {
     throwIfAborted(opts.signal);
     const srcPath = objectPath(src.bucket, src.key);
     const dstPath = objectPath(dst.bucket, dst.key);
@@ -144,9 +160,13 @@ async function statFile(path: string): Promise<BigIntStats> {
 
 function checkPin(st: StatLike, loc: ObjectLocation, path: string): void {
   if (loc.etag !== undefined && !sameEtag(loc.etag, localEtag(st))) {
-    throw new QuiltError("ESTALE", `${path}: the file changed since it was pinned (etag ${loc.etag}, now ${localEtag(st)})`, {
-      hint: "The file was modified after the package was built; rebuild or re-push the package.",
-    });
+    throw new QuiltError(
+      "ESTALE",
+      `${path}: the file changed since it was pinned (etag ${loc.etag}, now ${localEtag(st)})`,
+      {
+        hint: "The file was modified after the package was built; rebuild or re-push the package.",
+      },
+    );
   }
 }
 
@@ -175,7 +195,10 @@ async function openPinned(path: string, loc: ObjectLocation): Promise<{ handle: 
 }
 
 /** Writes via `fill(tmp)`, fsyncs, renames into place; returns the new file's size and etag. */
-async function writeAtomically(path: string, fill: (tmp: string) => Promise<void>): Promise<{ size: number; etag: string }> {
+async function writeAtomically(
+  path: string,
+  fill: (tmp: string) => Promise<void>,
+): Promise<{ size: number; etag: string }> {
   const dir = dirname(path);
   const tmp = join(dir, `.${path.slice(dir.length + 1)}.${randomBytes(6).toString("hex")}.tmp`);
   try {

@@ -26,9 +26,13 @@ const MEMORY_ENTRIES = 4;
 const SIDECAR = ".sha256";
 
 export function hashMismatch(expected: string, actual: string, where: string): QuiltError {
-  return new QuiltError("EHASHMISMATCH", `Manifest ${where} does not match its name: expected top hash ${expected}, computed ${actual}`, {
-    hint: "the manifest was modified or corrupted; it is refused. Re-push the package or use another version",
-  });
+  return new QuiltError(
+    "EHASHMISMATCH",
+    `Manifest ${where} does not match its name: expected top hash ${expected}, computed ${actual}`,
+    {
+      hint: "the manifest was modified or corrupted; it is refused. Re-push the package or use another version",
+    },
+  );
 }
 
 /** The directory name of a registry's manifests: hex sha256 of its identity (see Stores.registryIdentity). */
@@ -96,7 +100,10 @@ export class ManifestCache {
       // Manifest first, then its sidecar: a reader that sees one without the other (or two
       // writers interleaved) finds a mismatch and refetches, never a wrong manifest.
       await writeAtomic(path, bytes);
-      await writeAtomic(path + SIDECAR, Buffer.from(createHash("sha256").update(bytes).digest("hex"), "latin1"));
+      await writeAtomic(
+        path + SIDECAR,
+        Buffer.from(createHash("sha256").update(bytes).digest("hex"), "latin1"),
+      );
     }
     return manifest;
   }
@@ -114,11 +121,20 @@ function memoryKey(name: string, topHash: TopHash): string {
 
 /** Names become path components, so only valid ones are accepted (no `..`, no separators). */
 function checkNames(name: string, topHash: string): void {
-  if (!isValidPackageName(name)) throw new QuiltError("EBADSPEC", `Invalid package name ${JSON.stringify(name)}`, { hint: "a package name is namespace/name" });
-  if (!isTopHash(topHash)) throw new QuiltError("EBADSPEC", `Invalid top hash ${JSON.stringify(topHash)}`, { hint: "a top hash is 64 lowercase hex characters" });
+  if (!isValidPackageName(name))
+    throw new QuiltError("EBADSPEC", `Invalid package name ${JSON.stringify(name)}`, {
+      hint: "a package name is namespace/name",
+    });
+  if (!isTopHash(topHash))
+    throw new QuiltError("EBADSPEC", `Invalid top hash ${JSON.stringify(topHash)}`, {
+      hint: "a top hash is 64 lowercase hex characters",
+    });
 }
 
-async function* hashing(source: AsyncIterable<Buffer>, sha: ReturnType<typeof createHash>): AsyncGenerator<Buffer> {
+async function* hashing(
+  source: AsyncIterable<Buffer>,
+  sha: ReturnType<typeof createHash>,
+): AsyncGenerator<Buffer> {
   for await (const chunk of source) {
     sha.update(chunk);
     yield chunk;

@@ -62,29 +62,67 @@ function plainHash(e: ManifestEntry): [string, string] | undefined {
   const keys = [...e.hash.keys()];
   const type = e.hash.get("type");
   const value = e.hash.get("value");
-  return keys.length === 2 && keys[0] === "type" && typeof type === "string" && typeof value === "string" ? [type, value] : undefined;
+  return keys.length === 2 && keys[0] === "type" && typeof type === "string" && typeof value === "string"
+    ? [type, value]
+    : undefined;
 }
 
 export function fileNode(parent: number, e: ManifestEntry): string {
   const url = e instanceof CompactEntry ? e.url : e.physicalKey.toString();
   const plain = plainHash(e);
   const meta = e.meta.size === 0 ? null : jsonText(e.meta);
-  return JSON.stringify([FILE, parent, e.logicalKey, e.size, url, plain?.[0] ?? "", plain?.[1] ?? "", plain ? null : jsonText(e.hash), meta]);
+  return JSON.stringify([
+    FILE,
+    parent,
+    e.logicalKey,
+    e.size,
+    url,
+    plain?.[0] ?? "",
+    plain?.[1] ?? "",
+    plain ? null : jsonText(e.hash),
+    meta,
+  ]);
 }
 
 export function directoryNode(parent: number, path: string, dirMeta: JsonValue | undefined): string {
   return JSON.stringify([DIRECTORY, parent, path, jsonText(dirMeta)]);
 }
 
-export type IndexedNode = { kind: "file"; parent: number; entry: ManifestEntry } | { kind: "directory"; parent: number; path: string; dirMeta: JsonValue | undefined };
+export type IndexedNode =
+  | { kind: "file"; parent: number; entry: ManifestEntry }
+  | { kind: "directory"; parent: number; path: string; dirMeta: JsonValue | undefined };
 
 export function decodeNode(text: string): IndexedNode {
   const r = JSON.parse(text) as unknown[];
-  if (r[0] === DIRECTORY) return { kind: "directory", parent: r[1] as number, path: r[2] as string, dirMeta: fromText(r[3] as string | null) };
-  const [, parent, key, size, url, type, value, hash, meta] = r as [number, number, LogicalKey, number, string, string, string, string | null, string | null];
+  if (r[0] === DIRECTORY)
+    return {
+      kind: "directory",
+      parent: r[1] as number,
+      path: r[2] as string,
+      dirMeta: fromText(r[3] as string | null),
+    };
+  const [, parent, key, size, url, type, value, hash, meta] = r as [
+    number,
+    number,
+    LogicalKey,
+    number,
+    string,
+    string,
+    string,
+    string | null,
+    string | null,
+  ];
   const m = meta === null ? EMPTY_META : (parseJson(meta) as JsonObject);
   const entry: ManifestEntry =
-    hash === null ? new CompactEntry(key, url, size, type, value, m) : { logicalKey: key, physicalKey: PhysicalKey.fromUrl(url), size, hash: parseJson(hash) as JsonObject, meta: m };
+    hash === null
+      ? new CompactEntry(key, url, size, type, value, m)
+      : {
+          logicalKey: key,
+          physicalKey: PhysicalKey.fromUrl(url),
+          size,
+          hash: parseJson(hash) as JsonObject,
+          meta: m,
+        };
   return { kind: "file", parent, entry };
 }
 

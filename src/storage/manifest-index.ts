@@ -31,7 +31,16 @@ import { open, type RootDatabase } from "lmdb";
 import { QuiltError } from "../errors.js";
 import type { Manifest } from "../manifest/manifest.js";
 import type { TopHash } from "../types.js";
-import { directoryNode, encodeChildren, encodeHeader, encodePage, fileNode, PAGE_NODES, pageNode, type VersionHeader } from "./manifest-index-records.js";
+import {
+  directoryNode,
+  encodeChildren,
+  encodeHeader,
+  encodePage,
+  fileNode,
+  PAGE_NODES,
+  pageNode,
+  type VersionHeader,
+} from "./manifest-index-records.js";
 import { InodeTree, ROOT_INO } from "../fs/inode-tree.js";
 
 /** Bump when a record's layout changes: versions of another format are indexed again. */
@@ -50,7 +59,10 @@ export interface VersionId {
 }
 
 export function versionKey(id: VersionId): Buffer {
-  return createHash("sha256").update(`${id.registry}\n${id.name}\n${id.topHash}`, "utf8").digest().subarray(0, ID_BYTES);
+  return createHash("sha256")
+    .update(`${id.registry}\n${id.name}\n${id.topHash}`, "utf8")
+    .digest()
+    .subarray(0, ID_BYTES);
 }
 
 function recordKey(vid: Buffer, tag: number, ino = 0): Buffer {
@@ -69,9 +81,13 @@ function seal(key: Buffer, body: Buffer): Buffer {
 }
 
 export function damaged(what: string): QuiltError {
-  return new QuiltError("EBADMANIFEST", `The local manifest index has a damaged record (${what}); this version will be indexed again from its manifest at the next mount`, {
-    hint: "remount the package (quilt unmount, then quilt mount); if it recurs, check the disk holding QUILT_STATE_DIR",
-  });
+  return new QuiltError(
+    "EBADMANIFEST",
+    `The local manifest index has a damaged record (${what}); this version will be indexed again from its manifest at the next mount`,
+    {
+      hint: "remount the package (quilt unmount, then quilt mount); if it recurs, check the disk holding QUILT_STATE_DIR",
+    },
+  );
 }
 
 /** Where `node` keeps pages it read, for the next node of the same page. */
@@ -88,7 +104,15 @@ export class ManifestIndex {
 
   /** Opens (creating) the index in `dir`, which must be on a local disk (LMDB). */
   static open(dir: string): ManifestIndex {
-    return new ManifestIndex(open<Buffer, Buffer>({ path: dir, keyEncoding: "binary", encoding: "binary", noSync: true, compression: false }));
+    return new ManifestIndex(
+      open<Buffer, Buffer>({
+        path: dir,
+        keyEncoding: "binary",
+        encoding: "binary",
+        noSync: true,
+        compression: false,
+      }),
+    );
   }
 
   async close(): Promise<void> {
@@ -102,7 +126,13 @@ export class ManifestIndex {
     if (body === undefined) return undefined;
     const h = JSON.parse(body.toString("utf8")) as VersionHeader;
     // A 128-bit id could only collide by accident; the header says what it was built for.
-    if (h.format !== INDEX_FORMAT || h.registry !== id.registry || h.name !== id.name || h.topHash !== id.topHash) return undefined;
+    if (
+      h.format !== INDEX_FORMAT ||
+      h.registry !== id.registry ||
+      h.name !== id.name ||
+      h.topHash !== id.topHash
+    )
+      return undefined;
     return h;
   }
 
@@ -112,7 +142,10 @@ export class ManifestIndex {
    */
   build(id: VersionId, manifest: Manifest, readsS3: boolean): VersionHeader {
     if (manifest.topHash !== id.topHash) {
-      throw new QuiltError("EHASHMISMATCH", `Refusing to index a manifest of top hash ${manifest.topHash} as ${id.topHash}`);
+      throw new QuiltError(
+        "EHASHMISMATCH",
+        `Refusing to index a manifest of top hash ${manifest.topHash} as ${id.topHash}`,
+      );
     }
     const vid = versionKey(id);
     const tree = InodeTree.build(manifest);
@@ -150,7 +183,11 @@ export class ManifestIndex {
           const old = order[ino] as number;
           const parent = newOf[tree.parent(old)] as number;
           const entry = tree.entry(old);
-          nodes.push(entry !== undefined ? fileNode(parent, entry) : directoryNode(parent, tree.path(old), tree.dirMeta(old)));
+          nodes.push(
+            entry !== undefined
+              ? fileNode(parent, entry)
+              : directoryNode(parent, tree.path(old), tree.dirMeta(old)),
+          );
         }
         // Nodes carry their own CRCs (checked one at a time): the page is stored as is.
         this.db.put(recordKey(vid, TAG_PAGE, page), encodePage(first, nodes));
@@ -183,7 +220,8 @@ export class ManifestIndex {
       body = this.db.get(recordKey(vid, TAG_PAGE, page));
       if (body !== undefined) pages?.set(page, body);
     }
-    const text = body === undefined ? undefined : pageNode(body, 1 + page * PAGE_NODES, (ino - 1) % PAGE_NODES);
+    const text =
+      body === undefined ? undefined : pageNode(body, 1 + page * PAGE_NODES, (ino - 1) % PAGE_NODES);
     if (text === undefined) throw this.damage(vid, `node ${ino}`);
     return text;
   }
@@ -226,7 +264,10 @@ export class ManifestIndex {
 
   private check(key: Buffer, value: Buffer, vid: Buffer): Buffer {
     if (value.length < 4 || value.readUInt32BE(0) !== crc32(value.subarray(4), crc32(key))) {
-      throw this.damage(vid, `${String.fromCharCode(key[ID_BYTES] as number)} ${key.readUInt32BE(ID_BYTES + 1)}`);
+      throw this.damage(
+        vid,
+        `${String.fromCharCode(key[ID_BYTES] as number)} ${key.readUInt32BE(ID_BYTES + 1)}`,
+      );
     }
     return value.subarray(4);
   }

@@ -21,22 +21,44 @@ export interface FaultRequest {
 }
 
 const QUILT_CODES = new Set<string>([
-  "EBADMANIFEST", "EBADKEY", "EBADSPEC", "EHASHMISMATCH", "ENOTFOUND", "EAMBIGUOUS",
-  "EUNREACHABLE", "ESTORAGE", "ESTALE", "EUSAGE", "EINTERNAL",
+  "EBADMANIFEST",
+  "EBADKEY",
+  "EBADSPEC",
+  "EHASHMISMATCH",
+  "ENOTFOUND",
+  "EAMBIGUOUS",
+  "EUNREACHABLE",
+  "ESTORAGE",
+  "ESTALE",
+  "EUSAGE",
+  "EINTERNAL",
 ] satisfies ErrorCode[]);
 
 /** Builds an error shaped like the one the SDK or Node would throw for this fault. */
 export function faultError(fault: Fault): Error {
   if (fault instanceof Error) return fault;
   if (typeof fault === "number") {
-    const name = { 500: "InternalError", 503: "ServiceUnavailable", 404: "NotFound", 412: "PreconditionFailed" }[fault];
-    return Object.assign(new Error(`injected HTTP ${fault}`), { name: name ?? `Http${fault}`, $metadata: { httpStatusCode: fault } });
+    const name = {
+      500: "InternalError",
+      503: "ServiceUnavailable",
+      404: "NotFound",
+      412: "PreconditionFailed",
+    }[fault];
+    return Object.assign(new Error(`injected HTTP ${fault}`), {
+      name: name ?? `Http${fault}`,
+      $metadata: { httpStatusCode: fault },
+    });
   }
   if (QUILT_CODES.has(fault)) return new QuiltError(fault as ErrorCode, `injected ${fault}`);
   if (/^E[A-Z_]+$/.test(fault)) {
     const message = fault === "ECONNRESET" ? "socket hang up" : `injected ${fault}`;
     return Object.assign(new Error(message), { code: fault });
   }
-  const status = fault === "SlowDown" || fault === "ServiceUnavailable" ? 503 : fault === "InternalError" ? 500 : 400;
-  return Object.assign(new Error(`injected ${fault}`), { name: fault, Code: fault, $metadata: { httpStatusCode: status } });
+  const status =
+    fault === "SlowDown" || fault === "ServiceUnavailable" ? 503 : fault === "InternalError" ? 500 : 400;
+  return Object.assign(new Error(`injected ${fault}`), {
+    name: fault,
+    Code: fault,
+    $metadata: { httpStatusCode: status },
+  });
 }

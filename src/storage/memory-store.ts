@@ -19,7 +19,14 @@ import type {
   PutResult,
 } from "./object-store.js";
 export { faultError, type Fault, type FaultRequest, type StoreOp } from "./memory-faults.js";
-import { DEFAULT_RETRY_POLICY, RetriesExhausted, exhaustedToQuiltError, httpStatusOf, withRetry, type RetryPolicy } from "./retry.js";
+import {
+  DEFAULT_RETRY_POLICY,
+  RetriesExhausted,
+  exhaustedToQuiltError,
+  httpStatusOf,
+  withRetry,
+  type RetryPolicy,
+} from "./retry.js";
 import {
   checkRange,
   clampRange,
@@ -56,7 +63,11 @@ interface Version {
 }
 
 /** Test retries: the production attempt count, with delays short enough not to slow tests. */
-const MEMORY_RETRY_POLICY: RetryPolicy = { maxAttempts: DEFAULT_RETRY_POLICY.maxAttempts, baseDelayMs: 1, maxDelayMs: 5 };
+const MEMORY_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: DEFAULT_RETRY_POLICY.maxAttempts,
+  baseDelayMs: 1,
+  maxDelayMs: 5,
+};
 /** 8 MiB: quilt3's multipart threshold and part size. */
 const DEFAULT_MULTIPART_BYTES = 8 * 1024 * 1024;
 const S3_MAX_KEYS = 1000;
@@ -134,7 +145,11 @@ export class MemoryStore implements ObjectStore {
     });
   }
 
-  async put(loc: Omit<ObjectLocation, "versionId" | "etag">, body: PutBody, opts: PutOptions = {}): Promise<PutResult> {
+  async put(
+    loc: Omit<ObjectLocation, "versionId" | "etag">,
+    body: PutBody,
+    opts: PutOptions = {},
+  ): Promise<PutResult> {
     throwIfAborted(opts.signal);
     const data = Buffer.from(await readBody(body));
     const result = await this.request("put", loc, opts.signal, () => this.store(loc.bucket, loc.key, data));
@@ -178,7 +193,11 @@ export class MemoryStore implements ObjectStore {
     });
   }
 
-  async copy(src: ObjectLocation, dst: Omit<ObjectLocation, "versionId" | "etag">, opts: PutOptions = {}): Promise<PutResult> {
+  async copy(
+    src: ObjectLocation,
+    dst: Omit<ObjectLocation, "versionId" | "etag">,
+    opts: PutOptions = {},
+  ): Promise<PutResult> {
     throwIfAborted(opts.signal);
     const result = await this.request("copy", src, opts.signal, () => {
       const v = this.resolve(src);
@@ -214,9 +233,15 @@ export class MemoryStore implements ObjectStore {
     const version: Version = {
       versionId: this.versioned ? newVersionId() : undefined,
       data,
-      etag: data.length < this.multipartThreshold ? md5Etag(data) : multipartEtag(data, partSizeFor(data.length, this.partSize)),
+      etag:
+        data.length < this.multipartThreshold
+          ? md5Etag(data)
+          : multipartEtag(data, partSizeFor(data.length, this.partSize)),
       lastModified: new Date(),
-      checksumSha256: data.length < this.multipartThreshold ? createHash("sha256").update(data).digest("base64") : undefined,
+      checksumSha256:
+        data.length < this.multipartThreshold
+          ? createHash("sha256").update(data).digest("base64")
+          : undefined,
     };
     const versions = keys.get(key) ?? [];
     if (!this.versioned) versions.length = 0;
@@ -226,7 +251,12 @@ export class MemoryStore implements ObjectStore {
   }
 
   /** Serves one request with fault injection and the retry policy; failures become QuiltErrors. */
-  private async request<T>(op: StoreOp, loc: { bucket: string; key: string }, signal: AbortSignal | undefined, serve: () => T): Promise<T> {
+  private async request<T>(
+    op: StoreOp,
+    loc: { bucket: string; key: string },
+    signal: AbortSignal | undefined,
+    serve: () => T,
+  ): Promise<T> {
     try {
       return await withRetry(
         async (attempt) => {
@@ -245,7 +275,9 @@ export class MemoryStore implements ObjectStore {
       if (err instanceof QuiltError) throw err;
       const status = httpStatusOf(err);
       const code = status === 404 ? "ENOTFOUND" : status === 412 ? "ESTALE" : "ESTORAGE";
-      throw new QuiltError(code, `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new QuiltError(code, `${what}: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
     }
   }
 
@@ -274,6 +306,8 @@ function md5Etag(data: Buffer): string {
 
 /** S3's ETag of a multipart upload: `"<md5 of the part md5s>-<parts>"`. */
 function multipartEtag(data: Buffer, partSize: number): string {
-  const parts = partRanges(data.length, partSize).map((p) => createHash("md5").update(data.subarray(p.start, p.end)).digest());
+  const parts = partRanges(data.length, partSize).map((p) =>
+    createHash("md5").update(data.subarray(p.start, p.end)).digest(),
+  );
   return `"${createHash("md5").update(Buffer.concat(parts)).digest("hex")}-${parts.length}"`;
 }

@@ -89,7 +89,14 @@ export interface ListOptions {
 
 export type ListEntry =
   /** versionId: the current version; null when the object has none (an unversioned bucket, a server without versioning); undefined when the listing did not say. */
-  | { kind: "object"; key: string; size: number; etag?: string; lastModified?: Date; versionId?: string | null }
+  | {
+      kind: "object";
+      key: string;
+      size: number;
+      etag?: string;
+      lastModified?: Date;
+      versionId?: string | null;
+    }
   | { kind: "prefix"; prefix: string };
 
 export interface ObjectStore {
@@ -111,7 +118,11 @@ export interface ObjectStore {
   /** Lists in key order (UTF-8 byte order, as S3 does). */
   list(bucket: string, prefix: string, opts?: ListOptions): AsyncIterable<ListEntry>;
   delete(loc: ObjectLocation): Promise<void>;
-  copy(src: ObjectLocation, dst: Omit<ObjectLocation, "versionId" | "etag">, opts?: PutOptions): Promise<PutResult>;
+  copy(
+    src: ObjectLocation,
+    dst: Omit<ObjectLocation, "versionId" | "etag">,
+    opts?: PutOptions,
+  ): Promise<PutResult>;
   /** Releases sockets, handles. Idempotent. */
   close(): Promise<void>;
 }

@@ -12,7 +12,9 @@ export const V2_TAGS = ".quilt/v2/tags/";
 const v2Name = (name: string): string => name.replace("/", "@");
 
 export function manifestKey(layout: LayoutVersion, name: string, topHash: string): string {
-  return layout === "v1" ? `${V1_MANIFESTS}${topHash}` : `${V2_MANIFESTS}${v2Name(name)}/${topHash}/manifest.jsonl`;
+  return layout === "v1"
+    ? `${V1_MANIFESTS}${topHash}`
+    : `${V2_MANIFESTS}${v2Name(name)}/${topHash}/manifest.jsonl`;
 }
 
 export function pointerDir(layout: LayoutVersion, name: string): string {
@@ -30,7 +32,10 @@ export function manifestSearchPrefix(layout: LayoutVersion, name: string, hashPr
 
 /** The top hash named by a listed manifest key, or undefined when the key is something else. */
 export function topHashFromManifestKey(layout: LayoutVersion, key: string): string | undefined {
-  const m = layout === "v1" ? /^\.quilt\/packages\/([0-9a-f]{64})$/.exec(key) : /^\.quilt\/v2\/manifests\/[^/]+\/([0-9a-f]{64})\/manifest\.jsonl$/.exec(key);
+  const m =
+    layout === "v1"
+      ? /^\.quilt\/packages\/([0-9a-f]{64})$/.exec(key)
+      : /^\.quilt\/v2\/manifests\/[^/]+\/([0-9a-f]{64})\/manifest\.jsonl$/.exec(key);
   return m?.[1];
 }
 

@@ -84,9 +84,13 @@ export class Registry {
       if (text === undefined) continue;
       const hash = text.trim();
       if (!isTopHash(hash)) {
-        throw new QuiltError("EBADMANIFEST", `Pointer ${this.objectUrl(pointerKey(layout, name, pointer))} does not hold a top hash`, {
-          hint: "the pointer file is corrupt; re-tag the version with `quilt tag`",
-        });
+        throw new QuiltError(
+          "EBADMANIFEST",
+          `Pointer ${this.objectUrl(pointerKey(layout, name, pointer))} does not hold a top hash`,
+          {
+            hint: "the pointer file is corrupt; re-tag the version with `quilt tag`",
+          },
+        );
       }
       return { name, topHash: hash, layout };
     }
@@ -100,9 +104,13 @@ export class Registry {
       if (ref.tag !== undefined) {
         const byTag = await this.resolveTag(name, ref.tag);
         if (byTag.topHash !== byHash.topHash) {
-          throw new QuiltError("EUSAGE", `${name}:${ref.tag} is ${byTag.topHash.slice(0, 9)}, not @${ref.hash}`, {
-            hint: "give either a tag or a hash",
-          });
+          throw new QuiltError(
+            "EUSAGE",
+            `${name}:${ref.tag} is ${byTag.topHash.slice(0, 9)}, not @${ref.hash}`,
+            {
+              hint: "give either a tag or a hash",
+            },
+          );
         }
       }
       return byHash;
@@ -120,15 +128,22 @@ export class Registry {
       });
     }
     const tags = [...new Set(known.map((p) => p.pointer).filter((p) => !isTimestamp(p)))];
-    throw new QuiltError("ENOTFOUND", `Unknown tag ${quoted(tag)} for package ${name} in registry ${this.url.url}`, {
-      hint: `known tags: ${tags.join(", ") || "(none)"}; \`quilt log ${name}\` lists every version`,
-    });
+    throw new QuiltError(
+      "ENOTFOUND",
+      `Unknown tag ${quoted(tag)} for package ${name} in registry ${this.url.url}`,
+      {
+        hint: `known tags: ${tags.join(", ") || "(none)"}; \`quilt log ${name}\` lists every version`,
+      },
+    );
   }
 
   private async resolveHash(name: string, prefix: string): Promise<Resolved> {
     const p = prefix.toLowerCase();
     if (!/^[0-9a-f]+$/.test(p) || p.length < MIN_HASH_PREFIX || p.length > 64) {
-      throw new QuiltError("EBADSPEC", `Invalid hash ${quoted(prefix)}: expected ${MIN_HASH_PREFIX} to 64 hex characters`);
+      throw new QuiltError(
+        "EBADSPEC",
+        `Invalid hash ${quoted(prefix)}: expected ${MIN_HASH_PREFIX} to 64 hex characters`,
+      );
     }
     const matches = new Map<string, LayoutVersion>();
     for (const layout of ["v1", "v2"] as const) {
@@ -140,15 +155,23 @@ export class Registry {
       if (matches.size > 0 && p.length === 64) break;
     }
     if (matches.size === 0) {
-      throw new QuiltError("ENOTFOUND", `No manifest of ${name} matches hash ${quoted(prefix)} in registry ${this.url.url}`, {
-        hint: `\`quilt log ${name}\` lists the versions`,
-      });
+      throw new QuiltError(
+        "ENOTFOUND",
+        `No manifest of ${name} matches hash ${quoted(prefix)} in registry ${this.url.url}`,
+        {
+          hint: `\`quilt log ${name}\` lists the versions`,
+        },
+      );
     }
     if (matches.size > 1) {
       const list = [...matches.keys()].sort();
-      throw new QuiltError("EAMBIGUOUS", `Hash prefix ${quoted(prefix)} matches ${list.length} manifests:\n  ${list.join("\n  ")}`, {
-        hint: "give more characters of the hash",
-      });
+      throw new QuiltError(
+        "EAMBIGUOUS",
+        `Hash prefix ${quoted(prefix)} matches ${list.length} manifests:\n  ${list.join("\n  ")}`,
+        {
+          hint: "give more characters of the hash",
+        },
+      );
     }
     const [[topHash, layout]] = [...matches] as [[string, LayoutVersion]];
     return { name, topHash: topHash as TopHash, layout };
@@ -170,9 +193,13 @@ export class Registry {
       }
       return this.manifests.put(r.name, r.topHash, bytes, this.objectUrl(key));
     }
-    throw new QuiltError("ENOTFOUND", `Manifest ${r.topHash} of ${r.name} is missing from registry ${this.url.url}`, {
-      hint: "a pointer names a manifest that is not there; the registry is incomplete",
-    });
+    throw new QuiltError(
+      "ENOTFOUND",
+      `Manifest ${r.topHash} of ${r.name} is missing from registry ${this.url.url}`,
+      {
+        hint: "a pointer names a manifest that is not there; the registry is incomplete",
+      },
+    );
   }
 
   async listPointers(name: string): Promise<{ pointer: string; layout: LayoutVersion }[]> {
@@ -222,7 +249,11 @@ export class Registry {
    * Writes the manifest, then the timestamp pointer, then `latest`, then the tag. Each
    * write is atomic, so a racing push leaves both manifests in place and the tag naming one.
    */
-  async pushManifest(name: string, manifest: Manifest, opts: { tag?: string; now?: Date } = {}): Promise<{ topHash: TopHash; url: string }> {
+  async pushManifest(
+    name: string,
+    manifest: Manifest,
+    opts: { tag?: string; now?: Date } = {},
+  ): Promise<{ topHash: TopHash; url: string }> {
     if (opts.tag !== undefined) assertTag(opts.tag);
     const topHash = manifest.topHash;
     const bytes = serializeManifest(manifest);
@@ -246,7 +277,10 @@ export class Registry {
 
   private async writePointer(name: string, pointer: string, topHash: TopHash): Promise<void> {
     // No trailing newline: quilt3 writes and compares the bare hash.
-    await this.store.put({ bucket: this.bucket, key: pointerKey("v1", name, pointer) }, Buffer.from(topHash, "ascii"));
+    await this.store.put(
+      { bucket: this.bucket, key: pointerKey("v1", name, pointer) },
+      Buffer.from(topHash, "ascii"),
+    );
   }
 }
 

@@ -47,7 +47,14 @@ const TRANSIENT_CODES = new Set([
   "ERR_STREAM_PREMATURE_CLOSE",
   "UND_ERR_SOCKET",
 ]);
-const UNREACHABLE_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN"]);
+const UNREACHABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EHOSTDOWN",
+]);
 
 interface ErrorShape {
   name?: unknown;
@@ -83,12 +90,17 @@ export function classifyFailure(err: unknown): FailureKind {
   const message = typeof e.message === "string" ? e.message : "";
   // @smithy/node-http-handler's connect timeout: the server never answered the SYN.
   if (name === "TimeoutError" && message.includes("did not establish a connection")) return "unreachable";
-  if (TRANSIENT_CODES.has(code) || name === "TimeoutError" || /socket hang up|ECONNRESET|EPIPE/.test(message)) {
+  if (
+    TRANSIENT_CODES.has(code) ||
+    name === "TimeoutError" ||
+    /socket hang up|ECONNRESET|EPIPE/.test(message)
+  ) {
     return "transient";
   }
   const status = httpStatusOf(err);
   if (status !== undefined && TRANSIENT_STATUS.has(status)) return "transient";
-  if (TRANSIENT_NAMES.has(name) || (typeof e.Code === "string" && TRANSIENT_NAMES.has(e.Code))) return "transient";
+  if (TRANSIENT_NAMES.has(name) || (typeof e.Code === "string" && TRANSIENT_NAMES.has(e.Code)))
+    return "transient";
   // The SDK marks throttling and clock-skew errors it knows to be safe to repeat.
   if (e.$retryable !== undefined && e.$retryable !== null && e.$retryable !== false) return "transient";
   // Errors the SDK throws while reading a body can wrap the socket error.
@@ -100,7 +112,11 @@ export function classifyFailure(err: unknown): FailureKind {
 }
 
 /** Delay before the next attempt after `attempt` attempts failed (1-based): full jitter. */
-export function backoffDelayMs(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
+export function backoffDelayMs(
+  policy: RetryPolicy,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
   return Math.floor(random() * ceiling);
 }
@@ -173,7 +189,11 @@ export interface EndpointInfo {
 }
 
 /** Maps an exhausted retry to EUNREACHABLE (no connection) or ESTORAGE (the server kept failing). */
-export function exhaustedToQuiltError(err: RetriesExhausted, what: string, endpoint: EndpointInfo): QuiltError {
+export function exhaustedToQuiltError(
+  err: RetriesExhausted,
+  what: string,
+  endpoint: EndpointInfo,
+): QuiltError {
   if (err.kind === "unreachable") {
     return new QuiltError("EUNREACHABLE", `${what}: cannot reach ${endpoint.url} (${err.message})`, {
       hint: endpoint.hint,
@@ -190,5 +210,9 @@ export function exhaustedToQuiltError(err: RetriesExhausted, what: string, endpo
 /** A request this side gave up waiting for (an idle or connect timeout, ours or the SDK's). */
 export function isTimeout(err: unknown): boolean {
   const e = err as ErrorShape | null;
-  return typeof e === "object" && e !== null && (e.name === "TimeoutError" || e.code === "ETIMEDOUT" || e.code === "ESOCKETTIMEDOUT");
+  return (
+    typeof e === "object" &&
+    e !== null &&
+    (e.name === "TimeoutError" || e.code === "ETIMEDOUT" || e.code === "ESOCKETTIMEDOUT")
+  );
 }

@@ -71,7 +71,9 @@ export class NodeSha256 {
 export function encodeKeyPath(key: string): string {
   return key
     .split("/")
-    .map((seg) => encodeURIComponent(seg).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
+    .map((seg) =>
+      encodeURIComponent(seg).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
+    )
     .join("/");
 }
 
@@ -105,7 +107,15 @@ export class DirectGetter {
     const path = target.prefix + encodeKeyPath(loc.key);
     let signed;
     try {
-      signed = await target.signer.sign({ method: "GET", protocol: target.protocol, hostname: target.hostname, port: target.port ? Number(target.port) : undefined, path, query, headers });
+      signed = await target.signer.sign({
+        method: "GET",
+        protocol: target.protocol,
+        hostname: target.hostname,
+        port: target.port ? Number(target.port) : undefined,
+        path,
+        query,
+        headers,
+      });
     } catch {
       return "sdk"; // no credentials here: let the SDK raise its own, well-explained error
     }
@@ -137,7 +147,13 @@ export class DirectGetter {
    * doubling requests to a throttling server. A body that breaks off or stalls is a
    * transient error: the retry loop fetches it again.
    */
-  private send(target: Target, path: string, headers: Record<string, string>, bucket: string, signal: AbortSignal | undefined): Promise<DirectResult> {
+  private send(
+    target: Target,
+    path: string,
+    headers: Record<string, string>,
+    bucket: string,
+    signal: AbortSignal | undefined,
+  ): Promise<DirectResult> {
     return new Promise<DirectResult>((resolve, reject) => {
       let answered = false;
       /** Set when this side gave up waiting: what the request failed with, whatever the socket says after. */
@@ -149,7 +165,16 @@ export class DirectGetter {
       const fail = (err: unknown): void => reject(timedOut ?? err);
       const request = target.protocol === "https:" ? httpsRequest : httpRequest;
       const req = request(
-        { protocol: target.protocol, hostname: target.hostname, port: target.port || undefined, path, method: "GET", headers, agent: target.protocol === "https:" ? this.https : this.http, signal },
+        {
+          protocol: target.protocol,
+          hostname: target.hostname,
+          port: target.port || undefined,
+          path,
+          method: "GET",
+          headers,
+          agent: target.protocol === "https:" ? this.https : this.http,
+          signal,
+        },
         (res) => {
           answered = true;
           const status = res.statusCode ?? 0;
@@ -163,22 +188,38 @@ export class DirectGetter {
           } else {
             // Redirects, and the 400 S3 sends when signed for the wrong region: the bucket lives
             // elsewhere, which the SDK follows (followRegionRedirects) and this path does not.
-            readBody(res).then((body) => {
-              if (status === 301 || status === 307 || errorCode(body) === "AuthorizationHeaderMalformed") this.sdkOnly.add(bucket);
-              resolve("refused");
-            }, () => resolve("refused"));
+            readBody(res).then(
+              (body) => {
+                if (status === 301 || status === 307 || errorCode(body) === "AuthorizationHeaderMalformed")
+                  this.sdkOnly.add(bucket);
+                resolve("refused");
+              },
+              () => resolve("refused"),
+            );
           }
         },
       );
       req.on("socket", (socket) => {
         if (!socket.connecting) return;
-        const timer = setTimeout(() => giveUp(timeoutError(`the request socket did not establish a connection with the server within ${this.opts.connectTimeoutMs} ms`)), this.opts.connectTimeoutMs);
+        const timer = setTimeout(
+          () =>
+            giveUp(
+              timeoutError(
+                `the request socket did not establish a connection with the server within ${this.opts.connectTimeoutMs} ms`,
+              ),
+            ),
+          this.opts.connectTimeoutMs,
+        );
         socket.once("connect", () => clearTimeout(timer));
         socket.once("close", () => clearTimeout(timer));
       });
       // The socket's inactivity timer: it runs until the response ends, so a body that stalls half way fails too.
-      req.setTimeout(this.opts.idleTimeoutMs, () => giveUp(timeoutError(`no bytes from the server for ${this.opts.idleTimeoutMs} ms`)));
-      req.on("error", (err) => (answered || timedOut !== undefined || signal?.aborted ? fail(err) : resolve("sdk")));
+      req.setTimeout(this.opts.idleTimeoutMs, () =>
+        giveUp(timeoutError(`no bytes from the server for ${this.opts.idleTimeoutMs} ms`)),
+      );
+      req.on("error", (err) =>
+        answered || timedOut !== undefined || signal?.aborted ? fail(err) : resolve("sdk"),
+      );
       req.end();
     });
   }
@@ -207,9 +248,17 @@ export class DirectGetter {
       UseGlobalEndpoint: (await setting(cfg.useGlobalEndpoint)) ?? false,
       ...(this.opts.endpoint ? { Endpoint: this.opts.endpoint } : {}),
     });
-    const scheme = (endpoint.properties?.authSchemes as { name?: string; signingRegion?: string; signingName?: string }[] | undefined)?.[0];
+    const scheme = (
+      endpoint.properties?.authSchemes as
+        { name?: string; signingRegion?: string; signingName?: string }[] | undefined
+    )?.[0];
     const url = endpoint.url;
-    if (scheme?.name !== "sigv4" || endpoint.properties?.backend !== undefined || (endpoint.headers && Object.keys(endpoint.headers).length > 0)) return undefined;
+    if (
+      scheme?.name !== "sigv4" ||
+      endpoint.properties?.backend !== undefined ||
+      (endpoint.headers && Object.keys(endpoint.headers).length > 0)
+    )
+      return undefined;
     if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
     if (url.search) return undefined;
     const signer = new SignatureV4({
@@ -259,7 +308,12 @@ function readBody(res: IncomingMessage): Promise<Buffer> {
     res.on("aborted", () => reject(Object.assign(new Error("response aborted"), { code: "ECONNRESET" })));
     res.on("end", () => {
       const length = res.headers["content-length"];
-      if (length !== undefined && Number(length) !== total) reject(Object.assign(new Error(`response body ended after ${total} of ${length} bytes`), { code: "ECONNRESET" }));
+      if (length !== undefined && Number(length) !== total)
+        reject(
+          Object.assign(new Error(`response body ended after ${total} of ${length} bytes`), {
+            code: "ECONNRESET",
+          }),
+        );
       else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total));
     });
   });

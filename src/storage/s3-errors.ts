@@ -4,10 +4,24 @@
 // HEAD responses have no body, so only their status code is known (name "NotFound"/"Unknown").
 import { QuiltError } from "../errors.js";
 import type { ObjectLocation } from "./object-store.js";
-import { RetriesExhausted, describeError, errorNameOf, exhaustedToQuiltError, httpStatusOf, type EndpointInfo } from "./retry.js";
+import {
+  RetriesExhausted,
+  describeError,
+  errorNameOf,
+  exhaustedToQuiltError,
+  httpStatusOf,
+  type EndpointInfo,
+} from "./retry.js";
 import { describeLocation } from "./store-helpers.js";
 
-const CREDENTIAL_ERRORS = new Set(["CredentialsProviderError", "ExpiredToken", "ExpiredTokenException", "InvalidAccessKeyId", "SignatureDoesNotMatch", "TokenRefreshRequired"]);
+const CREDENTIAL_ERRORS = new Set([
+  "CredentialsProviderError",
+  "ExpiredToken",
+  "ExpiredTokenException",
+  "InvalidAccessKeyId",
+  "SignatureDoesNotMatch",
+  "TokenRefreshRequired",
+]);
 
 export interface S3ErrorContext {
   op: string;
@@ -29,15 +43,23 @@ export function mapS3Error(err: unknown, ctx: S3ErrorContext): QuiltError {
 
   if (name === "AbortError") return new QuiltError("EABORTED", `${what}: aborted`, { cause: err });
   if (name === "NoSuchBucket") {
-    return new QuiltError("ENOTFOUND", `${what}: no such bucket ${ctx.loc.bucket}`, { cause: err, hint: "Check the bucket name and the region/endpoint." });
+    return new QuiltError("ENOTFOUND", `${what}: no such bucket ${ctx.loc.bucket}`, {
+      cause: err,
+      hint: "Check the bucket name and the region/endpoint.",
+    });
   }
   if (status === 412 || name === "PreconditionFailed") {
     return new QuiltError("ESTALE", `${what}: the object changed since it was pinned`, { cause: err });
   }
-  if (pinnedVersion && (name === "NoSuchVersion" || status === 404 || status === 405 || name === "InvalidArgument")) {
+  if (
+    pinnedVersion &&
+    (name === "NoSuchVersion" || status === 404 || status === 405 || name === "InvalidArgument")
+  ) {
     // 405 MethodNotAllowed: the pinned version is now a delete marker. 400 InvalidArgument:
     // the version id is malformed for this bucket (e.g. versioning was never enabled).
-    return new QuiltError("ESTALE", `${what}: the pinned version no longer exists (${detail})`, { cause: err });
+    return new QuiltError("ESTALE", `${what}: the pinned version no longer exists (${detail})`, {
+      cause: err,
+    });
   }
   if (name === "NoSuchKey" || name === "NotFound" || status === 404) {
     return new QuiltError("ENOTFOUND", `${what}: no such object`, { cause: err });

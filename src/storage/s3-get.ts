@@ -12,7 +12,10 @@ export function pin(loc: ObjectLocation): { VersionId?: string; IfMatch?: string
   return {};
 }
 
-export function getParams(loc: ObjectLocation, opts: GetOptions): ConstructorParameters<typeof GetObjectCommand>[0] {
+export function getParams(
+  loc: ObjectLocation,
+  opts: GetOptions,
+): ConstructorParameters<typeof GetObjectCommand>[0] {
   return {
     Bucket: loc.bucket,
     Key: loc.key,
@@ -65,7 +68,9 @@ export async function readAll(stream: Readable, length: number | undefined): Pro
     total += buf.length;
   }
   if (length !== undefined && total !== length) {
-    throw Object.assign(new Error(`response body ended after ${total} of ${length} bytes`), { code: "ECONNRESET" });
+    throw Object.assign(new Error(`response body ended after ${total} of ${length} bytes`), {
+      code: "ECONNRESET",
+    });
   }
   return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
 }

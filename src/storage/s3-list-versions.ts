@@ -7,7 +7,10 @@ import type { QuiltError } from "../errors.js";
 import type { ListEntry } from "./object-store.js";
 import { errorNameOf, httpStatusOf } from "./retry.js";
 
-export type VersionsPage = (marker: { keyMarker?: string; versionIdMarker?: string }) => Promise<ListObjectVersionsCommandOutput>;
+export type VersionsPage = (marker: {
+  keyMarker?: string;
+  versionIdMarker?: string;
+}) => Promise<ListObjectVersionsCommandOutput>;
 
 /** Objects (not prefixes) under the prefix in key order, each with its current versionId. */
 export async function* latestVersions(page: VersionsPage): AsyncGenerator<ListEntry & { kind: "object" }> {
@@ -17,10 +20,20 @@ export async function* latestVersions(page: VersionsPage): AsyncGenerator<ListEn
     for (const v of res.Versions ?? []) {
       if (v.Key === undefined || v.IsLatest !== true) continue;
       const versionId = v.VersionId === undefined || v.VersionId === "null" ? null : v.VersionId;
-      yield { kind: "object", key: v.Key, size: v.Size ?? 0, etag: v.ETag, lastModified: v.LastModified, versionId };
+      yield {
+        kind: "object",
+        key: v.Key,
+        size: v.Size ?? 0,
+        etag: v.ETag,
+        lastModified: v.LastModified,
+        versionId,
+      };
     }
     if (res.IsTruncated !== true) return;
-    marker = { ...(res.NextKeyMarker !== undefined && { keyMarker: res.NextKeyMarker }), ...(res.NextVersionIdMarker !== undefined && { versionIdMarker: res.NextVersionIdMarker }) };
+    marker = {
+      ...(res.NextKeyMarker !== undefined && { keyMarker: res.NextKeyMarker }),
+      ...(res.NextVersionIdMarker !== undefined && { versionIdMarker: res.NextVersionIdMarker }),
+    };
   }
 }
 
@@ -35,5 +48,7 @@ export function versionsRefusal(err: QuiltError): "unversioned" | "unknown" {
   const cause = err.cause;
   const name = errorNameOf(cause);
   const status = httpStatusOf(cause);
-  return name === "NotImplemented" || name === "MethodNotAllowed" || status === 501 || status === 405 ? "unversioned" : "unknown";
+  return name === "NotImplemented" || name === "MethodNotAllowed" || status === 501 || status === 405
+    ? "unversioned"
+    : "unknown";
 }

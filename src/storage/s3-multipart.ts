@@ -107,7 +107,10 @@ async function runMultipart(
   size: number,
   partSize: number,
   opts: PutOptions,
-  sendPart: (uploadId: string, part: { partNumber: number; start: number; end: number }) => Promise<CompletedPart>,
+  sendPart: (
+    uploadId: string,
+    part: { partNumber: number; start: number; end: number },
+  ) => Promise<CompletedPart>,
 ): Promise<S3PutResult> {
   throwIfAborted(opts.signal);
   const created = await ctx.retry(() =>
@@ -137,7 +140,12 @@ async function runMultipart(
     });
     const res = await ctx.retry(() =>
       ctx.client.send(
-        new CompleteMultipartUploadCommand({ Bucket: dst.bucket, Key: dst.key, UploadId: uploadId, MultipartUpload: { Parts: completed } }),
+        new CompleteMultipartUploadCommand({
+          Bucket: dst.bucket,
+          Key: dst.key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: completed },
+        }),
         { abortSignal: opts.signal },
       ),
     );
@@ -145,14 +153,22 @@ async function runMultipart(
   } catch (err) {
     // Best effort: if the abort fails too, the bucket's lifecycle rule (if any) cleans up.
     await ctx
-      .retry(() => ctx.client.send(new AbortMultipartUploadCommand({ Bucket: dst.bucket, Key: dst.key, UploadId: uploadId })))
+      .retry(() =>
+        ctx.client.send(
+          new AbortMultipartUploadCommand({ Bucket: dst.bucket, Key: dst.key, UploadId: uploadId }),
+        ),
+      )
       .catch(() => undefined);
     throw err;
   }
 }
 
 /** Runs `fn` over `items` with at most `concurrency` in flight; stops starting new ones after a failure. */
-export async function runPool<T>(items: T[], concurrency: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function runPool<T>(
+  items: T[],
+  concurrency: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failure: { err: unknown } | undefined;
   const worker = async (): Promise<void> => {

@@ -15,13 +15,39 @@ import {
 import { open, readFile, stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { QuiltError, errnoCode } from "../errors.js";
-import type { GetOptions, ListEntry, ListOptions, ObjectHead, ObjectLocation, ObjectPart, ObjectStore, PutBody, PutOptions } from "./object-store.js";
+import type {
+  GetOptions,
+  ListEntry,
+  ListOptions,
+  ObjectHead,
+  ObjectLocation,
+  ObjectPart,
+  ObjectStore,
+  PutBody,
+  PutOptions,
+} from "./object-store.js";
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from "./retry.js";
 import { buildS3Client, type ResolvedS3Client, type S3ClientOptions } from "./s3-client.js";
 import { mapS3Error } from "./s3-errors.js";
 import { latestVersions, versionsRefusal } from "./s3-list-versions.js";
-import { bodyStream, compositeChecksum, compositePartCount, emptyOnInvalidRange, fullObjectChecksum, getParams, pin, readAll } from "./s3-get.js";
-import { copyMultipart, copySource, partSizeFor, uploadMultipart, type MultipartContext, type S3PutResult } from "./s3-multipart.js";
+import {
+  bodyStream,
+  compositeChecksum,
+  compositePartCount,
+  emptyOnInvalidRange,
+  fullObjectChecksum,
+  getParams,
+  pin,
+  readAll,
+} from "./s3-get.js";
+import {
+  copyMultipart,
+  copySource,
+  partSizeFor,
+  uploadMultipart,
+  type MultipartContext,
+  type S3PutResult,
+} from "./s3-multipart.js";
 import { bodyBytes, checkRange, compareKeys, isPathBody, throwIfAborted } from "./store-helpers.js";
 
 export type { S3PutResult } from "./s3-multipart.js";
@@ -68,7 +94,11 @@ export class S3Store implements ObjectStore {
   constructor(opts: S3StoreOptions = {}, client: ResolvedS3Client = buildS3Client(opts)) {
     this.opts = opts;
     this.s3 = client;
-    this.policy = { ...DEFAULT_RETRY_POLICY, ...opts.retry, ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}) };
+    this.policy = {
+      ...DEFAULT_RETRY_POLICY,
+      ...opts.retry,
+      ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
+    };
   }
 
   async get(loc: ObjectLocation, opts: GetOptions = {}): Promise<Buffer> {
@@ -77,7 +107,9 @@ export class S3Store implements ObjectStore {
     return this.call("get", loc, opts, async () => {
       const direct = await this.s3.direct?.get(loc, opts);
       if (Buffer.isBuffer(direct)) return direct;
-      const res = await this.s3.client.send(new GetObjectCommand(getParams(loc, opts)), { abortSignal: opts.signal }).catch(emptyOnInvalidRange);
+      const res = await this.s3.client
+        .send(new GetObjectCommand(getParams(loc, opts)), { abortSignal: opts.signal })
+        .catch(emptyOnInvalidRange);
       // The SDK read what the direct path could not: that bucket is the SDK's from now on.
       if (direct === "refused") this.s3.direct?.sdkSucceeded(loc.bucket);
       if (res === undefined) return Buffer.alloc(0);
@@ -91,7 +123,9 @@ export class S3Store implements ObjectStore {
     checkRange(opts.range);
     if (opts.range && opts.range.end === opts.range.start) return Readable.from([]);
     return this.call("get", loc, opts, async () => {
-      const res = await this.s3.client.send(new GetObjectCommand(getParams(loc, opts)), { abortSignal: opts.signal }).catch(emptyOnInvalidRange);
+      const res = await this.s3.client
+        .send(new GetObjectCommand(getParams(loc, opts)), { abortSignal: opts.signal })
+        .catch(emptyOnInvalidRange);
       return res === undefined ? Readable.from([]) : bodyStream(res.Body);
     });
   }
@@ -137,7 +171,12 @@ export class S3Store implements ObjectStore {
         );
         const op = res.ObjectParts;
         if (!op?.Parts || op.Parts.length === 0) return undefined;
-        for (const p of op.Parts) parts.push({ partNumber: p.PartNumber ?? 0, size: p.Size ?? 0, ...(p.ChecksumSHA256 !== undefined && { checksumSha256: p.ChecksumSHA256 }) });
+        for (const p of op.Parts)
+          parts.push({
+            partNumber: p.PartNumber ?? 0,
+            size: p.Size ?? 0,
+            ...(p.ChecksumSHA256 !== undefined && { checksumSha256: p.ChecksumSHA256 }),
+          });
         if (!op.IsTruncated) return parts;
         marker = op.NextPartNumberMarker;
         if (marker === undefined) return undefined;
@@ -146,17 +185,26 @@ export class S3Store implements ObjectStore {
     } catch (err) {
       // A server that does not implement the API (moto answers the JS SDK with an error):
       // stop asking for this bucket. Access denied or a missing object: this object only.
-      if (!/AccessDenied|NoSuchKey|NotFound|NoSuchVersion/.test(String((err as { name?: string }).name))) this.noParts.add(loc.bucket);
+      if (!/AccessDenied|NoSuchKey|NotFound|NoSuchVersion/.test(String((err as { name?: string }).name)))
+        this.noParts.add(loc.bucket);
       return undefined;
     }
   }
 
-  async put(loc: Omit<ObjectLocation, "versionId" | "etag">, body: PutBody, opts: PutOptions = {}): Promise<S3PutResult> {
+  async put(
+    loc: Omit<ObjectLocation, "versionId" | "etag">,
+    body: PutBody,
+    opts: PutOptions = {},
+  ): Promise<S3PutResult> {
     throwIfAborted(opts.signal);
     const threshold = this.opts.multipartThreshold ?? QUILT_PART_BYTES;
-    const size = isPathBody(body) ? (await stat(body.path).catch(sourceFileError(body.path))).size : bodyBytes(body).length;
+    const size = isPathBody(body)
+      ? (await stat(body.path).catch(sourceFileError(body.path))).size
+      : bodyBytes(body).length;
     if (size >= threshold) return this.putMultipart(loc, body, size, opts);
-    const data = isPathBody(body) ? await readFile(body.path).catch(sourceFileError(body.path)) : bodyBytes(body);
+    const data = isPathBody(body)
+      ? await readFile(body.path).catch(sourceFileError(body.path))
+      : bodyBytes(body);
     const res = await this.call("put", loc, opts, () =>
       this.s3.client.send(
         new PutObjectCommand({
@@ -198,9 +246,11 @@ export class S3Store implements ObjectStore {
         return;
       } catch (err) {
         // Only a refusal of the first page falls back: later failures are failures.
-        if (!first || !(err instanceof QuiltError) || err.code === "ENOTFOUND" || err.code === "EABORTED") throw err;
+        if (!first || !(err instanceof QuiltError) || err.code === "ENOTFOUND" || err.code === "EABORTED")
+          throw err;
         const refusal = versionsRefusal(err);
-        for await (const e of this.list(bucket, prefix, {})) yield e.kind === "object" && refusal === "unversioned" ? { ...e, versionId: null } : e;
+        for await (const e of this.list(bucket, prefix, {}))
+          yield e.kind === "object" && refusal === "unversioned" ? { ...e, versionId: null } : e;
         return;
       }
     }
@@ -220,11 +270,20 @@ export class S3Store implements ObjectStore {
       const entries: ListEntry[] = [];
       for (const o of page.Contents ?? []) {
         if (o.Key === undefined) continue;
-        entries.push({ kind: "object", key: o.Key, size: o.Size ?? 0, etag: o.ETag, lastModified: o.LastModified });
+        entries.push({
+          kind: "object",
+          key: o.Key,
+          size: o.Size ?? 0,
+          etag: o.ETag,
+          lastModified: o.LastModified,
+        });
       }
-      for (const p of page.CommonPrefixes ?? []) if (p.Prefix !== undefined) entries.push({ kind: "prefix", prefix: p.Prefix });
+      for (const p of page.CommonPrefixes ?? [])
+        if (p.Prefix !== undefined) entries.push({ kind: "prefix", prefix: p.Prefix });
       // S3 returns objects and common prefixes in two lists; interleave them in key order.
-      entries.sort((a, b) => compareKeys(a.kind === "object" ? a.key : a.prefix, b.kind === "object" ? b.key : b.prefix));
+      entries.sort((a, b) =>
+        compareKeys(a.kind === "object" ? a.key : a.prefix, b.kind === "object" ? b.key : b.prefix),
+      );
       yield* entries;
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -233,12 +292,20 @@ export class S3Store implements ObjectStore {
   async delete(loc: ObjectLocation): Promise<void> {
     await this.call("delete", loc, {}, () =>
       this.s3.client.send(
-        new DeleteObjectCommand({ Bucket: loc.bucket, Key: loc.key, ...(loc.versionId !== undefined ? { VersionId: loc.versionId } : {}) }),
+        new DeleteObjectCommand({
+          Bucket: loc.bucket,
+          Key: loc.key,
+          ...(loc.versionId !== undefined ? { VersionId: loc.versionId } : {}),
+        }),
       ),
     );
   }
 
-  async copy(src: ObjectLocation, dst: Omit<ObjectLocation, "versionId" | "etag">, opts: PutOptions = {}): Promise<S3PutResult> {
+  async copy(
+    src: ObjectLocation,
+    dst: Omit<ObjectLocation, "versionId" | "etag">,
+    opts: PutOptions = {},
+  ): Promise<S3PutResult> {
     throwIfAborted(opts.signal);
     // One HEAD: the size picks the copy method, and its ETag pins every part (and the copy
     // itself) to the bytes we saw, even when the caller gave no pin.
@@ -246,7 +313,9 @@ export class S3Store implements ObjectStore {
     const pinned = { ...src, etag: head.etag };
     if (head.size > (this.opts.copyMultipartThreshold ?? COPY_OBJECT_MAX_BYTES)) {
       const partSize = partSizeFor(head.size, this.opts.partSize ?? QUILT_PART_BYTES);
-      return this.multipart("copy", dst, opts, partSize, (ctx) => copyMultipart(ctx, pinned, dst, head.size, partSize, opts));
+      return this.multipart("copy", dst, opts, partSize, (ctx) =>
+        copyMultipart(ctx, pinned, dst, head.size, partSize, opts),
+      );
     }
     const res = await this.call("copy", src, opts, () =>
       this.s3.client.send(
@@ -262,7 +331,11 @@ export class S3Store implements ObjectStore {
       ),
     );
     opts.onProgress?.(head.size);
-    return { versionId: res.VersionId, etag: res.CopyObjectResult?.ETag, checksumSha256: res.CopyObjectResult?.ChecksumSHA256 };
+    return {
+      versionId: res.VersionId,
+      etag: res.CopyObjectResult?.ETag,
+      checksumSha256: res.CopyObjectResult?.ChecksumSHA256,
+    };
   }
 
   async close(): Promise<void> {
@@ -276,7 +349,12 @@ export class S3Store implements ObjectStore {
     return this.opts.checksums ?? true;
   }
 
-  private async putMultipart(loc: { bucket: string; key: string }, body: PutBody, size: number, opts: PutOptions): Promise<S3PutResult> {
+  private async putMultipart(
+    loc: { bucket: string; key: string },
+    body: PutBody,
+    size: number,
+    opts: PutOptions,
+  ): Promise<S3PutResult> {
     const partSize = partSizeFor(size, this.opts.partSize ?? QUILT_PART_BYTES);
     if (!isPathBody(body)) {
       const bytes = bodyBytes(body);
@@ -288,16 +366,23 @@ export class S3Store implements ObjectStore {
     const fh = await open(body.path, "r").catch(sourceFileError(body.path));
     try {
       return await this.multipart("put", loc, opts, partSize, (ctx) =>
-        uploadMultipart(ctx, loc, size, partSize, async (start, end) => {
-          const buf = Buffer.allocUnsafe(end - start);
-          let done = 0;
-          while (done < buf.length) {
-            const { bytesRead } = await fh.read(buf, done, buf.length - done, start + done);
-            if (bytesRead === 0) throw new Error(`${body.path} shrank while uploading`);
-            done += bytesRead;
-          }
-          return buf;
-        }, opts),
+        uploadMultipart(
+          ctx,
+          loc,
+          size,
+          partSize,
+          async (start, end) => {
+            const buf = Buffer.allocUnsafe(end - start);
+            let done = 0;
+            while (done < buf.length) {
+              const { bytesRead } = await fh.read(buf, done, buf.length - done, start + done);
+              if (bytesRead === 0) throw new Error(`${body.path} shrank while uploading`);
+              done += bytesRead;
+            }
+            return buf;
+          },
+          opts,
+        ),
       );
     } finally {
       await fh.close();
@@ -314,7 +399,13 @@ export class S3Store implements ObjectStore {
     const ctx: MultipartContext = {
       client: this.s3.client,
       retry: (fn) => withRetry(fn, this.policy, { signal: opts.signal }),
-      concurrency: Math.max(1, Math.min(this.opts.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY, Math.floor(MULTIPART_MEMORY_BYTES / partSize))),
+      concurrency: Math.max(
+        1,
+        Math.min(
+          this.opts.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
+          Math.floor(MULTIPART_MEMORY_BYTES / partSize),
+        ),
+      ),
       checksums: this.checksums,
     };
     try {
@@ -325,9 +416,17 @@ export class S3Store implements ObjectStore {
   }
 
   /** One request with retries; the final failure becomes a QuiltError. */
-  private async call<T>(op: string, loc: { bucket: string; key: string }, opts: { signal?: AbortSignal; onRetry?: (err: unknown) => void }, fn: () => Promise<T>): Promise<T> {
+  private async call<T>(
+    op: string,
+    loc: { bucket: string; key: string },
+    opts: { signal?: AbortSignal; onRetry?: (err: unknown) => void },
+    fn: () => Promise<T>,
+  ): Promise<T> {
     try {
-      return await withRetry(fn, this.policy, { ...(opts.signal !== undefined && { signal: opts.signal }), ...(opts.onRetry !== undefined && { onRetry: opts.onRetry }) });
+      return await withRetry(fn, this.policy, {
+        ...(opts.signal !== undefined && { signal: opts.signal }),
+        ...(opts.onRetry !== undefined && { onRetry: opts.onRetry }),
+      });
     } catch (err) {
       throw mapS3Error(err, { op, loc, endpoint: await this.s3.endpoint() });
     }
@@ -343,6 +442,8 @@ export function createS3Store(opts: S3StoreOptions = {}): S3Store {
 function sourceFileError(path: string): (err: unknown) => never {
   return (err) => {
     const code = errnoCode(err) === "ENOENT" ? "ENOTFOUND" : "ESTORAGE";
-    throw new QuiltError(code, `cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new QuiltError(code, `cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   };
 }

@@ -14,16 +14,25 @@ import type { FetchRange, ObjectSource, SourceFacts } from "./object-source.js";
  * package is inconsistent, and neither a retry nor force-match can fix it.
  */
 export function sizeMismatch(what: string, manifestSize: number, objectSize: number | string): QuiltError {
-  return new QuiltError("EHASHMISMATCH", `${what}: the manifest says ${manifestSize} bytes, the object has ${objectSize}; the package is inconsistent`, {
-    hint: "the object was replaced after the package was made, or the manifest has a wrong size: retrying or force-match cannot fix it; use another version (`quilt log NAME`) or ask its publisher to push a corrected one",
-  });
+  return new QuiltError(
+    "EHASHMISMATCH",
+    `${what}: the manifest says ${manifestSize} bytes, the object has ${objectSize}; the package is inconsistent`,
+    {
+      hint: "the object was replaced after the package was made, or the manifest has a wrong size: retrying or force-match cannot fix it; use another version (`quilt log NAME`) or ask its publisher to push a corrected one",
+    },
+  );
 }
 
 /**
  * Throws the size error when the object's size (HEAD) is not `size`; `seen` is what the
  * anomalous response implied, reported when the HEAD itself fails.
  */
-export async function checkObjectSize(what: string, size: number, objectSize: () => Promise<number>, seen: string): Promise<void> {
+export async function checkObjectSize(
+  what: string,
+  size: number,
+  objectSize: () => Promise<number>,
+  seen: string,
+): Promise<void> {
   const actual = await objectSize().catch(() => seen);
   if (actual !== size) throw sizeMismatch(what, size, actual);
 }
@@ -48,7 +57,13 @@ export function sizeCheckedSource(src: ObjectSource, size: number, what: string)
       const want = range.end - range.start;
       if (bytes.length === want) return bytes;
       if (bytes.length > want) await checkObjectSize(what, size, headSize, `more than ${size}`);
-      else await checkObjectSize(what, size, headSize, bytes.length > 0 ? String(range.start + bytes.length) : `at most ${range.start}`);
+      else
+        await checkObjectSize(
+          what,
+          size,
+          headSize,
+          bytes.length > 0 ? String(range.start + bytes.length) : `at most ${range.start}`,
+        );
       // The HEAD says the size is right after all (the object changed between the two
       // requests): the caller's own length check reports the short or long body.
       return bytes.length > want ? bytes.subarray(0, want) : bytes;

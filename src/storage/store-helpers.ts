@@ -23,7 +23,10 @@ export function partSizeFor(size: number, base: number): number {
   return part;
 }
 
-export function partRanges(size: number, partSize: number): { partNumber: number; start: number; end: number }[] {
+export function partRanges(
+  size: number,
+  partSize: number,
+): { partNumber: number; start: number; end: number }[] {
   const parts = [];
   for (let start = 0, n = 1; start < size; start += partSize, n++) {
     parts.push({ partNumber: n, start, end: Math.min(size, start + partSize) });
@@ -110,7 +113,12 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 }
 
 /** Formats a location for messages: `bucket/key` plus the pin. */
-export function describeLocation(loc: { bucket: string; key: string; versionId?: string; etag?: string }): string {
+export function describeLocation(loc: {
+  bucket: string;
+  key: string;
+  versionId?: string;
+  etag?: string;
+}): string {
   const pin = loc.versionId ? `?versionId=${loc.versionId}` : loc.etag ? ` (etag ${loc.etag})` : "";
   return `${loc.bucket.replace(/\/$/, "")}/${loc.key}${pin}`;
 }

@@ -34,7 +34,10 @@ export class Stores {
 
   /** Requests made so far, per backend (a list page counts once per list call). */
   counts(): { s3: RequestCounts; local: RequestCounts } {
-    return { s3: { ...(this.s3Store?.counts ?? emptyCounts()) }, local: { ...(this.localStore?.counts ?? emptyCounts()) } };
+    return {
+      s3: { ...(this.s3Store?.counts ?? emptyCounts()) },
+      local: { ...(this.localStore?.counts ?? emptyCounts()) },
+    };
   }
 
   /**
@@ -56,8 +59,12 @@ export class Stores {
 
   /** The store and the pinned location of an entry's bytes. */
   forPhysicalKey(pk: PhysicalKey): { store: ObjectStore; loc: ObjectLocation } {
-    if (pk.bucket === null) return { store: this.local(), loc: { bucket: "/", key: pk.path.replace(/^\/+/, "") } };
-    return { store: this.s3(), loc: { bucket: pk.bucket, key: pk.path, ...(pk.versionId !== null && { versionId: pk.versionId }) } };
+    if (pk.bucket === null)
+      return { store: this.local(), loc: { bucket: "/", key: pk.path.replace(/^\/+/, "") } };
+    return {
+      store: this.s3(),
+      loc: { bucket: pk.bucket, key: pk.path, ...(pk.versionId !== null && { versionId: pk.versionId }) },
+    };
   }
 
   /**
@@ -68,17 +75,31 @@ export class Stores {
    */
   objectSource(pk: PhysicalKey, size: number, faults?: FaultCounter): ObjectSource {
     const { store, loc } = this.forPhysicalKey(pk);
-    const where = pk.bucket === null ? "file" : `s3 ${normalizeEndpoint(configuredEndpoint(this.s3Options)?.url)}`;
-    return sizeCheckedSource(this.rawSource(store, loc, `${where} ${pk.toString()}`, faults), size, pk.toString());
+    const where =
+      pk.bucket === null ? "file" : `s3 ${normalizeEndpoint(configuredEndpoint(this.s3Options)?.url)}`;
+    return sizeCheckedSource(
+      this.rawSource(store, loc, `${where} ${pk.toString()}`, faults),
+      size,
+      pk.toString(),
+    );
   }
 
-  private rawSource(store: ObjectStore, loc: ObjectLocation, id: string, faults: FaultCounter | undefined): ObjectSource {
+  private rawSource(
+    store: ObjectStore,
+    loc: ObjectLocation,
+    id: string,
+    faults: FaultCounter | undefined,
+  ): ObjectSource {
     const onRetry = faults && ((err: unknown) => faults.retried(err));
     return {
       id,
       fetch: (range, signal, pinEtag) =>
         store
-          .get(loc.versionId === undefined && pinEtag !== undefined ? { ...loc, etag: pinEtag } : loc, { range, ...(signal !== undefined && { signal }), ...(onRetry && { onRetry }) })
+          .get(loc.versionId === undefined && pinEtag !== undefined ? { ...loc, etag: pinEtag } : loc, {
+            range,
+            ...(signal !== undefined && { signal }),
+            ...(onRetry && { onRetry }),
+          })
           .catch((err: unknown) => {
             faults?.failed(err);
             throw err;
@@ -88,7 +109,10 @@ export class Stores {
         // Part checksums exist only where S3 keeps a composite SHA-256 (a multipart upload with
         // checksums); elsewhere the request is wasted, and a server that does not know it may
         // even answer with the object's body.
-        const list = parts && head.compositeSha256 !== undefined && store.objectParts ? await store.objectParts(loc) : undefined;
+        const list =
+          parts && head.compositeSha256 !== undefined && store.objectParts
+            ? await store.objectParts(loc)
+            : undefined;
         const pinEtag = loc.versionId === undefined ? head.etag : undefined;
         const version = loc.versionId ?? head.versionId ?? head.etag;
         return {
@@ -125,7 +149,11 @@ function normalizeEndpoint(endpoint: string | undefined): string {
  * A registry with its own manifest cache under QUILT_CACHE_DIR/manifests (or the given
  * directory): manifests fetched from one registry are never served for another.
  */
-export function openRegistry(url: RegistryUrl, stores: Stores, opts: { manifestCacheDir?: string | null } = {}): Registry {
+export function openRegistry(
+  url: RegistryUrl,
+  stores: Stores,
+  opts: { manifestCacheDir?: string | null } = {},
+): Registry {
   const dir = opts.manifestCacheDir === undefined ? join(cacheDir(), "manifests") : opts.manifestCacheDir;
   return new Registry(url, stores.forRegistry(url), new ManifestCache(dir, stores.registryIdentity(url)));
 }

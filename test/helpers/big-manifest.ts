@@ -33,18 +33,38 @@ export function bigManifest(p: BigPackage): Manifest {
   const seed = p.seed ?? "";
   const add = (key: string, i: number) => {
     const hash = createHash("sha256").update(`${seed}:${key}`).digest("hex");
-    entries.push(new CompactEntry(key as LogicalKey, `s3://bench-absent/objects/${key}`, bigEntrySize(i), "SHA256", hash, EMPTY_META));
+    entries.push(
+      new CompactEntry(
+        key as LogicalKey,
+        `s3://bench-absent/objects/${key}`,
+        bigEntrySize(i),
+        "SHA256",
+        hash,
+        EMPTY_META,
+      ),
+    );
   };
   for (let i = 0; i < nested; i++) {
     const dir = Math.floor(i / p.perDir);
     add(`d${pad(Math.floor(dir / 100), 4)}/d${pad(dir % 100, 4)}/f${pad(i, 7)}.bin`, i);
   }
   for (let i = 0; i < p.flat; i++) add(`flat/f${pad(i, 7)}.bin`, i);
-  return Manifest.create({ header: new Map([["version", "v0"], ["message", `generated ${p.files} entries`]]), entries });
+  return Manifest.create({
+    header: new Map([
+      ["version", "v0"],
+      ["message", `generated ${p.files} entries`],
+    ]),
+    entries,
+  });
 }
 
 /** Pushes a generated manifest to a local registry directory; returns its top hash. */
-export async function pushBigPackage(registryDir: string, name: string, p: BigPackage, tag?: string): Promise<TopHash> {
+export async function pushBigPackage(
+  registryDir: string,
+  name: string,
+  p: BigPackage,
+  tag?: string,
+): Promise<TopHash> {
   const stores = new Stores();
   try {
     const registry = openRegistry(parseRegistryUrl(registryDir), stores, { manifestCacheDir: null });

@@ -18,10 +18,16 @@ export function parseStatus(stdout: string): WorkspaceStatus {
   const lines = stdout.replace(/\n$/, "").split("\n");
   const head = lines[0] ?? "";
   if (/^Package: /.test(head)) {
-    if (lines.length !== 2 || lines[1] !== "Data matches manifest") throw new Error(`unexpected package status:\n${stdout}`);
+    if (lines.length !== 2 || lines[1] !== "Data matches manifest")
+      throw new Error(`unexpected package status:\n${stdout}`);
     return { head, data: [], matches: true, rest: [] };
   }
-  if (!/^PackageBuilder: \S+ \((pre-manifest|[0-9a-f]{9})\)$/.test(head) || lines[1] !== "" || lines[2] !== "Data:") throw new Error(`unexpected builder status:\n${stdout}`);
+  if (
+    !/^PackageBuilder: \S+ \((pre-manifest|[0-9a-f]{9})\)$/.test(head) ||
+    lines[1] !== "" ||
+    lines[2] !== "Data:"
+  )
+    throw new Error(`unexpected builder status:\n${stdout}`);
   const data: [string, string][] = [];
   let i = 3;
   for (; i < lines.length && lines[i] !== ""; i++) {
@@ -61,7 +67,9 @@ export class CliSession {
   async status(): Promise<WorkspaceStatus> {
     const r = await this.run("status");
     const s = parseStatus(r.stdout);
-    expect(r.code, `quilt status\n${r.stdout}${r.stderr}`).toBe(s.rest.some((l) => l.startsWith("Changed since hashed")) ? 1 : 0);
+    expect(r.code, `quilt status\n${r.stdout}${r.stderr}`).toBe(
+      s.rest.some((l) => l.startsWith("Changed since hashed")) ? 1 : 0,
+    );
     return s;
   }
 }

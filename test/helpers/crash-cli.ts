@@ -15,7 +15,11 @@ export interface KilledRun {
  * Starts `quilt ARGS`, waits for `point` (e.g. `proxy.hold({...})`) to resolve, then kills
  * the process with SIGKILL and waits for it to be gone. Rejects when the command exits first.
  */
-export function killCliAt(args: string[], point: Promise<unknown>, opts: { env: Record<string, string>; cwd?: string }): Promise<KilledRun> {
+export function killCliAt(
+  args: string[],
+  point: Promise<unknown>,
+  opts: { env: Record<string, string>; cwd?: string },
+): Promise<KilledRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(REPO_ROOT, "bin", "quilt.js"), ...args], {
       env: { ...process.env, ...opts.env },
@@ -33,7 +37,12 @@ export function killCliAt(args: string[], point: Promise<unknown>, opts: { env: 
     });
     child.on("exit", (code, signal) => {
       if (reached && signal === "SIGKILL") resolve({ stdout, stderr });
-      else reject(new Error(`quilt ${args.join(" ")} ended (code ${code}, signal ${signal}) before the kill point\nstdout: ${stdout}\nstderr: ${stderr}`));
+      else
+        reject(
+          new Error(
+            `quilt ${args.join(" ")} ended (code ${code}, signal ${signal}) before the kill point\nstdout: ${stdout}\nstderr: ${stderr}`,
+          ),
+        );
     });
   });
 }

@@ -23,10 +23,22 @@ export function pythonBin(): string {
 }
 
 /** Runs a command; rejects (with its stderr) when it exits non-zero. */
-export function runCommand(cmd: string, args: string[], opts: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<string> {
+export function runCommand(
+  cmd: string,
+  args: string[],
+  opts: { timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 60_000, env: { ...process.env, ...opts.env } }, (err, stdout, stderr) =>
-      err ? reject(Object.assign(err, { message: `${err.message}\n${stderr}` })) : resolve(stdout),
+    execFile(
+      cmd,
+      args,
+      {
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: opts.timeoutMs ?? 60_000,
+        env: { ...process.env, ...opts.env },
+      },
+      (err, stdout, stderr) =>
+        err ? reject(Object.assign(err, { message: `${err.message}\n${stderr}` })) : resolve(stdout),
     );
   });
 }
@@ -36,7 +48,9 @@ export function sha256Hex(bytes: Buffer): string {
 }
 
 /** A library context of its own (cache in a temp dir), talking to `endpoint`. Close it. */
-export async function libraryContext(endpoint: string): Promise<{ ctx: QuiltContext; close(): Promise<void> }> {
+export async function libraryContext(
+  endpoint: string,
+): Promise<{ ctx: QuiltContext; close(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "quilt-daemon-lib-"));
   const ctx = new QuiltContext({ cacheDir: join(dir, "cache"), s3: { endpoint, forcePathStyle: true } });
   return {
@@ -96,7 +110,11 @@ export async function walkFiles(dir: string): Promise<Map<string, string>> {
  * Keys whose bytes under `mnt` differ from `files` (and keys missing or extra), empty when
  * all match. Files in `skipRead` are listed but not read.
  */
-export async function mountDifferences(mnt: string, files: Record<string, Buffer>, skipRead: string[] = []): Promise<string[]> {
+export async function mountDifferences(
+  mnt: string,
+  files: Record<string, Buffer>,
+  skipRead: string[] = [],
+): Promise<string[]> {
   const seen = await walkFiles(mnt);
   const problems: string[] = [];
   for (const key of Object.keys(files)) if (!seen.has(key)) problems.push(`missing ${key}`);
@@ -105,7 +123,10 @@ export async function mountDifferences(mnt: string, files: Record<string, Buffer
     const want = files[key];
     if (!want || skipRead.includes(key)) continue;
     const got = await readFile(path);
-    if (got.length !== want.length || sha256Hex(got) !== sha256Hex(want)) problems.push(`bytes of ${key}: ${got.length} bytes, sha256 ${sha256Hex(got).slice(0, 12)}; want ${want.length}, ${sha256Hex(want).slice(0, 12)}`);
+    if (got.length !== want.length || sha256Hex(got) !== sha256Hex(want))
+      problems.push(
+        `bytes of ${key}: ${got.length} bytes, sha256 ${sha256Hex(got).slice(0, 12)}; want ${want.length}, ${sha256Hex(want).slice(0, 12)}`,
+      );
   }
   return problems.sort();
 }

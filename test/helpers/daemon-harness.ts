@@ -40,7 +40,6 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-
 export class DaemonSandbox {
   readonly stateDir: string;
   readonly cacheDir: string;
@@ -89,7 +88,10 @@ export class DaemonSandbox {
   /** Runs `quilt ARGS` and fails the test (with its output) unless it exits 0. */
   async ok(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
     const r = await this.cli(args, env);
-    expect(r.code, `quilt ${args.join(" ")}\nstdout: ${r.stdout}\nstderr: ${r.stderr}\n${await this.logTail()}`).toBe(0);
+    expect(
+      r.code,
+      `quilt ${args.join(" ")}\nstdout: ${r.stdout}\nstderr: ${r.stderr}\n${await this.logTail()}`,
+    ).toBe(0);
     return r;
   }
 
@@ -164,11 +166,14 @@ export class DaemonSandbox {
   }
 }
 
-export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  ms: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
 }
-

@@ -17,8 +17,27 @@
 // Each fault applies to keys containing a given string and lasts until clearFaults() (or
 // `times` matching requests). The record is independent evidence of what a client fetched.
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { checkBytes, take, takeOne, type AppliedFault, type Corruption, type Cut, type Delay, type Failure, type UploadReset } from "./fault-proxy-faults.js";
-import { attributesXml, bodyStartOffset, corruptChunk, errorXml, isAttributesGet, isObjectBodyGet, type FakeAttributesOptions, type FakePart } from "./fault-proxy-s3.js";
+import {
+  checkBytes,
+  take,
+  takeOne,
+  type AppliedFault,
+  type Corruption,
+  type Cut,
+  type Delay,
+  type Failure,
+  type UploadReset,
+} from "./fault-proxy-faults.js";
+import {
+  attributesXml,
+  bodyStartOffset,
+  corruptChunk,
+  errorXml,
+  isAttributesGet,
+  isObjectBodyGet,
+  type FakeAttributesOptions,
+  type FakePart,
+} from "./fault-proxy-s3.js";
 
 export type { FakePart } from "./fault-proxy-s3.js";
 
@@ -84,10 +103,20 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const applied = (seen: SeenRequest, fault: AppliedFault): void => {
     (seen.faults ??= []).push(fault);
   };
-  const reply = (res: ServerResponse, seen: SeenRequest, status: number, body: string, headers: Record<string, string> = {}): void => {
+  const reply = (
+    res: ServerResponse,
+    seen: SeenRequest,
+    status: number,
+    body: string,
+    headers: Record<string, string> = {},
+  ): void => {
     seen.status = status;
     seen.bodyBytes = Buffer.byteLength(body);
-    res.writeHead(status, { "content-type": "application/xml", "content-length": seen.bodyBytes, ...headers });
+    res.writeHead(status, {
+      "content-type": "application/xml",
+      "content-length": seen.bodyBytes,
+      ...headers,
+    });
     res.end(body);
   };
 
@@ -108,7 +137,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         }
       }
     }
-    const failure = seen.key !== "" ? takeOne(failures, seen.key, (f) => f.methods.includes(seen.method)) : undefined;
+    const failure =
+      seen.key !== "" ? takeOne(failures, seen.key, (f) => f.methods.includes(seen.method)) : undefined;
     if (failure) {
       applied(seen, "fail");
       req.resume();
@@ -128,7 +158,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       req.on("end", resetNow);
       return;
     }
-    const fake = isAttributesGet(seen.method, seen.key, seen.query) ? [...fakes].find(([p]) => seen.key.includes(p))?.[1] : undefined;
+    const fake = isAttributesGet(seen.method, seen.key, seen.query)
+      ? [...fakes].find(([p]) => seen.key.includes(p))?.[1]
+      : undefined;
     if (fake) {
       applied(seen, "fake-attributes");
       req.resume();
@@ -154,54 +186,57 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const forward = (req: IncomingMessage, res: ServerResponse, seen: SeenRequest, bodyGet: boolean): void => {
     const headers = { ...req.headers };
     delete headers.expect;
-    const up = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (upRes: IncomingMessage) => {
-      seen.status = upRes.statusCode ?? 0;
-      res.writeHead(seen.status, upRes.headers);
-      const ok = bodyGet && (seen.status === 200 || seen.status === 206);
-      const flips = ok ? take(corruptions, seen.key) : [];
-      const cut = ok ? takeOne(cuts, seen.key) : undefined;
-      if (flips.length > 0) applied(seen, "corrupt");
-      if (cut) applied(seen, cut.mode);
-      let position = bodyStartOffset(seen.status, upRes.headers["content-range"]);
-      let sent = 0;
-      let cutDone = false;
-      // A client that goes away stops the upstream read too.
-      res.on("close", () => upRes.destroy());
-      const stop = (): void => {
-        upRes.destroy();
-        if (cut?.mode === "stall") return; // silent until the client gives up (res "close")
-        if (cut?.mode === "reset" && res.socket) res.socket.resetAndDestroy();
-        // end(), not destroy(): what was written still reaches the client before the FIN.
-        else if (res.socket) res.socket.end();
-        else res.destroy();
-      };
-      if (cut && cut.afterBytes === 0) {
-        res.write(Buffer.alloc(0), stop);
-        return;
-      }
-      upRes.on("data", (chunk: Buffer) => {
-        if (cutDone) return;
-        let out = corruptChunk(chunk, position, flips);
-        position += chunk.length;
-        if (cut && sent + out.length >= cut.afterBytes) {
-          cutDone = true;
-          out = out.subarray(0, cut.afterBytes - sent);
-          sent += out.length;
-          seen.bodyBytes = sent;
-          upRes.pause();
-          res.write(out, stop);
+    const up = request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers },
+      (upRes: IncomingMessage) => {
+        seen.status = upRes.statusCode ?? 0;
+        res.writeHead(seen.status, upRes.headers);
+        const ok = bodyGet && (seen.status === 200 || seen.status === 206);
+        const flips = ok ? take(corruptions, seen.key) : [];
+        const cut = ok ? takeOne(cuts, seen.key) : undefined;
+        if (flips.length > 0) applied(seen, "corrupt");
+        if (cut) applied(seen, cut.mode);
+        let position = bodyStartOffset(seen.status, upRes.headers["content-range"]);
+        let sent = 0;
+        let cutDone = false;
+        // A client that goes away stops the upstream read too.
+        res.on("close", () => upRes.destroy());
+        const stop = (): void => {
+          upRes.destroy();
+          if (cut?.mode === "stall") return; // silent until the client gives up (res "close")
+          if (cut?.mode === "reset" && res.socket) res.socket.resetAndDestroy();
+          // end(), not destroy(): what was written still reaches the client before the FIN.
+          else if (res.socket) res.socket.end();
+          else res.destroy();
+        };
+        if (cut && cut.afterBytes === 0) {
+          res.write(Buffer.alloc(0), stop);
           return;
         }
-        sent += out.length;
-        seen.bodyBytes = sent;
-        if (!res.write(out)) {
-          upRes.pause();
-          res.once("drain", () => upRes.resume());
-        }
-      });
-      upRes.on("end", () => res.end());
-      upRes.on("error", (err) => res.destroy(err));
-    });
+        upRes.on("data", (chunk: Buffer) => {
+          if (cutDone) return;
+          let out = corruptChunk(chunk, position, flips);
+          position += chunk.length;
+          if (cut && sent + out.length >= cut.afterBytes) {
+            cutDone = true;
+            out = out.subarray(0, cut.afterBytes - sent);
+            sent += out.length;
+            seen.bodyBytes = sent;
+            upRes.pause();
+            res.write(out, stop);
+            return;
+          }
+          sent += out.length;
+          seen.bodyBytes = sent;
+          if (!res.write(out)) {
+            upRes.pause();
+            res.once("drain", () => upRes.resume());
+          }
+        });
+        upRes.on("end", () => res.end());
+        upRes.on("error", (err) => res.destroy(err));
+      },
+    );
     up.on("error", (err) => res.destroy(err));
     req.pipe(up);
   };
@@ -223,7 +258,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       status: 0,
     };
     requests.push(seen);
-    handle(req, res, seen).catch((err: unknown) => res.destroy(err instanceof Error ? err : new Error(String(err))));
+    handle(req, res, seen).catch((err: unknown) =>
+      res.destroy(err instanceof Error ? err : new Error(String(err))),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const addr = server.address();
@@ -233,13 +270,23 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     requests,
     hookErrors,
     gets: (part) => requests.filter((r) => r.key.includes(part) && isObjectBodyGet(r.method, r.key, r.query)),
-    failGets: (part) => failures.push({ part, status: 500, code: "InternalError", methods: ["GET"], left: Infinity }),
-    failWith: (part, opts) => failures.push({ part, status: opts.status, code: opts.code, methods: opts.methods ?? ["GET"], left: opts.times ?? Infinity }),
+    failGets: (part) =>
+      failures.push({ part, status: 500, code: "InternalError", methods: ["GET"], left: Infinity }),
+    failWith: (part, opts) =>
+      failures.push({
+        part,
+        status: opts.status,
+        code: opts.code,
+        methods: opts.methods ?? ["GET"],
+        left: opts.times ?? Infinity,
+      }),
     delayGets: (part, ms, opts = {}) => delays.push({ part, ms, left: opts.times ?? Infinity }),
     corrupt: (part, opts) => {
-      if (!Number.isSafeInteger(opts.offset) || opts.offset < 0) throw new Error(`corrupt: bad offset ${opts.offset}`);
+      if (!Number.isSafeInteger(opts.offset) || opts.offset < 0)
+        throw new Error(`corrupt: bad offset ${opts.offset}`);
       const xor = opts.xor ?? 0xff;
-      if (!Number.isInteger(xor) || xor < 1 || xor > 0xff) throw new Error(`corrupt: xor must be 1..255, got ${xor}`);
+      if (!Number.isInteger(xor) || xor < 1 || xor > 0xff)
+        throw new Error(`corrupt: xor must be 1..255, got ${xor}`);
       corruptions.push({ part, offset: opts.offset, xor, left: opts.times ?? Infinity });
     },
     truncate: (part, opts) => cut(part, opts, "truncate"),

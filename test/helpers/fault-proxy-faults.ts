@@ -3,7 +3,8 @@
 // does. Kept apart from the proxy's HTTP plumbing so each stays short.
 
 /** A fault recorded on the request it was applied to. */
-export type AppliedFault = "fail" | "delay" | "hook" | "corrupt" | "truncate" | "stall" | "reset" | "reset-upload" | "fake-attributes";
+export type AppliedFault =
+  "fail" | "delay" | "hook" | "corrupt" | "truncate" | "stall" | "reset" | "reset-upload" | "fake-attributes";
 
 export interface Limited {
   part: string;
@@ -52,7 +53,11 @@ export function take<T extends Limited>(list: T[], key: string, match: (f: T) =>
 }
 
 /** Takes one use of the first matching fault (the next fault of its kind waits for the next request). */
-export function takeOne<T extends Limited>(list: T[], key: string, match: (f: T) => boolean = () => true): T | undefined {
+export function takeOne<T extends Limited>(
+  list: T[],
+  key: string,
+  match: (f: T) => boolean = () => true,
+): T | undefined {
   const hit = list.find((f) => key.includes(f.part) && f.left > 0 && match(f));
   if (hit === undefined) return undefined;
   hit.left--;

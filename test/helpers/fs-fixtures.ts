@@ -27,7 +27,10 @@ export function fsEntry(spec: FileSpec, i = 0): ManifestEntry {
   };
 }
 
-export function fsManifest(files: FileSpec[], opts: { dirMeta?: [string, unknown][]; userMeta?: unknown } = {}): Manifest {
+export function fsManifest(
+  files: FileSpec[],
+  opts: { dirMeta?: [string, unknown][]; userMeta?: unknown } = {},
+): Manifest {
   const header: JsonObject = new Map<string, JsonValue>([["version", "v0"]]);
   if (opts.userMeta !== undefined) header.set("user_meta", fromPlain(opts.userMeta));
   return Manifest.create({
@@ -45,7 +48,11 @@ export const SAMPLE_FILES: FileSpec[] = [
   { key: "data-b.bin", size: 300_000 },
   { key: "data/nested/deeper/deepest.bin", size: 5000 },
   { key: "data/nested/z.bin", size: 1 },
-  { key: "images/train/0001.jpg", size: 200_000, meta: { annotations: [{ bbox: [1, 2, 3, 4], label: "cat" }] } },
+  {
+    key: "images/train/0001.jpg",
+    size: 200_000,
+    meta: { annotations: [{ bbox: [1, 2, 3, 4], label: "cat" }] },
+  },
   { key: "images/train/0002.jpg", size: 150_001 },
   { key: "images/val/0001.jpg", size: 131_072 },
   { key: "unicode/héllo wörld.txt", size: 4321 },

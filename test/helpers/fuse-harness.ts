@@ -42,7 +42,10 @@ export class FuseServer {
     const dir = at ?? (await mkdtemp(join(tmpdir(), "quilt-fuse-test-")));
     const mountpoint = at ?? join(dir, "mnt");
     if (at === undefined) await mkdir(mountpoint);
-    const child = fork(SERVER, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const child = fork(SERVER, [], {
+      execArgv: ["--import", "tsx"],
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
     const server = new FuseServer(child, dir, mountpoint);
     try {
       await server.request({ op: "start", spec: { ...spec, mountpoint } });
@@ -56,7 +59,11 @@ export class FuseServer {
   request(req: WithoutId<ServerRequest>): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, (reply) => (reply.ok ? resolve(reply.value) : reject(Object.assign(new Error(reply.message), { code: reply.code }))));
+      this.pending.set(id, (reply) =>
+        reply.ok
+          ? resolve(reply.value)
+          : reject(Object.assign(new Error(reply.message), { code: reply.code })),
+      );
       this.child.send({ ...req, id } as ServerRequest);
       this.exited.then(() => reject(new Error(`fuse server exited before answering ${req.op}`)));
     });
@@ -95,7 +102,8 @@ export class FuseServer {
       }
     }
     // Never recurse into a mount that is somehow still there; leave a caller's directory alone.
-    if (this.dir !== this.mountpoint && !(await mountAt(this.mountpoint))) await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
+    if (this.dir !== this.mountpoint && !(await mountAt(this.mountpoint)))
+      await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 
@@ -104,11 +112,20 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Runs a command; resolves with its exit code, stdout and stderr (never rejects on exit status). */
-export function run(cmd: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, ...(opts.env && { env: opts.env }) }, (err, stdout, stderr) => {
-      if (err && typeof (err as { code?: unknown }).code !== "number") return reject(err);
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      cmd,
+      args,
+      { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, ...(opts.env && { env: opts.env }) },
+      (err, stdout, stderr) => {
+        if (err && typeof (err as { code?: unknown }).code !== "number") return reject(err);
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }

@@ -39,12 +39,16 @@ export interface ServerStats {
   openFiles: number;
 }
 
-export type ServerReply = { id: number; ok: true; value?: unknown } | { id: number; ok: false; message: string; code?: string };
+export type ServerReply =
+  { id: number; ok: true; value?: unknown } | { id: number; ok: false; message: string; code?: string };
 
 export function generatedFiles(count: number, size: number): FileSpec[] {
   const files: FileSpec[] = [];
   for (let i = 0; i < count; i++) {
-    files.push({ key: `gen/d${String(Math.floor(i / 100)).padStart(3, "0")}/f${String(i).padStart(5, "0")}.bin`, size: size + (i % 7) });
+    files.push({
+      key: `gen/d${String(Math.floor(i / 100)).padStart(3, "0")}/f${String(i).padStart(5, "0")}.bin`,
+      size: size + (i % 7),
+    });
   }
   return files;
 }
@@ -71,13 +75,23 @@ async function handleRequest(req: ServerRequest): Promise<unknown> {
     }
     case "stats": {
       if (!reader || !core) throw new Error("not started");
-      const stats: ServerStats = { opens: reader.opens, reads: reader.reads, releases: reader.releases, bytesRead: reader.bytesRead, liveHandles: reader.liveHandles.size, openFiles: core.openFiles };
+      const stats: ServerStats = {
+        opens: reader.opens,
+        reads: reader.reads,
+        releases: reader.releases,
+        bytesRead: reader.bytesRead,
+        liveHandles: reader.liveHandles.size,
+        openFiles: core.openFiles,
+      };
       return stats;
     }
     case "failNextRead": {
       if (!reader) throw new Error("not started");
       for (let i = 0; i < (req.times ?? 1); i++) {
-        const err = req.code === "TIMEOUT" ? Object.assign(new Error("deadline"), { name: "TimeoutError" }) : new QuiltError(req.code, `injected ${req.code} for ${req.key}`);
+        const err =
+          req.code === "TIMEOUT"
+            ? Object.assign(new Error("deadline"), { name: "TimeoutError" })
+            : new QuiltError(req.code, `injected ${req.code} for ${req.key}`);
         reader.failNextRead(req.key, err);
       }
       return undefined;
@@ -100,7 +114,8 @@ async function handleRequest(req: ServerRequest): Promise<unknown> {
 process.on("message", (req: ServerRequest) => {
   handleRequest(req).then(
     (value) => process.send?.({ id: req.id, ok: true, value } satisfies ServerReply),
-    (err: Error & { code?: string }) => process.send?.({ id: req.id, ok: false, message: err.message, code: err.code } satisfies ServerReply),
+    (err: Error & { code?: string }) =>
+      process.send?.({ id: req.id, ok: false, message: err.message, code: err.code } satisfies ServerReply),
   );
 });
 process.on("disconnect", () => {

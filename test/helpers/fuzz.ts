@@ -46,7 +46,8 @@ export interface FuzzRun {
 /** The run's seed (QUILT_FUZZ_SEED, else a fresh one) and budget (QUILT_FUZZ_MS, else `defaultMs`). */
 export function fuzzRun(label: string, defaultMs: number): FuzzRun {
   const envSeed = process.env.QUILT_FUZZ_SEED;
-  const seed = envSeed !== undefined && envSeed !== "" ? Number(envSeed) >>> 0 : Math.floor(Math.random() * 2 ** 32);
+  const seed =
+    envSeed !== undefined && envSeed !== "" ? Number(envSeed) >>> 0 : Math.floor(Math.random() * 2 ** 32);
   const envMs = Number(process.env.QUILT_FUZZ_MS);
   const budgetMs = Number.isFinite(envMs) && envMs > 0 ? envMs : defaultMs;
   // Printed up front as well as on failure: a run killed by a CI timeout still says its seed.

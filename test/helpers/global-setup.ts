@@ -29,11 +29,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
     endpoint: moto.endpoint,
     forcePathStyle: true,
     region: FAKE_AWS_ENV.AWS_REGION,
-    credentials: { accessKeyId: FAKE_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: FAKE_AWS_ENV.AWS_SECRET_ACCESS_KEY },
+    credentials: {
+      accessKeyId: FAKE_AWS_ENV.AWS_ACCESS_KEY_ID,
+      secretAccessKey: FAKE_AWS_ENV.AWS_SECRET_ACCESS_KEY,
+    },
   });
   for (const bucket of TEST_BUCKETS) {
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
-    await client.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Enabled" } }));
+    await client.send(
+      new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Enabled" } }),
+    );
   }
   client.destroy();
   project.provide("s3Endpoint", moto.endpoint);

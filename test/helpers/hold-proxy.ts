@@ -40,12 +40,18 @@ export interface HoldProxy {
 /** The first and last object offsets a GET asks for (bytes=a-b, bytes=a-, none); suffix ranges are not used by our clients. */
 function requestedRange(range: string | undefined): { first: number; last: number } {
   const m = /^bytes=(\d+)-(\d*)$/.exec(range ?? "");
-  return m ? { first: Number(m[1]), last: m[2] === "" ? Infinity : Number(m[2]) } : { first: 0, last: Infinity };
+  return m
+    ? { first: Number(m[1]), last: m[2] === "" ? Infinity : Number(m[2]) }
+    : { first: 0, last: Infinity };
 }
 
 /** A GET rule matches reads of object bytes only (not listings or subresources such as ?attributes) whose range holds its offset. */
 const matches = (rule: HoldRule, req: ProxiedRequest, range: string | undefined): boolean => {
-  if (req.method !== rule.method || !(typeof rule.key === "string" ? req.key.includes(rule.key) : rule.key.test(req.key))) return false;
+  if (
+    req.method !== rule.method ||
+    !(typeof rule.key === "string" ? req.key.includes(rule.key) : rule.key.test(req.key))
+  )
+    return false;
   if (rule.method === "PUT") return req.key !== "";
   const { first, last } = requestedRange(range);
   const at = rule.atOffset ?? 0;
@@ -62,37 +68,45 @@ export async function startHoldProxy(target: string): Promise<HoldProxy> {
     if (res.socket) heldSockets.add(res.socket);
   };
 
-  const forward = (req: IncomingMessage, res: ServerResponse, holdAfter: number | undefined, onHeld: () => void): void => {
+  const forward = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    holdAfter: number | undefined,
+    onHeld: () => void,
+  ): void => {
     const headers = { ...req.headers };
     delete headers.expect;
-    const up = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-      res.on("close", () => upRes.destroy());
-      if (holdAfter === undefined) {
-        upRes.pipe(res);
-        return;
-      }
-      let sent = 0;
-      const stop = (): void => {
-        upRes.destroy();
-        holdSocket(res);
-        onHeld();
-      };
-      if (holdAfter === 0) {
-        res.flushHeaders();
-        stop();
-        return;
-      }
-      upRes.on("data", (chunk: Buffer) => {
-        if (sent >= holdAfter) return;
-        const out = chunk.subarray(0, holdAfter - sent);
-        sent += out.length;
-        // Called back once the bytes are handed to the socket: the client can have them.
-        res.write(out, () => {
-          if (sent >= holdAfter) stop();
+    const up = request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers },
+      (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        res.on("close", () => upRes.destroy());
+        if (holdAfter === undefined) {
+          upRes.pipe(res);
+          return;
+        }
+        let sent = 0;
+        const stop = (): void => {
+          upRes.destroy();
+          holdSocket(res);
+          onHeld();
+        };
+        if (holdAfter === 0) {
+          res.flushHeaders();
+          stop();
+          return;
+        }
+        upRes.on("data", (chunk: Buffer) => {
+          if (sent >= holdAfter) return;
+          const out = chunk.subarray(0, holdAfter - sent);
+          sent += out.length;
+          // Called back once the bytes are handed to the socket: the client can have them.
+          res.write(out, () => {
+            if (sent >= holdAfter) stop();
+          });
         });
-      });
-    });
+      },
+    );
     up.on("error", (err) => res.destroy(err));
     req.pipe(up);
   };
@@ -100,7 +114,11 @@ export async function startHoldProxy(target: string): Promise<HoldProxy> {
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://proxy");
     const [, , ...rest] = url.pathname.split("/");
-    const seen: ProxiedRequest = { method: req.method ?? "", key: decodeURIComponent(rest.join("/")), query: url.search };
+    const seen: ProxiedRequest = {
+      method: req.method ?? "",
+      key: decodeURIComponent(rest.join("/")),
+      query: url.search,
+    };
     requests.push(seen);
     const range = typeof req.headers.range === "string" ? req.headers.range : undefined;
     const rule = pending && matches(pending.rule, seen, range) ? pending : undefined;

@@ -50,7 +50,8 @@ export interface Impostor {
 /** Deterministic bytes unlike any real file's (sha256 in counter mode). */
 function otherBytes(size: number, seed: string): Buffer {
   const out = Buffer.alloc(size);
-  for (let offset = 0, i = 0; offset < size; i++, offset += 32) createHash("sha256").update(`impostor:${seed}:${i}`).digest().copy(out, offset);
+  for (let offset = 0, i = 0; offset < size; i++, offset += 32)
+    createHash("sha256").update(`impostor:${seed}:${i}`).digest().copy(out, offset);
   return out;
 }
 
@@ -71,7 +72,8 @@ export async function plantImpostor(opts: ImpostorOptions): Promise<Impostor> {
   const entries: ManifestEntry[] = [];
   for (const e of real.entries) {
     const bytes = opts.bytesFor?.(e) ?? otherBytes(e.size, `${opts.topHash}:${e.logicalKey}`);
-    if (bytes.length !== e.size) fail(`substitute for ${e.logicalKey} is ${bytes.length} bytes, not ${e.size}`);
+    if (bytes.length !== e.size)
+      fail(`substitute for ${e.logicalKey} is ${bytes.length} bytes, not ${e.size}`);
     await assertOtherContent(e, bytes);
     const physicalKey = await putObject(opts.target.store, targetUrl, `${prefix}/${e.logicalKey}`, bytes);
     objects.set(e.logicalKey, { physicalKey, bytes });
@@ -81,15 +83,23 @@ export async function plantImpostor(opts: ImpostorOptions): Promise<Impostor> {
   const manifest = Manifest.create({ header: real.header, dirMeta: new Map(real.dirMeta), entries });
   if (manifest.topHash !== real.topHash) fail(`impostor hashes to ${manifest.topHash}, not ${real.topHash}`);
   for (const e of manifest.entries) {
-    if (e.physicalKey.equals((real.get(e.logicalKey) as ManifestEntry).physicalKey)) fail(`${e.logicalKey} still points at the real object`);
+    if (e.physicalKey.equals((real.get(e.logicalKey) as ManifestEntry).physicalKey))
+      fail(`${e.logicalKey} still points at the real object`);
   }
 
-  await new Registry(targetUrl, opts.target.store).pushManifest(opts.name, manifest, { ...(opts.tag !== undefined && { tag: opts.tag }) });
+  await new Registry(targetUrl, opts.target.store).pushManifest(opts.name, manifest, {
+    ...(opts.tag !== undefined && { tag: opts.tag }),
+  });
   // What a reader of the impostor registry will load: the same top hash, other physical keys.
-  const manifestBytes = await opts.target.store.get({ bucket: bucketOf(targetUrl), key: manifestKey("v1", opts.name, real.topHash) });
-  if (!manifestBytes.equals(serializeManifest(manifest))) fail("the pushed manifest is not the serialized impostor");
+  const manifestBytes = await opts.target.store.get({
+    bucket: bucketOf(targetUrl),
+    key: manifestKey("v1", opts.name, real.topHash),
+  });
+  if (!manifestBytes.equals(serializeManifest(manifest)))
+    fail("the pushed manifest is not the serialized impostor");
   const reread = await readManifest([manifestBytes]);
-  if (reread.topHash !== real.topHash) fail(`the written impostor hashes to ${reread.topHash}, not ${real.topHash}`);
+  if (reread.topHash !== real.topHash)
+    fail(`the written impostor hashes to ${reread.topHash}, not ${real.topHash}`);
   return { manifest, manifestBytes, objects };
 }
 
@@ -97,14 +107,22 @@ export async function plantImpostor(opts: ImpostorOptions): Promise<Impostor> {
 async function assertOtherContent(e: ManifestEntry, bytes: Buffer): Promise<void> {
   if (e.size === 0 || !isHashType(hashType(e))) return;
   const h = await hashBytes(bytes, assertHashType(hashType(e)));
-  if (h.value.toLowerCase() === hashValue(e).toLowerCase()) fail(`substitute for ${e.logicalKey} has the real content`);
+  if (h.value.toLowerCase() === hashValue(e).toLowerCase())
+    fail(`substitute for ${e.logicalKey} has the real content`);
 }
 
 function bucketOf(url: RegistryUrl): string {
   return url.kind === "s3" ? url.bucket : url.dir;
 }
 
-async function putObject(store: ObjectStore, url: RegistryUrl, key: string, bytes: Buffer): Promise<PhysicalKey> {
+async function putObject(
+  store: ObjectStore,
+  url: RegistryUrl,
+  key: string,
+  bytes: Buffer,
+): Promise<PhysicalKey> {
   const put = await store.put({ bucket: bucketOf(url), key }, bytes);
-  return url.kind === "s3" ? PhysicalKey.s3(url.bucket, key, put.versionId ?? null) : PhysicalKey.local(join(url.dir, ...key.split("/")));
+  return url.kind === "s3"
+    ? PhysicalKey.s3(url.bucket, key, put.versionId ?? null)
+    : PhysicalKey.local(join(url.dir, ...key.split("/")));
 }

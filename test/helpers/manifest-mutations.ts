@@ -58,20 +58,108 @@ function editJson(b: Buffer, r: Rng, make: (old: unknown, r: Rng) => string): Bu
   } catch {
     return b; // nested too deeply for JSON.stringify (an earlier mutation)
   }
-  ls[i] = Buffer.from(text.replace(JSON.stringify(PLACEHOLDER), () => make(old, r)), "utf8");
+  ls[i] = Buffer.from(
+    text.replace(JSON.stringify(PLACEHOLDER), () => make(old, r)),
+    "utf8",
+  );
   return join(ls);
 }
 
-const TYPE_SWAPS = ["null", "true", "false", "0", "-1", "1.5", '""', '"x"', "[]", "[1]", '["s3://b/k"]', "{}", '{"type":"SHA256"}', '{"a":{}}'];
-const HUGE_NUMBERS = ["1e400", "-1e400", "1e-400", "-0", "-0.0", "1.0", "9".repeat(400), "18446744073709551616", "9007199254740993", "NaN", "Infinity", "-Infinity", "4.9e-324"];
-const HOSTILE_KEYS = ["..", "../x", "a/../../b", "/etc/passwd", "a//b", "a/./b", "./a", "a/", "/", "", "a\u0000b", "\ud800", "a/\udfff/b", "C:\\x", "a\\..\\b", "....", ". ", "..\u2215x", "\u202e", "a\nb", "x".repeat(70_000)];
-const HOSTILE_URLS = ["file:///etc/passwd", "file://host/x", "file:relative", "s3://", "s3:///k", "http://x/y", "s3://b/k?versionId=", "s3://b/k?x=1", "s3://b/%ZZ", "s3://b/%ff%fe", "", "s3://b/k#frag"];
-const BAD_UTF8 = [[0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xf4, 0x90, 0x80, 0x80], [0x80], [0xfe, 0xff]];
-const CONTROL = ["\u0000", "\u0001", "\r", "\u001b", "\u007f", "\u2028", "\ufeff", "\\u0000", "\\ud800", "\\"];
+const TYPE_SWAPS = [
+  "null",
+  "true",
+  "false",
+  "0",
+  "-1",
+  "1.5",
+  '""',
+  '"x"',
+  "[]",
+  "[1]",
+  '["s3://b/k"]',
+  "{}",
+  '{"type":"SHA256"}',
+  '{"a":{}}',
+];
+const HUGE_NUMBERS = [
+  "1e400",
+  "-1e400",
+  "1e-400",
+  "-0",
+  "-0.0",
+  "1.0",
+  "9".repeat(400),
+  "18446744073709551616",
+  "9007199254740993",
+  "NaN",
+  "Infinity",
+  "-Infinity",
+  "4.9e-324",
+];
+const HOSTILE_KEYS = [
+  "..",
+  "../x",
+  "a/../../b",
+  "/etc/passwd",
+  "a//b",
+  "a/./b",
+  "./a",
+  "a/",
+  "/",
+  "",
+  "a\u0000b",
+  "\ud800",
+  "a/\udfff/b",
+  "C:\\x",
+  "a\\..\\b",
+  "....",
+  ". ",
+  "..\u2215x",
+  "\u202e",
+  "a\nb",
+  "x".repeat(70_000),
+];
+const HOSTILE_URLS = [
+  "file:///etc/passwd",
+  "file://host/x",
+  "file:relative",
+  "s3://",
+  "s3:///k",
+  "http://x/y",
+  "s3://b/k?versionId=",
+  "s3://b/k?x=1",
+  "s3://b/%ZZ",
+  "s3://b/%ff%fe",
+  "",
+  "s3://b/k#frag",
+];
+const BAD_UTF8 = [
+  [0xff],
+  [0xc0, 0x80],
+  [0xed, 0xa0, 0x80],
+  [0xe2, 0x82],
+  [0xf4, 0x90, 0x80, 0x80],
+  [0x80],
+  [0xfe, 0xff],
+];
+const CONTROL = [
+  "\u0000",
+  "\u0001",
+  "\r",
+  "\u001b",
+  "\u007f",
+  "\u2028",
+  "\ufeff",
+  "\\u0000",
+  "\\ud800",
+  "\\",
+];
 
 function nest(r: Rng): string {
   const depth = r.pick([10, 999, 1000, 1001, 5000, 100_000]);
-  return r.chance(0.5) ? "[".repeat(depth) + "]".repeat(depth) : '{"a":'.repeat(depth) + "1" + "}".repeat(depth);
+  return r.chance(0.5)
+    ? "[".repeat(depth) + "]".repeat(depth)
+    : '{"a":'.repeat(depth) + "1" + "}".repeat(depth);
 }
 
 export const MUTATIONS: Record<string, Mutation> = {
@@ -107,24 +195,53 @@ export const MUTATIONS: Record<string, Mutation> = {
   typeSwap: (b, r) => editJson(b, r, () => r.pick(TYPE_SWAPS)),
   hugeNumber: (b, r) => editJson(b, r, () => r.pick(HUGE_NUMBERS)),
   deepNesting: (b, r) => editJson(b, r, () => nest(r)),
-  enormousString: (b, r) => editJson(b, r, () => JSON.stringify(r.pick(["x", "é", "😀", "\\"]).repeat(r.pick([1 << 16, (1 << 20) + 1])))),
+  enormousString: (b, r) =>
+    editJson(b, r, () =>
+      JSON.stringify(r.pick(["x", "é", "😀", "\\"]).repeat(r.pick([1 << 16, (1 << 20) + 1]))),
+    ),
   hostileKey: (b, r) => editJson(b, r, () => JSON.stringify(r.pick(HOSTILE_KEYS))),
   hostileLogicalKey: (b, r) => {
     const key = JSON.stringify(r.pick(HOSTILE_KEYS)).replace(/\$/g, "$$$$");
-    return Buffer.from(b.toString("utf8").replace(/("logical_key":\s*)"(?:[^"\\]|\\.)*"/, `$1${key}`), "utf8");
+    return Buffer.from(
+      b.toString("utf8").replace(/("logical_key":\s*)"(?:[^"\\]|\\.)*"/, `$1${key}`),
+      "utf8",
+    );
   },
   hostileUrl: (b, r) => {
     const url = JSON.stringify(r.pick(HOSTILE_URLS)).replace(/\$/g, "$$$$");
-    return Buffer.from(b.toString("utf8").replace(/("physical_keys":\s*\[)"(?:[^"\\]|\\.)*"/, `$1${url}`), "utf8");
+    return Buffer.from(
+      b.toString("utf8").replace(/("physical_keys":\s*\[)"(?:[^"\\]|\\.)*"/, `$1${url}`),
+      "utf8",
+    );
   },
   invalidUtf8: (b, r) => insertAt(b, r.int(0, b.length), Buffer.from(r.pick(BAD_UTF8))),
   controlCharacter: (b, r) => insertAt(b, r.int(0, b.length), r.pick(CONTROL)),
   garbageLine: (b, r) => {
     const ls = lines(b);
-    ls.splice(r.int(0, ls.length), 0, r.chance(0.5) ? r.bytes(r.int(0, 40)) : Buffer.from(r.pick(["", "{}", "[]", "null", "{", '{"logical_key": "a/"}', '{"logical_key": "d/", "meta": {"x": 1}}'])));
+    ls.splice(
+      r.int(0, ls.length),
+      0,
+      r.chance(0.5)
+        ? r.bytes(r.int(0, 40))
+        : Buffer.from(
+            r.pick([
+              "",
+              "{}",
+              "[]",
+              "null",
+              "{",
+              '{"logical_key": "a/"}',
+              '{"logical_key": "d/", "meta": {"x": 1}}',
+            ]),
+          ),
+    );
     return join(ls);
   },
-  lineEndings: (b, r) => Buffer.from(r.chance(0.5) ? b.toString("latin1").replaceAll("\n", "\r\n") : "\ufeff" + b.toString("utf8"), r.chance(0.5) ? "latin1" : "utf8"),
+  lineEndings: (b, r) =>
+    Buffer.from(
+      r.chance(0.5) ? b.toString("latin1").replaceAll("\n", "\r\n") : "\ufeff" + b.toString("utf8"),
+      r.chance(0.5) ? "latin1" : "utf8",
+    ),
 };
 
 const NAMES = Object.keys(MUTATIONS);

@@ -44,7 +44,8 @@ export async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<
     () => undefined,
     (e: unknown) => e,
   );
-  if (!isQuiltError(err, code)) throw new Error(`expected QuiltError ${code}, got ${err === undefined ? "success" : String(err)}`);
+  if (!isQuiltError(err, code))
+    throw new Error(`expected QuiltError ${code}, got ${err === undefined ? "success" : String(err)}`);
 }
 
 export async function collect(it: AsyncIterable<ListEntry>): Promise<ListEntry[]> {
@@ -55,7 +56,9 @@ export async function collect(it: AsyncIterable<ListEntry>): Promise<ListEntry[]
 
 /** Compact form of a listing for assertions: keys as is, common prefixes with a leading "P:". */
 export function names(entries: ListEntry[], strip = ""): string[] {
-  return entries.map((e) => (e.kind === "object" ? e.key.slice(strip.length) : `P:${e.prefix.slice(strip.length)}`));
+  return entries.map((e) =>
+    e.kind === "object" ? e.key.slice(strip.length) : `P:${e.prefix.slice(strip.length)}`,
+  );
 }
 
 export async function streamBytes(s: Readable): Promise<Buffer> {
@@ -116,7 +119,8 @@ export function objectStoreContract(target: ContractTarget): void {
           expect(head.etag).toBe(res.etag);
           expect(head.lastModified).toBeInstanceOf(Date);
           if (target.versioned) expect(head.versionId).toBe(res.versionId);
-          if (target.reportsSha256) expect(head.checksumSha256).toBe(createHash("sha256").update(bytes).digest("base64"));
+          if (target.reportsSha256)
+            expect(head.checksumSha256).toBe(createHash("sha256").update(bytes).digest("base64"));
         }
       } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -138,7 +142,9 @@ export function objectStoreContract(target: ContractTarget): void {
       ];
       for (const [start, end, want] of cases) {
         expect(await store.get({ bucket, key }, { range: { start, end } })).toEqual(want);
-        expect(await streamBytes(await store.getStream({ bucket, key }, { range: { start, end } }))).toEqual(want);
+        expect(await streamBytes(await store.getStream({ bucket, key }, { range: { start, end } }))).toEqual(
+          want,
+        );
       }
       await expectCode(store.get({ bucket, key }, { range: { start: 5, end: 4 } }), "EUSAGE");
     });
@@ -164,30 +170,41 @@ export function objectStoreContract(target: ContractTarget): void {
       // Different size too, so stores whose etag is derived from size+mtime change for sure.
       await store.put({ bucket, key }, "version two, longer");
       await expectCode(store.get({ bucket, key, etag: first.etag }), "ESTALE");
-      await expectCode(store.get({ bucket, key, etag: first.etag }, { range: { start: 0, end: 3 } }), "ESTALE");
+      await expectCode(
+        store.get({ bucket, key, etag: first.etag }, { range: { start: 0, end: 3 } }),
+        "ESTALE",
+      );
       await expectCode(store.getStream({ bucket, key, etag: first.etag }), "ESTALE");
       await expectCode(store.head({ bucket, key, etag: first.etag }), "ESTALE");
-      await expectCode(store.copy({ bucket, key, etag: first.etag }, { bucket, key: `${prefix}copy` }), "ESTALE");
+      await expectCode(
+        store.copy({ bucket, key, etag: first.etag }, { bucket, key: `${prefix}copy` }),
+        "ESTALE",
+      );
     });
 
-    it.runIf(target.versioned)("keeps old versions readable by versionId after overwrite and delete", async () => {
-      const { store, bucket, prefix } = await make();
-      const key = `${prefix}versioned`;
-      const v1 = await store.put({ bucket, key }, "one");
-      const v2 = await store.put({ bucket, key }, "two");
-      expect(v1.versionId).toBeTruthy();
-      expect(v2.versionId).not.toBe(v1.versionId);
-      expect(await store.get({ bucket, key })).toEqual(Buffer.from("two"));
-      expect(await store.get({ bucket, key, versionId: v1.versionId })).toEqual(Buffer.from("one"));
-      expect((await store.head({ bucket, key, versionId: v1.versionId })).size).toBe(3);
-      await store.delete({ bucket, key });
-      await expectCode(store.get({ bucket, key }), "ENOTFOUND");
-      expect(await store.get({ bucket, key, versionId: v2.versionId }, { range: { start: 1, end: 3 } })).toEqual(Buffer.from("wo"));
-      // Deleting a version for good makes a read pinned to it stale.
-      await store.delete({ bucket, key, versionId: v1.versionId });
-      await expectCode(store.get({ bucket, key, versionId: v1.versionId }), "ESTALE");
-      await expectCode(store.head({ bucket, key, versionId: v1.versionId }), "ESTALE");
-    });
+    it.runIf(target.versioned)(
+      "keeps old versions readable by versionId after overwrite and delete",
+      async () => {
+        const { store, bucket, prefix } = await make();
+        const key = `${prefix}versioned`;
+        const v1 = await store.put({ bucket, key }, "one");
+        const v2 = await store.put({ bucket, key }, "two");
+        expect(v1.versionId).toBeTruthy();
+        expect(v2.versionId).not.toBe(v1.versionId);
+        expect(await store.get({ bucket, key })).toEqual(Buffer.from("two"));
+        expect(await store.get({ bucket, key, versionId: v1.versionId })).toEqual(Buffer.from("one"));
+        expect((await store.head({ bucket, key, versionId: v1.versionId })).size).toBe(3);
+        await store.delete({ bucket, key });
+        await expectCode(store.get({ bucket, key }), "ENOTFOUND");
+        expect(
+          await store.get({ bucket, key, versionId: v2.versionId }, { range: { start: 1, end: 3 } }),
+        ).toEqual(Buffer.from("wo"));
+        // Deleting a version for good makes a read pinned to it stale.
+        await store.delete({ bucket, key, versionId: v1.versionId });
+        await expectCode(store.get({ bucket, key, versionId: v1.versionId }), "ESTALE");
+        await expectCode(store.head({ bucket, key, versionId: v1.versionId }), "ESTALE");
+      },
+    );
 
     it("lists in UTF-8 byte order, with prefixes and a delimiter", async () => {
       const { store, bucket, prefix } = await make();
@@ -198,12 +215,33 @@ export function objectStoreContract(target: ContractTarget): void {
       expect(first?.kind === "object" && first.size).toBe(Buffer.byteLength("a-b"));
       expect(first?.kind === "object" && first.etag).toBeTruthy();
       expect(names(await collect(store.list(bucket, prefix, { delimiter: "/" })), prefix)).toEqual([
-        "a-b", "a.txt", "P:a/", "a0", "b", "\u00e9", "\uFFFD", "\u{1F600}",
+        "a-b",
+        "a.txt",
+        "P:a/",
+        "a0",
+        "b",
+        "\u00e9",
+        "\uFFFD",
+        "\u{1F600}",
       ]);
-      expect(names(await collect(store.list(bucket, `${prefix}a/`, { delimiter: "/" })), prefix)).toEqual(["a/b", "P:a/c/"]);
+      expect(names(await collect(store.list(bucket, `${prefix}a/`, { delimiter: "/" })), prefix)).toEqual([
+        "a/b",
+        "P:a/c/",
+      ]);
       // A prefix may end in the middle of a name.
-      expect(names(await collect(store.list(bucket, `${prefix}a`)), prefix)).toEqual(["a-b", "a.txt", "a/b", "a/c/d", "a0"]);
-      expect(names(await collect(store.list(bucket, `${prefix}a`, { delimiter: "/" })), prefix)).toEqual(["a-b", "a.txt", "P:a/", "a0"]);
+      expect(names(await collect(store.list(bucket, `${prefix}a`)), prefix)).toEqual([
+        "a-b",
+        "a.txt",
+        "a/b",
+        "a/c/d",
+        "a0",
+      ]);
+      expect(names(await collect(store.list(bucket, `${prefix}a`, { delimiter: "/" })), prefix)).toEqual([
+        "a-b",
+        "a.txt",
+        "P:a/",
+        "a0",
+      ]);
       expect(names(await collect(store.list(bucket, `${prefix}a/c/d`)), prefix)).toEqual(["a/c/d"]);
       expect(await collect(store.list(bucket, `${prefix}nothing-here/`))).toEqual([]);
     });
@@ -214,7 +252,10 @@ export function objectStoreContract(target: ContractTarget): void {
       await Promise.all(keys.map((k) => store.put({ bucket, key: prefix + k }, k)));
       await store.put({ bucket, key: `${prefix}sub/x` }, "x");
       expect(names(await collect(store.list(bucket, prefix)), prefix)).toEqual([...keys, "sub/x"]);
-      expect(names(await collect(store.list(bucket, prefix, { delimiter: "/" })), prefix)).toEqual([...keys, "P:sub/"]);
+      expect(names(await collect(store.list(bucket, prefix, { delimiter: "/" })), prefix)).toEqual([
+        ...keys,
+        "P:sub/",
+      ]);
     });
 
     it("copies objects, including a pinned old version", async () => {
@@ -223,7 +264,11 @@ export function objectStoreContract(target: ContractTarget): void {
       const v1 = await store.put({ bucket, key: src }, "first bytes");
       await store.put({ bucket, key: src }, "second bytes");
       let progress = 0;
-      const res = await store.copy({ bucket, key: src }, { bucket, key: `${prefix}dst/latest` }, { onProgress: (n) => (progress = n) });
+      const res = await store.copy(
+        { bucket, key: src },
+        { bucket, key: `${prefix}dst/latest` },
+        { onProgress: (n) => (progress = n) },
+      );
       expect(res.etag).toBeTruthy();
       expect(progress).toBe("second bytes".length);
       expect(await store.get({ bucket, key: `${prefix}dst/latest` })).toEqual(Buffer.from("second bytes"));
@@ -231,20 +276,29 @@ export function objectStoreContract(target: ContractTarget): void {
         await store.copy({ bucket, key: src, versionId: v1.versionId }, { bucket, key: `${prefix}dst/old` });
         expect(await store.get({ bucket, key: `${prefix}dst/old` })).toEqual(Buffer.from("first bytes"));
       }
-      await expectCode(store.copy({ bucket, key: `${prefix}missing` }, { bucket, key: `${prefix}dst/x` }), "ENOTFOUND");
+      await expectCode(
+        store.copy({ bucket, key: `${prefix}missing` }, { bucket, key: `${prefix}dst/x` }),
+        "ENOTFOUND",
+      );
     });
 
     const mp = target.multipart;
     it.runIf(mp !== undefined)("uploads large objects in parts, from memory and from a file", async () => {
       if (!mp) return;
-      const { store, bucket, prefix } = await make({ multipartThreshold: mp.threshold, partSize: mp.partSize });
+      const { store, bucket, prefix } = await make({
+        multipartThreshold: mp.threshold,
+        partSize: mp.partSize,
+      });
       const size = 2 * mp.partSize + Math.floor(mp.partSize / 3); // three parts, the last one short
       const data = patterned(size, 7);
       const dir = mkdtempSync(join(tmpdir(), "contract-mp-"));
       try {
         const file = join(dir, "big.bin");
         writeFileSync(file, data);
-        for (const [name, body] of [["from-buffer", data], ["from-file", { path: file }]] as const) {
+        for (const [name, body] of [
+          ["from-buffer", data],
+          ["from-file", { path: file }],
+        ] as const) {
           const key = `${prefix}${name}`;
           const seen: number[] = [];
           const res = await store.put({ bucket, key }, body, { onProgress: (n) => seen.push(n) });
@@ -253,7 +307,9 @@ export function objectStoreContract(target: ContractTarget): void {
           expect((await store.head({ bucket, key })).size).toBe(size);
           expect((await store.get({ bucket, key })).equals(data)).toBe(true);
           const mid = mp.partSize - 10;
-          expect(await store.get({ bucket, key }, { range: { start: mid, end: mid + 20 } })).toEqual(data.subarray(mid, mid + 20));
+          expect(await store.get({ bucket, key }, { range: { start: mid, end: mid + 20 } })).toEqual(
+            data.subarray(mid, mid + 20),
+          );
         }
         // Just below the threshold: a single put.
         const small = await store.put({ bucket, key: `${prefix}small` }, data.subarray(0, mp.threshold - 1));
@@ -265,11 +321,18 @@ export function objectStoreContract(target: ContractTarget): void {
 
     it.runIf(target.multipartCopy === true && mp !== undefined)("copies large objects in parts", async () => {
       if (!mp) return;
-      const { store, bucket, prefix } = await make({ copyMultipartThreshold: mp.partSize, partSize: mp.partSize, multipartThreshold: mp.threshold });
+      const { store, bucket, prefix } = await make({
+        copyMultipartThreshold: mp.partSize,
+        partSize: mp.partSize,
+        multipartThreshold: mp.threshold,
+      });
       const data = patterned(mp.partSize + 1000, 3);
       const v = await store.put({ bucket, key: `${prefix}big` }, data);
       await store.put({ bucket, key: `${prefix}big` }, "overwritten");
-      const res = await store.copy({ bucket, key: `${prefix}big`, versionId: v.versionId }, { bucket, key: `${prefix}big-copy` });
+      const res = await store.copy(
+        { bucket, key: `${prefix}big`, versionId: v.versionId },
+        { bucket, key: `${prefix}big-copy` },
+      );
       expect(res.etag).toMatch(/-2"?$/);
       expect((await store.get({ bucket, key: `${prefix}big-copy` })).equals(data)).toBe(true);
     });

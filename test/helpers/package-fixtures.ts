@@ -8,9 +8,21 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { expect } from "vitest";
-import { assertHashType, hashBytes, hashFileSized, verifyHash, type EntryHash } from "../../src/manifest/checksums.js";
+import {
+  assertHashType,
+  hashBytes,
+  hashFileSized,
+  verifyHash,
+  type EntryHash,
+} from "../../src/manifest/checksums.js";
 import { parseJson } from "../../src/manifest/json-parse.js";
-import { fromPlain, jsonEqual, toPlain, type JsonObject, type JsonValue } from "../../src/manifest/json-value.js";
+import {
+  fromPlain,
+  jsonEqual,
+  toPlain,
+  type JsonObject,
+  type JsonValue,
+} from "../../src/manifest/json-value.js";
 import { hashType, hashValue, Manifest, userMeta, type ManifestEntry } from "../../src/manifest/manifest.js";
 import { serializeManifest } from "../../src/manifest/manifest-writer.js";
 import type { PhysicalKey } from "../../src/manifest/physical-key.js";
@@ -63,7 +75,8 @@ export const ENTRY_META_TEXT: Readonly<Record<string, string>> = {
   "big/one-mib.bin": '{"size_hint": 1048589, "ok": false}',
 };
 
-export const PACKAGE_META_TEXT = '{"project": "roundtrip", "version": 1.0, "big": 9007199254740993, "tags": ["a", "ü"], "empty": {}}';
+export const PACKAGE_META_TEXT =
+  '{"project": "roundtrip", "version": 1.0, "big": 9007199254740993, "tags": ["a", "ü"], "empty": {}}';
 
 export function metaValue(text: string): JsonValue {
   return parseJson(text);
@@ -125,7 +138,11 @@ export function expectMetaEqual(actual: JsonValue, expected: JsonValue, what: st
  * Reads every entry's bytes through the store its physical key names, and checks them
  * against the fixture file of the same logical key and against the entry's own hash.
  */
-export async function expectEntriesMatchFixtures(manifest: Manifest, stores: Stores, files: readonly FixtureFile[]): Promise<void> {
+export async function expectEntriesMatchFixtures(
+  manifest: Manifest,
+  stores: Stores,
+  files: readonly FixtureFile[],
+): Promise<void> {
   expect(manifest.entries.map((e) => e.logicalKey).sort()).toEqual(files.map((f) => f.logicalKey).sort());
   for (const f of files) {
     const entry = manifest.get(f.logicalKey) as ManifestEntry;
@@ -133,7 +150,10 @@ export async function expectEntriesMatchFixtures(manifest: Manifest, stores: Sto
     expect(hashType(entry), `hash type of ${f.logicalKey}`).toBe("sha2-256-chunked");
     const { store, loc } = stores.forPhysicalKey(entry.physicalKey);
     const bytes = await store.get(loc);
-    expect(Buffer.compare(bytes, f.bytes) === 0, `bytes of ${f.logicalKey} at ${entry.physicalKey.toString()}`).toBe(true);
+    expect(
+      Buffer.compare(bytes, f.bytes) === 0,
+      `bytes of ${f.logicalKey} at ${entry.physicalKey.toString()}`,
+    ).toBe(true);
     const expected: EntryHash = { type: hashType(entry), value: hashValue(entry) };
     verifyHash(expected, await hashBytes(bytes, assertHashType(expected.type)), f.logicalKey);
   }
@@ -186,8 +206,14 @@ export async function uploadFixtures(
 ): Promise<Map<string, string>> {
   const versions = new Map<string, string>();
   for (const f of files) {
-    const put = await store.put({ bucket, key: `${prefix}/${f.logicalKey}` }, { path: join(dir, ...f.logicalKey.split("/")) });
-    expect(put.versionId, `versionId of the upload of ${f.logicalKey} (the bucket is versioned)`).toBeTruthy();
+    const put = await store.put(
+      { bucket, key: `${prefix}/${f.logicalKey}` },
+      { path: join(dir, ...f.logicalKey.split("/")) },
+    );
+    expect(
+      put.versionId,
+      `versionId of the upload of ${f.logicalKey} (the bucket is versioned)`,
+    ).toBeTruthy();
     versions.set(f.logicalKey, put.versionId as string);
   }
   return versions;
@@ -221,7 +247,10 @@ export interface Quilt3Entry {
 }
 
 /** What quilt3 saw of a package, compared with the manifest we wrote. */
-export function expectQuilt3SeesManifest(seen: { dump: string; entries: Record<string, Quilt3Entry>; package_meta?: string }, manifest: Manifest): void {
+export function expectQuilt3SeesManifest(
+  seen: { dump: string; entries: Record<string, Quilt3Entry>; package_meta?: string },
+  manifest: Manifest,
+): void {
   // quilt3's own serialization of what it loaded is byte-identical to what we wrote.
   expect(seen.dump).toBe(serializeManifest(manifest).toString("utf8"));
   expect(Object.keys(seen.entries).sort()).toEqual(manifest.entries.map((e) => e.logicalKey).sort());
@@ -230,7 +259,12 @@ export function expectQuilt3SeesManifest(seen: { dump: string; entries: Record<s
     expect(q.physical_key, `physical key of ${e.logicalKey}`).toBe(e.physicalKey.toString());
     expect(q.size).toBe(e.size);
     expect(q.hash).toEqual(toPlain(e.hash));
-    expectMetaEqual(parseJson(q.meta), entryUserMeta(manifest, e.logicalKey), `quilt3's meta of ${e.logicalKey}`);
+    expectMetaEqual(
+      parseJson(q.meta),
+      entryUserMeta(manifest, e.logicalKey),
+      `quilt3's meta of ${e.logicalKey}`,
+    );
   }
-  if (seen.package_meta !== undefined) expectMetaEqual(parseJson(seen.package_meta), manifest.userMeta, "quilt3's package meta");
+  if (seen.package_meta !== undefined)
+    expectMetaEqual(parseJson(seen.package_meta), manifest.userMeta, "quilt3's package meta");
 }

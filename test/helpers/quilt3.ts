@@ -62,7 +62,11 @@ export function runQuilt3(script: string, args: unknown = null, opts: Quilt3Opti
 }
 
 /** Like runQuilt3, for scripts that print one JSON document. */
-export async function runQuilt3Json<T = unknown>(script: string, args: unknown = null, opts: Quilt3Options = {}): Promise<T> {
+export async function runQuilt3Json<T = unknown>(
+  script: string,
+  args: unknown = null,
+  opts: Quilt3Options = {},
+): Promise<T> {
   const out = await runQuilt3(script, args, opts);
   return JSON.parse(out) as T;
 }

@@ -8,12 +8,52 @@ import { PyFloat, type JsonObject, type JsonValue } from "../../src/manifest/jso
 import { PhysicalKey } from "../../src/manifest/physical-key.js";
 import { pythonFloatRepr } from "../../src/manifest/python-json.js";
 
-const SPECIAL = [" ", "-", "_", ".", "#", "?", "%", "+", "&", "=", "~", "!", "'", "(", ")", "*", ",", ";", "@", "é", "中", "😀", "\u{E000}", "\u{FFFF}", "\u{10FFFF}", "\u007f", "\t", "\u0001", '"', "\\", "ß", "İ"];
+const SPECIAL = [
+  " ",
+  "-",
+  "_",
+  ".",
+  "#",
+  "?",
+  "%",
+  "+",
+  "&",
+  "=",
+  "~",
+  "!",
+  "'",
+  "(",
+  ")",
+  "*",
+  ",",
+  ";",
+  "@",
+  "é",
+  "中",
+  "😀",
+  "\u{E000}",
+  "\u{FFFF}",
+  "\u{10FFFF}",
+  "\u007f",
+  "\t",
+  "\u0001",
+  '"',
+  "\\",
+  "ß",
+  "İ",
+];
 
 const text = (maxLength: number, minLength = 0): fc.Arbitrary<string> =>
   fc
     .oneof(
-      { weight: 3, arbitrary: fc.string({ unit: fc.constantFrom(..."abcXYZ0129".split(""), ...SPECIAL), minLength, maxLength }) },
+      {
+        weight: 3,
+        arbitrary: fc.string({
+          unit: fc.constantFrom(..."abcXYZ0129".split(""), ...SPECIAL),
+          minLength,
+          maxLength,
+        }),
+      },
       { weight: 1, arbitrary: fc.string({ unit: "binary", minLength, maxLength }) },
     )
     .filter((s) => s.isWellFormed());
@@ -22,8 +62,12 @@ const component = text(8, 1).filter((s) => s !== "." && s !== ".." && !s.include
 
 const number: fc.Arbitrary<JsonValue> = fc.oneof(
   fc.integer(),
-  fc.bigInt({ min: -(2n ** 90n), max: 2n ** 90n }).map((b) => (b >= -(2n ** 53n) + 1n && b <= 2n ** 53n - 1n ? Number(b) : b)),
-  fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => (Number.isInteger(x) || Object.is(x, -0) ? new PyFloat(x) : x)),
+  fc
+    .bigInt({ min: -(2n ** 90n), max: 2n ** 90n })
+    .map((b) => (b >= -(2n ** 53n) + 1n && b <= 2n ** 53n - 1n ? Number(b) : b)),
+  fc
+    .double({ noNaN: true, noDefaultInfinity: true })
+    .map((x) => (Number.isInteger(x) || Object.is(x, -0) ? new PyFloat(x) : x)),
   fc.constantFrom(new PyFloat(1), new PyFloat(1e16), new PyFloat(-0), 0.1, 1e-5, 1e-4, 1.2345678901234567e19),
 );
 
@@ -39,7 +83,9 @@ const { json } = fc.letrec<{ json: JsonValue }>((tie) => ({
   ),
 }));
 
-const object: fc.Arbitrary<JsonObject> = fc.array(fc.tuple(text(6), json), { maxLength: 5 }).map((kv) => new Map(kv));
+const object: fc.Arbitrary<JsonObject> = fc
+  .array(fc.tuple(text(6), json), { maxLength: 5 })
+  .map((kv) => new Map(kv));
 
 export interface RandomEntry {
   key: string;
@@ -57,14 +103,32 @@ export interface RandomManifest {
 
 const physicalKey = fc.oneof(
   fc
-    .tuple(fc.constantFrom("bucket", "my-bucket.data", "b0"), fc.array(component, { minLength: 1, maxLength: 4 }), fc.option(text(10, 1), { nil: null }))
+    .tuple(
+      fc.constantFrom("bucket", "my-bucket.data", "b0"),
+      fc.array(component, { minLength: 1, maxLength: 4 }),
+      fc.option(text(10, 1), { nil: null }),
+    )
     .map(([b, parts, v]) => PhysicalKey.s3(b, parts.join("/"), v).toString()),
-  fc.array(component, { minLength: 1, maxLength: 3 }).map((parts) => PhysicalKey.local("/nonexistent-quilt-root/" + parts.join("/")).toString()),
+  fc
+    .array(component, { minLength: 1, maxLength: 3 })
+    .map((parts) => PhysicalKey.local("/nonexistent-quilt-root/" + parts.join("/")).toString()),
 );
 
 const hashObject: fc.Arbitrary<JsonObject> = fc.oneof(
-  fc.base64String({ minLength: 44, maxLength: 44 }).map((v) => new Map<string, JsonValue>([["type", "sha2-256-chunked"], ["value", v]])),
-  fc.stringMatching(/^[0-9a-f]{64}$/).map((v) => new Map<string, JsonValue>([["type", "SHA256"], ["value", v]])),
+  fc.base64String({ minLength: 44, maxLength: 44 }).map(
+    (v) =>
+      new Map<string, JsonValue>([
+        ["type", "sha2-256-chunked"],
+        ["value", v],
+      ]),
+  ),
+  fc.stringMatching(/^[0-9a-f]{64}$/).map(
+    (v) =>
+      new Map<string, JsonValue>([
+        ["type", "SHA256"],
+        ["value", v],
+      ]),
+  ),
 );
 
 export const randomManifest: fc.Arbitrary<RandomManifest> = fc
@@ -72,27 +136,54 @@ export const randomManifest: fc.Arbitrary<RandomManifest> = fc
     message: fc.option(text(20), { nil: null }),
     userMeta: fc.option(object, { nil: undefined }),
     extra: fc.option(object, { nil: undefined }),
-    keys: fc.uniqueArray(fc.array(component, { minLength: 1, maxLength: 6 }).map((p) => p.join("/")), { maxLength: 12 }),
-    entryData: fc.array(fc.record({ physicalKey, size: fc.maxSafeNat(), hash: hashObject, meta: fc.option(object, { nil: null }), userMeta: fc.option(json) }), {
-      minLength: 12,
-      maxLength: 12,
-    }),
+    keys: fc.uniqueArray(
+      fc.array(component, { minLength: 1, maxLength: 6 }).map((p) => p.join("/")),
+      { maxLength: 12 },
+    ),
+    entryData: fc.array(
+      fc.record({
+        physicalKey,
+        size: fc.maxSafeNat(),
+        hash: hashObject,
+        meta: fc.option(object, { nil: null }),
+        userMeta: fc.option(json),
+      }),
+      {
+        minLength: 12,
+        maxLength: 12,
+      },
+    ),
     dirMeta: fc.array(json, { maxLength: 3 }),
   })
   .map(({ message, userMeta, extra, keys, entryData, dirMeta }) => {
     // Drop keys that are a directory of another key (a file cannot also be a directory).
     const files = keys.filter((k) => !keys.some((o) => o.startsWith(k + "/")));
-    const header: JsonObject = new Map<string, JsonValue>([["version", "v0"], ["message", message]]);
+    const header: JsonObject = new Map<string, JsonValue>([
+      ["version", "v0"],
+      ["message", message],
+    ]);
     if (userMeta) header.set("user_meta", userMeta);
-    for (const [k, v] of extra ?? []) if (!["version", "message", "user_meta", "top_hash"].includes(k)) header.set(k, v);
+    for (const [k, v] of extra ?? [])
+      if (!["version", "message", "user_meta", "top_hash"].includes(k)) header.set(k, v);
     const entries = files.map((key, i) => {
       const d = entryData[i % entryData.length] as (typeof entryData)[number];
       const meta = d.meta === null ? null : new Map(d.meta);
       if (meta && d.userMeta !== null) meta.set("user_meta", d.userMeta);
       return { key, physicalKey: d.physicalKey, size: d.size, hash: d.hash, meta };
     });
-    const dirs = [...new Set(files.flatMap((k) => k.split("/").slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join("/") + "/")))];
-    const dm: [string, JsonValue][] = dirs.slice(0, dirMeta.length).map((d, i) => [d, dirMeta[i] as JsonValue]);
+    const dirs = [
+      ...new Set(
+        files.flatMap((k) =>
+          k
+            .split("/")
+            .slice(0, -1)
+            .map((_, i, parts) => parts.slice(0, i + 1).join("/") + "/"),
+        ),
+      ),
+    ];
+    const dm: [string, JsonValue][] = dirs
+      .slice(0, dirMeta.length)
+      .map((d, i) => [d, dirMeta[i] as JsonValue]);
     return { header, dirMeta: dm, entries };
   });
 
@@ -112,7 +203,8 @@ function rng(seed: number): () => number {
 function floatSpelling(x: number, r: () => number): string {
   const canonical = pythonFloatRepr(x);
   if (!Number.isFinite(x) || r() < 0.4) return canonical;
-  if (x === 0) return (Object.is(x, -0) ? "-" : "") + (["0.0", "0.000", "0e0", "0.0E+5"][Math.floor(r() * 4)] as string);
+  if (x === 0)
+    return (Object.is(x, -0) ? "-" : "") + (["0.0", "0.000", "0e0", "0.0E+5"][Math.floor(r() * 4)] as string);
   const [m, e] = x.toExponential().split("e") as [string, string];
   const sign = m.startsWith("-") ? "-" : "";
   const digits = m.replace("-", "").replace(".", "");
@@ -131,7 +223,11 @@ function rawString(s: string, r: () => number): string {
     const mustEscape = c < 0x20 || ch === '"' || ch === "\\";
     if (mustEscape || r() < 0.1) {
       if (ch === "/" && r() < 0.5) out += "\\/";
-      else for (const unit of ch.split("")) out += "\\u" + unit.charCodeAt(0).toString(16).padStart(4, "0")[r() < 0.5 ? "toLowerCase" : "toUpperCase"]();
+      else
+        for (const unit of ch.split(""))
+          out +=
+            "\\u" +
+            unit.charCodeAt(0).toString(16).padStart(4, "0")[r() < 0.5 ? "toLowerCase" : "toUpperCase"]();
     } else out += ch;
   }
   return out + '"';
@@ -149,7 +245,8 @@ export function rawJson(v: JsonValue, r: () => number): string {
   if (typeof v === "bigint") return v.toString();
   if (v instanceof PyFloat) return floatSpelling(v.value, r);
   if (typeof v === "number") return Number.isInteger(v) ? BigInt(v).toString() : floatSpelling(v, r);
-  if (Array.isArray(v)) return "[" + ws(r) + v.map((x) => rawJson(x, r)).join(ws(r) + "," + ws(r)) + ws(r) + "]";
+  if (Array.isArray(v))
+    return "[" + ws(r) + v.map((x) => rawJson(x, r)).join(ws(r) + "," + ws(r)) + ws(r) + "]";
   const parts = [...v].map(([k, x]) => rawString(k, r) + ws(r) + ":" + ws(r) + rawJson(x, r));
   return "{" + ws(r) + parts.join("," + ws(r)) + ws(r) + "}";
 }
@@ -168,7 +265,21 @@ export function rawManifest(m: RandomManifest, seed: number): string {
   const r = rng(seed);
   const lines = [rawJson(m.header, r)];
   const body: string[] = [];
-  for (const [dir, meta] of m.dirMeta) body.push(rawJson(new Map<string, JsonValue>(shuffled([["logical_key", dir], ["meta", meta]], r)), r));
+  for (const [dir, meta] of m.dirMeta)
+    body.push(
+      rawJson(
+        new Map<string, JsonValue>(
+          shuffled(
+            [
+              ["logical_key", dir],
+              ["meta", meta],
+            ],
+            r,
+          ),
+        ),
+        r,
+      ),
+    );
   for (const e of m.entries) {
     const fields: [string, JsonValue][] = [
       ["logical_key", e.key],

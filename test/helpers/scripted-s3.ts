@@ -8,7 +8,9 @@ export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export const s3Error = (res: ServerResponse, status: number, code: string): void => {
   res.writeHead(status, { "content-type": "application/xml" });
-  res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`);
+  res.end(
+    `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`,
+  );
 };
 
 export const okBody = (res: ServerResponse, body: string): void => {
@@ -25,7 +27,10 @@ export interface ScriptedServer {
  * Each request is shown to `seen`, then answered by the next handler `next()` gives, or by
  * a 500 NoScript when the script has run out (so an unexpected request fails loudly).
  */
-export async function startScriptedServer(next: () => Handler | undefined, seen: (req: IncomingMessage) => void): Promise<ScriptedServer> {
+export async function startScriptedServer(
+  next: () => Handler | undefined,
+  seen: (req: IncomingMessage) => void,
+): Promise<ScriptedServer> {
   const server: Server = createServer((req, res) => {
     seen(req);
     req.resume();

@@ -10,9 +10,59 @@ import type { Rng } from "./fuzz.js";
 import { sleep } from "./daemon-harness.js";
 
 /** Every operation but shutdown (a well-formed shutdown would end the run, as it should). */
-const OPS: Operation[] = ["ping", "mount", "unmount", "list", "stats", "verify", "force-match", "status", "prefetch", "cache-clear", "switch"];
-const PARAM_NAMES = ["spec", "mountpoint", "registry", "s3", "credentials", "verify", "allowOther", "nonEmpty", "force", "cachedOnly", "paths", "previous", "x"];
-const WRONG_VALUES: unknown[] = [null, true, 0, -1, 1.5, 1e308, 2 ** 60, "", "x", "../..", "/", "/proc/self", "\u0000", "s3://", "file:///", "ns/name", [], [1, "a"], {}, { toString: 1 }, { valueOf: "x" }, JSON.parse('{"__proto__": {"toString": 1}}'), { a: { b: { c: [] } } }];
+const OPS: Operation[] = [
+  "ping",
+  "mount",
+  "unmount",
+  "list",
+  "stats",
+  "verify",
+  "force-match",
+  "status",
+  "prefetch",
+  "cache-clear",
+  "switch",
+];
+const PARAM_NAMES = [
+  "spec",
+  "mountpoint",
+  "registry",
+  "s3",
+  "credentials",
+  "verify",
+  "allowOther",
+  "nonEmpty",
+  "force",
+  "cachedOnly",
+  "paths",
+  "previous",
+  "x",
+];
+const WRONG_VALUES: unknown[] = [
+  null,
+  true,
+  0,
+  -1,
+  1.5,
+  1e308,
+  2 ** 60,
+  "",
+  "x",
+  "../..",
+  "/",
+  "/proc/self",
+  "\u0000",
+  "s3://",
+  "file:///",
+  "ns/name",
+  [],
+  [1, "a"],
+  {},
+  { toString: 1 },
+  { valueOf: "x" },
+  JSON.parse('{"__proto__": {"toString": 1}}'),
+  { a: { b: { c: [] } } },
+];
 
 function wrongValue(r: Rng): unknown {
   if (r.chance(0.05)) return "y".repeat(r.int(1, 200_000));
@@ -26,7 +76,8 @@ function wrongParams(id: number, r: Rng): string {
   const params: Record<string, unknown> = {};
   for (let n = r.int(0, 5); n > 0; n--) params[r.pick(PARAM_NAMES)] = wrongValue(r);
   // A mount must never succeed: its registry is never a resolved s3:// or file:// URL.
-  if (op === "mount") params.registry = r.pick([null, 1, "", "http://x", "bucket", ["s3://b"], { url: "s3://b" }]);
+  if (op === "mount")
+    params.registry = r.pick([null, 1, "", "http://x", "bucket", ["s3://b"], { url: "s3://b" }]);
   const req: Record<string, unknown> = { id, v: PROTOCOL_VERSION, op };
   if (r.chance(0.9)) req.params = params;
   else req.params = r.pick([null, [], "x", 3]);
@@ -38,22 +89,58 @@ function wrongEnvelope(id: number, r: Rng): { text: string; keepsId: boolean } {
   const base: Record<string, unknown> = { id, v: PROTOCOL_VERSION, op: r.pick(OPS) };
   const field = r.pick(["id", "v", "op", "params"]);
   // Never a positive integer id: that would be another request's id on this connection.
-  base[field] = r.pick(field === "id" ? [null, true, 1.5, 1e308, 2 ** 60, "", "1", [], {}] : [...WRONG_VALUES, "shutdown ", "__proto__", "constructor", "toString", "hasOwnProperty", PROTOCOL_VERSION + 1]);
+  base[field] = r.pick(
+    field === "id"
+      ? [null, true, 1.5, 1e308, 2 ** 60, "", "1", [], {}]
+      : [
+          ...WRONG_VALUES,
+          "shutdown ",
+          "__proto__",
+          "constructor",
+          "toString",
+          "hasOwnProperty",
+          PROTOCOL_VERSION + 1,
+        ],
+  );
   return { text: JSON.stringify(base), keepsId: field !== "id" };
 }
 
-const GARBAGE_JSON = ["", " ", "{", "}", "[]", "null", "0", '"ping"', '{"id":', '{"id": 1, "v": 1, "op": "ping"', "{'id': 1}", "NaN", "1e999", "\ufeff{}", '{"id":1,"v":1,"op":"ping"}}'];
+const GARBAGE_JSON = [
+  "",
+  " ",
+  "{",
+  "}",
+  "[]",
+  "null",
+  "0",
+  '"ping"',
+  '{"id":',
+  '{"id": 1, "v": 1, "op": "ping"',
+  "{'id': 1}",
+  "NaN",
+  "1e999",
+  "\ufeff{}",
+  '{"id":1,"v":1,"op":"ping"}}',
+];
 
 /** One frame (newline-terminated unless `open`), and the id a reply must carry (0: none expected). */
 export function randomFrame(id: number, r: Rng): { bytes: Buffer; replyId: number } {
   const kind = r.int(0, 9);
-  if (kind <= 1) return { bytes: Buffer.concat([r.bytes(r.int(0, 300)).filter((b) => b !== 0x0a), Buffer.from("\n")]), replyId: 0 };
+  if (kind <= 1)
+    return {
+      bytes: Buffer.concat([r.bytes(r.int(0, 300)).filter((b) => b !== 0x0a), Buffer.from("\n")]),
+      replyId: 0,
+    };
   if (kind === 2) return { bytes: Buffer.from(r.pick(GARBAGE_JSON) + "\n"), replyId: 0 };
   if (kind === 3) {
     const { text, keepsId } = wrongEnvelope(id, r);
     return { bytes: Buffer.from(text + "\n"), replyId: keepsId ? id : 0 };
   }
-  if (kind === 4) return { bytes: Buffer.from(JSON.stringify({ id, v: PROTOCOL_VERSION, op: "ping" }) + "\n"), replyId: id };
+  if (kind === 4)
+    return {
+      bytes: Buffer.from(JSON.stringify({ id, v: PROTOCOL_VERSION, op: "ping" }) + "\n"),
+      replyId: id,
+    };
   return { bytes: Buffer.from(wrongParams(id, r) + "\n"), replyId: id };
 }
 
@@ -102,13 +189,18 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
 function judge(label: string, replies: Replies, expected: number[]): string[] {
   const problems = replies.notJson.map((t) => `${label}: a reply that is not JSON: ${t}`);
   for (const f of replies.frames) {
-    if (typeof f.ok !== "boolean") problems.push(`${label}: a reply without "ok": ${JSON.stringify(f).slice(0, 200)}`);
+    if (typeof f.ok !== "boolean")
+      problems.push(`${label}: a reply without "ok": ${JSON.stringify(f).slice(0, 200)}`);
     // A request the daemon could not make sense of is the caller's fault, never an internal error.
-    if (f.ok === false && f.error?.code === "EINTERNAL") problems.push(`${label}: internal error for a bad request: ${String(f.error.message).slice(0, 200)}`);
+    if (f.ok === false && f.error?.code === "EINTERNAL")
+      problems.push(`${label}: internal error for a bad request: ${String(f.error.message).slice(0, 200)}`);
   }
   for (const id of expected) {
     const n = replies.frames.filter((f) => f.id === id).length;
-    if (n !== 1) problems.push(`${label}: ${n} replies to request ${id}: ${JSON.stringify(replies.frames.filter((f) => f.id === id)).slice(0, 400)}`);
+    if (n !== 1)
+      problems.push(
+        `${label}: ${n} replies to request ${id}: ${JSON.stringify(replies.frames.filter((f) => f.id === id)).slice(0, 400)}`,
+      );
   }
   return problems;
 }
@@ -124,7 +216,7 @@ export async function fuzzClient(path: string, r: Rng, label: string): Promise<s
     if (f.replyId) expected.push(f.replyId);
   }
   const all = Buffer.concat(frames);
-  for (let at = 0; at < all.length; ) {
+  for (let at = 0; at < all.length;) {
     const n = r.int(1, Math.max(1, all.length >> r.int(0, 4)));
     socket.write(all.subarray(at, at + n));
     at += n;
@@ -157,7 +249,8 @@ export async function slowClient(path: string, id: number, label: string): Promi
   await until(() => replies.frames.length > 0, 10_000);
   socket.destroy();
   const problems = judge(label, replies, [id]);
-  if (replies.frames[0]?.ok !== true) problems.push(`${label}: the slow ping was not answered ok: ${JSON.stringify(replies.frames[0])}`);
+  if (replies.frames[0]?.ok !== true)
+    problems.push(`${label}: the slow ping was not answered ok: ${JSON.stringify(replies.frames[0])}`);
   return problems;
 }
 
@@ -169,14 +262,15 @@ export async function rudeClient(path: string, r: Rng): Promise<string[]> {
   else if (kind === 4) {
     const line = wrongParams(1, r);
     socket.end(line.slice(0, r.int(1, line.length - 1))); // half a frame, then half-close
-  }
-  else if (kind === 1) {
+  } else if (kind === 1) {
     socket.write(wrongParams(1, r) + "\n");
     socket.destroy();
   } else if (kind === 2) {
     // Requests pipelined without reading a reply: the daemon buffers replies for a client
     // that does not read, so this stays small (and the client goes away after a while).
-    socket.write(Buffer.from(`${JSON.stringify({ id: 7, v: PROTOCOL_VERSION, op: "ping" })}\n`.repeat(r.int(100, 2000))));
+    socket.write(
+      Buffer.from(`${JSON.stringify({ id: 7, v: PROTOCOL_VERSION, op: "ping" })}\n`.repeat(r.int(100, 2000))),
+    );
     await sleep(r.int(100, 1000));
     socket.destroy();
   } else socket.destroy();
@@ -185,7 +279,11 @@ export async function rudeClient(path: string, r: Rng): Promise<string[]> {
 
 /** `n` connections at once, each a ping through the CLI's client: every one answered. */
 export async function burst(path: string, n: number, label: string): Promise<string[]> {
-  const one = () => new DaemonClient(path).request("ping", {}, { timeoutMs: 20_000 }).then(() => [], (e: unknown) => [`${label}: burst ping: ${(e as Error).message}`]);
+  const one = () =>
+    new DaemonClient(path).request("ping", {}, { timeoutMs: 20_000 }).then(
+      () => [],
+      (e: unknown) => [`${label}: burst ping: ${(e as Error).message}`],
+    );
   return (await Promise.all(Array.from({ length: n }, one))).flat();
 }
 
@@ -197,6 +295,7 @@ export async function oversizeClient(path: string, r: Rng, label: string): Promi
   socket.destroy();
   const problems: string[] = [];
   if (!closed) problems.push(`${label}: an oversized frame did not close the connection`);
-  if (!replies.frames.some((f) => f.error?.code === "EPROTO")) problems.push(`${label}: an oversized frame got no EPROTO reply`);
+  if (!replies.frames.some((f) => f.error?.code === "EPROTO"))
+    problems.push(`${label}: an oversized frame got no EPROTO reply`);
   return problems;
 }

@@ -42,7 +42,10 @@ export async function readEnvironmentFile(path: string): Promise<Record<string, 
 }
 
 /** An Exec line's words: %f is the unescaped instance path, ${VAR} one word, $VAR split on whitespace. */
-export function execWords(line: string, opts: { instancePath: string; env: Record<string, string> }): string[] {
+export function execWords(
+  line: string,
+  opts: { instancePath: string; env: Record<string, string> },
+): string[] {
   return line
     .replaceAll("%f", opts.instancePath)
     .split(/\s+/)

@@ -35,7 +35,10 @@ export function tempRoot(label: string): string {
 
 /** A library context of its own (caches under a fresh directory), talking to `endpoint`. */
 export function newContext(endpoint: string): QuiltContext {
-  const ctx = new QuiltContext({ cacheDir: join(tempRoot("cache"), "cache"), s3: { endpoint, forcePathStyle: true } });
+  const ctx = new QuiltContext({
+    cacheDir: join(tempRoot("cache"), "cache"),
+    s3: { endpoint, forcePathStyle: true },
+  });
   cleanups.push(() => ctx.close());
   return ctx;
 }
@@ -71,14 +74,24 @@ export async function objectVersions(env: UsecaseEnv, prefix: string): Promise<M
     endpoint: env.endpoint,
     forcePathStyle: true,
     region: FAKE_AWS_ENV.AWS_REGION,
-    credentials: { accessKeyId: FAKE_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: FAKE_AWS_ENV.AWS_SECRET_ACCESS_KEY },
+    credentials: {
+      accessKeyId: FAKE_AWS_ENV.AWS_ACCESS_KEY_ID,
+      secretAccessKey: FAKE_AWS_ENV.AWS_SECRET_ACCESS_KEY,
+    },
   });
   const out = new Map<string, number>();
   try {
     let keyMarker: string | undefined;
     let versionMarker: string | undefined;
     for (;;) {
-      const res = await client.send(new ListObjectVersionsCommand({ Bucket: env.bucket, Prefix: prefix, KeyMarker: keyMarker, VersionIdMarker: versionMarker }));
+      const res = await client.send(
+        new ListObjectVersionsCommand({
+          Bucket: env.bucket,
+          Prefix: prefix,
+          KeyMarker: keyMarker,
+          VersionIdMarker: versionMarker,
+        }),
+      );
       for (const v of res.Versions ?? []) if (v.Key !== undefined) out.set(v.Key, (out.get(v.Key) ?? 0) + 1);
       if (!res.IsTruncated) break;
       keyMarker = res.NextKeyMarker;
@@ -134,26 +147,30 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
       range: typeof req.headers.range === "string" ? req.headers.range : undefined,
       bytesOut: 0,
     };
-    const cutAt = cut && record.method === "GET" && record.key.startsWith(cut.prefix) ? cut.afterBytes : undefined;
+    const cutAt =
+      cut && record.method === "GET" && record.key.startsWith(cut.prefix) ? cut.afterBytes : undefined;
     if (cutAt !== undefined) cut = undefined;
     const headers = { ...req.headers };
     delete headers.expect;
-    const up = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (upRes: IncomingMessage) => {
-      record.status = upRes.statusCode ?? 0;
-      res.writeHead(record.status, upRes.headers);
-      upRes.on("data", (chunk: Buffer) => {
-        record.bytesOut += chunk.length;
-        if (cutAt !== undefined && record.bytesOut >= cutAt && !record.cut) {
-          record.cut = true;
-          requests.push(record);
-          upRes.unpipe(res);
-          upRes.destroy();
-          res.destroy();
-        }
-      });
-      upRes.pipe(res);
-      upRes.on("end", () => requests.push(record));
-    });
+    const up = request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers },
+      (upRes: IncomingMessage) => {
+        record.status = upRes.statusCode ?? 0;
+        res.writeHead(record.status, upRes.headers);
+        upRes.on("data", (chunk: Buffer) => {
+          record.bytesOut += chunk.length;
+          if (cutAt !== undefined && record.bytesOut >= cutAt && !record.cut) {
+            record.cut = true;
+            requests.push(record);
+            upRes.unpipe(res);
+            upRes.destroy();
+            res.destroy();
+          }
+        });
+        upRes.pipe(res);
+        upRes.on("end", () => requests.push(record));
+      },
+    );
     up.on("error", (err) => {
       res.destroy(err);
     });
@@ -172,7 +189,14 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   return {
     endpoint: `http://127.0.0.1:${port}`,
     requests,
-    gets: (prefix) => requests.filter((r) => r.method === "GET" && r.key.startsWith(prefix) && r.key !== "" && !/[?&](list-type|versions|uploads)/.test(r.query)),
+    gets: (prefix) =>
+      requests.filter(
+        (r) =>
+          r.method === "GET" &&
+          r.key.startsWith(prefix) &&
+          r.key !== "" &&
+          !/[?&](list-type|versions|uploads)/.test(r.query),
+      ),
     cutNextGet: (prefix, afterBytes) => {
       cut = { prefix, afterBytes };
     },
@@ -193,7 +217,10 @@ export interface Quilt3Seen {
  * entry's physical key, size, user metadata and the SHA-256 of the bytes it reads. One
  * Python process for the batch. `hash` omitted means quilt3 resolves `latest` itself.
  */
-export async function quilt3Read(env: UsecaseEnv, packages: { name: string; hash?: string }[]): Promise<Quilt3Seen[]> {
+export async function quilt3Read(
+  env: UsecaseEnv,
+  packages: { name: string; hash?: string }[],
+): Promise<Quilt3Seen[]> {
   return runQuilt3Json<Quilt3Seen[]>(
     `import contextlib, hashlib
 from quilt3 import Package
@@ -249,7 +276,7 @@ export function parseDisplay(text: string): Display {
     if (!f) throw new Error(`unrecognised line ${JSON.stringify(line)} in:\n${text}`);
     fields[f[1] as string] = JSON.parse(f[2] as string) as string;
   }
-  return { kind: (head[1] as string), fields, contents };
+  return { kind: head[1] as string, fields, contents };
 }
 
 /** The error a promise rejects with (fails when it resolves). */

@@ -9,11 +9,24 @@ import type { TopHash } from "../../src/types.js";
 import type { RegistryAccess } from "./impostor.js";
 
 /** Pushes NAME:TAG, a copy of NAME@topHash with `sizes` (logical key -> size) replacing the real ones. */
-export async function pushWithWrongSizes(access: RegistryAccess, name: string, topHash: string, sizes: Record<string, number>, tag: string): Promise<Manifest> {
+export async function pushWithWrongSizes(
+  access: RegistryAccess,
+  name: string,
+  topHash: string,
+  sizes: Record<string, number>,
+  tag: string,
+): Promise<Manifest> {
   const registry = new Registry(parseRegistryUrl(access.registry), access.store);
   const real = await registry.loadManifest({ name, topHash: topHash as TopHash, layout: "v1" });
-  const entries: ManifestEntry[] = real.entries.map((e) => ({ logicalKey: e.logicalKey, physicalKey: e.physicalKey, size: sizes[e.logicalKey] ?? e.size, hash: e.hash, meta: e.meta }));
-  for (const key of Object.keys(sizes)) if (!real.has(key)) throw new Error(`wrong-sizes helper: no entry ${key}`);
+  const entries: ManifestEntry[] = real.entries.map((e) => ({
+    logicalKey: e.logicalKey,
+    physicalKey: e.physicalKey,
+    size: sizes[e.logicalKey] ?? e.size,
+    hash: e.hash,
+    meta: e.meta,
+  }));
+  for (const key of Object.keys(sizes))
+    if (!real.has(key)) throw new Error(`wrong-sizes helper: no entry ${key}`);
   const manifest = Manifest.create({ header: real.header, dirMeta: new Map(real.dirMeta), entries });
   await registry.pushManifest(name, manifest, { tag });
   return manifest;

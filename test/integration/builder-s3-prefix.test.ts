@@ -25,7 +25,11 @@ describe("add an S3 prefix", () => {
     const key = (i: number) => `${prefix}/d${i % 3}/f${String(i).padStart(4, "0")}.bin`;
     try {
       // Mostly empty objects (nothing to read to hash them), some with content.
-      for (let i = 0; i < OBJECTS; i++) await s3.put({ bucket: env.bucket, key: key(i) }, i % 50 === 0 ? Buffer.from(`first ${i}`) : Buffer.alloc(0));
+      for (let i = 0; i < OBJECTS; i++)
+        await s3.put(
+          { bucket: env.bucket, key: key(i) },
+          i % 50 === 0 ? Buffer.from(`first ${i}`) : Buffer.alloc(0),
+        );
       // Newer versions of two objects, and a deleted one (its old version must not come back).
       await s3.put({ bucket: env.bucket, key: key(7) }, Buffer.from("second 7"));
       await s3.put({ bucket: env.bucket, key: key(100) }, Buffer.from("second 100"));
@@ -38,7 +42,10 @@ describe("add an S3 prefix", () => {
       }
 
       const root = tempRoot("prefix-versions");
-      const ctx = new QuiltContext({ cacheDir: join(root, "cache"), s3: { endpoint: env.endpoint, forcePathStyle: true, listPageSize: PAGE } });
+      const ctx = new QuiltContext({
+        cacheDir: join(root, "cache"),
+        s3: { endpoint: env.endpoint, forcePathStyle: true, listPageSize: PAGE },
+      });
       try {
         const b = new PackageBuilder("ns/listed", { registry: env.registry, context: ctx });
         await b.add(`s3://${env.bucket}/${prefix}/`, "");
@@ -64,7 +71,13 @@ p.build("ns/quilt3-listed", registry=ARGS["registry"])
         );
         // The same entries as quilt3's: keys, pinned physical keys, sizes and hashes.
         const theirs = await Package.browse("ns/quilt3-listed", { registry: env.registry, context: ctx });
-        const entries = (p: Package) => p.manifest.entries.map((e) => [e.logicalKey, e.physicalKey.toString(), e.size, e.hash.get("value")]);
+        const entries = (p: Package) =>
+          p.manifest.entries.map((e) => [
+            e.logicalKey,
+            e.physicalKey.toString(),
+            e.size,
+            e.hash.get("value"),
+          ]);
         expect(entries(pkg)).toEqual(entries(theirs));
       } finally {
         await ctx.close();

@@ -12,13 +12,20 @@ export const CRASH_LIMIT = 40 * (CRASH_BLOCK + 64);
 export function crashObjectData(i: number): Buffer {
   const size = 200 * 1024 + i * 131_071;
   const out = Buffer.alloc(size);
-  for (let offset = 0, n = 0; offset < size; n++, offset += 32) createHash("sha256").update(`crash:${i}:${n}`).digest().copy(out, offset);
+  for (let offset = 0, n = 0; offset < size; n++, offset += 32)
+    createHash("sha256").update(`crash:${i}:${n}`).digest().copy(out, offset);
   return out;
 }
 
 async function main(): Promise<void> {
   const [dataDir, indexDir] = process.argv.slice(2) as [string, string];
-  const cache = await BlockCache.open({ dataDir, indexDir, maxBytes: CRASH_LIMIT, blockSize: CRASH_BLOCK, wholeObjectBytes: 256 * 1024 });
+  const cache = await BlockCache.open({
+    dataDir,
+    indexDir,
+    maxBytes: CRASH_LIMIT,
+    blockSize: CRASH_BLOCK,
+    wholeObjectBytes: 256 * 1024,
+  });
   const objects = await Promise.all(
     Array.from({ length: 8 }, async (_, i) => {
       const data = crashObjectData(i);

@@ -19,13 +19,19 @@ afterEach(async () => dir.cleanup());
 
 function runAndKill(dataDir: string, indexDir: string, afterReadyMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "cache-crash-child.ts"), dataDir, indexDir], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(import.meta.dirname, "cache-crash-child.ts"), dataDir, indexDir],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     child.stdout.on("data", (chunk: Buffer) => {
       if (chunk.toString().includes("ready")) setTimeout(() => child.kill("SIGKILL"), afterReadyMs);
     });
-    child.on("exit", (code, signal) => (signal === "SIGKILL" ? resolve() : reject(new Error(`child exited with ${code}`))));
+    child.on("exit", (code, signal) =>
+      signal === "SIGKILL" ? resolve() : reject(new Error(`child exited with ${code}`)),
+    );
   });
 }
 
@@ -35,7 +41,14 @@ describe("BlockCache after kill -9", () => {
     const indexDir = join(dir.path, "index");
     for (const ms of [50, 150]) await runAndKill(dataDir, indexDir, ms);
 
-    const cache = await BlockCache.open({ dataDir, indexDir, maxBytes: CRASH_LIMIT, blockSize: CRASH_BLOCK, wholeObjectBytes: 256 * 1024, reconcile: "wait" });
+    const cache = await BlockCache.open({
+      dataDir,
+      indexDir,
+      maxBytes: CRASH_LIMIT,
+      blockSize: CRASH_BLOCK,
+      wholeObjectBytes: 256 * 1024,
+      reconcile: "wait",
+    });
     try {
       const blocks = (await filesUnder(dataDir)).filter((f) => !isTempName(f.path.split("/").pop() ?? ""));
       const onDisk = blocks.reduce((sum, f) => sum + f.size, 0);

@@ -80,14 +80,36 @@ describe("quilt cache prefetch into a shared data directory", () => {
     const node = await box("prefetch");
     const first = await prefetch(node, ["train/"]);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.json).toMatchObject({ name, prefixes: ["train/"], dataDir: shared, entries: 3, bytes: size("train/"), bytesFetched: size("train/"), entriesCached: 0, bytesCached: 0, errors: [] });
+    expect(first.json).toMatchObject({
+      name,
+      prefixes: ["train/"],
+      dataDir: shared,
+      entries: 3,
+      bytes: size("train/"),
+      bytesFetched: size("train/"),
+      entriesCached: 0,
+      bytesCached: 0,
+      errors: [],
+    });
 
     // Resumed with more prefixes (one overlapping): only val/ is fetched.
     const before = dataGets();
     const second = await prefetch(node, ["train/", "val/", "train/a.bin"]);
     expect(second.code, second.stderr).toBe(0);
-    expect(second.json).toMatchObject({ entries: 5, bytes: size("train/") + size("val/"), bytesFetched: size("val/"), entriesCached: 3, bytesCached: size("train/"), errors: [] });
-    expect(proxy.gets(dataPrefix).slice(before).every((g) => g.key.includes("/val/"))).toBe(true);
+    expect(second.json).toMatchObject({
+      entries: 5,
+      bytes: size("train/") + size("val/"),
+      bytesFetched: size("val/"),
+      entriesCached: 3,
+      bytesCached: size("train/"),
+      errors: [],
+    });
+    expect(
+      proxy
+        .gets(dataPrefix)
+        .slice(before)
+        .every((g) => g.key.includes("/val/")),
+    ).toBe(true);
 
     const third = await prefetch(node, ["train/", "val/"]);
     expect(third.json).toMatchObject({ bytesFetched: 0, entriesCached: 5 });
@@ -101,7 +123,10 @@ describe("quilt cache prefetch into a shared data directory", () => {
     const missing = await node.cli(["cache", "prefetch", `${name}:v1`, "nope/", "--registry", registry]);
     expect(missing.code).toBe(4);
     expect((await node.cli(["cache", "stats", "val/"])).code).toBe(2);
-    expect((await node.cli(["cache", "prefetch", `${name}:v1`, "--concurrency", "0", "--registry", registry])).code).toBe(2);
+    expect(
+      (await node.cli(["cache", "prefetch", `${name}:v1`, "--concurrency", "0", "--registry", registry]))
+        .code,
+    ).toBe(2);
   });
 
   it("installs from the warm shared directory with zero GETs of data, from another cache directory", async () => {
@@ -109,27 +134,41 @@ describe("quilt cache prefetch into a shared data directory", () => {
     expect(node.cacheDir).not.toBe(boxes[0]?.cacheDir);
     const dest = join(node.root, "dest");
     const before = dataGets();
-    await node.ok(["install", `${name}:v1`, "--registry", registry, "--dest", dest, "--path", "train/", "--path", "val/"]);
+    await node.ok([
+      "install",
+      `${name}:v1`,
+      "--registry",
+      registry,
+      "--dest",
+      dest,
+      "--path",
+      "train/",
+      "--path",
+      "val/",
+    ]);
     expect(dataGets()).toBe(before);
     for (const key of Object.keys(FILES).filter((k) => !k.startsWith("test/"))) {
       expect((await readFile(join(dest, ...key.split("/")))).equals(FILES[key] as Buffer), key).toBe(true);
     }
   });
 
-  it.skipIf(unavailable !== null)("a daemon with its own state directory reads the prefetched files with zero GETs", async () => {
-    const node = await box("mount");
-    const mnt = await node.mountDir();
-    await node.mount(`${name}:v1`, mnt, registry);
-    const before = dataGets();
-    const statsBefore = await node.stats();
-    // test/ was not prefetched: listed, not read.
-    expect(await mountDifferences(mnt, FILES, ["test/e.bin"])).toEqual([]);
-    expect(dataGets()).toBe(before);
-    const stats = await node.stats();
-    // Mounting fetched the manifest; reading fetched nothing.
-    expect(stats.requests.s3.bytesFetched).toBe(statsBefore.requests.s3.bytesFetched);
-    expect(stats.cache.hashMismatches).toBe(0);
-  });
+  it.skipIf(unavailable !== null)(
+    "a daemon with its own state directory reads the prefetched files with zero GETs",
+    async () => {
+      const node = await box("mount");
+      const mnt = await node.mountDir();
+      await node.mount(`${name}:v1`, mnt, registry);
+      const before = dataGets();
+      const statsBefore = await node.stats();
+      // test/ was not prefetched: listed, not read.
+      expect(await mountDifferences(mnt, FILES, ["test/e.bin"])).toEqual([]);
+      expect(dataGets()).toBe(before);
+      const stats = await node.stats();
+      // Mounting fetched the manifest; reading fetched nothing.
+      expect(stats.requests.s3.bytesFetched).toBe(statsBefore.requests.s3.bytesFetched);
+      expect(stats.cache.hashMismatches).toBe(0);
+    },
+  );
 
   it("goes on past a file that fails, reports it, and exits with its status", async () => {
     const node = await box("failing");
@@ -138,7 +177,9 @@ describe("quilt cache prefetch into a shared data directory", () => {
       const r = await prefetch(node, ["test/", "val/"]);
       expect(r.code).toBe(3);
       expect(r.json).toMatchObject({ entries: 3, entriesCached: 2, bytesFetched: 0 });
-      expect(r.json?.errors).toEqual([expect.objectContaining({ logicalKey: "test/e.bin", code: "ESTORAGE" })]);
+      expect(r.json?.errors).toEqual([
+        expect.objectContaining({ logicalKey: "test/e.bin", code: "ESTORAGE" }),
+      ]);
     } finally {
       proxy.clearFaults();
     }

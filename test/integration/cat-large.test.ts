@@ -18,7 +18,11 @@ describe("reading a large file in pieces", () => {
   const registry = join(root, "registry");
   // ASCII, so the CLI's stdout compares as a string: 20 MiB of hex digits.
   const text = pseudoRandomBytes(10 * MiB, "cat").toString("hex");
-  const env = { QUILT_REGISTRY: registry, QUILT_CACHE_DIR: join(root, "cli-cache"), QUILT_STATE_DIR: join(root, "state") };
+  const env = {
+    QUILT_REGISTRY: registry,
+    QUILT_CACHE_DIR: join(root, "cli-cache"),
+    QUILT_STATE_DIR: join(root, "state"),
+  };
 
   beforeAll(async () => {
     mkdirSync(join(root, "src"), { recursive: true });
@@ -46,7 +50,14 @@ describe("reading a large file in pieces", () => {
     expect(cat.stdout.length).toBe(text.length);
     expect(cat.stdout === text).toBe(true);
 
-    const head = spawnSync("sh", ["-c", `"${process.execPath}" "${join(REPO_ROOT, "bin", "quilt.js")}" cat ns/big:v1 big.txt | head -c 100`], { env: { ...process.env, ...env }, encoding: "utf8" });
+    const head = spawnSync(
+      "sh",
+      [
+        "-c",
+        `"${process.execPath}" "${join(REPO_ROOT, "bin", "quilt.js")}" cat ns/big:v1 big.txt | head -c 100`,
+      ],
+      { env: { ...process.env, ...env }, encoding: "utf8" },
+    );
     expect(head.stdout).toBe(text.slice(0, 100));
     expect(head.stderr).toBe("");
   });

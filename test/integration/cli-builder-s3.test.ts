@@ -38,16 +38,28 @@ describe("quilt builder workflow on S3 (the USECASES.md transcript)", () => {
     const ctx = newContext(env.endpoint);
     const valPrefix = `${salt}/abc/validation/`;
     const valUrl = `s3://${env.otherBucket}/${valPrefix}`;
-    const val: Record<string, Buffer> = { "v1.jpg": pseudoRandomBytes(2000, `${salt}-v1`), "v2.jpg": pseudoRandomBytes(2100, `${salt}-v2`) };
-    for (const [k, body] of Object.entries(val)) await ctx.stores.s3().put({ bucket: env.otherBucket, key: valPrefix + k }, body);
+    const val: Record<string, Buffer> = {
+      "v1.jpg": pseudoRandomBytes(2000, `${salt}-v1`),
+      "v2.jpg": pseudoRandomBytes(2100, `${salt}-v2`),
+    };
+    for (const [k, body] of Object.entries(val))
+      await ctx.stores.s3().put({ bucket: env.otherBucket, key: valPrefix + k }, body);
 
     const q = new CliSession(ws, env.env);
     const dataPrefix = `${salt}-data/dataset/v0/`;
     const dest = `s3://${bucket}/${dataPrefix}`;
 
-    expect(await q.ok("init", name, "--registry", env.registry)).toBe(`New PackageBuilder ${name} created\nPushes go to s3://${bucket}\n`);
-    expect(await q.ok("add", "train2017/")).toMatch(new RegExp(`^Adding contents of directory \\./train2017/ to ${re(name)} as train2017/\\.\\.\\.\\nAdded 4 files\\n$`));
-    expect(await q.ok("add", "val2017/", valUrl)).toMatch(new RegExp(`^Adding objects in ${re(valUrl)} to ${re(name)} as val2017/\\.\\.\\.\\nAdded 2 files\\n$`));
+    expect(await q.ok("init", name, "--registry", env.registry)).toBe(
+      `New PackageBuilder ${name} created\nPushes go to s3://${bucket}\n`,
+    );
+    expect(await q.ok("add", "train2017/")).toMatch(
+      new RegExp(
+        `^Adding contents of directory \\./train2017/ to ${re(name)} as train2017/\\.\\.\\.\\nAdded 4 files\\n$`,
+      ),
+    );
+    expect(await q.ok("add", "val2017/", valUrl)).toMatch(
+      new RegExp(`^Adding objects in ${re(valUrl)} to ${re(name)} as val2017/\\.\\.\\.\\nAdded 2 files\\n$`),
+    );
 
     let s = await q.status();
     expect(s.head).toBe(`PackageBuilder: ${name} (pre-manifest)`);
@@ -56,7 +68,10 @@ describe("quilt builder workflow on S3 (the USECASES.md transcript)", () => {
       ["val2017/", valUrl],
     ]);
 
-    const built = await runCli(["build-manifest"], { cwd: q.cwd, env: { ...q.env, QUILT_PROGRESS_DELAY_MS: "0" } });
+    const built = await runCli(["build-manifest"], {
+      cwd: q.cwd,
+      env: { ...q.env, QUILT_PROGRESS_DELAY_MS: "0" },
+    });
     expect(built.code).toBe(0);
     const top1 = /^Building manifest\.\.\.\nTophash: ([0-9a-f]{64})\n$/.exec(built.stdout)?.[1] as string;
     expect(top1, built.stdout).toBeDefined();
@@ -69,7 +84,9 @@ describe("quilt builder workflow on S3 (the USECASES.md transcript)", () => {
       ["val2017/", valUrl],
     ]);
 
-    expect(await q.ok("push-data", `--prefix=${dataPrefix}`, "--local-files-only")).toBe(`Pushing ./train2017/ to ${dest}train2017/...\n`);
+    expect(await q.ok("push-data", `--prefix=${dataPrefix}`, "--local-files-only")).toBe(
+      `Pushing ./train2017/ to ${dest}train2017/...\n`,
+    );
     s = await q.status();
     expect(s.head).toBe(`PackageBuilder: ${name} (${top1.slice(0, 9)})`);
     expect(s.data).toEqual([
@@ -90,11 +107,15 @@ describe("quilt builder workflow on S3 (the USECASES.md transcript)", () => {
     ]);
 
     const pushed = await q.ok("push-manifest", "-t", "v0");
-    expect(pushed).toBe(`Pushing manifest to s3://${bucket}/.quilt/packages/${top1}\nLinking ${name}:v0 to manifest ${top1.slice(0, 9)}\n`);
+    expect(pushed).toBe(
+      `Pushing manifest to s3://${bucket}/.quilt/packages/${top1}\nLinking ${name}:v0 to manifest ${top1.slice(0, 9)}\n`,
+    );
     s = await q.status();
     expect(s).toMatchObject({ head: `Package: ${name}:v0 (${top1.slice(0, 9)})`, matches: true });
 
-    expect(await q.ok("add", "test2017/", "../test2017/")).toMatch(new RegExp(`^Adding contents of directory \\.\\./test2017/ to ${re(name)} as test2017/\\.\\.\\.\\n`));
+    expect(await q.ok("add", "test2017/", "../test2017/")).toMatch(
+      new RegExp(`^Adding contents of directory \\.\\./test2017/ to ${re(name)} as test2017/\\.\\.\\.\\n`),
+    );
     s = await q.status();
     expect(s.head).toBe(`PackageBuilder: ${name} (pre-manifest)`);
     expect(s.data).toEqual([
@@ -103,7 +124,9 @@ describe("quilt builder workflow on S3 (the USECASES.md transcript)", () => {
       ["test2017/", "../test2017/"],
     ]);
 
-    expect(await q.ok("set", "train2017/1.jpg", "./replacement/1.jpg")).toBe("Setting logical key train2017/1.jpg as ./replacement/1.jpg\n");
+    expect(await q.ok("set", "train2017/1.jpg", "./replacement/1.jpg")).toBe(
+      "Setting logical key train2017/1.jpg as ./replacement/1.jpg\n",
+    );
     s = await q.status();
     expect(s.head).toBe(`PackageBuilder: ${name} (pre-manifest)`);
     expect(s.data).toEqual([
@@ -134,7 +157,9 @@ describe("quilt builder workflow on S3 (the USECASES.md transcript)", () => {
 
     const final = await q.run("push-manifest");
     expect(final.code).toBe(0);
-    const m = /^Building manifest\.\.\.\nTophash: ([0-9a-f]{64})\nPushing manifest to (\S+)\n$/.exec(final.stdout);
+    const m = /^Building manifest\.\.\.\nTophash: ([0-9a-f]{64})\nPushing manifest to (\S+)\n$/.exec(
+      final.stdout,
+    );
     expect(m, final.stdout).not.toBeNull();
     const top2 = m?.[1] as string;
     expect(top2).not.toBe(top1);
@@ -165,10 +190,13 @@ describe("quilt builder workflow on S3 (the USECASES.md transcript)", () => {
       "test2017/b.jpg": files["test2017/b.jpg"] as Buffer,
       "val2017/v2.jpg": val["v2.jpg"] as Buffer,
     };
-    for (const [k, bytes] of Object.entries(expected)) expect((await pkg.getContents(k)).equals(bytes), k).toBe(true);
+    for (const [k, bytes] of Object.entries(expected))
+      expect((await pkg.getContents(k)).equals(bytes), k).toBe(true);
     // v0 still has the original first image.
     const v0 = await Package.browse(`${name}:v0`, { registry: env.registry, context: ctx });
-    expect((await v0.getContents("train2017/1.jpg")).equals(files["ws/train2017/1.jpg"] as Buffer)).toBe(true);
+    expect((await v0.getContents("train2017/1.jpg")).equals(files["ws/train2017/1.jpg"] as Buffer)).toBe(
+      true,
+    );
     expect(v0.has("test2017/a.jpg")).toBe(false);
 
     // Every command worked from a subdirectory too: the workspace is found by walking up.

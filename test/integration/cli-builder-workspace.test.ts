@@ -4,7 +4,15 @@
 // clearly, the workspace's own .quilt/ never in a package, init refused where it would mix
 // with other state; every command's --help; usage errors exit 2 with a hint; outside a
 // workspace every command says so.
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CommandContext, processIo } from "../../src/cli/context.js";
@@ -17,7 +25,12 @@ import { cleanupAll, tempRoot, writeTree } from "../helpers/usecase-support.js";
 afterAll(cleanupAll);
 
 /** No server: S3 calls would go to a closed port and fail. */
-const NO_S3 = { AWS_ENDPOINT_URL: "http://127.0.0.1:9", AWS_ACCESS_KEY_ID: "none", AWS_SECRET_ACCESS_KEY: "none", AWS_REGION: "us-east-1" };
+const NO_S3 = {
+  AWS_ENDPOINT_URL: "http://127.0.0.1:9",
+  AWS_ACCESS_KEY_ID: "none",
+  AWS_SECRET_ACCESS_KEY: "none",
+  AWS_REGION: "us-east-1",
+};
 
 function setup(label: string): { ws: string; registry: string; q: CliSession } {
   const root = tempRoot(label);
@@ -40,7 +53,9 @@ describe("builder workspace state", () => {
     await q.ok("add", "..", "all/");
     const r = await q.run("status", "--json");
     expect(r.code).toBe(0); // not pushed yet is not a difference
-    const keys = (JSON.parse(r.stdout) as { entries: { logicalKey: string }[] }).entries.map((e) => e.logicalKey).sort();
+    const keys = (JSON.parse(r.stdout) as { entries: { logicalKey: string }[] }).entries
+      .map((e) => e.logicalKey)
+      .sort();
     expect(keys).toEqual(["a.txt", "all/b.txt", "all/ws/a.txt"]);
     const own = await q.run("add", ".quilt/workspace.json");
     expect(own.code).toBe(2);
@@ -60,7 +75,10 @@ describe("builder workspace state", () => {
     // ...and the state was replaced by rename (a new inode), never rewritten in place.
     const ino2 = statSync(state).ino;
     expect(ino2).not.toBe(ino1);
-    expect(JSON.parse(readFileSync(state, "utf8"))).toMatchObject({ format: "quilt-workspace/1", generation: 2 });
+    expect(JSON.parse(readFileSync(state, "utf8"))).toMatchObject({
+      format: "quilt-workspace/1",
+      generation: 2,
+    });
     expect(existsSync(partial)).toBe(true); // recent: it could belong to a command still running
     const old = (Date.now() - 2 * 3600_000) / 1000;
     utimesSync(partial, old, old);
@@ -78,7 +96,9 @@ describe("builder workspace state", () => {
     writeFileSync(state, before.slice(0, before.length / 2));
     const damaged = await q.run("status");
     expect(damaged.code).toBe(5);
-    expect(damaged.stderr).toMatch(new RegExp(`^Error: ${stateDir}/workspace\\.json is not a valid workspace state: .*\\nhint: `));
+    expect(damaged.stderr).toMatch(
+      new RegExp(`^Error: ${stateDir}/workspace\\.json is not a valid workspace state: .*\\nhint: `),
+    );
     expect(damaged.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
@@ -90,7 +110,10 @@ describe("builder workspace state", () => {
       const mine = await Workspace.open(ws, () => {}, ctx);
       await q.ok("add", "train2017/"); // another command, while "mine" is running
       mine.builder.setMessage("mine");
-      await expect(mine.save()).rejects.toMatchObject({ code: "ESTALE", message: expect.stringMatching(/changed by another quilt command/) as unknown });
+      await expect(mine.save()).rejects.toMatchObject({
+        code: "ESTALE",
+        message: expect.stringMatching(/changed by another quilt command/) as unknown,
+      });
       expect((await q.status()).data).toEqual([["train2017/", "./train2017/"]]); // theirs is kept
     } finally {
       await ctx.close();
@@ -105,7 +128,9 @@ describe("builder workspace state", () => {
     for (const cwd of [join(root, "ws"), join(root, "ws", "sub")]) {
       const again = await runCli(["init", "c/d"], { cwd, env: NO_S3 });
       expect(again.code).toBe(2);
-      expect(again.stderr).toMatch(new RegExp(`^Error: Already in a quilt workspace: ${root}/ws/\\.quilt/workspace\\.json\\nhint: `));
+      expect(again.stderr).toMatch(
+        new RegExp(`^Error: Already in a quilt workspace: ${root}/ws/\\.quilt/workspace\\.json\\nhint: `),
+      );
     }
     writeTree(root, { "installed/.quilt/installed.json": "{}", "installed/data/x.csv": "1" });
     const installed = await runCli(["init", "c/d"], { cwd: join(root, "installed", "data"), env: NO_S3 });
@@ -121,7 +146,18 @@ describe("builder workspace state", () => {
   });
 });
 
-const BUILDER_COMMANDS = ["init", "add", "set", "set-meta", "mv", "rm", "build-manifest", "push-data", "push-manifest", "push"];
+const BUILDER_COMMANDS = [
+  "init",
+  "add",
+  "set",
+  "set-meta",
+  "mv",
+  "rm",
+  "build-manifest",
+  "push-data",
+  "push-manifest",
+  "push",
+];
 
 describe("builder commands: help, usage errors, outside a workspace", () => {
   it("every command's --help runs, with a purpose and an example", async () => {
@@ -138,7 +174,14 @@ describe("builder commands: help, usage errors, outside a workspace", () => {
 
   it("a wrong argument exits 2 with the usage line and a hint", async () => {
     const cwd = tempRoot("local-usage");
-    for (const args of [["add"], ["set", "only-key"], ["push-manifest", "unexpected"], ["push-data", "--bogus"], ["mv", "a"], ["init"]]) {
+    for (const args of [
+      ["add"],
+      ["set", "only-key"],
+      ["push-manifest", "unexpected"],
+      ["push-data", "--bogus"],
+      ["mv", "a"],
+      ["init"],
+    ]) {
       const r = await runCli(args, { cwd, env: NO_S3 });
       expect(r.code, args.join(" ")).toBe(2);
       expect(r.stderr, args.join(" ")).toMatch(new RegExp(`^Usage: quilt ${args[0]}[\\s\\S]*\\nhint: `));
@@ -150,12 +193,24 @@ describe("builder commands: help, usage errors, outside a workspace", () => {
 
   it("outside a workspace, each command says so and hints at quilt init", async () => {
     const cwd = tempRoot("local-outside");
-    const cases = [["add", "x"], ["set", "k", "x"], ["set-meta", ".", "{}"], ["mv", "a/", "b/"], ["rm", "k"], ["build-manifest"], ["push-data"], ["push-manifest"], ["push"]];
+    const cases = [
+      ["add", "x"],
+      ["set", "k", "x"],
+      ["set-meta", ".", "{}"],
+      ["mv", "a/", "b/"],
+      ["rm", "k"],
+      ["build-manifest"],
+      ["push-data"],
+      ["push-manifest"],
+      ["push"],
+    ];
     const results = await Promise.all(cases.map((args) => runCli(args, { cwd, env: NO_S3 })));
     results.forEach((r, i) => {
       const what = (cases[i] as string[]).join(" ");
       expect(r.code, what).toBe(4);
-      expect(r.stderr, what).toMatch(/^Error: Not in a quilt workspace: no \.quilt\/workspace\.json here or in any parent directory\nhint: run `quilt init NAME`/);
+      expect(r.stderr, what).toMatch(
+        /^Error: Not in a quilt workspace: no \.quilt\/workspace\.json here or in any parent directory\nhint: run `quilt init NAME`/,
+      );
     });
   });
 });

@@ -27,12 +27,18 @@ describe("quilt cache", () => {
     await b.add(join(root, "src"), "");
     await b.pushDataAndManifest({ prefix: "data", tag: "v1" });
     await ctx.close();
-    const env = { QUILT_REGISTRY: registry, QUILT_CACHE_DIR: join(root, "cache"), QUILT_STATE_DIR: join(root, "state") };
+    const env = {
+      QUILT_REGISTRY: registry,
+      QUILT_CACHE_DIR: join(root, "cache"),
+      QUILT_STATE_DIR: join(root, "state"),
+    };
 
     const pre = await runCli(["cache", "prefetch", "ns/cached:v1", "val/", "--json"], { env });
     expect(pre.code, pre.stderr).toBe(0);
     expect(JSON.parse(pre.stdout)).toMatchObject({ name: "ns/cached", entries: 2, bytes: 8000 });
-    const stats = JSON.parse((await runCli(["cache", "stats", "--json"], { env })).stdout) as { library: { objects: number; bytes: number } };
+    const stats = JSON.parse((await runCli(["cache", "stats", "--json"], { env })).stdout) as {
+      library: { objects: number; bytes: number };
+    };
     expect(stats.library.objects).toBe(2);
     expect(stats.library.bytes).toBeGreaterThanOrEqual(8000);
 
@@ -67,7 +73,12 @@ describe("quilt cache", () => {
     expect((await runCli(["cache", "clear"], { env })).code).toBe(0);
     expect(await filesUnder(daemons)).toEqual([]);
     expect(await filesUnder(others)).toHaveLength(1);
-    const reopened = await BlockCache.open({ dataDir, indexDir: daemonIndex, maxBytes: 1 << 30, reconcile: "never" });
+    const reopened = await BlockCache.open({
+      dataDir,
+      indexDir: daemonIndex,
+      maxBytes: 1 << 30,
+      reconcile: "never",
+    });
     expect(reopened.stats()).toMatchObject({ blocks: 0, objects: 0 });
     await reopened.close();
 

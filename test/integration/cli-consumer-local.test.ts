@@ -14,16 +14,25 @@ afterAll(async () => {
   await cleanupAll();
 });
 
-consumerCliSuite("local directory registry", () => {
-  const root = tempRoot("cli-local");
-  const registry = join(root, "registry");
-  const context = new QuiltContext({ cacheDir: join(root, "publisher-cache") });
-  contexts.push(context);
-  return {
-    registry,
-    registryUrl: pathToFileURL(registry).href,
-    env: { QUILT_REGISTRY: registry, QUILT_CACHE_DIR: join(root, "cli-cache"), AWS_ENDPOINT_URL: "http://127.0.0.1:9", AWS_MAX_ATTEMPTS: "1" },
-    context,
-    exclusive: true,
-  };
-}, { usageChecks: true });
+consumerCliSuite(
+  "local directory registry",
+  () => {
+    const root = tempRoot("cli-local");
+    const registry = join(root, "registry");
+    const context = new QuiltContext({ cacheDir: join(root, "publisher-cache") });
+    contexts.push(context);
+    return {
+      registry,
+      registryUrl: pathToFileURL(registry).href,
+      env: {
+        QUILT_REGISTRY: registry,
+        QUILT_CACHE_DIR: join(root, "cli-cache"),
+        AWS_ENDPOINT_URL: "http://127.0.0.1:9",
+        AWS_MAX_ATTEMPTS: "1",
+      },
+      context,
+      exclusive: true,
+    };
+  },
+  { usageChecks: true },
+);

@@ -9,13 +9,21 @@ import { cleanupAll, newContext, usecaseEnv } from "../helpers/usecase-support.j
 
 afterAll(cleanupAll);
 
-consumerCliSuite("S3 registry on moto", () => {
-  const env = usecaseEnv();
-  return {
-    registry: env.registry,
-    registryUrl: env.registry,
-    env: { ...env.env, QUILT_REGISTRY: env.registry, QUILT_CACHE_DIR: join(mkdtempSync(join(tmpdir(), "quilt-cli-cache-")), "cache") },
-    context: newContext(env.endpoint),
-    exclusive: false,
-  };
-}, { usageChecks: false });
+consumerCliSuite(
+  "S3 registry on moto",
+  () => {
+    const env = usecaseEnv();
+    return {
+      registry: env.registry,
+      registryUrl: env.registry,
+      env: {
+        ...env.env,
+        QUILT_REGISTRY: env.registry,
+        QUILT_CACHE_DIR: join(mkdtempSync(join(tmpdir(), "quilt-cli-cache-")), "cache"),
+      },
+      context: newContext(env.endpoint),
+      exclusive: false,
+    };
+  },
+  { usageChecks: false },
+);

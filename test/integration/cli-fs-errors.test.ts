@@ -50,7 +50,13 @@ function expectExplained(r: CliResult, status: number, where: string): void {
 beforeAll(async () => {
   root = tempRoot("cli-fs-errors");
   registry = join(root, "registry");
-  env = { QUILT_REGISTRY: registry, QUILT_CACHE_DIR: join(root, "cli-cache"), QUILT_STATE_DIR: join(root, "state"), AWS_ENDPOINT_URL: "http://127.0.0.1:9", AWS_MAX_ATTEMPTS: "1" };
+  env = {
+    QUILT_REGISTRY: registry,
+    QUILT_CACHE_DIR: join(root, "cli-cache"),
+    QUILT_STATE_DIR: join(root, "state"),
+    AWS_ENDPOINT_URL: "http://127.0.0.1:9",
+    AWS_MAX_ATTEMPTS: "1",
+  };
   await publish("fs/plain", ["a.txt", "sub/b.txt"]);
   await publish("fs/long", [`dir/${LONG_NAME}`]);
   await publish("fs/hostile", [HUGE_KEY]);
@@ -70,7 +76,9 @@ describe("install into a destination the filesystem refuses", () => {
     writeFileSync(join(root, "dest", "sub"), "in the way");
     const inside = await install("fs/plain", "dest");
     expect(inside.code, inside.stderr).toBe(exitCodeFor("EEXISTS"));
-    expect(inside.stderr).toContain(`${join("dest", "sub")} is a file, but the package needs a directory there`);
+    expect(inside.stderr).toContain(
+      `${join("dest", "sub")} is a file, but the package needs a directory there`,
+    );
     expect(inside.stderr).toMatch(/^hint: \S/m);
   });
 
@@ -100,7 +108,11 @@ describe("push to a local registry the filesystem refuses", () => {
     mkdirSync(ws);
     writeFileSync(join(ws, "f.txt"), "data\n");
     const registryEnv = { ...env, QUILT_REGISTRY: "/sys/quilt-test-registry" };
-    for (const args of [["init", "fs/ws"], ["add", "f.txt"]]) expect((await runCli(args, { env: registryEnv, cwd: ws })).code).toBe(0);
+    for (const args of [
+      ["init", "fs/ws"],
+      ["add", "f.txt"],
+    ])
+      expect((await runCli(args, { env: registryEnv, cwd: ws })).code).toBe(0);
     const r = await runCli(["push", "--prefix", "data/v1", "-t", "v1"], { env: registryEnv, cwd: ws });
     expectExplained(r, exitCodeFor("EPERMISSION"), "/sys/quilt-test-registry");
   });

@@ -11,7 +11,11 @@ const VECTORS = join(import.meta.dirname, "..", "fixtures", "quilt3-vectors");
 describe("quilt hash", () => {
   it("--manifest prints the top hash of each vector", async () => {
     const r = await runCli(["hash", "--manifest", join(VECTORS, "own_tiny_sha256.jsonl")]);
-    expect(r).toEqual({ code: 0, stdout: "5718ea75f9c0b19cc51733613b70940061c1ef92dc8b8a126125fc6659535b6a\n", stderr: "" });
+    expect(r).toEqual({
+      code: 0,
+      stdout: "5718ea75f9c0b19cc51733613b70940061c1ef92dc8b8a126125fc6659535b6a\n",
+      stderr: "",
+    });
     const empty = await runCli(["hash", "--manifest", join(VECTORS, "empty_build.jsonl")]);
     expect(empty.stdout).toBe("2a5a67156ca9238c14d12042db51c5b52260fdd5511b61ea89b58929d6e1769b\n");
   });
@@ -20,14 +24,21 @@ describe("quilt hash", () => {
     const dir = mkdtempSync(join(tmpdir(), "quilt-cli-hash-"));
     writeFileSync(join(dir, "t.txt"), "# This is a test package\n");
     writeFileSync(join(dir, "h.txt"), "Hello, World!");
-    expect((await runCli(["hash", "--file", join(dir, "t.txt")])).stdout).toBe("JvRxeMunq4eK7c1I8s4YNg2ajaE9BtNEg/0pdpEGv58=\n");
-    expect((await runCli(["hash", "--file", join(dir, "h.txt"), "--type", "SHA256"])).stdout).toBe("dffd6021bb2bd5b0af676290809ec3a53191dd81c7f70a4b28688a362182986f\n");
+    expect((await runCli(["hash", "--file", join(dir, "t.txt")])).stdout).toBe(
+      "JvRxeMunq4eK7c1I8s4YNg2ajaE9BtNEg/0pdpEGv58=\n",
+    );
+    expect((await runCli(["hash", "--file", join(dir, "h.txt"), "--type", "SHA256"])).stdout).toBe(
+      "dffd6021bb2bd5b0af676290809ec3a53191dd81c7f70a4b28688a362182986f\n",
+    );
   });
 
   it("a manifest that is not valid is refused with its line number", async () => {
     const dir = mkdtempSync(join(tmpdir(), "quilt-cli-hash-"));
     const bad = join(dir, "bad.jsonl");
-    writeFileSync(bad, '{"version": "v0"}\n{"logical_key": "../x", "physical_keys": ["s3://b/x"], "size": 1, "hash": {"type": "SHA256", "value": "0"}, "meta": {}}\n');
+    writeFileSync(
+      bad,
+      '{"version": "v0"}\n{"logical_key": "../x", "physical_keys": ["s3://b/x"], "size": 1, "hash": {"type": "SHA256", "value": "0"}, "meta": {}}\n',
+    );
     const r = await runCli(["hash", "--manifest", bad]);
     expect(r.code).not.toBe(0);
     expect(r.stdout).toBe("");
@@ -41,7 +52,9 @@ describe("quilt hash", () => {
     expect(usage.stderr).toMatch(/Usage: quilt hash/);
     const missing = await runCli(["hash", "--file", "/nonexistent/file"]);
     expect(missing.code).toBe(4); // not found
-    expect(missing.stderr).toBe("Error: Cannot open /nonexistent/file: it (or a directory above it) does not exist\nhint: check the path (a relative path starts from the current directory)\n");
+    expect(missing.stderr).toBe(
+      "Error: Cannot open /nonexistent/file: it (or a directory above it) does not exist\nhint: check the path (a relative path starts from the current directory)\n",
+    );
     const none = await runCli(["hash"], { cwd: mkdtempSync(join(tmpdir(), "quilt-cli-hash-")) });
     expect(none.code).toBe(4);
     expect(none.stderr).toMatch(/holds no installed package[\s\S]*give --manifest FILE or --file FILE/);

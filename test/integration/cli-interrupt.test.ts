@@ -33,10 +33,20 @@ afterAll(async () => {
 it("Ctrl-C while a request waits: 'Interrupted', a hint, exit 130", async () => {
   const { port } = silent.address() as { port: number };
   const root = tempRoot("interrupt");
-  const child = spawn(process.execPath, [join(REPO_ROOT, "bin", "quilt.js"), "ls", "ns/pkg:v1", "--registry", "s3://bucket"], {
-    env: { ...process.env, ...FAKE_AWS_ENV, AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`, QUILT_STATE_DIR: join(root, "state"), QUILT_CACHE_DIR: join(root, "cache") },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(REPO_ROOT, "bin", "quilt.js"), "ls", "ns/pkg:v1", "--registry", "s3://bucket"],
+    {
+      env: {
+        ...process.env,
+        ...FAKE_AWS_ENV,
+        AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`,
+        QUILT_STATE_DIR: join(root, "state"),
+        QUILT_CACHE_DIR: join(root, "cache"),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));

@@ -13,7 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readBlockHeader } from "../../src/cache/block-file.js";
 import { fusermountUnmount, mountState } from "../../src/fs/mount-table.js";
 import { DaemonSandbox, waitFor } from "../helpers/daemon-harness.js";
-import { blockFileBytes, errnoOf, mountDifferences, publishFiles, pseudoRandomBytes } from "../helpers/daemon-fixtures.js";
+import {
+  blockFileBytes,
+  errnoOf,
+  mountDifferences,
+  publishFiles,
+  pseudoRandomBytes,
+} from "../helpers/daemon-fixtures.js";
 import { fuseUnavailable } from "../helpers/fuse-harness.js";
 import { startHoldProxy, type HoldProxy } from "../helpers/hold-proxy.js";
 import { s3TestEnv, uniquePrefix } from "../helpers/s3.js";
@@ -54,7 +60,12 @@ async function objectDirs(dataDir: string): Promise<ObjectDir[]> {
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
     const blocks = entries.filter((e) => e.isFile() && /^\d+$/.test(e.name));
     const first = blocks[0] ? (await readBlockHeader(join(dir, blocks[0].name)))?.header : undefined;
-    if (first) out.push({ files: blocks.length, blocks: Math.ceil(first.objectSize / first.blockSize), private: first.key !== basename(dir) });
+    if (first)
+      out.push({
+        files: blocks.length,
+        blocks: Math.ceil(first.objectSize / first.blockSize),
+        private: first.key !== basename(dir),
+      });
     for (const e of entries) if (e.isDirectory()) await visit(join(dir, e.name));
   };
   await visit(dataDir);
@@ -64,14 +75,25 @@ async function objectDirs(dataDir: string): Promise<ObjectDir[]> {
 /** The daemon's index counts exactly the block files on disk, within `limit`. */
 async function expectIndexMatchesDisk(box: DaemonSandbox, limit: number): Promise<void> {
   const onDisk = async () => (await blockFileBytes(box.dataDir)).bytes;
-  await waitFor(async () => (await box.stats()).cache.bytes === (await onDisk()), 20_000, "cache stats to match the block files on disk").catch(async (err: Error) => {
-    throw new Error(`${err.message}: stats ${(await box.stats()).cache.bytes}, disk ${await onDisk()}\n${await box.logTail()}`);
+  await waitFor(
+    async () => (await box.stats()).cache.bytes === (await onDisk()),
+    20_000,
+    "cache stats to match the block files on disk",
+  ).catch(async (err: Error) => {
+    throw new Error(
+      `${err.message}: stats ${(await box.stats()).cache.bytes}, disk ${await onDisk()}\n${await box.logTail()}`,
+    );
   });
   expect(await onDisk()).toBeLessThanOrEqual(limit);
 }
 
 /** After a kill: the mount is detached by hand and a new daemon mounts the package again; then everything checks. */
-async function restartAndCheck(box: DaemonSandbox, mnt: string, cacheSize: string, limit: number): Promise<void> {
+async function restartAndCheck(
+  box: DaemonSandbox,
+  mnt: string,
+  cacheSize: string,
+  limit: number,
+): Promise<void> {
   await fusermountUnmount(mnt, { lazy: true });
   expect(await mountState(mnt)).not.toBe("live");
   await box.mount(`${name}:v1`, mnt, registry, ["--cache-size", cacheSize]);
@@ -93,47 +115,67 @@ describe.skipIf(unavailable !== null)("daemon killed with SIGKILL at chosen poin
   });
   afterAll(async () => proxy?.close());
 
-  it("mid-cache-write: after a restart the file reads right and verifies, nothing torn is served", { timeout: 180_000 }, async () => {
-    const box = await DaemonSandbox.create("crash-write", { endpoint: proxy.endpoint });
-    try {
-      const mnt = await box.mountDir();
-      await box.mount(`${name}:v1`, mnt, registry, ["--cache-size", "64M"]);
-      const held = proxy.hold({ method: "GET", key: `${salt}-data/${BIG}`, atOffset: 3 * MiB + 100 });
-      const reading = errnoOf(readFile(join(mnt, BIG)));
-      await held;
-      // Blocks before the hold are on disk (kept privately: unverified); the rest are awaited.
-      await waitFor(async () => (await blockFileBytes(box.dataDir)).files >= 3, 20_000, "the held object's first blocks on disk");
-      await box.kill9();
-      expect(await reading).not.toBe("ok");
-      proxy.release();
-      // The kill lands mid-write: part of the object is on disk, as an unverified private copy.
-      expect((await objectDirs(box.dataDir)).filter((d) => d.private), JSON.stringify(await objectDirs(box.dataDir))).not.toEqual([]);
-      await restartAndCheck(box, mnt, "64M", 64 * MiB);
-      // The dead daemon's private copy is deleted, not left holding room until evicted.
-      expect((await objectDirs(box.dataDir)).filter((d) => d.private)).toEqual([]);
-    } finally {
-      await box.cleanup();
-    }
-  });
+  it(
+    "mid-cache-write: after a restart the file reads right and verifies, nothing torn is served",
+    { timeout: 180_000 },
+    async () => {
+      const box = await DaemonSandbox.create("crash-write", { endpoint: proxy.endpoint });
+      try {
+        const mnt = await box.mountDir();
+        await box.mount(`${name}:v1`, mnt, registry, ["--cache-size", "64M"]);
+        const held = proxy.hold({ method: "GET", key: `${salt}-data/${BIG}`, atOffset: 3 * MiB + 100 });
+        const reading = errnoOf(readFile(join(mnt, BIG)));
+        await held;
+        // Blocks before the hold are on disk (kept privately: unverified); the rest are awaited.
+        await waitFor(
+          async () => (await blockFileBytes(box.dataDir)).files >= 3,
+          20_000,
+          "the held object's first blocks on disk",
+        );
+        await box.kill9();
+        expect(await reading).not.toBe("ok");
+        proxy.release();
+        // The kill lands mid-write: part of the object is on disk, as an unverified private copy.
+        expect(
+          (await objectDirs(box.dataDir)).filter((d) => d.private),
+          JSON.stringify(await objectDirs(box.dataDir)),
+        ).not.toEqual([]);
+        await restartAndCheck(box, mnt, "64M", 64 * MiB);
+        // The dead daemon's private copy is deleted, not left holding room until evicted.
+        expect((await objectDirs(box.dataDir)).filter((d) => d.private)).toEqual([]);
+      } finally {
+        await box.cleanup();
+      }
+    },
+  );
 
-  it("mid-eviction: after a restart every file reads right and verifies, the index and the disk agree", { timeout: 180_000 }, async () => {
-    const box = await DaemonSandbox.create("crash-evict", { endpoint: s3.endpoint });
-    const marker = join(box.root, "paused-at-eviction");
-    try {
-      const mnt = await box.mountDir();
-      await box.ok(["mount", `${name}:v1`, mnt, "--registry", registry, "--cache-size", "5M"], { QUILT_TEST_PAUSE_AT: "eviction", QUILT_TEST_PAUSE_MARKER: marker });
-      // Read the small files in turn until one needs room: that eviction stops half-way.
-      const reads = (async () => {
-        for (const key of SMALL) if ((await errnoOf(readFile(join(mnt, key)))) !== "ok") return;
-      })();
-      await waitFor(() => existsSync(marker), 30_000, "the daemon to pause in an eviction");
-      await box.kill9();
-      await reads;
-      // Mid-eviction: the victim's first block file is deleted, its second still there.
-      expect((await objectDirs(box.dataDir)).filter((d) => !d.private && d.files < d.blocks)).toHaveLength(1);
-      await restartAndCheck(box, mnt, "5M", 5 * MiB);
-    } finally {
-      await box.cleanup();
-    }
-  });
+  it(
+    "mid-eviction: after a restart every file reads right and verifies, the index and the disk agree",
+    { timeout: 180_000 },
+    async () => {
+      const box = await DaemonSandbox.create("crash-evict", { endpoint: s3.endpoint });
+      const marker = join(box.root, "paused-at-eviction");
+      try {
+        const mnt = await box.mountDir();
+        await box.ok(["mount", `${name}:v1`, mnt, "--registry", registry, "--cache-size", "5M"], {
+          QUILT_TEST_PAUSE_AT: "eviction",
+          QUILT_TEST_PAUSE_MARKER: marker,
+        });
+        // Read the small files in turn until one needs room: that eviction stops half-way.
+        const reads = (async () => {
+          for (const key of SMALL) if ((await errnoOf(readFile(join(mnt, key)))) !== "ok") return;
+        })();
+        await waitFor(() => existsSync(marker), 30_000, "the daemon to pause in an eviction");
+        await box.kill9();
+        await reads;
+        // Mid-eviction: the victim's first block file is deleted, its second still there.
+        expect((await objectDirs(box.dataDir)).filter((d) => !d.private && d.files < d.blocks)).toHaveLength(
+          1,
+        );
+        await restartAndCheck(box, mnt, "5M", 5 * MiB);
+      } finally {
+        await box.cleanup();
+      }
+    },
+  );
 });

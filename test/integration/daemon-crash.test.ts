@@ -7,7 +7,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fusermountUnmount, mountState } from "../../src/fs/mount-table.js";
 import { DaemonSandbox, processAlive, waitFor } from "../helpers/daemon-harness.js";
-import { blockFileBytes, mountDifferences, publishFiles, pseudoRandomBytes } from "../helpers/daemon-fixtures.js";
+import {
+  blockFileBytes,
+  mountDifferences,
+  publishFiles,
+  pseudoRandomBytes,
+} from "../helpers/daemon-fixtures.js";
 import { startFaultProxy, type FaultProxy } from "../helpers/daemon-proxy.js";
 import { fuseUnavailable } from "../helpers/fuse-harness.js";
 import { s3TestEnv, uniquePrefix } from "../helpers/s3.js";
@@ -30,7 +35,11 @@ const FILES: Record<string, Buffer> = {
 };
 
 /** A process that reads `path` in 64 KiB pieces, printing the running total after each. */
-function startReader(path: string): { child: ChildProcess; readBytes: () => number; exit: Promise<number | null> } {
+function startReader(path: string): {
+  child: ChildProcess;
+  readBytes: () => number;
+  exit: Promise<number | null>;
+} {
   const script = `
 const fs = require("node:fs");
 const fd = fs.openSync(process.argv[1], "r");
@@ -74,7 +83,7 @@ describe.skipIf(unavailable !== null)("daemon: kill -9 during reads, then restar
   });
 
   it("clears the stale mount, remounts it, keeps the cache consistent and serves correct bytes", async () => {
-    expect((await mountDifferences(mnt, FILES, [BIG_KEY]))).toEqual([]);
+    expect(await mountDifferences(mnt, FILES, [BIG_KEY])).toEqual([]);
     // Slow GETs of the big file, so the reader is caught half-way.
     proxy.delayGets(`${salt}-data/${BIG_KEY}`, 400);
     reader = startReader(join(mnt, BIG_KEY));
@@ -88,7 +97,9 @@ describe.skipIf(unavailable !== null)("daemon: kill -9 during reads, then restar
     // Commands on the orphaned mount say what happened and what to do.
     const orphan = await box.cli(["verify", mnt]);
     expect(orphan.code).toBe(6);
-    expect(orphan.stderr).toContain(`Error: ${mnt} is a quilt mount, but no quilt daemon is running to serve it`);
+    expect(orphan.stderr).toContain(
+      `Error: ${mnt} is a quilt mount, but no quilt daemon is running to serve it`,
+    );
     expect(orphan.stderr).toContain("quilt daemon start");
     await expectPendingRestore(box, mnt);
 
@@ -97,12 +108,19 @@ describe.skipIf(unavailable !== null)("daemon: kill -9 during reads, then restar
     const newPid = await box.pid();
     expect(newPid).not.toBe(oldPid);
     expect(await mountState(mnt), await box.logTail()).toBe("live");
-    const listed = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as { mountpoint: string; package: string }[];
+    const listed = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as {
+      mountpoint: string;
+      package: string;
+    }[];
     expect(listed.map((m) => [m.mountpoint, m.package])).toEqual([[mnt, `${name}:v1`]]);
 
     // The index and the block files agree (after the index catches up with what the crash left).
     const onDisk = async () => (await blockFileBytes(box.dataDir)).bytes;
-    await waitFor(async () => (await box.stats()).cache.bytes === (await onDisk()), 20_000, "cache stats to match the block files on disk").catch(async (err: Error) => {
+    await waitFor(
+      async () => (await box.stats()).cache.bytes === (await onDisk()),
+      20_000,
+      "cache stats to match the block files on disk",
+    ).catch(async (err: Error) => {
       throw new Error(`${err.message}: stats ${(await box.stats()).cache.bytes}, disk ${await onDisk()}`);
     });
     expect((await box.stats()).cache.bytes).toBeGreaterThan(0);
@@ -113,7 +131,11 @@ describe.skipIf(unavailable !== null)("daemon: kill -9 during reads, then restar
     expect(stats.cache.corruptBlocks).toBe(0);
     expect(stats.cache.hashMismatches).toBe(0);
     // Once the object verified whole its blocks move to their content key in the background.
-    await waitFor(async () => (await box.stats()).cache.bytes === (await onDisk()), 20_000, "cache stats to match the block files after the move").catch(async (err: Error) => {
+    await waitFor(
+      async () => (await box.stats()).cache.bytes === (await onDisk()),
+      20_000,
+      "cache stats to match the block files after the move",
+    ).catch(async (err: Error) => {
       throw new Error(`${err.message}: stats ${(await box.stats()).cache.bytes}, disk ${await onDisk()}`);
     });
     expect(stats.cache.bytes).toBeLessThanOrEqual(16 * MiB);
@@ -126,7 +148,10 @@ describe.skipIf(unavailable !== null)("daemon: kill -9 during reads, then restar
     await expectPendingRestore(box, mnt);
     const again = await box.ok(["mount", `${name}:v1`, mnt, "--registry", registry]);
     expect(again.stdout).toMatch(/Already mounted/);
-    const listed = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as { mountpoint: string; state: string }[];
+    const listed = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as {
+      mountpoint: string;
+      state: string;
+    }[];
     expect(listed.map((m) => [m.mountpoint, m.state])).toEqual([[mnt, "mounted"]]);
     expect(await mountDifferences(mnt, FILES)).toEqual([]);
   });
@@ -137,8 +162,14 @@ async function expectPendingRestore(box: DaemonSandbox, mnt: string): Promise<vo
   const text = await box.ok(["mounts"]);
   expect(text.stdout).toContain(`${mnt}  ${name}:v1`);
   expect(text.stdout).toMatch(/will be restored at next daemon start/);
-  const json = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as { mountpoint: string; package: string; state: string }[];
-  expect(json.map((m) => [m.mountpoint, m.package, m.state])).toEqual([[mnt, `${name}:v1`, "pending-restore"]]);
+  const json = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as {
+    mountpoint: string;
+    package: string;
+    state: string;
+  }[];
+  expect(json.map((m) => [m.mountpoint, m.package, m.state])).toEqual([
+    [mnt, `${name}:v1`, "pending-restore"],
+  ]);
   const pid = await box.pid();
   expect(pid === undefined || !processAlive(pid), "quilt mounts started no daemon").toBe(true);
 }

@@ -42,7 +42,9 @@ describe.skipIf(unavailable !== null)("daemon: exit statuses of the mount comman
     const taken = await box.cli(["mount", "ns/other:v1", mnt, "--registry", registry]);
     expect(taken.code, taken.stderr).toBe(exitCodeFor("EBUSY"));
     expect(taken.code).toBe(7);
-    expect(taken.stderr).toMatch(new RegExp(`^Error: ${mnt} is already mounted \\(ns/first@[0-9a-f]{9}\\)\\nhint: unmount it first`));
+    expect(taken.stderr).toMatch(
+      new RegExp(`^Error: ${mnt} is already mounted \\(ns/first@[0-9a-f]{9}\\)\\nhint: unmount it first`),
+    );
     expect(await mountState(mnt)).toBe("live");
 
     const second = await box.cli(["daemon", "run"]);
@@ -70,7 +72,9 @@ describe.skipIf(unavailable !== null)("daemon: exit statuses of the mount comman
       const r = await other.cli(["mount", "ns/first:v1", mnt, "--registry", registry], { PATH: emptyBin });
       expect(r.code, `${r.stderr}\n${await other.logTail()}`).toBe(exitCodeFor("ENOFUSE"));
       expect(r.code).toBe(8);
-      expect(r.stderr).toContain(`Error: FUSE is not available: no fusermount or fusermount3 on the PATH of the quilt daemon (${emptyBin})`);
+      expect(r.stderr).toContain(
+        `Error: FUSE is not available: no fusermount or fusermount3 on the PATH of the quilt daemon (${emptyBin})`,
+      );
       expect(r.stderr).toMatch(/^hint: install FUSE/m);
       expect(await mountAt(mnt)).toBeUndefined();
     } finally {

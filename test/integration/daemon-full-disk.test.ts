@@ -9,7 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DaemonSandbox } from "../helpers/daemon-harness.js";
-import { errnoOf, publishFiles, pseudoRandomBytes, runCommand, sha256Hex } from "../helpers/daemon-fixtures.js";
+import {
+  errnoOf,
+  publishFiles,
+  pseudoRandomBytes,
+  runCommand,
+  sha256Hex,
+} from "../helpers/daemon-fixtures.js";
 import { fuseUnavailable } from "../helpers/fuse-harness.js";
 import { filesUnder } from "../unit/cache-fixtures.js";
 import { s3TestEnv, uniquePrefix } from "../helpers/s3.js";
@@ -18,7 +24,8 @@ const MiB = 1024 * 1024;
 const TMPFS_BYTES = 8 * MiB;
 
 function whyNot(): string | null {
-  if (typeof process.getuid !== "function" || process.getuid() !== 0) return "not root (mounting a tmpfs needs root)";
+  if (typeof process.getuid !== "function" || process.getuid() !== 0)
+    return "not root (mounting a tmpfs needs root)";
   return fuseUnavailable();
 }
 
@@ -31,7 +38,10 @@ const salt = uniquePrefix("dmfull");
 const name = `${salt}/full`;
 const FILES: Record<string, Buffer> = Object.fromEntries([
   // Whole objects (fetched and verified whole), 15 MiB together: twice the filesystem.
-  ...Array.from({ length: 5 }, (_, i) => [`small/${i}.bin`, pseudoRandomBytes(3 * MiB + i, `${salt}-s${i}`)] as const),
+  ...Array.from(
+    { length: 5 },
+    (_, i) => [`small/${i}.bin`, pseudoRandomBytes(3 * MiB + i, `${salt}-s${i}`)] as const,
+  ),
   // Read block by block: alone larger than the filesystem.
   ["big/shard.bin", pseudoRandomBytes(12 * MiB + 7, `${salt}-big`)] as const,
 ]);
@@ -48,7 +58,9 @@ describe.skipIf(unavailable !== null)("daemon: cache data directory on a small t
       await runCommand("mount", ["-t", "tmpfs", "-o", `size=${TMPFS_BYTES},mode=0700`, "tmpfs", tmpfs]);
       mounted = true;
     } catch (err) {
-      console.warn(`Skipping full-disk daemon tests: cannot mount a tmpfs (${(err as Error).message.split("\n")[0]})`);
+      console.warn(
+        `Skipping full-disk daemon tests: cannot mount a tmpfs (${(err as Error).message.split("\n")[0]})`,
+      );
     }
     box = await DaemonSandbox.create("full", { endpoint: s3.endpoint, dataDir: tmpfs });
   });

@@ -22,7 +22,9 @@ const V3: BigPackage = { files: 3000, perDir: 300, flat: 700, seed: "v3" };
 
 /** `find DIR -type f` as logical key -> size. */
 async function findFiles(dir: string): Promise<Map<string, number>> {
-  const { stdout } = await promisify(execFile)("find", [dir, "-type", "f", "-printf", "%P\\t%s\\n"], { maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await promisify(execFile)("find", [dir, "-type", "f", "-printf", "%P\\t%s\\n"], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return new Map(
     stdout
       .split("\n")
@@ -77,7 +79,11 @@ describe.skipIf(unavailable !== null)("daemon: a 20,000-entry mount through the 
 
     await box.kill9();
     await box.ok(["daemon", "start"]);
-    const listed = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as { mountpoint: string; topHash: string; entries: number }[];
+    const listed = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as {
+      mountpoint: string;
+      topHash: string;
+      entries: number;
+    }[];
     expect(listed.map((m) => [m.topHash, m.entries])).toEqual([[hash, V1.files]]);
     expect(await findFiles(mnt)).toEqual(expected(V1));
     // Neither mount loaded the JSONL: a load would have put it in the manifest cache.

@@ -51,7 +51,13 @@ describe.skipIf(unavailable !== null)("daemon: lifecycle", () => {
     expect((await readFile(join(mnt, "hello.txt"))).equals(FILES["hello.txt"] as Buffer)).toBe(true);
 
     // Other users of the machine cannot read the cache, the state or the log.
-    for (const dir of [box.stateDir, join(box.stateDir, "logs"), join(box.stateDir, "index"), box.cacheDir, box.dataDir]) {
+    for (const dir of [
+      box.stateDir,
+      join(box.stateDir, "logs"),
+      join(box.stateDir, "index"),
+      box.cacheDir,
+      box.dataDir,
+    ]) {
       expect((await stat(dir)).mode & 0o077, dir).toBe(0);
     }
 
@@ -69,10 +75,21 @@ describe.skipIf(unavailable !== null)("daemon: lifecycle", () => {
     expect(await mountState(mnt)).toBe("live");
 
     // Options are checked before anything starts: bad usage, exit 2, naming the value.
-    const badSize = await box.cli(["mount", `${name}:v1`, await box.mountDir("badsize"), "--registry", registry, "--cache-size", "lots"]);
+    const badSize = await box.cli([
+      "mount",
+      `${name}:v1`,
+      await box.mountDir("badsize"),
+      "--registry",
+      registry,
+      "--cache-size",
+      "lots",
+    ]);
     expect(badSize.code).toBe(2);
     expect(badSize.stderr).toContain('Invalid cache size "lots"');
-    const badEnv = await box.cli(["mount", `${name}:v1`, await box.mountDir("badenv"), "--registry", registry], { QUILT_CACHE_SIZE: "lots" });
+    const badEnv = await box.cli(
+      ["mount", `${name}:v1`, await box.mountDir("badenv"), "--registry", registry],
+      { QUILT_CACHE_SIZE: "lots" },
+    );
     expect(badEnv.code).toBe(2);
     expect(badEnv.stderr).toContain('Invalid cache size QUILT_CACHE_SIZE="lots"');
 
@@ -105,7 +122,9 @@ describe.skipIf(unavailable !== null)("daemon: lifecycle", () => {
     const race = await DaemonSandbox.create("race", { endpoint: s3.endpoint });
     try {
       const dirs = [await race.mountDir("r1"), await race.mountDir("r2"), await race.mountDir("r3")];
-      const results = await Promise.all(dirs.map((d) => race.cli(["mount", `${name}:v1`, d, "--registry", registry])));
+      const results = await Promise.all(
+        dirs.map((d) => race.cli(["mount", `${name}:v1`, d, "--registry", registry])),
+      );
       for (const r of results) expect(r.code, r.stderr).toBe(0);
       const list = JSON.parse((await race.ok(["mounts", "--json"])).stdout) as MountInfo[];
       expect(list.map((m) => m.mountpoint).sort()).toEqual([...dirs].sort());
@@ -116,7 +135,8 @@ describe.skipIf(unavailable !== null)("daemon: lifecycle", () => {
         if (env.split("\0").includes(`QUILT_STATE_DIR=${race.stateDir}`)) ours.push(Number(pid));
       }
       expect(ours).toEqual([await race.pid()]);
-      for (const d of dirs) expect((await readFile(join(d, "hello.txt"))).equals(FILES["hello.txt"] as Buffer)).toBe(true);
+      for (const d of dirs)
+        expect((await readFile(join(d, "hello.txt"))).equals(FILES["hello.txt"] as Buffer)).toBe(true);
     } finally {
       await race.cleanup();
     }

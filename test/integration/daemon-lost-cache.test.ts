@@ -57,7 +57,12 @@ describe.skipIf(unavailable !== null)("daemon: cache data directory deleted whil
     const after = await box.stats();
     expect(after.requests.s3.bytesFetched - before.requests.s3.bytesFetched).toBe(TOTAL);
     // Each lost block forgotten once, and fetched and written once.
-    expect(after.cache).toMatchObject({ blocks: listed, lostBlocks: listed, corruptBlocks: 0, hashMismatches: 0 });
+    expect(after.cache).toMatchObject({
+      blocks: listed,
+      lostBlocks: listed,
+      corruptBlocks: 0,
+      hashMismatches: 0,
+    });
     expect((await box.ok(["mounts"])).stdout).toContain(mnt);
 
     // Every block was written again and is listed under the directory's new identity.

@@ -15,7 +15,13 @@ import { Manifest, type ManifestEntry } from "../../src/manifest/manifest.js";
 import { PhysicalKey } from "../../src/manifest/physical-key.js";
 import { parseRegistryUrl } from "../../src/manifest/registry-url.js";
 import { DaemonSandbox, type DaemonStats } from "../helpers/daemon-harness.js";
-import { libraryContext, publishFiles, pseudoRandomBytes, pythonBin, runCommand } from "../helpers/daemon-fixtures.js";
+import {
+  libraryContext,
+  publishFiles,
+  pseudoRandomBytes,
+  pythonBin,
+  runCommand,
+} from "../helpers/daemon-fixtures.js";
 import { fuseUnavailable } from "../helpers/fuse-harness.js";
 import { s3TestEnv, uniquePrefix } from "../helpers/s3.js";
 
@@ -49,7 +55,12 @@ function fakeEntry(i: number): ManifestEntry {
 }
 
 function walkCounts(s: DaemonStats): { get: number; head: number; list: number; misses: number } {
-  return { get: s.requests.s3.get, head: s.requests.s3.head, list: s.requests.s3.list, misses: s.cache.misses };
+  return {
+    get: s.requests.s3.get,
+    head: s.requests.s3.head,
+    list: s.requests.s3.list,
+    misses: s.cache.misses,
+  };
 }
 
 describe.skipIf(unavailable !== null)("daemon: metadata over a 10,000-entry mount", () => {
@@ -59,8 +70,14 @@ describe.skipIf(unavailable !== null)("daemon: metadata over a 10,000-entry moun
 
   beforeAll(async () => {
     const real = await publishFiles(s3.endpoint, registry, `${salt}/real`, REAL, { prefix: `${salt}-data/` });
-    const entries = [...real.manifest.entries, ...Array.from({ length: FAKE_ENTRIES }, (_, i) => fakeEntry(i))];
-    manifest = Manifest.create({ header: new Map<string, JsonValue>([["version", "v0"]]) as JsonObject, entries });
+    const entries = [
+      ...real.manifest.entries,
+      ...Array.from({ length: FAKE_ENTRIES }, (_, i) => fakeEntry(i)),
+    ];
+    manifest = Manifest.create({
+      header: new Map<string, JsonValue>([["version", "v0"]]) as JsonObject,
+      entries,
+    });
     const lib = await libraryContext(s3.endpoint);
     try {
       await lib.ctx.registry(parseRegistryUrl(registry)).pushManifest(name, manifest, { tag: "v1" });
@@ -130,10 +147,21 @@ describe.skipIf(unavailable !== null)("daemon: metadata over a 10,000-entry moun
     // A local registry, so 6,000 existence checks are stats, not HEADs to moto. Uncapped, the
     // 6,000 failures would not fit in one socket frame (1 MiB).
     const regDir = join(box.root, "local-registry");
-    const entries = Array.from({ length: GONE_ENTRIES }, (_, i) => ({ ...fakeEntry(i), physicalKey: PhysicalKey.local(join(regDir, "gone", "a-rather-long-directory-name-for-every-object", `object-${i}.jpg`)) }));
+    const entries = Array.from({ length: GONE_ENTRIES }, (_, i) => ({
+      ...fakeEntry(i),
+      physicalKey: PhysicalKey.local(
+        join(regDir, "gone", "a-rather-long-directory-name-for-every-object", `object-${i}.jpg`),
+      ),
+    }));
     const lib = await libraryContext(s3.endpoint);
     try {
-      await lib.ctx.registry(parseRegistryUrl(regDir)).pushManifest(`${salt}/gone`, Manifest.create({ header: new Map<string, JsonValue>([["version", "v0"]]) as JsonObject, entries }), { tag: "v1" });
+      await lib.ctx
+        .registry(parseRegistryUrl(regDir))
+        .pushManifest(
+          `${salt}/gone`,
+          Manifest.create({ header: new Map<string, JsonValue>([["version", "v0"]]) as JsonObject, entries }),
+          { tag: "v1" },
+        );
     } finally {
       await lib.close();
     }
@@ -141,7 +169,12 @@ describe.skipIf(unavailable !== null)("daemon: metadata over a 10,000-entry moun
     await box.mount(`${salt}/gone:v1`, gone, regDir);
     const r = await box.cli(["verify", gone, "--json"]);
     expect(r.code, r.stderr).toBe(1);
-    const json = JSON.parse(r.stdout) as { ok: boolean; checked: number; failed: { key: string; reason: string }[]; failedOmitted: number };
+    const json = JSON.parse(r.stdout) as {
+      ok: boolean;
+      checked: number;
+      failed: { key: string; reason: string }[];
+      failedOmitted: number;
+    };
     expect(json).toMatchObject({ ok: false, checked: GONE_ENTRIES });
     expect(json.failed.length).toBeGreaterThan(0);
     expect(json.failed.length + json.failedOmitted).toBe(GONE_ENTRIES);

@@ -5,7 +5,13 @@
 // Every image's bytes and annotations must come out right.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DaemonSandbox } from "../helpers/daemon-harness.js";
-import { publishFiles, pseudoRandomBytes, pythonBin, runCommand, sha256Hex } from "../helpers/daemon-fixtures.js";
+import {
+  publishFiles,
+  pseudoRandomBytes,
+  pythonBin,
+  runCommand,
+  sha256Hex,
+} from "../helpers/daemon-fixtures.js";
 import { fuseUnavailable } from "../helpers/fuse-harness.js";
 import { s3TestEnv, uniquePrefix } from "../helpers/s3.js";
 
@@ -24,21 +30,32 @@ interface Annotation {
 }
 
 const CATEGORIES = ["cat", "dog", "rat"];
-const images = Array.from({ length: 12 }, (_, i) => (i < 8 ? `${String(i + 1).padStart(4, "0")}.jpg` : `extra/${String(i + 1).padStart(4, "0")}.jpg`));
+const images = Array.from({ length: 12 }, (_, i) =>
+  i < 8 ? `${String(i + 1).padStart(4, "0")}.jpg` : `extra/${String(i + 1).padStart(4, "0")}.jpg`,
+);
 const annotations = {
   images: images.map((path, i) => ({ path, image_id: i + 1 })),
   annotations: images.flatMap((_, i): Annotation[] =>
-    Array.from({ length: 1 + (i % 3) }, (_, k) => ({ image_id: i + 1, category: CATEGORIES[(i + k) % 3] as string, bbox: [i, k, 10.5 + i, 20 + k] })),
+    Array.from({ length: 1 + (i % 3) }, (_, k) => ({
+      image_id: i + 1,
+      category: CATEGORIES[(i + k) % 3] as string,
+      bbox: [i, k, 10.5 + i, 20 + k],
+    })),
   ),
 };
 const FILES: Record<string, Buffer> = {
   "README.md": Buffer.from("# Dataset\n\nImages with annotations.\n"),
-  ...Object.fromEntries(images.map((img, i) => [`train/${img}`, pseudoRandomBytes(5_000 + 25_000 * i, `${salt}-${img}`)])),
+  ...Object.fromEntries(
+    images.map((img, i) => [`train/${img}`, pseudoRandomBytes(5_000 + 25_000 * i, `${salt}-${img}`)]),
+  ),
   "val/x.jpg": pseudoRandomBytes(1500, `${salt}-val`),
   "annotations/train.json": Buffer.from(JSON.stringify(annotations)),
 };
 const META = Object.fromEntries(
-  annotations.images.map((img) => [`train/${img.path}`, { annotations: annotations.annotations.filter((a) => a.image_id === img.image_id) }]),
+  annotations.images.map((img) => [
+    `train/${img.path}`,
+    { annotations: annotations.annotations.filter((a) => a.image_id === img.image_id) },
+  ]),
 );
 
 const SCRIPT = String.raw`
@@ -95,7 +112,9 @@ describe.skipIf(unavailable !== null)("daemon: a PyTorch-style Dataset over a mo
   let topHash = "";
 
   beforeAll(async () => {
-    topHash = (await publishFiles(s3.endpoint, registry, name, FILES, { prefix: `${salt}-data/`, meta: META })).topHash;
+    topHash = (
+      await publishFiles(s3.endpoint, registry, name, FILES, { prefix: `${salt}-data/`, meta: META })
+    ).topHash;
     box = await DaemonSandbox.create("torch", { endpoint: s3.endpoint });
     mnt = await box.mountDir("dataset");
     await box.mount(`${name}:v1`, mnt, registry);
@@ -106,7 +125,11 @@ describe.skipIf(unavailable !== null)("daemon: a PyTorch-style Dataset over a mo
   });
 
   it("iterates the mount and gets every image and its annotations right", async () => {
-    const out = JSON.parse(await runCommand(pythonBin(), ["-c", SCRIPT, mnt], { timeoutMs: 120_000 })) as { length: number; items: Item[]; top_hash: string };
+    const out = JSON.parse(await runCommand(pythonBin(), ["-c", SCRIPT, mnt], { timeoutMs: 120_000 })) as {
+      length: number;
+      items: Item[];
+      top_hash: string;
+    };
     expect(out.top_hash).toBe(topHash);
     expect(out.length).toBe(images.length);
     expect(out.items.map((i) => i.path)).toEqual([...images].sort());

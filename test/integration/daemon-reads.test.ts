@@ -83,7 +83,9 @@ describe.skipIf(unavailable !== null)("daemon: reads through a mount", () => {
     const reads = await Promise.all(Array.from({ length: 8 }, () => readFile(join(mnt, key))));
     for (const got of reads) expect(sha256Hex(got)).toBe(want);
     // One fetch per block: eight readers did not fetch the file eight times.
-    expect(rangeBytes(proxy.gets(`${salt}-data/${key}`))).toBeLessThanOrEqual(2 * (FILES[key] as Buffer).length);
+    expect(rangeBytes(proxy.gets(`${salt}-data/${key}`))).toBeLessThanOrEqual(
+      2 * (FILES[key] as Buffer).length,
+    );
   });
 
   it("answers random reads with the right bytes", async () => {
@@ -99,7 +101,10 @@ describe.skipIf(unavailable !== null)("daemon: reads through a mount", () => {
         const buf = Buffer.alloc(len);
         const { bytesRead } = await fh.read(buf, 0, len, pos);
         expect(bytesRead).toBe(Math.min(len, src.length - pos));
-        expect(buf.subarray(0, bytesRead).equals(src.subarray(pos, pos + bytesRead)), `read of ${len} at ${pos}`).toBe(true);
+        expect(
+          buf.subarray(0, bytesRead).equals(src.subarray(pos, pos + bytesRead)),
+          `read of ${len} at ${pos}`,
+        ).toBe(true);
       }
       // Past the end: nothing.
       const { bytesRead } = await fh.read(Buffer.alloc(10), 0, 10, src.length);
@@ -115,7 +120,7 @@ describe.skipIf(unavailable !== null)("daemon: reads through a mount", () => {
     const fh = await open(join(mnt, key), "r");
     try {
       const parts: Buffer[] = [];
-      for (let pos = 0; ; ) {
+      for (let pos = 0; ;) {
         const buf = Buffer.alloc(100_000);
         const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
         if (bytesRead === 0) break;
@@ -158,7 +163,10 @@ describe.skipIf(unavailable !== null)("daemon: reads through a mount", () => {
     const status = await box.stats();
     expect(status.mounts).toBe(1);
     // Logged once, with the key.
-    const logged = async () => (await readFile(box.logFile, "utf8")).split("\n").filter((l) => l.includes(`"key":"${key}"`) && l.includes("read failed"));
+    const logged = async () =>
+      (await readFile(box.logFile, "utf8"))
+        .split("\n")
+        .filter((l) => l.includes(`"key":"${key}"`) && l.includes("read failed"));
     await waitFor(async () => (await logged()).length > 0, 5_000, "the failed read in the daemon log");
     expect(await logged()).toHaveLength(1);
   });

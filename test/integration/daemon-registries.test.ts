@@ -77,15 +77,23 @@ describe.skipIf(unavailable !== null)("daemon: mounts of several registries", ()
     // verify on a mount refuses a --registry other than the mount's own.
     const wrong = await box.cli(["verify", mnt2, "--registry", reg1]);
     expect(wrong.code).toBe(2);
-    expect(wrong.stderr).toContain(`is mounted from ${pathToFileURL(reg2).href}, not from ${pathToFileURL(reg1).href}`);
+    expect(wrong.stderr).toContain(
+      `is mounted from ${pathToFileURL(reg2).href}, not from ${pathToFileURL(reg1).href}`,
+    );
     await box.ok(["verify", mnt2, "--registry", reg2]);
   });
 
   it("keeps --verify strict and the S3 context in the mount record, and refuses an unknown mode", async () => {
     const mnt3 = await box.mountDir("strict");
     await box.ok(["mount", `${NAME}:v1`, mnt3, "--verify", "strict", "--registry", reg2]);
-    const records = (JSON.parse(await readFile(join(box.stateDir, "mounts.json"), "utf8")) as { mounts: MountRecord[] }).mounts;
-    expect(records.find((r) => r.mountpoint === mnt3)).toMatchObject({ registry: pathToFileURL(reg2).href, verify: "strict", s3: { endpoint: s3.endpoint, region: "us-east-1" } });
+    const records = (
+      JSON.parse(await readFile(join(box.stateDir, "mounts.json"), "utf8")) as { mounts: MountRecord[] }
+    ).mounts;
+    expect(records.find((r) => r.mountpoint === mnt3)).toMatchObject({
+      registry: pathToFileURL(reg2).href,
+      verify: "strict",
+      s3: { endpoint: s3.endpoint, region: "us-east-1" },
+    });
     expect(records.find((r) => r.mountpoint === mnt1)?.verify).toBeUndefined();
     expect(JSON.stringify(records)).not.toContain("testing"); // the sandbox's credentials are not recorded
     await box.ok(["unmount", mnt3]);
@@ -98,9 +106,21 @@ describe.skipIf(unavailable !== null)("daemon: mounts of several registries", ()
   it("refuses a mount request that names no registry, or an unresolved one", async () => {
     const client = new DaemonClient(daemonPaths(box.env).socket);
     const dir = await box.mountDir("unnamed");
-    await expect(client.request("mount", { spec: `${NAME}:v1`, mountpoint: dir })).rejects.toMatchObject({ code: "EUSAGE", message: expect.stringContaining('needs a resolved "registry"') });
-    await expect(client.request("mount", { spec: `${NAME}:v1`, mountpoint: dir, registry: "registry-1" })).rejects.toMatchObject({ code: "EUSAGE" });
-    await expect(client.request("mount", { spec: `${NAME}:v1`, mountpoint: dir, registry: pathToFileURL(reg1).href, s3: { endpoint: 7 } })).rejects.toMatchObject({ code: "EUSAGE" });
+    await expect(client.request("mount", { spec: `${NAME}:v1`, mountpoint: dir })).rejects.toMatchObject({
+      code: "EUSAGE",
+      message: expect.stringContaining('needs a resolved "registry"'),
+    });
+    await expect(
+      client.request("mount", { spec: `${NAME}:v1`, mountpoint: dir, registry: "registry-1" }),
+    ).rejects.toMatchObject({ code: "EUSAGE" });
+    await expect(
+      client.request("mount", {
+        spec: `${NAME}:v1`,
+        mountpoint: dir,
+        registry: pathToFileURL(reg1).href,
+        s3: { endpoint: 7 },
+      }),
+    ).rejects.toMatchObject({ code: "EUSAGE" });
     expect(await mountAt(dir)).toBeUndefined();
   });
 
@@ -113,6 +133,9 @@ describe.skipIf(unavailable !== null)("daemon: mounts of several registries", ()
     expect(await mountDifferences(mnt1, FILES_1)).toEqual([]);
     expect(await mountDifferences(mnt2, FILES_2)).toEqual([]);
     const listed = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as Listed[];
-    expect(Object.fromEntries(listed.map((m) => [m.mountpoint, m.registry]))).toEqual({ [mnt1]: pathToFileURL(reg1).href, [mnt2]: pathToFileURL(reg2).href });
+    expect(Object.fromEntries(listed.map((m) => [m.mountpoint, m.registry]))).toEqual({
+      [mnt1]: pathToFileURL(reg1).href,
+      [mnt2]: pathToFileURL(reg2).href,
+    });
   });
 });

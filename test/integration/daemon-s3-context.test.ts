@@ -23,8 +23,14 @@ const registry = `s3://${s3.bucket}`;
 const salt = uniquePrefix("dmctx");
 const A = { name: `${salt}/a`, data: `${salt}-a-data/` };
 const B = { name: `${salt}/b`, data: `${salt}-b-data/` };
-const FILES_A = { "early.txt": Buffer.from(`early A ${salt}\n`), "late.txt": Buffer.from(`late A ${salt}\n`) };
-const FILES_B = { "early.txt": Buffer.from(`early B, other bytes ${salt}\n`), "late.txt": Buffer.from(`late B, other bytes ${salt}\n`) };
+const FILES_A = {
+  "early.txt": Buffer.from(`early A ${salt}\n`),
+  "late.txt": Buffer.from(`late A ${salt}\n`),
+};
+const FILES_B = {
+  "early.txt": Buffer.from(`early B, other bytes ${salt}\n`),
+  "late.txt": Buffer.from(`late B, other bytes ${salt}\n`),
+};
 
 interface Listed {
   mountpoint: string;
@@ -33,7 +39,9 @@ interface Listed {
 
 /** Requests a proxy saw for a package (its tag or manifest lookups) or its data. */
 function seen(proxy: FaultProxy, pkg: { name: string; data: string }): string[] {
-  return proxy.requests.filter((r) => r.key.includes(pkg.name) || r.key.startsWith(pkg.data)).map((r) => `${r.method} ${r.key}`);
+  return proxy.requests
+    .filter((r) => r.key.includes(pkg.name) || r.key.startsWith(pkg.data))
+    .map((r) => `${r.method} ${r.key}`);
 }
 
 describe.skipIf(unavailable !== null)("daemon: S3 context per mount", () => {
@@ -52,8 +60,14 @@ describe.skipIf(unavailable !== null)("daemon: S3 context per mount", () => {
     // A profile the daemon can read for itself (moto accepts any key).
     const aws = join(box.root, "aws");
     await mkdir(aws, { recursive: true });
-    await writeFile(join(aws, "credentials"), "[moto]\naws_access_key_id = testing\naws_secret_access_key = testing\n");
-    Object.assign(box.env, { AWS_SHARED_CREDENTIALS_FILE: join(aws, "credentials"), AWS_CONFIG_FILE: join(aws, "config") });
+    await writeFile(
+      join(aws, "credentials"),
+      "[moto]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    );
+    Object.assign(box.env, {
+      AWS_SHARED_CREDENTIALS_FILE: join(aws, "credentials"),
+      AWS_CONFIG_FILE: join(aws, "config"),
+    });
     mntA = await box.mountDir("a");
     mntB = await box.mountDir("b");
   });
@@ -67,7 +81,9 @@ describe.skipIf(unavailable !== null)("daemon: S3 context per mount", () => {
   it("sends each mount's requests to the endpoint of the shell that mounted it", async () => {
     const first = await box.mount(`${A.name}:v1`, mntA, registry);
     expect(first.stdout).toContain("Started the quilt daemon");
-    await box.ok(["mount", `${B.name}:v1`, mntB, "--registry", registry], { AWS_ENDPOINT_URL: callerProxy.endpoint });
+    await box.ok(["mount", `${B.name}:v1`, mntB, "--registry", registry], {
+      AWS_ENDPOINT_URL: callerProxy.endpoint,
+    });
     expect(await readFile(join(mntA, "early.txt"))).toEqual(FILES_A["early.txt"]);
     expect(await readFile(join(mntB, "early.txt"))).toEqual(FILES_B["early.txt"]);
 
@@ -78,7 +94,10 @@ describe.skipIf(unavailable !== null)("daemon: S3 context per mount", () => {
     expect(startProxy.gets(`${A.data}early.txt`).length).toBeGreaterThan(0);
 
     const listed = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as Listed[];
-    expect(Object.fromEntries(listed.map((m) => [m.mountpoint, m.s3?.endpoint]))).toEqual({ [mntA]: startProxy.endpoint, [mntB]: callerProxy.endpoint });
+    expect(Object.fromEntries(listed.map((m) => [m.mountpoint, m.s3?.endpoint]))).toEqual({
+      [mntA]: startProxy.endpoint,
+      [mntB]: callerProxy.endpoint,
+    });
   });
 
   it("keeps each mount's endpoint after kill -9 and a restart from a shell whose endpoint is dead", async () => {
@@ -102,7 +121,9 @@ describe.skipIf(unavailable !== null)("daemon: S3 context per mount", () => {
     const before = callerProxy.requests.length;
     const refused = await box.cli(["mount", `${B.name}:v1`, mntC, "--registry", registry], other);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain("cannot use this shell's AWS credentials: this shell's AWS_ACCESS_KEY_ID differs from the one in the daemon's environment");
+    expect(refused.stderr).toContain(
+      "cannot use this shell's AWS credentials: this shell's AWS_ACCESS_KEY_ID differs from the one in the daemon's environment",
+    );
     expect(refused.stderr).toContain("AWS_PROFILE");
     expect(callerProxy.requests.length).toBe(before); // refused before any S3 request
     expect(await mountAt(mntC)).toBeUndefined();
@@ -110,6 +131,10 @@ describe.skipIf(unavailable !== null)("daemon: S3 context per mount", () => {
     await box.ok(["mount", `${B.name}:v1`, mntC, "--registry", registry], { ...other, AWS_PROFILE: "moto" });
     expect(await readFile(join(mntC, "early.txt"))).toEqual(FILES_B["early.txt"]);
     const listed = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as Listed[];
-    expect(listed.find((m) => m.mountpoint === mntC)?.s3).toEqual({ endpoint: callerProxy.endpoint, region: "us-east-1", profile: "moto" });
+    expect(listed.find((m) => m.mountpoint === mntC)?.s3).toEqual({
+      endpoint: callerProxy.endpoint,
+      region: "us-east-1",
+      profile: "moto",
+    });
   });
 });

@@ -36,7 +36,9 @@ const QUILT = join(REPO_ROOT, "bin", "quilt.js");
 /** A unit's Exec line as systemd would run it here: this checkout's quilt for /usr/local/bin/quilt. */
 function command(line: string, instancePath = "", env: Record<string, string> = {}): [string, string[]] {
   const [program, ...args] = execWords(line, { instancePath, env });
-  return program === "/usr/local/bin/quilt" ? [process.execPath, [QUILT, ...args]] : [program as string, args];
+  return program === "/usr/local/bin/quilt"
+    ? [process.execPath, [QUILT, ...args]]
+    : [program as string, args];
 }
 
 async function unit(file: string) {
@@ -44,16 +46,24 @@ async function unit(file: string) {
 }
 
 /** quilt-daemon.service's ExecStart: the daemon in the foreground, its exit observed. */
-async function daemonRun(box: DaemonSandbox): Promise<{ child: ChildProcess; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }> {
-  const [program, args] = command(unitValues(await unit("quilt-daemon.service"), "Service", "ExecStart")[0] as string);
+async function daemonRun(
+  box: DaemonSandbox,
+): Promise<{ child: ChildProcess; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }> {
+  const [program, args] = command(
+    unitValues(await unit("quilt-daemon.service"), "Service", "ExecStart")[0] as string,
+  );
   const child = spawn(program, args, { env: { ...process.env, ...box.env }, stdio: "ignore" });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   return { child, exit };
 }
 
 /** quilt-daemon.service's ExecStartPost: returns once the daemon serves its mounts. */
 async function waitReady(box: DaemonSandbox): Promise<void> {
-  const [program, args] = command(unitValues(await unit("quilt-daemon.service"), "Service", "ExecStartPost")[0] as string);
+  const [program, args] = command(
+    unitValues(await unit("quilt-daemon.service"), "Service", "ExecStartPost")[0] as string,
+  );
   const r = await run(program, args, { env: { ...process.env, ...box.env } });
   expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
 }
@@ -100,7 +110,11 @@ describe.skipIf(unavailable !== null)("daemon as a service: quilt daemon run, ki
     expect((JSON.parse(status.stdout) as { pid: number; mounts: number }).mounts).toBe(1);
     expect(await mountState(mnt), await box.logTail()).toBe("live");
     expect(await mountDifferences(mnt, FILES)).toEqual([]);
-    const listed = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as { mountpoint: string; package: string; state: string }[];
+    const listed = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as {
+      mountpoint: string;
+      package: string;
+      state: string;
+    }[];
     expect(listed.map((m) => [m.mountpoint, m.package, m.state])).toEqual([[mnt, `${name}:v1`, "mounted"]]);
 
     // systemctl stop: SIGTERM. Exit 0 (so Restart=on-failure does not restart it), nothing left mounted or to restore.
@@ -118,7 +132,10 @@ describe.skipIf(unavailable !== null)("daemon as a service: quilt daemon run, ki
     const instance = (await run("systemd-escape", ["--path", mnt])).stdout.trim();
     expect((await run("systemd-escape", ["--unescape", "--path", instance])).stdout.trim()).toBe(mnt);
     const envFile = join(box.root, `${instance}.env`);
-    await writeFile(envFile, `QUILT_SPEC=${name}:v1\nQUILT_REGISTRY=${registry}\nQUILT_MOUNT_OPTIONS=--verify strict\n`);
+    await writeFile(
+      envFile,
+      `QUILT_SPEC=${name}:v1\nQUILT_REGISTRY=${registry}\nQUILT_MOUNT_OPTIONS=--verify strict\n`,
+    );
     const env = { ...box.env, ...(await readEnvironmentFile(envFile)) };
     const service = await unit("quilt-mount@.service");
     const exec = async (key: string) => {
@@ -132,7 +149,11 @@ describe.skipIf(unavailable !== null)("daemon as a service: quilt daemon run, ki
     await exec("ExecStartPre");
     await exec("ExecStart");
     expect(await mountDifferences(mnt, FILES)).toEqual([]);
-    const listed = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as { mountpoint: string; package: string; verify: string }[];
+    const listed = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as {
+      mountpoint: string;
+      package: string;
+      verify: string;
+    }[];
     expect(listed.map((m) => [m.mountpoint, m.package, m.verify])).toEqual([[mnt, `${name}:v1`, "strict"]]);
     // A second start (systemctl restart of the unit) is not an error.
     await exec("ExecStart");

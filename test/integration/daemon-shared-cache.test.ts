@@ -100,12 +100,14 @@ describe.skipIf(unavailable !== null)("daemon: several daemons reading the same 
   let shared = "";
   const boxes: DaemonSandbox[] = [];
   const mounts: string[] = [];
-  const bytesOf = (key: string) => proxy.gets(`${coldPrefix}${key}`).reduce((n, g) => n + (g.bodyBytes ?? 0), 0);
+  const bytesOf = (key: string) =>
+    proxy.gets(`${coldPrefix}${key}`).reduce((n, g) => n + (g.bodyBytes ?? 0), 0);
 
   beforeAll(async () => {
     await publishFiles(s3.endpoint, registry, coldName, COLD, { prefix: coldPrefix });
     proxy = await startFaultProxy(s3.endpoint);
-    for (const [key, data] of Object.entries(COLD)) if (data.length > 8 * MiB) proxy.fakeObjectParts(`${coldPrefix}${key}`, partsOf(data));
+    for (const [key, data] of Object.entries(COLD))
+      if (data.length > 8 * MiB) proxy.fakeObjectParts(`${coldPrefix}${key}`, partsOf(data));
     shared = await mkdtemp(join(tmpdir(), "quilt-daemon-cold-data-"));
     for (const label of ["cold1", "cold2", "cold3"]) {
       const box = await DaemonSandbox.create(label, { endpoint: proxy.endpoint, dataDir: shared });
@@ -124,7 +126,9 @@ describe.skipIf(unavailable !== null)("daemon: several daemons reading the same 
 
   it("three daemons reading one cold multi-chunk file and two small ones at once fetch each about once", async () => {
     const keys = ["cold.bin", "small-1.bin", "small-2.bin"];
-    const reads = await Promise.all(mounts.flatMap((mnt) => keys.map(async (key) => ({ key, bytes: await readFile(join(mnt, key)) }))));
+    const reads = await Promise.all(
+      mounts.flatMap((mnt) => keys.map(async (key) => ({ key, bytes: await readFile(join(mnt, key)) }))),
+    );
     for (const r of reads) expect(r.bytes.equals(COLD[r.key] as Buffer), r.key).toBe(true);
     for (const key of keys) {
       const size = (COLD[key] as Buffer).length;
@@ -132,7 +136,8 @@ describe.skipIf(unavailable !== null)("daemon: several daemons reading the same 
     }
     const stats = await Promise.all(boxes.map((b) => b.stats()));
     expect(stats.reduce((n, s) => n + s.cache.claimWaits, 0)).toBeGreaterThan(0);
-    for (const s of stats) expect(s.cache).toMatchObject({ hashMismatches: 0, corruptBlocks: 0, claimTimeouts: 0 });
+    for (const s of stats)
+      expect(s.cache).toMatchObject({ hashMismatches: 0, corruptBlocks: 0, claimTimeouts: 0 });
     expect(await readdir(claimsDir(layoutDir(shared, DEFAULT_BLOCK_BYTES)))).toEqual([]);
   });
 
@@ -142,7 +147,11 @@ describe.skipIf(unavailable !== null)("daemon: several daemons reading the same 
     proxy.delayGets(`${coldPrefix}held.bin`, 120_000);
     // The reader of the dying daemon's mount gets an error when the daemon dies.
     const stuck = readFile(join(mounts[0] as string, "held.bin")).catch((err: unknown) => err);
-    await waitFor(async () => (await readdir(claims).catch(() => [])).length > 0, 20_000, "the first daemon to claim a chunk of held.bin");
+    await waitFor(
+      async () => (await readdir(claims).catch(() => [])).length > 0,
+      20_000,
+      "the first daemon to claim a chunk of held.bin",
+    );
     await dying.kill9();
     proxy.clearFaults();
     expect(await stuck).toBeInstanceOf(Error);

@@ -22,13 +22,28 @@ describe.skipIf(unavailable !== null)("daemon: a changed remote object", () => {
 
   it("answers ESTALE for an object whose pinned version is gone, and serves nothing of it", async () => {
     const salt = uniquePrefix("dmstale");
-    const files = { "gone.bin": pseudoRandomBytes(50_000, `${salt}-gone`), "kept.txt": Buffer.from("still here\n") };
-    const { manifest } = await publishFiles(s3.endpoint, `s3://${s3.bucket}`, `${salt}/pkg`, files, { prefix: salt });
+    const files = {
+      "gone.bin": pseudoRandomBytes(50_000, `${salt}-gone`),
+      "kept.txt": Buffer.from("still here\n"),
+    };
+    const { manifest } = await publishFiles(s3.endpoint, `s3://${s3.bucket}`, `${salt}/pkg`, files, {
+      prefix: salt,
+    });
     const gone = manifest.get("gone.bin");
     expect(gone?.physicalKey.versionId).toBeTruthy();
     // Delete exactly the pinned version (a newer object under the same key would not help).
-    const client = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: FAKE_AWS_ENV.AWS_REGION });
-    await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: gone?.physicalKey.path, VersionId: gone?.physicalKey.versionId ?? undefined }));
+    const client = new S3Client({
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      region: FAKE_AWS_ENV.AWS_REGION,
+    });
+    await client.send(
+      new DeleteObjectCommand({
+        Bucket: s3.bucket,
+        Key: gone?.physicalKey.path,
+        VersionId: gone?.physicalKey.versionId ?? undefined,
+      }),
+    );
     client.destroy();
 
     box = await DaemonSandbox.create("stale", { endpoint: s3.endpoint });
@@ -37,7 +52,7 @@ describe.skipIf(unavailable !== null)("daemon: a changed remote object", () => {
     const err = await readFile(join(mnt, "gone.bin")).catch((e: unknown) => e as NodeJS.ErrnoException);
     // Node has no name for ESTALE (116 on Linux): it reports the number.
     expect((err as NodeJS.ErrnoException).errno).toBe(-116);
-    expect((await readFile(join(mnt, "kept.txt"), "utf8"))).toBe("still here\n");
+    expect(await readFile(join(mnt, "kept.txt"), "utf8")).toBe("still here\n");
     const stats = await box.stats();
     expect(stats.cache.bytesFetched).toBeLessThan(files["gone.bin"].length);
     const verify = await box.cli(["verify", mnt]);

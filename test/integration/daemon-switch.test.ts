@@ -11,7 +11,13 @@ import { open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DaemonSandbox, waitFor } from "../helpers/daemon-harness.js";
-import { errnoOf, mountDifferences, publishFiles, pseudoRandomBytes, sha256Hex } from "../helpers/daemon-fixtures.js";
+import {
+  errnoOf,
+  mountDifferences,
+  publishFiles,
+  pseudoRandomBytes,
+  sha256Hex,
+} from "../helpers/daemon-fixtures.js";
 import { startFaultProxy, type FaultProxy } from "../helpers/daemon-proxy.js";
 import { fuseUnavailable } from "../helpers/fuse-harness.js";
 import { s3TestEnv, uniquePrefix } from "../helpers/s3.js";
@@ -66,8 +72,12 @@ describe.skipIf(unavailable !== null)("quilt switch", () => {
     return found as Listed;
   };
   /** Sizes as stat(2) reports them, for every key of `files`. */
-  const sizes = async (files: Record<string, Buffer>) => Object.fromEntries(await Promise.all(Object.keys(files).map(async (k) => [k, (await stat(join(mnt, k))).size])));
-  const wantSizes = (files: Record<string, Buffer>) => Object.fromEntries(Object.entries(files).map(([k, b]) => [k, b.length]));
+  const sizes = async (files: Record<string, Buffer>) =>
+    Object.fromEntries(
+      await Promise.all(Object.keys(files).map(async (k) => [k, (await stat(join(mnt, k))).size])),
+    );
+  const wantSizes = (files: Record<string, Buffer>) =>
+    Object.fromEntries(Object.entries(files).map(([k, b]) => [k, b.length]));
 
   beforeAll(async () => {
     v1 = (await publishFiles(s3.endpoint, registry, name, V1, { prefix: `${salt}-v1/`, tag: "v1" })).topHash;
@@ -103,7 +113,8 @@ describe.skipIf(unavailable !== null)("quilt switch", () => {
     // The kernel caches v1: every attribute, every page, the absence of v2's new files
     // (negative dentries), and the held file half read.
     expect(await sizes(V1)).toEqual(wantSizes(V1));
-    for (const added of ["added.txt", "nested/dir/added.bin"]) expect(await errnoOf(stat(join(mnt, added)))).toBe("ENOENT");
+    for (const added of ["added.txt", "nested/dir/added.bin"])
+      expect(await errnoOf(stat(join(mnt, added)))).toBe("ENOENT");
     expect(await mountDifferences(mnt, V1)).toEqual([]);
     const held = await open(join(mnt, HELD), "r");
     try {
@@ -112,13 +123,16 @@ describe.skipIf(unavailable !== null)("quilt switch", () => {
       const sharedGets = proxy.gets("shared.bin").length;
 
       const r = await box.ok(["switch", mnt, "v2"]);
-      expect(r.stdout).toContain(`Switched ${mnt} to ${name}:v2 (${v2.slice(0, 9)}); was ${name}:v1 (${v1.slice(0, 9)})`);
+      expect(r.stdout).toContain(
+        `Switched ${mnt} to ${name}:v2 (${v2.slice(0, 9)}); was ${name}:v1 (${v1.slice(0, 9)})`,
+      );
       expect(r.stdout).toContain("1 file was open before the switch: it reads the old version until closed");
 
       // The held file: the rest of v1, to v1's end, although v2's file at that path is shorter.
       const rest = Buffer.alloc(1_000_000);
       let got = 0;
-      for (let n = -1; n !== 0; got += n) n = (await held.read(rest, got, rest.length - got, first.length + got)).bytesRead;
+      for (let n = -1; n !== 0; got += n)
+        n = (await held.read(rest, got, rest.length - got, first.length + got)).bytesRead;
       expect(got).toBe(600_000);
       expect(sha256Hex(Buffer.concat([first, rest.subarray(0, got)]))).toBe(sha256Hex(V1[HELD] as Buffer));
       // New opens and listings: v2 only, sizes included (v1's were cached for an hour).
@@ -131,16 +145,28 @@ describe.skipIf(unavailable !== null)("quilt switch", () => {
     }
     // Closed: its path shows v2's size too, before anything reads it, once the daemon has the
     // kernel's release of the file (it comes after close returns) and invalidates the path again.
-    await waitFor(async () => JSON.stringify(await sizes(V2)) === JSON.stringify(wantSizes(V2)), 10_000, "the closed file's path to show v2's size").catch(() => undefined);
+    await waitFor(
+      async () => JSON.stringify(await sizes(V2)) === JSON.stringify(wantSizes(V2)),
+      10_000,
+      "the closed file's path to show v2's size",
+    ).catch(() => undefined);
     expect(await sizes(V2)).toEqual(wantSizes(V2));
     expect(await mountDifferences(mnt, V2)).toEqual([]);
     expect(await mountDifferences(other, V1)).toEqual([]);
     const now = await listed(mnt);
-    expect(now).toMatchObject({ package: `${name}:v2`, tag: "v2", topHash: v2, state: "mounted", previous: { package: `${name}:v1`, tag: "v1", topHash: v1 } });
+    expect(now).toMatchObject({
+      package: `${name}:v2`,
+      tag: "v2",
+      topHash: v2,
+      state: "mounted",
+      previous: { package: `${name}:v1`, tag: "v1", topHash: v1 },
+    });
     const text = await box.ok(["mounts"]);
     expect(text.stdout).toContain(`${mnt}  ${name}:v2  ${v2.slice(0, 9)}`);
     expect(await listed(other)).toMatchObject({ package: `${name}:v1`, topHash: v1, previous: null });
-    expect(text.stdout).toContain(`previous: ${name}:v1 (${v1.slice(0, 9)}); \`quilt switch ${mnt} --previous\` returns to it`);
+    expect(text.stdout).toContain(
+      `previous: ${name}:v1 (${v1.slice(0, 9)}); \`quilt switch ${mnt} --previous\` returns to it`,
+    );
   });
 
   it("comes back with the switched version after kill -9, and --previous returns to v1", async () => {
@@ -153,7 +179,11 @@ describe.skipIf(unavailable !== null)("quilt switch", () => {
     expect(back.stdout).toContain(`Switched ${mnt} to ${name}:v1 (${v1.slice(0, 9)})`);
     expect(await sizes(V1)).toEqual(wantSizes(V1));
     expect(await mountDifferences(mnt, V1)).toEqual([]);
-    expect(await listed()).toMatchObject({ package: `${name}:v1`, topHash: v1, previous: { package: `${name}:v2`, topHash: v2 } });
+    expect(await listed()).toMatchObject({
+      package: `${name}:v1`,
+      topHash: v1,
+      previous: { package: `${name}:v2`, topHash: v2 },
+    });
     // A second --previous goes forward again; switching to what is served changes nothing.
     await box.ok(["switch", mnt, "--previous"]);
     expect(await mountDifferences(mnt, V2)).toEqual([]);
@@ -162,7 +192,8 @@ describe.skipIf(unavailable !== null)("quilt switch", () => {
   });
 
   it("never shows an empty or mixed listing while it switches back and forth", async () => {
-    const top = (files: Record<string, Buffer>) => [...new Set(Object.keys(files).map((k) => k.split("/")[0] as string))].sort().join(",");
+    const top = (files: Record<string, Buffer>) =>
+      [...new Set(Object.keys(files).map((k) => k.split("/")[0] as string))].sort().join(",");
     const allowed = new Set([top(V1), top(V2)]);
     const seen = new Map<string, number>();
     let switching = true;

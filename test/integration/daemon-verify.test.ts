@@ -66,7 +66,9 @@ describe.skipIf(unavailable !== null)("daemon: verify, force-match and status on
   };
 
   beforeAll(async () => {
-    ({ manifest, topHash } = await publishFiles(s3.endpoint, registry, name, FILES, { prefix: `${salt}-data/` }));
+    ({ manifest, topHash } = await publishFiles(s3.endpoint, registry, name, FILES, {
+      prefix: `${salt}-data/`,
+    }));
     box = await DaemonSandbox.create("verify", { endpoint: s3.endpoint });
     mnt = await box.mountDir();
     await box.mount(`${name}:v1`, mnt, registry, ["--cache-size", "64M"]);
@@ -84,8 +86,17 @@ describe.skipIf(unavailable !== null)("daemon: verify, force-match and status on
     expect(partial.stdout).not.toContain("matches manifest");
     expect(partial.stdout).toContain("1 of 6 files not verified");
     expect(partial.stdout).toContain(`${mnt}/${NEVER_READ}`);
-    const partialJson = JSON.parse((await box.cli(["verify", mnt, "--cached-only", "--json"])).stdout) as VerifyJson;
-    expect(partialJson).toMatchObject({ ok: false, checked: 6, failed: [], unverified: [NEVER_READ], unverifiedCount: 1, rehashed: 4 });
+    const partialJson = JSON.parse(
+      (await box.cli(["verify", mnt, "--cached-only", "--json"])).stdout,
+    ) as VerifyJson;
+    expect(partialJson).toMatchObject({
+      ok: false,
+      checked: 6,
+      failed: [],
+      unverified: [NEVER_READ],
+      unverifiedCount: 1,
+      rehashed: 4,
+    });
     expect((await box.stats()).requests.s3.get).toBe(before.requests.s3.get);
 
     const r = await box.cli(["verify", mnt]);
@@ -101,8 +112,21 @@ describe.skipIf(unavailable !== null)("daemon: verify, force-match and status on
     expect(status.stdout).toContain(`Package: ${name}:v1 (${topHash.slice(0, 9)}) mounted at ${mnt}`);
     expect(status.stdout).toContain("Files: 6");
     expect(status.stdout).toContain("Integrity: verify=default; 6 of 6 files cached and verified");
-    const statusJson = JSON.parse((await box.ok(["status", mnt, "--json"])).stdout) as Record<string, unknown>;
-    expect(statusJson).toMatchObject({ kind: "mount", mountpoint: mnt, name, tag: "v1", topHash, entries: 6, verify: "default", verifiedFiles: 6, failedFiles: [] });
+    const statusJson = JSON.parse((await box.ok(["status", mnt, "--json"])).stdout) as Record<
+      string,
+      unknown
+    >;
+    expect(statusJson).toMatchObject({
+      kind: "mount",
+      mountpoint: mnt,
+      name,
+      tag: "v1",
+      topHash,
+      entries: 6,
+      verify: "default",
+      verifiedFiles: 6,
+      failedFiles: [],
+    });
   });
 
   it("cache clear while the daemon runs goes through the daemon: nothing it lists is gone, nothing fails, reads fetch again", async () => {
@@ -130,7 +154,14 @@ describe.skipIf(unavailable !== null)("daemon: verify, force-match and status on
     expect(bad.code, bad.stderr).toBe(1);
     const lines = bad.stdout.trim().split("\n");
     for (const key of ["data/a.bin", "data/b.bin", "data/same-as-b.bin"]) {
-      expect(lines.some((l) => l.startsWith(`${mnt}/${key} does not match manifest ${name}:v1: `) && /corrupt|do not match/.test(l)), `${key} in:\n${bad.stdout}`).toBe(true);
+      expect(
+        lines.some(
+          (l) =>
+            l.startsWith(`${mnt}/${key} does not match manifest ${name}:v1: `) &&
+            /corrupt|do not match/.test(l),
+        ),
+        `${key} in:\n${bad.stdout}`,
+      ).toBe(true);
     }
     expect(lines).toHaveLength(4);
     expect(lines[3]).toBe(`This can be fixed by calling quilt force-match ${mnt}`);
@@ -138,7 +169,8 @@ describe.skipIf(unavailable !== null)("daemon: verify, force-match and status on
     const fixed = await box.cli(["force-match", mnt]);
     expect(fixed.code, fixed.stderr).toBe(0);
     expect(fixed.stdout).toContain("Changes:");
-    for (const key of ["data/a.bin", "data/b.bin", "data/same-as-b.bin"]) expect(fixed.stdout).toContain(`  ${mnt}/${key} evicted from the cache and fetched again`);
+    for (const key of ["data/a.bin", "data/b.bin", "data/same-as-b.bin"])
+      expect(fixed.stdout).toContain(`  ${mnt}/${key} evicted from the cache and fetched again`);
 
     // Repaired means cached again and verified, not just gone from the cache: the same four
     // objects as before are re-hashed from the cache.

@@ -7,7 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Package, PackageBuilder } from "../../src/index.js";
 import { pseudoRandomBytes } from "../helpers/package-fixtures.js";
 import { uniquePrefix } from "../helpers/s3.js";
-import { cleanupAll, newContext, startCountingProxy, tempRoot, usecaseEnv, writeTree } from "../helpers/usecase-support.js";
+import {
+  cleanupAll,
+  newContext,
+  startCountingProxy,
+  tempRoot,
+  usecaseEnv,
+  writeTree,
+} from "../helpers/usecase-support.js";
 
 const env = usecaseEnv();
 afterAll(cleanupAll);
@@ -30,7 +37,10 @@ describe("download of a large object", () => {
   });
 
   async function downloadThrough(proxyEndpoint: string, concurrency: number) {
-    const pkg = await Package.browse(`${name}:v0`, { registry: env.registry, context: newContext(proxyEndpoint) });
+    const pkg = await Package.browse(`${name}:v0`, {
+      registry: env.registry,
+      context: newContext(proxyEndpoint),
+    });
     const dest = join(tempRoot("dl-large-dest"), "dataset");
     const result = await pkg.download(dest, { concurrency });
     expect(readFileSync(join(dest, "big.bin")).equals(bytes)).toBe(true);
@@ -42,7 +52,9 @@ describe("download of a large object", () => {
     const result = await downloadThrough(proxy.endpoint, 16);
     expect(result.fetched).toEqual(["big.bin"]);
     const gets = proxy.gets(dataPrefix);
-    expect(gets.map((g) => g.range).sort()).toEqual([`bytes=0-${8 * MiB - 1}`, `bytes=${16 * MiB}-${SIZE - 1}`, `bytes=${8 * MiB}-${16 * MiB - 1}`].sort());
+    expect(gets.map((g) => g.range).sort()).toEqual(
+      [`bytes=0-${8 * MiB - 1}`, `bytes=${16 * MiB}-${SIZE - 1}`, `bytes=${8 * MiB}-${16 * MiB - 1}`].sort(),
+    );
     expect(gets.reduce((n, g) => n + g.bytesOut, 0)).toBe(SIZE);
   });
 

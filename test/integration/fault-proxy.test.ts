@@ -6,7 +6,13 @@
 // stalls, resets, 503 storms and reset uploads happen as asked, and the S3 store's retries
 // get the right bytes through each of them.
 import { createHash } from "node:crypto";
-import { DeleteObjectCommand, GetObjectAttributesCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  GetObjectAttributesCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createS3Store } from "../../src/storage/s3-store.js";
 import { startFaultProxy, type FaultProxy, type SeenRequest } from "../helpers/daemon-proxy.js";
@@ -26,7 +32,10 @@ const client = (endpoint: string): S3Client =>
     endpoint,
     forcePathStyle: true,
     region: FAKE_AWS_ENV.AWS_REGION,
-    credentials: { accessKeyId: FAKE_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: FAKE_AWS_ENV.AWS_SECRET_ACCESS_KEY },
+    credentials: {
+      accessKeyId: FAKE_AWS_ENV.AWS_ACCESS_KEY_ID,
+      secretAccessKey: FAKE_AWS_ENV.AWS_SECRET_ACCESS_KEY,
+    },
     maxAttempts: 1,
     // As the project's client (s3-client.ts): no CRC32 on puts, and bodies not checked
     // against S3's checksum headers, which the proxy leaves as they were (a default
@@ -44,8 +53,13 @@ async function put(key: string, body: Buffer): Promise<void> {
 }
 
 /** The body of a GET through the proxy, as far as it came, and how it ended. */
-async function get(key: string, range?: string): Promise<{ bytes: Buffer; length: number | undefined; error?: unknown }> {
-  const res = await viaProxy.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key, ...(range !== undefined && { Range: range }) }));
+async function get(
+  key: string,
+  range?: string,
+): Promise<{ bytes: Buffer; length: number | undefined; error?: unknown }> {
+  const res = await viaProxy.send(
+    new GetObjectCommand({ Bucket: s3.bucket, Key: key, ...(range !== undefined && { Range: range }) }),
+  );
   const chunks: Buffer[] = [];
   try {
     for await (const c of res.Body as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(c));
@@ -89,7 +103,12 @@ describe("corrupt", () => {
     expect(first.bytes).toEqual(Buffer.from([(DATA[at] as number) ^ 0xff]));
     const elsewhere = await get(key, "bytes=0-999");
     expect(elsewhere.bytes.equals(DATA.subarray(0, 1000))).toBe(true);
-    expect(proxy.gets("corrupt.bin").map((r) => r.faults ?? [])).toEqual([["corrupt"], ["corrupt"], ["corrupt"], ["corrupt"]]);
+    expect(proxy.gets("corrupt.bin").map((r) => r.faults ?? [])).toEqual([
+      ["corrupt"],
+      ["corrupt"],
+      ["corrupt"],
+      ["corrupt"],
+    ]);
     proxy.clearFaults();
     expect((await get(key)).bytes.equals(DATA)).toBe(true);
   });
@@ -98,7 +117,9 @@ describe("corrupt", () => {
     const key = `${prefix}/mask.bin`;
     await put(key, DATA.subarray(0, 5000));
     proxy.corrupt("mask.bin", { offset: 4999, xor: 0x01, times: 1 });
-    expect((await get(key, "bytes=4000-4999")).bytes.equals(flipped(DATA.subarray(4000, 5000), 999, 0x01))).toBe(true);
+    expect(
+      (await get(key, "bytes=4000-4999")).bytes.equals(flipped(DATA.subarray(4000, 5000), 999, 0x01)),
+    ).toBe(true);
     expect((await get(key, "bytes=4000-4999")).bytes.equals(DATA.subarray(4000, 5000))).toBe(true);
   });
 });
@@ -137,7 +158,12 @@ describe("truncate", () => {
 
 describe("stall, reset, failWith, resetUploads: the store retries through each", () => {
   /** A store with a 500 ms idle timeout and tiny backoffs, through the proxy. */
-  const quickStore = () => createS3Store({ endpoint: proxy.endpoint, idleTimeoutMs: 500, retry: { baseDelayMs: 5, maxDelayMs: 20 } });
+  const quickStore = () =>
+    createS3Store({
+      endpoint: proxy.endpoint,
+      idleTimeoutMs: 500,
+      retry: { baseDelayMs: 5, maxDelayMs: 20 },
+    });
 
   it("a stalled body (connection open, silent) times out and is fetched again on a fresh connection", async () => {
     const key = `${prefix}/stall.bin`;
@@ -179,7 +205,11 @@ describe("stall, reset, failWith, resetUploads: the store retries through each",
       "GET 200",
     ]);
     proxy.failWith("storm.bin", { status: 503, code: "SlowDown" });
-    await expect(store.get({ bucket: s3.bucket, key })).rejects.toMatchObject({ code: "ESTORAGE", message: expect.stringMatching(/SlowDown/), hint: expect.stringMatching(/try again later/) });
+    await expect(store.get({ bucket: s3.bucket, key })).rejects.toMatchObject({
+      code: "ESTORAGE",
+      message: expect.stringMatching(/SlowDown/),
+      hint: expect.stringMatching(/try again later/),
+    });
     await store.close();
   });
 
@@ -237,16 +267,28 @@ describe("fakeObjectParts", () => {
     const parts = partsOf(DATA, MIB);
     proxy.fakeObjectParts("parts.bin", parts);
     const res = await viaProxy.send(
-      new GetObjectAttributesCommand({ Bucket: s3.bucket, Key: key, ObjectAttributes: ["ETag", "Checksum", "ObjectParts", "ObjectSize", "StorageClass"] }),
+      new GetObjectAttributesCommand({
+        Bucket: s3.bucket,
+        Key: key,
+        ObjectAttributes: ["ETag", "Checksum", "ObjectParts", "ObjectSize", "StorageClass"],
+      }),
     );
     expect(res.ObjectParts?.TotalPartsCount).toBe(4);
     expect(res.ObjectParts?.IsTruncated).toBe(false);
-    expect(res.ObjectParts?.Parts?.map((p) => ({ partNumber: p.PartNumber, size: p.Size, checksumSHA256: p.ChecksumSHA256 }))).toEqual(parts);
+    expect(
+      res.ObjectParts?.Parts?.map((p) => ({
+        partNumber: p.PartNumber,
+        size: p.Size,
+        checksumSHA256: p.ChecksumSHA256,
+      })),
+    ).toEqual(parts);
     expect(res.ObjectSize).toBe(DATA.length);
     expect(res.ETag).toMatch(/^"[0-9a-f]{32}-4"$/);
     expect(res.StorageClass).toBe("STANDARD");
     // Composite: sha256 over the parts' raw digests, which is quilt's sha2-256-chunked for 8 MiB parts.
-    const composite = createHash("sha256").update(Buffer.concat(parts.map((p) => Buffer.from(p.checksumSHA256, "base64")))).digest("base64");
+    const composite = createHash("sha256")
+      .update(Buffer.concat(parts.map((p) => Buffer.from(p.checksumSHA256, "base64"))))
+      .digest("base64");
     expect(res.Checksum).toEqual({ ChecksumSHA256: composite, ChecksumType: "COMPOSITE" });
     expect(res.LastModified).toBeInstanceOf(Date);
   });
@@ -255,19 +297,45 @@ describe("fakeObjectParts", () => {
     const key = `${prefix}/paged.bin`;
     const parts = partsOf(DATA, MIB);
     proxy.fakeObjectParts("paged.bin", parts, { etag: '"abc"' });
-    const page = await viaProxy.send(new GetObjectAttributesCommand({ Bucket: s3.bucket, Key: key, ObjectAttributes: ["ObjectParts", "ETag"], MaxParts: 3, PartNumberMarker: "1" }));
+    const page = await viaProxy.send(
+      new GetObjectAttributesCommand({
+        Bucket: s3.bucket,
+        Key: key,
+        ObjectAttributes: ["ObjectParts", "ETag"],
+        MaxParts: 3,
+        PartNumberMarker: "1",
+      }),
+    );
     expect(page.ObjectParts?.Parts?.map((p) => p.PartNumber)).toEqual([2, 3, 4]);
-    expect(page.ObjectParts).toMatchObject({ TotalPartsCount: 4, IsTruncated: false, NextPartNumberMarker: "4", MaxParts: 3 });
+    expect(page.ObjectParts).toMatchObject({
+      TotalPartsCount: 4,
+      IsTruncated: false,
+      NextPartNumberMarker: "4",
+      MaxParts: 3,
+    });
     expect(page.ETag).toBe('"abc"');
     expect(page.Checksum).toBeUndefined();
     expect(page.ObjectSize).toBeUndefined();
-    const first = await viaProxy.send(new GetObjectAttributesCommand({ Bucket: s3.bucket, Key: key, ObjectAttributes: ["ObjectParts"], MaxParts: 2 }));
+    const first = await viaProxy.send(
+      new GetObjectAttributesCommand({
+        Bucket: s3.bucket,
+        Key: key,
+        ObjectAttributes: ["ObjectParts"],
+        MaxParts: 2,
+      }),
+    );
     expect(first.ObjectParts).toMatchObject({ IsTruncated: true, NextPartNumberMarker: "2" });
     proxy.fakeObjectParts("paged.bin", "error");
-    await expect(viaProxy.send(new GetObjectAttributesCommand({ Bucket: s3.bucket, Key: key, ObjectAttributes: ["ObjectParts"] }))).rejects.toMatchObject({
+    await expect(
+      viaProxy.send(
+        new GetObjectAttributesCommand({ Bucket: s3.bucket, Key: key, ObjectAttributes: ["ObjectParts"] }),
+      ),
+    ).rejects.toMatchObject({
       name: "NotImplemented",
       $metadata: { httpStatusCode: 501 },
     });
-    expect(proxy.requests.filter((r) => r.key === key).every((r) => r.faults?.includes("fake-attributes"))).toBe(true);
+    expect(
+      proxy.requests.filter((r) => r.key === key).every((r) => r.faults?.includes("fake-attributes")),
+    ).toBe(true);
   });
 });

@@ -63,19 +63,30 @@ afterAll(async () => {
 
 describe("library", () => {
   const context = (idleTimeoutMs: number) =>
-    new QuiltContext({ cacheDir: join(root, `lib-${idleTimeoutMs}`), s3: { endpoint: proxy.endpoint, forcePathStyle: true, idleTimeoutMs, retry: { baseDelayMs: 5, maxDelayMs: 50 } } });
+    new QuiltContext({
+      cacheDir: join(root, `lib-${idleTimeoutMs}`),
+      s3: {
+        endpoint: proxy.endpoint,
+        forcePathStyle: true,
+        idleTimeoutMs,
+        retry: { baseDelayMs: 5, maxDelayMs: 50 },
+      },
+    });
 
   it("getBytes and download get the right bytes through a stall, a reset, a truncation, a storm and a spike", async () => {
     const ctx = context(1000);
     try {
       const pkg = await Package.browse(`${name}:v1`, { registry, context: ctx });
       proxy.stall("lib-stall.bin", { afterBytes: 10_000, times: 1 });
-      expect((await pkg.getEntry("lib-stall.bin").getBytes()).equals(FILES["lib-stall.bin"] as Buffer)).toBe(true);
+      expect((await pkg.getEntry("lib-stall.bin").getBytes()).equals(FILES["lib-stall.bin"] as Buffer)).toBe(
+        true,
+      );
       expect(proxy.gets("lib-stall.bin").map((g) => g.faults ?? [])).toEqual([["stall"], []]);
       injectEachFault(proxy, `${salt}-data/`);
       const dest = join(root, "lib-download");
       await pkg.download(dest);
-      for (const key of FAULTED) expect((await readFile(join(dest, key))).equals(FILES[key] as Buffer), key).toBe(true);
+      for (const key of FAULTED)
+        expect((await readFile(join(dest, key))).equals(FILES[key] as Buffer), key).toBe(true);
     } finally {
       proxy.clearFaults();
       await ctx.close();
@@ -96,7 +107,8 @@ describe("library", () => {
         const seen = proxy.gets("abort.bin").length;
         const abort = new AbortController();
         const pending = run(abort.signal).catch((e: unknown) => e);
-        for (let i = 0; i < 200 && proxy.gets("abort.bin").length === seen; i++) await new Promise((r) => setTimeout(r, 50));
+        for (let i = 0; i < 200 && proxy.gets("abort.bin").length === seen; i++)
+          await new Promise((r) => setTimeout(r, 50));
         abort.abort();
         expect(await pending, what).toBeInstanceOf(Error);
       }
@@ -121,15 +133,21 @@ describe("CLI install and push", () => {
   it("install gets the right bytes through every fault; a key that keeps failing is a clear error", async () => {
     injectEachFault(proxy, `${salt}-data/`);
     const dest = join(root, "cli-install");
-    const r = await runCli(["install", `${name}:v1`, "--registry", registry, "--dest", dest], { env: env(proxy.endpoint, "install") });
+    const r = await runCli(["install", `${name}:v1`, "--registry", registry, "--dest", dest], {
+      env: env(proxy.endpoint, "install"),
+    });
     expect(r.code, r.stderr).toBe(0);
-    for (const [key, bytes] of Object.entries(FILES)) expect((await readFile(join(dest, key))).equals(bytes), key).toBe(true);
+    for (const [key, bytes] of Object.entries(FILES))
+      expect((await readFile(join(dest, key))).equals(bytes), key).toBe(true);
     expect((await runCli(["verify", dest], { env: env(proxy.endpoint, "install") })).code).toBe(0);
     for (const key of FAULTED) expect(proxy.gets(`${salt}-data/${key}`).length, key).toBeGreaterThan(1);
     proxy.clearFaults();
 
     proxy.failWith("down.bin", { status: 503, code: "SlowDown" });
-    const failed = await runCli(["install", `${name}:v1`, "--registry", registry, "--dest", join(root, "cli-install-down")], { env: env(proxy.endpoint, "install-down") });
+    const failed = await runCli(
+      ["install", `${name}:v1`, "--registry", registry, "--dest", join(root, "cli-install-down")],
+      { env: env(proxy.endpoint, "install-down") },
+    );
     proxy.clearFaults();
     expect(failed.code).toBe(3);
     expect(failed.stderr).toMatch(/^Error: .*down\.bin.*SlowDown/m);
@@ -140,7 +158,10 @@ describe("CLI install and push", () => {
   it("push rides out a 503 SlowDown storm on PUTs and an upload reset mid-body; a storm that lasts is a clear error and no tag", async () => {
     const work = join(root, "push-work");
     await mkdir(work, { recursive: true });
-    const files = { "pushed-a.bin": pseudoRandomBytes(200 * KB, `${salt}-pa`), "pushed-b.bin": pseudoRandomBytes(300 * KB, `${salt}-pb`) };
+    const files = {
+      "pushed-a.bin": pseudoRandomBytes(200 * KB, `${salt}-pa`),
+      "pushed-b.bin": pseudoRandomBytes(300 * KB, `${salt}-pb`),
+    };
     for (const [k, v] of Object.entries(files)) await writeFile(join(work, k), v);
     const pushName = `${salt}/pushed`;
     const q = new CliSession(work, { ...env(proxy.endpoint, "push"), QUILT_REGISTRY: registry });
@@ -150,12 +171,25 @@ describe("CLI install and push", () => {
     proxy.failWith("pushed-a.bin", { status: 503, code: "SlowDown", methods: ["PUT"], times: 3 });
     proxy.resetUploads("pushed-b.bin", { afterBytes: 1000, times: 1 });
     await q.ok("push", "--prefix", `${salt}-pushed/v1`, "-t", "v1");
-    expect(proxy.requests.filter((r) => r.method === "PUT" && r.key.endsWith("pushed-a.bin")).map((r) => r.status)).toEqual([503, 503, 503, 200]);
-    expect(proxy.requests.filter((r) => r.method === "PUT" && r.key.endsWith("pushed-b.bin")).map((r) => r.faults ?? [])).toEqual([["reset-upload"], []]);
+    expect(
+      proxy.requests.filter((r) => r.method === "PUT" && r.key.endsWith("pushed-a.bin")).map((r) => r.status),
+    ).toEqual([503, 503, 503, 200]);
+    expect(
+      proxy.requests
+        .filter((r) => r.method === "PUT" && r.key.endsWith("pushed-b.bin"))
+        .map((r) => r.faults ?? []),
+    ).toEqual([["reset-upload"], []]);
     // Read back straight from moto: the pushed bytes are the files' bytes.
     const back = join(root, "push-back");
-    expect((await runCli(["install", `${pushName}:v1`, "--registry", registry, "--dest", back], { env: env(s3.endpoint, "push-back") })).code).toBe(0);
-    for (const [k, v] of Object.entries(files)) expect((await readFile(join(back, k))).equals(v), k).toBe(true);
+    expect(
+      (
+        await runCli(["install", `${pushName}:v1`, "--registry", registry, "--dest", back], {
+          env: env(s3.endpoint, "push-back"),
+        })
+      ).code,
+    ).toBe(0);
+    for (const [k, v] of Object.entries(files))
+      expect((await readFile(join(back, k))).equals(v), k).toBe(true);
 
     await writeFile(join(work, "pushed-c.bin"), pseudoRandomBytes(100 * KB, `${salt}-pc`));
     await q.ok("add", "pushed-c.bin");
@@ -165,7 +199,10 @@ describe("CLI install and push", () => {
     expect(failed.code).toBe(3);
     expect(failed.stderr).toMatch(/^Error: .*pushed-c\.bin.*SlowDown/m);
     expect(failed.stderr).toMatch(/^hint: /m);
-    expect((await runCli(["ls", `${pushName}:v2`, "--registry", registry], { env: env(s3.endpoint, "push-back") })).code).toBe(4);
+    expect(
+      (await runCli(["ls", `${pushName}:v2`, "--registry", registry], { env: env(s3.endpoint, "push-back") }))
+        .code,
+    ).toBe(4);
   }, 120_000);
 });
 
@@ -191,7 +228,8 @@ describe.skipIf(unavailable !== null)("mount", () => {
 
   it("reads the right bytes through every fault, counts the retries by cause, and a file S3 keeps failing is EIO with the daemon still up", async () => {
     injectEachFault(proxy, `${salt}-data/`);
-    for (const key of FAULTED) expect((await readFile(join(mnt, key))).equals(FILES[key] as Buffer), key).toBe(true);
+    for (const key of FAULTED)
+      expect((await readFile(join(mnt, key))).equals(FILES[key] as Buffer), key).toBe(true);
     proxy.clearFaults();
     const faults = (await info()).faults;
     expect(faults.throttled).toBeGreaterThanOrEqual(3);
@@ -205,7 +243,9 @@ describe.skipIf(unavailable !== null)("mount", () => {
     proxy.clearFaults();
     expect((await info()).faults.gaveUp).toBeGreaterThanOrEqual(1);
     const text = await box.ok(["mounts"]);
-    expect(text.stdout).toMatch(/storage: \d+ retries \(.*throttled.*\), [1-9]\d* failed after every attempt/);
+    expect(text.stdout).toMatch(
+      /storage: \d+ retries \(.*throttled.*\), [1-9]\d* failed after every attempt/,
+    );
     expect((await readFile(join(mnt, "down.bin"))).equals(FILES["down.bin"] as Buffer)).toBe(true);
   }, 120_000);
 
@@ -213,7 +253,8 @@ describe.skipIf(unavailable !== null)("mount", () => {
     proxy.stall("interrupted.bin", { afterBytes: 10_000 });
     const cat = spawn("cat", [join(mnt, "interrupted.bin")], { stdio: ["ignore", "ignore", "ignore"] });
     const exited = once(cat, "exit");
-    for (let i = 0; i < 200 && proxy.gets("interrupted.bin").length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && proxy.gets("interrupted.bin").length === 0; i++)
+      await new Promise((r) => setTimeout(r, 50));
     const started = Date.now();
     cat.kill("SIGINT");
     await exited;
@@ -223,6 +264,8 @@ describe.skipIf(unavailable !== null)("mount", () => {
     expect(Date.now() - started).toBeLessThan(20_000);
     proxy.clearFaults();
     await box.ok(["mounts"]);
-    expect((await readFile(join(mnt, "interrupted.bin"))).equals(FILES["interrupted.bin"] as Buffer)).toBe(true);
+    expect((await readFile(join(mnt, "interrupted.bin"))).equals(FILES["interrupted.bin"] as Buffer)).toBe(
+      true,
+    );
   }, 60_000);
 });

@@ -81,7 +81,9 @@ describe.skipIf(unavailable !== null)("FUSE mount lifecycle", () => {
     await first.kill();
     expect(await mountState(mnt)).toBe("stale");
     // (A name the kernel has not cached yet: cached attributes outlive the server.)
-    expect(() => lstatSync(join(mnt, "not-looked-up-before"))).toThrow(expect.objectContaining({ code: "ENOTCONN" }));
+    expect(() => lstatSync(join(mnt, "not-looked-up-before"))).toThrow(
+      expect.objectContaining({ code: "ENOTCONN" }),
+    );
     expect(await clearStaleMount(mnt)).toBe(true);
     expect(await mountState(mnt)).toBe("none");
     const second = await start(mnt);
@@ -103,7 +105,11 @@ describe.skipIf(unavailable !== null)("FUSE mount lifecycle", () => {
   });
 
   it("refuses a live mount point, a non-empty directory and a missing one", async () => {
-    const core = new QuiltFilesystem(fsManifest(FILES), new MemoryEntryReader(), { uid: 0, gid: 0, time: new Date() });
+    const core = new QuiltFilesystem(fsManifest(FILES), new MemoryEntryReader(), {
+      uid: 0,
+      gid: 0,
+      time: new Date(),
+    });
     const live = await start();
     await expect(mount(core, live.mountpoint)).rejects.toThrow(/already a mount point/);
     const full = await tempDir();

@@ -38,7 +38,11 @@ describe.skipIf(unavailable !== null)("FUSE mount metadata", () => {
       expect(st.size).toBe(f.size);
     }
     for (const d of readdirSync(join(mnt, "gen"))) expect(readdirSync(join(mnt, "gen", d))).toHaveLength(100);
-    const xattrs = await run("python3", ["-c", "import os,sys\nn=0\nfor r,ds,fs in os.walk(sys.argv[1]):\n for f in fs: n+=len(os.listxattr(os.path.join(r,f)))\nprint(n)", mnt]);
+    const xattrs = await run("python3", [
+      "-c",
+      "import os,sys\nn=0\nfor r,ds,fs in os.walk(sys.argv[1]):\n for f in fs: n+=len(os.listxattr(os.path.join(r,f)))\nprint(n)",
+      mnt,
+    ]);
     expect(Number(xattrs.stdout.trim())).toBe(COUNT * 3);
 
     const stats = await server.stats();

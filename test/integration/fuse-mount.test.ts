@@ -63,7 +63,14 @@ describe.skipIf(unavailable !== null)("FUSE mount", () => {
   const tree = InodeTree.build(fsManifest(FILES, { dirMeta: DIR_META }));
 
   beforeAll(async () => {
-    server = await FuseServer.start({ files: FILES, dirMeta: DIR_META, userMeta: { owner: "ml-team" }, topHash: TOP_HASH, time: TIME, delayMs: 2 });
+    server = await FuseServer.start({
+      files: FILES,
+      dirMeta: DIR_META,
+      userMeta: { owner: "ml-team" },
+      topHash: TOP_HASH,
+      time: TIME,
+      delayMs: 2,
+    });
     mnt = server.mountpoint;
   });
   afterAll(async () => {
@@ -84,7 +91,14 @@ describe.skipIf(unavailable !== null)("FUSE mount", () => {
   it("lists every file and directory of the manifest, with its attributes and stable inode", () => {
     const { files, dirs } = walk(mnt);
     expect(files.sort()).toEqual(FILES.map((f) => f.key).sort());
-    const expectedDirs = new Set(FILES.flatMap((f) => f.key.split("/").slice(0, -1).map((_, i, p) => p.slice(0, i + 1).join("/"))));
+    const expectedDirs = new Set(
+      FILES.flatMap((f) =>
+        f.key
+          .split("/")
+          .slice(0, -1)
+          .map((_, i, p) => p.slice(0, i + 1).join("/")),
+      ),
+    );
     expect(dirs.sort()).toEqual([...expectedDirs].sort());
     for (const f of FILES) {
       const st = lstatSync(join(mnt, f.key));
@@ -103,7 +117,9 @@ describe.skipIf(unavailable !== null)("FUSE mount", () => {
     }
     expect(lstatSync(mnt).ino).toBe(1);
     expect(() => lstatSync(join(mnt, "no-such-file"))).toThrow(expect.objectContaining({ code: "ENOENT" }));
-    expect(() => lstatSync(join(mnt, "README.md", "x"))).toThrow(expect.objectContaining({ code: "ENOTDIR" }));
+    expect(() => lstatSync(join(mnt, "README.md", "x"))).toThrow(
+      expect.objectContaining({ code: "ENOTDIR" }),
+    );
   });
 
   it("reads every file byte for byte", async () => {
@@ -125,7 +141,9 @@ describe.skipIf(unavailable !== null)("FUSE mount", () => {
         const { bytesRead } = await fh.read(buf, 0, length, offset);
         const want = Math.min(length, f.size - offset);
         expect(bytesRead, `read ${length} at ${offset}`).toBe(want);
-        expect(buf.subarray(0, bytesRead).equals(entryBytes(f.key, offset, want)), `bytes at ${offset}`).toBe(true);
+        expect(buf.subarray(0, bytesRead).equals(entryBytes(f.key, offset, want)), `bytes at ${offset}`).toBe(
+          true,
+        );
       }
       expect((await fh.read(Buffer.alloc(10), 0, 10, f.size)).bytesRead).toBe(0);
     } finally {
@@ -186,7 +204,11 @@ describe.skipIf(unavailable !== null)("FUSE mount", () => {
     expect(await errorCode(truncate(file, 0))).toBe("EROFS");
     expect(await errorCode(chmod(file, 0o644))).toBe("EROFS");
     expect(await errorCode(utimes(file, new Date(), new Date()))).toBe("EROFS");
-    const py = await run("python3", ["-c", "import os,sys\ntry:\n os.setxattr(sys.argv[1], 'user.x', b'1')\nexcept OSError as e:\n print(e.errno)", file]);
+    const py = await run("python3", [
+      "-c",
+      "import os,sys\ntry:\n os.setxattr(sys.argv[1], 'user.x', b'1')\nexcept OSError as e:\n print(e.errno)",
+      file,
+    ]);
     expect(Number(py.stdout.trim())).toBe(osConstants.errno.EROFS);
     expect((await readFile(file)).length).toBe(1234);
   });
@@ -210,9 +232,13 @@ print(json.dumps(out))
     const out = JSON.parse(py.stdout);
     const img = out["images/train/0001.jpg"];
     expect(img.names).toEqual(["user.quilt.hash", "user.quilt.meta", "user.quilt.physical_key"]);
-    expect(JSON.parse(img.values["user.quilt.meta"])).toEqual({ annotations: [{ bbox: [1, 2, 3, 4], label: "cat" }] });
+    expect(JSON.parse(img.values["user.quilt.meta"])).toEqual({
+      annotations: [{ bbox: [1, 2, 3, 4], label: "cat" }],
+    });
     expect(JSON.parse(img.values["user.quilt.hash"])).toMatchObject({ type: "SHA256" });
-    expect(img.values["user.quilt.physical_key"]).toMatch(/^s3:\/\/test-bucket\/data\/images\/train\/0001\.jpg\?versionId=v\d+$/);
+    expect(img.values["user.quilt.physical_key"]).toMatch(
+      /^s3:\/\/test-bucket\/data\/images\/train\/0001\.jpg\?versionId=v\d+$/,
+    );
     expect(JSON.parse(out["meta/big.json"].values["user.quilt.meta"])).toEqual(BIG_META);
     expect(JSON.parse(out["images"].values["user.quilt.meta"])).toEqual({ source: "camera" });
     expect(out[""].values["user.quilt.top_hash"]).toBe(TOP_HASH);

@@ -75,7 +75,13 @@ beforeAll(async () => {
   await publishFiles(s3.endpoint, registry, name, FILES, { prefix: `${salt}-data/` });
   proxy = await startHoldProxy(s3.endpoint);
   root = tempRoot("install-crash");
-  q = new CliSession(root, { ...FAKE_AWS_ENV, AWS_ENDPOINT_URL: proxy.endpoint, QUILT_REGISTRY: registry, QUILT_CACHE_DIR: join(root, "cache"), QUILT_STATE_DIR: join(root, "state") });
+  q = new CliSession(root, {
+    ...FAKE_AWS_ENV,
+    AWS_ENDPOINT_URL: proxy.endpoint,
+    QUILT_REGISTRY: registry,
+    QUILT_CACHE_DIR: join(root, "cache"),
+    QUILT_STATE_DIR: join(root, "state"),
+  });
 });
 
 afterAll(async () => {

@@ -94,7 +94,9 @@ describe.skipIf(unavailable !== null)("mount integrity: bytes corrupted in fligh
     const inBadChunk = await errnoOf(readAt(join(mnt, "digests.bin"), CHUNK, 4096));
     expect(inBadChunk).toBe("EIO");
     // The part list was asked for (once) before any unverified byte could go out.
-    expect(proxy.requests.some((r) => r.key.endsWith("digests.bin") && /attributes/.test(r.query))).toBe(true);
+    expect(proxy.requests.some((r) => r.key.endsWith("digests.bin") && /attributes/.test(r.query))).toBe(
+      true,
+    );
     proxy.clearFaults();
     expect((await readAll(join(mnt, "digests.bin"))).equals(data)).toBe(true);
     const info = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as MountInfoReply[];
@@ -144,7 +146,9 @@ describe.skipIf(unavailable !== null)("mount integrity: bytes corrupted in fligh
     proxy.corrupt("strict.bin", { offset: CHUNK + 17 });
     const path = join(strictMnt, "strict.bin");
     expect(await errnoOf(readAt(path, 0, 4096))).toBe("EIO");
-    const info = (JSON.parse((await box.ok(["mounts", "--json"])).stdout) as MountInfoReply[]).find((m) => m.mountpoint === strictMnt);
+    const info = (JSON.parse((await box.ok(["mounts", "--json"])).stdout) as MountInfoReply[]).find(
+      (m) => m.mountpoint === strictMnt,
+    );
     expect(info?.verify).toBe("strict");
     expect(info?.unverifiedFiles).toEqual([]);
     proxy.clearFaults();
@@ -167,21 +171,45 @@ describe.skipIf(unavailable !== null)("mount integrity: bytes corrupted in fligh
   });
 
   it("between two ranged reads: a deleted version fails the next read; an overwrite is not mixed in (reads are pinned)", async () => {
-    const client = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: FAKE_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: FAKE_AWS_ENV.AWS_SECRET_ACCESS_KEY } });
+    const client = new S3Client({
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      region: "us-east-1",
+      credentials: {
+        accessKeyId: FAKE_AWS_ENV.AWS_ACCESS_KEY_ID,
+        secretAccessKey: FAKE_AWS_ENV.AWS_SECRET_ACCESS_KEY,
+      },
+    });
     try {
       const deleted = manifest.get("deleted.bin");
       const overwritten = manifest.get("overwritten.bin");
       if (!deleted || !overwritten) throw new Error("fixture");
       const delPath = join(mnt, "deleted.bin");
-      expect((await readAt(delPath, 0, 4096)).equals((FILES["deleted.bin"] as Buffer).subarray(0, 4096))).toBe(true);
-      await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: deleted.physicalKey.path, VersionId: deleted.physicalKey.versionId ?? undefined }));
+      expect(
+        (await readAt(delPath, 0, 4096)).equals((FILES["deleted.bin"] as Buffer).subarray(0, 4096)),
+      ).toBe(true);
+      await client.send(
+        new DeleteObjectCommand({
+          Bucket: s3.bucket,
+          Key: deleted.physicalKey.path,
+          VersionId: deleted.physicalKey.versionId ?? undefined,
+        }),
+      );
       // ESTALE: the pinned version is gone (Node names errno 116 "Unknown system error -116").
-      expect(await errnoOf(readAt(delPath, CHUNK + MiB, 4096))).toMatch(/^(ESTALE|Unknown system error -116|EIO)$/);
+      expect(await errnoOf(readAt(delPath, CHUNK + MiB, 4096))).toMatch(
+        /^(ESTALE|Unknown system error -116|EIO)$/,
+      );
 
       const data = FILES["overwritten.bin"] as Buffer;
       const path = join(mnt, "overwritten.bin");
       expect((await readAt(path, 0, 4096)).equals(data.subarray(0, 4096))).toBe(true);
-      await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: overwritten.physicalKey.path, Body: Buffer.alloc(data.length, 7) }));
+      await client.send(
+        new PutObjectCommand({
+          Bucket: s3.bucket,
+          Key: overwritten.physicalKey.path,
+          Body: Buffer.alloc(data.length, 7),
+        }),
+      );
       expect((await readAll(path)).equals(data)).toBe(true);
     } finally {
       client.destroy();

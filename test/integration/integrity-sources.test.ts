@@ -13,7 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Manifest } from "../../src/manifest/manifest.js";
 import { createS3Store } from "../../src/storage/s3-store.js";
 import { DaemonSandbox } from "../helpers/daemon-harness.js";
-import { errnoOf, mountDifferences, publishFiles, pseudoRandomBytes, readAt, walkFiles } from "../helpers/daemon-fixtures.js";
+import {
+  errnoOf,
+  mountDifferences,
+  publishFiles,
+  pseudoRandomBytes,
+  readAt,
+  walkFiles,
+} from "../helpers/daemon-fixtures.js";
 import { fuseUnavailable } from "../helpers/fuse-harness.js";
 import { plantImpostor } from "../helpers/impostor.js";
 import { s3TestEnv, uniquePrefix } from "../helpers/s3.js";
@@ -40,7 +47,12 @@ describe.skipIf(unavailable !== null)("a forged registry with the real top hash"
     const { topHash } = await publishFiles(s3.endpoint, real, name, FILES, { prefix: `${salt}-data/` });
     const store = createS3Store({ endpoint: s3.endpoint });
     try {
-      await plantImpostor({ source: { registry: real, store }, name, topHash, target: { registry: fake, store, dataPrefix: `${salt}-impostor` } });
+      await plantImpostor({
+        source: { registry: real, store },
+        name,
+        topHash,
+        target: { registry: fake, store, dataPrefix: `${salt}-impostor` },
+      });
     } finally {
       await store.close();
     }
@@ -77,7 +89,8 @@ describe.skipIf(unavailable !== null)("a forged registry with the real top hash"
     const dest = join(box.root, "installed");
     await box.ok(["install", `${name}:latest`, "--registry", real, "--dest", dest]);
     const installed = await walkFiles(dest);
-    for (const [key, bytes] of Object.entries(FILES)) expect((await readFile(installed.get(key) as string)).equals(bytes), key).toBe(true);
+    for (const [key, bytes] of Object.entries(FILES))
+      expect((await readFile(installed.get(key) as string)).equals(bytes), key).toBe(true);
     expect((await box.cli(["verify", mntReal, "--cached-only"])).code).toBe(0);
     // The cache is by content, and only verified content: the impostor's manifest names the
     // real package's hashes, so its mount now serves the real, verified bytes, never its own.
@@ -91,53 +104,58 @@ describe.skipIf(unavailable !== null)("a forged registry with the real top hash"
   });
 });
 
-describe.skipIf(unavailable !== null)("an object overwritten in place after push (local registry, fresh cache)", () => {
-  const salt = uniquePrefix("overwrite");
-  const name = `${salt}/pkg`;
-  const FILES: Record<string, Buffer> = {
-    "small.bin": pseudoRandomBytes(100_001, `${salt}-small`),
-    "large.bin": pseudoRandomBytes(8 * MiB + 2 * MiB + 9, `${salt}-large`),
-    "between.bin": pseudoRandomBytes(8 * MiB + 2 * MiB + 13, `${salt}-between`),
-  };
-  let box: DaemonSandbox;
-  let manifest: Manifest;
-  let registry = "";
+describe.skipIf(unavailable !== null)(
+  "an object overwritten in place after push (local registry, fresh cache)",
+  () => {
+    const salt = uniquePrefix("overwrite");
+    const name = `${salt}/pkg`;
+    const FILES: Record<string, Buffer> = {
+      "small.bin": pseudoRandomBytes(100_001, `${salt}-small`),
+      "large.bin": pseudoRandomBytes(8 * MiB + 2 * MiB + 9, `${salt}-large`),
+      "between.bin": pseudoRandomBytes(8 * MiB + 2 * MiB + 13, `${salt}-between`),
+    };
+    let box: DaemonSandbox;
+    let manifest: Manifest;
+    let registry = "";
 
-  const pathOf = (key: string): string => {
-    const e = manifest.get(key);
-    if (!e || e.physicalKey.bucket !== null) throw new Error(`${key} is not a local object`);
-    return e.physicalKey.path;
-  };
-  const overwrite = async (key: string): Promise<void> => {
-    const bytes = Buffer.from(FILES[key] as Buffer);
-    for (let i = 0; i < bytes.length; i += 4096) bytes[i] = (bytes[i] as number) ^ 0x5a;
-    await writeFile(pathOf(key), bytes);
-  };
+    const pathOf = (key: string): string => {
+      const e = manifest.get(key);
+      if (!e || e.physicalKey.bucket !== null) throw new Error(`${key} is not a local object`);
+      return e.physicalKey.path;
+    };
+    const overwrite = async (key: string): Promise<void> => {
+      const bytes = Buffer.from(FILES[key] as Buffer);
+      for (let i = 0; i < bytes.length; i += 4096) bytes[i] = (bytes[i] as number) ^ 0x5a;
+      await writeFile(pathOf(key), bytes);
+    };
 
-  beforeAll(async () => {
-    box = await DaemonSandbox.create("overwrite", { endpoint: s3.endpoint });
-    registry = join(box.root, "registry");
-    ({ manifest } = await publishFiles(s3.endpoint, registry, name, FILES, { prefix: "data" }));
-    await overwrite("small.bin");
-    await overwrite("large.bin");
-  });
+    beforeAll(async () => {
+      box = await DaemonSandbox.create("overwrite", { endpoint: s3.endpoint });
+      registry = join(box.root, "registry");
+      ({ manifest } = await publishFiles(s3.endpoint, registry, name, FILES, { prefix: "data" }));
+      await overwrite("small.bin");
+      await overwrite("large.bin");
+    });
 
-  afterAll(async () => {
-    await box?.cleanup();
-  });
+    afterAll(async () => {
+      await box?.cleanup();
+    });
 
-  it("refuses a small one, fails a large one at the read that completes it, never mixes two versions", async () => {
-    const mnt = await box.mountDir();
-    await box.mount(`${name}:v1`, mnt, registry);
-    expect(await errnoOf(readFile(join(mnt, "small.bin")))).toBe("EIO");
-    expect(await errnoOf(readFile(join(mnt, "large.bin")))).toBe("EIO");
-    expect(await errnoOf(readAt(join(mnt, "large.bin"), 0, 4096))).toBe("EIO");
+    it("refuses a small one, fails a large one at the read that completes it, never mixes two versions", async () => {
+      const mnt = await box.mountDir();
+      await box.mount(`${name}:v1`, mnt, registry);
+      expect(await errnoOf(readFile(join(mnt, "small.bin")))).toBe("EIO");
+      expect(await errnoOf(readFile(join(mnt, "large.bin")))).toBe("EIO");
+      expect(await errnoOf(readAt(join(mnt, "large.bin"), 0, 4096))).toBe("EIO");
 
-    // Pinned at the first read: a change between two reads fails the second, it is not mixed in.
-    const path = join(mnt, "between.bin");
-    expect((await readAt(path, 0, 4096)).equals((FILES["between.bin"] as Buffer).subarray(0, 4096))).toBe(true);
-    await overwrite("between.bin");
-    // ESTALE (errno 116, which Node names "Unknown system error -116") or EIO.
-    expect(await errnoOf(readAt(path, 9 * MiB, 4096))).toMatch(/^(EIO|ESTALE|Unknown system error -116)$/);
-  });
-});
+      // Pinned at the first read: a change between two reads fails the second, it is not mixed in.
+      const path = join(mnt, "between.bin");
+      expect((await readAt(path, 0, 4096)).equals((FILES["between.bin"] as Buffer).subarray(0, 4096))).toBe(
+        true,
+      );
+      await overwrite("between.bin");
+      // ESTALE (errno 116, which Node names "Unknown system error -116") or EIO.
+      expect(await errnoOf(readAt(path, 9 * MiB, 4096))).toMatch(/^(EIO|ESTALE|Unknown system error -116)$/);
+    });
+  },
+);

@@ -22,7 +22,12 @@ describe("Package.clearCache", () => {
     const cacheDir = join(root, "cache");
     const ctx = new QuiltContext({ cacheDir, env: { HOME: root } });
     // The daemon's cache: same data directory (the default), its own index in its state directory.
-    const daemon = await BlockCache.open({ dataDir: join(cacheDir, "data"), indexDir: join(root, "state", "index"), maxBytes: 1 << 30, reconcile: "wait" });
+    const daemon = await BlockCache.open({
+      dataDir: join(cacheDir, "data"),
+      indexDir: join(root, "state", "index"),
+      maxBytes: 1 << 30,
+      reconcile: "wait",
+    });
     try {
       const b = new PackageBuilder("ns/clear", { registry: join(root, "registry"), context: ctx });
       await b.add(join(root, "src"), "");
@@ -42,7 +47,12 @@ describe("Package.clearCache", () => {
       expect((await ctx.blockCache()).stats()).toMatchObject({ blocks: 0, objects: 0 });
       expect(await filesUnder(layout)).toEqual(daemonFiles);
       // The daemon reads its block from disk, without a fetch (a new process: nothing in memory).
-      const restarted = await BlockCache.open({ dataDir: join(cacheDir, "data"), indexDir: join(root, "state", "index2"), maxBytes: 1 << 30, reconcile: "wait" });
+      const restarted = await BlockCache.open({
+        dataDir: join(cacheDir, "data"),
+        indexDir: join(root, "state", "index2"),
+        maxBytes: 1 << 30,
+        reconcile: "wait",
+      });
       try {
         remote.reset();
         expect((await restarted.read(obj, 0, bytes.length, remote.fetch)).equals(bytes)).toBe(true);

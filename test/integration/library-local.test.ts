@@ -1,6 +1,15 @@
 // The library on a local-directory registry (no server): build, push, browse, download,
 // incremental re-download, verify and force-match, and the builder's safety refusals.
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  existsSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -11,7 +20,8 @@ function workspace() {
   const src = join(root, "src");
   mkdirSync(join(src, "train2017", "sub"), { recursive: true });
   writeFileSync(join(src, "README.md"), "# Dataset\n\nHere is some info.\n");
-  for (let i = 1; i <= 5; i++) writeFileSync(join(src, "train2017", `${i}.jpg`), `image ${i} `.repeat(100 * i));
+  for (let i = 1; i <= 5; i++)
+    writeFileSync(join(src, "train2017", `${i}.jpg`), `image ${i} `.repeat(100 * i));
   writeFileSync(join(src, "train2017", "sub", "deep.bin"), Buffer.alloc(0));
   writeFileSync(join(src, ".quiltignore"), "*.tmp\nscratch/\n");
   writeFileSync(join(src, "ignored.tmp"), "x");
@@ -28,17 +38,31 @@ describe("library on a local registry", () => {
     const b = new PackageBuilder("bucket/dataset", { registry, context: ctx, output: (l) => lines.push(l) });
     await b.add(join(src, "README.md"));
     await b.add(join(src, "train2017"));
-    expect(b.keys()).toEqual(["README.md", "train2017/1.jpg", "train2017/2.jpg", "train2017/3.jpg", "train2017/4.jpg", "train2017/5.jpg", "train2017/sub/deep.bin"]);
+    expect(b.keys()).toEqual([
+      "README.md",
+      "train2017/1.jpg",
+      "train2017/2.jpg",
+      "train2017/3.jpg",
+      "train2017/4.jpg",
+      "train2017/5.jpg",
+      "train2017/sub/deep.bin",
+    ]);
     expect(b.toString()).toMatch(/tophash: "pre-manifest"/);
     const top = await b.buildManifest();
     expect(lines).toEqual(["Building manifest...", `Tophash: ${top}`]);
-    await expect(b.asPackage()).rejects.toThrow(/^Manifest contains pointers to local files\. Use pushData\(\) to first push those files to s3 or use allowLocalFiles: true if this is intentional$/);
-    await expect(b.asPackage({ allowLocalFiles: true })).rejects.toThrow(/^The manifest has not been pushed to a remote repository/);
+    await expect(b.asPackage()).rejects.toThrow(
+      /^Manifest contains pointers to local files\. Use pushData\(\) to first push those files to s3 or use allowLocalFiles: true if this is intentional$/,
+    );
+    await expect(b.asPackage({ allowLocalFiles: true })).rejects.toThrow(
+      /^The manifest has not been pushed to a remote repository/,
+    );
     await expect(b.pushManifest()).rejects.toThrow(/pointers to local files/);
 
     await b.pushData({ prefix: "/data/dataset/v0/" });
     expect(b.topHash).toBe(top); // physical keys are not hashed
-    expect(lines.some((l) => /Pushing .*train2017\/ to .*registry\/data\/dataset\/v0\/train2017\/\.\.\./.test(l))).toBe(true);
+    expect(
+      lines.some((l) => /Pushing .*train2017\/ to .*registry\/data\/dataset\/v0\/train2017\/\.\.\./.test(l)),
+    ).toBe(true);
     const pkg = await b.pushManifest({ tag: "v0" });
     expect(pkg.hash).toBe(top);
     expect((await b.asPackage()).hash).toBe(top);
@@ -46,7 +70,11 @@ describe("library on a local registry", () => {
     const browsed = await Package.browse("bucket/dataset:v0", { registry, context: ctx });
     expect(browsed.hash).toBe(top);
     expect(await browsed.readme()).toMatch(/^# Dataset/);
-    expect(browsed.ls().map(String)).toEqual(["README.md", "train2017/"].map((k) => (k.endsWith("/") ? k : `PackageEntry('file://${registry}/data/dataset/v0/${k}')`)));
+    expect(browsed.ls().map(String)).toEqual(
+      ["README.md", "train2017/"].map((k) =>
+        k.endsWith("/") ? k : `PackageEntry('file://${registry}/data/dataset/v0/${k}')`,
+      ),
+    );
     expect(browsed.toString()).toContain(`"train2017/" -> "${registry}/data/dataset/v0/train2017/..."`);
 
     const dest = join(root, "installed");
@@ -65,7 +93,12 @@ describe("library on a local registry", () => {
     expect(second.fetched).toEqual(["train2017/3.jpg"]);
     expect(second.unchanged).toHaveLength(6);
     expect(v1.getEntry("train2017/3.jpg").metadata).toEqual({ fixed: true });
-    expect(v1.diff(browsed)).toEqual({ added: [], removed: [], modified: ["train2017/3.jpg"], metadataChanged: [] });
+    expect(v1.diff(browsed)).toEqual({
+      added: [],
+      removed: [],
+      modified: ["train2017/3.jpg"],
+      metadataChanged: [],
+    });
     expect(browsed.diff(browsed)).toEqual({ added: [], removed: [], modified: [], metadataChanged: [] });
   });
 
@@ -95,14 +128,31 @@ describe("library on a local registry", () => {
     expect(report.missing).toEqual(["README.md", "train2017/sub/deep.bin"]);
     expect(report.extra).toEqual(["file1.txt", "train2017/sub"]);
     expect(report.modified).toEqual(["train2017/1.jpg", "train2017/2.jpg"]);
-    expect(report.lines).toContain(`${dest}/file1.txt exists locally, but does not exist in the manifest bucket/dataset:v0`);
-    expect(report.lines).toContain(`${dest}/train2017/2.jpg exists locally, but contents do not match manifest bucket/dataset:v0`);
+    expect(report.lines).toContain(
+      `${dest}/file1.txt exists locally, but does not exist in the manifest bucket/dataset:v0`,
+    );
+    expect(report.lines).toContain(
+      `${dest}/train2017/2.jpg exists locally, but contents do not match manifest bucket/dataset:v0`,
+    );
     expect(report.lines.at(-1)).toMatch(/^This can be fixed by calling pkg\.forceDirectoryToMatchManifest/);
 
     const changes = await pkg.forceDirectoryToMatchManifest(dest);
-    expect(changes.filter((c) => c.kind === "removed").map((c) => c.key)).toEqual(["file1.txt", "train2017/sub"]);
-    expect(changes.filter((c) => c.kind === "replaced").map((c) => c.key).sort()).toEqual(["train2017/1.jpg", "train2017/2.jpg"]);
-    expect(changes.filter((c) => c.kind === "added").map((c) => c.key).sort()).toEqual(["README.md", "train2017/sub/deep.bin"]);
+    expect(changes.filter((c) => c.kind === "removed").map((c) => c.key)).toEqual([
+      "file1.txt",
+      "train2017/sub",
+    ]);
+    expect(
+      changes
+        .filter((c) => c.kind === "replaced")
+        .map((c) => c.key)
+        .sort(),
+    ).toEqual(["train2017/1.jpg", "train2017/2.jpg"]);
+    expect(
+      changes
+        .filter((c) => c.kind === "added")
+        .map((c) => c.key)
+        .sort(),
+    ).toEqual(["README.md", "train2017/sub/deep.bin"]);
     expect((await pkg.verifyDirectoryMatchesManifest(dest, { deep: true })).ok).toBe(true);
     expect(readFileSync(join(outside, "keep.txt"), "utf8")).toBe("keep");
     expect(existsSync(join(outside, "deep.bin"))).toBe(false);
@@ -159,10 +209,21 @@ describe("reading through the local cache", () => {
     await pkg.clearCache();
     await expect(pkg.getContents("train2017/5.jpg")).rejects.toThrow(/ENOTFOUND|not found|no such/i);
     await expect(pkg.cache("train2017/")).rejects.toMatchObject({ code: "ENOTFOUND" }); // 5.jpg is gone
-    expect(await pkg.cache("train2017/sub/")).toMatchObject({ entries: 1, bytes: 0, bytesFetched: 0, errors: [] });
+    expect(await pkg.cache("train2017/sub/")).toMatchObject({
+      entries: 1,
+      bytes: 0,
+      bytesFetched: 0,
+      errors: [],
+    });
     const one = await pkg.cache("train2017/4.jpg");
     // The call that failed on 5.jpg cached 4.jpg first: resumed, it fetches nothing more.
-    expect(one).toMatchObject({ entries: 1, bytes: 3200, bytesFetched: 0, entriesCached: 1, bytesCached: 3200 });
+    expect(one).toMatchObject({
+      entries: 1,
+      bytes: 3200,
+      bytesFetched: 0,
+      entriesCached: 1,
+      bytesCached: 3200,
+    });
     rmSync(join(registry, "bucket", "cached", "train2017", "4.jpg"));
     expect((await pkg.getContents("train2017/4.jpg")).toString()).toBe("image 4 ".repeat(400));
   });

@@ -36,7 +36,12 @@ let impostor: Impostor;
 beforeAll(async () => {
   topHash = (await publishFiles(s3.endpoint, real, name, FILES, { prefix: `${salt}-data/` })).topHash;
   const store = createS3Store({ endpoint: s3.endpoint });
-  impostor = await plantImpostor({ source: { registry: real, store }, name, topHash, target: { registry: fake, store, dataPrefix: `${salt}-impostor` } });
+  impostor = await plantImpostor({
+    source: { registry: real, store },
+    name,
+    topHash,
+    target: { registry: fake, store, dataPrefix: `${salt}-impostor` },
+  });
   await store.close();
   box = await DaemonSandbox.create("impostor", { endpoint: s3.endpoint });
 });
@@ -45,7 +50,8 @@ afterAll(async () => {
   await box?.cleanup();
 });
 
-const library = (): QuiltContext => new QuiltContext({ cacheDir: box.cacheDir, s3: { endpoint: s3.endpoint } });
+const library = (): QuiltContext =>
+  new QuiltContext({ cacheDir: box.cacheDir, s3: { endpoint: s3.endpoint } });
 
 describe("an impostor in another bucket", () => {
   it("has the real top hash and versioned physical keys in the other bucket", () => {
@@ -59,9 +65,12 @@ describe("an impostor in another bucket", () => {
   it("browsed first with the library, does not change what the library reads of the real package", async () => {
     const ctx = library();
     const seen = await Package.browse(`${name}:latest`, { registry: fake, context: ctx });
-    expect([...seen].map((e) => e.physicalKey)).toEqual(impostor.manifest.entries.map((e) => e.physicalKey.toString()));
+    expect([...seen].map((e) => e.physicalKey)).toEqual(
+      impostor.manifest.entries.map((e) => e.physicalKey.toString()),
+    );
     const pkg = await Package.browse(name, { registry: real, context: ctx });
-    for (const e of pkg) expect(e.physicalKey.startsWith(`s3://${s3.bucket}/${salt}-data/`), e.physicalKey).toBe(true);
+    for (const e of pkg)
+      expect(e.physicalKey.startsWith(`s3://${s3.bucket}/${salt}-data/`), e.physicalKey).toBe(true);
     expect((await pkg.getContents("data/a.bin")).equals(FILES["data/a.bin"] as Buffer)).toBe(true);
     await ctx.close();
   });
@@ -72,7 +81,8 @@ describe("an impostor in another bucket", () => {
     expect(await mountDifferences(mnt, FILES)).toEqual([]);
     // The library and the daemon filed each registry under one identity (bucket + endpoint).
     const dirs = (await readdir(join(box.cacheDir, "manifests"))).sort();
-    const id = (bucket: string) => registryCacheId(`s3://${bucket} endpoint=${new URL(s3.endpoint).href.replace(/\/+$/, "")}`);
+    const id = (bucket: string) =>
+      registryCacheId(`s3://${bucket} endpoint=${new URL(s3.endpoint).href.replace(/\/+$/, "")}`);
     expect(dirs).toEqual([id(s3.bucket), id(s3.otherBucket)].sort());
   });
 });

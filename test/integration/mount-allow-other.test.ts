@@ -11,7 +11,8 @@ import { fuseUnavailable, run } from "../helpers/fuse-harness.js";
 import { s3TestEnv, uniquePrefix } from "../helpers/s3.js";
 
 const SETPRIV = "/usr/bin/setpriv";
-const unavailable = fuseUnavailable() ?? (process.getuid?.() !== 0 ? "reading as another uid needs root" : null);
+const unavailable =
+  fuseUnavailable() ?? (process.getuid?.() !== 0 ? "reading as another uid needs root" : null);
 if (unavailable) console.warn(`Skipping --allow-other tests: ${unavailable}`);
 
 const s3 = s3TestEnv();
@@ -26,7 +27,13 @@ const TRAINERS = 4242;
 
 /** `cat FILE` as uid/gid nobody, with `groups` as its only supplementary groups. */
 function catAsNobody(file: string, groups: number[] = []) {
-  return run(SETPRIV, [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, ...(groups.length > 0 ? [`--groups=${groups.join(",")}`] : ["--clear-groups"]), "cat", file]);
+  return run(SETPRIV, [
+    `--reuid=${NOBODY}`,
+    `--regid=${NOBODY}`,
+    ...(groups.length > 0 ? [`--groups=${groups.join(",")}`] : ["--clear-groups"]),
+    "cat",
+    file,
+  ]);
 }
 
 describe.skipIf(unavailable !== null)("mount --allow-other", () => {
@@ -59,7 +66,10 @@ describe.skipIf(unavailable !== null)("mount --allow-other", () => {
     const r = await catAsNobody(join(open, "train/labels.txt"));
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe(TEXT);
-    const mounts = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as { mountpoint: string; allowOther?: boolean }[];
+    const mounts = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as {
+      mountpoint: string;
+      allowOther?: boolean;
+    }[];
     expect(mounts.find((m) => m.mountpoint === open)?.allowOther).toBe(true);
     expect(mounts.find((m) => m.mountpoint === closed)?.allowOther).toBe(false);
   });

@@ -70,7 +70,16 @@ describe.skipIf(unavailable !== null)("mount counters in quilt mounts --json", (
 
   it("counts GETs on a cold read, none on a warm one, and the hit ratio rises", async () => {
     const before = await counters();
-    expect(before).toMatchObject({ entries: 3, bytesRead: 0, gets: 0, fetchedBytes: 0, hitRatio: null, verification: "ok", unverifiedCount: 0, failedCount: 0 });
+    expect(before).toMatchObject({
+      entries: 3,
+      bytesRead: 0,
+      gets: 0,
+      fetchedBytes: 0,
+      hitRatio: null,
+      verification: "ok",
+      unverifiedCount: 0,
+      failedCount: 0,
+    });
     expect(before.manifestBytes).toBeGreaterThan(300);
 
     expect((await readFile(join(mnt, "a/first.bin"))).equals(SAME)).toBe(true);
@@ -99,7 +108,9 @@ describe.skipIf(unavailable !== null)("mount counters in quilt mounts --json", (
     const readme = await readFile(join(REPO_ROOT, "README.md"), "utf8");
     const section = readme.slice(readme.indexOf("**7. Monitoring.**"));
     const rows = section.split("\n").filter((l) => l.startsWith("| `"));
-    const documented = rows.flatMap((r) => [...(r.split("|")[1] as string).matchAll(/`(\w+)`/g)].map((m) => m[1] as string));
+    const documented = rows.flatMap((r) =>
+      [...(r.split("|")[1] as string).matchAll(/`(\w+)`/g)].map((m) => m[1] as string),
+    );
     const list = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as Record<string, unknown>[];
     expect([...documented].sort()).toEqual(Object.keys(list[0] as object).sort());
   });

@@ -55,7 +55,8 @@ async function installed(spec: string): Promise<Record<string, Buffer>> {
   const pkg = await Package.browse(spec, { registry, context: lib });
   await pkg.download(dest);
   const out: Record<string, Buffer> = {};
-  for (const [key, path] of await walkFiles(dest)) if (!key.startsWith(".quilt/")) out[key] = await readFile(path);
+  for (const [key, path] of await walkFiles(dest))
+    if (!key.startsWith(".quilt/")) out[key] = await readFile(path);
   return out;
 }
 
@@ -71,7 +72,11 @@ let step = 0;
 /** Edits the workspace (one file changed, one added) and adds the directory again. */
 async function editWorkspace(): Promise<void> {
   step++;
-  files = { ...files, "data/changed.bin": pseudoRandomBytes(30_000 + step, `${salt}-changed-${step}`), [`data/new-${step}.bin`]: pseudoRandomBytes(5_000, `${salt}-new-${step}`) };
+  files = {
+    ...files,
+    "data/changed.bin": pseudoRandomBytes(30_000 + step, `${salt}-changed-${step}`),
+    [`data/new-${step}.bin`]: pseudoRandomBytes(5_000, `${salt}-new-${step}`),
+  };
   writeTree(join(root, "ws"), files);
   await q.ok("add", "data/");
 }
@@ -89,24 +94,39 @@ async function rerunPush(): Promise<{ dataPuts: string[]; topHash: string }> {
   const from = proxy.requests.length;
   const out = JSON.parse(await q.ok("push", "-t", TAG, "--json")) as { topHash: string };
   pushed.set(out.topHash, { ...files });
-  const dataPuts = proxy.requests.slice(from).filter((r) => r.method === "PUT" && r.key.startsWith(dataPrefix));
+  const dataPuts = proxy.requests
+    .slice(from)
+    .filter((r) => r.method === "PUT" && r.key.startsWith(dataPrefix));
   return { dataPuts: dataPuts.map((r) => r.key), topHash: out.topHash };
 }
 
 const manifestPut = (reqs: { method: string; key: string }[]): string | undefined =>
-  reqs.find((r) => r.method === "PUT" && r.key.startsWith(".quilt/packages/"))?.key.slice(".quilt/packages/".length);
+  reqs
+    .find((r) => r.method === "PUT" && r.key.startsWith(".quilt/packages/"))
+    ?.key.slice(".quilt/packages/".length);
 
 beforeAll(async () => {
   proxy = await startHoldProxy(s3.endpoint);
   root = tempRoot("push-crash");
   lib = newContext(s3.endpoint);
-  const env = { ...FAKE_AWS_ENV, AWS_ENDPOINT_URL: proxy.endpoint, QUILT_REGISTRY: registry, QUILT_CACHE_DIR: join(root, "cache"), QUILT_STATE_DIR: join(root, "state") };
-  files = { "data/kept.bin": pseudoRandomBytes(20_000, `${salt}-kept`), "data/changed.bin": pseudoRandomBytes(30_000, `${salt}-changed-0`) };
+  const env = {
+    ...FAKE_AWS_ENV,
+    AWS_ENDPOINT_URL: proxy.endpoint,
+    QUILT_REGISTRY: registry,
+    QUILT_CACHE_DIR: join(root, "cache"),
+    QUILT_STATE_DIR: join(root, "state"),
+  };
+  files = {
+    "data/kept.bin": pseudoRandomBytes(20_000, `${salt}-kept`),
+    "data/changed.bin": pseudoRandomBytes(30_000, `${salt}-changed-0`),
+  };
   writeTree(join(root, "ws"), files);
   q = new CliSession(join(root, "ws"), env);
   await q.ok("init", name, "--registry", registry);
   await q.ok("add", "data/");
-  const first = JSON.parse(await q.ok("push", "--prefix", dataPrefix, "-t", TAG, "--json")) as { topHash: string };
+  const first = JSON.parse(await q.ok("push", "--prefix", dataPrefix, "-t", TAG, "--json")) as {
+    topHash: string;
+  };
   pushed.set(first.topHash, { ...files });
 });
 
@@ -131,7 +151,11 @@ describe("quilt push killed with SIGKILL", () => {
     // `quilt install` of the tag, as a user would: the previous version.
     const dest = join(root, "install-cli");
     await q.ok("install", `${name}:${TAG}`, "--dest", dest);
-    expect((await readFile(join(dest, "data/changed.bin"))).equals(pushed.get(tagBefore as string)?.["data/changed.bin"] as Buffer)).toBe(true);
+    expect(
+      (await readFile(join(dest, "data/changed.bin"))).equals(
+        pushed.get(tagBefore as string)?.["data/changed.bin"] as Buffer,
+      ),
+    ).toBe(true);
     await expectOnlyCompleteVersions();
 
     const again = await rerunPush();

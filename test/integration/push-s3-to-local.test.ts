@@ -26,7 +26,11 @@ describe("push from S3 into a local registry", () => {
 
     const root = tempRoot("s3-to-local");
     const registry = join(root, "registry");
-    const ctx = new QuiltContext({ cacheDir: join(root, "cache"), env: { HOME: root }, s3: { endpoint: env.endpoint, forcePathStyle: true } });
+    const ctx = new QuiltContext({
+      cacheDir: join(root, "cache"),
+      env: { HOME: root },
+      s3: { endpoint: env.endpoint, forcePathStyle: true },
+    });
     const b = new PackageBuilder("ns/mixed", { registry, context: ctx, output: () => {} });
     await b.add(`s3://${env.bucket}/${prefix}/`, "data/");
     const pushed = await b.pushData({ prefix: "objects" });

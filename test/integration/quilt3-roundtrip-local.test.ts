@@ -62,7 +62,14 @@ with contextlib.redirect_stdout(sys.stderr):
     pkg.set_meta(json.loads(A["packageMeta"]))
     top = pkg.build(A["name"], message=A["message"])
 print(json.dumps({"top_hash": top, "registry": get_from_config("default_local_registry")}))`,
-      { dir, name, message, entryMeta: ENTRY_META_TEXT, packageMeta: PACKAGE_META_TEXT, dirMeta: DIR_META_TEXT },
+      {
+        dir,
+        name,
+        message,
+        entryMeta: ENTRY_META_TEXT,
+        packageMeta: PACKAGE_META_TEXT,
+        dirMeta: DIR_META_TEXT,
+      },
       { home },
     );
     const top = out.top_hash;
@@ -89,7 +96,8 @@ print(json.dumps({"top_hash": top, "registry": get_from_config("default_local_re
     expectMetaEqual(manifest.userMeta, parseJson(PACKAGE_META_TEXT), "package metadata");
     // quilt3 writes a directory's user metadata as the line's "meta" itself (no user_meta wrapper).
     expectMetaEqual(manifest.dirMeta.get("données/") ?? null, parseJson(DIR_META_TEXT), "directory metadata");
-    for (const [lk, text] of Object.entries(ENTRY_META_TEXT)) expectMetaEqual(entryUserMeta(manifest, lk), parseJson(text), `meta of ${lk}`);
+    for (const [lk, text] of Object.entries(ENTRY_META_TEXT))
+      expectMetaEqual(entryUserMeta(manifest, lk), parseJson(text), `meta of ${lk}`);
     // build() leaves local files where they are: every physical key is the fixture file itself.
     for (const f of files) {
       const pk = manifest.get(f.logicalKey)?.physicalKey;
@@ -139,12 +147,17 @@ describe("we write a local registry, quilt3 reads", () => {
     expect(pushed.topHash).toBe(top);
 
     // The manifest at .quilt/packages/<hash>; pointers hold the bare hash, no newline.
-    expect(readFileSync(join(registryDir, ".quilt", "packages", top)).equals(serializeManifest(manifest))).toBe(true);
+    expect(
+      readFileSync(join(registryDir, ".quilt", "packages", top)).equals(serializeManifest(manifest)),
+    ).toBe(true);
     const pointerDir = join(registryDir, ".quilt", "named_packages", ...name.split("/"));
     const stamp = String(Math.floor(now.getTime() / 1000));
     expect(readdirSync(pointerDir).sort()).toEqual([stamp, "latest", "v0"].sort());
     for (const p of readdirSync(pointerDir)) {
-      expect(readFileSync(join(pointerDir, p)).equals(Buffer.from(top, "ascii")), `pointer ${p} holds exactly the hash`).toBe(true);
+      expect(
+        readFileSync(join(pointerDir, p)).equals(Buffer.from(top, "ascii")),
+        `pointer ${p} holds exactly the hash`,
+      ).toBe(true);
     }
 
     const installDir = join(tempDir("quilt-install-"), "out");

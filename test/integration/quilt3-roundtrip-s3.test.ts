@@ -85,10 +85,12 @@ print(json.dumps({"top_hash": pushed.top_hash}))`,
 
     expect(manifest.message).toBe(message);
     expectMetaEqual(manifest.userMeta, parseJson(PACKAGE_META_TEXT), "package metadata");
-    for (const [lk, text] of Object.entries(ENTRY_META_TEXT)) expectMetaEqual(entryUserMeta(manifest, lk), parseJson(text), `meta of ${lk}`);
+    for (const [lk, text] of Object.entries(ENTRY_META_TEXT))
+      expectMetaEqual(entryUserMeta(manifest, lk), parseJson(text), `meta of ${lk}`);
     for (const f of files) {
       const e = manifest.get(f.logicalKey);
-      if (!(f.logicalKey in ENTRY_META_TEXT)) expect(toPlain(e?.meta ?? null), `meta of ${f.logicalKey}`).toEqual({});
+      if (!(f.logicalKey in ENTRY_META_TEXT))
+        expect(toPlain(e?.meta ?? null), `meta of ${f.logicalKey}`).toEqual({});
       // quilt3 copied each file to <registry>/<name>/<logical key>, pinned to its version.
       expect(e?.physicalKey.bucket).toBe(env.bucket);
       expect(e?.physicalKey.path).toBe(`${name}/${f.logicalKey}`);
@@ -127,11 +129,16 @@ describe("we push to S3, quilt3 reads", () => {
     const name = `q3rt/été_${salt}`;
     const prefix = `${salt}-data`;
     const versions = await uploadFixtures(stores.s3(), env.bucket, prefix, dir, files);
-    const manifest = await buildManifest(dir, files, (lk) => PhysicalKey.s3(env.bucket, `${prefix}/${lk}`, versions.get(lk) as string), {
-      message: `pushed by quilt-ts as ${name}`,
-      entryMeta: ENTRY_META_TEXT,
-      packageMeta: PACKAGE_META_TEXT,
-    });
+    const manifest = await buildManifest(
+      dir,
+      files,
+      (lk) => PhysicalKey.s3(env.bucket, `${prefix}/${lk}`, versions.get(lk) as string),
+      {
+        message: `pushed by quilt-ts as ${name}`,
+        entryMeta: ENTRY_META_TEXT,
+        packageMeta: PACKAGE_META_TEXT,
+      },
+    );
     const reg = registry();
     const pushed = await reg.pushManifest(name, manifest, { tag: "v0" });
     expect(pushed.topHash).toBe(manifest.topHash);
@@ -202,12 +209,20 @@ print(json.dumps(OUT))`,
       { logicalKey: "new.txt", bytes: text("added in the second version\n") },
     ];
     const reg = registry();
-    const push = async (files: FixtureFile[], now: Date): Promise<{ manifest: Manifest; versions: Map<string, string> }> => {
+    const push = async (
+      files: FixtureFile[],
+      now: Date,
+    ): Promise<{ manifest: Manifest; versions: Map<string, string> }> => {
       const dir = writeFixtureDir(files);
       const versions = await uploadFixtures(stores.s3(), env.bucket, prefix, dir, files);
-      const manifest = await buildManifest(dir, files, (lk) => PhysicalKey.s3(env.bucket, `${prefix}/${lk}`, versions.get(lk) as string), {
-        message: `${name} at ${now.toISOString()}`,
-      });
+      const manifest = await buildManifest(
+        dir,
+        files,
+        (lk) => PhysicalKey.s3(env.bucket, `${prefix}/${lk}`, versions.get(lk) as string),
+        {
+          message: `${name} at ${now.toISOString()}`,
+        },
+      );
       await reg.pushManifest(name, manifest, { tag: "v0", now });
       return { manifest, versions };
     };
@@ -224,7 +239,11 @@ print(json.dumps(OUT))`,
     // Our side: the tag moved, the old manifest is still there.
     expect((await reg.resolve(name, { tag: "v0" })).topHash).toBe(h2);
     expect((await reg.resolve(name)).topHash).toBe(h2);
-    expect((await stores.s3().get({ bucket: env.bucket, key: `.quilt/named_packages/${name}/v0` })).toString("latin1")).toBe(h2);
+    expect(
+      (await stores.s3().get({ bucket: env.bucket, key: `.quilt/named_packages/${name}/v0` })).toString(
+        "latin1",
+      ),
+    ).toBe(h2);
     const old = await reg.loadManifest(await reg.resolve(name, { hash: h1.slice(0, 10) }));
     expect(old.topHash).toBe(h1);
     await expectEntriesMatchFixtures(old, stores, first);
@@ -236,7 +255,13 @@ print(json.dumps(OUT))`,
 
     const d1 = join(tempDir("quilt-v1-"), "out");
     const d2 = join(tempDir("quilt-v2-"), "out");
-    const seen = await runQuilt3Json<{ latest: string; old: string; versions: [string, string][]; verify1: boolean; verify2: boolean }>(
+    const seen = await runQuilt3Json<{
+      latest: string;
+      old: string;
+      versions: [string, string][];
+      verify1: boolean;
+      verify2: boolean;
+    }>(
       QUILT3_PRELUDE +
         `with contextlib.redirect_stdout(sys.stderr):
     latest = Package.browse(A["name"], registry=A["registry"])

@@ -20,7 +20,11 @@ function store(opts: S3StoreOptions = {}): ReturnType<typeof createS3Store> {
 
 objectStoreContract({
   name: "s3 (moto)",
-  make: async (knobs = {}) => ({ store: store(knobs), bucket: env.bucket, prefix: `${uniquePrefix("contract")}/` }),
+  make: async (knobs = {}) => ({
+    store: store(knobs),
+    bucket: env.bucket,
+    prefix: `${uniquePrefix("contract")}/`,
+  }),
   versioned: true,
   // S3's smallest part is 5 MiB; objects stay at a few MiB so moto keeps up.
   multipart: { threshold: 5 * MIB, partSize: 5 * MIB, etagHasPartCount: true },
@@ -44,7 +48,9 @@ describe("S3Store on moto", () => {
   it("reads from a second bucket and reports a missing bucket as ENOTFOUND", async () => {
     const s = store();
     const key = `${uniquePrefix("other")}/k`;
-    await s.copy({ bucket: env.bucket, key: "nope" }, { bucket: env.otherBucket, key }).catch(() => undefined);
+    await s
+      .copy({ bucket: env.bucket, key: "nope" }, { bucket: env.otherBucket, key })
+      .catch(() => undefined);
     await s.put({ bucket: env.otherBucket, key }, "other");
     expect(await s.get({ bucket: env.otherBucket, key })).toEqual(Buffer.from("other"));
     await expectCode(s.get({ bucket: "no-such-bucket-here", key }), "ENOTFOUND");
@@ -95,7 +101,13 @@ describe("S3Store on moto", () => {
           return;
         }
         const upstream = httpRequest(
-          { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+          {
+            host: target.hostname,
+            port: target.port,
+            method: req.method,
+            path: req.url,
+            headers: req.headers,
+          },
           (up) => {
             res.writeHead(up.statusCode ?? 502, up.headers);
             up.pipe(res);
@@ -118,7 +130,9 @@ describe("S3Store on moto", () => {
       expect(seen).toBe(3);
       failuresLeft = 2;
       seen = 0;
-      expect(await s.get({ bucket: env.bucket, key }, { range: { start: 0, end: 7 } })).toEqual(Buffer.from("through"));
+      expect(await s.get({ bucket: env.bucket, key }, { range: { start: 0, end: 7 } })).toEqual(
+        Buffer.from("through"),
+      );
       expect(seen).toBe(3);
       failuresLeft = 10;
       await expectCode(s.head({ bucket: env.bucket, key }), "ESTORAGE");

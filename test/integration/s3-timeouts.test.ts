@@ -11,7 +11,11 @@ import { runCli } from "../helpers/cli.js";
 import { FAKE_AWS_ENV } from "../helpers/moto-server.js";
 
 /** A TCP server that accepts every connection and never sends a byte. */
-async function startSilentServer(): Promise<{ endpoint: string; connections: () => number; close: () => Promise<void> }> {
+async function startSilentServer(): Promise<{
+  endpoint: string;
+  connections: () => number;
+  close: () => Promise<void>;
+}> {
   const sockets = new Set<Socket>();
   let accepted = 0;
   const server: Server = createServer((socket) => {
@@ -55,7 +59,9 @@ describe("a server that accepts and never answers", () => {
 
   it("quilt ls fails with a storage error and a hint after its bounded retries (1 s idle timeout: seconds, where it took > 150 s)", async () => {
     const started = Date.now();
-    const r = await runCli(["ls", "ns/pkg:latest", "--registry", "s3://bucket"], { env: env({ QUILT_S3_CONNECT_TIMEOUT: "1", QUILT_S3_IDLE_TIMEOUT: "1" }) });
+    const r = await runCli(["ls", "ns/pkg:latest", "--registry", "s3://bucket"], {
+      env: env({ QUILT_S3_CONNECT_TIMEOUT: "1", QUILT_S3_IDLE_TIMEOUT: "1" }),
+    });
     const elapsed = Date.now() - started;
     expect(r.code === 3 || r.code === 6, `${r.code} ${r.stderr}`).toBe(true);
     expect(r.stderr).toMatch(/^Error: .*s3:\/\/bucket\/.*(no bytes from the server|timed out) .*1000 ms/m);
@@ -70,7 +76,9 @@ describe("a server that accepts and never answers", () => {
   it("the same through the SDK's path (QUILT_S3_DIRECT_GET=0): each attempt times out once", async () => {
     const before = silent.connections();
     const started = Date.now();
-    const r = await runCli(["ls", "ns/pkg:latest", "--registry", "s3://bucket"], { env: env({ QUILT_S3_IDLE_TIMEOUT: "1", QUILT_S3_DIRECT_GET: "0" }) });
+    const r = await runCli(["ls", "ns/pkg:latest", "--registry", "s3://bucket"], {
+      env: env({ QUILT_S3_IDLE_TIMEOUT: "1", QUILT_S3_DIRECT_GET: "0" }),
+    });
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/^Error: .*timed out after 1000 ms of inactivity/m);
     expect(r.stderr).toMatch(/^hint: .*QUILT_S3_IDLE_TIMEOUT/m);
@@ -79,7 +87,9 @@ describe("a server that accepts and never answers", () => {
   }, 60_000);
 
   it("refuses a timeout that is not a number of seconds, naming it (exit 2)", async () => {
-    const r = await runCli(["ls", "ns/pkg:latest", "--registry", "s3://bucket"], { env: env({ QUILT_S3_IDLE_TIMEOUT: "15ms" }) });
+    const r = await runCli(["ls", "ns/pkg:latest", "--registry", "s3://bucket"], {
+      env: env({ QUILT_S3_IDLE_TIMEOUT: "15ms" }),
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('QUILT_S3_IDLE_TIMEOUT="15ms"');
     expect(r.stderr).toMatch(/hint: .*seconds/);

@@ -19,7 +19,8 @@ const s3 = s3TestEnv();
 /** What must never be printed or logged: the secrets themselves, and what a signature carries. */
 const SECRET = `quiltTestSecret${Date.now().toString(36)}Zz9`;
 const TOKEN = `quiltTestToken${Date.now().toString(36)}Qq7`;
-const SIGNATURE_MARKS = /Signature=|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|authorization["']?\s*:/i;
+const SIGNATURE_MARKS =
+  /Signature=|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|authorization["']?\s*:/i;
 
 async function logFiles(dir: string): Promise<string[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
@@ -35,15 +36,32 @@ describe.skipIf(unavailable !== null)("secrets in output", () => {
   it("never prints or logs the secret key, the session token or a signature, even on errors with --verbose", async () => {
     const salt = uniquePrefix("secrets");
     const registry = `s3://${s3.bucket}`;
-    const files = { "gone.bin": pseudoRandomBytes(20_000, `${salt}-gone`), "kept.txt": Buffer.from("kept\n") };
+    const files = {
+      "gone.bin": pseudoRandomBytes(20_000, `${salt}-gone`),
+      "kept.txt": Buffer.from("kept\n"),
+    };
     const { manifest } = await publishFiles(s3.endpoint, registry, `${salt}/pkg`, files, { prefix: salt });
     const gone = manifest.get("gone.bin");
-    const client = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: FAKE_AWS_ENV.AWS_REGION });
-    await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: gone?.physicalKey.path, VersionId: gone?.physicalKey.versionId ?? undefined }));
+    const client = new S3Client({
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      region: FAKE_AWS_ENV.AWS_REGION,
+    });
+    await client.send(
+      new DeleteObjectCommand({
+        Bucket: s3.bucket,
+        Key: gone?.physicalKey.path,
+        VersionId: gone?.physicalKey.versionId ?? undefined,
+      }),
+    );
     client.destroy();
 
     box = await DaemonSandbox.create("secrets", { endpoint: s3.endpoint });
-    Object.assign(box.env, { AWS_SECRET_ACCESS_KEY: SECRET, AWS_SESSION_TOKEN: TOKEN, QUILT_LOG_LEVEL: "debug" });
+    Object.assign(box.env, {
+      AWS_SECRET_ACCESS_KEY: SECRET,
+      AWS_SESSION_TOKEN: TOKEN,
+      QUILT_LOG_LEVEL: "debug",
+    });
     const mnt = await box.mountDir();
     const outputs: string[] = [];
     const run = async (args: string[]) => {
@@ -58,7 +76,9 @@ describe.skipIf(unavailable !== null)("secrets in output", () => {
     expect((await run(["verify", mnt])).code).not.toBe(0);
     expect((await run(["ls", `${salt}/no-such-package`, "--registry", registry])).code).not.toBe(0);
     expect((await run(["ls", `${salt}/pkg`, "--registry", `s3://${salt}-no-such-bucket`])).code).not.toBe(0);
-    expect((await run(["install", `${salt}/pkg`, "--registry", registry, "--dest", join(box.root, "dest")])).code).not.toBe(0);
+    expect(
+      (await run(["install", `${salt}/pkg`, "--registry", registry, "--dest", join(box.root, "dest")])).code,
+    ).not.toBe(0);
     await run(["unmount", mnt]);
     await run(["daemon", "stop"]);
 

@@ -34,11 +34,20 @@ const FILES: Record<string, Buffer> = {
   "big.bin": pseudoRandomBytes(8 * MiB + 100, "big"),
 };
 /** Wrong sizes: smaller and larger than the objects, and the largest the parser accepts. */
-const SIZES: Record<string, number> = { "short.bin": 2000, "long.bin": 4000, "absurd.bin": Number.MAX_SAFE_INTEGER, "big.bin": 8 * MiB + 50 };
+const SIZES: Record<string, number> = {
+  "short.bin": 2000,
+  "long.bin": 4000,
+  "absurd.bin": Number.MAX_SAFE_INTEGER,
+  "big.bin": 8 * MiB + 50,
+};
 const BAD = Object.keys(SIZES).sort();
 
 /** The size error for `key` as the user sees it: object, manifest size, object size. */
-const sizeError = (key: string) => new RegExp(`/${key.replace(".", "\\.")}(\\?versionId=\\S+)?: the manifest says ${SIZES[key]} bytes, the object has ${(FILES[key] as Buffer).length}; the package is inconsistent`, "g");
+const sizeError = (key: string) =>
+  new RegExp(
+    `/${key.replace(".", "\\.")}(\\?versionId=\\S+)?: the manifest says ${SIZES[key]} bytes, the object has ${(FILES[key] as Buffer).length}; the package is inconsistent`,
+    "g",
+  );
 
 function expectOneErrorPerEntry(text: string): void {
   for (const key of BAD) expect(text.match(sizeError(key))?.length ?? 0, `${key} in:\n${text}`).toBe(1);
@@ -54,7 +63,12 @@ interface Setup {
 
 const roots: string[] = [];
 const setups: Setup[] = [
-  { label: "moto", registry: `s3://${s3.bucket}`, env: s3.env, store: () => createS3Store({ endpoint: s3.endpoint }) },
+  {
+    label: "moto",
+    registry: `s3://${s3.bucket}`,
+    env: s3.env,
+    store: () => createS3Store({ endpoint: s3.endpoint }),
+  },
   { label: "local registry", registry: "", env: {}, store: () => new LocalStore() },
 ];
 
@@ -74,7 +88,10 @@ describe.each(setups)("entries whose size disagrees with their object ($label)",
     roots.push(root);
     if (setup.registry === "") setup.registry = join(root, "registry");
     env = { ...setup.env, QUILT_CACHE_DIR: join(root, "cache"), QUILT_STATE_DIR: join(root, "state") };
-    const { topHash } = await publishFiles(s3.endpoint, setup.registry, name, FILES, { prefix: `${salt}-data/`, tag: "good" });
+    const { topHash } = await publishFiles(s3.endpoint, setup.registry, name, FILES, {
+      prefix: `${salt}-data/`,
+      tag: "good",
+    });
     const store = setup.store();
     await pushWithWrongSizes({ registry: setup.registry, store }, name, topHash, SIZES, "bad");
     await store.close();
@@ -108,7 +125,10 @@ describe.each(setups)("entries whose size disagrees with their object ($label)",
       const pkg = await Package.browse(`${name}:bad`, { registry: setup.registry, context: ctx });
       expect((await pkg.getContents("ok.txt")).equals(FILES["ok.txt"] as Buffer)).toBe(true);
       for (const key of BAD) {
-        const err = await pkg.getContents(key).then(() => undefined, (e: unknown) => e);
+        const err = await pkg.getContents(key).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(isQuiltError(err, "EHASHMISMATCH"), `${key}: ${String(err)}`).toBe(true);
         expect((err as Error).message).toMatch(sizeError(key));
       }
@@ -121,32 +141,37 @@ describe.each(setups)("entries whose size disagrees with their object ($label)",
     expect(cat.stderr).toMatch(sizeError("long.bin"));
   });
 
-  it.skipIf(unavailable !== null)("a mount keeps the manifest's sizes, fails reads of such files with EIO, and its verify and force-match end", async () => {
-    const box = await DaemonSandbox.create("size", { endpoint: s3.endpoint });
-    try {
-      const mnt = await box.mountDir();
-      await box.mount(`${name}:bad`, mnt, setup.registry);
-      expect(await readFile(join(mnt, "ok.txt"))).toEqual(FILES["ok.txt"]);
-      for (const key of BAD) expect((await stat(join(mnt, key))).size).toBe(SIZES[key]);
-      // Verify fetches what is not cached and finds each such object, once.
-      const fresh = await box.cli(["verify", mnt]);
-      expect(fresh.code).toBe(1);
-      expectOneErrorPerEntry(fresh.stdout + fresh.stderr);
-      for (const key of BAD) {
-        // Twice: the second read fails the same way, and is not logged again.
-        for (let i = 0; i < 2; i++) expect(await errnoOf(readAt(join(mnt, key), 0, 64 * 1024)), key).toBe("EIO");
+  it.skipIf(unavailable !== null)(
+    "a mount keeps the manifest's sizes, fails reads of such files with EIO, and its verify and force-match end",
+    async () => {
+      const box = await DaemonSandbox.create("size", { endpoint: s3.endpoint });
+      try {
+        const mnt = await box.mountDir();
+        await box.mount(`${name}:bad`, mnt, setup.registry);
+        expect(await readFile(join(mnt, "ok.txt"))).toEqual(FILES["ok.txt"]);
+        for (const key of BAD) expect((await stat(join(mnt, key))).size).toBe(SIZES[key]);
+        // Verify fetches what is not cached and finds each such object, once.
+        const fresh = await box.cli(["verify", mnt]);
+        expect(fresh.code).toBe(1);
+        expectOneErrorPerEntry(fresh.stdout + fresh.stderr);
+        for (const key of BAD) {
+          // Twice: the second read fails the same way, and is not logged again.
+          for (let i = 0; i < 2; i++)
+            expect(await errnoOf(readAt(join(mnt, key), 0, 64 * 1024)), key).toBe("EIO");
+        }
+        const log = (await readFile(box.logFile, "utf8")).split("\n");
+        for (const key of BAD)
+          expect(log.filter((line) => sizeError(key).test(line)).length, `${key} in the daemon log`).toBe(1);
+        // After the failed reads, verify still says why.
+        const verify = await box.cli(["verify", mnt]);
+        expect(verify.code).toBe(1);
+        expectOneErrorPerEntry(verify.stdout + verify.stderr);
+        const force = await box.cli(["force-match", mnt]);
+        expect(force.code, force.stdout + force.stderr).not.toBe(0);
+        expect(force.stdout + force.stderr).toMatch(sizeError("long.bin"));
+      } finally {
+        await box.cleanup();
       }
-      const log = (await readFile(box.logFile, "utf8")).split("\n");
-      for (const key of BAD) expect(log.filter((line) => sizeError(key).test(line)).length, `${key} in the daemon log`).toBe(1);
-      // After the failed reads, verify still says why.
-      const verify = await box.cli(["verify", mnt]);
-      expect(verify.code).toBe(1);
-      expectOneErrorPerEntry(verify.stdout + verify.stderr);
-      const force = await box.cli(["force-match", mnt]);
-      expect(force.code, force.stdout + force.stderr).not.toBe(0);
-      expect(force.stdout + force.stderr).toMatch(sizeError("long.bin"));
-    } finally {
-      await box.cleanup();
-    }
-  });
+    },
+  );
 });

@@ -20,7 +20,10 @@ const SYSTEMD_ANALYZE = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].fin
 
 /** A command line from a unit as it would run for the instance /mnt/dataset with a sample env file. */
 function expand(line: string): string[] {
-  return execWords(line, { instancePath: "/mnt/dataset", env: { QUILT_SPEC: "ns/dataset:v1", QUILT_MOUNT_OPTIONS: "--allow-other --verify strict" } });
+  return execWords(line, {
+    instancePath: "/mnt/dataset",
+    env: { QUILT_SPEC: "ns/dataset:v1", QUILT_MOUNT_OPTIONS: "--allow-other --verify strict" },
+  });
 }
 
 describe("systemd units", () => {
@@ -41,10 +44,22 @@ describe("systemd units", () => {
   it("the daemon runs in the foreground, restarts on failure and is ready only once it answers", () => {
     expect(values(daemon, "Service", "ExecStart")).toEqual([`${QUILT} daemon run`]);
     expect(values(daemon, "Service", "Restart")).toEqual(["on-failure"]);
-    expect(values(daemon, "Service", "ExecStartPost")[0]).toMatch(/^\/usr\/local\/bin\/quilt daemon status --wait \d+$/);
+    expect(values(daemon, "Service", "ExecStartPost")[0]).toMatch(
+      /^\/usr\/local\/bin\/quilt daemon status --wait \d+$/,
+    );
     expect(values(daemon, "Install", "WantedBy")).toEqual(["multi-user.target"]);
     // Mounts made in a private mount namespace would be invisible to the node's programs.
-    for (const key of ["PrivateTmp", "ProtectSystem", "ProtectHome", "PrivateDevices", "PrivateMounts", "ReadOnlyPaths", "InaccessiblePaths", "TemporaryFileSystem", "MountFlags"]) {
+    for (const key of [
+      "PrivateTmp",
+      "ProtectSystem",
+      "ProtectHome",
+      "PrivateDevices",
+      "PrivateMounts",
+      "ReadOnlyPaths",
+      "InaccessiblePaths",
+      "TemporaryFileSystem",
+      "MountFlags",
+    ]) {
       expect(daemon.get("Service")?.has(key), key).toBe(false);
     }
   });
@@ -56,21 +71,28 @@ describe("systemd units", () => {
     expect(values(mount, "Service", "Type")).toEqual(["oneshot"]);
     expect(values(mount, "Service", "RemainAfterExit")).toEqual(["yes"]);
     expect(values(mount, "Service", "EnvironmentFile")).toContain("/etc/quilt/mounts/%i.env");
-    expect(values(mount, "Service", "ExecStart")).toEqual([`${QUILT} mount \${QUILT_SPEC} %f $QUILT_MOUNT_OPTIONS`]);
+    expect(values(mount, "Service", "ExecStart")).toEqual([
+      `${QUILT} mount \${QUILT_SPEC} %f $QUILT_MOUNT_OPTIONS`,
+    ]);
     expect(values(mount, "Service", "ExecStop")).toEqual([`${QUILT} unmount --force %f`]);
     // Both find the same daemon: the same state directory.
     expect(values(mount, "Service", "Environment")).toEqual(values(daemon, "Service", "Environment"));
-    expect(values(mount, "Service", "EnvironmentFile")).toContain(values(daemon, "Service", "EnvironmentFile")[0]);
+    expect(values(mount, "Service", "EnvironmentFile")).toContain(
+      values(daemon, "Service", "EnvironmentFile")[0],
+    );
   });
 
   it("every quilt command line in the units is one our CLI accepts", async () => {
-    const lines = [daemon, mount].flatMap((u) => ["ExecStart", "ExecStartPost", "ExecStop"].flatMap((k) => values(u, "Service", k))).filter((l) => l.startsWith(QUILT));
+    const lines = [daemon, mount]
+      .flatMap((u) => ["ExecStart", "ExecStartPost", "ExecStop"].flatMap((k) => values(u, "Service", k)))
+      .filter((l) => l.startsWith(QUILT));
     expect(lines.length).toBe(4);
     for (const line of lines) {
       const args = expand(line).slice(1);
       const help = await runCli([...args, "--help"]);
       expect(help.code, `${line}\n${help.stderr}`).toBe(0);
-      for (const option of args.filter((a) => a.startsWith("--"))) expect(help.stdout, `${line}: ${option}`).toContain(`${option} `);
+      for (const option of args.filter((a) => a.startsWith("--")))
+        expect(help.stdout, `${line}: ${option}`).toContain(`${option} `);
     }
   });
 
@@ -81,7 +103,9 @@ describe("systemd units", () => {
     }
     await copyFile(join(UNITS, "quilt.env"), join(dir, "quilt.env"));
     for (const unit of ["quilt-daemon.service", "quilt-mount@mnt-dataset.service"]) {
-      const r = await run(SYSTEMD_ANALYZE as string, ["verify", "--man=no", join(dir, unit)], { env: { ...process.env, SYSTEMD_LOG_COLOR: "0" } });
+      const r = await run(SYSTEMD_ANALYZE as string, ["verify", "--man=no", join(dir, unit)], {
+        env: { ...process.env, SYSTEMD_LOG_COLOR: "0" },
+      });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr.trim(), unit).toBe("");
     }

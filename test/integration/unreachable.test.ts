@@ -11,9 +11,14 @@ describe("unreachable endpoint", () => {
   it("browse fails with EUNREACHABLE and a hint naming the endpoint", async () => {
     Object.assign(process.env, FAKE_AWS_ENV);
     const cache = mkdtempSync(join(tmpdir(), "quilt-unreach-"));
-    const ctx = new QuiltContext({ cacheDir: cache, s3: { endpoint: "http://127.0.0.1:9", forcePathStyle: true, retry: { baseDelayMs: 1, maxDelayMs: 5 } } });
+    const ctx = new QuiltContext({
+      cacheDir: cache,
+      s3: { endpoint: "http://127.0.0.1:9", forcePathStyle: true, retry: { baseDelayMs: 1, maxDelayMs: 5 } },
+    });
     const started = Date.now();
-    const err = await Package.browse("ns/name", { registry: "s3://some-bucket", context: ctx }).catch((e: unknown) => e as Error & { code?: string; hint?: string });
+    const err = await Package.browse("ns/name", { registry: "s3://some-bucket", context: ctx }).catch(
+      (e: unknown) => e as Error & { code?: string; hint?: string },
+    );
     expect(err).toBeInstanceOf(Error);
     expect((err as { code?: string }).code).toBe("EUNREACHABLE");
     expect((err as { hint?: string }).hint).toMatch(/127\.0\.0\.1:9/);

@@ -7,7 +7,18 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Package, PackageBuilder } from "../../src/index.js";
 import { pseudoRandomBytes } from "../helpers/package-fixtures.js";
 import { uniquePrefix } from "../helpers/s3.js";
-import { cleanupAll, newContext, objectVersions, parseDisplay, quilt3Read, re, sha256Hex, tempRoot, usecaseEnv, writeTree } from "../helpers/usecase-support.js";
+import {
+  cleanupAll,
+  newContext,
+  objectVersions,
+  parseDisplay,
+  quilt3Read,
+  re,
+  sha256Hex,
+  tempRoot,
+  usecaseEnv,
+  writeTree,
+} from "../helpers/usecase-support.js";
 
 const env = usecaseEnv();
 afterAll(cleanupAll);
@@ -19,30 +30,46 @@ describe("use case: Add new data to dataset", () => {
     const serviceRoot = `${salt}/data-labelling-service/2019-10-30`;
     const serviceBase = `${env.registry}/${serviceRoot}`;
     const datasetBase = `${env.registry}/${salt}/data/dataset/labelled`;
-    const newBytes = { "1.jpg": pseudoRandomBytes(2500, `${salt}-new1`), "2.jpg": pseudoRandomBytes(2600, `${salt}-new2`) };
-    const oldBytes = { "1.jpg": pseudoRandomBytes(2400, `${salt}-old1`), "3.jpg": pseudoRandomBytes(2700, `${salt}-old3`) };
+    const newBytes = {
+      "1.jpg": pseudoRandomBytes(2500, `${salt}-new1`),
+      "2.jpg": pseudoRandomBytes(2600, `${salt}-new2`),
+    };
+    const oldBytes = {
+      "1.jpg": pseudoRandomBytes(2400, `${salt}-old1`),
+      "3.jpg": pseudoRandomBytes(2700, `${salt}-old3`),
+    };
 
     // The labelling service drops its batch into S3.
     const store = ctx.stores.s3();
-    for (const [k, bytes] of Object.entries(newBytes)) await store.put({ bucket: env.bucket, key: `${serviceRoot}/${k}` }, bytes);
+    for (const [k, bytes] of Object.entries(newBytes))
+      await store.put({ bucket: env.bucket, key: `${serviceRoot}/${k}` }, bytes);
     const nd = new PackageBuilder(`${salt}/new-data`, { registry: env.registry, context: ctx });
     await nd.add(`${serviceBase}/`, "new_data/");
     await nd.pushManifest({ tag: "2019-10-30" });
 
     // The main dataset, pushed from local files to data/dataset/labelled/.
-    const src = writeTree(tempRoot("add"), Object.fromEntries(Object.entries(oldBytes).map(([k, b]) => [`labelled/${k}`, b])));
+    const src = writeTree(
+      tempRoot("add"),
+      Object.fromEntries(Object.entries(oldBytes).map(([k, b]) => [`labelled/${k}`, b])),
+    );
     const main = new PackageBuilder(`${salt}/dataset`, { registry: env.registry, context: ctx });
     await main.add(`${src}/labelled`);
     const previous = await main.pushDataAndManifest({ prefix: `${salt}/data/dataset/`, tag: "master" });
 
     const reader = newContext(env.endpoint);
-    const newData = await Package.browse(`${salt}/new-data:2019-10-30`, { registry: env.registry, context: reader });
+    const newData = await Package.browse(`${salt}/new-data:2019-10-30`, {
+      registry: env.registry,
+      context: reader,
+    });
     expect(parseDisplay(newData.toString())).toMatchObject({
       kind: "Package",
       fields: { name: `${salt}/new-data:2019-10-30`, tophash: newData.hash },
       contents: [["new_data/", `${serviceBase}/...`]],
     });
-    const mainDataset = await Package.browse(`${salt}/dataset:master`, { registry: env.registry, context: reader });
+    const mainDataset = await Package.browse(`${salt}/dataset:master`, {
+      registry: env.registry,
+      context: reader,
+    });
     expect(mainDataset.hash).toBe(previous.hash);
     expect(parseDisplay(mainDataset.toString())).toMatchObject({
       kind: "Package",
@@ -68,7 +95,12 @@ describe("use case: Add new data to dataset", () => {
     expect(() => pkgBuilder.moveDirContents("new_data/", "labelled/")).toThrow(
       'Collision detected. moving "new_data/1.jpg" to "labelled/1.jpg", but "labelled/1.jpg" already exists. Use overwrite: true if you would like to replace "labelled/1.jpg" with "new_data/1.jpg".',
     );
-    expect(pkgBuilder.keys()).toEqual(["labelled/1.jpg", "labelled/3.jpg", "new_data/1.jpg", "new_data/2.jpg"]);
+    expect(pkgBuilder.keys()).toEqual([
+      "labelled/1.jpg",
+      "labelled/3.jpg",
+      "new_data/1.jpg",
+      "new_data/2.jpg",
+    ]);
 
     pkgBuilder.moveDirContents("new_data/", "labelled/", { overwrite: true });
     expect(pkgBuilder.keys()).toEqual(["labelled/1.jpg", "labelled/2.jpg", "labelled/3.jpg"]);
@@ -93,19 +125,33 @@ describe("use case: Add new data to dataset", () => {
     // pushManifest moves no data: every entry still points where it was.
     expect(Object.fromEntries(await objectVersions(env, `${salt}/`))).toEqual(Object.fromEntries(dataBefore));
     expect(pkg.getEntry("labelled/1.jpg").physicalKey).toBe(newData.getEntry("new_data/1.jpg").physicalKey);
-    expect(pkg.getEntry("labelled/3.jpg").physicalKey).toBe(mainDataset.getEntry("labelled/3.jpg").physicalKey);
+    expect(pkg.getEntry("labelled/3.jpg").physicalKey).toBe(
+      mainDataset.getEntry("labelled/3.jpg").physicalKey,
+    );
 
-    const master = await Package.browse(`${salt}/dataset:master`, { registry: env.registry, context: newContext(env.endpoint) });
+    const master = await Package.browse(`${salt}/dataset:master`, {
+      registry: env.registry,
+      context: newContext(env.endpoint),
+    });
     expect(master.hash).toBe(top);
     expect(sha256Hex(await master.getContents("labelled/1.jpg"))).toBe(sha256Hex(newBytes["1.jpg"]));
     expect(sha256Hex(await master.getContents("labelled/2.jpg"))).toBe(sha256Hex(newBytes["2.jpg"]));
     expect(sha256Hex(await master.getContents("labelled/3.jpg"))).toBe(sha256Hex(oldBytes["3.jpg"]));
 
     // Rollback: the previous master is still there, by hash.
-    const rolledBack = await Package.browse(`${salt}/dataset`, { registry: env.registry, hash: previous.hash, context: newContext(env.endpoint) });
+    const rolledBack = await Package.browse(`${salt}/dataset`, {
+      registry: env.registry,
+      hash: previous.hash,
+      context: newContext(env.endpoint),
+    });
     expect(rolledBack.hash).toBe(previous.hash);
     expect(sha256Hex(await rolledBack.getContents("labelled/1.jpg"))).toBe(sha256Hex(oldBytes["1.jpg"]));
-    expect(master.diff(rolledBack)).toEqual({ added: ["labelled/2.jpg"], removed: [], modified: ["labelled/1.jpg"], metadataChanged: [] });
+    expect(master.diff(rolledBack)).toEqual({
+      added: ["labelled/2.jpg"],
+      removed: [],
+      modified: ["labelled/1.jpg"],
+      metadataChanged: [],
+    });
 
     // The real quilt3 reads the new master (latest) and the new-data package.
     const [q, qn] = await quilt3Read(env, [{ name: `${salt}/dataset` }, { name: `${salt}/new-data` }]);

@@ -81,12 +81,17 @@ describe("use case: Create and Publish", () => {
       expect(localFiles.message).toBe(LOCAL_FILES_ERROR);
       const localManifest = await rejection(b.asPackage({ allowLocalFiles: true }));
       expect(localManifest.message).toBe(LOCAL_MANIFEST_ERROR);
-      expect((await rejection(b.pushManifest({ tag: "v0" }))).message).toMatch(/^Manifest contains pointers to local files\./);
+      expect((await rejection(b.pushManifest({ tag: "v0" }))).message).toMatch(
+        /^Manifest contains pointers to local files\./,
+      );
 
       // Push the local data to s3 and update the pointers; the manifest is still local
       lines.length = 0;
       await b.pushData({ prefix: `/${root}/data/dataset/v0/` });
-      expect([...lines].sort()).toEqual([`Pushing ./README.md to ${base}/README.md`, `Pushing ./train2017/ to ${base}/train2017/...`]);
+      expect([...lines].sort()).toEqual([
+        `Pushing ./README.md to ${base}/README.md`,
+        `Pushing ./train2017/ to ${base}/train2017/...`,
+      ]);
       const display = parseDisplay(b.toString());
       expect(display.fields).toEqual({ name, tophash: top, manifest: "local" });
       expect(display.contents).toEqual([
@@ -94,7 +99,11 @@ describe("use case: Create and Publish", () => {
         ["train2017/", `${base}/train2017/...`],
       ]);
       expect(Object.fromEntries(await objectVersions(env, `${root}/`))).toEqual(
-        Object.fromEntries(["README.md", "train2017/1.jpg", "train2017/2.jpg", "train2017/3.jpg", "train2017/4.jpg"].map((k) => [`${root}/data/dataset/v0/${k}`, 1])),
+        Object.fromEntries(
+          ["README.md", "train2017/1.jpg", "train2017/2.jpg", "train2017/3.jpg", "train2017/4.jpg"].map(
+            (k) => [`${root}/data/dataset/v0/${k}`, 1],
+          ),
+        ),
       );
 
       // Still not a Package: the manifest is not in s3
@@ -105,7 +114,10 @@ describe("use case: Create and Publish", () => {
       lines.length = 0;
       const pkg = await b.pushManifest({ tag: "v0" });
       const manifestUrl = `${env.registry}/.quilt/packages/${top}`;
-      expect(lines).toEqual([`Pushing manifest to ${manifestUrl}`, `Linking ${name}:v0 to manifest ${top.slice(0, 9)}`]);
+      expect(lines).toEqual([
+        `Pushing manifest to ${manifestUrl}`,
+        `Linking ${name}:v0 to manifest ${top.slice(0, 9)}`,
+      ]);
       expect(pkg).toBeInstanceOf(Package);
       expect(parseDisplay(pkg.toString())).toEqual({
         kind: "Package",
@@ -118,13 +130,18 @@ describe("use case: Create and Publish", () => {
       const asPkg = await b.asPackage();
       expect(asPkg.hash).toBe(top);
       expect(asPkg.toString()).toBe(pkg.toString());
-      const browsed = await Package.browse(`${name}:v0`, { registry: env.registry, context: newContext(env.endpoint) });
+      const browsed = await Package.browse(`${name}:v0`, {
+        registry: env.registry,
+        context: newContext(env.endpoint),
+      });
       expect(browsed.hash).toBe(top);
       expect(browsed.toString()).toBe(pkg.toString());
 
       // A Package cannot be altered
       const set: (...args: unknown[]) => unknown = pkg.set.bind(pkg);
-      expect(() => set("train2017/1.jpg", "./replacement/1.jpg", { meta: {} })).toThrow(/^Package has no method set\(\)/);
+      expect(() => set("train2017/1.jpg", "./replacement/1.jpg", { meta: {} })).toThrow(
+        /^Package has no method set\(\)/,
+      );
 
       // You need a PackageBuilder to make changes
       const b2 = pkg.asPackageBuilder({ output });
@@ -145,11 +162,22 @@ describe("use case: Create and Publish", () => {
       const pkg2 = await b2.pushDataAndManifest({ prefix: `/${root}/data/dataset/v0/` });
       const top2 = pkg2.hash;
       expect(top2).not.toBe(top);
-      const skipLine = new RegExp(`^(Pushing|Copying) (\\./train2017/|${re(base)}/train2017/) to ${re(base)}/train2017/\\.\\.\\. \\(data exists, skipping\\)$`);
-      expect.soft(lines.filter((l) => skipLine.test(l)), `a "data exists, skipping" line for train2017/ in:\n${lines.join("\n")}`).toHaveLength(1);
+      const skipLine = new RegExp(
+        `^(Pushing|Copying) (\\./train2017/|${re(base)}/train2017/) to ${re(base)}/train2017/\\.\\.\\. \\(data exists, skipping\\)$`,
+      );
+      expect
+        .soft(
+          lines.filter((l) => skipLine.test(l)),
+          `a "data exists, skipping" line for train2017/ in:\n${lines.join("\n")}`,
+        )
+        .toHaveLength(1);
       expect(lines).toContain(`Pushing ./replacement/1.jpg to ${base}/train2017/1.jpg`);
       const tail = lines.slice(lines.indexOf("Building manifest..."));
-      expect(tail).toEqual(["Building manifest...", `Tophash: ${top2}`, `Pushing manifest to ${env.registry}/.quilt/packages/${top2}`]);
+      expect(tail).toEqual([
+        "Building manifest...",
+        `Tophash: ${top2}`,
+        `Pushing manifest to ${env.registry}/.quilt/packages/${top2}`,
+      ]);
       const versionsAfter = await objectVersions(env, `${root}/`);
       const expectedAfter = new Map(versionsBefore);
       expectedAfter.set(`${root}/data/dataset/v0/train2017/1.jpg`, 2);
@@ -166,23 +194,44 @@ describe("use case: Create and Publish", () => {
 
       // Both versions stay readable: v0 still gives the original bytes (pinned versions).
       const files = datasetFiles(salt);
-      expect(sha256Hex(await pkg2.getContents("train2017/1.jpg"))).toBe(sha256Hex(files["replacement/1.jpg"] as Buffer));
-      const v0 = await Package.browse(`${name}:v0`, { registry: env.registry, context: newContext(env.endpoint) });
-      expect(sha256Hex(await v0.getContents("train2017/1.jpg"))).toBe(sha256Hex(files["train2017/1.jpg"] as Buffer));
-      const latest = await Package.browse(name, { registry: env.registry, context: newContext(env.endpoint) });
+      expect(sha256Hex(await pkg2.getContents("train2017/1.jpg"))).toBe(
+        sha256Hex(files["replacement/1.jpg"] as Buffer),
+      );
+      const v0 = await Package.browse(`${name}:v0`, {
+        registry: env.registry,
+        context: newContext(env.endpoint),
+      });
+      expect(sha256Hex(await v0.getContents("train2017/1.jpg"))).toBe(
+        sha256Hex(files["train2017/1.jpg"] as Buffer),
+      );
+      const latest = await Package.browse(name, {
+        registry: env.registry,
+        context: newContext(env.endpoint),
+      });
       expect(latest.hash).toBe(top2);
 
       // The real quilt3 reads both versions with the same top hashes and bytes.
       const [q0, q1] = await quilt3Read(env, [{ name, hash: top }, { name }]);
       expect(q0?.top_hash).toBe(top);
       expect(q1?.top_hash).toBe(top2);
-      for (const [seen, ours, replaced] of [[q0, pkg, false], [q1, pkg2, true]] as const) {
-        expect(Object.keys(seen?.entries ?? {}).sort()).toEqual(["README.md", "train2017/1.jpg", "train2017/2.jpg", "train2017/3.jpg", "train2017/4.jpg"]);
+      for (const [seen, ours, replaced] of [
+        [q0, pkg, false],
+        [q1, pkg2, true],
+      ] as const) {
+        expect(Object.keys(seen?.entries ?? {}).sort()).toEqual([
+          "README.md",
+          "train2017/1.jpg",
+          "train2017/2.jpg",
+          "train2017/3.jpg",
+          "train2017/4.jpg",
+        ]);
         for (const e of ours) {
           const q = seen?.entries[e.logicalKey];
           expect(q?.physical_key).toBe(e.physicalKey);
           const local = e.logicalKey === "train2017/1.jpg" && replaced ? "replacement/1.jpg" : e.logicalKey;
-          expect(q?.sha256, `quilt3's bytes of ${e.logicalKey}`).toBe(sha256Hex(readFileSync(join(ws, local))));
+          expect(q?.sha256, `quilt3's bytes of ${e.logicalKey}`).toBe(
+            sha256Hex(readFileSync(join(ws, local))),
+          );
         }
       }
     });
@@ -203,7 +252,11 @@ describe("use case: Create and Publish", () => {
       expect(before.size).toBe(5);
 
       const lines: string[] = [];
-      const again = new PackageBuilder(`${salt}/dataset`, { registry: env.registry, context: ctx, output: (l) => lines.push(l) });
+      const again = new PackageBuilder(`${salt}/dataset`, {
+        registry: env.registry,
+        context: ctx,
+        output: (l) => lines.push(l),
+      });
       await again.add("README.md");
       await again.add("train2017/");
       await again.pushData({ prefix: `/${root}/data/dataset/v0/` });
@@ -225,7 +278,10 @@ describe("use case: Create and Publish", () => {
     const ctx = newContext(env.endpoint);
     const salt = uniquePrefix("ucrace");
     const name = `${salt}/dataset`;
-    const ws = writeTree(tempRoot("race"), { "a/data.txt": "version A\n", "b/data.txt": "version B, longer\n" });
+    const ws = writeTree(tempRoot("race"), {
+      "a/data.txt": "version A\n",
+      "b/data.txt": "version B, longer\n",
+    });
     const builders = await Promise.all(
       ["a", "b"].map(async (which) => {
         const b = new PackageBuilder(name, { registry: env.registry, context: ctx });
@@ -238,12 +294,18 @@ describe("use case: Create and Publish", () => {
     const [pa, pb] = await Promise.all(builders.map((b) => b.pushManifest({ tag: "race" })));
     expect(pa?.hash).not.toBe(pb?.hash);
     const reader = newContext(env.endpoint);
-    for (const [pkg, text] of [[pa, "version A\n"], [pb, "version B, longer\n"]] as const) {
+    for (const [pkg, text] of [
+      [pa, "version A\n"],
+      [pb, "version B, longer\n"],
+    ] as const) {
       const byHash = await Package.browse(name, { registry: env.registry, hash: pkg?.hash, context: reader });
       expect(byHash.hash).toBe(pkg?.hash);
       expect((await byHash.getContents("data.txt")).toString()).toBe(text);
     }
-    const tagged = await Package.browse(`${name}:race`, { registry: env.registry, context: newContext(env.endpoint) });
+    const tagged = await Package.browse(`${name}:race`, {
+      registry: env.registry,
+      context: newContext(env.endpoint),
+    });
     expect([pa?.hash, pb?.hash]).toContain(tagged.hash);
     const latest = await Package.browse(name, { registry: env.registry, context: newContext(env.endpoint) });
     expect([pa?.hash, pb?.hash]).toContain(latest.hash);

@@ -8,7 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Package, PackageBuilder, type PackageEntry } from "../../src/index.js";
 import { pseudoRandomBytes, readTree } from "../helpers/package-fixtures.js";
 import { uniquePrefix } from "../helpers/s3.js";
-import { cleanupAll, newContext, quilt3Read, sha256Hex, tempRoot, usecaseEnv, writeTree } from "../helpers/usecase-support.js";
+import {
+  cleanupAll,
+  newContext,
+  quilt3Read,
+  sha256Hex,
+  tempRoot,
+  usecaseEnv,
+  writeTree,
+} from "../helpers/usecase-support.js";
 
 const env = usecaseEnv();
 afterAll(cleanupAll);
@@ -38,7 +46,9 @@ const annotations: Annotations = {
 };
 const files: Record<string, string | Buffer> = {
   "README.md": "# Dataset\n\nImages with annotations.\n",
-  ...Object.fromEntries(images.map((img, i) => [`train/${img}`, pseudoRandomBytes(2000 + 3000 * i, `${salt}-${img}`)])),
+  ...Object.fromEntries(
+    images.map((img, i) => [`train/${img}`, pseudoRandomBytes(2000 + 3000 * i, `${salt}-${img}`)]),
+  ),
   "val/x.jpg": pseudoRandomBytes(1500, `${salt}-val`),
   "annotations/train.json": JSON.stringify(annotations),
 };
@@ -51,14 +61,19 @@ beforeAll(async () => {
   await b.add(src, "");
   // With Quilt Packages, each image entry carries its annotations as metadata.
   for (const img of annotations.images) {
-    b.setMeta(`train/${img.path}`, { annotations: annotations.annotations.filter((a) => a.image_id === img.image_id) });
+    b.setMeta(`train/${img.path}`, {
+      annotations: annotations.annotations.filter((a) => a.image_id === img.image_id),
+    });
   }
   topHash = (await b.pushDataAndManifest({ prefix: `${salt}-data/`, tag: TAG })).hash;
 });
 
 describe("use case: Download", () => {
   it("installs bucket/dataset:tag to a directory, verifies it, and reports the top hash quilt3 computes", async () => {
-    const pkg = await Package.browse(`${name}:${TAG}`, { registry: env.registry, context: newContext(env.endpoint) });
+    const pkg = await Package.browse(`${name}:${TAG}`, {
+      registry: env.registry,
+      context: newContext(env.endpoint),
+    });
     const dir = join(tempRoot("dl-dest"), "dataset");
     const result = await pkg.download(dir);
     const keys = Object.keys(files).sort();
@@ -68,7 +83,8 @@ describe("use case: Download", () => {
     const tree = readTree(dir);
     for (const k of [...tree.keys()]) if (k.startsWith(".quilt/")) tree.delete(k);
     expect([...tree.keys()].sort()).toEqual(keys);
-    for (const k of keys) expect(sha256Hex(tree.get(k) as Buffer), `bytes of ${k}`).toBe(sha256Hex(files[k] as Buffer));
+    for (const k of keys)
+      expect(sha256Hex(tree.get(k) as Buffer), `bytes of ${k}`).toBe(sha256Hex(files[k] as Buffer));
 
     const report = await pkg.verifyDirectoryMatchesManifest(dir);
     expect(report).toMatchObject({ ok: true, missing: [], extra: [], modified: [], lines: [] });
@@ -99,8 +115,15 @@ class MyCustomDataset {
     readonly annotations: Annotations,
   ) {}
 
-  static async open(quiltPackageName: string, opts: { tag?: string; hash?: string }): Promise<MyCustomDataset> {
-    const pkg = await Package.browse(quiltPackageName, { ...opts, registry: env.registry, context: newContext(env.endpoint) });
+  static async open(
+    quiltPackageName: string,
+    opts: { tag?: string; hash?: string },
+  ): Promise<MyCustomDataset> {
+    const pkg = await Package.browse(quiltPackageName, {
+      ...opts,
+      registry: env.registry,
+      context: newContext(env.endpoint),
+    });
     const imgEntries = [...pkg].filter((entry) => entry.logicalKey.startsWith("train/"));
     const annotations = await pkg.getEntry("annotations/train.json").getJson<Annotations>();
     return new MyCustomDataset(pkg, imgEntries, annotations);
@@ -113,7 +136,9 @@ class MyCustomDataset {
   async getItem(idx: number): Promise<{ image: Buffer; annotations: unknown; fromFile: Annotation[] }> {
     const entry = this.imgEntries[idx] as PackageEntry;
     // In existing codebases, annotations are often stored in a single file
-    const imgIds = this.annotations.images.filter((img) => img.path === entry.logicalKey.slice("train/".length));
+    const imgIds = this.annotations.images.filter(
+      (img) => img.path === entry.logicalKey.slice("train/".length),
+    );
     expect(imgIds).toHaveLength(1);
     const imageId = imgIds[0]?.image_id;
     const fromFile = this.annotations.annotations.filter((ann) => ann.image_id === imageId);
@@ -149,7 +174,10 @@ describe("use case: Download (PyTorch)", () => {
   });
 
   it("iterates the package asynchronously (for await) over every entry", async () => {
-    const pkg = await Package.browse(`${name}:${TAG}`, { registry: env.registry, context: newContext(env.endpoint) });
+    const pkg = await Package.browse(`${name}:${TAG}`, {
+      registry: env.registry,
+      context: newContext(env.endpoint),
+    });
     const viaAsync: string[] = [];
     for await (const e of pkg) viaAsync.push(e.logicalKey);
     expect(viaAsync.sort()).toEqual(Object.keys(files).sort());

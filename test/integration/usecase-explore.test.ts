@@ -6,7 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Package, PackageBuilder, PackageDirectory, PackageEntry } from "../../src/index.js";
 import { pseudoRandomBytes } from "../helpers/package-fixtures.js";
 import { uniquePrefix } from "../helpers/s3.js";
-import { cleanupAll, newContext, sha256Hex, startCountingProxy, tempRoot, usecaseEnv, writeTree } from "../helpers/usecase-support.js";
+import {
+  cleanupAll,
+  newContext,
+  sha256Hex,
+  startCountingProxy,
+  tempRoot,
+  usecaseEnv,
+  writeTree,
+} from "../helpers/usecase-support.js";
 
 const env = usecaseEnv();
 afterAll(cleanupAll);
@@ -15,7 +23,9 @@ const salt = uniquePrefix("ucexp");
 const name = `${salt}/dataset`;
 const dataPrefix = `${salt}-data/`;
 const README = "# Dataset\n\nHere is some info about our dataset...\n";
-const huge = { rows: Array.from({ length: 2000 }, (_, i) => ({ id: i, label: i % 3 === 0 ? "cat" : "dog" })) };
+const huge = {
+  rows: Array.from({ length: 2000 }, (_, i) => ({ id: i, label: i % 3 === 0 ? "cat" : "dog" })),
+};
 const files: Record<string, string | Buffer> = {
   "README.md": README,
   "cats/file1.txt": "a first cat\n",
@@ -70,7 +80,11 @@ describe("use case: Explore Dataset", () => {
 
     // Only README.md and cats/file1.txt were read, once each, whole (a plain GET, or a ranged
     // GET of the whole object through the block cache).
-    const gets = proxy.gets(dataPrefix).map((r) => ({ key: r.key.slice(dataPrefix.length), bytes: r.bytesOut, status: r.status === 206 ? 200 : r.status }));
+    const gets = proxy.gets(dataPrefix).map((r) => ({
+      key: r.key.slice(dataPrefix.length),
+      bytes: r.bytesOut,
+      status: r.status === 206 ? 200 : r.status,
+    }));
     expect(gets.sort((a, b) => (a.key < b.key ? -1 : 1))).toEqual([
       { key: "README.md", bytes: Buffer.byteLength(README), status: 200 },
       { key: "cats/file1.txt", bytes: Buffer.byteLength("a first cat\n"), status: 200 },

@@ -6,7 +6,17 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Package, PackageBuilder } from "../../src/index.js";
 import { pseudoRandomBytes } from "../helpers/package-fixtures.js";
 import { uniquePrefix } from "../helpers/s3.js";
-import { cleanupAll, newContext, objectVersions, parseDisplay, quilt3Read, sha256Hex, tempRoot, usecaseEnv, writeTree } from "../helpers/usecase-support.js";
+import {
+  cleanupAll,
+  newContext,
+  objectVersions,
+  parseDisplay,
+  quilt3Read,
+  sha256Hex,
+  tempRoot,
+  usecaseEnv,
+  writeTree,
+} from "../helpers/usecase-support.js";
 
 const env = usecaseEnv();
 afterAll(cleanupAll);
@@ -16,14 +26,19 @@ describe("use case: Improve dataset", () => {
     const salt = uniquePrefix("ucimp");
     const name = `${salt}/dataset`;
     const ctx = newContext(env.endpoint);
-    const files = Object.fromEntries([1, 2, 3].map((i) => [`labelled/${i}.jpg`, pseudoRandomBytes(1500 * i, `${salt}-${i}`)]));
+    const files = Object.fromEntries(
+      [1, 2, 3].map((i) => [`labelled/${i}.jpg`, pseudoRandomBytes(1500 * i, `${salt}-${i}`)]),
+    );
     const src = writeTree(tempRoot("improve"), files);
     const b = new PackageBuilder(name, { registry: env.registry, context: ctx });
     await b.add(`${src}/labelled`);
     for (const k of Object.keys(files)) b.setMeta(k, { label: "dog", annotator: "service-a" });
     await b.pushDataAndManifest({ prefix: `${salt}/data/dataset/`, tag: "master" });
 
-    const pkg = await Package.browse(`${name}:master`, { registry: env.registry, context: newContext(env.endpoint) });
+    const pkg = await Package.browse(`${name}:master`, {
+      registry: env.registry,
+      context: newContext(env.endpoint),
+    });
     expect(parseDisplay(pkg.toString())).toMatchObject({
       kind: "Package",
       fields: { name: `${name}:master`, tophash: pkg.hash },
@@ -45,13 +60,21 @@ describe("use case: Improve dataset", () => {
       `Linking ${name}:master to manifest ${fixed.hash.slice(0, 9)}`,
     ]);
 
-    const master = await Package.browse(`${name}:master`, { registry: env.registry, context: newContext(env.endpoint) });
+    const master = await Package.browse(`${name}:master`, {
+      registry: env.registry,
+      context: newContext(env.endpoint),
+    });
     expect(master.hash).toBe(fixed.hash);
     expect(master.getMetadata("labelled/1.jpg")).toEqual(corrected);
     expect(master.getEntry("labelled/1.jpg").metadata).toEqual(corrected);
     expect(master.getMetadata("labelled/2.jpg")).toEqual({});
     expect(master.getMetadata("labelled/3.jpg")).toEqual({ label: "dog", annotator: "service-a" });
-    expect(master.diff(pkg)).toEqual({ added: [], removed: [], modified: [], metadataChanged: ["labelled/1.jpg", "labelled/2.jpg"] });
+    expect(master.diff(pkg)).toEqual({
+      added: [],
+      removed: [],
+      modified: [],
+      metadataChanged: ["labelled/1.jpg", "labelled/2.jpg"],
+    });
 
     // Data unchanged: same objects, same hashes, nothing written to the bucket.
     for (const e of master) {
@@ -64,7 +87,11 @@ describe("use case: Improve dataset", () => {
     expect(Object.fromEntries(await objectVersions(env, `${salt}/`))).toEqual(Object.fromEntries(dataBefore));
 
     // The old labels stay in the previous version.
-    const before = await Package.browse(name, { registry: env.registry, hash: pkg.hash, context: newContext(env.endpoint) });
+    const before = await Package.browse(name, {
+      registry: env.registry,
+      hash: pkg.hash,
+      context: newContext(env.endpoint),
+    });
     expect(before.getMetadata("labelled/1.jpg")).toEqual({ label: "dog", annotator: "service-a" });
 
     // The real quilt3 sees the corrected metadata under the same top hash.

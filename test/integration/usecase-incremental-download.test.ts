@@ -10,7 +10,16 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Package, PackageBuilder } from "../../src/index.js";
 import { pseudoRandomBytes } from "../helpers/package-fixtures.js";
 import { uniquePrefix } from "../helpers/s3.js";
-import { cleanupAll, newContext, sha256Hex, startCountingProxy, tempRoot, usecaseEnv, withCwd, writeTree } from "../helpers/usecase-support.js";
+import {
+  cleanupAll,
+  newContext,
+  sha256Hex,
+  startCountingProxy,
+  tempRoot,
+  usecaseEnv,
+  withCwd,
+  writeTree,
+} from "../helpers/usecase-support.js";
 
 const env = usecaseEnv();
 afterAll(cleanupAll);
@@ -23,7 +32,11 @@ async function threeFileVersions(label: string) {
   const name = `${salt}/dataset`;
   const ctx = newContext(env.endpoint);
   const root = tempRoot(label);
-  const src = writeTree(join(root, "src"), { "file1.txt": "one\n", "file2.txt": "two two\n", "file3.txt": "three three three\n" });
+  const src = writeTree(join(root, "src"), {
+    "file1.txt": "one\n",
+    "file2.txt": "two two\n",
+    "file3.txt": "three three three\n",
+  });
   writeTree(root, { "new_file3.txt": "three, corrected: more bytes\n" });
   const b = new PackageBuilder(name, { registry: env.registry, context: ctx });
   await b.add(src, "");
@@ -40,7 +53,10 @@ describe("use case: Incremental Download", () => {
     const { name, root, old, salt } = await threeFileVersions("ucinc3");
     await withCwd(root, async () => {
       await old.download("./dataset");
-      const pkg = await Package.browse(`${name}:${NEW_TAG}`, { registry: env.registry, context: newContext(env.endpoint) });
+      const pkg = await Package.browse(`${name}:${NEW_TAG}`, {
+        registry: env.registry,
+        context: newContext(env.endpoint),
+      });
       const label = `${name}:${NEW_TAG}`;
 
       const report = await pkg.verifyDirectoryMatchesManifest("./dataset");
@@ -77,7 +93,10 @@ describe("use case: Incremental Download", () => {
     const { name, root, old } = await threeFileVersions("ucinc3dl");
     const dir = join(root, "dataset");
     await old.download(dir);
-    const pkg = await Package.browse(`${name}:${NEW_TAG}`, { registry: env.registry, context: newContext(env.endpoint) });
+    const pkg = await Package.browse(`${name}:${NEW_TAG}`, {
+      registry: env.registry,
+      context: newContext(env.endpoint),
+    });
     const result = await pkg.download(dir);
     expect(result.fetched).toEqual(["file3.txt"]);
     expect(result.bytesFetched).toBe(Buffer.byteLength("three, corrected: more bytes\n"));
@@ -95,7 +114,12 @@ describe("use case: Incremental Download", () => {
     const name = `${salt}/dataset`;
     const dataPrefix = `${salt}-data/`;
     const root = tempRoot("incbytes");
-    const files = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`part-${i}.bin`, pseudoRandomBytes(40_000 + 10_000 * i, `${salt}-${i}`)]));
+    const files = Object.fromEntries(
+      Array.from({ length: 6 }, (_, i) => [
+        `part-${i}.bin`,
+        pseudoRandomBytes(40_000 + 10_000 * i, `${salt}-${i}`),
+      ]),
+    );
     const src = writeTree(join(root, "src"), files);
     const changed = pseudoRandomBytes(47_000, `${salt}-changed`);
     writeTree(root, { "changed.bin": changed });
@@ -107,7 +131,9 @@ describe("use case: Incremental Download", () => {
     const proxy = await startCountingProxy(env.endpoint);
     const ctx = newContext(proxy.endpoint);
     const dir = join(root, "installed");
-    const first = await (await Package.browse(`${name}:v1`, { registry: env.registry, context: ctx })).download(dir);
+    const first = await (
+      await Package.browse(`${name}:v1`, { registry: env.registry, context: ctx })
+    ).download(dir);
     const total = Object.values(files).reduce((n, f) => n + f.length, 0);
     expect(first.bytesFetched).toBe(total);
     expect(proxy.gets(dataPrefix).reduce((n, r) => n + r.bytesOut, 0)).toBe(total);
@@ -120,7 +146,11 @@ describe("use case: Incremental Download", () => {
     const v2 = await Package.browse(`${name}:v2`, { registry: env.registry, context: ctx });
     const second = await v2.download(dir);
     expect(second.fetched).toEqual(["part-3.bin"]);
-    expect([...second.unchanged].sort()).toEqual(Object.keys(files).filter((k) => k !== "part-3.bin").sort());
+    expect([...second.unchanged].sort()).toEqual(
+      Object.keys(files)
+        .filter((k) => k !== "part-3.bin")
+        .sort(),
+    );
     expect(second.bytesFetched).toBe(changed.length);
     // What went over the wire: one object, its bytes and nothing else from the data prefix.
     const gets = proxy.gets(dataPrefix);
@@ -146,7 +176,10 @@ describe("use case: Incremental Download", () => {
       const longAgo = new Date(Date.now() - 3600_000);
       utimesSync(leftover, longAgo, longAgo);
       rmSync(join("dataset", "file2.txt"));
-      const pkg = await Package.browse(`${name}:old`, { registry: env.registry, context: newContext(env.endpoint) });
+      const pkg = await Package.browse(`${name}:old`, {
+        registry: env.registry,
+        context: newContext(env.endpoint),
+      });
       const before = await pkg.verifyDirectoryMatchesManifest("./dataset");
       expect(before.extra).toEqual([]); // the leftover is not the user's extra file
       expect(before.missing).toEqual(["file2.txt"]);

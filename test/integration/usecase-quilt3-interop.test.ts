@@ -8,7 +8,15 @@ import { Package } from "../../src/index.js";
 import { pseudoRandomBytes } from "../helpers/package-fixtures.js";
 import { runQuilt3Json } from "../helpers/quilt3.js";
 import { uniquePrefix } from "../helpers/s3.js";
-import { cleanupAll, newContext, quilt3Read, sha256Hex, tempRoot, usecaseEnv, writeTree } from "../helpers/usecase-support.js";
+import {
+  cleanupAll,
+  newContext,
+  quilt3Read,
+  sha256Hex,
+  tempRoot,
+  usecaseEnv,
+  writeTree,
+} from "../helpers/usecase-support.js";
 
 const env = usecaseEnv();
 afterAll(cleanupAll);
@@ -45,21 +53,35 @@ print(json.dumps({"top_hash": top}))`,
     expect(pkg.getMetadata("train/1.jpg")).toEqual({ label: "cat", score: 0.5 });
     expect(pkg.metadata).toEqual({ source: "quilt3", version: 1 });
     expect(pkg.message).toBe("from quilt3");
-    for (const e of pkg) expect(sha256Hex(await e.getBytes()), `bytes of ${e.logicalKey}`).toBe(sha256Hex(files[e.logicalKey] as Buffer));
+    for (const e of pkg)
+      expect(sha256Hex(await e.getBytes()), `bytes of ${e.logicalKey}`).toBe(
+        sha256Hex(files[e.logicalKey] as Buffer),
+      );
 
     const added = writeTree(tempRoot("q3add"), { "labels-v2.csv": "image,label\n1.jpg,cat\n2.jpg,dog\n" });
     const b = pkg.asPackageBuilder();
     await b.add(join(added, "labels-v2.csv"), "annotations/");
     const ours = await b.pushDataAndManifest({ tag: "extended" });
     expect(ours.hash).not.toBe(pkg.hash);
-    expect(ours.getEntry("annotations/labels-v2.csv").physicalKey.startsWith(`${env.registry}/${name}/annotations/labels-v2.csv?versionId=`)).toBe(true);
+    expect(
+      ours
+        .getEntry("annotations/labels-v2.csv")
+        .physicalKey.startsWith(`${env.registry}/${name}/annotations/labels-v2.csv?versionId=`),
+    ).toBe(true);
 
     const [seen] = await quilt3Read(env, [{ name }]);
     expect(seen?.top_hash).toBe(ours.hash);
     expect(seen?.meta).toEqual({ source: "quilt3", version: 1 });
-    expect(Object.keys(seen?.entries ?? {}).sort()).toEqual([...Object.keys(files), "annotations/labels-v2.csv"].sort());
-    for (const e of pkg) expect(seen?.entries[e.logicalKey]?.physical_key, `quilt3's entry ${e.logicalKey} kept`).toBe(e.physicalKey);
+    expect(Object.keys(seen?.entries ?? {}).sort()).toEqual(
+      [...Object.keys(files), "annotations/labels-v2.csv"].sort(),
+    );
+    for (const e of pkg)
+      expect(seen?.entries[e.logicalKey]?.physical_key, `quilt3's entry ${e.logicalKey} kept`).toBe(
+        e.physicalKey,
+      );
     expect(seen?.entries["train/1.jpg"]?.meta).toEqual({ label: "cat", score: 0.5 });
-    expect(seen?.entries["annotations/labels-v2.csv"]?.sha256).toBe(sha256Hex("image,label\n1.jpg,cat\n2.jpg,dog\n"));
+    expect(seen?.entries["annotations/labels-v2.csv"]?.sha256).toBe(
+      sha256Hex("image,label\n1.jpg,cat\n2.jpg,dog\n"),
+    );
   });
 });

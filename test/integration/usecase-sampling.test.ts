@@ -7,7 +7,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Package, PackageBuilder } from "../../src/index.js";
 import { pseudoRandomBytes } from "../helpers/package-fixtures.js";
 import { uniquePrefix } from "../helpers/s3.js";
-import { cleanupAll, newContext, objectVersions, quilt3Read, sha256Hex, startCountingProxy, tempRoot, usecaseEnv, writeTree } from "../helpers/usecase-support.js";
+import {
+  cleanupAll,
+  newContext,
+  objectVersions,
+  quilt3Read,
+  sha256Hex,
+  startCountingProxy,
+  tempRoot,
+  usecaseEnv,
+  writeTree,
+} from "../helpers/usecase-support.js";
 
 const env = usecaseEnv();
 afterAll(cleanupAll);
@@ -16,15 +26,22 @@ const salt = uniquePrefix("ucsample");
 const name = `${salt}/openimages`;
 const dataPrefix = `${salt}-data/`;
 const files: Record<string, string | Buffer> = {
-  "labels.csv": "image,label\n" + Array.from({ length: 12 }, (_, i) => `${i}.jpg,${i % 2 ? "cat" : "dog"}\n`).join(""),
-  ...Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`images/${String(i).padStart(2, "0")}.jpg`, pseudoRandomBytes(3000 + 100 * i, `${salt}-${i}`)])),
+  "labels.csv":
+    "image,label\n" + Array.from({ length: 12 }, (_, i) => `${i}.jpg,${i % 2 ? "cat" : "dog"}\n`).join(""),
+  ...Object.fromEntries(
+    Array.from({ length: 12 }, (_, i) => [
+      `images/${String(i).padStart(2, "0")}.jpg`,
+      pseudoRandomBytes(3000 + 100 * i, `${salt}-${i}`),
+    ]),
+  ),
 };
 
 beforeAll(async () => {
   const src = writeTree(tempRoot("sample"), files);
   const b = new PackageBuilder(name, { registry: env.registry, context: newContext(env.endpoint) });
   await b.add(src, "");
-  for (let i = 0; i < 12; i++) b.setMeta(`images/${String(i).padStart(2, "0")}.jpg`, { label: i % 2 ? "cat" : "dog" });
+  for (let i = 0; i < 12; i++)
+    b.setMeta(`images/${String(i).padStart(2, "0")}.jpg`, { label: i % 2 ? "cat" : "dog" });
   await b.pushDataAndManifest({ prefix: dataPrefix, tag: "full" });
 });
 
@@ -43,8 +60,18 @@ describe("use case: a sampled subset of a package", () => {
     expect(sample.keys().every((k) => full.has(k))).toBe(true);
     const samplePkg = await sample.pushManifest({ tag: "sample" });
 
-    const cats = full.filter((e) => e.logicalKey === "labels.csv" || (e.metadata as { label?: string }).label === "cat");
-    expect(cats.keys()).toEqual(["images/01.jpg", "images/03.jpg", "images/05.jpg", "images/07.jpg", "images/09.jpg", "images/11.jpg", "labels.csv"]);
+    const cats = full.filter(
+      (e) => e.logicalKey === "labels.csv" || (e.metadata as { label?: string }).label === "cat",
+    );
+    expect(cats.keys()).toEqual([
+      "images/01.jpg",
+      "images/03.jpg",
+      "images/05.jpg",
+      "images/07.jpg",
+      "images/09.jpg",
+      "images/11.jpg",
+      "labels.csv",
+    ]);
     const catsPkg = await cats.pushManifest({ tag: "cats" });
 
     // Same physical objects, hashes and metadata as the full package.
@@ -65,7 +92,10 @@ describe("use case: a sampled subset of a package", () => {
     expect(Object.fromEntries(await objectVersions(env, dataPrefix))).toEqual(Object.fromEntries(dataBefore));
 
     // Browsed fresh, the sample is what was pushed, and quilt3 reads its bytes from the original objects.
-    const browsed = await Package.browse(`${name}:sample`, { registry: env.registry, context: newContext(env.endpoint) });
+    const browsed = await Package.browse(`${name}:sample`, {
+      registry: env.registry,
+      context: newContext(env.endpoint),
+    });
     expect(browsed.hash).toBe(samplePkg.hash);
     expect([...browsed].map((e) => e.logicalKey as string).sort()).toEqual(sample.keys());
     const [seen] = await quilt3Read(env, [{ name, hash: samplePkg.hash }]);

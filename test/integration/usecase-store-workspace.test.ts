@@ -8,7 +8,17 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Package, PackageBuilder } from "../../src/index.js";
 import { pseudoRandomBytes, readTree } from "../helpers/package-fixtures.js";
 import { uniquePrefix } from "../helpers/s3.js";
-import { cleanupAll, newContext, objectVersions, quilt3Read, sha256Hex, tempRoot, usecaseEnv, withCwd, writeTree } from "../helpers/usecase-support.js";
+import {
+  cleanupAll,
+  newContext,
+  objectVersions,
+  quilt3Read,
+  sha256Hex,
+  tempRoot,
+  usecaseEnv,
+  withCwd,
+  writeTree,
+} from "../helpers/usecase-support.js";
 
 const env = usecaseEnv();
 afterAll(cleanupAll);
@@ -41,26 +51,38 @@ describe("use case: Store Entire Workspace", () => {
     const prefix = `${salt}/armand/temp/2019-10-31/`;
     const ctx = newContext(env.endpoint);
     const pkg = await withCwd(dir, async () =>
-      (await new PackageBuilder(`${salt}/temp`, { registry: env.registry, context: ctx }).add(".")).pushDataAndManifest({ prefix }),
+      (
+        await new PackageBuilder(`${salt}/temp`, { registry: env.registry, context: ctx }).add(".")
+      ).pushDataAndManifest({ prefix }),
     );
     const expected = Object.keys(kept).sort();
     // quilt3's set_dir keeps the .quiltignore file itself; whether we do is a design choice, not checked here.
     const keys = [...pkg].map((e) => e.logicalKey as string).filter((k) => k !== ".quiltignore");
     expect(keys.sort()).toEqual(expected);
     expect(keys.some((k) => k.startsWith(".quilt/"))).toBe(false);
-    for (const e of pkg) expect(e.physicalKey.startsWith(`${env.registry}/${prefix}${e.logicalKey}?versionId=`), e.physicalKey).toBe(true);
+    for (const e of pkg)
+      expect(
+        e.physicalKey.startsWith(`${env.registry}/${prefix}${e.logicalKey}?versionId=`),
+        e.physicalKey,
+      ).toBe(true);
 
     // The bucket holds what the package holds, and nothing that was ignored.
-    const objects = [...(await objectVersions(env, `${salt}/`)).keys()].map((k) => k.slice(prefix.length)).sort();
+    const objects = [...(await objectVersions(env, `${salt}/`)).keys()]
+      .map((k) => k.slice(prefix.length))
+      .sort();
     expect(objects).toEqual([...pkg].map((e) => e.logicalKey as string).sort());
 
     // Installed elsewhere, the workspace's outputs come back byte for byte.
-    const browsed = await Package.browse(`${salt}/temp`, { registry: env.registry, context: newContext(env.endpoint) });
+    const browsed = await Package.browse(`${salt}/temp`, {
+      registry: env.registry,
+      context: newContext(env.endpoint),
+    });
     expect(browsed.hash).toBe(pkg.hash);
     const dest = join(tempRoot("ws-install"), "restored");
     await browsed.download(dest);
     const tree = readTree(dest);
-    for (const k of expected) expect(sha256Hex(tree.get(k) as Buffer), `bytes of ${k}`).toBe(sha256Hex(kept[k] as Buffer));
+    for (const k of expected)
+      expect(sha256Hex(tree.get(k) as Buffer), `bytes of ${k}`).toBe(sha256Hex(kept[k] as Buffer));
 
     const [seen] = await quilt3Read(env, [{ name: `${salt}/temp` }]);
     expect(seen?.top_hash).toBe(pkg.hash);
@@ -72,12 +94,17 @@ describe("use case: Store Entire Workspace", () => {
     const { dir } = trainingWorkspace(salt);
     const ctx = newContext(env.endpoint);
     const pkg = await withCwd(dir, async () =>
-      (await new PackageBuilder(`${salt}/temp:2019-10-31`, { registry: env.registry, context: ctx }).add(".")).pushDataAndManifest({
+      (
+        await new PackageBuilder(`${salt}/temp:2019-10-31`, { registry: env.registry, context: ctx }).add(".")
+      ).pushDataAndManifest({
         prefix: `${salt}/armand/temp/2019-10-31/`,
       }),
     );
     expect(pkg.label).toBe(`${salt}/temp:2019-10-31`);
-    const byTag = await Package.browse(`${salt}/temp:2019-10-31`, { registry: env.registry, context: newContext(env.endpoint) });
+    const byTag = await Package.browse(`${salt}/temp:2019-10-31`, {
+      registry: env.registry,
+      context: newContext(env.endpoint),
+    });
     expect(byTag.hash).toBe(pkg.hash);
   });
 });

@@ -26,9 +26,13 @@ describe("PackageBuilder adds", () => {
     await b.add(dir);
     expect(b.keys()).toEqual(["d/a.txt", "d/sub/deep/b.txt"]);
     const file = join(dir, "a.txt");
-    await expect(b.set("d/sub", file)).rejects.toThrow(/Cannot add "d\/sub": "d\/sub\/deep\/b\.txt" is in the way/);
+    await expect(b.set("d/sub", file)).rejects.toThrow(
+      /Cannot add "d\/sub": "d\/sub\/deep\/b\.txt" is in the way/,
+    );
     await expect(b.set("d/sub/deep", file)).rejects.toThrow(/"d\/sub\/deep\/b\.txt" is in the way/);
-    await expect(b.set("d/a.txt/x", file)).rejects.toThrow(/Cannot add "d\/a\.txt\/x": "d\/a\.txt" is in the way/);
+    await expect(b.set("d/a.txt/x", file)).rejects.toThrow(
+      /Cannot add "d\/a\.txt\/x": "d\/a\.txt" is in the way/,
+    );
     await expect(b.set("d/sub/deep/b.txt/c/e", file)).rejects.toThrow(/"d\/sub\/deep\/b\.txt" is in the way/);
     expect(b.keys()).toEqual(["d/a.txt", "d/sub/deep/b.txt"]);
     await b.add(dir);

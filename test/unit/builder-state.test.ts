@@ -6,7 +6,12 @@
 import { utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkBuilderState, restoreBuilder, saveBuilderState, type BuilderState } from "../../src/api/builder-state.js";
+import {
+  checkBuilderState,
+  restoreBuilder,
+  saveBuilderState,
+  type BuilderState,
+} from "../../src/api/builder-state.js";
 import { PackageBuilder, type BuilderSnapshot } from "../../src/api/package-builder.js";
 import { QuiltContext } from "../../src/api/context.js";
 import { isQuiltError } from "../../src/errors.js";
@@ -22,7 +27,8 @@ afterAll(async () => {
   removeTempDirs();
 });
 
-const META = '{"b": 1.0, "10": 12345678901234567890, "a": [1e+16, -0.5, "été 😀", null], "nested": {"z": {}, "y": []}}';
+const META =
+  '{"b": 1.0, "10": 12345678901234567890, "a": [1e+16, -0.5, "été 😀", null], "nested": {"z": {}, "y": []}}';
 const HEADER_META = '{"version": 2.0, "big": 9007199254740993}';
 
 function obj(text: string): JsonObject {
@@ -39,7 +45,11 @@ function setup(): { dir: string; registry: string; ctx: QuiltContext; builder: P
   // An S3 entry with a version and a known hash: building needs no network.
   const snapshot: BuilderSnapshot = {
     entries: [
-      { logicalKey: "data/a.txt", source: PhysicalKey.local(join(dir, "a.txt")), meta: obj(`{"user_meta": ${META}}`) },
+      {
+        logicalKey: "data/a.txt",
+        source: PhysicalKey.local(join(dir, "a.txt")),
+        meta: obj(`{"user_meta": ${META}}`),
+      },
       { logicalKey: "data/b.txt", source: PhysicalKey.local(join(dir, "b.txt")), meta: new Map() },
       {
         logicalKey: "remote/x y+z.bin",
@@ -60,7 +70,11 @@ function setup(): { dir: string; registry: string; ctx: QuiltContext; builder: P
 }
 
 /** Saved, through JSON text (as in the workspace file), and restored. */
-async function roundTrip(builder: PackageBuilder, ctx: QuiltContext, stamps?: Awaited<ReturnType<typeof restoreBuilder>>["stamps"]) {
+async function roundTrip(
+  builder: PackageBuilder,
+  ctx: QuiltContext,
+  stamps?: Awaited<ReturnType<typeof restoreBuilder>>["stamps"],
+) {
   const state = await saveBuilderState(builder, stamps ? { stamps } : {});
   const text = JSON.stringify(state);
   return { state, restored: await restoreBuilder(JSON.parse(text) as BuilderState, { context: ctx }) };
@@ -93,8 +107,12 @@ describe("builder state", () => {
     });
     expect(manifestJson(after.entries[0]?.meta ?? new Map())).toBe(`{"user_meta": ${META}}`);
     expect(after.entries[2]?.source.versionId).toBe("v/1+2==");
-    expect(manifestJson(after.header)).toBe(`{"version": "v0", "message": "hello", "user_meta": ${HEADER_META}}`);
-    expect([...after.dirMeta].map(([k, v]) => [k, manifestJson(v)])).toEqual([["data/", '{"split": "train", "scale": 2.0}']]);
+    expect(manifestJson(after.header)).toBe(
+      `{"version": "v0", "message": "hello", "user_meta": ${HEADER_META}}`,
+    );
+    expect([...after.dirMeta].map(([k, v]) => [k, manifestJson(v)])).toEqual([
+      ["data/", '{"split": "train", "scale": 2.0}'],
+    ]);
     // Building the restored builder again gives the same manifest without re-hashing.
     expect(await b.buildManifest()).toBe(top);
 
@@ -169,8 +187,12 @@ describe("builder state", () => {
       expect(isQuiltError(err, "EBADMANIFEST"), JSON.stringify(s)?.slice(0, 80)).toBe(true);
     }
     const badMeta = { ...good, entries: [{ ...good.entries[0], meta: "{not json" }] } as BuilderState;
-    await expect(restoreBuilder(badMeta, { context: ctx })).rejects.toThrow(/Invalid builder state: meta of "data\/a\.txt"/);
+    await expect(restoreBuilder(badMeta, { context: ctx })).rejects.toThrow(
+      /Invalid builder state: meta of "data\/a\.txt"/,
+    );
     const badSource = { ...good, entries: [{ ...good.entries[0], source: "ftp://x/y" }] } as BuilderState;
-    await expect(restoreBuilder(badSource, { context: ctx })).rejects.toThrow(/Invalid builder state: entry "data\/a\.txt"/);
+    await expect(restoreBuilder(badSource, { context: ctx })).rejects.toThrow(
+      /Invalid builder state: entry "data\/a\.txt"/,
+    );
   });
 });

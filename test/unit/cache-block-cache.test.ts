@@ -46,8 +46,17 @@ describe("BlockCache reads", () => {
     const { data, obj, remote } = await remoteObject(5 * BS + 123);
     const cache = await openCache();
     const cases: [number, number][] = [
-      [0, 1], [1, 4094], [BS - 1, 2], [BS - 7, BS + 14], [3 * BS + 5, 2 * BS], [5 * BS, 123], [5 * BS + 100, 1000],
-      [0, 10 * BS], [5 * BS + 123, 10], [10 * BS, 5], [17, 0],
+      [0, 1],
+      [1, 4094],
+      [BS - 1, 2],
+      [BS - 7, BS + 14],
+      [3 * BS + 5, 2 * BS],
+      [5 * BS, 123],
+      [5 * BS + 100, 1000],
+      [0, 10 * BS],
+      [5 * BS + 123, 10],
+      [10 * BS, 5],
+      [17, 0],
     ];
     for (const [offset, length] of cases) {
       const got = await cache.read(obj, offset, length, remote.fetch);
@@ -72,9 +81,17 @@ describe("BlockCache reads", () => {
   it("readView returns the same bytes as read, as a view inside a block; read's buffer is the caller's own", async () => {
     const { data, obj, remote } = await remoteObject(5 * BS + 123);
     const cache = await openCache();
-    for (const [offset, length] of [[0, BS], [BS + 5, 100], [3 * BS - 10, 20], [5 * BS, 123], [0, 10 * BS]] as const) {
+    for (const [offset, length] of [
+      [0, BS],
+      [BS + 5, 100],
+      [3 * BS - 10, 20],
+      [5 * BS, 123],
+      [0, 10 * BS],
+    ] as const) {
       const view = await cache.readView(obj, offset, length, remote.fetch);
-      expect(view.equals(data.subarray(offset, offset + length)), `readView(${offset}, ${length})`).toBe(true);
+      expect(view.equals(data.subarray(offset, offset + length)), `readView(${offset}, ${length})`).toBe(
+        true,
+      );
     }
     // Inside one block: two views share the cache's copy (no copy per read).
     const a = await cache.readView(obj, BS, BS, remote.fetch);
@@ -104,7 +121,10 @@ describe("BlockCache reads", () => {
     remote.reset();
     const got = await cache.read(obj, 0, 8 * BS, remote.fetch); // 0 and 5..7 missing
     expect(got.equals(data)).toBe(true);
-    expect(remote.requests).toEqual([{ start: 0, end: BS }, { start: 5 * BS, end: 8 * BS }]);
+    expect(remote.requests).toEqual([
+      { start: 0, end: BS },
+      { start: 5 * BS, end: 8 * BS },
+    ]);
     expect(cache.stats()).toMatchObject({ misses: 8, fetchRequests: 3, bytesFetched: 8 * BS, hits: 4 });
   });
 
@@ -119,8 +139,13 @@ describe("BlockCache reads", () => {
     const { data, obj, remote } = await remoteObject(6 * BS);
     remote.delayMs = 20;
     const cache = await openCache();
-    const reads = Array.from({ length: 20 }, (_, i) => cache.read(obj, (i * 997) % (2 * BS), BS, remote.fetch));
-    reads.push(cache.read(obj, 0, 6 * BS, remote.fetch), cache.ensureBlocks(obj, 0, 5, remote.fetch).then(() => Buffer.alloc(0)));
+    const reads = Array.from({ length: 20 }, (_, i) =>
+      cache.read(obj, (i * 997) % (2 * BS), BS, remote.fetch),
+    );
+    reads.push(
+      cache.read(obj, 0, 6 * BS, remote.fetch),
+      cache.ensureBlocks(obj, 0, 5, remote.fetch).then(() => Buffer.alloc(0)),
+    );
     const results = await Promise.all(reads);
     results.slice(0, 20).forEach((got, i) => {
       const offset = (i * 997) % (2 * BS);
@@ -128,7 +153,9 @@ describe("BlockCache reads", () => {
     });
     expect(results[20]?.equals(data)).toBe(true);
     // Every block was fetched exactly once.
-    const fetched = remote.requests.flatMap((r) => Array.from({ length: (r.end - r.start) / BS }, (_, k) => r.start / BS + k));
+    const fetched = remote.requests.flatMap((r) =>
+      Array.from({ length: (r.end - r.start) / BS }, (_, k) => r.start / BS + k),
+    );
     expect(fetched.sort()).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
@@ -205,7 +232,9 @@ describe("BlockCache reads", () => {
     // force-match's repair: evict, then fetch and verify whole before serving (strict).
     await cache.evictObject(obj);
     remote.reset();
-    expect((await cache.read(obj, 0, 10, remote.fetch, { strict: true })).equals(data.subarray(0, 10))).toBe(true);
+    expect((await cache.read(obj, 0, 10, remote.fetch, { strict: true })).equals(data.subarray(0, 10))).toBe(
+      true,
+    );
     expect(remote.bytesServed).toBe(data.length);
     expect(cache.objectState(obj).verified).toBe(true);
     expect(cache.hasDigests(obj)).toBe(true);
@@ -216,14 +245,22 @@ describe("BlockCache reads", () => {
     const cache = await openCache();
     remote.corrupt = true;
     let unverified = 0;
-    const err = await cache.read(obj, 0, 10, remote.fetch, { strict: true, onUnverified: () => unverified++ }).catch((e: unknown) => e);
+    const err = await cache
+      .read(obj, 0, 10, remote.fetch, { strict: true, onUnverified: () => unverified++ })
+      .catch((e: unknown) => e);
     expect(isQuiltError(err, "EHASHMISMATCH")).toBe(true);
     expect(unverified).toBe(0);
     expect(await blockFiles()).toEqual([]);
     // Larger than the cache: refused with a hint, nothing fetched.
-    const small = await openCache({ dataDir: `${dir.path}/data2`, indexDir: `${dir.path}/index2`, maxBytes: 2 * BS });
+    const small = await openCache({
+      dataDir: `${dir.path}/data2`,
+      indexDir: `${dir.path}/index2`,
+      maxBytes: 2 * BS,
+    });
     const big = await remoteObject(6 * BS);
-    await expect(small.read(big.obj, 0, 10, big.remote.fetch, { strict: true })).rejects.toMatchObject({ code: "ENOSPACE" });
+    await expect(small.read(big.obj, 0, 10, big.remote.fetch, { strict: true })).rejects.toMatchObject({
+      code: "ENOSPACE",
+    });
     expect(big.remote.requests).toEqual([]);
   });
 
@@ -237,7 +274,9 @@ describe("BlockCache reads", () => {
     remote.reset();
     remote.corrupt = true;
     let unverified = 0;
-    await expect(cache.read(obj, 0, 10, remote.fetch, { onUnverified: () => unverified++ })).rejects.toMatchObject({ code: "EHASHMISMATCH" });
+    await expect(
+      cache.read(obj, 0, 10, remote.fetch, { onUnverified: () => unverified++ }),
+    ).rejects.toMatchObject({ code: "EHASHMISMATCH" });
     expect(unverified).toBe(0);
     expect(await blockFiles()).toEqual([]);
     remote.corrupt = false;
@@ -263,8 +302,13 @@ describe("BlockCache reads", () => {
       expect((await cache.read(obj, 0, data.length, remote.fetch)).equals(data)).toBe(true);
       await cache.idle();
       expect(await cache.verifyObject(obj, { force: true })).toBe("ok");
-      const bad = cacheObject({ type, value: type === "SHA256" ? "0".repeat(64) : "AAAAAAAAAAA=" }, data.length);
-      await expect(cache.read(bad, 0, data.length, remote.fetch)).rejects.toMatchObject({ code: "EHASHMISMATCH" });
+      const bad = cacheObject(
+        { type, value: type === "SHA256" ? "0".repeat(64) : "AAAAAAAAAAA=" },
+        data.length,
+      );
+      await expect(cache.read(bad, 0, data.length, remote.fetch)).rejects.toMatchObject({
+        code: "EHASHMISMATCH",
+      });
     }
   });
 
@@ -318,7 +362,9 @@ describe("BlockCache reads", () => {
     await cache.read(y.obj, 0, 16 * BS, y.remote.fetch);
     await cache.idle();
     x.remote.corrupt = true;
-    await expect(cache.read(x.obj, 0, 16 * BS, x.remote.fetch)).rejects.toMatchObject({ code: "EHASHMISMATCH" });
+    await expect(cache.read(x.obj, 0, 16 * BS, x.remote.fetch)).rejects.toMatchObject({
+      code: "EHASHMISMATCH",
+    });
     await cache.idle();
     expect(cache.objectState(x.obj).present).toBe(0);
     expect(cache.hasDigests(x.obj)).toBe(false);

@@ -22,7 +22,13 @@ let caches: BlockCache[] = [];
 const layout = () => layoutDir(join(dir.path, "data"), DEFAULT_BLOCK_BYTES);
 
 async function openCache(indexName: string, opts: Partial<BlockCacheOptions> = {}): Promise<BlockCache> {
-  const cache = await BlockCache.open({ dataDir: join(dir.path, "data"), indexDir: join(dir.path, indexName), maxBytes: 1 << 30, reconcile: "never", ...opts });
+  const cache = await BlockCache.open({
+    dataDir: join(dir.path, "data"),
+    indexDir: join(dir.path, indexName),
+    maxBytes: 1 << 30,
+    reconcile: "never",
+    ...opts,
+  });
   caches.push(cache);
   return cache;
 }
@@ -31,14 +37,19 @@ async function openCache(indexName: string, opts: Partial<BlockCacheOptions> = {
 async function shareDigests(obj: CacheObject, data: Buffer): Promise<void> {
   const { chunkBytes } = chunkLayout(data.length, DEFAULT_BLOCK_BYTES) as { chunkBytes: number };
   const digests: Buffer[] = [];
-  for (let off = 0; off < data.length; off += chunkBytes) digests.push(sha256(data.subarray(off, off + chunkBytes)));
+  for (let off = 0; off < data.length; off += chunkBytes)
+    digests.push(sha256(data.subarray(off, off + chunkBytes)));
   const path = join(digestsDir(layout()), obj.key.slice(0, 2), obj.key);
   await mkdir(join(path, ".."), { recursive: true });
   await writeFile(path, Buffer.concat(digests));
 }
 
 /** A claim file as another process would leave it. */
-async function plantClaim(obj: CacheObject, chunk: number, holder: { host: string; pid: number }): Promise<string> {
+async function plantClaim(
+  obj: CacheObject,
+  chunk: number,
+  holder: { host: string; pid: number },
+): Promise<string> {
   await mkdir(claimsDir(layout()), { recursive: true });
   const path = join(claimsDir(layout()), `${obj.key}.${chunk}`);
   await writeFile(path, JSON.stringify(holder));
@@ -70,7 +81,9 @@ describe("fetch claims in a shared data directory", () => {
     expect(remote.bytesServed).toBe(data.length);
     const waits = [a, b, c].reduce((n, cache) => n + cache.stats().claimWaits, 0);
     expect(waits).toBeGreaterThanOrEqual(3);
-    expect([a, b, c].every((cache) => cache.stats().hashMismatches === 0 && cache.stats().claimTimeouts === 0)).toBe(true);
+    expect(
+      [a, b, c].every((cache) => cache.stats().hashMismatches === 0 && cache.stats().claimTimeouts === 0),
+    ).toBe(true);
     // No claim is left behind.
     expect(await readdir(claimsDir(layout()))).toEqual([]);
   });
@@ -79,7 +92,10 @@ describe("fetch claims in a shared data directory", () => {
     const { data, obj, remote } = await remoteObject(3 * MiB + 1);
     remote.delayMs = 30;
     const [a, b] = [await openCache("a"), await openCache("b")];
-    const reads = await Promise.all([a.read(obj, 0, data.length, remote.fetch), b.read(obj, 7, 1000, remote.fetch)]);
+    const reads = await Promise.all([
+      a.read(obj, 0, data.length, remote.fetch),
+      b.read(obj, 7, 1000, remote.fetch),
+    ]);
     expect(reads[0].equals(data)).toBe(true);
     expect(reads[1].equals(data.subarray(7, 1007))).toBe(true);
     expect(remote.requests.length).toBe(1);
@@ -95,7 +111,11 @@ describe("fetch claims in a shared data directory", () => {
     other[5] = (other[5] as number) ^ 1;
     for (let i = 0; i < 3; i++) {
       const part = other.subarray(i * MiB, Math.min(other.length, (i + 1) * MiB));
-      await writeBlockFile(layout(), { blockSize: MiB, index: i, objectSize: data.length, dataLength: part.length, key: obj.key }, part);
+      await writeBlockFile(
+        layout(),
+        { blockSize: MiB, index: i, objectSize: data.length, dataLength: part.length, key: obj.key },
+        part,
+      );
     }
     await unlink(claim);
     expect((await reading).equals(data)).toBe(true);

@@ -22,7 +22,15 @@ function dataDir(): string {
 
 /** No memory tier: every read of a block goes to its file, as after a daemon restart. */
 async function openCache(indexName = "index", opts: Partial<BlockCacheOptions> = {}): Promise<BlockCache> {
-  const cache = await BlockCache.open({ dataDir: dataDir(), indexDir: join(dir.path, indexName), maxBytes: 1024 * MiB, blockSize: BS, memoryBytes: 0, reconcile: "wait", ...opts });
+  const cache = await BlockCache.open({
+    dataDir: dataDir(),
+    indexDir: join(dir.path, indexName),
+    maxBytes: 1024 * MiB,
+    blockSize: BS,
+    memoryBytes: 0,
+    reconcile: "wait",
+    ...opts,
+  });
   caches.push(cache);
   return cache;
 }
@@ -33,9 +41,14 @@ async function closeAll(): Promise<void> {
 }
 
 /** Reads the whole object as a FUSE reader does, 128 KiB at a time, in order. */
-async function readLikeFuse(cache: BlockCache, obj: Parameters<BlockCache["read"]>[0], remote: FakeRemote): Promise<Buffer> {
+async function readLikeFuse(
+  cache: BlockCache,
+  obj: Parameters<BlockCache["read"]>[0],
+  remote: FakeRemote,
+): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for (let off = 0; off < obj.size; off += 128 * KiB) parts.push(await cache.read(obj, off, 128 * KiB, remote.fetch));
+  for (let off = 0; off < obj.size; off += 128 * KiB)
+    parts.push(await cache.read(obj, off, 128 * KiB, remote.fetch));
   return Buffer.concat(parts);
 }
 
@@ -110,7 +123,9 @@ describe("index and data directory identity", () => {
     const cache = await openCache();
     await rm(dataDir(), { recursive: true });
     // A read of another object writes first: the layout exists again, without its identity file.
-    expect((await cache.read(fresh.obj, 0, fresh.data.length, fresh.remote.fetch)).equals(fresh.data)).toBe(true);
+    expect((await cache.read(fresh.obj, 0, fresh.data.length, fresh.remote.fetch)).equals(fresh.data)).toBe(
+      true,
+    );
     expect((await readLikeFuse(cache, obj, remote)).equals(data)).toBe(true);
     expect(remote.requests).toHaveLength(3);
     await closeAll();
@@ -119,7 +134,9 @@ describe("index and data directory identity", () => {
     fresh.remote.reset();
     const again = await openCache();
     expect((await readLikeFuse(again, obj, remote)).equals(data)).toBe(true);
-    expect((await again.read(fresh.obj, 0, fresh.data.length, fresh.remote.fetch)).equals(fresh.data)).toBe(true);
+    expect((await again.read(fresh.obj, 0, fresh.data.length, fresh.remote.fetch)).equals(fresh.data)).toBe(
+      true,
+    );
     expect(remote.requests.length + fresh.remote.requests.length).toBe(0);
     expect(again.stats().blocks).toBe(Math.ceil(SIZE / BS) + 4);
   });

@@ -12,7 +12,13 @@ let dir: { path: string; cleanup: () => Promise<void> };
 let caches: BlockCache[] = [];
 
 async function openCache(opts: Partial<BlockCacheOptions> = {}): Promise<BlockCache> {
-  const cache = await BlockCache.open({ dataDir: `${dir.path}/data`, indexDir: `${dir.path}/index`, maxBytes: 20 * FILE, blockSize: BS, ...opts });
+  const cache = await BlockCache.open({
+    dataDir: `${dir.path}/data`,
+    indexDir: `${dir.path}/index`,
+    maxBytes: 20 * FILE,
+    blockSize: BS,
+    ...opts,
+  });
   caches.push(cache);
   return cache;
 }
@@ -31,7 +37,9 @@ describe("BlockCache eviction", () => {
     const maxBytes = 20 * FILE;
     // Objects above 2 blocks stream (private, then promoted), so not every read pins its whole object.
     const cache = await openCache({ maxBytes, memoryBytes: 0, wholeObjectBytes: 2 * BS });
-    const objects = await Promise.all(Array.from({ length: 30 }, (_, i) => remoteObject((3 + (i % 4)) * BS - (i % 3) * 100)));
+    const objects = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => remoteObject((3 + (i % 4)) * BS - (i % 3) * 100)),
+    );
     for (let round = 0; round < 4; round++) {
       // Ten objects at a time, two readers each: while one group pins its blocks, what the
       // previous groups left is there to evict.
@@ -39,7 +47,9 @@ describe("BlockCache eviction", () => {
         const reads = objects.slice(g, g + 10).flatMap(({ data, obj, remote }, k) => {
           const offset = ((g + k + round) * 1237) % data.length;
           return [
-            cache.read(obj, offset, 2 * BS, remote.fetch).then((got) => expect(got.equals(data.subarray(offset, offset + 2 * BS))).toBe(true)),
+            cache
+              .read(obj, offset, 2 * BS, remote.fetch)
+              .then((got) => expect(got.equals(data.subarray(offset, offset + 2 * BS))).toBe(true)),
             cache.read(obj, 0, data.length, remote.fetch).then((got) => expect(got.equals(data)).toBe(true)),
           ];
         });

@@ -53,7 +53,10 @@ export async function objectFor(data: Buffer, type: HashType = "sha2-256-chunked
 }
 
 /** Random bytes and the object they make, with a remote serving them. */
-export async function remoteObject(size: number, type: HashType = "sha2-256-chunked"): Promise<{ data: Buffer; obj: CacheObject; remote: FakeRemote }> {
+export async function remoteObject(
+  size: number,
+  type: HashType = "sha2-256-chunked",
+): Promise<{ data: Buffer; obj: CacheObject; remote: FakeRemote }> {
   const data = randomBytes(size);
   return { data, obj: await objectFor(data, type), remote: new FakeRemote(data) };
 }

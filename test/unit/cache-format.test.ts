@@ -23,12 +23,20 @@ describe("content keys", () => {
     const expected = createHash("sha256").update(`sha2-256-chunked:${hash.value}:0`).digest("hex");
     expect(contentKey(hash, 0)).toBe(expected);
     expect(contentKey(hash, 1)).not.toBe(expected);
-    expect(contentKey({ type: "SHA256", value: "AB".repeat(32) }, 5)).toBe(contentKey({ type: "SHA256", value: "ab".repeat(32) }, 5));
+    expect(contentKey({ type: "SHA256", value: "AB".repeat(32) }, 5)).toBe(
+      contentKey({ type: "SHA256", value: "ab".repeat(32) }, 5),
+    );
     expect(cacheObject(hash, 0)).toEqual({ key: expected, size: 0, hash });
   });
 
   it("comes from a manifest entry's hash and size", () => {
-    const entry = { size: 3, hash: new Map<string, string>([["type", "SHA256"], ["value", "ab".repeat(32)]]) };
+    const entry = {
+      size: 3,
+      hash: new Map<string, string>([
+        ["type", "SHA256"],
+        ["value", "ab".repeat(32)],
+      ]),
+    };
     expect(cacheObjectForEntry(entry).key).toBe(contentKey({ type: "SHA256", value: "ab".repeat(32) }, 3));
     expect(() => cacheObjectForEntry({ size: 3, hash: new Map() })).toThrow(/no hash/);
     expect(() => contentKey({ type: "SHA256", value: "x" }, -1)).toThrow(/invalid object size/);
@@ -45,8 +53,16 @@ describe("block arithmetic", () => {
   });
 
   it("groups consecutive indexes into bounded runs", () => {
-    expect(toRuns([1, 2, 3, 5, 6, 9], 10)).toEqual([[1, 3], [5, 6], [9, 9]]);
-    expect(toRuns([0, 1, 2, 3, 4], 2)).toEqual([[0, 1], [2, 3], [4, 4]]);
+    expect(toRuns([1, 2, 3, 5, 6, 9], 10)).toEqual([
+      [1, 3],
+      [5, 6],
+      [9, 9],
+    ]);
+    expect(toRuns([0, 1, 2, 3, 4], 2)).toEqual([
+      [0, 1],
+      [2, 3],
+      [4, 4],
+    ]);
     expect(toRuns([], 4)).toEqual([]);
   });
 });
@@ -59,7 +75,13 @@ describe("block files", () => {
   afterEach(async () => dir.cleanup());
 
   const key = "ab".repeat(32);
-  const header: BlockHeader = { blockSize: 4 * KiB, index: 2, objectSize: 10 * KiB, dataLength: 2 * KiB, key };
+  const header: BlockHeader = {
+    blockSize: 4 * KiB,
+    index: 2,
+    objectSize: 10 * KiB,
+    dataLength: 2 * KiB,
+    key,
+  };
 
   it("round-trips a header and rejects inconsistent ones", () => {
     const data = Buffer.alloc(2 * KiB, 7);
@@ -81,8 +103,12 @@ describe("block files", () => {
     const path = blockPath(layout, key, 2);
     const ok = await readBlockFile(path, header);
     expect(ok.status === "ok" && ok.data.equals(data)).toBe(true);
-    expect(await readBlockFile(path, { ...header, key: "cd".repeat(32) })).toMatchObject({ status: "corrupt" });
-    expect(await readBlockFile(path, { ...header, objectSize: 10 * KiB + 1 })).toMatchObject({ status: "corrupt" });
+    expect(await readBlockFile(path, { ...header, key: "cd".repeat(32) })).toMatchObject({
+      status: "corrupt",
+    });
+    expect(await readBlockFile(path, { ...header, objectSize: 10 * KiB + 1 })).toMatchObject({
+      status: "corrupt",
+    });
     expect(await readBlockFile(blockPath(layout, key, 1), header)).toEqual({ status: "missing" });
     const bytes = await readFile(path);
     for (const at of [12, 40, HEADER_BYTES, bytes.length - 1]) {

@@ -11,7 +11,11 @@ let cache: BlockCache;
 
 beforeEach(async () => {
   dir = await tempDir("reader");
-  cache = await BlockCache.open({ dataDir: `${dir.path}/data`, indexDir: `${dir.path}/index`, maxBytes: 512 * MiB });
+  cache = await BlockCache.open({
+    dataDir: `${dir.path}/data`,
+    indexDir: `${dir.path}/index`,
+    maxBytes: 512 * MiB,
+  });
 });
 afterEach(async () => {
   await cache.close();
@@ -54,7 +58,9 @@ describe("ObjectReader", () => {
     for (let base = 0; base < data.length; base += 2 * MiB) {
       const offsets = Array.from({ length: 16 }, (_, i) => base + ((i * 5) % 16) * 128 * KiB);
       const got = await Promise.all(offsets.map((o) => reader.read(o, 128 * KiB)));
-      got.forEach((g, i) => expect(g.equals(data.subarray(offsets[i], (offsets[i] as number) + 128 * KiB))).toBe(true));
+      got.forEach((g, i) =>
+        expect(g.equals(data.subarray(offsets[i], (offsets[i] as number) + 128 * KiB))).toBe(true),
+      );
     }
     await reader.close();
     const stats = cache.stats();
@@ -120,14 +126,20 @@ describe("ObjectReader", () => {
     expect(cache.hasDigests(obj)).toBe(true);
     remote.reset();
     const reader = new ObjectReader(cache, obj, remote.fetch);
-    expect((await reader.read(20 * MiB + 5, 4 * KiB)).equals(data.subarray(20 * MiB + 5, 20 * MiB + 5 + 4 * KiB))).toBe(true);
+    expect(
+      (await reader.read(20 * MiB + 5, 4 * KiB)).equals(data.subarray(20 * MiB + 5, 20 * MiB + 5 + 4 * KiB)),
+    ).toBe(true);
     await new Promise((r) => setTimeout(r, 50));
     await reader.close();
     expect(remote.requests).toEqual([{ start: 16 * MiB, end: 24 * MiB }]); // its chunk only
 
     const other = await remoteObject(48 * MiB);
     const small = new ObjectReader(cache, other.obj, other.remote.fetch, { fillMaxBytes: 32 * MiB });
-    expect((await small.read(20 * MiB + 5, 4 * KiB)).equals(other.data.subarray(20 * MiB + 5, 20 * MiB + 5 + 4 * KiB))).toBe(true);
+    expect(
+      (await small.read(20 * MiB + 5, 4 * KiB)).equals(
+        other.data.subarray(20 * MiB + 5, 20 * MiB + 5 + 4 * KiB),
+      ),
+    ).toBe(true);
     await new Promise((r) => setTimeout(r, 50));
     await small.close();
     expect(other.remote.bytesServed).toBe(MiB);
@@ -157,7 +169,9 @@ describe("ObjectReader", () => {
 
     const random = new ObjectReader(cache, obj, remote.fetch);
     let before = cache.stats().hits;
-    expect((await random.read(5 * MiB, 128 * KiB)).equals(data.subarray(5 * MiB, 5 * MiB + 128 * KiB))).toBe(true);
+    expect((await random.read(5 * MiB, 128 * KiB)).equals(data.subarray(5 * MiB, 5 * MiB + 128 * KiB))).toBe(
+      true,
+    );
     await settle();
     expect(cache.stats().hits - before).toBe(1);
     await random.close();

@@ -46,9 +46,13 @@ describe("BlockCache shared data directory", () => {
     small.remote.reset();
     large.remote.reset();
 
-    expect((await b.read(large.obj, 5, 3 * BS, large.remote.fetch)).equals(large.data.subarray(5, 5 + 3 * BS))).toBe(true);
+    expect(
+      (await b.read(large.obj, 5, 3 * BS, large.remote.fetch)).equals(large.data.subarray(5, 5 + 3 * BS)),
+    ).toBe(true);
     expect((await b.read(large.obj, 0, large.data.length, large.remote.fetch)).equals(large.data)).toBe(true);
-    expect((await b.read(small.obj, 3, 100, small.remote.fetch)).equals(small.data.subarray(3, 103))).toBe(true);
+    expect((await b.read(small.obj, 3, 100, small.remote.fetch)).equals(small.data.subarray(3, 103))).toBe(
+      true,
+    );
     expect(small.remote.requests.length + large.remote.requests.length).toBe(0);
     // b adopted the blocks into its own index, checked them, and verified the objects.
     expect(b.stats()).toMatchObject({ blocks: 12, objects: 2, bytes: a.stats().bytes, fetchRequests: 0 });
@@ -91,7 +95,9 @@ describe("BlockCache shared data directory", () => {
     expect(await filesUnder(objectDir(layout, mine.obj.key))).toEqual([]);
     expect((await filesUnder(layout)).map((f) => f.path).sort()).toEqual(theirFiles);
     theirs.remote.reset();
-    expect((await b.read(theirs.obj, 0, theirs.data.length, theirs.remote.fetch)).equals(theirs.data)).toBe(true);
+    expect((await b.read(theirs.obj, 0, theirs.data.length, theirs.remote.fetch)).equals(theirs.data)).toBe(
+      true,
+    );
     expect(theirs.remote.requests).toHaveLength(0);
 
     await a.read(mine.obj, 0, mine.data.length, mine.remote.fetch);
@@ -111,13 +117,19 @@ describe("BlockCache shared data directory", () => {
     const b = await openCache("index-b", { reconcile: "wait" });
     expect(b.stats().blocks).toBe(3);
     theirs.remote.reset();
-    expect((await b.read(theirs.obj, 0, theirs.data.length, theirs.remote.fetch)).equals(theirs.data)).toBe(true);
+    expect((await b.read(theirs.obj, 0, theirs.data.length, theirs.remote.fetch)).equals(theirs.data)).toBe(
+      true,
+    );
     expect(theirs.remote.requests).toHaveLength(0);
 
     await b.clear();
     expect(b.stats()).toMatchObject({ blocks: 0, objects: 0 });
-    expect(await filesUnder(objectDir(layoutDir(join(dir.path, "data"), BS), theirs.obj.key))).toHaveLength(3);
-    expect((await a.read(theirs.obj, 0, theirs.data.length, theirs.remote.fetch)).equals(theirs.data)).toBe(true);
+    expect(await filesUnder(objectDir(layoutDir(join(dir.path, "data"), BS), theirs.obj.key))).toHaveLength(
+      3,
+    );
+    expect((await a.read(theirs.obj, 0, theirs.data.length, theirs.remote.fetch)).equals(theirs.data)).toBe(
+      true,
+    );
     expect(theirs.remote.requests).toHaveLength(0);
   });
 

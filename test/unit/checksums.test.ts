@@ -83,7 +83,10 @@ async function hashInPieces(bytes: Uint8Array, type: HashType, pieces: number[])
 describe("QUILT_FORMAT.md vectors", () => {
   test("sha2-256-chunked of the 25-byte text", async () => {
     expect(TEXT.length).toBe(25);
-    expect(await hashBytes(TEXT)).toEqual({ type: "sha2-256-chunked", value: "JvRxeMunq4eK7c1I8s4YNg2ajaE9BtNEg/0pdpEGv58=" });
+    expect(await hashBytes(TEXT)).toEqual({
+      type: "sha2-256-chunked",
+      value: "JvRxeMunq4eK7c1I8s4YNg2ajaE9BtNEg/0pdpEGv58=",
+    });
     expect(await hashFile(await fileWith("text", TEXT))).toEqual(await hashBytes(TEXT));
   });
 
@@ -94,7 +97,10 @@ describe("QUILT_FORMAT.md vectors", () => {
     expect(await hashBytes(BIG)).toEqual({ type: "sha2-256-chunked", value: chunked });
     expect(await hashBytes(BIG, "SHA256")).toEqual({ type: "SHA256", value: plain });
     expect(await hashFile(path)).toEqual({ type: "sha2-256-chunked", value: chunked });
-    expect(await hashFileSized(path, "SHA256")).toEqual({ hash: { type: "SHA256", value: plain }, size: BIG.length });
+    expect(await hashFileSized(path, "SHA256")).toEqual({
+      hash: { type: "SHA256", value: plain },
+      size: BIG.length,
+    });
   });
 
   test("SHA256 of Hello, World!", async () => {
@@ -177,7 +183,9 @@ describe("incremental hashing", () => {
       for (let at = 0; at < bytes.length; at += n) yield bytes.subarray(at, at + n);
     }
     expect(await hashStream(pieces(BIG, 3 * MiB + 17), BIG.length)).toEqual(await hashBytes(BIG));
-    expect(await hashStream(pieces(HELLO, 5), HELLO.length, "SHA256")).toEqual(await hashBytes(HELLO, "SHA256"));
+    expect(await hashStream(pieces(HELLO, 5), HELLO.length, "SHA256")).toEqual(
+      await hashBytes(HELLO, "SHA256"),
+    );
     const short = hashStream(pieces(HELLO, 5), HELLO.length + 1);
     await expect(short).rejects.toSatisfy((err) => isQuiltError(err, "EHASHMISMATCH"));
   });
@@ -234,10 +242,12 @@ describe("types and verification", () => {
     const path = await fileWith("verify", TEXT);
     const good = await hashBytes(TEXT);
     await expect(verifyFile(path, good)).resolves.toBeUndefined();
-    await expect(verifyFile(path, { type: "sha2-256-chunked", value: QUILT3_CHUNKED.pattern8MiB })).rejects.toSatisfy(
-      (err) => isQuiltError(err, "EHASHMISMATCH"),
+    await expect(
+      verifyFile(path, { type: "sha2-256-chunked", value: QUILT3_CHUNKED.pattern8MiB }),
+    ).rejects.toSatisfy((err) => isQuiltError(err, "EHASHMISMATCH"));
+    await expect(verifyFile(path, { type: "MD5", value: "x" })).rejects.toSatisfy((err) =>
+      isQuiltError(err, "EUSAGE"),
     );
-    await expect(verifyFile(path, { type: "MD5", value: "x" })).rejects.toSatisfy((err) => isQuiltError(err, "EUSAGE"));
     const hex = await hashBytes(HELLO, "SHA256");
     expect(() => verifyHash({ type: "SHA256", value: hex.value.toUpperCase() }, hex)).not.toThrow();
     expect(() => verifyHash(good, hex)).toThrow(/cannot compare/);

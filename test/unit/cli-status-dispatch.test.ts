@@ -26,7 +26,12 @@ afterEach(() => {
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
-  const io: Io = { out: (t) => void (out += t), err: (t) => void (err += t), outBytes: (b) => void (out += b.toString("latin1")), isTty: false };
+  const io: Io = {
+    out: (t) => void (out += t),
+    err: (t) => void (err += t),
+    outBytes: (b) => void (out += b.toString("latin1")),
+    isTty: false,
+  };
   const code = await main(argv, io, env);
   return { code, out, err };
 }
@@ -56,7 +61,11 @@ describe("quilt status dispatch", () => {
     statusHandlers.push(decline, take);
 
     const inst = await run(["status", installed]);
-    expect(inst).toEqual({ code: 0, out: `Package: team/data:v1 (${pkg.hash.slice(0, 9)})\nNo files have been changed\n`, err: "" });
+    expect(inst).toEqual({
+      code: 0,
+      out: `Package: team/data:v1 (${pkg.hash.slice(0, 9)})\nNo files have been changed\n`,
+      err: "",
+    });
     expect(calls).toEqual([]);
 
     const ws = await run(["status", workspace]);

@@ -5,7 +5,14 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { parseMountRequest } from "../../src/daemon/mount-request.js";
-import { checkCredentials, credentialsFingerprint, forgetShellContext, parseS3Context, s3ContextFromEnv, s3ContextKey } from "../../src/daemon/s3-context.js";
+import {
+  checkCredentials,
+  credentialsFingerprint,
+  forgetShellContext,
+  parseS3Context,
+  s3ContextFromEnv,
+  s3ContextKey,
+} from "../../src/daemon/s3-context.js";
 import { buildS3Client } from "../../src/storage/s3-client.js";
 
 const SAVED = { ...process.env };
@@ -37,15 +44,29 @@ async function requestHost(client: ReturnType<typeof buildS3Client>["client"]): 
 describe("S3 context", () => {
   it("is read from the caller's environment like the library reads it", () => {
     expect(s3ContextFromEnv({})).toEqual({});
-    expect(s3ContextFromEnv({ AWS_ENDPOINT_URL: "http://a", AWS_DEFAULT_REGION: "eu-west-1", AWS_PROFILE: "p" })).toEqual({ endpoint: "http://a", region: "eu-west-1", profile: "p" });
-    expect(s3ContextFromEnv({ AWS_ENDPOINT_URL: "http://a", AWS_ENDPOINT_URL_S3: "http://s3", AWS_REGION: "us-west-2", AWS_DEFAULT_REGION: "eu-west-1" })).toEqual({ endpoint: "http://s3", region: "us-west-2" });
-    expect(s3ContextFromEnv({ AWS_ENDPOINT_URL: "http://a", AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "true" })).toEqual({});
+    expect(
+      s3ContextFromEnv({ AWS_ENDPOINT_URL: "http://a", AWS_DEFAULT_REGION: "eu-west-1", AWS_PROFILE: "p" }),
+    ).toEqual({ endpoint: "http://a", region: "eu-west-1", profile: "p" });
+    expect(
+      s3ContextFromEnv({
+        AWS_ENDPOINT_URL: "http://a",
+        AWS_ENDPOINT_URL_S3: "http://s3",
+        AWS_REGION: "us-west-2",
+        AWS_DEFAULT_REGION: "eu-west-1",
+      }),
+    ).toEqual({ endpoint: "http://s3", region: "us-west-2" });
+    expect(
+      s3ContextFromEnv({ AWS_ENDPOINT_URL: "http://a", AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "true" }),
+    ).toEqual({});
   });
 
   it("is validated in a request, and keys one connection pool per distinct context", () => {
     expect(parseS3Context(undefined)).toEqual({});
-    expect(parseS3Context({ endpoint: "http://x", region: "", profile: null })).toEqual({ endpoint: "http://x" });
-    for (const bad of [null, "http://x", [1], { endpoint: 1 }, { secret: "s" }]) expect(() => parseS3Context(bad)).toThrow(/Invalid "s3" parameter/);
+    expect(parseS3Context({ endpoint: "http://x", region: "", profile: null })).toEqual({
+      endpoint: "http://x",
+    });
+    for (const bad of [null, "http://x", [1], { endpoint: 1 }, { secret: "s" }])
+      expect(() => parseS3Context(bad)).toThrow(/Invalid "s3" parameter/);
     expect(s3ContextKey({ endpoint: "http://x" })).not.toBe(s3ContextKey({ region: "http://x" }));
     expect(s3ContextKey({ profile: "a", endpoint: "e" })).toBe(s3ContextKey({ endpoint: "e", profile: "a" }));
   });
@@ -59,24 +80,44 @@ describe("S3 context", () => {
     expect(() => checkCredentials({}, mine, mine)).not.toThrow();
     expect(() => checkCredentials({}, undefined, undefined)).not.toThrow();
     expect(() => checkCredentials({ profile: "p" }, mine, theirs)).not.toThrow();
-    expect(() => checkCredentials({}, mine, theirs)).toThrow(/differs from the one in the daemon's environment/);
+    expect(() => checkCredentials({}, mine, theirs)).toThrow(
+      /differs from the one in the daemon's environment/,
+    );
     expect(() => checkCredentials({}, mine, undefined)).toThrow(/not in the daemon's environment/);
     expect(() => checkCredentials({}, undefined, theirs)).toThrow(/this shell has no AWS_ACCESS_KEY_ID/);
   });
 
   it("drops the starting shell's endpoint, region, profile and registry from the daemon process, not its credentials", () => {
-    const env: NodeJS.ProcessEnv = { AWS_ENDPOINT_URL: "e", AWS_ENDPOINT_URL_S3: "e", AWS_REGION: "r", AWS_DEFAULT_REGION: "r", AWS_PROFILE: "p", QUILT_REGISTRY: "q", AWS_ACCESS_KEY_ID: "k", HOME: "/h" };
+    const env: NodeJS.ProcessEnv = {
+      AWS_ENDPOINT_URL: "e",
+      AWS_ENDPOINT_URL_S3: "e",
+      AWS_REGION: "r",
+      AWS_DEFAULT_REGION: "r",
+      AWS_PROFILE: "p",
+      QUILT_REGISTRY: "q",
+      AWS_ACCESS_KEY_ID: "k",
+      HOME: "/h",
+    };
     forgetShellContext(env);
     expect(env).toEqual({ AWS_ACCESS_KEY_ID: "k", HOME: "/h" });
   });
 
   it("builds a client that ignores AWS_ENDPOINT_URL when the caller named no endpoint", async () => {
-    Object.assign(process.env, { AWS_ENDPOINT_URL: "http://127.0.0.1:9", AWS_ACCESS_KEY_ID: "k", AWS_SECRET_ACCESS_KEY: "s" });
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: "http://127.0.0.1:9",
+      AWS_ACCESS_KEY_ID: "k",
+      AWS_SECRET_ACCESS_KEY: "s",
+    });
     expect(await requestHost(buildS3Client({ region: "us-east-1" }).client)).toBe("host:127.0.0.1:9");
     const own = buildS3Client({ region: "eu-west-1", configuredEndpoints: false });
     expect((await own.endpoint()).url).toBe("https://s3.eu-west-1.amazonaws.com");
     expect(await requestHost(own.client)).toBe("host:some-bucket.s3.eu-west-1.amazonaws.com");
-    const named = buildS3Client({ region: "us-east-1", endpoint: "http://127.0.0.1:8", configuredEndpoints: false, endpointSource: "the caller" });
+    const named = buildS3Client({
+      region: "us-east-1",
+      endpoint: "http://127.0.0.1:8",
+      configuredEndpoints: false,
+      endpointSource: "the caller",
+    });
     expect((await named.endpoint()).hint).toContain("comes from the caller");
     expect(await requestHost(named.client)).toBe("host:127.0.0.1:8");
   });
@@ -88,15 +129,35 @@ describe("mount request", () => {
   it("needs a resolved registry, and never takes one from the daemon's environment", () => {
     process.env.QUILT_REGISTRY = "s3://from-daemon-env";
     expect(() => parseMountRequest(base)).toThrow(/needs a resolved "registry"/);
-    expect(() => parseMountRequest({ ...base, registry: "relative/dir" })).toThrow(/needs a resolved "registry"/);
-    const r = parseMountRequest({ ...base, registry: "s3://bucket", s3: { endpoint: "http://e" }, credentials: "abc", verify: "strict" });
-    expect(r).toMatchObject({ spec: { name: "ns/name", tag: "v1", registry: { url: "s3://bucket" } }, s3: { endpoint: "http://e" }, credentials: "abc", verify: "strict", allowOther: false });
+    expect(() => parseMountRequest({ ...base, registry: "relative/dir" })).toThrow(
+      /needs a resolved "registry"/,
+    );
+    const r = parseMountRequest({
+      ...base,
+      registry: "s3://bucket",
+      s3: { endpoint: "http://e" },
+      credentials: "abc",
+      verify: "strict",
+    });
+    expect(r).toMatchObject({
+      spec: { name: "ns/name", tag: "v1", registry: { url: "s3://bucket" } },
+      s3: { endpoint: "http://e" },
+      credentials: "abc",
+      verify: "strict",
+      allowOther: false,
+    });
     expect(parseMountRequest({ ...base, registry: "s3://bucket", verify: "default" }).verify).toBeUndefined();
   });
 
   it("refuses a spec naming another registry, and unknown verify modes", () => {
-    expect(() => parseMountRequest({ ...base, spec: "s3://other/ns/name", registry: "s3://bucket" })).toThrow(/names two registries/);
-    expect(parseMountRequest({ ...base, spec: "s3://bucket/ns/name", registry: "s3://bucket" }).spec.registry.url).toBe("s3://bucket");
-    expect(() => parseMountRequest({ ...base, registry: "s3://bucket", verify: "paranoid" })).toThrow(/Invalid verify mode/);
+    expect(() => parseMountRequest({ ...base, spec: "s3://other/ns/name", registry: "s3://bucket" })).toThrow(
+      /names two registries/,
+    );
+    expect(
+      parseMountRequest({ ...base, spec: "s3://bucket/ns/name", registry: "s3://bucket" }).spec.registry.url,
+    ).toBe("s3://bucket");
+    expect(() => parseMountRequest({ ...base, registry: "s3://bucket", verify: "paranoid" })).toThrow(
+      /Invalid verify mode/,
+    );
   });
 });

@@ -66,13 +66,19 @@ describe("daemon socket", () => {
   it("lets one server hold a socket path at a time, replaces a dead one's socket file, and frees the path when closed", async () => {
     const { path } = await start();
     const second = new SocketServer(path, { ping: async () => ({ second: true }) });
-    await expect(second.open()).rejects.toMatchObject({ code: "EBUSY", message: expect.stringContaining("already running") });
+    await expect(second.open()).rejects.toMatchObject({
+      code: "EBUSY",
+      message: expect.stringContaining("already running"),
+    });
     // The first still answers: the second did not unlink its socket.
     expect(await new DaemonClient(path).request("ping")).toEqual({ pong: true });
     await server?.close();
     server = undefined;
     // A socket file left behind by a killed daemon does not stop the next one.
-    spawnSync(process.execPath, ["-e", `require("node:net").createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, "SIGKILL"))`]);
+    spawnSync(process.execPath, [
+      "-e",
+      `require("node:net").createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, "SIGKILL"))`,
+    ]);
     expect(existsSync(path)).toBe(true);
     server = new SocketServer(path, { ping: async () => ({ third: true }) });
     await server.open();
@@ -83,12 +89,18 @@ describe("daemon socket", () => {
     const { client } = await start();
     expect(await client.request("ping")).toEqual({ pong: true });
     const steps: unknown[] = [];
-    expect(await client.request("stats", { x: 5 }, { onProgress: (d) => steps.push(d.step) })).toEqual({ echoed: 5 });
+    expect(await client.request("stats", { x: 5 }, { onProgress: (d) => steps.push(d.step) })).toEqual({
+      echoed: 5,
+    });
     expect(steps).toEqual([1, 2, 3]);
     const err = await client.request("mount").catch((e: unknown) => e as QuiltError);
     expect(err).toBeInstanceOf(QuiltError);
     expect(err).toMatchObject({ code: "ENOTFOUND", message: "No package ns/x", hint: "check the name" });
-    await expect(client.request("unmount")).rejects.toMatchObject({ code: "EINTERNAL", message: "Unexpected error: boom", hint: expect.stringContaining("bug") });
+    await expect(client.request("unmount")).rejects.toMatchObject({
+      code: "EINTERNAL",
+      message: "Unexpected error: boom",
+      hint: expect.stringContaining("bug"),
+    });
     await expect(client.request("verify")).rejects.toThrow(/not available/);
     const many = await Promise.all(Array.from({ length: 50 }, () => client.request("ping")));
     expect(many).toHaveLength(50);
@@ -115,6 +127,9 @@ describe("daemon socket", () => {
 
   it("reports a daemon that is not running as unreachable with a hint", async () => {
     const client = new DaemonClient(join(mkdtempSync(join(tmpdir(), "quilt-sock-")), "none.sock"));
-    await expect(client.request("ping")).rejects.toMatchObject({ code: "EUNREACHABLE", hint: expect.stringMatching(/quilt daemon start/) });
+    await expect(client.request("ping")).rejects.toMatchObject({
+      code: "EUNREACHABLE",
+      hint: expect.stringMatching(/quilt daemon start/),
+    });
   });
 });

@@ -3,7 +3,12 @@
 import { spawnSync } from "node:child_process";
 import { basename } from "node:path";
 import { describe, expect, it } from "vitest";
-import { isDeadDownloadTemp, isDownloadTemp, isForeignDownloadTemp, tempPathFor } from "../../src/api/download-temp.js";
+import {
+  isDeadDownloadTemp,
+  isDownloadTemp,
+  isForeignDownloadTemp,
+  tempPathFor,
+} from "../../src/api/download-temp.js";
 
 describe("download temp names", () => {
   it("are recognised, unique, and not foreign to the process writing them", () => {
@@ -27,8 +32,12 @@ describe("download temp names", () => {
 
   it("of a dead writer on this host are dead at once; a live writer's only after a minute untouched", () => {
     const mine = basename(tempPathFor("/d/f"));
-    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString();
-    const other = (pid: number | string) => mine.replace(/^(\.f\.)[0-9a-f]{12}(-[0-9a-z]+\.[0-9a-f]{4}-)\d+/, `$1ffffffffffff$2${pid}`);
+    const dead = spawnSync(process.execPath, [
+      "-e",
+      "process.stdout.write(String(process.pid))",
+    ]).stdout.toString();
+    const other = (pid: number | string) =>
+      mine.replace(/^(\.f\.)[0-9a-f]{12}(-[0-9a-z]+\.[0-9a-f]{4}-)\d+/, `$1ffffffffffff$2${pid}`);
     const now = Date.now();
     expect(isDeadDownloadTemp(other(dead), now, now)).toBe(true);
     expect(isDeadDownloadTemp(other(process.ppid), now, now)).toBe(false);

@@ -26,7 +26,11 @@ function readmeTable(): Map<number, string[]> {
   const rows = new Map<number, string[]>();
   for (const line of section.split("\n")) {
     const m = /^\| (\d+) \|(.*)\|(.*)\|$/.exec(line);
-    if (m) rows.set(Number(m[1]), [...(m[3] as string).matchAll(/`(E[A-Z]+)`/g)].map((x) => x[1] as string));
+    if (m)
+      rows.set(
+        Number(m[1]),
+        [...(m[3] as string).matchAll(/`(E[A-Z]+)`/g)].map((x) => x[1] as string),
+      );
   }
   return rows;
 }
@@ -49,7 +53,12 @@ describe("exit statuses", () => {
 
   it("quilt --help lists every status", async () => {
     let out = "";
-    const io = { out: (t: string) => void (out += t), err: () => undefined, outBytes: () => undefined, isTty: false };
+    const io = {
+      out: (t: string) => void (out += t),
+      err: () => undefined,
+      outBytes: () => undefined,
+      isTty: false,
+    };
     expect(await main(["--help"], io, { ...process.env, QUILT_NO_LOG_FILE: "1" })).toBe(0);
     expect(out).toContain("Exit status:"); // yargs wraps the lines to the terminal
     for (const [n] of EXIT_STATUS_MEANINGS) expect(out).toMatch(new RegExp(`^ +${n}  \\S`, "m"));
@@ -70,19 +79,35 @@ describe("codes over the daemon's socket", () => {
   it.each(CODES)("%s arrives as itself, with its message and hint", async (code) => {
     await server.open().catch(() => undefined); // the first test opens it
     thrown = new QuiltError(code, `failed with ${code}`, { hint: `do something about ${code}` });
-    await expect(client.request("ping")).rejects.toMatchObject({ name: "QuiltError", code, message: `failed with ${code}`, hint: `do something about ${code}` });
+    await expect(client.request("ping")).rejects.toMatchObject({
+      name: "QuiltError",
+      code,
+      message: `failed with ${code}`,
+      hint: `do something about ${code}`,
+    });
   });
 
   it("a Node fs error in the daemon arrives translated, anything else as EINTERNAL asking for a report", async () => {
-    thrown = Object.assign(new Error("EACCES: permission denied, open '/data/x'"), { code: "EACCES", syscall: "open", path: "/data/x" });
-    await expect(client.request("ping")).rejects.toMatchObject({ code: "EPERMISSION", message: "Cannot open /data/x: permission denied" });
+    thrown = Object.assign(new Error("EACCES: permission denied, open '/data/x'"), {
+      code: "EACCES",
+      syscall: "open",
+      path: "/data/x",
+    });
+    await expect(client.request("ping")).rejects.toMatchObject({
+      code: "EPERMISSION",
+      message: "Cannot open /data/x: permission denied",
+    });
     thrown = new TypeError("x is not a function");
-    await expect(client.request("ping")).rejects.toMatchObject({ code: "EINTERNAL", hint: expect.stringContaining("bug") });
+    await expect(client.request("ping")).rejects.toMatchObject({
+      code: "EINTERNAL",
+      hint: expect.stringContaining("bug"),
+    });
   });
 });
 
 describe("Node fs errors in the user's words", () => {
-  const fsError = (code: string, syscall: string, path: string) => Object.assign(new Error(`${code}: raw, ${syscall} '${path}'`), { code, syscall, path });
+  const fsError = (code: string, syscall: string, path: string) =>
+    Object.assign(new Error(`${code}: raw, ${syscall} '${path}'`), { code, syscall, path });
 
   it.each([
     ["ENOTDIR", "mkdir", "EEXISTS"],
@@ -105,7 +130,10 @@ describe("Node fs errors in the user's words", () => {
     expect(fromOsError(Object.assign(new Error("x"), { code: "ERR_SOMETHING" }))).toBeUndefined();
     const q = new QuiltError("EBUSY", "busy");
     expect(asQuiltError(q, "report it")).toBe(q);
-    expect(asQuiltError(new Error("oops"), "report it")).toMatchObject({ code: "EINTERNAL", hint: "report it" });
+    expect(asQuiltError(new Error("oops"), "report it")).toMatchObject({
+      code: "EINTERNAL",
+      hint: "report it",
+    });
   });
 });
 
@@ -119,7 +147,8 @@ describe("untrusted text in messages", () => {
   });
 
   it("quotes like JSON for ordinary strings, and bounds everything else", () => {
-    for (const s of ["plain", 'with "quotes" and \\', "tab\there", "été/😀"]) expect(quoted(s)).toBe(JSON.stringify(s));
+    for (const s of ["plain", 'with "quotes" and \\', "tab\there", "été/😀"])
+      expect(quoted(s)).toBe(JSON.stringify(s));
     expect(quoted(undefined)).toBe("undefined");
     expect(quoted({ a: 1 })).toBe('{"a":1}');
   });
@@ -133,7 +162,9 @@ describe("untrusted text in messages", () => {
     }
     expect(err).toMatchObject({ code: "EBADKEY" });
     const message = (err as Error).message;
-    expect(message).toMatch(/^Manifest line 2: Invalid logical key "\\u001b\[2J\\u001b\[Hk+… \(9808 more characters\)": it contains a NUL character$/);
+    expect(message).toMatch(
+      /^Manifest line 2: Invalid logical key "\\u001b\[2J\\u001b\[Hk+… \(9808 more characters\)": it contains a NUL character$/,
+    );
     expect(message.length).toBeLessThan(400);
   });
 });

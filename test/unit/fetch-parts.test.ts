@@ -61,7 +61,12 @@ describe("fetchChunkedParts", () => {
   });
 
   /** Serves ranges of `data` in 1 MiB pieces; `script` may cut a response short or fail it. */
-  function server(script: (range: ByteRange, n: number) => { cutAfter?: number; fail?: Error; extra?: boolean } = () => ({})) {
+  function server(
+    script: (
+      range: ByteRange,
+      n: number,
+    ) => { cutAfter?: number; fail?: Error; extra?: boolean } = () => ({}),
+  ) {
     const requests: ByteRange[] = [];
     const getRange = async (range: ByteRange): Promise<Readable> => {
       requests.push(range);
@@ -89,7 +94,14 @@ describe("fetchChunkedParts", () => {
     const fh = await open(path, "w");
     let progress = 0;
     try {
-      const value = await fetchChunkedParts({ what: "big.bin", size: data.length, fh, requests: new Limiter(connections), getRange, onBytes: (n) => (progress += n) });
+      const value = await fetchChunkedParts({
+        what: "big.bin",
+        size: data.length,
+        fh,
+        requests: new Limiter(connections),
+        getRange,
+        onBytes: (n) => (progress += n),
+      });
       return { value, progress, path };
     } finally {
       await fh.close();
@@ -134,7 +146,10 @@ describe("fetchChunkedParts", () => {
   });
 
   it("does not repeat a request that failed for good", async () => {
-    const denied = Object.assign(new Error("Access Denied"), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } });
+    const denied = Object.assign(new Error("Access Denied"), {
+      name: "AccessDenied",
+      $metadata: { httpStatusCode: 403 },
+    });
     const s = server((range) => (range.start === 0 ? { fail: denied } : {}));
     await expect(fetchWith(s.getRange)).rejects.toThrow(/Access Denied/);
     expect(s.requests.filter((r) => r.start === 0)).toHaveLength(1);

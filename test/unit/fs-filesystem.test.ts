@@ -11,8 +11,17 @@ import { fsManifest, SAMPLE_FILES } from "../helpers/fs-fixtures.js";
 const TIME = new Date("2024-05-06T07:08:09.000Z");
 
 function make(reader: EntryReader, opts: Partial<FilesystemOptions> = {}): QuiltFilesystem {
-  const manifest = fsManifest(SAMPLE_FILES, { userMeta: { owner: "ml-team" }, dirMeta: [["images/", { source: "camera" }]] });
-  return new QuiltFilesystem(manifest, reader, { uid: 1234, gid: 5678, time: TIME, topHash: "f".repeat(64), ...opts });
+  const manifest = fsManifest(SAMPLE_FILES, {
+    userMeta: { owner: "ml-team" },
+    dirMeta: [["images/", { source: "camera" }]],
+  });
+  return new QuiltFilesystem(manifest, reader, {
+    uid: 1234,
+    gid: 5678,
+    time: TIME,
+    topHash: "f".repeat(64),
+    ...opts,
+  });
 }
 
 function setup(): { fs: QuiltFilesystem; reader: MemoryEntryReader } {
@@ -33,7 +42,14 @@ describe("QuiltFilesystem metadata", () => {
   it("answers getattr with 0444 files and 0555 directories owned by the mounting user, times from the version", async () => {
     const { fs } = setup();
     const file = await fs.getattr("/data/a.csv");
-    expect(file).toMatchObject({ mode: constants.S_IFREG | 0o444, uid: 1234, gid: 5678, size: 70_000, nlink: 1, blocks: Math.ceil(70_000 / 512) });
+    expect(file).toMatchObject({
+      mode: constants.S_IFREG | 0o444,
+      uid: 1234,
+      gid: 5678,
+      size: 70_000,
+      nlink: 1,
+      blocks: Math.ceil(70_000 / 512),
+    });
     expect(file.mtime.getTime()).toBe(TIME.getTime());
     expect(file.atime.getTime()).toBe(TIME.getTime());
     expect(file.ctime.getTime()).toBe(TIME.getTime());
@@ -84,8 +100,20 @@ describe("QuiltFilesystem metadata", () => {
     const { fs } = setup();
     const s = await fs.statfs();
     const total = SAMPLE_FILES.reduce((n, f) => n + f.size, 0);
-    expect(s).toMatchObject({ frsize: 4096, blocks: Math.ceil(total / 4096), bfree: 0, bavail: 0, files: fs.tree.nodeCount, namemax: 255, flag: 1 });
-    const huge = new QuiltFilesystem(fsManifest([{ key: "x", size: 2 ** 50 }]), new MemoryEntryReader(), { uid: 0, gid: 0, time: TIME });
+    expect(s).toMatchObject({
+      frsize: 4096,
+      blocks: Math.ceil(total / 4096),
+      bfree: 0,
+      bavail: 0,
+      files: fs.tree.nodeCount,
+      namemax: 255,
+      flag: 1,
+    });
+    const huge = new QuiltFilesystem(fsManifest([{ key: "x", size: 2 ** 50 }]), new MemoryEntryReader(), {
+      uid: 0,
+      gid: 0,
+      time: TIME,
+    });
     const h = await huge.statfs();
     expect(h.blocks).toBeLessThanOrEqual(0xffffffff);
     expect(h.blocks * h.frsize).toBeGreaterThanOrEqual(2 ** 50);
@@ -94,32 +122,60 @@ describe("QuiltFilesystem metadata", () => {
   it("answers EROFS to every mutating operation", async () => {
     const { fs } = setup();
     for (const op of MUTATING_OPS) expect(await errnoOf(fs.refuse(op, "/README.md")), op).toBe("EROFS");
-    expect(MUTATING_OPS).toEqual(expect.arrayContaining(["write", "create", "mkdir", "unlink", "rename", "truncate", "setxattr", "chmod", "utimens"]));
+    expect(MUTATING_OPS).toEqual(
+      expect.arrayContaining([
+        "write",
+        "create",
+        "mkdir",
+        "unlink",
+        "rename",
+        "truncate",
+        "setxattr",
+        "chmod",
+        "utimens",
+      ]),
+    );
   });
 });
 
 describe("QuiltFilesystem extended attributes", () => {
   it("lists and returns the hash, user metadata and physical key of a file", async () => {
     const { fs } = setup();
-    expect(await fs.listxattr("/images/train/0001.jpg")).toEqual(["user.quilt.hash", "user.quilt.meta", "user.quilt.physical_key"]);
-    const meta = JSON.parse((await fs.getxattr("/images/train/0001.jpg", "user.quilt.meta")).toString("utf8"));
+    expect(await fs.listxattr("/images/train/0001.jpg")).toEqual([
+      "user.quilt.hash",
+      "user.quilt.meta",
+      "user.quilt.physical_key",
+    ]);
+    const meta = JSON.parse(
+      (await fs.getxattr("/images/train/0001.jpg", "user.quilt.meta")).toString("utf8"),
+    );
     expect(meta).toEqual({ annotations: [{ bbox: [1, 2, 3, 4], label: "cat" }] });
     const entry = fs.tree.entry(fs.tree.resolve("/images/train/0001.jpg")) as ManifestEntry;
     const hash = JSON.parse((await fs.getxattr("/images/train/0001.jpg", "user.quilt.hash")).toString());
     expect(hash).toEqual({ type: "SHA256", value: entry.hash.get("value") });
-    expect((await fs.getxattr("/images/train/0001.jpg", "user.quilt.physical_key")).toString()).toBe("s3://test-bucket/data/images/train/0001.jpg?versionId=v6");
+    expect((await fs.getxattr("/images/train/0001.jpg", "user.quilt.physical_key")).toString()).toBe(
+      "s3://test-bucket/data/images/train/0001.jpg?versionId=v6",
+    );
     expect((await fs.getxattr("/empty.txt", "user.quilt.meta")).toString()).toBe("{}");
   });
 
   it("keeps unicode metadata as UTF-8 and numbers as the manifest wrote them", async () => {
-    const fs = new QuiltFilesystem(fsManifest([{ key: "f", size: 1, meta: { label: "猫 😀", n: 12345678901234567890n, x: 0.1 } }]), new MemoryEntryReader(), { uid: 0, gid: 0, time: TIME });
-    expect((await fs.getxattr("/f", "user.quilt.meta")).toString("utf8")).toBe('{"label": "猫 😀", "n": 12345678901234567890, "x": 0.1}');
+    const fs = new QuiltFilesystem(
+      fsManifest([{ key: "f", size: 1, meta: { label: "猫 😀", n: 12345678901234567890n, x: 0.1 } }]),
+      new MemoryEntryReader(),
+      { uid: 0, gid: 0, time: TIME },
+    );
+    expect((await fs.getxattr("/f", "user.quilt.meta")).toString("utf8")).toBe(
+      '{"label": "猫 😀", "n": 12345678901234567890, "x": 0.1}',
+    );
   });
 
   it("shows directory metadata lines and the package's metadata and top hash on the root", async () => {
     const { fs } = setup();
     expect(await fs.listxattr("/images")).toEqual(["user.quilt.meta"]);
-    expect(JSON.parse((await fs.getxattr("/images", "user.quilt.meta")).toString())).toEqual({ source: "camera" });
+    expect(JSON.parse((await fs.getxattr("/images", "user.quilt.meta")).toString())).toEqual({
+      source: "camera",
+    });
     expect(await fs.listxattr("/data")).toEqual([]);
     expect(await fs.listxattr("/")).toEqual(["user.quilt.meta", "user.quilt.top_hash"]);
     expect(JSON.parse((await fs.getxattr("/", "user.quilt.meta")).toString())).toEqual({ owner: "ml-team" });
@@ -132,7 +188,11 @@ describe("QuiltFilesystem extended attributes", () => {
     expect(await errnoOf(fs.getxattr("/data", "user.quilt.meta"))).toBe("ENODATA");
     expect(await errnoOf(fs.getxattr("/data", "user.quilt.hash"))).toBe("ENODATA");
     expect(await errnoOf(fs.getxattr("/nope", "user.quilt.hash"))).toBe("ENOENT");
-    const big = new QuiltFilesystem(fsManifest([{ key: "f", size: 1, meta: { blob: "x".repeat(70_000) } }]), new MemoryEntryReader(), { uid: 0, gid: 0, time: TIME });
+    const big = new QuiltFilesystem(
+      fsManifest([{ key: "f", size: 1, meta: { blob: "x".repeat(70_000) } }]),
+      new MemoryEntryReader(),
+      { uid: 0, gid: 0, time: TIME },
+    );
     expect(await errnoOf(big.getxattr("/f", "user.quilt.meta"))).toBe("E2BIG");
   });
 });
@@ -184,7 +244,9 @@ describe("QuiltFilesystem open and read", () => {
   });
 
   const mappings: [string, Error, FsErrno][] = [
-    ...(["ESTORAGE", "EUNREACHABLE", "EHASHMISMATCH", "ENOTFOUND", "EINTERNAL"] as ErrorCode[]).map((c): [string, Error, FsErrno] => [c, new QuiltError(c, c), "EIO"]),
+    ...(["ESTORAGE", "EUNREACHABLE", "EHASHMISMATCH", "ENOTFOUND", "EINTERNAL"] as ErrorCode[]).map(
+      (c): [string, Error, FsErrno] => [c, new QuiltError(c, c), "EIO"],
+    ),
     ["ESTALE", new QuiltError("ESTALE", "changed"), "ESTALE"],
     ["TimeoutError", Object.assign(new Error("slow"), { name: "TimeoutError" }), "ETIMEDOUT"],
     ["plain Error", new Error("boom"), "EIO"],

@@ -6,13 +6,30 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { fuseErrno, mountOptionString, KERNEL_CACHE_SECONDS } from "../../src/fs/fuse-mount.js";
 import { FsError, type FsErrno } from "../../src/fs/fs-errors.js";
-import { canonicalMountPath, clearStaleMount, mountAt, mountState, readMountTable } from "../../src/fs/mount-table.js";
+import {
+  canonicalMountPath,
+  clearStaleMount,
+  mountAt,
+  mountState,
+  readMountTable,
+} from "../../src/fs/mount-table.js";
 
 describe("fuse-mount", () => {
   it("mounts read-only, with stable inodes, the kernel page cache and long cache timeouts", () => {
     const opts = mountOptionString({ name: "ns/pkg@1234abcd" }).replace(/^-o/, "").split(",");
-    expect(opts).toEqual(expect.arrayContaining(["ro", "use_ino", "auto_cache", "ac_attr_timeout=0", "default_permissions", "subtype=quilt", "fsname=quilt:ns/pkg@1234abcd"]));
-    for (const t of ["entry_timeout", "attr_timeout", "negative_timeout"]) expect(opts).toContain(`${t}=${KERNEL_CACHE_SECONDS}`);
+    expect(opts).toEqual(
+      expect.arrayContaining([
+        "ro",
+        "use_ino",
+        "auto_cache",
+        "ac_attr_timeout=0",
+        "default_permissions",
+        "subtype=quilt",
+        "fsname=quilt:ns/pkg@1234abcd",
+      ]),
+    );
+    for (const t of ["entry_timeout", "attr_timeout", "negative_timeout"])
+      expect(opts).toContain(`${t}=${KERNEL_CACHE_SECONDS}`);
     expect(opts).not.toContain("allow_other");
     expect(opts).not.toContain("debug");
     const more = mountOptionString({ allowOther: true, debug: true, nonEmpty: true }).split(",");
@@ -26,7 +43,20 @@ describe("fuse-mount", () => {
   });
 
   it("answers each errno as the kernel's negative number, never -1", () => {
-    const codes: FsErrno[] = ["ENOENT", "ENOTDIR", "EISDIR", "EROFS", "EIO", "ESTALE", "ETIMEDOUT", "EBADF", "ENODATA", "ERANGE", "E2BIG", "EINVAL"];
+    const codes: FsErrno[] = [
+      "ENOENT",
+      "ENOTDIR",
+      "EISDIR",
+      "EROFS",
+      "EIO",
+      "ESTALE",
+      "ETIMEDOUT",
+      "EBADF",
+      "ENODATA",
+      "ERANGE",
+      "E2BIG",
+      "EINVAL",
+    ];
     for (const code of codes) {
       const n = fuseErrno(new FsError(code, "op", "/p"));
       expect(n, code).toBe(-(constants.errno as Record<string, number>)[code]!);
@@ -49,7 +79,9 @@ describe("mount-table", () => {
     try {
       expect(await mountState(dir)).toBe("none");
       expect(await clearStaleMount(dir)).toBe(false);
-      expect(await canonicalMountPath(join(dir, "x", "..", "y"))).toBe(join(await canonicalMountPath(dir), "y"));
+      expect(await canonicalMountPath(join(dir, "x", "..", "y"))).toBe(
+        join(await canonicalMountPath(dir), "y"),
+      );
     } finally {
       await rm(dir, { recursive: true });
     }

@@ -45,7 +45,15 @@ describe("InodeTree", () => {
       expect(tree.entry(ino)).toBeUndefined();
       expect(tree.path(ino)).toBe(d);
     }
-    expect(childNames(tree, ROOT_INO)).toEqual(["README.md", "big", "data", "data-b.bin", "empty.txt", "images", "unicode"]);
+    expect(childNames(tree, ROOT_INO)).toEqual([
+      "README.md",
+      "big",
+      "data",
+      "data-b.bin",
+      "empty.txt",
+      "images",
+      "unicode",
+    ]);
     expect(childNames(tree, tree.resolve("/data"))).toEqual(["a.csv", "nested"]);
     expect(childNames(tree, tree.resolve("/data/nested"))).toEqual(["deeper", "z.bin"]);
   });
@@ -66,7 +74,12 @@ describe("InodeTree", () => {
     const tree = build(SAMPLE_FILES);
     const uni = tree.resolve("/unicode");
     // U+E000 sorts below U+1F600 by code point, though its UTF-16 unit is above the surrogates.
-    expect(childNames(tree, uni)).toEqual(["héllo wörld.txt", "日本語", "\u{E000}private.bin", "😀 emoji.bin"]);
+    expect(childNames(tree, uni)).toEqual([
+      "héllo wörld.txt",
+      "日本語",
+      "\u{E000}private.bin",
+      "😀 emoji.bin",
+    ]);
     for (const name of childNames(tree, uni)) expect(tree.lookup(uni, name)).toBeGreaterThan(0);
     expect(tree.entry(tree.resolve("/unicode/日本語/ファイル.dat"))?.size).toBe(777);
     expect(tree.lookup(uni, "hello wörld.txt")).toBe(NOT_FOUND);
@@ -93,7 +106,8 @@ describe("InodeTree", () => {
     expect(childNames(tree, ROOT_INO)).toEqual(["a", "a b", "a-b", "a.c", "a0"]);
     expect(tree.isDirectory(tree.resolve("/a"))).toBe(true);
     expect(childNames(tree, tree.resolve("/a"))).toEqual(["x", "y"]);
-    for (const name of ["a", "a b", "a-b", "a.c", "a0"]) expect(tree.lookup(ROOT_INO, name), name).toBeGreaterThan(0);
+    for (const name of ["a", "a b", "a-b", "a.c", "a0"])
+      expect(tree.lookup(ROOT_INO, name), name).toBeGreaterThan(0);
   });
 
   it("gives the same inode numbers to two builds of the same manifest, whatever the input order", () => {
@@ -122,10 +136,13 @@ describe("InodeTree", () => {
   });
 
   it("makes directories of directory-metadata lines, even with no files under them", () => {
-    const tree = build([{ key: "d/f", size: 1 }], [
-      ["d/", { note: "d" }],
-      ["empty/sub/", { note: "empty" }],
-    ]);
+    const tree = build(
+      [{ key: "d/f", size: 1 }],
+      [
+        ["d/", { note: "d" }],
+        ["empty/sub/", { note: "empty" }],
+      ],
+    );
     expect(childNames(tree, ROOT_INO)).toEqual(["d", "empty"]);
     const sub = tree.resolve("/empty/sub");
     expect(tree.isDirectory(sub)).toBe(true);
@@ -136,7 +153,20 @@ describe("InodeTree", () => {
   });
 
   it("resolves every key and directory of random manifests, with sorted unique children", () => {
-    const name = fc.constantFrom("a", "b", "a-b", "a.b", "ab", "a b", "é", "日本", "\u{E000}", "😀", "z", "0");
+    const name = fc.constantFrom(
+      "a",
+      "b",
+      "a-b",
+      "a.b",
+      "ab",
+      "a b",
+      "é",
+      "日本",
+      "\u{E000}",
+      "😀",
+      "z",
+      "0",
+    );
     const key = fc.array(name, { minLength: 1, maxLength: 4 }).map((p) => p.join("/"));
     fc.assert(
       fc.property(fc.uniqueArray(key, { maxLength: 30 }), (keys) => {

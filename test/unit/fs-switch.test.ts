@@ -27,7 +27,12 @@ const V2 = fsManifest([
 ]);
 
 function make(): QuiltFilesystem {
-  return new QuiltFilesystem(V1, new MemoryEntryReader(), { uid: 0, gid: 0, time: TIME, topHash: "1".repeat(64) });
+  return new QuiltFilesystem(V1, new MemoryEntryReader(), {
+    uid: 0,
+    gid: 0,
+    time: TIME,
+    topHash: "1".repeat(64),
+  });
 }
 
 describe("QuiltFilesystem.switchTo", () => {
@@ -51,7 +56,12 @@ describe("QuiltFilesystem.switchTo", () => {
 
   it("says when the last handle of a path opened before the switch is released, not before", async () => {
     const closed: string[] = [];
-    const fs = new QuiltFilesystem(V1, new MemoryEntryReader(), { uid: 0, gid: 0, time: TIME, onOlderClosed: (p) => closed.push(p) });
+    const fs = new QuiltFilesystem(V1, new MemoryEntryReader(), {
+      uid: 0,
+      gid: 0,
+      time: TIME,
+      onOlderClosed: (p) => closed.push(p),
+    });
     const a = await fs.open("/kept.txt", 0);
     const b = await fs.open("/kept.txt", 0);
     const before = await fs.open("/removed.txt", 0);
@@ -80,7 +90,9 @@ describe("QuiltFilesystem.switchTo", () => {
     const listing = await fs.listing("/a");
     expect(listing.self.ino).toBe((await fs.getattr("/a")).ino);
     expect(listing.parent.ino).toBe((await fs.getattr("/")).ino);
-    expect(listing.children.map((c) => [c.name, c.attr.size, c.attr.ino])).toEqual([["grows.bin", 5000, (await fs.getattr("/a/grows.bin")).ino]]);
+    expect(listing.children.map((c) => [c.name, c.attr.size, c.attr.ino])).toEqual([
+      ["grows.bin", 5000, (await fs.getattr("/a/grows.bin")).ino],
+    ]);
   });
 
   it("switches the same way between trees read from the manifest index (what a mount serves) as between trees built in memory", async () => {
@@ -89,10 +101,18 @@ describe("QuiltFilesystem.switchTo", () => {
     try {
       const indexed = (m: Manifest) => {
         const id = { registry: "file:///registry", name: "ns/pkg", topHash: m.topHash };
-        return { tree: new IndexedTree(index, versionKey(id), index.build(id, m, false)), userMeta: m.userMeta };
+        return {
+          tree: new IndexedTree(index, versionKey(id), index.build(id, m, false)),
+          userMeta: m.userMeta,
+        };
       };
       const memory = make();
-      const fs = new QuiltFilesystem(indexed(V1), new MemoryEntryReader(), { uid: 0, gid: 0, time: TIME, topHash: "1".repeat(64) });
+      const fs = new QuiltFilesystem(indexed(V1), new MemoryEntryReader(), {
+        uid: 0,
+        gid: 0,
+        time: TIME,
+        topHash: "1".repeat(64),
+      });
       const fh = await fs.open("/a/grows.bin", 0);
       const old = fs.switchTo(indexed(V2), { time: TIME, topHash: "2".repeat(64) });
       memory.switchTo(V2, { time: TIME, topHash: "2".repeat(64) });
@@ -109,9 +129,15 @@ describe("QuiltFilesystem.switchTo", () => {
         // Numbered past the old version's nodes, as in memory.
         expect(attr.ino).toBeGreaterThan(old.nodeCount);
       }
-      expect((await fs.readdir("/")).map((c) => [c.name, noIno(c.attr)])).toEqual((await memory.readdir("/")).map((c) => [c.name, noIno(c.attr)]));
+      expect((await fs.readdir("/")).map((c) => [c.name, noIno(c.attr)])).toEqual(
+        (await memory.readdir("/")).map((c) => [c.name, noIno(c.attr)]),
+      );
       const listing = await fs.listing("/a");
-      expect([listing.self.ino, listing.parent.ino, listing.children.map((c) => c.attr.ino)]).toEqual([(await fs.getattr("/a")).ino, (await fs.getattr("/")).ino, [(await fs.getattr("/a/grows.bin")).ino]]);
+      expect([listing.self.ino, listing.parent.ino, listing.children.map((c) => c.attr.ino)]).toEqual([
+        (await fs.getattr("/a")).ino,
+        (await fs.getattr("/")).ino,
+        [(await fs.getattr("/a/grows.bin")).ino],
+      ]);
       await expect(fs.getattr("/removed.txt")).rejects.toBeInstanceOf(FsError);
       expect((await fs.getxattr("/", "user.quilt.top_hash")).toString()).toBe("2".repeat(64));
     } finally {

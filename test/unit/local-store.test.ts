@@ -1,5 +1,14 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -70,7 +79,10 @@ describe("LocalStore", () => {
   });
 
   it("cleans up its temp file when a put fails", async () => {
-    await expectCode(store.put({ bucket: dir, key: "x" }, { path: join(dir, "no-such-source") }), "ENOTFOUND");
+    await expectCode(
+      store.put({ bucket: dir, key: "x" }, { path: join(dir, "no-such-source") }),
+      "ENOTFOUND",
+    );
     expect(readdirSync(dir)).toEqual([]);
   });
 

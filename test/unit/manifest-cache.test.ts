@@ -57,7 +57,9 @@ describe("ManifestCache", () => {
     const cache = new ManifestCache(root, REGISTRY);
     await cache.put("ns/pkg", m.topHash, serializeManifest(m), "test");
     expect(await cache.get("ns/other", m.topHash)).toBeUndefined();
-    expect(await new ManifestCache(root, "s3://reg endpoint=http://127.0.0.1:9000").get("ns/pkg", m.topHash)).toBeUndefined();
+    expect(
+      await new ManifestCache(root, "s3://reg endpoint=http://127.0.0.1:9000").get("ns/pkg", m.topHash),
+    ).toBeUndefined();
     expect(await new ManifestCache(root, "file:///reg").get("ns/pkg", m.topHash)).toBeUndefined();
   });
 
@@ -91,7 +93,9 @@ describe("ManifestCache", () => {
     const m = manifest("real");
     for (const name of ["../x", "ns/../../x", "ns", "a/b/c"]) {
       await expect(cache.get(name, m.topHash)).rejects.toMatchObject({ code: "EBADSPEC" });
-      await expect(cache.put(name, m.topHash, serializeManifest(m), "test")).rejects.toMatchObject({ code: "EBADSPEC" });
+      await expect(cache.put(name, m.topHash, serializeManifest(m), "test")).rejects.toMatchObject({
+        code: "EBADSPEC",
+      });
     }
     await expect(cache.get("ns/pkg", "../../etc" as never)).rejects.toMatchObject({ code: "EBADSPEC" });
   });

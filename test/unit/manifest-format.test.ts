@@ -8,7 +8,12 @@ import { readManifest } from "../../src/manifest/manifest-reader.js";
 import { serializeManifest } from "../../src/manifest/manifest-writer.js";
 import { parseJson } from "../../src/manifest/json-parse.js";
 import { PyFloat } from "../../src/manifest/json-value.js";
-import { canonicalJson, compareCodePoints, manifestJson, pythonFloatRepr } from "../../src/manifest/python-json.js";
+import {
+  canonicalJson,
+  compareCodePoints,
+  manifestJson,
+  pythonFloatRepr,
+} from "../../src/manifest/python-json.js";
 import { isQuiltError } from "../../src/errors.js";
 
 const VECTORS = join(import.meta.dirname, "..", "fixtures", "quilt3-vectors");
@@ -50,7 +55,8 @@ describe("quilt3 vectors", () => {
   it("the in-repo copy of the vectors equals the shared original, when that is present", () => {
     const shared = join(import.meta.dirname, "..", "..", "..", "shared", "vectors", "quilt3");
     if (!existsSync(shared)) return;
-    for (const file of Object.keys(EXPECTED)) expect(readFileSync(join(shared, file)).equals(vector(file)), file).toBe(true);
+    for (const file of Object.keys(EXPECTED))
+      expect(readFileSync(join(shared, file)).equals(vector(file)), file).toBe(true);
   });
 
   it("reads a manifest split into chunks at every byte boundary", async () => {
@@ -70,7 +76,9 @@ describe("quilt3 vectors", () => {
 describe("JSON like Python", () => {
   it("keeps 1 and 1.0 apart, big integers exact, key order with integer-like keys", () => {
     const v = parseJson('{"b": 1, "10": 1.0, "a": 12345678901234567890123, "c": -0, "d": 1e5, "e": 0.5}');
-    expect(manifestJson(v)).toBe('{"b": 1, "10": 1.0, "a": 12345678901234567890123, "c": 0, "d": 100000.0, "e": 0.5}');
+    expect(manifestJson(v)).toBe(
+      '{"b": 1, "10": 1.0, "a": 12345678901234567890123, "c": 0, "d": 100000.0, "e": 0.5}',
+    );
     expect(canonicalJson(v)).toBe('{"10":1.0,"a":12345678901234567890123,"b":1,"c":0,"d":100000.0,"e":0.5}');
     expect((v as Map<string, unknown>).get("10")).toBeInstanceOf(PyFloat);
   });
@@ -116,15 +124,59 @@ describe("JSON like Python", () => {
 describe("bad manifests are refused with the line and the reason", () => {
   const cases: [string, string, RegExp][] = [
     ["malformed line", HEADER + '{"logical_key": "a", \n', /line 2: bad JSON/],
-    ["missing field", HEADER + '{"logical_key": "a", "physical_keys": ["s3://b/a"], "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n', /line 2: field "size"/],
-    ["wrong type", HEADER + '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": "1", "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n', /line 2: field "size" of "a" must be a non-negative integer below 2\^53, got a string/],
-    ["negative size", HEADER + '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": -1, "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n', /line 2: field "size" of "a" must be .* got a number -1$/],
-    ["fractional size", HEADER + '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": 1.5, "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n', /line 2: field "size" of "a" .* got a number 1\.5$/],
-    ["size of 2^53", HEADER + '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": 9007199254740992, "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n', /line 2: field "size" of "a" .* got a bigint 9007199254740992$/],
-    ["size far beyond 2^53", HEADER + '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": 123456789012345678901234567890, "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n', /got a bigint 123456789012345678901234567890$/],
-    ["size in exponent form", HEADER + '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": 1e300, "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n', /line 2: field "size" of "a" .* got a float$/],
-    ["float size", HEADER + '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": 1.0, "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n', /line 2: field "size"/],
-    ["duplicate key", HEADER + entry("a") + entry("b") + entry("a"), /line 4: duplicate logical key "a" \(first on line 2\)/],
+    [
+      "missing field",
+      HEADER +
+        '{"logical_key": "a", "physical_keys": ["s3://b/a"], "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n',
+      /line 2: field "size"/,
+    ],
+    [
+      "wrong type",
+      HEADER +
+        '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": "1", "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n',
+      /line 2: field "size" of "a" must be a non-negative integer below 2\^53, got a string/,
+    ],
+    [
+      "negative size",
+      HEADER +
+        '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": -1, "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n',
+      /line 2: field "size" of "a" must be .* got a number -1$/,
+    ],
+    [
+      "fractional size",
+      HEADER +
+        '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": 1.5, "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n',
+      /line 2: field "size" of "a" .* got a number 1\.5$/,
+    ],
+    [
+      "size of 2^53",
+      HEADER +
+        '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": 9007199254740992, "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n',
+      /line 2: field "size" of "a" .* got a bigint 9007199254740992$/,
+    ],
+    [
+      "size far beyond 2^53",
+      HEADER +
+        '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": 123456789012345678901234567890, "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n',
+      /got a bigint 123456789012345678901234567890$/,
+    ],
+    [
+      "size in exponent form",
+      HEADER +
+        '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": 1e300, "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n',
+      /line 2: field "size" of "a" .* got a float$/,
+    ],
+    [
+      "float size",
+      HEADER +
+        '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": 1.0, "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n',
+      /line 2: field "size"/,
+    ],
+    [
+      "duplicate key",
+      HEADER + entry("a") + entry("b") + entry("a"),
+      /line 4: duplicate logical key "a" \(first on line 2\)/,
+    ],
     ["dotdot key", HEADER + entry("a/../../etc/passwd"), /line 2: invalid logical key .*'\.\.' component/],
     ["dot key", HEADER + entry("./a"), /'\.' component/],
     ["leading slash", HEADER + entry("/etc/passwd"), /starts with '\/'/],
@@ -136,8 +188,18 @@ describe("bad manifests are refused with the line and the reason", () => {
     ["header not an object", "[1]\n", /line 1: expected a JSON object/],
     ["empty file", "", /no header/],
     ["blank line", HEADER + "\n" + entry("a"), /line 2: empty line/],
-    ["bad physical key", HEADER + '{"logical_key": "a", "physical_keys": ["http://x/a"], "size": 1, "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n', /line 2: bad physical key/],
-    ["hash without value", HEADER + '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": 1, "hash": {"type": "SHA256"}, "meta": {}}\n', /hash\.value/],
+    [
+      "bad physical key",
+      HEADER +
+        '{"logical_key": "a", "physical_keys": ["http://x/a"], "size": 1, "hash": {"type": "SHA256", "value": "00"}, "meta": {}}\n',
+      /line 2: bad physical key/,
+    ],
+    [
+      "hash without value",
+      HEADER +
+        '{"logical_key": "a", "physical_keys": ["s3://b/a"], "size": 1, "hash": {"type": "SHA256"}, "meta": {}}\n',
+      /hash\.value/,
+    ],
   ];
   for (const [name, text, re] of cases) {
     it(name, async () => {
@@ -155,8 +217,12 @@ describe("bad manifests are refused with the line and the reason", () => {
 
 describe("preserved content", () => {
   it("keeps unknown header keys and drops the obsolete top_hash", async () => {
-    const m = await parse('{"version": "v0", "top_hash": "x", "message": "m", "zzz": [1, 2.0], "workflow": {"id": null}}\n');
-    expect(serializeManifest(m).toString()).toBe('{"version": "v0", "message": "m", "zzz": [1, 2.0], "workflow": {"id": null}}\n');
+    const m = await parse(
+      '{"version": "v0", "top_hash": "x", "message": "m", "zzz": [1, 2.0], "workflow": {"id": null}}\n',
+    );
+    expect(serializeManifest(m).toString()).toBe(
+      '{"version": "v0", "message": "m", "zzz": [1, 2.0], "workflow": {"id": null}}\n',
+    );
   });
 
   it("keeps truthy directory metadata in walk order, drops empty ones, and does not hash them", async () => {
@@ -177,7 +243,10 @@ describe("preserved content", () => {
   });
 
   it("null meta loads as {} and physical keys are normalized as quilt3 writes them", async () => {
-    const m = await parse(HEADER + '{"logical_key": "a b", "physical_keys": ["s3://b/x y.txt?versionId=v%201"], "size": 3, "hash": {"type": "SHA256", "value": "00", "extra": 1}, "meta": null}\n');
+    const m = await parse(
+      HEADER +
+        '{"logical_key": "a b", "physical_keys": ["s3://b/x y.txt?versionId=v%201"], "size": 3, "hash": {"type": "SHA256", "value": "00", "extra": 1}, "meta": null}\n',
+    );
     expect(serializeManifest(m).toString().split("\n")[1]).toBe(
       '{"logical_key": "a b", "physical_keys": ["s3://b/x%20y.txt?versionId=v+1"], "size": 3, "hash": {"type": "SHA256", "value": "00", "extra": 1}, "meta": {}}',
     );

@@ -46,7 +46,9 @@ async function outcome(source: Iterable<Uint8Array>, check: (m: Manifest) => voi
 }
 
 function describeError(err: unknown): string {
-  return err instanceof QuiltError ? `QuiltError ${err.code}: ${err.message.slice(0, 200)}` : `${(err as Error)?.name}: ${String((err as Error)?.message).slice(0, 200)}`;
+  return err instanceof QuiltError
+    ? `QuiltError ${err.code}: ${err.message.slice(0, 200)}`
+    : `${(err as Error)?.name}: ${String((err as Error)?.message).slice(0, 200)}`;
 }
 
 /** A manifest that was returned must be sound. */
@@ -58,7 +60,10 @@ async function checkSound(m: Manifest): Promise<void> {
     expect(typeof e.physicalKey.toString()).toBe("string");
   }
   for (const dir of m.dirMeta.keys()) {
-    expect(dir.endsWith("/") && logicalKeyProblem(dir.slice(0, -1)) === null && dir.isWellFormed(), dir.slice(0, 80)).toBe(true);
+    expect(
+      dir.endsWith("/") && logicalKeyProblem(dir.slice(0, -1)) === null && dir.isWellFormed(),
+      dir.slice(0, 80),
+    ).toBe(true);
   }
   // The top hash recomputes from what a rewrite says: nothing was lost or changed on the way.
   let bytes: Buffer;
@@ -76,7 +81,7 @@ function chunks(bytes: Buffer, r: Rng): Buffer[] {
   const out: Buffer[] = [];
   // At most ~20,000 pieces: a megabyte in single bytes tests the event loop, not the reader.
   const max = Math.max(r.pick([1, 7, 4096, 65_536]), Math.ceil(bytes.length / 10_000));
-  for (let at = 0; at < bytes.length; ) {
+  for (let at = 0; at < bytes.length;) {
     const n = r.int(1, max);
     out.push(bytes.subarray(at, at + n));
     at += n;
@@ -85,29 +90,51 @@ function chunks(bytes: Buffer, r: Rng): Buffer[] {
 }
 
 function corpus(seed: number): { bytes: Buffer; topHash?: string }[] {
-  const vectors = ["empty_build.jsonl", "load_into_quilt_push.jsonl", "own_tiny_sha256.jsonl"].map((f) => ({ bytes: readFileSync(join(VECTORS, f)) }));
-  const generated = fc.sample(randomManifest, { numRuns: 24, seed }).map((m, i) => ({ bytes: Buffer.from(rawManifest(m, seed + i), "utf8") }));
+  const vectors = ["empty_build.jsonl", "load_into_quilt_push.jsonl", "own_tiny_sha256.jsonl"].map((f) => ({
+    bytes: readFileSync(join(VECTORS, f)),
+  }));
+  const generated = fc
+    .sample(randomManifest, { numRuns: 24, seed })
+    .map((m, i) => ({ bytes: Buffer.from(rawManifest(m, seed + i), "utf8") }));
   return [...vectors, ...generated];
 }
 
 describe("manifest parser limits", () => {
-  it("reads a 16 MiB line that arrives in 1 KiB chunks in linear time (it copied 128 GiB before)", { timeout: 120_000 }, async () => {
-    const big = "x".repeat(16 << 20);
-    const text = Buffer.from(`{"version": "v0", "message": null, "user_meta": {"big": "${big}"}}\n`, "utf8");
-    const pieces: Buffer[] = [];
-    for (let at = 0; at < text.length; at += 1024) pieces.push(text.subarray(at, at + 1024));
-    const started = Date.now();
-    const m = await readManifest(pieces);
-    expect(m.message).toBeNull();
-    expect(Date.now() - started, "did not hang").toBeLessThan(20_000);
-  });
+  it(
+    "reads a 16 MiB line that arrives in 1 KiB chunks in linear time (it copied 128 GiB before)",
+    { timeout: 120_000 },
+    async () => {
+      const big = "x".repeat(16 << 20);
+      const text = Buffer.from(
+        `{"version": "v0", "message": null, "user_meta": {"big": "${big}"}}\n`,
+        "utf8",
+      );
+      const pieces: Buffer[] = [];
+      for (let at = 0; at < text.length; at += 1024) pieces.push(text.subarray(at, at + 1024));
+      const started = Date.now();
+      const m = await readManifest(pieces);
+      expect(m.message).toBeNull();
+      expect(Date.now() - started, "did not hang").toBeLessThan(20_000);
+    },
+  );
 
   it("refuses nesting deeper than quilt3 can read with a line and column, whatever the path through the reader", async () => {
     const header = '{"version": "v0", "message": null}\n';
     const deep = (n: number, extra = "") => `{"a": ${"[".repeat(n)}${"]".repeat(n)}${extra}}`;
-    const entry = (meta: string) => `{"logical_key": "k", "physical_keys": ["s3://b/k"], "size": 1, "hash": {"type": "SHA256", "value": "00"}, "meta": ${meta}}\n`;
-    for (const text of [deep(100_000) + "\n", deep(100_000, ', "f": 1.5') + "\n", header + entry(deep(1001)), header + entry(deep(5000, ', "f": 1.5'))]) {
-      await expect(readManifest([text])).rejects.toMatchObject({ code: "EBADMANIFEST", message: expect.stringMatching(/^Manifest line \d: bad JSON: Nested deeper than 1000 levels at column \d+$/) });
+    const entry = (meta: string) =>
+      `{"logical_key": "k", "physical_keys": ["s3://b/k"], "size": 1, "hash": {"type": "SHA256", "value": "00"}, "meta": ${meta}}\n`;
+    for (const text of [
+      deep(100_000) + "\n",
+      deep(100_000, ', "f": 1.5') + "\n",
+      header + entry(deep(1001)),
+      header + entry(deep(5000, ', "f": 1.5')),
+    ]) {
+      await expect(readManifest([text])).rejects.toMatchObject({
+        code: "EBADMANIFEST",
+        message: expect.stringMatching(
+          /^Manifest line \d: bad JSON: Nested deeper than 1000 levels at column \d+$/,
+        ),
+      });
     }
     // As deep as quilt3 itself can read: accepted, hashed and written back.
     const m = await readManifest([header + entry(deep(990))]);
@@ -116,57 +143,70 @@ describe("manifest parser limits", () => {
 
   it("refuses a logical key with a lone surrogate, and will not write one where it would become U+FFFD", async () => {
     const header = '{"version": "v0", "message": null}\n';
-    const entry = (key: string, meta = "{}") => `{"logical_key": "${key}", "physical_keys": ["s3://b/k"], "size": 1, "hash": {"type": "SHA256", "value": "00"}, "meta": ${meta}}\n`;
+    const entry = (key: string, meta = "{}") =>
+      `{"logical_key": "${key}", "physical_keys": ["s3://b/k"], "size": 1, "hash": {"type": "SHA256", "value": "00"}, "meta": ${meta}}\n`;
     // Both keys would be the one file "a\ufffd" on disk.
     for (const key of ["a\\ud800", "a/\\udfff/b", "\\udc00x"]) {
-      await expect(readManifest([header + entry(key)])).rejects.toMatchObject({ code: "EBADMANIFEST", message: expect.stringContaining("not valid Unicode") });
+      await expect(readManifest([header + entry(key)])).rejects.toMatchObject({
+        code: "EBADMANIFEST",
+        message: expect.stringContaining("not valid Unicode"),
+      });
     }
     // Python reads a lone surrogate in a value (so do we) but cannot write it as UTF-8: neither
     // may the writer, rather than write U+FFFD under another top hash.
     const m = await readManifest([header + entry("k", '{"user_meta": "x\\ud800"}')]);
-    expect(() => serializeManifest(m)).toThrow(expect.objectContaining({ code: "EUSAGE", message: expect.stringContaining("lone surrogate") }));
+    expect(() => serializeManifest(m)).toThrow(
+      expect.objectContaining({ code: "EUSAGE", message: expect.stringContaining("lone surrogate") }),
+    );
   });
 });
 
 describe("manifest parser fuzz", () => {
-  it("returns sound manifests or a manifest QuiltError, whatever the bytes", { timeout: 180_000 }, async () => {
-    const run = fuzzRun("manifest fuzz", 15_000);
-    const seeds = corpus(run.seed);
-    for (const s of seeds) s.topHash = (await readManifest([s.bytes])).topHash;
-    const cache = new ManifestCache(null, "fuzz://registry");
-    const only = caseIndices();
-    const deadline = Date.now() + run.budgetMs;
-    let cases = 0;
-    const codes = new Map<string, number>();
-    for (let i = 0; only ? i < only.length : Date.now() < deadline; i++) {
-      const index = only ? (only[i] as number) : i;
-      const r = caseRng(run.seed, index);
-      const source = r.pick(seeds);
-      const { bytes, applied } = mutate(source.bytes, r);
-      const where = `case ${index} (${applied.join(", ")}; ${bytes.length} bytes); ${reproduce(run, FILE, index)}`;
-      const started = Date.now();
-      try {
-        const whole = await outcome([bytes], () => undefined);
-        if (whole.ok) await checkSound(await readManifest([bytes]));
-        // Streaming gives the same verdict as one buffer, wherever the chunks are cut.
-        const streamed = await outcome(chunks(bytes, r), () => undefined);
-        expect(streamed.ok ? streamed.topHash : streamed.code, "streamed in chunks").toBe(whole.ok ? whole.topHash : whole.code);
-        // Loading under the unmutated manifest's name: that manifest, or a refusal.
-        const name = source.topHash as TopHash;
+  it(
+    "returns sound manifests or a manifest QuiltError, whatever the bytes",
+    { timeout: 180_000 },
+    async () => {
+      const run = fuzzRun("manifest fuzz", 15_000);
+      const seeds = corpus(run.seed);
+      for (const s of seeds) s.topHash = (await readManifest([s.bytes])).topHash;
+      const cache = new ManifestCache(null, "fuzz://registry");
+      const only = caseIndices();
+      const deadline = Date.now() + run.budgetMs;
+      let cases = 0;
+      const codes = new Map<string, number>();
+      for (let i = 0; only ? i < only.length : Date.now() < deadline; i++) {
+        const index = only ? (only[i] as number) : i;
+        const r = caseRng(run.seed, index);
+        const source = r.pick(seeds);
+        const { bytes, applied } = mutate(source.bytes, r);
+        const where = `case ${index} (${applied.join(", ")}; ${bytes.length} bytes); ${reproduce(run, FILE, index)}`;
+        const started = Date.now();
         try {
-          expect((await cache.put("fuzz/pkg", name, bytes, "fuzz")).topHash).toBe(name);
+          const whole = await outcome([bytes], () => undefined);
+          if (whole.ok) await checkSound(await readManifest([bytes]));
+          // Streaming gives the same verdict as one buffer, wherever the chunks are cut.
+          const streamed = await outcome(chunks(bytes, r), () => undefined);
+          expect(streamed.ok ? streamed.topHash : streamed.code, "streamed in chunks").toBe(
+            whole.ok ? whole.topHash : whole.code,
+          );
+          // Loading under the unmutated manifest's name: that manifest, or a refusal.
+          const name = source.topHash as TopHash;
+          try {
+            expect((await cache.put("fuzz/pkg", name, bytes, "fuzz")).topHash).toBe(name);
+          } catch (err) {
+            if (!(isQuiltError(err) && READ_CODES.includes(err.code)))
+              throw new Error(`the manifest cache threw ${describeError(err)}`, { cause: err });
+          }
+          codes.set(whole.ok ? "ok" : whole.code, (codes.get(whole.ok ? "ok" : whole.code) ?? 0) + 1);
         } catch (err) {
-          if (!(isQuiltError(err) && READ_CODES.includes(err.code))) throw new Error(`the manifest cache threw ${describeError(err)}`, { cause: err });
+          throw new Error(`${where}: ${(err as Error).message}`, { cause: err });
         }
-        codes.set(whole.ok ? "ok" : whole.code, (codes.get(whole.ok ? "ok" : whole.code) ?? 0) + 1);
-      } catch (err) {
-        throw new Error(`${where}: ${(err as Error).message}`, { cause: err });
+        expect(Date.now() - started, `${where}: took too long (a hang)`).toBeLessThan(CASE_HANG_MS);
+        expect(process.memoryUsage.rss(), `${where}: memory`).toBeLessThan(RSS_LIMIT);
+        cases++;
       }
-      expect(Date.now() - started, `${where}: took too long (a hang)`).toBeLessThan(CASE_HANG_MS);
-      expect(process.memoryUsage.rss(), `${where}: memory`).toBeLessThan(RSS_LIMIT);
-      cases++;
-    }
-    console.log(`manifest fuzz: ${cases} cases, outcomes ${JSON.stringify(Object.fromEntries(codes))}`);
-    expect(cases).toBeGreaterThan(0);
-  });
+      console.log(`manifest fuzz: ${cases} cases, outcomes ${JSON.stringify(Object.fromEntries(codes))}`);
+      expect(cases).toBeGreaterThan(0);
+    },
+  );
 });

@@ -45,7 +45,13 @@ beforeAll(async () => {
   topHash = (await b.pushDataAndManifest({ tag: "v1" })).hash;
   await builder.close();
   const store = new LocalStore();
-  impostor = await plantImpostor({ source: { registry: registryA, store }, name: NAME, topHash, target: { registry: registryB, store }, tag: "v1" });
+  impostor = await plantImpostor({
+    source: { registry: registryA, store },
+    name: NAME,
+    topHash,
+    target: { registry: registryB, store },
+    tag: "v1",
+  });
 });
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -58,7 +64,9 @@ function context(cacheDir: string): QuiltContext {
 async function expectReal(pkg: Package): Promise<void> {
   expect(pkg.hash).toBe(topHash);
   for (const e of pkg) {
-    expect(e.physicalKey.startsWith(`file://${registryA}/`), `${e.logicalKey} -> ${e.physicalKey}`).toBe(true);
+    expect(e.physicalKey.startsWith(`file://${registryA}/`), `${e.logicalKey} -> ${e.physicalKey}`).toBe(
+      true,
+    );
   }
   for (const [key, bytes] of Object.entries(FILES)) {
     expect((await pkg.getContents(key)).equals(bytes), `bytes of ${key}`).toBe(true);
@@ -67,7 +75,8 @@ async function expectReal(pkg: Package): Promise<void> {
 
 function expectImpostor(pkg: Package): void {
   expect(pkg.hash).toBe(topHash);
-  for (const e of pkg) expect(e.physicalKey, e.logicalKey).toBe(impostor.objects.get(e.logicalKey)?.physicalKey.toString());
+  for (const e of pkg)
+    expect(e.physicalKey, e.logicalKey).toBe(impostor.objects.get(e.logicalKey)?.physicalKey.toString());
 }
 
 describe("the fixture", () => {
@@ -89,7 +98,8 @@ describe("a manifest cached for one registry is never used for another", () => {
     const fake = await Package.browse(`${NAME}:v1`, { registry: registryB, context: ctx });
     expectImpostor(fake);
     // Its bytes do not match its hashes, so reading them is refused and nothing is cached.
-    for (const key of Object.keys(FILES)) await expect(fake.getContents(key), key).rejects.toMatchObject({ code: "EHASHMISMATCH" });
+    for (const key of Object.keys(FILES))
+      await expect(fake.getContents(key), key).rejects.toMatchObject({ code: "EHASHMISMATCH" });
     await expectReal(await Package.browse(`${NAME}:v1`, { registry: registryA, context: ctx }));
     expectImpostor(await Package.browse(NAME, { registry: registryB, context: ctx }));
     await ctx.close();
@@ -120,11 +130,18 @@ describe("a manifest cached for one registry is never used for another", () => {
     const dir = join(mkdtempSync(join(root, "c-")), "manifests");
     const stores = new Stores();
     const load = (registry: string) =>
-      openRegistry(parseRegistryUrl(registry), stores, { manifestCacheDir: dir }).loadManifest({ name: NAME, topHash, layout: "v1" });
+      openRegistry(parseRegistryUrl(registry), stores, { manifestCacheDir: dir }).loadManifest({
+        name: NAME,
+        topHash,
+        layout: "v1",
+      });
     const fake = await load(registryB);
-    expect(fake.entries.map((e) => e.physicalKey.toString())).toEqual(impostor.manifest.entries.map((e) => e.physicalKey.toString()));
+    expect(fake.entries.map((e) => e.physicalKey.toString())).toEqual(
+      impostor.manifest.entries.map((e) => e.physicalKey.toString()),
+    );
     const real = await load(registryA);
-    for (const e of real.entries) expect(e.physicalKey.toString().startsWith(`file://${registryA}/`), e.logicalKey).toBe(true);
+    for (const e of real.entries)
+      expect(e.physicalKey.toString().startsWith(`file://${registryA}/`), e.logicalKey).toBe(true);
     await stores.close();
   });
 });

@@ -41,7 +41,18 @@ function describeTree(tree: FsTree): Map<string, string> {
   const visit = (ino: number) => {
     const e = tree.entry(ino);
     const meta = tree.dirMeta(ino);
-    out.set(tree.path(ino), JSON.stringify([tree.name(ino), tree.isDirectory(ino), tree.sizeOf(ino), tree.childCountOf(ino), e && [e.logicalKey, e.physicalKey.toString(), manifestJson(e.hash), manifestJson(e.meta)], meta && manifestJson(meta), tree.path(tree.parent(ino))]));
+    out.set(
+      tree.path(ino),
+      JSON.stringify([
+        tree.name(ino),
+        tree.isDirectory(ino),
+        tree.sizeOf(ino),
+        tree.childCountOf(ino),
+        e && [e.logicalKey, e.physicalKey.toString(), manifestJson(e.hash), manifestJson(e.meta)],
+        meta && manifestJson(meta),
+        tree.path(tree.parent(ino)),
+      ]),
+    );
     for (const c of tree.list(ino)) {
       expect(tree.lookup(ino, c.name)).toBe(c.ino);
       expect(tree.resolve("/" + tree.path(c.ino))).toBe(c.ino);
@@ -54,10 +65,20 @@ function describeTree(tree: FsTree): Map<string, string> {
 
 describe("ManifestIndex", () => {
   it("answers every lookup, listing, size, entry and metadata as the in-memory tree does", () => {
-    const m = fsManifest(SAMPLE_FILES, { dirMeta: [["data/", { note: "d" }], ["empty/sub/", { x: 1.5 }]], userMeta: { title: "t" } });
+    const m = fsManifest(SAMPLE_FILES, {
+      dirMeta: [
+        ["data/", { note: "d" }],
+        ["empty/sub/", { x: 1.5 }],
+      ],
+      userMeta: { title: "t" },
+    });
     const tree = indexed(m);
     expect(describeTree(tree)).toEqual(describeTree(InodeTree.build(m)));
-    expect([tree.nodeCount, tree.fileCount, tree.totalBytes]).toEqual([InodeTree.build(m).nodeCount, m.size, m.totalBytes()]);
+    expect([tree.nodeCount, tree.fileCount, tree.totalBytes]).toEqual([
+      InodeTree.build(m).nodeCount,
+      m.size,
+      m.totalBytes(),
+    ]);
     expect(tree.resolve("/README.md/x")).toBe(NOT_A_DIRECTORY);
     expect(tree.resolve("/nope")).toBe(NOT_FOUND);
     expect(tree.lookup(tree.resolve("/README.md"), "x")).toBe(NOT_FOUND);
@@ -65,7 +86,20 @@ describe("ManifestIndex", () => {
   });
 
   it("matches the in-memory tree on random manifests (unicode, astral, names around '/')", () => {
-    const name = fc.constantFrom("a", "b", "a-b", "a.b", "ab", "a b", "é", "日本", "\u{E000}", "😀", "z", "0");
+    const name = fc.constantFrom(
+      "a",
+      "b",
+      "a-b",
+      "a.b",
+      "ab",
+      "a b",
+      "é",
+      "日本",
+      "\u{E000}",
+      "😀",
+      "z",
+      "0",
+    );
     const key = fc.array(name, { minLength: 1, maxLength: 4 }).map((p) => p.join("/"));
     fc.assert(
       fc.property(fc.uniqueArray(key, { minLength: 1, maxLength: 30 }), (keys) => {
@@ -99,27 +133,40 @@ describe("ManifestIndex", () => {
 
   it("refuses to index a manifest under another top hash", () => {
     const m = fsManifest(SAMPLE_FILES);
-    expect(() => index.build({ registry: "r", name: "ns/pkg", topHash: "0".repeat(64) as TopHash }, m, false)).toThrow(/Refusing to index/);
+    expect(() =>
+      index.build({ registry: "r", name: "ns/pkg", topHash: "0".repeat(64) as TopHash }, m, false),
+    ).toThrow(/Refusing to index/);
   });
 
   it("lists a flat directory of 5,000 names in order, each with its size, and finds each one", () => {
-    const files = Array.from({ length: 5000 }, (_, i): FileSpec => ({ key: `flat/f${String(i).padStart(5, "0")}.bin`, size: i }));
+    const files = Array.from({ length: 5000 }, (_, i): FileSpec => ({
+      key: `flat/f${String(i).padStart(5, "0")}.bin`,
+      size: i,
+    }));
     const tree = indexed(fsManifest(files));
     const flat = tree.resolve("flat");
     const list = tree.list(flat);
     expect(list.map((c) => c.name)).toEqual(files.map((f) => f.key.slice(5)));
     expect(list.map((c) => tree.sizeOf(c.ino))).toEqual(files.map((f) => f.size));
-    for (const f of files.filter((_, i) => i % 97 === 0)) expect(tree.entry(tree.resolve(f.key))?.logicalKey).toBe(f.key);
+    for (const f of files.filter((_, i) => i % 97 === 0))
+      expect(tree.entry(tree.resolve(f.key))?.logicalKey).toBe(f.key);
   });
 
   it("detects a damaged record: the lookup fails and the version is dropped, to be indexed again", async () => {
-    const files = Array.from({ length: 600 }, (_, i): FileSpec => ({ key: `d/f${String(i).padStart(4, "0")}`, size: i }));
+    const files = Array.from({ length: 600 }, (_, i): FileSpec => ({
+      key: `d/f${String(i).padStart(4, "0")}`,
+      size: i,
+    }));
     const m = fsManifest(files);
     const id = idOf(m);
     index.build(id, m, false);
     await index.close();
     // Flip one byte of the hash of one entry in its page, as a bad sector would.
-    const raw = open<Buffer, Buffer>({ path: join(dir, "manifests"), keyEncoding: "binary", encoding: "binary" });
+    const raw = open<Buffer, Buffer>({
+      path: join(dir, "manifests"),
+      keyEncoding: "binary",
+      encoding: "binary",
+    });
     const target = hashValue(m.get("d/f0300")!);
     let flipped = 0;
     for (const { key, value } of raw.getRange({})) {

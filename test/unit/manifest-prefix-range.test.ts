@@ -13,7 +13,13 @@ import type { LogicalKey } from "../../src/types.js";
 const HASH = fromPlain({ type: "SHA256", value: "00" }) as JsonObject;
 
 function manifestOf(keys: string[]): Manifest | undefined {
-  const entries: ManifestEntry[] = [...new Set(keys)].map((k) => ({ logicalKey: k as LogicalKey, physicalKey: PhysicalKey.s3("b", k, null), size: 0, hash: HASH, meta: new Map() }));
+  const entries: ManifestEntry[] = [...new Set(keys)].map((k) => ({
+    logicalKey: k as LogicalKey,
+    physicalKey: PhysicalKey.s3("b", k, null),
+    size: 0,
+    hash: HASH,
+    meta: new Map(),
+  }));
   try {
     return Manifest.create({ header: new Map(), entries });
   } catch (err) {
@@ -28,19 +34,25 @@ const key = fc.array(segment, { minLength: 1, maxLength: 4 }).map((parts) => par
 describe("Manifest.prefixRange", () => {
   it("is the filter of keys under the prefix", () => {
     fc.assert(
-      fc.property(fc.array(key, { minLength: 1, maxLength: 60 }), fc.array(segment, { maxLength: 3 }), (keys, extra) => {
-        const m = manifestOf(keys);
-        if (!m) return;
-        const prefixes = new Set<string>(["", extra.join("/") + "/"]);
-        for (const k of m.entries.map((e) => e.logicalKey)) {
-          const parts = k.split("/");
-          for (let i = 1; i <= parts.length; i++) prefixes.add(parts.slice(0, i).join("/") + "/");
-        }
-        for (const p of prefixes) {
-          const [start, end] = m.prefixRange(p);
-          expect(m.entries.slice(start, end), p).toEqual(m.entries.filter((e) => e.logicalKey.startsWith(p)));
-        }
-      }),
+      fc.property(
+        fc.array(key, { minLength: 1, maxLength: 60 }),
+        fc.array(segment, { maxLength: 3 }),
+        (keys, extra) => {
+          const m = manifestOf(keys);
+          if (!m) return;
+          const prefixes = new Set<string>(["", extra.join("/") + "/"]);
+          for (const k of m.entries.map((e) => e.logicalKey)) {
+            const parts = k.split("/");
+            for (let i = 1; i <= parts.length; i++) prefixes.add(parts.slice(0, i).join("/") + "/");
+          }
+          for (const p of prefixes) {
+            const [start, end] = m.prefixRange(p);
+            expect(m.entries.slice(start, end), p).toEqual(
+              m.entries.filter((e) => e.logicalKey.startsWith(p)),
+            );
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });

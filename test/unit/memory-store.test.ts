@@ -1,12 +1,22 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { MemoryStore, faultError } from "../../src/storage/memory-store.js";
-import { collect, expectCode, names, objectStoreContract, patterned } from "../helpers/object-store-contract.js";
+import {
+  collect,
+  expectCode,
+  names,
+  objectStoreContract,
+  patterned,
+} from "../helpers/object-store-contract.js";
 
 objectStoreContract({
   name: "memory",
   make: async (knobs = {}) => ({
-    store: new MemoryStore({ multipartThreshold: knobs.multipartThreshold, partSize: knobs.partSize, listPageSize: knobs.listPageSize }),
+    store: new MemoryStore({
+      multipartThreshold: knobs.multipartThreshold,
+      partSize: knobs.partSize,
+      listPageSize: knobs.listPageSize,
+    }),
     bucket: "bkt",
     prefix: "t/",
   }),
@@ -140,7 +150,11 @@ describe("MemoryStore", () => {
     const data = patterned(150);
     const res = await s.put(loc, data);
     const md5 = (b: Buffer): Buffer => createHash("md5").update(b).digest();
-    const want = createHash("md5").update(Buffer.concat([md5(data.subarray(0, 64)), md5(data.subarray(64, 128)), md5(data.subarray(128))])).digest("hex");
+    const want = createHash("md5")
+      .update(
+        Buffer.concat([md5(data.subarray(0, 64)), md5(data.subarray(64, 128)), md5(data.subarray(128))]),
+      )
+      .digest("hex");
     expect(res.etag).toBe(`"${want}-3"`);
     expect((await s.head(loc)).checksumSha256).toBeUndefined(); // composite, not a whole-object checksum
   });

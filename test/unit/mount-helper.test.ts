@@ -27,24 +27,62 @@ describe("mount.quilt arguments", () => {
       "fuse.quilt",
     ]);
     expect(call.fake).toBe(false);
-    expect(call.argv).toEqual(["mount", "ns/data:v1", "/mnt/data", "--registry", "s3://bucket", "--cache-size", "500G", "--cache-dir", "/efs/quilt", "--verify", "strict", "--allow-other", "--nonempty"]);
-    expect(call.env).toEqual({ QUILT_STATE_DIR: "/var/lib/quilt", QUILT_CACHE_DIR: "/var/cache/quilt", AWS_ENDPOINT_URL: "http://s3.local:9000", AWS_REGION: "eu-west-1", AWS_PROFILE: "train" });
+    expect(call.argv).toEqual([
+      "mount",
+      "ns/data:v1",
+      "/mnt/data",
+      "--registry",
+      "s3://bucket",
+      "--cache-size",
+      "500G",
+      "--cache-dir",
+      "/efs/quilt",
+      "--verify",
+      "strict",
+      "--allow-other",
+      "--nonempty",
+    ]);
+    expect(call.env).toEqual({
+      QUILT_STATE_DIR: "/var/lib/quilt",
+      QUILT_CACHE_DIR: "/var/cache/quilt",
+      AWS_ENDPOINT_URL: "http://s3.local:9000",
+      AWS_REGION: "eu-west-1",
+      AWS_PROFILE: "train",
+    });
   });
 
   it("ignores what mount(8), mount.fuse and systemd add to every line", () => {
     // `defaults` reaches the helper as rw,dev,suid; `user` as noexec,nosuid,nodev.
-    for (const opts of ["rw,dev,suid", "ro,noexec,nosuid,nodev", "defaults,_netdev,nofail,noauto,x-systemd.requires=quilt-daemon.service,x-systemd.automount,comment=x,noatime"]) {
-      expect(parseMountHelperArgs(["ns/a", "/mnt/a", "-o", `${opts},registry=file:///r`]).argv).toEqual(["mount", "ns/a", "/mnt/a", "--registry", "file:///r"]);
+    for (const opts of [
+      "rw,dev,suid",
+      "ro,noexec,nosuid,nodev",
+      "defaults,_netdev,nofail,noauto,x-systemd.requires=quilt-daemon.service,x-systemd.automount,comment=x,noatime",
+    ]) {
+      expect(parseMountHelperArgs(["ns/a", "/mnt/a", "-o", `${opts},registry=file:///r`]).argv).toEqual([
+        "mount",
+        "ns/a",
+        "/mnt/a",
+        "--registry",
+        "file:///r",
+      ]);
     }
     // -n (no mtab), -v, -s and several -o are accepted; the source may also carry no options at all.
-    expect(parseMountHelperArgs(["-n", "ns/a", "-v", "/mnt/a", "-o", "ro", "-o", "allow_other"]).argv).toEqual(["mount", "ns/a", "/mnt/a", "--allow-other"]);
+    expect(
+      parseMountHelperArgs(["-n", "ns/a", "-v", "/mnt/a", "-o", "ro", "-o", "allow_other"]).argv,
+    ).toEqual(["mount", "ns/a", "/mnt/a", "--allow-other"]);
     expect(parseMountHelperArgs(["ns/a", "/mnt/a"]).argv).toEqual(["mount", "ns/a", "/mnt/a"]);
   });
 
   it("-f is a dry run, -s ignores unknown options", () => {
     expect(parseMountHelperArgs(["ns/a", "/mnt/a", "-f", "-o", "registry=s3://b"]).fake).toBe(true);
     expect(parseMountHelperArgs(["ns/a", "/mnt/a", "-sf"]).fake).toBe(true);
-    expect(parseMountHelperArgs(["ns/a", "/mnt/a", "-s", "-o", "uid=1000,registry=s3://b"]).argv).toEqual(["mount", "ns/a", "/mnt/a", "--registry", "s3://b"]);
+    expect(parseMountHelperArgs(["ns/a", "/mnt/a", "-s", "-o", "uid=1000,registry=s3://b"]).argv).toEqual([
+      "mount",
+      "ns/a",
+      "/mnt/a",
+      "--registry",
+      "s3://b",
+    ]);
   });
 
   it("refuses what it cannot do, naming it", () => {
@@ -58,6 +96,8 @@ describe("mount.quilt arguments", () => {
     expect(usageError(["ns/a", "/mnt/a", "-N", "/proc/1/ns/mnt"])).toContain("namespace");
     expect(usageError(["ns/a"])).toContain("got 1 argument");
     expect(usageError(["ns/a", "/mnt/a", "extra"])).toContain("got 3 argument");
-    expect(usageError(["ns/a", "/mnt/a", "--registry=s3://b"])).toContain("Unknown argument --registry=s3://b");
+    expect(usageError(["ns/a", "/mnt/a", "--registry=s3://b"])).toContain(
+      "Unknown argument --registry=s3://b",
+    );
   });
 });

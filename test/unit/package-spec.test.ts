@@ -2,7 +2,11 @@
 // refusals that show the accepted forms.
 import { describe, expect, it } from "vitest";
 import { parsePackageSpec, formatPackageSpec } from "../../src/manifest/package-spec.js";
-import { defaultLocalRegistryDir, parseRegistryUrl, resolveRegistry } from "../../src/manifest/registry-url.js";
+import {
+  defaultLocalRegistryDir,
+  parseRegistryUrl,
+  resolveRegistry,
+} from "../../src/manifest/registry-url.js";
 import { PhysicalKey } from "../../src/manifest/physical-key.js";
 import { compareLogicalKeys, logicalKeyProblem, parseLogicalPrefix } from "../../src/manifest/logical-key.js";
 
@@ -10,10 +14,20 @@ describe("package specs", () => {
   const env = { HOME: "/home/u" };
 
   it("ns/name with tag and hash prefix uses --registry, then QUILT_REGISTRY, then quilt3's local registry", () => {
-    expect(parsePackageSpec("ns/name:v0", { registry: "s3://bkt", env })).toMatchObject({ registry: { kind: "s3", bucket: "bkt" }, name: "ns/name", tag: "v0" });
-    expect(parsePackageSpec("ns/name@abc123", { env: { ...env, QUILT_REGISTRY: "s3://env-bkt" } })).toMatchObject({ registry: { bucket: "env-bkt" }, hash: "abc123" });
+    expect(parsePackageSpec("ns/name:v0", { registry: "s3://bkt", env })).toMatchObject({
+      registry: { kind: "s3", bucket: "bkt" },
+      name: "ns/name",
+      tag: "v0",
+    });
+    expect(
+      parsePackageSpec("ns/name@abc123", { env: { ...env, QUILT_REGISTRY: "s3://env-bkt" } }),
+    ).toMatchObject({ registry: { bucket: "env-bkt" }, hash: "abc123" });
     const local = parsePackageSpec("ns/name", { env });
-    expect(local.registry).toEqual({ kind: "file", dir: "/home/u/.local/share/Quilt/packages", url: "file:///home/u/.local/share/Quilt/packages" });
+    expect(local.registry).toEqual({
+      kind: "file",
+      dir: "/home/u/.local/share/Quilt/packages",
+      url: "file:///home/u/.local/share/Quilt/packages",
+    });
     expect(local.tag).toBeUndefined();
   });
 
@@ -23,21 +37,48 @@ describe("package specs", () => {
   });
 
   it("full forms: s3://, file:// and quilt+s3://", () => {
-    expect(parsePackageSpec("s3://bkt/ns/name:v1@0123456789abcdef")).toMatchObject({ registry: { url: "s3://bkt" }, name: "ns/name", tag: "v1", hash: "0123456789abcdef" });
-    expect(parsePackageSpec("file:///srv/reg/dir/ns/name:latest")).toMatchObject({ registry: { kind: "file", dir: "/srv/reg/dir" }, name: "ns/name", tag: "latest" });
-    expect(parsePackageSpec("quilt+s3://bkt#package=ns/name@abcdef12&path=a/b.csv")).toMatchObject({ registry: { bucket: "bkt" }, name: "ns/name", hash: "abcdef12", path: "a/b.csv" });
+    expect(parsePackageSpec("s3://bkt/ns/name:v1@0123456789abcdef")).toMatchObject({
+      registry: { url: "s3://bkt" },
+      name: "ns/name",
+      tag: "v1",
+      hash: "0123456789abcdef",
+    });
+    expect(parsePackageSpec("file:///srv/reg/dir/ns/name:latest")).toMatchObject({
+      registry: { kind: "file", dir: "/srv/reg/dir" },
+      name: "ns/name",
+      tag: "latest",
+    });
+    expect(parsePackageSpec("quilt+s3://bkt#package=ns/name@abcdef12&path=a/b.csv")).toMatchObject({
+      registry: { bucket: "bkt" },
+      name: "ns/name",
+      hash: "abcdef12",
+      path: "a/b.csv",
+    });
     expect(parsePackageSpec("quilt+s3://bkt#package=ns/name:v0")).toMatchObject({ tag: "v0" });
     expect(formatPackageSpec(parsePackageSpec("s3://bkt/ns/name:v1"))).toBe("s3://bkt/ns/name:v1");
   });
 
-  const bad = ["name-only", "a/b/c", "ns/name:", "ns/name@xyz", "ns/name@abc", "http://host/ns/name", "s3://bkt/name", "ns/na me", "quilt+s3://bkt#path=x", "quilt+s3://bkt#package=a/b:t@abcdef"];
+  const bad = [
+    "name-only",
+    "a/b/c",
+    "ns/name:",
+    "ns/name@xyz",
+    "ns/name@abc",
+    "http://host/ns/name",
+    "s3://bkt/name",
+    "ns/na me",
+    "quilt+s3://bkt#path=x",
+    "quilt+s3://bkt#package=a/b:t@abcdef",
+  ];
   for (const spec of bad) {
     it(`refuses ${JSON.stringify(spec)} and shows the accepted forms`, () => {
       expect(() => parsePackageSpec(spec, { env })).toThrow(/Invalid package spec/);
       try {
         parsePackageSpec(spec, { env });
       } catch (err) {
-        expect((err as { hint?: string }).hint).toMatch(/ns\/name\[:tag\]\[@hashprefix\][\s\S]*quilt\+s3:\/\//);
+        expect((err as { hint?: string }).hint).toMatch(
+          /ns\/name\[:tag\]\[@hashprefix\][\s\S]*quilt\+s3:\/\//,
+        );
         expect((err as { code?: string }).code).toBe("EBADSPEC");
       }
     });
@@ -76,7 +117,8 @@ describe("physical keys, as quilt3 quotes them", () => {
 
 describe("logical keys", () => {
   it("refuses anything that could escape a directory", () => {
-    for (const k of ["", "/a", "a/", "a//b", ".", "..", "a/./b", "a/../b", "a\0b"]) expect(logicalKeyProblem(k), k).not.toBeNull();
+    for (const k of ["", "/a", "a/", "a//b", ".", "..", "a/./b", "a/../b", "a\0b"])
+      expect(logicalKeyProblem(k), k).not.toBeNull();
     for (const k of ["a", "a/b", "...", ".a", "a..b", "a b/ü😀"]) expect(logicalKeyProblem(k), k).toBeNull();
     expect(() => parseLogicalPrefix("../x")).toThrow(/'\.\.' component/);
     expect(parseLogicalPrefix("a/b")).toBe("a/b/");
@@ -84,6 +126,13 @@ describe("logical keys", () => {
 
   it("walk order compares path components, then code points", () => {
     const keys = ["data-b.bin", "data/a.csv", "README.md", "\u{1F600}", "\u{E000}", "data/a/b"];
-    expect([...keys].sort(compareLogicalKeys)).toEqual(["README.md", "data/a/b", "data/a.csv", "data-b.bin", "\u{E000}", "\u{1F600}"]);
+    expect([...keys].sort(compareLogicalKeys)).toEqual([
+      "README.md",
+      "data/a/b",
+      "data/a.csv",
+      "data-b.bin",
+      "\u{E000}",
+      "\u{1F600}",
+    ]);
   });
 });

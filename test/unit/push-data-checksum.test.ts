@@ -18,12 +18,16 @@ function composite(data: Buffer, partBytes: number): string {
 describe("hashFromStoredChecksum", () => {
   it("a single PUT's SHA-256 gives the sha2-256-chunked hash", async () => {
     const data = randomBytes(100_000);
-    expect(hashFromStoredChecksum(data.length, "sha2-256-chunked", sha(data).toString("base64"))).toEqual(await hashBytes(data));
+    expect(hashFromStoredChecksum(data.length, "sha2-256-chunked", sha(data).toString("base64"))).toEqual(
+      await hashBytes(data),
+    );
   });
 
   it("a multipart composite in 8 MiB parts is the hash; in other parts it tells nothing", async () => {
     const data = randomBytes(20 * MiB + 3);
-    expect(hashFromStoredChecksum(data.length, "sha2-256-chunked", composite(data, 8 * MiB))).toEqual(await hashBytes(data));
+    expect(hashFromStoredChecksum(data.length, "sha2-256-chunked", composite(data, 8 * MiB))).toEqual(
+      await hashBytes(data),
+    );
     expect(hashFromStoredChecksum(data.length, "sha2-256-chunked", composite(data, 5 * MiB))).toBeUndefined();
   });
 

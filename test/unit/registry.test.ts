@@ -56,10 +56,17 @@ describe("push writes quilt3's layout in quilt3's order", () => {
     const m = manifest("first");
     const res = await registry.pushManifest("ns/pkg", m, { tag: "v0", now: new Date(1_700_000_000_000) });
     expect(res.topHash).toBe(m.topHash);
-    expect(order).toEqual([`.quilt/packages/${m.topHash}`, ".quilt/named_packages/ns/pkg/1700000000", ".quilt/named_packages/ns/pkg/latest", ".quilt/named_packages/ns/pkg/v0"]);
+    expect(order).toEqual([
+      `.quilt/packages/${m.topHash}`,
+      ".quilt/named_packages/ns/pkg/1700000000",
+      ".quilt/named_packages/ns/pkg/latest",
+      ".quilt/named_packages/ns/pkg/v0",
+    ]);
     const pointer = await store.get({ bucket: BUCKET, key: ".quilt/named_packages/ns/pkg/v0" });
     expect(pointer.toString("latin1")).toBe(m.topHash);
-    expect((await store.get({ bucket: BUCKET, key: `.quilt/packages/${m.topHash}` })).equals(serializeManifest(m))).toBe(true);
+    expect(
+      (await store.get({ bucket: BUCKET, key: `.quilt/packages/${m.topHash}` })).equals(serializeManifest(m)),
+    ).toBe(true);
   });
 });
 
@@ -75,7 +82,9 @@ describe("resolution", () => {
     expect((await registry.resolve("ns/pkg", { tag: "1000000000" })).topHash).toBe(a.topHash);
     expect((await registry.resolve("ns/pkg", { hash: a.topHash.slice(0, 8) })).topHash).toBe(a.topHash);
     expect((await registry.resolve("ns/pkg", { hash: b.topHash })).topHash).toBe(b.topHash);
-    expect((await registry.resolve("ns/pkg", { tag: "v1", hash: b.topHash.slice(0, 7) })).topHash).toBe(b.topHash);
+    expect((await registry.resolve("ns/pkg", { tag: "v1", hash: b.topHash.slice(0, 7) })).topHash).toBe(
+      b.topHash,
+    );
     const loaded = await registry.loadManifest(await registry.resolve("ns/pkg", { tag: "v0" }));
     expect(loaded.message).toBe("a");
   });
@@ -120,7 +129,10 @@ describe("resolution", () => {
   it("reads the v2 layout", async () => {
     const { registry, store } = setup();
     const m = manifest("v2 package");
-    await store.put({ bucket: BUCKET, key: `.quilt/v2/manifests/ns@two/${m.topHash}/manifest.jsonl` }, serializeManifest(m));
+    await store.put(
+      { bucket: BUCKET, key: `.quilt/v2/manifests/ns@two/${m.topHash}/manifest.jsonl` },
+      serializeManifest(m),
+    );
     await store.put({ bucket: BUCKET, key: ".quilt/v2/tags/ns@two/latest" }, m.topHash);
     const r = await registry.resolve("ns/two");
     expect(r).toMatchObject({ topHash: m.topHash, layout: "v2" });
@@ -155,7 +167,11 @@ describe("manifest cache and integrity", () => {
     await registry.pushManifest("ns/pkg", m);
     // Tamper with the registry copy; a reader with an empty cache must refuse it.
     await store.put({ bucket: BUCKET, key: `.quilt/packages/${m.topHash}` }, serializeManifest(other));
-    const reader = new Registry(registry.url, store, new ManifestCache(mkdtempSync(join(tmpdir(), "quilt-mcache-")), REGISTRY));
+    const reader = new Registry(
+      registry.url,
+      store,
+      new ManifestCache(mkdtempSync(join(tmpdir(), "quilt-mcache-")), REGISTRY),
+    );
     const err = await refusal(reader.loadManifest({ name: "ns/pkg", topHash: m.topHash, layout: "v1" }));
     expect(err.code).toBe("EHASHMISMATCH");
     expect(err.message).toContain(m.topHash);

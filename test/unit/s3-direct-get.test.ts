@@ -7,7 +7,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createS3Store } from "../../src/storage/s3-store.js";
 import { encodeKeyPath } from "../../src/storage/s3-direct-get.js";
 import { expectCode } from "../helpers/object-store-contract.js";
-import { okBody, s3Error, startScriptedServer, type Handler, type ScriptedServer } from "../helpers/scripted-s3.js";
+import {
+  okBody,
+  s3Error,
+  startScriptedServer,
+  type Handler,
+  type ScriptedServer,
+} from "../helpers/scripted-s3.js";
 
 interface Seen {
   method: string;
@@ -17,8 +23,20 @@ interface Seen {
 }
 
 const QUICK = { baseDelayMs: 1, maxDelayMs: 5 };
-const CREDS = { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret/example+key", AWS_REGION: "eu-central-1" };
-const ENV_KEYS = [...Object.keys(CREDS), "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "QUILT_S3_DIRECT_GET"];
+const CREDS = {
+  AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+  AWS_SECRET_ACCESS_KEY: "secret/example+key",
+  AWS_REGION: "eu-central-1",
+};
+const ENV_KEYS = [
+  ...Object.keys(CREDS),
+  "AWS_SESSION_TOKEN",
+  "AWS_DEFAULT_REGION",
+  "AWS_ENDPOINT_URL",
+  "AWS_ENDPOINT_URL_S3",
+  "AWS_PROFILE",
+  "QUILT_S3_DIRECT_GET",
+];
 const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
 
 function restoreEnv(): void {
@@ -35,20 +53,38 @@ const hmac = (key: Buffer | string, data: string): Buffer => createHmac("sha256"
 /** Recomputes a SigV4 header signature from the request as received (AWS's documented algorithm). */
 function sigV4Valid(req: IncomingMessage, secret: string): boolean {
   const auth = String(req.headers.authorization ?? "");
-  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/s3\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(auth);
+  const m =
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/s3\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(
+      auth,
+    );
   if (!m) return false;
   const [, , date = "", region = "", signedHeaders = "", signature] = m;
   const url = new URL(req.url ?? "/", "http://x");
-  const query = [...url.searchParams].map(([k, v]) => [encodeURIComponent(k), encodeURIComponent(v)]).sort(([a = ""], [b = ""]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join("&");
+  const query = [...url.searchParams]
+    .map(([k, v]) => [encodeURIComponent(k), encodeURIComponent(v)])
+    .sort(([a = ""], [b = ""]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`)
+    .join("&");
   const names = signedHeaders.split(";");
   const canonicalHeaders = names.map((n) => `${n}:${String(req.headers[n] ?? "").trim()}\n`).join("");
-  const canonical = [req.method, url.pathname, query, canonicalHeaders, signedHeaders, String(req.headers["x-amz-content-sha256"])].join("\n");
+  const canonical = [
+    req.method,
+    url.pathname,
+    query,
+    canonicalHeaders,
+    signedHeaders,
+    String(req.headers["x-amz-content-sha256"]),
+  ].join("\n");
   const scope = `${date}/${region}/s3/aws4_request`;
-  const toSign = ["AWS4-HMAC-SHA256", String(req.headers["x-amz-date"]), scope, createHash("sha256").update(canonical).digest("hex")].join("\n");
+  const toSign = [
+    "AWS4-HMAC-SHA256",
+    String(req.headers["x-amz-date"]),
+    scope,
+    createHash("sha256").update(canonical).digest("hex"),
+  ].join("\n");
   const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), "s3"), "aws4_request");
   return hmac(key, toSign).toString("hex") === signature;
 }
-
 
 describe("S3Store direct GETs (scripted server)", () => {
   let server: ScriptedServer;
@@ -86,9 +122,15 @@ describe("S3Store direct GETs (scripted server)", () => {
     script = [(_q, r) => okBody(r, "hello")];
     const s = store();
     const key = "dir/a b+c(1)!*'~é.txt";
-    expect((await s.get({ bucket: "bkt", key, versionId: "v/1 2" }, { range: { start: 0, end: 5 } })).toString()).toBe("hello");
+    expect(
+      (await s.get({ bucket: "bkt", key, versionId: "v/1 2" }, { range: { start: 0, end: 5 } })).toString(),
+    ).toBe("hello");
     expect(seen).toHaveLength(1);
-    expect(seen[0]).toMatchObject({ method: "GET", sdk: false, url: `/bkt/${encodeKeyPath(key)}?versionId=v%2F1%202` });
+    expect(seen[0]).toMatchObject({
+      method: "GET",
+      sdk: false,
+      url: `/bkt/${encodeKeyPath(key)}?versionId=v%2F1%202`,
+    });
     expect(seen[0]?.url).toContain("/a%20b%2Bc%281%29%21%2A%27~%C3%A9.txt");
     expect(seen[0]?.headers.range).toBe("bytes=0-4");
     expect(String(seen[0]?.headers.authorization)).toContain("Credential=AKIDEXAMPLE/");
@@ -104,7 +146,9 @@ describe("S3Store direct GETs (scripted server)", () => {
     await s.get({ bucket: "bkt", key: "k", etag: '"e1"' });
     expect(seen[0]?.headers["x-amz-security-token"]).toBe("token-123");
     expect(seen[0]?.headers["if-match"]).toBe('"e1"');
-    expect(String(seen[0]?.headers.authorization)).toMatch(/SignedHeaders=[^,]*if-match[^,]*x-amz-security-token/);
+    expect(String(seen[0]?.headers.authorization)).toMatch(
+      /SignedHeaders=[^,]*if-match[^,]*x-amz-security-token/,
+    );
     expect(signaturesValid).toEqual([true]);
     await s.close();
   });
@@ -134,7 +178,11 @@ describe("S3Store direct GETs (scripted server)", () => {
   });
 
   it("gives a 4xx answer to the SDK to map, and keeps going direct for that bucket", async () => {
-    script = [(_q, r) => s3Error(r, 404, "NoSuchKey"), (_q, r) => s3Error(r, 404, "NoSuchKey"), (_q, r) => okBody(r, "ok")];
+    script = [
+      (_q, r) => s3Error(r, 404, "NoSuchKey"),
+      (_q, r) => s3Error(r, 404, "NoSuchKey"),
+      (_q, r) => okBody(r, "ok"),
+    ];
     const s = store();
     await expectCode(s.get({ bucket: "bkt", key: "missing" }), "ENOTFOUND");
     expect(await s.get({ bucket: "bkt", key: "there" })).toEqual(Buffer.from("ok"));

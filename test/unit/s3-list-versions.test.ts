@@ -9,13 +9,22 @@ import type { ListEntry } from "../../src/storage/object-store.js";
 import { createS3Store } from "../../src/storage/s3-store.js";
 import { s3Error, startScriptedServer, type Handler, type ScriptedServer } from "../helpers/scripted-s3.js";
 
-const CREDS = { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret/example+key", AWS_REGION: "eu-central-1" };
+const CREDS = {
+  AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+  AWS_SECRET_ACCESS_KEY: "secret/example+key",
+  AWS_REGION: "eu-central-1",
+};
 const saved = Object.fromEntries(Object.keys(CREDS).map((k) => [k, process.env[k]]));
 
 function listing(res: ServerResponse, keys: string[]): void {
-  const contents = keys.map((k) => `<Contents><Key>${k}</Key><Size>3</Size><ETag>"e"</ETag></Contents>`).join("");
+  const contents = keys
+    .map((k) => `<Contents><Key>${k}</Key><Size>3</Size><ETag>"e"</ETag></Contents>`)
+    .join("");
   const body = `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>bkt</Name><Prefix>p/</Prefix><KeyCount>${keys.length}</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>${contents}</ListBucketResult>`;
-  res.writeHead(200, { "content-type": "application/xml", "content-length": String(Buffer.byteLength(body)) });
+  res.writeHead(200, {
+    "content-type": "application/xml",
+    "content-length": String(Buffer.byteLength(body)),
+  });
   res.end(body);
 }
 

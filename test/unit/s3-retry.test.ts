@@ -13,11 +13,28 @@ import { configuredEndpoint, resolveRegion } from "../../src/storage/s3-client.j
 import { copySource, partSizeFor } from "../../src/storage/s3-multipart.js";
 import { createS3Store } from "../../src/storage/s3-store.js";
 import { expectCode } from "../helpers/object-store-contract.js";
-import { okBody, s3Error, startScriptedServer, type Handler, type ScriptedServer } from "../helpers/scripted-s3.js";
-
+import {
+  okBody,
+  s3Error,
+  startScriptedServer,
+  type Handler,
+  type ScriptedServer,
+} from "../helpers/scripted-s3.js";
 
 const QUICK = { baseDelayMs: 1, maxDelayMs: 5 };
-const ENV_KEYS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_PROFILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"];
+const ENV_KEYS = [
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_REGION",
+  "AWS_DEFAULT_REGION",
+  "AWS_ENDPOINT_URL",
+  "AWS_ENDPOINT_URL_S3",
+  "AWS_CONFIG_FILE",
+  "AWS_SHARED_CREDENTIALS_FILE",
+  "AWS_PROFILE",
+  "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+];
 const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
 
 function restoreEnv(): void {
@@ -25,11 +42,20 @@ function restoreEnv(): void {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
-  Object.assign(process.env, { AWS_ACCESS_KEY_ID: "fake", AWS_SECRET_ACCESS_KEY: "fake", AWS_REGION: "us-east-1" });
+  Object.assign(process.env, {
+    AWS_ACCESS_KEY_ID: "fake",
+    AWS_SECRET_ACCESS_KEY: "fake",
+    AWS_REGION: "us-east-1",
+  });
 }
 
 const okHead = (res: ServerResponse): void => {
-  res.writeHead(200, { "content-length": "5", etag: '"abc"', "last-modified": new Date(0).toUTCString(), "x-amz-version-id": "v1" });
+  res.writeHead(200, {
+    "content-length": "5",
+    etag: '"abc"',
+    "last-modified": new Date(0).toUTCString(),
+    "x-amz-version-id": "v1",
+  });
   res.end();
 };
 
@@ -57,10 +83,15 @@ describe("S3Store retries and errors (scripted server)", () => {
     restoreEnv();
   });
 
-  const store = (maxAttempts = 5): ReturnType<typeof createS3Store> => createS3Store({ endpoint, retry: QUICK, maxAttempts });
+  const store = (maxAttempts = 5): ReturnType<typeof createS3Store> =>
+    createS3Store({ endpoint, retry: QUICK, maxAttempts });
 
   it("retries 503 twice, then succeeds, addressing the bucket path-style", async () => {
-    script = [(_q, r) => s3Error(r, 503, "SlowDown"), (_q, r) => s3Error(r, 503, "ServiceUnavailable"), (_q, r) => okHead(r)];
+    script = [
+      (_q, r) => s3Error(r, 503, "SlowDown"),
+      (_q, r) => s3Error(r, 503, "ServiceUnavailable"),
+      (_q, r) => okHead(r),
+    ];
     const s = store();
     const head = await s.head({ bucket: "bkt", key: "dir/k" });
     expect(head).toMatchObject({ size: 5, etag: '"abc"', versionId: "v1" });
@@ -105,7 +136,10 @@ describe("S3Store retries and errors (scripted server)", () => {
     requests = [];
     script = [silent, silent, silent];
     const err = (await s.get({ bucket: "bkt", key: "k" }).catch((e: unknown) => e)) as QuiltError;
-    expect(err).toMatchObject({ code: "ESTORAGE", message: expect.stringMatching(/failed after 3 attempts.*no bytes from the server for 200 ms/) });
+    expect(err).toMatchObject({
+      code: "ESTORAGE",
+      message: expect.stringMatching(/failed after 3 attempts.*no bytes from the server for 200 ms/),
+    });
     expect(err.hint).toMatch(/stopped sending bytes.*QUILT_S3_IDLE_TIMEOUT/);
     expect(requests).toHaveLength(3);
     await s.close();
@@ -115,14 +149,66 @@ describe("S3Store retries and errors (scripted server)", () => {
     const s = store();
     const cases: [Handler, Parameters<typeof s.get>[0], string, "get" | "head"][] = [
       [(_q, r) => s3Error(r, 404, "NoSuchKey"), { bucket: "bkt", key: "k" }, "ENOTFOUND", "get"],
-      [(_q, r) => s3Error(r, 404, "NoSuchBucket"), { bucket: "bkt", key: "k", versionId: "v1" }, "ENOTFOUND", "get"],
-      [(_q, r) => s3Error(r, 412, "PreconditionFailed"), { bucket: "bkt", key: "k", etag: '"old"' }, "ESTALE", "get"],
-      [(_q, r) => s3Error(r, 404, "NoSuchVersion"), { bucket: "bkt", key: "k", versionId: "v0" }, "ESTALE", "get"],
-      [(_q, r) => s3Error(r, 400, "InvalidArgument"), { bucket: "bkt", key: "k", versionId: "bad" }, "ESTALE", "get"],
-      [(_q, r) => { r.writeHead(404); r.end(); }, { bucket: "bkt", key: "k" }, "ENOTFOUND", "head"],
-      [(_q, r) => { r.writeHead(404); r.end(); }, { bucket: "bkt", key: "k", versionId: "v0" }, "ESTALE", "head"],
-      [(_q, r) => { r.writeHead(405); r.end(); }, { bucket: "bkt", key: "k", versionId: "v0" }, "ESTALE", "head"],
-      [(_q, r) => { r.writeHead(412); r.end(); }, { bucket: "bkt", key: "k", etag: '"old"' }, "ESTALE", "head"],
+      [
+        (_q, r) => s3Error(r, 404, "NoSuchBucket"),
+        { bucket: "bkt", key: "k", versionId: "v1" },
+        "ENOTFOUND",
+        "get",
+      ],
+      [
+        (_q, r) => s3Error(r, 412, "PreconditionFailed"),
+        { bucket: "bkt", key: "k", etag: '"old"' },
+        "ESTALE",
+        "get",
+      ],
+      [
+        (_q, r) => s3Error(r, 404, "NoSuchVersion"),
+        { bucket: "bkt", key: "k", versionId: "v0" },
+        "ESTALE",
+        "get",
+      ],
+      [
+        (_q, r) => s3Error(r, 400, "InvalidArgument"),
+        { bucket: "bkt", key: "k", versionId: "bad" },
+        "ESTALE",
+        "get",
+      ],
+      [
+        (_q, r) => {
+          r.writeHead(404);
+          r.end();
+        },
+        { bucket: "bkt", key: "k" },
+        "ENOTFOUND",
+        "head",
+      ],
+      [
+        (_q, r) => {
+          r.writeHead(404);
+          r.end();
+        },
+        { bucket: "bkt", key: "k", versionId: "v0" },
+        "ESTALE",
+        "head",
+      ],
+      [
+        (_q, r) => {
+          r.writeHead(405);
+          r.end();
+        },
+        { bucket: "bkt", key: "k", versionId: "v0" },
+        "ESTALE",
+        "head",
+      ],
+      [
+        (_q, r) => {
+          r.writeHead(412);
+          r.end();
+        },
+        { bucket: "bkt", key: "k", etag: '"old"' },
+        "ESTALE",
+        "head",
+      ],
       [(_q, r) => s3Error(r, 403, "AccessDenied"), { bucket: "bkt", key: "k" }, "ESTORAGE", "get"],
     ];
     for (const [handler, loc, code, op] of cases) {
@@ -156,9 +242,14 @@ describe("S3Store retries and errors (scripted server)", () => {
       },
     ];
     const s = store();
-    const res = await s.copy({ bucket: "src", key: "dir/na\u00efve name+%?.txt", versionId: "v/1" }, { bucket: "dst", key: "out" });
+    const res = await s.copy(
+      { bucket: "src", key: "dir/na\u00efve name+%?.txt", versionId: "v/1" },
+      { bucket: "dst", key: "out" },
+    );
     expect(res).toMatchObject({ versionId: "new", etag: '"abc"' });
-    expect(requests[1]?.headers["x-amz-copy-source"]).toBe("src/dir/na%C3%AFve%20name%2B%25%3F.txt?versionId=v%2F1");
+    expect(requests[1]?.headers["x-amz-copy-source"]).toBe(
+      "src/dir/na%C3%AFve%20name%2B%25%3F.txt?versionId=v%2F1",
+    );
     expect(copySource("b", "a/b c")).toBe("b/a/b%20c");
     await s.close();
   });
@@ -188,15 +279,28 @@ describe("S3Store retries and errors (scripted server)", () => {
       script = [
         (_q, r) => {
           r.writeHead(200, { "content-type": "application/xml" });
-          r.end('<?xml version="1.0"?><InitiateMultipartUploadResult><UploadId>up1</UploadId></InitiateMultipartUploadResult>');
+          r.end(
+            '<?xml version="1.0"?><InitiateMultipartUploadResult><UploadId>up1</UploadId></InitiateMultipartUploadResult>',
+          );
         },
         ...Array(10).fill((_q: IncomingMessage, r: ServerResponse) => s3Error(r, 400, "InvalidPart")),
       ];
-      const s = createS3Store({ endpoint, retry: QUICK, multipartThreshold: 1000, partSize: 1000, uploadConcurrency: 1, checksums: false });
+      const s = createS3Store({
+        endpoint,
+        retry: QUICK,
+        multipartThreshold: 1000,
+        partSize: 1000,
+        uploadConcurrency: 1,
+        checksums: false,
+      });
       await expectCode(s.put({ bucket: "bkt", key: "big" }, { path: file }), "ESTORAGE");
       // (The SDK appends an x-id=<Operation> parameter; the part that matters is the prefix.)
       const sent = requests.map((r) => `${r.method} ${r.url?.replace(/&x-id=\w+$/, "")}`);
-      expect(sent).toEqual(["POST /bkt/big?uploads=", "PUT /bkt/big?partNumber=1&uploadId=up1", "DELETE /bkt/big?uploadId=up1"]);
+      expect(sent).toEqual([
+        "POST /bkt/big?uploads=",
+        "PUT /bkt/big?partNumber=1&uploadId=up1",
+        "DELETE /bkt/big?uploadId=up1",
+      ]);
       await s.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -214,24 +318,41 @@ describe("retry policy", () => {
   });
 
   it("classifies failures", () => {
-    const status = (n: number): unknown => Object.assign(new Error("x"), { $metadata: { httpStatusCode: n } });
+    const status = (n: number): unknown =>
+      Object.assign(new Error("x"), { $metadata: { httpStatusCode: n } });
     expect(classifyFailure(status(503))).toBe("transient");
     expect(classifyFailure(status(500))).toBe("transient");
     expect(classifyFailure(status(502))).toBe("transient");
     expect(classifyFailure(status(404))).toBe("fatal");
-    expect(classifyFailure(Object.assign(new Error("x"), { name: "SlowDown", $metadata: { httpStatusCode: 400 } }))).toBe("transient");
-    expect(classifyFailure(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }))).toBe("transient");
+    expect(
+      classifyFailure(
+        Object.assign(new Error("x"), { name: "SlowDown", $metadata: { httpStatusCode: 400 } }),
+      ),
+    ).toBe("transient");
+    expect(classifyFailure(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }))).toBe(
+      "transient",
+    );
     expect(classifyFailure(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }))).toBe("transient");
     expect(classifyFailure(Object.assign(new Error("x"), { code: "ETIMEDOUT" }))).toBe("transient");
     expect(classifyFailure(Object.assign(new Error("x"), { code: "ECONNREFUSED" }))).toBe("unreachable");
-    expect(classifyFailure(Object.assign(new Error("getaddrinfo ENOTFOUND x"), { code: "ENOTFOUND" }))).toBe("unreachable");
+    expect(classifyFailure(Object.assign(new Error("getaddrinfo ENOTFOUND x"), { code: "ENOTFOUND" }))).toBe(
+      "unreachable",
+    );
     expect(classifyFailure(Object.assign(new Error("x"), { name: "AbortError" }))).toBe("fatal");
   });
 
   it("does not retry fatal errors", async () => {
     let calls = 0;
     const boom = Object.assign(new Error("no"), { $metadata: { httpStatusCode: 403 } });
-    await expect(withRetry(async () => { calls++; throw boom; }, { maxAttempts: 5, ...QUICK })).rejects.toBe(boom);
+    await expect(
+      withRetry(
+        async () => {
+          calls++;
+          throw boom;
+        },
+        { maxAttempts: 5, ...QUICK },
+      ),
+    ).rejects.toBe(boom);
     expect(calls).toBe(1);
   });
 });
@@ -263,7 +384,10 @@ describe("S3 client configuration", () => {
   it("resolves the region from options, env, the profile, else us-east-1", async () => {
     const dir = mkdtempSync(join(tmpdir(), "aws-config-"));
     try {
-      writeFileSync(join(dir, "config"), "[default]\nregion = eu-west-3\n[profile other]\nregion = ap-south-1\n");
+      writeFileSync(
+        join(dir, "config"),
+        "[default]\nregion = eu-west-3\n[profile other]\nregion = ap-south-1\n",
+      );
       delete process.env.AWS_REGION;
       delete process.env.AWS_DEFAULT_REGION;
       delete process.env.AWS_PROFILE;
