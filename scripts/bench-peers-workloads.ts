@@ -176,7 +176,10 @@ async function attempt(ctx: RunContext, label: string, f: () => Promise<void>): 
   }
 }
 
-/** One run of workload `w` for every reader: each mount cold, then warm (remounted over its disk cache) and hot where the workload has them. */
+/**
+ * One run of workload `w` for every reader: each mount cold, then warm (remounted over its
+ * disk cache) and hot where the workload has them.
+ */
 export async function runWorkload(ctx: RunContext, w: WorkloadId, run: number): Promise<void> {
   const phases = WORKLOAD_PHASES[w];
   // Rotating who goes first, so no tool always reads right after the same other one.

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 echo "[test] type-check" >&2
 npx tsc -p tsconfig.test.json
-echo "[test] lint" >&2
+echo "[test] lint and format" >&2
 npx eslint .
+npx prettier --check --log-level warn "**/*.{ts,js,mjs,cjs}"
 echo "[test] vitest" >&2
 npx vitest run "$@"

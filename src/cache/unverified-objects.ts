@@ -3,8 +3,9 @@
 // - as blocks arrive in order they are fed to a running hash of the object, so that when
 //   every block is present the verdict is (nearly) ready; a match records its chunk digests
 //   and moves its blocks to the shared content key (a rename per block file: the private
-//   files' headers already name the content key, so nothing is written twice); a mismatch deletes them and condemns the source: every later read of
-//   that source fails until force-match evicts the object;
+//   files' headers already name the content key, so nothing is written twice); a mismatch
+//   deletes them and condemns the source: every later read of that source fails until
+//   force-match evicts the object;
 // - strict reads first fetch the whole object privately and wait for that judgement.
 import { LRUCache } from "lru-cache";
 import { QuiltError } from "../errors.js";

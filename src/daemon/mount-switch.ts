@@ -79,7 +79,10 @@ export function switchedRecord(record: MountRecord, version: MountVersion): Moun
 export interface VersionLoader {
   /** The top hash a spec names. */
   resolve(r: MountRecord, spec: PackageSpec): Promise<string>;
-  /** The record's version, opened from the manifest index (indexed from its manifest, verified against its top hash), and the version's time; `check` may refuse it. */
+  /**
+   * The record's version, opened from the manifest index (indexed from its manifest, verified
+   * against its top hash), and the version's time; `check` may refuse it.
+   */
   load(
     r: MountRecord,
     check: (version: IndexedVersion) => void,

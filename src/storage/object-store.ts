@@ -88,7 +88,10 @@ export interface ListOptions {
 }
 
 export type ListEntry =
-  /** versionId: the current version; null when the object has none (an unversioned bucket, a server without versioning); undefined when the listing did not say. */
+  /**
+   * versionId: the current version; null when the object has none (an unversioned bucket, a
+   * server without versioning); undefined when the listing did not say.
+   */
   | {
       kind: "object";
       key: string;

@@ -63,7 +63,10 @@ export interface FaultProxy {
   gets(part: string): SeenRequest[];
   /** GETs of keys containing `part` answer 500 until clearFaults(). */
   failGets(part: string): void;
-  /** Requests of keys containing `part` with one of `methods` (default GET) answer `status` with error `code`, `times` times (default until cleared). */
+  /**
+   * Requests of keys containing `part` with one of `methods` (default GET) answer `status`
+   * with error `code`, `times` times (default until cleared).
+   */
   failWith(part: string, opts: { status: number; code: string; methods?: string[]; times?: number }): void;
   /** GETs of keys containing `part` wait `ms` before going upstream, until clearFaults() or `times` GETs. */
   delayGets(part: string, ms: number, opts?: { times?: number }): void;

@@ -2,7 +2,8 @@
 // here to do it): quilt-daemon.service's `quilt daemon run` in the foreground, a child of its
 // supervisor (here the test), ready by `quilt daemon status --wait` (its ExecStartPost).
 // After a kill -9, the supervisor starts `quilt daemon run` again (Restart=on-failure) and
-// that daemon clears the stale mount and mounts it again from its records; a SIGTERM (systemctl stop) unmounts, exits 0 and forgets the mount.
+// that daemon clears the stale mount and mounts it again from its records; a SIGTERM
+// (systemctl stop) unmounts, exits 0 and forgets the mount.
 // quilt-mount@.service's commands for an instance (the escaped mount point) and its env file
 // mount the version there and unmount it.
 import { spawn, type ChildProcess } from "node:child_process";

@@ -1,10 +1,11 @@
 // Integrity on a mount through the CLI: `quilt verify MOUNT` re-hashes what is cached and
 // fetches and verifies the rest (with --cached-only it reports the rest as not verified,
-// exit 1, and fetches nothing: it never says "matches" for bytes it has not checked); a block corrupted on disk (a flipped byte in a block file)
-// is reported (exit 1) under every key that names that content, `quilt force-match MOUNT`
-// evicts and refetches it, after which verify passes and the bytes are right. A corrupt
-// block is never served: a fresh daemon reading it detects the checksum failure and
-// fetches the block again. `quilt status MOUNT` describes the mount and how much of it is verified.
+// exit 1, and fetches nothing: it never says "matches" for bytes it has not checked); a
+// block corrupted on disk (a flipped byte in a block file) is reported (exit 1) under every
+// key that names that content, `quilt force-match MOUNT` evicts and refetches it, after
+// which verify passes and the bytes are right. A corrupt block is never served: a fresh
+// daemon reading it detects the checksum failure and fetches the block again.
+// `quilt status MOUNT` describes the mount and how much of it is verified.
 import { open } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { blockPath, HEADER_BYTES, layoutDir } from "../../src/cache/block-file.js";
