@@ -6,10 +6,12 @@ import { IndexedTree } from "../fs/indexed-tree.js";
 import type { JsonValue } from "../manifest/json-value.js";
 import type { ManifestEntry } from "../manifest/manifest.js";
 import { type ManifestIndex, type VersionId, versionKey } from "../storage/manifest-index.js";
-import { decodeHeader, decodeNode, type VersionHeader } from "../storage/manifest-index-records.js";
+import { decodeHeader, type VersionHeader } from "../storage/manifest-index-records.js";
+import { parseEntry } from "../manifest/manifest-reader.js";
 import type { Registry } from "../storage/registry.js";
 import type { TopHash } from "../types.js";
-import { readsS3 } from "./mount-request.js";
+import { isQuiltError } from "../errors.js";
+import { buildInWorker } from "../storage/manifest-index-build.js";
 
 export class IndexedVersion {
   readonly tree: IndexedTree;
@@ -47,10 +49,7 @@ export class IndexedVersion {
 
   /** Every file entry in inode (walk) order, read from the index as the walk goes. */
   *entries(): Generator<ManifestEntry> {
-    for (const { text } of this.index.nodes(this.vid, this.header.nodes)) {
-      const n = decodeNode(text);
-      if (n.kind === "file") yield n.entry;
-    }
+    for (const text of this.index.files(this.vid, this.header.files)) yield parseEntry(text);
   }
 
   get(key: string): ManifestEntry | undefined {
@@ -58,7 +57,11 @@ export class IndexedVersion {
   }
 }
 
-/** The version `topHash` of `name` in `registry`, indexed (once) from its verified manifest. */
+/**
+ * The version `topHash` of `name` in `registry`, indexed (once) from its manifest in a worker
+ * thread, which verifies the top hash as it reads (and a cached file's checksum). A cached
+ * file that fails is forgotten and the manifest fetched again, once.
+ */
 export async function openIndexedVersion(
   index: ManifestIndex,
   registry: Registry,
@@ -68,9 +71,24 @@ export async function openIndexedVersion(
   const id: VersionId = { registry: registry.manifests.registry, name, topHash };
   let header = index.header(id);
   if (header === undefined) {
-    // loadManifest verifies the top hash (and the cached file's SHA-256) before returning.
-    const manifest = await registry.loadManifest({ name, topHash, layout: "v1" });
-    header = index.build(id, manifest, readsS3(manifest));
+    const resolved = { name, topHash, layout: "v1" as const };
+    let source = await registry.manifestSource(resolved);
+    if ("path" in source) {
+      try {
+        header = (await buildInWorker(index, id, source)).header;
+      } catch (err) {
+        if (!isQuiltError(err, "EHASHMISMATCH") && !isQuiltError(err, "EBADMANIFEST")) throw err;
+        await registry.manifests.forget(name, topHash);
+        source = await registry.manifestSource(resolved);
+      }
+    }
+    if (header === undefined && "bytes" in source) {
+      const { bytes } = source;
+      const built = await buildInWorker(index, id, source);
+      // Verified by the worker (the bytes went there and came back): kept, not parsed again.
+      await registry.manifests.keep(name, topHash, built.bytes ?? bytes, built.sha256);
+      header = built.header;
+    }
   }
-  return new IndexedVersion(index, id, header);
+  return new IndexedVersion(index, id, header as VersionHeader);
 }

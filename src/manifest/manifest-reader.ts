@@ -27,35 +27,72 @@ function typeName(v: JsonValue | undefined): string {
   return `a ${typeof v}`;
 }
 
-/** Parses manifest text from any source of UTF-8 chunks (a file stream, a Buffer, a string). */
-export async function readManifest(
+/** One line of a manifest, as read: the header, a file entry, or a directory's metadata. */
+export type ManifestLine =
+  | { kind: "header"; header: JsonObject }
+  | { kind: "entry"; entry: ManifestEntry; line: number; text: string }
+  | { kind: "dirMeta"; key: string; meta: JsonValue };
+
+/**
+ * The lines of manifest text, parsed and checked one by one as they come (the header first),
+ * for a reader that keeps only what it needs. Whole-manifest checks (order, duplicates) are
+ * the caller's: Manifest.create makes them.
+ */
+export async function* readManifestLines(
   source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
-): Promise<Manifest> {
-  let header: JsonObject | undefined;
-  const entries: ManifestEntry[] = [];
-  const lineNumbers: number[] = [];
+): AsyncGenerator<ManifestLine> {
+  let header = false;
   const dirMeta = new Map<string, JsonValue>();
   for await (const { lines, first } of splitLineBatches(source)) {
     for (let i = 0; i < lines.length; i++) {
       const text = lines[i] as string;
       const number = first + i;
       if (text === "") throw lineError(number, "empty line");
-      if (header === undefined) {
-        header = parseObjectLine(text, number);
+      if (!header) {
+        header = true;
+        yield { kind: "header", header: parseObjectLine(text, number) };
         continue;
       }
       const entry = parseEntryLine(text, number, dirMeta);
-      if (entry === undefined) continue;
-      entries.push(entry);
-      lineNumbers.push(number);
+      if (entry !== undefined) yield { kind: "entry", entry, line: number, text };
+      else
+        for (const [key, meta] of dirMeta) {
+          yield { kind: "dirMeta", key, meta };
+          dirMeta.delete(key);
+        }
     }
   }
-  if (header === undefined)
+  if (!header)
     throw new QuiltError("EBADMANIFEST", "Manifest is empty: it has no header line", { hint: FORMAT_HINT });
+}
+
+/** Parses manifest text from any source of UTF-8 chunks (a file stream, a Buffer, a string). */
+export async function readManifest(
+  source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
+): Promise<Manifest> {
+  let header: JsonObject = new Map();
+  const entries: ManifestEntry[] = [];
+  const lineNumbers: number[] = [];
+  const dirMeta = new Map<string, JsonValue>();
+  for await (const l of readManifestLines(source)) {
+    if (l.kind === "header") header = l.header;
+    else if (l.kind === "dirMeta") dirMeta.set(l.key, l.meta);
+    else {
+      entries.push(l.entry);
+      lineNumbers.push(l.line);
+    }
+  }
   // The key-to-line lookup runs only on error, so loading keeps no per-key index.
   return Manifest.create({ header, dirMeta, entries }, (key) =>
     entries.flatMap((e, i) => (e.logicalKey === key ? [lineNumbers[i] as number] : [])),
   );
+}
+
+/** One file entry's line (as the manifest index stores it), parsed as when the manifest was read. */
+export function parseEntry(text: string): ManifestEntry {
+  const entry = parseEntryLine(text, 0, new Map());
+  if (entry === undefined) throw lineError(0, "expected a file entry, got a directory-metadata line");
+  return entry;
 }
 
 function parseObjectLine(text: string, number: number): JsonObject {
