@@ -57,11 +57,7 @@ export class IndexedVersion {
   }
 }
 
-/**
- * The version `topHash` of `name` in `registry`, indexed (once) from its manifest in a worker
- * thread, which verifies the top hash as it reads (and a cached file's checksum). A cached
- * file that fails is forgotten and the manifest fetched again, once.
- */
+/** The version `topHash` of `name` in `registry`, indexed (once) from its verified manifest. */
 export async function openIndexedVersion(
   index: ManifestIndex,
   registry: Registry,
@@ -69,26 +65,32 @@ export async function openIndexedVersion(
   topHash: TopHash,
 ): Promise<IndexedVersion> {
   const id: VersionId = { registry: registry.manifests.registry, name, topHash };
-  let header = index.header(id);
-  if (header === undefined) {
-    const resolved = { name, topHash, layout: "v1" as const };
-    let source = await registry.manifestSource(resolved);
-    if ("path" in source) {
-      try {
-        header = (await buildInWorker(index, id, source)).header;
-      } catch (err) {
-        if (!isQuiltError(err, "EHASHMISMATCH") && !isQuiltError(err, "EBADMANIFEST")) throw err;
-        await registry.manifests.forget(name, topHash);
-        source = await registry.manifestSource(resolved);
-      }
-    }
-    if (header === undefined && "bytes" in source) {
+  const header = index.header(id) ?? (await indexVersion(index, registry, id));
+  return new IndexedVersion(index, id, header);
+}
+
+/**
+ * Indexes a version from its manifest in a worker thread, which verifies the top hash as it
+ * reads (and a cached file's checksum). A cached file that fails is forgotten and the
+ * manifest fetched again from the registry, once.
+ */
+async function indexVersion(index: ManifestIndex, registry: Registry, id: VersionId): Promise<VersionHeader> {
+  const resolved = { name: id.name, topHash: id.topHash, layout: "v1" as const };
+  for (let attempt = 1; ; attempt++) {
+    const source = await registry.manifestSource(resolved);
+    if ("bytes" in source) {
       const { bytes } = source;
       const built = await buildInWorker(index, id, source);
       // Verified by the worker (the bytes went there and came back): kept, not parsed again.
-      await registry.manifests.keep(name, topHash, built.bytes ?? bytes, built.sha256);
-      header = built.header;
+      await registry.manifests.keep(id.name, id.topHash, built.bytes ?? bytes, built.sha256);
+      return built.header;
+    }
+    try {
+      return (await buildInWorker(index, id, source)).header;
+    } catch (err) {
+      if (attempt > 1 || !(isQuiltError(err, "EHASHMISMATCH") || isQuiltError(err, "EBADMANIFEST")))
+        throw err;
+      await registry.manifests.forget(id.name, id.topHash);
     }
   }
-  return new IndexedVersion(index, id, header as VersionHeader);
 }

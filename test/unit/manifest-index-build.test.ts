@@ -3,14 +3,17 @@
 // its top hash matched, even when the build is killed between its transactions.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openIndexedVersion } from "../../src/daemon/indexed-version.js";
 import { IndexedTree } from "../../src/fs/indexed-tree.js";
 import type { Manifest } from "../../src/manifest/manifest.js";
 import { entryLine, serializeManifest } from "../../src/manifest/manifest-writer.js";
 import { manifestJson } from "../../src/manifest/python-json.js";
+import { parseRegistryUrl } from "../../src/manifest/registry-url.js";
+import { openRegistry, Stores } from "../../src/storage/stores.js";
 import { ManifestIndex, versionKey, type VersionId } from "../../src/storage/manifest-index.js";
 import { buildFromSource, buildInWorker } from "../../src/storage/manifest-index-build.js";
 import { decodeHeader } from "../../src/storage/manifest-index-records.js";
@@ -155,6 +158,37 @@ describe("manifest index built from a manifest's bytes", () => {
       expect(index.recordCount(id)).toBe(fresh.recordCount(id));
     } finally {
       await fresh.close();
+    }
+  });
+});
+
+describe("openIndexedVersion (the daemon's first mount of a version)", () => {
+  it("indexes from the registry and keeps the verified bytes; a cached manifest changed since is fetched again, not indexed", async () => {
+    const stores = new Stores();
+    try {
+      const registry = openRegistry(parseRegistryUrl(join(dir, "registry")), stores, {
+        manifestCacheDir: join(dir, "manifest-cache"),
+      });
+      const m = sample();
+      const { topHash } = await registry.pushManifest("ns/pkg", m, {});
+      const first = await openIndexedVersion(index, registry, "ns/pkg", topHash);
+      expect(first.size).toBe(m.size);
+      // The bytes the worker verified are now the cached manifest, with their sidecar.
+      const cached = (await registry.manifests.file("ns/pkg", topHash))!;
+      const bytes = await readFile(cached.path);
+      expect(createHash("sha256").update(bytes).digest("hex")).toBe(cached.sha256);
+
+      // A physical key changed in the cached file (not covered by the top hash): refused by
+      // its checksum, fetched again from the registry, and the real key is what is indexed.
+      const key = m.entries[0]!.physicalKey.toString();
+      await writeFile(cached.path, bytes.toString("utf8").replace(key, key.replace("data/", "evil/")));
+      index.drop(versionKey({ registry: registry.manifests.registry, name: "ns/pkg", topHash }));
+      const again = await openIndexedVersion(index, registry, "ns/pkg", topHash);
+      expect(again.get(m.entries[0]!.logicalKey)?.physicalKey.toString()).toBe(key);
+      expect((await readFile(cached.path)).equals(bytes)).toBe(true);
+      expect(index.builds).toBe(2); // the refused build is not counted
+    } finally {
+      await stores.close();
     }
   });
 });
