@@ -12,6 +12,7 @@ import type { Registry } from "../storage/registry.js";
 import type { TopHash } from "../types.js";
 import { isQuiltError } from "../errors.js";
 import { buildInWorker } from "../storage/manifest-index-build.js";
+import { KeyedQueue } from "./keyed-queue.js";
 
 export class IndexedVersion {
   readonly tree: IndexedTree;
@@ -57,6 +58,12 @@ export class IndexedVersion {
   }
 }
 
+/**
+ * Builds of one version never overlap (two mounts of a new version at once): a build starts
+ * by removing what an earlier one left, so a second build would remove the pages of the first.
+ */
+const builds = new KeyedQueue();
+
 /** The version `topHash` of `name` in `registry`, indexed (once) from its verified manifest. */
 export async function openIndexedVersion(
   index: ManifestIndex,
@@ -65,7 +72,11 @@ export async function openIndexedVersion(
   topHash: TopHash,
 ): Promise<IndexedVersion> {
   const id: VersionId = { registry: registry.manifests.registry, name, topHash };
-  const header = index.header(id) ?? (await indexVersion(index, registry, id));
+  const header =
+    index.header(id) ??
+    (await builds.run(`${index.dir}\n${versionKey(id).toString("hex")}`, async () => {
+      return index.header(id) ?? (await indexVersion(index, registry, id));
+    }));
   return new IndexedVersion(index, id, header);
 }
 

@@ -191,4 +191,23 @@ describe("openIndexedVersion (the daemon's first mount of a version)", () => {
       await stores.close();
     }
   });
+
+  it("indexes a version once when two mounts of it start at once", async () => {
+    const stores = new Stores();
+    try {
+      const registry = openRegistry(parseRegistryUrl(join(dir, "registry")), stores, {
+        manifestCacheDir: null,
+      });
+      const m = crashManifest();
+      const { topHash } = await registry.pushManifest("ns/pkg", m, {});
+      const [a, b] = await Promise.all(
+        [1, 2].map(() => openIndexedVersion(index, registry, "ns/pkg", topHash)),
+      );
+      expect(index.builds).toBe(1);
+      for (const v of [a!, b!])
+        expect([...v.entries()].map((e) => entryLine(e))).toEqual(m.entries.map((e) => entryLine(e)));
+    } finally {
+      await stores.close();
+    }
+  });
 });
