@@ -89,13 +89,11 @@ async function indexVersion(index: ManifestIndex, registry: Registry, id: Versio
   const resolved = { name: id.name, topHash: id.topHash, layout: "v1" as const };
   for (let attempt = 1; ; attempt++) {
     const source = await registry.manifestSource(resolved);
-    if ("bytes" in source) {
-      const { bytes } = source;
-      const built = await buildInWorker(index, id, source);
-      // Verified by the worker (the bytes went there and came back): kept, not parsed again.
-      await registry.manifests.keep(id.name, id.topHash, built.bytes ?? bytes, built.sha256);
-      return built.header;
-    }
+    // Fetched bytes are kept in the manifest cache by the worker, once it verified them.
+    if ("bytes" in source)
+      return (
+        await buildInWorker(index, id, { ...source, keepAt: registry.manifests.pathOf(id.name, id.topHash) })
+      ).header;
     try {
       return (await buildInWorker(index, id, source)).header;
     } catch (err) {

@@ -122,11 +122,7 @@ export class ManifestCache {
    */
   async keep(name: string, topHash: TopHash, bytes: Uint8Array, sha256: string): Promise<void> {
     const path = this.pathOf(name, topHash);
-    if (path === null) return;
-    // Manifest first, then its sidecar: a reader that sees one without the other (or two
-    // writers interleaved) finds a mismatch and refetches, never a wrong manifest.
-    await writeAtomic(path, bytes);
-    await writeAtomic(path + SIDECAR, Buffer.from(sha256, "latin1"));
+    if (path !== null) await keepManifestFile(path, bytes, sha256);
   }
 
   /** Forgets a cached manifest that failed a check (it is fetched again). */
@@ -140,6 +136,17 @@ export class ManifestCache {
     await rm(path + SIDECAR, { force: true });
     return undefined;
   }
+}
+
+/**
+ * Writes a verified manifest's bytes at `path` (ManifestCache.pathOf) with their SHA-256
+ * sidecar; for a writer that holds the bytes but not the cache (a manifest index build's worker).
+ */
+export async function keepManifestFile(path: string, bytes: Uint8Array, sha256: string): Promise<void> {
+  // Manifest first, then its sidecar: a reader that sees one without the other (or two
+  // writers interleaved) finds a mismatch and refetches, never a wrong manifest.
+  await writeAtomic(path, bytes);
+  await writeAtomic(path + SIDECAR, Buffer.from(sha256, "latin1"));
 }
 
 function memoryKey(name: string, topHash: TopHash): string {

@@ -12,13 +12,17 @@ import { userMeta } from "../manifest/manifest.js";
 import { readManifest, readManifestLines } from "../manifest/manifest-reader.js";
 import { TopHasher } from "../manifest/top-hash.js";
 import { deserializeError, startWorker, type SerializedError } from "../worker-spec.js";
-import { hashMismatch } from "./manifest-cache.js";
+import { hashMismatch, keepManifestFile } from "./manifest-cache.js";
 import type { ManifestIndex } from "./manifest-index.js";
 import type { VersionId } from "./manifest-index-keys.js";
 import type { VersionHeader } from "./manifest-index-records.js";
 
-/** A manifest's bytes: fetched (`where` names them in errors), or a cached file that must have `sha256`. */
-export type ManifestSource = { bytes: Uint8Array; where: string } | { path: string; sha256: string };
+/**
+ * A manifest's bytes: fetched (`where` names them in errors; kept at `keepAt` in the manifest
+ * cache once verified), or a cached file that must have `sha256`.
+ */
+export type ManifestSource =
+  { bytes: Uint8Array; where: string; keepAt?: string | null } | { path: string; sha256: string };
 
 export interface BuildResult {
   header: VersionHeader;
@@ -93,7 +97,9 @@ export async function buildFromSource(
     const topHash = sorted && hasher ? hasher.digest() : (await readManifest(chunks(source))).topHash;
     if (topHash !== id.topHash)
       throw hashMismatch(id.topHash, topHash, "path" in source ? source.path : source.where);
-    return { header: w.finish({ userMeta: meta }), sha256 };
+    const header = w.finish({ userMeta: meta });
+    if ("bytes" in source && source.keepAt) await keepManifestFile(source.keepAt, source.bytes, sha256);
+    return { header, sha256 };
   } catch (err) {
     w.abandon();
     throw err;
@@ -104,8 +110,8 @@ export type WorkerRequest = { dir: string; id: VersionId; source: ManifestSource
 export type WorkerReply =
   { ok: true; result: BuildResult; bytes?: Uint8Array } | { ok: false; error: SerializedError };
 
-/** Moves a whole buffer between threads; a view into a larger one is copied (the list is empty). */
-export function transferable(bytes: Uint8Array | undefined): ArrayBuffer[] {
+/** Moves a whole buffer to another thread; a view into a larger one is copied (the list is empty). */
+function transferable(bytes: Uint8Array | undefined): ArrayBuffer[] {
   return bytes !== undefined && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
     ? [bytes.buffer as ArrayBuffer]
     : [];
@@ -113,13 +119,14 @@ export function transferable(bytes: Uint8Array | undefined): ArrayBuffer[] {
 
 /**
  * `buildFromSource` in a worker thread of its own, which exits with its heap when done. A
- * fetched manifest's bytes are moved to the worker and back (for the manifest cache), not copied.
+ * fetched manifest's bytes are moved to the worker, not copied, and end there: a daemon
+ * whose heap stays small might not collect a few hundred MB of them for a long while.
  */
 export async function buildInWorker(
   index: ManifestIndex,
   id: VersionId,
   source: ManifestSource,
-): Promise<BuildResult & { bytes?: Uint8Array }> {
+): Promise<BuildResult> {
   const worker = startWorker(import.meta.url, "manifest-index-worker");
   try {
     const reply = await new Promise<WorkerReply>((resolve, reject) => {
@@ -133,7 +140,7 @@ export async function buildInWorker(
     });
     if (!reply.ok) throw deserializeError(reply.error);
     index.builds++;
-    return { ...reply.result, ...(reply.bytes && { bytes: reply.bytes }) };
+    return reply.result;
   } finally {
     await worker.terminate();
   }

@@ -2,6 +2,7 @@
 // version as indexing the parsed manifest, and nothing of a version visible (or left) unless
 // its top hash matched, even when the build is killed between its transactions.
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -68,15 +69,16 @@ function expected(m: Manifest): string[] {
 const bytesOf = (m: Manifest) => ({ bytes: serializeManifest(m), where: "test" });
 
 describe("manifest index built from a manifest's bytes", () => {
-  it("in a worker: the same version as indexing the parsed manifest, and the bytes and their SHA-256 come back", async () => {
+  it("in a worker: the same version as indexing the parsed manifest, and the verified bytes kept with their SHA-256", async () => {
     const m = sample();
-    const source = bytesOf(m);
-    const copy = Buffer.from(source.bytes);
-    const built = await buildInWorker(index, idOf(m), source);
+    const copy = serializeManifest(m);
+    const keepAt = join(dir, "kept", "manifest");
+    const built = await buildInWorker(index, idOf(m), { ...bytesOf(m), keepAt });
     expect(index.builds).toBe(1);
     expect(readBack(m)).toEqual(expected(m));
-    expect(Buffer.from(built.bytes!).equals(copy)).toBe(true);
+    expect((await readFile(keepAt)).equals(copy)).toBe(true);
     expect(built.sha256).toBe(createHash("sha256").update(copy).digest("hex"));
+    expect(await readFile(keepAt + ".sha256", "latin1")).toBe(built.sha256);
     const other = ManifestIndex.open(join(dir, "other"));
     try {
       expect(built.header).toEqual(other.build(idOf(m), m));
@@ -88,9 +90,11 @@ describe("manifest index built from a manifest's bytes", () => {
   it("refuses bytes whose top hash is not the version's, leaving no record of it", async () => {
     const m = sample();
     const text = serializeManifest(m).toString("utf8").replace('"size": 1234', '"size": 1235');
+    const keepAt = join(dir, "kept", "manifest");
     await expect(
-      buildInWorker(index, idOf(m), { bytes: Buffer.from(text), where: "test" }),
+      buildInWorker(index, idOf(m), { bytes: Buffer.from(text), where: "test", keepAt }),
     ).rejects.toMatchObject({ code: "EHASHMISMATCH" });
+    expect(existsSync(keepAt)).toBe(false);
     expect(index.header(idOf(m))).toBeUndefined();
     expect(index.recordCount(idOf(m))).toBe(0);
   });
