@@ -20,7 +20,7 @@ import {
 import { hashType, hashValue, type ManifestEntry } from "../manifest/manifest.js";
 import type { Stores } from "../storage/stores.js";
 import type { ObjectLocation, ObjectStore } from "../storage/object-store.js";
-import type { Limiter } from "./limit.js";
+import type { Limiter } from "../limiter.js";
 import { fetchChunkedParts, type ByteRange } from "./fetch-parts.js";
 import type { BlockCache } from "../cache/block-cache.js";
 import type { ObjectSource } from "../storage/object-source.js";

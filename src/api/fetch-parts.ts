@@ -11,7 +11,7 @@ import type { Readable } from "node:stream";
 import { QuiltError } from "../errors.js";
 import { chunkSizeFor, combineChunkDigests, SHA256_DIGEST_BYTES } from "../manifest/checksums.js";
 import { classifyFailure } from "../storage/retry.js";
-import type { Limiter } from "./limit.js";
+import type { Limiter } from "../limiter.js";
 
 export interface ByteRange {
   start: number;

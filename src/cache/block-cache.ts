@@ -33,7 +33,7 @@ import { digestsDir } from "./digest-files.js";
 import { ChunkLoader } from "./chunk-loader.js";
 import { CLAIM_TIMES, claimsDir, FetchClaims } from "./fetch-claims.js";
 import { checkSize, type CacheObject } from "./content-key.js";
-import { limiter } from "./limiter.js";
+import { Limiter } from "../limiter.js";
 import { hashWithDigests } from "./private-object.js";
 import { reconcile, type ReconcileResult } from "./reconcile.js";
 import { tooLarge, UnverifiedObjects } from "./unverified-objects.js";
@@ -308,7 +308,7 @@ export class BlockCache {
     opts: ReadOptions,
     want: boolean,
   ): Promise<LoadedSpan> {
-    const limit = limiter(this.fetchConcurrency);
+    const limit = new Limiter(this.fetchConcurrency);
     let plan = await this.planner.plan(obj, src);
     if (plan.kind === "private" && opts.strict) {
       await this.unverified.loadWhole(obj, plan.priv, plan.fetch, limit, opts.signal);
@@ -449,7 +449,7 @@ export class BlockCache {
   /** Re-reads every indexed block from disk; bad or missing ones are removed so a refetch repairs them. */
   async checkBlocks(obj: CacheObject): Promise<{ ok: number; bad: number; missing: number }> {
     this.checkOpen();
-    return this.track(() => this.store.checkOnDisk(obj, limiter(this.fetchConcurrency)));
+    return this.track(() => this.store.checkOnDisk(obj, new Limiter(this.fetchConcurrency)));
   }
 
   /**

@@ -9,7 +9,7 @@ import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BASE_CHUNK_BYTES, hashBytes } from "../../src/manifest/checksums.js";
 import { fetchChunkedParts, MAX_PART_BYTES, planParts, type ByteRange } from "../../src/api/fetch-parts.js";
-import { Limiter } from "../../src/api/limit.js";
+import { Limiter } from "../../src/limiter.js";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
