@@ -10,9 +10,10 @@ import type { BlockStore } from "./block-store.js";
 import type { CacheCounters } from "./cache-stats.js";
 import type { CacheObject } from "./content-key.js";
 import type { Limiter } from "../limiter.js";
+import type { ByteRange } from "../storage/object-store.js";
 
 /** Fetches bytes [start, end) of the object (a pinned ranged GET); the cache knows nothing of S3. */
-export type BlockFetcher = (range: { start: number; end: number }, signal?: AbortSignal) => Promise<Buffer>;
+export type BlockFetcher = (range: ByteRange, signal?: AbortSignal) => Promise<Buffer>;
 
 interface InFlight {
   promise: Promise<Buffer>;

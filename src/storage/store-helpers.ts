@@ -47,7 +47,7 @@ export function checkRange(range: ByteRange | undefined): void {
  * The slice [start, end) of an object of `size` bytes, clamped like a pread: a range past the
  * end of the object reads fewer (or zero) bytes rather than failing.
  */
-export function clampRange(range: ByteRange | undefined, size: number): { start: number; end: number } {
+export function clampRange(range: ByteRange | undefined, size: number): ByteRange {
   if (range === undefined) return { start: 0, end: size };
   const start = Math.min(range.start, size);
   return { start, end: Math.max(start, Math.min(range.end, size)) };
