@@ -11,7 +11,7 @@ import type { RegistryUrl } from "../manifest/registry-url.js";
 import type { TopHash } from "../types.js";
 import { getDefaultContext, type QuiltContext } from "./context.js";
 import { downloadManifest, type DownloadOptions, type DownloadResult } from "./download.js";
-import { CachedEntryReader } from "./entry-reader.js";
+import { VerifiedEntryReader } from "./verified-entry-reader.js";
 import { cacheEntries, type CacheOptions, type CacheResult } from "./cache-entries.js";
 import { forceMatch, type Change } from "./force-match.js";
 import { readInstallState } from "./install-state.js";
@@ -23,7 +23,7 @@ import {
   formatVerifyReport,
   verifyDirectory,
   type VerifyOptions,
-  type VerifyResult,
+  type DirectoryVerifyResult,
 } from "./verify-directory.js";
 import { quoted } from "../untrusted-text.js";
 
@@ -34,7 +34,7 @@ export interface BrowseOptions {
   context?: QuiltContext;
 }
 
-export interface VerifyReport extends VerifyResult {
+export interface VerifyReport extends DirectoryVerifyResult {
   /** The use case's lines: one per difference, then how to fix it. Empty when ok. */
   lines: string[];
 }
@@ -50,7 +50,7 @@ export class Package implements Iterable<PackageEntry> {
     readonly manifest: Manifest,
     readonly manifestLocation: string,
   ) {
-    this.reader = new CachedEntryReader(context);
+    this.reader = new VerifiedEntryReader(context);
   }
 
   /** Loads the manifest of `spec` (ns/name[:tag][@hash] or a full URL); no data is read. */

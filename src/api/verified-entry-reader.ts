@@ -8,7 +8,7 @@ import type { QuiltContext } from "./context.js";
 import { assertObjectSize } from "../storage/sized-source.js";
 import { DEFAULT_CHUNK_BYTES, type EntryBytesReader } from "./package-entry.js";
 
-export class CachedEntryReader implements EntryBytesReader {
+export class VerifiedEntryReader implements EntryBytesReader {
   constructor(private readonly ctx: QuiltContext) {}
 
   async bytes(entry: ManifestEntry, signal?: AbortSignal): Promise<Buffer> {

@@ -41,7 +41,8 @@ import { VerificationPlanner } from "./verification-plan.js";
 
 export type { BlockFetcher } from "./block-loader.js";
 export type { BlockCacheOptions } from "./cache-options.js";
-export type VerifyResult = "ok" | "evicted" | "incomplete";
+/** What re-hashing a cached object found: it matched, it did not (and was deleted), or a block is missing. */
+export type CachedObjectVerdict = "ok" | "evicted" | "incomplete";
 
 /** Where an object's bytes come from: a full source (named, inspectable), or a bare ranged fetcher (tests). */
 export type ReadSource = ObjectSource | BlockFetcher;
@@ -101,7 +102,7 @@ export class BlockCache {
   private readonly fetchConcurrency: number;
   private readonly planner: VerificationPlanner;
   private readonly unverified: UnverifiedObjects;
-  private readonly verifying = new Map<string, Promise<VerifyResult>>();
+  private readonly verifying = new Map<string, Promise<CachedObjectVerdict>>();
   private readonly active = new Set<Promise<unknown>>();
   private readonly stop = new AbortController();
   private readonly timer: NodeJS.Timeout;
@@ -406,7 +407,7 @@ export class BlockCache {
    * cached; "evicted": it did not match and was deleted. `force` re-reads every block from
    * disk even when the object was verified before.
    */
-  async verifyObject(obj: CacheObject, opts: { force?: boolean } = {}): Promise<VerifyResult> {
+  async verifyObject(obj: CacheObject, opts: { force?: boolean } = {}): Promise<CachedObjectVerdict> {
     this.checkOpen();
     assertHashType(obj.hash.type);
     const rec = this.index.object(obj.key);
@@ -421,7 +422,7 @@ export class BlockCache {
     return running;
   }
 
-  private async hashObject(obj: CacheObject, fromDisk: boolean): Promise<VerifyResult> {
+  private async hashObject(obj: CacheObject, fromDisk: boolean): Promise<CachedObjectVerdict> {
     const release = this.store.pins.pinObject(obj.key);
     try {
       const read = (i: number) => this.store.local(obj, i, { keepInMemory: false, skipMemory: fromDisk });
