@@ -2,7 +2,7 @@
 export { Package, type BrowseOptions, type VerifyReport } from "./api/package.js";
 export { PackageBuilder, type BuilderOptions } from "./api/package-builder.js";
 export { PackageEntry, PackageDirectory } from "./api/package-entry.js";
-export { QuiltContext, configure, getDefaultContext, type QuiltContextOptions } from "./api/context.js";
+export { Session, configure, getDefaultSession, type SessionOptions } from "./session.js";
 export { formatChanges, type Change } from "./api/force-match.js";
 export type { PackageDiff } from "./api/diff.js";
 export type { DownloadResult, TransferProgress } from "./api/download.js";

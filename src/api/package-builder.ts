@@ -17,7 +17,7 @@ import {
   entriesFromS3,
   type BuilderEntry,
 } from "./builder-sources.js";
-import { getDefaultContext, type QuiltContext } from "./context.js";
+import { getDefaultSession, type Session } from "../session.js";
 import { displaySource, foldContents, formatObject } from "./package-display.js";
 import { Package } from "./package.js";
 import { pushData, type PushDataOptions, type PushedEntry } from "./push-data.js";
@@ -25,7 +25,7 @@ import { quoted } from "../untrusted-text.js";
 
 export interface BuilderOptions {
   registry?: string;
-  context?: QuiltContext;
+  session?: Session;
   /** Where progress lines ("Building manifest...", "Pushing ...") go; default nowhere. */
   output?: (line: string) => void;
 }
@@ -51,7 +51,7 @@ export class PackageBuilder {
   /** From "ns/name:tag": the tag pushes use when they are given none. */
   readonly defaultTag: string | undefined;
   readonly registry: RegistryUrl;
-  readonly context: QuiltContext;
+  readonly session: Session;
   private entries = new Map<string, BuilderEntry>();
   private header: JsonObject = new Map<string, JsonValue>([
     ["version", "v0"],
@@ -73,14 +73,14 @@ export class PackageBuilder {
     }
     this.name = bare;
     this.defaultTag = tag;
-    this.context = opts.context ?? getDefaultContext();
-    this.registry = this.context.registryUrl(opts.registry);
+    this.session = opts.session ?? getDefaultSession();
+    this.registry = this.session.registryUrl(opts.registry);
     this.output = opts.output ?? (() => {});
   }
 
   /** A builder holding a package's entries, header and directory metadata, as a new version. */
-  static fromPackage(pkg: Package, opts: Omit<BuilderOptions, "registry" | "context"> = {}): PackageBuilder {
-    const b = new PackageBuilder(pkg.name, { ...opts, registry: pkg.registry.url, context: pkg.context });
+  static fromPackage(pkg: Package, opts: Omit<BuilderOptions, "registry" | "session"> = {}): PackageBuilder {
+    const b = new PackageBuilder(pkg.name, { ...opts, registry: pkg.registry.url, session: pkg.session });
     b.header = new Map(pkg.manifest.header);
     b.dirMeta = new Map(pkg.manifest.dirMeta);
     for (const e of entriesFromManifest(pkg.manifest.entries, "")) b.entries.set(e.logicalKey, e);
@@ -156,7 +156,7 @@ export class PackageBuilder {
       return this;
     }
     const entries = source.startsWith("s3://")
-      ? await entriesFromS3(this.context.stores, source, logicalPrefix)
+      ? await entriesFromS3(this.session.stores, source, logicalPrefix)
       : await translatingOsErrors(() => entriesFromLocal(source, logicalPrefix));
     this.put(entries);
     return this;
@@ -166,7 +166,7 @@ export class PackageBuilder {
   async set(key: string, source: string, opts: { meta?: unknown } = {}): Promise<this> {
     const k = parseLogicalKey(key);
     const [entry] = source.startsWith("s3://")
-      ? await entriesFromS3(this.context.stores, source, k)
+      ? await entriesFromS3(this.session.stores, source, k)
       : await entriesFromLocal(source, k);
     if (!entry || entry.logicalKey !== k)
       throw new QuiltError("EUSAGE", `set() takes a single file: ${source}`);
@@ -251,7 +251,7 @@ export class PackageBuilder {
   filter(keep: (entry: { logicalKey: string; size?: number; meta: unknown }) => boolean): PackageBuilder {
     const b = new PackageBuilder(this.name, {
       registry: this.registry.url,
-      context: this.context,
+      session: this.session,
       output: this.output,
     });
     b.header = new Map(this.header);
@@ -286,7 +286,7 @@ export class PackageBuilder {
   async buildManifest(opts: { onProgress?: (p: BuildProgress) => void } = {}): Promise<string> {
     this.output("Building manifest...");
     const { manifest, hashed } = await buildManifest(
-      this.context.stores,
+      this.session.stores,
       this.header,
       this.dirMeta,
       [...this.entries.values()],
@@ -299,9 +299,9 @@ export class PackageBuilder {
   }
 
   async pushData(opts: PushDataOptions = {}): Promise<PushedEntry[]> {
-    const registry = this.context.registry(this.registry);
+    const registry = this.session.registry(this.registry);
     const before = this.built;
-    const pushed = await pushData(this.context.stores, registry, this.name, [...this.entries.values()], opts);
+    const pushed = await pushData(this.session.stores, registry, this.name, [...this.entries.values()], opts);
     for (const line of pushReport(pushed)) this.output(line);
     // Physical keys changed but hashes did not, so the top hash stays; the manifest is re-made, not re-hashed.
     const moved = pushed.some((p) => !p.from.equals(p.entry.source));
@@ -326,14 +326,14 @@ export class PackageBuilder {
     }
     if (!this.built) await this.buildManifest();
     const manifest = this.built as Manifest;
-    const registry = this.context.registry(this.registry);
+    const registry = this.session.registry(this.registry);
     const url = registry.manifestUrl(this.name, manifest.topHash);
     this.output(`Pushing manifest to ${url}`);
     await registry.pushManifest(this.name, manifest, { ...(opts.tag !== undefined && { tag: opts.tag }) });
     if (opts.tag !== undefined)
       this.output(`Linking ${this.name}:${opts.tag} to manifest ${manifest.topHash.slice(0, 9)}`);
     this.pushed = { url, ...(opts.tag !== undefined && { tag: opts.tag }) };
-    return Package.fromManifest(this.context, this.registry, this.name, opts.tag ?? "latest", manifest, url);
+    return Package.fromManifest(this.session, this.registry, this.name, opts.tag ?? "latest", manifest, url);
   }
 
   async pushDataAndManifest(
@@ -353,7 +353,7 @@ export class PackageBuilder {
     if (!this.built) await this.buildManifest();
     const manifest = this.built as Manifest;
     return Package.fromManifest(
-      this.context,
+      this.session,
       this.registry,
       this.name,
       this.pushed?.tag,

@@ -9,7 +9,7 @@ import { compareLogicalKeys } from "../manifest/logical-key.js";
 import { userMeta, type Manifest, type ManifestEntry } from "../manifest/manifest.js";
 import type { RegistryUrl } from "../manifest/registry-url.js";
 import type { TopHash } from "../types.js";
-import { getDefaultContext, type QuiltContext } from "./context.js";
+import { getDefaultSession, type Session } from "../session.js";
 import { downloadManifest, type DownloadOptions, type DownloadResult } from "./download.js";
 import { VerifiedEntryReader } from "./verified-entry-reader.js";
 import { cacheEntries, type CacheOptions, type CacheResult } from "./cache-entries.js";
@@ -31,7 +31,7 @@ export interface BrowseOptions {
   registry?: string;
   tag?: string;
   hash?: string;
-  context?: QuiltContext;
+  session?: Session;
 }
 
 export interface VerifyReport extends DirectoryVerifyResult {
@@ -43,30 +43,30 @@ export class Package implements Iterable<PackageEntry> {
   private readonly reader: EntryBytesReader;
 
   private constructor(
-    readonly context: QuiltContext,
+    readonly session: Session,
     readonly registry: RegistryUrl,
     readonly name: string,
     readonly tag: string | undefined,
     readonly manifest: Manifest,
     readonly manifestLocation: string,
   ) {
-    this.reader = new VerifiedEntryReader(context);
+    this.reader = new VerifiedEntryReader(session);
   }
 
   /** Loads the manifest of `spec` (ns/name[:tag][@hash] or a full URL); no data is read. */
   static async browse(spec: string, opts: BrowseOptions = {}): Promise<Package> {
-    const ctx = opts.context ?? getDefaultContext();
-    const parsed = ctx.parseSpec(spec, opts.registry);
+    const session = opts.session ?? getDefaultSession();
+    const parsed = session.parseSpec(spec, opts.registry);
     const tag = opts.tag ?? parsed.tag;
     const hash = opts.hash ?? parsed.hash;
-    const registry = ctx.registry(parsed.registry);
+    const registry = session.registry(parsed.registry);
     const resolved = await registry.resolve(parsed.name, {
       ...(tag !== undefined && { tag }),
       ...(hash !== undefined && { hash }),
     });
     const manifest = await registry.loadManifest(resolved);
     return new Package(
-      ctx,
+      session,
       parsed.registry,
       parsed.name,
       hash !== undefined && tag === undefined ? undefined : (tag ?? "latest"),
@@ -77,14 +77,14 @@ export class Package implements Iterable<PackageEntry> {
 
   /** For code that already holds a manifest (the builder after a push, tests). */
   static fromManifest(
-    ctx: QuiltContext,
+    session: Session,
     registry: RegistryUrl,
     name: string,
     tag: string | undefined,
     manifest: Manifest,
     manifestLocation: string,
   ): Package {
-    return new Package(ctx, registry, name, tag, manifest, manifestLocation);
+    return new Package(session, registry, name, tag, manifest, manifestLocation);
   }
 
   get hash(): TopHash {
@@ -211,7 +211,7 @@ export class Package implements Iterable<PackageEntry> {
         throw new QuiltError("ENOTFOUND", `Nothing at ${quoted(keyOrPrefix)} in ${this.label}`);
       for (const e of entries) seen.set(e.logicalKey as string, e);
     }
-    return cacheEntries(await this.context.blockCache(), this.context.stores, [...seen.values()], opts);
+    return cacheEntries(await this.session.blockCache(), this.session.stores, [...seen.values()], opts);
   }
 
   /**
@@ -223,14 +223,14 @@ export class Package implements Iterable<PackageEntry> {
    * directory, theirs included (a running daemon then fetches again what it reads).
    */
   async clearCache(opts: { all?: boolean } = {}): Promise<void> {
-    await (await this.context.blockCache()).clear(opts);
+    await (await this.session.blockCache()).clear(opts);
   }
 
   /** Installs (incrementally) into `dir`. */
   async download(dir: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
-    const cache = await this.context.blockCache();
+    const cache = await this.session.blockCache();
     return translatingOsErrors(() =>
-      downloadManifest(this.context.stores, this.ref(), this.manifest, dir, { cache, ...opts }),
+      downloadManifest(this.session.stores, this.ref(), this.manifest, dir, { cache, ...opts }),
     );
   }
 
@@ -253,10 +253,10 @@ export class Package implements Iterable<PackageEntry> {
     dir: string,
     opts: Pick<DownloadOptions, "onProgress" | "paths"> & { deep?: boolean } = {},
   ): Promise<Change[]> {
-    const cache = await this.context.blockCache();
+    const cache = await this.session.blockCache();
     return (
       await translatingOsErrors(() =>
-        forceMatch(this.context.stores, this.ref(), this.manifest, dir, { cache, ...opts }),
+        forceMatch(this.session.stores, this.ref(), this.manifest, dir, { cache, ...opts }),
       )
     ).changes;
   }

@@ -15,5 +15,5 @@ export function withRegistry<T>(y: Argv<T>): Argv<T & { registry: string | undef
 
 /** Browses NAME (ns/name[:tag][@hash] or a full URL) in the command's registry. */
 export function openPackage(ctx: CommandContext, spec: string): Promise<Package> {
-  return Package.browse(spec, { registry: ctx.globals.registry, context: ctx.quilt });
+  return Package.browse(spec, { registry: ctx.globals.registry, session: ctx.quilt });
 }

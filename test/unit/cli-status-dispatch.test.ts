@@ -5,14 +5,14 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { PackageBuilder, QuiltContext } from "../../src/index.js";
+import { PackageBuilder, Session } from "../../src/index.js";
 import { main } from "../../src/cli/main.js";
 import type { Io } from "../../src/cli/context.js";
 import { statusHandlers, type StatusHandler } from "../../src/cli/status-command.js";
 
 const root = mkdtempSync(join(tmpdir(), "quilt-status-dispatch-"));
 const env = { HOME: root, QUILT_NO_LOG_FILE: "1", QUILT_CACHE_DIR: join(root, "cli-cache") };
-const ctx = new QuiltContext({ cacheDir: join(root, "cache") });
+const ctx = new Session({ cacheDir: join(root, "cache") });
 afterAll(() => ctx.close());
 // Handlers registered by modules main.ts imports (the builder workspace's) are set aside.
 let registered: StatusHandler[] = [];
@@ -41,7 +41,7 @@ describe("quilt status dispatch", () => {
     const registry = join(root, "registry");
     const src = mkdtempSync(join(root, "src-"));
     writeFileSync(join(src, "a.txt"), "a\n");
-    const b = new PackageBuilder("team/data", { registry, context: ctx });
+    const b = new PackageBuilder("team/data", { registry, session: ctx });
     await b.add(src, "");
     const pkg = await b.pushDataAndManifest({ prefix: "data/", tag: "v1" });
     const installed = join(root, "installed");
