@@ -19,7 +19,7 @@ import {
 } from "./builder-sources.js";
 import { getDefaultSession, type Session } from "../session.js";
 import { displaySource, foldContents, formatObject } from "./package-display.js";
-import { Package } from "./package.js";
+import { Package, provideBuilderFromPackage } from "./package.js";
 import { pushData, type PushDataOptions, type PushedEntry } from "./push-data.js";
 import { quoted } from "../untrusted-text.js";
 
@@ -433,3 +433,6 @@ function parentKeys(key: string): string[] {
   for (let i = key.indexOf("/"); i >= 0; i = key.indexOf("/", i + 1)) out.push(key.slice(0, i));
   return out;
 }
+
+// Package.asPackageBuilder() (and filter, sample) build through this; see package.ts for why.
+provideBuilderFromPackage((pkg, opts) => PackageBuilder.fromPackage(pkg, opts));

@@ -17,7 +17,7 @@ import { forceMatch, type Change } from "./force-match.js";
 import { readInstallState } from "./install-state.js";
 import { displaySource, foldContents, formatObject } from "./package-display.js";
 import { PackageDirectory, PackageEntry, type EntryBytesReader } from "./package-entry.js";
-import { PackageBuilder } from "./package-builder.js";
+import type { PackageBuilder } from "./package-builder.js";
 import { diffManifests, type PackageDiff } from "./diff.js";
 import {
   formatVerifyReport,
@@ -32,6 +32,19 @@ export interface BrowseOptions {
   tag?: string;
   hash?: string;
   session?: Session;
+}
+
+/**
+ * How a version becomes the builder of its next version (PackageBuilder.fromPackage), set by
+ * package-builder.ts as it loads. The builder imports this module (it adds other packages'
+ * entries and returns the Packages it pushes), so this one does not import it back: the
+ * dependency points one way. The library's entry point (index.ts) loads both.
+ */
+type BuilderFromPackage = (pkg: Package, opts: { output?: (line: string) => void }) => PackageBuilder;
+let builderFromPackage: BuilderFromPackage | undefined;
+
+export function provideBuilderFromPackage(make: BuilderFromPackage): void {
+  builderFromPackage = make;
 }
 
 export interface VerifyReport extends DirectoryVerifyResult {
@@ -263,7 +276,11 @@ export class Package implements Iterable<PackageEntry> {
 
   /** A builder for the next version: same entries, hashes and metadata. */
   asPackageBuilder(opts: { output?: (line: string) => void } = {}): PackageBuilder {
-    return PackageBuilder.fromPackage(this, opts);
+    if (!builderFromPackage)
+      throw new QuiltError("EINTERNAL", "PackageBuilder is not loaded", {
+        hint: 'import Package from the library\'s entry point ("quilt"), which loads PackageBuilder too',
+      });
+    return builderFromPackage(this, opts);
   }
 
   /** A builder with a subset of the entries (same physical objects; nothing is downloaded). */

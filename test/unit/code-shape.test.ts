@@ -4,19 +4,24 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { fileURLToPath } from "node:url";
 import { measure } from "../../scripts/code-shape.js";
 
 describe("code-shape", () => {
-  let root: string;
-  afterEach(() => rmSync(root, { recursive: true, force: true }));
+  let root: string | undefined;
+  afterEach(() => {
+    if (root !== undefined) rmSync(root, { recursive: true, force: true });
+    root = undefined;
+  });
 
   function tree(files: Record<string, string>): string {
-    root = mkdtempSync(join(tmpdir(), "code-shape-"));
+    const dir = mkdtempSync(join(tmpdir(), "code-shape-"));
+    root = dir;
     for (const [path, text] of Object.entries(files)) {
-      mkdirSync(join(root, path, ".."), { recursive: true });
-      writeFileSync(join(root, path), text);
+      mkdirSync(join(dir, path, ".."), { recursive: true });
+      writeFileSync(join(dir, path), text);
     }
-    return root;
+    return dir;
   }
 
   it("finds value cycles, type-only cycles, casts and the largest function", () => {
@@ -45,5 +50,10 @@ describe("code-shape", () => {
     const shape = measure(tree({ "a.ts": 'import "./b.js";\n', "b.ts": "export {};\n" }));
     expect(shape.valueCycles).toEqual([]);
     expect(shape.allCycles).toEqual([]);
+  });
+
+  it("src/ has no import cycle that Node loads", () => {
+    const src = fileURLToPath(new URL("../../src", import.meta.url));
+    expect(measure(src).valueCycles).toEqual([]);
   });
 });
