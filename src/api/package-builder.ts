@@ -9,6 +9,7 @@ import { fromPlain, type JsonObject, type JsonValue } from "../manifest/json-val
 import { parseLogicalKey, parseLogicalPrefix } from "../manifest/logical-key.js";
 import type { Manifest } from "../manifest/manifest.js";
 import { isValidPackageName, isValidTag } from "../manifest/package-spec.js";
+import { shortHash } from "../manifest/version-label.js";
 import type { RegistryUrl } from "../manifest/registry-url.js";
 import { buildManifest, manifestFromHashed, type BuildProgress } from "./build-manifest.js";
 import {
@@ -331,7 +332,7 @@ export class PackageBuilder {
     this.output(`Pushing manifest to ${url}`);
     await registry.pushManifest(this.name, manifest, { ...(opts.tag !== undefined && { tag: opts.tag }) });
     if (opts.tag !== undefined)
-      this.output(`Linking ${this.name}:${opts.tag} to manifest ${manifest.topHash.slice(0, 9)}`);
+      this.output(`Linking ${this.name}:${opts.tag} to manifest ${shortHash(manifest.topHash)}`);
     this.pushed = { url, ...(opts.tag !== undefined && { tag: opts.tag }) };
     return Package.fromManifest(this.session, this.registry, this.name, opts.tag ?? "latest", manifest, url);
   }

@@ -26,6 +26,7 @@ import {
   type DirectoryVerifyResult,
 } from "./verify-directory.js";
 import { quoted } from "../untrusted-text.js";
+import { versionLabel } from "../manifest/version-label.js";
 
 export interface BrowseOptions {
   registry?: string;
@@ -106,7 +107,7 @@ export class Package implements Iterable<PackageEntry> {
 
   /** "ns/name:tag", or "ns/name@<short hash>" for a version named by hash. */
   get label(): string {
-    return this.tag !== undefined ? `${this.name}:${this.tag}` : `${this.name}@${this.hash.slice(0, 9)}`;
+    return versionLabel(this.ref());
   }
 
   get message(): string | null {

@@ -6,7 +6,8 @@
 import type { Argv } from "yargs";
 import { formatChanges } from "../api/force-match.js";
 import type { CommandContext } from "./context.js";
-import { noInstallError, openInstalled, versionJson, versionLine } from "./consumer-shared.js";
+import { noInstallError, openInstalled, versionJson } from "./consumer-shared.js";
+import { versionLine } from "../manifest/version-label.js";
 import { cachedOnlyError, daemonMount, forceMatchMount } from "./mount-checks.js";
 import { openPackage, withRegistry } from "./shared.js";
 
@@ -73,7 +74,7 @@ export const forceMatchCommand = {
     const human =
       changes.length > 0
         ? formatChanges(changes, args.dir)
-        : [`No changes: ${args.dir} already matches ${versionLine(pkg)}`];
+        : [`No changes: ${args.dir} already matches ${versionLine(pkg.ref())}`];
     ctx.print(human, { dir: args.dir, ...versionJson(pkg), changes });
   },
 };

@@ -5,7 +5,8 @@ import { resolve } from "node:path";
 import type { Argv } from "yargs";
 import { QuiltError } from "../errors.js";
 import type { CommandContext } from "./context.js";
-import { shellQuote, versionLine } from "./consumer-shared.js";
+import { shellQuote } from "./consumer-shared.js";
+import { versionLine } from "../manifest/version-label.js";
 import { formatBytes } from "./progress.js";
 import { openPackage, withRegistry } from "./shared.js";
 import { quoted } from "../untrusted-text.js";
@@ -70,7 +71,7 @@ export const installCommand = {
     const fetched = result.fetched.length;
     const unchanged = result.unchanged.length;
     ctx.print(
-      `Installed ${versionLine(pkg)}: ${fetched} ${fetched === 1 ? "file" : "files"} fetched (${formatBytes(result.bytesFetched)}), ${unchanged} unchanged`,
+      `Installed ${versionLine(pkg.ref())}: ${fetched} ${fetched === 1 ? "file" : "files"} fetched (${formatBytes(result.bytesFetched)}), ${unchanged} unchanged`,
       {
         name: pkg.name,
         tag: pkg.tag ?? null,

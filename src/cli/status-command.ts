@@ -16,7 +16,8 @@
 import type { Argv } from "yargs";
 import { QuiltError } from "../errors.js";
 import type { CommandContext } from "./context.js";
-import { openInstalled, shellQuote, versionJson, versionLine } from "./consumer-shared.js";
+import { openInstalled, shellQuote, versionJson } from "./consumer-shared.js";
+import { versionLine } from "../manifest/version-label.js";
 import { EXIT_DIFFERENCE } from "./exit-codes.js";
 import { daemonMount, mountStatus } from "./mount-checks.js";
 
@@ -40,7 +41,7 @@ export async function installedStatus(ctx: CommandContext, dir: string): Promise
   });
   progress.finish();
   if (!r.ok) ctx.exitCode = EXIT_DIFFERENCE;
-  const human = [`Package: ${versionLine(pkg)}`];
+  const human = [`Package: ${versionLine(pkg.ref())}`];
   if (r.ok) human.push("No files have been changed");
   else {
     human.push("Files that differ from the package:");

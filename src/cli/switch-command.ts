@@ -11,6 +11,7 @@ import { daemonPaths } from "../daemon/paths.js";
 import { credentialsFingerprint } from "../daemon/s3-context.js";
 import { QuiltError, isQuiltError } from "../errors.js";
 import type { CommandContext } from "./context.js";
+import { shortHash } from "../manifest/version-label.js";
 
 interface SwitchArgs {
   dir: string;
@@ -19,7 +20,7 @@ interface SwitchArgs {
 }
 
 function version(v: { package: string; topHash: string }): string {
-  return `${v.package} (${v.topHash.slice(0, 9)})`;
+  return `${v.package} (${shortHash(v.topHash)})`;
 }
 
 export const switchCommand = {

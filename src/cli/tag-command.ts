@@ -3,7 +3,8 @@
 import type { Argv } from "yargs";
 import { QuiltError } from "../errors.js";
 import type { CommandContext } from "./context.js";
-import { SHORT_HASH_CHARS } from "./consumer-shared.js";
+import { shortHash } from "../manifest/version-label.js";
+
 import { withRegistry } from "./shared.js";
 
 export const tagCommand = {
@@ -39,14 +40,11 @@ export const tagCommand = {
       ...(spec.hash !== undefined && { hash: spec.hash }),
     });
     await registry.setTag(spec.name, resolved.topHash, args.tag);
-    ctx.print(
-      `Tagged ${spec.name}@${resolved.topHash.slice(0, SHORT_HASH_CHARS)} as ${spec.name}:${args.tag}`,
-      {
-        registry: spec.registry.url,
-        name: spec.name,
-        tag: args.tag,
-        topHash: resolved.topHash,
-      },
-    );
+    ctx.print(`Tagged ${spec.name}@${shortHash(resolved.topHash)} as ${spec.name}:${args.tag}`, {
+      registry: spec.registry.url,
+      name: spec.name,
+      tag: args.tag,
+      topHash: resolved.topHash,
+    });
   },
 };

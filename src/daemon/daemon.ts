@@ -9,6 +9,7 @@ import { QuiltError, isQuiltError } from "../errors.js";
 import { canonicalMountPath, clearStaleMount, mountAt, mountState } from "../fs/mount-table.js";
 import { log } from "../log.js";
 import { parseRegistryUrl } from "../manifest/registry-url.js";
+import { shortHash } from "../manifest/version-label.js";
 import { manifestKey } from "../storage/registry-layout.js";
 import type { Stores } from "../storage/stores.js";
 import { Session } from "../session.js";
@@ -295,7 +296,7 @@ export class Daemon {
           const target = `${spec.name}${spec.tag !== undefined ? `:${spec.tag}` : ""}${spec.hash !== undefined ? `@${spec.hash}` : ""}`;
           throw new QuiltError(
             "EBUSY",
-            `${mountpoint} is already mounted (${r.name}@${r.topHash.slice(0, 9)}${r.verify === "strict" ? ", --verify strict" : ""})`,
+            `${mountpoint} is already mounted (${r.name}@${shortHash(r.topHash)}${r.verify === "strict" ? ", --verify strict" : ""})`,
             {
               hint: `unmount it first: quilt unmount ${mountpoint}${switchable ? `; or switch it to that version in place: quilt switch ${mountpoint} ${target}` : ""}`,
             },

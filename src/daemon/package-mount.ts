@@ -19,7 +19,8 @@ import type { FaultCounts } from "../storage/fault-counters.js";
 import type { Stores } from "../storage/stores.js";
 import { MountEntryReader } from "./mount-entry-reader.js";
 import type { IndexedVersion } from "./indexed-version.js";
-import { mountLabel, type MountRecord, type MountVersion } from "./mount-records.js";
+import type { MountRecord, MountVersion } from "./mount-records.js";
+import { versionLabel } from "../manifest/version-label.js";
 
 export interface MountCheck {
   ok: boolean;
@@ -104,7 +105,7 @@ export class PackageMount {
   }
 
   get label(): string {
-    return mountLabel(this.record);
+    return versionLabel(this.record);
   }
 
   /** Size of the manifest this mount serves, when its registry said (`quilt mount` prints it). */
@@ -224,7 +225,7 @@ export class PackageMount {
       unverifiedCount: this.reader.unverified.size,
       failedCount: this.reader.failed.size,
       previous: this.record.previous
-        ? { ...this.record.previous, package: mountLabel({ ...this.record.previous }) }
+        ? { ...this.record.previous, package: versionLabel({ ...this.record.previous }) }
         : null,
     };
   }
