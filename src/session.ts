@@ -5,7 +5,7 @@
 // users get a process-wide default session; the CLI builds one per command, the daemon one
 // for its life; tests build their own.
 import { join } from "node:path";
-import { BlockCache } from "./cache/block-cache.js";
+import { BlockCache, type BlockCacheOptions } from "./cache/block-cache.js";
 import { cacheClaims, cacheDataDir, cacheDir, cacheSizeBytes, s3Timeouts } from "./config.js";
 import { makePrivateDir } from "./private-dir.js";
 import { parsePackageSpec, type PackageSpec } from "./manifest/package-spec.js";
@@ -29,6 +29,8 @@ export interface SessionOptions {
   s3?: S3StoreOptions;
   /** Size limit of the data cache in bytes; default QUILT_CACHE_SIZE or 10 GiB. */
   cacheBytes?: number;
+  /** When the block cache adopts files its index does not know (default in the background, see BlockCacheOptions). */
+  reconcile?: BlockCacheOptions["reconcile"];
   env?: NodeJS.ProcessEnv;
 }
 
@@ -44,6 +46,7 @@ export class Session {
   /** Stores of other S3 contexts (the daemon's mounts name their own), by the caller's key. */
   private readonly otherStores = new Map<string, Stores>();
   private readonly cacheBytes: number;
+  private readonly reconcile: BlockCacheOptions["reconcile"];
   /** The cache directory is the default one, which is made private (src/private-dir.ts). */
   private readonly defaultCacheDir: boolean;
   private blocks: Promise<BlockCache> | undefined;
@@ -55,6 +58,7 @@ export class Session {
     this.indexDir = opts.indexDir ?? join(this.cacheDir, "index", "library");
     this.defaultCacheDir = opts.cacheDir === undefined && !this.env.QUILT_CACHE_DIR;
     this.cacheBytes = opts.cacheBytes ?? cacheSizeBytes(this.env);
+    this.reconcile = opts.reconcile;
     // QUILT_S3_CONNECT_TIMEOUT / QUILT_S3_IDLE_TIMEOUT, unless the caller set timeouts itself;
     // a bad value fails here, when the session is built, not at its first request.
     this.stores = new Stores({ ...s3Timeouts(this.env), ...opts.s3 });
@@ -71,6 +75,7 @@ export class Session {
         indexDir: this.indexDir,
         maxBytes: this.cacheBytes,
         ...(!cacheClaims(this.env) && { claims: false }),
+        ...(this.reconcile !== undefined && { reconcile: this.reconcile }),
       }),
     );
     return this.blocks;

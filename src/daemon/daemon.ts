@@ -30,7 +30,7 @@ import {
   s3StoreOptions,
   type S3Context,
 } from "./s3-context.js";
-import type { DaemonPaths } from "./paths.js";
+import { daemonSessionOptions, type DaemonPaths } from "./paths.js";
 import { SocketServer, type Handler } from "./socket-server.js";
 
 /**
@@ -94,9 +94,7 @@ export class Daemon {
     // Its cache settings and S3 timeouts from its environment (a bad value stops the start
     // here, not the first mount); its block cache's index in its state directory.
     const session = new Session({
-      env,
-      dataDir: opts.paths.data,
-      indexDir: opts.paths.index,
+      ...daemonSessionOptions(opts.paths, env),
       ...(opts.cacheBytes !== undefined && { cacheBytes: opts.cacheBytes }),
     });
     // Default locations are made private (tightened if an older version left them 0755);
