@@ -10,6 +10,7 @@ import { QuiltError, isQuiltError } from "../errors.js";
 import { fusermountUnmount, mountState } from "../fs/mount-table.js";
 import { DaemonClient } from "./client.js";
 import { readMountRecords, writeMountRecords } from "./mount-records.js";
+import type { PingReply as DaemonInfo } from "./ops.js";
 import type { DaemonPaths } from "./paths.js";
 
 /** How long a starting daemon may take to answer (opening the cache index, remounting). */
@@ -17,17 +18,9 @@ const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 30_000;
 const POLL_MS = 100;
 
-export interface DaemonInfo {
-  pid: number;
-  startedAt: string;
-  mounts: number;
-  /** False while a starting daemon is still remounting what the previous one held. */
-  ready?: boolean;
-}
-
 export async function pingDaemon(paths: DaemonPaths): Promise<DaemonInfo | undefined> {
   try {
-    return await new DaemonClient(paths.socket).request<DaemonInfo>("ping", {}, { timeoutMs: 5_000 });
+    return await new DaemonClient(paths.socket).request("ping", {}, { timeoutMs: 5_000 });
   } catch (err) {
     if (isQuiltError(err, "EUNREACHABLE")) return undefined;
     throw err;
