@@ -137,6 +137,9 @@ describe("daemon socket", () => {
     expect(wrongVersion.text).toMatch(/"id":7.*unsupported protocol version 99/);
     const unknownOp = await raw(path, JSON.stringify({ id: 8, v: 1, op: "rm -rf" }) + "\n");
     expect(unknownOp.text).toMatch(/unknown operation/);
+    // prefetch was named by the protocol but never served; it is no operation now.
+    const prefetch = await raw(path, JSON.stringify({ id: 10, v: 1, op: "prefetch", params: {} }) + "\n");
+    expect(prefetch.text).toMatch(/"id":10.*"EPROTO".*unknown operation \\"prefetch\\"/);
     const truncated = await raw(path, '{"id": 9, "v": 1, "op": "pi');
     expect(truncated.text).toBe("");
     const huge = await raw(path, Buffer.alloc(MAX_FRAME_BYTES + 10, 0x61), 500);
