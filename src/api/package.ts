@@ -41,7 +41,10 @@ export interface BrowseOptions {
  * entries and returns the Packages it pushes), so this one does not import it back: the
  * dependency points one way. The library's entry point (index.ts) loads both.
  */
-type BuilderFromPackage = (pkg: Package, opts: { output?: (line: string) => void }) => PackageBuilder;
+type BuilderFromPackage = (
+  pkg: Package,
+  opts: { output?: (line: string) => void; registry?: string },
+) => PackageBuilder;
 let builderFromPackage: BuilderFromPackage | undefined;
 
 export function provideBuilderFromPackage(make: BuilderFromPackage): void {
@@ -275,13 +278,21 @@ export class Package implements Iterable<PackageEntry> {
     ).changes;
   }
 
-  /** A builder for the next version: same entries, hashes and metadata. */
-  asPackageBuilder(opts: { output?: (line: string) => void } = {}): PackageBuilder {
+  /**
+   * A builder for the next version: same entries, hashes and metadata; with `registry`, a
+   * version of the package in another registry (pushing it copies the objects there).
+   */
+  asPackageBuilder(opts: { output?: (line: string) => void; registry?: string } = {}): PackageBuilder {
     if (!builderFromPackage)
       throw new QuiltError("EINTERNAL", "PackageBuilder is not loaded", {
         hint: 'import Package from the library\'s entry point ("quilt"), which loads PackageBuilder too',
       });
     return builderFromPackage(this, opts);
+  }
+
+  /** `fn` of every entry under `prefix`, in key order (quilt3's `Package.map`). */
+  map<T>(fn: (entry: PackageEntry) => T, prefix = ""): T[] {
+    return this.entries(prefix).map((e) => fn(e));
   }
 
   /** A builder with a subset of the entries (same physical objects; nothing is downloaded). */
