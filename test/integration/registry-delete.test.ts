@@ -68,7 +68,7 @@ describe("list and delete versions in an S3 registry, with quilt3", () => {
     const ctx = newContext(env.endpoint);
     const name = `del/${uniquePrefix("s3")}`;
     const [h1, h2, h3] = (await threeVersions(ctx, env.registry, name)) as [string, string, string];
-    const opts = { registry: env.registry, context: ctx };
+    const opts = { registry: env.registry, session: ctx };
 
     const versions = await listPackageVersions(name, opts);
     expect(versions.map((v) => v.topHash)).toEqual([h3, h2, h1]);
