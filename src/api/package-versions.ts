@@ -4,7 +4,7 @@
 import { isValidPackageName } from "../manifest/package-spec.js";
 import { QuiltError } from "../errors.js";
 import { quoted } from "../untrusted-text.js";
-import { deletePackage as deleteAllPointers, deleteTag, deleteVersion } from "../storage/registry-delete.js";
+import { deleteAllPointers, deleteTag, deleteVersion } from "../storage/registry-delete.js";
 import type { Registry, VersionInfo } from "../storage/registry.js";
 import { getDefaultSession, type Session } from "../session.js";
 
