@@ -289,9 +289,13 @@ export class Package implements Iterable<PackageEntry> {
     return this.asPackageBuilder().filter((e) => chosen.has(e.logicalKey));
   }
 
-  /** What changed from `other` to this version. */
+  /**
+   * What changed from this version to `other`, as quilt3's `Package.diff`: `added` is in
+   * `other` only, `removed` (quilt3's `deleted`) in this version only; quilt3's `modified`
+   * is `modified` (content) plus `metadataChanged`.
+   */
   diff(other: Package): PackageDiff {
-    return diffManifests(other.manifest, this.manifest);
+    return diffManifests(this.manifest, other.manifest);
   }
 
   /** Packages are immutable. */

@@ -1,0 +1,124 @@
+// Behaviours a quilt3 user relies on, checked against the real quilt3 on one package it
+// builds into a local registry directory (two versions, with push messages and directory
+// metadata): diff's direction, the messages `quilt log` shows, and directory metadata.
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Package, QuiltContext } from "../../src/index.js";
+import { runCli } from "../helpers/cli.js";
+import { QUILT3_PRELUDE, removeTempDirs, tempDir } from "../helpers/package-fixtures.js";
+import { runQuilt3Json } from "../helpers/quilt3.js";
+import { writeTree } from "../helpers/usecase-support.js";
+
+const NAME = "parity/pkg";
+
+interface Built {
+  v1: string;
+  v2: string;
+  /** quilt3's own answers, to compare ours with. */
+  diff12: { added: string[]; modified: string[]; deleted: string[] };
+  diff21: { added: string[]; modified: string[]; deleted: string[] };
+  dirMeta: unknown;
+  noDirMeta: unknown;
+}
+
+let root: string;
+let registry: string;
+let built: Built;
+let context: QuiltContext;
+
+const cliEnv = (): Record<string, string> => ({
+  QUILT_REGISTRY: registry,
+  QUILT_CACHE_DIR: join(root, "cli-cache"),
+  QUILT_STATE_DIR: join(root, "state"),
+  AWS_ENDPOINT_URL: "http://127.0.0.1:9",
+  AWS_MAX_ATTEMPTS: "1",
+});
+const cli = (args: string[]) => runCli(args, { env: cliEnv(), cwd: root });
+
+beforeAll(async () => {
+  root = tempDir("quilt-parity-");
+  registry = join(root, "registry");
+  const data = writeTree(join(root, "data"), {
+    "a.txt": "same in both\n",
+    "b1.txt": "b, first\n",
+    "b2.txt": "b, second\n",
+    "c.txt": "c: only its metadata changes\n",
+    "d.txt": "deleted in v2\n",
+    "e.txt": "added in v2\n",
+    "sub/x.txt": "in a directory with metadata\n",
+    "plain/y.txt": "in a directory without\n",
+  });
+  built = await runQuilt3Json<Built>(
+    QUILT3_PRELUDE +
+      `import time
+reg, d = A["registry"], A["data"]
+f = lambda n: os.path.join(d, *n.split("/"))
+with contextlib.redirect_stdout(sys.stderr):
+    p1 = Package()
+    for lk in ["a.txt", "d.txt", "sub/x.txt", "plain/y.txt"]:
+        p1.set(lk, f(lk))
+    p1.set("b.txt", f("b1.txt"))
+    p1.set("c.txt", f("c.txt"), meta={"round": 1})
+    p1["sub"].set_meta({"kind": "directory", "n": 2})
+    v1 = p1.build(A["name"], registry=reg, message="first version")
+    time.sleep(1.1)  # its own timestamp pointer, so both versions are listed
+    p2 = Package.browse(A["name"], registry=reg, top_hash=v1)
+    p2.set("b.txt", f("b2.txt"))
+    p2.set("c.txt", f("c.txt"), meta={"round": 2})
+    p2.delete("d.txt")
+    p2.set("e.txt", f("e.txt"))
+    v2 = p2.build(A["name"], registry=reg, message="second: b changed, d out, e in")
+    p1 = Package.browse(A["name"], registry=reg, top_hash=v1)
+    p2 = Package.browse(A["name"], registry=reg, top_hash=v2)
+def diff(a, b):
+    added, modified, deleted = a.diff(b)
+    return {"added": added, "modified": modified, "deleted": deleted}
+print(json.dumps({"v1": v1, "v2": v2, "diff12": diff(p1, p2), "diff21": diff(p2, p1),
+    "dirMeta": p1["sub"].meta, "noDirMeta": p1["plain"].meta}))`,
+    { registry: pathToFileURL(registry).href, data, name: NAME },
+  );
+  context = new QuiltContext({ cacheDir: join(root, "lib-cache") });
+}, 120_000);
+
+afterAll(async () => {
+  await context?.close();
+  removeTempDirs();
+});
+
+const browse = (hash: string) => Package.browse(NAME, { registry, hash, context });
+
+describe("diff runs the way of quilt3's Package.diff", () => {
+  it("a.diff(b): added is in b only, removed (quilt3's deleted) in a only, both ways", async () => {
+    const [p1, p2] = await Promise.all([browse(built.v1), browse(built.v2)]);
+    expect(built.diff12).toEqual({ added: ["e.txt"], modified: ["b.txt", "c.txt"], deleted: ["d.txt"] });
+    for (const [a, b, theirs] of [
+      [p1, p2, built.diff12],
+      [p2, p1, built.diff21],
+    ] as const) {
+      const ours = a.diff(b);
+      expect(ours.added).toEqual(theirs.added);
+      expect(ours.removed).toEqual(theirs.deleted);
+      expect([...ours.modified, ...ours.metadataChanged].sort()).toEqual(theirs.modified);
+    }
+    expect(p1.diff(p2)).toMatchObject({ modified: ["b.txt"], metadataChanged: ["c.txt"] });
+  });
+
+  it("quilt diff A B says what was added and removed going from A to B", async () => {
+    const [human, json] = await Promise.all([
+      cli(["diff", `${NAME}@${built.v1}`, `${NAME}@${built.v2}`]),
+      cli(["diff", `${NAME}@${built.v1}`, `${NAME}@${built.v2}`, "--json"]),
+    ]);
+    expect(human.stderr).toBe("");
+    expect(human.stdout).toContain("  added:    e.txt\n");
+    expect(human.stdout).toContain("  removed:  d.txt\n");
+    expect(human.stdout).toContain("  modified: b.txt\n");
+    expect(human.stdout).toContain("  metadata: c.txt\n");
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      added: built.diff12.added,
+      removed: built.diff12.deleted,
+      modified: ["b.txt"],
+      metadataChanged: ["c.txt"],
+    });
+  });
+});
