@@ -1,6 +1,8 @@
 // Behaviours a quilt3 user relies on, checked against the real quilt3 on one package it
 // builds into a local registry directory (two versions, with push messages and directory
 // metadata): diff's direction, the messages `quilt log` shows, and directory metadata.
+import { execFileSync } from "node:child_process";
+import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -120,5 +122,39 @@ describe("diff runs the way of quilt3's Package.diff", () => {
       modified: ["b.txt"],
       metadataChanged: ["c.txt"],
     });
+  });
+});
+
+describe("verify hashes what it cannot prove untouched, as quilt3 hashes everything", () => {
+  it("catches a same-size rewrite whose mtime was put back; --deep hashes every file", async () => {
+    const dest = join(root, "installed");
+    const install = await cli(["install", `${NAME}@${built.v1}`, "--dest", dest]);
+    expect(install.stderr).toBe("");
+    const untouched = await cli(["verify", dest, "--json"]);
+    expect(JSON.parse(untouched.stdout)).toMatchObject({ ok: true, hashed: 0 });
+    const deep = await cli(["verify", dest, "--json", "--deep"]);
+    expect(JSON.parse(deep.stdout)).toMatchObject({ ok: true, hashed: 6 });
+
+    // Same size, same mtime to the nanosecond (put back with `touch -r`), same inode: only ctime moved.
+    const file = join(dest, "a.txt");
+    const saved = join(root, "a.times");
+    execFileSync("touch", ["-r", file, saved]);
+    const before = statSync(file, { bigint: true });
+    writeFileSync(file, "SAME IN BOTH\n");
+    execFileSync("touch", ["-r", saved, file]);
+    const after = statSync(file, { bigint: true });
+    expect([after.size, after.mtimeNs, after.ino]).toEqual([before.size, before.mtimeNs, before.ino]);
+    expect(after.ctimeNs).not.toBe(before.ctimeNs);
+
+    const caught = await cli(["verify", dest]);
+    expect(caught.code).toBe(1);
+    expect(caught.stdout).toContain(`${dest}/a.txt exists locally, but contents do not match manifest`);
+    const theirs = await runQuilt3Json<{ ok: boolean }>(
+      QUILT3_PRELUDE +
+        `p = Package.browse(A["name"], registry=A["registry"], top_hash=A["hash"])
+print(json.dumps({"ok": p.verify(A["dir"])}))`,
+      { name: NAME, registry: pathToFileURL(registry).href, hash: built.v1, dir: dest },
+    );
+    expect(theirs.ok).toBe(false);
   });
 });
