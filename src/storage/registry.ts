@@ -42,6 +42,8 @@ export interface VersionInfo {
   tags: string[];
   /** From the newest timestamp pointer, when there is one. */
   time?: Date;
+  /** The layout of the first pointer found naming it, where its manifest is looked for first. */
+  layout: LayoutVersion;
 }
 
 const isTimestamp = (p: string): boolean => /^\d{1,12}$/.test(p);
@@ -219,7 +221,7 @@ export class Registry {
     for (const { pointer } of await this.listPointers(name)) {
       const r = await this.readPointer(name, pointer);
       if (!r) continue;
-      const v = byHash.get(r.topHash) ?? { topHash: r.topHash, pointers: [], tags: [] };
+      const v = byHash.get(r.topHash) ?? { topHash: r.topHash, pointers: [], tags: [], layout: r.layout };
       v.pointers.push(pointer);
       if (isTimestamp(pointer)) {
         const t = new Date(Number(pointer) * 1000);

@@ -1,6 +1,7 @@
 // Behaviours a quilt3 user relies on, checked against the real quilt3 on one package it
 // builds into a local registry directory (two versions, with push messages and directory
-// metadata): diff's direction, the messages `quilt log` shows, and directory metadata.
+// metadata): diff's direction, verify's hashing, the messages `quilt log` shows, directory
+// metadata, and `quilt hash` of a mount of it.
 import { execFileSync } from "node:child_process";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -8,6 +9,8 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Package, QuiltContext } from "../../src/index.js";
 import { runCli } from "../helpers/cli.js";
+import { DaemonSandbox } from "../helpers/daemon-harness.js";
+import { fuseUnavailable } from "../helpers/fuse-harness.js";
 import { QUILT3_PRELUDE, removeTempDirs, tempDir } from "../helpers/package-fixtures.js";
 import { runQuilt3Json } from "../helpers/quilt3.js";
 import { writeTree } from "../helpers/usecase-support.js";
@@ -157,4 +160,57 @@ print(json.dumps({"ok": p.verify(A["dir"])}))`,
     );
     expect(theirs.ok).toBe(false);
   });
+});
+
+describe("log, meta and hash show what quilt3 users look for", () => {
+  it("quilt log shows each version's push message (quilt3's message), newest first", async () => {
+    const [human, json] = await Promise.all([cli(["log", NAME]), cli(["log", NAME, "--json"])]);
+    expect(human.stderr).toBe("");
+    const lines = human.stdout.trimEnd().split("\n");
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatch(new RegExp(`^\\S+  ${built.v2}  latest$`));
+    expect(lines[1]).toBe("    second: b changed, d out, e in");
+    expect(lines[2]).toMatch(new RegExp(`^\\S+  ${built.v1}$`));
+    expect(lines[3]).toBe("    first version");
+    const doc = JSON.parse(json.stdout) as { versions: { topHash: string; message: string | null }[] };
+    expect(doc.versions.map((v) => [v.topHash, v.message])).toEqual([
+      [built.v2, "second: b changed, d out, e in"],
+      [built.v1, "first version"],
+    ]);
+  });
+
+  it("quilt meta PKG dir/ prints a directory's metadata as quilt3 reads it, {} when it has none", async () => {
+    const spec = `${NAME}@${built.v1}`;
+    expect(built.dirMeta).toEqual({ kind: "directory", n: 2 });
+    expect(built.noDirMeta).toEqual({});
+    const [withMeta, bare, without, missing] = await Promise.all([
+      cli(["meta", spec, "sub/", "--json"]),
+      cli(["meta", spec, "sub", "--json"]),
+      cli(["meta", spec, "plain/", "--json"]),
+      cli(["meta", spec, "nowhere/"]),
+    ]);
+    expect(JSON.parse(withMeta.stdout)).toEqual(built.dirMeta);
+    expect(JSON.parse(bare.stdout)).toEqual(built.dirMeta);
+    expect(JSON.parse(without.stdout)).toEqual(built.noDirMeta);
+    expect(missing.code).toBe(4);
+    const pkg = await browse(built.v1);
+    expect(pkg.getMetadata("sub/")).toEqual(built.dirMeta);
+    expect(pkg.getMetadata("c.txt")).toEqual({ round: 1 });
+  });
+
+  it.skipIf(fuseUnavailable() !== null)(
+    "quilt hash MOUNT prints the mounted version's top hash, after a switch too",
+    async () => {
+      const box = await DaemonSandbox.create("parity-hash", { endpoint: "http://127.0.0.1:9" });
+      try {
+        const mnt = await box.mountDir();
+        await box.mount(`${NAME}@${built.v1}`, mnt, registry);
+        expect((await box.ok(["hash", mnt])).stdout).toBe(`${built.v1}\n`);
+        await box.ok(["switch", mnt, `@${built.v2}`]);
+        expect((await box.ok(["hash", mnt])).stdout).toBe(`${built.v2}\n`);
+      } finally {
+        await box.cleanup();
+      }
+    },
+  );
 });
