@@ -4,7 +4,7 @@
 import type { Argv } from "yargs";
 import type { CommandContext } from "./context.js";
 import { formatJson, hinted, shellQuote } from "./consumer-shared.js";
-import { openPackage, withRegistry } from "./shared.js";
+import { openPackageAt, withRegistry } from "./shared.js";
 
 /** Indentation of the human (non --json) output, in spaces. */
 const HUMAN_INDENT = 2;
@@ -14,7 +14,11 @@ export const metaCommand = {
   describe: "Print the user metadata of a package, or of one of its files or directories, as JSON",
   builder: (y: Argv) =>
     withRegistry(y)
-      .positional("name", { type: "string", describe: "Package: ns/name[:tag][@hash]", demandOption: true })
+      .positional("name", {
+        type: "string",
+        describe: "Package: ns/name[:tag][@hash], or a quilt+ URI whose &path= stands for KEY",
+        demandOption: true,
+      })
       .positional("key", {
         type: "string",
         describe:
@@ -27,8 +31,8 @@ export const metaCommand = {
         "the directory's metadata (quilt3's set_dir(..., meta=))",
       ),
   async run(args: { name: string; key?: string }, ctx: CommandContext): Promise<void> {
-    const pkg = await openPackage(ctx, args.name);
-    const key = args.key;
+    const { pkg, path } = await openPackageAt(ctx, args.name, args.key, "KEY");
+    const key = path ?? args.key;
     const meta =
       key === undefined
         ? pkg.metadata

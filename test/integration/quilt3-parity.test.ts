@@ -214,3 +214,33 @@ describe("log, meta and hash show what quilt3 users look for", () => {
     },
   );
 });
+
+describe("--registry NAME without s3://", () => {
+  it("an existing directory is that registry, as for quilt3; another bare name is refused with a hint, not searched", async () => {
+    // quilt3 takes any bare name for a directory under the current one: "mybucket" lists nothing.
+    const theirs = await runQuilt3Json<{ root: string; packages: string[]; existing: string[] }>(
+      `import quilt3
+from quilt3.backends import get_package_registry
+print(json.dumps({"root": str(get_package_registry("mybucket").root),
+    "packages": list(quilt3.list_packages("mybucket")), "existing": list(quilt3.list_packages("registry"))}))`,
+      null,
+      { cwd: root },
+    );
+    expect(theirs.root).toBe(`${pathToFileURL(join(root, "mybucket")).href}/.quilt`);
+    expect(theirs.packages).toEqual([]);
+    expect(theirs.existing).toEqual([NAME]);
+
+    const [existing, bare, dotted] = await Promise.all([
+      cli(["list", "--registry", "registry"]),
+      cli(["list", "--registry", "mybucket"]),
+      cli(["list", "--registry", "./mybucket"]),
+    ]);
+    expect(existing.stdout).toBe(`${NAME}\n`);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toBe(
+      'Error: Registry "mybucket" is not an existing directory, and an S3 registry is written s3://BUCKET\n' +
+        "hint: for the bucket write s3://mybucket; for a new local directory write ./mybucket\n",
+    );
+    expect(dotted.code).toBe(4); // a path: the directory is looked for, and is not there
+  });
+});
