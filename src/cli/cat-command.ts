@@ -17,7 +17,12 @@ export const catCommand = {
         demandOption: true,
       })
       .positional("key", { type: "string", describe: "Logical key of the file, e.g. cats/file1.txt" })
-      .check((argv) => argv.key !== undefined || uriHasPath(argv.name) || "Not enough arguments: KEY")
+      .check(
+        (argv) =>
+          argv.key !== undefined ||
+          uriHasPath(argv.name) ||
+          "Not enough arguments: give KEY, or a quilt+ URI whose &path= names the file",
+      )
       .example("quilt cat bucket/dataset cats/file1.txt", "print a file")
       .example("quilt cat bucket/dataset:v2 images/1.jpg > 1.jpg", "save a binary file")
       .example(
