@@ -24,8 +24,9 @@ export function openPackage(ctx: CommandContext, spec: string): Promise<Package>
 
 /**
  * For the commands that take a path inside the package (PATH_COMMANDS): browses SPEC, whose
- * quilt+ URI may name that path (`&path=`), and returns the path to use: the URI's, else the
- * command's own argument `given` (called `what` in the message); both at once are refused.
+ * quilt+ URI may name that path (`&path=`), and returns that path (checked to be in the
+ * version), or undefined when it names none and the command's own argument `given` (called
+ * `what` in messages) applies. Both at once are refused, before anything is fetched.
  */
 export async function openPackageAt(
   ctx: CommandContext,
@@ -33,16 +34,17 @@ export async function openPackageAt(
   given: string | string[] | undefined,
   what: string,
 ): Promise<{ pkg: Package; path: string | undefined }> {
+  const named = ctx.quilt.parseSpec(spec, ctx.globals.registry, true).path;
+  const hasGiven = given !== undefined && !(Array.isArray(given) && given.length === 0);
+  if (named !== undefined && hasGiven) {
+    throw new QuiltError("EUSAGE", `The URI names a path (path=${named}) and ${what} is given too`, {
+      hint: `give one of them: the URI's path= or ${what}`,
+    });
+  }
   const { package: pkg, path } = await browsePath(spec, {
     registry: ctx.globals.registry,
     context: ctx.quilt,
   });
-  const hasGiven = given !== undefined && !(Array.isArray(given) && given.length === 0);
-  if (path !== undefined && hasGiven) {
-    throw new QuiltError("EUSAGE", `The URI names a path (path=${path}) and ${what} is given too`, {
-      hint: `give one of them: the URI's path= or ${what}`,
-    });
-  }
   return { pkg, path };
 }
 
