@@ -52,7 +52,8 @@ export const logCommand = {
     }
     const messages: (string | null)[] = new Array(versions.length).fill(null);
     await forEachLimited(versions, HEADER_READS, async (v, i) => {
-      messages[i] = await readVersionMessage(registry, { name: spec.name, ...v });
+      // v1 first: quilt3's default layout (a v2 manifest costs one more read).
+      messages[i] = await readVersionMessage(registry, { name: spec.name, topHash: v.topHash, layout: "v1" });
     });
     const rows = versions.map((v, i) => ({
       topHash: v.topHash,

@@ -42,11 +42,10 @@ export interface VersionInfo {
   tags: string[];
   /** From the newest timestamp pointer, when there is one. */
   time?: Date;
-  /** The layout of the first pointer found naming it, where its manifest is looked for first. */
-  layout: LayoutVersion;
 }
 
-const isTimestamp = (p: string): boolean => /^\d{1,12}$/.test(p);
+/** Timestamp pointers are all digits (seconds since the epoch); tags never are. */
+export const isTimestamp = (p: string): boolean => /^\d{1,12}$/.test(p);
 
 export class Registry {
   constructor(
@@ -221,7 +220,7 @@ export class Registry {
     for (const { pointer } of await this.listPointers(name)) {
       const r = await this.readPointer(name, pointer);
       if (!r) continue;
-      const v = byHash.get(r.topHash) ?? { topHash: r.topHash, pointers: [], tags: [], layout: r.layout };
+      const v = byHash.get(r.topHash) ?? { topHash: r.topHash, pointers: [], tags: [] };
       v.pointers.push(pointer);
       if (isTimestamp(pointer)) {
         const t = new Date(Number(pointer) * 1000);
@@ -277,10 +276,16 @@ export class Registry {
     await this.writePointer(name, tag, topHash);
   }
 
-  private async writePointer(name: string, pointer: string, topHash: TopHash): Promise<void> {
+  /** Writes one pointer file (atomically: a reader sees the old hash or the new one). */
+  async writePointer(
+    name: string,
+    pointer: string,
+    topHash: TopHash,
+    layout: LayoutVersion = "v1",
+  ): Promise<void> {
     // No trailing newline: quilt3 writes and compares the bare hash.
     await this.store.put(
-      { bucket: this.bucket, key: pointerKey("v1", name, pointer) },
+      { bucket: this.bucket, key: pointerKey(layout, name, pointer) },
       Buffer.from(topHash, "ascii"),
     );
   }
