@@ -14,7 +14,13 @@ import { OpenFiles } from "./open-files.js";
 import { InodeTree, NOT_A_DIRECTORY, NOT_FOUND } from "./inode-tree.js";
 import type { FsTree } from "./tree.js";
 import type { JsonValue } from "../manifest/json-value.js";
-import { type PackageXattrs, XATTR_SIZE_MAX, xattrNames, xattrText } from "./xattrs.js";
+import {
+  isUnsupportedNamespace,
+  type PackageXattrs,
+  XATTR_SIZE_MAX,
+  xattrNames,
+  xattrText,
+} from "./xattrs.js";
 
 export interface Attr {
   ino: number;
@@ -336,6 +342,7 @@ export class QuiltFilesystem {
   }
 
   async getxattr(path: string, name: string): Promise<Buffer> {
+    if (isUnsupportedNamespace(name)) throw new FsError("EOPNOTSUPP", "getxattr", path);
     const g = this.gen;
     const text = xattrText(g.tree, this.resolveIn(g, path, "getxattr"), name, g.pkg);
     if (text === undefined) throw new FsError("ENODATA", "getxattr", path);

@@ -50,6 +50,7 @@ const ERRNO: Record<FsErrno, number> = {
   ETIMEDOUT: Fuse.ETIMEDOUT,
   EBADF: Fuse.EBADF,
   ENODATA: Fuse.ENODATA,
+  EOPNOTSUPP: Fuse.EOPNOTSUPP,
   ERANGE: Fuse.ERANGE,
   E2BIG: Fuse.E2BIG,
   EINVAL: Fuse.EINVAL,

@@ -182,12 +182,14 @@ describe("QuiltFilesystem extended attributes", () => {
     expect((await fs.getxattr("/", "user.quilt.top_hash")).toString()).toBe("f".repeat(64));
   });
 
-  it("answers ENODATA for attributes that do not exist and E2BIG for values the kernel refuses", async () => {
+  it("answers ENODATA for attributes that do not exist, EOPNOTSUPP outside user.*, and E2BIG for values the kernel refuses", async () => {
     const { fs } = setup();
     expect(await errnoOf(fs.getxattr("/README.md", "user.other"))).toBe("ENODATA");
     expect(await errnoOf(fs.getxattr("/data", "user.quilt.meta"))).toBe("ENODATA");
     expect(await errnoOf(fs.getxattr("/data", "user.quilt.hash"))).toBe("ENODATA");
     expect(await errnoOf(fs.getxattr("/nope", "user.quilt.hash"))).toBe("ENOENT");
+    for (const name of ["security.selinux", "system.posix_acl_access", "trusted.overlay.opaque"])
+      expect(await errnoOf(fs.getxattr("/README.md", name)), name).toBe("EOPNOTSUPP");
     const big = new QuiltFilesystem(
       fsManifest([{ key: "f", size: 1, meta: { blob: "x".repeat(70_000) } }]),
       new MemoryEntryReader(),
