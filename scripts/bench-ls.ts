@@ -8,7 +8,10 @@
 // CPU per file of the cold listing. Writes an "`ls -l` of a large directory" section into
 // docs/BENCHMARKS.md.
 //
-//   npx tsx scripts/bench-ls.ts [--flat 100000] [--rounds 3] [--no-build] [--no-write]
+// With --before DIR (a built checkout of an earlier commit, e.g. `git worktree add DIR COMMIT`
+// then `npx tsc` there), that build's daemon is measured in the same rounds, on its own state.
+//
+//   npx tsx scripts/bench-ls.ts [--flat 100000] [--rounds 3] [--before DIR] [--no-build] [--no-write]
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, open, rm } from "node:fs/promises";
@@ -39,6 +42,7 @@ const { values: args } = parseArgs({
   options: {
     flat: { type: "string" },
     rounds: { type: "string" },
+    before: { type: "string" },
     "no-build": { type: "boolean", default: false },
     "no-write": { type: "boolean", default: false },
   },
@@ -52,6 +56,12 @@ function median(xs: number[]): number {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
+/** A checkout by its commit (a path would name this machine's directories). */
+function checkoutName(dir: string): string {
+  const r = spawnSync("git", ["-C", dir, "log", "-1", "--format=%h"], { encoding: "utf8" });
+  return r.status === 0 ? `commit ${r.stdout.trim()}` : "an earlier build";
+}
+
 /** The flat directory's names and sizes as sparse local files: what an installed copy lists. */
 async function writeLocalCopy(dir: string): Promise<void> {
   await mkdir(dir);
@@ -62,76 +72,121 @@ async function writeLocalCopy(dir: string): Promise<void> {
   }
 }
 
-interface Round {
+/** A build whose daemon serves the mount: this checkout, or an earlier one given by --before. */
+interface Build {
+  label: string;
+  bin: string;
+  env: NodeJS.ProcessEnv;
+  mnt: string;
+  pid: number;
+}
+
+interface Listing {
   cold: number;
   warm: number;
-  local: number;
   /** Daemon CPU seconds during the cold listing. */
   daemonCpu: number;
+}
+
+interface Round {
+  local: number;
+  builds: Listing[];
 }
 
 async function main(): Promise<void> {
   if (!args["no-build"])
     spawnSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: REPO_ROOT, stdio: "inherit" });
   const scratch = await mkdtemp(join(tmpdir(), "quilt-bench-ls-"));
+  const registry = join(scratch, "registry");
   const env = {
     ...process.env,
     ...FAKE_AWS_ENV,
     AWS_ENDPOINT_URL: "http://127.0.0.1:9",
-    QUILT_STATE_DIR: join(scratch, "state"),
-    QUILT_CACHE_DIR: join(scratch, "cache"),
-    QUILT_REGISTRY: join(scratch, "registry"),
+    QUILT_REGISTRY: registry,
   };
-  const quilt = (...a: string[]) =>
-    timeCommand(process.execPath, [QUILT_BIN, ...a], { env, stdoutTo: "pipe" });
+  const quilt = (b: Pick<Build, "bin" | "env">, ...a: string[]) =>
+    timeCommand(process.execPath, [b.bin, ...a], { env: b.env, stdoutTo: "pipe" });
   const ls = async (dir: string) => {
     const r = await timeCommand("bash", ["-c", `ls -l ${dir} | wc -l`], { env, stdoutTo: "pipe" });
     if (Number(r.stdout.trim()) !== FLAT + 1) throw new Error(`ls -l ${dir} listed ${r.stdout.trim()} lines`);
     return r.seconds;
   };
-  const mnt = join(scratch, "mnt");
   const local = join(scratch, "installed-flat");
   const loadStart = loadLine();
   const started = Date.now();
+  const builds: Build[] = [];
   try {
     console.error(`generating ${FLAT} entries in one directory under ${scratch}`);
-    await pushBigPackage(env.QUILT_REGISTRY, NAME, { files: FLAT, perDir: 1000, flat: FLAT }, "v1");
+    await pushBigPackage(registry, NAME, { files: FLAT, perDir: 1000, flat: FLAT }, "v1");
     await writeLocalCopy(local);
-    await mkdir(mnt);
-    await quilt("daemon", "start");
-    const pid = Number(readFileSync(join(scratch, "state", "daemon", "daemon.pid"), "utf8").trim());
-    await quilt("mount", `${NAME}:v1`, mnt);
+    const sources = [{ label: "this build", bin: QUILT_BIN }];
+    if (args.before)
+      sources.push({
+        label: `before (${checkoutName(args.before)})`,
+        bin: join(args.before, "bin", "quilt.js"),
+      });
+    for (const [k, src] of sources.entries()) {
+      const dir = join(scratch, `build${k}`);
+      const b = {
+        ...src,
+        mnt: join(dir, "mnt"),
+        env: { ...env, QUILT_STATE_DIR: join(dir, "state"), QUILT_CACHE_DIR: join(dir, "cache") },
+      };
+      await mkdir(b.mnt, { recursive: true });
+      await quilt(b, "daemon", "start");
+      const pid = Number(readFileSync(join(dir, "state", "daemon", "daemon.pid"), "utf8").trim());
+      builds.push({ ...b, pid });
+      await quilt(b, "mount", `${NAME}:v1`, b.mnt);
+    }
     const rounds: Round[] = [];
     for (let r = 0; r < ROUNDS; r++) {
-      // A fresh mount: the kernel has no entry of the directory's children yet.
-      await quilt("unmount", mnt);
-      await quilt("mount", `${NAME}:v1`, mnt);
-      const cpu0 = processCpuSeconds(pid) ?? NaN;
-      const cold = await ls(`${mnt}/flat`);
-      const daemonCpu = (processCpuSeconds(pid) ?? NaN) - cpu0;
-      const warm = await ls(`${mnt}/flat`);
-      const localSeconds = await ls(local);
-      rounds.push({ cold, warm, local: localSeconds, daemonCpu });
+      const listings: Listing[] = [];
+      for (const b of builds) {
+        // A fresh mount: the kernel has no entry of the directory's children yet.
+        await quilt(b, "unmount", b.mnt);
+        await quilt(b, "mount", `${NAME}:v1`, b.mnt);
+        const cpu0 = processCpuSeconds(b.pid) ?? NaN;
+        const cold = await ls(`${b.mnt}/flat`);
+        const daemonCpu = (processCpuSeconds(b.pid) ?? NaN) - cpu0;
+        listings.push({ cold, warm: await ls(`${b.mnt}/flat`), daemonCpu });
+      }
+      rounds.push({ local: await ls(local), builds: listings });
+      const said = listings.map(
+        (l, k) =>
+          `${builds[k]?.label}: cold ${fmtSeconds(l.cold)}, warm ${fmtSeconds(l.warm)}, daemon CPU ${fmtSeconds(l.daemonCpu)}`,
+      );
       console.error(
-        `round ${r + 1}: cold ${fmtSeconds(cold)}, warm ${fmtSeconds(warm)}, local ${fmtSeconds(localSeconds)}, daemon CPU ${fmtSeconds(daemonCpu)}; load ${loadLine()}`,
+        `round ${r + 1}: ${said.join("; ")}; local ${fmtSeconds(rounds[r]?.local ?? NaN)}; load ${loadLine()}`,
       );
     }
-    const med = (f: (r: Round) => number) => median(rounds.map(f));
-    const each = (f: (r: Round) => number) => rounds.map((r) => f(r).toFixed(1)).join(", ");
     const perFileUs = (s: number) => ((s / FLAT) * 1e6).toFixed(0);
+    const localMed = median(rounds.map((r) => r.local));
+    const rows = builds.flatMap((b, k) => {
+      const of = (f: (l: Listing) => number) => rounds.map((r) => f(r.builds[k] as Listing));
+      const ratio = (f: (l: Listing) => number) => rounds.map((r) => f(r.builds[k] as Listing) / r.local);
+      const row = (what: string, f: (l: Listing) => number, goal: string) =>
+        `| ${b.label}: ${what} | ${fmtSeconds(median(of(f)))} | ${perFileUs(median(of(f)))} µs | **${median(ratio(f)).toFixed(1)}×** (${ratio(
+          f,
+        )
+          .map((x) => x.toFixed(1))
+          .join(", ")}) | ${goal} |`;
+      return [
+        row("mount, cold (fresh mount)", (l) => l.cold, "≤ 3×"),
+        row("mount, warm (kernel caches hold every entry)", (l) => l.warm, "≤ 3×"),
+        `| ${b.label}: daemon CPU during the cold listing | ${fmtSeconds(median(of((l) => l.daemonCpu)))} | ${perFileUs(median(of((l) => l.daemonCpu)))} µs |  |  |`,
+      ];
+    });
     const section = [
       START,
       "## `ls -l` of a large directory (scripts/bench-ls.ts)",
       "",
       `- Machine: ${machineLine()}; shared with other work: load average at start ${loadStart}, at end ${loadLine()}`,
-      `- ${today()}, ${commitLine()}; one directory of ${FLAT.toLocaleString("en")} entries, generated manifest in a local registry, mounted by a running daemon (from its manifest index); the local copy is the same names and sizes as sparse files; ${ROUNDS} rounds, each: remount, \`ls -l\` of the mount (cold), again (warm), then of the local copy; medians, each round's ratio in brackets; whole script ${((Date.now() - started) / 60000).toFixed(1)} min`,
+      `- ${today()}, ${commitLine()}; one directory of ${FLAT.toLocaleString("en")} entries, generated manifest in a local registry, mounted by a running daemon (from its manifest index); the local copy is the same names and sizes as sparse files; ${ROUNDS} rounds, each: per build, remount, \`ls -l\` of the mount (cold), again (warm); then the local copy; medians, each round's ratio to that round's local listing in brackets; whole script ${((Date.now() - started) / 60000).toFixed(1)} min`,
       "",
       "| `ls -l` | time | per file | vs the local copy | goal |",
       "|---|---|---|---|---|",
-      `| mount, cold (fresh mount: one FUSE lookup per name) | ${fmtSeconds(med((r) => r.cold))} | ${perFileUs(med((r) => r.cold))} µs | **${med((r) => r.cold / r.local).toFixed(1)}×** (${each((r) => r.cold / r.local)}) | ≤ 3× |`,
-      `| mount, warm (kernel caches hold every entry) | ${fmtSeconds(med((r) => r.warm))} | ${perFileUs(med((r) => r.warm))} µs | **${med((r) => r.warm / r.local).toFixed(1)}×** (${each((r) => r.warm / r.local)}) | ≤ 3× |`,
-      `| local copy (baseline) | ${fmtSeconds(med((r) => r.local))} | ${perFileUs(med((r) => r.local))} µs | 1.0× |  |`,
-      `| daemon CPU during the cold listing | ${fmtSeconds(med((r) => r.daemonCpu))} | ${perFileUs(med((r) => r.daemonCpu))} µs |  |  |`,
+      ...rows,
+      `| local copy (baseline) | ${fmtSeconds(localMed)} | ${perFileUs(localMed)} µs | 1.0× |  |`,
       "",
       LS_PROSE,
       END,
@@ -139,8 +194,10 @@ async function main(): Promise<void> {
     console.log(section);
     if (!args["no-write"]) await writeSection(START, END, section);
   } finally {
-    await quilt("daemon", "stop").catch(() => undefined);
-    spawnSync("fusermount", ["-uz", mnt]);
+    for (const b of builds) {
+      await quilt(b, "daemon", "stop").catch(() => undefined);
+      spawnSync("fusermount", ["-uz", b.mnt]);
+    }
     await rm(scratch, { recursive: true, force: true });
   }
 }
