@@ -26,6 +26,7 @@ import {
   intOption,
   loadLine,
   machineLine,
+  median,
   processCpuSeconds,
   QUILT_BIN,
   REPO_ROOT,
@@ -49,12 +50,6 @@ const { values: args } = parseArgs({
 });
 const FLAT = intOption(args.flat, "BENCH_FLAT", 100_000);
 const ROUNDS = intOption(args.rounds, "BENCH_ROUNDS", 3);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 
 /** A checkout by its commit (a path would name this machine's directories). */
 function checkoutName(dir: string): string {
