@@ -25,6 +25,7 @@ import { logCommand } from "./log-command.js";
 import { diffCommand } from "./diff-command.js";
 import { tagCommand } from "./tag-command.js";
 import { cacheCommand } from "./cache-command.js";
+import { manifestCommand } from "./manifest-command.js";
 import { initCommand } from "./init-command.js";
 import { addCommand } from "./add-command.js";
 import { setCommand } from "./set-command.js";
@@ -63,6 +64,7 @@ const COMMANDS: CommandModule<never>[] = [
   diffCommand as CommandModule<never>,
   tagCommand as CommandModule<never>,
   cacheCommand as CommandModule<never>,
+  manifestCommand as CommandModule<never>,
   // Builder workflow: a workspace (quilt init) becomes a package version.
   initCommand as CommandModule<never>,
   addCommand as CommandModule<never>,
