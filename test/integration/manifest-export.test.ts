@@ -7,11 +7,10 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { PackageBuilder } from "../../src/index.js";
 import { parseJson } from "../../src/manifest/json-parse.js";
 import { runCli } from "../helpers/cli.js";
-import { FAKE_AWS_ENV } from "../helpers/moto-server.js";
 import {
   ENTRY_META_TEXT,
   fixtureFiles,
@@ -21,7 +20,7 @@ import {
 } from "../helpers/package-fixtures.js";
 import { runQuilt3Json } from "../helpers/quilt3.js";
 import { uniquePrefix } from "../helpers/s3.js";
-import { cleanupAll, newContext, usecaseEnv } from "../helpers/usecase-support.js";
+import { cleanupAll, motoClient, newContext, usecaseEnv } from "../helpers/usecase-support.js";
 
 const env = usecaseEnv();
 const salt = uniquePrefix("mexport");
@@ -41,21 +40,9 @@ function cli(args: string[], cacheDir = join(tempDir("quilt-export-cache-"), "ca
   });
 }
 
-function s3(): S3Client {
-  return new S3Client({
-    endpoint: env.endpoint,
-    forcePathStyle: true,
-    region: FAKE_AWS_ENV.AWS_REGION,
-    credentials: {
-      accessKeyId: FAKE_AWS_ENV.AWS_ACCESS_KEY_ID,
-      secretAccessKey: FAKE_AWS_ENV.AWS_SECRET_ACCESS_KEY,
-    },
-  });
-}
-
 /** Replaces the registry's manifest object of the package (as someone with write access could). */
 async function putManifest(top: string, body: string): Promise<void> {
-  const client = s3();
+  const client = motoClient(env);
   try {
     await client.send(
       new PutObjectCommand({ Bucket: env.bucket, Key: `.quilt/packages/${top}`, Body: body }),
@@ -146,7 +133,7 @@ describe("quilt manifest export", () => {
     for (const row of seen.rows) expect(JSON.parse(row).version_id).toMatch(/\S/);
     // Nothing but the file is left in the destination directory.
     expect(readdirSync(out).sort()).toEqual(["rows.jsonl", "rows.parquet"]);
-  });
+  }, 120_000);
 
   it("prints the same JSON Lines on stdout as -o writes, and the format follows the file name", async () => {
     const out = tempDir("quilt-export-out-");
@@ -157,7 +144,7 @@ describe("quilt manifest export", () => {
     expect(stdout.stdout.split("\n")).toHaveLength(files.length + 1);
     expect((await cli([name, "-o", join(out, "y.parquet")])).code).toBe(0);
     expect(readFileSync(join(out, "y.parquet")).subarray(0, 4).toString()).toBe("PAR1");
-  });
+  }, 120_000);
 
   it("exports a manifest whose lines are not in quilt3's order by loading it whole", async () => {
     // Same entries, same top hash, lines reversed: valid, but not checkable in one pass.
@@ -175,7 +162,7 @@ describe("quilt manifest export", () => {
     } finally {
       await putManifest(topHash, good);
     }
-  });
+  }, 120_000);
 
   it("writes nothing from a manifest that does not match its top hash, and rereads a damaged cached copy", async () => {
     const good = await registryManifest();
@@ -210,7 +197,7 @@ describe("quilt manifest export", () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toBe(original);
     expect(readFileSync(cached, "utf8")).toBe(good);
-  });
+  }, 120_000);
 
   it("refuses an unknown format, Parquet on stdout and --json without -o, and says why a destination fails", async () => {
     const format = await cli([name, "--format", "csv"]);
@@ -238,12 +225,12 @@ describe("quilt manifest export", () => {
     const notFound = await cli([`${name}:nope`]);
     expect(notFound.code).toBe(4);
     expect(notFound.stdout).toBe("");
-  });
+  }, 120_000);
 });
 
 /** The registry's manifest object of the package, as pushed. */
 async function registryManifest(): Promise<string> {
-  const client = s3();
+  const client = motoClient(env);
   try {
     const r = await client.send(
       new GetObjectCommand({ Bucket: env.bucket, Key: `.quilt/packages/${topHash}` }),
