@@ -12,6 +12,7 @@
 // SHA-256 recorded when it was fetched is dropped from the cache and read from the registry,
 // and a manifest read from the registry is kept in the cache only once verified.
 import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { isQuiltError } from "../errors.js";
@@ -84,6 +85,9 @@ async function intoFile(
   fill: (open: () => Promise<RowWriter>) => Promise<Written>,
 ): Promise<Written> {
   let writer: RowWriter | undefined;
+  // A process that exits meanwhile (Ctrl-C, a closed stdout) leaves no half-written file.
+  const onExit = (): void => rmSync(tmp, { force: true });
+  process.once("exit", onExit);
   const openFresh = async (): Promise<RowWriter> => {
     await writer?.close().catch(() => undefined);
     await rm(tmp, { force: true });
@@ -104,6 +108,8 @@ async function intoFile(
     await writer?.close().catch(() => undefined);
     await rm(tmp, { force: true });
     throw err;
+  } finally {
+    process.removeListener("exit", onExit);
   }
 }
 

@@ -3,8 +3,8 @@
 // for Spark, Ray Data, Dask or DuckDB to read the objects straight from S3 in parallel.
 // The rows go to FILE, or as JSON Lines to stdout; either way only once the version's top
 // hash was checked (src/api/manifest-export.ts), so a bad manifest prints nothing.
-import { createReadStream } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { rmSync } from "node:fs";
+import { mkdtemp, open, rm, type FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { extname, join } from "node:path";
 import type { Argv } from "yargs";
@@ -79,17 +79,26 @@ export const manifestCommand = {
         hint: "give -o FILE for the rows, or leave out --json",
       });
     // Through a private file, so stdout gets rows only once the whole manifest was verified.
+    // It is unlinked before the rows go out: a reader that stops early (`| head`) ends this
+    // process at once (bin/quilt.js), and the file must not outlive it.
     const dir = await mkdtemp(join(tmpdir(), "quilt-export-"));
+    const onExit = (): void => rmSync(dir, { recursive: true, force: true });
+    process.once("exit", onExit);
+    let rows: FileHandle;
     try {
       const r = await exportManifest(args.name, join(dir, "rows.jsonl"), { ...opts, context: ctx.quilt });
-      try {
-        for await (const chunk of createReadStream(r.path)) await ctx.io.outBytes(chunk as Buffer);
-      } catch (err) {
-        // The reader went away (`... | head`): nothing more to say, like cat.
-        if ((err as NodeJS.ErrnoException).code !== "EPIPE") throw err;
-      }
+      rows = await open(r.path);
     } finally {
       await rm(dir, { recursive: true, force: true });
+      process.removeListener("exit", onExit);
+    }
+    try {
+      for await (const chunk of rows.createReadStream()) await ctx.io.outBytes(chunk as Buffer);
+    } catch (err) {
+      // The reader went away (`... | head`): nothing more to say, like cat.
+      if ((err as NodeJS.ErrnoException).code !== "EPIPE") throw err;
+    } finally {
+      await rows.close().catch(() => undefined);
     }
   },
 };

@@ -5,12 +5,15 @@
 // exported (loaded whole); a manifest that does not match its top hash, or a damaged cached
 // copy, never reaches the output; and the usage and destination errors say what to do.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { PackageBuilder } from "../../src/index.js";
 import { parseJson } from "../../src/manifest/json-parse.js";
+import { pushBigPackage } from "../helpers/big-manifest.js";
 import { runCli } from "../helpers/cli.js";
+import { REPO_ROOT } from "../helpers/moto-server.js";
 import {
   ENTRY_META_TEXT,
   fixtureFiles,
@@ -144,6 +147,31 @@ describe("quilt manifest export", () => {
     expect(stdout.stdout.split("\n")).toHaveLength(files.length + 1);
     expect((await cli([name, "-o", join(out, "y.parquet")])).code).toBe(0);
     expect(readFileSync(join(out, "y.parquet")).subarray(0, 4).toString()).toBe("PAR1");
+  }, 120_000);
+
+  it("leaves no temporary file behind when the reader of stdout stops early (`| head`)", async () => {
+    // Enough rows to fill the pipe, so the export is cut off mid-stream by EPIPE.
+    const registry = tempDir("quilt-export-registry-");
+    await pushBigPackage(registry, "big/rows", { files: 4000, perDir: 100, flat: 100 });
+    const tmp = tempDir("quilt-export-tmp-");
+    const child = spawn(
+      process.execPath,
+      [join(REPO_ROOT, "bin", "quilt.js"), "manifest", "export", "big/rows"],
+      {
+        env: { ...process.env, QUILT_REGISTRY: registry, QUILT_CACHE_DIR: join(tmp, "..", "c"), TMPDIR: tmp },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    const first = await new Promise<string>((resolve) =>
+      child.stdout.once("data", (d: Buffer) => {
+        child.stdout.destroy();
+        resolve(d.toString());
+      }),
+    );
+    const code = await new Promise((resolve) => child.once("close", resolve));
+    expect(first).toMatch(/^\{"logical_key":"d0000\/d0000\/f0000000.bin"/);
+    expect(code).toBe(0);
+    expect(readdirSync(tmp)).toEqual([]);
   }, 120_000);
 
   it("exports a manifest whose lines are not in quilt3's order by loading it whole", async () => {
