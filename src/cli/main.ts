@@ -24,6 +24,7 @@ import { listCommand } from "./list-command.js";
 import { logCommand } from "./log-command.js";
 import { diffCommand } from "./diff-command.js";
 import { tagCommand } from "./tag-command.js";
+import { deleteCommand } from "./delete-command.js";
 import { cacheCommand } from "./cache-command.js";
 import { manifestCommand } from "./manifest-command.js";
 import { initCommand } from "./init-command.js";
@@ -63,6 +64,7 @@ const COMMANDS: CommandModule<never>[] = [
   logCommand as CommandModule<never>,
   diffCommand as CommandModule<never>,
   tagCommand as CommandModule<never>,
+  deleteCommand as CommandModule<never>,
   cacheCommand as CommandModule<never>,
   manifestCommand as CommandModule<never>,
   // Builder workflow: a workspace (quilt init) becomes a package version.
@@ -192,7 +194,8 @@ export async function main(
     .exitProcess(false)
     .fail((msg, err, y) => {
       // yargs' own parse errors ("Not enough arguments following: tag") are usage errors too.
-      if (err && err.name !== "YError") throw err;
+      // So is a .check() that answers with a message: yargs passes that string as `err`.
+      if (err instanceof Error && err.name !== "YError") throw err;
       msg = msg ?? err?.message ?? "bad usage";
       let help = "";
       y.showHelp((text: string) => {
