@@ -57,10 +57,10 @@ export const manifestCommand = {
       .epilogue(
         "Columns: logical_key, physical_key (s3://bucket/key?versionId=..., as in the manifest), bucket, key, " +
           "version_id (null when unversioned), size, hash_type, hash_value, meta (the entry's metadata as JSON text; " +
-          "user metadata under user_meta). A reader GETs bucket/key at version_id and checks hash_value " +
-          "(SHA256: the hex SHA-256 of the bytes). The manifest is read in one pass, whatever its size, and " +
-          "nothing is written unless its top hash matches. docs/processing-with-dask.md shows Dask reading a " +
-          "package's files this way.",
+          "user metadata under user_meta). A reader GETs bucket/key at version_id and checks the bytes against " +
+          "hash_value (hash_type sha2-256-chunked, quilt3's default, or SHA256). The manifest is read in one pass, " +
+          "whatever its size, and nothing is written unless its top hash matches. docs/processing-with-dask.md " +
+          "shows Dask reading a package's files this way, with the hash check.",
       ),
   async run(args: ManifestArgs, ctx: CommandContext): Promise<void> {
     const format = formatOf(args);
