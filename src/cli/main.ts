@@ -26,6 +26,7 @@ import { diffCommand } from "./diff-command.js";
 import { tagCommand } from "./tag-command.js";
 import { deleteCommand } from "./delete-command.js";
 import { cacheCommand } from "./cache-command.js";
+import { manifestCommand } from "./manifest-command.js";
 import { initCommand } from "./init-command.js";
 import { addCommand } from "./add-command.js";
 import { setCommand } from "./set-command.js";
@@ -65,6 +66,7 @@ const COMMANDS: CommandModule<never>[] = [
   tagCommand as CommandModule<never>,
   deleteCommand as CommandModule<never>,
   cacheCommand as CommandModule<never>,
+  manifestCommand as CommandModule<never>,
   // Builder workflow: a workspace (quilt init) becomes a package version.
   initCommand as CommandModule<never>,
   addCommand as CommandModule<never>,
