@@ -132,8 +132,9 @@ export class Session {
     return this.openRegistry(url, stores);
   }
 
-  parseSpec(spec: string, registry?: string): PackageSpec {
-    return parsePackageSpec(spec, { registry, env: this.env });
+  /** `allowPath`: accept a quilt+ URI's `&path=` (the caller honours it); refused otherwise. */
+  parseSpec(spec: string, registry?: string, allowPath = false): PackageSpec {
+    return parsePackageSpec(spec, { registry, env: this.env, allowPath });
   }
 
   /** Manifests are cached under <cacheDir>/manifests, per registry identity (stores.ts). */

@@ -26,6 +26,7 @@ import { diffCommand } from "./diff-command.js";
 import { tagCommand } from "./tag-command.js";
 import { deleteCommand } from "./delete-command.js";
 import { cacheCommand } from "./cache-command.js";
+import { manifestCommand } from "./manifest-command.js";
 import { initCommand } from "./init-command.js";
 import { addCommand } from "./add-command.js";
 import { setCommand } from "./set-command.js";
@@ -65,6 +66,7 @@ const COMMANDS: CommandModule<never>[] = [
   tagCommand as CommandModule<never>,
   deleteCommand as CommandModule<never>,
   cacheCommand as CommandModule<never>,
+  manifestCommand as CommandModule<never>,
   // Builder workflow: a workspace (quilt init) becomes a package version.
   initCommand as CommandModule<never>,
   addCommand as CommandModule<never>,
@@ -192,7 +194,8 @@ export async function main(
     .exitProcess(false)
     .fail((msg, err, y) => {
       // yargs' own parse errors ("Not enough arguments following: tag") are usage errors too.
-      if (err && err.name !== "YError") throw err;
+      // So is a .check() that answers with a message: yargs passes that string as `err`.
+      if (err instanceof Error && err.name !== "YError") throw err;
       msg = msg ?? err?.message ?? "bad usage";
       let help = "";
       y.showHelp((text: string) => {
