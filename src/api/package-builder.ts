@@ -22,6 +22,9 @@ import { displaySource, foldContents, formatObject } from "./package-display.js"
 import { Package } from "./package.js";
 import { pushData, type PushDataOptions, type PushedEntry } from "./push-data.js";
 import { quoted } from "../untrusted-text.js";
+import { manifestJson } from "../manifest/python-json.js";
+import type { WorkflowChoice } from "../workflows/workflow-validator.js";
+import { headerWithWorkflow } from "./builder-workflow.js";
 
 export interface BuilderOptions {
   registry?: string;
@@ -53,13 +56,14 @@ export class PackageBuilder {
   readonly registry: RegistryUrl;
   readonly context: QuiltContext;
   private entries = new Map<string, BuilderEntry>();
-  private header: JsonObject = new Map<string, JsonValue>([
-    ["version", "v0"],
-    ["message", null],
-  ]);
+  // "message" is added where quilt3 adds it: when set, else at push after "workflow", so a
+  // header comes out in quilt3's key order (the bytes, not only the top hash, are the same).
+  private header: JsonObject = new Map<string, JsonValue>([["version", "v0"]]);
   private dirMeta = new Map<string, JsonValue>();
   private built: Manifest | undefined;
   private pushed: { tag?: string; url: string } | undefined;
+  /** The workflow and message checkWorkflow() passed with, until something changes. */
+  private checked: { workflow: WorkflowChoice; message: string | undefined } | undefined;
   private readonly output: (line: string) => void;
 
   constructor(name: string, opts: BuilderOptions = {}) {
@@ -112,6 +116,12 @@ export class PackageBuilder {
   private changed(): void {
     this.built = undefined;
     this.pushed = undefined;
+    this.checked = undefined;
+  }
+
+  /** The header as a manifest carries it: with a message, null when none was set. */
+  private manifestHeader(): JsonObject {
+    return this.header.has("message") ? this.header : new Map([...this.header, ["message", null]]);
   }
 
   /**
@@ -287,7 +297,7 @@ export class PackageBuilder {
     this.output("Building manifest...");
     const { manifest, hashed } = await buildManifest(
       this.context.stores,
-      this.header,
+      this.manifestHeader(),
       this.dirMeta,
       [...this.entries.values()],
       opts.onProgress,
@@ -306,24 +316,57 @@ export class PackageBuilder {
     // Physical keys changed but hashes did not, so the top hash stays; the manifest is re-made, not re-hashed.
     const moved = pushed.some((p) => !p.from.equals(p.entry.source));
     if (before && moved)
-      this.built = manifestFromHashed(this.header, this.dirMeta, [...this.entries.values()]);
+      this.built = manifestFromHashed(this.manifestHeader(), this.dirMeta, [...this.entries.values()]);
     if (moved) this.pushed = undefined;
     return pushed;
   }
 
-  /** Builds if needed, refuses local pointers unless forced, writes manifest and pointers. */
+  /**
+   * Checks the builder against the registry's workflow (.quilt/workflows/config.yml), as
+   * quilt3's push and build do, and records the workflow and the message in the header.
+   * `workflow`: an ID; undefined for the config's default; null for none (quilt3's None).
+   * Pushes call it; call it first to refuse a push before any byte is hashed or copied.
+   */
+  async checkWorkflow(opts: { workflow?: WorkflowChoice; message?: string } = {}): Promise<void> {
+    if (this.checked && this.checked.workflow === opts.workflow && this.checked.message === opts.message)
+      return;
+    const current = this.header.get("message");
+    const header = await headerWithWorkflow(
+      this.context.stores,
+      this.registry,
+      this.name,
+      this.header,
+      [...this.entries.values()],
+      { workflow: opts.workflow, message: opts.message ?? (typeof current === "string" ? current : null) },
+    );
+    if (opts.message !== undefined || !header.has("message")) header.set("message", opts.message ?? null);
+    if (manifestJson(header) !== manifestJson(this.header)) {
+      this.header = header;
+      this.pushed = undefined;
+      // Only the header changed: the entries keep their hashes, so no file is hashed again.
+      if (this.built) this.built = manifestFromHashed(header, this.dirMeta, [...this.entries.values()]);
+    }
+    this.checked = { workflow: opts.workflow, message: opts.message };
+  }
+
+  /** Checks the workflow, builds if needed, refuses local pointers unless forced, writes manifest and pointers. */
   async pushManifest(
-    options: { tag?: string; forceAllowLocalFiles?: boolean; message?: string } = {},
+    options: {
+      tag?: string;
+      forceAllowLocalFiles?: boolean;
+      message?: string;
+      workflow?: WorkflowChoice;
+    } = {},
   ): Promise<Package> {
     const tag = options.tag ?? this.defaultTag;
     const opts = { ...options, ...(tag !== undefined && { tag }) };
-    if (opts.message !== undefined) this.setMessage(opts.message);
     if (this.hasLocalFiles() && !opts.forceAllowLocalFiles) {
       throw new QuiltError(
         "EUSAGE",
         "Manifest contains pointers to local files. Use pushData() to first push those files to s3 or forceAllowLocalFiles: true if this is intentional",
       );
     }
+    await this.checkWorkflow({ workflow: opts.workflow, message: opts.message });
     if (!this.built) await this.buildManifest();
     const manifest = this.built as Manifest;
     const registry = this.context.registry(this.registry);
@@ -336,13 +379,16 @@ export class PackageBuilder {
     return Package.fromManifest(this.context, this.registry, this.name, opts.tag ?? "latest", manifest, url);
   }
 
+  /** Checks the workflow first (a refused package copies nothing), then pushes data and manifest. */
   async pushDataAndManifest(
-    opts: PushDataOptions & { tag?: string; message?: string } = {},
+    opts: PushDataOptions & { tag?: string; message?: string; workflow?: WorkflowChoice } = {},
   ): Promise<Package> {
+    await this.checkWorkflow({ workflow: opts.workflow, message: opts.message });
     await this.pushData(opts);
     return this.pushManifest({
       ...(opts.tag !== undefined && { tag: opts.tag }),
       ...(opts.message !== undefined && { message: opts.message }),
+      workflow: opts.workflow,
     });
   }
 

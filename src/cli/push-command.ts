@@ -5,28 +5,39 @@ import { changeWorkspace } from "./builder-shared.js";
 import type { CommandContext } from "./context.js";
 import { pushedJson, pushWorkspaceData, withPrefix } from "./push-data-command.js";
 import { checkTag, packageJson, pushWorkspaceManifest, withTagAndMessage } from "./push-manifest-command.js";
+import { withWorkflow, workflowChoice } from "./workflow-option.js";
 
 interface PushArgs {
   prefix?: string;
   tag?: string;
   message?: string;
+  workflow?: string;
 }
 
 export const pushCommand = {
   command: "push",
   describe: "Push the workspace's data and then its manifest (push-data + push-manifest)",
   builder: (y: Argv) =>
-    withTagAndMessage(withPrefix(y))
+    withWorkflow(withTagAndMessage(withPrefix(y)))
       .example("quilt push --prefix=data/dataset/v1/ -t v1", "push everything and tag the version v1")
-      .example('quilt push -m "fix labels"', "push with the last prefix used, with a message"),
+      .example('quilt push -m "fix labels"', "push with the last prefix used, with a message")
+      .example(
+        "quilt push --workflow curated -m v2",
+        "push under the registry's 'curated' workflow (exit 9 if refused)",
+      ),
   async run(args: PushArgs, ctx: CommandContext): Promise<void> {
     checkTag(args.tag);
+    const workflow = workflowChoice(args.workflow);
+    const message = args.message !== undefined ? { message: args.message } : {};
     await changeWorkspace(ctx, async (ws) => {
+      // Refused by the registry's workflow before any byte is copied, as quilt3 refuses.
+      await ws.builder.checkWorkflow({ workflow, ...message });
       const { prefix, pushed } = await pushWorkspaceData(ctx, ws, args.prefix, false);
       await ws.save();
       const pkg = await pushWorkspaceManifest(ctx, ws, {
         ...(args.tag !== undefined && { tag: args.tag }),
-        ...(args.message !== undefined && { message: args.message }),
+        ...message,
+        workflow,
       });
       ctx.print([], { ...(packageJson(pkg) as object), prefix, pushed: pushedJson(pushed) });
     });
