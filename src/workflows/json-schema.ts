@@ -39,7 +39,11 @@ function hasRef(v: JsonValue): boolean {
 
 /** A compiled schema that words its failures as jsonschema does. */
 export class JsonSchema {
-  private constructor(private readonly validateFn: ValidateFunction) {}
+  private constructor(
+    private readonly validateFn: ValidateFunction,
+    /** The schema as parsed, for the values messages quote (2.0 stays a float). */
+    private readonly model: unknown,
+  ) {}
 
   /** The schema in `bytes`, read from `where` (a URL, for messages), known as `id` in the config. */
   static compile(bytes: Buffer, id: string, where: string): JsonSchema {
@@ -76,11 +80,11 @@ export class JsonSchema {
   private static checked(plain: unknown, id: string, model: unknown): JsonSchema {
     const ajv = newAjv();
     if (!ajv.validateSchema(plain as object)) {
-      const failure = describeFailure(ajv.errors ?? [], model);
+      const failure = describeFailure(ajv.errors ?? [], model, undefined);
       throw notValid(id, failure.message);
     }
     try {
-      return new JsonSchema(ajv.compile(plain as object));
+      return new JsonSchema(ajv.compile(plain as object), model);
     } catch (err) {
       throw notValid(id, (err as Error).message);
     }
@@ -89,7 +93,7 @@ export class JsonSchema {
   /** Undefined when `data` (the manifest's model: Maps, PyFloat) is valid, else the first failure. */
   check(data: JsonValue): SchemaFailure | undefined {
     if (this.validateFn(forAjv(data))) return undefined;
-    return describeFailure((this.validateFn.errors ?? []) as ErrorObject[], data);
+    return describeFailure((this.validateFn.errors ?? []) as ErrorObject[], data, this.model);
   }
 }
 

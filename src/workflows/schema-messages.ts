@@ -48,7 +48,7 @@ function outermost(errors: ErrorObject[]): ErrorObject | undefined {
  * jsonschema's message for Ajv's errors about `data`. `data` is the model the caller has
  * (Maps, PyFloat), so that repr() shows 1.0 and key order as Python would.
  */
-export function describeFailure(errors: ErrorObject[], data: unknown): SchemaFailure {
+export function describeFailure(errors: ErrorObject[], data: unknown, schemaModel: unknown): SchemaFailure {
   const e = outermost(errors);
   if (!e) return { message: "failed validation", path: [] };
   const segs = pointerSegments(e.dataPath);
@@ -61,13 +61,20 @@ export function describeFailure(errors: ErrorObject[], data: unknown): SchemaFai
   });
   // A property name checked by propertyNames is the instance, not the object holding it.
   if (e.schemaPath.includes("/propertyNames/")) instance = e.data;
-  return { message: message(e, instance), path };
+  // The keyword's value from the schema as parsed (2.0 stays a float), else Ajv's copy.
+  const schemaSegs = e.schemaPath.split("/").slice(1).map(decodeURIComponent);
+  let parent: unknown = schemaModel;
+  for (const s of schemaSegs.slice(0, -1).map((x) => x.replace(/~1/g, "/").replace(/~0/g, "~")))
+    parent = child(parent, s);
+  const own = child(parent, e.keyword);
+  return {
+    message: message(e, instance, own !== undefined ? own : e.schema, parent ?? e.parentSchema),
+    path,
+  };
 }
 
-function message(e: ErrorObject, instance: unknown): string {
+function message(e: ErrorObject, instance: unknown, schema: unknown, parent: unknown): string {
   const r = pythonRepr(instance);
-  const schema = e.schema as unknown;
-  const parent = e.parentSchema as Record<string, unknown> | undefined;
   switch (e.keyword) {
     case "type": {
       const types = Array.isArray(schema) ? schema : [schema];
@@ -82,9 +89,10 @@ function message(e: ErrorObject, instance: unknown): string {
       return `${pythonRepr(params.missingProperty?.replace(/^[./]/, ""))} is a dependency of ${pythonRepr(params.property)}`;
     }
     case "additionalProperties":
-      return additionalProperties(instance, parent ?? {});
+      return additionalProperties(instance, parent);
     case "additionalItems": {
-      const extra = (instance as unknown[]).slice(Array.isArray(parent?.items) ? parent.items.length : 0);
+      const items = child(parent, "items");
+      const extra = (instance as unknown[]).slice(Array.isArray(items) ? items.length : 0);
       return `Additional items are not allowed (${extra.map(pythonRepr).join(", ")} ${extra.length === 1 ? "was" : "were"} unexpected)`;
     }
     case "enum":
@@ -116,7 +124,7 @@ function message(e: ErrorObject, instance: unknown): string {
     case "pattern":
       return `${r} does not match ${pythonRepr(schema)}`;
     case "contains":
-      return `${r} does not contain items matching the given schema`;
+      return `None of ${r} are valid under the given schema`;
     case "anyOf":
     case "oneOf":
       return (e.params as { passingSchemas?: unknown }).passingSchemas
@@ -131,9 +139,9 @@ function message(e: ErrorObject, instance: unknown): string {
   }
 }
 
-function additionalProperties(instance: unknown, parent: Record<string, unknown>): string {
-  const props = keysOf(parent.properties);
-  const patterns = keysOf(parent.patternProperties);
+function additionalProperties(instance: unknown, parent: unknown): string {
+  const props = keysOf(child(parent, "properties"));
+  const patterns = keysOf(child(parent, "patternProperties"));
   const joinedPattern = patterns.length > 0 ? new RegExp(patterns.join("|"), "u") : undefined;
   const extras = keysOf(instance)
     .filter((k) => !props.includes(k) && !(joinedPattern?.test(k) ?? false))
