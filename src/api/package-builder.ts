@@ -10,7 +10,12 @@ import { parseLogicalKey, parseLogicalPrefix } from "../manifest/logical-key.js"
 import type { Manifest } from "../manifest/manifest.js";
 import { isValidPackageName, isValidTag } from "../manifest/package-spec.js";
 import type { RegistryUrl } from "../manifest/registry-url.js";
-import { buildManifest, manifestFromHashed, type BuildProgress } from "./build-manifest.js";
+import {
+  buildManifest,
+  headerWithMessage,
+  manifestFromHashed,
+  type BuildProgress,
+} from "./build-manifest.js";
 import {
   entriesFromLocal,
   entriesFromManifest,
@@ -56,8 +61,7 @@ export class PackageBuilder {
   readonly registry: RegistryUrl;
   readonly context: QuiltContext;
   private entries = new Map<string, BuilderEntry>();
-  // "message" is added where quilt3 adds it: when set, else at push after "workflow", so a
-  // header comes out in quilt3's key order (the bytes, not only the top hash, are the same).
+  // "message" is added where quilt3 adds it (see headerWithMessage).
   private header: JsonObject = new Map<string, JsonValue>([["version", "v0"]]);
   private dirMeta = new Map<string, JsonValue>();
   private built: Manifest | undefined;
@@ -117,11 +121,6 @@ export class PackageBuilder {
     this.built = undefined;
     this.pushed = undefined;
     this.checked = undefined;
-  }
-
-  /** The header as a manifest carries it: with a message, null when none was set. */
-  private manifestHeader(): JsonObject {
-    return this.header.has("message") ? this.header : new Map([...this.header, ["message", null]]);
   }
 
   /**
@@ -297,7 +296,7 @@ export class PackageBuilder {
     this.output("Building manifest...");
     const { manifest, hashed } = await buildManifest(
       this.context.stores,
-      this.manifestHeader(),
+      headerWithMessage(this.header),
       this.dirMeta,
       [...this.entries.values()],
       opts.onProgress,
@@ -316,7 +315,9 @@ export class PackageBuilder {
     // Physical keys changed but hashes did not, so the top hash stays; the manifest is re-made, not re-hashed.
     const moved = pushed.some((p) => !p.from.equals(p.entry.source));
     if (before && moved)
-      this.built = manifestFromHashed(this.manifestHeader(), this.dirMeta, [...this.entries.values()]);
+      this.built = manifestFromHashed(headerWithMessage(this.header), this.dirMeta, [
+        ...this.entries.values(),
+      ]);
     if (moved) this.pushed = undefined;
     return pushed;
   }
