@@ -122,4 +122,49 @@ describe("workflows on a local registry, as quilt3's build applies them", () => 
     expect((await quilt3Build(s.registry, s.data, { owner: 1.5 })).error).toBe((err as Error).message);
     await s.ctx.close();
   });
+
+  it("refuses a config or schema it cannot use with quilt3's messages (exit 9's EWORKFLOWCONFIG)", async () => {
+    const s = setup();
+    const wf = join(s.registry, ".quilt", "workflows");
+    const missing = pathToFileURL(join(wf, "missing.json")).href;
+    const configs = [
+      'version: "1"\n',
+      'version: "2"\nworkflows: {a: {name: A}}\n',
+      "version: [\n",
+      'version: "1"\nworkflows: {a: {name: A, metadata_schema: s}}\nschemas: {s: {url: schemas/s.json}}\n',
+      `version: "1"\nworkflows: {a: {name: A, metadata_schema: s}}\nschemas: {s: {url: "${missing}"}}\n`,
+      'version: "1"\nworkflows: {a: {name: A, metadata_schema: t}}\nschemas: {s: {url: x}}\n',
+      'version: "1"\nworkflows: {"bad id": {name: A}}\n',
+    ];
+    const theirs = await runQuilt3Json<string[]>(
+      `import contextlib, os
+from quilt3 import Package
+A = ARGS
+out = []
+for text in A["configs"]:
+    with open(os.path.join(A["registry"], ".quilt", "workflows", "config.yml"), "w") as f:
+        f.write(text)
+    p = Package()
+    p.set_meta({})
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            p.build("ns/local", registry="file://" + A["registry"], workflow="a")
+        out.append("accepted")
+    except Exception as e:
+        out.append(str(e))
+print(json.dumps(out))`,
+      { registry: s.registry, configs },
+    );
+    const mine: string[] = [];
+    for (const text of configs) {
+      writeFileSync(join(wf, "config.yml"), text);
+      const b = new PackageBuilder("ns/local", { registry: s.registry, context: s.ctx });
+      b.setMeta("", {});
+      const err = await b.checkWorkflow({ workflow: "a" }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: "EWORKFLOWCONFIG" });
+      mine.push((err as Error).message);
+    }
+    expect(mine).toEqual(theirs);
+    await s.ctx.close();
+  });
 });
