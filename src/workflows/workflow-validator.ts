@@ -11,7 +11,7 @@ import type { Stores } from "../storage/stores.js";
 import type { JsonSchema } from "./json-schema.js";
 import { pythonStrRepr } from "./python-repr.js";
 import type { SchemaFailure } from "./schema-messages.js";
-import { WORKFLOWS_CONFIG_PATH, WorkflowConfig } from "./workflow-config.js";
+import { WORKFLOWS_CONFIG_PATH, WorkflowConfig, type WorkflowEntry } from "./workflow-config.js";
 
 /** A workflow ID; undefined: the config's default (quilt3's `...`); null: none (quilt3's `None`). */
 export type WorkflowChoice = string | null | undefined;
@@ -63,7 +63,8 @@ export async function checkWorkflow(
     );
   }
   const id = choice === undefined ? (config.data.default_workflow ?? null) : choice;
-  let workflow: NonNullable<WorkflowConfig["data"]["workflows"][string]> | Record<string, never> = {};
+  // No workflow, where the config allows none, has no rules (quilt3: workflow_data = {}).
+  let workflow: Partial<WorkflowEntry> = {};
   if (id === null) {
     if (config.data.is_workflow_required ?? true)
       throw refused(
