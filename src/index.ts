@@ -8,3 +8,4 @@ export type { PackageDiff } from "./api/diff.js";
 export type { DownloadResult, TransferProgress } from "./api/download.js";
 export type { CacheOptions, CacheResult, CacheProgress, CacheEntryError } from "./api/cache-entries.js";
 export { QuiltError, isQuiltError, type ErrorCode } from "./errors.js";
+export type { WorkflowChoice } from "./workflows/workflow-validator.js";
