@@ -2,6 +2,15 @@
 export { Package, type BrowseOptions, type VerifyReport } from "./api/package.js";
 export { PackageBuilder, type BuilderOptions } from "./api/package-builder.js";
 export { PackageEntry, PackageDirectory } from "./api/package-entry.js";
+export {
+  listPackages,
+  listPackageVersions,
+  deletePackage,
+  type PackageVersion,
+  type RegistryOptions,
+  type DeleteOptions,
+  type DeleteResult,
+} from "./api/package-versions.js";
 export { QuiltContext, configure, getDefaultContext, type QuiltContextOptions } from "./api/context.js";
 export { formatChanges, type Change } from "./api/force-match.js";
 export type { PackageDiff } from "./api/diff.js";

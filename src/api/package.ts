@@ -261,9 +261,17 @@ export class Package implements Iterable<PackageEntry> {
     ).changes;
   }
 
-  /** A builder for the next version: same entries, hashes and metadata. */
-  asPackageBuilder(opts: { output?: (line: string) => void } = {}): PackageBuilder {
+  /**
+   * A builder for the next version: same entries, hashes and metadata; with `registry`, a
+   * version of the package in another registry (pushing it copies the objects there).
+   */
+  asPackageBuilder(opts: { output?: (line: string) => void; registry?: string } = {}): PackageBuilder {
     return PackageBuilder.fromPackage(this, opts);
+  }
+
+  /** `fn` of every entry under `prefix`, in key order (quilt3's `Package.map`). */
+  map<T>(fn: (entry: PackageEntry) => T, prefix = ""): T[] {
+    return this.entries(prefix).map((e) => fn(e));
   }
 
   /** A builder with a subset of the entries (same physical objects; nothing is downloaded). */

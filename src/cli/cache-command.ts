@@ -114,7 +114,7 @@ export const cacheCommand = {
     }
     const s = cache.stats();
     const daemon = (await pingDaemon(paths))
-      ? await new DaemonClient(paths.socket).request<{ cache: typeof s }>("stats")
+      ? await new DaemonClient(paths.socket).request("stats")
       : undefined;
     const lines = [
       `Cache: ${formatBytes(s.bytes)} of ${formatBytes(s.maxBytes)} in ${s.objects} objects (${s.blocks} blocks of ${formatBytes(s.blockSize)})`,

@@ -24,6 +24,7 @@ import { listCommand } from "./list-command.js";
 import { logCommand } from "./log-command.js";
 import { diffCommand } from "./diff-command.js";
 import { tagCommand } from "./tag-command.js";
+import { deleteCommand } from "./delete-command.js";
 import { cacheCommand } from "./cache-command.js";
 import { initCommand } from "./init-command.js";
 import { addCommand } from "./add-command.js";
@@ -62,6 +63,7 @@ const COMMANDS: CommandModule<never>[] = [
   logCommand as CommandModule<never>,
   diffCommand as CommandModule<never>,
   tagCommand as CommandModule<never>,
+  deleteCommand as CommandModule<never>,
   cacheCommand as CommandModule<never>,
   // Builder workflow: a workspace (quilt init) becomes a package version.
   initCommand as CommandModule<never>,

@@ -5,7 +5,7 @@
 import type { Argv } from "yargs";
 import { DaemonClient } from "../daemon/client.js";
 import { ensureDaemon } from "../daemon/lifecycle.js";
-import { VERIFY_MODES } from "../daemon/mount-request.js";
+import { VERIFY_MODES } from "../daemon/ops.js";
 import { credentialsFingerprint, s3ContextFromEnv } from "../daemon/s3-context.js";
 import { parsePackageSpec } from "../manifest/package-spec.js";
 import { daemonPaths } from "../daemon/paths.js";
@@ -83,19 +83,16 @@ export const mountCommand = {
     const paths = daemonPaths(process.env, args.cacheDir);
     const { started } = await ensureDaemon(paths, process.env, daemonArgs(args));
     if (started) ctx.say(`Started the quilt daemon (log: ${paths.log})`);
-    const info = await new DaemonClient(paths.socket).request<MountInfoReply & { alreadyMounted?: boolean }>(
-      "mount",
-      {
-        spec: args.name,
-        mountpoint: resolve(args.dir),
-        registry: spec.registry.url,
-        s3: s3ContextFromEnv(process.env),
-        ...(credentials !== undefined && { credentials }),
-        ...(args.verify === "strict" && { verify: "strict" }),
-        allowOther: args.allowOther,
-        nonEmpty: args.nonempty,
-      },
-    );
+    const info = await new DaemonClient(paths.socket).request("mount", {
+      spec: args.name,
+      mountpoint: resolve(args.dir),
+      registry: spec.registry.url,
+      s3: s3ContextFromEnv(process.env),
+      ...(credentials !== undefined && { credentials }),
+      ...(args.verify === "strict" && { verify: "strict" }),
+      allowOther: args.allowOther,
+      nonEmpty: args.nonempty,
+    });
     const seconds = (performance.now() - began) / 1000;
     ctx.print(mountedLine(info, seconds), { ...info, seconds });
   },
@@ -134,7 +131,7 @@ export const unmountCommand = {
       })
       .example("quilt unmount ./dataset", ""),
   async run(args: { dir: string; force: boolean }, ctx: CommandContext): Promise<void> {
-    const r = await new DaemonClient(daemonPaths().socket).request<{ mountpoint: string }>("unmount", {
+    const r = await new DaemonClient(daemonPaths().socket).request("unmount", {
       mountpoint: resolve(args.dir),
       force: args.force,
     });
@@ -153,14 +150,12 @@ export const mountsCommand = {
     ),
   async run(_args: unknown, ctx: CommandContext): Promise<void> {
     const paths = daemonPaths();
-    const live = await new DaemonClient(paths.socket)
-      .request<MountInfoReply[]>("list")
-      .catch((err: unknown) => {
-        // No daemon (or a dead one's socket): nothing is mounted, but a crashed daemon's
-        // mounts come back at the next start; they are listed as such. No daemon is started.
-        if (isQuiltError(err, "EUNREACHABLE")) return undefined;
-        throw err;
-      });
+    const live = await new DaemonClient(paths.socket).request("list").catch((err: unknown) => {
+      // No daemon (or a dead one's socket): nothing is mounted, but a crashed daemon's
+      // mounts come back at the next start; they are listed as such. No daemon is started.
+      if (isQuiltError(err, "EUNREACHABLE")) return undefined;
+      throw err;
+    });
     if (live === undefined) {
       const pending = await pendingMounts(paths);
       ctx.print(pending.length === 0 ? ["No packages mounted"] : pendingLines(pending), pending);

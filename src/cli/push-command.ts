@@ -4,7 +4,14 @@ import type { Argv } from "yargs";
 import { changeWorkspace } from "./builder-shared.js";
 import type { CommandContext } from "./context.js";
 import { pushedJson, pushWorkspaceData, withPrefix } from "./push-data-command.js";
-import { checkTag, packageJson, pushWorkspaceManifest, withTagAndMessage } from "./push-manifest-command.js";
+import {
+  checkTag,
+  dedupedLatest,
+  packageJson,
+  pushWorkspaceManifest,
+  withDedupe,
+  withTagAndMessage,
+} from "./push-manifest-command.js";
 import { withWorkflow, workflowChoice } from "./workflow-option.js";
 
 interface PushArgs {
@@ -12,13 +19,14 @@ interface PushArgs {
   tag?: string;
   message?: string;
   workflow?: string;
+  dedupe: boolean;
 }
 
 export const pushCommand = {
   command: "push",
   describe: "Push the workspace's data and then its manifest (push-data + push-manifest)",
   builder: (y: Argv) =>
-    withWorkflow(withTagAndMessage(withPrefix(y)))
+    withWorkflow(withDedupe(withTagAndMessage(withPrefix(y))))
       .example("quilt push --prefix=data/dataset/v1/ -t v1", "push everything and tag the version v1")
       .example('quilt push -m "fix labels"', "push with the last prefix used, with a message")
       .example(
@@ -32,6 +40,9 @@ export const pushCommand = {
     await changeWorkspace(ctx, async (ws) => {
       // Refused by the registry's workflow before any byte is copied, as quilt3 refuses.
       await ws.builder.checkWorkflow({ workflow, ...message });
+      // Before any data is copied: the top hash does not depend on where the bytes are.
+      const same = await dedupedLatest(ctx, ws, args.dedupe);
+      if (same) return ctx.print([], { ...(packageJson(same) as object), skipped: true });
       const { prefix, pushed } = await pushWorkspaceData(ctx, ws, args.prefix, false);
       await ws.save();
       const pkg = await pushWorkspaceManifest(ctx, ws, {

@@ -20,6 +20,30 @@ interface PushManifestArgs {
   message?: string;
   workflow?: string;
   forceAllowLocalFiles: boolean;
+  dedupe: boolean;
+}
+
+export function withDedupe<T>(y: Argv<T>): Argv<T & { dedupe: boolean }> {
+  return y.option("dedupe", {
+    type: "boolean",
+    default: false,
+    describe: "Push nothing if the registry's latest version is this one already (no new timestamp)",
+  });
+}
+
+/** With --dedupe, the latest version when it is the workspace's (built first if needed), else undefined. */
+export async function dedupedLatest(
+  ctx: CommandContext,
+  ws: Workspace,
+  dedupe: boolean,
+): Promise<Package | undefined> {
+  if (!dedupe) return undefined;
+  if (ws.builder.topHash === undefined) {
+    const progress = hashProgress(ctx);
+    await ws.builder.buildManifest({ onProgress: progress.onProgress });
+    progress.finish();
+  }
+  return ws.builder.sameAsLatest();
 }
 
 export function withTagAndMessage<T>(
@@ -92,7 +116,7 @@ export const pushManifestCommand = {
   command: "push-manifest",
   describe: "Build the manifest if needed and register it in the registry as a package version",
   builder: (y: Argv) =>
-    withWorkflow(withTagAndMessage(y))
+    withWorkflow(withDedupe(withTagAndMessage(y)))
       .option("force-allow-local-files", {
         type: "boolean",
         default: false,
@@ -102,12 +126,20 @@ export const pushManifestCommand = {
       .example("quilt push-manifest --force-allow-local-files", "register a package that names local files"),
   async run(args: PushManifestArgs, ctx: CommandContext): Promise<void> {
     checkTag(args.tag);
+    const workflow = workflowChoice(args.workflow);
     await changeWorkspace(ctx, async (ws) => {
+      // The workflow first, as quilt3: it is in the header, so the top hash dedupe compares covers it.
+      await ws.builder.checkWorkflow({
+        workflow,
+        ...(args.message !== undefined && { message: args.message }),
+      });
+      const same = await dedupedLatest(ctx, ws, args.dedupe);
+      if (same) return ctx.print([], { ...(packageJson(same) as object), skipped: true });
       const pkg = await pushWorkspaceManifest(ctx, ws, {
         ...(args.tag !== undefined && { tag: args.tag }),
         ...(args.message !== undefined && { message: args.message }),
         forceAllowLocalFiles: args.forceAllowLocalFiles,
-        workflow: workflowChoice(args.workflow),
+        workflow,
       });
       ctx.print([], packageJson(pkg));
     });

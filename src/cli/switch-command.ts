@@ -6,7 +6,6 @@
 import { resolve } from "node:path";
 import type { Argv } from "yargs";
 import { DaemonClient } from "../daemon/client.js";
-import type { MountInfoReply } from "../daemon/package-mount.js";
 import { daemonPaths } from "../daemon/paths.js";
 import { credentialsFingerprint } from "../daemon/s3-context.js";
 import { QuiltError, isQuiltError } from "../errors.js";
@@ -65,7 +64,7 @@ export const switchCommand = {
     const credentials = credentialsFingerprint(process.env);
     const mountpoint = resolve(args.dir);
     const info = await new DaemonClient(daemonPaths().socket)
-      .request<MountInfoReply & { unchanged?: boolean; stillOpen?: number }>("switch", {
+      .request("switch", {
         mountpoint,
         ...(args.previous ? { previous: true } : { spec: args.spec }),
         ...(credentials !== undefined && { credentials }),
