@@ -1,5 +1,6 @@
 // The library's public surface: `import { Package, PackageBuilder } from "quilt"`.
 export { Package, type BrowseOptions, type VerifyReport } from "./api/package.js";
+export { browsePath, type BrowsedPath } from "./api/browse-path.js";
 export { PackageBuilder, type BuilderOptions } from "./api/package-builder.js";
 export { PackageEntry, PackageDirectory } from "./api/package-entry.js";
 export {

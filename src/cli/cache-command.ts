@@ -13,7 +13,7 @@ import { daemonPaths, type DaemonPaths } from "../daemon/paths.js";
 import type { CommandContext } from "./context.js";
 import { versionJson } from "./consumer-shared.js";
 import { formatBytes } from "./progress.js";
-import { openPackage, withRegistry } from "./shared.js";
+import { openPackageAt, withRegistry } from "./shared.js";
 import { exitCodeFor } from "./exit-codes.js";
 import { quoted } from "../untrusted-text.js";
 import { DEFAULT_PREFETCH_FILES } from "../api/cache-entries.js";
@@ -55,7 +55,10 @@ export const cacheCommand = {
         choices: ["stats", "clear", "prefetch"] as const,
         describe: "stats | clear | prefetch NAME [PREFIX]...",
       })
-      .positional("name", { type: "string", describe: "Package to prefetch: ns/name[:tag][@hash]" })
+      .positional("name", {
+        type: "string",
+        describe: "Package to prefetch: ns/name[:tag][@hash], or a quilt+ URI whose &path= stands for PREFIX",
+      })
       .positional("prefix", {
         type: "string",
         array: true,
@@ -154,8 +157,8 @@ async function prefetch(args: CacheArgs, ctx: CommandContext): Promise<void> {
       hint: "give a number of files between 1 and 256, e.g. --concurrency 16",
     });
   }
-  const prefixes = args.prefix ?? [];
-  const pkg = await openPackage(ctx, args.name);
+  const { pkg, path } = await openPackageAt(ctx, args.name, args.prefix, "PREFIX");
+  const prefixes = path !== undefined ? [path] : (args.prefix ?? []);
   const progress = ctx.progress("Prefetching");
   const r = await pkg.cache(prefixes, {
     keepGoing: true,

@@ -192,7 +192,8 @@ export async function main(
     .exitProcess(false)
     .fail((msg, err, y) => {
       // yargs' own parse errors ("Not enough arguments following: tag") are usage errors too.
-      if (err && err.name !== "YError") throw err;
+      // So is a .check() that answers with a message: yargs passes that string as `err`.
+      if (err instanceof Error && err.name !== "YError") throw err;
       msg = msg ?? err?.message ?? "bad usage";
       let help = "";
       y.showHelp((text: string) => {
