@@ -121,7 +121,9 @@ function refusal(stderr: string): { message: string; hint: string } {
   return { message: m?.[1] as string, hint: m?.[2] as string };
 }
 
-describe("a registry's workflows config on S3, as quilt3 enforces it", () => {
+// Each test runs up to five CLI commands and a quilt3 process one after another: on a busy
+// shared 2-core machine that took 40 s, so the limit is above vitest's default 60 s.
+describe("a registry's workflows config on S3, as quilt3 enforces it", { timeout: 180_000 }, () => {
   it("refuses a push without a workflow, or with an unknown one, with quilt3's messages, copying nothing", async () => {
     const { q, data } = await workspace("ns/refused", { "a.csv": Buffer.from("x,y\n1,2\n") });
     const none = await q.run("push", "--prefix", "refused/v1", "-m", "first");
