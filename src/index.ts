@@ -21,3 +21,4 @@ export { exportManifest, type ExportOptions, type ExportResult } from "./api/man
 export { EXPORT_FORMATS, type ExportFormat } from "./api/export-writers.js";
 export { EXPORT_COLUMNS, type ExportRow } from "./api/export-rows.js";
 export { QuiltError, isQuiltError, type ErrorCode } from "./errors.js";
+export type { WorkflowChoice } from "./workflows/workflow-validator.js";
