@@ -1,15 +1,14 @@
 // `quilt cat NAME KEY`: the bytes of one file of a package on stdout, exactly (binary
 // files too), verified against the manifest's hash before a byte is written. Large files
 // go out in pieces from the local cache, so memory stays bounded whatever their size.
-import type { Argv } from "yargs";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import { hinted, shellQuote } from "./consumer-shared.js";
 import { openPackage, withRegistry } from "./shared.js";
 
-export const catCommand = {
+export const catCommand = defineCommand({
   command: "cat <name> <key>",
   describe: "Write the bytes of a file of a package to stdout",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withRegistry(y)
       .positional("name", { type: "string", describe: "Package: ns/name[:tag][@hash]", demandOption: true })
       .positional("key", {
@@ -19,7 +18,7 @@ export const catCommand = {
       })
       .example("quilt cat bucket/dataset cats/file1.txt", "print a file")
       .example("quilt cat bucket/dataset:v2 images/1.jpg > 1.jpg", "save a binary file"),
-  async run(args: { name: string; key: string }, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     const pkg = await openPackage(ctx, args.name);
     const hint = `\`quilt ls ${shellQuote(args.name)}\` lists the package's files`;
     const entry = await hinted(async () => pkg.getEntry(args.key), hint);
@@ -30,4 +29,4 @@ export const catCommand = {
       if ((err as NodeJS.ErrnoException).code !== "EPIPE") throw err;
     }
   },
-};
+});

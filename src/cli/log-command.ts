@@ -1,9 +1,8 @@
 // `quilt log NAME`: every version of a package, newest first: when it was pushed, its top
 // hash, and the tags naming it ("latest" included), e.g.
 //   2024-11-27T13:44:01Z  18b6a77a6ab3...  latest, v1
-import type { Argv } from "yargs";
 import { QuiltError } from "../errors.js";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import { withRegistry } from "./shared.js";
 
 /** The time column of a version without a timestamp pointer (pushed by tag only). */
@@ -13,14 +12,14 @@ function isoSeconds(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-export const logCommand = {
+export const logCommand = defineCommand({
   command: "log <name>",
   describe: "List the versions of a package, newest first, with time, top hash and tags",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withRegistry(y)
       .positional("name", { type: "string", describe: "Package name: ns/name", demandOption: true })
       .example("quilt log bucket/dataset", "2024-11-27T13:44:01Z  18b6a77a6ab3...  latest, v1"),
-  async run(args: { name: string }, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     const spec = ctx.quilt.parseSpec(args.name, ctx.globals.registry);
     if (spec.tag !== undefined || spec.hash !== undefined) {
       throw new QuiltError(
@@ -49,4 +48,4 @@ export const logCommand = {
       { registry: spec.registry.url, name: spec.name, versions: rows },
     );
   },
-};
+});

@@ -10,6 +10,7 @@ import { configureLogging, flushLogging, log } from "../log.js";
 import { stateDir } from "../config.js";
 import { join } from "node:path";
 import { CommandContext, processIo, type Io } from "./context.js";
+import { defineCommand, type Command } from "./command.js";
 import { EXIT_OK, EXIT_USAGE, exitCodeFor, exitStatusHelp } from "./exit-codes.js";
 import { hashCommand } from "./hash-command.js";
 import { installCommand } from "./install-command.js";
@@ -40,46 +41,55 @@ import { daemonCommand } from "./daemon-command.js";
 import { switchCommand } from "./switch-command.js";
 import "./workspace-status.js"; // plugs the builder workspace into `quilt status`
 
-export interface CommandModule<A> {
-  command: string | string[];
+// Transitional: commands not yet written with defineCommand.
+interface CommandModule<A> {
+  command: string;
   describe: string;
   builder: (y: Argv) => Argv<unknown>;
   run(args: A, ctx: CommandContext): Promise<void>;
 }
+function legacy(cmd: CommandModule<never>): Command {
+  return defineCommand({
+    command: cmd.command,
+    describe: cmd.describe,
+    builder: cmd.builder,
+    handler: (args, ctx) => cmd.run(args as never, ctx),
+  });
+}
 
-const COMMANDS: CommandModule<never>[] = [
-  hashCommand as CommandModule<never>,
+const COMMANDS: Command[] = [
+  hashCommand,
   // Consumer commands: use a package version.
-  installCommand as CommandModule<never>,
-  statusCommand as CommandModule<never>,
-  verifyCommand as CommandModule<never>,
-  forceMatchCommand as CommandModule<never>,
-  lsCommand as CommandModule<never>,
-  catCommand as CommandModule<never>,
-  readmeCommand as CommandModule<never>,
-  metaCommand as CommandModule<never>,
-  listCommand as CommandModule<never>,
-  logCommand as CommandModule<never>,
-  diffCommand as CommandModule<never>,
-  tagCommand as CommandModule<never>,
-  cacheCommand as CommandModule<never>,
+  legacy(installCommand as CommandModule<never>),
+  legacy(statusCommand as CommandModule<never>),
+  legacy(verifyCommand as CommandModule<never>),
+  legacy(forceMatchCommand as CommandModule<never>),
+  lsCommand,
+  catCommand,
+  readmeCommand,
+  metaCommand,
+  listCommand,
+  logCommand,
+  diffCommand,
+  tagCommand,
+  legacy(cacheCommand as CommandModule<never>),
   // Builder workflow: a workspace (quilt init) becomes a package version.
-  initCommand as CommandModule<never>,
-  addCommand as CommandModule<never>,
-  setCommand as CommandModule<never>,
-  setMetaCommand as CommandModule<never>,
-  mvCommand as CommandModule<never>,
-  rmCommand as CommandModule<never>,
-  buildManifestCommand as CommandModule<never>,
-  pushDataCommand as CommandModule<never>,
-  pushManifestCommand as CommandModule<never>,
-  pushCommand as CommandModule<never>,
+  legacy(initCommand as CommandModule<never>),
+  legacy(addCommand as CommandModule<never>),
+  legacy(setCommand as CommandModule<never>),
+  legacy(setMetaCommand as CommandModule<never>),
+  legacy(mvCommand as CommandModule<never>),
+  legacy(rmCommand as CommandModule<never>),
+  legacy(buildManifestCommand as CommandModule<never>),
+  legacy(pushDataCommand as CommandModule<never>),
+  legacy(pushManifestCommand as CommandModule<never>),
+  legacy(pushCommand as CommandModule<never>),
   // Lazy mounts: the daemon serves package versions through FUSE.
-  mountCommand as CommandModule<never>,
-  unmountCommand as CommandModule<never>,
-  mountsCommand as CommandModule<never>,
-  switchCommand as CommandModule<never>,
-  daemonCommand as CommandModule<never>,
+  legacy(mountCommand as CommandModule<never>),
+  legacy(unmountCommand as CommandModule<never>),
+  legacy(mountsCommand as CommandModule<never>),
+  legacy(switchCommand as CommandModule<never>),
+  legacy(daemonCommand as CommandModule<never>),
 ];
 
 /**
@@ -198,11 +208,7 @@ export async function main(
       });
       throw new UsageError(msg, help);
     });
-  for (const cmd of COMMANDS) {
-    parser = parser.command(cmd.command, cmd.describe, cmd.builder, async (args) =>
-      cmd.run(args as never, ctx),
-    );
-  }
+  for (const cmd of COMMANDS) parser = cmd.register(parser, ctx);
   let helpShown = false;
   try {
     await parser.parseAsync(argv, {}, (err, _args, output) => {

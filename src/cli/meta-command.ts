@@ -1,17 +1,16 @@
 // `quilt meta NAME [KEY]`: user metadata as JSON: the package's, or one entry's. Printed
 // indented for people, on one line with --json; big integers stay exact either way.
-import type { Argv } from "yargs";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import { formatJson, hinted, shellQuote } from "./consumer-shared.js";
 import { openPackage, withRegistry } from "./shared.js";
 
 /** Indentation of the human (non --json) output, in spaces. */
 const HUMAN_INDENT = 2;
 
-export const metaCommand = {
+export const metaCommand = defineCommand({
   command: "meta <name> [key]",
   describe: "Print the user metadata of a package, or of one of its files, as JSON",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withRegistry(y)
       .positional("name", { type: "string", describe: "Package: ns/name[:tag][@hash]", demandOption: true })
       .positional("key", {
@@ -20,7 +19,7 @@ export const metaCommand = {
       })
       .example("quilt meta bucket/dataset", "the package metadata")
       .example("quilt meta bucket/dataset labels/1.json --json", "a file's metadata on one line"),
-  async run(args: { name: string; key?: string }, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     const pkg = await openPackage(ctx, args.name);
     const key = args.key;
     const meta =
@@ -32,4 +31,4 @@ export const metaCommand = {
           );
     ctx.io.out(formatJson(meta, ctx.globals.json ? 0 : HUMAN_INDENT) + "\n");
   },
-};
+});
