@@ -2,24 +2,17 @@
 // directory, incrementally (files already holding the right bytes are kept), and records
 // which version the directory holds so `status`, `verify`, `hash` and `force-match` know.
 import { resolve } from "node:path";
-import type { Argv } from "yargs";
 import { QuiltError } from "../errors.js";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import { shellQuote, versionLine } from "./consumer-shared.js";
 import { formatBytes } from "./progress.js";
 import { openPackage, withRegistry } from "./shared.js";
 import { quoted } from "../untrusted-text.js";
 
-interface InstallArgs {
-  name: string;
-  dest?: string;
-  path?: string[];
-}
-
-export const installCommand = {
+export const installCommand = defineCommand({
   command: "install <name>",
   describe: "Download a package version into a directory (only what is missing or changed)",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withRegistry(y)
       .positional("name", {
         type: "string",
@@ -43,7 +36,7 @@ export const installCommand = {
         "quilt install bucket/dataset --path train/ --path README.md",
         "install part of the latest version",
       ),
-  async run(args: InstallArgs, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     const dest = args.dest ?? `./${ctx.quilt.parseSpec(args.name, ctx.globals.registry).name.split("/")[1]}`;
     const pkg = await openPackage(ctx, args.name);
     const paths = args.path ?? [];
@@ -58,13 +51,7 @@ export const installCommand = {
     const progress = ctx.progress("Downloading");
     const result = await pkg.download(dest, {
       ...(paths.length > 0 && { paths }),
-      onProgress: (p) =>
-        progress.update({
-          done: p.filesDone,
-          total: p.filesTotal,
-          bytesDone: p.bytesDone,
-          bytesTotal: p.bytesTotal,
-        }),
+      onProgress: progress.onTransfer,
     });
     progress.finish();
     const fetched = result.fetched.length;
@@ -82,4 +69,4 @@ export const installCommand = {
       },
     );
   },
-};
+});

@@ -39,7 +39,6 @@ import { pushCommand } from "./push-command.js";
 import { mountCommand, mountsCommand, unmountCommand } from "./mount-command.js";
 import { daemonCommand } from "./daemon-command.js";
 import { switchCommand } from "./switch-command.js";
-import "./workspace-status.js"; // plugs the builder workspace into `quilt status`
 
 // Transitional: commands not yet written with defineCommand.
 interface CommandModule<A> {
@@ -60,10 +59,10 @@ function legacy(cmd: CommandModule<never>): Command {
 const COMMANDS: Command[] = [
   hashCommand,
   // Consumer commands: use a package version.
-  legacy(installCommand as CommandModule<never>),
-  legacy(statusCommand as CommandModule<never>),
-  legacy(verifyCommand as CommandModule<never>),
-  legacy(forceMatchCommand as CommandModule<never>),
+  installCommand,
+  statusCommand,
+  verifyCommand,
+  forceMatchCommand,
   lsCommand,
   catCommand,
   readmeCommand,
@@ -72,7 +71,7 @@ const COMMANDS: Command[] = [
   logCommand,
   diffCommand,
   tagCommand,
-  legacy(cacheCommand as CommandModule<never>),
+  cacheCommand,
   // Builder workflow: a workspace (quilt init) becomes a package version.
   legacy(initCommand as CommandModule<never>),
   legacy(addCommand as CommandModule<never>),
