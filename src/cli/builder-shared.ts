@@ -1,8 +1,6 @@
 // What the workspace commands share: open the workspace, change its builder, save it
 // (atomically, see workspace.ts) only when the command succeeded; metadata given as JSON
-// on the command line; progress of hashing and pushing on stderr.
-import type { BuildProgress } from "../api/build-manifest.js";
-import type { TransferProgress } from "../api/download.js";
+// on the command line.
 import { QuiltError } from "../errors.js";
 import { parseJson } from "../manifest/json-parse.js";
 import type { JsonValue } from "../manifest/json-value.js";
@@ -34,34 +32,4 @@ export function parseUserJson(text: string, what: string): JsonValue {
     });
   }
   return v;
-}
-
-/** Hashing progress (files) for buildManifest's onProgress. */
-export function hashProgress(ctx: CommandContext): {
-  onProgress: (p: BuildProgress) => void;
-  finish: () => void;
-} {
-  const bar = ctx.progress("Hashing");
-  return {
-    onProgress: (p) => bar.update({ done: p.filesHashed, total: p.filesToHash }),
-    finish: () => bar.finish(),
-  };
-}
-
-/** Transfer progress (files and bytes) for pushData's onProgress. */
-export function pushProgress(ctx: CommandContext): {
-  onProgress: (p: TransferProgress) => void;
-  finish: () => void;
-} {
-  const bar = ctx.progress("Pushing");
-  return {
-    onProgress: (p) =>
-      bar.update({
-        done: p.filesDone,
-        total: p.filesTotal,
-        bytesDone: p.bytesDone,
-        bytesTotal: p.bytesTotal,
-      }),
-    finish: () => bar.finish(),
-  };
 }

@@ -1,25 +1,18 @@
 // `quilt push`: push-data then push-manifest, saving the workspace in between so that a
 // failure while registering the manifest keeps what was already pushed.
-import type { Argv } from "yargs";
 import { changeWorkspace } from "./builder-shared.js";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import { pushedJson, pushWorkspaceData, withPrefix } from "./push-data-command.js";
 import { checkTag, packageJson, pushWorkspaceManifest, withTagAndMessage } from "./push-manifest-command.js";
 
-interface PushArgs {
-  prefix?: string;
-  tag?: string;
-  message?: string;
-}
-
-export const pushCommand = {
+export const pushCommand = defineCommand({
   command: "push",
   describe: "Push the workspace's data and then its manifest (push-data + push-manifest)",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withTagAndMessage(withPrefix(y))
       .example("quilt push --prefix=data/dataset/v1/ -t v1", "push everything and tag the version v1")
       .example('quilt push -m "fix labels"', "push with the last prefix used, with a message"),
-  async run(args: PushArgs, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     checkTag(args.tag);
     await changeWorkspace(ctx, async (ws) => {
       const { prefix, pushed } = await pushWorkspaceData(ctx, ws, args.prefix, false);
@@ -28,7 +21,7 @@ export const pushCommand = {
         ...(args.tag !== undefined && { tag: args.tag }),
         ...(args.message !== undefined && { message: args.message }),
       });
-      ctx.print([], { ...(packageJson(pkg) as object), prefix, pushed: pushedJson(pushed) });
+      ctx.print([], { ...packageJson(pkg), prefix, pushed: pushedJson(pushed) });
     });
   },
-};
+});

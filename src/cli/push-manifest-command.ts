@@ -5,23 +5,15 @@ import type { Argv } from "yargs";
 import type { Package } from "../api/package.js";
 import { QuiltError } from "../errors.js";
 import { isValidTag } from "../manifest/package-spec.js";
-import { hashProgress } from "./builder-shared.js";
 import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import type { Workspace } from "./workspace.js";
 import { changeWorkspace } from "./builder-shared.js";
 
 export const LOCAL_FILES_REFUSAL =
   "Manifest contains pointers to local files. Use push-data to first push those files to s3 or --force-allow-local-files if this is intentional";
 
-interface PushManifestArgs {
-  tag?: string;
-  message?: string;
-  forceAllowLocalFiles: boolean;
-}
-
-export function withTagAndMessage<T>(
-  y: Argv<T>,
-): Argv<T & { tag: string | undefined; message: string | undefined }> {
+export function withTagAndMessage<T>(y: Argv<T>) {
   return y
     .option("tag", {
       alias: "t",
@@ -34,7 +26,7 @@ export function withTagAndMessage<T>(
       type: "string",
       requiresArg: true,
       describe: "Commit message of the version",
-    }) as Argv<T & { tag: string | undefined; message: string | undefined }>;
+    });
 }
 
 export function checkTag(tag: string | undefined): void {
@@ -59,8 +51,8 @@ export async function pushWorkspaceManifest(
   }
   if (opts.message !== undefined) b.setMessage(opts.message);
   if (b.topHash === undefined) {
-    const progress = hashProgress(ctx);
-    await b.buildManifest({ onProgress: progress.onProgress });
+    const progress = ctx.progress("Hashing");
+    await b.buildManifest({ onProgress: progress.onHashing });
     progress.finish();
   }
   return b.pushManifest({
@@ -69,7 +61,7 @@ export async function pushWorkspaceManifest(
   });
 }
 
-export function packageJson(pkg: Package): unknown {
+export function packageJson(pkg: Package) {
   return {
     name: pkg.name,
     registry: pkg.registry.url,
@@ -79,10 +71,10 @@ export function packageJson(pkg: Package): unknown {
   };
 }
 
-export const pushManifestCommand = {
+export const pushManifestCommand = defineCommand({
   command: "push-manifest",
   describe: "Build the manifest if needed and register it in the registry as a package version",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withTagAndMessage(y)
       .option("force-allow-local-files", {
         type: "boolean",
@@ -91,7 +83,7 @@ export const pushManifestCommand = {
       })
       .example("quilt push-manifest -t v0", "register the version, tagged v0 and latest")
       .example("quilt push-manifest --force-allow-local-files", "register a package that names local files"),
-  async run(args: PushManifestArgs, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     checkTag(args.tag);
     await changeWorkspace(ctx, async (ws) => {
       const pkg = await pushWorkspaceManifest(ctx, ws, {
@@ -102,4 +94,4 @@ export const pushManifestCommand = {
       ctx.print([], packageJson(pkg));
     });
   },
-};
+});
