@@ -1,7 +1,7 @@
 // The `quilt` command line: yargs parses, one module per command runs, and every failure
 // becomes `Error: <what happened>` plus a `hint:` line and a stable exit status (see
 // exit-codes.ts). Stack traces only with --verbose.
-import yargs, { type Argv } from "yargs";
+import yargs from "yargs";
 import { QuiltError } from "../errors.js";
 import { asQuiltError } from "../os-errors.js";
 import { untrusted } from "../untrusted-text.js";
@@ -10,7 +10,7 @@ import { configureLogging, flushLogging, log } from "../log.js";
 import { stateDir } from "../config.js";
 import { join } from "node:path";
 import { CommandContext, processIo, type Io } from "./context.js";
-import { defineCommand, type Command } from "./command.js";
+import type { Command } from "./command.js";
 import { EXIT_OK, EXIT_USAGE, exitCodeFor, exitStatusHelp } from "./exit-codes.js";
 import { hashCommand } from "./hash-command.js";
 import { installCommand } from "./install-command.js";
@@ -40,22 +40,6 @@ import { mountCommand, mountsCommand, unmountCommand } from "./mount-command.js"
 import { daemonCommand } from "./daemon-command.js";
 import { switchCommand } from "./switch-command.js";
 
-// Transitional: commands not yet written with defineCommand.
-interface CommandModule<A> {
-  command: string;
-  describe: string;
-  builder: (y: Argv) => Argv<unknown>;
-  run(args: A, ctx: CommandContext): Promise<void>;
-}
-function legacy(cmd: CommandModule<never>): Command {
-  return defineCommand({
-    command: cmd.command,
-    describe: cmd.describe,
-    builder: cmd.builder,
-    handler: (args, ctx) => cmd.run(args as never, ctx),
-  });
-}
-
 const COMMANDS: Command[] = [
   hashCommand,
   // Consumer commands: use a package version.
@@ -84,11 +68,11 @@ const COMMANDS: Command[] = [
   pushManifestCommand,
   pushCommand,
   // Lazy mounts: the daemon serves package versions through FUSE.
-  legacy(mountCommand as CommandModule<never>),
-  legacy(unmountCommand as CommandModule<never>),
-  legacy(mountsCommand as CommandModule<never>),
-  legacy(switchCommand as CommandModule<never>),
-  legacy(daemonCommand as CommandModule<never>),
+  mountCommand,
+  unmountCommand,
+  mountsCommand,
+  switchCommand,
+  daemonCommand,
 ];
 
 /**
