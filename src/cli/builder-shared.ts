@@ -1,7 +1,7 @@
 // What the workspace commands share: open the workspace, change its builder, save it
 // (atomically, see workspace.ts) only when the command succeeded; metadata given as JSON
 // on the command line.
-import { QuiltError } from "../errors.js";
+import { errorMessage, QuiltError } from "../errors.js";
 import { parseJson } from "../manifest/json-parse.js";
 import type { JsonValue } from "../manifest/json-value.js";
 import { manifestJson } from "../manifest/python-json.js";
@@ -27,7 +27,7 @@ export function parseUserJson(text: string, what: string): JsonValue {
     v = parseJson(text);
     manifestJson(v);
   } catch (err) {
-    throw new QuiltError("EUSAGE", `Invalid JSON for ${what}: ${(err as Error).message}`, {
+    throw new QuiltError("EUSAGE", `Invalid JSON for ${what}: ${errorMessage(err)}`, {
       hint: `give a JSON value in quotes, e.g. '{"source": "camera-2", "scale": 1.0}'`,
     });
   }

@@ -1,6 +1,7 @@
 // `quilt cat NAME KEY`: the bytes of one file of a package on stdout, exactly (binary
 // files too), verified against the manifest's hash before a byte is written. Large files
 // go out in pieces from the local cache, so memory stays bounded whatever their size.
+import { errnoCode } from "../errors.js";
 import { defineCommand } from "./command.js";
 import { hinted, shellQuote } from "./consumer-shared.js";
 import { openPackage, withRegistry } from "./shared.js";
@@ -26,7 +27,7 @@ export const catCommand = defineCommand({
       for await (const piece of entry.chunks()) await ctx.io.outBytes(piece);
     } catch (err) {
       // The reader went away (`quilt cat ... | head`): nothing more to say, like cat.
-      if ((err as NodeJS.ErrnoException).code !== "EPIPE") throw err;
+      if (errnoCode(err) !== "EPIPE") throw err;
     }
   },
 });

@@ -108,7 +108,7 @@ function describeError(
   const bugHint = `this is a bug in quilt: please report it with the log${logFile ? ` at ${logFile}` : ""} (--verbose adds the stack trace)`;
   const e = asQuiltError(err, bugHint);
   const hint = e.hint ? `hint: ${printable(e.hint, HINT_MAX_CHARS)}\n` : "";
-  const stack = verbose ? ((err as Error)?.stack ?? e.stack) : undefined;
+  const stack = verbose ? ((err instanceof Error ? err.stack : undefined) ?? e.stack) : undefined;
   return {
     text: `Error: ${printable(e.message, MESSAGE_MAX_CHARS)}\n${hint}${stack ? stack + "\n" : ""}`,
     code: exitCodeFor(e.code),
