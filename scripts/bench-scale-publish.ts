@@ -235,7 +235,7 @@ async function main(): Promise<void> {
         ours: diff,
         oursHow: `\`quilt diff ${NAME}:v1 ${NAME}:v2 --json\``,
         quilt3: q3Diff,
-        quilt3How: "`browse` both + `p2.diff(p1)`",
+        quilt3How: "`browse` both + `p1.diff(p2)`",
       });
     } finally {
       await server.stop();

@@ -1,7 +1,17 @@
 // The library's public surface: `import { Package, PackageBuilder } from "quilt"`.
 export { Package, type BrowseOptions, type VerifyReport } from "./api/package.js";
+export { browsePath, type BrowsedPath } from "./api/browse-path.js";
 export { PackageBuilder, type BuilderOptions } from "./api/package-builder.js";
 export { PackageEntry, PackageDirectory } from "./api/package-entry.js";
+export {
+  listPackages,
+  listPackageVersions,
+  deletePackage,
+  type PackageVersion,
+  type RegistryOptions,
+  type DeleteOptions,
+  type DeleteResult,
+} from "./api/package-versions.js";
 export { QuiltContext, configure, getDefaultContext, type QuiltContextOptions } from "./api/context.js";
 export { formatChanges, type Change } from "./api/force-match.js";
 export type { PackageDiff } from "./api/diff.js";

@@ -75,8 +75,9 @@ export class QuiltContext {
     return r;
   }
 
-  parseSpec(spec: string, registry?: string): PackageSpec {
-    return parsePackageSpec(spec, { registry, env: this.env });
+  /** `allowPath`: accept a quilt+ URI's `&path=` (the caller honours it); refused otherwise. */
+  parseSpec(spec: string, registry?: string, allowPath = false): PackageSpec {
+    return parsePackageSpec(spec, { registry, env: this.env, allowPath });
   }
 
   async close(): Promise<void> {

@@ -10,6 +10,7 @@ import { parseLogicalKey, parseLogicalPrefix } from "../manifest/logical-key.js"
 import type { Manifest } from "../manifest/manifest.js";
 import { isValidPackageName, isValidTag } from "../manifest/package-spec.js";
 import type { RegistryUrl } from "../manifest/registry-url.js";
+import { LATEST } from "../storage/registry.js";
 import { buildManifest, manifestFromHashed, type BuildProgress } from "./build-manifest.js";
 import {
   entriesFromLocal,
@@ -22,6 +23,14 @@ import { displaySource, foldContents, formatObject } from "./package-display.js"
 import { Package } from "./package.js";
 import { pushData, type PushDataOptions, type PushedEntry } from "./push-data.js";
 import { quoted } from "../untrusted-text.js";
+
+export interface PushManifestOptions {
+  tag?: string;
+  message?: string;
+  forceAllowLocalFiles?: boolean;
+  /** Push nothing when the registry's latest is this version already (quilt3's `dedupe`). */
+  dedupe?: boolean;
+}
 
 export interface BuilderOptions {
   registry?: string;
@@ -78,9 +87,16 @@ export class PackageBuilder {
     this.output = opts.output ?? (() => {});
   }
 
-  /** A builder holding a package's entries, header and directory metadata, as a new version. */
-  static fromPackage(pkg: Package, opts: Omit<BuilderOptions, "registry" | "context"> = {}): PackageBuilder {
-    const b = new PackageBuilder(pkg.name, { ...opts, registry: pkg.registry.url, context: pkg.context });
+  /**
+   * A builder holding a package's entries, header and directory metadata, as a new version:
+   * of the same package, or of one in `opts.registry` (a push there copies the objects in).
+   */
+  static fromPackage(pkg: Package, opts: Omit<BuilderOptions, "context"> = {}): PackageBuilder {
+    const b = new PackageBuilder(pkg.name, {
+      ...opts,
+      registry: opts.registry ?? pkg.registry.url,
+      context: pkg.context,
+    });
     b.header = new Map(pkg.manifest.header);
     b.dirMeta = new Map(pkg.manifest.dirMeta);
     for (const e of entriesFromManifest(pkg.manifest.entries, "")) b.entries.set(e.logicalKey, e);
@@ -311,10 +327,12 @@ export class PackageBuilder {
     return pushed;
   }
 
-  /** Builds if needed, refuses local pointers unless forced, writes manifest and pointers. */
-  async pushManifest(
-    options: { tag?: string; forceAllowLocalFiles?: boolean; message?: string } = {},
-  ): Promise<Package> {
+  /**
+   * Builds if needed, refuses local pointers unless forced, writes manifest and pointers.
+   * With `dedupe`, a version equal to the registry's latest is not pushed again (no new
+   * timestamp): the latest is returned, as quilt3's `push(dedupe=True)`.
+   */
+  async pushManifest(options: PushManifestOptions = {}): Promise<Package> {
     const tag = options.tag ?? this.defaultTag;
     const opts = { ...options, ...(tag !== undefined && { tag }) };
     if (opts.message !== undefined) this.setMessage(opts.message);
@@ -327,6 +345,10 @@ export class PackageBuilder {
     if (!this.built) await this.buildManifest();
     const manifest = this.built as Manifest;
     const registry = this.context.registry(this.registry);
+    if (opts.dedupe) {
+      const latest = await this.sameAsLatest();
+      if (latest) return latest;
+    }
     const url = registry.manifestUrl(this.name, manifest.topHash);
     this.output(`Pushing manifest to ${url}`);
     await registry.pushManifest(this.name, manifest, { ...(opts.tag !== undefined && { tag: opts.tag }) });
@@ -336,14 +358,36 @@ export class PackageBuilder {
     return Package.fromManifest(this.context, this.registry, this.name, opts.tag ?? "latest", manifest, url);
   }
 
-  async pushDataAndManifest(
-    opts: PushDataOptions & { tag?: string; message?: string } = {},
-  ): Promise<Package> {
+  /** pushData then pushManifest; with `dedupe` nothing is copied when the latest is this version already. */
+  async pushDataAndManifest(opts: PushDataOptions & PushManifestOptions = {}): Promise<Package> {
+    if (opts.dedupe) {
+      if (opts.message !== undefined) this.setMessage(opts.message);
+      const latest = await this.sameAsLatest();
+      if (latest) return latest;
+    }
     await this.pushData(opts);
     return this.pushManifest({
       ...(opts.tag !== undefined && { tag: opts.tag }),
       ...(opts.message !== undefined && { message: opts.message }),
     });
+  }
+
+  /**
+   * The registry's latest version of this package when it is the version built here (built
+   * first if needed; the top hash does not depend on where the bytes are, so this is known
+   * before any data is copied), else undefined.
+   */
+  async sameAsLatest(): Promise<Package | undefined> {
+    const topHash = this.built?.topHash ?? (await this.buildManifest());
+    const registry = this.context.registry(this.registry);
+    const latest = await registry.readPointer(this.name, LATEST);
+    if (latest?.topHash !== topHash) return undefined;
+    this.output(
+      `Skipping since package with hash ${topHash} already exists at the destination and dedupe parameter is true.`,
+    );
+    const manifest = await registry.loadManifest(latest);
+    const url = registry.manifestUrl(this.name, topHash, latest.layout);
+    return Package.fromManifest(this.context, this.registry, this.name, LATEST, manifest, url);
   }
 
   /** The builder as a Package: refused while it points at local files or is not pushed, unless allowed. */

@@ -177,8 +177,16 @@ export class Package implements Iterable<PackageEntry> {
     return this.getEntry(key).getBytes();
   }
 
+  /**
+   * A file's metadata; for a directory ("dir/" or "dir"), its directory metadata as quilt3's
+   * `pkg["dir"].meta` gives it: that of its metadata line in the manifest, else {}.
+   */
   getMetadata(key: string): PlainJson {
-    return this.getEntry(key).metadata;
+    if (this.manifest.has(key) || key === "") return this.getEntry(key).metadata;
+    const dir = key.endsWith("/") ? key : key + "/";
+    const meta = this.manifest.dirMeta.get(dir);
+    if (meta === undefined && this.entries(dir).length === 0) return this.getEntry(key).metadata;
+    return meta === undefined ? {} : toPlain(meta);
   }
 
   /** Contents decoded by type: JSON files parsed, text files as strings, anything else as bytes. */
@@ -261,9 +269,17 @@ export class Package implements Iterable<PackageEntry> {
     ).changes;
   }
 
-  /** A builder for the next version: same entries, hashes and metadata. */
-  asPackageBuilder(opts: { output?: (line: string) => void } = {}): PackageBuilder {
+  /**
+   * A builder for the next version: same entries, hashes and metadata; with `registry`, a
+   * version of the package in another registry (pushing it copies the objects there).
+   */
+  asPackageBuilder(opts: { output?: (line: string) => void; registry?: string } = {}): PackageBuilder {
     return PackageBuilder.fromPackage(this, opts);
+  }
+
+  /** `fn` of every entry under `prefix`, in key order (quilt3's `Package.map`). */
+  map<T>(fn: (entry: PackageEntry) => T, prefix = ""): T[] {
+    return this.entries(prefix).map((e) => fn(e));
   }
 
   /** A builder with a subset of the entries (same physical objects; nothing is downloaded). */
@@ -289,9 +305,13 @@ export class Package implements Iterable<PackageEntry> {
     return this.asPackageBuilder().filter((e) => chosen.has(e.logicalKey));
   }
 
-  /** What changed from `other` to this version. */
+  /**
+   * What changed from this version to `other`, as quilt3's `Package.diff`: `added` is in
+   * `other` only, `removed` (quilt3's `deleted`) in this version only; quilt3's `modified`
+   * is `modified` (content) plus `metadataChanged`.
+   */
   diff(other: Package): PackageDiff {
-    return diffManifests(other.manifest, this.manifest);
+    return diffManifests(this.manifest, other.manifest);
   }
 
   /** Packages are immutable. */

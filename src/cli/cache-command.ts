@@ -13,7 +13,7 @@ import type { CommandContext } from "./context.js";
 import { defineCommand } from "./command.js";
 import { versionJson } from "./consumer-shared.js";
 import { formatBytes } from "./progress.js";
-import { openPackage, withRegistry } from "./shared.js";
+import { openPackageAt, withRegistry } from "./shared.js";
 import { exitCodeFor } from "./exit-codes.js";
 import { quoted } from "../untrusted-text.js";
 import { DEFAULT_PREFETCH_FILES } from "../api/cache-entries.js";
@@ -48,7 +48,10 @@ export const cacheCommand = defineCommand({
         demandOption: true,
         describe: "stats | clear | prefetch NAME [PREFIX]...",
       })
-      .positional("name", { type: "string", describe: "Package to prefetch: ns/name[:tag][@hash]" })
+      .positional("name", {
+        type: "string",
+        describe: "Package to prefetch: ns/name[:tag][@hash], or a quilt+ URI whose &path= stands for PREFIX",
+      })
       .positional("prefix", {
         type: "string",
         array: true,
@@ -84,7 +87,7 @@ export const cacheCommand = defineCommand({
       throw new QuiltError("EUSAGE", `--all is an option of clear, not of ${args.action}`, {
         hint: "quilt cache clear --all",
       });
-    if (args.action === "prefetch") return prefetch(ctx, args.name, args.prefix ?? [], args.concurrency);
+    if (args.action === "prefetch") return prefetch(ctx, args.name, args.prefix, args.concurrency);
     if (args.name !== undefined || (args.prefix ?? []).length > 0)
       throw new QuiltError("EUSAGE", `${args.action} takes no package name`, {
         hint: `quilt cache ${args.action}`,
@@ -107,7 +110,7 @@ export const cacheCommand = defineCommand({
     }
     const s = cache.stats();
     const daemon = (await pingDaemon(paths))
-      ? await new DaemonClient(paths.socket).request<{ cache: typeof s }>("stats")
+      ? await new DaemonClient(paths.socket).request("stats")
       : undefined;
     const lines = [
       `Cache: ${formatBytes(s.bytes)} of ${formatBytes(s.maxBytes)} in ${s.objects} objects (${s.blocks} blocks of ${formatBytes(s.blockSize)})`,
@@ -136,7 +139,7 @@ export const cacheCommand = defineCommand({
 async function prefetch(
   ctx: CommandContext,
   name: string | undefined,
-  prefixes: string[],
+  prefix: string[] | undefined,
   concurrency: number | undefined,
 ): Promise<void> {
   if (!name)
@@ -151,7 +154,8 @@ async function prefetch(
       hint: "give a number of files between 1 and 256, e.g. --concurrency 16",
     });
   }
-  const pkg = await openPackage(ctx, name);
+  const { pkg, path } = await openPackageAt(ctx, name, prefix, "PREFIX");
+  const prefixes = path !== undefined ? [path] : (prefix ?? []);
   const progress = ctx.progress("Prefetching");
   const r = await pkg.cache(prefixes, {
     keepGoing: true,

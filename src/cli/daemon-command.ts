@@ -125,10 +125,7 @@ export const daemonCommand = defineCommand({
       ctx.exitCode = 1;
       return;
     }
-    const stats = await new DaemonClient(paths.socket).request<{
-      cache: { bytes: number; maxBytes: number; hits: number; misses: number };
-      requests: { s3: Record<string, number>; local: Record<string, number> };
-    }>("stats");
+    const stats = await new DaemonClient(paths.socket).request("stats");
     ctx.print(
       [
         `Daemon: running (pid ${info.pid}, since ${info.startedAt})`,

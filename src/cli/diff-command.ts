@@ -29,7 +29,7 @@ export const diffCommand = defineCommand({
   async handler(args, ctx) {
     const a = await openPackage(ctx, args.a);
     const b = await openPackage(ctx, args.b);
-    const d = b.diff(a);
+    const d = a.diff(b);
     const packageMetadataChanged = !jsonEqual(userMeta(a.manifest.header), userMeta(b.manifest.header));
     const human = [`From: ${versionLine(a)}`, `To:   ${versionLine(b)}`];
     for (const k of d.added) human.push(`  added:    ${k}`);

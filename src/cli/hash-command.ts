@@ -1,5 +1,6 @@
 // `quilt hash`: prints exactly a hash and a newline, for scripts and outside checks.
-//   [DIR]            the top hash of the package installed (or built) at DIR, default "."
+//   [DIR]            the top hash of the package installed (or built) at DIR, default ".", or
+//                    of the version mounted there (the daemon says which; nothing is read)
 //   --manifest FILE  the top hash of a manifest file (recomputed, never trusted)
 //   --file FILE      a file's entry hash (sha2-256-chunked by default)
 import { createReadStream } from "node:fs";
@@ -8,13 +9,18 @@ import { DEFAULT_HASH_TYPE, HASH_TYPES, hashFile } from "../manifest/checksums.j
 import { readManifest } from "../manifest/manifest-reader.js";
 import { readInstallState } from "../api/install-state.js";
 import { defineCommand } from "./command.js";
+import { daemonMount } from "./mount-checks.js";
 
 export const hashCommand = defineCommand({
   command: "hash [dir]",
-  describe: "Print the top hash of an installed package, of a manifest file, or the entry hash of a file",
+  describe:
+    "Print the top hash of an installed package or of the version a quilt mount serves, of a manifest file, or the entry hash of a file",
   builder: (y) =>
     y
-      .positional("dir", { type: "string", describe: "Directory holding an installed package (default: .)" })
+      .positional("dir", {
+        type: "string",
+        describe: "Directory holding an installed package, or a quilt mount point (default: .)",
+      })
       .option("manifest", {
         type: "string",
         describe: "Manifest (JSONL) file whose top hash to print",
@@ -29,6 +35,10 @@ export const hashCommand = defineCommand({
       .conflicts("manifest", "file")
       .conflicts("dir", ["manifest", "file"])
       .example("quilt hash ./dataset", "the top hash of the package installed in ./dataset")
+      .example(
+        "quilt hash ./mnt",
+        "the top hash of the version mounted at ./mnt (after a switch: the new one)",
+      )
       .example("quilt hash --manifest .quilt/packages/<hash>", "recompute a manifest's top hash")
       .example("quilt hash --file data.csv --type SHA256", "hash a file as quilt3 would"),
   async handler(args, ctx) {
@@ -43,6 +53,11 @@ export const hashCommand = defineCommand({
       return;
     }
     const dir = args.dir ?? ".";
+    const mount = await daemonMount(dir);
+    if (mount) {
+      ctx.io.out(mount.info.topHash + "\n");
+      return;
+    }
     const state = await readInstallState(dir);
     if (!state) {
       throw new QuiltError("ENOTFOUND", `${dir} holds no installed package`, {

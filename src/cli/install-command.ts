@@ -6,7 +6,7 @@ import { QuiltError } from "../errors.js";
 import { defineCommand } from "./command.js";
 import { shellQuote, versionLine } from "./consumer-shared.js";
 import { formatBytes } from "./progress.js";
-import { openPackage, withRegistry } from "./shared.js";
+import { openPackageAt, withRegistry } from "./shared.js";
 import { quoted } from "../untrusted-text.js";
 
 export const installCommand = defineCommand({
@@ -16,7 +16,8 @@ export const installCommand = defineCommand({
     withRegistry(y)
       .positional("name", {
         type: "string",
-        describe: "Package: ns/name[:tag][@hash] or s3://bucket/ns/name[:tag]",
+        describe:
+          "Package: ns/name[:tag][@hash], s3://bucket/ns/name[:tag], or a quilt+ URI whose &path= stands for --path",
         demandOption: true,
       })
       .option("dest", {
@@ -35,11 +36,15 @@ export const installCommand = defineCommand({
       .example(
         "quilt install bucket/dataset --path train/ --path README.md",
         "install part of the latest version",
+      )
+      .example(
+        "quilt install 'quilt+s3://bucket#package=ns/dataset:v1&path=train/' --dest ./dataset",
+        "install the part a URI names",
       ),
   async handler(args, ctx) {
-    const dest = args.dest ?? `./${ctx.quilt.parseSpec(args.name, ctx.globals.registry).name.split("/")[1]}`;
-    const pkg = await openPackage(ctx, args.name);
-    const paths = args.path ?? [];
+    const { pkg, path } = await openPackageAt(ctx, args.name, args.path, "--path");
+    const dest = args.dest ?? `./${pkg.name.split("/")[1]}`;
+    const paths = path !== undefined ? [path] : (args.path ?? []);
     for (const p of paths) {
       if (!pkg.has(p) && pkg.entries(p).length === 0) {
         throw new QuiltError("ENOTFOUND", `No entry or directory ${quoted(p)} in ${pkg.label}`, {

@@ -4,7 +4,7 @@
 import { PackageEntry } from "../api/package-entry.js";
 import { defineCommand } from "./command.js";
 import { hinted, shellQuote, versionJson } from "./consumer-shared.js";
-import { openPackage, withRegistry } from "./shared.js";
+import { openPackageAt, withRegistry } from "./shared.js";
 
 type Listed =
   | { key: string; type: "file"; size: number; hash: { type: string; value: string }; physicalKey: string }
@@ -15,16 +15,21 @@ export const lsCommand = defineCommand({
   describe: "List the files and directories at the top of a package or under a prefix",
   builder: (y) =>
     withRegistry(y)
-      .positional("name", { type: "string", describe: "Package: ns/name[:tag][@hash]", demandOption: true })
+      .positional("name", {
+        type: "string",
+        describe: "Package: ns/name[:tag][@hash], or a quilt+ URI whose &path= stands for PREFIX",
+        demandOption: true,
+      })
       .positional("prefix", {
         type: "string",
         describe: "Directory inside the package, e.g. cats/ (default: the top)",
       })
       .example("quilt ls bucket/dataset", "README.md, cats/, dogs/ ...")
-      .example("quilt ls bucket/dataset:v2 cats/ --json", "the entries under cats/ with sizes"),
+      .example("quilt ls bucket/dataset:v2 cats/ --json", "the entries under cats/ with sizes")
+      .example("quilt ls 'quilt+s3://bucket#package=ns/dataset@3f2a9c&path=cats/'", "what is under cats/"),
   async handler(args, ctx) {
-    const pkg = await openPackage(ctx, args.name);
-    const prefix = args.prefix ?? "";
+    const { pkg, path } = await openPackageAt(ctx, args.name, args.prefix, "PREFIX");
+    const prefix = path ?? args.prefix ?? "";
     // A file key lists that file, like `ls FILE`.
     const children = pkg.has(prefix)
       ? [pkg.getEntry(prefix)]

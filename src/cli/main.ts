@@ -25,6 +25,7 @@ import { listCommand } from "./list-command.js";
 import { logCommand } from "./log-command.js";
 import { diffCommand } from "./diff-command.js";
 import { tagCommand } from "./tag-command.js";
+import { deleteCommand } from "./delete-command.js";
 import { cacheCommand } from "./cache-command.js";
 import { initCommand } from "./init-command.js";
 import { addCommand } from "./add-command.js";
@@ -55,6 +56,7 @@ const COMMANDS: Command[] = [
   logCommand,
   diffCommand,
   tagCommand,
+  deleteCommand,
   cacheCommand,
   // Builder workflow: a workspace (quilt init) becomes a package version.
   initCommand,
@@ -183,7 +185,8 @@ export async function main(
     .exitProcess(false)
     .fail((msg, err, y) => {
       // yargs' own parse errors ("Not enough arguments following: tag") are usage errors too.
-      if (err && err.name !== "YError") throw err;
+      // So is a .check() that answers with a message: yargs passes that string as `err`.
+      if (err instanceof Error && err.name !== "YError") throw err;
       msg = msg ?? err?.message ?? "bad usage";
       let help = "";
       y.showHelp((text: string) => {

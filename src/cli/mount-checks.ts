@@ -9,7 +9,8 @@
 import { resolve } from "node:path";
 import { DaemonClient } from "../daemon/client.js";
 import { daemonPaths } from "../daemon/paths.js";
-import type { ForceMatchReply, MountCheck, MountInfoReply } from "../daemon/package-mount.js";
+import type { CheckProgress } from "../daemon/ops.js";
+import type { MountInfoReply } from "../daemon/package-mount.js";
 import { isQuiltError, QuiltError } from "../errors.js";
 import { mountAt } from "../fs/mount-table.js";
 import { parseRegistryUrl } from "../manifest/registry-url.js";
@@ -34,7 +35,7 @@ export async function daemonMount(dir: string): Promise<DaemonMount | undefined>
   const paths = daemonPaths(process.env);
   const client = new DaemonClient(paths.socket);
   try {
-    return { client, info: await client.request<MountInfoReply>("status", { mountpoint: m.mountPoint }) };
+    return { client, info: await client.request("status", { mountpoint: m.mountPoint }) };
   } catch (err) {
     if (isQuiltError(err, "EUNREACHABLE")) {
       throw new QuiltError(
@@ -109,11 +110,7 @@ function more(omitted: number | undefined, what: string): string[] {
 
 function onProgress(ctx: CommandContext, label: string) {
   const progress = ctx.progress(label);
-  return {
-    progress,
-    update: (d: Record<string, unknown>) =>
-      progress.update({ done: Number(d.done) || 0, total: Number(d.total) || 0 }),
-  };
+  return { progress, update: (d: CheckProgress) => progress.update(d) };
 }
 
 /** --cached-only given for a directory that is not a mount. */
@@ -132,7 +129,7 @@ export async function verifyMount(
   refuseOptions(dir, { package: opts.package });
   checkRegistry(ctx, dir, mount.info);
   const { progress, update } = onProgress(ctx, "Verifying");
-  const r = await mount.client.request<MountCheck & { failedOmitted?: number; unverifiedOmitted?: number }>(
+  const r = await mount.client.request(
     "verify",
     { mountpoint: mount.info.mountpoint, cachedOnly: opts.cachedOnly === true },
     { onProgress: update },
@@ -184,9 +181,7 @@ export async function forceMatchMount(
   refuseOptions(dir, { package: opts.package });
   checkRegistry(ctx, dir, mount.info);
   const { progress, update } = onProgress(ctx, "Checking");
-  const r = await mount.client.request<
-    ForceMatchReply & { failedOmitted?: number; repairedOmitted?: number; unrepairedOmitted?: number }
-  >(
+  const r = await mount.client.request(
     "force-match",
     { mountpoint: mount.info.mountpoint, cachedOnly: opts.cachedOnly === true },
     { onProgress: update },

@@ -4,7 +4,7 @@
 // and sent with the request: the daemon may have been started from another shell.
 import { DaemonClient } from "../daemon/client.js";
 import { ensureDaemon } from "../daemon/lifecycle.js";
-import { VERIFY_MODES } from "../daemon/mount-request.js";
+import { VERIFY_MODES } from "../daemon/ops.js";
 import { credentialsFingerprint, s3ContextFromEnv } from "../daemon/s3-context.js";
 import { parsePackageSpec } from "../manifest/package-spec.js";
 import { daemonPaths } from "../daemon/paths.js";
@@ -75,19 +75,16 @@ export const mountCommand = defineCommand({
     const paths = daemonPaths(process.env, args.cacheDir);
     const { started } = await ensureDaemon(paths, process.env, daemonArgs(args));
     if (started) ctx.say(`Started the quilt daemon (log: ${paths.log})`);
-    const info = await new DaemonClient(paths.socket).request<MountInfoReply & { alreadyMounted?: boolean }>(
-      "mount",
-      {
-        spec: args.name,
-        mountpoint: resolve(args.dir),
-        registry: spec.registry.url,
-        s3: s3ContextFromEnv(process.env),
-        ...(credentials !== undefined && { credentials }),
-        ...(args.verify === "strict" && { verify: "strict" }),
-        allowOther: args.allowOther,
-        nonEmpty: args.nonempty,
-      },
-    );
+    const info = await new DaemonClient(paths.socket).request("mount", {
+      spec: args.name,
+      mountpoint: resolve(args.dir),
+      registry: spec.registry.url,
+      s3: s3ContextFromEnv(process.env),
+      ...(credentials !== undefined && { credentials }),
+      ...(args.verify === "strict" && { verify: "strict" }),
+      allowOther: args.allowOther,
+      nonEmpty: args.nonempty,
+    });
     const seconds = (performance.now() - began) / 1000;
     ctx.print(mountedLine(info, seconds), { ...info, seconds });
   },
@@ -126,7 +123,7 @@ export const unmountCommand = defineCommand({
       })
       .example("quilt unmount ./dataset", ""),
   async handler(args, ctx) {
-    const r = await new DaemonClient(daemonPaths().socket).request<{ mountpoint: string }>("unmount", {
+    const r = await new DaemonClient(daemonPaths().socket).request("unmount", {
       mountpoint: resolve(args.dir),
       force: args.force,
     });
@@ -145,14 +142,12 @@ export const mountsCommand = defineCommand({
     ),
   async handler(_args, ctx) {
     const paths = daemonPaths();
-    const live = await new DaemonClient(paths.socket)
-      .request<MountInfoReply[]>("list")
-      .catch((err: unknown) => {
-        // No daemon (or a dead one's socket): nothing is mounted, but a crashed daemon's
-        // mounts come back at the next start; they are listed as such. No daemon is started.
-        if (isQuiltError(err, "EUNREACHABLE")) return undefined;
-        throw err;
-      });
+    const live = await new DaemonClient(paths.socket).request("list").catch((err: unknown) => {
+      // No daemon (or a dead one's socket): nothing is mounted, but a crashed daemon's
+      // mounts come back at the next start; they are listed as such. No daemon is started.
+      if (isQuiltError(err, "EUNREACHABLE")) return undefined;
+      throw err;
+    });
     if (live === undefined) {
       const pending = await pendingMounts(paths);
       ctx.print(pending.length === 0 ? ["No packages mounted"] : pendingLines(pending), pending);

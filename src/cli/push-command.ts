@@ -3,18 +3,29 @@
 import { changeWorkspace } from "./builder-shared.js";
 import { defineCommand } from "./command.js";
 import { pushedJson, pushWorkspaceData, withPrefix } from "./push-data-command.js";
-import { checkTag, packageJson, pushWorkspaceManifest, withTagAndMessage } from "./push-manifest-command.js";
+import {
+  checkTag,
+  dedupedLatest,
+  packageJson,
+  pushWorkspaceManifest,
+  withDedupe,
+  withTagAndMessage,
+} from "./push-manifest-command.js";
 
 export const pushCommand = defineCommand({
   command: "push",
   describe: "Push the workspace's data and then its manifest (push-data + push-manifest)",
   builder: (y) =>
-    withTagAndMessage(withPrefix(y))
+    withDedupe(withTagAndMessage(withPrefix(y)))
       .example("quilt push --prefix=data/dataset/v1/ -t v1", "push everything and tag the version v1")
       .example('quilt push -m "fix labels"', "push with the last prefix used, with a message"),
   async handler(args, ctx) {
     checkTag(args.tag);
     await changeWorkspace(ctx, async (ws) => {
+      if (args.message !== undefined) ws.builder.setMessage(args.message);
+      // Before any data is copied: the top hash does not depend on where the bytes are.
+      const same = await dedupedLatest(ctx, ws, args.dedupe);
+      if (same) return ctx.print([], { ...packageJson(same), skipped: true });
       const { prefix, pushed } = await pushWorkspaceData(ctx, ws, args.prefix, false);
       await ws.save();
       const pkg = await pushWorkspaceManifest(ctx, ws, {

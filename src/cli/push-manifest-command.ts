@@ -13,6 +13,29 @@ import { changeWorkspace } from "./builder-shared.js";
 export const LOCAL_FILES_REFUSAL =
   "Manifest contains pointers to local files. Use push-data to first push those files to s3 or --force-allow-local-files if this is intentional";
 
+export function withDedupe<T>(y: Argv<T>) {
+  return y.option("dedupe", {
+    type: "boolean",
+    default: false,
+    describe: "Push nothing if the registry's latest version is this one already (no new timestamp)",
+  });
+}
+
+/** With --dedupe, the latest version when it is the workspace's (built first if needed), else undefined. */
+export async function dedupedLatest(
+  ctx: CommandContext,
+  ws: Workspace,
+  dedupe: boolean,
+): Promise<Package | undefined> {
+  if (!dedupe) return undefined;
+  if (ws.builder.topHash === undefined) {
+    const progress = ctx.progress("Hashing");
+    await ws.builder.buildManifest({ onProgress: progress.onHashing });
+    progress.finish();
+  }
+  return ws.builder.sameAsLatest();
+}
+
 export function withTagAndMessage<T>(y: Argv<T>) {
   return y
     .option("tag", {
@@ -75,7 +98,7 @@ export const pushManifestCommand = defineCommand({
   command: "push-manifest",
   describe: "Build the manifest if needed and register it in the registry as a package version",
   builder: (y) =>
-    withTagAndMessage(y)
+    withDedupe(withTagAndMessage(y))
       .option("force-allow-local-files", {
         type: "boolean",
         default: false,
@@ -86,6 +109,9 @@ export const pushManifestCommand = defineCommand({
   async handler(args, ctx) {
     checkTag(args.tag);
     await changeWorkspace(ctx, async (ws) => {
+      if (args.message !== undefined) ws.builder.setMessage(args.message);
+      const same = await dedupedLatest(ctx, ws, args.dedupe);
+      if (same) return ctx.print([], { ...packageJson(same), skipped: true });
       const pkg = await pushWorkspaceManifest(ctx, ws, {
         ...(args.tag !== undefined && { tag: args.tag }),
         ...(args.message !== undefined && { message: args.message }),

@@ -5,7 +5,6 @@
 // their old bytes, every open after sees the new version.
 import { resolve } from "node:path";
 import { DaemonClient } from "../daemon/client.js";
-import type { MountInfoReply } from "../daemon/package-mount.js";
 import { daemonPaths } from "../daemon/paths.js";
 import { credentialsFingerprint } from "../daemon/s3-context.js";
 import { QuiltError, isQuiltError } from "../errors.js";
@@ -62,7 +61,7 @@ export const switchCommand = defineCommand({
     const credentials = credentialsFingerprint(process.env);
     const mountpoint = resolve(args.dir);
     const info = await new DaemonClient(daemonPaths().socket)
-      .request<MountInfoReply & { unchanged?: boolean; stillOpen?: number }>("switch", {
+      .request("switch", {
         mountpoint,
         ...(args.previous ? { previous: true } : { spec: args.spec }),
         ...(credentials !== undefined && { credentials }),

@@ -1,7 +1,9 @@
 // `quilt verify DIR [--extra-files-ok] [--deep] [--package NAME]`: does DIR hold exactly the
 // files of its installed version (or of NAME)? Exit 0 when it does, 1 with one line per
 // difference (the use case's wording) and the command that fixes it, when it does not.
-// Files our install recorded and that were not touched since are trusted unless --deep.
+// A file is hashed unless its size, mtime, ctime and inode are all what our install recorded
+// (no user can set a ctime back, so a rewrite with its mtime restored is hashed); --deep
+// hashes every file, as quilt3's verify always does.
 import { formatVerifyReport } from "../api/verify-directory.js";
 import type { CommandContext } from "./context.js";
 import { defineCommand } from "./command.js";
@@ -40,7 +42,9 @@ export const verifyCommand = defineCommand({
       .option("deep", {
         type: "boolean",
         default: false,
-        describe: "Hash every file, even those unchanged since the install",
+        describe:
+          "Hash every file. Without it a file is hashed unless its size, mtime, ctime and inode are all what the install " +
+          "recorded (a ctime cannot be set back, so a file rewritten with its mtime restored is still hashed)",
       })
       .option("cached-only", {
         type: "boolean",

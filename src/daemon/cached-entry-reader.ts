@@ -81,6 +81,10 @@ export class CachedEntryReader implements EntryReader {
     return this.failed.size > 0 && this.failed.has(logicalKey);
   }
 
+  anyFailed(): boolean {
+    return this.failed.size > 0;
+  }
+
   async release(handle: ReadHandle): Promise<void> {
     await (handle as ObjectReader).close();
   }

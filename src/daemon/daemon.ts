@@ -21,7 +21,8 @@ import { type IndexedVersion, openIndexedVersion } from "./indexed-version.js";
 import { readMountRecords, writeMountRecords, type MountRecord } from "./mount-records.js";
 import { parseSwitchRequest, switchMount, type VersionLoader } from "./mount-switch.js";
 import { KeyedQueue } from "./keyed-queue.js";
-import { mountpointParam, parseMountRequest } from "./mount-request.js";
+import { parseMountRequest } from "./mount-request.js";
+import type { MountDescription } from "./ops.js";
 import {
   checkCredentials,
   credentialsFingerprint,
@@ -31,7 +32,7 @@ import {
   type S3Context,
 } from "./s3-context.js";
 import type { DaemonPaths } from "./paths.js";
-import { SocketServer, type Handler } from "./socket-server.js";
+import { SocketServer, type Handlers } from "./socket-server.js";
 
 /**
  * At most this many keys per list in a verify or force-match reply: a reply is one socket
@@ -60,7 +61,7 @@ export interface DaemonOptions {
 }
 
 /** A mount as `quilt mounts` and `quilt status` show it: with the S3 context it reads through. */
-function describe(m: PackageMount) {
+function describe(m: PackageMount): MountDescription {
   return { ...m.info(), s3: m.record.s3 ?? null };
 }
 
@@ -257,16 +258,16 @@ export class Daemon {
     };
   }
 
-  private mountAt(path: unknown): PackageMount {
-    const m = typeof path === "string" ? this.mounts.get(path) : undefined;
+  private mountAt(path: string): PackageMount {
+    const m = this.mounts.get(path);
     if (!m)
-      throw new QuiltError("ENOTFOUND", `${String(path)} is not a quilt mount`, {
+      throw new QuiltError("ENOTFOUND", `${path} is not a quilt mount`, {
         hint: "list mounts with `quilt mounts`",
       });
     return m;
   }
 
-  private handlers(): Record<string, Handler> {
+  private handlers(): Handlers {
     return {
       ping: async () => ({
         pid: process.pid,
@@ -338,10 +339,10 @@ export class Daemon {
       },
       unmount: async (p) => {
         await this.restoring;
-        const mountpoint = await canonicalMountPath(mountpointParam(p, "unmount"));
+        const mountpoint = await canonicalMountPath(p.mountpoint);
         return this.exclusive.run(mountpoint, async () => {
           const m = this.mountAt(mountpoint);
-          await m.unmount(p.force === true);
+          await m.unmount(p.force ?? false);
           this.mounts.delete(mountpoint);
           await this.saveRecords();
           return { mountpoint };
@@ -371,15 +372,15 @@ export class Daemon {
         requests: this.requestCounts(),
       }),
       verify: async (p, ctx) => {
-        const r = await this.mountAt(await canonicalMountPath(mountpointParam(p, "verify"))).verify({
-          cachedOnly: p.cachedOnly === true,
+        const r = await this.mountAt(await canonicalMountPath(p.mountpoint)).verify({
+          cachedOnly: p.cachedOnly ?? false,
           onProgress: (x) => ctx.progress(x),
         });
         return { ...r, ...capList(r.failed, "failed"), ...capList(r.unverified, "unverified") };
       },
       "force-match": async (p, ctx) => {
-        const r = await this.mountAt(await canonicalMountPath(mountpointParam(p, "force-match"))).forceMatch({
-          cachedOnly: p.cachedOnly === true,
+        const r = await this.mountAt(await canonicalMountPath(p.mountpoint)).forceMatch({
+          cachedOnly: p.cachedOnly ?? false,
           onProgress: (x) => ctx.progress(x),
         });
         return {
@@ -394,12 +395,12 @@ export class Daemon {
           ...capList(r.unrepaired, "unrepaired"),
         };
       },
-      status: async (p) => describe(this.mountAt(await canonicalMountPath(mountpointParam(p, "status")))),
+      status: async (p) => describe(this.mountAt(await canonicalMountPath(p.mountpoint))),
       // `quilt cache clear` while this daemon runs: its index must forget the blocks it
       // deletes, or it would believe in files that are gone (and report false failures).
       // Its own blocks only, unless asked for every block of the (possibly shared) data directory.
       "cache-clear": async (p) => {
-        await this.cache.clear({ all: p.all === true });
+        await this.cache.clear({ all: p.all ?? false });
         return { cleared: true };
       },
       shutdown: async () => {

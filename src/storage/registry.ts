@@ -44,7 +44,8 @@ export interface VersionInfo {
   time?: Date;
 }
 
-const isTimestamp = (p: string): boolean => /^\d{1,12}$/.test(p);
+/** Timestamp pointers are all digits (seconds since the epoch); tags never are. */
+export const isTimestamp = (p: string): boolean => /^\d{1,12}$/.test(p);
 
 export class Registry {
   constructor(
@@ -275,10 +276,16 @@ export class Registry {
     await this.writePointer(name, tag, topHash);
   }
 
-  private async writePointer(name: string, pointer: string, topHash: TopHash): Promise<void> {
+  /** Writes one pointer file (atomically: a reader sees the old hash or the new one). */
+  async writePointer(
+    name: string,
+    pointer: string,
+    topHash: TopHash,
+    layout: LayoutVersion = "v1",
+  ): Promise<void> {
     // No trailing newline: quilt3 writes and compares the bare hash.
     await this.store.put(
-      { bucket: this.bucket, key: pointerKey("v1", name, pointer) },
+      { bucket: this.bucket, key: pointerKey(layout, name, pointer) },
       Buffer.from(topHash, "ascii"),
     );
   }

@@ -548,7 +548,7 @@ export function consumerCliSuite(
         );
         for (const [r, usage] of [
           [noName, "quilt install <name>"],
-          [noKey, "quilt cat <name> <key>"],
+          [noKey, "quilt cat <name> [key]"],
           [badOpt, "quilt ls <name> [prefix]"],
           [noDir, "quilt verify <dir>"],
           [extraArg, "quilt list"],

@@ -93,7 +93,7 @@ describe("library on a local registry", () => {
     expect(second.fetched).toEqual(["train2017/3.jpg"]);
     expect(second.unchanged).toHaveLength(6);
     expect(v1.getEntry("train2017/3.jpg").metadata).toEqual({ fixed: true });
-    expect(v1.diff(browsed)).toEqual({
+    expect(browsed.diff(v1)).toEqual({
       added: [],
       removed: [],
       modified: ["train2017/3.jpg"],

@@ -146,7 +146,7 @@ describe("use case: Add new data to dataset", () => {
     });
     expect(rolledBack.hash).toBe(previous.hash);
     expect(sha256Hex(await rolledBack.getContents("labelled/1.jpg"))).toBe(sha256Hex(oldBytes["1.jpg"]));
-    expect(master.diff(rolledBack)).toEqual({
+    expect(rolledBack.diff(master)).toEqual({
       added: ["labelled/2.jpg"],
       removed: [],
       modified: ["labelled/1.jpg"],

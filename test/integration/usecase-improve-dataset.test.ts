@@ -69,7 +69,7 @@ describe("use case: Improve dataset", () => {
     expect(master.getEntry("labelled/1.jpg").metadata).toEqual(corrected);
     expect(master.getMetadata("labelled/2.jpg")).toEqual({});
     expect(master.getMetadata("labelled/3.jpg")).toEqual({ label: "dog", annotator: "service-a" });
-    expect(master.diff(pkg)).toEqual({
+    expect(pkg.diff(master)).toEqual({
       added: [],
       removed: [],
       modified: [],
