@@ -309,3 +309,42 @@ export function median(xs: number[]): number {
       ? (s[mid] as number)
       : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
+
+export interface Measured {
+  seconds: number;
+  rssMiB: number;
+  stdout: string;
+}
+
+const RSS_MARK = "QUILT_BENCH_RSS";
+
+/** Runs a command to completion under /usr/bin/time: wall seconds and peak RSS (max over the process tree's largest). */
+export function measure(
+  cmd: string,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  input?: string,
+): Promise<Measured> {
+  return new Promise((resolve, reject) => {
+    const t = performance.now();
+    const proc = spawn("/usr/bin/time", ["-f", `${RSS_MARK} %M`, cmd, ...argv], {
+      env,
+      cwd,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    proc.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    proc.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
+    proc.stdin.on("error", () => undefined);
+    proc.stdin.end(input ?? "");
+    proc.once("error", reject);
+    proc.once("close", (code) => {
+      const seconds = (performance.now() - t) / 1000;
+      const m = new RegExp(`${RSS_MARK} (\\d+)`).exec(stderr);
+      if (code !== 0 || !m) reject(new Error(`${cmd} ${argv.join(" ")} exited with ${code}:\n${stderr}`));
+      else resolve({ seconds, rssMiB: Number(m[1]) / 1024, stdout });
+    });
+  });
+}

@@ -17,4 +17,8 @@ export { formatChanges, type Change } from "./api/force-match.js";
 export type { PackageDiff } from "./api/diff.js";
 export type { DownloadResult, TransferProgress } from "./api/download.js";
 export type { CacheOptions, CacheResult, CacheProgress, CacheEntryError } from "./api/cache-entries.js";
+export { exportManifest, type ExportOptions, type ExportResult } from "./api/manifest-export.js";
+export { EXPORT_FORMATS, type ExportFormat } from "./api/export-writers.js";
+export { EXPORT_COLUMNS, type ExportRow } from "./api/export-rows.js";
 export { QuiltError, isQuiltError, type ErrorCode } from "./errors.js";
+export type { WorkflowChoice } from "./workflows/workflow-validator.js";

@@ -92,6 +92,15 @@ export async function buildManifest(
   return { manifest: manifestFromHashed(header, dirMeta, done), hashed: done };
 }
 
+/**
+ * The header as a manifest carries it: with a "message", null when none was set. A builder
+ * adds "message" where quilt3 does (when set, else at push, after "workflow"), so that the
+ * header's keys come out in quilt3's order; a manifest built before that has it last.
+ */
+export function headerWithMessage(header: JsonObject): JsonObject {
+  return header.has("message") ? header : new Map([...header, ["message", null]]);
+}
+
 /** The manifest of entries that all have a size and a hash. */
 export function manifestFromHashed(
   header: JsonObject,

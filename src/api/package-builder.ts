@@ -11,7 +11,12 @@ import type { Manifest } from "../manifest/manifest.js";
 import { isValidPackageName, isValidTag } from "../manifest/package-spec.js";
 import type { RegistryUrl } from "../manifest/registry-url.js";
 import { LATEST } from "../storage/registry.js";
-import { buildManifest, manifestFromHashed, type BuildProgress } from "./build-manifest.js";
+import {
+  buildManifest,
+  headerWithMessage,
+  manifestFromHashed,
+  type BuildProgress,
+} from "./build-manifest.js";
 import {
   entriesFromLocal,
   entriesFromManifest,
@@ -22,7 +27,11 @@ import { getDefaultContext, type QuiltContext } from "./context.js";
 import { displaySource, foldContents, formatObject } from "./package-display.js";
 import { Package } from "./package.js";
 import { pushData, type PushDataOptions, type PushedEntry } from "./push-data.js";
+import { pushReport } from "./push-report.js";
 import { quoted } from "../untrusted-text.js";
+import { manifestJson } from "../manifest/python-json.js";
+import type { WorkflowChoice } from "../workflows/workflow-validator.js";
+import { headerWithWorkflow } from "./builder-workflow.js";
 
 export interface PushManifestOptions {
   tag?: string;
@@ -30,6 +39,8 @@ export interface PushManifestOptions {
   forceAllowLocalFiles?: boolean;
   /** Push nothing when the registry's latest is this version already (quilt3's `dedupe`). */
   dedupe?: boolean;
+  /** The registry's workflow to check: an ID; undefined for its default; null for none (quilt3's None). */
+  workflow?: WorkflowChoice;
 }
 
 export interface BuilderOptions {
@@ -62,13 +73,13 @@ export class PackageBuilder {
   readonly registry: RegistryUrl;
   readonly context: QuiltContext;
   private entries = new Map<string, BuilderEntry>();
-  private header: JsonObject = new Map<string, JsonValue>([
-    ["version", "v0"],
-    ["message", null],
-  ]);
+  // "message" is added where quilt3 adds it (see headerWithMessage).
+  private header: JsonObject = new Map<string, JsonValue>([["version", "v0"]]);
   private dirMeta = new Map<string, JsonValue>();
   private built: Manifest | undefined;
   private pushed: { tag?: string; url: string } | undefined;
+  /** The workflow and message checkWorkflow() passed with, until something changes. */
+  private checked: { workflow: WorkflowChoice; message: string | undefined } | undefined;
   private readonly output: (line: string) => void;
 
   constructor(name: string, opts: BuilderOptions = {}) {
@@ -128,6 +139,7 @@ export class PackageBuilder {
   private changed(): void {
     this.built = undefined;
     this.pushed = undefined;
+    this.checked = undefined;
   }
 
   /**
@@ -303,7 +315,7 @@ export class PackageBuilder {
     this.output("Building manifest...");
     const { manifest, hashed } = await buildManifest(
       this.context.stores,
-      this.header,
+      headerWithMessage(this.header),
       this.dirMeta,
       [...this.entries.values()],
       opts.onProgress,
@@ -322,26 +334,57 @@ export class PackageBuilder {
     // Physical keys changed but hashes did not, so the top hash stays; the manifest is re-made, not re-hashed.
     const moved = pushed.some((p) => !p.from.equals(p.entry.source));
     if (before && moved)
-      this.built = manifestFromHashed(this.header, this.dirMeta, [...this.entries.values()]);
+      this.built = manifestFromHashed(headerWithMessage(this.header), this.dirMeta, [
+        ...this.entries.values(),
+      ]);
     if (moved) this.pushed = undefined;
     return pushed;
   }
 
   /**
-   * Builds if needed, refuses local pointers unless forced, writes manifest and pointers.
-   * With `dedupe`, a version equal to the registry's latest is not pushed again (no new
-   * timestamp): the latest is returned, as quilt3's `push(dedupe=True)`.
+   * Checks the builder against the registry's workflow (.quilt/workflows/config.yml), as
+   * quilt3's push and build do, and records the workflow and the message in the header.
+   * `workflow`: an ID; undefined for the config's default; null for none (quilt3's None).
+   * Pushes call it; call it first to refuse a push before any byte is hashed or copied.
+   */
+  async checkWorkflow(opts: { workflow?: WorkflowChoice; message?: string } = {}): Promise<void> {
+    if (this.checked && this.checked.workflow === opts.workflow && this.checked.message === opts.message)
+      return;
+    const current = this.header.get("message");
+    const header = await headerWithWorkflow(
+      this.context.stores,
+      this.registry,
+      this.name,
+      this.header,
+      [...this.entries.values()],
+      { workflow: opts.workflow, message: opts.message ?? (typeof current === "string" ? current : null) },
+    );
+    if (opts.message !== undefined || !header.has("message")) header.set("message", opts.message ?? null);
+    if (manifestJson(header) !== manifestJson(this.header)) {
+      this.header = header;
+      this.pushed = undefined;
+      // Only the header changed: the entries keep their hashes, so no file is hashed again.
+      if (this.built) this.built = manifestFromHashed(header, this.dirMeta, [...this.entries.values()]);
+    }
+    this.checked = { workflow: opts.workflow, message: opts.message };
+  }
+
+  /**
+   * Checks the workflow, builds if needed, refuses local pointers unless forced, writes
+   * manifest and pointers. With `dedupe`, a version equal to the registry's latest (workflow
+   * included, as the top hash covers it) is not pushed again (no new timestamp): the latest
+   * is returned, as quilt3's `push(dedupe=True)`.
    */
   async pushManifest(options: PushManifestOptions = {}): Promise<Package> {
     const tag = options.tag ?? this.defaultTag;
     const opts = { ...options, ...(tag !== undefined && { tag }) };
-    if (opts.message !== undefined) this.setMessage(opts.message);
     if (this.hasLocalFiles() && !opts.forceAllowLocalFiles) {
       throw new QuiltError(
         "EUSAGE",
         "Manifest contains pointers to local files. Use pushData() to first push those files to s3 or forceAllowLocalFiles: true if this is intentional",
       );
     }
+    await this.checkWorkflow({ workflow: opts.workflow, message: opts.message });
     if (!this.built) await this.buildManifest();
     const manifest = this.built as Manifest;
     const registry = this.context.registry(this.registry);
@@ -358,10 +401,13 @@ export class PackageBuilder {
     return Package.fromManifest(this.context, this.registry, this.name, opts.tag ?? "latest", manifest, url);
   }
 
-  /** pushData then pushManifest; with `dedupe` nothing is copied when the latest is this version already. */
+  /**
+   * Checks the workflow first (a refused package copies nothing), then pushData and
+   * pushManifest; with `dedupe` nothing is copied when the latest is this version already.
+   */
   async pushDataAndManifest(opts: PushDataOptions & PushManifestOptions = {}): Promise<Package> {
+    await this.checkWorkflow({ workflow: opts.workflow, message: opts.message });
     if (opts.dedupe) {
-      if (opts.message !== undefined) this.setMessage(opts.message);
       const latest = await this.sameAsLatest();
       if (latest) return latest;
     }
@@ -369,6 +415,7 @@ export class PackageBuilder {
     return this.pushManifest({
       ...(opts.tag !== undefined && { tag: opts.tag }),
       ...(opts.message !== undefined && { message: opts.message }),
+      workflow: opts.workflow,
     });
   }
 
@@ -429,46 +476,6 @@ export class PackageBuilder {
   [inspect.custom](): string {
     return this.toString();
   }
-}
-
-/**
- * "Pushing ./train2017/ to s3://bucket/prefix/train2017/..." lines: entries grouped by what
- * happened (uploaded or copied, done or skipped), each group folded per directory, and each
- * line's destination taken from the entries that line covers.
- */
-export function pushReport(pushed: PushedEntry[]): string[] {
-  const groups = new Map<string, PushedEntry[]>();
-  for (const p of pushed) {
-    const verb = p.from.isLocal() ? "Pushing" : "Copying";
-    const skipped = p.outcome === "skipped" || p.outcome === "in-place";
-    const k = `${verb}|${skipped ? " (data exists, skipping)" : ""}`;
-    groups.set(k, [...(groups.get(k) ?? []), p]);
-  }
-  const lines: [string, string][] = [];
-  for (const [k, list] of groups) {
-    const [verb, suffix] = k.split("|") as [string, string];
-    const byKey = new Map(list.map((p) => [p.entry.logicalKey, p]));
-    for (const [key, src] of foldContents(
-      list.map((p) => ({ key: p.entry.logicalKey, source: displaySource(p.from) })),
-    )) {
-      const isDir = key.endsWith("/") || key.endsWith("/...");
-      const dir = key.replace(/\.\.\.$/, "");
-      const first = isDir
-        ? list.find(
-            (p) =>
-              p.entry.logicalKey.startsWith(dir) &&
-              displaySource(p.from) === src.replace(/\/\.\.\.$/, "/") + p.entry.logicalKey.slice(dir.length),
-          )
-        : byKey.get(key);
-      if (!first) continue;
-      const dest = displaySource(first.entry.source);
-      const to = isDir
-        ? dest.slice(0, dest.length - (first.entry.logicalKey.length - dir.length)) + "..."
-        : dest;
-      lines.push([key, `${verb} ${src.replace(/\/\.\.\.$/, "/")} to ${to}${suffix}`]);
-    }
-  }
-  return lines.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, l]) => l);
 }
 
 /** "a", "a/b" for the key "a/b/c": the keys that would be files above it. */

@@ -27,6 +27,7 @@ import { diffCommand } from "./diff-command.js";
 import { tagCommand } from "./tag-command.js";
 import { deleteCommand } from "./delete-command.js";
 import { cacheCommand } from "./cache-command.js";
+import { manifestCommand } from "./manifest-command.js";
 import { initCommand } from "./init-command.js";
 import { addCommand } from "./add-command.js";
 import { setCommand } from "./set-command.js";
@@ -58,6 +59,7 @@ const COMMANDS: Command[] = [
   tagCommand,
   deleteCommand,
   cacheCommand,
+  manifestCommand,
   // Builder workflow: a workspace (quilt init) becomes a package version.
   initCommand,
   addCommand,

@@ -11,18 +11,26 @@ import {
   withDedupe,
   withTagAndMessage,
 } from "./push-manifest-command.js";
+import { withWorkflow, workflowChoice } from "./workflow-option.js";
 
 export const pushCommand = defineCommand({
   command: "push",
   describe: "Push the workspace's data and then its manifest (push-data + push-manifest)",
   builder: (y) =>
-    withDedupe(withTagAndMessage(withPrefix(y)))
+    withWorkflow(withDedupe(withTagAndMessage(withPrefix(y))))
       .example("quilt push --prefix=data/dataset/v1/ -t v1", "push everything and tag the version v1")
-      .example('quilt push -m "fix labels"', "push with the last prefix used, with a message"),
+      .example('quilt push -m "fix labels"', "push with the last prefix used, with a message")
+      .example(
+        "quilt push --workflow curated -m v2",
+        "push under the registry's 'curated' workflow (exit 9 if refused)",
+      ),
   async handler(args, ctx) {
     checkTag(args.tag);
+    const workflow = workflowChoice(args.workflow);
+    const message = args.message !== undefined ? { message: args.message } : {};
     await changeWorkspace(ctx, async (ws) => {
-      if (args.message !== undefined) ws.builder.setMessage(args.message);
+      // Refused by the registry's workflow before any byte is copied, as quilt3 refuses.
+      await ws.builder.checkWorkflow({ workflow, ...message });
       // Before any data is copied: the top hash does not depend on where the bytes are.
       const same = await dedupedLatest(ctx, ws, args.dedupe);
       if (same) return ctx.print([], { ...packageJson(same), skipped: true });
@@ -30,7 +38,8 @@ export const pushCommand = defineCommand({
       await ws.save();
       const pkg = await pushWorkspaceManifest(ctx, ws, {
         ...(args.tag !== undefined && { tag: args.tag }),
-        ...(args.message !== undefined && { message: args.message }),
+        ...message,
+        workflow,
       });
       ctx.print([], { ...packageJson(pkg), prefix, pushed: pushedJson(pushed) });
     });

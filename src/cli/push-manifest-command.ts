@@ -9,6 +9,8 @@ import type { CommandContext } from "./context.js";
 import { defineCommand } from "./command.js";
 import type { Workspace } from "./workspace.js";
 import { changeWorkspace } from "./builder-shared.js";
+import { withWorkflow, workflowChoice } from "./workflow-option.js";
+import type { WorkflowChoice } from "../workflows/workflow-validator.js";
 
 export const LOCAL_FILES_REFUSAL =
   "Manifest contains pointers to local files. Use push-data to first push those files to s3 or --force-allow-local-files if this is intentional";
@@ -60,11 +62,11 @@ export function checkTag(tag: string | undefined): void {
   }
 }
 
-/** Builds (with progress) if needed and pushes the manifest. */
+/** Checks the registry's workflow, builds (with progress) if needed and pushes the manifest. */
 export async function pushWorkspaceManifest(
   ctx: CommandContext,
   ws: Workspace,
-  opts: { tag?: string; message?: string; forceAllowLocalFiles?: boolean },
+  opts: { tag?: string; message?: string; forceAllowLocalFiles?: boolean; workflow?: WorkflowChoice },
 ): Promise<Package> {
   const b = ws.builder;
   if (b.hasLocalFiles() && !opts.forceAllowLocalFiles) {
@@ -72,7 +74,11 @@ export async function pushWorkspaceManifest(
       hint: "run `quilt push-data --prefix PREFIX` first (or `quilt push`, which pushes data and manifest)",
     });
   }
-  if (opts.message !== undefined) b.setMessage(opts.message);
+  // Before hashing: a package the workflow refuses costs no hashing.
+  await b.checkWorkflow({
+    workflow: opts.workflow,
+    ...(opts.message !== undefined && { message: opts.message }),
+  });
   if (b.topHash === undefined) {
     const progress = ctx.progress("Hashing");
     await b.buildManifest({ onProgress: progress.onHashing });
@@ -80,7 +86,9 @@ export async function pushWorkspaceManifest(
   }
   return b.pushManifest({
     ...(opts.tag !== undefined && { tag: opts.tag }),
+    ...(opts.message !== undefined && { message: opts.message }),
     forceAllowLocalFiles: opts.forceAllowLocalFiles === true,
+    workflow: opts.workflow,
   });
 }
 
@@ -98,7 +106,7 @@ export const pushManifestCommand = defineCommand({
   command: "push-manifest",
   describe: "Build the manifest if needed and register it in the registry as a package version",
   builder: (y) =>
-    withDedupe(withTagAndMessage(y))
+    withWorkflow(withDedupe(withTagAndMessage(y)))
       .option("force-allow-local-files", {
         type: "boolean",
         default: false,
@@ -108,14 +116,20 @@ export const pushManifestCommand = defineCommand({
       .example("quilt push-manifest --force-allow-local-files", "register a package that names local files"),
   async handler(args, ctx) {
     checkTag(args.tag);
+    const workflow = workflowChoice(args.workflow);
     await changeWorkspace(ctx, async (ws) => {
-      if (args.message !== undefined) ws.builder.setMessage(args.message);
+      // The workflow first, as quilt3: it is in the header, so the top hash dedupe compares covers it.
+      await ws.builder.checkWorkflow({
+        workflow,
+        ...(args.message !== undefined && { message: args.message }),
+      });
       const same = await dedupedLatest(ctx, ws, args.dedupe);
       if (same) return ctx.print([], { ...packageJson(same), skipped: true });
       const pkg = await pushWorkspaceManifest(ctx, ws, {
         ...(args.tag !== undefined && { tag: args.tag }),
         ...(args.message !== undefined && { message: args.message }),
         forceAllowLocalFiles: args.forceAllowLocalFiles,
+        workflow,
       });
       ctx.print([], packageJson(pkg));
     });

@@ -27,33 +27,51 @@ function typeName(v: JsonValue | undefined): string {
   return `a ${typeof v}`;
 }
 
+/**
+ * One manifest line at a time, in file order: the header first, then entries and
+ * directory-metadata lines (collected in `dirMeta`). readManifest and the streaming reader
+ * (manifest-stream.ts) share it, so both accept and word exactly the same lines.
+ */
+export class ManifestLineParser {
+  header: JsonObject | undefined;
+  readonly dirMeta = new Map<string, JsonValue>();
+
+  /** The entry on this line, or undefined for the header or a directory-metadata line. */
+  parse(text: string, number: number): ManifestEntry | undefined {
+    if (text === "") throw lineError(number, "empty line");
+    if (this.header === undefined) {
+      this.header = parseObjectLine(text, number);
+      return undefined;
+    }
+    return parseEntryLine(text, number, this.dirMeta);
+  }
+
+  /** The header, once every line was parsed: a manifest without one is refused. */
+  finish(): JsonObject {
+    if (this.header === undefined)
+      throw new QuiltError("EBADMANIFEST", "Manifest is empty: it has no header line", { hint: FORMAT_HINT });
+    return this.header;
+  }
+}
+
 /** Parses manifest text from any source of UTF-8 chunks (a file stream, a Buffer, a string). */
 export async function readManifest(
   source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
 ): Promise<Manifest> {
-  let header: JsonObject | undefined;
+  const parser = new ManifestLineParser();
   const entries: ManifestEntry[] = [];
   const lineNumbers: number[] = [];
-  const dirMeta = new Map<string, JsonValue>();
   for await (const { lines, first } of splitLineBatches(source)) {
     for (let i = 0; i < lines.length; i++) {
-      const text = lines[i] as string;
-      const number = first + i;
-      if (text === "") throw lineError(number, "empty line");
-      if (header === undefined) {
-        header = parseObjectLine(text, number);
-        continue;
-      }
-      const entry = parseEntryLine(text, number, dirMeta);
+      const entry = parser.parse(lines[i] as string, first + i);
       if (entry === undefined) continue;
       entries.push(entry);
-      lineNumbers.push(number);
+      lineNumbers.push(first + i);
     }
   }
-  if (header === undefined)
-    throw new QuiltError("EBADMANIFEST", "Manifest is empty: it has no header line", { hint: FORMAT_HINT });
+  const header = parser.finish();
   // The key-to-line lookup runs only on error, so loading keeps no per-key index.
-  return Manifest.create({ header, dirMeta, entries }, (key) =>
+  return Manifest.create({ header, dirMeta: parser.dirMeta, entries }, (key) =>
     entries.flatMap((e, i) => (e.logicalKey === key ? [lineNumbers[i] as number] : [])),
   );
 }

@@ -69,14 +69,7 @@ export class Manifest {
     for (let i = 1; i < entries.length; i++) {
       const prev = (entries[i - 1] as ManifestEntry).logicalKey;
       const key = (entries[i] as ManifestEntry).logicalKey;
-      if (key === prev) {
-        const [first, second] = origin(key);
-        const where =
-          second !== undefined
-            ? `Manifest line ${second}: duplicate logical key ${quoted(key)} (first on line ${first})`
-            : `Duplicate logical key ${quoted(key)}`;
-        throw new QuiltError("EBADMANIFEST", where);
-      }
+      if (key === prev) throw duplicateKey(key, origin);
       if (key.startsWith(prev) && key.charCodeAt(prev.length) === 0x2f)
         throw fileAndDirectory(prev, prev + "/", origin);
     }
@@ -171,7 +164,16 @@ function isSorted(entries: ManifestEntry[]): boolean {
   return true;
 }
 
-function fileAndDirectory(file: string, dir: string, origin: KeyOrigin): QuiltError {
+export function duplicateKey(key: string, origin: KeyOrigin): QuiltError {
+  const [first, second] = origin(key);
+  const where =
+    second !== undefined
+      ? `Manifest line ${second}: duplicate logical key ${quoted(key)} (first on line ${first})`
+      : `Duplicate logical key ${quoted(key)}`;
+  return new QuiltError("EBADMANIFEST", where);
+}
+
+export function fileAndDirectory(file: string, dir: string, origin: KeyOrigin): QuiltError {
   const [line] = origin(file);
   return new QuiltError(
     "EBADMANIFEST",

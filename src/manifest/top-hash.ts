@@ -21,21 +21,38 @@ export function entryHashPart(e: Pick<ManifestEntry, "hash" | "logicalKey" | "me
   return `{"hash":${hash},"logical_key":${pythonStringAscii(e.logicalKey)},"meta":${meta},"size":${e.size}}`;
 }
 
-/** `entries` must be in walk order (Manifest keeps them so). */
-export function computeTopHash(header: JsonObject, entries: Iterable<ManifestEntry>): TopHash {
-  const h = createHash("sha256");
-  const head = new Map(header);
-  head.delete("top_hash");
-  h.update(canonicalJson(head), "utf8");
-  // Batch parts into larger updates: one native call per entry is slow on big manifests.
-  let batch = "";
-  for (const e of entries) {
-    batch += entryHashPart(e);
-    if (batch.length > 1 << 16) {
-      h.update(batch, "utf8");
-      batch = "";
+/**
+ * The top hash fed one entry at a time, in walk order, so a reader that streams a manifest
+ * (manifest-stream.ts) verifies it without holding its entries.
+ */
+export class TopHasher {
+  private readonly h = createHash("sha256");
+  // Parts go in as larger updates: one native call per entry is slow on big manifests.
+  private batch = "";
+
+  constructor(header: JsonObject) {
+    const head = new Map(header);
+    head.delete("top_hash");
+    this.h.update(canonicalJson(head), "utf8");
+  }
+
+  add(e: ManifestEntry): void {
+    this.batch += entryHashPart(e);
+    if (this.batch.length > 1 << 16) {
+      this.h.update(this.batch, "utf8");
+      this.batch = "";
     }
   }
-  h.update(batch, "utf8");
-  return h.digest("hex") as TopHash;
+
+  digest(): TopHash {
+    this.h.update(this.batch, "utf8");
+    return this.h.digest("hex") as TopHash;
+  }
+}
+
+/** `entries` must be in walk order (Manifest keeps them so). */
+export function computeTopHash(header: JsonObject, entries: Iterable<ManifestEntry>): TopHash {
+  const hasher = new TopHasher(header);
+  for (const e of entries) hasher.add(e);
+  return hasher.digest();
 }

@@ -194,7 +194,11 @@ export class Registry {
       }
       return this.manifests.put(r.name, r.topHash, bytes, this.objectUrl(key));
     }
-    throw new QuiltError(
+    throw this.missingManifest(r);
+  }
+
+  missingManifest(r: Resolved): QuiltError {
+    return new QuiltError(
       "ENOTFOUND",
       `Manifest ${r.topHash} of ${r.name} is missing from registry ${this.url.url}`,
       {

@@ -68,9 +68,9 @@ export function sha256Hex(bytes: Buffer | string): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-/** Every key under `prefix` with its number of versions (a re-upload adds one). */
-export async function objectVersions(env: UsecaseEnv, prefix: string): Promise<Map<string, number>> {
-  const client = new S3Client({
+/** A plain AWS SDK client of the run's moto server, for evidence and tampering outside quilt (destroy it). */
+export function motoClient(env: { endpoint: string }): S3Client {
+  return new S3Client({
     endpoint: env.endpoint,
     forcePathStyle: true,
     region: FAKE_AWS_ENV.AWS_REGION,
@@ -79,6 +79,11 @@ export async function objectVersions(env: UsecaseEnv, prefix: string): Promise<M
       secretAccessKey: FAKE_AWS_ENV.AWS_SECRET_ACCESS_KEY,
     },
   });
+}
+
+/** Every key under `prefix` with its number of versions (a re-upload adds one). */
+export async function objectVersions(env: UsecaseEnv, prefix: string): Promise<Map<string, number>> {
+  const client = motoClient(env);
   const out = new Map<string, number>();
   try {
     let keyMarker: string | undefined;
