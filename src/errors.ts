@@ -50,6 +50,11 @@ export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === "string" && Object.hasOwn(ERROR_CODES, code);
 }
 
+/** The message of whatever was thrown (a library may throw a string). */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** Node's fs errors carry a string `code` such as ENOENT. */
 export function errnoCode(err: unknown): string | undefined {
   if (typeof err === "object" && err !== null && "code" in err) {

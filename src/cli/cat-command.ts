@@ -1,15 +1,15 @@
 // `quilt cat NAME KEY`: the bytes of one file of a package on stdout, exactly (binary
 // files too), verified against the manifest's hash before a byte is written. Large files
 // go out in pieces from the local cache, so memory stays bounded whatever their size.
-import type { Argv } from "yargs";
-import type { CommandContext } from "./context.js";
+import { errnoCode } from "../errors.js";
+import { defineCommand } from "./command.js";
 import { hinted, shellQuote } from "./consumer-shared.js";
 import { openPackageAt, uriHasPath, withRegistry } from "./shared.js";
 
-export const catCommand = {
+export const catCommand = defineCommand({
   command: "cat <name> [key]",
   describe: "Write the bytes of a file of a package to stdout",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withRegistry(y)
       .positional("name", {
         type: "string",
@@ -29,7 +29,7 @@ export const catCommand = {
         "quilt cat 'quilt+s3://bucket#package=ns/dataset:v2&path=cats/file1.txt'",
         "a file named by a URI",
       ),
-  async run(args: { name: string; key?: string }, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     const { pkg, path } = await openPackageAt(ctx, args.name, args.key, "KEY");
     const key = path ?? args.key ?? "";
     const hint = `\`quilt ls ${shellQuote(args.name)}\` lists the package's files`;
@@ -38,7 +38,7 @@ export const catCommand = {
       for await (const piece of entry.chunks()) await ctx.io.outBytes(piece);
     } catch (err) {
       // The reader went away (`quilt cat ... | head`): nothing more to say, like cat.
-      if ((err as NodeJS.ErrnoException).code !== "EPIPE") throw err;
+      if (errnoCode(err) !== "EPIPE") throw err;
     }
   },
-};
+});

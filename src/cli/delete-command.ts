@@ -2,17 +2,16 @@
 // it; `latest` moves to the newest remaining version), one tag, or a whole package, as
 // quilt3's `delete_package` does. Pointers only: the data objects and (v1) manifests stay,
 // so a deleted version can be tagged again by its hash while its manifest is there.
-import type { Argv } from "yargs";
 import { deletePackage } from "../api/package-versions.js";
 import { QuiltError } from "../errors.js";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import { shortHash } from "../manifest/version-label.js";
 import { withRegistry } from "./shared.js";
 
-export const deleteCommand = {
+export const deleteCommand = defineCommand({
   command: "delete <spec>",
   describe: "Delete a package version, a tag, or a whole package (pointers only; data stays)",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withRegistry(y)
       .positional("spec", {
         type: "string",
@@ -27,7 +26,7 @@ export const deleteCommand = {
       .example("quilt delete bucket/dataset@18b6a77a6", "remove that version and the tags naming it")
       .example("quilt delete bucket/dataset:stable", "remove the tag only; the version stays")
       .example("quilt delete bucket/dataset --all", "remove the package from the registry"),
-  async run(args: { spec: string; all: boolean }, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     const spec = ctx.quilt.parseSpec(args.spec, ctx.globals.registry);
     if (spec.tag !== undefined && spec.hash !== undefined) {
       throw new QuiltError(
@@ -75,4 +74,4 @@ export const deleteCommand = {
             ];
     ctx.print(lines, { registry: spec.registry.url, ...r });
   },
-};
+});

@@ -2,25 +2,18 @@
 // directory, incrementally (files already holding the right bytes are kept), and records
 // which version the directory holds so `status`, `verify`, `hash` and `force-match` know.
 import { resolve } from "node:path";
-import type { Argv } from "yargs";
 import { QuiltError } from "../errors.js";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import { shellQuote } from "./consumer-shared.js";
 import { versionLine } from "../manifest/version-label.js";
 import { formatBytes } from "./progress.js";
 import { openPackageAt, withRegistry } from "./shared.js";
 import { quoted } from "../untrusted-text.js";
 
-interface InstallArgs {
-  name: string;
-  dest?: string;
-  path?: string[];
-}
-
-export const installCommand = {
+export const installCommand = defineCommand({
   command: "install <name>",
   describe: "Download a package version into a directory (only what is missing or changed)",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withRegistry(y)
       .positional("name", {
         type: "string",
@@ -49,7 +42,7 @@ export const installCommand = {
         "quilt install 'quilt+s3://bucket#package=ns/dataset:v1&path=train/' --dest ./dataset",
         "install the part a URI names",
       ),
-  async run(args: InstallArgs, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     const { pkg, path } = await openPackageAt(ctx, args.name, args.path, "--path");
     const dest = args.dest ?? `./${pkg.name.split("/")[1]}`;
     const paths = path !== undefined ? [path] : (args.path ?? []);
@@ -64,13 +57,7 @@ export const installCommand = {
     const progress = ctx.progress("Downloading");
     const result = await pkg.download(dest, {
       ...(paths.length > 0 && { paths }),
-      onProgress: (p) =>
-        progress.update({
-          done: p.filesDone,
-          total: p.filesTotal,
-          bytesDone: p.bytesDone,
-          bytesTotal: p.bytesTotal,
-        }),
+      onProgress: progress.onTransfer,
     });
     progress.finish();
     const fetched = result.fetched.length;
@@ -88,4 +75,4 @@ export const installCommand = {
       },
     );
   },
-};
+});

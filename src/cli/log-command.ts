@@ -3,12 +3,11 @@
 // (quilt3's `message`, from the manifest's header), e.g.
 //   2024-11-27T13:44:01Z  18b6a77a6ab3...  latest, v1
 //       Relabelled the cats
-import type { Argv } from "yargs";
 import { QuiltError } from "../errors.js";
 import { forEachLimited } from "../limiter.js";
 import { readVersionMessage } from "../storage/manifest-header.js";
 import { forTerminal } from "../untrusted-text.js";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import { withRegistry } from "./shared.js";
 
 /** The time column of a version without a timestamp pointer (pushed by tag only). */
@@ -20,19 +19,19 @@ function isoSeconds(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-export const logCommand = {
+export const logCommand = defineCommand({
   command: "log <name>",
   describe:
     "List the versions of a package, newest first, with time, top hash, tags and push message " +
     "(read from each manifest's first line, which is not verified against the top hash)",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withRegistry(y)
       .positional("name", { type: "string", describe: "Package name: ns/name", demandOption: true })
       .example(
         "quilt log bucket/dataset",
         "2024-11-27T13:44:01Z  18b6a77a6ab3...  latest, v1 (then the message, indented)",
       ),
-  async run(args: { name: string }, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     const spec = ctx.quilt.parseSpec(args.name, ctx.globals.registry);
     if (spec.tag !== undefined || spec.hash !== undefined) {
       throw new QuiltError(
@@ -69,4 +68,4 @@ export const logCommand = {
       { registry: spec.registry.url, name: spec.name, versions: rows },
     );
   },
-};
+});

@@ -7,40 +7,36 @@ import { rmSync } from "node:fs";
 import { mkdtemp, open, rm, type FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { extname, join } from "node:path";
-import type { Argv } from "yargs";
-import { QuiltError } from "../errors.js";
+import { errnoCode, QuiltError } from "../errors.js";
 import { quoted } from "../untrusted-text.js";
 import { shortHash } from "../manifest/version-label.js";
 import { exportManifest, type ExportResult } from "../api/manifest-export.js";
 import { EXPORT_FORMATS, type ExportFormat } from "../api/export-writers.js";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import { withRegistry } from "./shared.js";
-
-interface ManifestArgs {
-  action: "export";
-  name: string;
-  output?: string;
-  format?: string;
-}
 
 const FORMAT_HINT =
   "use --format parquet (Spark, Dask, Ray Data, pyarrow, DuckDB) or --format jsonl (one JSON object per line)";
 
 /** --format, else the output file's extension (.parquet/.pq, else JSON Lines). */
-function formatOf(args: ManifestArgs): ExportFormat {
-  const format =
-    args.format ?? ([".parquet", ".pq"].includes(extname(args.output ?? "")) ? "parquet" : "jsonl");
-  if (!(EXPORT_FORMATS as readonly string[]).includes(format))
+function formatOf(given: string | undefined, output: string | undefined): ExportFormat {
+  const format = given ?? ([".parquet", ".pq"].includes(extname(output ?? "")) ? "parquet" : "jsonl");
+  const known = EXPORT_FORMATS.find((f) => f === format);
+  if (known === undefined)
     throw new QuiltError("EUSAGE", `Unknown export format ${quoted(format)}`, { hint: FORMAT_HINT });
-  return format as ExportFormat;
+  return known;
 }
 
-export const manifestCommand = {
+export const manifestCommand = defineCommand({
   command: "manifest <action> <name>",
   describe: "Export a package version's entries as a table (Parquet or JSON Lines) for Spark, Dask, Ray Data",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withRegistry(y)
-      .positional("action", { choices: ["export"] as const, describe: "export: one row per entry" })
+      .positional("action", {
+        choices: ["export"] as const,
+        demandOption: true,
+        describe: "export: one row per entry",
+      })
       .positional("name", { type: "string", describe: "Package: ns/name[:tag][@hash]", demandOption: true })
       .option("output", {
         alias: "o",
@@ -63,8 +59,8 @@ export const manifestCommand = {
           "whatever its size, and nothing is written unless its top hash matches. docs/processing-with-dask.md " +
           "shows Dask reading a package's files this way, with the hash check.",
       ),
-  async run(args: ManifestArgs, ctx: CommandContext): Promise<void> {
-    const format = formatOf(args);
+  async handler(args, ctx) {
+    const format = formatOf(args.format, args.output);
     const opts = { format, ...(ctx.globals.registry !== undefined && { registry: ctx.globals.registry }) };
     if (args.output !== undefined) {
       const r = await exportManifest(args.name, args.output, { ...opts, session: ctx.quilt });
@@ -97,12 +93,12 @@ export const manifestCommand = {
       for await (const chunk of rows.createReadStream()) await ctx.io.outBytes(chunk as Buffer);
     } catch (err) {
       // The reader went away (`... | head`): nothing more to say, like cat.
-      if ((err as NodeJS.ErrnoException).code !== "EPIPE") throw err;
+      if (errnoCode(err) !== "EPIPE") throw err;
     } finally {
       await rows.close().catch(() => undefined);
     }
   },
-};
+});
 
 function summary(r: ExportResult): string {
   return `Exported ${r.rows} entries of ${r.name}@${shortHash(r.topHash)} to ${r.path} (${r.format})`;

@@ -1,18 +1,17 @@
 // `quilt meta NAME [KEY]`: user metadata as JSON: the package's, one entry's, or a
 // directory's (quilt3's directory metadata; {} for a directory without, as quilt3 gives).
 // Printed indented for people, on one line with --json; big integers stay exact either way.
-import type { Argv } from "yargs";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import { formatJson, hinted, shellQuote } from "./consumer-shared.js";
 import { openPackageAt, withRegistry } from "./shared.js";
 
 /** Indentation of the human (non --json) output, in spaces. */
 const HUMAN_INDENT = 2;
 
-export const metaCommand = {
+export const metaCommand = defineCommand({
   command: "meta <name> [key]",
   describe: "Print the user metadata of a package, or of one of its files or directories, as JSON",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withRegistry(y)
       .positional("name", {
         type: "string",
@@ -30,7 +29,7 @@ export const metaCommand = {
         "quilt meta bucket/dataset labels/",
         "the directory's metadata (quilt3's set_dir(..., meta=))",
       ),
-  async run(args: { name: string; key?: string }, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     const { pkg, path } = await openPackageAt(ctx, args.name, args.key, "KEY");
     const key = path ?? args.key;
     const meta =
@@ -42,4 +41,4 @@ export const metaCommand = {
           );
     ctx.io.out(formatJson(meta, ctx.globals.json ? 0 : HUMAN_INDENT) + "\n");
   },
-};
+});

@@ -2,7 +2,6 @@
 // only the bytes that are read, into the shared cache. Starts the daemon if needed. The
 // registry and the S3 endpoint, region and profile are resolved here, in the user's shell,
 // and sent with the request: the daemon may have been started from another shell.
-import type { Argv } from "yargs";
 import { DaemonClient } from "../daemon/client.js";
 import { ensureDaemon } from "../daemon/lifecycle.js";
 import { VERIFY_MODES } from "../daemon/ops.js";
@@ -12,7 +11,7 @@ import { daemonPaths } from "../daemon/paths.js";
 import type { MountInfoReply } from "../daemon/package-mount.js";
 import type { FaultCounts } from "../storage/fault-counters.js";
 import { resolve } from "node:path";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import { shortHash } from "../manifest/version-label.js";
 import { cacheOptions, daemonArgs } from "./daemon-command.js";
 import { withRegistry } from "./shared.js";
@@ -21,24 +20,17 @@ import { verificationLine } from "./mount-checks.js";
 import { pendingLines, pendingMounts } from "./pending-mounts.js";
 import { isQuiltError } from "../errors.js";
 
-interface MountArgs {
-  name: string;
-  dir: string;
-  registry?: string;
-  cacheDir?: string;
-  cacheSize?: string;
-  allowOther: boolean;
-  nonempty: boolean;
-  verify: (typeof VERIFY_MODES)[number];
-}
-
-export const mountCommand = {
+export const mountCommand = defineCommand({
   command: "mount <name> <dir>",
   describe: "Mount a package version read-only at DIR; only the bytes programs read are downloaded",
-  builder: (y: Argv) =>
+  builder: (y) =>
     cacheOptions(withRegistry(y))
-      .positional("name", { type: "string", describe: "Package: ns/name[:tag][@hash] or a full URL" })
-      .positional("dir", { type: "string", describe: "Empty directory to mount on" })
+      .positional("name", {
+        type: "string",
+        demandOption: true,
+        describe: "Package: ns/name[:tag][@hash] or a full URL",
+      })
+      .positional("dir", { type: "string", demandOption: true, describe: "Empty directory to mount on" })
       .option("allow-other", {
         type: "boolean",
         default: false,
@@ -73,7 +65,7 @@ export const mountCommand = {
         "quilt mount ns/dataset@3f2a9c1e5 /mnt/dataset --allow-other",
         "for a training user other than the daemon's (at boot: deploy/systemd, or fstab through bin/mount.quilt; see README)",
       ),
-  async run(args: MountArgs, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     const began = performance.now();
     // Resolved before the daemon starts, so a bad spec or registry starts nothing.
     const spec = parsePackageSpec(args.name, {
@@ -97,7 +89,7 @@ export const mountCommand = {
     const seconds = (performance.now() - began) / 1000;
     ctx.print(mountedLine(info, seconds), { ...info, seconds });
   },
-};
+});
 
 /** Mounts slower than this say how long they took and how large the manifest was. */
 export const SLOW_MOUNT_SECONDS = 1;
@@ -119,37 +111,37 @@ export function mountedLine(info: MountInfoReply & { alreadyMounted?: boolean },
   return `Mounted ${what} in ${seconds.toFixed(1)} s (${manifest})`;
 }
 
-export const unmountCommand = {
+export const unmountCommand = defineCommand({
   command: "unmount <dir>",
   describe: "Unmount a package mounted with quilt mount",
-  builder: (y: Argv) =>
+  builder: (y) =>
     y
-      .positional("dir", { type: "string", describe: "The mount point" })
+      .positional("dir", { type: "string", demandOption: true, describe: "The mount point" })
       .option("force", {
         type: "boolean",
         default: false,
         describe: "Detach even if files are open (lazy unmount)",
       })
       .example("quilt unmount ./dataset", ""),
-  async run(args: { dir: string; force: boolean }, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     const r = await new DaemonClient(daemonPaths().socket).request("unmount", {
       mountpoint: resolve(args.dir),
       force: args.force,
     });
     ctx.print(`Unmounted ${r.mountpoint}`, r);
   },
-};
+});
 
-export const mountsCommand = {
+export const mountsCommand = defineCommand({
   command: "mounts",
   describe:
     "List mounted packages with cache fill and bytes read (and, with no daemon running, those the next daemon start restores)",
-  builder: (y: Argv) =>
+  builder: (y) =>
     y.example(
       "quilt mounts --json",
       'machine-readable list; `state` is "mounted" or "pending-restore"; per mount: entries, cachedBytes, bytesRead, gets, fetchedBytes, hitRatio, verification, faults (README: Monitoring)',
     ),
-  async run(_args: unknown, ctx: CommandContext): Promise<void> {
+  async handler(_args, ctx) {
     const paths = daemonPaths();
     const live = await new DaemonClient(paths.socket).request("list").catch((err: unknown) => {
       // No daemon (or a dead one's socket): nothing is mounted, but a crashed daemon's
@@ -181,7 +173,7 @@ export const mountsCommand = {
       live.map((m) => ({ ...m, state: "mounted" })),
     );
   },
-};
+});
 
 /** "reads: 12 GETs, 4.0 MiB fetched, hit ratio 67%": how much of what was read came from the cache. */
 function readsLine(m: MountInfoReply): string {

@@ -1,8 +1,7 @@
 // `quilt push`: push-data then push-manifest, saving the workspace in between so that a
 // failure while registering the manifest keeps what was already pushed.
-import type { Argv } from "yargs";
 import { changeWorkspace } from "./builder-shared.js";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import { pushedJson, pushWorkspaceData, withPrefix } from "./push-data-command.js";
 import {
   checkTag,
@@ -14,18 +13,10 @@ import {
 } from "./push-manifest-command.js";
 import { withWorkflow, workflowChoice } from "./workflow-option.js";
 
-interface PushArgs {
-  prefix?: string;
-  tag?: string;
-  message?: string;
-  workflow?: string;
-  dedupe: boolean;
-}
-
-export const pushCommand = {
+export const pushCommand = defineCommand({
   command: "push",
   describe: "Push the workspace's data and then its manifest (push-data + push-manifest)",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withWorkflow(withDedupe(withTagAndMessage(withPrefix(y))))
       .example("quilt push --prefix=data/dataset/v1/ -t v1", "push everything and tag the version v1")
       .example('quilt push -m "fix labels"', "push with the last prefix used, with a message")
@@ -33,7 +24,7 @@ export const pushCommand = {
         "quilt push --workflow curated -m v2",
         "push under the registry's 'curated' workflow (exit 9 if refused)",
       ),
-  async run(args: PushArgs, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     checkTag(args.tag);
     const workflow = workflowChoice(args.workflow);
     const message = args.message !== undefined ? { message: args.message } : {};
@@ -42,7 +33,7 @@ export const pushCommand = {
       await ws.builder.checkWorkflow({ workflow, ...message });
       // Before any data is copied: the top hash does not depend on where the bytes are.
       const same = await dedupedLatest(ctx, ws, args.dedupe);
-      if (same) return ctx.print([], { ...(packageJson(same) as object), skipped: true });
+      if (same) return ctx.print([], { ...packageJson(same), skipped: true });
       const { prefix, pushed } = await pushWorkspaceData(ctx, ws, args.prefix, false);
       await ws.save();
       const pkg = await pushWorkspaceManifest(ctx, ws, {
@@ -50,7 +41,7 @@ export const pushCommand = {
         ...message,
         workflow,
       });
-      ctx.print([], { ...(packageJson(pkg) as object), prefix, pushed: pushedJson(pushed) });
+      ctx.print([], { ...packageJson(pkg), prefix, pushed: pushedJson(pushed) });
     });
   },
-};
+});

@@ -5,8 +5,8 @@ import type { Argv } from "yargs";
 import type { Package } from "../api/package.js";
 import { QuiltError } from "../errors.js";
 import { isValidTag } from "../manifest/package-spec.js";
-import { hashProgress } from "./builder-shared.js";
 import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import type { Workspace } from "./workspace.js";
 import { changeWorkspace } from "./builder-shared.js";
 import { withWorkflow, workflowChoice } from "./workflow-option.js";
@@ -15,15 +15,7 @@ import type { WorkflowChoice } from "../workflows/workflow-validator.js";
 export const LOCAL_FILES_REFUSAL =
   "Manifest contains pointers to local files. Use push-data to first push those files to s3 or --force-allow-local-files if this is intentional";
 
-interface PushManifestArgs {
-  tag?: string;
-  message?: string;
-  workflow?: string;
-  forceAllowLocalFiles: boolean;
-  dedupe: boolean;
-}
-
-export function withDedupe<T>(y: Argv<T>): Argv<T & { dedupe: boolean }> {
+export function withDedupe<T>(y: Argv<T>) {
   return y.option("dedupe", {
     type: "boolean",
     default: false,
@@ -39,16 +31,14 @@ export async function dedupedLatest(
 ): Promise<Package | undefined> {
   if (!dedupe) return undefined;
   if (ws.builder.topHash === undefined) {
-    const progress = hashProgress(ctx);
-    await ws.builder.buildManifest({ onProgress: progress.onProgress });
+    const progress = ctx.progress("Hashing");
+    await ws.builder.buildManifest({ onProgress: progress.onHashing });
     progress.finish();
   }
   return ws.builder.sameAsLatest();
 }
 
-export function withTagAndMessage<T>(
-  y: Argv<T>,
-): Argv<T & { tag: string | undefined; message: string | undefined }> {
+export function withTagAndMessage<T>(y: Argv<T>) {
   return y
     .option("tag", {
       alias: "t",
@@ -61,7 +51,7 @@ export function withTagAndMessage<T>(
       type: "string",
       requiresArg: true,
       describe: "Commit message of the version",
-    }) as Argv<T & { tag: string | undefined; message: string | undefined }>;
+    });
 }
 
 export function checkTag(tag: string | undefined): void {
@@ -90,8 +80,8 @@ export async function pushWorkspaceManifest(
     ...(opts.message !== undefined && { message: opts.message }),
   });
   if (b.topHash === undefined) {
-    const progress = hashProgress(ctx);
-    await b.buildManifest({ onProgress: progress.onProgress });
+    const progress = ctx.progress("Hashing");
+    await b.buildManifest({ onProgress: progress.onHashing });
     progress.finish();
   }
   return b.pushManifest({
@@ -102,7 +92,7 @@ export async function pushWorkspaceManifest(
   });
 }
 
-export function packageJson(pkg: Package): unknown {
+export function packageJson(pkg: Package) {
   return {
     name: pkg.name,
     registry: pkg.registry.url,
@@ -112,10 +102,10 @@ export function packageJson(pkg: Package): unknown {
   };
 }
 
-export const pushManifestCommand = {
+export const pushManifestCommand = defineCommand({
   command: "push-manifest",
   describe: "Build the manifest if needed and register it in the registry as a package version",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withWorkflow(withDedupe(withTagAndMessage(y)))
       .option("force-allow-local-files", {
         type: "boolean",
@@ -124,7 +114,7 @@ export const pushManifestCommand = {
       })
       .example("quilt push-manifest -t v0", "register the version, tagged v0 and latest")
       .example("quilt push-manifest --force-allow-local-files", "register a package that names local files"),
-  async run(args: PushManifestArgs, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     checkTag(args.tag);
     const workflow = workflowChoice(args.workflow);
     await changeWorkspace(ctx, async (ws) => {
@@ -134,7 +124,7 @@ export const pushManifestCommand = {
         ...(args.message !== undefined && { message: args.message }),
       });
       const same = await dedupedLatest(ctx, ws, args.dedupe);
-      if (same) return ctx.print([], { ...(packageJson(same) as object), skipped: true });
+      if (same) return ctx.print([], { ...packageJson(same), skipped: true });
       const pkg = await pushWorkspaceManifest(ctx, ws, {
         ...(args.tag !== undefined && { tag: args.tag }),
         ...(args.message !== undefined && { message: args.message }),
@@ -144,4 +134,4 @@ export const pushManifestCommand = {
       ctx.print([], packageJson(pkg));
     });
   },
-};
+});

@@ -7,14 +7,15 @@ import { Package } from "../api/package.js";
 import { QuiltError } from "../errors.js";
 import type { CommandContext } from "./context.js";
 
-export function withRegistry<T>(y: Argv<T>): Argv<T & { registry: string | undefined }> {
+/** Adds --registry; main.ts's middleware copies it into ctx.globals.registry for every command. */
+export function withRegistry<T>(y: Argv<T>) {
   return y.option("registry", {
     type: "string",
     requiresArg: true,
     describe:
       "Registry: s3://bucket, file:///dir or a directory (a bare name must exist: s3://NAME for a bucket; " +
       "default: $QUILT_REGISTRY, else quilt3's local registry)",
-  }) as Argv<T & { registry: string | undefined }>;
+  });
 }
 
 /** Browses NAME (ns/name[:tag][@hash] or a full URL) in the command's registry. */

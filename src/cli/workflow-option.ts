@@ -4,14 +4,14 @@
 import type { Argv } from "yargs";
 import type { WorkflowChoice } from "../workflows/workflow-validator.js";
 
-export function withWorkflow<T>(y: Argv<T>): Argv<T & { workflow: string | undefined }> {
+export function withWorkflow<T>(y: Argv<T>) {
   return y.option("workflow", {
     type: "string",
     describe:
       "Workflow ID from the registry's .quilt/workflows/config.yml (quilt3's format), or '' for none; " +
       "default: its default_workflow. The push is refused if the package does not pass it " +
       "(required workflow, metadata/entries JSON Schemas, name pattern, message), exit 9",
-  }) as Argv<T & { workflow: string | undefined }>;
+  });
 }
 
 export function workflowChoice(arg: string | undefined): WorkflowChoice {

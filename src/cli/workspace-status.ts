@@ -2,12 +2,11 @@
 // or the short top hash of its build) and where each part of its data comes from; once
 // pushed and unchanged since, the package it became and "Data matches manifest".
 // Exit status 1 while the workspace holds changes not pushed as a package, as `status`
-// of a modified installed directory does. Importing this module plugs it into `quilt
-// status` (status-command.ts asks its handlers after looking for an install record).
+// of a modified installed directory does. status-command.ts asks this module once it
+// found no install record.
 import { existsSync } from "node:fs";
 import type { CommandContext } from "./context.js";
 import { EXIT_DIFFERENCE, EXIT_OK } from "./exit-codes.js";
-import { statusHandlers } from "./status-command.js";
 import { dataLines, formatDataLines, userPath } from "./workspace-display.js";
 import { findWorkspaceRoot, Workspace } from "./workspace.js";
 import { shortHash } from "../manifest/version-label.js";
@@ -74,5 +73,3 @@ export async function workspaceStatus(ctx: CommandContext, dir: string): Promise
   ctx.exitCode = ws.staleFiles.length > 0 ? EXIT_DIFFERENCE : EXIT_OK;
   return true;
 }
-
-statusHandlers.push(workspaceStatus);
