@@ -10,7 +10,7 @@ import { availableParallelism, loadavg, release, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { PackageBuilder, QuiltContext } from "../src/index.js";
+import { PackageBuilder, Session } from "../src/index.js";
 import { freePort, stopProcess } from "../test/helpers/moto-server.js";
 
 // The AWS SDK's notice about future Node versions would only clutter the benchmark output.
@@ -286,12 +286,12 @@ export async function pushPackage(
   local: string,
 ): Promise<void> {
   Object.assign(process.env, S3RVER_AWS_ENV);
-  const ctx = new QuiltContext({
+  const ctx = new Session({
     cacheDir: join(scratch, "push-cache"),
     s3: { endpoint, forcePathStyle: true },
   });
   try {
-    const b = new PackageBuilder(name, { registry: `s3://${bucket}`, context: ctx });
+    const b = new PackageBuilder(name, { registry: `s3://${bucket}`, session: ctx });
     await b.add(local, "");
     await b.pushDataAndManifest({});
   } finally {

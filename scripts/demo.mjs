@@ -10,13 +10,13 @@ import { randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { Package, PackageBuilder, QuiltContext, formatChanges } from "../dist/src/index.js";
+import { Package, PackageBuilder, Session, formatChanges } from "../dist/src/index.js";
 
 const root = process.env.QUILT_DEMO_DIR || mkdtempSync(join(tmpdir(), "quilt-demo-"));
 const registry = join(root, "registry");
 const source = join(root, "source");
 const install = join(root, "installed");
-const ctx = new QuiltContext({ cacheDir: join(root, "cache") });
+const ctx = new Session({ cacheDir: join(root, "cache") });
 const say = (line = "") => console.log(line);
 
 say(`Demo directory: ${root}\n`);

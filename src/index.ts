@@ -12,7 +12,7 @@ export {
   type DeleteOptions,
   type DeleteResult,
 } from "./api/package-versions.js";
-export { QuiltContext, configure, getDefaultContext, type QuiltContextOptions } from "./api/context.js";
+export { Session, configure, getDefaultSession, type SessionOptions } from "./session.js";
 export { formatChanges, type Change } from "./api/force-match.js";
 export type { PackageDiff } from "./api/diff.js";
 export type { DownloadResult, TransferProgress } from "./api/download.js";

@@ -4,7 +4,7 @@
 import { QuiltError } from "../errors.js";
 import { formatPackageSpec } from "../manifest/package-spec.js";
 import { quoted } from "../untrusted-text.js";
-import { getDefaultContext } from "./context.js";
+import { getDefaultSession } from "../session.js";
 import { Package, type BrowseOptions } from "./package.js";
 
 export interface BrowsedPath {
@@ -18,10 +18,10 @@ export interface BrowsedPath {
 
 /** Browses `spec` (any form Package.browse takes) and checks the path it names is in the version. */
 export async function browsePath(spec: string, opts: BrowseOptions = {}): Promise<BrowsedPath> {
-  const context = opts.context ?? getDefaultContext();
-  const parsed = context.parseSpec(spec, opts.registry, true);
+  const session = opts.session ?? getDefaultSession();
+  const parsed = session.parseSpec(spec, opts.registry, true);
   const { path, ...version } = parsed;
-  const pkg = await Package.browse(formatPackageSpec(version), { ...opts, context });
+  const pkg = await Package.browse(formatPackageSpec(version), { ...opts, session });
   if (path === undefined || pkg.has(path)) return { package: pkg, path };
   const dir = path.endsWith("/") ? path : path + "/";
   if (pkg.entries(dir).length > 0 || pkg.manifest.dirMeta.has(dir)) return { package: pkg, path: dir };

@@ -17,7 +17,7 @@ import { Manifest, type ManifestEntry } from "../manifest/manifest.js";
 import type { Stores } from "../storage/stores.js";
 import type { LogicalKey } from "../types.js";
 import type { BuilderEntry } from "./builder-sources.js";
-import { forEachLimited } from "./limit.js";
+import { forEachLimited } from "../limiter.js";
 
 /** Objects hashed by streaming at once. */
 const STREAM_HASH_CONCURRENCY = 8;

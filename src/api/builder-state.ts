@@ -12,6 +12,7 @@ import { parseJson } from "../manifest/json-parse.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../manifest/json-value.js";
 import { PhysicalKey } from "../manifest/physical-key.js";
 import { manifestJson } from "../manifest/python-json.js";
+import { shortHash } from "../manifest/version-label.js";
 import { headerWithMessage, manifestFromHashed } from "./build-manifest.js";
 import type { BuilderEntry } from "./builder-sources.js";
 import { PackageBuilder, type BuilderOptions, type BuilderSnapshot } from "./package-builder.js";
@@ -232,12 +233,12 @@ export async function restoreBuilder(
         if (state.pushed) snapshot.pushed = { ...state.pushed };
       } else {
         warnings.push(
-          `the saved build ${state.topHash.slice(0, 9)} does not match its entries (${built.topHash.slice(0, 9)}); build the manifest again`,
+          `the saved build ${shortHash(state.topHash)} does not match its entries (${shortHash(built.topHash)}); build the manifest again`,
         );
       }
     } else {
       warnings.push(
-        `the saved build ${state.topHash.slice(0, 9)} has entries without a hash; build the manifest again`,
+        `the saved build ${shortHash(state.topHash)} has entries without a hash; build the manifest again`,
       );
     }
   }

@@ -8,7 +8,7 @@ import type { RegistryUrl } from "../manifest/registry-url.js";
 import type { Stores } from "../storage/stores.js";
 import { checkWorkflow, type WorkflowChoice } from "../workflows/workflow-validator.js";
 import type { BuilderEntry } from "./builder-sources.js";
-import { forEachLimited } from "./limit.js";
+import { forEachLimited } from "../limiter.js";
 
 const STAT_CONCURRENCY = 32;
 

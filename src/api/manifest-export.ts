@@ -27,14 +27,14 @@ import {
 } from "../storage/manifest-source.js";
 import type { Registry, Resolved } from "../storage/registry.js";
 import type { TopHash } from "../types.js";
-import { getDefaultContext, type QuiltContext } from "./context.js";
+import { getDefaultSession, type Session } from "../session.js";
 import { exportRow } from "./export-rows.js";
 import { openRowWriter, type ExportFormat, type RowWriter } from "./export-writers.js";
 
 export interface ExportOptions {
   format: ExportFormat;
   registry?: string;
-  context?: QuiltContext;
+  session?: Session;
 }
 
 export interface ExportResult {
@@ -53,9 +53,9 @@ const BATCH = 10_000;
 
 /** Writes one row per entry of `spec` (ns/name[:tag][@hash] or a URL) to the file `dest`. */
 export async function exportManifest(spec: string, dest: string, opts: ExportOptions): Promise<ExportResult> {
-  const ctx = opts.context ?? getDefaultContext();
-  const parsed = ctx.parseSpec(spec, opts.registry);
-  const registry = ctx.registry(parsed.registry);
+  const session = opts.session ?? getDefaultSession();
+  const parsed = session.parseSpec(spec, opts.registry);
+  const registry = session.registry(parsed.registry);
   const resolved = await registry.resolve(parsed.name, {
     ...(parsed.tag !== undefined && { tag: parsed.tag }),
     ...(parsed.hash !== undefined && { hash: parsed.hash }),

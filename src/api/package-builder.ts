@@ -9,6 +9,7 @@ import { fromPlain, type JsonObject, type JsonValue } from "../manifest/json-val
 import { parseLogicalKey, parseLogicalPrefix } from "../manifest/logical-key.js";
 import type { Manifest } from "../manifest/manifest.js";
 import { isValidPackageName, isValidTag } from "../manifest/package-spec.js";
+import { shortHash } from "../manifest/version-label.js";
 import type { RegistryUrl } from "../manifest/registry-url.js";
 import { LATEST } from "../storage/registry.js";
 import {
@@ -23,9 +24,9 @@ import {
   entriesFromS3,
   type BuilderEntry,
 } from "./builder-sources.js";
-import { getDefaultContext, type QuiltContext } from "./context.js";
+import { getDefaultSession, type Session } from "../session.js";
 import { displaySource, foldContents, formatObject } from "./package-display.js";
-import { Package } from "./package.js";
+import { Package, provideBuilderFromPackage } from "./package.js";
 import { pushData, type PushDataOptions, type PushedEntry } from "./push-data.js";
 import { pushReport } from "./push-report.js";
 import { quoted } from "../untrusted-text.js";
@@ -45,7 +46,7 @@ export interface PushManifestOptions {
 
 export interface BuilderOptions {
   registry?: string;
-  context?: QuiltContext;
+  session?: Session;
   /** Where progress lines ("Building manifest...", "Pushing ...") go; default nowhere. */
   output?: (line: string) => void;
 }
@@ -71,7 +72,7 @@ export class PackageBuilder {
   /** From "ns/name:tag": the tag pushes use when they are given none. */
   readonly defaultTag: string | undefined;
   readonly registry: RegistryUrl;
-  readonly context: QuiltContext;
+  readonly session: Session;
   private entries = new Map<string, BuilderEntry>();
   // "message" is added where quilt3 adds it (see headerWithMessage).
   private header: JsonObject = new Map<string, JsonValue>([["version", "v0"]]);
@@ -93,8 +94,8 @@ export class PackageBuilder {
     }
     this.name = bare;
     this.defaultTag = tag;
-    this.context = opts.context ?? getDefaultContext();
-    this.registry = this.context.registryUrl(opts.registry);
+    this.session = opts.session ?? getDefaultSession();
+    this.registry = this.session.registryUrl(opts.registry);
     this.output = opts.output ?? (() => {});
   }
 
@@ -102,11 +103,11 @@ export class PackageBuilder {
    * A builder holding a package's entries, header and directory metadata, as a new version:
    * of the same package, or of one in `opts.registry` (a push there copies the objects in).
    */
-  static fromPackage(pkg: Package, opts: Omit<BuilderOptions, "context"> = {}): PackageBuilder {
+  static fromPackage(pkg: Package, opts: Omit<BuilderOptions, "session"> = {}): PackageBuilder {
     const b = new PackageBuilder(pkg.name, {
       ...opts,
       registry: opts.registry ?? pkg.registry.url,
-      context: pkg.context,
+      session: pkg.session,
     });
     b.header = new Map(pkg.manifest.header);
     b.dirMeta = new Map(pkg.manifest.dirMeta);
@@ -184,7 +185,7 @@ export class PackageBuilder {
       return this;
     }
     const entries = source.startsWith("s3://")
-      ? await entriesFromS3(this.context.stores, source, logicalPrefix)
+      ? await entriesFromS3(this.session.stores, source, logicalPrefix)
       : await translatingOsErrors(() => entriesFromLocal(source, logicalPrefix));
     this.put(entries);
     return this;
@@ -194,7 +195,7 @@ export class PackageBuilder {
   async set(key: string, source: string, opts: { meta?: unknown } = {}): Promise<this> {
     const k = parseLogicalKey(key);
     const [entry] = source.startsWith("s3://")
-      ? await entriesFromS3(this.context.stores, source, k)
+      ? await entriesFromS3(this.session.stores, source, k)
       : await entriesFromLocal(source, k);
     if (!entry || entry.logicalKey !== k)
       throw new QuiltError("EUSAGE", `set() takes a single file: ${source}`);
@@ -279,7 +280,7 @@ export class PackageBuilder {
   filter(keep: (entry: { logicalKey: string; size?: number; meta: unknown }) => boolean): PackageBuilder {
     const b = new PackageBuilder(this.name, {
       registry: this.registry.url,
-      context: this.context,
+      session: this.session,
       output: this.output,
     });
     b.header = new Map(this.header);
@@ -314,7 +315,7 @@ export class PackageBuilder {
   async buildManifest(opts: { onProgress?: (p: BuildProgress) => void } = {}): Promise<string> {
     this.output("Building manifest...");
     const { manifest, hashed } = await buildManifest(
-      this.context.stores,
+      this.session.stores,
       headerWithMessage(this.header),
       this.dirMeta,
       [...this.entries.values()],
@@ -327,9 +328,9 @@ export class PackageBuilder {
   }
 
   async pushData(opts: PushDataOptions = {}): Promise<PushedEntry[]> {
-    const registry = this.context.registry(this.registry);
+    const registry = this.session.registry(this.registry);
     const before = this.built;
-    const pushed = await pushData(this.context.stores, registry, this.name, [...this.entries.values()], opts);
+    const pushed = await pushData(this.session.stores, registry, this.name, [...this.entries.values()], opts);
     for (const line of pushReport(pushed)) this.output(line);
     // Physical keys changed but hashes did not, so the top hash stays; the manifest is re-made, not re-hashed.
     const moved = pushed.some((p) => !p.from.equals(p.entry.source));
@@ -352,7 +353,7 @@ export class PackageBuilder {
       return;
     const current = this.header.get("message");
     const header = await headerWithWorkflow(
-      this.context.stores,
+      this.session.stores,
       this.registry,
       this.name,
       this.header,
@@ -387,7 +388,7 @@ export class PackageBuilder {
     await this.checkWorkflow({ workflow: opts.workflow, message: opts.message });
     if (!this.built) await this.buildManifest();
     const manifest = this.built as Manifest;
-    const registry = this.context.registry(this.registry);
+    const registry = this.session.registry(this.registry);
     if (opts.dedupe) {
       const latest = await this.sameAsLatest();
       if (latest) return latest;
@@ -396,9 +397,9 @@ export class PackageBuilder {
     this.output(`Pushing manifest to ${url}`);
     await registry.pushManifest(this.name, manifest, { ...(opts.tag !== undefined && { tag: opts.tag }) });
     if (opts.tag !== undefined)
-      this.output(`Linking ${this.name}:${opts.tag} to manifest ${manifest.topHash.slice(0, 9)}`);
+      this.output(`Linking ${this.name}:${opts.tag} to manifest ${shortHash(manifest.topHash)}`);
     this.pushed = { url, ...(opts.tag !== undefined && { tag: opts.tag }) };
-    return Package.fromManifest(this.context, this.registry, this.name, opts.tag ?? "latest", manifest, url);
+    return Package.fromManifest(this.session, this.registry, this.name, opts.tag ?? "latest", manifest, url);
   }
 
   /**
@@ -426,7 +427,7 @@ export class PackageBuilder {
    */
   async sameAsLatest(): Promise<Package | undefined> {
     const topHash = this.built?.topHash ?? (await this.buildManifest());
-    const registry = this.context.registry(this.registry);
+    const registry = this.session.registry(this.registry);
     const latest = await registry.readPointer(this.name, LATEST);
     if (latest?.topHash !== topHash) return undefined;
     this.output(
@@ -434,7 +435,7 @@ export class PackageBuilder {
     );
     const manifest = await registry.loadManifest(latest);
     const url = registry.manifestUrl(this.name, topHash, latest.layout);
-    return Package.fromManifest(this.context, this.registry, this.name, LATEST, manifest, url);
+    return Package.fromManifest(this.session, this.registry, this.name, LATEST, manifest, url);
   }
 
   /** The builder as a Package: refused while it points at local files or is not pushed, unless allowed. */
@@ -444,7 +445,7 @@ export class PackageBuilder {
     if (!this.built) await this.buildManifest();
     const manifest = this.built as Manifest;
     return Package.fromManifest(
-      this.context,
+      this.session,
       this.registry,
       this.name,
       this.pushed?.tag,
@@ -484,3 +485,6 @@ function parentKeys(key: string): string[] {
   for (let i = key.indexOf("/"); i >= 0; i = key.indexOf("/", i + 1)) out.push(key.slice(0, i));
   return out;
 }
+
+// Package.asPackageBuilder() (and filter, sample) build through this; see package.ts for why.
+provideBuilderFromPackage((pkg, opts) => PackageBuilder.fromPackage(pkg, opts));

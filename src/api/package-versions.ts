@@ -4,14 +4,14 @@
 import { isValidPackageName } from "../manifest/package-spec.js";
 import { QuiltError } from "../errors.js";
 import { quoted } from "../untrusted-text.js";
-import { deletePackage as deleteAllPointers, deleteTag, deleteVersion } from "../storage/registry-delete.js";
+import { deleteAllPointers, deleteTag, deleteVersion } from "../storage/registry-delete.js";
 import type { Registry, VersionInfo } from "../storage/registry.js";
-import { getDefaultContext, type QuiltContext } from "./context.js";
+import { getDefaultSession, type Session } from "../session.js";
 
 export interface RegistryOptions {
   /** s3://bucket or a local directory; default QUILT_REGISTRY, else quilt3's local registry. */
   registry?: string;
-  context?: QuiltContext;
+  session?: Session;
 }
 
 export type PackageVersion = VersionInfo;
@@ -40,14 +40,14 @@ function open(name: string, opts: RegistryOptions): Registry {
       hint: "a package name is namespace/name, e.g. bucket/dataset",
     });
   }
-  const ctx = opts.context ?? getDefaultContext();
-  return ctx.registry(ctx.registryUrl(opts.registry));
+  const session = opts.session ?? getDefaultSession();
+  return session.registry(session.registryUrl(opts.registry));
 }
 
 /** Package names ("ns/name") in a registry, sorted. */
 export async function listPackages(opts: RegistryOptions = {}): Promise<string[]> {
-  const ctx = opts.context ?? getDefaultContext();
-  return ctx.registry(ctx.registryUrl(opts.registry)).listPackages();
+  const session = opts.session ?? getDefaultSession();
+  return session.registry(session.registryUrl(opts.registry)).listPackages();
 }
 
 /** Every version of a package, newest first, with its time and the tags that name it. */

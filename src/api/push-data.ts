@@ -26,7 +26,7 @@ import { isQuiltError, QuiltError } from "../errors.js";
 import { compareLogicalKeys } from "../manifest/logical-key.js";
 import type { BuilderEntry } from "./builder-sources.js";
 import { chunkedFromS3Checksum } from "./build-manifest.js";
-import { forEachLimited } from "./limit.js";
+import { forEachLimited } from "../limiter.js";
 import { DEFAULT_TRANSFER_CONCURRENCY, type TransferProgress } from "./download.js";
 
 export interface PushDataOptions {

@@ -4,11 +4,11 @@
 // the blocks the library's and the daemon's indexes list, or with --all the whole data
 // directory (other daemons sharing it included).
 import { existsSync } from "node:fs";
-import { BlockCache } from "../cache/block-cache.js";
+import { Session } from "../session.js";
 import { QuiltError } from "../errors.js";
 import { DaemonClient } from "../daemon/client.js";
 import { pingDaemon } from "../daemon/lifecycle.js";
-import { daemonPaths, type DaemonPaths } from "../daemon/paths.js";
+import { daemonPaths, daemonSessionOptions, type DaemonPaths } from "../daemon/paths.js";
 import type { CommandContext } from "./context.js";
 import { defineCommand } from "./command.js";
 import { versionJson } from "./consumer-shared.js";
@@ -22,18 +22,17 @@ import { DEFAULT_PREFETCH_FILES } from "../api/cache-entries.js";
  * The blocks a stopped daemon's index lists (it keeps them in the same data directory by
  * default), cleared through that index, so the next daemon does not believe in them.
  */
-async function clearStoppedDaemon(paths: DaemonPaths, all: boolean): Promise<void> {
+async function clearStoppedDaemon(paths: DaemonPaths, env: NodeJS.ProcessEnv, all: boolean): Promise<void> {
   if (!existsSync(paths.index)) return;
-  const cache = await BlockCache.open({
-    dataDir: paths.data,
-    indexDir: paths.index,
-    maxBytes: Number.MAX_SAFE_INTEGER,
+  const session = new Session({
+    ...daemonSessionOptions(paths, env),
+    cacheBytes: Number.MAX_SAFE_INTEGER,
     reconcile: "never",
   });
   try {
-    await cache.clear({ all });
+    await (await session.blockCache()).clear({ all });
   } finally {
-    await cache.close();
+    await session.close();
   }
 }
 
@@ -100,7 +99,7 @@ export const cacheCommand = defineCommand({
       const daemonRunning = (await pingDaemon(paths)) !== undefined;
       const all = args.all;
       if (daemonRunning) await new DaemonClient(paths.socket).request("cache-clear", { all });
-      else await clearStoppedDaemon(paths, all);
+      else await clearStoppedDaemon(paths, ctx.quilt.env, all);
       await cache.clear({ all });
       ctx.print(daemonRunning ? "Cache cleared (the daemon's too)" : "Cache cleared", {
         cleared: true,

@@ -2,7 +2,7 @@
 // global options, the library context (created on first use), and helpers that keep every
 // command's output consistent: --json prints one JSON document on stdout, otherwise
 // human lines; progress goes to stderr.
-import { QuiltContext } from "../api/context.js";
+import { Session } from "../session.js";
 import { forTerminal } from "../untrusted-text.js";
 import { Progress } from "./progress.js";
 
@@ -36,16 +36,17 @@ export class CommandContext {
   /** Set by a handler: the exit status when it returns normally (e.g. 1 for a difference). */
   exitCode = 0;
   globals: GlobalArgs = { verbose: false, json: false };
-  private quiltContext: QuiltContext | undefined;
+  private session: Session | undefined;
 
   constructor(
     readonly io: Io,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
-  get quilt(): QuiltContext {
-    this.quiltContext ??= new QuiltContext({ env: this.env });
-    return this.quiltContext;
+  /** The command's session (stores, caches, registries), built on first use from this environment. */
+  get quilt(): Session {
+    this.session ??= new Session({ env: this.env });
+    return this.session;
   }
 
   /** Human lines (control characters from keys or metadata escaped), or with --json the document instead. */
@@ -67,7 +68,7 @@ export class CommandContext {
   }
 
   async close(): Promise<void> {
-    await this.quiltContext?.close();
+    await this.session?.close();
   }
 }
 

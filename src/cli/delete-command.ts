@@ -5,7 +5,7 @@
 import { deletePackage } from "../api/package-versions.js";
 import { QuiltError } from "../errors.js";
 import { defineCommand } from "./command.js";
-import { SHORT_HASH_CHARS } from "./consumer-shared.js";
+import { shortHash } from "../manifest/version-label.js";
 import { withRegistry } from "./shared.js";
 
 export const deleteCommand = defineCommand({
@@ -53,24 +53,23 @@ export const deleteCommand = defineCommand({
     }
     const r = await deletePackage(spec.name, {
       registry: spec.registry.url,
-      context: ctx.quilt,
+      session: ctx.quilt,
       ...(spec.hash !== undefined && { topHash: spec.hash }),
       ...(spec.tag !== undefined && { tag: spec.tag }),
     });
-    const short = (h: string) => h.slice(0, SHORT_HASH_CHARS);
     const lines =
       r.scope === "package"
         ? [`Deleted ${spec.name} (${r.deleted.length} pointers) from ${spec.registry.url}`]
         : r.scope === "tag"
-          ? [`Deleted tag ${spec.name}:${spec.tag}; version ${short(r.topHash ?? "")} stays`]
+          ? [`Deleted tag ${spec.name}:${spec.tag}; version ${shortHash(r.topHash ?? "")} stays`]
           : [
-              `Deleted version ${short(r.topHash ?? "")} of ${spec.name} (${r.deleted.join(", ")})`,
+              `Deleted version ${shortHash(r.topHash ?? "")} of ${spec.name} (${r.deleted.join(", ")})`,
               ...(r.latest === undefined
                 ? []
                 : [
                     r.latest === null
                       ? `${spec.name} has no version left`
-                      : `latest is now ${short(r.latest)}`,
+                      : `latest is now ${shortHash(r.latest)}`,
                   ]),
             ];
     ctx.print(lines, { registry: spec.registry.url, ...r });

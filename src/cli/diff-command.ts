@@ -4,7 +4,8 @@
 import { jsonEqual } from "../manifest/json-value.js";
 import { userMeta } from "../manifest/manifest.js";
 import { defineCommand } from "./command.js";
-import { versionJson, versionLine } from "./consumer-shared.js";
+import { versionJson } from "./consumer-shared.js";
+import { versionLine } from "../manifest/version-label.js";
 import { openPackage, withRegistry } from "./shared.js";
 
 export const diffCommand = defineCommand({
@@ -31,7 +32,7 @@ export const diffCommand = defineCommand({
     const b = await openPackage(ctx, args.b);
     const d = a.diff(b);
     const packageMetadataChanged = !jsonEqual(userMeta(a.manifest.header), userMeta(b.manifest.header));
-    const human = [`From: ${versionLine(a)}`, `To:   ${versionLine(b)}`];
+    const human = [`From: ${versionLine(a.ref())}`, `To:   ${versionLine(b.ref())}`];
     for (const k of d.added) human.push(`  added:    ${k}`);
     for (const k of d.removed) human.push(`  removed:  ${k}`);
     for (const k of d.modified) human.push(`  modified: ${k}`);

@@ -5,7 +5,8 @@
 // directory we never installed into could delete anything.
 import { formatChanges } from "../api/force-match.js";
 import { defineCommand } from "./command.js";
-import { noInstallError, openInstalled, versionJson, versionLine } from "./consumer-shared.js";
+import { noInstallError, openInstalled, versionJson } from "./consumer-shared.js";
+import { versionLine } from "../manifest/version-label.js";
 import { cachedOnlyError, daemonMount, forceMatchMount } from "./mount-checks.js";
 import { openPackage, withRegistry } from "./shared.js";
 
@@ -59,7 +60,7 @@ export const forceMatchCommand = defineCommand({
     const human =
       changes.length > 0
         ? formatChanges(changes, args.dir)
-        : [`No changes: ${args.dir} already matches ${versionLine(pkg)}`];
+        : [`No changes: ${args.dir} already matches ${versionLine(pkg.ref())}`];
     ctx.print(human, { dir: args.dir, ...versionJson(pkg), changes });
   },
 });

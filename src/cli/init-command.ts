@@ -57,7 +57,7 @@ export const initCommand = defineCommand({
       );
     }
     const builder = new PackageBuilder(args.name, {
-      context: ctx.quilt,
+      session: ctx.quilt,
       registry: ctx.quilt.registryUrl(ctx.globals.registry).url,
     });
     if (args.message !== undefined) builder.setMessage(args.message);

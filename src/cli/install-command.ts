@@ -4,7 +4,8 @@
 import { resolve } from "node:path";
 import { QuiltError } from "../errors.js";
 import { defineCommand } from "./command.js";
-import { shellQuote, versionLine } from "./consumer-shared.js";
+import { shellQuote } from "./consumer-shared.js";
+import { versionLine } from "../manifest/version-label.js";
 import { formatBytes } from "./progress.js";
 import { openPackageAt, withRegistry } from "./shared.js";
 import { quoted } from "../untrusted-text.js";
@@ -62,7 +63,7 @@ export const installCommand = defineCommand({
     const fetched = result.fetched.length;
     const unchanged = result.unchanged.length;
     ctx.print(
-      `Installed ${versionLine(pkg)}: ${fetched} ${fetched === 1 ? "file" : "files"} fetched (${formatBytes(result.bytesFetched)}), ${unchanged} unchanged`,
+      `Installed ${versionLine(pkg.ref())}: ${fetched} ${fetched === 1 ? "file" : "files"} fetched (${formatBytes(result.bytesFetched)}), ${unchanged} unchanged`,
       {
         name: pkg.name,
         tag: pkg.tag ?? null,

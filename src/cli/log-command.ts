@@ -4,7 +4,7 @@
 //   2024-11-27T13:44:01Z  18b6a77a6ab3...  latest, v1
 //       Relabelled the cats
 import { QuiltError } from "../errors.js";
-import { forEachLimited } from "../api/limit.js";
+import { forEachLimited } from "../limiter.js";
 import { readVersionMessage } from "../storage/manifest-header.js";
 import { forTerminal } from "../untrusted-text.js";
 import { defineCommand } from "./command.js";

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { extname, join } from "node:path";
 import { errnoCode, QuiltError } from "../errors.js";
 import { quoted } from "../untrusted-text.js";
+import { shortHash } from "../manifest/version-label.js";
 import { exportManifest, type ExportResult } from "../api/manifest-export.js";
 import { EXPORT_FORMATS, type ExportFormat } from "../api/export-writers.js";
 import { defineCommand } from "./command.js";
@@ -62,7 +63,7 @@ export const manifestCommand = defineCommand({
     const format = formatOf(args.format, args.output);
     const opts = { format, ...(ctx.globals.registry !== undefined && { registry: ctx.globals.registry }) };
     if (args.output !== undefined) {
-      const r = await exportManifest(args.name, args.output, { ...opts, context: ctx.quilt });
+      const r = await exportManifest(args.name, args.output, { ...opts, session: ctx.quilt });
       ctx.print(summary(r), r);
       return;
     }
@@ -82,7 +83,7 @@ export const manifestCommand = defineCommand({
     process.once("exit", onExit);
     let rows: FileHandle;
     try {
-      const r = await exportManifest(args.name, join(dir, "rows.jsonl"), { ...opts, context: ctx.quilt });
+      const r = await exportManifest(args.name, join(dir, "rows.jsonl"), { ...opts, session: ctx.quilt });
       rows = await open(r.path);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -100,5 +101,5 @@ export const manifestCommand = defineCommand({
 });
 
 function summary(r: ExportResult): string {
-  return `Exported ${r.rows} entries of ${r.name}@${r.topHash.slice(0, 9)} to ${r.path} (${r.format})`;
+  return `Exported ${r.rows} entries of ${r.name}@${shortHash(r.topHash)} to ${r.path} (${r.format})`;
 }

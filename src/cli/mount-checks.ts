@@ -14,6 +14,7 @@ import type { MountInfoReply } from "../daemon/package-mount.js";
 import { isQuiltError, QuiltError } from "../errors.js";
 import { mountAt } from "../fs/mount-table.js";
 import { parseRegistryUrl } from "../manifest/registry-url.js";
+import { versionLine } from "../manifest/version-label.js";
 import type { CommandContext } from "./context.js";
 import { shellQuote } from "./consumer-shared.js";
 import { EXIT_DIFFERENCE } from "./exit-codes.js";
@@ -21,7 +22,6 @@ import { formatBytes } from "./progress.js";
 
 /** Our mounts' type in the mount table (fuse.<subtype>, subtype=quilt). */
 const QUILT_FS_TYPE = "fuse.quilt";
-const SHORT_HASH_CHARS = 9;
 
 export interface DaemonMount {
   client: DaemonClient;
@@ -57,10 +57,6 @@ export async function daemonMount(dir: string): Promise<DaemonMount | undefined>
     }
     throw err;
   }
-}
-
-function versionLine(info: MountInfoReply): string {
-  return `${info.tag !== null ? `${info.name}:${info.tag}` : info.name} (${info.topHash.slice(0, SHORT_HASH_CHARS)})`;
 }
 
 function versionJson(info: MountInfoReply): Record<string, unknown> {

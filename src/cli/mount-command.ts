@@ -12,6 +12,7 @@ import type { MountInfoReply } from "../daemon/package-mount.js";
 import type { FaultCounts } from "../storage/fault-counters.js";
 import { resolve } from "node:path";
 import { defineCommand } from "./command.js";
+import { shortHash } from "../manifest/version-label.js";
 import { cacheOptions, daemonArgs } from "./daemon-command.js";
 import { withRegistry } from "./shared.js";
 import { formatBytes } from "./progress.js";
@@ -99,7 +100,7 @@ export const SLOW_MOUNT_SECONDS = 1;
  * read and what made it slow: " in 3.2 s (manifest 12.3 MiB, 1,000,000 entries)".
  */
 export function mountedLine(info: MountInfoReply & { alreadyMounted?: boolean }, seconds: number): string {
-  const what = `${info.package} (${info.topHash.slice(0, 9)}) at ${info.mountpoint}: ${info.entries} files, ${formatBytes(info.totalBytes)}`;
+  const what = `${info.package} (${shortHash(info.topHash)}) at ${info.mountpoint}: ${info.entries} files, ${formatBytes(info.totalBytes)}`;
   if (info.alreadyMounted) return `Already mounted: ${what}`;
   if (seconds <= SLOW_MOUNT_SECONDS) return `Mounted ${what}`;
   const entries = `${info.entries.toLocaleString("en-US")} ${info.entries === 1 ? "entry" : "entries"}`;
@@ -157,11 +158,11 @@ export const mountsCommand = defineCommand({
       live.length === 0
         ? ["No packages mounted"]
         : live.flatMap((m) => [
-            `${m.mountpoint}  ${m.package}  ${m.topHash.slice(0, 9)}  ${m.registry}  cached ${formatBytes(m.cachedBytes)}/${formatBytes(m.totalBytes)}  read ${formatBytes(m.bytesRead)}`,
+            `${m.mountpoint}  ${m.package}  ${shortHash(m.topHash)}  ${m.registry}  cached ${formatBytes(m.cachedBytes)}/${formatBytes(m.totalBytes)}  read ${formatBytes(m.bytesRead)}`,
             `  ${verificationLine(m)}`,
             ...(m.previous
               ? [
-                  `  previous: ${m.previous.package} (${m.previous.topHash.slice(0, 9)}); \`quilt switch ${m.mountpoint} --previous\` returns to it`,
+                  `  previous: ${m.previous.package} (${shortHash(m.previous.topHash)}); \`quilt switch ${m.mountpoint} --previous\` returns to it`,
                 ]
               : []),
             ...(m.faults && m.faults.retries + m.faults.gaveUp > 0 ? [`  ${faultsLine(m.faults)}`] : []),

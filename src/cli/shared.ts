@@ -20,7 +20,7 @@ export function withRegistry<T>(y: Argv<T>) {
 
 /** Browses NAME (ns/name[:tag][@hash] or a full URL) in the command's registry. */
 export function openPackage(ctx: CommandContext, spec: string): Promise<Package> {
-  return Package.browse(spec, { registry: ctx.globals.registry, context: ctx.quilt });
+  return Package.browse(spec, { registry: ctx.globals.registry, session: ctx.quilt });
 }
 
 /**
@@ -44,7 +44,7 @@ export async function openPackageAt(
   }
   const { package: pkg, path } = await browsePath(spec, {
     registry: ctx.globals.registry,
-    context: ctx.quilt,
+    session: ctx.quilt,
   });
   return { pkg, path };
 }

@@ -10,7 +10,8 @@
 import { QuiltError } from "../errors.js";
 import type { CommandContext } from "./context.js";
 import { defineCommand } from "./command.js";
-import { openInstalled, shellQuote, versionJson, versionLine } from "./consumer-shared.js";
+import { openInstalled, shellQuote, versionJson } from "./consumer-shared.js";
+import { versionLine } from "../manifest/version-label.js";
 import { EXIT_DIFFERENCE } from "./exit-codes.js";
 import { daemonMount, mountStatus } from "./mount-checks.js";
 import { workspaceStatus } from "./workspace-status.js";
@@ -29,7 +30,7 @@ export async function installedStatus(ctx: CommandContext, dir: string): Promise
   });
   progress.finish();
   if (!r.ok) ctx.exitCode = EXIT_DIFFERENCE;
-  const human = [`Package: ${versionLine(pkg)}`];
+  const human = [`Package: ${versionLine(pkg.ref())}`];
   if (r.ok) human.push("No files have been changed");
   else {
     human.push("Files that differ from the package:");

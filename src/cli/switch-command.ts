@@ -9,9 +9,10 @@ import { daemonPaths } from "../daemon/paths.js";
 import { credentialsFingerprint } from "../daemon/s3-context.js";
 import { QuiltError, isQuiltError } from "../errors.js";
 import { defineCommand } from "./command.js";
+import { shortHash } from "../manifest/version-label.js";
 
 function version(v: { package: string; topHash: string }): string {
-  return `${v.package} (${v.topHash.slice(0, 9)})`;
+  return `${v.package} (${shortHash(v.topHash)})`;
 }
 
 export const switchCommand = defineCommand({

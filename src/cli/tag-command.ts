@@ -2,7 +2,7 @@
 // so quilt3 sees it too). The version must be named explicitly, by hash or by another tag.
 import { QuiltError } from "../errors.js";
 import { defineCommand } from "./command.js";
-import { SHORT_HASH_CHARS } from "./consumer-shared.js";
+import { shortHash } from "../manifest/version-label.js";
 import { withRegistry } from "./shared.js";
 
 export const tagCommand = defineCommand({
@@ -38,14 +38,11 @@ export const tagCommand = defineCommand({
       ...(spec.hash !== undefined && { hash: spec.hash }),
     });
     await registry.setTag(spec.name, resolved.topHash, args.tag);
-    ctx.print(
-      `Tagged ${spec.name}@${resolved.topHash.slice(0, SHORT_HASH_CHARS)} as ${spec.name}:${args.tag}`,
-      {
-        registry: spec.registry.url,
-        name: spec.name,
-        tag: args.tag,
-        topHash: resolved.topHash,
-      },
-    );
+    ctx.print(`Tagged ${spec.name}@${shortHash(resolved.topHash)} as ${spec.name}:${args.tag}`, {
+      registry: spec.registry.url,
+      name: spec.name,
+      tag: args.tag,
+      topHash: resolved.topHash,
+    });
   },
 });

@@ -9,9 +9,7 @@ import type { CommandContext } from "./context.js";
 import { EXIT_DIFFERENCE, EXIT_OK } from "./exit-codes.js";
 import { dataLines, formatDataLines, userPath } from "./workspace-display.js";
 import { findWorkspaceRoot, Workspace } from "./workspace.js";
-
-/** Length of the short top hash shown, as in the use cases. */
-const SHORT_HASH = 9;
+import { shortHash } from "../manifest/version-label.js";
 
 /** Prints the status of the workspace at or above `dir`; false (nothing printed) when there is none. */
 export async function workspaceStatus(ctx: CommandContext, dir: string): Promise<boolean> {
@@ -28,13 +26,13 @@ export async function workspaceStatus(ctx: CommandContext, dir: string): Promise
   if (pushed && top !== undefined) {
     human.push(
       pushed.tag !== undefined
-        ? `Package: ${b.name}:${pushed.tag} (${top.slice(0, SHORT_HASH)})`
-        : `Package: ${b.name}@${top.slice(0, SHORT_HASH)}`,
+        ? `Package: ${b.name}:${pushed.tag} (${shortHash(top)})`
+        : `Package: ${b.name}@${shortHash(top)}`,
     );
     human.push("Data matches manifest");
   } else {
     human.push(
-      `PackageBuilder: ${b.name} (${top === undefined ? "pre-manifest" : top.slice(0, SHORT_HASH)})`,
+      `PackageBuilder: ${b.name} (${top === undefined ? "pre-manifest" : shortHash(top)})`,
       "",
       "Data:",
     );

@@ -176,7 +176,7 @@ export class Workspace {
   static async open(root: string, output: (line: string) => void, ctx: CommandContext): Promise<Workspace> {
     const file = await readWorkspaceFile(root);
     const { builder, staleFiles, warnings, stamps } = await restoreBuilder(file.builder, {
-      context: ctx.quilt,
+      session: ctx.quilt,
       output,
     });
     return new Workspace(root, headerOf(file), builder, staleFiles, warnings, stamps, output);
@@ -187,7 +187,7 @@ export class Workspace {
     const b = this.builder;
     const name = b.defaultTag === undefined ? b.name : `${b.name}:${b.defaultTag}`;
     this.builder = PackageBuilder.fromState(name, snapshot, {
-      context: b.context,
+      session: b.session,
       registry: b.registry.url,
       output: this.output,
     });

@@ -4,16 +4,16 @@
 // clears stale mounts and mounts them again, each with its own registry and context.
 // Shutdown is ordered and idempotent: stop accepting requests, unmount everything, close
 // the cache (flushing the index).
-import { BlockCache } from "../cache/block-cache.js";
-import { cacheClaims, cacheDir, cacheSizeBytes, s3Timeouts } from "../config.js";
+import type { BlockCache } from "../cache/block-cache.js";
 import { QuiltError, isQuiltError } from "../errors.js";
 import { canonicalMountPath, clearStaleMount, mountAt, mountState } from "../fs/mount-table.js";
 import { log } from "../log.js";
 import { parseRegistryUrl } from "../manifest/registry-url.js";
-import { emptyCounts, type RequestCounts } from "../storage/counting-store.js";
+import { shortHash } from "../manifest/version-label.js";
 import { manifestKey } from "../storage/registry-layout.js";
-import { openRegistry, Stores } from "../storage/stores.js";
-import { dirname, join } from "node:path";
+import type { Stores } from "../storage/stores.js";
+import { Session } from "../session.js";
+import { dirname } from "node:path";
 import { makePrivateDir } from "../private-dir.js";
 import { PackageMount } from "./package-mount.js";
 import { ManifestIndex } from "../storage/manifest-index.js";
@@ -31,7 +31,7 @@ import {
   s3StoreOptions,
   type S3Context,
 } from "./s3-context.js";
-import type { DaemonPaths } from "./paths.js";
+import { daemonSessionOptions, type DaemonPaths } from "./paths.js";
 import { SocketServer, type Handlers } from "./socket-server.js";
 
 /**
@@ -73,8 +73,6 @@ export class Daemon {
   private closing: Promise<void> | undefined;
   private restoring: Promise<void> = Promise.resolve();
   private ready = false;
-  /** One Stores (connection pool, credentials) per S3 context, by s3ContextKey. */
-  private readonly storesByContext = new Map<string, Stores>();
   readonly startedAt = new Date();
   /** Resolves when the daemon has shut down (by request or signal). */
   readonly stopped: Promise<void>;
@@ -82,6 +80,8 @@ export class Daemon {
 
   private constructor(
     readonly paths: DaemonPaths,
+    /** The daemon's cache settings and one Stores (connection pool, credentials) per S3 context of its mounts. */
+    private readonly session: Session,
     readonly cache: BlockCache,
     /** The manifests of mounted versions, indexed once: remounts and restarts read no JSONL. */
     readonly manifests: ManifestIndex,
@@ -92,26 +92,24 @@ export class Daemon {
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const env = opts.env ?? process.env;
-    const maxBytes = opts.cacheBytes ?? cacheSizeBytes(env);
-    s3Timeouts(env); // a bad value stops the start here, not the first mount
-    // Default locations are made private (tightened if an older version left them 0755);
-    // directories the user named keep the mode they have.
-    await makePrivateDir(dirname(opts.paths.dir), { tighten: !env.QUILT_STATE_DIR });
-    await makePrivateDir(cacheDir(env), { tighten: !env.QUILT_CACHE_DIR });
-    const cache = await BlockCache.open({
-      dataDir: opts.paths.data,
-      indexDir: opts.paths.index,
-      maxBytes,
-      ...(!cacheClaims(env) && { claims: false }),
+    // Its cache settings and S3 timeouts from its environment (a bad value stops the start
+    // here, not the first mount); its block cache's index in its state directory.
+    const session = new Session({
+      ...daemonSessionOptions(opts.paths, env),
+      ...(opts.cacheBytes !== undefined && { cacheBytes: opts.cacheBytes }),
     });
-    const d = new Daemon(opts.paths, cache, ManifestIndex.open(opts.paths.manifests), env);
+    // Default locations are made private (tightened if an older version left them 0755);
+    // directories the user named keep the mode they have (the cache directory: see Session).
+    await makePrivateDir(dirname(opts.paths.dir), { tighten: !env.QUILT_STATE_DIR });
+    const cache = await session.blockCache();
+    const d = new Daemon(opts.paths, session, cache, ManifestIndex.open(opts.paths.manifests), env);
     d.server = new SocketServer(opts.paths.socket, d.handlers());
     try {
       await d.server.open();
     } catch (err) {
       // Another daemon holds the socket: this one never served anything.
       await d.manifests.close();
-      await cache.close();
+      await session.close();
       throw err;
     }
     // Holding the state directory, this daemon is the index's only user: private copies it
@@ -154,34 +152,18 @@ export class Daemon {
     );
   }
 
+  /** One Stores per S3 context, never the daemon's own (the shell that started it is not the caller). */
   private storesFor(context: S3Context): Stores {
-    const key = s3ContextKey(context);
-    let stores = this.storesByContext.get(key);
-    if (!stores) {
-      // Timeouts are the daemon's own (its environment), like its cache settings.
-      stores = new Stores({ ...s3Timeouts(this.env), ...s3StoreOptions(context) });
-      this.storesByContext.set(key, stores);
-    }
-    return stores;
+    return this.session.storesFor(s3ContextKey(context), s3StoreOptions(context));
   }
 
   /** Request counts over every S3 context. */
-  private requestCounts(): { s3: RequestCounts; local: RequestCounts } {
-    const total = { s3: emptyCounts(), local: emptyCounts() };
-    for (const stores of this.storesByContext.values()) {
-      const c = stores.counts();
-      for (const backend of ["s3", "local"] as const) {
-        for (const k of Object.keys(total[backend]) as (keyof RequestCounts)[])
-          total[backend][k] += c[backend][k];
-      }
-    }
-    return total;
+  private requestCounts() {
+    return this.session.requestCounts();
   }
 
   private registry(url: string, stores: Stores) {
-    return openRegistry(parseRegistryUrl(url), stores, {
-      manifestCacheDir: join(cacheDir(this.env), "manifests"),
-    });
+    return this.session.registryThrough(parseRegistryUrl(url), stores);
   }
 
   /** The stores and registry a record reads through: its own S3 context. */
@@ -313,7 +295,7 @@ export class Daemon {
           const target = `${spec.name}${spec.tag !== undefined ? `:${spec.tag}` : ""}${spec.hash !== undefined ? `@${spec.hash}` : ""}`;
           throw new QuiltError(
             "EBUSY",
-            `${mountpoint} is already mounted (${r.name}@${r.topHash.slice(0, 9)}${r.verify === "strict" ? ", --verify strict" : ""})`,
+            `${mountpoint} is already mounted (${r.name}@${shortHash(r.topHash)}${r.verify === "strict" ? ", --verify strict" : ""})`,
             {
               hint: `unmount it first: quilt unmount ${mountpoint}${switchable ? `; or switch it to that version in place: quilt switch ${mountpoint} ${target}` : ""}`,
             },
@@ -421,10 +403,8 @@ export class Daemon {
       }
       this.mounts.clear();
       if (!opts.keepRecords) await writeMountRecords(this.paths.mounts, []);
-      await this.cache.close();
+      await this.session.close(); // the cache and every S3 context's connections
       await this.manifests.close();
-      await Promise.all([...this.storesByContext.values()].map((s) => s.close()));
-      this.storesByContext.clear();
       log().info("daemon stopped");
       this.resolveStopped();
     })();

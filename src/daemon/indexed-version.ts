@@ -6,7 +6,7 @@ import { IndexedTree } from "../fs/indexed-tree.js";
 import type { JsonValue } from "../manifest/json-value.js";
 import type { ManifestEntry } from "../manifest/manifest.js";
 import { type ManifestIndex, type VersionId, versionKey } from "../storage/manifest-index.js";
-import { decodeHeader, decodeNode, type VersionHeader } from "../storage/manifest-index-records.js";
+import { decodeVersionHeader, decodeNode, type VersionHeader } from "../storage/manifest-index-records.js";
 import type { Registry } from "../storage/registry.js";
 import type { TopHash } from "../types.js";
 import { readsS3 } from "./mount-request.js";
@@ -24,7 +24,7 @@ export class IndexedVersion {
     this.vid = versionKey(id);
     this.tree = new IndexedTree(index, this.vid, header);
     const body = index.headerBody(this.vid);
-    this.userMeta = body === undefined ? new Map() : decodeHeader(body).userMeta;
+    this.userMeta = body === undefined ? new Map() : decodeVersionHeader(body).userMeta;
   }
 
   get topHash(): TopHash {

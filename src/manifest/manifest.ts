@@ -2,22 +2,14 @@
 // quilt3's walk order. Built once (by the reader or a builder), then only read; a changed
 // package is a new Manifest with a new top hash.
 import { QuiltError } from "../errors.js";
-import type { LogicalKey, TopHash } from "../types.js";
+import type { TopHash } from "../types.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "./json-value.js";
 import { compareLogicalKeys, parentDirs } from "./logical-key.js";
-import type { PhysicalKey } from "./physical-key.js";
+import type { ManifestEntry } from "./manifest-entry.js";
 import { computeTopHash } from "./top-hash.js";
 import { quoted } from "../untrusted-text.js";
 
-export interface ManifestEntry {
-  readonly logicalKey: LogicalKey;
-  readonly physicalKey: PhysicalKey;
-  readonly size: number;
-  /** The whole hash object as stored ({"type", "value"} and any extra keys, which are hashed). */
-  readonly hash: JsonObject;
-  /** The entry's whole meta object; user metadata lives under "user_meta". */
-  readonly meta: JsonObject;
-}
+export type { ManifestEntry };
 
 export interface ManifestParts {
   header: JsonObject;

@@ -34,7 +34,7 @@ import type { TopHash } from "../types.js";
 import {
   directoryNode,
   encodeChildren,
-  encodeHeader,
+  encodeVersionHeader,
   encodePage,
   fileNode,
   PAGE_NODES,
@@ -192,7 +192,7 @@ export class ManifestIndex {
         // Nodes carry their own CRCs (checked one at a time): the page is stored as is.
         this.db.put(recordKey(vid, TAG_PAGE, page), encodePage(first, nodes));
       }
-      put(recordKey(vid, TAG_HEADER), encodeHeader(header, manifest.userMeta));
+      put(recordKey(vid, TAG_HEADER), encodeVersionHeader(header, manifest.userMeta));
     });
     this.builds++;
     return header;

@@ -112,7 +112,7 @@ export async function deleteTag(registry: Registry, name: string, tag: string): 
 }
 
 /** Deletes every pointer of the package (and its v2 manifests); returns the pointers deleted. */
-export async function deletePackage(registry: Registry, name: string): Promise<string[]> {
+export async function deleteAllPointers(registry: Registry, name: string): Promise<string[]> {
   const all = await pointersOf(registry, name);
   if (all.length === 0) throw notFound(registry, "version", name);
   // `latest` last: until then a reader still finds a version that is there.

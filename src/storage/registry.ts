@@ -8,6 +8,7 @@ import type { Manifest } from "../manifest/manifest.js";
 import { serializeManifest } from "../manifest/manifest-writer.js";
 import type { RegistryUrl } from "../manifest/registry-url.js";
 import { isValidTag } from "../manifest/package-spec.js";
+import { shortHash } from "../manifest/version-label.js";
 import { isTopHash, type TopHash } from "../types.js";
 import { ManifestCache } from "./manifest-cache.js";
 import type { ObjectStore } from "./object-store.js";
@@ -107,7 +108,7 @@ export class Registry {
         if (byTag.topHash !== byHash.topHash) {
           throw new QuiltError(
             "EUSAGE",
-            `${name}:${ref.tag} is ${byTag.topHash.slice(0, 9)}, not @${ref.hash}`,
+            `${name}:${ref.tag} is ${shortHash(byTag.topHash)}, not @${ref.hash}`,
             {
               hint: "give either a tag or a hash",
             },

@@ -8,7 +8,7 @@ import { createServer, request, type IncomingMessage, type Server } from "node:h
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
-import { QuiltContext } from "../../src/index.js";
+import { Session } from "../../src/index.js";
 import { FAKE_AWS_ENV } from "./moto-server.js";
 import { runQuilt3Json } from "./quilt3.js";
 import { s3TestEnv } from "./s3.js";
@@ -34,8 +34,8 @@ export function tempRoot(label: string): string {
 }
 
 /** A library context of its own (caches under a fresh directory), talking to `endpoint`. */
-export function newContext(endpoint: string): QuiltContext {
-  const ctx = new QuiltContext({
+export function newContext(endpoint: string): Session {
+  const ctx = new Session({
     cacheDir: join(tempRoot("cache"), "cache"),
     s3: { endpoint, forcePathStyle: true },
   });

@@ -57,7 +57,7 @@ async function putManifest(top: string, body: string): Promise<void> {
 
 beforeAll(async () => {
   const dir = writeFixtureDir(files);
-  const b = new PackageBuilder(name, { registry: env.registry, context: newContext(env.endpoint) });
+  const b = new PackageBuilder(name, { registry: env.registry, session: newContext(env.endpoint) });
   await b.add(dir, "");
   for (const [key, text] of Object.entries(ENTRY_META_TEXT)) b.setMeta(key, parseJson(text));
   b.setMeta("données/", { about: "a directory-metadata line" });

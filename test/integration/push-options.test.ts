@@ -27,14 +27,14 @@ describe("push options", () => {
     const ctx = newContext(env.endpoint);
     const push = async (dedupe: boolean) => {
       const lines: string[] = [];
-      const b = new PackageBuilder("opt/dedupe", { registry, context: ctx, output: (l) => lines.push(l) });
+      const b = new PackageBuilder("opt/dedupe", { registry, session: ctx, output: (l) => lines.push(l) });
       await b.add(src);
       const pkg = await b.pushDataAndManifest({ prefix: "data", dedupe });
       return { pkg, lines };
     };
     const first = await push(true);
     const pointers = async () =>
-      (await listPackageVersions("opt/dedupe", { registry, context: ctx })).flatMap((v) => v.pointers);
+      (await listPackageVersions("opt/dedupe", { registry, session: ctx })).flatMap((v) => v.pointers);
     const before = await pointers();
     // Pushes within one second share their timestamp pointer, so wait for the next second.
     await new Promise((r) => setTimeout(r, 1100));
@@ -83,7 +83,7 @@ describe("push options", () => {
     const src = files(tempRoot("other-src"), { "keep.txt": "kept\n", "move.txt": "moved\n" });
     const ctx = newContext(env.endpoint);
     const name = `opt/${uniquePrefix("copy")}`;
-    const b = new PackageBuilder(name, { registry: env.registry, context: ctx });
+    const b = new PackageBuilder(name, { registry: env.registry, session: ctx });
     await b.add(src, "");
     const inS3 = await b.pushDataAndManifest({ prefix: name });
     const [keepKey, moveKey] = inS3.map((e) => e.physicalKey) as [string, string];
@@ -96,7 +96,7 @@ describe("push options", () => {
       `file://${regB}/copied/keep.txt`,
       `file://${regB}/copied/move.txt`,
     ]);
-    const browsed = await Package.browse(name, { registry: regB, context: ctx });
+    const browsed = await Package.browse(name, { registry: regB, session: ctx });
     expect((await browsed.getContents("move.txt")).toString()).toBe("moved\n");
 
     // Only the selected entry into C; the other keeps its key in S3.

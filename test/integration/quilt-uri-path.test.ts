@@ -35,7 +35,7 @@ const uri = (path?: string) =>
 beforeAll(async () => {
   root = tempRoot("uripath");
   const ctx = newContext(s3.endpoint);
-  const b = new PackageBuilder(name, { registry, context: ctx });
+  const b = new PackageBuilder(name, { registry, session: ctx });
   await b.add(writeTree(join(root, "src"), FILES), "");
   b.setMeta("cats/a.txt", { color: "gray" });
   hash = (await b.pushDataAndManifest({ prefix: `${name}/data`, tag: "v1" })).hash;
@@ -106,9 +106,9 @@ describe("quilt+ URIs with &path=", () => {
 
   it("the library: Package.browse refuses the path, browsePath returns it", async () => {
     const ctx = newContext(s3.endpoint);
-    await expect(Package.browse(uri("cats"), { context: ctx })).rejects.toMatchObject({ code: "EBADSPEC" });
-    const { package: pkg, path } = await browsePath(uri("cats"), { context: ctx });
+    await expect(Package.browse(uri("cats"), { session: ctx })).rejects.toMatchObject({ code: "EBADSPEC" });
+    const { package: pkg, path } = await browsePath(uri("cats"), { session: ctx });
     expect([pkg.hash, path]).toEqual([hash, "cats/"]);
-    expect((await browsePath(uri(), { context: ctx })).path).toBeUndefined();
+    expect((await browsePath(uri(), { session: ctx })).path).toBeUndefined();
   });
 });

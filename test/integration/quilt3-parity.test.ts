@@ -7,7 +7,7 @@ import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Package, QuiltContext } from "../../src/index.js";
+import { Package, Session } from "../../src/index.js";
 import { runCli } from "../helpers/cli.js";
 import { DaemonSandbox } from "../helpers/daemon-harness.js";
 import { fuseUnavailable } from "../helpers/fuse-harness.js";
@@ -30,7 +30,7 @@ interface Built {
 let root: string;
 let registry: string;
 let built: Built;
-let context: QuiltContext;
+let context: Session;
 
 const cliEnv = (): Record<string, string> => ({
   QUILT_REGISTRY: registry,
@@ -83,7 +83,7 @@ print(json.dumps({"v1": v1, "v2": v2, "diff12": diff(p1, p2), "diff21": diff(p2,
     "dirMeta": p1["sub"].meta, "noDirMeta": p1["plain"].meta}))`,
     { registry: pathToFileURL(registry).href, data, name: NAME },
   );
-  context = new QuiltContext({ cacheDir: join(root, "lib-cache") });
+  context = new Session({ cacheDir: join(root, "lib-cache") });
 }, 120_000);
 
 afterAll(async () => {
@@ -91,7 +91,7 @@ afterAll(async () => {
   removeTempDirs();
 });
 
-const browse = (hash: string) => Package.browse(NAME, { registry, hash, context });
+const browse = (hash: string) => Package.browse(NAME, { registry, hash, session: context });
 
 describe("diff runs the way of quilt3's Package.diff", () => {
   it("a.diff(b): added is in b only, removed (quilt3's deleted) in a only, both ways", async () => {

@@ -12,7 +12,7 @@ import {
   listPackages,
   listPackageVersions,
   PackageBuilder,
-  type QuiltContext,
+  type Session,
 } from "../../src/index.js";
 import { runCli } from "../helpers/cli.js";
 import { runQuilt3Json } from "../helpers/quilt3.js";
@@ -23,13 +23,13 @@ const env = usecaseEnv();
 afterAll(cleanupAll);
 
 /** Pushes three versions tagged v1..v3 whose timestamps are 1700000001..3 (pushes within one second would share one). */
-async function threeVersions(ctx: QuiltContext, registry: string, name: string): Promise<string[]> {
+async function threeVersions(ctx: Session, registry: string, name: string): Promise<string[]> {
   const dir = tempRoot("delete-src");
   const hashes: string[] = [];
   for (const n of [1, 2, 3]) {
     const file = join(dir, `f${n}.txt`);
     writeFileSync(file, `version ${n}\n`);
-    const b = new PackageBuilder(name, { registry, context: ctx });
+    const b = new PackageBuilder(name, { registry, session: ctx });
     await b.set("data.txt", file);
     const pkg = await b.pushDataAndManifest({ prefix: `${name}/v${n}`, tag: `v${n}` });
     hashes.push(pkg.hash);
@@ -68,7 +68,7 @@ describe("list and delete versions in an S3 registry, with quilt3", () => {
     const ctx = newContext(env.endpoint);
     const name = `del/${uniquePrefix("s3")}`;
     const [h1, h2, h3] = (await threeVersions(ctx, env.registry, name)) as [string, string, string];
-    const opts = { registry: env.registry, context: ctx };
+    const opts = { registry: env.registry, session: ctx };
 
     const versions = await listPackageVersions(name, opts);
     expect(versions.map((v) => v.topHash)).toEqual([h3, h2, h1]);
@@ -142,7 +142,7 @@ describe("quilt delete on a local registry", () => {
     // No empty directory left behind for quilt3's listdir-based list_packages to report.
     expect(await readdir(join(registry, ".quilt", "named_packages"))).toEqual([]);
     expect(await quilt3View(registry, name).then((s) => s.listed)).toBe(false);
-    expect(await listPackages({ registry, context: ctx })).not.toContain(name);
+    expect(await listPackages({ registry, session: ctx })).not.toContain(name);
     const log = await cli("log", name);
     expect(log.code).toBe(4);
   });

@@ -9,11 +9,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import { PackageBuilder } from "../../src/index.js";
 import { runQuilt3Json } from "../helpers/quilt3.js";
 import { cleanupAll, tempRoot } from "../helpers/usecase-support.js";
-import { QuiltContext } from "../../src/api/context.js";
+import { Session } from "../../src/session.js";
 
 afterAll(cleanupAll);
 
-function setup(): { registry: string; data: string; ctx: QuiltContext } {
+function setup(): { registry: string; data: string; ctx: Session } {
   const root = tempRoot("wf-local");
   const registry = join(root, "registry");
   const wf = join(registry, ".quilt", "workflows");
@@ -38,7 +38,7 @@ schemas:
   mkdirSync(data);
   writeFileSync(join(data, "a.txt"), "alpha\n");
   writeFileSync(join(data, "b.txt"), "beta\n");
-  const ctx = new QuiltContext({ cacheDir: join(root, "cache") });
+  const ctx = new Session({ cacheDir: join(root, "cache") });
   return { registry, data, ctx };
 }
 
@@ -73,7 +73,7 @@ async function ours(
   meta: unknown,
   workflow?: null,
 ): Promise<{ top: string; header: string }> {
-  const b = new PackageBuilder("ns/local", { registry: s.registry, context: s.ctx });
+  const b = new PackageBuilder("ns/local", { registry: s.registry, session: s.ctx });
   await b.add(s.data, "");
   b.setMeta("", meta);
   const pkg = await b.pushDataAndManifest({ prefix: "ns/local", message: "m", workflow });
@@ -111,7 +111,7 @@ describe("workflows on a local registry, as quilt3's build applies them", () => 
 
   it("refuses metadata failing the schema with quilt3's message", async () => {
     const s = setup();
-    const b = new PackageBuilder("ns/local", { registry: s.registry, context: s.ctx });
+    const b = new PackageBuilder("ns/local", { registry: s.registry, session: s.ctx });
     await b.add(s.data, "");
     b.setMeta("", new Map([["owner", 1.5]]));
     const err = await b.pushDataAndManifest({ prefix: "ns/local" }).catch((e: unknown) => e);
@@ -158,7 +158,7 @@ print(json.dumps(out))`,
     const mine: string[] = [];
     for (const text of configs) {
       writeFileSync(join(wf, "config.yml"), text);
-      const b = new PackageBuilder("ns/local", { registry: s.registry, context: s.ctx });
+      const b = new PackageBuilder("ns/local", { registry: s.registry, session: s.ctx });
       b.setMeta("", {});
       const err = await b.checkWorkflow({ workflow: "a" }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: "EWORKFLOWCONFIG" });

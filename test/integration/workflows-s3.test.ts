@@ -249,7 +249,7 @@ print(json.dumps({"header": buf.getvalue().split("\\n")[0], "workflow": p._meta.
   });
 
   it("the library: a workflow named for a registry without a config is refused, as quilt3 refuses it", async () => {
-    const b = new PackageBuilder("ns/noconfig", { registry: env.registry, context: ctx });
+    const b = new PackageBuilder("ns/noconfig", { registry: env.registry, session: ctx });
     await expect(b.checkWorkflow({ workflow: "curated" })).rejects.toMatchObject({
       code: "EWORKFLOW",
       message: "'curated' workflow is specified, but no workflows config exist.",

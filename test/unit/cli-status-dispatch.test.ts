@@ -5,14 +5,14 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { PackageBuilder, QuiltContext } from "../../src/index.js";
+import { PackageBuilder, Session } from "../../src/index.js";
 import { main } from "../../src/cli/main.js";
 import type { Io } from "../../src/cli/context.js";
 import { Workspace } from "../../src/cli/workspace.js";
 
 const root = mkdtempSync(join(tmpdir(), "quilt-status-dispatch-"));
 const env = { HOME: root, QUILT_NO_LOG_FILE: "1", QUILT_CACHE_DIR: join(root, "cli-cache") };
-const ctx = new QuiltContext({ cacheDir: join(root, "cache") });
+const ctx = new Session({ cacheDir: join(root, "cache") });
 afterAll(() => ctx.close());
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -33,11 +33,11 @@ describe("quilt status dispatch", () => {
     const registry = join(root, "registry");
     const src = mkdtempSync(join(root, "src-"));
     writeFileSync(join(src, "a.txt"), "a\n");
-    const b = new PackageBuilder("team/data", { registry, context: ctx });
+    const b = new PackageBuilder("team/data", { registry, session: ctx });
     await b.add(src, "");
     const pkg = await b.pushDataAndManifest({ prefix: "data/", tag: "v1" });
     const workspace = mkdtempSync(join(root, "ws-"));
-    await Workspace.create(workspace, new PackageBuilder("team/draft", { registry, context: ctx }));
+    await Workspace.create(workspace, new PackageBuilder("team/draft", { registry, session: ctx }));
     const installed = join(workspace, "installed");
     await pkg.download(installed);
 

@@ -11,7 +11,7 @@ import type { ObjectSource } from "../storage/object-source.js";
 import type { Stores } from "../storage/stores.js";
 import { isQuiltError } from "../errors.js";
 
-export class CachedEntryReader implements EntryReader {
+export class MountEntryReader implements EntryReader {
   /** Bytes returned to readers of this mount. */
   bytesRead = 0;
   /** Logical keys some of whose bytes were served before they could be verified. */
