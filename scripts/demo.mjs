@@ -35,7 +35,7 @@ for (let i = 1; i <= 20; i++) {
 writeFileSync(join(source, "annotations", "train.json"), JSON.stringify({ images }, null, 2));
 
 say("$ PackageBuilder('demo/dataset').add(source) ... pushDataAndManifest({ tag: 'v1' })");
-const builder = new PackageBuilder("demo/dataset", { registry, context: ctx, output: say });
+const builder = new PackageBuilder("demo/dataset", { registry, session: ctx, output: say });
 await builder.add(source, "");
 for (const img of images) builder.setMeta(`train/${img.path}`, { label: img.label, image_id: img.image_id });
 builder.setMessage("first version of the sample dataset");
@@ -43,7 +43,7 @@ const pushed = await builder.pushDataAndManifest({ tag: "v1" });
 say();
 
 say("$ Package.browse('demo/dataset:v1')");
-const pkg = await Package.browse("demo/dataset:v1", { registry, context: ctx });
+const pkg = await Package.browse("demo/dataset:v1", { registry, session: ctx });
 say(pkg.toString());
 say(`readme: ${JSON.stringify((await pkg.readme()).split("\n")[0])}`);
 say(`metadata of train/0003.jpg: ${JSON.stringify(pkg.getEntry("train/0003.jpg").metadata)}\n`);
