@@ -8,7 +8,7 @@
 import { SignatureV4 } from "@smithy/signature-v4";
 import { Agent, request } from "node:http";
 import { performance } from "node:perf_hooks";
-import { Package, QuiltContext } from "../src/index.js";
+import { Package, Session } from "../src/index.js";
 // Only the signer's hash adapter (node:crypto behind the interface it wants) comes from src.
 import { NodeSha256 } from "../src/storage/s3-direct-get.js";
 
@@ -30,11 +30,11 @@ export interface BareGetsReport {
 async function main(job: BareGetsJob): Promise<void> {
   Object.assign(process.env, job.env);
   // The manifest is read with our library, untimed: only the GETs count.
-  const ctx = new QuiltContext({
+  const ctx = new Session({
     cacheDir: job.cacheDir,
     s3: { endpoint: job.endpoint, forcePathStyle: true },
   });
-  const pkg = await Package.browse(job.name, { registry: job.registry, context: ctx });
+  const pkg = await Package.browse(job.name, { registry: job.registry, session: ctx });
   const objects = [...pkg].map((e) => new URL(e.physicalKey));
   await ctx.close();
 

@@ -24,7 +24,7 @@ import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { Package, PackageBuilder, QuiltContext } from "../src/index.js";
+import { Package, PackageBuilder, Session } from "../src/index.js";
 import { DEFAULT_TRANSFER_CONCURRENCY } from "../src/api/download.js";
 import type { BareGetsJob, BareGetsReport } from "./bench-bare-gets.js";
 import { FAKE_AWS_ENV, startMoto, VENV_BIN } from "../test/helpers/moto-server.js";
@@ -92,11 +92,11 @@ interface ChildReport {
 async function runChild(job: ChildJob): Promise<void> {
   Object.assign(process.env, job.env);
   const t0 = performance.now();
-  const ctx = new QuiltContext({
+  const ctx = new Session({
     cacheDir: job.cacheDir,
     s3: { endpoint: job.endpoint, forcePathStyle: true },
   });
-  const pkg = await Package.browse(job.name, { registry: REGISTRY, context: ctx });
+  const pkg = await Package.browse(job.name, { registry: REGISTRY, session: ctx });
   const t1 = performance.now();
   const r = await pkg.download(job.dest);
   const t2 = performance.now();
@@ -403,13 +403,13 @@ function quilt3Version(): string {
 /** Uploads a local directory as a package with our library; quilt3's push fails on moto for files ≥ 8 MiB. */
 async function push(run: ServerRun, scratch: string, name: string, dir: string): Promise<number> {
   Object.assign(process.env, run.env);
-  const ctx = new QuiltContext({
+  const ctx = new Session({
     cacheDir: join(scratch, "push-cache"),
     s3: { endpoint: run.server.endpoint, forcePathStyle: true },
   });
   try {
     const t = performance.now();
-    const b = new PackageBuilder(name, { registry: REGISTRY, context: ctx });
+    const b = new PackageBuilder(name, { registry: REGISTRY, session: ctx });
     await b.add(dir, "");
     await b.pushDataAndManifest({});
     return (performance.now() - t) / 1000;

@@ -13,7 +13,9 @@ import {
   type Tool,
   type WorkloadId,
 } from "./bench-peers-workloads.js";
-import { MiB } from "./bench-support.js";
+import { median, MiB } from "./bench-support.js";
+
+export { median };
 
 export type Results = Map<PhaseKey, Map<Tool, Sample[]>>;
 
@@ -29,16 +31,6 @@ export const WORKLOAD_TITLES: Record<WorkloadId, string> = {
   rand: "4. Random 4 KiB reads in the large file, cold",
   loader: "5. PyTorch DataLoader over the small files (raw bytes)",
 };
-
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length === 0
-    ? NaN
-    : s.length % 2
-      ? (s[mid] as number)
-      : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
 
 /** Larger is better for both: samples/s for the loader, 1/seconds for everything else. */
 function speed(s: Sample): number {

@@ -9,7 +9,6 @@
 //
 // Usage: npx tsc -p tsconfig.json && npx tsx scripts/bench-scale-publish.ts [--entries N] [--no-write]
 // (BENCH_SCALE_ENTRIES in the environment too; default 1,000,000).
-import { spawn } from "node:child_process";
 import { mkdtemp, mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +22,8 @@ import {
   intOption,
   loadLine,
   machineLine,
+  measure,
+  type Measured,
   REPO_ROOT,
   S3RVER_AWS_ENV,
   startS3rver,
@@ -45,45 +46,6 @@ const { values: args } = parseArgs({
   options: { entries: { type: "string" }, "no-write": { type: "boolean" } },
 });
 const ENTRIES = intOption(args.entries, "BENCH_SCALE_ENTRIES", 1_000_000);
-
-interface Measured {
-  seconds: number;
-  rssMiB: number;
-  stdout: string;
-}
-
-const TIME_MARK = "QUILT_SCALE_TIME";
-
-/** Runs a command to completion under /usr/bin/time: wall seconds and peak RSS (max over the process tree's largest). */
-function measure(
-  cmd: string,
-  argv: string[],
-  env: NodeJS.ProcessEnv,
-  cwd: string,
-  input?: string,
-): Promise<Measured> {
-  return new Promise((resolve, reject) => {
-    const t = performance.now();
-    const proc = spawn("/usr/bin/time", ["-f", `${TIME_MARK} %M`, cmd, ...argv], {
-      env,
-      cwd,
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    proc.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    proc.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
-    proc.stdin.on("error", () => undefined);
-    proc.stdin.end(input ?? "");
-    proc.once("error", reject);
-    proc.once("close", (code) => {
-      const seconds = (performance.now() - t) / 1000;
-      const m = new RegExp(`${TIME_MARK} (\\d+)`).exec(stderr);
-      if (code !== 0 || !m) reject(new Error(`${cmd} ${argv.join(" ")} exited with ${code}:\n${stderr}`));
-      else resolve({ seconds, rssMiB: Number(m[1]) / 1024, stdout });
-    });
-  });
-}
 
 interface Row {
   step: string;
@@ -235,7 +197,7 @@ async function main(): Promise<void> {
         ours: diff,
         oursHow: `\`quilt diff ${NAME}:v1 ${NAME}:v2 --json\``,
         quilt3: q3Diff,
-        quilt3How: "`browse` both + `p2.diff(p1)`",
+        quilt3How: "`browse` both + `p1.diff(p2)`",
       });
     } finally {
       await server.stop();

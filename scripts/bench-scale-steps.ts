@@ -42,7 +42,7 @@ print(json.dumps({"added": len(added), "modified": len(modified), "deleted": len
 const LIBRARY_PRELUDE = `
 const job = JSON.parse(process.env.BENCH_JOB);
 const q = await import(job.dist);
-const context = new q.QuiltContext();
+const context = new q.Session();
 `;
 
 export const LIBRARY_SCRIPTS = {

@@ -10,7 +10,7 @@ import { availableParallelism, loadavg, release, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { PackageBuilder, QuiltContext } from "../src/index.js";
+import { PackageBuilder, Session } from "../src/index.js";
 import { freePort, stopProcess } from "../test/helpers/moto-server.js";
 
 // The AWS SDK's notice about future Node versions would only clutter the benchmark output.
@@ -286,15 +286,65 @@ export async function pushPackage(
   local: string,
 ): Promise<void> {
   Object.assign(process.env, S3RVER_AWS_ENV);
-  const ctx = new QuiltContext({
+  const ctx = new Session({
     cacheDir: join(scratch, "push-cache"),
     s3: { endpoint, forcePathStyle: true },
   });
   try {
-    const b = new PackageBuilder(name, { registry: `s3://${bucket}`, context: ctx });
+    const b = new PackageBuilder(name, { registry: `s3://${bucket}`, session: ctx });
     await b.add(local, "");
     await b.pushDataAndManifest({});
   } finally {
     await ctx.close();
   }
+}
+
+/** The middle value (the mean of the two middle ones for an even count); NaN for none. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length === 0
+    ? NaN
+    : s.length % 2
+      ? (s[mid] as number)
+      : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+export interface Measured {
+  seconds: number;
+  rssMiB: number;
+  stdout: string;
+}
+
+const RSS_MARK = "QUILT_BENCH_RSS";
+
+/** Runs a command to completion under /usr/bin/time: wall seconds and peak RSS (max over the process tree's largest). */
+export function measure(
+  cmd: string,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  input?: string,
+): Promise<Measured> {
+  return new Promise((resolve, reject) => {
+    const t = performance.now();
+    const proc = spawn("/usr/bin/time", ["-f", `${RSS_MARK} %M`, cmd, ...argv], {
+      env,
+      cwd,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    proc.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    proc.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
+    proc.stdin.on("error", () => undefined);
+    proc.stdin.end(input ?? "");
+    proc.once("error", reject);
+    proc.once("close", (code) => {
+      const seconds = (performance.now() - t) / 1000;
+      const m = new RegExp(`${RSS_MARK} (\\d+)`).exec(stderr);
+      if (code !== 0 || !m) reject(new Error(`${cmd} ${argv.join(" ")} exited with ${code}:\n${stderr}`));
+      else resolve({ seconds, rssMiB: Number(m[1]) / 1024, stdout });
+    });
+  });
 }

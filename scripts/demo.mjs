@@ -10,13 +10,13 @@ import { randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { Package, PackageBuilder, QuiltContext, formatChanges } from "../dist/src/index.js";
+import { Package, PackageBuilder, Session, formatChanges } from "../dist/src/index.js";
 
 const root = process.env.QUILT_DEMO_DIR || mkdtempSync(join(tmpdir(), "quilt-demo-"));
 const registry = join(root, "registry");
 const source = join(root, "source");
 const install = join(root, "installed");
-const ctx = new QuiltContext({ cacheDir: join(root, "cache") });
+const ctx = new Session({ cacheDir: join(root, "cache") });
 const say = (line = "") => console.log(line);
 
 say(`Demo directory: ${root}\n`);
@@ -35,7 +35,7 @@ for (let i = 1; i <= 20; i++) {
 writeFileSync(join(source, "annotations", "train.json"), JSON.stringify({ images }, null, 2));
 
 say("$ PackageBuilder('demo/dataset').add(source) ... pushDataAndManifest({ tag: 'v1' })");
-const builder = new PackageBuilder("demo/dataset", { registry, context: ctx, output: say });
+const builder = new PackageBuilder("demo/dataset", { registry, session: ctx, output: say });
 await builder.add(source, "");
 for (const img of images) builder.setMeta(`train/${img.path}`, { label: img.label, image_id: img.image_id });
 builder.setMessage("first version of the sample dataset");
@@ -43,7 +43,7 @@ const pushed = await builder.pushDataAndManifest({ tag: "v1" });
 say();
 
 say("$ Package.browse('demo/dataset:v1')");
-const pkg = await Package.browse("demo/dataset:v1", { registry, context: ctx });
+const pkg = await Package.browse("demo/dataset:v1", { registry, session: ctx });
 say(pkg.toString());
 say(`readme: ${JSON.stringify((await pkg.readme()).split("\n")[0])}`);
 say(`metadata of train/0003.jpg: ${JSON.stringify(pkg.getEntry("train/0003.jpg").metadata)}\n`);

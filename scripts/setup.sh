@@ -2,13 +2,18 @@
 # Installs everything the demo and the test suite need, idempotently, on a fresh Debian
 # machine as root (or with sudo): system packages for FUSE, the npm dependencies from the
 # lock file, and a Python venv with the real quilt3 client and the moto S3 server that the
-# tests use as references. Each step is skipped when its result is already in place.
+# tests use as references, and pyarrow and Dask, which read what `quilt manifest export`
+# writes. Each step is skipped when its result is already in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Versions of the Python reference tools: pinned so a new release cannot change a test run.
 MOTO_VERSION="5.2.5"
 QUILT3_VERSION="8.0.0"
+# pyarrow reads `quilt manifest export`'s Parquet back in its test; Dask runs the example in
+# docs/processing-with-dask.md (its test too).
+PYARROW_VERSION="26.0.1"
+DASK_VERSION="2026.8.0"
 APT_PACKAGES=(libfuse2 libfuse-dev pkg-config fuse3)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -38,7 +43,7 @@ if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
 fi
 
 venv=.venv
-want="moto[server]==$MOTO_VERSION quilt3==$QUILT3_VERSION"
+want="moto[server]==$MOTO_VERSION quilt3==$QUILT3_VERSION pyarrow==$PYARROW_VERSION dask[dataframe]==$DASK_VERSION"
 if [ ! -f "$venv/.stamp" ] || [ "$(cat "$venv/.stamp")" != "$want" ]; then
   log "python venv with $want"
   python3 -m venv "$venv"

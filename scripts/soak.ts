@@ -149,10 +149,6 @@ interface Sample {
   fetches?: number;
 }
 
-interface CacheStatsReply {
-  cache: { bytes: number; evictions: number; fetchRequests: number; maxBytes: number };
-}
-
 /** What cleanup needs; filled in as the script gets that far. */
 const state: {
   scratch?: string;
@@ -339,7 +335,7 @@ async function sample(
   }
   if (!status || cpu === undefined) return undefined;
   const stats = await new DaemonClient(socket)
-    .request<CacheStatsReply>("stats", {}, { timeoutMs: 5000 })
+    .request("stats", {}, { timeoutMs: 5000 })
     .catch(() => undefined);
   const tot = totals(load);
   return {

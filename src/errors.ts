@@ -21,6 +21,10 @@ export const ERROR_CODES = {
   EEXISTS: "something already stands where a file or directory must go (a file in place of a directory)",
   EPERMISSION: "the operating system refused access: permission denied or a read-only filesystem",
   ENOSPACE: "no space left on the device (or quota, or a cache too small to hold what must fit)",
+  EWORKFLOW:
+    "the registry's workflow refuses the push: no or unknown workflow, or metadata, entries, name or message fail its rules",
+  EWORKFLOWCONFIG:
+    "the registry's workflows config (.quilt/workflows/config.yml) or one of its schemas is invalid or unreadable",
   EINTERNAL: "a bug: something that should not happen did",
 } as const;
 
@@ -44,6 +48,11 @@ export function isQuiltError(err: unknown, code?: ErrorCode): err is QuiltError 
 
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === "string" && Object.hasOwn(ERROR_CODES, code);
+}
+
+/** The message of whatever was thrown (a library may throw a string). */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Node's fs errors carry a string `code` such as ENOENT. */

@@ -17,7 +17,7 @@ import { Manifest, type ManifestEntry } from "../manifest/manifest.js";
 import type { Stores } from "../storage/stores.js";
 import type { LogicalKey } from "../types.js";
 import type { BuilderEntry } from "./builder-sources.js";
-import { forEachLimited } from "./limit.js";
+import { forEachLimited } from "../limiter.js";
 
 /** Objects hashed by streaming at once. */
 const STREAM_HASH_CONCURRENCY = 8;
@@ -90,6 +90,15 @@ export async function buildManifest(
     }
   }
   return { manifest: manifestFromHashed(header, dirMeta, done), hashed: done };
+}
+
+/**
+ * The header as a manifest carries it: with a "message", null when none was set. A builder
+ * adds "message" where quilt3 does (when set, else at push, after "workflow"), so that the
+ * header's keys come out in quilt3's order; a manifest built before that has it last.
+ */
+export function headerWithMessage(header: JsonObject): JsonObject {
+  return header.has("message") ? header : new Map([...header, ["message", null]]);
 }
 
 /** The manifest of entries that all have a size and a hash. */

@@ -11,7 +11,7 @@ import { logicalKeyProblem } from "../manifest/logical-key.js";
 import type { ManifestEntry } from "../manifest/manifest.js";
 import { PhysicalKey } from "../manifest/physical-key.js";
 import type { Stores } from "../storage/stores.js";
-import { forEachLimited } from "./limit.js";
+import { forEachLimited } from "../limiter.js";
 import { STATE_DIR } from "./safe-path.js";
 import { quoted } from "../untrusted-text.js";
 

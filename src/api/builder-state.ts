@@ -12,7 +12,8 @@ import { parseJson } from "../manifest/json-parse.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../manifest/json-value.js";
 import { PhysicalKey } from "../manifest/physical-key.js";
 import { manifestJson } from "../manifest/python-json.js";
-import { manifestFromHashed } from "./build-manifest.js";
+import { shortHash } from "../manifest/version-label.js";
+import { headerWithMessage, manifestFromHashed } from "./build-manifest.js";
 import type { BuilderEntry } from "./builder-sources.js";
 import { PackageBuilder, type BuilderOptions, type BuilderSnapshot } from "./package-builder.js";
 import { quoted } from "../untrusted-text.js";
@@ -226,18 +227,18 @@ export async function restoreBuilder(
   const snapshot: BuilderSnapshot = { entries, header, dirMeta, built: undefined, pushed: undefined };
   if (state.topHash !== null && staleFiles.length === 0) {
     if (entries.every((e) => e.hash !== undefined && e.size !== undefined)) {
-      const built = manifestFromHashed(header, dirMeta, entries);
+      const built = manifestFromHashed(headerWithMessage(header), dirMeta, entries);
       if (built.topHash === state.topHash) {
         snapshot.built = built;
         if (state.pushed) snapshot.pushed = { ...state.pushed };
       } else {
         warnings.push(
-          `the saved build ${state.topHash.slice(0, 9)} does not match its entries (${built.topHash.slice(0, 9)}); build the manifest again`,
+          `the saved build ${shortHash(state.topHash)} does not match its entries (${shortHash(built.topHash)}); build the manifest again`,
         );
       }
     } else {
       warnings.push(
-        `the saved build ${state.topHash.slice(0, 9)} has entries without a hash; build the manifest again`,
+        `the saved build ${shortHash(state.topHash)} has entries without a hash; build the manifest again`,
       );
     }
   }

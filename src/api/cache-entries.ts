@@ -10,7 +10,7 @@ import { cacheObjectForEntry } from "../cache/content-key.js";
 import { QuiltError, type ErrorCode } from "../errors.js";
 import type { ManifestEntry } from "../manifest/manifest.js";
 import type { Stores } from "../storage/stores.js";
-import { forEachLimited } from "./limit.js";
+import { forEachLimited } from "../limiter.js";
 
 export interface CacheProgress {
   filesDone: number;

@@ -3,10 +3,15 @@
 import { jsonEqual } from "../manifest/json-value.js";
 import type { Manifest } from "../manifest/manifest.js";
 
+/** From one version to another; quilt3's `modified` is `modified` plus `metadataChanged`. */
 export interface PackageDiff {
+  /** In the second version only. */
   added: string[];
+  /** In the first version only (quilt3's `deleted`). */
   removed: string[];
+  /** In both, with other content (hash or size). */
   modified: string[];
+  /** In both, same content, other metadata. */
   metadataChanged: string[];
 }
 

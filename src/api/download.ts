@@ -21,7 +21,7 @@ import {
   type InstallState,
   type StatRecord,
 } from "./install-state.js";
-import { Limiter, forEachLimited } from "./limit.js";
+import { Limiter, forEachLimited } from "../limiter.js";
 import { destPath, ensureParentDirs, makeDirectories, removeEntry, STATE_DIR } from "./safe-path.js";
 import { keySelector, sameHashValue } from "./verify-directory.js";
 import { untrusted } from "../untrusted-text.js";

@@ -19,9 +19,9 @@ import {
 } from "../manifest/checksums.js";
 import { hashType, hashValue, type ManifestEntry } from "../manifest/manifest.js";
 import type { Stores } from "../storage/stores.js";
-import type { ObjectLocation, ObjectStore } from "../storage/object-store.js";
-import type { Limiter } from "./limit.js";
-import { fetchChunkedParts, type ByteRange } from "./fetch-parts.js";
+import type { ByteRange, ObjectLocation, ObjectStore } from "../storage/object-store.js";
+import type { Limiter } from "../limiter.js";
+import { fetchChunkedParts } from "./fetch-parts.js";
 import type { BlockCache } from "../cache/block-cache.js";
 import type { ObjectSource } from "../storage/object-source.js";
 import { cacheObjectForEntry, type CacheObject } from "../cache/content-key.js";

@@ -11,13 +11,8 @@ import type { Readable } from "node:stream";
 import { QuiltError } from "../errors.js";
 import { chunkSizeFor, combineChunkDigests, SHA256_DIGEST_BYTES } from "../manifest/checksums.js";
 import { classifyFailure } from "../storage/retry.js";
-import type { Limiter } from "./limit.js";
-
-export interface ByteRange {
-  start: number;
-  /** Exclusive. */
-  end: number;
-}
+import type { Limiter } from "../limiter.js";
+import type { ByteRange } from "../storage/object-store.js";
 
 /**
  * No part spans more than this, so that a download of a huge object still spreads over

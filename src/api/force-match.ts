@@ -6,7 +6,7 @@ import type { Stores } from "../storage/stores.js";
 import { downloadManifest, type DownloadOptions, type PackageRef } from "./download.js";
 import { readInstallState } from "./install-state.js";
 import { destPath, removeEntry } from "./safe-path.js";
-import { verifyDirectory, type VerifyResult } from "./verify-directory.js";
+import { verifyDirectory, type DirectoryVerifyResult } from "./verify-directory.js";
 
 export interface Change {
   kind: "removed" | "replaced" | "added";
@@ -21,7 +21,7 @@ export async function forceMatch(
   manifest: Manifest,
   dir: string,
   opts: Pick<DownloadOptions, "onProgress" | "concurrency" | "paths" | "cache"> & { deep?: boolean } = {},
-): Promise<{ changes: Change[]; before: VerifyResult }> {
+): Promise<{ changes: Change[]; before: DirectoryVerifyResult }> {
   const before = await verifyDirectory(manifest, dir, await readInstallState(dir), {
     deep: opts.deep,
     paths: opts.paths,

@@ -1,7 +1,10 @@
 // What an install leaves next to the data, in <dir>/.quilt/installed.json: which package
-// version the directory holds and a stat record (size, mtime, inode) of every file it
-// wrote. `quilt status`, `quilt hash DIR` and verify read it; verify trusts a file whose
-// stat record still matches instead of re-hashing it (unless asked to go deep).
+// version the directory holds and a stat record (size, mtime, ctime, inode) of every file
+// it wrote. `quilt status`, `quilt hash DIR` and verify read it; verify trusts a file whose
+// stat record still matches instead of re-hashing it (unless asked to go deep). Size and
+// mtime alone are not enough: a rewrite of the same size with its mtime put back (touch -r,
+// utimes) would pass. The ctime cannot be set by a user (any write, chmod or utimes moves
+// it to now), so a file whose ctime is the recorded one was not touched since.
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -15,6 +18,8 @@ const FORMAT = 1;
 export interface StatRecord {
   size: number;
   mtimeMs: number;
+  /** Absent in records of older versions: such a file is hashed. */
+  ctimeMs?: number;
   ino: number;
   /** The entry hash value the file had when we wrote or verified it. */
   hash: string;
@@ -33,7 +38,7 @@ export interface InstallState {
 }
 
 export function statRecord(st: Stats, hash: string): StatRecord {
-  return { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, hash };
+  return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hash };
 }
 
 /** The file is unchanged since we recorded it holding `hash`. */
@@ -43,6 +48,7 @@ export function trustedByStat(rec: StatRecord | undefined, st: Stats, hash: stri
     rec.hash === hash &&
     rec.size === st.size &&
     rec.mtimeMs === st.mtimeMs &&
+    rec.ctimeMs === st.ctimeMs &&
     rec.ino === st.ino
   );
 }

@@ -9,23 +9,44 @@ import { fromPlain, type JsonObject, type JsonValue } from "../manifest/json-val
 import { parseLogicalKey, parseLogicalPrefix } from "../manifest/logical-key.js";
 import type { Manifest } from "../manifest/manifest.js";
 import { isValidPackageName, isValidTag } from "../manifest/package-spec.js";
+import { shortHash } from "../manifest/version-label.js";
 import type { RegistryUrl } from "../manifest/registry-url.js";
-import { buildManifest, manifestFromHashed, type BuildProgress } from "./build-manifest.js";
+import { LATEST } from "../storage/registry.js";
+import {
+  buildManifest,
+  headerWithMessage,
+  manifestFromHashed,
+  type BuildProgress,
+} from "./build-manifest.js";
 import {
   entriesFromLocal,
   entriesFromManifest,
   entriesFromS3,
   type BuilderEntry,
 } from "./builder-sources.js";
-import { getDefaultContext, type QuiltContext } from "./context.js";
+import { getDefaultSession, type Session } from "../session.js";
 import { displaySource, foldContents, formatObject } from "./package-display.js";
-import { Package } from "./package.js";
+import { Package, provideBuilderFromPackage } from "./package.js";
 import { pushData, type PushDataOptions, type PushedEntry } from "./push-data.js";
+import { pushReport } from "./push-report.js";
 import { quoted } from "../untrusted-text.js";
+import { manifestJson } from "../manifest/python-json.js";
+import type { WorkflowChoice } from "../workflows/workflow-validator.js";
+import { headerWithWorkflow } from "./builder-workflow.js";
+
+export interface PushManifestOptions {
+  tag?: string;
+  message?: string;
+  forceAllowLocalFiles?: boolean;
+  /** Push nothing when the registry's latest is this version already (quilt3's `dedupe`). */
+  dedupe?: boolean;
+  /** The registry's workflow to check: an ID; undefined for its default; null for none (quilt3's None). */
+  workflow?: WorkflowChoice;
+}
 
 export interface BuilderOptions {
   registry?: string;
-  context?: QuiltContext;
+  session?: Session;
   /** Where progress lines ("Building manifest...", "Pushing ...") go; default nowhere. */
   output?: (line: string) => void;
 }
@@ -51,15 +72,15 @@ export class PackageBuilder {
   /** From "ns/name:tag": the tag pushes use when they are given none. */
   readonly defaultTag: string | undefined;
   readonly registry: RegistryUrl;
-  readonly context: QuiltContext;
+  readonly session: Session;
   private entries = new Map<string, BuilderEntry>();
-  private header: JsonObject = new Map<string, JsonValue>([
-    ["version", "v0"],
-    ["message", null],
-  ]);
+  // "message" is added where quilt3 adds it (see headerWithMessage).
+  private header: JsonObject = new Map<string, JsonValue>([["version", "v0"]]);
   private dirMeta = new Map<string, JsonValue>();
   private built: Manifest | undefined;
   private pushed: { tag?: string; url: string } | undefined;
+  /** The workflow and message checkWorkflow() passed with, until something changes. */
+  private checked: { workflow: WorkflowChoice; message: string | undefined } | undefined;
   private readonly output: (line: string) => void;
 
   constructor(name: string, opts: BuilderOptions = {}) {
@@ -73,14 +94,21 @@ export class PackageBuilder {
     }
     this.name = bare;
     this.defaultTag = tag;
-    this.context = opts.context ?? getDefaultContext();
-    this.registry = this.context.registryUrl(opts.registry);
+    this.session = opts.session ?? getDefaultSession();
+    this.registry = this.session.registryUrl(opts.registry);
     this.output = opts.output ?? (() => {});
   }
 
-  /** A builder holding a package's entries, header and directory metadata, as a new version. */
-  static fromPackage(pkg: Package, opts: Omit<BuilderOptions, "registry" | "context"> = {}): PackageBuilder {
-    const b = new PackageBuilder(pkg.name, { ...opts, registry: pkg.registry.url, context: pkg.context });
+  /**
+   * A builder holding a package's entries, header and directory metadata, as a new version:
+   * of the same package, or of one in `opts.registry` (a push there copies the objects in).
+   */
+  static fromPackage(pkg: Package, opts: Omit<BuilderOptions, "session"> = {}): PackageBuilder {
+    const b = new PackageBuilder(pkg.name, {
+      ...opts,
+      registry: opts.registry ?? pkg.registry.url,
+      session: pkg.session,
+    });
     b.header = new Map(pkg.manifest.header);
     b.dirMeta = new Map(pkg.manifest.dirMeta);
     for (const e of entriesFromManifest(pkg.manifest.entries, "")) b.entries.set(e.logicalKey, e);
@@ -112,6 +140,7 @@ export class PackageBuilder {
   private changed(): void {
     this.built = undefined;
     this.pushed = undefined;
+    this.checked = undefined;
   }
 
   /**
@@ -156,7 +185,7 @@ export class PackageBuilder {
       return this;
     }
     const entries = source.startsWith("s3://")
-      ? await entriesFromS3(this.context.stores, source, logicalPrefix)
+      ? await entriesFromS3(this.session.stores, source, logicalPrefix)
       : await translatingOsErrors(() => entriesFromLocal(source, logicalPrefix));
     this.put(entries);
     return this;
@@ -166,7 +195,7 @@ export class PackageBuilder {
   async set(key: string, source: string, opts: { meta?: unknown } = {}): Promise<this> {
     const k = parseLogicalKey(key);
     const [entry] = source.startsWith("s3://")
-      ? await entriesFromS3(this.context.stores, source, k)
+      ? await entriesFromS3(this.session.stores, source, k)
       : await entriesFromLocal(source, k);
     if (!entry || entry.logicalKey !== k)
       throw new QuiltError("EUSAGE", `set() takes a single file: ${source}`);
@@ -251,7 +280,7 @@ export class PackageBuilder {
   filter(keep: (entry: { logicalKey: string; size?: number; meta: unknown }) => boolean): PackageBuilder {
     const b = new PackageBuilder(this.name, {
       registry: this.registry.url,
-      context: this.context,
+      session: this.session,
       output: this.output,
     });
     b.header = new Map(this.header);
@@ -286,8 +315,8 @@ export class PackageBuilder {
   async buildManifest(opts: { onProgress?: (p: BuildProgress) => void } = {}): Promise<string> {
     this.output("Building manifest...");
     const { manifest, hashed } = await buildManifest(
-      this.context.stores,
-      this.header,
+      this.session.stores,
+      headerWithMessage(this.header),
       this.dirMeta,
       [...this.entries.values()],
       opts.onProgress,
@@ -299,51 +328,114 @@ export class PackageBuilder {
   }
 
   async pushData(opts: PushDataOptions = {}): Promise<PushedEntry[]> {
-    const registry = this.context.registry(this.registry);
+    const registry = this.session.registry(this.registry);
     const before = this.built;
-    const pushed = await pushData(this.context.stores, registry, this.name, [...this.entries.values()], opts);
+    const pushed = await pushData(this.session.stores, registry, this.name, [...this.entries.values()], opts);
     for (const line of pushReport(pushed)) this.output(line);
     // Physical keys changed but hashes did not, so the top hash stays; the manifest is re-made, not re-hashed.
     const moved = pushed.some((p) => !p.from.equals(p.entry.source));
     if (before && moved)
-      this.built = manifestFromHashed(this.header, this.dirMeta, [...this.entries.values()]);
+      this.built = manifestFromHashed(headerWithMessage(this.header), this.dirMeta, [
+        ...this.entries.values(),
+      ]);
     if (moved) this.pushed = undefined;
     return pushed;
   }
 
-  /** Builds if needed, refuses local pointers unless forced, writes manifest and pointers. */
-  async pushManifest(
-    options: { tag?: string; forceAllowLocalFiles?: boolean; message?: string } = {},
-  ): Promise<Package> {
+  /**
+   * Checks the builder against the registry's workflow (.quilt/workflows/config.yml), as
+   * quilt3's push and build do, and records the workflow and the message in the header.
+   * `workflow`: an ID; undefined for the config's default; null for none (quilt3's None).
+   * Pushes call it; call it first to refuse a push before any byte is hashed or copied.
+   */
+  async checkWorkflow(opts: { workflow?: WorkflowChoice; message?: string } = {}): Promise<void> {
+    if (this.checked && this.checked.workflow === opts.workflow && this.checked.message === opts.message)
+      return;
+    const current = this.header.get("message");
+    const header = await headerWithWorkflow(
+      this.session.stores,
+      this.registry,
+      this.name,
+      this.header,
+      [...this.entries.values()],
+      { workflow: opts.workflow, message: opts.message ?? (typeof current === "string" ? current : null) },
+    );
+    if (opts.message !== undefined || !header.has("message")) header.set("message", opts.message ?? null);
+    if (manifestJson(header) !== manifestJson(this.header)) {
+      this.header = header;
+      this.pushed = undefined;
+      // Only the header changed: the entries keep their hashes, so no file is hashed again.
+      if (this.built) this.built = manifestFromHashed(header, this.dirMeta, [...this.entries.values()]);
+    }
+    this.checked = { workflow: opts.workflow, message: opts.message };
+  }
+
+  /**
+   * Checks the workflow, builds if needed, refuses local pointers unless forced, writes
+   * manifest and pointers. With `dedupe`, a version equal to the registry's latest (workflow
+   * included, as the top hash covers it) is not pushed again (no new timestamp): the latest
+   * is returned, as quilt3's `push(dedupe=True)`.
+   */
+  async pushManifest(options: PushManifestOptions = {}): Promise<Package> {
     const tag = options.tag ?? this.defaultTag;
     const opts = { ...options, ...(tag !== undefined && { tag }) };
-    if (opts.message !== undefined) this.setMessage(opts.message);
     if (this.hasLocalFiles() && !opts.forceAllowLocalFiles) {
       throw new QuiltError(
         "EUSAGE",
         "Manifest contains pointers to local files. Use pushData() to first push those files to s3 or forceAllowLocalFiles: true if this is intentional",
       );
     }
+    await this.checkWorkflow({ workflow: opts.workflow, message: opts.message });
     if (!this.built) await this.buildManifest();
     const manifest = this.built as Manifest;
-    const registry = this.context.registry(this.registry);
+    const registry = this.session.registry(this.registry);
+    if (opts.dedupe) {
+      const latest = await this.sameAsLatest();
+      if (latest) return latest;
+    }
     const url = registry.manifestUrl(this.name, manifest.topHash);
     this.output(`Pushing manifest to ${url}`);
     await registry.pushManifest(this.name, manifest, { ...(opts.tag !== undefined && { tag: opts.tag }) });
     if (opts.tag !== undefined)
-      this.output(`Linking ${this.name}:${opts.tag} to manifest ${manifest.topHash.slice(0, 9)}`);
+      this.output(`Linking ${this.name}:${opts.tag} to manifest ${shortHash(manifest.topHash)}`);
     this.pushed = { url, ...(opts.tag !== undefined && { tag: opts.tag }) };
-    return Package.fromManifest(this.context, this.registry, this.name, opts.tag ?? "latest", manifest, url);
+    return Package.fromManifest(this.session, this.registry, this.name, opts.tag ?? "latest", manifest, url);
   }
 
-  async pushDataAndManifest(
-    opts: PushDataOptions & { tag?: string; message?: string } = {},
-  ): Promise<Package> {
+  /**
+   * Checks the workflow first (a refused package copies nothing), then pushData and
+   * pushManifest; with `dedupe` nothing is copied when the latest is this version already.
+   */
+  async pushDataAndManifest(opts: PushDataOptions & PushManifestOptions = {}): Promise<Package> {
+    await this.checkWorkflow({ workflow: opts.workflow, message: opts.message });
+    if (opts.dedupe) {
+      const latest = await this.sameAsLatest();
+      if (latest) return latest;
+    }
     await this.pushData(opts);
     return this.pushManifest({
       ...(opts.tag !== undefined && { tag: opts.tag }),
       ...(opts.message !== undefined && { message: opts.message }),
+      workflow: opts.workflow,
     });
+  }
+
+  /**
+   * The registry's latest version of this package when it is the version built here (built
+   * first if needed; the top hash does not depend on where the bytes are, so this is known
+   * before any data is copied), else undefined.
+   */
+  async sameAsLatest(): Promise<Package | undefined> {
+    const topHash = this.built?.topHash ?? (await this.buildManifest());
+    const registry = this.session.registry(this.registry);
+    const latest = await registry.readPointer(this.name, LATEST);
+    if (latest?.topHash !== topHash) return undefined;
+    this.output(
+      `Skipping since package with hash ${topHash} already exists at the destination and dedupe parameter is true.`,
+    );
+    const manifest = await registry.loadManifest(latest);
+    const url = registry.manifestUrl(this.name, topHash, latest.layout);
+    return Package.fromManifest(this.session, this.registry, this.name, LATEST, manifest, url);
   }
 
   /** The builder as a Package: refused while it points at local files or is not pushed, unless allowed. */
@@ -353,7 +445,7 @@ export class PackageBuilder {
     if (!this.built) await this.buildManifest();
     const manifest = this.built as Manifest;
     return Package.fromManifest(
-      this.context,
+      this.session,
       this.registry,
       this.name,
       this.pushed?.tag,
@@ -387,49 +479,12 @@ export class PackageBuilder {
   }
 }
 
-/**
- * "Pushing ./train2017/ to s3://bucket/prefix/train2017/..." lines: entries grouped by what
- * happened (uploaded or copied, done or skipped), each group folded per directory, and each
- * line's destination taken from the entries that line covers.
- */
-export function pushReport(pushed: PushedEntry[]): string[] {
-  const groups = new Map<string, PushedEntry[]>();
-  for (const p of pushed) {
-    const verb = p.from.isLocal() ? "Pushing" : "Copying";
-    const skipped = p.outcome === "skipped" || p.outcome === "in-place";
-    const k = `${verb}|${skipped ? " (data exists, skipping)" : ""}`;
-    groups.set(k, [...(groups.get(k) ?? []), p]);
-  }
-  const lines: [string, string][] = [];
-  for (const [k, list] of groups) {
-    const [verb, suffix] = k.split("|") as [string, string];
-    const byKey = new Map(list.map((p) => [p.entry.logicalKey, p]));
-    for (const [key, src] of foldContents(
-      list.map((p) => ({ key: p.entry.logicalKey, source: displaySource(p.from) })),
-    )) {
-      const isDir = key.endsWith("/") || key.endsWith("/...");
-      const dir = key.replace(/\.\.\.$/, "");
-      const first = isDir
-        ? list.find(
-            (p) =>
-              p.entry.logicalKey.startsWith(dir) &&
-              displaySource(p.from) === src.replace(/\/\.\.\.$/, "/") + p.entry.logicalKey.slice(dir.length),
-          )
-        : byKey.get(key);
-      if (!first) continue;
-      const dest = displaySource(first.entry.source);
-      const to = isDir
-        ? dest.slice(0, dest.length - (first.entry.logicalKey.length - dir.length)) + "..."
-        : dest;
-      lines.push([key, `${verb} ${src.replace(/\/\.\.\.$/, "/")} to ${to}${suffix}`]);
-    }
-  }
-  return lines.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, l]) => l);
-}
-
 /** "a", "a/b" for the key "a/b/c": the keys that would be files above it. */
 function parentKeys(key: string): string[] {
   const out: string[] = [];
   for (let i = key.indexOf("/"); i >= 0; i = key.indexOf("/", i + 1)) out.push(key.slice(0, i));
   return out;
 }
+
+// Package.asPackageBuilder() (and filter, sample) build through this; see package.ts for why.
+provideBuilderFromPackage((pkg, opts) => PackageBuilder.fromPackage(pkg, opts));

@@ -9,32 +9,49 @@ import { compareLogicalKeys } from "../manifest/logical-key.js";
 import { userMeta, type Manifest, type ManifestEntry } from "../manifest/manifest.js";
 import type { RegistryUrl } from "../manifest/registry-url.js";
 import type { TopHash } from "../types.js";
-import { getDefaultContext, type QuiltContext } from "./context.js";
+import { getDefaultSession, type Session } from "../session.js";
 import { downloadManifest, type DownloadOptions, type DownloadResult } from "./download.js";
-import { CachedEntryReader } from "./entry-reader.js";
+import { VerifiedEntryReader } from "./verified-entry-reader.js";
 import { cacheEntries, type CacheOptions, type CacheResult } from "./cache-entries.js";
 import { forceMatch, type Change } from "./force-match.js";
 import { readInstallState } from "./install-state.js";
 import { displaySource, foldContents, formatObject } from "./package-display.js";
 import { PackageDirectory, PackageEntry, type EntryBytesReader } from "./package-entry.js";
-import { PackageBuilder } from "./package-builder.js";
+import type { PackageBuilder } from "./package-builder.js";
 import { diffManifests, type PackageDiff } from "./diff.js";
 import {
   formatVerifyReport,
   verifyDirectory,
   type VerifyOptions,
-  type VerifyResult,
+  type DirectoryVerifyResult,
 } from "./verify-directory.js";
 import { quoted } from "../untrusted-text.js";
+import { versionLabel } from "../manifest/version-label.js";
 
 export interface BrowseOptions {
   registry?: string;
   tag?: string;
   hash?: string;
-  context?: QuiltContext;
+  session?: Session;
 }
 
-export interface VerifyReport extends VerifyResult {
+/**
+ * How a version becomes the builder of its next version (PackageBuilder.fromPackage), set by
+ * package-builder.ts as it loads. The builder imports this module (it adds other packages'
+ * entries and returns the Packages it pushes), so this one does not import it back: the
+ * dependency points one way. The library's entry point (index.ts) loads both.
+ */
+type BuilderFromPackage = (
+  pkg: Package,
+  opts: { output?: (line: string) => void; registry?: string },
+) => PackageBuilder;
+let builderFromPackage: BuilderFromPackage | undefined;
+
+export function provideBuilderFromPackage(make: BuilderFromPackage): void {
+  builderFromPackage = make;
+}
+
+export interface VerifyReport extends DirectoryVerifyResult {
   /** The use case's lines: one per difference, then how to fix it. Empty when ok. */
   lines: string[];
 }
@@ -43,30 +60,30 @@ export class Package implements Iterable<PackageEntry> {
   private readonly reader: EntryBytesReader;
 
   private constructor(
-    readonly context: QuiltContext,
+    readonly session: Session,
     readonly registry: RegistryUrl,
     readonly name: string,
     readonly tag: string | undefined,
     readonly manifest: Manifest,
     readonly manifestLocation: string,
   ) {
-    this.reader = new CachedEntryReader(context);
+    this.reader = new VerifiedEntryReader(session);
   }
 
   /** Loads the manifest of `spec` (ns/name[:tag][@hash] or a full URL); no data is read. */
   static async browse(spec: string, opts: BrowseOptions = {}): Promise<Package> {
-    const ctx = opts.context ?? getDefaultContext();
-    const parsed = ctx.parseSpec(spec, opts.registry);
+    const session = opts.session ?? getDefaultSession();
+    const parsed = session.parseSpec(spec, opts.registry);
     const tag = opts.tag ?? parsed.tag;
     const hash = opts.hash ?? parsed.hash;
-    const registry = ctx.registry(parsed.registry);
+    const registry = session.registry(parsed.registry);
     const resolved = await registry.resolve(parsed.name, {
       ...(tag !== undefined && { tag }),
       ...(hash !== undefined && { hash }),
     });
     const manifest = await registry.loadManifest(resolved);
     return new Package(
-      ctx,
+      session,
       parsed.registry,
       parsed.name,
       hash !== undefined && tag === undefined ? undefined : (tag ?? "latest"),
@@ -77,14 +94,14 @@ export class Package implements Iterable<PackageEntry> {
 
   /** For code that already holds a manifest (the builder after a push, tests). */
   static fromManifest(
-    ctx: QuiltContext,
+    session: Session,
     registry: RegistryUrl,
     name: string,
     tag: string | undefined,
     manifest: Manifest,
     manifestLocation: string,
   ): Package {
-    return new Package(ctx, registry, name, tag, manifest, manifestLocation);
+    return new Package(session, registry, name, tag, manifest, manifestLocation);
   }
 
   get hash(): TopHash {
@@ -93,7 +110,7 @@ export class Package implements Iterable<PackageEntry> {
 
   /** "ns/name:tag", or "ns/name@<short hash>" for a version named by hash. */
   get label(): string {
-    return this.tag !== undefined ? `${this.name}:${this.tag}` : `${this.name}@${this.hash.slice(0, 9)}`;
+    return versionLabel(this.ref());
   }
 
   get message(): string | null {
@@ -177,8 +194,16 @@ export class Package implements Iterable<PackageEntry> {
     return this.getEntry(key).getBytes();
   }
 
+  /**
+   * A file's metadata; for a directory ("dir/" or "dir"), its directory metadata as quilt3's
+   * `pkg["dir"].meta` gives it: that of its metadata line in the manifest, else {}.
+   */
   getMetadata(key: string): PlainJson {
-    return this.getEntry(key).metadata;
+    if (this.manifest.has(key) || key === "") return this.getEntry(key).metadata;
+    const dir = key.endsWith("/") ? key : key + "/";
+    const meta = this.manifest.dirMeta.get(dir);
+    if (meta === undefined && this.entries(dir).length === 0) return this.getEntry(key).metadata;
+    return meta === undefined ? {} : toPlain(meta);
   }
 
   /** Contents decoded by type: JSON files parsed, text files as strings, anything else as bytes. */
@@ -211,7 +236,7 @@ export class Package implements Iterable<PackageEntry> {
         throw new QuiltError("ENOTFOUND", `Nothing at ${quoted(keyOrPrefix)} in ${this.label}`);
       for (const e of entries) seen.set(e.logicalKey as string, e);
     }
-    return cacheEntries(await this.context.blockCache(), this.context.stores, [...seen.values()], opts);
+    return cacheEntries(await this.session.blockCache(), this.session.stores, [...seen.values()], opts);
   }
 
   /**
@@ -223,14 +248,14 @@ export class Package implements Iterable<PackageEntry> {
    * directory, theirs included (a running daemon then fetches again what it reads).
    */
   async clearCache(opts: { all?: boolean } = {}): Promise<void> {
-    await (await this.context.blockCache()).clear(opts);
+    await (await this.session.blockCache()).clear(opts);
   }
 
   /** Installs (incrementally) into `dir`. */
   async download(dir: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
-    const cache = await this.context.blockCache();
+    const cache = await this.session.blockCache();
     return translatingOsErrors(() =>
-      downloadManifest(this.context.stores, this.ref(), this.manifest, dir, { cache, ...opts }),
+      downloadManifest(this.session.stores, this.ref(), this.manifest, dir, { cache, ...opts }),
     );
   }
 
@@ -253,17 +278,29 @@ export class Package implements Iterable<PackageEntry> {
     dir: string,
     opts: Pick<DownloadOptions, "onProgress" | "paths"> & { deep?: boolean } = {},
   ): Promise<Change[]> {
-    const cache = await this.context.blockCache();
+    const cache = await this.session.blockCache();
     return (
       await translatingOsErrors(() =>
-        forceMatch(this.context.stores, this.ref(), this.manifest, dir, { cache, ...opts }),
+        forceMatch(this.session.stores, this.ref(), this.manifest, dir, { cache, ...opts }),
       )
     ).changes;
   }
 
-  /** A builder for the next version: same entries, hashes and metadata. */
-  asPackageBuilder(opts: { output?: (line: string) => void } = {}): PackageBuilder {
-    return PackageBuilder.fromPackage(this, opts);
+  /**
+   * A builder for the next version: same entries, hashes and metadata; with `registry`, a
+   * version of the package in another registry (pushing it copies the objects there).
+   */
+  asPackageBuilder(opts: { output?: (line: string) => void; registry?: string } = {}): PackageBuilder {
+    if (!builderFromPackage)
+      throw new QuiltError("EINTERNAL", "PackageBuilder is not loaded", {
+        hint: 'import Package from the library\'s entry point ("quilt"), which loads PackageBuilder too',
+      });
+    return builderFromPackage(this, opts);
+  }
+
+  /** `fn` of every entry under `prefix`, in key order (quilt3's `Package.map`). */
+  map<T>(fn: (entry: PackageEntry) => T, prefix = ""): T[] {
+    return this.entries(prefix).map((e) => fn(e));
   }
 
   /** A builder with a subset of the entries (same physical objects; nothing is downloaded). */
@@ -289,9 +326,13 @@ export class Package implements Iterable<PackageEntry> {
     return this.asPackageBuilder().filter((e) => chosen.has(e.logicalKey));
   }
 
-  /** What changed from `other` to this version. */
+  /**
+   * What changed from this version to `other`, as quilt3's `Package.diff`: `added` is in
+   * `other` only, `removed` (quilt3's `deleted`) in this version only; quilt3's `modified`
+   * is `modified` (content) plus `metadataChanged`.
+   */
   diff(other: Package): PackageDiff {
-    return diffManifests(other.manifest, this.manifest);
+    return diffManifests(this.manifest, other.manifest);
   }
 
   /** Packages are immutable. */

@@ -26,7 +26,7 @@ import { isQuiltError, QuiltError } from "../errors.js";
 import { compareLogicalKeys } from "../manifest/logical-key.js";
 import type { BuilderEntry } from "./builder-sources.js";
 import { chunkedFromS3Checksum } from "./build-manifest.js";
-import { forEachLimited } from "./limit.js";
+import { forEachLimited } from "../limiter.js";
 import { DEFAULT_TRANSFER_CONCURRENCY, type TransferProgress } from "./download.js";
 
 export interface PushDataOptions {
@@ -34,8 +34,21 @@ export interface PushDataOptions {
   prefix?: string;
   /** Upload local files only; leave entries that point at S3 objects where they are. */
   localFilesOnly?: boolean;
+  /**
+   * Which entries to copy (quilt3's `selector_fn`); the others keep their physical keys.
+   * A local file left out stays a local pointer, which pushManifest then refuses.
+   */
+  select?: (entry: PushCandidate) => boolean;
   concurrency?: number;
   onProgress?: (p: TransferProgress) => void;
+}
+
+/** What a `select` function sees of an entry. */
+export interface PushCandidate {
+  logicalKey: string;
+  /** Where the bytes are now: s3://bucket/key?versionId=... or file:///path. */
+  physicalKey: string;
+  size: number | undefined;
 }
 
 export type PushOutcome = "uploaded" | "copied" | "skipped" | "in-place";
@@ -197,7 +210,9 @@ export async function pushData(
 ): Promise<PushedEntry[]> {
   const prefix = normalizePrefix(opts.prefix ?? name);
   const dstStore = registry.store;
-  const todo = entries.filter((e) => e.source.isLocal() || !opts.localFilesOnly);
+  const selected = (e: BuilderEntry) =>
+    opts.select?.({ logicalKey: e.logicalKey, physicalKey: e.source.toString(), size: e.size }) ?? true;
+  const todo = entries.filter((e) => (e.source.isLocal() || !opts.localFilesOnly) && selected(e));
   const progress: TransferProgress = { filesDone: 0, filesTotal: todo.length, bytesDone: 0, bytesTotal: 0 };
   const pushed: PushedEntry[] = [];
   await forEachLimited(todo, opts.concurrency ?? DEFAULT_TRANSFER_CONCURRENCY, async (e) => {

@@ -19,7 +19,7 @@ export interface VerifyOptions {
   onProgress?: (p: { filesHashed: number; filesToHash: number }) => void;
 }
 
-export interface VerifyResult {
+export interface DirectoryVerifyResult {
   ok: boolean;
   /** In the manifest, not on disk. */
   missing: string[];
@@ -49,7 +49,7 @@ export async function verifyDirectory(
   dir: string,
   state: InstallState | undefined,
   opts: VerifyOptions = {},
-): Promise<VerifyResult> {
+): Promise<DirectoryVerifyResult> {
   // A partial install is verified on what it installed, unless the caller names paths.
   const selected = keySelector(opts.paths ?? (state?.topHash === manifest.topHash ? state.paths : undefined));
   const onDisk = await scanDirectory(dir);
@@ -103,7 +103,12 @@ export async function verifyDirectory(
 }
 
 /** The use case's report: one line per difference, then how to fix it. */
-export function formatVerifyReport(r: VerifyResult, dir: string, label: string, fix: string): string[] {
+export function formatVerifyReport(
+  r: DirectoryVerifyResult,
+  dir: string,
+  label: string,
+  fix: string,
+): string[] {
   if (r.ok) return [];
   const path = (key: string) => `${dir.replace(/\/+$/, "")}/${key}`;
   const lines = [

@@ -14,79 +14,35 @@
 //   (private-object.ts) and promoted to the content key once it matched whole; a mismatch
 //   fails the read that completes it and every later read of that source. With `strict`
 //   such an object is fetched and verified whole before its first byte.
-import { mkdir, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
-import { log } from "../log.js";
+import { mkdir, stat } from "node:fs/promises";
 import { QuiltError } from "../errors.js";
-import { assertHashType } from "../manifest/checksums.js";
 import type { ObjectSource } from "../storage/object-source.js";
-import { assertChecksumSupport, BLOCK_FORMAT_VERSION, layoutDir } from "./block-file.js";
+import { assertChecksumSupport, layoutDir, removeOldLayouts } from "./block-file.js";
 import { blockCount, checkBlockSize, DEFAULT_BLOCK_BYTES } from "./block-layout.js";
 import { DEFAULTS, type BlockCacheOptions } from "./cache-options.js";
-import { BlockLoader, type BlockFetcher, type LoadedSpan } from "./block-loader.js";
+import { BlockLoader, type LoadedSpan } from "./block-loader.js";
 import { BlockStore } from "./block-store.js";
 import { assertLocalDisk, CacheIndex, networkFilesystem } from "./cache-index.js";
 import { newCounters, type CacheStats } from "./cache-stats.js";
-import { chunkLayout } from "./chunk-digests.js";
 import { dataIdentity } from "./data-identity.js";
 import { digestsDir } from "./digest-files.js";
 import { ChunkLoader } from "./chunk-loader.js";
 import { CLAIM_TIMES, claimsDir, FetchClaims } from "./fetch-claims.js";
 import { checkSize, type CacheObject } from "./content-key.js";
-import { limiter } from "./limiter.js";
-import { hashWithDigests } from "./private-object.js";
+import { Limiter } from "../limiter.js";
 import { reconcile, type ReconcileResult } from "./reconcile.js";
 import { tooLarge, UnverifiedObjects } from "./unverified-objects.js";
 import { VerificationPlanner } from "./verification-plan.js";
+import { asSource, readOpts, type ReadOptions, type ReadSource } from "./read-source.js";
+import { CachedObjectCheck, type CachedObjectVerdict } from "./cached-object-check.js";
 
 export type { BlockFetcher } from "./block-loader.js";
 export type { BlockCacheOptions } from "./cache-options.js";
-export type VerifyResult = "ok" | "evicted" | "incomplete";
-
-/** Where an object's bytes come from: a full source (named, inspectable), or a bare ranged fetcher (tests). */
-export type ReadSource = ObjectSource | BlockFetcher;
-
-export interface ReadOptions {
-  signal?: AbortSignal;
-  /** Serve no unverified byte: a large object without chunk digests is verified whole first. */
-  strict?: boolean;
-  /** Called when the bytes served are not verified yet (the private path). */
-  onUnverified?: () => void;
-}
+export type { CachedObjectVerdict } from "./cached-object-check.js";
+export type { ReadOptions, ReadSource } from "./read-source.js";
 
 /** Access times reach LMDB once a second: LRU order needs no finer grain, and reads stay write-free. */
 const ACCESS_FLUSH_MS = 1000;
-
-/** A bare fetcher gets a name of its own, so its private blocks are never another fetcher's. */
-const anonymousIds = new WeakMap<BlockFetcher, string>();
-let anonymousCount = 0;
-
-function asSource(src: ReadSource): ObjectSource {
-  if (typeof src !== "function") return src;
-  let id = anonymousIds.get(src);
-  if (!id) {
-    id = `anonymous ${process.pid}-${anonymousCount++}-${Math.random().toString(36).slice(2)}`;
-    anonymousIds.set(src, id);
-  }
-  return { id, fetch: (range, signal) => src(range, signal) };
-}
-
-/**
- * Version 1 layouts may hold unverified bytes under content keys: never read, and deleted in
- * the background so an upgrade does not leave their disk space behind, uncounted.
- */
-async function removeOldLayouts(dataDir: string, blockSize: number): Promise<void> {
-  for (let version = 1; version < BLOCK_FORMAT_VERSION; version++) {
-    const old = join(dataDir, `v${version}-b${blockSize}`);
-    if (!(await stat(old).catch(() => undefined))) continue;
-    log().info({ dir: old }, "removing a cache layout of an earlier format");
-    await rm(old, { recursive: true, force: true });
-  }
-}
-
-function readOpts(opts: ReadOptions | AbortSignal | undefined): ReadOptions {
-  return opts instanceof AbortSignal ? { signal: opts } : (opts ?? {});
-}
 
 export class BlockCache {
   readonly blockSize: number;
@@ -101,7 +57,7 @@ export class BlockCache {
   private readonly fetchConcurrency: number;
   private readonly planner: VerificationPlanner;
   private readonly unverified: UnverifiedObjects;
-  private readonly verifying = new Map<string, Promise<VerifyResult>>();
+  private readonly check: CachedObjectCheck;
   private readonly active = new Set<Promise<unknown>>();
   private readonly stop = new AbortController();
   private readonly timer: NodeJS.Timeout;
@@ -154,6 +110,16 @@ export class BlockCache {
       counters: this.counters,
       maxBytes: opts.maxBytes,
       recordDigests: (obj, digests) => this.planner.recordDigests(obj, digests),
+      track: (op) => this.track(op),
+    });
+    this.check = new CachedObjectCheck({
+      store: this.store,
+      index,
+      counters: this.counters,
+      planner: this.planner,
+      chunks: this.chunks,
+      blockSize,
+      isComplete: (obj) => this.completeKey(obj),
       track: (op) => this.track(op),
     });
     this.timer = setInterval(() => this.index.flushAccess(), ACCESS_FLUSH_MS);
@@ -308,7 +274,7 @@ export class BlockCache {
     opts: ReadOptions,
     want: boolean,
   ): Promise<LoadedSpan> {
-    const limit = limiter(this.fetchConcurrency);
+    const limit = new Limiter(this.fetchConcurrency);
     let plan = await this.planner.plan(obj, src);
     if (plan.kind === "private" && opts.strict) {
       await this.unverified.loadWhole(obj, plan.priv, plan.fetch, limit, opts.signal);
@@ -411,50 +377,15 @@ export class BlockCache {
    * cached; "evicted": it did not match and was deleted. `force` re-reads every block from
    * disk even when the object was verified before.
    */
-  async verifyObject(obj: CacheObject, opts: { force?: boolean } = {}): Promise<VerifyResult> {
+  async verifyObject(obj: CacheObject, opts: { force?: boolean } = {}): Promise<CachedObjectVerdict> {
     this.checkOpen();
-    assertHashType(obj.hash.type);
-    const rec = this.index.object(obj.key);
-    if (!opts.force && rec?.verified && this.isComplete(obj)) return "ok";
-    let running = this.verifying.get(obj.key);
-    if (!running) {
-      running = this.track(() => this.hashObject(obj, opts.force ?? false)).finally(() =>
-        this.verifying.delete(obj.key),
-      );
-      this.verifying.set(obj.key, running);
-    }
-    return running;
-  }
-
-  private async hashObject(obj: CacheObject, fromDisk: boolean): Promise<VerifyResult> {
-    const release = this.store.pins.pinObject(obj.key);
-    try {
-      const read = (i: number) => this.store.local(obj, i, { keepInMemory: false, skipMemory: fromDisk });
-      const { check, digests } = await hashWithDigests(
-        obj,
-        this.blockSize,
-        read,
-        chunkLayout(obj.size, this.blockSize),
-      );
-      if (check === "incomplete") return "incomplete";
-      if (check === "ok") {
-        this.index.setVerified(obj.key, true);
-        if (digests) await this.planner.recordDigests(obj, digests);
-        return "ok";
-      }
-      this.counters.hashMismatches++;
-      this.chunks.forget(obj.key);
-      await this.store.dropObject(obj);
-      return "evicted";
-    } finally {
-      release();
-    }
+    return this.check.verify(obj, opts);
   }
 
   /** Re-reads every indexed block from disk; bad or missing ones are removed so a refetch repairs them. */
   async checkBlocks(obj: CacheObject): Promise<{ ok: number; bad: number; missing: number }> {
     this.checkOpen();
-    return this.track(() => this.store.checkOnDisk(obj, limiter(this.fetchConcurrency)));
+    return this.track(() => this.store.checkOnDisk(obj, new Limiter(this.fetchConcurrency)));
   }
 
   /**

@@ -24,11 +24,12 @@
 // not against an attacker (who could rewrite the checksum too), and whole objects are checked
 // against their manifest hash anyway. zlib's CRC-32 runs about twice as fast as sha256 here.
 import { randomBytes } from "node:crypto";
-import { mkdir, open, rename, unlink } from "node:fs/promises";
+import { mkdir, open, rename, rm, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import * as zlib from "node:zlib";
 import { errnoCode, QuiltError } from "../errors.js";
 import { blockLength } from "./block-layout.js";
+import { log } from "../log.js";
 
 export const BLOCK_MAGIC = 0x51424c4b; // "QBLK"
 /**
@@ -260,5 +261,18 @@ export async function removeBlockFile(path: string): Promise<void> {
     await unlink(path);
   } catch (err) {
     if (errnoCode(err) !== "ENOENT") throw err;
+  }
+}
+
+/**
+ * Version 1 layouts may hold unverified bytes under content keys: never read, and deleted in
+ * the background so an upgrade does not leave their disk space behind, uncounted.
+ */
+export async function removeOldLayouts(dataDir: string, blockSize: number): Promise<void> {
+  for (let version = 1; version < BLOCK_FORMAT_VERSION; version++) {
+    const old = join(dataDir, `v${version}-b${blockSize}`);
+    if (!(await stat(old).catch(() => undefined))) continue;
+    log().info({ dir: old }, "removing a cache layout of an earlier format");
+    await rm(old, { recursive: true, force: true });
   }
 }

@@ -2,6 +2,7 @@
 // is cut into fixed-size blocks, the last one shorter. Kept apart so the cache, verification
 // and the prefetcher cannot disagree on where a block starts.
 import { QuiltError } from "../errors.js";
+import type { ByteRange } from "../storage/object-store.js";
 
 /**
  * Default block size: 1 MiB. FUSE hands us reads of at most 128 KiB, so a block serves 8 of
@@ -40,7 +41,7 @@ export function blockCount(size: number, blockSize: number): number {
 }
 
 /** The bytes [start, end) of block `index`. */
-export function blockRange(index: number, size: number, blockSize: number): { start: number; end: number } {
+export function blockRange(index: number, size: number, blockSize: number): ByteRange {
   const start = index * blockSize;
   return { start, end: Math.min(size, start + blockSize) };
 }

@@ -9,10 +9,11 @@ import { blockCount, blockRange, toRuns } from "./block-layout.js";
 import type { BlockStore } from "./block-store.js";
 import type { CacheCounters } from "./cache-stats.js";
 import type { CacheObject } from "./content-key.js";
-import type { Limiter } from "./limiter.js";
+import type { Limiter } from "../limiter.js";
+import type { ByteRange } from "../storage/object-store.js";
 
 /** Fetches bytes [start, end) of the object (a pinned ranged GET); the cache knows nothing of S3. */
-export type BlockFetcher = (range: { start: number; end: number }, signal?: AbortSignal) => Promise<Buffer>;
+export type BlockFetcher = (range: ByteRange, signal?: AbortSignal) => Promise<Buffer>;
 
 interface InFlight {
   promise: Promise<Buffer>;
@@ -144,7 +145,7 @@ export class BlockLoader {
     try {
       const start = a * bs;
       const end = blockRange(b, obj.size, bs).end;
-      const bytes = await limit(() => this.fetchRange(fetch, start, end, signal));
+      const bytes = await limit.run(() => this.fetchRange(fetch, start, end, signal));
       this.counters.misses += b - a + 1;
       const blocks = settle.map((s, k) => {
         const data = bytes.subarray(k * bs, Math.min(bytes.length, (k + 1) * bs));

@@ -27,7 +27,7 @@ import type { CacheIndex } from "./cache-index.js";
 import type { CacheCounters } from "./cache-stats.js";
 import type { CacheObject } from "./content-key.js";
 import { planEviction, Pins } from "./eviction.js";
-import type { Limiter } from "./limiter.js";
+import type { Limiter } from "../limiter.js";
 import { pauseForTest } from "../test-pause.js";
 import { LostBlocks } from "./lost-blocks.js";
 import { isDiskFull, SizeLimit } from "./size-limit.js";
@@ -392,7 +392,7 @@ export class BlockStore {
       }
       await this.drop(obj.key, [index]);
     };
-    await Promise.all(this.index.blocksOf(obj.key).map(({ index }) => limit(() => check(index))));
+    await Promise.all(this.index.blocksOf(obj.key).map(({ index }) => limit.run(() => check(index))));
     return counts;
   }
 

@@ -17,7 +17,7 @@ import type { BlockStore } from "./block-store.js";
 import type { CacheCounters } from "./cache-stats.js";
 import type { CacheObject } from "./content-key.js";
 import type { FetchClaims } from "./fetch-claims.js";
-import type { Limiter } from "./limiter.js";
+import type { Limiter } from "../limiter.js";
 
 /** How to check one chunk of an object. */
 export interface ChunkVerifier {
@@ -249,7 +249,7 @@ export class ChunkLoader {
     const first = c * v.blocksPerChunk;
     const start = first * bs;
     const end = Math.min(obj.size, start + v.blocksPerChunk * bs);
-    const bytes = await limit(() => this.loader.fetchRange(fetch, start, end, signal));
+    const bytes = await limit.run(() => this.loader.fetchRange(fetch, start, end, signal));
     const count = Math.ceil((end - start) / bs);
     this.counters.misses += count;
     if (!(await v.check(c, bytes))) {

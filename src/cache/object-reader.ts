@@ -20,7 +20,7 @@
 import { log } from "../log.js";
 import type { BlockCache, ReadSource } from "./block-cache.js";
 import type { CacheObject } from "./content-key.js";
-import { limiter, type Limiter } from "./limiter.js";
+import { Limiter } from "../limiter.js";
 
 export interface ObjectReaderOptions {
   /** First prefetch window in bytes (default 1 MiB + 128 KiB). */
@@ -106,7 +106,7 @@ export class ObjectReader {
       Math.min(opts.maxWindowBytes ?? MAX_WINDOW_BYTES, Math.floor(cache.maxBytes / 4)),
     );
     this.partBlocks = Math.max(1, Math.floor((opts.partBytes ?? PART_BYTES) / cache.blockSize));
-    this.limit = limiter(opts.maxParallel ?? MAX_PARALLEL);
+    this.limit = new Limiter(opts.maxParallel ?? MAX_PARALLEL);
     this.window = this.initialWindow;
     this.fillMaxBytes = opts.fillMaxBytes ?? Math.floor(cache.maxBytes / 4);
   }
@@ -253,14 +253,15 @@ export class ObjectReader {
 
   /** Queues blocks first..last to be made cached, in the background of this handle. */
   private startPart(first: number, last: number, what: string): void {
-    const part = this.limit(() =>
-      this.closed
-        ? Promise.resolve()
-        : this.cache.ensureBlocks(this.obj, first, last, this.fetch, {
-            signal: this.abort.signal,
-            strict: this.strict,
-          }),
-    )
+    const part = this.limit
+      .run(() =>
+        this.closed
+          ? Promise.resolve()
+          : this.cache.ensureBlocks(this.obj, first, last, this.fetch, {
+              signal: this.abort.signal,
+              strict: this.strict,
+            }),
+      )
       .catch((err: unknown) => {
         // The read path fetches whatever a failed prefetch left missing, and reports errors itself.
         if (!this.closed) log().debug({ err, key: this.obj.key, first, last }, what);

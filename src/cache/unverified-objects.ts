@@ -17,7 +17,7 @@ import type { BlockStore } from "./block-store.js";
 import type { CacheCounters } from "./cache-stats.js";
 import { chunkLayout } from "./chunk-digests.js";
 import type { CacheObject } from "./content-key.js";
-import type { Limiter } from "./limiter.js";
+import type { Limiter } from "../limiter.js";
 import { hashWithDigests, ObjectHasher } from "./private-object.js";
 import { canVerify } from "./verify-object.js";
 

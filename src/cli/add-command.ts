@@ -8,18 +8,12 @@
 import { existsSync } from "node:fs";
 import { lstat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
-import type { Argv } from "yargs";
 import { defaultPrefix } from "../api/builder-sources.js";
 import { QuiltError } from "../errors.js";
 import { PhysicalKey } from "../manifest/physical-key.js";
 import { changeWorkspace } from "./builder-shared.js";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import { userPath } from "./workspace-display.js";
-
-interface AddArgs {
-  path: string;
-  logical?: string;
-}
 
 /** Which argument is the source and which the logical key (see the top of this file). */
 export function addArguments(
@@ -56,13 +50,14 @@ function showPrefix(prefix: string): string {
   return prefix === "" ? "the top level" : prefix;
 }
 
-export const addCommand = {
+export const addCommand = defineCommand({
   command: "add <path> [logical]",
   describe: "Add a local file or directory, or an S3 object or prefix, to the workspace's package",
-  builder: (y: Argv) =>
+  builder: (y) =>
     y
       .positional("path", {
         type: "string",
+        demandOption: true,
         describe:
           "What to add (local path or s3://bucket/key, s3://bucket/prefix/), or LOGICAL/ in the two-argument form",
       })
@@ -83,7 +78,7 @@ export const addCommand = {
       )
       .example("quilt add test2017/ ../test2017/", "add a directory from elsewhere as test2017/")
       .example("quilt add notes.txt docs/", "add a file as docs/notes.txt"),
-  async run(args: AddArgs, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     const { source, logical: rawLogical } = addArguments(args.path, args.logical);
     let logical = normalizeLogical(rawLogical);
     await changeWorkspace(ctx, async (ws) => {
@@ -153,4 +148,4 @@ export const addCommand = {
       });
     });
   },
-};
+});

@@ -1,9 +1,7 @@
 // What the workspace commands share: open the workspace, change its builder, save it
 // (atomically, see workspace.ts) only when the command succeeded; metadata given as JSON
-// on the command line; progress of hashing and pushing on stderr.
-import type { BuildProgress } from "../api/build-manifest.js";
-import type { TransferProgress } from "../api/download.js";
-import { QuiltError } from "../errors.js";
+// on the command line.
+import { errorMessage, QuiltError } from "../errors.js";
 import { parseJson } from "../manifest/json-parse.js";
 import type { JsonValue } from "../manifest/json-value.js";
 import { manifestJson } from "../manifest/python-json.js";
@@ -29,39 +27,9 @@ export function parseUserJson(text: string, what: string): JsonValue {
     v = parseJson(text);
     manifestJson(v);
   } catch (err) {
-    throw new QuiltError("EUSAGE", `Invalid JSON for ${what}: ${(err as Error).message}`, {
+    throw new QuiltError("EUSAGE", `Invalid JSON for ${what}: ${errorMessage(err)}`, {
       hint: `give a JSON value in quotes, e.g. '{"source": "camera-2", "scale": 1.0}'`,
     });
   }
   return v;
-}
-
-/** Hashing progress (files) for buildManifest's onProgress. */
-export function hashProgress(ctx: CommandContext): {
-  onProgress: (p: BuildProgress) => void;
-  finish: () => void;
-} {
-  const bar = ctx.progress("Hashing");
-  return {
-    onProgress: (p) => bar.update({ done: p.filesHashed, total: p.filesToHash }),
-    finish: () => bar.finish(),
-  };
-}
-
-/** Transfer progress (files and bytes) for pushData's onProgress. */
-export function pushProgress(ctx: CommandContext): {
-  onProgress: (p: TransferProgress) => void;
-  finish: () => void;
-} {
-  const bar = ctx.progress("Pushing");
-  return {
-    onProgress: (p) =>
-      bar.update({
-        done: p.filesDone,
-        total: p.filesTotal,
-        bytesDone: p.bytesDone,
-        bytesTotal: p.bytesTotal,
-      }),
-    finish: () => bar.finish(),
-  };
 }

@@ -4,58 +4,53 @@
 // the blocks the library's and the daemon's indexes list, or with --all the whole data
 // directory (other daemons sharing it included).
 import { existsSync } from "node:fs";
-import type { Argv } from "yargs";
-import { BlockCache } from "../cache/block-cache.js";
+import { Session } from "../session.js";
 import { QuiltError } from "../errors.js";
 import { DaemonClient } from "../daemon/client.js";
 import { pingDaemon } from "../daemon/lifecycle.js";
-import { daemonPaths, type DaemonPaths } from "../daemon/paths.js";
+import { daemonPaths, daemonSessionOptions, type DaemonPaths } from "../daemon/paths.js";
 import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import { versionJson } from "./consumer-shared.js";
 import { formatBytes } from "./progress.js";
-import { openPackage, withRegistry } from "./shared.js";
+import { openPackageAt, withRegistry } from "./shared.js";
 import { exitCodeFor } from "./exit-codes.js";
 import { quoted } from "../untrusted-text.js";
 import { DEFAULT_PREFETCH_FILES } from "../api/cache-entries.js";
-
-interface CacheArgs {
-  action: "stats" | "clear" | "prefetch";
-  name?: string;
-  prefix?: string[];
-  all?: boolean;
-  concurrency?: number;
-}
 
 /**
  * The blocks a stopped daemon's index lists (it keeps them in the same data directory by
  * default), cleared through that index, so the next daemon does not believe in them.
  */
-async function clearStoppedDaemon(paths: DaemonPaths, all: boolean): Promise<void> {
+async function clearStoppedDaemon(paths: DaemonPaths, env: NodeJS.ProcessEnv, all: boolean): Promise<void> {
   if (!existsSync(paths.index)) return;
-  const cache = await BlockCache.open({
-    dataDir: paths.data,
-    indexDir: paths.index,
-    maxBytes: Number.MAX_SAFE_INTEGER,
+  const session = new Session({
+    ...daemonSessionOptions(paths, env),
+    cacheBytes: Number.MAX_SAFE_INTEGER,
     reconcile: "never",
   });
   try {
-    await cache.clear({ all });
+    await (await session.blockCache()).clear({ all });
   } finally {
-    await cache.close();
+    await session.close();
   }
 }
 
-export const cacheCommand = {
+export const cacheCommand = defineCommand({
   command: "cache <action> [name] [prefix..]",
   describe:
     "Show, clear or fill the data cache ($QUILT_CACHE_DATA_DIR; shared by the library, installs and mounts)",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withRegistry(y)
       .positional("action", {
         choices: ["stats", "clear", "prefetch"] as const,
+        demandOption: true,
         describe: "stats | clear | prefetch NAME [PREFIX]...",
       })
-      .positional("name", { type: "string", describe: "Package to prefetch: ns/name[:tag][@hash]" })
+      .positional("name", {
+        type: "string",
+        describe: "Package to prefetch: ns/name[:tag][@hash], or a quilt+ URI whose &path= stands for PREFIX",
+      })
       .positional("prefix", {
         type: "string",
         array: true,
@@ -82,16 +77,16 @@ export const cacheCommand = {
         "quilt cache clear --all",
         "empty the data directory, blocks of other daemons sharing it included",
       ),
-  async run(args: CacheArgs, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     if (args.concurrency !== undefined && args.action !== "prefetch")
       throw new QuiltError("EUSAGE", `--concurrency is an option of prefetch, not of ${args.action}`, {
         hint: "quilt cache prefetch NAME [PREFIX]... --concurrency 16",
       });
-    if (args.all === true && args.action !== "clear")
+    if (args.all && args.action !== "clear")
       throw new QuiltError("EUSAGE", `--all is an option of clear, not of ${args.action}`, {
         hint: "quilt cache clear --all",
       });
-    if (args.action === "prefetch") return prefetch(args, ctx);
+    if (args.action === "prefetch") return prefetch(ctx, args.name, args.prefix, args.concurrency);
     if (args.name !== undefined || (args.prefix ?? []).length > 0)
       throw new QuiltError("EUSAGE", `${args.action} takes no package name`, {
         hint: `quilt cache ${args.action}`,
@@ -102,9 +97,9 @@ export const cacheCommand = {
       // A running daemon clears through its own index first (it may share the data directory);
       // then this process's index and whatever files are left.
       const daemonRunning = (await pingDaemon(paths)) !== undefined;
-      const all = args.all === true;
+      const all = args.all;
       if (daemonRunning) await new DaemonClient(paths.socket).request("cache-clear", { all });
-      else await clearStoppedDaemon(paths, all);
+      else await clearStoppedDaemon(paths, ctx.quilt.env, all);
       await cache.clear({ all });
       ctx.print(daemonRunning ? "Cache cleared (the daemon's too)" : "Cache cleared", {
         cleared: true,
@@ -114,7 +109,7 @@ export const cacheCommand = {
     }
     const s = cache.stats();
     const daemon = (await pingDaemon(paths))
-      ? await new DaemonClient(paths.socket).request<{ cache: typeof s }>("stats")
+      ? await new DaemonClient(paths.socket).request("stats")
       : undefined;
     const lines = [
       `Cache: ${formatBytes(s.bytes)} of ${formatBytes(s.maxBytes)} in ${s.objects} objects (${s.blocks} blocks of ${formatBytes(s.blockSize)})`,
@@ -132,7 +127,7 @@ export const cacheCommand = {
       daemon: daemon?.cache ?? null,
     });
   },
-};
+});
 
 /**
  * Fills the data directory with the entries under the prefixes, several files at once,
@@ -140,12 +135,16 @@ export const cacheCommand = {
  * only what is missing). An entry that fails is reported and the others go on; the exit
  * status is then that of the first failure.
  */
-async function prefetch(args: CacheArgs, ctx: CommandContext): Promise<void> {
-  if (!args.name)
+async function prefetch(
+  ctx: CommandContext,
+  name: string | undefined,
+  prefix: string[] | undefined,
+  concurrency: number | undefined,
+): Promise<void> {
+  if (!name)
     throw new QuiltError("EUSAGE", "prefetch needs a package name", {
       hint: "quilt cache prefetch NAME [PREFIX]...",
     });
-  const concurrency = args.concurrency;
   if (
     concurrency !== undefined &&
     !(Number.isSafeInteger(concurrency) && concurrency >= 1 && concurrency <= 256)
@@ -154,19 +153,13 @@ async function prefetch(args: CacheArgs, ctx: CommandContext): Promise<void> {
       hint: "give a number of files between 1 and 256, e.g. --concurrency 16",
     });
   }
-  const prefixes = args.prefix ?? [];
-  const pkg = await openPackage(ctx, args.name);
+  const { pkg, path } = await openPackageAt(ctx, name, prefix, "PREFIX");
+  const prefixes = path !== undefined ? [path] : (prefix ?? []);
   const progress = ctx.progress("Prefetching");
   const r = await pkg.cache(prefixes, {
     keepGoing: true,
     ...(concurrency !== undefined && { concurrency }),
-    onProgress: (p) =>
-      progress.update({
-        done: p.filesDone,
-        total: p.filesTotal,
-        bytesDone: p.bytesDone,
-        bytesTotal: p.bytesTotal,
-      }),
+    onProgress: progress.onTransfer,
   });
   progress.finish();
   const where = prefixes.length > 0 ? ` under ${prefixes.join(", ")}` : "";

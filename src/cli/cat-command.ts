@@ -1,33 +1,44 @@
 // `quilt cat NAME KEY`: the bytes of one file of a package on stdout, exactly (binary
 // files too), verified against the manifest's hash before a byte is written. Large files
 // go out in pieces from the local cache, so memory stays bounded whatever their size.
-import type { Argv } from "yargs";
-import type { CommandContext } from "./context.js";
+import { errnoCode } from "../errors.js";
+import { defineCommand } from "./command.js";
 import { hinted, shellQuote } from "./consumer-shared.js";
-import { openPackage, withRegistry } from "./shared.js";
+import { openPackageAt, uriHasPath, withRegistry } from "./shared.js";
 
-export const catCommand = {
-  command: "cat <name> <key>",
+export const catCommand = defineCommand({
+  command: "cat <name> [key]",
   describe: "Write the bytes of a file of a package to stdout",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withRegistry(y)
-      .positional("name", { type: "string", describe: "Package: ns/name[:tag][@hash]", demandOption: true })
-      .positional("key", {
+      .positional("name", {
         type: "string",
-        describe: "Logical key of the file, e.g. cats/file1.txt",
+        describe: "Package: ns/name[:tag][@hash], or a quilt+ URI whose &path= names the file (then no KEY)",
         demandOption: true,
       })
+      .positional("key", { type: "string", describe: "Logical key of the file, e.g. cats/file1.txt" })
+      .check(
+        (argv) =>
+          argv.key !== undefined ||
+          uriHasPath(argv.name) ||
+          "Not enough arguments: give KEY, or a quilt+ URI whose &path= names the file",
+      )
       .example("quilt cat bucket/dataset cats/file1.txt", "print a file")
-      .example("quilt cat bucket/dataset:v2 images/1.jpg > 1.jpg", "save a binary file"),
-  async run(args: { name: string; key: string }, ctx: CommandContext): Promise<void> {
-    const pkg = await openPackage(ctx, args.name);
+      .example("quilt cat bucket/dataset:v2 images/1.jpg > 1.jpg", "save a binary file")
+      .example(
+        "quilt cat 'quilt+s3://bucket#package=ns/dataset:v2&path=cats/file1.txt'",
+        "a file named by a URI",
+      ),
+  async handler(args, ctx) {
+    const { pkg, path } = await openPackageAt(ctx, args.name, args.key, "KEY");
+    const key = path ?? args.key ?? "";
     const hint = `\`quilt ls ${shellQuote(args.name)}\` lists the package's files`;
-    const entry = await hinted(async () => pkg.getEntry(args.key), hint);
+    const entry = await hinted(async () => pkg.getEntry(key), hint);
     try {
       for await (const piece of entry.chunks()) await ctx.io.outBytes(piece);
     } catch (err) {
       // The reader went away (`quilt cat ... | head`): nothing more to say, like cat.
-      if ((err as NodeJS.ErrnoException).code !== "EPIPE") throw err;
+      if (errnoCode(err) !== "EPIPE") throw err;
     }
   },
-};
+});

@@ -9,9 +9,6 @@ import type { PlainJson } from "../manifest/json-value.js";
 import type { TopHash } from "../types.js";
 import type { CommandContext } from "./context.js";
 
-/** Characters of a top hash shown in one-line labels, as in the use cases ("18b6a77a6"). */
-export const SHORT_HASH_CHARS = 9;
-
 export interface Installed {
   state: InstallState;
   pkg: Package;
@@ -44,11 +41,6 @@ export function noInstallError(dir: string, alternative: string): QuiltError {
   return new QuiltError("ENOTFOUND", `${dir} holds no installed package`, {
     hint: `install one with \`quilt install NAME --dest ${shellQuote(dir)}\`${alternative ? `, ${alternative}` : ""}`,
   });
-}
-
-/** "ns/name:tag (18b6a77a6)": the package line of status and friends. */
-export function versionLine(pkg: Package): string {
-  return `${pkg.tag !== undefined ? `${pkg.name}:${pkg.tag}` : pkg.name} (${pkg.hash.slice(0, SHORT_HASH_CHARS)})`;
 }
 
 /** A version in --json documents. */

@@ -2,29 +2,12 @@
 // global options, the library context (created on first use), and helpers that keep every
 // command's output consistent: --json prints one JSON document on stdout, otherwise
 // human lines; progress goes to stderr.
-import { QuiltContext } from "../api/context.js";
+import { Session } from "../session.js";
 import { forTerminal } from "../untrusted-text.js";
+import type { Io } from "./io.js";
 import { Progress } from "./progress.js";
 
-export interface Io {
-  out(text: string): void;
-  err(text: string): void;
-  /** Raw bytes on stdout (`quilt cat`): written as they are, never decoded. */
-  outBytes(bytes: Buffer): Promise<void> | void;
-  /** True when stderr is a terminal (progress bars only then). */
-  isTty: boolean;
-}
-
-export const processIo: Io = {
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
-  // Waits for a full pipe to drain, so a large file streams instead of piling up in memory.
-  outBytes: (b) =>
-    new Promise<void>((resolve, reject) => {
-      process.stdout.write(b, (err) => (err ? reject(err) : resolve()));
-    }),
-  isTty: Boolean(process.stderr.isTTY),
-};
+export { processIo, type Io } from "./io.js";
 
 export interface GlobalArgs {
   verbose: boolean;
@@ -36,16 +19,17 @@ export class CommandContext {
   /** Set by a handler: the exit status when it returns normally (e.g. 1 for a difference). */
   exitCode = 0;
   globals: GlobalArgs = { verbose: false, json: false };
-  private quiltContext: QuiltContext | undefined;
+  private session: Session | undefined;
 
   constructor(
     readonly io: Io,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
-  get quilt(): QuiltContext {
-    this.quiltContext ??= new QuiltContext({ env: this.env });
-    return this.quiltContext;
+  /** The command's session (stores, caches, registries), built on first use from this environment. */
+  get quilt(): Session {
+    this.session ??= new Session({ env: this.env });
+    return this.session;
   }
 
   /** Human lines (control characters from keys or metadata escaped), or with --json the document instead. */
@@ -67,7 +51,7 @@ export class CommandContext {
   }
 
   async close(): Promise<void> {
-    await this.quiltContext?.close();
+    await this.session?.close();
   }
 }
 

@@ -16,15 +16,8 @@ import {
 import { daemonPaths } from "../daemon/paths.js";
 import { forgetShellContext } from "../daemon/s3-context.js";
 import { configureLogging, log } from "../log.js";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import { formatBytes } from "./progress.js";
-
-interface DaemonArgs {
-  action: "start" | "stop" | "status" | "run";
-  cacheDir?: string;
-  cacheSize?: string;
-  wait?: number;
-}
 
 export function cacheOptions<T>(y: Argv<T>) {
   return y
@@ -64,13 +57,14 @@ function cacheBytes(text: string | undefined): number | undefined {
   return n;
 }
 
-export const daemonCommand = {
+export const daemonCommand = defineCommand({
   command: "daemon <action>",
   describe: "Start, stop or inspect the background daemon that holds mounts and the cache",
-  builder: (y: Argv) =>
+  builder: (y) =>
     cacheOptions(
       y.positional("action", {
         choices: ["start", "stop", "status", "run"] as const,
+        demandOption: true,
         describe: "run = in the foreground (what start runs)",
       }),
     )
@@ -94,7 +88,7 @@ export const daemonCommand = {
           "each `quilt mount` sends those of its own shell, and a restarted daemon remounts each mount with its own. " +
           "Its environment still gives its cache settings and its own AWS credentials.",
       ),
-  async run(args: DaemonArgs, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     const paths = daemonPaths(process.env, args.cacheDir);
     if (args.action === "run") return runDaemon(paths, cacheBytes(args.cacheSize));
     if (args.action === "start") {
@@ -131,10 +125,7 @@ export const daemonCommand = {
       ctx.exitCode = 1;
       return;
     }
-    const stats = await new DaemonClient(paths.socket).request<{
-      cache: { bytes: number; maxBytes: number; hits: number; misses: number };
-      requests: { s3: Record<string, number>; local: Record<string, number> };
-    }>("stats");
+    const stats = await new DaemonClient(paths.socket).request("stats");
     ctx.print(
       [
         `Daemon: running (pid ${info.pid}, since ${info.startedAt})`,
@@ -152,7 +143,7 @@ export const daemonCommand = {
       { running: true, ...info, ...stats, socket: paths.socket, log: paths.log },
     );
   },
-};
+});
 
 /** The daemon process: serves until SIGTERM/SIGINT or a shutdown request. */
 async function runDaemon(paths: ReturnType<typeof daemonPaths>, bytes: number | undefined): Promise<void> {

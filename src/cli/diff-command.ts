@@ -1,17 +1,17 @@
 // `quilt diff A B`: what changed from version A to version B, by logical key: files added,
 // removed, modified (content), or with only their metadata changed. A report, so it exits 0
 // whether or not the versions differ.
-import type { Argv } from "yargs";
 import { jsonEqual } from "../manifest/json-value.js";
 import { userMeta } from "../manifest/manifest.js";
-import type { CommandContext } from "./context.js";
-import { versionJson, versionLine } from "./consumer-shared.js";
+import { defineCommand } from "./command.js";
+import { versionJson } from "./consumer-shared.js";
+import { versionLine } from "../manifest/version-label.js";
 import { openPackage, withRegistry } from "./shared.js";
 
-export const diffCommand = {
+export const diffCommand = defineCommand({
   command: "diff <a> <b>",
   describe: "Show the files added, removed and changed from one package version to another",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withRegistry(y)
       .positional("a", {
         type: "string",
@@ -27,12 +27,12 @@ export const diffCommand = {
         "quilt diff bucket/dataset:v1 bucket/dataset:v2",
         "added/removed/modified files from v1 to v2",
       ),
-  async run(args: { a: string; b: string }, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     const a = await openPackage(ctx, args.a);
     const b = await openPackage(ctx, args.b);
-    const d = b.diff(a);
+    const d = a.diff(b);
     const packageMetadataChanged = !jsonEqual(userMeta(a.manifest.header), userMeta(b.manifest.header));
-    const human = [`From: ${versionLine(a)}`, `To:   ${versionLine(b)}`];
+    const human = [`From: ${versionLine(a.ref())}`, `To:   ${versionLine(b.ref())}`];
     for (const k of d.added) human.push(`  added:    ${k}`);
     for (const k of d.removed) human.push(`  removed:  ${k}`);
     for (const k of d.modified) human.push(`  modified: ${k}`);
@@ -44,4 +44,4 @@ export const diffCommand = {
     if (same) human.push(a.hash === b.hash ? "Same version" : "No differences in files or metadata");
     ctx.print(human, { from: versionJson(a), to: versionJson(b), ...d, packageMetadataChanged });
   },
-};
+});

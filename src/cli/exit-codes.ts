@@ -16,6 +16,8 @@ export const EXIT_UNREACHABLE = 6;
 /** Something is in use; retrying once it is free may work. */
 export const EXIT_BUSY = 7;
 export const EXIT_NO_FUSE = 8;
+/** The registry's workflow (quilt3's .quilt/workflows/config.yml) refused the push, or its config is broken. */
+export const EXIT_WORKFLOW = 9;
 /** 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C. */
 export const EXIT_ABORTED = 130;
 
@@ -36,6 +38,8 @@ const STATUS_OF: Record<ErrorCode, number> = {
   EUNREACHABLE: EXIT_UNREACHABLE,
   EBUSY: EXIT_BUSY,
   ENOFUSE: EXIT_NO_FUSE,
+  EWORKFLOW: EXIT_WORKFLOW,
+  EWORKFLOWCONFIG: EXIT_WORKFLOW,
   EABORTED: EXIT_ABORTED,
 };
 
@@ -53,6 +57,7 @@ export const EXIT_STATUS_MEANINGS: [number, string][] = [
   [EXIT_UNREACHABLE, "unreachable: the storage endpoint or the daemon does not answer"],
   [EXIT_BUSY, "busy: a mount point already mounted or in use, a daemon already running"],
   [EXIT_NO_FUSE, "FUSE unavailable: no /dev/fuse or fusermount, or the kernel refused the mount"],
+  [EXIT_WORKFLOW, "workflow: the registry's workflow refused the push, or its workflows config is invalid"],
   [EXIT_ABORTED, "interrupted (Ctrl-C) or cancelled"],
 ];
 

@@ -3,24 +3,17 @@
 // removed, changed ones replaced, missing ones fetched, and each change is printed.
 // Refused in a directory without an install record: removing "extra" files from a
 // directory we never installed into could delete anything.
-import type { Argv } from "yargs";
 import { formatChanges } from "../api/force-match.js";
-import type { CommandContext } from "./context.js";
-import { noInstallError, openInstalled, versionJson, versionLine } from "./consumer-shared.js";
+import { defineCommand } from "./command.js";
+import { noInstallError, openInstalled, versionJson } from "./consumer-shared.js";
+import { versionLine } from "../manifest/version-label.js";
 import { cachedOnlyError, daemonMount, forceMatchMount } from "./mount-checks.js";
 import { openPackage, withRegistry } from "./shared.js";
 
-interface ForceMatchArgs {
-  dir: string;
-  package?: string;
-  deep: boolean;
-  cachedOnly: boolean;
-}
-
-export const forceMatchCommand = {
+export const forceMatchCommand = defineCommand({
   command: "force-match <dir>",
   describe: "Make an installed directory match its package version: remove, replace and fetch files",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withRegistry(y)
       .positional("dir", {
         type: "string",
@@ -51,7 +44,7 @@ export const forceMatchCommand = {
         "quilt force-match ./mnt",
         "on a mount: evict what fails verification from the cache and fetch it again",
       ),
-  async run(args: ForceMatchArgs, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     const mount = await daemonMount(args.dir);
     if (mount) return forceMatchMount(ctx, args.dir, mount, args);
     if (args.cachedOnly) throw cachedOnlyError(args.dir);
@@ -61,19 +54,13 @@ export const forceMatchCommand = {
     const progress = ctx.progress("Downloading");
     const changes = await pkg.forceDirectoryToMatchManifest(args.dir, {
       deep: args.deep,
-      onProgress: (p) =>
-        progress.update({
-          done: p.filesDone,
-          total: p.filesTotal,
-          bytesDone: p.bytesDone,
-          bytesTotal: p.bytesTotal,
-        }),
+      onProgress: progress.onTransfer,
     });
     progress.finish();
     const human =
       changes.length > 0
         ? formatChanges(changes, args.dir)
-        : [`No changes: ${args.dir} already matches ${versionLine(pkg)}`];
+        : [`No changes: ${args.dir} already matches ${versionLine(pkg.ref())}`];
     ctx.print(human, { dir: args.dir, ...versionJson(pkg), changes });
   },
-};
+});

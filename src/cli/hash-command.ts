@@ -1,28 +1,26 @@
 // `quilt hash`: prints exactly a hash and a newline, for scripts and outside checks.
-//   [DIR]            the top hash of the package installed (or built) at DIR, default "."
+//   [DIR]            the top hash of the package installed (or built) at DIR, default ".", or
+//                    of the version mounted there (the daemon says which; nothing is read)
 //   --manifest FILE  the top hash of a manifest file (recomputed, never trusted)
 //   --file FILE      a file's entry hash (sha2-256-chunked by default)
 import { createReadStream } from "node:fs";
-import type { Argv } from "yargs";
 import { QuiltError } from "../errors.js";
-import { DEFAULT_HASH_TYPE, HASH_TYPES, hashFile, type HashType } from "../manifest/checksums.js";
+import { DEFAULT_HASH_TYPE, HASH_TYPES, hashFile } from "../manifest/checksums.js";
 import { readManifest } from "../manifest/manifest-reader.js";
 import { readInstallState } from "../api/install-state.js";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
+import { daemonMount } from "./mount-checks.js";
 
-interface HashArgs {
-  dir?: string;
-  manifest?: string;
-  file?: string;
-  type: HashType;
-}
-
-export const hashCommand = {
+export const hashCommand = defineCommand({
   command: "hash [dir]",
-  describe: "Print the top hash of an installed package, of a manifest file, or the entry hash of a file",
-  builder: (y: Argv) =>
+  describe:
+    "Print the top hash of an installed package or of the version a quilt mount serves, of a manifest file, or the entry hash of a file",
+  builder: (y) =>
     y
-      .positional("dir", { type: "string", describe: "Directory holding an installed package (default: .)" })
+      .positional("dir", {
+        type: "string",
+        describe: "Directory holding an installed package, or a quilt mount point (default: .)",
+      })
       .option("manifest", {
         type: "string",
         describe: "Manifest (JSONL) file whose top hash to print",
@@ -37,11 +35,15 @@ export const hashCommand = {
       .conflicts("manifest", "file")
       .conflicts("dir", ["manifest", "file"])
       .example("quilt hash ./dataset", "the top hash of the package installed in ./dataset")
+      .example(
+        "quilt hash ./mnt",
+        "the top hash of the version mounted at ./mnt (after a switch: the new one)",
+      )
       .example("quilt hash --manifest .quilt/packages/<hash>", "recompute a manifest's top hash")
       .example("quilt hash --file data.csv --type SHA256", "hash a file as quilt3 would"),
-  async run(args: HashArgs, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     if (args.manifest !== undefined) {
-      const manifest = await readManifest(openForRead(args.manifest));
+      const manifest = await readManifest(createReadStream(args.manifest));
       ctx.io.out(manifest.topHash + "\n");
       return;
     }
@@ -51,6 +53,11 @@ export const hashCommand = {
       return;
     }
     const dir = args.dir ?? ".";
+    const mount = await daemonMount(dir);
+    if (mount) {
+      ctx.io.out(mount.info.topHash + "\n");
+      return;
+    }
     const state = await readInstallState(dir);
     if (!state) {
       throw new QuiltError("ENOTFOUND", `${dir} holds no installed package`, {
@@ -59,9 +66,4 @@ export const hashCommand = {
     }
     ctx.io.out(state.topHash + "\n");
   },
-};
-
-function openForRead(path: string): AsyncIterable<Buffer> {
-  const stream = createReadStream(path);
-  return stream as AsyncIterable<Buffer>;
-}
+});

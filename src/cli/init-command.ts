@@ -4,26 +4,21 @@
 // local registry (its .quilt/ holds the registry).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Argv } from "yargs";
 import { PackageBuilder } from "../api/package-builder.js";
 import { STATE_DIR } from "../api/safe-path.js";
 import { QuiltError } from "../errors.js";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import { withRegistry } from "./shared.js";
 import { findInstalledRoot, findWorkspaceRoot, Workspace, workspaceStatePath } from "./workspace.js";
 
-interface InitArgs {
-  name: string;
-  message?: string;
-}
-
-export const initCommand = {
+export const initCommand = defineCommand({
   command: "init <name>",
   describe: "Start building package NAME in the current directory (a workspace; state in .quilt/)",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withRegistry(y)
       .positional("name", {
         type: "string",
+        demandOption: true,
         describe: "Package name: namespace/name (with :tag, pushes default to that tag)",
       })
       .option("message", {
@@ -34,7 +29,7 @@ export const initCommand = {
       })
       .example("quilt init bucket/dataset --registry s3://bucket", "start a package pushed to s3://bucket")
       .example("quilt init me/notes", "start a package in the local registry"),
-  async run(args: InitArgs, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     const cwd = process.cwd();
     const existing = findWorkspaceRoot(cwd);
     if (existing !== undefined) {
@@ -62,7 +57,7 @@ export const initCommand = {
       );
     }
     const builder = new PackageBuilder(args.name, {
-      context: ctx.quilt,
+      session: ctx.quilt,
       registry: ctx.quilt.registryUrl(ctx.globals.registry).url,
     });
     if (args.message !== undefined) builder.setMessage(args.message);
@@ -74,4 +69,4 @@ export const initCommand = {
       registry: builder.registry.url,
     });
   },
-};
+});

@@ -2,28 +2,23 @@
 // directory, incrementally (files already holding the right bytes are kept), and records
 // which version the directory holds so `status`, `verify`, `hash` and `force-match` know.
 import { resolve } from "node:path";
-import type { Argv } from "yargs";
 import { QuiltError } from "../errors.js";
-import type { CommandContext } from "./context.js";
-import { shellQuote, versionLine } from "./consumer-shared.js";
+import { defineCommand } from "./command.js";
+import { shellQuote } from "./consumer-shared.js";
+import { versionLine } from "../manifest/version-label.js";
 import { formatBytes } from "./progress.js";
-import { openPackage, withRegistry } from "./shared.js";
+import { openPackageAt, withRegistry } from "./shared.js";
 import { quoted } from "../untrusted-text.js";
 
-interface InstallArgs {
-  name: string;
-  dest?: string;
-  path?: string[];
-}
-
-export const installCommand = {
+export const installCommand = defineCommand({
   command: "install <name>",
   describe: "Download a package version into a directory (only what is missing or changed)",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withRegistry(y)
       .positional("name", {
         type: "string",
-        describe: "Package: ns/name[:tag][@hash] or s3://bucket/ns/name[:tag]",
+        describe:
+          "Package: ns/name[:tag][@hash], s3://bucket/ns/name[:tag], or a quilt+ URI whose &path= stands for --path",
         demandOption: true,
       })
       .option("dest", {
@@ -42,11 +37,15 @@ export const installCommand = {
       .example(
         "quilt install bucket/dataset --path train/ --path README.md",
         "install part of the latest version",
+      )
+      .example(
+        "quilt install 'quilt+s3://bucket#package=ns/dataset:v1&path=train/' --dest ./dataset",
+        "install the part a URI names",
       ),
-  async run(args: InstallArgs, ctx: CommandContext): Promise<void> {
-    const dest = args.dest ?? `./${ctx.quilt.parseSpec(args.name, ctx.globals.registry).name.split("/")[1]}`;
-    const pkg = await openPackage(ctx, args.name);
-    const paths = args.path ?? [];
+  async handler(args, ctx) {
+    const { pkg, path } = await openPackageAt(ctx, args.name, args.path, "--path");
+    const dest = args.dest ?? `./${pkg.name.split("/")[1]}`;
+    const paths = path !== undefined ? [path] : (args.path ?? []);
     for (const p of paths) {
       if (!pkg.has(p) && pkg.entries(p).length === 0) {
         throw new QuiltError("ENOTFOUND", `No entry or directory ${quoted(p)} in ${pkg.label}`, {
@@ -58,19 +57,13 @@ export const installCommand = {
     const progress = ctx.progress("Downloading");
     const result = await pkg.download(dest, {
       ...(paths.length > 0 && { paths }),
-      onProgress: (p) =>
-        progress.update({
-          done: p.filesDone,
-          total: p.filesTotal,
-          bytesDone: p.bytesDone,
-          bytesTotal: p.bytesTotal,
-        }),
+      onProgress: progress.onTransfer,
     });
     progress.finish();
     const fetched = result.fetched.length;
     const unchanged = result.unchanged.length;
     ctx.print(
-      `Installed ${versionLine(pkg)}: ${fetched} ${fetched === 1 ? "file" : "files"} fetched (${formatBytes(result.bytesFetched)}), ${unchanged} unchanged`,
+      `Installed ${versionLine(pkg.ref())}: ${fetched} ${fetched === 1 ? "file" : "files"} fetched (${formatBytes(result.bytesFetched)}), ${unchanged} unchanged`,
       {
         name: pkg.name,
         tag: pkg.tag ?? null,
@@ -82,4 +75,4 @@ export const installCommand = {
       },
     );
   },
-};
+});

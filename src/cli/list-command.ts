@@ -1,19 +1,18 @@
 // `quilt list`: the packages in a registry (--registry, else $QUILT_REGISTRY, else the
 // local registry), one "ns/name" a line.
 import { stat } from "node:fs/promises";
-import type { Argv } from "yargs";
 import { QuiltError } from "../errors.js";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import { withRegistry } from "./shared.js";
 
-export const listCommand = {
+export const listCommand = defineCommand({
   command: "list",
   describe: "List the packages in a registry",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withRegistry(y)
       .example("quilt list --registry s3://bucket", "every package in the bucket")
       .example("quilt list --json", "the packages of the default registry as JSON"),
-  async run(_args: unknown, ctx: CommandContext): Promise<void> {
+  async handler(_args, ctx) {
     const url = ctx.quilt.registryUrl(ctx.globals.registry);
     // A local registry named by the user that is not there is a mistake (a typo, an unmounted
     // disk), not an empty registry. quilt3's default one may simply not exist yet: empty.
@@ -26,7 +25,7 @@ export const listCommand = {
     const packages = await ctx.quilt.registry(url).listPackages();
     ctx.print(packages, { registry: url.url, packages });
   },
-};
+});
 
 async function isDirectory(path: string): Promise<boolean> {
   return stat(path).then(

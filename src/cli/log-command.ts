@@ -1,26 +1,37 @@
 // `quilt log NAME`: every version of a package, newest first: when it was pushed, its top
-// hash, and the tags naming it ("latest" included), e.g.
+// hash, the tags naming it ("latest" included) and, on the next line, its push message
+// (quilt3's `message`, from the manifest's header), e.g.
 //   2024-11-27T13:44:01Z  18b6a77a6ab3...  latest, v1
-import type { Argv } from "yargs";
+//       Relabelled the cats
 import { QuiltError } from "../errors.js";
-import type { CommandContext } from "./context.js";
+import { forEachLimited } from "../limiter.js";
+import { readVersionMessage } from "../storage/manifest-header.js";
+import { forTerminal } from "../untrusted-text.js";
+import { defineCommand } from "./command.js";
 import { withRegistry } from "./shared.js";
 
 /** The time column of a version without a timestamp pointer (pushed by tag only). */
 const NO_TIME = "-".padEnd("2024-01-01T00:00:00Z".length);
+/** Manifest headers read at once. */
+const HEADER_READS = 8;
 
 function isoSeconds(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-export const logCommand = {
+export const logCommand = defineCommand({
   command: "log <name>",
-  describe: "List the versions of a package, newest first, with time, top hash and tags",
-  builder: (y: Argv) =>
+  describe:
+    "List the versions of a package, newest first, with time, top hash, tags and push message " +
+    "(read from each manifest's first line, which is not verified against the top hash)",
+  builder: (y) =>
     withRegistry(y)
       .positional("name", { type: "string", describe: "Package name: ns/name", demandOption: true })
-      .example("quilt log bucket/dataset", "2024-11-27T13:44:01Z  18b6a77a6ab3...  latest, v1"),
-  async run(args: { name: string }, ctx: CommandContext): Promise<void> {
+      .example(
+        "quilt log bucket/dataset",
+        "2024-11-27T13:44:01Z  18b6a77a6ab3...  latest, v1 (then the message, indented)",
+      ),
+  async handler(args, ctx) {
     const spec = ctx.quilt.parseSpec(args.name, ctx.globals.registry);
     if (spec.tag !== undefined || spec.hash !== undefined) {
       throw new QuiltError(
@@ -31,22 +42,30 @@ export const logCommand = {
         },
       );
     }
-    const versions = await ctx.quilt.registry(spec.registry).listVersions(spec.name);
+    const registry = ctx.quilt.registry(spec.registry);
+    const versions = await registry.listVersions(spec.name);
     if (versions.length === 0) {
       throw new QuiltError("ENOTFOUND", `No package ${spec.name} in registry ${spec.registry.url}`, {
         hint: `list the packages there with \`quilt list --registry ${spec.registry.url}\``,
       });
     }
-    const rows = versions.map((v) => ({
+    const messages: (string | null)[] = new Array(versions.length).fill(null);
+    await forEachLimited(versions, HEADER_READS, async (v, i) => {
+      // v1 first: quilt3's default layout (a v2 manifest costs one more read).
+      messages[i] = await readVersionMessage(registry, { name: spec.name, topHash: v.topHash, layout: "v1" });
+    });
+    const rows = versions.map((v, i) => ({
       topHash: v.topHash,
       time: v.time ? isoSeconds(v.time) : null,
       tags: [...(v.pointers.includes("latest") ? ["latest"] : []), ...[...v.tags].sort()],
+      message: messages[i] ?? null,
     }));
     ctx.print(
-      rows.map(
-        (r) => `${r.time ?? NO_TIME}  ${r.topHash}${r.tags.length > 0 ? `  ${r.tags.join(", ")}` : ""}`,
-      ),
+      rows.flatMap((r) => [
+        `${r.time ?? NO_TIME}  ${r.topHash}${r.tags.length > 0 ? `  ${r.tags.join(", ")}` : ""}`,
+        ...(r.message !== null ? [`    ${forTerminal(r.message)}`] : []),
+      ]),
       { registry: spec.registry.url, name: spec.name, versions: rows },
     );
   },
-};
+});

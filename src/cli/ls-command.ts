@@ -1,31 +1,35 @@
 // `quilt ls NAME [PREFIX]`: the immediate children of a directory of a package, read from
 // the manifest alone (no data is fetched). Full logical keys, directories ending in "/",
 // as in the Explore use case; --json adds sizes, hashes and where each file lives.
-import type { Argv } from "yargs";
 import { PackageEntry } from "../api/package-entry.js";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import { hinted, shellQuote, versionJson } from "./consumer-shared.js";
-import { openPackage, withRegistry } from "./shared.js";
+import { openPackageAt, withRegistry } from "./shared.js";
 
 type Listed =
   | { key: string; type: "file"; size: number; hash: { type: string; value: string }; physicalKey: string }
   | { key: string; type: "dir"; size: number; files: number };
 
-export const lsCommand = {
+export const lsCommand = defineCommand({
   command: "ls <name> [prefix]",
   describe: "List the files and directories at the top of a package or under a prefix",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withRegistry(y)
-      .positional("name", { type: "string", describe: "Package: ns/name[:tag][@hash]", demandOption: true })
+      .positional("name", {
+        type: "string",
+        describe: "Package: ns/name[:tag][@hash], or a quilt+ URI whose &path= stands for PREFIX",
+        demandOption: true,
+      })
       .positional("prefix", {
         type: "string",
         describe: "Directory inside the package, e.g. cats/ (default: the top)",
       })
       .example("quilt ls bucket/dataset", "README.md, cats/, dogs/ ...")
-      .example("quilt ls bucket/dataset:v2 cats/ --json", "the entries under cats/ with sizes"),
-  async run(args: { name: string; prefix?: string }, ctx: CommandContext): Promise<void> {
-    const pkg = await openPackage(ctx, args.name);
-    const prefix = args.prefix ?? "";
+      .example("quilt ls bucket/dataset:v2 cats/ --json", "the entries under cats/ with sizes")
+      .example("quilt ls 'quilt+s3://bucket#package=ns/dataset@3f2a9c&path=cats/'", "what is under cats/"),
+  async handler(args, ctx) {
+    const { pkg, path } = await openPackageAt(ctx, args.name, args.prefix, "PREFIX");
+    const prefix = path ?? args.prefix ?? "";
     // A file key lists that file, like `ls FILE`.
     const children = pkg.has(prefix)
       ? [pkg.getEntry(prefix)]
@@ -49,4 +53,4 @@ export const lsCommand = {
       { ...versionJson(pkg), prefix, entries: listed },
     );
   },
-};
+});

@@ -1,7 +1,7 @@
 // The `quilt` command line: yargs parses, one module per command runs, and every failure
 // becomes `Error: <what happened>` plus a `hint:` line and a stable exit status (see
 // exit-codes.ts). Stack traces only with --verbose.
-import yargs, { type Argv } from "yargs";
+import yargs from "yargs";
 import { QuiltError } from "../errors.js";
 import { asQuiltError } from "../os-errors.js";
 import { untrusted } from "../untrusted-text.js";
@@ -10,6 +10,7 @@ import { configureLogging, flushLogging, log } from "../log.js";
 import { stateDir } from "../config.js";
 import { join } from "node:path";
 import { CommandContext, processIo, type Io } from "./context.js";
+import type { Command } from "./command.js";
 import { EXIT_OK, EXIT_USAGE, exitCodeFor, exitStatusHelp } from "./exit-codes.js";
 import { hashCommand } from "./hash-command.js";
 import { installCommand } from "./install-command.js";
@@ -24,7 +25,9 @@ import { listCommand } from "./list-command.js";
 import { logCommand } from "./log-command.js";
 import { diffCommand } from "./diff-command.js";
 import { tagCommand } from "./tag-command.js";
+import { deleteCommand } from "./delete-command.js";
 import { cacheCommand } from "./cache-command.js";
+import { manifestCommand } from "./manifest-command.js";
 import { initCommand } from "./init-command.js";
 import { addCommand } from "./add-command.js";
 import { setCommand } from "./set-command.js";
@@ -38,48 +41,42 @@ import { pushCommand } from "./push-command.js";
 import { mountCommand, mountsCommand, unmountCommand } from "./mount-command.js";
 import { daemonCommand } from "./daemon-command.js";
 import { switchCommand } from "./switch-command.js";
-import "./workspace-status.js"; // plugs the builder workspace into `quilt status`
 
-export interface CommandModule<A> {
-  command: string | string[];
-  describe: string;
-  builder: (y: Argv) => Argv<unknown>;
-  run(args: A, ctx: CommandContext): Promise<void>;
-}
-
-const COMMANDS: CommandModule<never>[] = [
-  hashCommand as CommandModule<never>,
+const COMMANDS: Command[] = [
+  hashCommand,
   // Consumer commands: use a package version.
-  installCommand as CommandModule<never>,
-  statusCommand as CommandModule<never>,
-  verifyCommand as CommandModule<never>,
-  forceMatchCommand as CommandModule<never>,
-  lsCommand as CommandModule<never>,
-  catCommand as CommandModule<never>,
-  readmeCommand as CommandModule<never>,
-  metaCommand as CommandModule<never>,
-  listCommand as CommandModule<never>,
-  logCommand as CommandModule<never>,
-  diffCommand as CommandModule<never>,
-  tagCommand as CommandModule<never>,
-  cacheCommand as CommandModule<never>,
+  installCommand,
+  statusCommand,
+  verifyCommand,
+  forceMatchCommand,
+  lsCommand,
+  catCommand,
+  readmeCommand,
+  metaCommand,
+  listCommand,
+  logCommand,
+  diffCommand,
+  tagCommand,
+  deleteCommand,
+  cacheCommand,
+  manifestCommand,
   // Builder workflow: a workspace (quilt init) becomes a package version.
-  initCommand as CommandModule<never>,
-  addCommand as CommandModule<never>,
-  setCommand as CommandModule<never>,
-  setMetaCommand as CommandModule<never>,
-  mvCommand as CommandModule<never>,
-  rmCommand as CommandModule<never>,
-  buildManifestCommand as CommandModule<never>,
-  pushDataCommand as CommandModule<never>,
-  pushManifestCommand as CommandModule<never>,
-  pushCommand as CommandModule<never>,
+  initCommand,
+  addCommand,
+  setCommand,
+  setMetaCommand,
+  mvCommand,
+  rmCommand,
+  buildManifestCommand,
+  pushDataCommand,
+  pushManifestCommand,
+  pushCommand,
   // Lazy mounts: the daemon serves package versions through FUSE.
-  mountCommand as CommandModule<never>,
-  unmountCommand as CommandModule<never>,
-  mountsCommand as CommandModule<never>,
-  switchCommand as CommandModule<never>,
-  daemonCommand as CommandModule<never>,
+  mountCommand,
+  unmountCommand,
+  mountsCommand,
+  switchCommand,
+  daemonCommand,
 ];
 
 /**
@@ -115,7 +112,7 @@ function describeError(
   const bugHint = `this is a bug in quilt: please report it with the log${logFile ? ` at ${logFile}` : ""} (--verbose adds the stack trace)`;
   const e = asQuiltError(err, bugHint);
   const hint = e.hint ? `hint: ${printable(e.hint, HINT_MAX_CHARS)}\n` : "";
-  const stack = verbose ? ((err as Error)?.stack ?? e.stack) : undefined;
+  const stack = verbose ? ((err instanceof Error ? err.stack : undefined) ?? e.stack) : undefined;
   return {
     text: `Error: ${printable(e.message, MESSAGE_MAX_CHARS)}\n${hint}${stack ? stack + "\n" : ""}`,
     code: exitCodeFor(e.code),
@@ -190,7 +187,8 @@ export async function main(
     .exitProcess(false)
     .fail((msg, err, y) => {
       // yargs' own parse errors ("Not enough arguments following: tag") are usage errors too.
-      if (err && err.name !== "YError") throw err;
+      // So is a .check() that answers with a message: yargs passes that string as `err`.
+      if (err instanceof Error && err.name !== "YError") throw err;
       msg = msg ?? err?.message ?? "bad usage";
       let help = "";
       y.showHelp((text: string) => {
@@ -198,11 +196,7 @@ export async function main(
       });
       throw new UsageError(msg, help);
     });
-  for (const cmd of COMMANDS) {
-    parser = parser.command(cmd.command, cmd.describe, cmd.builder, async (args) =>
-      cmd.run(args as never, ctx),
-    );
-  }
+  for (const cmd of COMMANDS) parser = cmd.register(parser, ctx);
   let helpShown = false;
   try {
     await parser.parseAsync(argv, {}, (err, _args, output) => {

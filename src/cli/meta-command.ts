@@ -1,28 +1,37 @@
-// `quilt meta NAME [KEY]`: user metadata as JSON: the package's, or one entry's. Printed
-// indented for people, on one line with --json; big integers stay exact either way.
-import type { Argv } from "yargs";
-import type { CommandContext } from "./context.js";
+// `quilt meta NAME [KEY]`: user metadata as JSON: the package's, one entry's, or a
+// directory's (quilt3's directory metadata; {} for a directory without, as quilt3 gives).
+// Printed indented for people, on one line with --json; big integers stay exact either way.
+import { defineCommand } from "./command.js";
 import { formatJson, hinted, shellQuote } from "./consumer-shared.js";
-import { openPackage, withRegistry } from "./shared.js";
+import { openPackageAt, withRegistry } from "./shared.js";
 
 /** Indentation of the human (non --json) output, in spaces. */
 const HUMAN_INDENT = 2;
 
-export const metaCommand = {
+export const metaCommand = defineCommand({
   command: "meta <name> [key]",
-  describe: "Print the user metadata of a package, or of one of its files, as JSON",
-  builder: (y: Argv) =>
+  describe: "Print the user metadata of a package, or of one of its files or directories, as JSON",
+  builder: (y) =>
     withRegistry(y)
-      .positional("name", { type: "string", describe: "Package: ns/name[:tag][@hash]", demandOption: true })
+      .positional("name", {
+        type: "string",
+        describe: "Package: ns/name[:tag][@hash], or a quilt+ URI whose &path= stands for KEY",
+        demandOption: true,
+      })
       .positional("key", {
         type: "string",
-        describe: "Logical key of a file (default: the package's own metadata)",
+        describe:
+          "Logical key of a file, or a directory (dir/: its directory metadata, {} if it has none); default: the package's own",
       })
       .example("quilt meta bucket/dataset", "the package metadata")
-      .example("quilt meta bucket/dataset labels/1.json --json", "a file's metadata on one line"),
-  async run(args: { name: string; key?: string }, ctx: CommandContext): Promise<void> {
-    const pkg = await openPackage(ctx, args.name);
-    const key = args.key;
+      .example("quilt meta bucket/dataset labels/1.json --json", "a file's metadata on one line")
+      .example(
+        "quilt meta bucket/dataset labels/",
+        "the directory's metadata (quilt3's set_dir(..., meta=))",
+      ),
+  async handler(args, ctx) {
+    const { pkg, path } = await openPackageAt(ctx, args.name, args.key, "KEY");
+    const key = path ?? args.key;
     const meta =
       key === undefined
         ? pkg.metadata
@@ -32,4 +41,4 @@ export const metaCommand = {
           );
     ctx.io.out(formatJson(meta, ctx.globals.json ? 0 : HUMAN_INDENT) + "\n");
   },
-};
+});

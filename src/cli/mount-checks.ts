@@ -9,10 +9,12 @@
 import { resolve } from "node:path";
 import { DaemonClient } from "../daemon/client.js";
 import { daemonPaths } from "../daemon/paths.js";
-import type { ForceMatchReply, MountCheck, MountInfoReply } from "../daemon/package-mount.js";
+import type { CheckProgress } from "../daemon/ops.js";
+import type { MountInfoReply } from "../daemon/package-mount.js";
 import { isQuiltError, QuiltError } from "../errors.js";
 import { mountAt } from "../fs/mount-table.js";
 import { parseRegistryUrl } from "../manifest/registry-url.js";
+import { versionLine } from "../manifest/version-label.js";
 import type { CommandContext } from "./context.js";
 import { shellQuote } from "./consumer-shared.js";
 import { EXIT_DIFFERENCE } from "./exit-codes.js";
@@ -20,7 +22,6 @@ import { formatBytes } from "./progress.js";
 
 /** Our mounts' type in the mount table (fuse.<subtype>, subtype=quilt). */
 const QUILT_FS_TYPE = "fuse.quilt";
-const SHORT_HASH_CHARS = 9;
 
 export interface DaemonMount {
   client: DaemonClient;
@@ -34,7 +35,7 @@ export async function daemonMount(dir: string): Promise<DaemonMount | undefined>
   const paths = daemonPaths(process.env);
   const client = new DaemonClient(paths.socket);
   try {
-    return { client, info: await client.request<MountInfoReply>("status", { mountpoint: m.mountPoint }) };
+    return { client, info: await client.request("status", { mountpoint: m.mountPoint }) };
   } catch (err) {
     if (isQuiltError(err, "EUNREACHABLE")) {
       throw new QuiltError(
@@ -56,10 +57,6 @@ export async function daemonMount(dir: string): Promise<DaemonMount | undefined>
     }
     throw err;
   }
-}
-
-function versionLine(info: MountInfoReply): string {
-  return `${info.tag !== null ? `${info.name}:${info.tag}` : info.name} (${info.topHash.slice(0, SHORT_HASH_CHARS)})`;
 }
 
 function versionJson(info: MountInfoReply): Record<string, unknown> {
@@ -109,11 +106,7 @@ function more(omitted: number | undefined, what: string): string[] {
 
 function onProgress(ctx: CommandContext, label: string) {
   const progress = ctx.progress(label);
-  return {
-    progress,
-    update: (d: Record<string, unknown>) =>
-      progress.update({ done: Number(d.done) || 0, total: Number(d.total) || 0 }),
-  };
+  return { progress, update: (d: CheckProgress) => progress.update(d) };
 }
 
 /** --cached-only given for a directory that is not a mount. */
@@ -132,7 +125,7 @@ export async function verifyMount(
   refuseOptions(dir, { package: opts.package });
   checkRegistry(ctx, dir, mount.info);
   const { progress, update } = onProgress(ctx, "Verifying");
-  const r = await mount.client.request<MountCheck & { failedOmitted?: number; unverifiedOmitted?: number }>(
+  const r = await mount.client.request(
     "verify",
     { mountpoint: mount.info.mountpoint, cachedOnly: opts.cachedOnly === true },
     { onProgress: update },
@@ -184,9 +177,7 @@ export async function forceMatchMount(
   refuseOptions(dir, { package: opts.package });
   checkRegistry(ctx, dir, mount.info);
   const { progress, update } = onProgress(ctx, "Checking");
-  const r = await mount.client.request<
-    ForceMatchReply & { failedOmitted?: number; repairedOmitted?: number; unrepairedOmitted?: number }
-  >(
+  const r = await mount.client.request(
     "force-match",
     { mountpoint: mount.info.mountpoint, cachedOnly: opts.cachedOnly === true },
     { onProgress: update },

@@ -2,17 +2,17 @@
 // only the bytes that are read, into the shared cache. Starts the daemon if needed. The
 // registry and the S3 endpoint, region and profile are resolved here, in the user's shell,
 // and sent with the request: the daemon may have been started from another shell.
-import type { Argv } from "yargs";
 import { DaemonClient } from "../daemon/client.js";
 import { ensureDaemon } from "../daemon/lifecycle.js";
-import { VERIFY_MODES } from "../daemon/mount-request.js";
+import { VERIFY_MODES } from "../daemon/ops.js";
 import { credentialsFingerprint, s3ContextFromEnv } from "../daemon/s3-context.js";
 import { parsePackageSpec } from "../manifest/package-spec.js";
 import { daemonPaths } from "../daemon/paths.js";
 import type { MountInfoReply } from "../daemon/package-mount.js";
 import type { FaultCounts } from "../storage/fault-counters.js";
 import { resolve } from "node:path";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
+import { shortHash } from "../manifest/version-label.js";
 import { cacheOptions, daemonArgs } from "./daemon-command.js";
 import { withRegistry } from "./shared.js";
 import { formatBytes } from "./progress.js";
@@ -20,24 +20,17 @@ import { verificationLine } from "./mount-checks.js";
 import { pendingLines, pendingMounts } from "./pending-mounts.js";
 import { isQuiltError } from "../errors.js";
 
-interface MountArgs {
-  name: string;
-  dir: string;
-  registry?: string;
-  cacheDir?: string;
-  cacheSize?: string;
-  allowOther: boolean;
-  nonempty: boolean;
-  verify: (typeof VERIFY_MODES)[number];
-}
-
-export const mountCommand = {
+export const mountCommand = defineCommand({
   command: "mount <name> <dir>",
   describe: "Mount a package version read-only at DIR; only the bytes programs read are downloaded",
-  builder: (y: Argv) =>
+  builder: (y) =>
     cacheOptions(withRegistry(y))
-      .positional("name", { type: "string", describe: "Package: ns/name[:tag][@hash] or a full URL" })
-      .positional("dir", { type: "string", describe: "Empty directory to mount on" })
+      .positional("name", {
+        type: "string",
+        demandOption: true,
+        describe: "Package: ns/name[:tag][@hash] or a full URL",
+      })
+      .positional("dir", { type: "string", demandOption: true, describe: "Empty directory to mount on" })
       .option("allow-other", {
         type: "boolean",
         default: false,
@@ -72,7 +65,7 @@ export const mountCommand = {
         "quilt mount ns/dataset@3f2a9c1e5 /mnt/dataset --allow-other",
         "for a training user other than the daemon's (at boot: deploy/systemd, or fstab through bin/mount.quilt; see README)",
       ),
-  async run(args: MountArgs, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     const began = performance.now();
     // Resolved before the daemon starts, so a bad spec or registry starts nothing.
     const spec = parsePackageSpec(args.name, {
@@ -83,23 +76,20 @@ export const mountCommand = {
     const paths = daemonPaths(process.env, args.cacheDir);
     const { started } = await ensureDaemon(paths, process.env, daemonArgs(args));
     if (started) ctx.say(`Started the quilt daemon (log: ${paths.log})`);
-    const info = await new DaemonClient(paths.socket).request<MountInfoReply & { alreadyMounted?: boolean }>(
-      "mount",
-      {
-        spec: args.name,
-        mountpoint: resolve(args.dir),
-        registry: spec.registry.url,
-        s3: s3ContextFromEnv(process.env),
-        ...(credentials !== undefined && { credentials }),
-        ...(args.verify === "strict" && { verify: "strict" }),
-        allowOther: args.allowOther,
-        nonEmpty: args.nonempty,
-      },
-    );
+    const info = await new DaemonClient(paths.socket).request("mount", {
+      spec: args.name,
+      mountpoint: resolve(args.dir),
+      registry: spec.registry.url,
+      s3: s3ContextFromEnv(process.env),
+      ...(credentials !== undefined && { credentials }),
+      ...(args.verify === "strict" && { verify: "strict" }),
+      allowOther: args.allowOther,
+      nonEmpty: args.nonempty,
+    });
     const seconds = (performance.now() - began) / 1000;
     ctx.print(mountedLine(info, seconds), { ...info, seconds });
   },
-};
+});
 
 /** Mounts slower than this say how long they took and how large the manifest was. */
 export const SLOW_MOUNT_SECONDS = 1;
@@ -110,7 +100,7 @@ export const SLOW_MOUNT_SECONDS = 1;
  * read and what made it slow: " in 3.2 s (manifest 12.3 MiB, 1,000,000 entries)".
  */
 export function mountedLine(info: MountInfoReply & { alreadyMounted?: boolean }, seconds: number): string {
-  const what = `${info.package} (${info.topHash.slice(0, 9)}) at ${info.mountpoint}: ${info.entries} files, ${formatBytes(info.totalBytes)}`;
+  const what = `${info.package} (${shortHash(info.topHash)}) at ${info.mountpoint}: ${info.entries} files, ${formatBytes(info.totalBytes)}`;
   if (info.alreadyMounted) return `Already mounted: ${what}`;
   if (seconds <= SLOW_MOUNT_SECONDS) return `Mounted ${what}`;
   const entries = `${info.entries.toLocaleString("en-US")} ${info.entries === 1 ? "entry" : "entries"}`;
@@ -121,46 +111,44 @@ export function mountedLine(info: MountInfoReply & { alreadyMounted?: boolean },
   return `Mounted ${what} in ${seconds.toFixed(1)} s (${manifest})`;
 }
 
-export const unmountCommand = {
+export const unmountCommand = defineCommand({
   command: "unmount <dir>",
   describe: "Unmount a package mounted with quilt mount",
-  builder: (y: Argv) =>
+  builder: (y) =>
     y
-      .positional("dir", { type: "string", describe: "The mount point" })
+      .positional("dir", { type: "string", demandOption: true, describe: "The mount point" })
       .option("force", {
         type: "boolean",
         default: false,
         describe: "Detach even if files are open (lazy unmount)",
       })
       .example("quilt unmount ./dataset", ""),
-  async run(args: { dir: string; force: boolean }, ctx: CommandContext): Promise<void> {
-    const r = await new DaemonClient(daemonPaths().socket).request<{ mountpoint: string }>("unmount", {
+  async handler(args, ctx) {
+    const r = await new DaemonClient(daemonPaths().socket).request("unmount", {
       mountpoint: resolve(args.dir),
       force: args.force,
     });
     ctx.print(`Unmounted ${r.mountpoint}`, r);
   },
-};
+});
 
-export const mountsCommand = {
+export const mountsCommand = defineCommand({
   command: "mounts",
   describe:
     "List mounted packages with cache fill and bytes read (and, with no daemon running, those the next daemon start restores)",
-  builder: (y: Argv) =>
+  builder: (y) =>
     y.example(
       "quilt mounts --json",
       'machine-readable list; `state` is "mounted" or "pending-restore"; per mount: entries, cachedBytes, bytesRead, gets, fetchedBytes, hitRatio, verification, faults (README: Monitoring)',
     ),
-  async run(_args: unknown, ctx: CommandContext): Promise<void> {
+  async handler(_args, ctx) {
     const paths = daemonPaths();
-    const live = await new DaemonClient(paths.socket)
-      .request<MountInfoReply[]>("list")
-      .catch((err: unknown) => {
-        // No daemon (or a dead one's socket): nothing is mounted, but a crashed daemon's
-        // mounts come back at the next start; they are listed as such. No daemon is started.
-        if (isQuiltError(err, "EUNREACHABLE")) return undefined;
-        throw err;
-      });
+    const live = await new DaemonClient(paths.socket).request("list").catch((err: unknown) => {
+      // No daemon (or a dead one's socket): nothing is mounted, but a crashed daemon's
+      // mounts come back at the next start; they are listed as such. No daemon is started.
+      if (isQuiltError(err, "EUNREACHABLE")) return undefined;
+      throw err;
+    });
     if (live === undefined) {
       const pending = await pendingMounts(paths);
       ctx.print(pending.length === 0 ? ["No packages mounted"] : pendingLines(pending), pending);
@@ -170,11 +158,11 @@ export const mountsCommand = {
       live.length === 0
         ? ["No packages mounted"]
         : live.flatMap((m) => [
-            `${m.mountpoint}  ${m.package}  ${m.topHash.slice(0, 9)}  ${m.registry}  cached ${formatBytes(m.cachedBytes)}/${formatBytes(m.totalBytes)}  read ${formatBytes(m.bytesRead)}`,
+            `${m.mountpoint}  ${m.package}  ${shortHash(m.topHash)}  ${m.registry}  cached ${formatBytes(m.cachedBytes)}/${formatBytes(m.totalBytes)}  read ${formatBytes(m.bytesRead)}`,
             `  ${verificationLine(m)}`,
             ...(m.previous
               ? [
-                  `  previous: ${m.previous.package} (${m.previous.topHash.slice(0, 9)}); \`quilt switch ${m.mountpoint} --previous\` returns to it`,
+                  `  previous: ${m.previous.package} (${shortHash(m.previous.topHash)}); \`quilt switch ${m.mountpoint} --previous\` returns to it`,
                 ]
               : []),
             ...(m.faults && m.faults.retries + m.faults.gaveUp > 0 ? [`  ${faultsLine(m.faults)}`] : []),
@@ -185,7 +173,7 @@ export const mountsCommand = {
       live.map((m) => ({ ...m, state: "mounted" })),
     );
   },
-};
+});
 
 /** "reads: 12 GETs, 4.0 MiB fetched, hit ratio 67%": how much of what was read came from the cache. */
 function readsLine(m: MountInfoReply): string {

@@ -6,7 +6,7 @@
 // are fstab's comma-separated list: ours (registry=, cache_size=, ...), FUSE's allow_other
 // and nonempty, and the generic ones mount(8) adds (ro, rw, nosuid, _netdev, x-systemd.*),
 // which change nothing here: the mount is always read-only, nosuid and nodev.
-import { QuiltError } from "../errors.js";
+import { isQuiltError, QuiltError } from "../errors.js";
 import { untrusted } from "../untrusted-text.js";
 import { processIo, type Io } from "./context.js";
 import { exitCodeFor } from "./exit-codes.js";
@@ -86,10 +86,11 @@ export function parseMountHelperArgs(args: string[]): MountHelperCall {
   const options: string[] = [];
   let sloppy = false;
   let fake = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
+  // One iterator for the loop and for the value an option takes from the next argument.
+  const rest = args[Symbol.iterator]();
+  for (const a of rest) {
     if (a === "-o" || a === "-t" || a === "-N") {
-      const value = args[++i];
+      const value: string | undefined = rest.next().value;
       if (value === undefined) throw usage(`${a} needs a value`);
       if (a === "-o") options.push(...value.split(",").filter((o) => o !== ""));
       else if (a === "-N")
@@ -108,11 +109,11 @@ export function parseMountHelperArgs(args: string[]): MountHelperCall {
       throw usage(`Unknown argument ${untrusted(a, 100)}`);
     } else positional.push(a);
   }
-  if (positional.length !== 2)
+  const [spec, dir] = positional;
+  if (positional.length !== 2 || spec === undefined || dir === undefined)
     throw usage(
       `mount.quilt takes a package SPEC and a mount point DIR, got ${positional.length} argument(s)`,
     );
-  const [spec, dir] = positional as [string, string];
   const argv = ["mount", spec, dir];
   const env: Record<string, string> = {};
   for (const opt of options) {
@@ -147,9 +148,9 @@ export async function runMountHelper(args: string[], io: Io = processIo): Promis
   try {
     call = parseMountHelperArgs(args);
   } catch (err) {
-    const e = err as QuiltError;
-    io.err(`Error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ""}`);
-    return exitCodeFor(e.code);
+    if (!isQuiltError(err)) throw err;
+    io.err(`Error: ${err.message}\n${err.hint ? `hint: ${err.hint}\n` : ""}`);
+    return exitCodeFor(err.code);
   }
   if (call.fake) {
     io.out(

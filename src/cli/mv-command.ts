@@ -2,19 +2,12 @@
 // directory moves with everything under it (refused on the first collision unless
 // --overwrite, changing nothing); a single entry is renamed (into TO when TO ends in "/").
 import { posix } from "node:path";
-import type { Argv } from "yargs";
 import { QuiltError } from "../errors.js";
 import { parseLogicalKey } from "../manifest/logical-key.js";
 import { changeWorkspace } from "./builder-shared.js";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import type { Workspace } from "./workspace.js";
 import { quoted } from "../untrusted-text.js";
-
-interface MvArgs {
-  from: string;
-  to: string;
-  overwrite: boolean;
-}
 
 /** Renames one entry; the builder has no method for that, so it is done on its state. */
 function moveEntry(ws: Workspace, from: string, toArg: string, overwrite: boolean): string {
@@ -74,14 +67,19 @@ function checkNoFileDirClash(all: string[], moving: string[], from: string, toAr
   }
 }
 
-export const mvCommand = {
+export const mvCommand = defineCommand({
   command: "mv <from> <to>",
   describe: "Move a directory (with everything under it) or an entry to another logical key",
-  builder: (y: Argv) =>
+  builder: (y) =>
     y
-      .positional("from", { type: "string", describe: "A directory (data/) or an entry's logical key" })
+      .positional("from", {
+        type: "string",
+        demandOption: true,
+        describe: "A directory (data/) or an entry's logical key",
+      })
       .positional("to", {
         type: "string",
+        demandOption: true,
         describe: 'The new directory or key (an entry moves into TO when TO ends in "/")',
       })
       .option("overwrite", {
@@ -91,7 +89,7 @@ export const mvCommand = {
       })
       .example("quilt mv val2017/ validation/", "rename a directory")
       .example("quilt mv notes.txt docs/", "move an entry into docs/"),
-  async run(args: MvArgs, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     await changeWorkspace(ctx, async (ws) => {
       const b = ws.builder;
       const before = b.size;
@@ -119,4 +117,4 @@ export const mvCommand = {
       );
     });
   },
-};
+});

@@ -2,7 +2,8 @@
 // of the dead daemon are still on disk, and the next daemon start mounts each again. Those
 // are shown as such rather than "none", read from the records without starting a daemon.
 import type { DaemonPaths } from "../daemon/paths.js";
-import { mountLabel, readMountRecords } from "../daemon/mount-records.js";
+import { readMountRecords } from "../daemon/mount-records.js";
+import { shortHash, versionLabel } from "../manifest/version-label.js";
 import type { MountInfoReply } from "../daemon/package-mount.js";
 
 export const PENDING_RESTORE = "pending-restore";
@@ -19,14 +20,14 @@ export type PendingMount = Pick<
 export async function pendingMounts(paths: DaemonPaths): Promise<PendingMount[]> {
   return (await readMountRecords(paths.mounts)).map((r) => ({
     mountpoint: r.mountpoint,
-    package: mountLabel(r),
+    package: versionLabel(r),
     name: r.name,
     tag: r.tag ?? null,
     registry: r.registry,
     topHash: r.topHash,
     mountedAt: r.mountedAt,
     verify: r.verify ?? "default",
-    previous: r.previous ? { ...r.previous, package: mountLabel(r.previous) } : null,
+    previous: r.previous ? { ...r.previous, package: versionLabel(r.previous) } : null,
     state: PENDING_RESTORE,
   }));
 }
@@ -34,7 +35,7 @@ export async function pendingMounts(paths: DaemonPaths): Promise<PendingMount[]>
 /** The human lines for mounts waiting for a daemon. */
 export function pendingLines(list: PendingMount[]): string[] {
   return list.flatMap((m) => [
-    `${m.mountpoint}  ${m.package}  ${m.topHash.slice(0, 9)}  ${m.registry}  not mounted: no daemon is running`,
+    `${m.mountpoint}  ${m.package}  ${shortHash(m.topHash)}  ${m.registry}  not mounted: no daemon is running`,
     "  will be restored at next daemon start (`quilt daemon start`, or any `quilt mount`)",
   ]);
 }

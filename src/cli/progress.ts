@@ -1,7 +1,11 @@
 // Progress for work that can take more than a second (install, push-data, verify, cache
 // prefetch), on stderr: a redrawn bar when stderr is a terminal, otherwise a plain count
 // line at most every few seconds and one at the end, so logs of CI jobs stay readable.
-import type { Io } from "./context.js";
+// The library reports two kinds of progress, files and bytes moved or files hashed; a bar
+// takes either as its onProgress (onTransfer, onHashing), so no command maps fields itself.
+import type { BuildProgress } from "../api/build-manifest.js";
+import type { TransferProgress } from "../api/download.js";
+import type { Io } from "./io.js";
 
 /** Plain (non-terminal) progress lines are at least this far apart. */
 const PLAIN_INTERVAL_MS = 5_000;
@@ -42,6 +46,13 @@ export class Progress {
     private readonly label: string,
     private readonly enabled = true,
   ) {}
+
+  /** For downloads, uploads, copies and cache fills: files and bytes. */
+  readonly onTransfer = (p: TransferProgress): void =>
+    this.update({ done: p.filesDone, total: p.filesTotal, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal });
+
+  /** For building a manifest or checking a directory against one: files hashed. */
+  readonly onHashing = (p: BuildProgress): void => this.update({ done: p.filesHashed, total: p.filesToHash });
 
   update(state: ProgressState): void {
     this.state = state;

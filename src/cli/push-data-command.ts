@@ -4,22 +4,18 @@
 // Entries then point at the pushed copies; the top hash does not change.
 import type { Argv } from "yargs";
 import { normalizePrefix, type PushedEntry } from "../api/push-data.js";
-import { changeWorkspace, pushProgress } from "./builder-shared.js";
+import { changeWorkspace } from "./builder-shared.js";
 import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import type { Workspace } from "./workspace.js";
 
-interface PushDataArgs {
-  prefix?: string;
-  localFilesOnly: boolean;
-}
-
-export function withPrefix<T>(y: Argv<T>): Argv<T & { prefix: string | undefined }> {
+export function withPrefix<T>(y: Argv<T>) {
   return y.option("prefix", {
     type: "string",
     requiresArg: true,
     describe:
       "Key prefix for the data in the registry (default: the last one used in this workspace, else the package name)",
-  }) as Argv<T & { prefix: string | undefined }>;
+  });
 }
 
 /** Pushes the data (prefix as given, else remembered, else the package name) and remembers the prefix. */
@@ -30,11 +26,11 @@ export async function pushWorkspaceData(
   localFilesOnly: boolean,
 ): Promise<{ prefix: string; pushed: PushedEntry[] }> {
   const chosen = normalizePrefix(prefix ?? ws.dataPrefix ?? ws.builder.name);
-  const progress = pushProgress(ctx);
+  const progress = ctx.progress("Pushing");
   const pushed = await ws.builder.pushData({
     prefix: chosen,
     localFilesOnly,
-    onProgress: progress.onProgress,
+    onProgress: progress.onTransfer,
   });
   progress.finish();
   if (pushed.length === 0) ctx.say(localFilesOnly ? "No local files to push" : "Nothing to push");
@@ -51,10 +47,10 @@ export function pushedJson(pushed: PushedEntry[]): unknown[] {
   }));
 }
 
-export const pushDataCommand = {
+export const pushDataCommand = defineCommand({
   command: "push-data",
   describe: "Copy the workspace's data into the registry under a prefix (unchanged data is skipped)",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withPrefix(y)
       .option("local-files-only", {
         type: "boolean",
@@ -66,7 +62,7 @@ export const pushDataCommand = {
         "quilt push-data --prefix=data/dataset/v0/",
         "upload local files and copy S3 objects into the registry",
       ),
-  async run(args: PushDataArgs, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     await changeWorkspace(ctx, async (ws) => {
       const { prefix, pushed } = await pushWorkspaceData(ctx, ws, args.prefix, args.localFilesOnly);
       ctx.print([], {
@@ -77,4 +73,4 @@ export const pushDataCommand = {
       });
     });
   },
-};
+});

@@ -5,23 +5,40 @@ import type { Argv } from "yargs";
 import type { Package } from "../api/package.js";
 import { QuiltError } from "../errors.js";
 import { isValidTag } from "../manifest/package-spec.js";
-import { hashProgress } from "./builder-shared.js";
 import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import type { Workspace } from "./workspace.js";
 import { changeWorkspace } from "./builder-shared.js";
+import { withWorkflow, workflowChoice } from "./workflow-option.js";
+import type { WorkflowChoice } from "../workflows/workflow-validator.js";
 
 export const LOCAL_FILES_REFUSAL =
   "Manifest contains pointers to local files. Use push-data to first push those files to s3 or --force-allow-local-files if this is intentional";
 
-interface PushManifestArgs {
-  tag?: string;
-  message?: string;
-  forceAllowLocalFiles: boolean;
+export function withDedupe<T>(y: Argv<T>) {
+  return y.option("dedupe", {
+    type: "boolean",
+    default: false,
+    describe: "Push nothing if the registry's latest version is this one already (no new timestamp)",
+  });
 }
 
-export function withTagAndMessage<T>(
-  y: Argv<T>,
-): Argv<T & { tag: string | undefined; message: string | undefined }> {
+/** With --dedupe, the latest version when it is the workspace's (built first if needed), else undefined. */
+export async function dedupedLatest(
+  ctx: CommandContext,
+  ws: Workspace,
+  dedupe: boolean,
+): Promise<Package | undefined> {
+  if (!dedupe) return undefined;
+  if (ws.builder.topHash === undefined) {
+    const progress = ctx.progress("Hashing");
+    await ws.builder.buildManifest({ onProgress: progress.onHashing });
+    progress.finish();
+  }
+  return ws.builder.sameAsLatest();
+}
+
+export function withTagAndMessage<T>(y: Argv<T>) {
   return y
     .option("tag", {
       alias: "t",
@@ -34,7 +51,7 @@ export function withTagAndMessage<T>(
       type: "string",
       requiresArg: true,
       describe: "Commit message of the version",
-    }) as Argv<T & { tag: string | undefined; message: string | undefined }>;
+    });
 }
 
 export function checkTag(tag: string | undefined): void {
@@ -45,11 +62,11 @@ export function checkTag(tag: string | undefined): void {
   }
 }
 
-/** Builds (with progress) if needed and pushes the manifest. */
+/** Checks the registry's workflow, builds (with progress) if needed and pushes the manifest. */
 export async function pushWorkspaceManifest(
   ctx: CommandContext,
   ws: Workspace,
-  opts: { tag?: string; message?: string; forceAllowLocalFiles?: boolean },
+  opts: { tag?: string; message?: string; forceAllowLocalFiles?: boolean; workflow?: WorkflowChoice },
 ): Promise<Package> {
   const b = ws.builder;
   if (b.hasLocalFiles() && !opts.forceAllowLocalFiles) {
@@ -57,19 +74,25 @@ export async function pushWorkspaceManifest(
       hint: "run `quilt push-data --prefix PREFIX` first (or `quilt push`, which pushes data and manifest)",
     });
   }
-  if (opts.message !== undefined) b.setMessage(opts.message);
+  // Before hashing: a package the workflow refuses costs no hashing.
+  await b.checkWorkflow({
+    workflow: opts.workflow,
+    ...(opts.message !== undefined && { message: opts.message }),
+  });
   if (b.topHash === undefined) {
-    const progress = hashProgress(ctx);
-    await b.buildManifest({ onProgress: progress.onProgress });
+    const progress = ctx.progress("Hashing");
+    await b.buildManifest({ onProgress: progress.onHashing });
     progress.finish();
   }
   return b.pushManifest({
     ...(opts.tag !== undefined && { tag: opts.tag }),
+    ...(opts.message !== undefined && { message: opts.message }),
     forceAllowLocalFiles: opts.forceAllowLocalFiles === true,
+    workflow: opts.workflow,
   });
 }
 
-export function packageJson(pkg: Package): unknown {
+export function packageJson(pkg: Package) {
   return {
     name: pkg.name,
     registry: pkg.registry.url,
@@ -79,11 +102,11 @@ export function packageJson(pkg: Package): unknown {
   };
 }
 
-export const pushManifestCommand = {
+export const pushManifestCommand = defineCommand({
   command: "push-manifest",
   describe: "Build the manifest if needed and register it in the registry as a package version",
-  builder: (y: Argv) =>
-    withTagAndMessage(y)
+  builder: (y) =>
+    withWorkflow(withDedupe(withTagAndMessage(y)))
       .option("force-allow-local-files", {
         type: "boolean",
         default: false,
@@ -91,15 +114,24 @@ export const pushManifestCommand = {
       })
       .example("quilt push-manifest -t v0", "register the version, tagged v0 and latest")
       .example("quilt push-manifest --force-allow-local-files", "register a package that names local files"),
-  async run(args: PushManifestArgs, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     checkTag(args.tag);
+    const workflow = workflowChoice(args.workflow);
     await changeWorkspace(ctx, async (ws) => {
+      // The workflow first, as quilt3: it is in the header, so the top hash dedupe compares covers it.
+      await ws.builder.checkWorkflow({
+        workflow,
+        ...(args.message !== undefined && { message: args.message }),
+      });
+      const same = await dedupedLatest(ctx, ws, args.dedupe);
+      if (same) return ctx.print([], { ...packageJson(same), skipped: true });
       const pkg = await pushWorkspaceManifest(ctx, ws, {
         ...(args.tag !== undefined && { tag: args.tag }),
         ...(args.message !== undefined && { message: args.message }),
         forceAllowLocalFiles: args.forceAllowLocalFiles,
+        workflow,
       });
       ctx.print([], packageJson(pkg));
     });
   },
-};
+});

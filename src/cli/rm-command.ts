@@ -1,22 +1,21 @@
 // `quilt rm KEY`: takes an entry, or a directory with everything under it, out of the
 // workspace's package. Nothing is deleted from disk or S3.
-import type { Argv } from "yargs";
 import { changeWorkspace } from "./builder-shared.js";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 
-interface RmArgs {
-  key: string;
-}
-
-export const rmCommand = {
+export const rmCommand = defineCommand({
   command: "rm <key>",
   describe: "Remove an entry or a directory from the workspace's package (the data itself stays)",
-  builder: (y: Argv) =>
+  builder: (y) =>
     y
-      .positional("key", { type: "string", describe: "A logical key, or a directory (everything under it)" })
+      .positional("key", {
+        type: "string",
+        demandOption: true,
+        describe: "A logical key, or a directory (everything under it)",
+      })
       .example("quilt rm train2017/1.jpg", "remove one entry")
       .example("quilt rm val2017/", "remove a directory"),
-  async run(args: RmArgs, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     await changeWorkspace(ctx, async (ws) => {
       const before = ws.builder.keys();
       ws.builder.delete(args.key);
@@ -31,4 +30,4 @@ export const rmCommand = {
       );
     });
   },
-};
+});

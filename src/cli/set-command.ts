@@ -1,29 +1,30 @@
 // `quilt set KEY SRC`: one entry of the workspace's package from a local file or an S3
 // object, replacing whatever was at KEY, optionally with its user metadata.
-import type { Argv } from "yargs";
 import { changeWorkspace, parseUserJson } from "./builder-shared.js";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 
-interface SetArgs {
-  key: string;
-  source: string;
-  meta?: string;
-}
-
-export const setCommand = {
+export const setCommand = defineCommand({
   command: "set <key> <source>",
   describe: "Set one entry of the workspace's package to a local file or an S3 object",
-  builder: (y: Argv) =>
+  builder: (y) =>
     y
-      .positional("key", { type: "string", describe: "Logical key in the package, e.g. train2017/1.jpg" })
-      .positional("source", { type: "string", describe: "A local file or s3://bucket/key[?versionId=...]" })
+      .positional("key", {
+        type: "string",
+        demandOption: true,
+        describe: "Logical key in the package, e.g. train2017/1.jpg",
+      })
+      .positional("source", {
+        type: "string",
+        demandOption: true,
+        describe: "A local file or s3://bucket/key[?versionId=...]",
+      })
       .option("meta", { type: "string", requiresArg: true, describe: "The entry's user metadata, as JSON" })
       .example("quilt set train2017/1.jpg ./replacement/1.jpg", "replace one file")
       .example(
         `quilt set labels.csv s3://bucket/labels.csv --meta '{"rows": 1000}'`,
         "an S3 object, with metadata",
       ),
-  async run(args: SetArgs, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     const meta = args.meta === undefined ? undefined : parseUserJson(args.meta, "--meta");
     await changeWorkspace(ctx, async (ws) => {
       ctx.say(`Setting logical key ${args.key} as ${args.source}`);
@@ -32,4 +33,4 @@ export const setCommand = {
       ctx.print([], { name: ws.builder.name, logicalKey: args.key, source: e?.source.toString() ?? null });
     });
   },
-};
+});

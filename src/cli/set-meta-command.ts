@@ -1,29 +1,28 @@
 // `quilt set-meta KEY JSON`: user metadata of an entry, of a directory ("dir/") or of the
 // package itself ("."), kept exactly as typed (1.0 stays a float, key order is kept).
-import type { Argv } from "yargs";
 import { toPlain } from "../manifest/json-value.js";
 import { changeWorkspace, parseUserJson } from "./builder-shared.js";
-import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 
-interface SetMetaArgs {
-  key: string;
-  metadata: string;
-}
-
-export const setMetaCommand = {
+export const setMetaCommand = defineCommand({
   command: "set-meta <key> <metadata>",
   describe: "Set the user metadata of an entry, a directory (dir/) or the package (.)",
-  builder: (y: Argv) =>
+  builder: (y) =>
     y
       .positional("key", {
         type: "string",
+        demandOption: true,
         describe: 'Logical key of an entry, a directory ending in "/", or "." for the package',
       })
-      .positional("metadata", { type: "string", describe: "The metadata, as JSON (replaces what was there)" })
+      .positional("metadata", {
+        type: "string",
+        demandOption: true,
+        describe: "The metadata, as JSON (replaces what was there)",
+      })
       .example(`quilt set-meta . '{"project": "coco", "version": 1.0}'`, "package metadata")
       .example(`quilt set-meta train2017/ '{"split": "train"}'`, "directory metadata")
       .example(`quilt set-meta train2017/1.jpg '{"label": "cat"}'`, "entry metadata"),
-  async run(args: SetMetaArgs, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     const meta = parseUserJson(args.metadata, "the metadata");
     const target = args.key === "." || args.key === "/" ? "" : args.key;
     await changeWorkspace(ctx, async (ws) => {
@@ -37,4 +36,4 @@ export const setMetaCommand = {
       ctx.print(`Set metadata of ${what}`, { name: ws.builder.name, key: target, meta: toPlain(meta) });
     });
   },
-};
+});

@@ -3,28 +3,18 @@
 //   No files have been changed                  (exit 0)
 // or the changed, missing and extra files       (exit 1).
 //
-// DIR may instead be a builder workspace, whose status another module prints. That module
-// registers a handler here instead of this file importing it (commands stay independent):
-//
-//   import { statusHandlers } from "./status-command.js";
-//   statusHandlers.push(async (ctx, dir) => { ...; return true /* handled */ });
-//
-// Handlers run in order after the install record is looked at: a directory with an
-// install record (.quilt/installed.json) shows the install; otherwise the first handler
-// returning true wins (e.g. one finding .quilt/workspace.json in DIR or a parent); when
-// none does, DIR holds nothing we know and the command fails with a hint.
-import type { Argv } from "yargs";
+// DIR may instead be a builder workspace (.quilt/workspace.json in DIR or a parent), whose
+// status workspace-status.ts prints. An install record wins: a directory with
+// .quilt/installed.json shows the install; otherwise the workspace at or above it; when
+// there is neither, DIR holds nothing we know and the command fails with a hint.
 import { QuiltError } from "../errors.js";
 import type { CommandContext } from "./context.js";
-import { openInstalled, shellQuote, versionJson, versionLine } from "./consumer-shared.js";
+import { defineCommand } from "./command.js";
+import { openInstalled, shellQuote, versionJson } from "./consumer-shared.js";
+import { versionLine } from "../manifest/version-label.js";
 import { EXIT_DIFFERENCE } from "./exit-codes.js";
 import { daemonMount, mountStatus } from "./mount-checks.js";
-
-/** Prints the status of `dir` and returns true, or returns false when it is not theirs. */
-export type StatusHandler = (ctx: CommandContext, dir: string) => Promise<boolean>;
-
-/** Handlers for other kinds of directories (builder workspaces); see the top comment. */
-export const statusHandlers: StatusHandler[] = [];
+import { workspaceStatus } from "./workspace-status.js";
 
 /**
  * The status of the package installed in `dir`; false (nothing printed) when `dir` has no
@@ -36,11 +26,11 @@ export async function installedStatus(ctx: CommandContext, dir: string): Promise
   const { pkg } = installed;
   const progress = ctx.progress("Checking files");
   const r = await pkg.verifyDirectoryMatchesManifest(dir, {
-    onProgress: (p) => progress.update({ done: p.filesHashed, total: p.filesToHash }),
+    onProgress: progress.onHashing,
   });
   progress.finish();
   if (!r.ok) ctx.exitCode = EXIT_DIFFERENCE;
-  const human = [`Package: ${versionLine(pkg)}`];
+  const human = [`Package: ${versionLine(pkg.ref())}`];
   if (r.ok) human.push("No files have been changed");
   else {
     human.push("Files that differ from the package:");
@@ -61,10 +51,10 @@ export async function installedStatus(ctx: CommandContext, dir: string): Promise
   return true;
 }
 
-export const statusCommand = {
+export const statusCommand = defineCommand({
   command: "status [dir]",
   describe: "Show the package installed in a directory (or the builder workspace) and what changed",
-  builder: (y: Argv) =>
+  builder: (y) =>
     y
       .positional("dir", {
         type: "string",
@@ -75,14 +65,14 @@ export const statusCommand = {
         "Package: bucket/dataset:tag (18b6a77a6) / No files have been changed",
       )
       .example("quilt status --json", "the same as one JSON document"),
-  async run(args: { dir?: string }, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     const dir = args.dir ?? ".";
     const mount = await daemonMount(dir);
     if (mount) return mountStatus(ctx, dir, mount);
     if (await installedStatus(ctx, dir)) return;
-    for (const handler of statusHandlers) if (await handler(ctx, dir)) return;
+    if (await workspaceStatus(ctx, dir)) return;
     throw new QuiltError("ENOTFOUND", `${dir} holds no installed package and no builder workspace`, {
       hint: `install a package with \`quilt install NAME --dest ${shellQuote(dir)}\`, or start a package with \`quilt init NAME\``,
     });
   },
-};
+});

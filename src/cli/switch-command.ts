@@ -4,31 +4,28 @@
 // mount as it was; then the new version replaces the old at once: files opened before keep
 // their old bytes, every open after sees the new version.
 import { resolve } from "node:path";
-import type { Argv } from "yargs";
 import { DaemonClient } from "../daemon/client.js";
-import type { MountInfoReply } from "../daemon/package-mount.js";
 import { daemonPaths } from "../daemon/paths.js";
 import { credentialsFingerprint } from "../daemon/s3-context.js";
 import { QuiltError, isQuiltError } from "../errors.js";
-import type { CommandContext } from "./context.js";
-
-interface SwitchArgs {
-  dir: string;
-  spec?: string;
-  previous: boolean;
-}
+import { defineCommand } from "./command.js";
+import { shortHash } from "../manifest/version-label.js";
 
 function version(v: { package: string; topHash: string }): string {
-  return `${v.package} (${v.topHash.slice(0, 9)})`;
+  return `${v.package} (${shortHash(v.topHash)})`;
 }
 
-export const switchCommand = {
+export const switchCommand = defineCommand({
   command: "switch <dir> [spec]",
   describe:
     "Move a mount to another version or tag in one step (or back with --previous); open files finish with the old bytes",
-  builder: (y: Argv) =>
+  builder: (y) =>
     y
-      .positional("dir", { type: "string", describe: "The mount point (made by quilt mount)" })
+      .positional("dir", {
+        type: "string",
+        demandOption: true,
+        describe: "The mount point (made by quilt mount)",
+      })
       .positional("spec", {
         type: "string",
         describe: "The version: a tag (v2), :tag, @hash, or ns/name[:tag][@hash] in the mount's registry",
@@ -52,7 +49,7 @@ export const switchCommand = {
       .example("quilt switch ./dataset v2", "roll forward to the version tagged v2 of the mounted package")
       .example("quilt switch ./dataset @1a2b3c4d", "switch to a version by (a prefix of) its top hash")
       .example("quilt switch ./dataset --previous", "roll back to the version before the last switch"),
-  async run(args: SwitchArgs, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     if (args.previous === (args.spec !== undefined)) {
       throw new QuiltError(
         "EUSAGE",
@@ -65,7 +62,7 @@ export const switchCommand = {
     const credentials = credentialsFingerprint(process.env);
     const mountpoint = resolve(args.dir);
     const info = await new DaemonClient(daemonPaths().socket)
-      .request<MountInfoReply & { unchanged?: boolean; stillOpen?: number }>("switch", {
+      .request("switch", {
         mountpoint,
         ...(args.previous ? { previous: true } : { spec: args.spec }),
         ...(credentials !== undefined && { credentials }),
@@ -94,4 +91,4 @@ export const switchCommand = {
     ];
     ctx.print(lines, { ...info, unchanged: info.unchanged === true, stillOpen: open });
   },
-};
+});

@@ -1,15 +1,14 @@
 // `quilt tag NAME@HASH TAG`: points a tag at an existing version (written as quilt3 does,
 // so quilt3 sees it too). The version must be named explicitly, by hash or by another tag.
-import type { Argv } from "yargs";
 import { QuiltError } from "../errors.js";
-import type { CommandContext } from "./context.js";
-import { SHORT_HASH_CHARS } from "./consumer-shared.js";
+import { defineCommand } from "./command.js";
+import { shortHash } from "../manifest/version-label.js";
 import { withRegistry } from "./shared.js";
 
-export const tagCommand = {
+export const tagCommand = defineCommand({
   command: "tag <version> <tag>",
   describe: "Point a tag at a version of a package",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withRegistry(y)
       .positional("version", {
         type: "string",
@@ -22,7 +21,7 @@ export const tagCommand = {
         demandOption: true,
       })
       .example("quilt tag bucket/dataset@18b6a77a6 stable", "bucket/dataset:stable now names 18b6a77a6..."),
-  async run(args: { version: string; tag: string }, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     const spec = ctx.quilt.parseSpec(args.version, ctx.globals.registry);
     if (spec.tag === undefined && spec.hash === undefined) {
       throw new QuiltError(
@@ -39,14 +38,11 @@ export const tagCommand = {
       ...(spec.hash !== undefined && { hash: spec.hash }),
     });
     await registry.setTag(spec.name, resolved.topHash, args.tag);
-    ctx.print(
-      `Tagged ${spec.name}@${resolved.topHash.slice(0, SHORT_HASH_CHARS)} as ${spec.name}:${args.tag}`,
-      {
-        registry: spec.registry.url,
-        name: spec.name,
-        tag: args.tag,
-        topHash: resolved.topHash,
-      },
-    );
+    ctx.print(`Tagged ${spec.name}@${shortHash(resolved.topHash)} as ${spec.name}:${args.tag}`, {
+      registry: spec.registry.url,
+      name: spec.name,
+      tag: args.tag,
+      topHash: resolved.topHash,
+    });
   },
-};
+});

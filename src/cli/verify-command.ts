@@ -1,22 +1,16 @@
 // `quilt verify DIR [--extra-files-ok] [--deep] [--package NAME]`: does DIR hold exactly the
 // files of its installed version (or of NAME)? Exit 0 when it does, 1 with one line per
 // difference (the use case's wording) and the command that fixes it, when it does not.
-// Files our install recorded and that were not touched since are trusted unless --deep.
-import type { Argv } from "yargs";
+// A file is hashed unless its size, mtime, ctime and inode are all what our install recorded
+// (no user can set a ctime back, so a rewrite with its mtime restored is hashed); --deep
+// hashes every file, as quilt3's verify always does.
 import { formatVerifyReport } from "../api/verify-directory.js";
 import type { CommandContext } from "./context.js";
+import { defineCommand } from "./command.js";
 import { noInstallError, openInstalled, shellQuote, versionJson } from "./consumer-shared.js";
 import { EXIT_DIFFERENCE } from "./exit-codes.js";
 import { cachedOnlyError, daemonMount, verifyMount } from "./mount-checks.js";
 import { openPackage, withRegistry } from "./shared.js";
-
-interface VerifyArgs {
-  dir: string;
-  package?: string;
-  extraFilesOk: boolean;
-  deep: boolean;
-  cachedOnly: boolean;
-}
 
 /** The `--package NAME [--registry R]` part of a command we suggest, empty without --package. */
 export function packageArgs(spec: string | undefined, ctx: CommandContext): string {
@@ -25,10 +19,10 @@ export function packageArgs(spec: string | undefined, ctx: CommandContext): stri
   return ` --package ${shellQuote(spec)}${registry !== undefined ? ` --registry ${shellQuote(registry)}` : ""}`;
 }
 
-export const verifyCommand = {
+export const verifyCommand = defineCommand({
   command: "verify <dir>",
   describe: "Check that a directory holds exactly the files of its package version (exit 1 if not)",
-  builder: (y: Argv) =>
+  builder: (y) =>
     withRegistry(y)
       .positional("dir", {
         type: "string",
@@ -48,7 +42,9 @@ export const verifyCommand = {
       .option("deep", {
         type: "boolean",
         default: false,
-        describe: "Hash every file, even those unchanged since the install",
+        describe:
+          "Hash every file. Without it a file is hashed unless its size, mtime, ctime and inode are all what the install " +
+          "recorded (a ctime cannot be set back, so a file rewritten with its mtime restored is still hashed)",
       })
       .option("cached-only", {
         type: "boolean",
@@ -66,7 +62,7 @@ export const verifyCommand = {
         "quilt verify ./mnt --cached-only",
         "on a mount: check the cache only; exit 1 while anything is not verified",
       ),
-  async run(args: VerifyArgs, ctx: CommandContext): Promise<void> {
+  async handler(args, ctx) {
     const mount = await daemonMount(args.dir);
     if (mount) return verifyMount(ctx, args.dir, mount, args);
     if (args.cachedOnly) throw cachedOnlyError(args.dir);
@@ -79,7 +75,7 @@ export const verifyCommand = {
     const r = await pkg.verifyDirectoryMatchesManifest(args.dir, {
       deep: args.deep,
       extraFilesOk: args.extraFilesOk,
-      onProgress: (p) => progress.update({ done: p.filesHashed, total: p.filesToHash }),
+      onProgress: progress.onHashing,
     });
     progress.finish();
     if (!r.ok) ctx.exitCode = EXIT_DIFFERENCE;
@@ -97,4 +93,4 @@ export const verifyCommand = {
       hashed: r.hashed,
     });
   },
-};
+});

@@ -2,17 +2,14 @@
 // or the short top hash of its build) and where each part of its data comes from; once
 // pushed and unchanged since, the package it became and "Data matches manifest".
 // Exit status 1 while the workspace holds changes not pushed as a package, as `status`
-// of a modified installed directory does. Importing this module plugs it into `quilt
-// status` (status-command.ts asks its handlers after looking for an install record).
+// of a modified installed directory does. status-command.ts asks this module once it
+// found no install record.
 import { existsSync } from "node:fs";
 import type { CommandContext } from "./context.js";
 import { EXIT_DIFFERENCE, EXIT_OK } from "./exit-codes.js";
-import { statusHandlers } from "./status-command.js";
 import { dataLines, formatDataLines, userPath } from "./workspace-display.js";
 import { findWorkspaceRoot, Workspace } from "./workspace.js";
-
-/** Length of the short top hash shown, as in the use cases. */
-const SHORT_HASH = 9;
+import { shortHash } from "../manifest/version-label.js";
 
 /** Prints the status of the workspace at or above `dir`; false (nothing printed) when there is none. */
 export async function workspaceStatus(ctx: CommandContext, dir: string): Promise<boolean> {
@@ -29,13 +26,13 @@ export async function workspaceStatus(ctx: CommandContext, dir: string): Promise
   if (pushed && top !== undefined) {
     human.push(
       pushed.tag !== undefined
-        ? `Package: ${b.name}:${pushed.tag} (${top.slice(0, SHORT_HASH)})`
-        : `Package: ${b.name}@${top.slice(0, SHORT_HASH)}`,
+        ? `Package: ${b.name}:${pushed.tag} (${shortHash(top)})`
+        : `Package: ${b.name}@${shortHash(top)}`,
     );
     human.push("Data matches manifest");
   } else {
     human.push(
-      `PackageBuilder: ${b.name} (${top === undefined ? "pre-manifest" : top.slice(0, SHORT_HASH)})`,
+      `PackageBuilder: ${b.name} (${top === undefined ? "pre-manifest" : shortHash(top)})`,
       "",
       "Data:",
     );
@@ -76,5 +73,3 @@ export async function workspaceStatus(ctx: CommandContext, dir: string): Promise
   ctx.exitCode = ws.staleFiles.length > 0 ? EXIT_DIFFERENCE : EXIT_OK;
   return true;
 }
-
-statusHandlers.push(workspaceStatus);

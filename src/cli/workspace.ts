@@ -17,7 +17,7 @@ import {
 import { INSTALL_STATE_FILE } from "../api/install-state.js";
 import { PackageBuilder, type BuilderSnapshot } from "../api/package-builder.js";
 import { STATE_DIR } from "../api/safe-path.js";
-import { errnoCode, QuiltError } from "../errors.js";
+import { errnoCode, errorMessage, QuiltError } from "../errors.js";
 import type { CommandContext } from "./context.js";
 
 export const WORKSPACE_FILE = "workspace.json";
@@ -73,22 +73,31 @@ export function findInstalledRoot(start: string): string | undefined {
 async function readWorkspaceFile(root: string): Promise<WorkspaceFile> {
   const path = workspaceStatePath(root);
   const text = await readFile(path, "utf8");
-  let v: Partial<WorkspaceFile>;
   try {
-    v = JSON.parse(text) as Partial<WorkspaceFile>;
-    if (v.format !== FORMAT || typeof v.generation !== "number")
-      throw new Error(`unknown format ${JSON.stringify(v.format)}`);
-    checkBuilderState(v.builder);
+    return checkWorkspaceFile(JSON.parse(text));
   } catch (err) {
-    throw new QuiltError(
-      "EBADMANIFEST",
-      `${path} is not a valid workspace state: ${(err as Error).message}`,
-      {
-        hint: "it was edited or damaged; move it away and `quilt init` again to start over",
-      },
-    );
+    throw new QuiltError("EBADMANIFEST", `${path} is not a valid workspace state: ${errorMessage(err)}`, {
+      hint: "it was edited or damaged; move it away and `quilt init` again to start over",
+    });
   }
-  return v as WorkspaceFile;
+}
+
+/** The parsed file if it is one save() could have written, its builder state checked too. */
+function checkWorkspaceFile(v: unknown): WorkspaceFile {
+  const file = typeof v === "object" && v !== null ? v : {};
+  const format = "format" in file ? file.format : undefined;
+  const generation = "generation" in file ? file.generation : undefined;
+  if (format !== FORMAT || typeof generation !== "number")
+    throw new Error(`unknown format ${JSON.stringify(format)}`);
+  const dataPrefix = "dataPrefix" in file ? file.dataPrefix : undefined;
+  if (dataPrefix !== undefined && typeof dataPrefix !== "string")
+    throw new Error("dataPrefix is not a string");
+  return {
+    format,
+    generation,
+    ...(dataPrefix !== undefined && { dataPrefix }),
+    builder: checkBuilderState("builder" in file ? file.builder : undefined),
+  };
 }
 
 /**
@@ -134,7 +143,7 @@ async function replaceAtomically(path: string, data: string): Promise<void> {
 
 async function removeStaleTemps(stateDir: string): Promise<void> {
   const now = Date.now();
-  for (const name of await readdir(stateDir).catch(() => [] as string[])) {
+  for (const name of await readdir(stateDir).catch((): string[] => [])) {
     if (!TEMP_RE.test(name)) continue;
     const path = join(stateDir, name);
     const st = await stat(path).catch(() => undefined);
@@ -167,7 +176,7 @@ export class Workspace {
   static async open(root: string, output: (line: string) => void, ctx: CommandContext): Promise<Workspace> {
     const file = await readWorkspaceFile(root);
     const { builder, staleFiles, warnings, stamps } = await restoreBuilder(file.builder, {
-      context: ctx.quilt,
+      session: ctx.quilt,
       output,
     });
     return new Workspace(root, headerOf(file), builder, staleFiles, warnings, stamps, output);
@@ -178,7 +187,7 @@ export class Workspace {
     const b = this.builder;
     const name = b.defaultTag === undefined ? b.name : `${b.name}:${b.defaultTag}`;
     this.builder = PackageBuilder.fromState(name, snapshot, {
-      context: b.context,
+      session: b.session,
       registry: b.registry.url,
       output: this.output,
     });

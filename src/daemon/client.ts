@@ -1,9 +1,23 @@
 // The CLI's side of the socket: one request, its progress events, one reply. A daemon
 // error reply becomes the same QuiltError (code, message, hint) it was in the daemon.
+// Requests and replies are typed by the operation (ops.ts); replies are not checked again:
+// they come from the daemon this CLI started, of the same version.
 import { connect, type Socket } from "node:net";
 import { QuiltError, errnoCode, isErrorCode } from "../errors.js";
 import { FrameReader } from "./frame-reader.js";
-import { isReply, MAX_FRAME_BYTES, PROTOCOL_VERSION, type Operation, type ServerFrame } from "./protocol.js";
+import type { Operation, Params, Progress, Reply } from "./ops.js";
+import { isReply, MAX_FRAME_BYTES, PROTOCOL_VERSION, type ServerFrame } from "./protocol.js";
+
+export interface RequestOptions<K extends Operation> {
+  onProgress?: (d: Progress<K>) => void;
+  timeoutMs?: number;
+}
+
+/** (params, options), where params may be left out when the operation needs none. */
+type RequestArgs<K extends Operation> =
+  Record<never, never> extends Params<K>
+    ? [params?: Params<K>, opts?: RequestOptions<K>]
+    : [params: Params<K>, opts?: RequestOptions<K>];
 
 export class DaemonClient {
   private nextId = 1;
@@ -11,15 +25,11 @@ export class DaemonClient {
   constructor(readonly socketPath: string) {}
 
   /** Sends one request and waits for its reply. */
-  async request<T = unknown>(
-    op: Operation,
-    params: Record<string, unknown> = {},
-    opts: { onProgress?: (d: Record<string, unknown>) => void; timeoutMs?: number } = {},
-  ): Promise<T> {
+  async request<K extends Operation>(op: K, ...[params, opts = {}]: RequestArgs<K>): Promise<Reply<K>> {
     const socket = await this.connect();
     const id = this.nextId++;
     try {
-      return await new Promise<T>((resolve, reject) => {
+      return await new Promise<Reply<K>>((resolve, reject) => {
         const reader = new FrameReader(MAX_FRAME_BYTES);
         const timer = opts.timeoutMs
           ? setTimeout(
@@ -55,10 +65,10 @@ export class DaemonClient {
             }
             if (frame.id !== id) continue;
             if (!isReply(frame)) {
-              opts.onProgress?.(frame.data);
+              opts.onProgress?.(frame.data as Progress<K>);
               continue;
             }
-            if (frame.ok) done(() => resolve(frame.result as T));
+            if (frame.ok) done(() => resolve(frame.result as Reply<K>));
             else {
               // A code this client does not know (EPROTO, or a newer daemon's) is still a failure.
               const code = isErrorCode(frame.error.code) ? frame.error.code : "EINTERNAL";
@@ -82,7 +92,7 @@ export class DaemonClient {
           ),
         );
         socket.on("error", (err) => done(() => reject(err)));
-        socket.write(JSON.stringify({ id, v: PROTOCOL_VERSION, op, params }) + "\n");
+        socket.write(JSON.stringify({ id, v: PROTOCOL_VERSION, op, params: params ?? {} }) + "\n");
       });
     } finally {
       socket.destroy();

@@ -4,16 +4,16 @@
 // clears stale mounts and mounts them again, each with its own registry and context.
 // Shutdown is ordered and idempotent: stop accepting requests, unmount everything, close
 // the cache (flushing the index).
-import { BlockCache } from "../cache/block-cache.js";
-import { cacheClaims, cacheDir, cacheSizeBytes, s3Timeouts } from "../config.js";
+import type { BlockCache } from "../cache/block-cache.js";
 import { QuiltError, isQuiltError } from "../errors.js";
 import { canonicalMountPath, clearStaleMount, mountAt, mountState } from "../fs/mount-table.js";
 import { log } from "../log.js";
 import { parseRegistryUrl } from "../manifest/registry-url.js";
-import { emptyCounts, type RequestCounts } from "../storage/counting-store.js";
+import { shortHash } from "../manifest/version-label.js";
 import { manifestKey } from "../storage/registry-layout.js";
-import { openRegistry, Stores } from "../storage/stores.js";
-import { dirname, join } from "node:path";
+import type { Stores } from "../storage/stores.js";
+import { Session } from "../session.js";
+import { dirname } from "node:path";
 import { makePrivateDir } from "../private-dir.js";
 import { PackageMount } from "./package-mount.js";
 import { ManifestIndex } from "../storage/manifest-index.js";
@@ -21,7 +21,8 @@ import { type IndexedVersion, openIndexedVersion } from "./indexed-version.js";
 import { readMountRecords, writeMountRecords, type MountRecord } from "./mount-records.js";
 import { parseSwitchRequest, switchMount, type VersionLoader } from "./mount-switch.js";
 import { KeyedQueue } from "./keyed-queue.js";
-import { mountpointParam, parseMountRequest } from "./mount-request.js";
+import { parseMountRequest } from "./mount-request.js";
+import type { MountDescription } from "./ops.js";
 import {
   checkCredentials,
   credentialsFingerprint,
@@ -30,8 +31,8 @@ import {
   s3StoreOptions,
   type S3Context,
 } from "./s3-context.js";
-import type { DaemonPaths } from "./paths.js";
-import { SocketServer, type Handler } from "./socket-server.js";
+import { daemonSessionOptions, type DaemonPaths } from "./paths.js";
+import { SocketServer, type Handlers } from "./socket-server.js";
 
 /**
  * At most this many keys per list in a verify or force-match reply: a reply is one socket
@@ -60,7 +61,7 @@ export interface DaemonOptions {
 }
 
 /** A mount as `quilt mounts` and `quilt status` show it: with the S3 context it reads through. */
-function describe(m: PackageMount) {
+function describe(m: PackageMount): MountDescription {
   return { ...m.info(), s3: m.record.s3 ?? null };
 }
 
@@ -72,8 +73,6 @@ export class Daemon {
   private closing: Promise<void> | undefined;
   private restoring: Promise<void> = Promise.resolve();
   private ready = false;
-  /** One Stores (connection pool, credentials) per S3 context, by s3ContextKey. */
-  private readonly storesByContext = new Map<string, Stores>();
   readonly startedAt = new Date();
   /** Resolves when the daemon has shut down (by request or signal). */
   readonly stopped: Promise<void>;
@@ -81,6 +80,8 @@ export class Daemon {
 
   private constructor(
     readonly paths: DaemonPaths,
+    /** The daemon's cache settings and one Stores (connection pool, credentials) per S3 context of its mounts. */
+    private readonly session: Session,
     readonly cache: BlockCache,
     /** The manifests of mounted versions, indexed once: remounts and restarts read no JSONL. */
     readonly manifests: ManifestIndex,
@@ -91,26 +92,24 @@ export class Daemon {
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const env = opts.env ?? process.env;
-    const maxBytes = opts.cacheBytes ?? cacheSizeBytes(env);
-    s3Timeouts(env); // a bad value stops the start here, not the first mount
-    // Default locations are made private (tightened if an older version left them 0755);
-    // directories the user named keep the mode they have.
-    await makePrivateDir(dirname(opts.paths.dir), { tighten: !env.QUILT_STATE_DIR });
-    await makePrivateDir(cacheDir(env), { tighten: !env.QUILT_CACHE_DIR });
-    const cache = await BlockCache.open({
-      dataDir: opts.paths.data,
-      indexDir: opts.paths.index,
-      maxBytes,
-      ...(!cacheClaims(env) && { claims: false }),
+    // Its cache settings and S3 timeouts from its environment (a bad value stops the start
+    // here, not the first mount); its block cache's index in its state directory.
+    const session = new Session({
+      ...daemonSessionOptions(opts.paths, env),
+      ...(opts.cacheBytes !== undefined && { cacheBytes: opts.cacheBytes }),
     });
-    const d = new Daemon(opts.paths, cache, ManifestIndex.open(opts.paths.manifests), env);
+    // Default locations are made private (tightened if an older version left them 0755);
+    // directories the user named keep the mode they have (the cache directory: see Session).
+    await makePrivateDir(dirname(opts.paths.dir), { tighten: !env.QUILT_STATE_DIR });
+    const cache = await session.blockCache();
+    const d = new Daemon(opts.paths, session, cache, ManifestIndex.open(opts.paths.manifests), env);
     d.server = new SocketServer(opts.paths.socket, d.handlers());
     try {
       await d.server.open();
     } catch (err) {
       // Another daemon holds the socket: this one never served anything.
       await d.manifests.close();
-      await cache.close();
+      await session.close();
       throw err;
     }
     // Holding the state directory, this daemon is the index's only user: private copies it
@@ -153,34 +152,18 @@ export class Daemon {
     );
   }
 
+  /** One Stores per S3 context, never the daemon's own (the shell that started it is not the caller). */
   private storesFor(context: S3Context): Stores {
-    const key = s3ContextKey(context);
-    let stores = this.storesByContext.get(key);
-    if (!stores) {
-      // Timeouts are the daemon's own (its environment), like its cache settings.
-      stores = new Stores({ ...s3Timeouts(this.env), ...s3StoreOptions(context) });
-      this.storesByContext.set(key, stores);
-    }
-    return stores;
+    return this.session.storesFor(s3ContextKey(context), s3StoreOptions(context));
   }
 
   /** Request counts over every S3 context. */
-  private requestCounts(): { s3: RequestCounts; local: RequestCounts } {
-    const total = { s3: emptyCounts(), local: emptyCounts() };
-    for (const stores of this.storesByContext.values()) {
-      const c = stores.counts();
-      for (const backend of ["s3", "local"] as const) {
-        for (const k of Object.keys(total[backend]) as (keyof RequestCounts)[])
-          total[backend][k] += c[backend][k];
-      }
-    }
-    return total;
+  private requestCounts() {
+    return this.session.requestCounts();
   }
 
   private registry(url: string, stores: Stores) {
-    return openRegistry(parseRegistryUrl(url), stores, {
-      manifestCacheDir: join(cacheDir(this.env), "manifests"),
-    });
+    return this.session.registryThrough(parseRegistryUrl(url), stores);
   }
 
   /** The stores and registry a record reads through: its own S3 context. */
@@ -257,16 +240,16 @@ export class Daemon {
     };
   }
 
-  private mountAt(path: unknown): PackageMount {
-    const m = typeof path === "string" ? this.mounts.get(path) : undefined;
+  private mountAt(path: string): PackageMount {
+    const m = this.mounts.get(path);
     if (!m)
-      throw new QuiltError("ENOTFOUND", `${String(path)} is not a quilt mount`, {
+      throw new QuiltError("ENOTFOUND", `${path} is not a quilt mount`, {
         hint: "list mounts with `quilt mounts`",
       });
     return m;
   }
 
-  private handlers(): Record<string, Handler> {
+  private handlers(): Handlers {
     return {
       ping: async () => ({
         pid: process.pid,
@@ -312,7 +295,7 @@ export class Daemon {
           const target = `${spec.name}${spec.tag !== undefined ? `:${spec.tag}` : ""}${spec.hash !== undefined ? `@${spec.hash}` : ""}`;
           throw new QuiltError(
             "EBUSY",
-            `${mountpoint} is already mounted (${r.name}@${r.topHash.slice(0, 9)}${r.verify === "strict" ? ", --verify strict" : ""})`,
+            `${mountpoint} is already mounted (${r.name}@${shortHash(r.topHash)}${r.verify === "strict" ? ", --verify strict" : ""})`,
             {
               hint: `unmount it first: quilt unmount ${mountpoint}${switchable ? `; or switch it to that version in place: quilt switch ${mountpoint} ${target}` : ""}`,
             },
@@ -338,10 +321,10 @@ export class Daemon {
       },
       unmount: async (p) => {
         await this.restoring;
-        const mountpoint = await canonicalMountPath(mountpointParam(p, "unmount"));
+        const mountpoint = await canonicalMountPath(p.mountpoint);
         return this.exclusive.run(mountpoint, async () => {
           const m = this.mountAt(mountpoint);
-          await m.unmount(p.force === true);
+          await m.unmount(p.force ?? false);
           this.mounts.delete(mountpoint);
           await this.saveRecords();
           return { mountpoint };
@@ -371,15 +354,15 @@ export class Daemon {
         requests: this.requestCounts(),
       }),
       verify: async (p, ctx) => {
-        const r = await this.mountAt(await canonicalMountPath(mountpointParam(p, "verify"))).verify({
-          cachedOnly: p.cachedOnly === true,
+        const r = await this.mountAt(await canonicalMountPath(p.mountpoint)).verify({
+          cachedOnly: p.cachedOnly ?? false,
           onProgress: (x) => ctx.progress(x),
         });
         return { ...r, ...capList(r.failed, "failed"), ...capList(r.unverified, "unverified") };
       },
       "force-match": async (p, ctx) => {
-        const r = await this.mountAt(await canonicalMountPath(mountpointParam(p, "force-match"))).forceMatch({
-          cachedOnly: p.cachedOnly === true,
+        const r = await this.mountAt(await canonicalMountPath(p.mountpoint)).forceMatch({
+          cachedOnly: p.cachedOnly ?? false,
           onProgress: (x) => ctx.progress(x),
         });
         return {
@@ -394,12 +377,12 @@ export class Daemon {
           ...capList(r.unrepaired, "unrepaired"),
         };
       },
-      status: async (p) => describe(this.mountAt(await canonicalMountPath(mountpointParam(p, "status")))),
+      status: async (p) => describe(this.mountAt(await canonicalMountPath(p.mountpoint))),
       // `quilt cache clear` while this daemon runs: its index must forget the blocks it
       // deletes, or it would believe in files that are gone (and report false failures).
       // Its own blocks only, unless asked for every block of the (possibly shared) data directory.
       "cache-clear": async (p) => {
-        await this.cache.clear({ all: p.all === true });
+        await this.cache.clear({ all: p.all ?? false });
         return { cleared: true };
       },
       shutdown: async () => {
@@ -420,10 +403,8 @@ export class Daemon {
       }
       this.mounts.clear();
       if (!opts.keepRecords) await writeMountRecords(this.paths.mounts, []);
-      await this.cache.close();
+      await this.session.close(); // the cache and every S3 context's connections
       await this.manifests.close();
-      await Promise.all([...this.storesByContext.values()].map((s) => s.close()));
-      this.storesByContext.clear();
       log().info("daemon stopped");
       this.resolveStopped();
     })();

@@ -6,7 +6,7 @@ import { IndexedTree } from "../fs/indexed-tree.js";
 import type { JsonValue } from "../manifest/json-value.js";
 import type { ManifestEntry } from "../manifest/manifest.js";
 import { type ManifestIndex, type VersionId, versionKey } from "../storage/manifest-index.js";
-import { decodeHeader, type VersionHeader } from "../storage/manifest-index-records.js";
+import { decodeVersionHeader, type VersionHeader } from "../storage/manifest-index-records.js";
 import { parseEntry } from "../manifest/manifest-reader.js";
 import type { Registry } from "../storage/registry.js";
 import type { TopHash } from "../types.js";
@@ -27,7 +27,7 @@ export class IndexedVersion {
     this.vid = versionKey(id);
     this.tree = new IndexedTree(index, this.vid, header);
     const body = index.headerBody(this.vid);
-    this.userMeta = body === undefined ? new Map() : decodeHeader(body).userMeta;
+    this.userMeta = body === undefined ? new Map() : decodeVersionHeader(body).userMeta;
   }
 
   get topHash(): TopHash {

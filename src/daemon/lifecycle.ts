@@ -10,6 +10,7 @@ import { QuiltError, isQuiltError } from "../errors.js";
 import { fusermountUnmount, mountState } from "../fs/mount-table.js";
 import { DaemonClient } from "./client.js";
 import { readMountRecords, writeMountRecords } from "./mount-records.js";
+import type { PingReply } from "./ops.js";
 import type { DaemonPaths } from "./paths.js";
 
 /** How long a starting daemon may take to answer (opening the cache index, remounting). */
@@ -17,17 +18,9 @@ const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 30_000;
 const POLL_MS = 100;
 
-export interface DaemonInfo {
-  pid: number;
-  startedAt: string;
-  mounts: number;
-  /** False while a starting daemon is still remounting what the previous one held. */
-  ready?: boolean;
-}
-
-export async function pingDaemon(paths: DaemonPaths): Promise<DaemonInfo | undefined> {
+export async function pingDaemon(paths: DaemonPaths): Promise<PingReply | undefined> {
   try {
-    return await new DaemonClient(paths.socket).request<DaemonInfo>("ping", {}, { timeoutMs: 5_000 });
+    return await new DaemonClient(paths.socket).request("ping", {}, { timeoutMs: 5_000 });
   } catch (err) {
     if (isQuiltError(err, "EUNREACHABLE")) return undefined;
     throw err;
@@ -67,7 +60,7 @@ export async function ensureDaemon(
   paths: DaemonPaths,
   env: NodeJS.ProcessEnv,
   extraArgs: string[] = [],
-): Promise<{ info: DaemonInfo; started: boolean }> {
+): Promise<{ info: PingReply; started: boolean }> {
   const running = await pingDaemon(paths);
   if (running)
     return {
@@ -105,7 +98,7 @@ export async function ensureDaemon(
  * A daemon someone else starts (systemd's `quilt daemon run`): its info once it answers and
  * has remounted what its predecessor held, or undefined if it has not within `ms`.
  */
-export async function waitForDaemon(paths: DaemonPaths, ms: number): Promise<DaemonInfo | undefined> {
+export async function waitForDaemon(paths: DaemonPaths, ms: number): Promise<PingReply | undefined> {
   const deadline = Date.now() + ms;
   for (;;) {
     const info = await pingDaemon(paths);
@@ -116,7 +109,7 @@ export async function waitForDaemon(paths: DaemonPaths, ms: number): Promise<Dae
 }
 
 /** Waits until the daemon has remounted what its predecessor held. */
-async function waitReady(paths: DaemonPaths, deadline: number): Promise<DaemonInfo> {
+async function waitReady(paths: DaemonPaths, deadline: number): Promise<PingReply> {
   while (Date.now() < deadline) {
     const info = await pingDaemon(paths);
     if (info?.ready !== false && info !== undefined) return info;

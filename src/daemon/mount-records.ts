@@ -36,11 +36,6 @@ export interface MountVersion {
   topHash: string;
 }
 
-/** name:tag, or name@hash9 for a version mounted by hash: how mounts are named to users. */
-export function mountLabel(r: Pick<MountRecord, "name" | "tag" | "topHash">): string {
-  return `${r.name}${r.tag !== undefined ? `:${r.tag}` : `@${r.topHash.slice(0, 9)}`}`;
-}
-
 export async function readMountRecords(path: string): Promise<MountRecord[]> {
   try {
     const parsed = JSON.parse(await readFile(path, "utf8")) as { mounts?: MountRecord[] };

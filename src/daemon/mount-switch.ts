@@ -6,8 +6,8 @@
 import { QuiltError } from "../errors.js";
 import { parsePackageSpec, type PackageSpec } from "../manifest/package-spec.js";
 import type { IndexedVersion } from "./indexed-version.js";
-import { mountpointParam } from "./mount-request.js";
 import type { MountRecord, MountVersion } from "./mount-records.js";
+import type { SwitchParams } from "./ops.js";
 import type { PackageMount } from "./package-mount.js";
 
 export interface SwitchRequest {
@@ -18,17 +18,16 @@ export interface SwitchRequest {
   credentials?: string;
 }
 
-export function parseSwitchRequest(p: Record<string, unknown>): SwitchRequest {
-  const mountpoint = mountpointParam(p, "switch");
-  if (p.credentials !== undefined && typeof p.credentials !== "string")
-    throw new QuiltError("EUSAGE", '"credentials" must be a fingerprint string');
-  const credentials = typeof p.credentials === "string" ? { credentials: p.credentials } : {};
+/** A switch request's params (checked by their schema at the socket): a spec or previous, exactly one. */
+export function parseSwitchRequest(p: SwitchParams): SwitchRequest {
+  const { mountpoint } = p;
+  const credentials = p.credentials !== undefined ? { credentials: p.credentials } : {};
   if (p.previous === true) {
     if (p.spec !== undefined)
       throw new QuiltError("EUSAGE", "A switch request names either a spec or previous, not both");
     return { mountpoint, target: { previous: true }, ...credentials };
   }
-  if (typeof p.spec !== "string" || p.spec === "")
+  if (p.spec === undefined || p.spec === "")
     throw new QuiltError(
       "EUSAGE",
       'A switch request needs a "spec" (a tag, @hash or ns/name[:tag][@hash]) or "previous": true',

@@ -17,10 +17,11 @@ import type { ManifestEntry } from "../manifest/manifest.js";
 import { assertHashType, EntryHasher, verifyHash } from "../manifest/checksums.js";
 import type { FaultCounts } from "../storage/fault-counters.js";
 import type { Stores } from "../storage/stores.js";
-import { CachedEntryReader } from "./cached-entry-reader.js";
+import { MountEntryReader } from "./mount-entry-reader.js";
 import { PresenceCounts } from "./presence-counts.js";
 import type { IndexedVersion } from "./indexed-version.js";
-import { mountLabel, type MountRecord, type MountVersion } from "./mount-records.js";
+import type { MountRecord, MountVersion } from "./mount-records.js";
+import { versionLabel } from "../manifest/version-label.js";
 
 export interface MountCheck {
   ok: boolean;
@@ -91,7 +92,7 @@ export class PackageMount {
   private handle: MountHandle | undefined;
   /** Keys a verify found broken (logical key -> reason), until a force-match repairs them. */
   private readonly unrepaired = new Map<string, string>();
-  private readonly reader: CachedEntryReader;
+  private readonly reader: MountEntryReader;
   private core: QuiltFilesystem | undefined;
   /** What `info` says is cached, counted again only when the cache changed. */
   readonly presence: PresenceCounts;
@@ -103,12 +104,12 @@ export class PackageMount {
     private readonly cache: BlockCache,
     private readonly stores: Stores,
   ) {
-    this.reader = new CachedEntryReader(cache, stores, record.verify === "strict");
+    this.reader = new MountEntryReader(cache, stores, record.verify === "strict");
     this.presence = new PresenceCounts(cache);
   }
 
   get label(): string {
-    return mountLabel(this.record);
+    return versionLabel(this.record);
   }
 
   /** Size of the manifest this mount serves, when its registry said (`quilt mount` prints it). */
@@ -219,7 +220,7 @@ export class PackageMount {
       unverifiedCount: this.reader.unverified.size,
       failedCount: this.reader.failed.size,
       previous: this.record.previous
-        ? { ...this.record.previous, package: mountLabel({ ...this.record.previous }) }
+        ? { ...this.record.previous, package: versionLabel({ ...this.record.previous }) }
         : null,
     };
   }

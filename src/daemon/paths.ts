@@ -5,6 +5,7 @@
 // in the cache directory, which may be shared.
 import { join } from "node:path";
 import { cacheDataDir, stateDir } from "../config.js";
+import type { SessionOptions } from "../session.js";
 
 export interface DaemonPaths {
   dir: string;
@@ -16,6 +17,11 @@ export interface DaemonPaths {
   /** The manifests of mounted versions, indexed (storage/manifest-index.ts). */
   manifests: string;
   data: string;
+}
+
+/** The daemon's session: its block cache indexed in its state directory, over its data directory. */
+export function daemonSessionOptions(paths: DaemonPaths, env: NodeJS.ProcessEnv): SessionOptions {
+  return { env, dataDir: paths.data, indexDir: paths.index };
 }
 
 export function daemonPaths(env: NodeJS.ProcessEnv = process.env, dataDir?: string): DaemonPaths {

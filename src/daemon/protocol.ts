@@ -1,27 +1,16 @@
 // The daemon's local socket protocol: newline-delimited JSON, one request per line with
 // an id and the protocol version, one reply per request with the same id, and progress
-// events for long operations (verify, prefetch) before the reply. Frames are bounded so a
-// client can never make the daemon buffer without limit.
+// events for long operations (verify, force-match) before the reply. Frames are bounded so
+// a client can never make the daemon buffer without limit. This file is the envelope; what
+// each operation carries and answers is in ops.ts.
 import type { ErrorCode } from "../errors.js";
+import { isOperation, type Operation } from "./ops.js";
 
 export const PROTOCOL_VERSION = 1;
 /** Largest frame either side accepts (1 MiB): requests are small; replies list mounts and differences. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
-export type Operation =
-  | "ping"
-  | "mount"
-  | "unmount"
-  | "list"
-  | "stats"
-  | "verify"
-  | "force-match"
-  | "status"
-  | "prefetch"
-  | "cache-clear"
-  | "switch"
-  | "shutdown";
-
+/** A request as it arrives: its params are not checked yet (ops.ts checkParams does that). */
 export interface Request {
   id: number;
   v: number;
@@ -35,12 +24,14 @@ export interface WireError {
   hint?: string;
 }
 
+/** `result` is the operation's Reply (ops.ts); the envelope does not know which operation it answers. */
 export type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: WireError };
 
 export interface ProgressEvent {
   id: number;
   event: "progress";
-  data: Record<string, unknown>;
+  /** The operation's Progress (ops.ts). */
+  data: unknown;
 }
 
 export type ServerFrame = Reply | ProgressEvent;
@@ -49,30 +40,14 @@ export function isReply(f: ServerFrame): f is Reply {
   return "ok" in f;
 }
 
-const OPERATIONS = new Set<Operation>([
-  "ping",
-  "mount",
-  "unmount",
-  "list",
-  "stats",
-  "verify",
-  "force-match",
-  "status",
-  "prefetch",
-  "cache-clear",
-  "switch",
-  "shutdown",
-]);
-
 /** Validates a parsed request frame; returns the problem, or null when it is well formed. */
 export function requestProblem(v: unknown): string | null {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return "a request must be a JSON object";
-  const r = v as Partial<Request>;
+  const r = v as Partial<Record<keyof Request, unknown>>;
   if (typeof r.id !== "number" || !Number.isSafeInteger(r.id)) return 'a request needs an integer "id"';
   if (r.v !== PROTOCOL_VERSION)
     return `unsupported protocol version ${JSON.stringify(r.v)} (this daemon speaks ${PROTOCOL_VERSION})`;
-  if (typeof r.op !== "string" || !OPERATIONS.has(r.op as Operation))
-    return `unknown operation ${JSON.stringify(r.op)}`;
+  if (!isOperation(r.op)) return `unknown operation ${JSON.stringify(r.op)}`;
   if (
     r.params !== undefined &&
     (typeof r.params !== "object" || r.params === null || Array.isArray(r.params))

@@ -10,23 +10,26 @@ import { errnoCode, QuiltError } from "../errors.js";
 import { log } from "../log.js";
 import { asQuiltError } from "../os-errors.js";
 import { FrameReader, FrameTooLarge } from "./frame-reader.js";
+import { checkParams, type Operation, type Params, type Progress, type Reply as OpReply } from "./ops.js";
 import {
   MAX_FRAME_BYTES,
   requestProblem,
-  type Operation,
   type Reply,
   type Request,
   type ServerFrame,
   type WireError,
 } from "./protocol.js";
 
-export interface HandlerContext {
+export interface HandlerContext<K extends Operation> {
   /** Sends a progress event for this request (dropped if the client has gone). */
-  progress(data: Record<string, unknown>): void;
+  progress(data: Progress<K>): void;
   signal: AbortSignal;
 }
 
-export type Handler = (params: Record<string, unknown>, ctx: HandlerContext) => Promise<unknown>;
+/** Serves one operation: its params were checked against its schema before the call. */
+export type Handler<K extends Operation> = (params: Params<K>, ctx: HandlerContext<K>) => Promise<OpReply<K>>;
+
+export type Handlers = { [K in Operation]: Handler<K> };
 
 /**
  * Per connection, at most this many requests are handled at once; past it, or while more
@@ -53,7 +56,7 @@ export class SocketServer {
 
   constructor(
     readonly path: string,
-    private readonly handlers: Partial<Record<Operation, Handler>>,
+    private readonly handlers: Partial<Handlers>,
   ) {}
 
   async open(): Promise<void> {
@@ -143,11 +146,9 @@ export class SocketServer {
         error: { code: "EPROTO", message: "a request must be one line of JSON" },
       });
     }
-    const handler = this.handlers[req.op];
     let reply: Reply;
     try {
-      if (!handler) throw new QuiltError("EUSAGE", `operation ${req.op} is not available`);
-      const result = await handler(req.params ?? {}, {
+      const result = await this.dispatch(req.op, req.params ?? {}, {
         progress: (data) => send({ id: req.id, event: "progress", data }),
         signal,
       });
@@ -157,6 +158,17 @@ export class SocketServer {
       reply = { id: req.id, ok: false, error: toWireError(err) };
     }
     send(reply);
+  }
+
+  /** The one place a request's params are checked: a handler only sees its declared shape. */
+  private async dispatch<K extends Operation>(
+    op: K,
+    params: Record<string, unknown>,
+    ctx: HandlerContext<K>,
+  ): Promise<OpReply<K>> {
+    const handler = this.handlers[op];
+    if (!handler) throw new QuiltError("EUSAGE", `operation ${op} is not available`);
+    return handler(checkParams(op, params), ctx);
   }
 
   async close(): Promise<void> {

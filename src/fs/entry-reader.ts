@@ -32,6 +32,11 @@ export interface EntryReader {
    * mount uses auto_cache), so no page of a condemned file outlives the verdict.
    */
   hasFailed?(logicalKey: string): boolean;
+  /**
+   * False while no entry has failed: every attribute asks `hasFailed`, and this spares the
+   * core building each file's path (a walk up the index) to ask it.
+   */
+  anyFailed?(): boolean;
   /** Called once per successful `open`, when the last file descriptor sharing it is closed. */
   release?(handle: ReadHandle): void | Promise<void>;
 }

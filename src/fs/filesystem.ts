@@ -14,7 +14,13 @@ import { OpenFiles } from "./open-files.js";
 import { InodeTree, NOT_A_DIRECTORY, NOT_FOUND } from "./inode-tree.js";
 import type { FsTree } from "./tree.js";
 import type { JsonValue } from "../manifest/json-value.js";
-import { type PackageXattrs, XATTR_SIZE_MAX, xattrNames, xattrText } from "./xattrs.js";
+import {
+  isUnsupportedNamespace,
+  type PackageXattrs,
+  XATTR_SIZE_MAX,
+  xattrNames,
+  xattrText,
+} from "./xattrs.js";
 
 export interface Attr {
   ino: number;
@@ -33,6 +39,13 @@ export interface Attr {
 export interface DirEntry {
   name: string;
   attr: Attr;
+}
+
+/** A directory entry as FUSE's readdir passes it on: the kernel keeps only the inode and the type. */
+export interface Dirent {
+  name: string;
+  ino: number;
+  mode: number;
 }
 
 export interface StatFs {
@@ -82,6 +95,10 @@ const FAILED_MTIME = new Date(0);
 
 /** st_blksize, the I/O size programs like cp use: one FUSE read request (128 KiB). */
 export const PREFERRED_IO_BYTES = 128 * 1024;
+/** Every directory's mode: read-only, searchable. */
+const DIR_MODE = fsConstants.S_IFDIR | 0o555;
+/** Every file's mode: read-only. */
+const FILE_MODE = fsConstants.S_IFREG | 0o444;
 /** A directory's st_size, as ext4 and s3fs report it; nothing reads it. */
 const DIR_SIZE = 4096;
 /** NAME_MAX on Linux: the longest name the kernel passes in a lookup. */
@@ -245,6 +262,31 @@ export class QuiltFilesystem {
     return { self: this.attrIn(g, ino), parent: this.attrIn(g, g.tree.parent(ino)), children };
   }
 
+  /**
+   * The directory's entries for FUSE's readdir, "." and ".." first: names, inodes and types
+   * only. libfuse 2 hands the kernel nothing else of a listing (it has no READDIRPLUS), so
+   * the size, times and failed-state of every child would be computed for nothing; the
+   * kernel asks for them with one lookup per name it stats.
+   */
+  async dirents(path: string): Promise<Dirent[]> {
+    const g = this.gen;
+    const ino = this.resolveIn(g, path, "readdir");
+    if (!g.tree.isDirectory(ino)) throw new FsError("ENOTDIR", "readdir", path);
+    const children = g.tree.list(ino);
+    const out = new Array<Dirent>(children.length + 2);
+    out[0] = { name: ".", ino: g.inoBase + ino, mode: DIR_MODE };
+    out[1] = { name: "..", ino: g.inoBase + g.tree.parent(ino), mode: DIR_MODE };
+    for (let i = 0; i < children.length; i++) {
+      const c = children[i] as { name: string; ino: number };
+      out[i + 2] = {
+        name: c.name,
+        ino: g.inoBase + c.ino,
+        mode: g.tree.isDirectory(c.ino) ? DIR_MODE : FILE_MODE,
+      };
+    }
+    return out;
+  }
+
   /** Opens a file for reading and returns its handle; any write access answers EROFS. */
   async open(path: string, flags: number): Promise<number> {
     const g = this.gen;
@@ -336,6 +378,7 @@ export class QuiltFilesystem {
   }
 
   async getxattr(path: string, name: string): Promise<Buffer> {
+    if (isUnsupportedNamespace(name)) throw new FsError("EOPNOTSUPP", "getxattr", path);
     const g = this.gen;
     const text = xattrText(g.tree, this.resolveIn(g, path, "getxattr"), name, g.pkg);
     if (text === undefined) throw new FsError("ENODATA", "getxattr", path);
@@ -363,7 +406,7 @@ export class QuiltFilesystem {
       // nlink 1 tells find(1) the subdirectory count is unknown, so it does not skip any.
       return {
         ino,
-        mode: fsConstants.S_IFDIR | 0o555,
+        mode: DIR_MODE,
         nlink: 1,
         uid,
         gid,
@@ -375,10 +418,11 @@ export class QuiltFilesystem {
         ctime: time,
       };
     }
-    const mtime = this.reader.hasFailed?.(g.tree.path(treeIno)) ? FAILED_MTIME : time;
+    const failed = this.reader.anyFailed?.() !== false && this.reader.hasFailed?.(g.tree.path(treeIno));
+    const mtime = failed ? FAILED_MTIME : time;
     return {
       ino,
-      mode: fsConstants.S_IFREG | 0o444,
+      mode: FILE_MODE,
       nlink: 1,
       uid,
       gid,

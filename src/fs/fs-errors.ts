@@ -15,6 +15,7 @@ export type FsErrno =
   | "ETIMEDOUT" // a read missed its deadline
   | "EBADF" // an unknown file handle
   | "ENODATA" // no such extended attribute (ENOATTR on Linux)
+  | "EOPNOTSUPP" // an xattr namespace the mount does not have (security.*, system.*, trusted.*)
   | "ERANGE" // the caller's xattr buffer is too small
   | "E2BIG" // an xattr value larger than the kernel accepts
   | "EINVAL"; // a request that makes no sense (negative offset, ...)
@@ -29,6 +30,7 @@ const MESSAGES: Record<FsErrno, string> = {
   ETIMEDOUT: "operation timed out",
   EBADF: "bad file descriptor",
   ENODATA: "no data available",
+  EOPNOTSUPP: "operation not supported",
   ERANGE: "result too large",
   E2BIG: "argument list too long",
   EINVAL: "invalid argument",

@@ -35,6 +35,8 @@ type Signal = (result: number, ...rest: unknown[]) => void;
  * daemon. A switch to another version tells the kernel to forget it (kernel-invalidate.ts).
  */
 export const KERNEL_CACHE_SECONDS = 3600;
+/** Operations the core answers from the tree without the reader (and so without I/O). */
+const TREE_OPS = ["getattr", "readdir", "getxattr", "listxattr", "statfs"] as const;
 /** How long a mount may take to answer the kernel's INIT before we give up, ms. */
 const MOUNT_TIMEOUT_MS = 15_000;
 /** Answers the binding gives by itself when an op overruns; above the core's own read deadline. */
@@ -50,6 +52,7 @@ const ERRNO: Record<FsErrno, number> = {
   ETIMEDOUT: Fuse.ETIMEDOUT,
   EBADF: Fuse.EBADF,
   ENODATA: Fuse.ENODATA,
+  EOPNOTSUPP: Fuse.EOPNOTSUPP,
   ERANGE: Fuse.ERANGE,
   E2BIG: Fuse.E2BIG,
   EINVAL: Fuse.EINVAL,
@@ -189,14 +192,14 @@ function answer<T>(
 function operations(core: QuiltFilesystem): FuseImport.default.OPERATIONS {
   const ops: FuseImport.default.OPERATIONS = {
     getattr: (path, cb) => answer(core.getattr(path), cb, (a) => cb(0, toStats(a))),
+    // The binding turns each stat into an array whose times default to now: zero them.
     readdir: (path, cb) =>
-      answer(
-        core.listing(path).then(({ self, parent, children }) => ({
-          names: [".", "..", ...children.map((c) => c.name)],
-          stats: [self, parent, ...children.map((c) => c.attr)].map(toStats),
-        })),
-        cb,
-        ({ names, stats }) => cb(0, names, stats),
+      answer(core.dirents(path), cb, (ds) =>
+        cb(
+          0,
+          ds.map((d) => d.name),
+          ds.map((d) => ({ ino: d.ino, mode: d.mode, atime: 0, mtime: 0, ctime: 0 }) as unknown as FuseStats),
+        ),
       ),
     open: (path, flags, cb) => answer(core.open(path, flags), cb, (fh) => cb(0, fh)),
     // read's callback takes the byte count or a negative errno in its first argument.
@@ -230,7 +233,12 @@ class QuiltFuse extends Fuse {
     private readonly optionString: string,
   ) {
     // The binding takes per-operation timeouts as an object (its types only admit a number).
-    const timeout = { default: core.readTimeoutMs, read: core.readTimeoutMs + BINDING_TIMEOUT_MARGIN_MS };
+    // Operations answered from the tree alone always settle: no timer each (one per lookup).
+    const timeout: Record<string, number | false> = {
+      default: core.readTimeoutMs,
+      read: core.readTimeoutMs + BINDING_TIMEOUT_MARGIN_MS,
+    };
+    for (const op of [...TREE_OPS, ...MUTATING_OPS]) timeout[op] = false;
     super(mnt, operations(core), { timeout: timeout as unknown as number });
   }
 

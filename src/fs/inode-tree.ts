@@ -12,6 +12,7 @@
 import { QuiltError } from "../errors.js";
 import type { Manifest, ManifestEntry } from "../manifest/manifest.js";
 import { compareLogicalKeys } from "../manifest/logical-key.js";
+import { compareCodePointsAt } from "../code-point-order.js";
 import type { JsonValue } from "../manifest/json-value.js";
 import { resolvePath, NOT_FOUND, type FsTree } from "./tree.js";
 
@@ -139,11 +140,14 @@ export class InodeTree implements FsTree {
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const c = this.childList[mid] as number;
-      const cmp = compareNameAt(
+      // Siblings are in the walk's order (code points); the name is compared in place, not sliced.
+      const cmp = compareCodePointsAt(
         this.key(this.keyRef[c] as number),
         this.nameStart[c] as number,
         this.nameLen[c] as number,
         name,
+        0,
+        name.length,
       );
       if (cmp === 0) return c + 1;
       if (cmp < 0) lo = mid + 1;
@@ -168,26 +172,6 @@ export class InodeTree implements FsTree {
       throw new QuiltError("EINTERNAL", `No inode ${ino} in this tree`);
     return ino - 1;
   }
-}
-
-/**
- * Orders a name slice of `key` against `name` as the walk orders siblings (code points,
- * like compareCodePoints), without allocating the slice.
- */
-function compareNameAt(key: string, start: number, len: number, name: string): number {
-  const n = Math.min(len, name.length);
-  for (let i = 0; i < n; i++) {
-    let x = key.charCodeAt(start + i);
-    let y = name.charCodeAt(i);
-    if (x !== y) {
-      if (x >= 0xd800 && y >= 0xd800) {
-        x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
-        y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
-      }
-      return x - y;
-    }
-  }
-  return len - name.length;
 }
 
 /** Typed arrays that grow by doubling while the walk discovers directories. */

@@ -43,10 +43,22 @@ export function xattrNames(tree: FsTree, ino: number, pkg: PackageXattrs): strin
   return tree.dirMeta(ino) === undefined ? [] : [XATTR_META];
 }
 
+/**
+ * A name outside the user namespace (security.*, system.*, trusted.*): the mount has none
+ * of those, and says so with EOPNOTSUPP rather than ENODATA. `ls -l` asks every file for
+ * security.selinux and system.posix_acl_access, and the kernel caches neither answer, so
+ * ENODATA costs two round trips to the daemon per file; after EOPNOTSUPP ls stops asking
+ * for the rest of the filesystem (coreutils caches "unsupported" per st_dev), as it does
+ * on a filesystem built without xattrs.
+ */
+export function isUnsupportedNamespace(name: string): boolean {
+  return !name.startsWith("user.");
+}
+
 /** The attribute's value as text, or undefined when the node has no such attribute. */
 export function xattrText(tree: FsTree, ino: number, name: string, pkg: PackageXattrs): string | undefined {
-  // Not one of ours (`ls -l` asks every file for security.selinux): answered without
-  // reading the entry, which for an indexed mount is a read of the index.
+  // Not one of ours: answered without reading the entry, which for an indexed mount is a
+  // read of the index.
   if (!name.startsWith("user.quilt.")) return undefined;
   const entry = tree.entry(ino);
   if (entry !== undefined) {

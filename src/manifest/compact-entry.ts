@@ -4,7 +4,7 @@
 // object. It answers to the same ManifestEntry interface as any other entry.
 import { PhysicalKey } from "./physical-key.js";
 import type { JsonObject, JsonValue } from "./json-value.js";
-import type { ManifestEntry } from "./manifest.js";
+import type { ManifestEntry } from "./manifest-entry.js";
 import type { LogicalKey } from "../types.js";
 
 /** A Map that refuses changes: shared instances (the empty meta) must never be mutated. */

@@ -4,7 +4,7 @@
 // depends on.
 import { QuiltError } from "../errors.js";
 import type { LogicalKey } from "../types.js";
-import { compareCodePoints } from "./python-json.js";
+import { compareCodePoints } from "../code-point-order.js";
 import { quoted } from "../untrusted-text.js";
 
 export const LOGICAL_KEY_RULES =

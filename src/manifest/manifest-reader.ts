@@ -27,6 +27,33 @@ function typeName(v: JsonValue | undefined): string {
   return `a ${typeof v}`;
 }
 
+/**
+ * One manifest line at a time, in file order: the header first, then entries and
+ * directory-metadata lines (collected in `dirMeta`). readManifest and the streaming reader
+ * (manifest-stream.ts) share it, so both accept and word exactly the same lines.
+ */
+export class ManifestLineParser {
+  header: JsonObject | undefined;
+  readonly dirMeta = new Map<string, JsonValue>();
+
+  /** The entry on this line, or undefined for the header or a directory-metadata line. */
+  parse(text: string, number: number): ManifestEntry | undefined {
+    if (text === "") throw lineError(number, "empty line");
+    if (this.header === undefined) {
+      this.header = parseObjectLine(text, number);
+      return undefined;
+    }
+    return parseEntryLine(text, number, this.dirMeta);
+  }
+
+  /** The header, once every line was parsed: a manifest without one is refused. */
+  finish(): JsonObject {
+    if (this.header === undefined)
+      throw new QuiltError("EBADMANIFEST", "Manifest is empty: it has no header line", { hint: FORMAT_HINT });
+    return this.header;
+  }
+}
+
 /** One line of a manifest, as read: the header, a file entry, or a directory's metadata. */
 export type ManifestLine =
   | { kind: "header"; header: JsonObject }
@@ -35,60 +62,57 @@ export type ManifestLine =
 
 /**
  * The lines of manifest text, parsed and checked one by one as they come (the header first),
- * for a reader that keeps only what it needs. Whole-manifest checks (order, duplicates) are
- * the caller's: Manifest.create makes them.
+ * for a reader that keeps only what it needs (the index build). Whole-manifest checks (order,
+ * duplicates) are the caller's.
  */
 export async function* readManifestLines(
   source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
 ): AsyncGenerator<ManifestLine> {
-  let header = false;
-  const dirMeta = new Map<string, JsonValue>();
+  const parser = new ManifestLineParser();
   for await (const { lines, first } of splitLineBatches(source)) {
     for (let i = 0; i < lines.length; i++) {
       const text = lines[i] as string;
       const number = first + i;
-      if (text === "") throw lineError(number, "empty line");
-      if (!header) {
-        header = true;
-        yield { kind: "header", header: parseObjectLine(text, number) };
-        continue;
-      }
-      const entry = parseEntryLine(text, number, dirMeta);
-      if (entry !== undefined) yield { kind: "entry", entry, line: number, text };
-      else
-        for (const [key, meta] of dirMeta) {
+      const before = parser.header;
+      const entry = parser.parse(text, number);
+      if (before === undefined) {
+        yield { kind: "header", header: parser.finish() };
+      } else if (entry !== undefined) {
+        yield { kind: "entry", entry, line: number, text };
+      } else {
+        for (const [key, meta] of parser.dirMeta) {
           yield { kind: "dirMeta", key, meta };
-          dirMeta.delete(key);
+          parser.dirMeta.delete(key);
         }
+      }
     }
   }
-  if (!header)
-    throw new QuiltError("EBADMANIFEST", "Manifest is empty: it has no header line", { hint: FORMAT_HINT });
+  parser.finish();
 }
 
 /** Parses manifest text from any source of UTF-8 chunks (a file stream, a Buffer, a string). */
 export async function readManifest(
   source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
 ): Promise<Manifest> {
-  let header: JsonObject = new Map();
+  const parser = new ManifestLineParser();
   const entries: ManifestEntry[] = [];
   const lineNumbers: number[] = [];
-  const dirMeta = new Map<string, JsonValue>();
-  for await (const l of readManifestLines(source)) {
-    if (l.kind === "header") header = l.header;
-    else if (l.kind === "dirMeta") dirMeta.set(l.key, l.meta);
-    else {
-      entries.push(l.entry);
-      lineNumbers.push(l.line);
+  for await (const { lines, first } of splitLineBatches(source)) {
+    for (let i = 0; i < lines.length; i++) {
+      const entry = parser.parse(lines[i] as string, first + i);
+      if (entry === undefined) continue;
+      entries.push(entry);
+      lineNumbers.push(first + i);
     }
   }
+  const header = parser.finish();
   // The key-to-line lookup runs only on error, so loading keeps no per-key index.
-  return Manifest.create({ header, dirMeta, entries }, (key) =>
+  return Manifest.create({ header, dirMeta: parser.dirMeta, entries }, (key) =>
     entries.flatMap((e, i) => (e.logicalKey === key ? [lineNumbers[i] as number] : [])),
   );
 }
 
-/** One file entry's line (as the manifest index stores it), parsed as when the manifest was read. */
+/** One file entry's manifest line (as the index keeps it), parsed and checked as the reader does. */
 export function parseEntry(text: string): ManifestEntry {
   const entry = parseEntryLine(text, 0, new Map());
   if (entry === undefined) throw lineError(0, "expected a file entry, got a directory-metadata line");

@@ -2,22 +2,14 @@
 // quilt3's walk order. Built once (by the reader or a builder), then only read; a changed
 // package is a new Manifest with a new top hash.
 import { QuiltError } from "../errors.js";
-import type { LogicalKey, TopHash } from "../types.js";
+import type { TopHash } from "../types.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "./json-value.js";
 import { compareLogicalKeys, parentDirs } from "./logical-key.js";
-import type { PhysicalKey } from "./physical-key.js";
+import type { ManifestEntry } from "./manifest-entry.js";
 import { computeTopHash } from "./top-hash.js";
 import { quoted } from "../untrusted-text.js";
 
-export interface ManifestEntry {
-  readonly logicalKey: LogicalKey;
-  readonly physicalKey: PhysicalKey;
-  readonly size: number;
-  /** The whole hash object as stored ({"type", "value"} and any extra keys, which are hashed). */
-  readonly hash: JsonObject;
-  /** The entry's whole meta object; user metadata lives under "user_meta". */
-  readonly meta: JsonObject;
-}
+export type { ManifestEntry };
 
 export interface ManifestParts {
   header: JsonObject;
@@ -69,14 +61,7 @@ export class Manifest {
     for (let i = 1; i < entries.length; i++) {
       const prev = (entries[i - 1] as ManifestEntry).logicalKey;
       const key = (entries[i] as ManifestEntry).logicalKey;
-      if (key === prev) {
-        const [first, second] = origin(key);
-        const where =
-          second !== undefined
-            ? `Manifest line ${second}: duplicate logical key ${quoted(key)} (first on line ${first})`
-            : `Duplicate logical key ${quoted(key)}`;
-        throw new QuiltError("EBADMANIFEST", where);
-      }
+      if (key === prev) throw duplicateKey(key, origin);
       if (key.startsWith(prev) && key.charCodeAt(prev.length) === 0x2f)
         throw fileAndDirectory(prev, prev + "/", origin);
     }
@@ -171,7 +156,16 @@ function isSorted(entries: ManifestEntry[]): boolean {
   return true;
 }
 
-function fileAndDirectory(file: string, dir: string, origin: KeyOrigin): QuiltError {
+export function duplicateKey(key: string, origin: KeyOrigin): QuiltError {
+  const [first, second] = origin(key);
+  const where =
+    second !== undefined
+      ? `Manifest line ${second}: duplicate logical key ${quoted(key)} (first on line ${first})`
+      : `Duplicate logical key ${quoted(key)}`;
+  return new QuiltError("EBADMANIFEST", where);
+}
+
+export function fileAndDirectory(file: string, dir: string, origin: KeyOrigin): QuiltError {
   const [line] = origin(file);
   return new QuiltError(
     "EBADMANIFEST",

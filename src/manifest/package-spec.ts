@@ -1,6 +1,8 @@
 // Package specs as users type them: `ns/name[:tag][@hashprefix]` (registry from
 // --registry, QUILT_REGISTRY or the local default), `s3://bucket/ns/name[:tag][@hash]`,
-// `file:///dir/ns/name[:tag][@hash]`, and quilt3's `quilt+s3://bucket#package=ns/name[:tag|@hash]`.
+// `file:///dir/ns/name[:tag][@hash]`, and quilt3's `quilt+s3://bucket#package=ns/name[:tag|@hash]`
+// whose `&path=` (a file or directory inside the package) only the commands that can honour
+// it accept: for the others it is refused, not dropped.
 import { QuiltError } from "../errors.js";
 import { parseRegistryUrl, resolveRegistry, type RegistryUrl } from "./registry-url.js";
 import { quoted } from "../untrusted-text.js";
@@ -12,7 +14,7 @@ export interface PackageSpec {
   tag?: string;
   /** A top hash or a unique prefix of one (6 to 64 hex characters). */
   hash?: string;
-  /** Sub-path inside the package (quilt+ URIs only). */
+  /** Sub-path inside the package (quilt+ URIs only; only where the caller allowed it). */
   path?: string;
 }
 
@@ -20,7 +22,7 @@ export const SPEC_FORMS = [
   "ns/name[:tag][@hashprefix]          (registry from --registry, QUILT_REGISTRY, or the local registry)",
   "s3://bucket/ns/name[:tag][@hash]",
   "file:///registry/dir/ns/name[:tag][@hash]",
-  "quilt+s3://bucket#package=ns/name[:tag|@hash]",
+  "quilt+s3://bucket#package=ns/name[:tag|@hash][&path=key-or-dir/]",
 ];
 
 const PART = "[\\p{L}\\p{N}_-]+"; // quilt3: [\w-]+ on each side of the slash
@@ -65,11 +67,29 @@ function parseNameRef(spec: string, ref: string): Pick<PackageSpec, "name" | "ta
   return { name: rest, ...(tag !== undefined && { tag }), ...(hash !== undefined && { hash }) };
 }
 
+/** The commands that take a quilt+ URI naming a path inside the package (`&path=`). */
+export const PATH_COMMANDS = "quilt ls, cat, meta, install and cache prefetch";
+
 export function parsePackageSpec(
   spec: string,
-  opts: { registry?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: {
+    registry?: string;
+    env?: NodeJS.ProcessEnv;
+    /** Accept a quilt+ URI's `path=` (the caller applies it); refused otherwise, never dropped. */
+    allowPath?: boolean;
+  } = {},
 ): PackageSpec {
-  if (spec.startsWith("quilt+")) return parseQuiltUri(spec);
+  if (spec.startsWith("quilt+")) {
+    const parsed = parseQuiltUri(spec);
+    if (parsed.path !== undefined && opts.allowPath !== true) {
+      throw new QuiltError(
+        "EBADSPEC",
+        `${quoted(spec)} names ${quoted(parsed.path)} inside the package, and this takes a whole package version`,
+        { hint: `leave out "&path=..."; ${PATH_COMMANDS} take a URI with a path` },
+      );
+    }
+    return parsed;
+  }
   const url = /^(s3|file):\/\/(.*)$/s.exec(spec);
   if (url) {
     // The last two path components are ns/name (with :tag/@hash); everything before is the registry.
@@ -100,8 +120,9 @@ function parseQuiltUri(spec: string): PackageSpec {
   if (!pkg) throw bad(spec, 'the fragment has no "package=" field');
   const ref = parseNameRef(spec, pkg);
   if (ref.tag !== undefined && ref.hash !== undefined) throw bad(spec, "give either :tag or @hash, not both");
-  const path = fields.get("path");
-  return { registry, ...ref, ...(path !== undefined && { path }) };
+  // quilt3's catalog writes keys as they are ("dir/file.csv", "dir/"); a leading "/" means the same.
+  const path = fields.get("path")?.replace(/^\/+/, "");
+  return { registry, ...ref, ...(path !== undefined && path !== "" && { path }) };
 }
 
 /** The canonical text of a spec, e.g. for messages: "s3://bucket/ns/name:tag". */

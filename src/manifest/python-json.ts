@@ -2,6 +2,7 @@
 // quilt3 uses: the canonical form hashed into the top hash
 // (`json.dumps(obj, sort_keys=True, separators=(",", ":"))`, ASCII-escaped) and the
 // manifest line written to disk (`JSONEncoder(ensure_ascii=False)`, ", " and ": ").
+import { compareCodePoints } from "../code-point-order.js";
 import { PyFloat, type JsonValue } from "./json-value.js";
 
 /** Python's repr() of a float, which json.dumps uses: shortest round-trip digits. */
@@ -78,24 +79,6 @@ export function pythonStringUnicode(s: string): string {
     else out += s[i];
   }
   return out + '"';
-}
-
-/** Orders strings by Unicode code point, as Python's sort does (UTF-16 order differs above U+FFFF). */
-export function compareCodePoints(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x !== y) {
-      if (x >= 0xd800 && y >= 0xd800) {
-        // Surrogates (astral code points) sort above U+E000..U+FFFF.
-        x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
-        y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
-      }
-      return x - y;
-    }
-  }
-  return a.length - b.length;
 }
 
 /** `json.dumps(v, sort_keys=True, separators=(",", ":"))` (ensure_ascii on, allow_nan on). */

@@ -1,6 +1,8 @@
 // Where packages are registered: an S3 bucket (`s3://bucket`) or a local directory
-// (`file:///abs/dir`). The default is quilt3's own local registry directory, so that both
-// tools see the same local packages.
+// (`file:///abs/dir`, or a path). The default is quilt3's own local registry directory, so
+// that both tools see the same local packages. A bare name ("mybucket") must be an existing
+// directory: otherwise it is refused with a hint rather than taken for a directory to create.
+import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL, fileURLToPath } from "node:url";
@@ -30,6 +32,19 @@ export function resolveRegistry(explicit?: string, env: NodeJS.ProcessEnv = proc
     : parseRegistryUrl(pathToFileURL(defaultLocalRegistryDir(env)).href);
 }
 
+/** A bare name ("mybucket"): no "/", not "." or "..", not "~": what could be a bucket as well as a directory. */
+function isBareName(input: string): boolean {
+  return input !== "" && !input.includes("/") && input !== "." && input !== ".." && !input.startsWith("~");
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 export function parseRegistryUrl(input: string): RegistryUrl {
   if (input.startsWith("s3://")) {
     const bucket = input.slice(5).replace(/\/+$/, "");
@@ -52,6 +67,15 @@ export function parseRegistryUrl(input: string): RegistryUrl {
   } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input)) {
     throw new QuiltError("EBADSPEC", `Unsupported registry ${quoted(input)}`, { hint: HINT });
   } else {
+    if (isBareName(input) && !isDirectory(resolve(input))) {
+      // quilt3 takes "mybucket" for a directory under the current one and finds nothing
+      // there; here the name is neither, so which was meant is asked rather than guessed.
+      throw new QuiltError(
+        "EBADSPEC",
+        `Registry ${quoted(input)} is not an existing directory, and an S3 registry is written s3://BUCKET`,
+        { hint: `for the bucket write s3://${input}; for a new local directory write ./${input}` },
+      );
+    }
     dir = resolve(input);
   }
   dir = dir.length > 1 ? dir.replace(/\/+$/, "") : dir;

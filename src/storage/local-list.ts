@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { errnoCode } from "../errors.js";
 import { TEMP_RE, fsError, localEtag } from "./local-fs.js";
 import type { ListEntry } from "./object-store.js";
-import { compareKeys } from "./store-helpers.js";
+import { compareCodePoints } from "../code-point-order.js";
 
 /**
  * Yields the files under `bucket` whose keys start with `prefix`, in UTF-8 key order. A
@@ -47,7 +47,7 @@ async function* walkDir(
     if (!(key.startsWith(prefix) || (dir && prefix.startsWith(key)))) continue;
     items.push({ name: d.name, sortKey: key, dir });
   }
-  items.sort((a, b) => compareKeys(a.sortKey, b.sortKey));
+  items.sort((a, b) => compareCodePoints(a.sortKey, b.sortKey));
   for (const item of items) {
     const path = join(bucket, rel, item.name);
     if (!item.dir) {

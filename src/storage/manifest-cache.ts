@@ -12,7 +12,7 @@
 // old layout (`<root>/<tophash>`) are never read.
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { LRUCache } from "lru-cache";
 import { QuiltError, errnoCode, isQuiltError } from "../errors.js";
@@ -65,17 +65,11 @@ export class ManifestCache {
 
   /** A cached manifest, verified, or undefined when not cached (or the cached copy was bad). */
   async get(name: string, topHash: TopHash): Promise<Manifest | undefined> {
-    const path = this.pathOf(name, topHash);
     const hit = this.memory.get(memoryKey(name, topHash));
     if (hit) return hit;
-    if (path === null) return undefined;
-    let expectedSha: string;
-    try {
-      expectedSha = (await readFile(path + SIDECAR, "latin1")).trim();
-    } catch (err) {
-      if (errnoCode(err) === "ENOENT") return undefined;
-      throw err;
-    }
+    const file = await this.cachedFile(name, topHash);
+    if (file === undefined) return undefined;
+    const { path, sha256: expectedSha } = file;
     const sha = createHash("sha256");
     let manifest: Manifest;
     try {
@@ -88,6 +82,63 @@ export class ManifestCache {
     if (sha.digest("hex") !== expectedSha || manifest.topHash !== topHash) return this.drop(path);
     this.memory.set(memoryKey(name, topHash), manifest);
     return manifest;
+  }
+
+  /**
+   * The file of a cached manifest and the SHA-256 its bytes were written with, for a reader
+   * that streams it (manifest-stream.ts) and so checks both itself; undefined when not cached.
+   */
+  async cachedFile(name: string, topHash: TopHash): Promise<{ path: string; sha256: string } | undefined> {
+    const path = this.pathOf(name, topHash);
+    if (path === null) return undefined;
+    try {
+      return { path, sha256: (await readFile(path + SIDECAR, "latin1")).trim() };
+    } catch (err) {
+      if (errnoCode(err) === "ENOENT") return undefined;
+      throw err;
+    }
+  }
+
+  /** Forgets a cached manifest whose bytes failed a streaming reader's check: it is fetched again. */
+  async forget(name: string, topHash: TopHash): Promise<void> {
+    this.memory.delete(memoryKey(name, topHash));
+    const path = this.pathOf(name, topHash);
+    if (path !== null) await this.drop(path);
+  }
+
+  /**
+   * A file to stream fetched bytes into, for a reader that verifies them as they pass
+   * (manifest-source.ts): `keep` puts it in place with its sidecar once the reader compared
+   * the top hash, `discard` removes it. Null without a disk cache.
+   */
+  async incoming(name: string, topHash: TopHash): Promise<IncomingManifest | null> {
+    const path = this.pathOf(name, topHash);
+    if (path === null) return null;
+    const dir = join(path, "..");
+    await mkdir(dir, { recursive: true, mode: 0o700 }); // private when created (src/private-dir.ts)
+    const tmp = join(dir, `.${randomBytes(6).toString("hex")}.tmp`);
+    const file = await open(tmp, "wx");
+    const sha = createHash("sha256");
+    // A write that fails (a full disk) leaves the cache unfilled and the reader unharmed.
+    let failed = false;
+    const discard = async (): Promise<void> => {
+      await file.close().catch(() => undefined);
+      await rm(tmp, { force: true });
+    };
+    return {
+      write: async (chunk) => {
+        if (failed) return;
+        sha.update(chunk);
+        await file.write(chunk).catch(() => (failed = true));
+      },
+      keep: async () => {
+        if (failed) return discard();
+        await file.close();
+        await rename(tmp, path);
+        await writeAtomic(path + SIDECAR, Buffer.from(sha.digest("hex"), "latin1"));
+      },
+      discard,
+    };
   }
 
   /** Parses and verifies fetched bytes, then keeps them. Throws EHASHMISMATCH on a mismatch. */
@@ -125,12 +176,6 @@ export class ManifestCache {
     if (path !== null) await keepManifestFile(path, bytes, sha256);
   }
 
-  /** Forgets a cached manifest that failed a check (it is fetched again). */
-  async forget(name: string, topHash: TopHash): Promise<void> {
-    const path = this.pathOf(name, topHash);
-    if (path !== null) await this.drop(path);
-  }
-
   private async drop(path: string): Promise<undefined> {
     await rm(path, { force: true });
     await rm(path + SIDECAR, { force: true });
@@ -149,6 +194,12 @@ export async function keepManifestFile(path: string, bytes: Uint8Array, sha256: 
   await writeAtomic(path + SIDECAR, Buffer.from(sha256, "latin1"));
 }
 
+export interface IncomingManifest {
+  write(chunk: Buffer): Promise<void>;
+  keep(): Promise<void>;
+  discard(): Promise<void>;
+}
+
 function memoryKey(name: string, topHash: TopHash): string {
   return `${name}\n${topHash}`;
 }
@@ -165,7 +216,7 @@ function checkNames(name: string, topHash: string): void {
     });
 }
 
-async function* hashing(
+export async function* hashing(
   source: AsyncIterable<Buffer>,
   sha: ReturnType<typeof createHash>,
 ): AsyncGenerator<Buffer> {

@@ -47,11 +47,11 @@ function fromText(t: string | null): JsonValue | undefined {
   return t === null ? undefined : parseJson(t);
 }
 
-export function encodeHeader(h: VersionHeader, userMeta: JsonValue): Buffer {
+export function encodeVersionHeader(h: VersionHeader, userMeta: JsonValue): Buffer {
   return Buffer.from(JSON.stringify({ ...h, userMeta: jsonText(userMeta) }), "utf8");
 }
 
-export function decodeHeader(body: Buffer): VersionHeader & { userMeta: JsonValue } {
+export function decodeVersionHeader(body: Buffer): VersionHeader & { userMeta: JsonValue } {
   const h = JSON.parse(body.toString("utf8")) as VersionHeader & { userMeta: string | null };
   return { ...h, userMeta: fromText(h.userMeta) ?? new Map() };
 }

@@ -28,7 +28,7 @@ import {
 import {
   directoryNode,
   encodeChildren,
-  encodeHeader,
+  encodeVersionHeader,
   encodePage,
   fileNode,
   PAGE_NODES,
@@ -140,7 +140,7 @@ export class VersionWriter {
         }
         put(recordKey(this.vid, TAG_CHILDREN, ino), encodeChildren(children));
       }
-      put(recordKey(this.vid, TAG_HEADER), encodeHeader(result, header.userMeta));
+      put(recordKey(this.vid, TAG_HEADER), encodeVersionHeader(result, header.userMeta));
     });
     return result;
   }

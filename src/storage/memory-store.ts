@@ -27,10 +27,10 @@ import {
   withRetry,
   type RetryPolicy,
 } from "./retry.js";
+import { compareCodePoints } from "../code-point-order.js";
 import {
   checkRange,
   clampRange,
-  compareKeys,
   describeLocation,
   foldDelimited,
   partRanges,
@@ -165,7 +165,7 @@ export class MemoryStore implements ObjectStore {
       const { etag, lastModified, versionId } = latest;
       objects.push({ kind: "object", key, size: latest.data.length, etag, lastModified, versionId });
     }
-    objects.sort((a, b) => compareKeys(a.key, b.key));
+    objects.sort((a, b) => compareCodePoints(a.key, b.key));
     const entries: ListEntry[] = [];
     for await (const e of foldDelimited(objects, prefix, opts.delimiter)) entries.push(e);
     // One request per page, as S3 pages by MaxKeys (an empty listing is still one request).

@@ -8,12 +8,7 @@
 // - one look at the object before its first unverified byte (HEAD with checksums, and the
 //   part checksums where the store keeps them), from which the cache may learn chunk digests
 //   or refuse an object whose stored checksum already contradicts the manifest.
-import type { ObjectPart } from "./object-store.js";
-
-export interface FetchRange {
-  start: number;
-  end: number;
-}
+import type { ByteRange, ObjectPart } from "./object-store.js";
 
 export interface SourceFacts {
   size: number;
@@ -34,7 +29,7 @@ export interface ObjectSource {
   /** Who serves these bytes: endpoint and physical key. Names private cache entries; not secret. */
   readonly id: string;
   /** Bytes [start, end), pinned to `pinEtag` when given. */
-  fetch(range: FetchRange, signal?: AbortSignal, pinEtag?: string): Promise<Buffer>;
+  fetch(range: ByteRange, signal?: AbortSignal, pinEtag?: string): Promise<Buffer>;
   /** One HEAD (and the part list when `parts`); the caller keeps the answer. Absent: nothing to ask. */
   inspect?(opts: { parts: boolean }): Promise<SourceFacts>;
 }

@@ -8,6 +8,7 @@ import type { Manifest } from "../manifest/manifest.js";
 import { serializeManifest } from "../manifest/manifest-writer.js";
 import type { RegistryUrl } from "../manifest/registry-url.js";
 import { isValidTag } from "../manifest/package-spec.js";
+import { shortHash } from "../manifest/version-label.js";
 import { isTopHash, type TopHash } from "../types.js";
 import { ManifestCache } from "./manifest-cache.js";
 import type { ObjectStore } from "./object-store.js";
@@ -44,7 +45,8 @@ export interface VersionInfo {
   time?: Date;
 }
 
-const isTimestamp = (p: string): boolean => /^\d{1,12}$/.test(p);
+/** Timestamp pointers are all digits (seconds since the epoch); tags never are. */
+export const isTimestamp = (p: string): boolean => /^\d{1,12}$/.test(p);
 
 export class Registry {
   constructor(
@@ -106,7 +108,7 @@ export class Registry {
         if (byTag.topHash !== byHash.topHash) {
           throw new QuiltError(
             "EUSAGE",
-            `${name}:${ref.tag} is ${byTag.topHash.slice(0, 9)}, not @${ref.hash}`,
+            `${name}:${ref.tag} is ${shortHash(byTag.topHash)}, not @${ref.hash}`,
             {
               hint: "give either a tag or a hash",
             },
@@ -206,7 +208,11 @@ export class Registry {
         if (!isQuiltError(err, "ENOTFOUND")) throw err;
       }
     }
-    throw new QuiltError(
+    throw this.missingManifest(r);
+  }
+
+  missingManifest(r: Resolved): QuiltError {
+    return new QuiltError(
       "ENOTFOUND",
       `Manifest ${r.topHash} of ${r.name} is missing from registry ${this.url.url}`,
       {
@@ -288,10 +294,16 @@ export class Registry {
     await this.writePointer(name, tag, topHash);
   }
 
-  private async writePointer(name: string, pointer: string, topHash: TopHash): Promise<void> {
+  /** Writes one pointer file (atomically: a reader sees the old hash or the new one). */
+  async writePointer(
+    name: string,
+    pointer: string,
+    topHash: TopHash,
+    layout: LayoutVersion = "v1",
+  ): Promise<void> {
     // No trailing newline: quilt3 writes and compares the bare hash.
     await this.store.put(
-      { bucket: this.bucket, key: pointerKey("v1", name, pointer) },
+      { bucket: this.bucket, key: pointerKey(layout, name, pointer) },
       Buffer.from(topHash, "ascii"),
     );
   }

@@ -21,11 +21,11 @@ export interface S3ClientOptions {
   forcePathStyle?: boolean;
   /** Concurrent connections to the endpoint (default 64). */
   maxSockets?: number;
-  /** Give up connecting after this long (default 5000 ms; QUILT_S3_CONNECT_TIMEOUT through QuiltContext). */
+  /** Give up connecting after this long (default 5000 ms; QUILT_S3_CONNECT_TIMEOUT through the Session). */
   connectTimeoutMs?: number;
   /**
    * Fail a request whose socket stays silent this long, before or during the body, so it is
-   * retried on a fresh connection (default 15000 ms; QUILT_S3_IDLE_TIMEOUT through QuiltContext).
+   * retried on a fresh connection (default 15000 ms; QUILT_S3_IDLE_TIMEOUT through the Session).
    */
   idleTimeoutMs?: number;
   /**

@@ -13,6 +13,7 @@ import {
 } from "@aws-sdk/client-s3";
 import type { PutOptions, PutResult } from "./object-store.js";
 import { partRanges, throwIfAborted } from "./store-helpers.js";
+import { forEachLimited } from "../limiter.js";
 
 export { S3_MAX_PARTS, partRanges, partSizeFor } from "./store-helpers.js";
 
@@ -130,7 +131,7 @@ async function runMultipart(
     const ranges = partRanges(size, partSize);
     const completed: CompletedPart[] = new Array(ranges.length);
     let bytesDone = 0;
-    await runPool(ranges, ctx.concurrency, async (part, i) => {
+    await forEachLimited(ranges, ctx.concurrency, async (part, i) => {
       throwIfAborted(opts.signal);
       const done = await sendPart(uploadId, part);
       // A part checksum S3 did not send back must not be echoed as "undefined".
@@ -161,26 +162,4 @@ async function runMultipart(
       .catch(() => undefined);
     throw err;
   }
-}
-
-/** Runs `fn` over `items` with at most `concurrency` in flight; stops starting new ones after a failure. */
-export async function runPool<T>(
-  items: T[],
-  concurrency: number,
-  fn: (item: T, index: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failure: { err: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (failure === undefined && next < items.length) {
-      const i = next++;
-      try {
-        await fn(items[i] as T, i);
-      } catch (err) {
-        failure ??= { err };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
-  if (failure !== undefined) throw failure.err;
 }

@@ -48,7 +48,8 @@ import {
   type MultipartContext,
   type S3PutResult,
 } from "./s3-multipart.js";
-import { bodyBytes, checkRange, compareKeys, isPathBody, throwIfAborted } from "./store-helpers.js";
+import { bodyBytes, checkRange, isPathBody, throwIfAborted } from "./store-helpers.js";
+import { compareCodePoints } from "../code-point-order.js";
 
 export type { S3PutResult } from "./s3-multipart.js";
 
@@ -282,7 +283,7 @@ export class S3Store implements ObjectStore {
         if (p.Prefix !== undefined) entries.push({ kind: "prefix", prefix: p.Prefix });
       // S3 returns objects and common prefixes in two lists; interleave them in key order.
       entries.sort((a, b) =>
-        compareKeys(a.kind === "object" ? a.key : a.prefix, b.kind === "object" ? b.key : b.prefix),
+        compareCodePoints(a.kind === "object" ? a.key : a.prefix, b.kind === "object" ? b.key : b.prefix),
       );
       yield* entries;
       token = page.IsTruncated ? page.NextContinuationToken : undefined;

@@ -7,7 +7,8 @@
 // not have it), a fetch that comes back short means the object ends early, and only then
 // one HEAD gives the object's exact size for the message.
 import { QuiltError } from "../errors.js";
-import type { FetchRange, ObjectSource, SourceFacts } from "./object-source.js";
+import type { ObjectSource, SourceFacts } from "./object-source.js";
+import type { ByteRange } from "./object-store.js";
 
 /**
  * The one error for an entry whose object has another size than its manifest says: the
@@ -50,7 +51,7 @@ export function sizeCheckedSource(src: ObjectSource, size: number, what: string)
   };
   return {
     id: src.id,
-    async fetch(range: FetchRange, signal?: AbortSignal, pinEtag?: string): Promise<Buffer> {
+    async fetch(range: ByteRange, signal?: AbortSignal, pinEtag?: string): Promise<Buffer> {
       const atEnd = range.end === size;
       const asked = atEnd ? { start: range.start, end: range.end + 1 } : range;
       const bytes = await src.fetch(asked, signal, pinEtag);

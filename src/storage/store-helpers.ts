@@ -1,17 +1,9 @@
-// Small pieces every ObjectStore needs to behave like S3: key order (UTF-8 bytes, not
-// JavaScript's UTF-16 order), delimiter folding into common prefixes, range checks, and
+// Small pieces every ObjectStore needs to behave like S3 (key order is code-point order,
+// src/code-point-order.ts): delimiter folding into common prefixes, range checks, and
 // put bodies as bytes. Shared so the memory and local stores cannot drift from each other.
 import { readFile } from "node:fs/promises";
 import { QuiltError } from "../errors.js";
 import type { ByteRange, ListEntry, PutBody } from "./object-store.js";
-
-/**
- * S3 lists keys in UTF-8 byte order. JavaScript's `<` compares UTF-16 code units, which
- * disagrees for characters above U+FFFF versus U+E000..U+FFFF, so compare the bytes.
- */
-export function compareKeys(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
-}
 
 /** S3 refuses more parts than this per multipart upload. */
 export const S3_MAX_PARTS = 10_000;
@@ -47,7 +39,7 @@ export function checkRange(range: ByteRange | undefined): void {
  * The slice [start, end) of an object of `size` bytes, clamped like a pread: a range past the
  * end of the object reads fewer (or zero) bytes rather than failing.
  */
-export function clampRange(range: ByteRange | undefined, size: number): { start: number; end: number } {
+export function clampRange(range: ByteRange | undefined, size: number): ByteRange {
   if (range === undefined) return { start: 0, end: size };
   const start = Math.min(range.start, size);
   return { start, end: Math.max(start, Math.min(range.end, size)) };

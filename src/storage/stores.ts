@@ -1,8 +1,6 @@
 // Which ObjectStore serves a registry or a physical key. One S3 store per process (it
 // holds the connection pool and credentials) and one local store; both are created on
 // first use so a purely local run never loads the AWS SDK's configuration.
-import { join } from "node:path";
-import { cacheDir } from "../config.js";
 import type { PhysicalKey } from "../manifest/physical-key.js";
 import type { RegistryUrl } from "../manifest/registry-url.js";
 import { LocalStore } from "./local-store.js";
@@ -146,14 +144,14 @@ function normalizeEndpoint(endpoint: string | undefined): string {
 }
 
 /**
- * A registry with its own manifest cache under QUILT_CACHE_DIR/manifests (or the given
- * directory): manifests fetched from one registry are never served for another.
+ * A registry with its manifest cache in `manifestCacheDir` (null: in memory only), keyed by
+ * the registry's identity: manifests fetched from one registry are never served for another.
  */
 export function openRegistry(
   url: RegistryUrl,
   stores: Stores,
-  opts: { manifestCacheDir?: string | null } = {},
+  opts: { manifestCacheDir: string | null },
 ): Registry {
-  const dir = opts.manifestCacheDir === undefined ? join(cacheDir(), "manifests") : opts.manifestCacheDir;
-  return new Registry(url, stores.forRegistry(url), new ManifestCache(dir, stores.registryIdentity(url)));
+  const cache = new ManifestCache(opts.manifestCacheDir, stores.registryIdentity(url));
+  return new Registry(url, stores.forRegistry(url), cache);
 }

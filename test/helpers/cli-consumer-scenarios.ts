@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { Package, PackageBuilder, type QuiltContext } from "../../src/index.js";
+import { Package, PackageBuilder, type Session } from "../../src/index.js";
 import { runCli, type CliResult } from "./cli.js";
 import { REPO_ROOT } from "./moto-server.js";
 import { pseudoRandomBytes } from "./package-fixtures.js";
@@ -21,7 +21,7 @@ export interface ConsumerSetup {
   /** Environment of the CLI processes (credentials, endpoint, QUILT_REGISTRY...). */
   env: Record<string, string>;
   /** A library context for publishing fixtures. */
-  context: QuiltContext;
+  context: Session;
   /** True when the registry holds only this suite's packages. */
   exclusive: boolean;
 }
@@ -119,7 +119,7 @@ export function consumerCliSuite(
         "cats/tabby/img.bin": BINARY,
         "dogs/d.txt": "woof\n",
       });
-      const b = new PackageBuilder(dataset, { registry: s.registry, context: s.context });
+      const b = new PackageBuilder(dataset, { registry: s.registry, session: s.context });
       await b.add(src, "");
       b.setMeta("", { source: "fixture", count: BIG });
       b.setMeta("cats/file1.txt", { color: "gray" });
@@ -143,7 +143,7 @@ export function consumerCliSuite(
         "file3.txt": "three three three\n",
       });
       writeTree(root, { "new_file3.txt": "three, corrected: more bytes\n" });
-      const ib = new PackageBuilder(inc, { registry: s.registry, context: s.context });
+      const ib = new PackageBuilder(inc, { registry: s.registry, session: s.context });
       await ib.add(incSrc, "");
       const old = await ib.pushDataAndManifest({ prefix: `${ns}-data/inc/v0/`, tag: "old" });
       const inb = old.asPackageBuilder();
@@ -548,7 +548,7 @@ export function consumerCliSuite(
         );
         for (const [r, usage] of [
           [noName, "quilt install <name>"],
-          [noKey, "quilt cat <name> <key>"],
+          [noKey, "quilt cat <name> [key]"],
           [badOpt, "quilt ls <name> [prefix]"],
           [noDir, "quilt verify <dir>"],
           [extraArg, "quilt list"],

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { isTempName } from "../../src/cache/block-file.js";
 import { IDENTITY_FILE } from "../../src/cache/data-identity.js";
-import { PackageBuilder, QuiltContext } from "../../src/index.js";
+import { PackageBuilder, Session } from "../../src/index.js";
 import type { Manifest } from "../../src/manifest/manifest.js";
 import { VENV_BIN } from "./moto-server.js";
 import { pseudoRandomBytes } from "./package-fixtures.js";
@@ -48,11 +48,9 @@ export function sha256Hex(bytes: Buffer): string {
 }
 
 /** A library context of its own (cache in a temp dir), talking to `endpoint`. Close it. */
-export async function libraryContext(
-  endpoint: string,
-): Promise<{ ctx: QuiltContext; close(): Promise<void> }> {
+export async function libraryContext(endpoint: string): Promise<{ ctx: Session; close(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "quilt-daemon-lib-"));
-  const ctx = new QuiltContext({ cacheDir: join(dir, "cache"), s3: { endpoint, forcePathStyle: true } });
+  const ctx = new Session({ cacheDir: join(dir, "cache"), s3: { endpoint, forcePathStyle: true } });
   return {
     ctx,
     close: async () => {
@@ -81,7 +79,7 @@ export async function publishFiles(
       await mkdir(dirname(path), { recursive: true });
       await writeFile(path, bytes);
     }
-    const b = new PackageBuilder(name, { registry, context: lib.ctx });
+    const b = new PackageBuilder(name, { registry, session: lib.ctx });
     await b.add(src, "");
     for (const [key, meta] of Object.entries(opts.meta ?? {})) b.setMeta(key, meta);
     const pkg = await b.pushDataAndManifest({ prefix: opts.prefix, tag: opts.tag ?? "v1" });

@@ -37,6 +37,8 @@ export interface ServerStats {
   bytesRead: number;
   liveHandles: number;
   openFiles: number;
+  /** getxattr calls that reached the filesystem core (the kernel caches none). */
+  getxattrs: number;
 }
 
 export type ServerReply =
@@ -56,6 +58,7 @@ export function generatedFiles(count: number, size: number): FileSpec[] {
 let reader: MemoryEntryReader | undefined;
 let core: QuiltFilesystem | undefined;
 let handle: MountHandle | undefined;
+let getxattrs = 0;
 
 async function handleRequest(req: ServerRequest): Promise<unknown> {
   switch (req.op) {
@@ -70,6 +73,11 @@ async function handleRequest(req: ServerRequest): Promise<unknown> {
         topHash: s.topHash,
         readTimeoutMs: s.readTimeoutMs,
       });
+      const getxattr = core.getxattr.bind(core);
+      core.getxattr = (path, name) => {
+        getxattrs++;
+        return getxattr(path, name);
+      };
       handle = await mount(core, s.mountpoint, { name: "test/pkg" });
       return handle.mountpoint;
     }
@@ -82,6 +90,7 @@ async function handleRequest(req: ServerRequest): Promise<unknown> {
         bytesRead: reader.bytesRead,
         liveHandles: reader.liveHandles.size,
         openFiles: core.openFiles,
+        getxattrs,
       };
       return stats;
     }

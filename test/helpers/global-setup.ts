@@ -1,11 +1,10 @@
 // Vitest global setup: one moto S3 server for the whole run, with versioned test buckets.
 // Tests read the endpoint and bucket names with `inject(...)` (see test/helpers/s3.ts).
-import { S3Client, CreateBucketCommand, PutBucketVersioningCommand } from "@aws-sdk/client-s3";
 import type { TestProject } from "vitest/node";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startMoto, FAKE_AWS_ENV } from "./moto-server.js";
+import { createVersionedBucket, startMoto } from "./moto-server.js";
 
 /** Versioned buckets: the registry bucket and a second one for cross-bucket copies. */
 export const TEST_BUCKETS = ["quilt-test", "quilt-test-other"] as const;
@@ -25,22 +24,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   process.env.QUILT_CACHE_DIR ??= join(scratch, "cache");
   process.env.QUILT_STATE_DIR ??= join(scratch, "state");
   const moto = await startMoto();
-  const client = new S3Client({
-    endpoint: moto.endpoint,
-    forcePathStyle: true,
-    region: FAKE_AWS_ENV.AWS_REGION,
-    credentials: {
-      accessKeyId: FAKE_AWS_ENV.AWS_ACCESS_KEY_ID,
-      secretAccessKey: FAKE_AWS_ENV.AWS_SECRET_ACCESS_KEY,
-    },
-  });
-  for (const bucket of TEST_BUCKETS) {
-    await client.send(new CreateBucketCommand({ Bucket: bucket }));
-    await client.send(
-      new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Enabled" } }),
-    );
-  }
-  client.destroy();
+  for (const bucket of TEST_BUCKETS) await createVersionedBucket(moto.endpoint, bucket);
   project.provide("s3Endpoint", moto.endpoint);
   project.provide("s3Bucket", TEST_BUCKETS[0]);
   project.provide("s3OtherBucket", TEST_BUCKETS[1]);

@@ -1,6 +1,12 @@
 // Starts a real moto S3 server (from the project's venv) on a free loopback port, for the
 // whole test run. moto is the reference S3 for correctness: versioning, ranges, If-Match,
 // multipart and checksums behave like AWS.
+import {
+  CreateBucketCommand,
+  PutBucketVersioningCommand,
+  S3Client,
+  type S3ClientConfig,
+} from "@aws-sdk/client-s3";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { existsSync } from "node:fs";
@@ -87,4 +93,31 @@ export function stopProcess(proc: ChildProcess): Promise<void> {
     });
     proc.kill("SIGTERM");
   });
+}
+
+/** A plain AWS SDK client of the run's moto server, for evidence and tampering outside quilt (destroy it). */
+export function motoClient(env: { endpoint: string }, config: Partial<S3ClientConfig> = {}): S3Client {
+  return new S3Client({
+    endpoint: env.endpoint,
+    forcePathStyle: true,
+    region: FAKE_AWS_ENV.AWS_REGION,
+    credentials: {
+      accessKeyId: FAKE_AWS_ENV.AWS_ACCESS_KEY_ID,
+      secretAccessKey: FAKE_AWS_ENV.AWS_SECRET_ACCESS_KEY,
+    },
+    ...config,
+  });
+}
+
+/** Creates a bucket with versioning on, as the test buckets are (a test that needs a bucket of its own). */
+export async function createVersionedBucket(endpoint: string, bucket: string): Promise<void> {
+  const client = motoClient({ endpoint });
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    await client.send(
+      new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Enabled" } }),
+    );
+  } finally {
+    client.destroy();
+  }
 }

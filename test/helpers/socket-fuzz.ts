@@ -5,24 +5,13 @@
 // that pipeline requests without reading a reply. Each returns the problems it saw.
 import { connect, type Socket } from "node:net";
 import { DaemonClient } from "../../src/daemon/client.js";
-import { MAX_FRAME_BYTES, PROTOCOL_VERSION, type Operation } from "../../src/daemon/protocol.js";
+import { OPERATIONS } from "../../src/daemon/ops.js";
+import { MAX_FRAME_BYTES, PROTOCOL_VERSION } from "../../src/daemon/protocol.js";
 import type { Rng } from "./fuzz.js";
 import { sleep } from "./daemon-harness.js";
 
 /** Every operation but shutdown (a well-formed shutdown would end the run, as it should). */
-const OPS: Operation[] = [
-  "ping",
-  "mount",
-  "unmount",
-  "list",
-  "stats",
-  "verify",
-  "force-match",
-  "status",
-  "prefetch",
-  "cache-clear",
-  "switch",
-];
+const OPS = OPERATIONS.filter((op) => op !== "shutdown");
 const PARAM_NAMES = [
   "spec",
   "mountpoint",

@@ -7,9 +7,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type IncomingMessage, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { ListObjectVersionsCommand, S3Client } from "@aws-sdk/client-s3";
-import { QuiltContext } from "../../src/index.js";
-import { FAKE_AWS_ENV } from "./moto-server.js";
+import { ListObjectVersionsCommand } from "@aws-sdk/client-s3";
+import { Session } from "../../src/index.js";
+import { motoClient } from "./moto-server.js";
 import { runQuilt3Json } from "./quilt3.js";
 import { s3TestEnv } from "./s3.js";
 
@@ -34,8 +34,8 @@ export function tempRoot(label: string): string {
 }
 
 /** A library context of its own (caches under a fresh directory), talking to `endpoint`. */
-export function newContext(endpoint: string): QuiltContext {
-  const ctx = new QuiltContext({
+export function newContext(endpoint: string): Session {
+  const ctx = new Session({
     cacheDir: join(tempRoot("cache"), "cache"),
     s3: { endpoint, forcePathStyle: true },
   });
@@ -68,17 +68,11 @@ export function sha256Hex(bytes: Buffer | string): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
+export { motoClient } from "./moto-server.js";
+
 /** Every key under `prefix` with its number of versions (a re-upload adds one). */
 export async function objectVersions(env: UsecaseEnv, prefix: string): Promise<Map<string, number>> {
-  const client = new S3Client({
-    endpoint: env.endpoint,
-    forcePathStyle: true,
-    region: FAKE_AWS_ENV.AWS_REGION,
-    credentials: {
-      accessKeyId: FAKE_AWS_ENV.AWS_ACCESS_KEY_ID,
-      secretAccessKey: FAKE_AWS_ENV.AWS_SECRET_ACCESS_KEY,
-    },
-  });
+  const client = motoClient(env);
   const out = new Map<string, number>();
   try {
     let keyMarker: string | undefined;

@@ -5,7 +5,7 @@
 // prefix (same keys, pinned physical keys, sizes and hashes).
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { Package, PackageBuilder, QuiltContext } from "../../src/index.js";
+import { Package, PackageBuilder, Session } from "../../src/index.js";
 import { S3Store } from "../../src/storage/s3-store.js";
 import { runQuilt3 } from "../helpers/quilt3.js";
 import { uniquePrefix } from "../helpers/s3.js";
@@ -42,12 +42,12 @@ describe("add an S3 prefix", () => {
       }
 
       const root = tempRoot("prefix-versions");
-      const ctx = new QuiltContext({
+      const ctx = new Session({
         cacheDir: join(root, "cache"),
         s3: { endpoint: env.endpoint, forcePathStyle: true, listPageSize: PAGE },
       });
       try {
-        const b = new PackageBuilder("ns/listed", { registry: env.registry, context: ctx });
+        const b = new PackageBuilder("ns/listed", { registry: env.registry, session: ctx });
         await b.add(`s3://${env.bucket}/${prefix}/`, "");
         const afterAdd = ctx.stores.counts().s3;
         expect(afterAdd.head).toBe(0);
@@ -70,7 +70,7 @@ p.build("ns/quilt3-listed", registry=ARGS["registry"])
           { env: env.env },
         );
         // The same entries as quilt3's: keys, pinned physical keys, sizes and hashes.
-        const theirs = await Package.browse("ns/quilt3-listed", { registry: env.registry, context: ctx });
+        const theirs = await Package.browse("ns/quilt3-listed", { registry: env.registry, session: ctx });
         const entries = (p: Package) =>
           p.manifest.entries.map((e) => [
             e.logicalKey,

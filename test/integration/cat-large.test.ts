@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { Package, PackageBuilder, QuiltContext } from "../../src/index.js";
+import { Package, PackageBuilder, Session } from "../../src/index.js";
 import { REPO_ROOT } from "../helpers/moto-server.js";
 import { runCli } from "../helpers/cli.js";
 import { pseudoRandomBytes } from "../helpers/package-fixtures.js";
@@ -27,16 +27,16 @@ describe("reading a large file in pieces", () => {
   beforeAll(async () => {
     mkdirSync(join(root, "src"), { recursive: true });
     writeFileSync(join(root, "src", "big.txt"), text);
-    const ctx = new QuiltContext({ cacheDir: join(root, "push-cache") });
-    const b = new PackageBuilder("ns/big", { registry, context: ctx, output: () => {} });
+    const ctx = new Session({ cacheDir: join(root, "push-cache") });
+    const b = new PackageBuilder("ns/big", { registry, session: ctx, output: () => {} });
     await b.add(join(root, "src"), "");
     await b.pushDataAndManifest({ prefix: "data", tag: "v1" });
     await ctx.close();
   });
 
   it("chunks() yields the bytes in order, in pieces of the size asked", async () => {
-    const ctx = new QuiltContext({ cacheDir: join(root, "lib-cache") });
-    const pkg = await Package.browse("ns/big:v1", { registry, context: ctx });
+    const ctx = new Session({ cacheDir: join(root, "lib-cache") });
+    const pkg = await Package.browse("ns/big:v1", { registry, session: ctx });
     const pieces: Buffer[] = [];
     for await (const piece of pkg.getEntry("big.txt").chunks(8 * MiB)) pieces.push(piece);
     expect(pieces.map((p) => p.length)).toEqual([8 * MiB, 8 * MiB, 4 * MiB]);

@@ -5,7 +5,7 @@
 import { readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { Package, QuiltContext } from "../../src/index.js";
+import { Package, Session } from "../../src/index.js";
 import { CliSession } from "../helpers/cli-builder.js";
 import { pseudoRandomBytes } from "../helpers/package-fixtures.js";
 import { cleanupAll, tempRoot, writeTree } from "../helpers/usecase-support.js";
@@ -20,8 +20,8 @@ const NO_S3 = {
   AWS_REGION: "us-east-1",
 };
 
-function localContext(): QuiltContext {
-  const ctx = new QuiltContext({ cacheDir: join(tempRoot("cli-builder-cache"), "cache") });
+function localContext(): Session {
+  const ctx = new Session({ cacheDir: join(tempRoot("cli-builder-cache"), "cache") });
   return ctx;
 }
 
@@ -119,7 +119,7 @@ describe("quilt builder workflow on a local registry, no server", () => {
 
     const ctx = localContext();
     try {
-      const pkg = await Package.browse(name, { registry, context: ctx });
+      const pkg = await Package.browse(name, { registry, session: ctx });
       expect(pkg.hash).toBe(top2);
       expect(pkg.manifest.entries.map((e) => e.logicalKey)).toEqual([
         "test2017/a.jpg",
@@ -134,7 +134,7 @@ describe("quilt builder workflow on a local registry, no server", () => {
         true,
       );
       expect((await pkg.getContents("test2017/a.jpg")).equals(files["test2017/a.jpg"] as Buffer)).toBe(true);
-      const v0 = await Package.browse(`${name}:v0`, { registry, context: ctx });
+      const v0 = await Package.browse(`${name}:v0`, { registry, session: ctx });
       expect(v0.hash).toBe(top1);
       expect((await v0.getContents("train2017/1.jpg")).equals(files["ws/train2017/1.jpg"] as Buffer)).toBe(
         true,
@@ -216,7 +216,7 @@ describe("quilt builder workflow on a local registry, no server", () => {
     expect(pushed).toBeNull(); // already built: push does not build again
     const ctx = localContext();
     try {
-      const pkg = await Package.browse("stale/pkg", { registry, context: ctx });
+      const pkg = await Package.browse("stale/pkg", { registry, session: ctx });
       expect(pkg.hash).toBe(top2);
       expect((await pkg.getContents("train2017/2.jpg")).equals(pseudoRandomBytes(400, "edited"))).toBe(true);
     } finally {

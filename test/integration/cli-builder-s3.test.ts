@@ -143,7 +143,7 @@ describe("quilt builder workflow on S3 (the USECASES.md transcript)", () => {
     expect(refused.stderr).toMatch(
       /^Error: Manifest contains pointers to local files\. Use push-data to first push those files to s3 or --force-allow-local-files if this is intentional\nhint: .*push-data/,
     );
-    expect((await Package.browse(`${name}:v0`, { registry: env.registry, context: ctx })).hash).toBe(top1);
+    expect((await Package.browse(`${name}:v0`, { registry: env.registry, session: ctx })).hash).toBe(top1);
     expect((await q.status()).head).toBe(`PackageBuilder: ${name} (pre-manifest)`);
 
     const lines = (await q.ok("push-data", `--prefix=${dataPrefix}`)).split("\n").filter(Boolean);
@@ -167,7 +167,7 @@ describe("quilt builder workflow on S3 (the USECASES.md transcript)", () => {
     expect(await q.status()).toMatchObject({ head: `Package: ${name}@${top2.slice(0, 9)}`, matches: true });
 
     // The package as anyone sees it: every entry in the registry bucket, with the right bytes.
-    const pkg = await Package.browse(name, { registry: env.registry, context: ctx });
+    const pkg = await Package.browse(name, { registry: env.registry, session: ctx });
     expect(pkg.hash).toBe(top2);
     expect(pkg.manifest.entries.map((e) => e.logicalKey)).toEqual([
       "test2017/a.jpg",
@@ -193,7 +193,7 @@ describe("quilt builder workflow on S3 (the USECASES.md transcript)", () => {
     for (const [k, bytes] of Object.entries(expected))
       expect((await pkg.getContents(k)).equals(bytes), k).toBe(true);
     // v0 still has the original first image.
-    const v0 = await Package.browse(`${name}:v0`, { registry: env.registry, context: ctx });
+    const v0 = await Package.browse(`${name}:v0`, { registry: env.registry, session: ctx });
     expect((await v0.getContents("train2017/1.jpg")).equals(files["ws/train2017/1.jpg"] as Buffer)).toBe(
       true,
     );

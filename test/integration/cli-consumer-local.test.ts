@@ -4,11 +4,11 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll } from "vitest";
-import { QuiltContext } from "../../src/index.js";
+import { Session } from "../../src/index.js";
 import { consumerCliSuite } from "../helpers/cli-consumer-scenarios.js";
 import { cleanupAll, tempRoot } from "../helpers/usecase-support.js";
 
-const contexts: QuiltContext[] = [];
+const contexts: Session[] = [];
 afterAll(async () => {
   for (const c of contexts) await c.close();
   await cleanupAll();
@@ -19,7 +19,7 @@ consumerCliSuite(
   () => {
     const root = tempRoot("cli-local");
     const registry = join(root, "registry");
-    const context = new QuiltContext({ cacheDir: join(root, "publisher-cache") });
+    const context = new Session({ cacheDir: join(root, "publisher-cache") });
     contexts.push(context);
     return {
       registry,

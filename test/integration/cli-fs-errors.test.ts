@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PackageBuilder, QuiltContext } from "../../src/index.js";
+import { PackageBuilder, Session } from "../../src/index.js";
 import { exitCodeFor } from "../../src/cli/exit-codes.js";
 import { runCli, type CliResult } from "../helpers/cli.js";
 import { cleanupAll, tempRoot } from "../helpers/usecase-support.js";
@@ -21,11 +21,11 @@ let env: Record<string, string> = {};
 
 /** Publishes NAME:v1 with one entry per key (bytes from a local file), manifest only. */
 async function publish(name: string, keys: string[]): Promise<void> {
-  const context = new QuiltContext({ cacheDir: join(root, "publisher-cache") });
+  const context = new Session({ cacheDir: join(root, "publisher-cache") });
   try {
     const file = join(root, "payload.txt");
     writeFileSync(file, "payload\n");
-    const b = new PackageBuilder(name, { registry, context });
+    const b = new PackageBuilder(name, { registry, session: context });
     for (const key of keys) await b.set(key, file);
     await b.pushManifest({ tag: "v1", forceAllowLocalFiles: true });
   } finally {

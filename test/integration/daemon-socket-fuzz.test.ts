@@ -147,7 +147,7 @@ describe("daemon socket fuzz", () => {
       for (const mountpoint of [undefined, 5, null, ["/x"], { toString: 1 }, "relative/dir"]) {
         const params = { mountpoint, ...(op === "mount" && { spec: "ns/name", registry: "s3://bucket" }) };
         await expect(
-          client.request(op, params as Record<string, unknown>),
+          client.request(op, params as never), // wrong on purpose: the typed client would not send it
           `${op} ${JSON.stringify(mountpoint)}`,
         ).rejects.toMatchObject({
           code: "EUSAGE",

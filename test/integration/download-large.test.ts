@@ -31,7 +31,7 @@ describe("download of a large object", () => {
 
   beforeAll(async () => {
     const src = writeTree(tempRoot("dl-large-src"), { "big.bin": bytes });
-    const b = new PackageBuilder(name, { registry: env.registry, context: newContext(env.endpoint) });
+    const b = new PackageBuilder(name, { registry: env.registry, session: newContext(env.endpoint) });
     await b.add(src, "");
     await b.pushDataAndManifest({ prefix: dataPrefix, tag: "v0" });
   });
@@ -39,7 +39,7 @@ describe("download of a large object", () => {
   async function downloadThrough(proxyEndpoint: string, concurrency: number) {
     const pkg = await Package.browse(`${name}:v0`, {
       registry: env.registry,
-      context: newContext(proxyEndpoint),
+      session: newContext(proxyEndpoint),
     });
     const dest = join(tempRoot("dl-large-dest"), "dataset");
     const result = await pkg.download(dest, { concurrency });

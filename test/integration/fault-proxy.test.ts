@@ -18,7 +18,7 @@ import { createS3Store } from "../../src/storage/s3-store.js";
 import { startFaultProxy, type FaultProxy, type SeenRequest } from "../helpers/daemon-proxy.js";
 import { partsOf } from "../helpers/fault-proxy-s3.js";
 import { pseudoRandomBytes } from "../helpers/package-fixtures.js";
-import { FAKE_AWS_ENV } from "../helpers/moto-server.js";
+import { motoClient } from "../helpers/moto-server.js";
 import { s3TestEnv, uniquePrefix } from "../helpers/s3.js";
 
 const s3 = s3TestEnv();
@@ -28,21 +28,17 @@ const MIB = 1024 * 1024;
 const DATA = pseudoRandomBytes(3 * MIB + 11, prefix);
 
 const client = (endpoint: string): S3Client =>
-  new S3Client({
-    endpoint,
-    forcePathStyle: true,
-    region: FAKE_AWS_ENV.AWS_REGION,
-    credentials: {
-      accessKeyId: FAKE_AWS_ENV.AWS_ACCESS_KEY_ID,
-      secretAccessKey: FAKE_AWS_ENV.AWS_SECRET_ACCESS_KEY,
+  motoClient(
+    { endpoint },
+    {
+      maxAttempts: 1,
+      // As the project's client (s3-client.ts): no CRC32 on puts, and bodies not checked
+      // against S3's checksum headers, which the proxy leaves as they were (a default
+      // client notices a corrupted full GET by its x-amz-checksum-crc32 header).
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
     },
-    maxAttempts: 1,
-    // As the project's client (s3-client.ts): no CRC32 on puts, and bodies not checked
-    // against S3's checksum headers, which the proxy leaves as they were (a default
-    // client notices a corrupted full GET by its x-amz-checksum-crc32 header).
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  });
+  );
 
 let proxy: FaultProxy;
 let viaProxy: S3Client;

@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Package, QuiltContext } from "../../src/index.js";
+import { Package, Session } from "../../src/index.js";
 import type { MountInfoReply } from "../../src/daemon/package-mount.js";
 import { runCli } from "../helpers/cli.js";
 import { CliSession } from "../helpers/cli-builder.js";
@@ -63,7 +63,7 @@ afterAll(async () => {
 
 describe("library", () => {
   const context = (idleTimeoutMs: number) =>
-    new QuiltContext({
+    new Session({
       cacheDir: join(root, `lib-${idleTimeoutMs}`),
       s3: {
         endpoint: proxy.endpoint,
@@ -76,7 +76,7 @@ describe("library", () => {
   it("getBytes and download get the right bytes through a stall, a reset, a truncation, a storm and a spike", async () => {
     const ctx = context(1000);
     try {
-      const pkg = await Package.browse(`${name}:v1`, { registry, context: ctx });
+      const pkg = await Package.browse(`${name}:v1`, { registry, session: ctx });
       proxy.stall("lib-stall.bin", { afterBytes: 10_000, times: 1 });
       expect((await pkg.getEntry("lib-stall.bin").getBytes()).equals(FILES["lib-stall.bin"] as Buffer)).toBe(
         true,
@@ -96,7 +96,7 @@ describe("library", () => {
   it("getBytes and a download whose signal aborts during a stall are released at once, not after the idle timeout", async () => {
     const ctx = context(60_000);
     try {
-      const pkg = await Package.browse(`${name}:v1`, { registry, context: ctx });
+      const pkg = await Package.browse(`${name}:v1`, { registry, session: ctx });
       proxy.stall("abort.bin", { afterBytes: 10_000 });
       const started = Date.now();
       const attempts: [string, (signal: AbortSignal) => Promise<unknown>][] = [

@@ -1,5 +1,6 @@
 // Metadata operations over a 10,000-entry mount never reach the reader (and so never S3):
-// find, stat and xattr listing of every entry leave its counters at zero.
+// find, stat and xattr listing of every entry leave its counters at zero; `ls -l` asks the
+// daemon for no extended attribute per file.
 import { lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -47,5 +48,18 @@ describe.skipIf(unavailable !== null)("FUSE mount metadata", () => {
 
     const stats = await server.stats();
     expect(stats).toMatchObject({ opens: 0, reads: 0, bytesRead: 0 });
+  });
+
+  it("lists `ls -l` of a directory with no getxattr round trip per file", async () => {
+    // ls -l asks every file for security.selinux and system.posix_acl_access; answered
+    // EOPNOTSUPP once, ls stops asking for the rest of the filesystem. Answered ENODATA,
+    // it asked both for each of the 100 files (200 round trips the kernel never caches).
+    const before = (await server.stats()).getxattrs;
+    const listed = await run("ls", ["-l", join(server.mountpoint, "gen", "d042")]);
+    expect(listed.code).toBe(0);
+    const rows = listed.stdout.trim().split("\n").slice(1);
+    expect(rows).toHaveLength(100);
+    expect(rows.every((r) => r.startsWith("-r--r--r-- 1 "))).toBe(true);
+    expect((await server.stats()).getxattrs - before).toBeLessThanOrEqual(2);
   });
 });

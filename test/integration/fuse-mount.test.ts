@@ -225,6 +225,11 @@ try:
     os.getxattr(os.path.join(mnt, "README.md"), "user.nope")
 except OSError as e:
     out["missing_errno"] = e.errno
+for name in ["security.selinux", "system.posix_acl_access", "trusted.x"]:
+    try:
+        os.getxattr(os.path.join(mnt, "README.md"), name)
+    except OSError as e:
+        out.setdefault("unsupported_errnos", []).append(e.errno)
 print(json.dumps(out))
 `;
     const py = await run("python3", ["-c", script, mnt]);
@@ -245,6 +250,8 @@ print(json.dumps(out))
     expect(JSON.parse(out[""].values["user.quilt.meta"])).toEqual({ owner: "ml-team" });
     expect(out["data"].names).toEqual([]);
     expect(out.missing_errno).toBe(61); // ENODATA
+    // No such namespace here: EOPNOTSUPP, which tells ls -l to stop asking (see xattrs.ts).
+    expect(out.unsupported_errnos).toEqual([95, 95, 95]);
   });
 
   it("reports statfs for df", () => {

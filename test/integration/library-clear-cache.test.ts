@@ -11,7 +11,7 @@ import { layoutDir, objectDir } from "../../src/cache/block-file.js";
 import { DEFAULT_BLOCK_BYTES } from "../../src/cache/block-layout.js";
 import { cacheObject } from "../../src/cache/content-key.js";
 import { hashBytes } from "../../src/manifest/checksums.js";
-import { PackageBuilder, QuiltContext } from "../../src/index.js";
+import { PackageBuilder, Session } from "../../src/index.js";
 import { FakeRemote, filesUnder } from "../unit/cache-fixtures.js";
 
 describe("Package.clearCache", () => {
@@ -20,7 +20,7 @@ describe("Package.clearCache", () => {
     mkdirSync(join(root, "src"));
     writeFileSync(join(root, "src", "a.bin"), Buffer.alloc(3000, 7));
     const cacheDir = join(root, "cache");
-    const ctx = new QuiltContext({ cacheDir, env: { HOME: root } });
+    const ctx = new Session({ cacheDir, env: { HOME: root } });
     // The daemon's cache: same data directory (the default), its own index in its state directory.
     const daemon = await BlockCache.open({
       dataDir: join(cacheDir, "data"),
@@ -29,7 +29,7 @@ describe("Package.clearCache", () => {
       reconcile: "wait",
     });
     try {
-      const b = new PackageBuilder("ns/clear", { registry: join(root, "registry"), context: ctx });
+      const b = new PackageBuilder("ns/clear", { registry: join(root, "registry"), session: ctx });
       await b.add(join(root, "src"), "");
       const pkg = await b.pushDataAndManifest({ prefix: "data", tag: "v1" });
       await pkg.cache();

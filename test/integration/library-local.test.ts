@@ -13,7 +13,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Package, PackageBuilder, QuiltContext } from "../../src/index.js";
+import { Package, PackageBuilder, Session } from "../../src/index.js";
 
 function workspace() {
   const root = mkdtempSync(join(tmpdir(), "quilt-lib-"));
@@ -27,7 +27,7 @@ function workspace() {
   writeFileSync(join(src, "ignored.tmp"), "x");
   mkdirSync(join(src, "scratch"));
   writeFileSync(join(src, "scratch", "y"), "y");
-  const ctx = new QuiltContext({ cacheDir: join(root, "cache"), env: { HOME: root } });
+  const ctx = new Session({ cacheDir: join(root, "cache"), env: { HOME: root } });
   return { root, src, registry: join(root, "registry"), ctx };
 }
 
@@ -35,7 +35,7 @@ describe("library on a local registry", () => {
   it("builds, pushes, browses, downloads and verifies; a re-download after one change fetches only that file", async () => {
     const { root, src, registry, ctx } = workspace();
     const lines: string[] = [];
-    const b = new PackageBuilder("bucket/dataset", { registry, context: ctx, output: (l) => lines.push(l) });
+    const b = new PackageBuilder("bucket/dataset", { registry, session: ctx, output: (l) => lines.push(l) });
     await b.add(join(src, "README.md"));
     await b.add(join(src, "train2017"));
     expect(b.keys()).toEqual([
@@ -67,7 +67,7 @@ describe("library on a local registry", () => {
     expect(pkg.hash).toBe(top);
     expect((await b.asPackage()).hash).toBe(top);
 
-    const browsed = await Package.browse("bucket/dataset:v0", { registry, context: ctx });
+    const browsed = await Package.browse("bucket/dataset:v0", { registry, session: ctx });
     expect(browsed.hash).toBe(top);
     expect(await browsed.readme()).toMatch(/^# Dataset/);
     expect(browsed.ls().map(String)).toEqual(
@@ -93,7 +93,7 @@ describe("library on a local registry", () => {
     expect(second.fetched).toEqual(["train2017/3.jpg"]);
     expect(second.unchanged).toHaveLength(6);
     expect(v1.getEntry("train2017/3.jpg").metadata).toEqual({ fixed: true });
-    expect(v1.diff(browsed)).toEqual({
+    expect(browsed.diff(v1)).toEqual({
       added: [],
       removed: [],
       modified: ["train2017/3.jpg"],
@@ -104,7 +104,7 @@ describe("library on a local registry", () => {
 
   it("verify reports missing, extra and modified files; force-match repairs without leaving the directory", async () => {
     const { root, src, registry, ctx } = workspace();
-    const b = new PackageBuilder("bucket/dataset", { registry, context: ctx });
+    const b = new PackageBuilder("bucket/dataset", { registry, session: ctx });
     await b.add(src, "");
     const pkg = await b.pushDataAndManifest({ tag: "v0" });
     expect(pkg.has("ignored.tmp")).toBe(false);
@@ -164,7 +164,7 @@ describe("library on a local registry", () => {
     writeFileSync(join(root, "labelled", "1.jpg"), "old 1");
     writeFileSync(join(root, "new_data", "1.jpg"), "new 1");
     writeFileSync(join(root, "new_data", "2.jpg"), "new 2");
-    const b = new PackageBuilder("bucket/dataset", { registry, context: ctx });
+    const b = new PackageBuilder("bucket/dataset", { registry, session: ctx });
     await b.add(join(root, "labelled"));
     await b.add(join(root, "new_data"));
     const before = b.keys();
@@ -180,7 +180,7 @@ describe("library on a local registry", () => {
 
   it("a sampled subset references the same objects and downloads nothing", async () => {
     const { src, registry, ctx } = workspace();
-    const b = new PackageBuilder("bucket/full", { registry, context: ctx });
+    const b = new PackageBuilder("bucket/full", { registry, session: ctx });
     await b.add(src, "");
     const full = await b.pushDataAndManifest({ tag: "v0" });
     const sub = full.sample(3, 42);
@@ -195,7 +195,7 @@ describe("library on a local registry", () => {
 describe("reading through the local cache", () => {
   it("a second read and a cached download make no request; clearCache empties the cache", async () => {
     const { root, src, registry, ctx } = workspace();
-    const b = new PackageBuilder("bucket/cached", { registry, context: ctx });
+    const b = new PackageBuilder("bucket/cached", { registry, session: ctx });
     await b.add(src, "");
     const pkg = await b.pushDataAndManifest({ tag: "v0" });
     const first = await pkg.getContents("train2017/5.jpg");
@@ -236,7 +236,7 @@ describe("pushing twice to one prefix of a registry without versioning", () => {
     mkdirSync(dir);
     writeFileSync(join(dir, "a.txt"), "version one");
     writeFileSync(join(dir, "same.txt"), "unchanged");
-    const b = new PackageBuilder("ns/twice", { registry, context: ctx });
+    const b = new PackageBuilder("ns/twice", { registry, session: ctx });
     await b.add(dir, "");
     const v0 = await b.pushDataAndManifest({ prefix: "p", tag: "v0" });
     writeFileSync(join(dir, "a.txt"), "version two!");
@@ -244,9 +244,9 @@ describe("pushing twice to one prefix of a registry without versioning", () => {
     await b2.set("a.txt", join(dir, "a.txt"));
     const v1 = await b2.pushDataAndManifest({ prefix: "p", tag: "v1" });
     await ctx.close();
-    const fresh = new QuiltContext({ cacheDir: join(root, "cache2"), env: { HOME: root } });
-    const old = await Package.browse("ns/twice:v0", { registry, context: fresh });
-    const cur = await Package.browse("ns/twice:v1", { registry, context: fresh });
+    const fresh = new Session({ cacheDir: join(root, "cache2"), env: { HOME: root } });
+    const old = await Package.browse("ns/twice:v0", { registry, session: fresh });
+    const cur = await Package.browse("ns/twice:v1", { registry, session: fresh });
     expect((await old.getContents("a.txt")).toString()).toBe("version one");
     expect((await cur.getContents("a.txt")).toString()).toBe("version two!");
     expect(cur.getEntry("same.txt").physicalKey).toBe(old.getEntry("same.txt").physicalKey);
@@ -259,7 +259,7 @@ describe("pushing twice to one prefix of a registry without versioning", () => {
 describe("partial installs", () => {
   it("a download of some paths is verified on those paths only", async () => {
     const { root, src, registry, ctx } = workspace();
-    const b = new PackageBuilder("ns/partial", { registry, context: ctx });
+    const b = new PackageBuilder("ns/partial", { registry, session: ctx });
     await b.add(src, "");
     const pkg = await b.pushDataAndManifest({ tag: "v0" });
     const dest = join(root, "partial");

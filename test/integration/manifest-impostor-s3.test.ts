@@ -6,7 +6,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Package, QuiltContext } from "../../src/index.js";
+import { Package, Session } from "../../src/index.js";
 import { createS3Store } from "../../src/storage/s3-store.js";
 import { registryCacheId } from "../../src/storage/manifest-cache.js";
 import { DaemonSandbox } from "../helpers/daemon-harness.js";
@@ -50,8 +50,7 @@ afterAll(async () => {
   await box?.cleanup();
 });
 
-const library = (): QuiltContext =>
-  new QuiltContext({ cacheDir: box.cacheDir, s3: { endpoint: s3.endpoint } });
+const library = (): Session => new Session({ cacheDir: box.cacheDir, s3: { endpoint: s3.endpoint } });
 
 describe("an impostor in another bucket", () => {
   it("has the real top hash and versioned physical keys in the other bucket", () => {
@@ -64,11 +63,11 @@ describe("an impostor in another bucket", () => {
 
   it("browsed first with the library, does not change what the library reads of the real package", async () => {
     const ctx = library();
-    const seen = await Package.browse(`${name}:latest`, { registry: fake, context: ctx });
+    const seen = await Package.browse(`${name}:latest`, { registry: fake, session: ctx });
     expect([...seen].map((e) => e.physicalKey)).toEqual(
       impostor.manifest.entries.map((e) => e.physicalKey.toString()),
     );
-    const pkg = await Package.browse(name, { registry: real, context: ctx });
+    const pkg = await Package.browse(name, { registry: real, session: ctx });
     for (const e of pkg)
       expect(e.physicalKey.startsWith(`s3://${s3.bucket}/${salt}-data/`), e.physicalKey).toBe(true);
     expect((await pkg.getContents("data/a.bin")).equals(FILES["data/a.bin"] as Buffer)).toBe(true);

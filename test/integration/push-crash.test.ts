@@ -10,7 +10,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Package, type QuiltContext } from "../../src/index.js";
+import { Package, type Session } from "../../src/index.js";
 import { CliSession } from "../helpers/cli-builder.js";
 import { killCliAt } from "../helpers/crash-cli.js";
 import { walkFiles } from "../helpers/daemon-fixtures.js";
@@ -34,7 +34,7 @@ interface LogRow {
 }
 
 let proxy: HoldProxy;
-let lib: QuiltContext;
+let lib: Session;
 let q: CliSession;
 let root = "";
 /** The bytes of each version pushed to completion, by top hash. */
@@ -52,7 +52,7 @@ async function tagged(tag: string): Promise<string | undefined> {
 /** Installs `spec` into a new directory with the library (which verifies every byte) and returns what it holds. */
 async function installed(spec: string): Promise<Record<string, Buffer>> {
   const dest = join(root, `install-${Math.random().toString(36).slice(2)}`);
-  const pkg = await Package.browse(spec, { registry, context: lib });
+  const pkg = await Package.browse(spec, { registry, session: lib });
   await pkg.download(dest);
   const out: Record<string, Buffer> = {};
   for (const [key, path] of await walkFiles(dest))

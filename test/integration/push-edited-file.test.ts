@@ -4,7 +4,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { PackageBuilder, QuiltContext } from "../../src/index.js";
+import { PackageBuilder, Session } from "../../src/index.js";
 import { uniquePrefix } from "../helpers/s3.js";
 import {
   cleanupAll,
@@ -18,14 +18,9 @@ import {
 const env = usecaseEnv();
 afterAll(cleanupAll);
 
-async function builtThenEdited(
-  registry: string,
-  ctx: QuiltContext,
-  label: string,
-  edit: (src: string) => void,
-) {
+async function builtThenEdited(registry: string, ctx: Session, label: string, edit: (src: string) => void) {
   const src = writeTree(tempRoot(label), { "a.txt": "first version\n", "b.txt": "untouched\n" });
-  const b = new PackageBuilder(`${uniquePrefix(label)}/edited`, { registry, context: ctx, output: () => {} });
+  const b = new PackageBuilder(`${uniquePrefix(label)}/edited`, { registry, session: ctx, output: () => {} });
   await b.add(src, "");
   await b.buildManifest();
   edit(src);
@@ -48,7 +43,7 @@ describe("pushing a file edited after the manifest was built", () => {
 
   it("on a local registry, a same-size edit is caught by hashing the stored file", async () => {
     const root = tempRoot("edit-local");
-    const ctx = new QuiltContext({ cacheDir: join(root, "cache"), env: { HOME: root } });
+    const ctx = new Session({ cacheDir: join(root, "cache"), env: { HOME: root } });
     const b = await builtThenEdited(join(root, "registry"), ctx, "edit-local", (src) =>
       writeFileSync(join(src, "a.txt"), "FIRST VERSION\n"),
     );

@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { PackageBuilder, QuiltContext } from "../../src/index.js";
+import { PackageBuilder, Session } from "../../src/index.js";
 import { S3Store } from "../../src/storage/s3-store.js";
 import { pseudoRandomBytes } from "../helpers/package-fixtures.js";
 import { uniquePrefix } from "../helpers/s3.js";
@@ -26,12 +26,12 @@ describe("push from S3 into a local registry", () => {
 
     const root = tempRoot("s3-to-local");
     const registry = join(root, "registry");
-    const ctx = new QuiltContext({
+    const ctx = new Session({
       cacheDir: join(root, "cache"),
       env: { HOME: root },
       s3: { endpoint: env.endpoint, forcePathStyle: true },
     });
-    const b = new PackageBuilder("ns/mixed", { registry, context: ctx, output: () => {} });
+    const b = new PackageBuilder("ns/mixed", { registry, session: ctx, output: () => {} });
     await b.add(`s3://${env.bucket}/${prefix}/`, "data/");
     const pushed = await b.pushData({ prefix: "objects" });
     expect(pushed.map((p) => [p.entry.logicalKey, p.outcome])).toEqual([

@@ -5,7 +5,7 @@ import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createS3Store, type S3StoreOptions } from "../../src/storage/s3-store.js";
-import { runPool } from "../../src/storage/s3-multipart.js";
+import { forEachLimited } from "../../src/limiter.js";
 import { collect, expectCode, objectStoreContract } from "../helpers/object-store-contract.js";
 import { s3TestEnv, uniquePrefix } from "../helpers/s3.js";
 
@@ -37,7 +37,7 @@ describe("S3Store on moto", () => {
     const s = store();
     const prefix = `${uniquePrefix("paging")}/`;
     const keys = Array.from({ length: 1100 }, (_, i) => `${prefix}${String(i).padStart(4, "0")}`);
-    await runPool(keys, 16, async (key) => {
+    await forEachLimited(keys, 16, async (key) => {
       await s.put({ bucket: env.bucket, key }, "x");
     });
     const listed = await collect(s.list(env.bucket, prefix));

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Package, QuiltContext } from "../../src/index.js";
+import { Package, Session } from "../../src/index.js";
 import { isQuiltError } from "../../src/errors.js";
 import { LocalStore } from "../../src/storage/local-store.js";
 import { createS3Store } from "../../src/storage/s3-store.js";
@@ -120,9 +120,9 @@ describe.each(setups)("entries whose size disagrees with their object ($label)",
   });
 
   it("getBytes and cat refuse each such entry with the size error", async () => {
-    const ctx = new QuiltContext({ cacheDir: join(root, "lib-cache"), s3: { endpoint: s3.endpoint } });
+    const ctx = new Session({ cacheDir: join(root, "lib-cache"), s3: { endpoint: s3.endpoint } });
     try {
-      const pkg = await Package.browse(`${name}:bad`, { registry: setup.registry, context: ctx });
+      const pkg = await Package.browse(`${name}:bad`, { registry: setup.registry, session: ctx });
       expect((await pkg.getContents("ok.txt")).equals(FILES["ok.txt"] as Buffer)).toBe(true);
       for (const key of BAD) {
         const err = await pkg.getContents(key).then(

@@ -43,7 +43,7 @@ describe("use case: Add new data to dataset", () => {
     const store = ctx.stores.s3();
     for (const [k, bytes] of Object.entries(newBytes))
       await store.put({ bucket: env.bucket, key: `${serviceRoot}/${k}` }, bytes);
-    const nd = new PackageBuilder(`${salt}/new-data`, { registry: env.registry, context: ctx });
+    const nd = new PackageBuilder(`${salt}/new-data`, { registry: env.registry, session: ctx });
     await nd.add(`${serviceBase}/`, "new_data/");
     await nd.pushManifest({ tag: "2019-10-30" });
 
@@ -52,14 +52,14 @@ describe("use case: Add new data to dataset", () => {
       tempRoot("add"),
       Object.fromEntries(Object.entries(oldBytes).map(([k, b]) => [`labelled/${k}`, b])),
     );
-    const main = new PackageBuilder(`${salt}/dataset`, { registry: env.registry, context: ctx });
+    const main = new PackageBuilder(`${salt}/dataset`, { registry: env.registry, session: ctx });
     await main.add(`${src}/labelled`);
     const previous = await main.pushDataAndManifest({ prefix: `${salt}/data/dataset/`, tag: "master" });
 
     const reader = newContext(env.endpoint);
     const newData = await Package.browse(`${salt}/new-data:2019-10-30`, {
       registry: env.registry,
-      context: reader,
+      session: reader,
     });
     expect(parseDisplay(newData.toString())).toMatchObject({
       kind: "Package",
@@ -68,7 +68,7 @@ describe("use case: Add new data to dataset", () => {
     });
     const mainDataset = await Package.browse(`${salt}/dataset:master`, {
       registry: env.registry,
-      context: reader,
+      session: reader,
     });
     expect(mainDataset.hash).toBe(previous.hash);
     expect(parseDisplay(mainDataset.toString())).toMatchObject({
@@ -131,7 +131,7 @@ describe("use case: Add new data to dataset", () => {
 
     const master = await Package.browse(`${salt}/dataset:master`, {
       registry: env.registry,
-      context: newContext(env.endpoint),
+      session: newContext(env.endpoint),
     });
     expect(master.hash).toBe(top);
     expect(sha256Hex(await master.getContents("labelled/1.jpg"))).toBe(sha256Hex(newBytes["1.jpg"]));
@@ -142,11 +142,11 @@ describe("use case: Add new data to dataset", () => {
     const rolledBack = await Package.browse(`${salt}/dataset`, {
       registry: env.registry,
       hash: previous.hash,
-      context: newContext(env.endpoint),
+      session: newContext(env.endpoint),
     });
     expect(rolledBack.hash).toBe(previous.hash);
     expect(sha256Hex(await rolledBack.getContents("labelled/1.jpg"))).toBe(sha256Hex(oldBytes["1.jpg"]));
-    expect(master.diff(rolledBack)).toEqual({
+    expect(rolledBack.diff(master)).toEqual({
       added: ["labelled/2.jpg"],
       removed: [],
       modified: ["labelled/1.jpg"],

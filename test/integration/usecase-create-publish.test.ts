@@ -53,7 +53,7 @@ describe("use case: Create and Publish", () => {
 
     await withCwd(ws, async () => {
       // Create a PackageBuilder and add a directory
-      const b = new PackageBuilder(name, { registry: env.registry, context: ctx, output });
+      const b = new PackageBuilder(name, { registry: env.registry, session: ctx, output });
       await b.add("README.md");
       await b.add("train2017/");
       expect(parseDisplay(b.toString())).toEqual({
@@ -132,7 +132,7 @@ describe("use case: Create and Publish", () => {
       expect(asPkg.toString()).toBe(pkg.toString());
       const browsed = await Package.browse(`${name}:v0`, {
         registry: env.registry,
-        context: newContext(env.endpoint),
+        session: newContext(env.endpoint),
       });
       expect(browsed.hash).toBe(top);
       expect(browsed.toString()).toBe(pkg.toString());
@@ -199,14 +199,14 @@ describe("use case: Create and Publish", () => {
       );
       const v0 = await Package.browse(`${name}:v0`, {
         registry: env.registry,
-        context: newContext(env.endpoint),
+        session: newContext(env.endpoint),
       });
       expect(sha256Hex(await v0.getContents("train2017/1.jpg"))).toBe(
         sha256Hex(files["train2017/1.jpg"] as Buffer),
       );
       const latest = await Package.browse(name, {
         registry: env.registry,
-        context: newContext(env.endpoint),
+        session: newContext(env.endpoint),
       });
       expect(latest.hash).toBe(top2);
 
@@ -244,7 +244,7 @@ describe("use case: Create and Publish", () => {
     const root = `${salt}-data`;
     const base = `${env.registry}/${root}/data/dataset/v0`;
     await withCwd(ws, async () => {
-      const first = new PackageBuilder(`${salt}/dataset`, { registry: env.registry, context: ctx });
+      const first = new PackageBuilder(`${salt}/dataset`, { registry: env.registry, session: ctx });
       await first.add("README.md");
       await first.add("train2017/");
       await first.pushData({ prefix: `/${root}/data/dataset/v0/` });
@@ -254,7 +254,7 @@ describe("use case: Create and Publish", () => {
       const lines: string[] = [];
       const again = new PackageBuilder(`${salt}/dataset`, {
         registry: env.registry,
-        context: ctx,
+        session: ctx,
         output: (l) => lines.push(l),
       });
       await again.add("README.md");
@@ -284,7 +284,7 @@ describe("use case: Create and Publish", () => {
     });
     const builders = await Promise.all(
       ["a", "b"].map(async (which) => {
-        const b = new PackageBuilder(name, { registry: env.registry, context: ctx });
+        const b = new PackageBuilder(name, { registry: env.registry, session: ctx });
         await b.add(join(ws, which, "data.txt"));
         await b.pushData({ prefix: `${salt}-data/${which}/` });
         await b.buildManifest();
@@ -298,16 +298,16 @@ describe("use case: Create and Publish", () => {
       [pa, "version A\n"],
       [pb, "version B, longer\n"],
     ] as const) {
-      const byHash = await Package.browse(name, { registry: env.registry, hash: pkg?.hash, context: reader });
+      const byHash = await Package.browse(name, { registry: env.registry, hash: pkg?.hash, session: reader });
       expect(byHash.hash).toBe(pkg?.hash);
       expect((await byHash.getContents("data.txt")).toString()).toBe(text);
     }
     const tagged = await Package.browse(`${name}:race`, {
       registry: env.registry,
-      context: newContext(env.endpoint),
+      session: newContext(env.endpoint),
     });
     expect([pa?.hash, pb?.hash]).toContain(tagged.hash);
-    const latest = await Package.browse(name, { registry: env.registry, context: newContext(env.endpoint) });
+    const latest = await Package.browse(name, { registry: env.registry, session: newContext(env.endpoint) });
     expect([pa?.hash, pb?.hash]).toContain(latest.hash);
   });
 });

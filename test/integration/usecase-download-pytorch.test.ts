@@ -57,7 +57,7 @@ let topHash = "";
 
 beforeAll(async () => {
   src = writeTree(tempRoot("dl-src"), files);
-  const b = new PackageBuilder(name, { registry: env.registry, context: newContext(env.endpoint) });
+  const b = new PackageBuilder(name, { registry: env.registry, session: newContext(env.endpoint) });
   await b.add(src, "");
   // With Quilt Packages, each image entry carries its annotations as metadata.
   for (const img of annotations.images) {
@@ -72,7 +72,7 @@ describe("use case: Download", () => {
   it("installs bucket/dataset:tag to a directory, verifies it, and reports the top hash quilt3 computes", async () => {
     const pkg = await Package.browse(`${name}:${TAG}`, {
       registry: env.registry,
-      context: newContext(env.endpoint),
+      session: newContext(env.endpoint),
     });
     const dir = join(tempRoot("dl-dest"), "dataset");
     const result = await pkg.download(dir);
@@ -122,7 +122,7 @@ class MyCustomDataset {
     const pkg = await Package.browse(quiltPackageName, {
       ...opts,
       registry: env.registry,
-      context: newContext(env.endpoint),
+      session: newContext(env.endpoint),
     });
     const imgEntries = [...pkg].filter((entry) => entry.logicalKey.startsWith("train/"));
     const annotations = await pkg.getEntry("annotations/train.json").getJson<Annotations>();
@@ -176,7 +176,7 @@ describe("use case: Download (PyTorch)", () => {
   it("iterates the package asynchronously (for await) over every entry", async () => {
     const pkg = await Package.browse(`${name}:${TAG}`, {
       registry: env.registry,
-      context: newContext(env.endpoint),
+      session: newContext(env.endpoint),
     });
     const viaAsync: string[] = [];
     for await (const e of pkg) viaAsync.push(e.logicalKey);

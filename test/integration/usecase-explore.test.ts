@@ -39,7 +39,7 @@ const FILE1_META = { source: "shelter", count: 3, tags: ["tabby", "indoor"] };
 
 beforeAll(async () => {
   const src = writeTree(tempRoot("explore"), files);
-  const b = new PackageBuilder(name, { registry: env.registry, context: newContext(env.endpoint) });
+  const b = new PackageBuilder(name, { registry: env.registry, session: newContext(env.endpoint) });
   await b.add(src, "");
   b.setMeta("cats/file1.txt", FILE1_META);
   await b.pushDataAndManifest({ prefix: dataPrefix, tag: "latest" });
@@ -48,7 +48,7 @@ beforeAll(async () => {
 describe("use case: Explore Dataset", () => {
   it("reads the readme, lists directories, reads contents and metadata, and fetches nothing else", async () => {
     const proxy = await startCountingProxy(env.endpoint);
-    const pkg = await Package.browse(name, { registry: env.registry, context: newContext(proxy.endpoint) });
+    const pkg = await Package.browse(name, { registry: env.registry, session: newContext(proxy.endpoint) });
     // Loading the package reads the manifest only.
     expect(proxy.gets(dataPrefix)).toEqual([]);
 
@@ -93,7 +93,7 @@ describe("use case: Explore Dataset", () => {
   });
 
   it("gets a JSON file parsed, and other files as bytes", async () => {
-    const pkg = await Package.browse(name, { registry: env.registry, context: newContext(env.endpoint) });
+    const pkg = await Package.browse(name, { registry: env.registry, session: newContext(env.endpoint) });
     expect(await pkg.get("other/huge_file.json")).toEqual(huge);
     expect(await pkg.get("rats/r.txt")).toBe("squeak\n");
     const jpg = (await pkg.get("dogs/rex.jpg")) as Buffer;

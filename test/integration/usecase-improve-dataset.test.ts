@@ -30,14 +30,14 @@ describe("use case: Improve dataset", () => {
       [1, 2, 3].map((i) => [`labelled/${i}.jpg`, pseudoRandomBytes(1500 * i, `${salt}-${i}`)]),
     );
     const src = writeTree(tempRoot("improve"), files);
-    const b = new PackageBuilder(name, { registry: env.registry, context: ctx });
+    const b = new PackageBuilder(name, { registry: env.registry, session: ctx });
     await b.add(`${src}/labelled`);
     for (const k of Object.keys(files)) b.setMeta(k, { label: "dog", annotator: "service-a" });
     await b.pushDataAndManifest({ prefix: `${salt}/data/dataset/`, tag: "master" });
 
     const pkg = await Package.browse(`${name}:master`, {
       registry: env.registry,
-      context: newContext(env.endpoint),
+      session: newContext(env.endpoint),
     });
     expect(parseDisplay(pkg.toString())).toMatchObject({
       kind: "Package",
@@ -62,14 +62,14 @@ describe("use case: Improve dataset", () => {
 
     const master = await Package.browse(`${name}:master`, {
       registry: env.registry,
-      context: newContext(env.endpoint),
+      session: newContext(env.endpoint),
     });
     expect(master.hash).toBe(fixed.hash);
     expect(master.getMetadata("labelled/1.jpg")).toEqual(corrected);
     expect(master.getEntry("labelled/1.jpg").metadata).toEqual(corrected);
     expect(master.getMetadata("labelled/2.jpg")).toEqual({});
     expect(master.getMetadata("labelled/3.jpg")).toEqual({ label: "dog", annotator: "service-a" });
-    expect(master.diff(pkg)).toEqual({
+    expect(pkg.diff(master)).toEqual({
       added: [],
       removed: [],
       modified: [],
@@ -90,7 +90,7 @@ describe("use case: Improve dataset", () => {
     const before = await Package.browse(name, {
       registry: env.registry,
       hash: pkg.hash,
-      context: newContext(env.endpoint),
+      session: newContext(env.endpoint),
     });
     expect(before.getMetadata("labelled/1.jpg")).toEqual({ label: "dog", annotator: "service-a" });
 

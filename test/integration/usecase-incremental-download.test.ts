@@ -38,7 +38,7 @@ async function threeFileVersions(label: string) {
     "file3.txt": "three three three\n",
   });
   writeTree(root, { "new_file3.txt": "three, corrected: more bytes\n" });
-  const b = new PackageBuilder(name, { registry: env.registry, context: ctx });
+  const b = new PackageBuilder(name, { registry: env.registry, session: ctx });
   await b.add(src, "");
   const old = await b.pushDataAndManifest({ prefix: `${salt}-data/dataset/v0/`, tag: "old" });
   const nb = old.asPackageBuilder();
@@ -55,7 +55,7 @@ describe("use case: Incremental Download", () => {
       await old.download("./dataset");
       const pkg = await Package.browse(`${name}:${NEW_TAG}`, {
         registry: env.registry,
-        context: newContext(env.endpoint),
+        session: newContext(env.endpoint),
       });
       const label = `${name}:${NEW_TAG}`;
 
@@ -95,7 +95,7 @@ describe("use case: Incremental Download", () => {
     await old.download(dir);
     const pkg = await Package.browse(`${name}:${NEW_TAG}`, {
       registry: env.registry,
-      context: newContext(env.endpoint),
+      session: newContext(env.endpoint),
     });
     const result = await pkg.download(dir);
     expect(result.fetched).toEqual(["file3.txt"]);
@@ -124,7 +124,7 @@ describe("use case: Incremental Download", () => {
     const changed = pseudoRandomBytes(47_000, `${salt}-changed`);
     writeTree(root, { "changed.bin": changed });
     const pushCtx = newContext(env.endpoint);
-    const b = new PackageBuilder(name, { registry: env.registry, context: pushCtx });
+    const b = new PackageBuilder(name, { registry: env.registry, session: pushCtx });
     await b.add(src, "");
     const v1 = await b.pushDataAndManifest({ prefix: dataPrefix, tag: "v1" });
 
@@ -132,7 +132,7 @@ describe("use case: Incremental Download", () => {
     const ctx = newContext(proxy.endpoint);
     const dir = join(root, "installed");
     const first = await (
-      await Package.browse(`${name}:v1`, { registry: env.registry, context: ctx })
+      await Package.browse(`${name}:v1`, { registry: env.registry, session: ctx })
     ).download(dir);
     const total = Object.values(files).reduce((n, f) => n + f.length, 0);
     expect(first.bytesFetched).toBe(total);
@@ -143,7 +143,7 @@ describe("use case: Incremental Download", () => {
     await nb.pushDataAndManifest({ prefix: dataPrefix, tag: "v2" });
 
     proxy.reset();
-    const v2 = await Package.browse(`${name}:v2`, { registry: env.registry, context: ctx });
+    const v2 = await Package.browse(`${name}:v2`, { registry: env.registry, session: ctx });
     const second = await v2.download(dir);
     expect(second.fetched).toEqual(["part-3.bin"]);
     expect([...second.unchanged].sort()).toEqual(
@@ -178,7 +178,7 @@ describe("use case: Incremental Download", () => {
       rmSync(join("dataset", "file2.txt"));
       const pkg = await Package.browse(`${name}:old`, {
         registry: env.registry,
-        context: newContext(env.endpoint),
+        session: newContext(env.endpoint),
       });
       const before = await pkg.verifyDirectoryMatchesManifest("./dataset");
       expect(before.extra).toEqual([]); // the leftover is not the user's extra file

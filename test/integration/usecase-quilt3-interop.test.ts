@@ -46,7 +46,7 @@ print(json.dumps({"top_hash": top}))`,
       { env: env.env },
     );
 
-    const pkg = await Package.browse(name, { registry: env.registry, context: newContext(env.endpoint) });
+    const pkg = await Package.browse(name, { registry: env.registry, session: newContext(env.endpoint) });
     expect(pkg.hash).toBe(pushed.top_hash);
     expect(await pkg.readme()).toBe(files["README.md"]);
     expect(pkg.ls().map((e) => e.logicalKey)).toEqual(["README.md", "annotations/", "train/"]);

@@ -38,7 +38,7 @@ const files: Record<string, string | Buffer> = {
 
 beforeAll(async () => {
   const src = writeTree(tempRoot("sample"), files);
-  const b = new PackageBuilder(name, { registry: env.registry, context: newContext(env.endpoint) });
+  const b = new PackageBuilder(name, { registry: env.registry, session: newContext(env.endpoint) });
   await b.add(src, "");
   for (let i = 0; i < 12; i++)
     b.setMeta(`images/${String(i).padStart(2, "0")}.jpg`, { label: i % 2 ? "cat" : "dog" });
@@ -49,7 +49,7 @@ describe("use case: a sampled subset of a package", () => {
   it("sample(n) and filter(fn) push manifests over the same objects, with no data copied or fetched", async () => {
     const proxy = await startCountingProxy(env.endpoint);
     const ctx = newContext(proxy.endpoint);
-    const full = await Package.browse(`${name}:full`, { registry: env.registry, context: ctx });
+    const full = await Package.browse(`${name}:full`, { registry: env.registry, session: ctx });
     const dataBefore = await objectVersions(env, dataPrefix);
     expect(dataBefore.size).toBe(13);
     proxy.reset();
@@ -94,7 +94,7 @@ describe("use case: a sampled subset of a package", () => {
     // Browsed fresh, the sample is what was pushed, and quilt3 reads its bytes from the original objects.
     const browsed = await Package.browse(`${name}:sample`, {
       registry: env.registry,
-      context: newContext(env.endpoint),
+      session: newContext(env.endpoint),
     });
     expect(browsed.hash).toBe(samplePkg.hash);
     expect([...browsed].map((e) => e.logicalKey as string).sort()).toEqual(sample.keys());

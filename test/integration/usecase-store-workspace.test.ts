@@ -52,7 +52,7 @@ describe("use case: Store Entire Workspace", () => {
     const ctx = newContext(env.endpoint);
     const pkg = await withCwd(dir, async () =>
       (
-        await new PackageBuilder(`${salt}/temp`, { registry: env.registry, context: ctx }).add(".")
+        await new PackageBuilder(`${salt}/temp`, { registry: env.registry, session: ctx }).add(".")
       ).pushDataAndManifest({ prefix }),
     );
     const expected = Object.keys(kept).sort();
@@ -75,7 +75,7 @@ describe("use case: Store Entire Workspace", () => {
     // Installed elsewhere, the workspace's outputs come back byte for byte.
     const browsed = await Package.browse(`${salt}/temp`, {
       registry: env.registry,
-      context: newContext(env.endpoint),
+      session: newContext(env.endpoint),
     });
     expect(browsed.hash).toBe(pkg.hash);
     const dest = join(tempRoot("ws-install"), "restored");
@@ -95,7 +95,7 @@ describe("use case: Store Entire Workspace", () => {
     const ctx = newContext(env.endpoint);
     const pkg = await withCwd(dir, async () =>
       (
-        await new PackageBuilder(`${salt}/temp:2019-10-31`, { registry: env.registry, context: ctx }).add(".")
+        await new PackageBuilder(`${salt}/temp:2019-10-31`, { registry: env.registry, session: ctx }).add(".")
       ).pushDataAndManifest({
         prefix: `${salt}/armand/temp/2019-10-31/`,
       }),
@@ -103,7 +103,7 @@ describe("use case: Store Entire Workspace", () => {
     expect(pkg.label).toBe(`${salt}/temp:2019-10-31`);
     const byTag = await Package.browse(`${salt}/temp:2019-10-31`, {
       registry: env.registry,
-      context: newContext(env.endpoint),
+      session: newContext(env.endpoint),
     });
     expect(byTag.hash).toBe(pkg.hash);
   });

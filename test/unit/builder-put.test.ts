@@ -5,7 +5,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { PackageBuilder, QuiltContext } from "../../src/index.js";
+import { PackageBuilder, Session } from "../../src/index.js";
 
 const root = mkdtempSync(join(tmpdir(), "builder-put-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -21,8 +21,8 @@ function tree(): string {
 describe("PackageBuilder adds", () => {
   it("refuses a file where a directory is and a directory where a file is, and replaces same keys", async () => {
     const dir = tree();
-    const ctx = new QuiltContext({ cacheDir: join(root, "cache"), env: { HOME: root } });
-    const b = new PackageBuilder("ns/put", { registry: join(root, "registry"), context: ctx });
+    const ctx = new Session({ cacheDir: join(root, "cache"), env: { HOME: root } });
+    const b = new PackageBuilder("ns/put", { registry: join(root, "registry"), session: ctx });
     await b.add(dir);
     expect(b.keys()).toEqual(["d/a.txt", "d/sub/deep/b.txt"]);
     const file = join(dir, "a.txt");

@@ -13,7 +13,7 @@ import {
   type BuilderState,
 } from "../../src/api/builder-state.js";
 import { PackageBuilder, type BuilderSnapshot } from "../../src/api/package-builder.js";
-import { QuiltContext } from "../../src/api/context.js";
+import { Session } from "../../src/session.js";
 import { isQuiltError } from "../../src/errors.js";
 import { parseJson } from "../../src/manifest/json-parse.js";
 import type { JsonObject } from "../../src/manifest/json-value.js";
@@ -21,7 +21,7 @@ import { PhysicalKey } from "../../src/manifest/physical-key.js";
 import { manifestJson } from "../../src/manifest/python-json.js";
 import { tempDir, removeTempDirs } from "../helpers/package-fixtures.js";
 
-const contexts: QuiltContext[] = [];
+const contexts: Session[] = [];
 afterAll(async () => {
   for (const c of contexts) await c.close();
   removeTempDirs();
@@ -35,11 +35,11 @@ function obj(text: string): JsonObject {
   return parseJson(text) as JsonObject;
 }
 
-function setup(): { dir: string; registry: string; ctx: QuiltContext; builder: PackageBuilder } {
+function setup(): { dir: string; registry: string; ctx: Session; builder: PackageBuilder } {
   const dir = tempDir("quilt-builder-state-");
   writeFileSync(join(dir, "a.txt"), "alpha\n");
   writeFileSync(join(dir, "b.txt"), "bravo\n");
-  const ctx = new QuiltContext({ cacheDir: join(dir, "cache") });
+  const ctx = new Session({ cacheDir: join(dir, "cache") });
   contexts.push(ctx);
   const registry = join(dir, "registry");
   // An S3 entry with a version and a known hash: building needs no network.
@@ -65,19 +65,19 @@ function setup(): { dir: string; registry: string; ctx: QuiltContext; builder: P
     built: undefined,
     pushed: undefined,
   };
-  const builder = PackageBuilder.fromState("ns/pkg:v1", snapshot, { context: ctx, registry });
+  const builder = PackageBuilder.fromState("ns/pkg:v1", snapshot, { session: ctx, registry });
   return { dir, registry, ctx, builder };
 }
 
 /** Saved, through JSON text (as in the workspace file), and restored. */
 async function roundTrip(
   builder: PackageBuilder,
-  ctx: QuiltContext,
+  ctx: Session,
   stamps?: Awaited<ReturnType<typeof restoreBuilder>>["stamps"],
 ) {
   const state = await saveBuilderState(builder, stamps ? { stamps } : {});
   const text = JSON.stringify(state);
-  return { state, restored: await restoreBuilder(JSON.parse(text) as BuilderState, { context: ctx }) };
+  return { state, restored: await restoreBuilder(JSON.parse(text) as BuilderState, { session: ctx }) };
 }
 
 describe("builder state", () => {
@@ -159,7 +159,7 @@ describe("builder state", () => {
     await builder.buildManifest();
     const state = await saveBuilderState(builder);
     const tampered: BuilderState = { ...state, topHash: "0".repeat(64), pushed: { url: "x" } };
-    const r = await restoreBuilder(tampered, { context: ctx });
+    const r = await restoreBuilder(tampered, { session: ctx });
     expect(r.builder.topHash).toBeUndefined();
     expect(r.builder.toState().pushed).toBeUndefined();
     expect(r.warnings).toHaveLength(1);
@@ -187,11 +187,11 @@ describe("builder state", () => {
       expect(isQuiltError(err, "EBADMANIFEST"), JSON.stringify(s)?.slice(0, 80)).toBe(true);
     }
     const badMeta = { ...good, entries: [{ ...good.entries[0], meta: "{not json" }] } as BuilderState;
-    await expect(restoreBuilder(badMeta, { context: ctx })).rejects.toThrow(
+    await expect(restoreBuilder(badMeta, { session: ctx })).rejects.toThrow(
       /Invalid builder state: meta of "data\/a\.txt"/,
     );
     const badSource = { ...good, entries: [{ ...good.entries[0], source: "ftp://x/y" }] } as BuilderState;
-    await expect(restoreBuilder(badSource, { context: ctx })).rejects.toThrow(
+    await expect(restoreBuilder(badSource, { session: ctx })).rejects.toThrow(
       /Invalid builder state: entry "data\/a\.txt"/,
     );
   });

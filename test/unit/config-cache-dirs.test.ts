@@ -2,7 +2,7 @@
 // switch for fetch claims in a shared data directory.
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { QuiltContext } from "../../src/api/context.js";
+import { Session } from "../../src/session.js";
 import { cacheClaims, cacheDataDir } from "../../src/config.js";
 import { daemonPaths } from "../../src/daemon/paths.js";
 
@@ -13,11 +13,11 @@ describe("cacheDataDir", () => {
     const shared = { ...env, QUILT_CACHE_DATA_DIR: "/efs/quilt" };
     expect(cacheDataDir(shared)).toBe("/efs/quilt");
     expect(daemonPaths(shared).data).toBe("/efs/quilt");
-    expect(new QuiltContext({ env: shared }).dataDir).toBe("/efs/quilt");
-    expect(new QuiltContext({ env }).dataDir).toBe(join("/c", "data"));
+    expect(new Session({ env: shared }).dataDir).toBe("/efs/quilt");
+    expect(new Session({ env }).dataDir).toBe(join("/c", "data"));
     // A library context with its own cache directory still follows QUILT_CACHE_DATA_DIR.
-    expect(new QuiltContext({ env: shared, cacheDir: "/mine" }).dataDir).toBe("/efs/quilt");
-    expect(new QuiltContext({ env: shared, dataDir: "/other" }).dataDir).toBe("/other");
+    expect(new Session({ env: shared, cacheDir: "/mine" }).dataDir).toBe("/efs/quilt");
+    expect(new Session({ env: shared, dataDir: "/other" }).dataDir).toBe("/other");
     expect(cacheDataDir({ ...env, QUILT_CACHE_DATA_DIR: "rel/dir" })).toBe(resolve("rel/dir"));
     // --cache-dir of a mount or `daemon start` wins.
     expect(daemonPaths(shared, "/flag").data).toBe("/flag");

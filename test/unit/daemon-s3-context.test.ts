@@ -4,7 +4,8 @@
 // environment names another endpoint (the daemon's starting shell must not leak in).
 import { afterEach, describe, expect, it } from "vitest";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
-import { parseMountRequest } from "../../src/daemon/mount-request.js";
+import { parseMountRequest as parseChecked } from "../../src/daemon/mount-request.js";
+import { checkParams } from "../../src/daemon/ops.js";
 import {
   checkCredentials,
   credentialsFingerprint,
@@ -124,6 +125,8 @@ describe("S3 context", () => {
 });
 
 describe("mount request", () => {
+  /** As the daemon takes a request: its params checked at the socket, then parsed. */
+  const parseMountRequest = (p: Record<string, unknown>) => parseChecked(checkParams("mount", p));
   const base = { spec: "ns/name:v1", mountpoint: "/mnt/x" };
 
   it("needs a resolved registry, and never takes one from the daemon's environment", () => {

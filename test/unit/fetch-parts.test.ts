@@ -8,8 +8,9 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BASE_CHUNK_BYTES, hashBytes } from "../../src/manifest/checksums.js";
-import { fetchChunkedParts, MAX_PART_BYTES, planParts, type ByteRange } from "../../src/api/fetch-parts.js";
-import { Limiter } from "../../src/api/limit.js";
+import { fetchChunkedParts, MAX_PART_BYTES, planParts } from "../../src/api/fetch-parts.js";
+import type { ByteRange } from "../../src/storage/object-store.js";
+import { Limiter } from "../../src/limiter.js";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;

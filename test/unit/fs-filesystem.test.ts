@@ -84,6 +84,36 @@ describe("QuiltFilesystem metadata", () => {
     expect(await errnoOf(fs.readdir("/nope"))).toBe("ENOENT");
   });
 
+  it("gives readdir each child's name, inode and type as a listing has them, with . and .. first", async () => {
+    const { fs } = setup();
+    for (const dir of ["/", "/images", "/images/train", "/data"]) {
+      const { self, parent, children } = await fs.listing(dir);
+      const expected = [{ name: ".", attr: self }, { name: "..", attr: parent }, ...children].map(
+        ({ name, attr }) => ({ name, ino: attr.ino, mode: attr.mode }),
+      );
+      expect(await fs.dirents(dir), dir).toEqual(expected);
+    }
+    expect(await errnoOf(fs.dirents("/README.md"))).toBe("ENOTDIR");
+    expect(await errnoOf(fs.dirents("/nope"))).toBe("ENOENT");
+  });
+
+  it("asks the reader whether a file failed only while some file has", async () => {
+    // Asking means building the file's path (a walk up the index per stat of a large mount).
+    const asked: string[] = [];
+    const failed = new Set<string>();
+    const reader: EntryReader = Object.assign(new MemoryEntryReader(), {
+      anyFailed: () => failed.size > 0,
+      hasFailed: (key: string) => (asked.push(key), failed.has(key)),
+    });
+    const fs = make(reader);
+    expect((await fs.getattr("/data/a.csv")).mtime.getTime()).toBe(TIME.getTime());
+    expect(asked).toEqual([]);
+    failed.add("data/a.csv");
+    expect((await fs.getattr("/data/a.csv")).mtime.getTime()).not.toBe(TIME.getTime());
+    expect((await fs.getattr("/README.md")).mtime.getTime()).toBe(TIME.getTime());
+    expect(asked).toEqual(["data/a.csv", "README.md"]);
+  });
+
   it("never calls the reader for metadata operations", async () => {
     const { fs, reader } = setup();
     for (const f of SAMPLE_FILES) {
@@ -182,12 +212,14 @@ describe("QuiltFilesystem extended attributes", () => {
     expect((await fs.getxattr("/", "user.quilt.top_hash")).toString()).toBe("f".repeat(64));
   });
 
-  it("answers ENODATA for attributes that do not exist and E2BIG for values the kernel refuses", async () => {
+  it("answers ENODATA for attributes that do not exist, EOPNOTSUPP outside user.*, and E2BIG for values the kernel refuses", async () => {
     const { fs } = setup();
     expect(await errnoOf(fs.getxattr("/README.md", "user.other"))).toBe("ENODATA");
     expect(await errnoOf(fs.getxattr("/data", "user.quilt.meta"))).toBe("ENODATA");
     expect(await errnoOf(fs.getxattr("/data", "user.quilt.hash"))).toBe("ENODATA");
     expect(await errnoOf(fs.getxattr("/nope", "user.quilt.hash"))).toBe("ENOENT");
+    for (const name of ["security.selinux", "system.posix_acl_access", "trusted.overlay.opaque"])
+      expect(await errnoOf(fs.getxattr("/README.md", name)), name).toBe("EOPNOTSUPP");
     const big = new QuiltFilesystem(
       fsManifest([{ key: "f", size: 1, meta: { blob: "x".repeat(70_000) } }]),
       new MemoryEntryReader(),

@@ -53,6 +53,7 @@ describe("fuse-mount", () => {
       "ETIMEDOUT",
       "EBADF",
       "ENODATA",
+      "EOPNOTSUPP",
       "ERANGE",
       "E2BIG",
       "EINVAL",

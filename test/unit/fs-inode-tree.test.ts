@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { InodeTree, NOT_A_DIRECTORY, NOT_FOUND, ROOT_INO } from "../../src/fs/inode-tree.js";
-import { compareCodePoints } from "../../src/manifest/python-json.js";
+import { compareCodePoints } from "../../src/code-point-order.js";
 import { fsManifest, SAMPLE_FILES, type FileSpec } from "../helpers/fs-fixtures.js";
 
 function build(files: FileSpec[], dirMeta: [string, unknown][] = []): InodeTree {

@@ -93,6 +93,12 @@ describe("QuiltFilesystem.switchTo", () => {
     expect(listing.children.map((c) => [c.name, c.attr.size, c.attr.ino])).toEqual([
       ["grows.bin", 5000, (await fs.getattr("/a/grows.bin")).ino],
     ]);
+    // What readdir hands the kernel carries the new version's inode numbers too.
+    expect((await fs.dirents("/a")).map((d) => d.ino)).toEqual([
+      listing.self.ino,
+      listing.parent.ino,
+      listing.children[0]?.attr.ino,
+    ]);
   });
 
   it("switches the same way between trees read from the manifest index (what a mount serves) as between trees built in memory", async () => {

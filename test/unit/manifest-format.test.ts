@@ -8,13 +8,9 @@ import { readManifest } from "../../src/manifest/manifest-reader.js";
 import { serializeManifest } from "../../src/manifest/manifest-writer.js";
 import { parseJson } from "../../src/manifest/json-parse.js";
 import { PyFloat } from "../../src/manifest/json-value.js";
-import {
-  canonicalJson,
-  compareCodePoints,
-  manifestJson,
-  pythonFloatRepr,
-} from "../../src/manifest/python-json.js";
+import { canonicalJson, manifestJson, pythonFloatRepr } from "../../src/manifest/python-json.js";
 import { isQuiltError } from "../../src/errors.js";
+import { compareCodePoints } from "../../src/code-point-order.js";
 
 const VECTORS = join(import.meta.dirname, "..", "fixtures", "quilt3-vectors");
 const vector = (name: string): Buffer => readFileSync(join(VECTORS, name));

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Package, PackageBuilder, QuiltContext } from "../../src/index.js";
+import { Package, PackageBuilder, Session } from "../../src/index.js";
 import { parseRegistryUrl } from "../../src/manifest/registry-url.js";
 import { LocalStore } from "../../src/storage/local-store.js";
 import { openRegistry, Stores } from "../../src/storage/stores.js";
@@ -39,8 +39,8 @@ beforeAll(async () => {
     writeFileSync(join(src, key), bytes);
   }
   // Built with its own cache, so the caches under test start empty.
-  const builder = new QuiltContext({ cacheDir: join(root, "build-cache"), env: { HOME: root } });
-  const b = new PackageBuilder(NAME, { registry: registryA, context: builder });
+  const builder = new Session({ cacheDir: join(root, "build-cache"), env: { HOME: root } });
+  const b = new PackageBuilder(NAME, { registry: registryA, session: builder });
   await b.add(src, "");
   topHash = (await b.pushDataAndManifest({ tag: "v1" })).hash;
   await builder.close();
@@ -56,8 +56,8 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function context(cacheDir: string): QuiltContext {
-  return new QuiltContext({ cacheDir, env: { HOME: root } });
+function context(cacheDir: string): Session {
+  return new Session({ cacheDir, env: { HOME: root } });
 }
 
 /** Every entry lives in registry A's directory, and reads back as A's bytes. */
@@ -95,34 +95,34 @@ describe("the fixture", () => {
 describe("a manifest cached for one registry is never used for another", () => {
   it("browsing the impostor first does not change what the real package reads (one context)", async () => {
     const ctx = context(join(mkdtempSync(join(root, "c-")), "cache"));
-    const fake = await Package.browse(`${NAME}:v1`, { registry: registryB, context: ctx });
+    const fake = await Package.browse(`${NAME}:v1`, { registry: registryB, session: ctx });
     expectImpostor(fake);
     // Its bytes do not match its hashes, so reading them is refused and nothing is cached.
     for (const key of Object.keys(FILES))
       await expect(fake.getContents(key), key).rejects.toMatchObject({ code: "EHASHMISMATCH" });
-    await expectReal(await Package.browse(`${NAME}:v1`, { registry: registryA, context: ctx }));
-    expectImpostor(await Package.browse(NAME, { registry: registryB, context: ctx }));
+    await expectReal(await Package.browse(`${NAME}:v1`, { registry: registryA, session: ctx }));
+    expectImpostor(await Package.browse(NAME, { registry: registryB, session: ctx }));
     await ctx.close();
   });
 
   it("the reverse order: the real package first, then the impostor keeps its own keys", async () => {
     const ctx = context(join(mkdtempSync(join(root, "c-")), "cache"));
-    await expectReal(await Package.browse(NAME, { registry: registryA, context: ctx }));
-    expectImpostor(await Package.browse(NAME, { registry: registryB, context: ctx }));
-    await expectReal(await Package.browse(NAME, { registry: registryA, context: ctx }));
+    await expectReal(await Package.browse(NAME, { registry: registryA, session: ctx }));
+    expectImpostor(await Package.browse(NAME, { registry: registryB, session: ctx }));
+    await expectReal(await Package.browse(NAME, { registry: registryA, session: ctx }));
     await ctx.close();
   });
 
   it("a fresh context on the same cache directory (the disk cache) keeps them apart too", async () => {
     const cacheDir = join(mkdtempSync(join(root, "c-")), "cache");
     const first = context(cacheDir);
-    expectImpostor(await Package.browse(NAME, { registry: registryB, context: first }));
+    expectImpostor(await Package.browse(NAME, { registry: registryB, session: first }));
     await first.close();
     const second = context(cacheDir);
-    await expectReal(await Package.browse(NAME, { registry: registryA, context: second }));
+    await expectReal(await Package.browse(NAME, { registry: registryA, session: second }));
     await second.close();
     const third = context(cacheDir);
-    expectImpostor(await Package.browse(NAME, { registry: registryB, context: third }));
+    expectImpostor(await Package.browse(NAME, { registry: registryB, session: third }));
     await third.close();
   });
 

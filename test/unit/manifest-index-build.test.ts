@@ -17,7 +17,7 @@ import { parseRegistryUrl } from "../../src/manifest/registry-url.js";
 import { openRegistry, Stores } from "../../src/storage/stores.js";
 import { ManifestIndex, versionKey, type VersionId } from "../../src/storage/manifest-index.js";
 import { buildFromSource, buildInWorker } from "../../src/storage/manifest-index-build.js";
-import { decodeHeader } from "../../src/storage/manifest-index-records.js";
+import { decodeVersionHeader } from "../../src/storage/manifest-index-records.js";
 import { fsManifest, SAMPLE_FILES } from "../helpers/fs-fixtures.js";
 import { crashId, crashManifest } from "./manifest-index-fixtures.js";
 
@@ -54,7 +54,7 @@ function readBack(m: Manifest, id = idOf(m)): string[] {
   const tree = new IndexedTree(index, versionKey(id), header!);
   const files = m.entries.map((e) => entryLine(tree.entry(tree.resolve(e.logicalKey))!));
   const dirs = [...m.dirMeta.keys()].map((k) => manifestJson(tree.dirMeta(tree.resolve(k.slice(0, -1)))!));
-  const user = manifestJson(decodeHeader(index.headerBody(versionKey(id))!).userMeta);
+  const user = manifestJson(decodeVersionHeader(index.headerBody(versionKey(id))!).userMeta);
   return [...files, ...dirs, user];
 }
 

@@ -1,5 +1,7 @@
 // Package specs, registry URLs, physical keys and logical keys: every accepted form, and
 // refusals that show the accepted forms.
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parsePackageSpec, formatPackageSpec } from "../../src/manifest/package-spec.js";
 import {
@@ -48,12 +50,21 @@ describe("package specs", () => {
       name: "ns/name",
       tag: "latest",
     });
-    expect(parsePackageSpec("quilt+s3://bkt#package=ns/name@abcdef12&path=a/b.csv")).toMatchObject({
+    const withPath = "quilt+s3://bkt#package=ns/name@abcdef12&path=a/b.csv";
+    expect(parsePackageSpec(withPath, { allowPath: true })).toMatchObject({
       registry: { bucket: "bkt" },
       name: "ns/name",
       hash: "abcdef12",
       path: "a/b.csv",
     });
+    // Refused where the caller does not honour it, never dropped.
+    expect(() => parsePackageSpec(withPath)).toThrow(/names "a\/b.csv" inside the package/);
+    expect(parsePackageSpec("quilt+s3://bkt#package=ns/name&path=/dir/", { allowPath: true }).path).toBe(
+      "dir/",
+    );
+    expect(
+      parsePackageSpec("quilt+s3://bkt#package=ns/name&path=", { allowPath: true }).path,
+    ).toBeUndefined();
     expect(parsePackageSpec("quilt+s3://bkt#package=ns/name:v0")).toMatchObject({ tag: "v0" });
     expect(formatPackageSpec(parsePackageSpec("s3://bkt/ns/name:v1"))).toBe("s3://bkt/ns/name:v1");
   });
@@ -89,6 +100,18 @@ describe("package specs", () => {
     expect(parseRegistryUrl("s3://bkt/").url).toBe("s3://bkt");
     expect(() => parseRegistryUrl("gs://bkt")).toThrow(/Unsupported registry/);
     expect(() => parseRegistryUrl("s3://")).toThrow(/Invalid S3 registry/);
+  });
+
+  it("a bare name that is not an existing directory is refused with a hint, not taken for a new directory", () => {
+    const name = `no-such-registry-${process.pid}`;
+    expect(() => parseRegistryUrl(name)).toThrow(
+      expect.objectContaining({
+        code: "EBADSPEC",
+        hint: `for the bucket write s3://${name}; for a new local directory write ./${name}`,
+      }),
+    );
+    expect(parseRegistryUrl(`./${name}`).url).toBe(pathToFileURL(resolve(name)).href);
+    expect(parseRegistryUrl("test").url).toBe(pathToFileURL(resolve("test")).href); // an existing directory
   });
 });
 

@@ -4,16 +4,16 @@
 // second read makes no request. Reads are pinned to the object version.
 import { cacheObjectForEntry } from "../cache/content-key.js";
 import type { ManifestEntry } from "../manifest/manifest.js";
-import type { QuiltContext } from "./context.js";
+import type { Session } from "../session.js";
 import { assertObjectSize } from "../storage/sized-source.js";
 import { DEFAULT_CHUNK_BYTES, type EntryBytesReader } from "./package-entry.js";
 
-export class CachedEntryReader implements EntryBytesReader {
-  constructor(private readonly ctx: QuiltContext) {}
+export class VerifiedEntryReader implements EntryBytesReader {
+  constructor(private readonly session: Session) {}
 
   async bytes(entry: ManifestEntry, signal?: AbortSignal): Promise<Buffer> {
-    const cache = await this.ctx.blockCache();
-    const src = this.ctx.stores.objectSource(entry.physicalKey, entry.size);
+    const cache = await this.session.blockCache();
+    const src = this.session.stores.objectSource(entry.physicalKey, entry.size);
     // A large object is worth one HEAD before the cache plans reads for it: a size the
     // manifest lies about (up to 2^53-1) fails here rather than in the planning.
     if (entry.size > DEFAULT_CHUNK_BYTES) await assertObjectSize(src);
@@ -28,9 +28,9 @@ export class CachedEntryReader implements EntryBytesReader {
       yield await this.bytes(entry);
       return;
     }
-    const cache = await this.ctx.blockCache();
+    const cache = await this.session.blockCache();
     const obj = cacheObjectForEntry(entry);
-    const src = this.ctx.stores.objectSource(entry.physicalKey, entry.size);
+    const src = this.session.stores.objectSource(entry.physicalKey, entry.size);
     await assertObjectSize(src);
     // Strict: a chunk goes out only once verified, and an object without chunk digests is
     // fetched and verified whole first (it needs that much cache room; the error says so).

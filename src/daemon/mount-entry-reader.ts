@@ -11,7 +11,7 @@ import type { ObjectSource } from "../storage/object-source.js";
 import type { Stores } from "../storage/stores.js";
 import { isQuiltError } from "../errors.js";
 
-export class CachedEntryReader implements EntryReader {
+export class MountEntryReader implements EntryReader {
   /** Bytes returned to readers of this mount. */
   bytesRead = 0;
   /** Logical keys some of whose bytes were served before they could be verified. */
@@ -79,6 +79,10 @@ export class CachedEntryReader implements EntryReader {
   /** The file failed verification: its kernel page cache must not outlive the verdict. */
   hasFailed(logicalKey: string): boolean {
     return this.failed.size > 0 && this.failed.has(logicalKey);
+  }
+
+  anyFailed(): boolean {
+    return this.failed.size > 0;
   }
 
   async release(handle: ReadHandle): Promise<void> {
