@@ -7,6 +7,8 @@ import type { LogicalKey } from "../types.js";
 export interface EntryBytesReader {
   bytes(entry: ManifestEntry, signal?: AbortSignal): Promise<Buffer>;
   chunks(entry: ManifestEntry, chunkBytes: number): AsyncGenerator<Buffer>;
+  /** A local file holding the entry's verified bytes, unchanged since (installed-copies.ts). */
+  cachedPath?(entry: ManifestEntry): Promise<string | undefined>;
 }
 
 /** Pieces of 8 MiB: large enough for few cache reads, small enough to bound memory. */
@@ -32,6 +34,15 @@ export class PackageEntry {
 
   get physicalKey(): string {
     return this.raw.physicalKey.toString();
+  }
+
+  /**
+   * A local file with this entry's bytes, as quilt3's get_cached_path: an installed copy
+   * (`download`/`quilt install` from this cache) still unchanged since it was verified, else
+   * undefined. Nothing is fetched; the bytes themselves are `getBytes()`.
+   */
+  async getCachedPath(): Promise<string | undefined> {
+    return this.reader.cachedPath?.(this.raw);
   }
 
   /** The entry's whole meta object (user data under "user_meta"). */

@@ -11,6 +11,7 @@ import type { RegistryUrl } from "../manifest/registry-url.js";
 import type { TopHash } from "../types.js";
 import { getDefaultSession, type Session } from "../session.js";
 import { downloadManifest, type DownloadOptions, type DownloadResult } from "./download.js";
+import { noteInstall } from "./installed-copies.js";
 import { VerifiedEntryReader } from "./verified-entry-reader.js";
 import { cacheEntries, type CacheOptions, type CacheResult } from "./cache-entries.js";
 import { forceMatch, type Change } from "./force-match.js";
@@ -254,9 +255,12 @@ export class Package implements Iterable<PackageEntry> {
   /** Installs (incrementally) into `dir`. */
   async download(dir: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
     const cache = await this.session.blockCache();
-    return translatingOsErrors(() =>
+    const result = await translatingOsErrors(() =>
       downloadManifest(this.session.stores, this.ref(), this.manifest, dir, { cache, ...opts }),
     );
+    // Offered by entries' getCachedPath() from now on, while each file stays as written.
+    await noteInstall(this.session.cacheDir, dir);
+    return result;
   }
 
   async verifyDirectoryMatchesManifest(dir: string, opts: VerifyOptions = {}): Promise<VerifyReport> {

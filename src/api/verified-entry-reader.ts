@@ -6,10 +6,15 @@ import { cacheObjectForEntry } from "../cache/content-key.js";
 import type { ManifestEntry } from "../manifest/manifest.js";
 import type { Session } from "../session.js";
 import { assertObjectSize } from "../storage/sized-source.js";
+import { installedCopy } from "./installed-copies.js";
 import { DEFAULT_CHUNK_BYTES, type EntryBytesReader } from "./package-entry.js";
 
 export class VerifiedEntryReader implements EntryBytesReader {
   constructor(private readonly session: Session) {}
+
+  cachedPath(entry: ManifestEntry): Promise<string | undefined> {
+    return installedCopy(this.session.cacheDir, entry);
+  }
 
   async bytes(entry: ManifestEntry, signal?: AbortSignal): Promise<Buffer> {
     const cache = await this.session.blockCache();
