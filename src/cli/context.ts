@@ -4,27 +4,10 @@
 // human lines; progress goes to stderr.
 import { Session } from "../session.js";
 import { forTerminal } from "../untrusted-text.js";
+import type { Io } from "./io.js";
 import { Progress } from "./progress.js";
 
-export interface Io {
-  out(text: string): void;
-  err(text: string): void;
-  /** Raw bytes on stdout (`quilt cat`): written as they are, never decoded. */
-  outBytes(bytes: Buffer): Promise<void> | void;
-  /** True when stderr is a terminal (progress bars only then). */
-  isTty: boolean;
-}
-
-export const processIo: Io = {
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
-  // Waits for a full pipe to drain, so a large file streams instead of piling up in memory.
-  outBytes: (b) =>
-    new Promise<void>((resolve, reject) => {
-      process.stdout.write(b, (err) => (err ? reject(err) : resolve()));
-    }),
-  isTty: Boolean(process.stderr.isTTY),
-};
+export { processIo, type Io } from "./io.js";
 
 export interface GlobalArgs {
   verbose: boolean;

@@ -5,7 +5,7 @@
 // takes either as its onProgress (onTransfer, onHashing), so no command maps fields itself.
 import type { BuildProgress } from "../api/build-manifest.js";
 import type { TransferProgress } from "../api/download.js";
-import type { Io } from "./context.js";
+import type { Io } from "./io.js";
 
 /** Plain (non-terminal) progress lines are at least this far apart. */
 const PLAIN_INTERVAL_MS = 5_000;
