@@ -8,7 +8,7 @@ import { translatingOsErrors } from "../os-errors.js";
 import { fromPlain } from "../manifest/json-value.js";
 import { parseLogicalKey, parseLogicalPrefix } from "../manifest/logical-key.js";
 import type { Manifest } from "../manifest/manifest.js";
-import { isValidPackageName, isValidTag } from "../manifest/package-spec.js";
+import { parseBuilderName } from "../manifest/package-spec.js";
 import type { RegistryUrl } from "../manifest/registry-url.js";
 import { buildManifest, headerWithMessage, type BuildProgress } from "./build-manifest.js";
 import { deleteEntries, moveEntries, putEntries } from "./builder-entries.js";
@@ -68,16 +68,7 @@ export class PackageBuilder {
   private readonly output: (line: string) => void;
 
   constructor(name: string, opts: BuilderOptions = {}) {
-    const colon = name.indexOf(":");
-    const bare = colon < 0 ? name : name.slice(0, colon);
-    const tag = colon < 0 ? undefined : name.slice(colon + 1);
-    if (!isValidPackageName(bare) || (tag !== undefined && !isValidTag(tag))) {
-      throw new QuiltError("EBADSPEC", `Invalid package name ${quoted(name)}`, {
-        hint: "a package name is namespace/name[:tag], e.g. bucket/dataset:v0",
-      });
-    }
-    this.name = bare;
-    this.defaultTag = tag;
+    ({ name: this.name, tag: this.defaultTag } = parseBuilderName(name));
     this.session = opts.session ?? getDefaultSession();
     this.registry = this.session.registryUrl(opts.registry);
     this.output = opts.output ?? (() => {});
