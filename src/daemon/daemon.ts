@@ -8,29 +8,20 @@ import type { BlockCache } from "../cache/block-cache.js";
 import { QuiltError, isQuiltError } from "../errors.js";
 import { canonicalMountPath, clearStaleMount, mountAt, mountState } from "../fs/mount-table.js";
 import { log } from "../log.js";
-import { parseRegistryUrl } from "../manifest/registry-url.js";
-import { manifestKey } from "../storage/registry-layout.js";
-import type { Stores } from "../storage/stores.js";
 import { Session } from "../session.js";
 import { dirname } from "node:path";
 import { makePrivateDir } from "../private-dir.js";
 import { PackageMount } from "./package-mount.js";
 import { ManifestIndex } from "../storage/manifest-index.js";
-import { type IndexedVersion, openIndexedVersion } from "./indexed-version.js";
+import type { IndexedVersion } from "./indexed-version.js";
 import { readMountRecords, writeMountRecords, type MountRecord } from "./mount-records.js";
-import { switchMount, type SwitchRequest, type VersionLoader } from "./mount-switch.js";
+import { switchMount, type SwitchRequest } from "./mount-switch.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import type { MountRequest } from "./mount-request.js";
 import { checkSameMount } from "./mount-conflict.js";
+import { MountVersions } from "./mount-versions.js";
 import { daemonHandlers } from "./handlers.js";
-import {
-  checkCredentials,
-  credentialsFingerprint,
-  s3ContextFromEnv,
-  s3ContextKey,
-  s3StoreOptions,
-  type S3Context,
-} from "./s3-context.js";
+import { checkCredentials, credentialsFingerprint } from "./s3-context.js";
 import { daemonSessionOptions, type DaemonPaths } from "./paths.js";
 import { SocketServer } from "./socket-server.js";
 
@@ -58,6 +49,7 @@ export class Daemon {
   /** Resolves when the daemon has shut down (by request or signal). */
   readonly stopped: Promise<void>;
   private resolveStopped!: () => void;
+  private readonly versions: MountVersions;
 
   private constructor(
     readonly paths: DaemonPaths,
@@ -69,6 +61,7 @@ export class Daemon {
     private readonly env: NodeJS.ProcessEnv,
   ) {
     this.stopped = new Promise((r) => (this.resolveStopped = r));
+    this.versions = new MountVersions(session, manifests, env);
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
@@ -133,44 +126,9 @@ export class Daemon {
     );
   }
 
-  /** One Stores per S3 context, never the daemon's own (the shell that started it is not the caller). */
-  private storesFor(context: S3Context): Stores {
-    return this.session.storesFor(s3ContextKey(context), s3StoreOptions(context));
-  }
-
   /** Request counts over every S3 context. */
   requestCounts() {
     return this.session.requestCounts();
-  }
-
-  private registry(url: string, stores: Stores) {
-    return this.session.registryThrough(parseRegistryUrl(url), stores);
-  }
-
-  /** The stores and registry a record reads through: its own S3 context. */
-  private recordStores(r: MountRecord) {
-    // Records written before contexts existed: that daemon used its own environment.
-    const stores = this.storesFor(r.s3 ?? s3ContextFromEnv(this.env));
-    return { stores, registry: this.registry(r.registry, stores) };
-  }
-
-  /**
-   * A record's version, opened from the manifest index (indexed first, from its manifest
-   * verified against its top hash, when it never was), and the version's time; `check` may
-   * refuse it.
-   */
-  private async loadVersion(
-    r: MountRecord,
-    check?: (version: IndexedVersion) => void,
-  ): Promise<{ version: IndexedVersion; time: Date; manifestBytes: number | null }> {
-    const { registry } = this.recordStores(r);
-    const version = await openIndexedVersion(this.manifests, registry, r.name, r.topHash as never);
-    check?.(version);
-    // The version's time is when its manifest was written; its size is shown by `quilt mount`.
-    const head = await registry.store
-      .head({ bucket: registry.bucket, key: manifestKey("v1", r.name, r.topHash) })
-      .catch(() => undefined);
-    return { version, time: head?.lastModified ?? new Date(), manifestBytes: head?.size ?? null };
   }
 
   /** Mounts a record with its own S3 context; `check` may refuse the version before anything is mounted. */
@@ -178,8 +136,8 @@ export class Daemon {
     r: MountRecord,
     check?: (version: IndexedVersion) => void,
   ): Promise<PackageMount> {
-    const { version, time, manifestBytes } = await this.loadVersion(r, check);
-    const m = new PackageMount(r, version, this.cache, this.recordStores(r).stores);
+    const { version, time, manifestBytes } = await this.versions.load(r, check);
+    const m = new PackageMount(r, version, this.cache, this.versions.recordStores(r).stores);
     m.manifestBytes = manifestBytes;
     await m.mount(time);
     this.mounts.set(r.mountpoint, m);
@@ -203,22 +161,6 @@ export class Daemon {
         log().warn({ err, mountpoint }, "releasing a mount unmounted outside quilt failed"),
       );
     await this.saveRecords();
-  }
-
-  /** How a switch resolves and loads versions: through the mount's own registry and S3 context. */
-  private versionLoader(): VersionLoader {
-    return {
-      resolve: async (r, spec) =>
-        (
-          await this.recordStores(r).registry.resolve(spec.name, {
-            ...(spec.tag !== undefined && { tag: spec.tag }),
-            ...(spec.hash !== undefined && { hash: spec.hash }),
-          })
-        ).topHash,
-      load: (r, check) => this.loadVersion(r, check),
-      checkCredentials: (r, caller) =>
-        r.s3 && checkCredentials(r.s3, caller, credentialsFingerprint(this.env)),
-    };
   }
 
   private mountAt(path: string): PackageMount {
@@ -259,7 +201,7 @@ export class Daemon {
     // one when they are not the caller's (a local registry's manifest is checked once read).
     const credentials = () => checkCredentials(req.s3, req.credentials, credentialsFingerprint(this.env));
     if (spec.registry.kind === "s3") credentials();
-    const registry = this.registry(spec.registry.url, this.storesFor(req.s3));
+    const registry = this.versions.registry(spec.registry.url, this.versions.storesFor(req.s3));
     const resolved = await registry.resolve(spec.name, {
       ...(spec.tag !== undefined && { tag: spec.tag }),
       ...(spec.hash !== undefined && { hash: spec.hash }),
@@ -305,7 +247,7 @@ export class Daemon {
     const mountpoint = await canonicalMountPath(req.mountpoint);
     return this.exclusive.run(mountpoint, async () => {
       const m = this.mountAt(mountpoint);
-      const done = await switchMount(m, req, this.versionLoader());
+      const done = await switchMount(m, req, this.versions.loader());
       if (!done.unchanged) await this.saveRecords();
       return { mount: m, ...done };
     });
