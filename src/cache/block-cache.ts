@@ -357,6 +357,11 @@ export class BlockCache {
     return this.planner.knownDigests(obj) !== undefined;
   }
 
+  /** Changes whenever a block is cached or dropped: counts over objectState stay valid while it does not. */
+  get presenceChanges(): number {
+    return this.index.presenceChanges;
+  }
+
   /** Blocks cached and whether the object was verified, for `quilt mounts` and status. */
   objectState(obj: CacheObject): { blocks: number; present: number; verified: boolean } {
     const rec = this.index.object(obj.key);

@@ -207,6 +207,7 @@ export class CacheIndex {
       totals.bytes += added;
       this.objects.put(key, rec);
       this.meta.put("totals", totals);
+      if (fresh.length > 0) this.presenceChanges++;
       return added;
     });
   }
@@ -217,6 +218,12 @@ export class CacheIndex {
    * with other bytes.
    */
   onRemove: ((key: string, indexes: readonly number[]) => void) | undefined;
+
+  /**
+   * Bumped whenever a block is listed or forgotten (in this process): a count over many
+   * objects' presence (`quilt mounts`) stays valid while it is unchanged.
+   */
+  presenceChanges = 0;
 
   /** Forgets blocks (the caller deletes the files). Returns the bytes no longer counted. */
   removeBlocks(key: string, indexes: readonly number[]): number {
@@ -248,6 +255,7 @@ export class CacheIndex {
         this.objects.put(key, rec);
       }
       this.meta.put("totals", totals);
+      this.presenceChanges++;
       return removed;
     });
   }
@@ -336,6 +344,7 @@ export class CacheIndex {
     this.blocks.clearSync();
     this.lru.clearSync();
     this.meta.put("totals", { bytes: 0, blocks: 0, objects: 0 });
+    this.presenceChanges++;
   }
 
   /**

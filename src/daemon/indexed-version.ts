@@ -6,10 +6,13 @@ import { IndexedTree } from "../fs/indexed-tree.js";
 import type { JsonValue } from "../manifest/json-value.js";
 import type { ManifestEntry } from "../manifest/manifest.js";
 import { type ManifestIndex, type VersionId, versionKey } from "../storage/manifest-index.js";
-import { decodeVersionHeader, decodeNode, type VersionHeader } from "../storage/manifest-index-records.js";
+import { decodeVersionHeader, type VersionHeader } from "../storage/manifest-index-records.js";
+import { parseEntry } from "../manifest/manifest-reader.js";
 import type { Registry } from "../storage/registry.js";
 import type { TopHash } from "../types.js";
-import { readsS3 } from "./mount-request.js";
+import { isQuiltError } from "../errors.js";
+import { buildInWorker } from "../storage/manifest-index-build.js";
+import { KeyedQueue } from "./keyed-queue.js";
 
 export class IndexedVersion {
   readonly tree: IndexedTree;
@@ -47,16 +50,19 @@ export class IndexedVersion {
 
   /** Every file entry in inode (walk) order, read from the index as the walk goes. */
   *entries(): Generator<ManifestEntry> {
-    for (const { text } of this.index.nodes(this.vid, this.header.nodes)) {
-      const n = decodeNode(text);
-      if (n.kind === "file") yield n.entry;
-    }
+    for (const text of this.index.files(this.vid, this.header.files)) yield parseEntry(text);
   }
 
   get(key: string): ManifestEntry | undefined {
     return this.tree.get(key);
   }
 }
+
+/**
+ * Builds of one version never overlap (two mounts of a new version at once): a build starts
+ * by removing what an earlier one left, so a second build would remove the pages of the first.
+ */
+const builds = new KeyedQueue();
 
 /** The version `topHash` of `name` in `registry`, indexed (once) from its verified manifest. */
 export async function openIndexedVersion(
@@ -66,11 +72,34 @@ export async function openIndexedVersion(
   topHash: TopHash,
 ): Promise<IndexedVersion> {
   const id: VersionId = { registry: registry.manifests.registry, name, topHash };
-  let header = index.header(id);
-  if (header === undefined) {
-    // loadManifest verifies the top hash (and the cached file's SHA-256) before returning.
-    const manifest = await registry.loadManifest({ name, topHash, layout: "v1" });
-    header = index.build(id, manifest, readsS3(manifest));
-  }
+  const header =
+    index.header(id) ??
+    (await builds.run(`${index.dir}\n${versionKey(id).toString("hex")}`, async () => {
+      return index.header(id) ?? (await indexVersion(index, registry, id));
+    }));
   return new IndexedVersion(index, id, header);
+}
+
+/**
+ * Indexes a version from its manifest in a worker thread, which verifies the top hash as it
+ * reads (and a cached file's checksum). A cached file that fails is forgotten and the
+ * manifest fetched again from the registry, once.
+ */
+async function indexVersion(index: ManifestIndex, registry: Registry, id: VersionId): Promise<VersionHeader> {
+  const resolved = { name: id.name, topHash: id.topHash, layout: "v1" as const };
+  for (let attempt = 1; ; attempt++) {
+    const source = await registry.manifestSource(resolved);
+    // Fetched bytes are kept in the manifest cache by the worker, once it verified them.
+    if ("bytes" in source)
+      return (
+        await buildInWorker(index, id, { ...source, keepAt: registry.manifests.pathOf(id.name, id.topHash) })
+      ).header;
+    try {
+      return (await buildInWorker(index, id, source)).header;
+    } catch (err) {
+      if (attempt > 1 || !(isQuiltError(err, "EHASHMISMATCH") || isQuiltError(err, "EBADMANIFEST")))
+        throw err;
+      await registry.manifests.forget(id.name, id.topHash);
+    }
+  }
 }

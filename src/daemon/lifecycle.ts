@@ -39,6 +39,17 @@ export function daemonNodeOptions(cores: number = availableParallelism()): strin
   return cores <= 4 ? ["--single-threaded-gc"] : [];
 }
 
+/**
+ * The daemon's environment: the caller's, with glibc's malloc held to one arena unless the
+ * caller chose. Each first mount indexes its manifest in a worker thread of its own, and glibc
+ * gives a thread its own arena, which keeps its memory after the thread ends: three
+ * million-entry first mounts left the daemon's anonymous RSS at 314 MiB with the default and
+ * 113 MiB with one arena (137 to 209 MiB with two), 2026-12-04.
+ */
+export function daemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { MALLOC_ARENA_MAX: "1", ...env };
+}
+
 /** The `quilt` executable next to this module (dist/src/daemon → bin/quilt.js). */
 function quiltBin(): string {
   return join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "bin", "quilt.js");
@@ -65,7 +76,7 @@ export async function ensureDaemon(
     child = spawn(process.execPath, [...daemonNodeOptions(), quiltBin(), "daemon", "run", ...extraArgs], {
       detached: true,
       stdio: ["ignore", "ignore", stderr.fd],
-      env,
+      env: daemonEnv(env),
     });
   } finally {
     await stderr.close();

@@ -4,8 +4,6 @@
 // refused rather than completed from the daemon's own environment, which belongs to
 // whichever shell happened to start the daemon.
 import { QuiltError } from "../errors.js";
-import { CompactEntry } from "../manifest/compact-entry.js";
-import type { Manifest } from "../manifest/manifest.js";
 import { parsePackageSpec, type PackageSpec } from "../manifest/package-spec.js";
 import { parseRegistryUrl } from "../manifest/registry-url.js";
 import type { MountParams } from "./ops.js";
@@ -41,11 +39,4 @@ export function parseMountRequest(p: MountParams): MountRequest {
     allowOther: p.allowOther ?? false,
     nonEmpty: p.nonEmpty ?? false,
   };
-}
-
-/** Whether serving this manifest may read S3 (an S3 registry's packages always do). */
-export function readsS3(manifest: Manifest): boolean {
-  return manifest.entries.some((e) =>
-    e instanceof CompactEntry ? e.url.startsWith("s3://") : e.physicalKey.bucket !== null,
-  );
 }

@@ -18,6 +18,7 @@ import { assertHashType, EntryHasher, verifyHash } from "../manifest/checksums.j
 import type { FaultCounts } from "../storage/fault-counters.js";
 import type { Stores } from "../storage/stores.js";
 import { MountEntryReader } from "./mount-entry-reader.js";
+import { PresenceCounts } from "./presence-counts.js";
 import type { IndexedVersion } from "./indexed-version.js";
 import type { MountRecord, MountVersion } from "./mount-records.js";
 import { versionLabel } from "../manifest/version-label.js";
@@ -93,6 +94,8 @@ export class PackageMount {
   private readonly unrepaired = new Map<string, string>();
   private readonly reader: MountEntryReader;
   private core: QuiltFilesystem | undefined;
+  /** What `info` says is cached, counted again only when the cache changed. */
+  readonly presence: PresenceCounts;
 
   constructor(
     public record: MountRecord,
@@ -102,6 +105,7 @@ export class PackageMount {
     private readonly stores: Stores,
   ) {
     this.reader = new MountEntryReader(cache, stores, record.verify === "strict");
+    this.presence = new PresenceCounts(cache);
   }
 
   get label(): string {
@@ -180,16 +184,7 @@ export class PackageMount {
   }
 
   info(): MountInfoReply {
-    let cachedBytes = 0;
-    // With nothing cached, only empty files count as verified: the walk over every entry
-    // (a million node reads from the index) is skipped, e.g. for a first mount's reply.
-    const nothingCached = this.cache.stats().objects === 0;
-    let verifiedFiles = nothingCached ? this.manifest.header.emptyFiles : 0;
-    for (const e of nothingCached ? [] : this.manifest.entries()) {
-      const st = this.cache.objectState(cacheObjectForEntry(e));
-      cachedBytes += st.blocks === 0 ? 0 : Math.min(e.size, st.present * this.cache.blockSize);
-      if (st.blocks === 0 || st.present === st.blocks) verifiedFiles++;
-    }
+    const { cachedBytes, verifiedFiles } = this.presence.count(this.manifest);
     // Served unverified, then verified since (its digests are known now): no longer listed.
     for (const key of this.reader.unverified) {
       const e = this.manifest.get(key);

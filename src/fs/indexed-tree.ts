@@ -3,7 +3,8 @@
 // numbered breadth-first, so a node's parent is found by a binary search over the
 // directories (a few thousand numbers held per mount) and its name and size in the
 // parent's children table: `ls -l` and `find` read one table per directory and nothing
-// else. Opening a file or reading its xattrs reads its node (its page of the index).
+// else. Opening a file or reading its xattrs reads its node (found through the parent's
+// table: its page of file nodes).
 // Tables and nodes are cached per mount within a fixed bound, so ten versions mounted at
 // once cost ten such caches, not ten manifests.
 import { LRUCache } from "lru-cache";
@@ -13,7 +14,8 @@ import type { ManifestEntry } from "../manifest/manifest.js";
 import type { ManifestIndex } from "../storage/manifest-index.js";
 import {
   ChildTable,
-  decodeNode,
+  decodeDirectory,
+  decodeFile,
   type IndexedNode,
   type VersionHeader,
 } from "../storage/manifest-index-records.js";
@@ -199,7 +201,11 @@ export class IndexedTree implements FsTree {
   private node(ino: number): IndexedNode {
     let n = this.nodes.get(ino);
     if (n === undefined) {
-      n = decodeNode(this.index.node(this.vid, ino, this.pages));
+      if (this.dirIndex(ino) >= 0) n = decodeDirectory(this.index.directoryNode(this.vid, ino));
+      else {
+        const [table, i] = this.slot(ino);
+        n = decodeFile(this.index.fileNode(this.vid, table.file(i), this.pages));
+      }
       this.nodes.set(ino, n);
     }
     return n;

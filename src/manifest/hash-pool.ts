@@ -5,8 +5,9 @@
 // Threads start on first use and are unref'd while idle: the pool never keeps a process alive.
 import { availableParallelism } from "node:os";
 import { stat } from "node:fs/promises";
-import { Worker } from "node:worker_threads";
-import { QuiltError, type ErrorCode } from "../errors.js";
+import type { Worker } from "node:worker_threads";
+import { deserializeError, startWorker } from "../worker-spec.js";
+import { QuiltError } from "../errors.js";
 import {
   DEFAULT_HASH_TYPE,
   SHA256_DIGEST_BYTES,
@@ -17,7 +18,7 @@ import {
   type HashType,
   type HashedFile,
 } from "./checksums.js";
-import type { SerializedError, TaskResult, WorkerReply, WorkerRequest, WorkerTask } from "./hash-worker.js";
+import type { TaskResult, WorkerReply, WorkerRequest, WorkerTask } from "./hash-worker.js";
 
 /** Most tasks in one message; ~64 files of 100 KiB is ~5 ms of hashing against ~50 µs of messaging. */
 const MAX_BATCH_TASKS = 64;
@@ -67,33 +68,6 @@ interface Unit {
 interface Slot {
   worker: Worker;
   inFlight: Map<number, Unit[]>;
-}
-
-let workerSpec: { entry: URL | string; eval: boolean } | undefined;
-
-/**
- * The worker's entry point next to this module: compiled `.js` in dist/, or the `.ts` source
- * under vitest or tsx. A worker does not inherit the parent's TypeScript loader, and Node 20
- * ignores `--import tsx` in a worker's execArgv, so from source the worker is a two-line
- * bootstrap that registers tsx's loader in the worker and then imports the `.ts` entry.
- */
-function getWorkerSpec(): { entry: URL | string; eval: boolean } {
-  if (!workerSpec) {
-    if (import.meta.url.endsWith(".ts")) {
-      const entry = new URL("./hash-worker.ts", import.meta.url).href;
-      const tsx = import.meta.resolve("tsx/esm/api");
-      const code = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-      workerSpec = { entry: code, eval: true };
-    } else {
-      workerSpec = { entry: new URL("./hash-worker.js", import.meta.url), eval: false };
-    }
-  }
-  return workerSpec;
-}
-
-function deserializeError(error: SerializedError): Error {
-  if (error.quilt) return new QuiltError(error.code as ErrorCode, error.message, { hint: error.hint });
-  return Object.assign(new Error(error.message), error.code === undefined ? {} : { code: error.code });
 }
 
 export class HashPool {
@@ -202,8 +176,7 @@ export class HashPool {
   }
 
   private spawn(): Slot {
-    const spec = getWorkerSpec();
-    const worker = new Worker(spec.entry, { eval: spec.eval });
+    const worker = startWorker(import.meta.url, "hash-worker");
     worker.unref();
     const slot: Slot = { worker, inFlight: new Map() };
     this.slots.push(slot);

@@ -9,7 +9,7 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { parentPort } from "node:worker_threads";
-import { QuiltError, errnoCode } from "../errors.js";
+import { serializeError, type SerializedError } from "../worker-spec.js";
 import { EntryHasher, SHA256_DIGEST_BYTES, fileChanged, type EntryHash, type HashType } from "./checksums.js";
 
 export type WorkerTask =
@@ -19,14 +19,6 @@ export type WorkerTask =
 export interface WorkerRequest {
   id: number;
   tasks: WorkerTask[];
-}
-
-/** An error as it can cross the thread boundary (structured clone drops the class and fields). */
-export interface SerializedError {
-  quilt: boolean;
-  code: string | undefined;
-  message: string;
-  hint: string | undefined;
 }
 
 export type TaskResult =
@@ -96,12 +88,6 @@ function hashRange(task: Extract<WorkerTask, { kind: "range" }>): TaskResult {
   } finally {
     closeSync(fd);
   }
-}
-
-export function serializeError(err: unknown): SerializedError {
-  if (err instanceof QuiltError) return { quilt: true, code: err.code, message: err.message, hint: err.hint };
-  const message = err instanceof Error ? err.message : String(err);
-  return { quilt: false, code: errnoCode(err), message, hint: undefined };
 }
 
 async function handle(request: WorkerRequest): Promise<WorkerReply> {

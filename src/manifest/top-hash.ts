@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import type { TopHash } from "../types.js";
 import type { JsonObject } from "./json-value.js";
-import type { ManifestEntry } from "./manifest-entry.js";
+import type { ManifestEntry } from "./manifest.js";
 import { canonicalJson, pythonStringAscii } from "./python-json.js";
 import { CompactEntry } from "./compact-entry.js";
 
@@ -22,12 +22,12 @@ export function entryHashPart(e: Pick<ManifestEntry, "hash" | "logicalKey" | "me
 }
 
 /**
- * The top hash fed one entry at a time, in walk order, so a reader that streams a manifest
- * (manifest-stream.ts) verifies it without holding its entries.
+ * The top hash computed as entries come (a manifest streamed from disk need not be held):
+ * `add` them in walk order, then `digest`.
  */
 export class TopHasher {
   private readonly h = createHash("sha256");
-  // Parts go in as larger updates: one native call per entry is slow on big manifests.
+  // Parts are batched into larger updates: one native call per entry is slow on big manifests.
   private batch = "";
 
   constructor(header: JsonObject) {
@@ -36,7 +36,7 @@ export class TopHasher {
     this.h.update(canonicalJson(head), "utf8");
   }
 
-  add(e: ManifestEntry): void {
+  add(e: Pick<ManifestEntry, "hash" | "logicalKey" | "meta" | "size">): void {
     this.batch += entryHashPart(e);
     if (this.batch.length > 1 << 16) {
       this.h.update(this.batch, "utf8");
@@ -52,7 +52,7 @@ export class TopHasher {
 
 /** `entries` must be in walk order (Manifest keeps them so). */
 export function computeTopHash(header: JsonObject, entries: Iterable<ManifestEntry>): TopHash {
-  const hasher = new TopHasher(header);
-  for (const e of entries) hasher.add(e);
-  return hasher.digest();
+  const h = new TopHasher(header);
+  for (const e of entries) h.add(e);
+  return h.digest();
 }

@@ -147,16 +147,33 @@ export class ManifestCache {
     const manifest = await readManifest([bytes]);
     if (manifest.topHash !== topHash) throw hashMismatch(topHash, manifest.topHash, where);
     this.memory.set(memoryKey(name, topHash), manifest);
-    if (path !== null) {
-      // Manifest first, then its sidecar: a reader that sees one without the other (or two
-      // writers interleaved) finds a mismatch and refetches, never a wrong manifest.
-      await writeAtomic(path, bytes);
-      await writeAtomic(
-        path + SIDECAR,
-        Buffer.from(createHash("sha256").update(bytes).digest("hex"), "latin1"),
-      );
-    }
+    if (path !== null)
+      await this.keep(name, topHash, bytes, createHash("sha256").update(bytes).digest("hex"));
     return manifest;
+  }
+
+  /**
+   * The cached file of a manifest with the SHA-256 its bytes must have, for a reader that
+   * streams and checks it itself (a manifest index build); undefined when not cached.
+   */
+  async file(name: string, topHash: TopHash): Promise<{ path: string; sha256: string } | undefined> {
+    const path = this.pathOf(name, topHash);
+    if (path === null) return undefined;
+    try {
+      return { path, sha256: (await readFile(path + SIDECAR, "latin1")).trim() };
+    } catch (err) {
+      if (errnoCode(err) === "ENOENT") return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Keeps fetched bytes whose top hash the caller verified (without parsing them again),
+   * with their SHA-256 for the sidecar.
+   */
+  async keep(name: string, topHash: TopHash, bytes: Uint8Array, sha256: string): Promise<void> {
+    const path = this.pathOf(name, topHash);
+    if (path !== null) await keepManifestFile(path, bytes, sha256);
   }
 
   private async drop(path: string): Promise<undefined> {
@@ -164,6 +181,17 @@ export class ManifestCache {
     await rm(path + SIDECAR, { force: true });
     return undefined;
   }
+}
+
+/**
+ * Writes a verified manifest's bytes at `path` (ManifestCache.pathOf) with their SHA-256
+ * sidecar; for a writer that holds the bytes but not the cache (a manifest index build's worker).
+ */
+export async function keepManifestFile(path: string, bytes: Uint8Array, sha256: string): Promise<void> {
+  // Manifest first, then its sidecar: a reader that sees one without the other (or two
+  // writers interleaved) finds a mismatch and refetches, never a wrong manifest.
+  await writeAtomic(path, bytes);
+  await writeAtomic(path + SIDECAR, Buffer.from(sha256, "latin1"));
 }
 
 export interface IncomingManifest {
@@ -198,7 +226,7 @@ export async function* hashing(
   }
 }
 
-async function writeAtomic(path: string, bytes: Buffer): Promise<void> {
+async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const dir = join(path, "..");
   await mkdir(dir, { recursive: true, mode: 0o700 }); // private when created (src/private-dir.ts)
   const tmp = join(dir, `.${randomBytes(6).toString("hex")}.tmp`);

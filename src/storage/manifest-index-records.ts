@@ -1,21 +1,23 @@
 // The record bodies of the manifest index (manifest-index.ts).
 //
-// - A node (a file's entry, a directory's path and metadata) is a JSON array of plain
-//   strings and numbers (JSON.parse restores them exactly); metadata stays the manifest's
-//   own JSON text, parsed back with the manifest parser so floats and big integers survive.
-//   Nodes are stored by pages of PAGE_NODES consecutive inodes, each node with its own
-//   CRC-32, so opening a file reads one small page and checks one node.
-// - A directory's children are a binary table (names, and sizes so that `ls -l` and `find`
-//   are answered from it alone), searched by name without decoding it. Inodes are numbered
-//   breadth-first, so a directory's children have consecutive inodes from its `first`.
+// - A file's node is its manifest line (JSON), so the index can be written as the manifest
+//   is read, in one pass, and the entry parsed back is the one the manifest holds. File
+//   nodes are stored by pages of PAGE_NODES files in walk order (the manifest's order), each
+//   node with its own CRC-32, so opening a file reads one small page and checks one node.
+// - A directory's node (its path and metadata, kept as the manifest's own JSON text and
+//   parsed back with the manifest parser so floats and big integers survive) is a record of
+//   its own: there are few.
+// - A directory's children are a binary table (names, sizes so that `ls -l` and `find` are
+//   answered from it alone, and each file's place among the file nodes), searched by name
+//   without decoding it. Inodes are numbered breadth-first, so a directory's children have
+//   consecutive inodes from its `first`.
 import { crc32 } from "node:zlib";
-import { CompactEntry, EMPTY_META } from "../manifest/compact-entry.js";
 import { parseJson } from "../manifest/json-parse.js";
-import type { JsonObject, JsonValue } from "../manifest/json-value.js";
+import type { JsonValue } from "../manifest/json-value.js";
 import type { ManifestEntry } from "../manifest/manifest.js";
-import { PhysicalKey } from "../manifest/physical-key.js";
+import { parseEntry } from "../manifest/manifest-reader.js";
+import { entryLine } from "../manifest/manifest-writer.js";
 import { manifestJson } from "../manifest/python-json.js";
-import type { LogicalKey } from "../types.js";
 
 export interface VersionHeader {
   format: number;
@@ -34,8 +36,6 @@ export interface VersionHeader {
 
 /** Inodes per node page: a page is read whole (~40 KB) when a file is opened. */
 export const PAGE_NODES = 256;
-const FILE = 0;
-const DIRECTORY = 1;
 /** A directory's size in a children table (files have their byte count). */
 const DIR_MARK = -1;
 
@@ -56,74 +56,29 @@ export function decodeVersionHeader(body: Buffer): VersionHeader & { userMeta: J
   return { ...h, userMeta: fromText(h.userMeta) ?? new Map() };
 }
 
-/** The usual {"type","value"} hash travels as two strings; any other shape as its JSON. */
-function plainHash(e: ManifestEntry): [string, string] | undefined {
-  if (e instanceof CompactEntry) return [e.hashType, e.hashValue];
-  const keys = [...e.hash.keys()];
-  const type = e.hash.get("type");
-  const value = e.hash.get("value");
-  return keys.length === 2 && keys[0] === "type" && typeof type === "string" && typeof value === "string"
-    ? [type, value]
-    : undefined;
+/**
+ * A file's node is its manifest line as read (or as the manifest writer prints it), parsed
+ * back by the manifest reader: nothing of the entry is lost or reinterpreted.
+ */
+export function fileNode(e: ManifestEntry): string {
+  return entryLine(e);
 }
 
-export function fileNode(parent: number, e: ManifestEntry): string {
-  const url = e instanceof CompactEntry ? e.url : e.physicalKey.toString();
-  const plain = plainHash(e);
-  const meta = e.meta.size === 0 ? null : jsonText(e.meta);
-  return JSON.stringify([
-    FILE,
-    parent,
-    e.logicalKey,
-    e.size,
-    url,
-    plain?.[0] ?? "",
-    plain?.[1] ?? "",
-    plain ? null : jsonText(e.hash),
-    meta,
-  ]);
-}
-
-export function directoryNode(parent: number, path: string, dirMeta: JsonValue | undefined): string {
-  return JSON.stringify([DIRECTORY, parent, path, jsonText(dirMeta)]);
+export function directoryNode(path: string, dirMeta: JsonValue | undefined): string {
+  return JSON.stringify([path, jsonText(dirMeta)]);
 }
 
 export type IndexedNode =
-  | { kind: "file"; parent: number; entry: ManifestEntry }
-  | { kind: "directory"; parent: number; path: string; dirMeta: JsonValue | undefined };
+  | { kind: "file"; entry: ManifestEntry }
+  | { kind: "directory"; path: string; dirMeta: JsonValue | undefined };
 
-export function decodeNode(text: string): IndexedNode {
-  const r = JSON.parse(text) as unknown[];
-  if (r[0] === DIRECTORY)
-    return {
-      kind: "directory",
-      parent: r[1] as number,
-      path: r[2] as string,
-      dirMeta: fromText(r[3] as string | null),
-    };
-  const [, parent, key, size, url, type, value, hash, meta] = r as [
-    number,
-    number,
-    LogicalKey,
-    number,
-    string,
-    string,
-    string,
-    string | null,
-    string | null,
-  ];
-  const m = meta === null ? EMPTY_META : (parseJson(meta) as JsonObject);
-  const entry: ManifestEntry =
-    hash === null
-      ? new CompactEntry(key, url, size, type, value, m)
-      : {
-          logicalKey: key,
-          physicalKey: PhysicalKey.fromUrl(url),
-          size,
-          hash: parseJson(hash) as JsonObject,
-          meta: m,
-        };
-  return { kind: "file", parent, entry };
+export function decodeFile(text: string): IndexedNode {
+  return { kind: "file", entry: parseEntry(text) };
+}
+
+export function decodeDirectory(text: string): IndexedNode {
+  const [path, meta] = JSON.parse(text) as [string, string | null];
+  return { kind: "directory", path, dirMeta: fromText(meta) };
 }
 
 /**
@@ -158,17 +113,29 @@ export function pageNode(page: Buffer, firstIno: number, slot: number): string |
   return text.toString("utf8");
 }
 
-/** A directory's children in name order: u32 count, u32 name end offsets, f64 sizes (-1: a directory), UTF-8 names. */
-export function encodeChildren(children: { name: string; size: number | undefined }[]): Buffer {
+export interface Child {
+  name: string;
+  /** Bytes of a file; undefined for a directory. */
+  size: number | undefined;
+  /** A file's position among the version's files in walk order (its node's place); 0 for a directory. */
+  file: number;
+}
+
+/**
+ * A directory's children in name order: u32 count, u32 name end offsets, f64 sizes (-1: a
+ * directory), u32 file positions, UTF-8 names.
+ */
+export function encodeChildren(children: Child[]): Buffer {
   const names = Buffer.from(children.map((c) => c.name).join(""), "utf8");
   const n = children.length;
-  const head = Buffer.allocUnsafe(4 + 12 * n);
+  const head = Buffer.allocUnsafe(4 + 16 * n);
   head.writeUInt32LE(n, 0);
   let end = 0;
   children.forEach((c, i) => {
     end += Buffer.byteLength(c.name, "utf8");
     head.writeUInt32LE(end, 4 + 4 * i);
     head.writeDoubleLE(c.size ?? DIR_MARK, 4 + 4 * n + 8 * i);
+    head.writeUInt32LE(c.file, 4 + 12 * n + 4 * i);
   });
   return Buffer.concat([head, names]);
 }
@@ -181,6 +148,7 @@ export class ChildTable {
   readonly count: number;
   private readonly ends: Uint32Array;
   private readonly sizes: Float64Array;
+  private readonly files: Uint32Array;
   private readonly names: Buffer;
 
   constructor(body: Buffer) {
@@ -188,16 +156,23 @@ export class ChildTable {
     // Copied out of the record (which may be unaligned) into arrays the table owns.
     this.ends = new Uint32Array(this.count);
     this.sizes = new Float64Array(this.count);
+    this.files = new Uint32Array(this.count);
     for (let i = 0; i < this.count; i++) {
       this.ends[i] = body.readUInt32LE(4 + 4 * i);
       this.sizes[i] = body.readDoubleLE(4 + 4 * this.count + 8 * i);
+      this.files[i] = body.readUInt32LE(4 + 12 * this.count + 4 * i);
     }
-    this.names = Buffer.from(body.subarray(4 + 12 * this.count));
+    this.names = Buffer.from(body.subarray(4 + 16 * this.count));
   }
 
   /** Bytes this table holds (for the cache's size bound). */
   get bytes(): number {
-    return this.names.length + 12 * this.count + 64;
+    return this.names.length + 16 * this.count + 64;
+  }
+
+  /** A file child's position among the version's files in walk order (where its node is). */
+  file(i: number): number {
+    return this.files[i] as number;
   }
 
   name(i: number): string {

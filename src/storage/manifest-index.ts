@@ -4,81 +4,49 @@
 // are read from the index when the kernel asks for them (src/fs/indexed-tree.ts).
 //
 // Integrity (docs/RELIABILITY.md, "Manifest index"):
-// - A version is indexed only from a Manifest whose top hash was verified for its registry
-//   (Registry.loadManifest), and `build` checks the top hash again. It is keyed by
+// - A version is indexed only from a manifest whose top hash was verified for its registry:
+//   `build` checks a Manifest's; a streamed build (manifest-index-build.ts) writes its
+//   header record only once the top hash of the lines it wrote matched. It is keyed by
 //   sha256(registry identity, name, top hash), the same identity the manifest cache uses, so
 //   a manifest from an impostor registry with a real package's top hash never serves a mount
 //   of the real registry (the top hash does not cover physical keys).
-// - A version is written in one LMDB transaction with its header record last: a build cut
-//   short leaves nothing, never half a version.
+// - The header record is written last, in the build's last transaction: a build cut short
+//   (even by kill -9 between its transactions) leaves no header, so nothing of it is read,
+//   and the next build of that version removes what it left.
 // - Every record carries a CRC-32 of its key and value. A record damaged on disk (a flipped
 //   bit, a truncated page) fails its check: the lookup fails (EIO), and the version is
 //   dropped so the next mount indexes it again from the verified manifest. The CRC guards
 //   against damage, not against someone who can write the state directory (who could as well
 //   change the daemon's mount records or cache index).
 //
-// Layout: keys are version id (16 bytes) + tag byte + big-endian u32. Inodes are numbered
-// breadth-first (they depend only on the manifest), so a directory's children are a run of
-// consecutive inodes and a file's size is found in its parent's children table.
+// Layout (keys: manifest-index-keys.ts; bodies: manifest-index-records.ts). Inodes are
+// numbered breadth-first (they depend only on the manifest), so a directory's children are a
+// run of consecutive inodes and a file's size is found in its parent's children table.
 //   H            header: counts, flags, package user metadata
 //   D            the directories: (inode, first child's inode, child count), by inode
-//   C ino        a directory's children in name order: names and sizes
-//   P page       the nodes of inodes 1 + page * PAGE_NODES onwards: a file's logical key,
-//                size, physical key, hash and meta; a directory's path and metadata
-import { createHash } from "node:crypto";
-import { crc32 } from "node:zlib";
+//   C ino        a directory's children in name order: names, sizes, file positions
+//   N ino        a directory's path and metadata
+//   F page       the file nodes (manifest lines) of files page * PAGE_NODES onwards, in walk order
 import { open, type RootDatabase } from "lmdb";
 import { QuiltError } from "../errors.js";
 import type { Manifest } from "../manifest/manifest.js";
-import type { TopHash } from "../types.js";
+import { PAGE_NODES, pageNode, type VersionHeader } from "./manifest-index-records.js";
 import {
-  directoryNode,
-  encodeChildren,
-  encodeVersionHeader,
-  encodePage,
-  fileNode,
-  PAGE_NODES,
-  pageNode,
-  type VersionHeader,
-} from "./manifest-index-records.js";
-import { InodeTree, ROOT_INO } from "../fs/inode-tree.js";
+  ID_BYTES,
+  INDEX_FORMAT,
+  recordKey,
+  TAG_CHILDREN,
+  TAG_DIRECTORIES,
+  TAG_DIRECTORY_NODE,
+  TAG_FILES,
+  TAG_HEADER,
+  unseal,
+  versionKey,
+  type VersionId,
+} from "./manifest-index-keys.js";
+import { VersionWriter } from "./manifest-index-writer.js";
 
-/** Bump when a record's layout changes: versions of another format are indexed again. */
-export const INDEX_FORMAT = 1;
-const ID_BYTES = 16;
-const TAG_HEADER = 0x48; // "H"
-const TAG_DIRECTORIES = 0x44; // "D"
-const TAG_CHILDREN = 0x43; // "C"
-const TAG_PAGE = 0x50; // "P"
-
-export interface VersionId {
-  /** The registry's identity (Stores.registryIdentity: its URL and, for S3, the endpoint). */
-  registry: string;
-  name: string;
-  topHash: TopHash;
-}
-
-export function versionKey(id: VersionId): Buffer {
-  return createHash("sha256")
-    .update(`${id.registry}\n${id.name}\n${id.topHash}`, "utf8")
-    .digest()
-    .subarray(0, ID_BYTES);
-}
-
-function recordKey(vid: Buffer, tag: number, ino = 0): Buffer {
-  const k = Buffer.allocUnsafe(ID_BYTES + 5);
-  vid.copy(k, 0);
-  k[ID_BYTES] = tag;
-  k.writeUInt32BE(ino, ID_BYTES + 1);
-  return k;
-}
-
-function seal(key: Buffer, body: Buffer): Buffer {
-  const v = Buffer.allocUnsafe(4 + body.length);
-  v.writeUInt32BE(crc32(body, crc32(key)), 0);
-  body.copy(v, 4);
-  return v;
-}
+export { INDEX_FORMAT, versionKey, type VersionId } from "./manifest-index-keys.js";
 
 export function damaged(what: string): QuiltError {
   return new QuiltError(
@@ -100,7 +68,11 @@ export class ManifestIndex {
   /** Versions indexed since open (a remount or restart of an indexed version adds none). */
   builds = 0;
 
-  private constructor(private readonly db: RootDatabase<Buffer, Buffer>) {}
+  private constructor(
+    private readonly db: RootDatabase<Buffer, Buffer>,
+    /** Where it is: a build in a worker thread opens it there. */
+    readonly dir: string,
+  ) {}
 
   /** Opens (creating) the index in `dir`, which must be on a local disk (LMDB). */
   static open(dir: string): ManifestIndex {
@@ -112,6 +84,7 @@ export class ManifestIndex {
         noSync: true,
         compression: false,
       }),
+      dir,
     );
   }
 
@@ -140,62 +113,30 @@ export class ManifestIndex {
    * Indexes a verified manifest. Throws EHASHMISMATCH when `manifest` is not the version
    * named by `id` (only verified manifests may be indexed).
    */
-  build(id: VersionId, manifest: Manifest, readsS3: boolean): VersionHeader {
+  build(id: VersionId, manifest: Manifest): VersionHeader {
     if (manifest.topHash !== id.topHash) {
       throw new QuiltError(
         "EHASHMISMATCH",
         `Refusing to index a manifest of top hash ${manifest.topHash} as ${id.topHash}`,
       );
     }
-    const vid = versionKey(id);
-    const tree = InodeTree.build(manifest);
-    const { order, newOf, dirs } = breadthFirst(tree);
-    const header: VersionHeader = {
-      format: INDEX_FORMAT,
-      registry: id.registry,
-      name: id.name,
-      topHash: id.topHash,
-      files: tree.fileCount,
-      nodes: tree.nodeCount,
-      directories: dirs.length / 3,
-      totalBytes: tree.totalBytes,
-      emptyFiles: manifest.entries.reduce((n, e) => n + (e.size === 0 ? 1 : 0), 0),
-      readsS3,
-    };
-    const put = (key: Buffer, body: Buffer) => this.db.put(key, seal(key, body));
-    this.db.transactionSync(() => {
-      this.removeVersion(vid);
-      const list = Buffer.allocUnsafe(4 * dirs.length);
-      dirs.forEach((v, i) => list.writeUInt32LE(v, 4 * i));
-      put(recordKey(vid, TAG_DIRECTORIES), list);
-      for (let d = 0; d < dirs.length; d += 3) {
-        const children: { name: string; size: number | undefined }[] = [];
-        for (let c = dirs[d + 1] as number, end = c + (dirs[d + 2] as number); c < end; c++) {
-          const old = order[c] as number;
-          children.push({ name: tree.name(old), size: tree.entry(old)?.size });
-        }
-        put(recordKey(vid, TAG_CHILDREN, dirs[d] as number), encodeChildren(children));
-      }
-      for (let page = 0; page * PAGE_NODES < tree.nodeCount; page++) {
-        const first = 1 + page * PAGE_NODES;
-        const nodes: string[] = [];
-        for (let ino = first; ino < first + PAGE_NODES && ino <= tree.nodeCount; ino++) {
-          const old = order[ino] as number;
-          const parent = newOf[tree.parent(old)] as number;
-          const entry = tree.entry(old);
-          nodes.push(
-            entry !== undefined
-              ? fileNode(parent, entry)
-              : directoryNode(parent, tree.path(old), tree.dirMeta(old)),
-          );
-        }
-        // Nodes carry their own CRCs (checked one at a time): the page is stored as is.
-        this.db.put(recordKey(vid, TAG_PAGE, page), encodePage(first, nodes));
-      }
-      put(recordKey(vid, TAG_HEADER), encodeVersionHeader(header, manifest.userMeta));
-    });
+    const w = this.writer(id);
+    for (const e of manifest.entries) w.add(e);
+    for (const [key, meta] of manifest.dirMeta) w.addDirMeta(key, meta);
+    const header = w.finish({ userMeta: manifest.userMeta });
     this.builds++;
     return header;
+  }
+
+  /** Starts writing version `id` entry by entry (its header last, by `finish`). */
+  writer(id: VersionId, pagesPerTransaction?: number): VersionWriter {
+    return new VersionWriter(this.db, id, (vid) => this.removeVersion(vid), pagesPerTransaction);
+  }
+
+  /** How many records version `id` has (complete or not): for tests of builds cut short. */
+  recordCount(id: VersionId): number {
+    const vid = versionKey(id);
+    return this.db.getKeysCount({ start: vid, end: Buffer.concat([vid, Buffer.from([0xff])]) });
   }
 
   /** The version's directories as (inode, first child, child count) triples, by inode. */
@@ -212,18 +153,24 @@ export class ManifestIndex {
     return this.record(vid, TAG_CHILDREN, ino);
   }
 
-  /** The text of node `ino` (CRC checked); throws when it is missing or damaged. */
-  node(vid: Buffer, ino: number, pages?: PageCache): string {
-    const page = Math.floor((ino - 1) / PAGE_NODES);
+  /** The manifest line of the version's `file`-th file in walk order (CRC checked); throws when missing or damaged. */
+  fileNode(vid: Buffer, file: number, pages?: PageCache): string {
+    const page = Math.floor(file / PAGE_NODES);
     let body = pages?.get(page);
     if (body === undefined) {
-      body = this.db.get(recordKey(vid, TAG_PAGE, page));
+      body = this.db.get(recordKey(vid, TAG_FILES, page));
       if (body !== undefined) pages?.set(page, body);
     }
-    const text =
-      body === undefined ? undefined : pageNode(body, 1 + page * PAGE_NODES, (ino - 1) % PAGE_NODES);
-    if (text === undefined) throw this.damage(vid, `node ${ino}`);
+    const text = body === undefined ? undefined : pageNode(body, page * PAGE_NODES, file % PAGE_NODES);
+    if (text === undefined) throw this.damage(vid, `file ${file}`);
     return text;
+  }
+
+  /** A directory's node: its path and metadata (CRC checked). */
+  directoryNode(vid: Buffer, ino: number): string {
+    const body = this.record(vid, TAG_DIRECTORY_NODE, ino);
+    if (body === undefined) throw this.damage(vid, `directory ${ino}`);
+    return body.toString("utf8");
   }
 
   /** The package's header record body: counts and user metadata. */
@@ -231,12 +178,12 @@ export class ManifestIndex {
     return this.record(vid, TAG_HEADER, 0);
   }
 
-  /** Every node of a version in inode order (CRC checked), for whole-version walks. */
-  *nodes(vid: Buffer, count: number): Generator<{ ino: number; text: string }> {
+  /** The manifest lines of every file of a version in walk order (CRC checked), for whole-version walks. */
+  *files(vid: Buffer, count: number): Generator<string> {
     const pages = new Map<number, Buffer>();
-    for (let ino = 1; ino <= count; ino++) {
-      if ((ino - 1) % PAGE_NODES === 0) pages.clear();
-      yield { ino, text: this.node(vid, ino, pages) };
+    for (let file = 0; file < count; file++) {
+      if (file % PAGE_NODES === 0) pages.clear();
+      yield this.fileNode(vid, file, pages);
     }
   }
 
@@ -263,13 +210,13 @@ export class ManifestIndex {
   }
 
   private check(key: Buffer, value: Buffer, vid: Buffer): Buffer {
-    if (value.length < 4 || value.readUInt32BE(0) !== crc32(value.subarray(4), crc32(key))) {
+    const body = unseal(key, value);
+    if (body === undefined)
       throw this.damage(
         vid,
         `${String.fromCharCode(key[ID_BYTES] as number)} ${key.readUInt32BE(ID_BYTES + 1)}`,
       );
-    }
-    return value.subarray(4);
+    return body;
   }
 
   /** Drops a version found damaged (the next mount indexes it again) and says so. */
@@ -277,30 +224,4 @@ export class ManifestIndex {
     this.drop(vid);
     return damaged(what);
   }
-}
-
-/**
- * Numbers the tree's nodes breadth-first: each directory's children get consecutive
- * inodes, in name order. Returns new inode -> old, old -> new, and (ino, first, count) of
- * each directory in inode order.
- */
-function breadthFirst(tree: InodeTree): { order: Uint32Array; newOf: Uint32Array; dirs: Uint32Array } {
-  const n = tree.nodeCount;
-  const order = new Uint32Array(n + 1);
-  const newOf = new Uint32Array(n + 1);
-  order[1] = ROOT_INO;
-  newOf[ROOT_INO] = 1;
-  const dirs: number[] = [];
-  let next = 2;
-  for (let q = 1; q < next; q++) {
-    const old = order[q] as number;
-    if (!tree.isDirectory(old)) continue;
-    const first = next;
-    for (const c of tree.children(old)) {
-      order[next] = c;
-      newOf[c] = next++;
-    }
-    dirs.push(q, first, next - first);
-  }
-  return { order, newOf, dirs: Uint32Array.from(dirs) };
 }

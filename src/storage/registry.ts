@@ -183,17 +183,30 @@ export class Registry {
   async loadManifest(r: Resolved): Promise<Manifest> {
     const cached = await this.manifests.get(r.name, r.topHash);
     if (cached) return cached;
+    const { bytes, where } = await this.fetchManifest(r);
+    return this.manifests.put(r.name, r.topHash, bytes, where);
+  }
+
+  /**
+   * A manifest's bytes for a reader that verifies them itself as it streams them (a manifest
+   * index build): the cached file with the SHA-256 it must have, or the bytes fetched from
+   * the registry, which the reader keeps (`manifests.keep`) once their top hash matched.
+   */
+  async manifestSource(
+    r: Resolved,
+  ): Promise<{ path: string; sha256: string } | { bytes: Buffer; where: string }> {
+    return (await this.manifests.file(r.name, r.topHash)) ?? (await this.fetchManifest(r));
+  }
+
+  private async fetchManifest(r: Resolved): Promise<{ bytes: Buffer; where: string }> {
     const layouts: LayoutVersion[] = r.layout === "v1" ? ["v1", "v2"] : ["v2", "v1"];
     for (const layout of layouts) {
       const key = manifestKey(layout, r.name, r.topHash);
-      let bytes: Buffer;
       try {
-        bytes = await this.store.get({ bucket: this.bucket, key });
+        return { bytes: await this.store.get({ bucket: this.bucket, key }), where: this.objectUrl(key) };
       } catch (err) {
-        if (isQuiltError(err, "ENOTFOUND")) continue;
-        throw err;
+        if (!isQuiltError(err, "ENOTFOUND")) throw err;
       }
-      return this.manifests.put(r.name, r.topHash, bytes, this.objectUrl(key));
     }
     throw this.missingManifest(r);
   }

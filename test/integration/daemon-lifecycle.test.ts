@@ -135,6 +135,10 @@ describe.skipIf(unavailable !== null)("daemon: lifecycle", () => {
         if (env.split("\0").includes(`QUILT_STATE_DIR=${race.stateDir}`)) ours.push(Number(pid));
       }
       expect(ours).toEqual([await race.pid()]);
+      // One malloc arena unless the caller chose: index builds' worker threads would each keep one.
+      expect((await readFile(`/proc/${ours[0]}/environ`, "utf8")).split("\0")).toContain(
+        "MALLOC_ARENA_MAX=1",
+      );
       for (const d of dirs)
         expect((await readFile(join(d, "hello.txt"))).equals(FILES["hello.txt"] as Buffer)).toBe(true);
     } finally {

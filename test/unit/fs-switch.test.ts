@@ -108,7 +108,7 @@ describe("QuiltFilesystem.switchTo", () => {
       const indexed = (m: Manifest) => {
         const id = { registry: "file:///registry", name: "ns/pkg", topHash: m.topHash };
         return {
-          tree: new IndexedTree(index, versionKey(id), index.build(id, m, false)),
+          tree: new IndexedTree(index, versionKey(id), index.build(id, m)),
           userMeta: m.userMeta,
         };
       };

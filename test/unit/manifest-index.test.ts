@@ -9,6 +9,7 @@ import { InodeTree, NOT_A_DIRECTORY, NOT_FOUND, ROOT_INO } from "../../src/fs/in
 import type { FsTree } from "../../src/fs/tree.js";
 import { hashValue, type Manifest } from "../../src/manifest/manifest.js";
 import { manifestJson } from "../../src/manifest/python-json.js";
+import { entryLine } from "../../src/manifest/manifest-writer.js";
 import { ManifestIndex, versionKey, type VersionId } from "../../src/storage/manifest-index.js";
 import type { TopHash } from "../../src/types.js";
 import { fsManifest, SAMPLE_FILES, type FileSpec } from "../helpers/fs-fixtures.js";
@@ -31,7 +32,7 @@ function idOf(m: Manifest, registry = "file:///registry"): VersionId {
 }
 
 function indexed(m: Manifest, id = idOf(m)): IndexedTree {
-  const header = index.header(id) ?? index.build(id, m, false);
+  const header = index.header(id) ?? index.build(id, m);
   return new IndexedTree(index, versionKey(id), header);
 }
 
@@ -114,7 +115,7 @@ describe("ManifestIndex", () => {
   it("is built once per version: reopened (a new index object, as after a restart) it is found, not rebuilt", async () => {
     const m = fsManifest(SAMPLE_FILES);
     const id = idOf(m);
-    index.build(id, m, true);
+    index.build(id, m);
     await index.close();
     index = ManifestIndex.open(join(dir, "manifests"));
     const header = index.header(id);
@@ -126,7 +127,7 @@ describe("ManifestIndex", () => {
 
   it("keeps versions apart by registry: another registry's same top hash is not indexed", () => {
     const m = fsManifest(SAMPLE_FILES);
-    index.build(idOf(m, "s3://real"), m, true);
+    index.build(idOf(m, "s3://real"), m);
     expect(index.header(idOf(m, "s3://real"))).toBeDefined();
     expect(index.header(idOf(m, "s3://impostor"))).toBeUndefined();
   });
@@ -134,7 +135,7 @@ describe("ManifestIndex", () => {
   it("refuses to index a manifest under another top hash", () => {
     const m = fsManifest(SAMPLE_FILES);
     expect(() =>
-      index.build({ registry: "r", name: "ns/pkg", topHash: "0".repeat(64) as TopHash }, m, false),
+      index.build({ registry: "r", name: "ns/pkg", topHash: "0".repeat(64) as TopHash }, m),
     ).toThrow(/Refusing to index/);
   });
 
@@ -159,7 +160,7 @@ describe("ManifestIndex", () => {
     }));
     const m = fsManifest(files);
     const id = idOf(m);
-    index.build(id, m, false);
+    index.build(id, m);
     await index.close();
     // Flip one byte of the hash of one entry in its page, as a bad sector would.
     const raw = open<Buffer, Buffer>({
@@ -190,10 +191,10 @@ describe("ManifestIndex", () => {
   it("walks every entry of a version in order, from the index alone", () => {
     const m = fsManifest(SAMPLE_FILES);
     const id = idOf(m);
-    index.build(id, m, false);
+    index.build(id, m);
     const seen: string[] = [];
     const vid = versionKey(id);
-    for (const { text } of index.nodes(vid, index.header(id)!.nodes)) seen.push(text);
-    expect(seen).toHaveLength(InodeTree.build(m).nodeCount);
+    for (const text of index.files(vid, index.header(id)!.files)) seen.push(text);
+    expect(seen).toEqual(m.entries.map((e) => entryLine(e)));
   });
 });
