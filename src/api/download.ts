@@ -112,15 +112,7 @@ export async function downloadManifest(
   dir: string,
   opts: DownloadOptions = {},
 ): Promise<DownloadResult> {
-  if (manifest.entries.some((e) => e.logicalKey === STATE_DIR || e.logicalKey.startsWith(STATE_DIR + "/"))) {
-    throw new QuiltError(
-      "EBADKEY",
-      `The package has entries under ${STATE_DIR}/, which is reserved for install state`,
-      {
-        hint: "rename those entries in a new package version",
-      },
-    );
-  }
+  refuseReservedKeys(manifest);
   await makeDirectories(dir);
   const selected = keySelector(opts.paths);
   const entries = manifest.entries.filter((e) => selected(e.logicalKey));
@@ -133,23 +125,7 @@ export async function downloadManifest(
     bytesTotal: fetch.reduce((n, e) => n + e.size, 0),
   };
   opts.onProgress?.({ ...progress });
-  // A partial install remembers its paths (adding to those of the same version), so that
-  // status and verify do not call the rest of the package missing.
-  const samePkg = state?.topHash === ref.topHash;
-  const paths = !opts.paths?.length
-    ? undefined
-    : samePkg && !state?.paths
-      ? undefined
-      : [...new Set([...(samePkg ? (state?.paths ?? []) : []), ...opts.paths])];
-  const record = (files: Record<string, StatRecord>): InstallState => ({
-    format: 1,
-    registry: ref.registry,
-    name: ref.name,
-    ...(ref.tag !== undefined && { tag: ref.tag }),
-    topHash: ref.topHash,
-    ...(paths !== undefined && { paths }),
-    files,
-  });
+  const record = installRecord(ref, state, opts.paths);
   // Recorded before the first fetch: an install killed midway leaves a directory that names
   // the version it was becoming, so verify says what is missing and force-match completes it
   // (without a record both refuse the directory). Records of files already there stay: each
@@ -175,17 +151,7 @@ export async function downloadManifest(
     const dest = destPath(dir, entry.logicalKey);
     // Only where the scan saw something other than a file: elsewhere the rename below would
     // fail rather than replace a directory that appeared meanwhile.
-    const st = obstacles.has(entry.logicalKey) ? await lstat(dest).catch(() => undefined) : undefined;
-    if (st?.isDirectory()) {
-      if (!opts.replaceObstacles) {
-        throw new QuiltError(
-          "EEXISTS",
-          `${untrusted(dest)} is a directory, but the package has a file there`,
-          { hint: "use force-match to replace it" },
-        );
-      }
-      await removeEntry(dest);
-    }
+    if (obstacles.has(entry.logicalKey)) await clearObstacle(dest, opts.replaceObstacles === true);
     try {
       await fetchEntryToFile(stores, entry, dest, {
         requests,
@@ -212,6 +178,58 @@ export async function downloadManifest(
   await writeInstallState(dir, record({ ...(state?.files ?? {}), ...records }));
   if (mismatches.length > 0) throw mismatchesError(mismatches);
   return { fetched: fetch.map((e) => e.logicalKey), unchanged: [...keep], bytesFetched: progress.bytesDone };
+}
+
+/** Refuses a package with entries where the install keeps its state. */
+function refuseReservedKeys(manifest: Manifest): void {
+  if (manifest.entries.some((e) => e.logicalKey === STATE_DIR || e.logicalKey.startsWith(STATE_DIR + "/"))) {
+    throw new QuiltError(
+      "EBADKEY",
+      `The package has entries under ${STATE_DIR}/, which is reserved for install state`,
+      {
+        hint: "rename those entries in a new package version",
+      },
+    );
+  }
+}
+
+/**
+ * The install state this run writes, given its files. A partial install remembers its paths
+ * (adding to those of the same version), so that status and verify do not call the rest of
+ * the package missing.
+ */
+function installRecord(
+  ref: PackageRef,
+  state: InstallState | undefined,
+  wanted: string[] | undefined,
+): (files: Record<string, StatRecord>) => InstallState {
+  const samePkg = state?.topHash === ref.topHash;
+  const paths = !wanted?.length
+    ? undefined
+    : samePkg && !state?.paths
+      ? undefined
+      : [...new Set([...(samePkg ? (state?.paths ?? []) : []), ...wanted])];
+  return (files) => ({
+    format: 1,
+    registry: ref.registry,
+    name: ref.name,
+    ...(ref.tag !== undefined && { tag: ref.tag }),
+    topHash: ref.topHash,
+    ...(paths !== undefined && { paths }),
+    files,
+  });
+}
+
+/** A directory where the package has a file: removed when allowed (force-match), else EEXISTS. */
+async function clearObstacle(dest: string, replace: boolean): Promise<void> {
+  const st = await lstat(dest).catch(() => undefined);
+  if (!st?.isDirectory()) return;
+  if (!replace) {
+    throw new QuiltError("EEXISTS", `${untrusted(dest)} is a directory, but the package has a file there`, {
+      hint: "use force-match to replace it",
+    });
+  }
+  await removeEntry(dest);
 }
 
 /** One error naming every entry whose object did not match it (the first one's hint). */

@@ -5,19 +5,30 @@
 import { inspect } from "node:util";
 import { QuiltError } from "../errors.js";
 import { translatingOsErrors } from "../os-errors.js";
-import { fromPlain, type JsonObject, type JsonValue } from "../manifest/json-value.js";
+import { fromPlain } from "../manifest/json-value.js";
 import { parseLogicalKey, parseLogicalPrefix } from "../manifest/logical-key.js";
 import type { Manifest } from "../manifest/manifest.js";
-import { isValidPackageName, isValidTag } from "../manifest/package-spec.js";
-import { shortHash } from "../manifest/version-label.js";
+import { parseBuilderName } from "../manifest/package-spec.js";
 import type { RegistryUrl } from "../manifest/registry-url.js";
-import { LATEST } from "../storage/registry.js";
+import { buildManifest, headerWithMessage, type BuildProgress } from "./build-manifest.js";
+import { deleteEntries, moveEntries, putEntries } from "./builder-entries.js";
 import {
-  buildManifest,
-  headerWithMessage,
-  manifestFromHashed,
-  type BuildProgress,
-} from "./build-manifest.js";
+  changed,
+  emptyParts,
+  restoreParts,
+  snapshotOf,
+  type BuilderParts,
+  type BuilderSnapshot,
+} from "./builder-parts.js";
+import {
+  checkBuilderWorkflow,
+  pushBuilder,
+  pushBuilderData,
+  pushBuilderManifest,
+  sameAsLatest,
+  type Pushable,
+  type PushManifestOptions,
+} from "./builder-push.js";
 import {
   entriesFromLocal,
   entriesFromManifest,
@@ -25,41 +36,20 @@ import {
   type BuilderEntry,
 } from "./builder-sources.js";
 import { getDefaultSession, type Session } from "../session.js";
-import { displaySource, foldContents, formatObject } from "./package-display.js";
+import { formatBuilder } from "./package-display.js";
 import { Package, provideBuilderFromPackage } from "./package.js";
-import { pushData, type PushDataOptions, type PushedEntry } from "./push-data.js";
-import { pushReport } from "./push-report.js";
+import type { PushDataOptions, PushedEntry } from "./push-data.js";
 import { quoted } from "../untrusted-text.js";
-import { manifestJson } from "../manifest/python-json.js";
 import type { WorkflowChoice } from "../workflows/workflow-validator.js";
-import { headerWithWorkflow } from "./builder-workflow.js";
 
-export interface PushManifestOptions {
-  tag?: string;
-  message?: string;
-  forceAllowLocalFiles?: boolean;
-  /** Push nothing when the registry's latest is this version already (quilt3's `dedupe`). */
-  dedupe?: boolean;
-  /** The registry's workflow to check: an ID; undefined for its default; null for none (quilt3's None). */
-  workflow?: WorkflowChoice;
-}
+export type { BuilderSnapshot } from "./builder-parts.js";
+export type { PushManifestOptions } from "./builder-push.js";
 
 export interface BuilderOptions {
   registry?: string;
   session?: Session;
   /** Where progress lines ("Building manifest...", "Pushing ...") go; default nowhere. */
   output?: (line: string) => void;
-}
-
-/** A builder's whole state: what toState() returns and fromState() takes. */
-export interface BuilderSnapshot {
-  entries: BuilderEntry[];
-  header: JsonObject;
-  dirMeta: Map<string, JsonValue>;
-  /** The manifest of the last build, unless something changed since. */
-  built: Manifest | undefined;
-  /** Where the last pushManifest() put it, unless something changed since. */
-  pushed: { tag?: string; url: string } | undefined;
 }
 
 export const LOCAL_FILES_ERROR =
@@ -73,27 +63,12 @@ export class PackageBuilder {
   readonly defaultTag: string | undefined;
   readonly registry: RegistryUrl;
   readonly session: Session;
-  private entries = new Map<string, BuilderEntry>();
-  // "message" is added where quilt3 adds it (see headerWithMessage).
-  private header: JsonObject = new Map<string, JsonValue>([["version", "v0"]]);
-  private dirMeta = new Map<string, JsonValue>();
-  private built: Manifest | undefined;
-  private pushed: { tag?: string; url: string } | undefined;
-  /** The workflow and message checkWorkflow() passed with, until something changes. */
-  private checked: { workflow: WorkflowChoice; message: string | undefined } | undefined;
+  /** Entries, header, build and push state; builder-push.ts updates it too. */
+  private readonly parts: BuilderParts = emptyParts();
   private readonly output: (line: string) => void;
 
   constructor(name: string, opts: BuilderOptions = {}) {
-    const colon = name.indexOf(":");
-    const bare = colon < 0 ? name : name.slice(0, colon);
-    const tag = colon < 0 ? undefined : name.slice(colon + 1);
-    if (!isValidPackageName(bare) || (tag !== undefined && !isValidTag(tag))) {
-      throw new QuiltError("EBADSPEC", `Invalid package name ${quoted(name)}`, {
-        hint: "a package name is namespace/name[:tag], e.g. bucket/dataset:v0",
-      });
-    }
-    this.name = bare;
-    this.defaultTag = tag;
+    ({ name: this.name, tag: this.defaultTag } = parseBuilderName(name));
     this.session = opts.session ?? getDefaultSession();
     this.registry = this.session.registryUrl(opts.registry);
     this.output = opts.output ?? (() => {});
@@ -109,64 +84,30 @@ export class PackageBuilder {
       registry: opts.registry ?? pkg.registry.url,
       session: pkg.session,
     });
-    b.header = new Map(pkg.manifest.header);
-    b.dirMeta = new Map(pkg.manifest.dirMeta);
-    for (const e of entriesFromManifest(pkg.manifest.entries, "")) b.entries.set(e.logicalKey, e);
+    const { header, dirMeta } = pkg.manifest;
+    const entries = entriesFromManifest(pkg.manifest.entries, "");
+    restoreParts(b.parts, { entries, header, dirMeta });
     return b;
   }
 
   /** Everything the builder holds, for saving it between processes (see builder-state.ts). */
   toState(): BuilderSnapshot {
-    return {
-      entries: [...this.entries.values()].map((e) => ({ ...e })),
-      header: new Map(this.header),
-      dirMeta: new Map(this.dirMeta),
-      built: this.built,
-      pushed: this.pushed && { ...this.pushed },
-    };
+    return snapshotOf(this.parts);
   }
 
   /** The builder `toState()` described; `name` may carry the default tag ("ns/name:tag"). */
   static fromState(name: string, state: BuilderSnapshot, opts: BuilderOptions = {}): PackageBuilder {
     const b = new PackageBuilder(name, opts);
-    b.header = new Map(state.header);
-    b.dirMeta = new Map(state.dirMeta);
-    for (const e of state.entries) b.entries.set(e.logicalKey, { ...e });
-    b.built = state.built;
-    b.pushed = state.pushed && { ...state.pushed };
+    restoreParts(b.parts, state);
     return b;
   }
 
   private changed(): void {
-    this.built = undefined;
-    this.pushed = undefined;
-    this.checked = undefined;
+    changed(this.parts);
   }
 
-  /**
-   * Adds entries, replacing those with the same key. Refuses a key that is a directory of
-   * an entry already there, or under one that is a file: one pass over the keys' parent
-   * directories (a pair-wise check would cost a million squared for a million entries).
-   */
   private put(entries: BuilderEntry[]): void {
-    if (this.entries.size > 0) {
-      const dirs = new Set<string>();
-      for (const k of this.entries.keys()) for (const d of parentKeys(k)) dirs.add(d);
-      for (const e of entries) {
-        const k = e.logicalKey;
-        const fileAbove = parentKeys(k).find((p) => this.entries.has(p));
-        const clash =
-          fileAbove ??
-          (dirs.has(k) ? [...this.entries.keys()].find((x) => x.startsWith(k + "/")) : undefined);
-        if (clash !== undefined) {
-          throw new QuiltError(
-            "EUSAGE",
-            `Cannot add ${quoted(k)}: ${quoted(clash)} is in the way (a path cannot be both a file and a directory)`,
-          );
-        }
-      }
-    }
-    for (const e of entries) this.entries.set(e.logicalKey, e);
+    putEntries(this.parts.entries, entries);
     this.changed();
   }
 
@@ -200,7 +141,7 @@ export class PackageBuilder {
     if (!entry || entry.logicalKey !== k)
       throw new QuiltError("EUSAGE", `set() takes a single file: ${source}`);
     if (opts.meta !== undefined) entry.meta = new Map([["user_meta", fromPlain(opts.meta)]]);
-    this.entries.delete(k);
+    this.parts.entries.delete(k);
     this.put([entry]);
     return this;
   }
@@ -208,10 +149,10 @@ export class PackageBuilder {
   /** User metadata of an entry, or of a directory ("dir/"), or of the package (""). */
   setMeta(keyOrDir: string, meta: unknown): this {
     const value = fromPlain(meta);
-    if (keyOrDir === "") this.header.set("user_meta", value);
-    else if (keyOrDir.endsWith("/")) this.dirMeta.set(parseLogicalPrefix(keyOrDir), value);
+    if (keyOrDir === "") this.parts.header.set("user_meta", value);
+    else if (keyOrDir.endsWith("/")) this.parts.dirMeta.set(parseLogicalPrefix(keyOrDir), value);
     else {
-      const e = this.entries.get(keyOrDir);
+      const e = this.parts.entries.get(keyOrDir);
       if (!e) throw new QuiltError("ENOTFOUND", `No entry ${quoted(keyOrDir)} in the builder`);
       e.meta = new Map(e.meta);
       e.meta.set("user_meta", value);
@@ -221,57 +162,21 @@ export class PackageBuilder {
   }
 
   setMessage(message: string | null): this {
-    this.header.set("message", message);
+    this.parts.header.set("message", message);
     this.changed();
     return this;
   }
 
   /** Removes an entry, or every entry under a directory prefix. */
   delete(keyOrPrefix: string): this {
-    const dir = keyOrPrefix.endsWith("/") ? keyOrPrefix : keyOrPrefix + "/";
-    let n = 0;
-    for (const k of [...this.entries.keys()]) {
-      if (k === keyOrPrefix || k.startsWith(dir)) {
-        this.entries.delete(k);
-        n++;
-      }
-    }
-    if (n === 0) throw new QuiltError("ENOTFOUND", `Nothing at ${quoted(keyOrPrefix)} to delete`);
+    deleteEntries(this.parts.entries, keyOrPrefix);
     this.changed();
     return this;
   }
 
   /** Moves every entry under `from` to `to`; fails on the first collision unless `overwrite`, changing nothing. */
   moveDirContents(from: string, to: string, opts: { overwrite?: boolean } = {}): this {
-    const src = parseLogicalPrefix(from);
-    const dst = parseLogicalPrefix(to);
-    const moves = [...this.entries.values()]
-      .filter((e) => e.logicalKey.startsWith(src))
-      .map((e) => ({ e, key: dst + e.logicalKey.slice(src.length) }));
-    if (moves.length === 0) throw new QuiltError("ENOTFOUND", `No entries under ${quoted(src)}`);
-    const moving = new Set(moves.map((m) => m.e.logicalKey));
-    const staying = [...this.entries.keys()].filter((k) => !moving.has(k));
-    for (const m of moves) {
-      const clash = staying.find((k) => k.startsWith(m.key + "/") || m.key.startsWith(k + "/"));
-      if (clash !== undefined) {
-        throw new QuiltError(
-          "EUSAGE",
-          `Cannot move ${quoted(m.e.logicalKey)} to ${quoted(m.key)}: ${quoted(clash)} is in the way (a path cannot be both a file and a directory)`,
-        );
-      }
-    }
-    if (!opts.overwrite) {
-      for (const m of moves) {
-        if (this.entries.has(m.key) && !moving.has(m.key)) {
-          throw new QuiltError(
-            "EUSAGE",
-            `Collision detected. moving ${quoted(m.e.logicalKey)} to ${quoted(m.key)}, but ${quoted(m.key)} already exists. Use overwrite: true if you would like to replace ${quoted(m.key)} with ${quoted(m.e.logicalKey)}.`,
-          );
-        }
-      }
-    }
-    for (const m of moves) this.entries.delete(m.e.logicalKey);
-    for (const m of moves) this.entries.set(m.key, { ...m.e, logicalKey: parseLogicalKey(m.key) });
+    moveEntries(this.parts.entries, from, to, opts.overwrite ?? false);
     this.changed();
     return this;
   }
@@ -283,30 +188,30 @@ export class PackageBuilder {
       session: this.session,
       output: this.output,
     });
-    b.header = new Map(this.header);
-    b.dirMeta = new Map(this.dirMeta);
-    for (const e of this.entries.values())
-      if (keep({ logicalKey: e.logicalKey, size: e.size, meta: e.meta }))
-        b.entries.set(e.logicalKey, { ...e });
+    const { header, dirMeta } = this.parts;
+    const entries = [...this.parts.entries.values()].filter((e) =>
+      keep({ logicalKey: e.logicalKey, size: e.size, meta: e.meta }),
+    );
+    restoreParts(b.parts, { entries, header, dirMeta });
     return b;
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.parts.entries.size;
   }
 
   keys(): string[] {
-    return [...this.entries.keys()].sort();
+    return [...this.parts.entries.keys()].sort();
   }
 
   get topHash(): string | undefined {
-    return this.built?.topHash;
+    return this.parts.built?.topHash;
   }
 
   /** Entries pointing at local files outside the registry (data in a local registry counts as pushed). */
   hasLocalFiles(): boolean {
     const inRegistry = this.registry.kind === "file" ? this.registry.dir.replace(/\/$/, "") + "/" : undefined;
-    return [...this.entries.values()].some(
+    return [...this.parts.entries.values()].some(
       (e) => e.source.isLocal() && (inRegistry === undefined || !e.source.path.startsWith(inRegistry)),
     );
   }
@@ -316,30 +221,19 @@ export class PackageBuilder {
     this.output("Building manifest...");
     const { manifest, hashed } = await buildManifest(
       this.session.stores,
-      headerWithMessage(this.header),
-      this.dirMeta,
-      [...this.entries.values()],
+      headerWithMessage(this.parts.header),
+      this.parts.dirMeta,
+      [...this.parts.entries.values()],
       opts.onProgress,
     );
-    for (const e of hashed) this.entries.set(e.logicalKey, e);
-    this.built = manifest;
+    for (const e of hashed) this.parts.entries.set(e.logicalKey, e);
+    this.parts.built = manifest;
     this.output(`Tophash: ${manifest.topHash}`);
     return manifest.topHash;
   }
 
   async pushData(opts: PushDataOptions = {}): Promise<PushedEntry[]> {
-    const registry = this.session.registry(this.registry);
-    const before = this.built;
-    const pushed = await pushData(this.session.stores, registry, this.name, [...this.entries.values()], opts);
-    for (const line of pushReport(pushed)) this.output(line);
-    // Physical keys changed but hashes did not, so the top hash stays; the manifest is re-made, not re-hashed.
-    const moved = pushed.some((p) => !p.from.equals(p.entry.source));
-    if (before && moved)
-      this.built = manifestFromHashed(headerWithMessage(this.header), this.dirMeta, [
-        ...this.entries.values(),
-      ]);
-    if (moved) this.pushed = undefined;
-    return pushed;
+    return pushBuilderData(this.pushable(), opts);
   }
 
   /**
@@ -349,25 +243,7 @@ export class PackageBuilder {
    * Pushes call it; call it first to refuse a push before any byte is hashed or copied.
    */
   async checkWorkflow(opts: { workflow?: WorkflowChoice; message?: string } = {}): Promise<void> {
-    if (this.checked && this.checked.workflow === opts.workflow && this.checked.message === opts.message)
-      return;
-    const current = this.header.get("message");
-    const header = await headerWithWorkflow(
-      this.session.stores,
-      this.registry,
-      this.name,
-      this.header,
-      [...this.entries.values()],
-      { workflow: opts.workflow, message: opts.message ?? (typeof current === "string" ? current : null) },
-    );
-    if (opts.message !== undefined || !header.has("message")) header.set("message", opts.message ?? null);
-    if (manifestJson(header) !== manifestJson(this.header)) {
-      this.header = header;
-      this.pushed = undefined;
-      // Only the header changed: the entries keep their hashes, so no file is hashed again.
-      if (this.built) this.built = manifestFromHashed(header, this.dirMeta, [...this.entries.values()]);
-    }
-    this.checked = { workflow: opts.workflow, message: opts.message };
+    return checkBuilderWorkflow(this.pushable(), opts);
   }
 
   /**
@@ -377,29 +253,7 @@ export class PackageBuilder {
    * is returned, as quilt3's `push(dedupe=True)`.
    */
   async pushManifest(options: PushManifestOptions = {}): Promise<Package> {
-    const tag = options.tag ?? this.defaultTag;
-    const opts = { ...options, ...(tag !== undefined && { tag }) };
-    if (this.hasLocalFiles() && !opts.forceAllowLocalFiles) {
-      throw new QuiltError(
-        "EUSAGE",
-        "Manifest contains pointers to local files. Use pushData() to first push those files to s3 or forceAllowLocalFiles: true if this is intentional",
-      );
-    }
-    await this.checkWorkflow({ workflow: opts.workflow, message: opts.message });
-    if (!this.built) await this.buildManifest();
-    const manifest = this.built as Manifest;
-    const registry = this.session.registry(this.registry);
-    if (opts.dedupe) {
-      const latest = await this.sameAsLatest();
-      if (latest) return latest;
-    }
-    const url = registry.manifestUrl(this.name, manifest.topHash);
-    this.output(`Pushing manifest to ${url}`);
-    await registry.pushManifest(this.name, manifest, { ...(opts.tag !== undefined && { tag: opts.tag }) });
-    if (opts.tag !== undefined)
-      this.output(`Linking ${this.name}:${opts.tag} to manifest ${shortHash(manifest.topHash)}`);
-    this.pushed = { url, ...(opts.tag !== undefined && { tag: opts.tag }) };
-    return Package.fromManifest(this.session, this.registry, this.name, opts.tag ?? "latest", manifest, url);
+    return pushBuilderManifest(this.pushable(), options);
   }
 
   /**
@@ -407,17 +261,7 @@ export class PackageBuilder {
    * pushManifest; with `dedupe` nothing is copied when the latest is this version already.
    */
   async pushDataAndManifest(opts: PushDataOptions & PushManifestOptions = {}): Promise<Package> {
-    await this.checkWorkflow({ workflow: opts.workflow, message: opts.message });
-    if (opts.dedupe) {
-      const latest = await this.sameAsLatest();
-      if (latest) return latest;
-    }
-    await this.pushData(opts);
-    return this.pushManifest({
-      ...(opts.tag !== undefined && { tag: opts.tag }),
-      ...(opts.message !== undefined && { message: opts.message }),
-      workflow: opts.workflow,
-    });
+    return pushBuilder(this.pushable(), opts);
   }
 
   /**
@@ -426,64 +270,53 @@ export class PackageBuilder {
    * before any data is copied), else undefined.
    */
   async sameAsLatest(): Promise<Package | undefined> {
-    const topHash = this.built?.topHash ?? (await this.buildManifest());
-    const registry = this.session.registry(this.registry);
-    const latest = await registry.readPointer(this.name, LATEST);
-    if (latest?.topHash !== topHash) return undefined;
-    this.output(
-      `Skipping since package with hash ${topHash} already exists at the destination and dedupe parameter is true.`,
-    );
-    const manifest = await registry.loadManifest(latest);
-    const url = registry.manifestUrl(this.name, topHash, latest.layout);
-    return Package.fromManifest(this.session, this.registry, this.name, LATEST, manifest, url);
+    return sameAsLatest(this.pushable());
+  }
+
+  /** What builder-push.ts works on: this builder, its parts and its output. */
+  private pushable(): Pushable {
+    return {
+      name: this.name,
+      defaultTag: this.defaultTag,
+      registry: this.registry,
+      session: this.session,
+      parts: this.parts,
+      output: this.output,
+      buildManifest: () => this.buildManifest(),
+      hasLocalFiles: () => this.hasLocalFiles(),
+    };
   }
 
   /** The builder as a Package: refused while it points at local files or is not pushed, unless allowed. */
   async asPackage(opts: { allowLocalFiles?: boolean; allowLocalManifest?: boolean } = {}): Promise<Package> {
     if (this.hasLocalFiles() && !opts.allowLocalFiles) throw new QuiltError("EUSAGE", LOCAL_FILES_ERROR);
-    if (!this.pushed && !opts.allowLocalManifest) throw new QuiltError("EUSAGE", LOCAL_MANIFEST_ERROR);
-    if (!this.built) await this.buildManifest();
-    const manifest = this.built as Manifest;
+    if (!this.parts.pushed && !opts.allowLocalManifest) throw new QuiltError("EUSAGE", LOCAL_MANIFEST_ERROR);
+    if (!this.parts.built) await this.buildManifest();
+    const manifest = this.parts.built as Manifest;
     return Package.fromManifest(
       this.session,
       this.registry,
       this.name,
-      this.pushed?.tag,
+      this.parts.pushed?.tag,
       manifest,
-      this.pushed?.url ?? "local",
+      this.parts.pushed?.url ?? "local",
     );
   }
 
   toString(): string {
-    const items = [...this.entries.values()]
-      .map((e) => ({ key: e.logicalKey, source: displaySource(e.source) }))
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    return formatObject(
-      "PackageBuilder",
-      [
-        [
-          "name",
-          (this.pushed?.tag ?? this.defaultTag) !== undefined
-            ? `${this.name}:${this.pushed?.tag ?? this.defaultTag}`
-            : this.name,
-        ],
-        ["tophash", this.built?.topHash ?? "pre-manifest"],
-        ["manifest", this.pushed?.url ?? (this.built ? "local" : "pre-manifest")],
-      ],
-      foldContents(items),
-    );
+    const { built, pushed } = this.parts;
+    const tag = pushed?.tag ?? this.defaultTag;
+    return formatBuilder({
+      name: tag !== undefined ? `${this.name}:${tag}` : this.name,
+      entries: this.parts.entries.values(),
+      topHash: built?.topHash,
+      manifest: pushed?.url ?? (built ? "local" : undefined),
+    });
   }
 
   [inspect.custom](): string {
     return this.toString();
   }
-}
-
-/** "a", "a/b" for the key "a/b/c": the keys that would be files above it. */
-function parentKeys(key: string): string[] {
-  const out: string[] = [];
-  for (let i = key.indexOf("/"); i >= 0; i = key.indexOf("/", i + 1)) out.push(key.slice(0, i));
-  return out;
 }
 
 // Package.asPackageBuilder() (and filter, sample) build through this; see package.ts for why.

@@ -88,3 +88,26 @@ export function formatObject(kind: string, fields: [string, string][], lines: [s
   const head = fields.map(([k, v]) => `  ${k}: ${JSON.stringify(v)},`).join("\n");
   return `${kind}(\n${head}\n  contents: [\n${formatContents(lines)}\n  ]\n)`;
 }
+
+/** How a PackageBuilder prints: no top hash or manifest yet shows as "pre-manifest". */
+export function formatBuilder(b: {
+  /** With the tag it was pushed with, or will be. */
+  name: string;
+  entries: Iterable<{ logicalKey: string; source: PhysicalKey }>;
+  topHash: string | undefined;
+  /** The pushed manifest's URL, or "local" once built. */
+  manifest: string | undefined;
+}): string {
+  const items = [...b.entries]
+    .map((e) => ({ key: e.logicalKey, source: displaySource(e.source) }))
+    .sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+  return formatObject(
+    "PackageBuilder",
+    [
+      ["name", b.name],
+      ["tophash", b.topHash ?? "pre-manifest"],
+      ["manifest", b.manifest ?? "pre-manifest"],
+    ],
+    foldContents(items),
+  );
+}

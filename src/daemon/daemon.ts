@@ -8,45 +8,22 @@ import type { BlockCache } from "../cache/block-cache.js";
 import { QuiltError, isQuiltError } from "../errors.js";
 import { canonicalMountPath, clearStaleMount, mountAt, mountState } from "../fs/mount-table.js";
 import { log } from "../log.js";
-import { parseRegistryUrl } from "../manifest/registry-url.js";
-import { shortHash } from "../manifest/version-label.js";
-import { manifestKey } from "../storage/registry-layout.js";
-import type { Stores } from "../storage/stores.js";
 import { Session } from "../session.js";
 import { dirname } from "node:path";
 import { makePrivateDir } from "../private-dir.js";
 import { PackageMount } from "./package-mount.js";
 import { ManifestIndex } from "../storage/manifest-index.js";
-import { type IndexedVersion, openIndexedVersion } from "./indexed-version.js";
+import type { IndexedVersion } from "./indexed-version.js";
 import { readMountRecords, writeMountRecords, type MountRecord } from "./mount-records.js";
-import { parseSwitchRequest, switchMount, type VersionLoader } from "./mount-switch.js";
+import { switchMount, type SwitchRequest } from "./mount-switch.js";
 import { KeyedQueue } from "./keyed-queue.js";
-import { parseMountRequest } from "./mount-request.js";
-import type { MountDescription } from "./ops.js";
-import {
-  checkCredentials,
-  credentialsFingerprint,
-  s3ContextFromEnv,
-  s3ContextKey,
-  s3StoreOptions,
-  type S3Context,
-} from "./s3-context.js";
+import type { MountRequest } from "./mount-request.js";
+import { checkSameMount } from "./mount-conflict.js";
+import { MountVersions } from "./mount-versions.js";
+import { daemonHandlers } from "./handlers.js";
+import { checkCredentials, credentialsFingerprint } from "./s3-context.js";
 import { daemonSessionOptions, type DaemonPaths } from "./paths.js";
-import { SocketServer, type Handlers } from "./socket-server.js";
-
-/**
- * At most this many keys per list in a verify or force-match reply: a reply is one socket
- * frame (1 MiB at most), and a dataset whose remote objects were deleted can fail on every
- * one of its million entries. The count of the others travels as `<list>Omitted`.
- */
-export const MAX_REPORTED_KEYS = 2000;
-
-function capList<K extends string, T>(list: T[], name: K): Record<K, T[]> & Record<`${K}Omitted`, number> {
-  return {
-    [name]: list.slice(0, MAX_REPORTED_KEYS),
-    [`${name}Omitted`]: Math.max(0, list.length - MAX_REPORTED_KEYS),
-  } as Record<K, T[]> & Record<`${K}Omitted`, number>;
-}
+import { SocketServer } from "./socket-server.js";
 
 export interface DaemonOptions {
   paths: DaemonPaths;
@@ -58,11 +35,6 @@ export interface DaemonOptions {
   cacheBytes?: number;
   /** Runs once this daemon holds the socket (before remounting): where to write the pid file. */
   onListening?: () => Promise<void>;
-}
-
-/** A mount as `quilt mounts` and `quilt status` show it: with the S3 context it reads through. */
-function describe(m: PackageMount): MountDescription {
-  return { ...m.info(), s3: m.record.s3 ?? null };
 }
 
 export class Daemon {
@@ -77,6 +49,7 @@ export class Daemon {
   /** Resolves when the daemon has shut down (by request or signal). */
   readonly stopped: Promise<void>;
   private resolveStopped!: () => void;
+  private readonly versions: MountVersions;
 
   private constructor(
     readonly paths: DaemonPaths,
@@ -88,6 +61,7 @@ export class Daemon {
     private readonly env: NodeJS.ProcessEnv,
   ) {
     this.stopped = new Promise((r) => (this.resolveStopped = r));
+    this.versions = new MountVersions(session, manifests, env);
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
@@ -103,7 +77,7 @@ export class Daemon {
     await makePrivateDir(dirname(opts.paths.dir), { tighten: !env.QUILT_STATE_DIR });
     const cache = await session.blockCache();
     const d = new Daemon(opts.paths, session, cache, ManifestIndex.open(opts.paths.manifests), env);
-    d.server = new SocketServer(opts.paths.socket, d.handlers());
+    d.server = new SocketServer(opts.paths.socket, daemonHandlers(d));
     try {
       await d.server.open();
     } catch (err) {
@@ -152,44 +126,9 @@ export class Daemon {
     );
   }
 
-  /** One Stores per S3 context, never the daemon's own (the shell that started it is not the caller). */
-  private storesFor(context: S3Context): Stores {
-    return this.session.storesFor(s3ContextKey(context), s3StoreOptions(context));
-  }
-
   /** Request counts over every S3 context. */
-  private requestCounts() {
+  requestCounts() {
     return this.session.requestCounts();
-  }
-
-  private registry(url: string, stores: Stores) {
-    return this.session.registryThrough(parseRegistryUrl(url), stores);
-  }
-
-  /** The stores and registry a record reads through: its own S3 context. */
-  private recordStores(r: MountRecord) {
-    // Records written before contexts existed: that daemon used its own environment.
-    const stores = this.storesFor(r.s3 ?? s3ContextFromEnv(this.env));
-    return { stores, registry: this.registry(r.registry, stores) };
-  }
-
-  /**
-   * A record's version, opened from the manifest index (indexed first, from its manifest
-   * verified against its top hash, when it never was), and the version's time; `check` may
-   * refuse it.
-   */
-  private async loadVersion(
-    r: MountRecord,
-    check?: (version: IndexedVersion) => void,
-  ): Promise<{ version: IndexedVersion; time: Date; manifestBytes: number | null }> {
-    const { registry } = this.recordStores(r);
-    const version = await openIndexedVersion(this.manifests, registry, r.name, r.topHash as never);
-    check?.(version);
-    // The version's time is when its manifest was written; its size is shown by `quilt mount`.
-    const head = await registry.store
-      .head({ bucket: registry.bucket, key: manifestKey("v1", r.name, r.topHash) })
-      .catch(() => undefined);
-    return { version, time: head?.lastModified ?? new Date(), manifestBytes: head?.size ?? null };
   }
 
   /** Mounts a record with its own S3 context; `check` may refuse the version before anything is mounted. */
@@ -197,8 +136,8 @@ export class Daemon {
     r: MountRecord,
     check?: (version: IndexedVersion) => void,
   ): Promise<PackageMount> {
-    const { version, time, manifestBytes } = await this.loadVersion(r, check);
-    const m = new PackageMount(r, version, this.cache, this.recordStores(r).stores);
+    const { version, time, manifestBytes } = await this.versions.load(r, check);
+    const m = new PackageMount(r, version, this.cache, this.versions.recordStores(r).stores);
     m.manifestBytes = manifestBytes;
     await m.mount(time);
     this.mounts.set(r.mountpoint, m);
@@ -224,22 +163,6 @@ export class Daemon {
     await this.saveRecords();
   }
 
-  /** How a switch resolves and loads versions: through the mount's own registry and S3 context. */
-  private versionLoader(): VersionLoader {
-    return {
-      resolve: async (r, spec) =>
-        (
-          await this.recordStores(r).registry.resolve(spec.name, {
-            ...(spec.tag !== undefined && { tag: spec.tag }),
-            ...(spec.hash !== undefined && { hash: spec.hash }),
-          })
-        ).topHash,
-      load: (r, check) => this.loadVersion(r, check),
-      checkCredentials: (r, caller) =>
-        r.s3 && checkCredentials(r.s3, caller, credentialsFingerprint(this.env)),
-    };
-  }
-
   private mountAt(path: string): PackageMount {
     const m = this.mounts.get(path);
     if (!m)
@@ -249,147 +172,92 @@ export class Daemon {
     return m;
   }
 
-  private handlers(): Handlers {
-    return {
-      ping: async () => ({
-        pid: process.pid,
-        startedAt: this.startedAt.toISOString(),
-        mounts: this.mounts.size,
-        ready: this.ready,
-      }),
-      mount: async (p) => {
-        await this.restoring;
-        const req = parseMountRequest(p);
-        const { spec } = req;
-        const mountpoint = await canonicalMountPath(req.mountpoint);
-        await this.forgetIfUnmounted(mountpoint);
-        const existing = this.mounts.get(mountpoint);
-        if (!existing && (await mountState(mountpoint)) === "live") {
-          throw new QuiltError("EBUSY", `${mountpoint} is already mounted`, {
-            hint: `unmount it first: quilt unmount ${mountpoint}`,
-          });
-        }
-        // S3 requests would be signed with the daemon's credentials: refuse before the first
-        // one when they are not the caller's (a local registry's manifest is checked once read).
-        const credentials = () => checkCredentials(req.s3, req.credentials, credentialsFingerprint(this.env));
-        if (spec.registry.kind === "s3") credentials();
-        const registry = this.registry(spec.registry.url, this.storesFor(req.s3));
-        const resolved = await registry.resolve(spec.name, {
-          ...(spec.tag !== undefined && { tag: spec.tag }),
-          ...(spec.hash !== undefined && { hash: spec.hash }),
-        });
-        if (existing) {
-          // The same version, registry and options again (a retried script, a second `quilt
-          // mount` in a job): nothing to do, and not an error. Anything else is a conflict.
-          const r = existing.record;
-          const same =
-            r.registry === spec.registry.url &&
-            r.name === spec.name &&
-            r.topHash === resolved.topHash &&
-            (r.verify ?? "default") === (req.verify ?? "default") &&
-            (r.allowOther ?? false) === req.allowOther;
-          if (same) return { ...describe(existing), alreadyMounted: true };
-          // Another version of the same registry: a switch moves the mount without unmounting it.
-          const switchable =
-            r.registry === spec.registry.url && (r.name !== spec.name || r.topHash !== resolved.topHash);
-          const target = `${spec.name}${spec.tag !== undefined ? `:${spec.tag}` : ""}${spec.hash !== undefined ? `@${spec.hash}` : ""}`;
-          throw new QuiltError(
-            "EBUSY",
-            `${mountpoint} is already mounted (${r.name}@${shortHash(r.topHash)}${r.verify === "strict" ? ", --verify strict" : ""})`,
-            {
-              hint: `unmount it first: quilt unmount ${mountpoint}${switchable ? `; or switch it to that version in place: quilt switch ${mountpoint} ${target}` : ""}`,
-            },
-          );
-        }
-        const record: MountRecord = {
-          mountpoint,
-          registry: spec.registry.url,
-          s3: req.s3,
-          name: spec.name,
-          ...(spec.hash === undefined && { tag: spec.tag ?? "latest" }),
-          topHash: resolved.topHash,
-          ...(req.allowOther && { allowOther: true }),
-          ...(req.nonEmpty && { nonEmpty: true }),
-          ...(req.verify && { verify: req.verify }),
-          mountedAt: new Date().toISOString(),
-        };
-        const m = await this.mountRecord(record, (version) => {
-          if (spec.registry.kind !== "s3" && version.readsS3) credentials();
-        });
-        await this.saveRecords();
-        return describe(m);
-      },
-      unmount: async (p) => {
-        await this.restoring;
-        const mountpoint = await canonicalMountPath(p.mountpoint);
-        return this.exclusive.run(mountpoint, async () => {
-          const m = this.mountAt(mountpoint);
-          await m.unmount(p.force ?? false);
-          this.mounts.delete(mountpoint);
-          await this.saveRecords();
-          return { mountpoint };
-        });
-      },
-      switch: async (p) => {
-        await this.restoring;
-        const req = parseSwitchRequest(p);
-        const mountpoint = await canonicalMountPath(req.mountpoint);
-        return this.exclusive.run(mountpoint, async () => {
-          const m = this.mountAt(mountpoint);
-          const done = await switchMount(m, req, this.versionLoader());
-          if (!done.unchanged) await this.saveRecords();
-          return { ...describe(m), ...done };
-        });
-      },
-      list: async () => {
-        await this.restoring;
-        for (const mountpoint of [...this.mounts.keys()]) await this.forgetIfUnmounted(mountpoint);
-        return [...this.mounts.values()].map(describe);
-      },
-      stats: async () => ({
-        pid: process.pid,
-        startedAt: this.startedAt.toISOString(),
-        mounts: this.mounts.size,
-        cache: this.cache.stats(),
-        requests: this.requestCounts(),
-      }),
-      verify: async (p, ctx) => {
-        const r = await this.mountAt(await canonicalMountPath(p.mountpoint)).verify({
-          cachedOnly: p.cachedOnly ?? false,
-          onProgress: (x) => ctx.progress(x),
-        });
-        return { ...r, ...capList(r.failed, "failed"), ...capList(r.unverified, "unverified") };
-      },
-      "force-match": async (p, ctx) => {
-        const r = await this.mountAt(await canonicalMountPath(p.mountpoint)).forceMatch({
-          cachedOnly: p.cachedOnly ?? false,
-          onProgress: (x) => ctx.progress(x),
-        });
-        return {
-          ...r,
-          before: {
-            ...r.before,
-            failed: r.before.failed.slice(0, MAX_REPORTED_KEYS),
-            unverified: r.before.unverified.slice(0, MAX_REPORTED_KEYS),
-          },
-          ...capList(r.failed, "failed"),
-          ...capList(r.repaired, "repaired"),
-          ...capList(r.unrepaired, "unrepaired"),
-        };
-      },
-      status: async (p) => describe(this.mountAt(await canonicalMountPath(p.mountpoint))),
-      // `quilt cache clear` while this daemon runs: its index must forget the blocks it
-      // deletes, or it would believe in files that are gone (and report false failures).
-      // Its own blocks only, unless asked for every block of the (possibly shared) data directory.
-      "cache-clear": async (p) => {
-        await this.cache.clear({ all: p.all ?? false });
-        return { cleared: true };
-      },
-      shutdown: async () => {
-        setImmediate(() => void this.close());
-        return { stopping: true };
-      },
+  /** The mount at a path (canonicalised first), or ENOTFOUND. */
+  async find(mountpoint: string): Promise<PackageMount> {
+    return this.mountAt(await canonicalMountPath(mountpoint));
+  }
+
+  get mountCount(): number {
+    return this.mounts.size;
+  }
+
+  /** False while a starting daemon is still remounting what the previous one held. */
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  async mount(req: MountRequest): Promise<{ mount: PackageMount; alreadyMounted: boolean }> {
+    await this.restoring;
+    const { spec } = req;
+    const mountpoint = await canonicalMountPath(req.mountpoint);
+    await this.forgetIfUnmounted(mountpoint);
+    const existing = this.mounts.get(mountpoint);
+    if (!existing && (await mountState(mountpoint)) === "live") {
+      throw new QuiltError("EBUSY", `${mountpoint} is already mounted`, {
+        hint: `unmount it first: quilt unmount ${mountpoint}`,
+      });
+    }
+    // S3 requests would be signed with the daemon's credentials: refuse before the first
+    // one when they are not the caller's (a local registry's manifest is checked once read).
+    const credentials = () => checkCredentials(req.s3, req.credentials, credentialsFingerprint(this.env));
+    if (spec.registry.kind === "s3") credentials();
+    const registry = this.versions.registry(spec.registry.url, this.versions.storesFor(req.s3));
+    const resolved = await registry.resolve(spec.name, {
+      ...(spec.tag !== undefined && { tag: spec.tag }),
+      ...(spec.hash !== undefined && { hash: spec.hash }),
+    });
+    if (existing) {
+      checkSameMount(existing.record, req, resolved.topHash);
+      return { mount: existing, alreadyMounted: true };
+    }
+    const record: MountRecord = {
+      mountpoint,
+      registry: spec.registry.url,
+      s3: req.s3,
+      name: spec.name,
+      ...(spec.hash === undefined && { tag: spec.tag ?? "latest" }),
+      topHash: resolved.topHash,
+      ...(req.allowOther && { allowOther: true }),
+      ...(req.nonEmpty && { nonEmpty: true }),
+      ...(req.verify && { verify: req.verify }),
+      mountedAt: new Date().toISOString(),
     };
+    const m = await this.mountRecord(record, (version) => {
+      if (spec.registry.kind !== "s3" && version.readsS3) credentials();
+    });
+    await this.saveRecords();
+    return { mount: m, alreadyMounted: false };
+  }
+
+  /** Returns the canonical mount point it unmounted. */
+  async unmount(path: string, force: boolean): Promise<string> {
+    await this.restoring;
+    const mountpoint = await canonicalMountPath(path);
+    return this.exclusive.run(mountpoint, async () => {
+      const m = this.mountAt(mountpoint);
+      await m.unmount(force);
+      this.mounts.delete(mountpoint);
+      await this.saveRecords();
+      return mountpoint;
+    });
+  }
+
+  async switch(req: SwitchRequest): Promise<{ mount: PackageMount; unchanged: boolean; stillOpen: number }> {
+    await this.restoring;
+    const mountpoint = await canonicalMountPath(req.mountpoint);
+    return this.exclusive.run(mountpoint, async () => {
+      const m = this.mountAt(mountpoint);
+      const done = await switchMount(m, req, this.versions.loader());
+      if (!done.unchanged) await this.saveRecords();
+      return { mount: m, ...done };
+    });
+  }
+
+  /** The mounts, less those unmounted outside quilt. */
+  async list(): Promise<PackageMount[]> {
+    await this.restoring;
+    for (const mountpoint of [...this.mounts.keys()]) await this.forgetIfUnmounted(mountpoint);
+    return [...this.mounts.values()];
   }
 
   /** Unmounts everything, closes the socket and the cache. Idempotent. */

@@ -1,6 +1,6 @@
 // The daemon's operations, one map from name to the params a request carries, the reply it
 // gets and the progress events it may send first. The client (client.ts) and the server
-// (socket-server.ts, daemon.ts) are both typed by it, so a call site cannot send or read
+// (socket-server.ts, handlers.ts) are both typed by it, so a call site cannot send or read
 // the wrong shape; the params are checked once, where a request enters the daemon, by the
 // schema below (a client of another build, or anything else on the socket, is not trusted).
 // The names and fields are the wire format: renaming one breaks a CLI of this version.
@@ -64,7 +64,7 @@ export interface PingReply {
 /** A mount as `quilt mounts` and `quilt status` show it: with the S3 context it reads through. */
 export type MountDescription = MountInfoReply & { s3: S3Context | null };
 
-/** Lists of keys in a reply stop at MAX_REPORTED_KEYS (daemon.ts); `<list>Omitted` counts the rest. */
+/** Lists of keys in a reply stop at MAX_REPORTED_KEYS (handlers.ts); `<list>Omitted` counts the rest. */
 export type VerifyReply = MountCheck & { failedOmitted: number; unverifiedOmitted: number };
 export type ForceMatchWireReply = ForceMatchReply & {
   failedOmitted: number;

@@ -44,6 +44,19 @@ export function isValidTag(tag: string): boolean {
   return TAG_RE.test(tag) && tag.length <= 255;
 }
 
+/** A builder's name: "ns/name" with an optional ":tag" (the tag its pushes use by default), no registry or hash. */
+export function parseBuilderName(name: string): { name: string; tag: string | undefined } {
+  const colon = name.indexOf(":");
+  const bare = colon < 0 ? name : name.slice(0, colon);
+  const tag = colon < 0 ? undefined : name.slice(colon + 1);
+  if (!isValidPackageName(bare) || (tag !== undefined && !isValidTag(tag))) {
+    throw new QuiltError("EBADSPEC", `Invalid package name ${quoted(name)}`, {
+      hint: "a package name is namespace/name[:tag], e.g. bucket/dataset:v0",
+    });
+  }
+  return { name: bare, tag };
+}
+
 /** Splits "ns/name:tag@hash" into its parts and validates each. */
 function parseNameRef(spec: string, ref: string): Pick<PackageSpec, "name" | "tag" | "hash"> {
   let rest = ref;

@@ -3,7 +3,7 @@
 // to do, with the documented exit status (README, "Exit status"). And text taken from a
 // manifest (a logical key with terminal escapes, a 10 KB key) reaches an error message
 // escaped and bounded. A local-directory registry; nothing listens at the S3 endpoint.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PackageBuilder, Session } from "../../src/index.js";
@@ -80,6 +80,17 @@ describe("install into a destination the filesystem refuses", () => {
       `${join("dest", "sub")} is a file, but the package needs a directory there`,
     );
     expect(inside.stderr).toMatch(/^hint: \S/m);
+  });
+
+  it("a directory where the package has a file: install refuses it, force-match replaces it", async () => {
+    mkdirSync(join(root, "holes", "a.txt"), { recursive: true });
+    const r = await install("fs/plain", "holes");
+    expect(r.code, r.stderr).toBe(exitCodeFor("EEXISTS"));
+    expect(r.stderr).toContain(`${join("holes", "a.txt")} is a directory, but the package has a file there`);
+    expect(r.stderr).toMatch(/^hint: use force-match/m);
+    const fixed = await runCli(["force-match", "holes"], { env, cwd: root });
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(readFileSync(join(root, "holes", "a.txt"), "utf8")).toBe("payload\n");
   });
 
   it("a logical key with a name too long for the filesystem (ENAMETOOLONG)", async () => {
