@@ -5,11 +5,11 @@
 import { connect, type Socket } from "node:net";
 import { QuiltError, errnoCode, isErrorCode } from "../errors.js";
 import { FrameReader } from "./frame-reader.js";
-import type { Operation, Params, Progress, Reply } from "./ops.js";
+import type { Operation, Params, OpProgress, OpReply } from "./ops.js";
 import { isReply, MAX_FRAME_BYTES, PROTOCOL_VERSION, type ServerFrame } from "./protocol.js";
 
 export interface RequestOptions<K extends Operation> {
-  onProgress?: (d: Progress<K>) => void;
+  onProgress?: (d: OpProgress<K>) => void;
   timeoutMs?: number;
 }
 
@@ -25,11 +25,11 @@ export class DaemonClient {
   constructor(readonly socketPath: string) {}
 
   /** Sends one request and waits for its reply. */
-  async request<K extends Operation>(op: K, ...[params, opts = {}]: RequestArgs<K>): Promise<Reply<K>> {
+  async request<K extends Operation>(op: K, ...[params, opts = {}]: RequestArgs<K>): Promise<OpReply<K>> {
     const socket = await this.connect();
     const id = this.nextId++;
     try {
-      return await new Promise<Reply<K>>((resolve, reject) => {
+      return await new Promise<OpReply<K>>((resolve, reject) => {
         const reader = new FrameReader(MAX_FRAME_BYTES);
         const timer = opts.timeoutMs
           ? setTimeout(
@@ -65,10 +65,10 @@ export class DaemonClient {
             }
             if (frame.id !== id) continue;
             if (!isReply(frame)) {
-              opts.onProgress?.(frame.data as Progress<K>);
+              opts.onProgress?.(frame.data as OpProgress<K>);
               continue;
             }
-            if (frame.ok) done(() => resolve(frame.result as Reply<K>));
+            if (frame.ok) done(() => resolve(frame.result as OpReply<K>));
             else {
               // A code this client does not know (EPROTO, or a newer daemon's) is still a failure.
               const code = isErrorCode(frame.error.code) ? frame.error.code : "EINTERNAL";

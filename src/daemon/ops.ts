@@ -112,8 +112,8 @@ export interface Ops {
 
 export type Operation = keyof Ops;
 export type Params<K extends Operation> = Ops[K]["params"];
-export type Reply<K extends Operation> = Ops[K]["reply"];
-export type Progress<K extends Operation> = Ops[K]["progress"];
+export type OpReply<K extends Operation> = Ops[K]["reply"];
+export type OpProgress<K extends Operation> = Ops[K]["progress"];
 
 /**
  * The "mountpoint" of a request: an absolute path string. The CLI resolves it in the

@@ -10,7 +10,7 @@ import { errnoCode, QuiltError } from "../errors.js";
 import { log } from "../log.js";
 import { asQuiltError } from "../os-errors.js";
 import { FrameReader, FrameTooLarge } from "./frame-reader.js";
-import { checkParams, type Operation, type Params, type Progress, type Reply as OpReply } from "./ops.js";
+import { checkParams, type Operation, type Params, type OpProgress, type OpReply } from "./ops.js";
 import {
   MAX_FRAME_BYTES,
   requestProblem,
@@ -22,7 +22,7 @@ import {
 
 export interface HandlerContext<K extends Operation> {
   /** Sends a progress event for this request (dropped if the client has gone). */
-  progress(data: Progress<K>): void;
+  progress(data: OpProgress<K>): void;
   signal: AbortSignal;
 }
 

@@ -21,7 +21,7 @@ import type { VersionHeader } from "./manifest-index-records.js";
  * A manifest's bytes: fetched (`where` names them in errors; kept at `keepAt` in the manifest
  * cache once verified), or a cached file that must have `sha256`.
  */
-export type ManifestSource =
+export type IndexBuildSource =
   { bytes: Uint8Array; where: string; keepAt?: string | null } | { path: string; sha256: string };
 
 export interface BuildResult {
@@ -37,7 +37,7 @@ function* slices(bytes: Uint8Array): Generator<Uint8Array> {
   for (let at = 0; at < bytes.length; at += CHUNK_BYTES) yield bytes.subarray(at, at + CHUNK_BYTES);
 }
 
-function chunks(source: ManifestSource): AsyncIterable<Uint8Array> | Iterable<Uint8Array> {
+function chunks(source: IndexBuildSource): AsyncIterable<Uint8Array> | Iterable<Uint8Array> {
   return "bytes" in source
     ? slices(source.bytes)
     : createReadStream(source.path, { highWaterMark: CHUNK_BYTES });
@@ -67,7 +67,7 @@ function changedCacheFile(path: string): QuiltError {
 export async function buildFromSource(
   index: ManifestIndex,
   id: VersionId,
-  source: ManifestSource,
+  source: IndexBuildSource,
 ): Promise<BuildResult> {
   const w = index.writer(id);
   try {
@@ -106,8 +106,8 @@ export async function buildFromSource(
   }
 }
 
-export type WorkerRequest = { dir: string; id: VersionId; source: ManifestSource };
-export type WorkerReply =
+export type IndexBuildRequest = { dir: string; id: VersionId; source: IndexBuildSource };
+export type IndexBuildReply =
   { ok: true; result: BuildResult; bytes?: Uint8Array } | { ok: false; error: SerializedError };
 
 /** Moves a whole buffer to another thread; a view into a larger one is copied (the list is empty). */
@@ -125,17 +125,17 @@ function transferable(bytes: Uint8Array | undefined): ArrayBuffer[] {
 export async function buildInWorker(
   index: ManifestIndex,
   id: VersionId,
-  source: ManifestSource,
+  source: IndexBuildSource,
 ): Promise<BuildResult> {
   const worker = startWorker(import.meta.url, "manifest-index-worker");
   try {
-    const reply = await new Promise<WorkerReply>((resolve, reject) => {
+    const reply = await new Promise<IndexBuildReply>((resolve, reject) => {
       worker.once("message", resolve);
       worker.once("error", reject);
       worker.once("exit", (code) =>
         reject(new QuiltError("EINTERNAL", `The manifest index build exited (${code})`)),
       );
-      const request: WorkerRequest = { dir: index.dir, id, source };
+      const request: IndexBuildRequest = { dir: index.dir, id, source };
       worker.postMessage(request, transferable("bytes" in source ? source.bytes : undefined));
     });
     if (!reply.ok) throw deserializeError(reply.error);

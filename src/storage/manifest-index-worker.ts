@@ -3,11 +3,11 @@
 // kept in the manifest cache by the build) with it.
 import { parentPort } from "node:worker_threads";
 import { serializeError } from "../worker-spec.js";
-import { buildFromSource, type WorkerReply, type WorkerRequest } from "./manifest-index-build.js";
+import { buildFromSource, type IndexBuildReply, type IndexBuildRequest } from "./manifest-index-build.js";
 import { ManifestIndex } from "./manifest-index.js";
 
-parentPort?.once("message", (request: WorkerRequest) => {
-  void (async (): Promise<WorkerReply> => {
+parentPort?.once("message", (request: IndexBuildRequest) => {
+  void (async (): Promise<IndexBuildReply> => {
     const index = ManifestIndex.open(request.dir);
     try {
       return { ok: true, result: await buildFromSource(index, request.id, request.source) };
