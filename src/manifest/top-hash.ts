@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import type { TopHash } from "../types.js";
 import type { JsonObject } from "./json-value.js";
-import type { ManifestEntry } from "./manifest.js";
+import type { ManifestEntry } from "./manifest-entry.js";
 import { canonicalJson, pythonStringAscii } from "./python-json.js";
 import { CompactEntry } from "./compact-entry.js";
 
