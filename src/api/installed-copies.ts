@@ -5,7 +5,8 @@
 // out only while its size, mtime, ctime and inode are still those of the record, as verify's
 // fast path trusts it (ctime cannot be set back by a user); quilt3's get_cached_path keeps
 // device, inode and mtime per physical key to the same end.
-import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { lstat, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { errnoCode } from "../errors.js";
 import type { ManifestEntry } from "../manifest/manifest.js";
@@ -32,7 +33,7 @@ export async function noteInstall(cacheDir: string, dir: string): Promise<void> 
   const abs = resolve(dir);
   const dirs = [abs, ...(await installDirs(cacheDir)).filter((d) => d !== abs)].slice(0, MAX_DIRS);
   await mkdir(cacheDir, { recursive: true, mode: 0o700 });
-  const tmp = join(cacheDir, `.${LIST_FILE}.${process.pid}.tmp`);
+  const tmp = join(cacheDir, `.${LIST_FILE}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   await writeFile(tmp, JSON.stringify(dirs));
   await rename(tmp, join(cacheDir, LIST_FILE));
 }
@@ -45,8 +46,9 @@ export async function installedCopy(cacheDir: string, entry: ManifestEntry): Pro
     const rec = state?.files[entry.logicalKey];
     if (rec === undefined || rec.hash !== hash) continue;
     const path = destPath(dir, entry.logicalKey);
-    const st = await stat(path).catch(() => undefined);
-    if (st !== undefined && trustedByStat(rec, st, hash)) return path;
+    // lstat, as install recorded it: a symlink put in the file's place is not the file.
+    const st = await lstat(path).catch(() => undefined);
+    if (st?.isFile() && trustedByStat(rec, st, hash)) return path;
   }
   return undefined;
 }

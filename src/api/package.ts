@@ -1,6 +1,7 @@
 // Package: one immutable version of a package, browsed from a registry. Loading it reads
 // only the manifest; bytes are fetched when asked for, verified against the manifest.
 // Nothing here changes the package: asPackageBuilder() starts a new version.
+import { log } from "../log.js";
 import { inspect } from "node:util";
 import { QuiltError } from "../errors.js";
 import { translatingOsErrors } from "../os-errors.js";
@@ -258,8 +259,11 @@ export class Package implements Iterable<PackageEntry> {
     const result = await translatingOsErrors(() =>
       downloadManifest(this.session.stores, this.ref(), this.manifest, dir, { cache, ...opts }),
     );
-    // Offered by entries' getCachedPath() from now on, while each file stays as written.
-    await noteInstall(this.session.cacheDir, dir);
+    // Offered by entries' getCachedPath() from now on, while each file stays as written. Only
+    // bookkeeping: an install that succeeded does not fail because the list could not be written.
+    await noteInstall(this.session.cacheDir, dir).catch((err: unknown) =>
+      log().warn({ err, dir }, "could not record the install for getCachedPath"),
+    );
     return result;
   }
 
