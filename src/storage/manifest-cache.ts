@@ -86,7 +86,8 @@ export class ManifestCache {
 
   /**
    * The file of a cached manifest and the SHA-256 its bytes were written with, for a reader
-   * that streams it (manifest-stream.ts) and so checks both itself; undefined when not cached.
+   * that streams it (manifest-stream.ts, a manifest index build) and so checks both itself;
+   * undefined when not cached.
    */
   async cachedFile(name: string, topHash: TopHash): Promise<{ path: string; sha256: string } | undefined> {
     const path = this.pathOf(name, topHash);
@@ -150,21 +151,6 @@ export class ManifestCache {
     if (path !== null)
       await this.keep(name, topHash, bytes, createHash("sha256").update(bytes).digest("hex"));
     return manifest;
-  }
-
-  /**
-   * The cached file of a manifest with the SHA-256 its bytes must have, for a reader that
-   * streams and checks it itself (a manifest index build); undefined when not cached.
-   */
-  async file(name: string, topHash: TopHash): Promise<{ path: string; sha256: string } | undefined> {
-    const path = this.pathOf(name, topHash);
-    if (path === null) return undefined;
-    try {
-      return { path, sha256: (await readFile(path + SIDECAR, "latin1")).trim() };
-    } catch (err) {
-      if (errnoCode(err) === "ENOENT") return undefined;
-      throw err;
-    }
   }
 
   /**

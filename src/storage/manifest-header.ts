@@ -6,7 +6,7 @@
 import { isQuiltError } from "../errors.js";
 import { parseJson } from "../manifest/json-parse.js";
 import type { Registry, Resolved } from "./registry.js";
-import { manifestKey, type LayoutVersion } from "./registry-layout.js";
+import { layoutsFrom, manifestKey } from "./registry-layout.js";
 
 /** The first read; a header with large package metadata is read on in growing ranges. */
 const FIRST_READ_BYTES = 64 * 1024;
@@ -15,7 +15,7 @@ const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 
 /** The header's `message`, or null when it has none (or the manifest or its header cannot be read). */
 export async function readVersionMessage(registry: Registry, r: Resolved): Promise<string | null> {
-  const layouts: LayoutVersion[] = r.layout === "v1" ? ["v1", "v2"] : ["v2", "v1"];
+  const layouts = layoutsFrom(r.layout);
   for (const layout of layouts) {
     const line = await readFirstLine(registry, manifestKey(layout, r.name, r.topHash));
     if (line === "missing") continue;

@@ -10,7 +10,7 @@ import type { Readable } from "node:stream";
 import { isQuiltError } from "../errors.js";
 import { hashing, type IncomingManifest } from "./manifest-cache.js";
 import type { Registry, Resolved } from "./registry.js";
-import { manifestKey, type LayoutVersion } from "./registry-layout.js";
+import { layoutsFrom, manifestKey } from "./registry-layout.js";
 
 export interface ManifestSource {
   bytes: AsyncIterable<Buffer>;
@@ -46,7 +46,7 @@ export async function cachedManifestSource(
 
 /** The registry's object, in either layout (as Registry.loadManifest looks for it). */
 export async function registryManifestSource(registry: Registry, r: Resolved): Promise<ManifestSource> {
-  const layouts: LayoutVersion[] = r.layout === "v1" ? ["v1", "v2"] : ["v2", "v1"];
+  const layouts = layoutsFrom(r.layout);
   // A cache that cannot be written is no reason to fail the reader: it just is not filled.
   const incoming = await registry.manifests.incoming(r.name, r.topHash).catch(() => null);
   for (const layout of layouts) {

@@ -42,3 +42,8 @@ export function topHashFromManifestKey(layout: LayoutVersion, key: string): stri
 export function packageNameFromV2(dirName: string): string {
   return dirName.replace("@", "/");
 }
+
+/** Where to look for a version's manifest: the layout its pointer was found in first, then the other. */
+export function layoutsFrom(layout: LayoutVersion): LayoutVersion[] {
+  return layout === "v1" ? ["v1", "v2"] : ["v2", "v1"];
+}

@@ -13,6 +13,7 @@ import { isTopHash, type TopHash } from "../types.js";
 import { ManifestCache } from "./manifest-cache.js";
 import type { ObjectStore } from "./object-store.js";
 import {
+  layoutsFrom,
   manifestKey,
   manifestSearchPrefix,
   packageNameFromV2,
@@ -195,11 +196,11 @@ export class Registry {
   async manifestSource(
     r: Resolved,
   ): Promise<{ path: string; sha256: string } | { bytes: Buffer; where: string }> {
-    return (await this.manifests.file(r.name, r.topHash)) ?? (await this.fetchManifest(r));
+    return (await this.manifests.cachedFile(r.name, r.topHash)) ?? (await this.fetchManifest(r));
   }
 
   private async fetchManifest(r: Resolved): Promise<{ bytes: Buffer; where: string }> {
-    const layouts: LayoutVersion[] = r.layout === "v1" ? ["v1", "v2"] : ["v2", "v1"];
+    const layouts = layoutsFrom(r.layout);
     for (const layout of layouts) {
       const key = manifestKey(layout, r.name, r.topHash);
       try {

@@ -178,7 +178,7 @@ describe("openIndexedVersion (the daemon's first mount of a version)", () => {
       const first = await openIndexedVersion(index, registry, "ns/pkg", topHash);
       expect(first.size).toBe(m.size);
       // The bytes the worker verified are now the cached manifest, with their sidecar.
-      const cached = (await registry.manifests.file("ns/pkg", topHash))!;
+      const cached = (await registry.manifests.cachedFile("ns/pkg", topHash))!;
       const bytes = await readFile(cached.path);
       expect(createHash("sha256").update(bytes).digest("hex")).toBe(cached.sha256);
 
