@@ -9,7 +9,7 @@ import { QuiltError } from "../errors.js";
 import type { JsonValue } from "../manifest/json-value.js";
 import { compareLogicalKeys } from "../manifest/logical-key.js";
 import { userMeta } from "../manifest/manifest.js";
-import { readManifest, readManifestLines } from "../manifest/manifest-reader.js";
+import { readManifest, readManifestLineBatches } from "../manifest/manifest-reader.js";
 import { TopHasher } from "../manifest/top-hash.js";
 import { deserializeError, startWorker, type SerializedError } from "../worker-spec.js";
 import { hashMismatch, keepManifestFile } from "./manifest-cache.js";
@@ -76,17 +76,19 @@ export async function buildFromSource(
     let meta: JsonValue = new Map();
     let prev: string | undefined;
     let sorted = true;
-    for await (const l of readManifestLines(hashed(chunks(source), sha))) {
-      if (l.kind === "header") {
-        hasher = new TopHasher(l.header);
-        meta = userMeta(l.header);
-      } else if (l.kind === "dirMeta") w.addDirMeta(l.key, l.meta);
-      else {
-        const key = l.entry.logicalKey;
-        if (prev !== undefined && compareLogicalKeys(prev, key) > 0) sorted = false;
-        prev = key;
-        if (sorted) hasher?.add(l.entry);
-        w.add(l.entry, l.line, l.text);
+    for await (const batch of readManifestLineBatches(hashed(chunks(source), sha))) {
+      for (const l of batch) {
+        if (l.kind === "header") {
+          hasher = new TopHasher(l.header);
+          meta = userMeta(l.header);
+        } else if (l.kind === "dirMeta") w.addDirMeta(l.key, l.meta);
+        else {
+          const key = l.entry.logicalKey;
+          if (prev !== undefined && compareLogicalKeys(prev, key) > 0) sorted = false;
+          prev = key;
+          if (sorted) hasher?.add(l.entry);
+          w.add(l.entry, l.line, l.text);
+        }
       }
     }
     const sha256 = sha.digest("hex");
