@@ -12,7 +12,7 @@ import { userMeta } from "../manifest/manifest.js";
 import { readManifest, readManifestLineBatches } from "../manifest/manifest-reader.js";
 import { TopHasher } from "../manifest/top-hash.js";
 import { deserializeError, startWorker, type SerializedError } from "../worker-spec.js";
-import { hashMismatch, keepManifestFile } from "./manifest-cache.js";
+import { hashMismatch, startKeepingManifest } from "./manifest-cache.js";
 import type { ManifestIndex } from "./manifest-index.js";
 import type { VersionId } from "./manifest-index-keys.js";
 import type { VersionHeader } from "./manifest-index-records.js";
@@ -70,6 +70,9 @@ export async function buildFromSource(
   source: IndexBuildSource,
 ): Promise<BuildResult> {
   const w = index.writer(id);
+  // Fetched bytes go to the manifest cache while they are parsed; kept only once verified.
+  const keeping =
+    "bytes" in source && source.keepAt ? startKeepingManifest(source.keepAt, source.bytes) : undefined;
   try {
     const sha = createHash("sha256");
     let hasher: TopHasher | undefined;
@@ -100,10 +103,11 @@ export async function buildFromSource(
     if (topHash !== id.topHash)
       throw hashMismatch(id.topHash, topHash, "path" in source ? source.path : source.where);
     const header = w.finish({ userMeta: meta });
-    if ("bytes" in source && source.keepAt) await keepManifestFile(source.keepAt, source.bytes, sha256);
+    await keeping?.keep(sha256);
     return { header, sha256 };
   } catch (err) {
     w.abandon();
+    await keeping?.drop();
     throw err;
   }
 }
