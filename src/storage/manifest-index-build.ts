@@ -112,6 +112,13 @@ export async function buildFromSource(
   }
 }
 
+/**
+ * The build's young generation, twice V8's default (semi-spaces of 32 MiB): the build makes
+ * gigabytes of short-lived strings, and with room for more of them between collections each
+ * finds fewer still alive to copy (a million-entry build 5-10% less CPU here, peak RSS no higher).
+ */
+const YOUNG_GENERATION_MB = 96;
+
 export type IndexBuildRequest = { dir: string; id: VersionId; source: IndexBuildSource };
 export type IndexBuildReply =
   { ok: true; result: BuildResult; bytes?: Uint8Array } | { ok: false; error: SerializedError };
@@ -133,7 +140,9 @@ export async function buildInWorker(
   id: VersionId,
   source: IndexBuildSource,
 ): Promise<BuildResult> {
-  const worker = startWorker(import.meta.url, "manifest-index-worker");
+  const worker = startWorker(import.meta.url, "manifest-index-worker", {
+    resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+  });
   try {
     const reply = await new Promise<IndexBuildReply>((resolve, reject) => {
       worker.once("message", resolve);
