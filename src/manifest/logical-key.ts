@@ -10,8 +10,15 @@ import { quoted } from "../untrusted-text.js";
 export const LOGICAL_KEY_RULES =
   "logical keys are /-separated names of valid Unicode; no empty, '.' or '..' component, no leading or trailing '/', no NUL";
 
+// Keys valid at a glance, as most are: components of one or more characters, none starting
+// with "." (so none is "." or ".."), no NUL, no surrogate (so no lone one); the rest are
+// checked one rule at a time below, which a million-entry manifest's keys took 0.3 s for.
+const PLAIN_COMPONENT = "[^/\\0.\\ud800-\\udfff][^/\\0\\ud800-\\udfff]*";
+const PLAIN_KEY = new RegExp(`^${PLAIN_COMPONENT}(?:/${PLAIN_COMPONENT})*$`);
+
 /** Why a key is refused, or null when it is valid. */
 export function logicalKeyProblem(key: string): string | null {
+  if (PLAIN_KEY.test(key)) return null;
   if (key === "") return "it is empty";
   if (key.includes("\0")) return "it contains a NUL character";
   // A lone surrogate (a "\ud800" escape) has no UTF-8 form: every file name would turn it

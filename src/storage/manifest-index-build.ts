@@ -9,10 +9,10 @@ import { QuiltError } from "../errors.js";
 import type { JsonValue } from "../manifest/json-value.js";
 import { compareLogicalKeys } from "../manifest/logical-key.js";
 import { userMeta } from "../manifest/manifest.js";
-import { readManifest, readManifestLines } from "../manifest/manifest-reader.js";
+import { readManifest, readManifestLineBatches } from "../manifest/manifest-reader.js";
 import { TopHasher } from "../manifest/top-hash.js";
 import { deserializeError, startWorker, type SerializedError } from "../worker-spec.js";
-import { hashMismatch, keepManifestFile } from "./manifest-cache.js";
+import { hashMismatch, startKeepingManifest } from "./manifest-cache.js";
 import type { ManifestIndex } from "./manifest-index.js";
 import type { VersionId } from "./manifest-index-keys.js";
 import type { VersionHeader } from "./manifest-index-records.js";
@@ -70,23 +70,28 @@ export async function buildFromSource(
   source: IndexBuildSource,
 ): Promise<BuildResult> {
   const w = index.writer(id);
+  // Fetched bytes go to the manifest cache while they are parsed; kept only once verified.
+  const keeping =
+    "bytes" in source && source.keepAt ? startKeepingManifest(source.keepAt, source.bytes) : undefined;
   try {
     const sha = createHash("sha256");
     let hasher: TopHasher | undefined;
     let meta: JsonValue = new Map();
     let prev: string | undefined;
     let sorted = true;
-    for await (const l of readManifestLines(hashed(chunks(source), sha))) {
-      if (l.kind === "header") {
-        hasher = new TopHasher(l.header);
-        meta = userMeta(l.header);
-      } else if (l.kind === "dirMeta") w.addDirMeta(l.key, l.meta);
-      else {
-        const key = l.entry.logicalKey;
-        if (prev !== undefined && compareLogicalKeys(prev, key) > 0) sorted = false;
-        prev = key;
-        if (sorted) hasher?.add(l.entry);
-        w.add(l.entry, l.line, l.text);
+    for await (const batch of readManifestLineBatches(hashed(chunks(source), sha))) {
+      for (const l of batch) {
+        if (l.kind === "header") {
+          hasher = new TopHasher(l.header);
+          meta = userMeta(l.header);
+        } else if (l.kind === "dirMeta") w.addDirMeta(l.key, l.meta);
+        else {
+          const key = l.entry.logicalKey;
+          if (prev !== undefined && compareLogicalKeys(prev, key) > 0) sorted = false;
+          prev = key;
+          if (sorted) hasher?.add(l.entry);
+          w.add(l.entry, l.line, l.text);
+        }
       }
     }
     const sha256 = sha.digest("hex");
@@ -98,13 +103,21 @@ export async function buildFromSource(
     if (topHash !== id.topHash)
       throw hashMismatch(id.topHash, topHash, "path" in source ? source.path : source.where);
     const header = w.finish({ userMeta: meta });
-    if ("bytes" in source && source.keepAt) await keepManifestFile(source.keepAt, source.bytes, sha256);
+    await keeping?.keep(sha256);
     return { header, sha256 };
   } catch (err) {
     w.abandon();
+    await keeping?.drop();
     throw err;
   }
 }
+
+/**
+ * The build's young generation, twice V8's default (semi-spaces of 32 MiB): the build makes
+ * gigabytes of short-lived strings, and with room for more of them between collections each
+ * finds fewer still alive to copy (a million-entry build 5-10% less CPU here, peak RSS no higher).
+ */
+const YOUNG_GENERATION_MB = 96;
 
 export type IndexBuildRequest = { dir: string; id: VersionId; source: IndexBuildSource };
 export type IndexBuildReply =
@@ -127,7 +140,9 @@ export async function buildInWorker(
   id: VersionId,
   source: IndexBuildSource,
 ): Promise<BuildResult> {
-  const worker = startWorker(import.meta.url, "manifest-index-worker");
+  const worker = startWorker(import.meta.url, "manifest-index-worker", {
+    resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+  });
   try {
     const reply = await new Promise<IndexBuildReply>((resolve, reject) => {
       worker.once("message", resolve);

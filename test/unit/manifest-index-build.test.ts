@@ -2,7 +2,7 @@
 // version as indexing the parsed manifest, and nothing of a version visible (or left) unless
 // its top hash matched, even when the build is killed between its transactions.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -94,7 +94,8 @@ describe("manifest index built from a manifest's bytes", () => {
     await expect(
       buildInWorker(index, idOf(m), { bytes: Buffer.from(text), where: "test", keepAt }),
     ).rejects.toMatchObject({ code: "EHASHMISMATCH" });
-    expect(existsSync(keepAt)).toBe(false);
+    // The bytes were being written while they were parsed: nothing of them is left, not even a temporary file.
+    expect(readdirSync(join(dir, "kept"))).toEqual([]);
     expect(index.header(idOf(m))).toBeUndefined();
     expect(index.recordCount(idOf(m))).toBe(0);
   });
@@ -113,9 +114,11 @@ describe("manifest index built from a manifest's bytes", () => {
     const m = sample();
     const lines = serializeManifest(m).toString("utf8").split("\n");
     const broken = [...lines.slice(0, 3), "{not json", ...lines.slice(3)].join("\n");
+    const keepAt = join(dir, "kept", "manifest");
     await expect(
-      buildFromSource(index, idOf(m), { bytes: Buffer.from(broken), where: "test" }),
+      buildFromSource(index, idOf(m), { bytes: Buffer.from(broken), where: "test", keepAt }),
     ).rejects.toThrow(/line 4/);
+    expect(readdirSync(join(dir, "kept"))).toEqual([]);
     const file = lines.findIndex((l) => l.includes("physical_keys"));
     const twice = [...lines.slice(0, file + 1), lines[file], ...lines.slice(file + 1)].join("\n");
     await expect(
