@@ -54,42 +54,6 @@ export class ManifestLineParser {
   }
 }
 
-/** One line of a manifest, as read: the header, a file entry, or a directory's metadata. */
-export type ManifestLine =
-  | { kind: "header"; header: JsonObject }
-  | { kind: "entry"; entry: ManifestEntry; line: number; text: string }
-  | { kind: "dirMeta"; key: string; meta: JsonValue };
-
-/**
- * The lines of manifest text, parsed and checked one by one as they come (the header first),
- * for a reader that keeps only what it needs (the index build). Whole-manifest checks (order,
- * duplicates) are the caller's.
- */
-export async function* readManifestLines(
-  source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
-): AsyncGenerator<ManifestLine> {
-  const parser = new ManifestLineParser();
-  for await (const { lines, first } of splitLineBatches(source)) {
-    for (let i = 0; i < lines.length; i++) {
-      const text = lines[i] as string;
-      const number = first + i;
-      const before = parser.header;
-      const entry = parser.parse(text, number);
-      if (before === undefined) {
-        yield { kind: "header", header: parser.finish() };
-      } else if (entry !== undefined) {
-        yield { kind: "entry", entry, line: number, text };
-      } else {
-        for (const [key, meta] of parser.dirMeta) {
-          yield { kind: "dirMeta", key, meta };
-          parser.dirMeta.delete(key);
-        }
-      }
-    }
-  }
-  parser.finish();
-}
-
 /** Parses manifest text from any source of UTF-8 chunks (a file stream, a Buffer, a string). */
 export async function readManifest(
   source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
