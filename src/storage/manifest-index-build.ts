@@ -161,7 +161,12 @@ export async function buildFromSource(
   }
 }
 
-export type IndexBuildRequest = { dir: string; id: VersionId; source: IndexBuildSource };
+export type IndexBuildRequest = {
+  dir: string;
+  id: VersionId;
+  source: IndexBuildSource;
+  options: BuildOptions;
+};
 export type IndexBuildReply =
   { ok: true; result: BuildResult; bytes?: Uint8Array } | { ok: false; error: SerializedError };
 
@@ -174,6 +179,7 @@ export async function buildInWorker(
   index: ManifestIndex,
   id: VersionId,
   source: IndexBuildSource,
+  options: BuildOptions = {},
 ): Promise<BuildResult> {
   const worker = startWorker(import.meta.url, "manifest-index-worker");
   try {
@@ -183,7 +189,7 @@ export async function buildInWorker(
       worker.once("exit", (code) =>
         reject(new QuiltError("EINTERNAL", `The manifest index build exited (${code})`)),
       );
-      const request: IndexBuildRequest = { dir: index.dir, id, source };
+      const request: IndexBuildRequest = { dir: index.dir, id, source, options };
       worker.postMessage(request, transferable("bytes" in source ? source.bytes : undefined));
     });
     if (!reply.ok) throw deserializeError(reply.error);

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { compareLogicalKeys } from "../../src/manifest/logical-key.js";
 import { readManifest } from "../../src/manifest/manifest-reader.js";
 import type { TopHash } from "../../src/types.js";
-import { buildFromSource, type BuildOptions } from "../../src/storage/manifest-index-build.js";
+import { buildFromSource, buildInWorker, type BuildOptions } from "../../src/storage/manifest-index-build.js";
 import { ManifestIndex, versionKey, type VersionId } from "../../src/storage/manifest-index.js";
 import { decodeVersionHeader } from "../../src/storage/manifest-index-records.js";
 
@@ -97,6 +97,14 @@ describe("the index build's parse on worker threads", () => {
     const [parallel, inThread] = await buildBoth(text, id);
     expect(parallel).toEqual(inThread);
     expect((parallel as { files: string[] }).files).toEqual(entries);
+  });
+
+  it("runs its parse workers from the build's own worker thread (as the daemon builds)", async () => {
+    const entries = trickyLines(150);
+    const text = manifestText(entries);
+    const id = await idOf(text);
+    await buildInWorker(index, id, { bytes: Buffer.from(text), where: "test" }, PARALLEL);
+    expect((indexed(id) as { files: string[] }).files).toEqual(entries);
   });
 
   it("keeps nodes without CR and BOM, and hashes lines out of walk order in walk order", async () => {
