@@ -51,9 +51,11 @@ export class SegmentParsers {
 
   /**
    * Segment `bytes` (whose first line is line `first`) parsed by the least busy worker. Its
-   * buffer is moved to the worker when it owns it whole, else copied.
+   * buffer is moved to the worker when it owns it whole; a view into a larger one (a fetched
+   * manifest's bytes) is copied out first, since posting a view clones its whole buffer.
    */
-  parse(bytes: Uint8Array, first: number): Promise<ParsedSegment> {
+  parse(segment: Uint8Array, first: number): Promise<ParsedSegment> {
+    const bytes = transferable(segment).length ? segment : segment.slice();
     const id = this.next++;
     const target = this.workers.reduce((a, b) => (b.waiting.size < a.waiting.size ? b : a));
     const parsed = new Promise<ParsedSegment>((resolve, reject) =>
