@@ -38,3 +38,16 @@ export function startWorker(moduleUrl: string, name: string, options: WorkerOpti
   }
   return new Worker(new URL(`./${name}.js`, moduleUrl), options);
 }
+
+/**
+ * The buffers of `views` that can be moved to another thread: each one's whole buffer. A
+ * view into a larger one (a slice, or Node's shared pool of small Buffers) is left out, to
+ * be copied.
+ */
+export function transferable(...views: (ArrayBufferView | undefined)[]): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  for (const v of views)
+    if (v !== undefined && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength)
+      out.add(v.buffer as ArrayBuffer);
+  return [...out];
+}

@@ -55,45 +55,6 @@ export class ManifestLineParser {
   }
 }
 
-/** One line of a manifest, as read: the header, a file entry, or a directory's metadata. */
-export type ManifestLine =
-  | { kind: "header"; header: JsonObject }
-  | { kind: "entry"; entry: ManifestEntry; line: number; text: string }
-  | { kind: "dirMeta"; key: string; meta: JsonValue };
-
-/**
- * The lines of manifest text, parsed and checked one by one as they come (the header first),
- * for a reader that keeps only what it needs (the index build). Whole-manifest checks (order,
- * duplicates) are the caller's. Lines come in batches (one per chunk read): an await per
- * line cost a million-entry build a good part of a second.
- */
-export async function* readManifestLineBatches(
-  source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,
-): AsyncGenerator<ManifestLine[]> {
-  const parser = new ManifestLineParser();
-  for await (const { lines, first } of splitLineBatches(source)) {
-    const out: ManifestLine[] = [];
-    for (let i = 0; i < lines.length; i++) {
-      const text = lines[i] as string;
-      const number = first + i;
-      const before = parser.header;
-      const entry = parser.parse(text, number);
-      if (before === undefined) {
-        out.push({ kind: "header", header: parser.finish() });
-      } else if (entry !== undefined) {
-        out.push({ kind: "entry", entry, line: number, text });
-      } else {
-        for (const [key, meta] of parser.dirMeta) {
-          out.push({ kind: "dirMeta", key, meta });
-          parser.dirMeta.delete(key);
-        }
-      }
-    }
-    yield out;
-  }
-  parser.finish();
-}
-
 /** Parses manifest text from any source of UTF-8 chunks (a file stream, a Buffer, a string). */
 export async function readManifest(
   source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>,

@@ -44,6 +44,13 @@ export class TopHasher {
     }
   }
 
+  /** Entries' canonical parts already printed (`entryHashPart` of each, in walk order) as ASCII bytes. */
+  addParts(parts: Uint8Array): void {
+    this.h.update(this.batch, "utf8");
+    this.batch = "";
+    this.h.update(parts);
+  }
+
   digest(): TopHash {
     this.h.update(this.batch, "utf8");
     return this.h.digest("hex") as TopHash;

@@ -1,21 +1,26 @@
 // Indexes a version straight from its manifest's bytes in one pass (manifest-index-writer.ts):
-// each line is parsed, added to the top hash and written to the index as it is read, and the
-// version becomes visible (its header record) only once the top hash matched. Run in a
-// worker thread (manifest-index-worker.ts) by `buildInWorker`, so a million-entry parse
-// neither blocks the daemon nor leaves its garbage in the daemon's heap.
+// the bytes are cut into segments of whole lines, parsed on parse workers
+// (manifest-index-parsers.ts; in this thread for a small manifest), and each segment's
+// entries are added to the top hash and written to the index in the manifest's order as
+// they come back; the version becomes visible (its header record) only once the top hash
+// matched. Run in a worker thread (manifest-index-worker.ts) by `buildInWorker`, so a
+// million-entry parse neither blocks the daemon nor leaves its garbage in the daemon's heap.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
 import { QuiltError } from "../errors.js";
-import type { JsonValue } from "../manifest/json-value.js";
 import { compareLogicalKeys } from "../manifest/logical-key.js";
 import { userMeta } from "../manifest/manifest.js";
-import { readManifest, readManifestLineBatches } from "../manifest/manifest-reader.js";
+import { splitLineRuns } from "../manifest/lines.js";
+import { ManifestLineParser, readManifest } from "../manifest/manifest-reader.js";
 import { TopHasher } from "../manifest/top-hash.js";
-import { deserializeError, startWorker, type SerializedError } from "../worker-spec.js";
+import { deserializeError, startWorker, transferable, type SerializedError } from "../worker-spec.js";
 import { hashMismatch, startKeepingManifest } from "./manifest-cache.js";
 import type { ManifestIndex } from "./manifest-index.js";
 import type { VersionId } from "./manifest-index-keys.js";
 import type { VersionHeader } from "./manifest-index-records.js";
+import { defaultParseThreads, SegmentParsers } from "./manifest-index-parsers.js";
+import { parseSegment, type ParsedSegment } from "./manifest-index-segment.js";
 
 /**
  * A manifest's bytes: fetched (`where` names them in errors; kept at `keepAt` in the manifest
@@ -59,6 +64,50 @@ function changedCacheFile(path: string): QuiltError {
   });
 }
 
+/** How a build parses: segments of at least `segmentBytes`, on `threads` parse workers (0: in its own thread). */
+export interface BuildOptions {
+  threads?: number;
+  segmentBytes?: number;
+}
+
+/** Segments of about 4 MiB: a few dozen for a million entries, each small in a worker's heap. */
+const SEGMENT_BYTES = 4 << 20;
+
+function sourceBytes(source: IndexBuildSource): Promise<number> {
+  return "bytes" in source ? Promise.resolve(source.bytes.length) : stat(source.path).then((s) => s.size);
+}
+
+/** Where the build's parsed segments come from, in the manifest's order. */
+async function* parsedSegments(
+  source: IndexBuildSource,
+  sha: ReturnType<typeof createHash>,
+  options: BuildOptions,
+): AsyncGenerator<ParsedSegment> {
+  const segmentBytes = options.segmentBytes ?? SEGMENT_BYTES;
+  const runs = splitLineRuns(hashed(chunks(source), sha), segmentBytes);
+  // A manifest of one or two segments is parsed here: starting workers would cost more.
+  const threads =
+    (await sourceBytes(source)) > 2 * segmentBytes ? (options.threads ?? defaultParseThreads()) : 0;
+  if (threads === 0) {
+    for await (const { bytes, first } of runs) yield parseSegment(bytes, first);
+    return;
+  }
+  const parsers = new SegmentParsers(threads);
+  const pending: Promise<ParsedSegment>[] = [];
+  try {
+    for await (const { bytes, first } of runs) {
+      const parsed = parsers.parse(bytes, first);
+      parsed.catch(() => undefined); // awaited in order below; a failure must not go unhandled meanwhile
+      pending.push(parsed);
+      // A few segments ahead per worker keeps them busy without reading the whole manifest ahead.
+      if (pending.length > 2 * threads) yield await (pending.shift() as Promise<ParsedSegment>);
+    }
+    for (const parsed of pending) yield await parsed;
+  } finally {
+    await parsers.close();
+  }
+}
+
 /**
  * Indexes version `id` from its manifest, verifying the top hash (and a cached file's
  * SHA-256) as it reads. Throws EHASHMISMATCH, or EBADMANIFEST for a malformed manifest,
@@ -68,6 +117,7 @@ export async function buildFromSource(
   index: ManifestIndex,
   id: VersionId,
   source: IndexBuildSource,
+  options: BuildOptions = {},
 ): Promise<BuildResult> {
   const w = index.writer(id);
   // Fetched bytes go to the manifest cache while they are parsed; kept only once verified.
@@ -75,25 +125,28 @@ export async function buildFromSource(
     "bytes" in source && source.keepAt ? startKeepingManifest(source.keepAt, source.bytes) : undefined;
   try {
     const sha = createHash("sha256");
+    // The header and directory-metadata lines, few, are parsed again here into their model.
+    const parser = new ManifestLineParser();
     let hasher: TopHasher | undefined;
-    let meta: JsonValue = new Map();
-    let prev: string | undefined;
+    let last: string | undefined;
     let sorted = true;
-    for await (const batch of readManifestLineBatches(hashed(chunks(source), sha))) {
-      for (const l of batch) {
-        if (l.kind === "header") {
-          hasher = new TopHasher(l.header);
-          meta = userMeta(l.header);
-        } else if (l.kind === "dirMeta") w.addDirMeta(l.key, l.meta);
-        else {
-          const key = l.entry.logicalKey;
-          if (prev !== undefined && compareLogicalKeys(prev, key) > 0) sorted = false;
-          prev = key;
-          if (sorted) hasher?.add(l.entry);
-          w.add(l.entry, l.line, l.text);
-        }
+    for await (const segment of parsedSegments(source, sha, options)) {
+      if (segment.header !== undefined) {
+        parser.parse(segment.header, 1);
+        hasher = new TopHasher(parser.finish());
+      }
+      if (segment.error) throw deserializeError(segment.error);
+      for (const [line, text] of segment.dirMeta) parser.parse(text, line);
+      const first = segment.keys[0];
+      if (first !== undefined) {
+        if (!segment.sorted || (last !== undefined && compareLogicalKeys(last, first) > 0)) sorted = false;
+        last = segment.keys[segment.keys.length - 1];
+        if (sorted) hasher?.addParts(segment.canonical);
+        w.addParsed(segment);
       }
     }
+    const header = parser.finish();
+    for (const [key, meta] of parser.dirMeta) w.addDirMeta(key, meta);
     const sha256 = sha.digest("hex");
     if ("path" in source && sha256 !== source.sha256) throw changedCacheFile(source.path);
     w.check();
@@ -102,9 +155,9 @@ export async function buildFromSource(
     const topHash = sorted && hasher ? hasher.digest() : (await readManifest(chunks(source))).topHash;
     if (topHash !== id.topHash)
       throw hashMismatch(id.topHash, topHash, "path" in source ? source.path : source.where);
-    const header = w.finish({ userMeta: meta });
+    const result = w.finish({ userMeta: userMeta(header) });
     await keeping?.keep(sha256);
-    return { header, sha256 };
+    return { header: result, sha256 };
   } catch (err) {
     w.abandon();
     await keeping?.drop();
@@ -119,16 +172,14 @@ export async function buildFromSource(
  */
 const YOUNG_GENERATION_MB = 96;
 
-export type IndexBuildRequest = { dir: string; id: VersionId; source: IndexBuildSource };
+export type IndexBuildRequest = {
+  dir: string;
+  id: VersionId;
+  source: IndexBuildSource;
+  options: BuildOptions;
+};
 export type IndexBuildReply =
   { ok: true; result: BuildResult; bytes?: Uint8Array } | { ok: false; error: SerializedError };
-
-/** Moves a whole buffer to another thread; a view into a larger one is copied (the list is empty). */
-function transferable(bytes: Uint8Array | undefined): ArrayBuffer[] {
-  return bytes !== undefined && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-    ? [bytes.buffer as ArrayBuffer]
-    : [];
-}
 
 /**
  * `buildFromSource` in a worker thread of its own, which exits with its heap when done. A
@@ -139,6 +190,7 @@ export async function buildInWorker(
   index: ManifestIndex,
   id: VersionId,
   source: IndexBuildSource,
+  options: BuildOptions = {},
 ): Promise<BuildResult> {
   const worker = startWorker(import.meta.url, "manifest-index-worker", {
     resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
@@ -150,7 +202,7 @@ export async function buildInWorker(
       worker.once("exit", (code) =>
         reject(new QuiltError("EINTERNAL", `The manifest index build exited (${code})`)),
       );
-      const request: IndexBuildRequest = { dir: index.dir, id, source };
+      const request: IndexBuildRequest = { dir: index.dir, id, source, options };
       worker.postMessage(request, transferable("bytes" in source ? source.bytes : undefined));
     });
     if (!reply.ok) throw deserializeError(reply.error);

@@ -83,20 +83,19 @@ export function decodeDirectory(text: string): IndexedNode {
 
 /**
  * A page of nodes: u32 count, u32 end offset and u32 CRC-32 of each node, then the nodes'
- * JSON in UTF-8. A node's CRC covers its inode and text, so a damaged offset or text fails it.
+ * JSON in UTF-8 (each node's bytes as given). A node's CRC covers its inode and text, so a damaged offset or text fails it.
  */
-export function encodePage(firstIno: number, nodes: string[]): Buffer {
-  const texts = Buffer.from(nodes.join(""), "utf8");
+export function encodePage(firstIno: number, nodes: Uint8Array[]): Buffer {
   const head = Buffer.allocUnsafe(4 + 8 * nodes.length);
   head.writeUInt32LE(nodes.length, 0);
   let end = 0;
   for (let i = 0; i < nodes.length; i++) {
-    const len = Buffer.byteLength(nodes[i] as string, "utf8");
-    head.writeUInt32LE(end + len, 4 + 4 * i);
-    head.writeUInt32LE(crc32(texts.subarray(end, end + len), firstIno + i), 4 + 4 * nodes.length + 4 * i);
-    end += len;
+    const node = nodes[i] as Uint8Array;
+    end += node.length;
+    head.writeUInt32LE(end, 4 + 4 * i);
+    head.writeUInt32LE(crc32(node, firstIno + i), 4 + 4 * nodes.length + 4 * i);
   }
-  return Buffer.concat([head, texts]);
+  return Buffer.concat([head, ...nodes]);
 }
 
 /** Node `slot` of a page as text, or undefined when it fails its CRC or the page's bounds. */

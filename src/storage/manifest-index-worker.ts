@@ -10,7 +10,7 @@ parentPort?.once("message", (request: IndexBuildRequest) => {
   void (async (): Promise<IndexBuildReply> => {
     const index = ManifestIndex.open(request.dir);
     try {
-      return { ok: true, result: await buildFromSource(index, request.id, request.source) };
+      return { ok: true, result: await buildFromSource(index, request.id, request.source, request.options) };
     } catch (err) {
       return { ok: false, error: serializeError(err) };
     } finally {

@@ -13,6 +13,7 @@ import { InodeTree, ROOT_INO } from "../fs/inode-tree.js";
 import type { JsonValue } from "../manifest/json-value.js";
 import { Manifest, type ManifestEntry } from "../manifest/manifest.js";
 import { CompactEntry } from "../manifest/compact-entry.js";
+import type { LogicalKey } from "../types.js";
 import {
   INDEX_FORMAT,
   recordKey,
@@ -39,6 +40,26 @@ import {
 /** Pages per write transaction (~10 MB): few commits, and a bounded batch in memory. */
 const PAGES_PER_TRANSACTION = 256;
 
+/**
+ * File entries parsed elsewhere (manifest-index-segment.ts), in the manifest's order: each
+ * one's key, size, line number, and node (its manifest line) as `bytes[starts[i], ends[i])`.
+ */
+export interface ParsedFiles {
+  keys: string[];
+  sizes: Float64Array;
+  lines: Uint32Array;
+  bytes: Uint8Array;
+  starts: Uint32Array;
+  ends: Uint32Array;
+  /** Some entry's physical key is in S3. */
+  readsS3: boolean;
+}
+
+/** Whether reading the entry's bytes needs S3 (a local registry's mount then needs the caller's credentials). */
+export function entryReadsS3(entry: ManifestEntry): boolean {
+  return entry instanceof CompactEntry ? entry.url.startsWith("s3://") : entry.physicalKey.bucket !== null;
+}
+
 /** What the tree is built from: a file's key, its size and where its node is. */
 interface FileRef {
   readonly logicalKey: ManifestEntry["logicalKey"];
@@ -51,7 +72,7 @@ export class VersionWriter {
   private readonly files: FileRef[] = [];
   private readonly lines: number[] = [];
   private readonly dirMeta = new Map<string, JsonValue>();
-  private page: string[] = [];
+  private page: Uint8Array[] = [];
   private pages: [Buffer, Buffer][] = [];
   private readsS3 = false;
   private tree: InodeTree | undefined;
@@ -69,15 +90,26 @@ export class VersionWriter {
     db.transactionSync(() => remove(this.vid));
   }
 
-  /** A file entry, in the manifest's order; `line` is its text when read from a manifest. */
-  add(entry: ManifestEntry, line?: number, text?: string): void {
-    this.files.push({ logicalKey: entry.logicalKey, size: entry.size, file: this.files.length });
-    if (line !== undefined) this.lines.push(line);
-    if (entry.size === 0) this.emptyFiles++;
-    if (!this.readsS3)
-      this.readsS3 =
-        entry instanceof CompactEntry ? entry.url.startsWith("s3://") : entry.physicalKey.bucket !== null;
-    this.page.push(text ?? fileNode(entry));
+  /** A file entry, in the manifest's order. */
+  add(entry: ManifestEntry): void {
+    this.addFile(entry.logicalKey, entry.size, Buffer.from(fileNode(entry), "utf8"));
+    if (!this.readsS3) this.readsS3 = entryReadsS3(entry);
+  }
+
+  /** File entries read from a manifest's lines, in its order, each with its line (its node as read). */
+  addParsed(files: ParsedFiles): void {
+    const { keys, sizes, lines, bytes, starts, ends } = files;
+    for (let i = 0; i < keys.length; i++) {
+      this.lines.push(lines[i] as number);
+      this.addFile(keys[i] as LogicalKey, sizes[i] as number, bytes.subarray(starts[i], ends[i]));
+    }
+    if (files.readsS3) this.readsS3 = true;
+  }
+
+  private addFile(logicalKey: LogicalKey, size: number, node: Uint8Array): void {
+    this.files.push({ logicalKey, size, file: this.files.length });
+    if (size === 0) this.emptyFiles++;
+    this.page.push(node);
     if (this.page.length === PAGE_NODES) this.endPage();
   }
 
