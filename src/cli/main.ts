@@ -5,7 +5,7 @@ import yargs from "yargs";
 import { QuiltError } from "../errors.js";
 import { asQuiltError } from "../os-errors.js";
 import { untrusted } from "../untrusted-text.js";
-import { closeHashPool } from "../manifest/hash-pool.js";
+import { shutdown } from "../shutdown.js";
 import { configureLogging, flushLogging, log } from "../log.js";
 import { stateDir } from "../config.js";
 import { join } from "node:path";
@@ -155,7 +155,7 @@ export async function main(
     return code;
   } finally {
     await ctx.close();
-    await closeHashPool();
+    await shutdown();
     flushLogging();
   }
 }

@@ -23,6 +23,7 @@ process.on("exit", () => writeFileSync(join(process.env.QUILT_TEST_TRACE_DIR, pr
 
 /** Packages a command that only talks to the daemon or prints help must not load: each costs 30-200 ms of CPU at start. */
 export const HEAVY_PACKAGES = [
+  "@aws-sdk/crc64-nvme",
   "@aws-sdk/client-s3",
   "@smithy/signature-v4",
   "lmdb",
