@@ -14,7 +14,7 @@ import type { MountInfoReply } from "../daemon/package-mount.js";
 import { isQuiltError, QuiltError } from "../errors.js";
 import { mountAt } from "../fs/mount-table.js";
 import { parseRegistryUrl } from "../manifest/registry-url.js";
-import { versionLine } from "../manifest/version-label.js";
+import { shortHash, versionLine } from "../manifest/version-label.js";
 import type { CommandContext } from "./context.js";
 import { shellQuote } from "./shell-quote.js";
 import { EXIT_DIFFERENCE } from "./exit-codes.js";
@@ -217,6 +217,7 @@ export function mountStatus(ctx: CommandContext, dir: string, mount: DaemonMount
       `Registry: ${i.registry}`,
       `Files: ${i.entries}, ${formatBytes(i.totalBytes)}; cached ${formatBytes(i.cachedBytes)}, read ${formatBytes(i.bytesRead)}`,
       verificationLine(i),
+      ...(i.previous ? [previousLine(i.mountpoint, i.previous)] : []),
       "Read-only mount: files cannot be changed",
     ],
     {
@@ -231,8 +232,14 @@ export function mountStatus(ctx: CommandContext, dir: string, mount: DaemonMount
       verifiedFiles: i.verifiedFiles,
       unverifiedFiles: i.unverifiedFiles,
       failedFiles: i.failedFiles,
+      previous: i.previous,
     },
   );
+}
+
+/** Where `quilt switch --previous` goes: shown by `quilt mounts` and `quilt status MOUNT` alike. */
+export function previousLine(mountpoint: string, previous: { package: string; topHash: string }): string {
+  return `previous: ${previous.package} (${shortHash(previous.topHash)}); \`quilt switch ${mountpoint} --previous\` returns to it`;
 }
 
 /** How much of a mount is verified: what `quilt mounts` and `quilt status` say about integrity. */

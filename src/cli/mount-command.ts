@@ -16,7 +16,7 @@ import { shortHash } from "../manifest/version-label.js";
 import { cacheOptions, daemonArgs } from "./daemon-command.js";
 import { withRegistry } from "./registry-option.js";
 import { formatBytes } from "./progress.js";
-import { verificationLine } from "./mount-checks.js";
+import { previousLine, verificationLine } from "./mount-checks.js";
 import { pendingLines, pendingMounts } from "./pending-mounts.js";
 import { isQuiltError } from "../errors.js";
 
@@ -156,11 +156,7 @@ export const mountsCommand = defineCommand({
         : live.flatMap((m) => [
             `${m.mountpoint}  ${m.package}  ${shortHash(m.topHash)}  ${m.registry}  cached ${formatBytes(m.cachedBytes)}/${formatBytes(m.totalBytes)}  read ${formatBytes(m.bytesRead)}`,
             `  ${verificationLine(m)}`,
-            ...(m.previous
-              ? [
-                  `  previous: ${m.previous.package} (${shortHash(m.previous.topHash)}); \`quilt switch ${m.mountpoint} --previous\` returns to it`,
-                ]
-              : []),
+            ...(m.previous ? [`  ${previousLine(m.mountpoint, m.previous)}`] : []),
             ...(m.faults && m.faults.retries + m.faults.gaveUp > 0 ? [`  ${faultsLine(m.faults)}`] : []),
             ...(m.bytesRead > 0 ? [`  ${readsLine(m)}`] : []),
           ]);

@@ -1,7 +1,7 @@
 // Counts requests and bytes by operation around any store, so the daemon's stats can say
 // how many GETs, HEADs and LISTs a mount cost (the "zero requests for metadata" claim is
 // checked against these numbers).
-import type { Readable } from "node:stream";
+import { pipeline, Transform, type Readable } from "node:stream";
 import type {
   GetOptions,
   ListEntry,
@@ -48,10 +48,16 @@ export class CountingStore implements ObjectStore {
   async getStream(loc: ObjectLocation, opts?: GetOptions): Promise<Readable> {
     this.counts.get++;
     const s = await this.inner.getStream(loc, opts);
-    s.on("data", (chunk: Buffer) => {
-      this.counts.bytesFetched += chunk.length;
+    // Counted in a stage of their own: a "data" listener on `s` would start it flowing, and
+    // bytes emitted before the caller reads would be lost to it.
+    const counted = new Transform({
+      transform: (chunk: Buffer, _encoding, done) => {
+        this.counts.bytesFetched += chunk.length;
+        done(null, chunk);
+      },
     });
-    return s;
+    pipeline(s, counted, () => undefined);
+    return counted;
   }
 
   /** Counted as a HEAD: one small metadata request. */

@@ -59,9 +59,6 @@ export async function registryManifestSource(registry: Registry, r: Resolved): P
       await incoming?.discard();
       throw err;
     }
-    // The S3 client hands the body over flowing: paused, it keeps what arrives until the
-    // reader starts, which may be several awaits later (bytes were lost otherwise).
-    stream.pause();
     return {
       bytes: copying(stream, incoming),
       where: registry.objectUrl(key),

@@ -127,6 +127,17 @@ export function objectStoreContract(target: ContractTarget): void {
       }
     });
 
+    it("hands a stream over paused: a reader that starts several awaits later gets every byte", async () => {
+      const { store, bucket, prefix } = await make();
+      const key = `${prefix}late-reader`;
+      const bytes = patterned(256 * 1024);
+      await store.put({ bucket, key }, bytes);
+      const stream = await store.getStream({ bucket, key });
+      // Long enough for the whole body to arrive: a flowing stream would have emitted it to no one.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await streamBytes(stream)).toEqual(bytes);
+    });
+
     it("reads byte ranges [start, end), clamped to the object like pread", async () => {
       const { store, bucket, prefix } = await make();
       const key = `${prefix}ranged`;

@@ -164,9 +164,13 @@ describe.skipIf(unavailable !== null)("quilt switch", () => {
     const text = await box.ok(["mounts"]);
     expect(text.stdout).toContain(`${mnt}  ${name}:v2  ${v2.slice(0, 9)}`);
     expect(await listed(other)).toMatchObject({ package: `${name}:v1`, topHash: v1, previous: null });
-    expect(text.stdout).toContain(
-      `previous: ${name}:v1 (${v1.slice(0, 9)}); \`quilt switch ${mnt} --previous\` returns to it`,
-    );
+    const previousLine = `previous: ${name}:v1 (${v1.slice(0, 9)}); \`quilt switch ${mnt} --previous\` returns to it`;
+    expect(text.stdout).toContain(previousLine);
+    // `quilt status MOUNT` names the same way back, in text and JSON.
+    expect((await box.ok(["status", mnt])).stdout).toContain(previousLine);
+    const status = JSON.parse((await box.ok(["status", mnt, "--json"])).stdout) as { previous: unknown };
+    expect(status.previous).toMatchObject({ package: `${name}:v1`, topHash: v1 });
+    expect((await box.ok(["status", other])).stdout).not.toContain("previous:");
   });
 
   it("comes back with the switched version after kill -9, and --previous returns to v1", async () => {
