@@ -7,7 +7,7 @@
 // Medians of --runs runs, wall and CPU (user + system, the daemon's own not included).
 // Prints a Markdown section and writes it into docs/BENCHMARKS.md between its markers.
 //
-//   npx tsx scripts/bench-cli-start.ts [--runs 10] [--baseline ../other-checkout] [--no-write]
+//   npx tsx scripts/bench-cli-start.ts [--runs 10] [--baseline ../other-checkout [--baseline-label "main at abc123"]] [--no-write]
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -33,6 +33,7 @@ const { values: args } = parseArgs({
   options: {
     runs: { type: "string" },
     baseline: { type: "string" },
+    "baseline-label": { type: "string" },
     "no-write": { type: "boolean", default: false },
   },
 });
@@ -81,7 +82,13 @@ async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), "quilt-bench-start-"));
   const quilts = [new Quilt("this checkout", QUILT_BIN, join(root, "this"))];
   if (args.baseline)
-    quilts.push(new Quilt("baseline", join(resolve(args.baseline), "bin", "quilt.js"), join(root, "base")));
+    quilts.push(
+      new Quilt(
+        args["baseline-label"] ?? `baseline (${args.baseline})`,
+        join(resolve(args.baseline), "bin", "quilt.js"),
+        join(root, "base"),
+      ),
+    );
   const registry = join(root, "registry");
   const ws = join(root, "ws");
   await mkdir(ws, { recursive: true });
@@ -104,7 +111,7 @@ async function main(): Promise<void> {
         await sample(results, `${q.label}|quilt --help`, () => q.run(["--help"]));
         await sample(results, `${q.label}|quilt mounts`, () => q.run(["mounts"]));
         await sample(results, `${q.label}|quilt unmount`, () => q.run(["unmount", mnt]));
-        await sample(results, `${q.label}|quilt mount (remount)`, () =>
+        await sample(results, `${q.label}|quilt mount`, () =>
           q.run(["mount", PACKAGE, mnt, "--registry", registry]),
         );
       }
@@ -132,13 +139,7 @@ function render(results: Map<string, Sample>, quilts: Quilt[]): string {
     const w = median(s.wall);
     return `${fmtSeconds(w)} (CPU ${fmtSeconds(median(s.cpu))}, ${(w / baseWall).toFixed(1)}x node)`;
   };
-  const commands = [
-    "quilt --help",
-    "quilt mounts",
-    "quilt unmount",
-    "quilt mount (remount)",
-    "quilt daemon start",
-  ];
+  const commands = ["quilt --help", "quilt mounts", "quilt unmount", "quilt mount", "quilt daemon start"];
   const rows = [
     `| command | ${quilts.map((q) => q.label).join(" | ")} |`,
     `|---|${quilts.map(() => "---|").join("")}`,
@@ -150,7 +151,7 @@ function render(results: Map<string, Sample>, quilts: Quilt[]): string {
     "## Command start (scripts/bench-cli-start.ts)",
     "",
     `${today()}, ${machineLine()}, load average ${loadLine()}, ${commitLine()}. Medians of ${RUNS} runs, wall time from spawn to exit, ` +
-      "and the command's CPU (user + system; a daemon's own CPU is not the command's). `quilt mount` remounts a one-file " +
+      "and the command's CPU (user + system; a daemon's own CPU is not the command's); the checkouts' commands alternate within each run. `quilt mount` remounts a one-file " +
       "version of a local registry that the running daemon indexed before; `quilt daemon start` starts a daemon with " +
       "nothing to restore and returns once it answers its socket.",
     "",
