@@ -158,11 +158,11 @@ async function main(): Promise<void> {
       );
     if (remount.seconds > 1)
       missed.push(
-        `a remount costs the daemon ${remountCpu.toFixed(2)} s of CPU: the rest is the CLI's own start (\`quilt --help\` alone: ${fmtSeconds(cliAlone.seconds)}, ${cpuOf(cliAlone)} of CPU, mostly Node loading the AWS SDK, logging and the API layer that every command imports today) and the wait for a CPU`,
+        `a remount costs the daemon ${remountCpu.toFixed(2)} s of CPU: the rest is the CLI's own start (\`quilt --help\` alone: ${fmtSeconds(cliAlone.seconds)}, ${cpuOf(cliAlone)} of CPU: Node, yargs and logging; a command imports only its own modules, and the daemon's commands neither the AWS SDK nor LMDB, see scripts/bench-cli-start.ts) and the wait for a CPU`,
       );
     if (restore.seconds > 1)
       missed.push(
-        `a restart adds a new daemon's start (${restoreCpu.toFixed(2)} s of CPU: the same imports, the cache index, the restore) to the CLI's`,
+        `a restart adds a new daemon's start (${restoreCpu.toFixed(2)} s of CPU: Node, the daemon's modules with LMDB and FUSE, the cache index, the restore; the AWS SDK only if a restored mount's registry is in S3) to the CLI's`,
       );
     const section = [
       START,

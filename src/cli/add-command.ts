@@ -51,8 +51,6 @@ function showPrefix(prefix: string): string {
 }
 
 export const addCommand = defineCommand({
-  command: "add <path> [logical]",
-  describe: "Add a local file or directory, or an S3 object or prefix, to the workspace's package",
   builder: (y) =>
     y
       .positional("path", {

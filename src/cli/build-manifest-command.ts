@@ -5,8 +5,6 @@ import { changeWorkspace } from "./builder-shared.js";
 import { defineCommand } from "./command.js";
 
 export const buildManifestCommand = defineCommand({
-  command: "build-manifest",
-  describe: "Hash the workspace's data and print the package's top hash",
   builder: (y) => y.example("quilt build-manifest", "prints Tophash: <64 hex digits>"),
   async handler(_args, ctx) {
     await changeWorkspace(ctx, async (ws) => {

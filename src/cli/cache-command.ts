@@ -13,7 +13,8 @@ import type { CommandContext } from "./context.js";
 import { defineCommand } from "./command.js";
 import { versionJson } from "./consumer-shared.js";
 import { formatBytes } from "./progress.js";
-import { openPackageAt, withRegistry } from "./shared.js";
+import { openPackageAt } from "./shared.js";
+import { withRegistry } from "./registry-option.js";
 import { exitCodeFor } from "./exit-codes.js";
 import { quoted } from "../untrusted-text.js";
 import { DEFAULT_PREFETCH_FILES } from "../api/cache-entries.js";
@@ -37,9 +38,6 @@ async function clearStoppedDaemon(paths: DaemonPaths, env: NodeJS.ProcessEnv, al
 }
 
 export const cacheCommand = defineCommand({
-  command: "cache <action> [name] [prefix..]",
-  describe:
-    "Show, clear or fill the data cache ($QUILT_CACHE_DATA_DIR; shared by the library, installs and mounts)",
   builder: (y) =>
     withRegistry(y)
       .positional("action", {

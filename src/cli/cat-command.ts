@@ -3,12 +3,12 @@
 // go out in pieces from the local cache, so memory stays bounded whatever their size.
 import { errnoCode } from "../errors.js";
 import { defineCommand } from "./command.js";
-import { hinted, shellQuote } from "./consumer-shared.js";
-import { openPackageAt, uriHasPath, withRegistry } from "./shared.js";
+import { hinted } from "./consumer-shared.js";
+import { shellQuote } from "./shell-quote.js";
+import { openPackageAt, uriHasPath } from "./shared.js";
+import { withRegistry } from "./registry-option.js";
 
 export const catCommand = defineCommand({
-  command: "cat <name> [key]",
-  describe: "Write the bytes of a file of a package to stdout",
   builder: (y) =>
     withRegistry(y)
       .positional("name", {

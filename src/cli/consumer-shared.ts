@@ -1,8 +1,9 @@
 // Pieces the consumer commands (install, status, verify, force-match, ls, cat, ...) share:
 // opening the version a directory's install record names, the JSON a version is described
-// by, hints in CLI terms for the library's "not found" errors, shell quoting for the fix
-// commands we print, and a JSON printer that keeps big integers exact.
+// by, hints in CLI terms for the library's "not found" errors, and a JSON printer that
+// keeps big integers exact.
 import { isQuiltError, QuiltError } from "../errors.js";
+import { shellQuote } from "./shell-quote.js";
 import { readInstallState, type InstallState } from "../api/install-state.js";
 import { Package } from "../api/package.js";
 import type { PlainJson } from "../manifest/json-value.js";
@@ -61,11 +62,6 @@ export async function hinted<T>(fn: () => T | Promise<T>, hint: string): Promise
     if (isQuiltError(err, "ENOTFOUND")) throw new QuiltError("ENOTFOUND", err.message, { hint, cause: err });
     throw err;
   }
-}
-
-/** Quotes a path for a command line the user may paste (only when it needs quoting). */
-export function shellQuote(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** JSON text of user data; big integers (beyond 2^53) print as the exact numbers they are. */

@@ -2,7 +2,8 @@
 // global options, the library context (created on first use), and helpers that keep every
 // command's output consistent: --json prints one JSON document on stdout, otherwise
 // human lines; progress goes to stderr.
-import { Session } from "../session.js";
+import { QuiltError } from "../errors.js";
+import type { Session } from "../session.js";
 import { forTerminal } from "../untrusted-text.js";
 import type { Io } from "./io.js";
 import { Progress } from "./progress.js";
@@ -20,6 +21,8 @@ export class CommandContext {
   exitCode = 0;
   globals: GlobalArgs = { verbose: false, json: false };
   private session: Session | undefined;
+  /** The session's class, imported by loadSession: the daemon's commands never load the library. */
+  private sessionClass: typeof Session | undefined;
 
   constructor(
     readonly io: Io,
@@ -28,8 +31,17 @@ export class CommandContext {
 
   /** The command's session (stores, caches, registries), built on first use from this environment. */
   get quilt(): Session {
-    this.session ??= new Session({ env: this.env });
+    if (this.sessionClass === undefined)
+      throw new QuiltError("EINTERNAL", "The command's session was used before it was loaded", {
+        hint: "a command that reads ctx.quilt must not be defined with session: false; call loadSession() first",
+      });
+    this.session ??= new this.sessionClass({ env: this.env });
     return this.session;
+  }
+
+  /** Imports the library's session (S3 client, block cache, LMDB) for ctx.quilt; command.ts calls it before a handler that uses it. */
+  async loadSession(): Promise<void> {
+    this.sessionClass ??= (await import("../session.js")).Session;
   }
 
   /** Human lines (control characters from keys or metadata escaped), or with --json the document instead. */

@@ -3,7 +3,6 @@
 import type { Argv } from "yargs";
 import { cacheSizeBytes, parseSize, s3Timeouts } from "../config.js";
 import { QuiltError } from "../errors.js";
-import { Daemon } from "../daemon/daemon.js";
 import { DaemonClient } from "../daemon/client.js";
 import {
   ensureDaemon,
@@ -58,8 +57,7 @@ function cacheBytes(text: string | undefined): number | undefined {
 }
 
 export const daemonCommand = defineCommand({
-  command: "daemon <action>",
-  describe: "Start, stop or inspect the background daemon that holds mounts and the cache",
+  session: false,
   builder: (y) =>
     cacheOptions(
       y.positional("action", {
@@ -156,6 +154,8 @@ async function runDaemon(paths: ReturnType<typeof daemonPaths>, bytes: number | 
   forgetShellContext(process.env);
   // The pid file is written once this process holds the socket: a daemon that lost a start
   // race must not overwrite the winner's.
+  // Imported here, not at the top: start, stop and status only talk to the socket.
+  const { Daemon } = await import("../daemon/daemon.js");
   const daemon = await Daemon.start({
     paths,
     env,

@@ -6,11 +6,9 @@ import { deletePackage } from "../api/package-versions.js";
 import { QuiltError } from "../errors.js";
 import { defineCommand } from "./command.js";
 import { shortHash } from "../manifest/version-label.js";
-import { withRegistry } from "./shared.js";
+import { withRegistry } from "./registry-option.js";
 
 export const deleteCommand = defineCommand({
-  command: "delete <spec>",
-  describe: "Delete a package version, a tag, or a whole package (pointers only; data stays)",
   builder: (y) =>
     withRegistry(y)
       .positional("spec", {

@@ -6,11 +6,10 @@ import { userMeta } from "../manifest/manifest.js";
 import { defineCommand } from "./command.js";
 import { versionJson } from "./consumer-shared.js";
 import { versionLine } from "../manifest/version-label.js";
-import { openPackage, withRegistry } from "./shared.js";
+import { openPackage } from "./shared.js";
+import { withRegistry } from "./registry-option.js";
 
 export const diffCommand = defineCommand({
-  command: "diff <a> <b>",
-  describe: "Show the files added, removed and changed from one package version to another",
   builder: (y) =>
     withRegistry(y)
       .positional("a", {

@@ -8,11 +8,10 @@ import { defineCommand } from "./command.js";
 import { noInstallError, openInstalled, versionJson } from "./consumer-shared.js";
 import { versionLine } from "../manifest/version-label.js";
 import { cachedOnlyError, daemonMount, forceMatchMount } from "./mount-checks.js";
-import { openPackage, withRegistry } from "./shared.js";
+import { openPackage } from "./shared.js";
+import { withRegistry } from "./registry-option.js";
 
 export const forceMatchCommand = defineCommand({
-  command: "force-match <dir>",
-  describe: "Make an installed directory match its package version: remove, replace and fetch files",
   builder: (y) =>
     withRegistry(y)
       .positional("dir", {

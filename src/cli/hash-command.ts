@@ -12,9 +12,6 @@ import { defineCommand } from "./command.js";
 import { daemonMount } from "./mount-checks.js";
 
 export const hashCommand = defineCommand({
-  command: "hash [dir]",
-  describe:
-    "Print the top hash of an installed package or of the version a quilt mount serves, of a manifest file, or the entry hash of a file",
   builder: (y) =>
     y
       .positional("dir", {

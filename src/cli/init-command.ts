@@ -8,12 +8,10 @@ import { PackageBuilder } from "../api/package-builder.js";
 import { STATE_DIR } from "../api/safe-path.js";
 import { QuiltError } from "../errors.js";
 import { defineCommand } from "./command.js";
-import { withRegistry } from "./shared.js";
+import { withRegistry } from "./registry-option.js";
 import { findInstalledRoot, findWorkspaceRoot, Workspace, workspaceStatePath } from "./workspace.js";
 
 export const initCommand = defineCommand({
-  command: "init <name>",
-  describe: "Start building package NAME in the current directory (a workspace; state in .quilt/)",
   builder: (y) =>
     withRegistry(y)
       .positional("name", {

@@ -4,15 +4,14 @@
 import { resolve } from "node:path";
 import { QuiltError } from "../errors.js";
 import { defineCommand } from "./command.js";
-import { shellQuote } from "./consumer-shared.js";
+import { shellQuote } from "./shell-quote.js";
 import { versionLine } from "../manifest/version-label.js";
 import { formatBytes } from "./progress.js";
-import { openPackageAt, withRegistry } from "./shared.js";
+import { openPackageAt } from "./shared.js";
+import { withRegistry } from "./registry-option.js";
 import { quoted } from "../untrusted-text.js";
 
 export const installCommand = defineCommand({
-  command: "install <name>",
-  describe: "Download a package version into a directory (only what is missing or changed)",
   builder: (y) =>
     withRegistry(y)
       .positional("name", {

@@ -3,11 +3,9 @@
 import { stat } from "node:fs/promises";
 import { QuiltError } from "../errors.js";
 import { defineCommand } from "./command.js";
-import { withRegistry } from "./shared.js";
+import { withRegistry } from "./registry-option.js";
 
 export const listCommand = defineCommand({
-  command: "list",
-  describe: "List the packages in a registry",
   builder: (y) =>
     withRegistry(y)
       .example("quilt list --registry s3://bucket", "every package in the bucket")

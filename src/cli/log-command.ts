@@ -8,7 +8,7 @@ import { forEachLimited } from "../limiter.js";
 import { readVersionMessage } from "../storage/manifest-header.js";
 import { forTerminal } from "../untrusted-text.js";
 import { defineCommand } from "./command.js";
-import { withRegistry } from "./shared.js";
+import { withRegistry } from "./registry-option.js";
 
 /** The time column of a version without a timestamp pointer (pushed by tag only). */
 const NO_TIME = "-".padEnd("2024-01-01T00:00:00Z".length);
@@ -20,10 +20,6 @@ function isoSeconds(d: Date): string {
 }
 
 export const logCommand = defineCommand({
-  command: "log <name>",
-  describe:
-    "List the versions of a package, newest first, with time, top hash, tags and push message " +
-    "(read from each manifest's first line, which is not verified against the top hash)",
   builder: (y) =>
     withRegistry(y)
       .positional("name", { type: "string", describe: "Package name: ns/name", demandOption: true })

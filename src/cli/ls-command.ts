@@ -3,16 +3,16 @@
 // as in the Explore use case; --json adds sizes, hashes and where each file lives.
 import { PackageEntry } from "../api/package-entry.js";
 import { defineCommand } from "./command.js";
-import { hinted, shellQuote, versionJson } from "./consumer-shared.js";
-import { openPackageAt, withRegistry } from "./shared.js";
+import { hinted, versionJson } from "./consumer-shared.js";
+import { shellQuote } from "./shell-quote.js";
+import { openPackageAt } from "./shared.js";
+import { withRegistry } from "./registry-option.js";
 
 type Listed =
   | { key: string; type: "file"; size: number; hash: { type: string; value: string }; physicalKey: string }
   | { key: string; type: "dir"; size: number; files: number };
 
 export const lsCommand = defineCommand({
-  command: "ls <name> [prefix]",
-  describe: "List the files and directories at the top of a package or under a prefix",
   builder: (y) =>
     withRegistry(y)
       .positional("name", {

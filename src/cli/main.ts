@@ -5,79 +5,14 @@ import yargs from "yargs";
 import { QuiltError } from "../errors.js";
 import { asQuiltError } from "../os-errors.js";
 import { untrusted } from "../untrusted-text.js";
-import { closeHashPool } from "../manifest/hash-pool.js";
+import { shutdown } from "../shutdown.js";
 import { configureLogging, flushLogging, log } from "../log.js";
 import { stateDir } from "../config.js";
 import { join } from "node:path";
 import { CommandContext, processIo, type Io } from "./context.js";
-import type { Command } from "./command.js";
+import { registerCommand } from "./command.js";
 import { EXIT_OK, EXIT_USAGE, exitCodeFor, exitStatusHelp } from "./exit-codes.js";
-import { hashCommand } from "./hash-command.js";
-import { installCommand } from "./install-command.js";
-import { statusCommand } from "./status-command.js";
-import { verifyCommand } from "./verify-command.js";
-import { forceMatchCommand } from "./force-match-command.js";
-import { lsCommand } from "./ls-command.js";
-import { catCommand } from "./cat-command.js";
-import { readmeCommand } from "./readme-command.js";
-import { metaCommand } from "./meta-command.js";
-import { listCommand } from "./list-command.js";
-import { logCommand } from "./log-command.js";
-import { diffCommand } from "./diff-command.js";
-import { tagCommand } from "./tag-command.js";
-import { deleteCommand } from "./delete-command.js";
-import { cacheCommand } from "./cache-command.js";
-import { manifestCommand } from "./manifest-command.js";
-import { initCommand } from "./init-command.js";
-import { addCommand } from "./add-command.js";
-import { setCommand } from "./set-command.js";
-import { setMetaCommand } from "./set-meta-command.js";
-import { mvCommand } from "./mv-command.js";
-import { rmCommand } from "./rm-command.js";
-import { buildManifestCommand } from "./build-manifest-command.js";
-import { pushDataCommand } from "./push-data-command.js";
-import { pushManifestCommand } from "./push-manifest-command.js";
-import { pushCommand } from "./push-command.js";
-import { mountCommand, mountsCommand, unmountCommand } from "./mount-command.js";
-import { daemonCommand } from "./daemon-command.js";
-import { switchCommand } from "./switch-command.js";
-
-const COMMANDS: Command[] = [
-  hashCommand,
-  // Consumer commands: use a package version.
-  installCommand,
-  statusCommand,
-  verifyCommand,
-  forceMatchCommand,
-  lsCommand,
-  catCommand,
-  readmeCommand,
-  metaCommand,
-  listCommand,
-  logCommand,
-  diffCommand,
-  tagCommand,
-  deleteCommand,
-  cacheCommand,
-  manifestCommand,
-  // Builder workflow: a workspace (quilt init) becomes a package version.
-  initCommand,
-  addCommand,
-  setCommand,
-  setMetaCommand,
-  mvCommand,
-  rmCommand,
-  buildManifestCommand,
-  pushDataCommand,
-  pushManifestCommand,
-  pushCommand,
-  // Lazy mounts: the daemon serves package versions through FUSE.
-  mountCommand,
-  unmountCommand,
-  mountsCommand,
-  switchCommand,
-  daemonCommand,
-];
+import { COMMANDS } from "./command-list.js";
 
 /**
  * The printer's last bound on what a message line may show: the parts quoting untrusted text
@@ -196,7 +131,7 @@ export async function main(
       });
       throw new UsageError(msg, help);
     });
-  for (const cmd of COMMANDS) parser = cmd.register(parser, ctx);
+  for (const entry of COMMANDS) parser = registerCommand(parser, entry, ctx);
   let helpShown = false;
   try {
     await parser.parseAsync(argv, {}, (err, _args, output) => {
@@ -220,7 +155,7 @@ export async function main(
     return code;
   } finally {
     await ctx.close();
-    await closeHashPool();
+    await shutdown();
     flushLogging();
   }
 }

@@ -13,7 +13,7 @@ import { shortHash } from "../manifest/version-label.js";
 import { exportManifest, type ExportResult } from "../api/manifest-export.js";
 import { EXPORT_FORMATS, type ExportFormat } from "../api/export-writers.js";
 import { defineCommand } from "./command.js";
-import { withRegistry } from "./shared.js";
+import { withRegistry } from "./registry-option.js";
 
 const FORMAT_HINT =
   "use --format parquet (Spark, Dask, Ray Data, pyarrow, DuckDB) or --format jsonl (one JSON object per line)";
@@ -28,8 +28,6 @@ function formatOf(given: string | undefined, output: string | undefined): Export
 }
 
 export const manifestCommand = defineCommand({
-  command: "manifest <action> <name>",
-  describe: "Export a package version's entries as a table (Parquet or JSON Lines) for Spark, Dask, Ray Data",
   builder: (y) =>
     withRegistry(y)
       .positional("action", {

@@ -2,15 +2,15 @@
 // directory's (quilt3's directory metadata; {} for a directory without, as quilt3 gives).
 // Printed indented for people, on one line with --json; big integers stay exact either way.
 import { defineCommand } from "./command.js";
-import { formatJson, hinted, shellQuote } from "./consumer-shared.js";
-import { openPackageAt, withRegistry } from "./shared.js";
+import { formatJson, hinted } from "./consumer-shared.js";
+import { shellQuote } from "./shell-quote.js";
+import { openPackageAt } from "./shared.js";
+import { withRegistry } from "./registry-option.js";
 
 /** Indentation of the human (non --json) output, in spaces. */
 const HUMAN_INDENT = 2;
 
 export const metaCommand = defineCommand({
-  command: "meta <name> [key]",
-  describe: "Print the user metadata of a package, or of one of its files or directories, as JSON",
   builder: (y) =>
     withRegistry(y)
       .positional("name", {

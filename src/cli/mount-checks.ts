@@ -16,7 +16,7 @@ import { mountAt } from "../fs/mount-table.js";
 import { parseRegistryUrl } from "../manifest/registry-url.js";
 import { shortHash, versionLine } from "../manifest/version-label.js";
 import type { CommandContext } from "./context.js";
-import { shellQuote } from "./consumer-shared.js";
+import { shellQuote } from "./shell-quote.js";
 import { EXIT_DIFFERENCE } from "./exit-codes.js";
 import { formatBytes } from "./progress.js";
 

@@ -14,15 +14,14 @@ import { resolve } from "node:path";
 import { defineCommand } from "./command.js";
 import { shortHash } from "../manifest/version-label.js";
 import { cacheOptions, daemonArgs } from "./daemon-command.js";
-import { withRegistry } from "./shared.js";
+import { withRegistry } from "./registry-option.js";
 import { formatBytes } from "./progress.js";
 import { previousLine, verificationLine } from "./mount-checks.js";
 import { pendingLines, pendingMounts } from "./pending-mounts.js";
 import { isQuiltError } from "../errors.js";
 
 export const mountCommand = defineCommand({
-  command: "mount <name> <dir>",
-  describe: "Mount a package version read-only at DIR; only the bytes programs read are downloaded",
+  session: false,
   builder: (y) =>
     cacheOptions(withRegistry(y))
       .positional("name", {
@@ -112,8 +111,7 @@ export function mountedLine(info: MountInfoReply & { alreadyMounted?: boolean },
 }
 
 export const unmountCommand = defineCommand({
-  command: "unmount <dir>",
-  describe: "Unmount a package mounted with quilt mount",
+  session: false,
   builder: (y) =>
     y
       .positional("dir", { type: "string", demandOption: true, describe: "The mount point" })
@@ -133,9 +131,7 @@ export const unmountCommand = defineCommand({
 });
 
 export const mountsCommand = defineCommand({
-  command: "mounts",
-  describe:
-    "List mounted packages with cache fill and bytes read (and, with no daemon running, those the next daemon start restores)",
+  session: false,
   builder: (y) =>
     y.example(
       "quilt mounts --json",

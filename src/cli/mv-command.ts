@@ -68,8 +68,6 @@ function checkNoFileDirClash(all: string[], moving: string[], from: string, toAr
 }
 
 export const mvCommand = defineCommand({
-  command: "mv <from> <to>",
-  describe: "Move a directory (with everything under it) or an entry to another logical key",
   builder: (y) =>
     y
       .positional("from", {

@@ -14,8 +14,6 @@ import {
 import { withWorkflow, workflowChoice } from "./workflow-option.js";
 
 export const pushCommand = defineCommand({
-  command: "push",
-  describe: "Push the workspace's data and then its manifest (push-data + push-manifest)",
   builder: (y) =>
     withWorkflow(withDedupe(withTagAndMessage(withPrefix(y))))
       .example("quilt push --prefix=data/dataset/v1/ -t v1", "push everything and tag the version v1")

@@ -48,8 +48,6 @@ export function pushedJson(pushed: PushedEntry[]): unknown[] {
 }
 
 export const pushDataCommand = defineCommand({
-  command: "push-data",
-  describe: "Copy the workspace's data into the registry under a prefix (unchanged data is skipped)",
   builder: (y) =>
     withPrefix(y)
       .option("local-files-only", {

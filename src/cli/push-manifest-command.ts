@@ -103,8 +103,6 @@ export function packageJson(pkg: Package) {
 }
 
 export const pushManifestCommand = defineCommand({
-  command: "push-manifest",
-  describe: "Build the manifest if needed and register it in the registry as a package version",
   builder: (y) =>
     withWorkflow(withDedupe(withTagAndMessage(y)))
       .option("force-allow-local-files", {

@@ -1,12 +1,12 @@
 // `quilt readme NAME`: the package's README (README.md, else the first readme-like file at
 // the top), the first thing to read when exploring a dataset.
 import { defineCommand } from "./command.js";
-import { hinted, shellQuote, versionJson } from "./consumer-shared.js";
-import { openPackage, withRegistry } from "./shared.js";
+import { hinted, versionJson } from "./consumer-shared.js";
+import { shellQuote } from "./shell-quote.js";
+import { openPackage } from "./shared.js";
+import { withRegistry } from "./registry-option.js";
 
 export const readmeCommand = defineCommand({
-  command: "readme <name>",
-  describe: "Print the README of a package",
   builder: (y) =>
     withRegistry(y)
       .positional("name", { type: "string", describe: "Package: ns/name[:tag][@hash]", demandOption: true })

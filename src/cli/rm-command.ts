@@ -4,8 +4,6 @@ import { changeWorkspace } from "./builder-shared.js";
 import { defineCommand } from "./command.js";
 
 export const rmCommand = defineCommand({
-  command: "rm <key>",
-  describe: "Remove an entry or a directory from the workspace's package (the data itself stays)",
   builder: (y) =>
     y
       .positional("key", {

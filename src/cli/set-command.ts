@@ -4,8 +4,6 @@ import { changeWorkspace, parseUserJson } from "./builder-shared.js";
 import { defineCommand } from "./command.js";
 
 export const setCommand = defineCommand({
-  command: "set <key> <source>",
-  describe: "Set one entry of the workspace's package to a local file or an S3 object",
   builder: (y) =>
     y
       .positional("key", {

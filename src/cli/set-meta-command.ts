@@ -5,8 +5,6 @@ import { changeWorkspace, parseUserJson } from "./builder-shared.js";
 import { defineCommand } from "./command.js";
 
 export const setMetaCommand = defineCommand({
-  command: "set-meta <key> <metadata>",
-  describe: "Set the user metadata of an entry, a directory (dir/) or the package (.)",
   builder: (y) =>
     y
       .positional("key", {

@@ -1,22 +1,10 @@
 // Pieces every package-naming command shares: the --registry option, turning a spec into
 // a browsed Package (with the path a quilt+ URI names, for the commands that take one), and
 // the one-line label used in messages.
-import type { Argv } from "yargs";
 import { browsePath } from "../api/browse-path.js";
 import { Package } from "../api/package.js";
 import { QuiltError } from "../errors.js";
 import type { CommandContext } from "./context.js";
-
-/** Adds --registry; main.ts's middleware copies it into ctx.globals.registry for every command. */
-export function withRegistry<T>(y: Argv<T>) {
-  return y.option("registry", {
-    type: "string",
-    requiresArg: true,
-    describe:
-      "Registry: s3://bucket, file:///dir or a directory (a bare name must exist: s3://NAME for a bucket; " +
-      "default: $QUILT_REGISTRY, else quilt3's local registry)",
-  });
-}
 
 /** Browses NAME (ns/name[:tag][@hash] or a full URL) in the command's registry. */
 export function openPackage(ctx: CommandContext, spec: string): Promise<Package> {

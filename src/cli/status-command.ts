@@ -10,7 +10,8 @@
 import { QuiltError } from "../errors.js";
 import type { CommandContext } from "./context.js";
 import { defineCommand } from "./command.js";
-import { openInstalled, shellQuote, versionJson } from "./consumer-shared.js";
+import { openInstalled, versionJson } from "./consumer-shared.js";
+import { shellQuote } from "./shell-quote.js";
 import { versionLine } from "../manifest/version-label.js";
 import { EXIT_DIFFERENCE } from "./exit-codes.js";
 import { daemonMount, mountStatus } from "./mount-checks.js";
@@ -52,8 +53,6 @@ export async function installedStatus(ctx: CommandContext, dir: string): Promise
 }
 
 export const statusCommand = defineCommand({
-  command: "status [dir]",
-  describe: "Show the package installed in a directory (or the builder workspace) and what changed",
   builder: (y) =>
     y
       .positional("dir", {

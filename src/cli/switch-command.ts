@@ -16,9 +16,7 @@ function version(v: { package: string; topHash: string }): string {
 }
 
 export const switchCommand = defineCommand({
-  command: "switch <dir> [spec]",
-  describe:
-    "Move a mount to another version or tag in one step (or back with --previous); open files finish with the old bytes",
+  session: false,
   builder: (y) =>
     y
       .positional("dir", {

@@ -3,11 +3,9 @@
 import { QuiltError } from "../errors.js";
 import { defineCommand } from "./command.js";
 import { shortHash } from "../manifest/version-label.js";
-import { withRegistry } from "./shared.js";
+import { withRegistry } from "./registry-option.js";
 
 export const tagCommand = defineCommand({
-  command: "tag <version> <tag>",
-  describe: "Point a tag at a version of a package",
   builder: (y) =>
     withRegistry(y)
       .positional("version", {

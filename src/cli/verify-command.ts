@@ -7,10 +7,12 @@
 import { formatVerifyReport } from "../api/verify-directory.js";
 import type { CommandContext } from "./context.js";
 import { defineCommand } from "./command.js";
-import { noInstallError, openInstalled, shellQuote, versionJson } from "./consumer-shared.js";
+import { noInstallError, openInstalled, versionJson } from "./consumer-shared.js";
+import { shellQuote } from "./shell-quote.js";
 import { EXIT_DIFFERENCE } from "./exit-codes.js";
 import { cachedOnlyError, daemonMount, verifyMount } from "./mount-checks.js";
-import { openPackage, withRegistry } from "./shared.js";
+import { openPackage } from "./shared.js";
+import { withRegistry } from "./registry-option.js";
 
 /** The `--package NAME [--registry R]` part of a command we suggest, empty without --package. */
 export function packageArgs(spec: string | undefined, ctx: CommandContext): string {
@@ -20,8 +22,6 @@ export function packageArgs(spec: string | undefined, ctx: CommandContext): stri
 }
 
 export const verifyCommand = defineCommand({
-  command: "verify <dir>",
-  describe: "Check that a directory holds exactly the files of its package version (exit 1 if not)",
   builder: (y) =>
     withRegistry(y)
       .positional("dir", {

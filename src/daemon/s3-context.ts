@@ -6,7 +6,7 @@
 // the daemon can refuse to stand in with different ones.
 import { createHash } from "node:crypto";
 import { QuiltError } from "../errors.js";
-import { configuredEndpoint } from "../storage/s3-client.js";
+import { configuredEndpoint } from "../storage/s3-endpoint.js";
 import type { S3StoreOptions } from "../storage/s3-store.js";
 
 export interface S3Context {

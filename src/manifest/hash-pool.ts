@@ -8,6 +8,7 @@ import { stat } from "node:fs/promises";
 import type { Worker } from "node:worker_threads";
 import { deserializeError, startWorker } from "../worker-spec.js";
 import { QuiltError } from "../errors.js";
+import { onShutdown } from "../shutdown.js";
 import {
   DEFAULT_HASH_TYPE,
   SHA256_DIGEST_BYTES,
@@ -282,7 +283,10 @@ export function hashFiles(
   type: HashType = DEFAULT_HASH_TYPE,
   options: HashFilesOptions = {},
 ): Promise<HashedFile[]> {
-  shared ??= new HashPool();
+  if (shared === undefined) {
+    shared = new HashPool();
+    onShutdown(closeHashPool);
+  }
   return shared.hashFiles(paths, type, options);
 }
 

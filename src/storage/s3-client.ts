@@ -9,6 +9,7 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { DEFAULT_S3_CONNECT_TIMEOUT_MS, DEFAULT_S3_IDLE_TIMEOUT_MS } from "../config.js";
 import type { EndpointInfo } from "./retry.js";
 import { DirectGetter } from "./s3-direct-get.js";
+import { configuredEndpoint } from "./s3-endpoint.js";
 
 export interface S3ClientOptions {
   /** e.g. "http://127.0.0.1:9000"; else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL, else AWS. */
@@ -58,20 +59,6 @@ export interface ResolvedS3Client {
 const DEFAULT_MAX_SOCKETS = 64;
 /** What boto3, the AWS CLI and quilt3 fall back to when no region is configured. */
 const FALLBACK_REGION = "us-east-1";
-
-/** The endpoint the user configured, and where it came from (for hints). */
-export function configuredEndpoint(
-  opts: { endpoint?: string; endpointSource?: string; configuredEndpoints?: boolean },
-  env: NodeJS.ProcessEnv = process.env,
-): { url: string; source: string } | undefined {
-  if (opts.endpoint) return { url: opts.endpoint, source: opts.endpointSource ?? "the endpoint option" };
-  if (opts.configuredEndpoints === false) return undefined;
-  // The SDK honours this switch for its own env/config endpoint lookup; so do we.
-  if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === "true") return undefined;
-  if (env.AWS_ENDPOINT_URL_S3) return { url: env.AWS_ENDPOINT_URL_S3, source: "AWS_ENDPOINT_URL_S3" };
-  if (env.AWS_ENDPOINT_URL) return { url: env.AWS_ENDPOINT_URL, source: "AWS_ENDPOINT_URL" };
-  return undefined;
-}
 
 /** Region from options, env, then the profile (via the SDK's own config-file loader), then us-east-1. */
 export async function resolveRegion(opts: { region?: string; profile?: string }): Promise<string> {

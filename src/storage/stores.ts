@@ -8,8 +8,9 @@ import { ManifestCache } from "./manifest-cache.js";
 import type { ObjectLocation, ObjectStore } from "./object-store.js";
 import type { ObjectSource } from "./object-source.js";
 import { Registry } from "./registry.js";
-import { configuredEndpoint } from "./s3-client.js";
-import { createS3Store, type S3StoreOptions } from "./s3-store.js";
+import { configuredEndpoint } from "./s3-endpoint.js";
+import { LazyS3Store } from "./lazy-s3-store.js";
+import type { S3StoreOptions } from "./s3-store.js";
 import { sizeCheckedSource } from "./sized-source.js";
 import { CountingStore, emptyCounts, type RequestCounts } from "./counting-store.js";
 import type { FaultCounter } from "./fault-counters.js";
@@ -21,7 +22,7 @@ export class Stores {
   constructor(private readonly s3Options: S3StoreOptions = {}) {}
 
   s3(): ObjectStore {
-    this.s3Store ??= new CountingStore(createS3Store(this.s3Options));
+    this.s3Store ??= new CountingStore(new LazyS3Store(this.s3Options));
     return this.s3Store;
   }
 

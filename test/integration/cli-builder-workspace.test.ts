@@ -106,6 +106,7 @@ describe("builder workspace state", () => {
     const { ws, registry, q } = setup("local-race");
     await q.ok("init", "race/pkg", "--registry", registry);
     const ctx = new CommandContext(processIo, NO_S3);
+    await ctx.loadSession();
     try {
       const mine = await Workspace.open(ws, () => {}, ctx);
       await q.ok("add", "train2017/"); // another command, while "mine" is running

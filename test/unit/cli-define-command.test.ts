@@ -5,9 +5,10 @@
 // the handler receives and that it runs with the context it was registered with.
 import yargs from "yargs";
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { defineCommand } from "../../src/cli/command.js";
+import { defineCommand, registerCommand, type CommandBody } from "../../src/cli/command.js";
 import { CommandContext, type Io } from "../../src/cli/context.js";
-import { withRegistry } from "../../src/cli/shared.js";
+import { isQuiltError } from "../../src/errors.js";
+import { withRegistry } from "../../src/cli/registry-option.js";
 
 const io: Io = { out: () => {}, err: () => {}, outBytes: () => {}, isTty: false };
 
@@ -16,8 +17,6 @@ describe("defineCommand", () => {
     const seen: unknown[] = [];
     const ctx = new CommandContext(io, {});
     const cmd = defineCommand({
-      command: "probe <name> [extra..]",
-      describe: "a probe",
       builder: (y) =>
         withRegistry(y)
           .positional("name", { type: "string", demandOption: true })
@@ -41,35 +40,74 @@ describe("defineCommand", () => {
         seen.push(args.name, args.extra, args.cachedOnly, args.mode, args.limit, args.registry, c === ctx);
       },
     });
-    expect(cmd.command).toBe("probe <name> [extra..]");
-    const parser = cmd.register(yargs().strict().exitProcess(false), ctx);
+    const entry = { command: "probe <name> [extra..]", describe: "a probe", load: async () => cmd };
+    const parser = registerCommand(yargs().strict().exitProcess(false), entry, ctx);
     await parser.parseAsync(["probe", "ns/x", "a/", "b/", "--cached-only", "--mode", "fast", "--limit", "3"]);
     expect(seen).toEqual(["ns/x", ["a/", "b/"], true, "fast", 3, undefined, true]);
   });
 
-  it("runs only the command named, and yargs refuses what the builder does not declare", async () => {
+  it("runs only the command named, loading only its module, and yargs refuses what the builder does not declare", async () => {
     const ran: string[] = [];
+    const loaded: string[] = [];
     const ctx = new CommandContext(io, {});
     const one = defineCommand({
-      command: "one",
-      describe: "first",
       builder: (y) => y,
       handler: async () => void ran.push("one"),
     });
     const two = defineCommand({
-      command: "two",
-      describe: "second",
       builder: (y) => y.option("flag", { type: "boolean", default: false }),
       handler: async (args) => void ran.push(`two ${args.flag}`),
     });
+    const entry = (command: string, body: CommandBody) => ({
+      command,
+      describe: command,
+      load: async () => (loaded.push(command), body),
+    });
     const parser = () =>
-      two.register(one.register(yargs().strict().exitProcess(false).fail(false), ctx), ctx);
+      registerCommand(
+        registerCommand(yargs().strict().exitProcess(false).fail(false), entry("one", one), ctx),
+        entry("two", two),
+        ctx,
+      );
     await parser().parseAsync(["two", "--flag"]);
     expect(ran).toEqual(["two true"]);
+    expect(loaded).toEqual(["two"]);
     // yargs throws validation errors synchronously from parseAsync.
     await expect(async () => parser().parseAsync(["one", "--flag"])).rejects.toThrow(
       /Unknown argument: flag/,
     );
     expect(ran).toEqual(["two true"]);
+  });
+
+  it("gives a handler the library's session unless it is defined with session: false", async () => {
+    const ctx = new CommandContext(io, {});
+    const seen: string[] = [];
+    const light = defineCommand({
+      builder: (y) => y,
+      session: false,
+      handler: async (_args, c) => {
+        const err: unknown = await Promise.resolve()
+          .then(() => c.quilt)
+          .catch((e: unknown) => e);
+        seen.push(isQuiltError(err) ? err.code : "a session");
+      },
+    });
+    const full = defineCommand({
+      builder: (y) => y,
+      handler: async (_args, c) => void seen.push(c.quilt.constructor.name),
+    });
+    const parser = registerCommand(
+      registerCommand(
+        yargs().strict().exitProcess(false),
+        { command: "light", describe: "", load: async () => light },
+        ctx,
+      ),
+      { command: "full", describe: "", load: async () => full },
+      ctx,
+    );
+    await parser.parseAsync(["light"]);
+    await parser.parseAsync(["full"]);
+    await ctx.close();
+    expect(seen).toEqual(["EINTERNAL", "Session"]);
   });
 });

@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PackageBuilder } from "../../src/index.js";
 import { CommandContext, type Io } from "../../src/cli/context.js";
 import { Workspace, workspaceStatePath } from "../../src/cli/workspace.js";
@@ -13,6 +13,7 @@ import { Workspace, workspaceStatePath } from "../../src/cli/workspace.js";
 const root = mkdtempSync(join(tmpdir(), "quilt-workspace-file-"));
 const io: Io = { out: () => {}, err: () => {}, outBytes: () => {}, isTty: false };
 const ctx = new CommandContext(io, { HOME: root, QUILT_CACHE_DIR: join(root, "cache") });
+beforeAll(() => ctx.loadSession());
 afterAll(() => ctx.close());
 
 describe("workspace state file", () => {
