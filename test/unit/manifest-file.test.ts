@@ -4,9 +4,7 @@
 // bytes; a manifest whose bytes do not give its top hash is refused and leaves no file.
 // The registry's push (manifest file, upload, cache) is covered by the push and quilt3 tests.
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { isQuiltError } from "../../src/errors.js";
 import { parseJson } from "../../src/manifest/json-parse.js";
@@ -17,16 +15,10 @@ import { PhysicalKey } from "../../src/manifest/physical-key.js";
 import { ManifestCache } from "../../src/storage/manifest-cache.js";
 import { writeManifestFile } from "../../src/storage/manifest-file.js";
 import type { LogicalKey } from "../../src/types.js";
+import { removeTempDirs, tempDir } from "../helpers/package-fixtures.js";
 
-const dirs: string[] = [];
-function tempRoot(): string {
-  const d = mkdtempSync(join(tmpdir(), "quilt-mfile-"));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+afterEach(removeTempDirs);
+const tempRoot = () => tempDir("quilt-mfile-");
 
 function obj(text: string): JsonObject {
   return parseJson(text) as JsonObject;
