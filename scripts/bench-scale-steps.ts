@@ -47,14 +47,14 @@ const context = new q.Session();
 
 export const LIBRARY_SCRIPTS = {
   build: `${LIBRARY_PRELUDE}
-const b = new q.PackageBuilder(job.name, { registry: job.registry, context });
+const b = new q.PackageBuilder(job.name, { registry: job.registry, session: context });
 await b.add(job.source, "");
 const pkg = await b.pushManifest({ tag: job.tag });
 console.log(JSON.stringify({ entries: b.size, top_hash: pkg.hash }));
 await context.close();
 `,
   browse: `${LIBRARY_PRELUDE}
-const pkg = await q.Package.browse(job.spec, { registry: job.registry, context });
+const pkg = await q.Package.browse(job.spec, { registry: job.registry, session: context });
 console.log(JSON.stringify({ top_hash: pkg.hash, entries: pkg.manifest.size }));
 await context.close();
 `,

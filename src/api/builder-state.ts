@@ -88,6 +88,9 @@ function stampKey(source: string, hashText: string): string {
   return source + "\0" + hashText;
 }
 
+/** The builder's state without its entries (see builderStateEntries for those). */
+export type BuilderStateHead = Omit<BuilderState, "entries">;
+
 /**
  * The builder as JSON-safe state. `stamps` come from restoreBuilder: a local file whose
  * hash did not change since keeps the stamp it had when hashed (stamping it again now
@@ -97,10 +100,36 @@ export async function saveBuilderState(
   builder: PackageBuilder,
   opts: { stamps?: ReadonlyMap<string, FileStamp> } = {},
 ): Promise<BuilderState> {
-  const snap = builder.toState();
-  const previous = opts.stamps ?? new Map<string, FileStamp>();
   const entries: EntryState[] = [];
-  for (const e of snap.entries) {
+  for await (const e of builderStateEntries(builder, opts)) entries.push(e);
+  const { topHash, pushed, ...first } = builderStateHead(builder);
+  return { ...first, entries, topHash, pushed };
+}
+
+/** Everything of the state but the entries: small, whatever the size of the package. */
+export function builderStateHead(builder: PackageBuilder): BuilderStateHead {
+  const { header, dirMeta, built, pushed } = builder.heldState();
+  return {
+    format: BUILDER_STATE_FORMAT,
+    name: builder.defaultTag === undefined ? builder.name : `${builder.name}:${builder.defaultTag}`,
+    registry: builder.registry.url,
+    header: manifestJson(header),
+    dirMeta: [...dirMeta].map(([k, v]) => [k, manifestJson(v)]),
+    topHash: built?.topHash ?? null,
+    pushed: built && pushed ? { ...pushed } : null,
+  };
+}
+
+/**
+ * The entries' states one at a time, from the builder's entries as held (not copied): a
+ * saver that writes each as it comes holds one, not a million (see saveBuilderState for `stamps`).
+ */
+export async function* builderStateEntries(
+  builder: PackageBuilder,
+  opts: { stamps?: ReadonlyMap<string, FileStamp> } = {},
+): AsyncGenerator<EntryState> {
+  const previous = opts.stamps ?? new Map<string, FileStamp>();
+  for (const e of builder.heldState().entries) {
     const source = e.source.toString();
     const hash = e.hash && manifestJson(e.hash);
     const out: EntryState = { key: e.logicalKey, source, meta: manifestJson(e.meta) };
@@ -111,18 +140,8 @@ export async function saveBuilderState(
       const stamp = previous.get(stampKey(source, hash)) ?? (await stampOf(e.source.path));
       if (stamp) out.stamp = stamp;
     }
-    entries.push(out);
+    yield out;
   }
-  return {
-    format: BUILDER_STATE_FORMAT,
-    name: builder.defaultTag === undefined ? builder.name : `${builder.name}:${builder.defaultTag}`,
-    registry: builder.registry.url,
-    header: manifestJson(snap.header),
-    dirMeta: [...snap.dirMeta].map(([k, v]) => [k, manifestJson(v)]),
-    entries,
-    topHash: snap.built?.topHash ?? null,
-    pushed: snap.built && snap.pushed ? { ...snap.pushed } : null,
-  };
 }
 
 function bad(what: string): QuiltError {

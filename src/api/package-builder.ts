@@ -95,6 +95,12 @@ export class PackageBuilder {
     return snapshotOf(this.parts);
   }
 
+  /** What the builder holds, not copied: for reading only (a saver writing a million entries as they come). */
+  heldState(): Readonly<Omit<BuilderSnapshot, "entries">> & { entries: Iterable<Readonly<BuilderEntry>> } {
+    const { entries, header, dirMeta, built, pushed } = this.parts;
+    return { entries: entries.values(), header, dirMeta, built, pushed };
+  }
+
   /** The builder `toState()` described; `name` may carry the default tag ("ns/name:tag"). */
   static fromState(name: string, state: BuilderSnapshot, opts: BuilderOptions = {}): PackageBuilder {
     const b = new PackageBuilder(name, opts);

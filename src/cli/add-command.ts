@@ -129,10 +129,14 @@ export const addCommand = defineCommand({
       ctx.say(message);
       await b.add(source, logical);
       // A directory holding the workspace (added from below it) must not bring in our state.
-      for (const e of b.toState().entries) {
-        if (e.source.isLocal() && e.source.path.startsWith(ws.stateDir + "/")) b.delete(e.logicalKey);
-      }
-      const added = b.toState().entries.filter((e) => e.logicalKey.startsWith(under) && inSource(e.source));
+      // The entries are read as held, not copied: a prefix may hold a million objects.
+      const ownState = [...b.heldState().entries].filter(
+        (e) => e.source.isLocal() && e.source.path.startsWith(ws.stateDir + "/"),
+      );
+      for (const e of ownState) b.delete(e.logicalKey);
+      const added = [...b.heldState().entries].filter(
+        (e) => e.logicalKey.startsWith(under) && inSource(e.source),
+      );
       if (added.length === 0) {
         throw new QuiltError("ENOTFOUND", `Nothing to add from ${source}`, {
           hint: "the directory is empty, or .quiltignore excludes everything in it",
@@ -142,7 +146,10 @@ export const addCommand = defineCommand({
         name: b.name,
         source,
         logical: under,
-        added: added.map((e) => ({ logicalKey: e.logicalKey, source: e.source.toString() })),
+        // Only --json prints the list: a million of these objects are not made for nothing.
+        added: ctx.globals.json
+          ? added.map((e) => ({ logicalKey: e.logicalKey, source: e.source.toString() }))
+          : [],
       });
     });
   },

@@ -9,7 +9,8 @@ import { mkdir, open, readFile, readdir, rename, stat, unlink } from "node:fs/pr
 import { dirname, join, resolve } from "node:path";
 import {
   restoreBuilder,
-  saveBuilderState,
+  builderStateEntries,
+  builderStateHead,
   checkBuilderState,
   type BuilderState,
   type FileStamp,
@@ -19,6 +20,7 @@ import { PackageBuilder, type BuilderSnapshot } from "../api/package-builder.js"
 import { STATE_DIR } from "../api/safe-path.js";
 import { errnoCode, errorMessage, QuiltError } from "../errors.js";
 import type { CommandContext } from "./context.js";
+import { workspaceText } from "./workspace-text.js";
 
 export const WORKSPACE_FILE = "workspace.json";
 const FORMAT = "quilt-workspace/1";
@@ -119,16 +121,30 @@ async function readGeneration(root: string): Promise<{ generation: number }> {
   return readWorkspaceFile(root);
 }
 
-/** Writes `data` to `path` so that readers see the old content or the new, never a part. */
-async function replaceAtomically(path: string, data: string): Promise<void> {
+/** Text is written in pieces of about this many characters (one string per piece, not per file). */
+const WRITE_BATCH_CHARS = 1 << 20;
+
+/** Writes `text` to `path` so that readers see the old content or the new, never a part. */
+async function replaceAtomically(path: string, text: AsyncIterable<string>): Promise<void> {
   const tmp = join(dirname(path), `.${WORKSPACE_FILE}.${randomBytes(6).toString("hex")}.tmp`);
   const fh = await open(tmp, "wx", 0o644);
   try {
-    await fh.writeFile(data);
+    let batch = "";
+    for await (const piece of text) {
+      batch += piece;
+      if (batch.length >= WRITE_BATCH_CHARS) {
+        await fh.writeFile(batch); // appends: a handle's writeFile writes from its current position
+        batch = "";
+      }
+    }
+    await fh.writeFile(batch);
     await fh.sync();
-  } finally {
+  } catch (err) {
     await fh.close();
+    await unlink(tmp).catch(() => {});
+    throw err;
   }
+  await fh.close();
   try {
     await rename(tmp, path);
   } catch (err) {
@@ -167,8 +183,7 @@ export class Workspace {
   /** Creates the workspace state in `root` (which must not hold one). */
   static async create(root: string, builder: PackageBuilder): Promise<Workspace> {
     await mkdir(join(root, STATE_DIR), { recursive: true });
-    const file: WorkspaceFile = { format: FORMAT, generation: 0, builder: await saveBuilderState(builder) };
-    const ws = new Workspace(root, headerOf(file), builder, [], [], new Map(), () => {});
+    const ws = new Workspace(root, { format: FORMAT, generation: 0 }, builder, [], [], new Map(), () => {});
     await ws.save();
     return ws;
   }
@@ -209,7 +224,6 @@ export class Workspace {
   /** Saves the builder. Refused when another command saved since this one read the state. */
   async save(): Promise<void> {
     const path = workspaceStatePath(this.root);
-    const builderState = await saveBuilderState(this.builder, { stamps: this.stamps });
     if (this.file.generation > 0) {
       const onDisk = await readGeneration(this.root).catch((err: unknown) => {
         if (errnoCode(err) === "ENOENT")
@@ -228,9 +242,10 @@ export class Workspace {
         );
       }
     }
-    const next: WorkspaceFile = { ...this.file, generation: this.file.generation + 1, builder: builderState };
-    await replaceAtomically(path, JSON.stringify(next, null, 1) + "\n");
-    this.file = headerOf(next);
+    const next: WorkspaceHeader = { ...this.file, generation: this.file.generation + 1 };
+    const entries = builderStateEntries(this.builder, { stamps: this.stamps });
+    await replaceAtomically(path, workspaceText(next, builderStateHead(this.builder), entries));
+    this.file = next;
     await removeStaleTemps(this.stateDir);
   }
 }

@@ -13,6 +13,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { closeSync, createReadStream, mkdirSync, openSync, write } from "node:fs";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LRUCache } from "lru-cache";
 import { QuiltError, errnoCode, isQuiltError } from "../errors.js";
@@ -140,6 +141,35 @@ export class ManifestCache {
       },
       discard,
     };
+  }
+
+  /**
+   * Where to write a manifest that adopt() will keep: a directory of the cache (a rename
+   * moves it into place), or the system's temporary directory without a disk cache.
+   */
+  async scratchDir(name: string, topHash: TopHash): Promise<string> {
+    const path = this.pathOf(name, topHash);
+    if (path === null) return tmpdir();
+    const dir = join(path, "..");
+    await mkdir(dir, { recursive: true, mode: 0o700 }); // private when created (src/private-dir.ts)
+    return dir;
+  }
+
+  /**
+   * Keeps a manifest this process wrote and verified as written (manifest-file.ts): its file
+   * is moved into place with its sidecar, and the manifest itself is kept in memory.
+   */
+  async adopt(
+    name: string,
+    topHash: TopHash,
+    manifest: Manifest,
+    file: { path: string; sha256: string },
+  ): Promise<void> {
+    this.memory.set(memoryKey(name, topHash), manifest);
+    const path = this.pathOf(name, topHash);
+    if (path === null) return;
+    await rename(file.path, path);
+    await writeAtomic(path + SIDECAR, Buffer.from(file.sha256, "latin1"));
   }
 
   /** Parses and verifies fetched bytes, then keeps them. Throws EHASHMISMATCH on a mismatch. */

@@ -5,12 +5,12 @@
 // a pointer to a manifest that is not there yet.
 import { QuiltError, isQuiltError } from "../errors.js";
 import type { Manifest } from "../manifest/manifest.js";
-import { serializeManifest } from "../manifest/manifest-writer.js";
 import type { RegistryUrl } from "../manifest/registry-url.js";
 import { isValidTag } from "../manifest/package-spec.js";
 import { shortHash } from "../manifest/version-label.js";
 import { isTopHash, type TopHash } from "../types.js";
 import { ManifestCache } from "./manifest-cache.js";
+import { writeManifestFile } from "./manifest-file.js";
 import type { ObjectStore } from "./object-store.js";
 import {
   layoutsFrom,
@@ -276,11 +276,21 @@ export class Registry {
   ): Promise<{ topHash: TopHash; url: string }> {
     if (opts.tag !== undefined) assertTag(opts.tag);
     const topHash = manifest.topHash;
-    const bytes = serializeManifest(manifest);
     const key = manifestKey("v1", name, topHash);
-    // Re-reading our own bytes checks the writer against the hash before any pointer names it.
-    await this.manifests.put(name, topHash, bytes, this.objectUrl(key));
-    await this.store.put({ bucket: this.bucket, key }, bytes, { contentType: "application/jsonl" });
+    // Our own bytes are read back as written (manifest-file.ts): the writer is checked
+    // against the top hash before the upload and before any pointer names it.
+    const dir = await this.manifests.scratchDir(name, topHash);
+    const file = await writeManifestFile(manifest, dir, this.objectUrl(key));
+    try {
+      await this.store.put(
+        { bucket: this.bucket, key },
+        { path: file.path },
+        { contentType: "application/jsonl" },
+      );
+      await this.manifests.adopt(name, topHash, manifest, file);
+    } finally {
+      await file.discard();
+    }
     const seconds = Math.floor((opts.now ?? new Date()).getTime() / 1000);
     await this.writePointer(name, String(seconds), topHash);
     await this.writePointer(name, LATEST, topHash);

@@ -50,7 +50,12 @@ describe("builder workspace state", () => {
     const q = new CliSession(join(root, "outer", "ws"), NO_S3);
     await q.ok("init", "self/pkg", "--registry", join(root, "registry"));
     await q.ok("add", ".");
-    await q.ok("add", "..", "all/");
+    // --json lists what was added (the workspace's own state left out); text mode only counts.
+    const json = await q.run("add", "..", "all/", "--json");
+    expect(json.code).toBe(0);
+    const added = (JSON.parse(json.stdout) as { added: { logicalKey: string; source: string }[] }).added;
+    expect(added.map((e) => e.logicalKey).sort()).toEqual(["all/b.txt", "all/ws/a.txt"]);
+    expect(added.find((e) => e.logicalKey === "all/b.txt")?.source).toMatch(/^file:\/\/.*\/outer\/b\.txt$/);
     const r = await q.run("status", "--json");
     expect(r.code).toBe(0); // not pushed yet is not a difference
     const keys = (JSON.parse(r.stdout) as { entries: { logicalKey: string }[] }).entries
