@@ -33,7 +33,8 @@ export function evictVersions(
   maxBytes: number,
   keep: ReadonlySet<string>,
 ): IndexEviction {
-  const all = index.versions();
+  // Clearing everything also finds versions indexed before usage was recorded (a scan of every key).
+  const all = index.versions({ scan: maxBytes === 0 });
   const candidates = all
     .filter((v) => !keep.has(v.vid.toString("hex")))
     .sort((a, b) => a.usedAt - b.usedAt || a.vid.compare(b.vid));

@@ -215,18 +215,26 @@ export class ManifestIndex {
   }
 
   /**
-   * The versions with a header (complete builds; a build in progress writes its header last),
-   * found by a scan of the keys alone: a version has a few thousand records (pages of 256
-   * files, one table per directory), so ten versions of a million entries are ~60,000 keys.
+   * The versions with a header (complete builds: a build in progress writes its header last),
+   * from the usage records, which every version opened by a mount has. Reading them maps a
+   * few pages; a scan of every key (`scan`) would map every leaf page of the index into the
+   * daemon (hundreds of MiB of its RSS for ten million-entry versions), so only `quilt cache
+   * clear` asks for one, to find versions indexed before usage was recorded.
    */
-  versions(): IndexedVersionInfo[] {
-    const out: IndexedVersionInfo[] = [];
-    for (const key of this.db.getKeys()) {
-      if (key.length !== ID_BYTES + 5 || key[ID_BYTES] !== TAG_HEADER) continue;
-      const vid = Buffer.from(key.subarray(0, ID_BYTES));
-      out.push({ vid, usedAt: this.usage.get(vid) ?? 0 });
+  versions(opts: { scan?: boolean } = {}): IndexedVersionInfo[] {
+    const out = new Map<string, IndexedVersionInfo>();
+    for (const { key, value } of this.usage.getRange()) {
+      if (key.length === ID_BYTES && this.db.doesExist(recordKey(key, TAG_HEADER, 0)))
+        out.set(key.toString("hex"), { vid: Buffer.from(key), usedAt: value });
     }
-    return out;
+    if (opts.scan) {
+      for (const key of this.db.getKeys()) {
+        if (key.length !== ID_BYTES + 5 || key[ID_BYTES] !== TAG_HEADER) continue;
+        const vid = Buffer.from(key.subarray(0, ID_BYTES));
+        if (!out.has(vid.toString("hex"))) out.set(vid.toString("hex"), { vid, usedAt: 0 });
+      }
+    }
+    return [...out.values()];
   }
 
   /**

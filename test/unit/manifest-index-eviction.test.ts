@@ -104,12 +104,14 @@ describe("evictVersions", () => {
     expect(listing(old)).toEqual(before);
   });
 
-  it("drops versions never recorded as used (indexed before usage was kept) first", () => {
+  it("finds versions never recorded as used (indexed before usage was kept) only when clearing all", () => {
     const used = indexAt(1, 1000);
     const unknown = version(2);
     index.build(unknown.id, unknown.manifest);
-    expect(evictVersions(index, index.usedBytes() - 1, new Set()).dropped).toEqual([unknown.hex]);
-    expect(index.header(used.id)).toBeDefined();
+    expect(evictVersions(index, index.usedBytes() - 1, new Set()).dropped).toEqual([used.hex]);
+    expect(index.header(unknown.id)).toBeDefined();
+    expect(evictVersions(index, 0, new Set()).dropped).toEqual([unknown.hex]);
+    expect(index.header(unknown.id)).toBeUndefined();
   });
 
   it("leaves a build in progress alone: only versions with a header are listed", () => {
