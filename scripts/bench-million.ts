@@ -146,7 +146,12 @@ async function main(): Promise<void> {
     const tenPeak = peakRssMiB(daemon) ?? NaN;
     const tenAfter = memoryParts(daemon);
     const tenRss = tenAfter.rss;
-    console.error(`after the ${VERSIONS}-version step: ${fmtMemory(tenAfter)}\n${smapsRollup(daemon)}`);
+    const nodeMemory = (
+      JSON.parse((await quilt("daemon", "status", "--json")).stdout) as { memory?: unknown }
+    ).memory;
+    console.error(
+      `after the ${VERSIONS}-version step: ${fmtMemory(tenAfter)}\nprocess.memoryUsage(): ${JSON.stringify(nodeMemory)}\n${smapsRollup(daemon)}`,
+    );
     const indexMiB = Number(
       spawnSync("du", ["-sm", join(scratch, "state", "manifest-index")], { encoding: "utf8" }).stdout.split(
         "\t",

@@ -92,6 +92,7 @@ export function daemonHandlers(d: ServedDaemon): Handlers {
       mounts: d.mountCount,
       cache: d.cache.stats(),
       index: d.indexUpkeep.stats(),
+      memory: process.memoryUsage(),
       requests: d.requestCounts(),
     }),
     verify: async (p, ctx) => {

@@ -87,6 +87,8 @@ export interface StatsReply {
   cache: CacheStats;
   /** Absent from daemons older than the index's limit. */
   index?: IndexStats;
+  /** The daemon's memory as Node sees it (process.memoryUsage(), bytes): heap against what /proc calls RSS. */
+  memory?: NodeJS.MemoryUsage;
   requests: { s3: RequestCounts; local: RequestCounts };
 }
 
