@@ -62,14 +62,37 @@ export const DEFAULT_CACHE_BYTES = 10 * 2 ** 30;
 
 /** QUILT_CACHE_SIZE, else the default. A value that is not a size is refused, not replaced by the default. */
 export function cacheSizeBytes(env: NodeJS.ProcessEnv = process.env): number {
-  if (!env.QUILT_CACHE_SIZE) return DEFAULT_CACHE_BYTES;
-  const bytes = parseSize(env.QUILT_CACHE_SIZE);
+  return sizeFromEnv(env, "QUILT_CACHE_SIZE", "cache size", DEFAULT_CACHE_BYTES, "10G");
+}
+
+/**
+ * 4 GiB of manifest index: about fifteen versions of a million entries (~270 bytes an entry),
+ * or thousands of small ones, beside a data cache of 10 GiB.
+ */
+export const DEFAULT_INDEX_BYTES = 4 * 2 ** 30;
+
+/**
+ * QUILT_INDEX_SIZE, else the default: the size the daemon's manifest index is held to by
+ * dropping the least recently used versions no mount uses (storage/manifest-index-eviction.ts).
+ */
+export function indexSizeBytes(env: NodeJS.ProcessEnv = process.env): number {
+  return sizeFromEnv(env, "QUILT_INDEX_SIZE", "manifest index size", DEFAULT_INDEX_BYTES, "4G");
+}
+
+function sizeFromEnv(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  what: string,
+  fallback: number,
+  fallbackText: string,
+): number {
+  const text = env[name];
+  if (!text) return fallback;
+  const bytes = parseSize(text);
   if (bytes === undefined) {
-    throw new QuiltError(
-      "EUSAGE",
-      `Invalid cache size QUILT_CACHE_SIZE=${JSON.stringify(env.QUILT_CACHE_SIZE)}`,
-      { hint: "use a size like 500M, 50G or 1T, or unset it for the default (10G)" },
-    );
+    throw new QuiltError("EUSAGE", `Invalid ${what} ${name}=${JSON.stringify(text)}`, {
+      hint: `use a size like 500M, 50G or 1T, or unset it for the default (${fallbackText})`,
+    });
   }
   return bytes;
 }

@@ -2,7 +2,8 @@
 // share by content. prefetch fetches a package (or a prefix of it) ahead of time, verified;
 // clear empties it, only when asked, since every package and mount on this machine uses it:
 // the blocks the library's and the daemon's indexes list, or with --all the whole data
-// directory (other daemons sharing it included).
+// directory (other daemons sharing it included), and the daemon's manifest index of every
+// version no mount uses (indexed again from its manifest at its next mount).
 import { existsSync } from "node:fs";
 import { Session } from "../session.js";
 import { QuiltError } from "../errors.js";
@@ -13,18 +14,33 @@ import type { CommandContext } from "./context.js";
 import { defineCommand } from "./command.js";
 import { versionJson } from "./consumer-shared.js";
 import { formatBytes } from "./progress.js";
+import { indexStatsLine } from "./index-stats.js";
 import { openPackageAt } from "./shared.js";
 import { withRegistry } from "./registry-option.js";
 import { exitCodeFor } from "./exit-codes.js";
 import { quoted } from "../untrusted-text.js";
 import { DEFAULT_PREFETCH_FILES } from "../api/cache-entries.js";
+import { ManifestIndex } from "../storage/manifest-index.js";
+import { evictVersions } from "../storage/manifest-index-eviction.js";
+
+/** What a clear did to the manifest index: versions dropped, and the file LMDB keeps at its largest size. */
+interface IndexCleared {
+  dropped: number;
+  usedBytes: number;
+  fileBytes: number;
+}
 
 /**
  * The blocks a stopped daemon's index lists (it keeps them in the same data directory by
  * default), cleared through that index, so the next daemon does not believe in them.
  */
-async function clearStoppedDaemon(paths: DaemonPaths, env: NodeJS.ProcessEnv, all: boolean): Promise<void> {
-  if (!existsSync(paths.index)) return;
+async function clearStoppedDaemon(
+  paths: DaemonPaths,
+  env: NodeJS.ProcessEnv,
+  all: boolean,
+): Promise<IndexCleared | null> {
+  const index = clearStoppedIndex(paths);
+  if (!existsSync(paths.index)) return index;
   const session = new Session({
     ...daemonSessionOptions(paths, env),
     cacheBytes: Number.MAX_SAFE_INTEGER,
@@ -34,6 +50,24 @@ async function clearStoppedDaemon(paths: DaemonPaths, env: NodeJS.ProcessEnv, al
     await (await session.blockCache()).clear({ all });
   } finally {
     await session.close();
+  }
+  return index;
+}
+
+/**
+ * A stopped daemon's manifest index: no mount uses a version, so every one goes (a daemon
+ * restoring its mounts indexes theirs again). A daemon starting meanwhile could find a
+ * version it just opened gone: its reads then fail as on a damaged record and the next
+ * mount indexes it again; no wrong byte is served.
+ */
+function clearStoppedIndex(paths: DaemonPaths): IndexCleared | null {
+  if (!existsSync(paths.manifests)) return null;
+  const index = ManifestIndex.open(paths.manifests);
+  try {
+    const done = evictVersions(index, 0, new Set());
+    return { dropped: done.dropped.length, usedBytes: done.usedBytes, fileBytes: index.fileBytes() };
+  } finally {
+    void index.close();
   }
 }
 
@@ -70,7 +104,14 @@ export const cacheCommand = defineCommand({
         "QUILT_CACHE_DATA_DIR=/efs/quilt quilt cache prefetch ns/dataset:v1 train/ val/ --json",
         "warm a data directory the GPU nodes' mounts share; run it again to resume (it fetches only what is missing)",
       )
-      .example("quilt cache stats --json", "size, limit and hit counts")
+      .example(
+        "quilt cache stats --json",
+        "size, limit and hit counts; the daemon's manifest index (held to $QUILT_INDEX_SIZE, default 4G)",
+      )
+      .example(
+        "quilt cache clear",
+        "this user's blocks, and the daemon's manifest index of versions no mount uses (indexed again at their next mount)",
+      )
       .example(
         "quilt cache clear --all",
         "empty the data directory, blocks of other daemons sharing it included",
@@ -96,13 +137,16 @@ export const cacheCommand = defineCommand({
       // then this process's index and whatever files are left.
       const daemonRunning = (await pingDaemon(paths)) !== undefined;
       const all = args.all;
-      if (daemonRunning) await new DaemonClient(paths.socket).request("cache-clear", { all });
-      else await clearStoppedDaemon(paths, ctx.quilt.env, all);
+      const index = daemonRunning
+        ? ((await new DaemonClient(paths.socket).request("cache-clear", { all })).index ?? null)
+        : await clearStoppedDaemon(paths, ctx.quilt.env, all);
       await cache.clear({ all });
-      ctx.print(daemonRunning ? "Cache cleared (the daemon's too)" : "Cache cleared", {
-        cleared: true,
-        daemon: daemonRunning,
-      });
+      const lines = [daemonRunning ? "Cache cleared (the daemon's too)" : "Cache cleared"];
+      if (index)
+        lines.push(
+          `Manifest index: ${index.dropped} version(s) no mount uses dropped; ${formatBytes(index.usedBytes)} in use, file ${formatBytes(index.fileBytes)} (LMDB reuses the freed pages, it does not shrink the file)`,
+        );
+      ctx.print(lines, { cleared: true, daemon: daemonRunning, index });
       return;
     }
     const s = cache.stats();
@@ -118,11 +162,13 @@ export const cacheCommand = defineCommand({
       lines.push(
         `Daemon cache: ${formatBytes(daemon.cache.bytes)} of ${formatBytes(daemon.cache.maxBytes)}, ${daemon.cache.hits} block hits, ${daemon.cache.misses} misses`,
       );
+    if (daemon?.index) lines.push(indexStatsLine(daemon.index));
     ctx.print(lines, {
       library: s,
       cacheDir: ctx.quilt.cacheDir,
       dataDir: ctx.quilt.dataDir,
       daemon: daemon?.cache ?? null,
+      index: daemon?.index ?? null,
     });
   },
 });

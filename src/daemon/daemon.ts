@@ -13,6 +13,8 @@ import { dirname } from "node:path";
 import { makePrivateDir } from "../private-dir.js";
 import { PackageMount } from "./package-mount.js";
 import { ManifestIndex } from "../storage/manifest-index.js";
+import { indexSizeBytes } from "../config.js";
+import { IndexUpkeep } from "./index-upkeep.js";
 import type { IndexedVersion } from "./indexed-version.js";
 import { readMountRecords, writeMountRecords, type MountRecord } from "./mount-records.js";
 import { switchMount, type SwitchRequest } from "./mount-switch.js";
@@ -50,6 +52,8 @@ export class Daemon {
   readonly stopped: Promise<void>;
   private resolveStopped!: () => void;
   private readonly versions: MountVersions;
+  /** Holds the manifest index to QUILT_INDEX_SIZE, keeping what mounts use. */
+  readonly indexUpkeep: IndexUpkeep;
 
   private constructor(
     readonly paths: DaemonPaths,
@@ -59,13 +63,16 @@ export class Daemon {
     /** The manifests of mounted versions, indexed once: remounts and restarts read no JSONL. */
     readonly manifests: ManifestIndex,
     private readonly env: NodeJS.ProcessEnv,
+    indexBytes: number,
   ) {
     this.stopped = new Promise((r) => (this.resolveStopped = r));
     this.versions = new MountVersions(session, manifests, env);
+    this.indexUpkeep = new IndexUpkeep(manifests, indexBytes, () => this.mounts.values());
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const env = opts.env ?? process.env;
+    const indexBytes = indexSizeBytes(env);
     // Its cache settings and S3 timeouts from its environment (a bad value stops the start
     // here, not the first mount); its block cache's index in its state directory.
     const session = new Session({
@@ -76,7 +83,14 @@ export class Daemon {
     // directories the user named keep the mode they have (the cache directory: see Session).
     await makePrivateDir(dirname(opts.paths.dir), { tighten: !env.QUILT_STATE_DIR });
     const cache = await session.blockCache();
-    const d = new Daemon(opts.paths, session, cache, ManifestIndex.open(opts.paths.manifests), env);
+    const d = new Daemon(
+      opts.paths,
+      session,
+      cache,
+      ManifestIndex.open(opts.paths.manifests),
+      env,
+      indexBytes,
+    );
     d.server = new SocketServer(opts.paths.socket, daemonHandlers(d));
     try {
       await d.server.open();
@@ -98,7 +112,7 @@ export class Daemon {
     // instead of starting another), but says it is not ready: `quilt daemon start` returns
     // only once the mounts of the previous daemon are back, and requests that change or
     // list mounts wait for the restore.
-    d.restoring = d.restore().finally(() => (d.ready = true));
+    d.restoring = d.indexUpkeep.busy(() => d.restore()).finally(() => (d.ready = true));
     await d.restoring;
     log().info({ socket: opts.paths.socket, pid: process.pid }, "daemon started");
     return d;
@@ -161,6 +175,7 @@ export class Daemon {
         log().warn({ err, mountpoint }, "releasing a mount unmounted outside quilt failed"),
       );
     await this.saveRecords();
+    this.indexUpkeep.released(m);
   }
 
   private mountAt(path: string): PackageMount {
@@ -222,11 +237,13 @@ export class Daemon {
       ...(req.verify && { verify: req.verify }),
       mountedAt: new Date().toISOString(),
     };
-    const m = await this.mountRecord(record, (version) => {
-      if (spec.registry.kind !== "s3" && version.readsS3) credentials();
+    return this.indexUpkeep.busy(async () => {
+      const m = await this.mountRecord(record, (version) => {
+        if (spec.registry.kind !== "s3" && version.readsS3) credentials();
+      });
+      await this.saveRecords();
+      return { mount: m, alreadyMounted: false };
     });
-    await this.saveRecords();
-    return { mount: m, alreadyMounted: false };
   }
 
   /** Returns the canonical mount point it unmounted. */
@@ -238,6 +255,7 @@ export class Daemon {
       await m.unmount(force);
       this.mounts.delete(mountpoint);
       await this.saveRecords();
+      this.indexUpkeep.released(m);
       return mountpoint;
     });
   }
@@ -247,7 +265,7 @@ export class Daemon {
     const mountpoint = await canonicalMountPath(req.mountpoint);
     return this.exclusive.run(mountpoint, async () => {
       const m = this.mountAt(mountpoint);
-      const done = await switchMount(m, req, this.versions.loader());
+      const done = await this.indexUpkeep.busy(() => switchMount(m, req, this.versions.loader()));
       if (!done.unchanged) await this.saveRecords();
       return { mount: m, ...done };
     });
@@ -263,6 +281,7 @@ export class Daemon {
   /** Unmounts everything, closes the socket and the cache. Idempotent. */
   close(opts: { keepRecords?: boolean } = {}): Promise<void> {
     this.closing ??= (async () => {
+      this.indexUpkeep.stop();
       await this.server?.close();
       for (const m of this.mounts.values()) {
         await m.unmount(true).catch((err: unknown) => {

@@ -4,6 +4,7 @@
 // file knows the shapes and nothing else (the model: mountpoint-s3's fuse.rs over a
 // protocol-free filesystem).
 import type { BlockCache } from "../cache/block-cache.js";
+import type { IndexUpkeep } from "./index-upkeep.js";
 import { parseMountRequest, type MountRequest } from "./mount-request.js";
 import { parseSwitchRequest, type SwitchRequest } from "./mount-switch.js";
 import type { ForceMatchWireReply, MountDescription, StatsReply, VerifyReply } from "./ops.js";
@@ -51,6 +52,8 @@ function describe(m: PackageMount): MountDescription {
 export interface ServedDaemon {
   readonly startedAt: Date;
   readonly cache: BlockCache;
+  /** The manifest index's limit and eviction. */
+  readonly indexUpkeep: IndexUpkeep;
   readonly mountCount: number;
   /** False while a starting daemon is still remounting what the previous one held. */
   readonly isReady: boolean;
@@ -88,6 +91,8 @@ export function daemonHandlers(d: ServedDaemon): Handlers {
       startedAt: d.startedAt.toISOString(),
       mounts: d.mountCount,
       cache: d.cache.stats(),
+      index: d.indexUpkeep.stats(),
+      memory: process.memoryUsage(),
       requests: d.requestCounts(),
     }),
     verify: async (p, ctx) => {
@@ -106,9 +111,10 @@ export function daemonHandlers(d: ServedDaemon): Handlers {
     // `quilt cache clear` while this daemon runs: its index must forget the blocks it
     // deletes, or it would believe in files that are gone (and report false failures).
     // Its own blocks only, unless asked for every block of the (possibly shared) data directory.
+    // And the manifest index of every version no mount uses (rebuilt from its manifest at its next mount).
     "cache-clear": async (p) => {
       await d.cache.clear({ all: p.all ?? false });
-      return { cleared: true };
+      return { cleared: true, index: d.indexUpkeep.clear() };
     },
     shutdown: async () => {
       setImmediate(() => void d.close());

@@ -3,7 +3,7 @@
 // caller), and a version is opened from the manifest index, indexed once.
 import type { Session } from "../session.js";
 import { parseRegistryUrl } from "../manifest/registry-url.js";
-import type { ManifestIndex } from "../storage/manifest-index.js";
+import { type ManifestIndex, versionKey } from "../storage/manifest-index.js";
 import { manifestKey } from "../storage/registry-layout.js";
 import type { Stores } from "../storage/stores.js";
 import { type IndexedVersion, openIndexedVersion } from "./indexed-version.js";
@@ -54,6 +54,7 @@ export class MountVersions {
   ): Promise<{ version: IndexedVersion; time: Date; manifestBytes: number | null }> {
     const { registry } = this.recordStores(r);
     const version = await openIndexedVersion(this.manifests, registry, r.name, r.topHash as never);
+    this.manifests.touch(versionKey(version.id));
     check?.(version);
     // The version's time is when its manifest was written; its size is shown by `quilt mount`.
     const head = await registry.store

@@ -72,11 +72,23 @@ export type ForceMatchWireReply = ForceMatchReply & {
   unrepairedOmitted: number;
 };
 
+/** The daemon's manifest index: versions indexed, bytes of pages holding them, its file's size, its limit. */
+export interface IndexStats {
+  versions: number;
+  usedBytes: number;
+  fileBytes: number;
+  maxBytes: number;
+}
+
 export interface StatsReply {
   pid: number;
   startedAt: string;
   mounts: number;
   cache: CacheStats;
+  /** Absent from daemons older than the index's limit. */
+  index?: IndexStats;
+  /** The daemon's memory as Node sees it (process.memoryUsage(), bytes): heap against what /proc calls RSS. */
+  memory?: NodeJS.MemoryUsage;
   requests: { s3: RequestCounts; local: RequestCounts };
 }
 
@@ -106,7 +118,12 @@ export interface Ops {
   "force-match": { params: CheckParams; reply: ForceMatchWireReply; progress: CheckProgress };
   stats: { params: NoParams; reply: StatsReply; progress: never };
   /** `all`: every block of the (possibly shared) data directory, not only this daemon's. */
-  "cache-clear": { params: { all?: boolean }; reply: { cleared: true }; progress: never };
+  "cache-clear": {
+    params: { all?: boolean };
+    /** index: versions dropped from the manifest index (null while a mount or switch was under way; absent from older daemons). */
+    reply: { cleared: true; index?: { dropped: number; usedBytes: number; fileBytes: number } | null };
+    progress: never;
+  };
   shutdown: { params: NoParams; reply: { stopping: true }; progress: never };
 }
 

@@ -5,9 +5,8 @@
 // parent's children table: `ls -l` and `find` read one table per directory and nothing
 // else. Opening a file or reading its xattrs reads its node (found through the parent's
 // table: its page of file nodes).
-// Tables and nodes are cached per mount within a fixed bound, so ten versions mounted at
-// once cost ten such caches, not ten manifests.
-import { LRUCache } from "lru-cache";
+// Tables, nodes and pages are cached within one daemon-wide bound (indexed-tree-caches.ts),
+// so ten versions mounted at once cost one such cache, not ten, and not ten manifests.
 import { QuiltError } from "../errors.js";
 import type { JsonValue } from "../manifest/json-value.js";
 import type { ManifestEntry } from "../manifest/manifest.js";
@@ -19,14 +18,8 @@ import {
   type IndexedNode,
   type VersionHeader,
 } from "../storage/manifest-index-records.js";
+import { treeCaches, type VersionCaches } from "./indexed-tree-caches.js";
 import { NOT_FOUND, ROOT_INO, resolvePath, type FsTree } from "./tree.js";
-
-/** Children tables kept decoded per mount, in bytes: a few directories of 100,000 names. */
-const CHILD_CACHE_BYTES = 16 * 1024 * 1024;
-/** Decoded nodes kept per mount: files being opened, directories' paths and metadata. */
-const NODE_CACHE_ENTRIES = 4096;
-/** Raw node pages kept per mount (~40 KB each): opens of neighbouring files read one. */
-const PAGE_CACHE_ENTRIES = 32;
 
 export class IndexedTree implements FsTree {
   readonly nodeCount: number;
@@ -36,12 +29,9 @@ export class IndexedTree implements FsTree {
   private readonly dirIno: Uint32Array;
   private readonly dirFirst: Uint32Array;
   private readonly dirCount: Uint32Array;
-  private readonly nodes = new LRUCache<number, IndexedNode>({ max: NODE_CACHE_ENTRIES });
-  private readonly tables = new LRUCache<number, ChildTable>({
-    maxSize: CHILD_CACHE_BYTES,
-    sizeCalculation: (t) => t.bytes,
-  });
-  private readonly pages = new LRUCache<number, Buffer>({ max: PAGE_CACHE_ENTRIES });
+  private readonly nodes: VersionCaches["nodes"];
+  private readonly tables: VersionCaches["tables"];
+  private readonly pages: VersionCaches["pages"];
 
   constructor(
     private readonly index: ManifestIndex,
@@ -51,6 +41,7 @@ export class IndexedTree implements FsTree {
     this.nodeCount = header.nodes;
     this.fileCount = header.files;
     this.totalBytes = header.totalBytes;
+    ({ nodes: this.nodes, tables: this.tables, pages: this.pages } = treeCaches());
     const triples = index.directories(vid);
     const n = triples.length / 3;
     this.dirIno = new Uint32Array(n);

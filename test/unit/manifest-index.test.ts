@@ -2,7 +2,6 @@ import fc from "fast-check";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { open } from "lmdb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { IndexedTree } from "../../src/fs/indexed-tree.js";
 import { InodeTree, NOT_A_DIRECTORY, NOT_FOUND, ROOT_INO } from "../../src/fs/inode-tree.js";
@@ -13,6 +12,7 @@ import { entryLine } from "../../src/manifest/manifest-writer.js";
 import { ManifestIndex, versionKey, type VersionId } from "../../src/storage/manifest-index.js";
 import type { TopHash } from "../../src/types.js";
 import { fsManifest, SAMPLE_FILES, type FileSpec } from "../helpers/fs-fixtures.js";
+import { flipByteIn } from "./manifest-index-fixtures.js";
 
 let dir: string;
 let index: ManifestIndex;
@@ -163,22 +163,7 @@ describe("ManifestIndex", () => {
     index.build(id, m);
     await index.close();
     // Flip one byte of the hash of one entry in its page, as a bad sector would.
-    const raw = open<Buffer, Buffer>({
-      path: join(dir, "manifests"),
-      keyEncoding: "binary",
-      encoding: "binary",
-    });
-    const target = hashValue(m.get("d/f0300")!);
-    let flipped = 0;
-    for (const { key, value } of raw.getRange({})) {
-      const at = value.indexOf(target);
-      if (at < 0) continue;
-      const copy = Buffer.from(value);
-      copy[at] = copy[at] === 0x30 ? 0x31 : 0x30;
-      await raw.put(key, copy);
-      flipped++;
-    }
-    await raw.close();
+    const flipped = await flipByteIn(join(dir, "manifests"), hashValue(m.get("d/f0300")!));
     expect(flipped).toBe(1);
     index = ManifestIndex.open(join(dir, "manifests"));
     const tree = new IndexedTree(index, versionKey(id), index.header(id)!);
