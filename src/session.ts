@@ -137,9 +137,13 @@ export class Session {
     return parsePackageSpec(spec, { registry, env: this.env, allowPath });
   }
 
-  /** Manifests are cached under <cacheDir>/manifests, per registry identity (stores.ts). */
+  /** Manifests are cached here, per registry identity (stores.ts). */
+  get manifestCacheDir(): string {
+    return join(this.cacheDir, "manifests");
+  }
+
   private openRegistry(url: RegistryUrl, stores: Stores): Registry {
-    return openRegistry(url, stores, { manifestCacheDir: join(this.cacheDir, "manifests") });
+    return openRegistry(url, stores, { manifestCacheDir: this.manifestCacheDir });
   }
 
   async close(): Promise<void> {

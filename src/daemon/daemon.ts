@@ -8,6 +8,7 @@ import type { BlockCache } from "../cache/block-cache.js";
 import { QuiltError, isQuiltError } from "../errors.js";
 import { canonicalMountPath, clearStaleMount, mountAt, mountState } from "../fs/mount-table.js";
 import { log } from "../log.js";
+import { removeStaleManifestTemps } from "../storage/stale-manifest-temps.js";
 import { Session } from "../session.js";
 import { dirname } from "node:path";
 import { makePrivateDir } from "../private-dir.js";
@@ -107,6 +108,11 @@ export class Daemon {
       .catch((err: unknown) =>
         log().warn({ err }, "could not delete a previous daemon's private cache copies"),
       );
+    removeStaleManifestTemps(session.manifestCacheDir)
+      .then((removed) => {
+        if (removed > 0) log().info({ removed }, "removed temporary manifest files a killed writer left");
+      })
+      .catch((err: unknown) => log().warn({ err }, "could not sweep the manifest cache's temporary files"));
     await opts.onListening?.();
     // The socket answers during the restore (so a second `quilt mount` finds this daemon
     // instead of starting another), but says it is not ready: `quilt daemon start` returns
