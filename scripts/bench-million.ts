@@ -20,6 +20,7 @@ import { pushBigPackage, type BigPackage } from "../test/helpers/big-manifest.js
 import { FAKE_AWS_ENV } from "../test/helpers/moto-server.js";
 import {
   commitLine,
+  dropPageCache,
   fmtSeconds,
   intOption,
   loadLine,
@@ -155,7 +156,7 @@ async function main(): Promise<void> {
     // The kernel keeps a dentry and inode for every name it looked up until memory pressure
     // evicts them, and libfuse 2 keeps its own node for each until the kernel forgets it:
     // dropping the kernel's dentries (root only) shows how much of the daemon's memory is that.
-    const forgotten = dropDentries() ? await settledMemory(daemon) : undefined;
+    const forgotten = dropPageCache("dentries") ? await settledMemory(daemon) : undefined;
     if (forgotten) console.error(`after the kernel dropped its dentries: ${fmtMemory(forgotten)}`);
     const indexMiB = Number(
       spawnSync("du", ["-sm", join(scratch, "state", "manifest-index")], { encoding: "utf8" }).stdout.split(
@@ -265,16 +266,6 @@ main().catch((err: unknown) => {
   console.error(err);
   process.exitCode = 1;
 });
-
-/** Asks the kernel to drop its dentry and inode caches (FORGETs reach the daemon); false when not allowed. */
-function dropDentries(): boolean {
-  try {
-    writeFileSync("/proc/sys/vm/drop_caches", "2\n");
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The daemon's memory once it has handled the kernel's FORGETs (a few seconds for millions). */
 async function settledMemory(pid: number): Promise<MemoryParts> {

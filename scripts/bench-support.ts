@@ -92,12 +92,14 @@ export async function writeSmallFiles(dir: string, count: number, bytes: number)
 
 /**
  * Flushes dirty pages and drops the page cache (needs root), so a measurement neither pays
- * for the previous one's writeback nor reads what it left in memory. False when not allowed.
+ * for the previous one's writeback nor reads what it left in memory; `"dentries"` drops only
+ * the kernel's dentries and inodes (a FUSE daemon then gets FORGETs for the names it served).
+ * False when not allowed.
  */
-export function dropPageCache(): boolean {
+export function dropPageCache(what: "all" | "dentries" = "all"): boolean {
   spawnSync("sync");
   try {
-    writeFileSync("/proc/sys/vm/drop_caches", "3");
+    writeFileSync("/proc/sys/vm/drop_caches", what === "all" ? "3" : "2");
     return true;
   } catch {
     return false;
@@ -264,6 +266,11 @@ export function commitLine(): string {
       ).stdout ?? ""
     ).trim() !== "";
   return `commit ${sha}${dirty ? " with uncommitted changes" : ""}`;
+}
+
+/** "2026-12-04, <machine>; load average at the end …": the opening of a section run beside other work. */
+export function sharedRunLine(): string {
+  return `${today()}, ${machineLine()}; load average at the end ${loadLine()} (a shared machine: other jobs ran). ${commitLine()}`;
 }
 
 /** Peak RSS (VmHWM) of a live process in MiB, since it started or since its clear_refs was reset. */

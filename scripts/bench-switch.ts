@@ -20,16 +20,13 @@ import { PhysicalKey } from "../src/manifest/physical-key.js";
 import { parseRegistryUrl } from "../src/manifest/registry-url.js";
 import { openRegistry, Stores } from "../src/storage/stores.js";
 import {
-  commitLine,
   fmtSeconds,
   intOption,
-  loadLine,
-  machineLine,
   REPO_ROOT,
   timeCommand,
-  today,
   writeSection,
   QUILT_BIN,
+  sharedRunLine,
 } from "./bench-support.js";
 
 const START = "<!-- bench-switch:start -->";
@@ -124,7 +121,7 @@ async function main(): Promise<void> {
       START,
       "## `quilt switch` on a large package (scripts/bench-switch.ts)",
       "",
-      `${today()}, ${machineLine()}; load average at the end ${loadLine()} (a shared machine: other jobs ran). ${commitLine()}`,
+      sharedRunLine(),
       "",
       `A local registry, ${entries.toLocaleString("en")} entries in directories of ${PER_DIR.toLocaleString("en")}, v1 and v2 differing in one file; no file is read. ` +
         `Median of ${runs} runs of the whole CLI command (a Node start included), alternating the versions.`,

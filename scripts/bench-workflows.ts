@@ -11,16 +11,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { JsonValue } from "../src/manifest/json-value.js";
 import { JsonSchema } from "../src/workflows/json-schema.js";
-import {
-  commitLine,
-  fmtSeconds,
-  intOption,
-  loadLine,
-  machineLine,
-  REPO_ROOT,
-  today,
-  writeSection,
-} from "./bench-support.js";
+import { fmtSeconds, intOption, REPO_ROOT, writeSection, sharedRunLine } from "./bench-support.js";
 
 const START = "<!-- bench-workflows:start -->";
 const END = "<!-- bench-workflows:end -->";
@@ -82,7 +73,7 @@ async function main(): Promise<void> {
     START,
     "## Workflow entries_schema check on a large package (scripts/bench-workflows.ts)",
     "",
-    `${today()}, ${machineLine()}; load average at the end ${loadLine()} (a shared machine: other jobs ran). ${commitLine()}`,
+    sharedRunLine(),
     "",
     `${n.toLocaleString("en")} entries checked against one entries_schema (a pattern on each logical key, a bound on each size; every entry passes, so the whole list is checked). ` +
       "Only the check is timed; peak RSS is the whole process's, the list of entries included " +

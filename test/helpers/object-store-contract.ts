@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { isQuiltError, type ErrorCode } from "../../src/errors.js";
+import { MemoryStore } from "../../src/storage/memory-store.js";
 import type { ListEntry, ObjectStore } from "../../src/storage/object-store.js";
 
 /** Knobs a contract test may turn when it asks for a store. */
@@ -24,6 +25,33 @@ export interface StoreUnderTest {
   /** A key prefix no other test uses, ending with "/". */
   prefix: string;
   cleanup?: () => Promise<void>;
+}
+
+/**
+ * The memory store as the contract drives it (its knobs as constructor options), for the
+ * memory store's own run and for wrappers run over it.
+ */
+export function memoryContractTarget(
+  name: string,
+  wrap: (store: MemoryStore) => ObjectStore = (store) => store,
+): ContractTarget {
+  return {
+    name,
+    make: async (knobs = {}) => ({
+      store: wrap(
+        new MemoryStore({
+          multipartThreshold: knobs.multipartThreshold,
+          partSize: knobs.partSize,
+          listPageSize: knobs.listPageSize,
+        }),
+      ),
+      bucket: "bkt",
+      prefix: "t/",
+    }),
+    versioned: true,
+    multipart: { threshold: 1024, partSize: 1024, etagHasPartCount: true },
+    reportsSha256: true,
+  };
 }
 
 export interface ContractTarget {

@@ -4,25 +4,14 @@
 import { describe, expect, it } from "vitest";
 import { CountingStore } from "../../src/storage/counting-store.js";
 import { MemoryStore } from "../../src/storage/memory-store.js";
-import { objectStoreContract, patterned, streamBytes } from "../helpers/object-store-contract.js";
+import {
+  memoryContractTarget,
+  objectStoreContract,
+  patterned,
+  streamBytes,
+} from "../helpers/object-store-contract.js";
 
-objectStoreContract({
-  name: "counting over memory",
-  make: async (knobs = {}) => ({
-    store: new CountingStore(
-      new MemoryStore({
-        multipartThreshold: knobs.multipartThreshold,
-        partSize: knobs.partSize,
-        listPageSize: knobs.listPageSize,
-      }),
-    ),
-    bucket: "bkt",
-    prefix: "t/",
-  }),
-  versioned: true,
-  multipart: { threshold: 1024, partSize: 1024, etagHasPartCount: true },
-  reportsSha256: true,
-});
+objectStoreContract(memoryContractTarget("counting over memory", (store) => new CountingStore(store)));
 
 describe("CountingStore", () => {
   it("counts a stream's bytes as its reader takes them, and a range's GET", async () => {

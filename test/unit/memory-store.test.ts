@@ -5,25 +5,12 @@ import {
   collect,
   expectCode,
   names,
+  memoryContractTarget,
   objectStoreContract,
   patterned,
 } from "../helpers/object-store-contract.js";
 
-objectStoreContract({
-  name: "memory",
-  make: async (knobs = {}) => ({
-    store: new MemoryStore({
-      multipartThreshold: knobs.multipartThreshold,
-      partSize: knobs.partSize,
-      listPageSize: knobs.listPageSize,
-    }),
-    bucket: "bkt",
-    prefix: "t/",
-  }),
-  versioned: true,
-  multipart: { threshold: 1024, partSize: 1024, etagHasPartCount: true },
-  reportsSha256: true,
-});
+objectStoreContract(memoryContractTarget("memory"));
 
 describe("MemoryStore", () => {
   const loc = { bucket: "b", key: "k" };
