@@ -11,8 +11,10 @@
 //   node --import tsx scripts/bench-binding-floor.ts MOUNTPOINT COUNT
 // prints "ready" once mounted and unmounts on SIGTERM.
 import FuseImport from "@cocalc/fuse-native";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { daemonEnv, daemonNodeOptions } from "../src/daemon/lifecycle.js";
@@ -81,13 +83,13 @@ function serve(mountpoint: string, count: number): void {
   process.on("SIGTERM", () => fuse.unmount(() => process.exit(0)));
 }
 
-export interface BindingFloor {
+export interface FloorMount {
   pid: number;
   stop(): Promise<void>;
 }
 
 /** Starts the floor filesystem on `mountpoint` (an empty directory) in a child process. */
-export async function startBindingFloor(mountpoint: string, count: number): Promise<BindingFloor> {
+export async function startBindingFloor(mountpoint: string, count: number): Promise<FloorMount> {
   const child = spawn(
     process.execPath,
     [...daemonNodeOptions(), "--import", "tsx", fileURLToPath(import.meta.url), mountpoint, String(count)],
@@ -102,6 +104,50 @@ export async function startBindingFloor(mountpoint: string, count: number): Prom
     async stop() {
       const exited = once(child, "exit");
       child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/**
+ * Compiles scripts/libfuse-floor.c (libfuse 2 in C, no Node) into `dir`; undefined, with the
+ * reason on stderr, where gcc or libfuse's headers are missing.
+ */
+export function buildLibfuseFloor(dir: string): string | undefined {
+  const flags = spawnSync("pkg-config", ["--cflags", "--libs", "fuse"], { encoding: "utf8" });
+  const bin = join(dir, "libfuse-floor");
+  const source = fileURLToPath(new URL("./libfuse-floor.c", import.meta.url));
+  const cc =
+    flags.status === 0
+      ? spawnSync("gcc", ["-O2", "-o", bin, source, ...flags.stdout.trim().split(/\s+/)], {
+          encoding: "utf8",
+        })
+      : undefined;
+  if (cc?.status === 0) return bin;
+  console.error(`libfuse floor not built: ${cc ? cc.stderr || cc.error : "pkg-config fuse failed"}`);
+  return undefined;
+}
+
+/** Mounts the compiled libfuse floor in the foreground, in libfuse's multi-threaded loop or (`single`) its one-thread loop. */
+export async function startLibfuseFloor(
+  bin: string,
+  mountpoint: string,
+  count: number,
+  single: boolean,
+): Promise<FloorMount> {
+  const args = [mountpoint, "-f", ...(single ? ["-s"] : []), mountOptionString({ name: "libfuse-floor" })];
+  const child = spawn(bin, args, { stdio: "inherit", env: { ...process.env, FLOOR_COUNT: String(count) } });
+  const exited = once(child, "exit");
+  // fuse_main says nothing once mounted: wait for the directory to appear through it.
+  for (let waited = 0; !existsSync(join(mountpoint, "flat")); waited += 20) {
+    if (waited > 15_000 || child.exitCode !== null)
+      throw new Error(`the libfuse floor did not mount on ${mountpoint}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    pid: child.pid as number,
+    async stop() {
+      spawnSync("fusermount", ["-u", mountpoint]);
       await exited;
     },
   };
