@@ -1,0 +1,163 @@
+// The floor of a FUSE listing with our binding: a filesystem with no logic at all, one flat
+// directory whose names and attributes are answered from arrays built before mounting, on the
+// same binding (@cocalc/fuse-native, libfuse 2's high-level API) and the same mount options
+// as the daemon's mounts. Whatever a cold `ls -l` costs here is the binding's and the
+// kernel's: the hand-off of each lookup from libfuse's thread to Node's event loop and back.
+// scripts/bench-ls.ts lists it next to the daemon's mount to show how much of the cold
+// listing's cost the daemon could still remove.
+//
+// Run as a child process with the daemon's Node options (the daemon is one too), so the
+// bench's own event loop is not the one answering the kernel:
+//   node --import tsx scripts/bench-binding-floor.ts MOUNTPOINT COUNT
+// prints "ready" once mounted and unmounts on SIGTERM.
+import FuseImport from "@cocalc/fuse-native";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { daemonEnv, daemonNodeOptions } from "../src/daemon/lifecycle.js";
+import { mountOptionString } from "../src/fs/fuse-mount.js";
+import { bigEntrySize } from "../test/helpers/big-manifest.js";
+
+const Fuse = FuseImport as unknown as typeof FuseImport.default;
+type Stats = FuseImport.default.Stats;
+
+/** The name of the i-th file of the flat directory, as the bench's local copy and manifest name it. */
+export function flatName(i: number): string {
+  return `f${String(i).padStart(7, "0")}.bin`;
+}
+
+function serve(mountpoint: string, count: number): void {
+  const names = Array.from({ length: count }, (_, i) => flatName(i));
+  const now = new Date();
+  const base: Omit<Stats, "mode" | "size" | "nlink" | "ino"> = {
+    dev: 0,
+    rdev: 0,
+    blksize: 4096,
+    blocks: 0,
+    mtime: now,
+    atime: now,
+    ctime: now,
+    uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
+  };
+  const dir = { ...base, nlink: 2, size: 4096, mode: 0o40555 };
+  const files = names.map((_, i) => ({
+    ...base,
+    nlink: 1,
+    size: bigEntrySize(i),
+    mode: 0o100444,
+    ino: i + 16,
+  }));
+  const FLAT = "/flat/";
+  const ops: FuseImport.default.OPERATIONS = {
+    readdir: (path, cb) => cb(0, path === "/" ? ["flat"] : names),
+    getattr(path, cb) {
+      if (path === "/") return cb(0, { ...dir, ino: 1 });
+      if (path === "/flat") return cb(0, { ...dir, ino: 2 });
+      const i = path.startsWith(FLAT) ? Number(path.slice(FLAT.length + 1, FLAT.length + 8)) : NaN;
+      const attr = files[i];
+      return attr && names[i] === path.slice(FLAT.length) ? cb(0, attr) : cb(Fuse.ENOENT);
+    },
+    // As the daemon: ls's security.* and system.* questions are answered "not supported".
+    getxattr: (_path, _name, _size, cb) => cb(Fuse.EOPNOTSUPP),
+    listxattr: (_path, cb) => cb(0, []),
+  };
+  class FloorFuse extends Fuse {
+    _fuseOptions(): string {
+      return mountOptionString({ name: "binding-floor" });
+    }
+  }
+  // No timer per operation, as for the daemon's tree operations (the binding takes false; its
+  // types only admit a number).
+  const fuse = new FloorFuse(mountpoint, ops, { timeout: false as unknown as number });
+  fuse.mount((err: Error | null) => {
+    if (err) {
+      console.error(err);
+      process.exit(1);
+    }
+    console.log("ready");
+  });
+  process.on("SIGTERM", () => fuse.unmount(() => process.exit(0)));
+}
+
+export interface FloorMount {
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts the floor filesystem on `mountpoint` (an empty directory) in a child process. */
+export async function startBindingFloor(mountpoint: string, count: number): Promise<FloorMount> {
+  const child = spawn(
+    process.execPath,
+    [...daemonNodeOptions(), "--import", "tsx", fileURLToPath(import.meta.url), mountpoint, String(count)],
+    // The daemon's Node options and environment, so only the filesystem differs.
+    { stdio: ["ignore", "pipe", "inherit"], env: daemonEnv(process.env) },
+  );
+  const lines = createInterface({ input: child.stdout });
+  const [line] = (await Promise.race([once(lines, "line"), once(child, "exit")])) as [unknown];
+  if (line !== "ready") throw new Error(`the binding-floor filesystem did not mount on ${mountpoint}`);
+  return {
+    pid: child.pid as number,
+    async stop() {
+      const exited = once(child, "exit");
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+/**
+ * Compiles scripts/libfuse-floor.c (libfuse 2 in C, no Node) into `dir`; undefined, with the
+ * reason on stderr, where gcc or libfuse's headers are missing.
+ */
+export function buildLibfuseFloor(dir: string): string | undefined {
+  const flags = spawnSync("pkg-config", ["--cflags", "--libs", "fuse"], { encoding: "utf8" });
+  const bin = join(dir, "libfuse-floor");
+  const source = fileURLToPath(new URL("./libfuse-floor.c", import.meta.url));
+  const cc =
+    flags.status === 0
+      ? spawnSync("gcc", ["-O2", "-o", bin, source, ...flags.stdout.trim().split(/\s+/)], {
+          encoding: "utf8",
+        })
+      : undefined;
+  if (cc?.status === 0) return bin;
+  console.error(`libfuse floor not built: ${cc ? cc.stderr || cc.error : "pkg-config fuse failed"}`);
+  return undefined;
+}
+
+/** Mounts the compiled libfuse floor in the foreground, in libfuse's multi-threaded loop or (`single`) its one-thread loop. */
+export async function startLibfuseFloor(
+  bin: string,
+  mountpoint: string,
+  count: number,
+  single: boolean,
+): Promise<FloorMount> {
+  const args = [mountpoint, "-f", ...(single ? ["-s"] : []), mountOptionString({ name: "libfuse-floor" })];
+  const child = spawn(bin, args, { stdio: "inherit", env: { ...process.env, FLOOR_COUNT: String(count) } });
+  const exited = once(child, "exit");
+  // fuse_main says nothing once mounted: wait for the directory to appear through it.
+  for (let waited = 0; !existsSync(join(mountpoint, "flat")); waited += 20) {
+    if (waited > 15_000 || child.exitCode !== null)
+      throw new Error(`the libfuse floor did not mount on ${mountpoint}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    pid: child.pid as number,
+    async stop() {
+      spawnSync("fusermount", ["-u", mountpoint]);
+      await exited;
+    },
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [mountpoint, count] = process.argv.slice(2);
+  if (!mountpoint || !count) {
+    console.error("usage: node --import tsx scripts/bench-binding-floor.ts MOUNTPOINT COUNT");
+    process.exit(2);
+  }
+  serve(mountpoint, Number(count));
+}
