@@ -156,8 +156,8 @@ export class Daemon {
     r: MountRecord,
     check?: (version: IndexedVersion) => void,
   ): Promise<PackageMount> {
-    const { version, time, manifestBytes } = await this.versions.load(r, check);
-    const m = new PackageMount(r, version, this.cache, this.versions.recordStores(r).stores);
+    const { version, record, time, manifestBytes } = await this.versions.load(r, check);
+    const m = new PackageMount(record, version, this.cache, this.versions.recordStores(record).stores);
     m.manifestBytes = manifestBytes;
     await m.mount(time);
     this.mounts.set(r.mountpoint, m);

@@ -24,6 +24,15 @@ export interface MountRecord {
   /** "strict": serve no unverified byte (see BlockCache's strict reads); absent: the default. */
   verify?: "strict";
   mountedAt: string;
+  /**
+   * The served version's time (its manifest's last modification, ISO 8601): every file's
+   * mtime in the mount. Kept so a restart shows the same times and asks S3 nothing for a
+   * version already indexed; absent until known (records of older daemons, or the registry
+   * did not answer), then asked of the registry at the next load.
+   */
+  versionTime?: string;
+  /** Its manifest's size in bytes, shown by `quilt mount` and `quilt mounts --json`. */
+  manifestBytes?: number;
   /** The version served before the last `quilt switch`: where `quilt switch --previous` goes. */
   previous?: MountVersion;
 }

@@ -60,7 +60,8 @@ export function switchSpec(record: MountRecord, spec: string): PackageSpec {
 
 /** The mount's record once switched to `version`: what it served becomes its previous version. */
 export function switchedRecord(record: MountRecord, version: MountVersion): MountRecord {
-  const { previous: _dropped, tag: _tag, ...rest } = record;
+  // The tag, time and manifest size were the old version's.
+  const { previous: _dropped, tag: _tag, versionTime: _time, manifestBytes: _bytes, ...rest } = record;
   return {
     ...rest,
     name: version.name,
@@ -74,6 +75,15 @@ export function switchedRecord(record: MountRecord, version: MountVersion): Moun
   };
 }
 
+/** A record's version opened, with the record to keep (its version's time and manifest size filled in once known). */
+export interface LoadedVersion {
+  version: IndexedVersion;
+  record: MountRecord;
+  /** Every file's mtime: the manifest's time, or now while it is not known. */
+  time: Date;
+  manifestBytes: number | null;
+}
+
 /** What a switch needs of the daemon: versions resolved and loaded in a record's registry and S3 context. */
 export interface VersionLoader {
   /** The top hash a spec names. */
@@ -82,10 +92,7 @@ export interface VersionLoader {
    * The record's version, opened from the manifest index (indexed from its manifest, verified
    * against its top hash), and the version's time; `check` may refuse it.
    */
-  load(
-    r: MountRecord,
-    check: (version: IndexedVersion) => void,
-  ): Promise<{ version: IndexedVersion; time: Date; manifestBytes: number | null }>;
+  load(r: MountRecord, check: (version: IndexedVersion) => void): Promise<LoadedVersion>;
   /** Refuses a caller whose credentials are not the daemon's (see checkCredentials). */
   checkCredentials(r: MountRecord, caller: string | undefined): void;
 }
@@ -124,12 +131,13 @@ export async function switchMount(
   const next = switchedRecord(r, version);
   const {
     version: opened,
+    record,
     time,
     manifestBytes,
   } = await loader.load(next, (v) => {
     if (v.readsS3) loader.checkCredentials(r, req.credentials);
   });
-  const { stillOpen } = await m.switchTo(next, opened, time);
+  const { stillOpen } = await m.switchTo(record, opened, time);
   m.manifestBytes = manifestBytes;
   return { unchanged: false, stillOpen };
 }

@@ -1,6 +1,7 @@
 // Where a mount's versions come from: each mount reads through its own S3 context (one
 // Stores per context, never the daemon's own: the shell that started the daemon is not the
 // caller), and a version is opened from the manifest index, indexed once.
+import { log } from "../log.js";
 import type { Session } from "../session.js";
 import { parseRegistryUrl } from "../manifest/registry-url.js";
 import { type ManifestIndex, versionKey } from "../storage/manifest-index.js";
@@ -8,7 +9,7 @@ import { manifestKey } from "../storage/registry-layout.js";
 import type { Stores } from "../storage/stores.js";
 import { type IndexedVersion, openIndexedVersion } from "./indexed-version.js";
 import type { MountRecord } from "./mount-records.js";
-import type { VersionLoader } from "./mount-switch.js";
+import type { LoadedVersion, VersionLoader } from "./mount-switch.js";
 import {
   checkCredentials,
   credentialsFingerprint,
@@ -48,19 +49,36 @@ export class MountVersions {
    * verified against its top hash, when it never was), and the version's time; `check` may
    * refuse it.
    */
-  async load(
-    r: MountRecord,
-    check?: (version: IndexedVersion) => void,
-  ): Promise<{ version: IndexedVersion; time: Date; manifestBytes: number | null }> {
+  async load(r: MountRecord, check?: (version: IndexedVersion) => void): Promise<LoadedVersion> {
     const { registry } = this.recordStores(r);
     const version = await openIndexedVersion(this.manifests, registry, r.name, r.topHash as never);
     this.manifests.touch(versionKey(version.id));
     check?.(version);
     // The version's time is when its manifest was written; its size is shown by `quilt mount`.
-    const head = await registry.store
-      .head({ bucket: registry.bucket, key: manifestKey("v1", r.name, r.topHash) })
-      .catch(() => undefined);
-    return { version, time: head?.lastModified ?? new Date(), manifestBytes: head?.size ?? null };
+    // Both are kept in the record once known: a restart then asks the registry nothing (for
+    // an S3 registry, not even loading the SDK) and the files keep their mtimes.
+    let known =
+      r.versionTime !== undefined
+        ? { versionTime: r.versionTime, manifestBytes: r.manifestBytes }
+        : undefined;
+    if (known === undefined) {
+      const head = await registry.store
+        .head({ bucket: registry.bucket, key: manifestKey("v1", r.name, r.topHash) })
+        .catch((err: unknown) =>
+          log().warn(
+            { err, name: r.name, topHash: r.topHash },
+            "could not read the manifest's time; the files show the time of this mount until it is known",
+          ),
+        );
+      if (head?.lastModified)
+        known = { versionTime: head.lastModified.toISOString(), manifestBytes: head.size };
+    }
+    return {
+      version,
+      record: known ? { ...r, ...known } : r,
+      time: known ? new Date(known.versionTime) : new Date(),
+      manifestBytes: known?.manifestBytes ?? null,
+    };
   }
 
   /** How a switch resolves and loads versions: through the mount's own registry and S3 context. */

@@ -3,6 +3,7 @@
 // the same place, the cache is consistent (the bytes the daemon counts are the bytes of
 // the block files on disk) and every file reads correctly again, the interrupted one too.
 import { spawn, type ChildProcess } from "node:child_process";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fusermountUnmount, mountState } from "../../src/fs/mount-table.js";
@@ -153,6 +154,22 @@ describe.skipIf(unavailable !== null)("daemon: kill -9 during reads, then restar
       state: string;
     }[];
     expect(listed.map((m) => [m.mountpoint, m.state])).toEqual([[mnt, "mounted"]]);
+    expect(await mountDifferences(mnt, FILES)).toEqual([]);
+  });
+
+  it("restores an indexed version without a request to S3, its files keeping their times", async () => {
+    const before = await stat(join(mnt, "README.md"));
+    await box.kill9();
+    const seen = proxy.requests.length;
+    await box.ok(["daemon", "start"]);
+    expect(await mountState(mnt)).toBe("live");
+    // Nothing asked of S3 by the restore: the version's time and manifest size are in the mount's record.
+    expect(proxy.requests.slice(seen).map((r) => `${r.method} ${r.key}`)).toEqual([]);
+    expect((await stat(join(mnt, "README.md"))).mtimeMs).toBe(before.mtimeMs);
+    const listed = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as {
+      manifestBytes: number | null;
+    }[];
+    expect(listed[0]?.manifestBytes).toBeGreaterThan(0);
     expect(await mountDifferences(mnt, FILES)).toEqual([]);
   });
 });

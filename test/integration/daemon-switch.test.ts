@@ -54,6 +54,7 @@ interface Listed {
   topHash: string;
   state: string;
   previous: { package: string; name: string; tag?: string; topHash: string } | null;
+  manifestBytes: number | null;
 }
 
 describe.skipIf(unavailable !== null)("quilt switch", () => {
@@ -178,6 +179,9 @@ describe.skipIf(unavailable !== null)("quilt switch", () => {
     await box.ok(["daemon", "start"]);
     expect(await listed()).toMatchObject({ package: `${name}:v2`, topHash: v2, previous: { topHash: v1 } });
     expect(await mountDifferences(mnt, V2)).toEqual([]);
+    // The record kept v2's manifest size and time, not v1's (the other mount serves v1).
+    const v1Bytes = (await listed(other)).manifestBytes;
+    expect((await listed()).manifestBytes).not.toBe(v1Bytes);
 
     const back = await box.ok(["switch", mnt, "--previous"]);
     expect(back.stdout).toContain(`Switched ${mnt} to ${name}:v1 (${v1.slice(0, 9)})`);
@@ -188,6 +192,7 @@ describe.skipIf(unavailable !== null)("quilt switch", () => {
       topHash: v1,
       previous: { package: `${name}:v2`, topHash: v2 },
     });
+    expect((await listed()).manifestBytes).toBe(v1Bytes);
     // A second --previous goes forward again; switching to what is served changes nothing.
     await box.ok(["switch", mnt, "--previous"]);
     expect(await mountDifferences(mnt, V2)).toEqual([]);
