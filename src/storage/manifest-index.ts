@@ -49,6 +49,7 @@ import {
   type VersionId,
 } from "./manifest-index-keys.js";
 import { VersionWriter } from "./manifest-index-writer.js";
+import { DROP_BATCH_RECORDS } from "./manifest-index-drop.js";
 
 export { INDEX_FORMAT, versionKey, type VersionId } from "./manifest-index-keys.js";
 
@@ -151,7 +152,7 @@ export class ManifestIndex {
 
   /** Starts writing version `id` entry by entry (its header last, by `finish`). */
   writer(id: VersionId, pagesPerTransaction?: number): VersionWriter {
-    return new VersionWriter(this.db, id, (vid) => this.removeVersion(vid), pagesPerTransaction);
+    return new VersionWriter(this.db, id, (vid) => this.drop(vid), pagesPerTransaction);
   }
 
   /** How many records version `id` has (complete or not): for tests of builds cut short. */
@@ -208,12 +209,80 @@ export class ManifestIndex {
     }
   }
 
-  /** Forgets a version (a damaged or evicted one is indexed again at its next mount). */
+  /**
+   * Forgets a version (a damaged one, indexed again at its next mount): hidden first, then
+   * removed in bounded transactions, blocking this thread throughout. Eviction removes in
+   * batches with the event loop running between them instead (manifest-index-drop.ts).
+   */
   drop(vid: Buffer): void {
+    this.hide(vid);
+    this.removeAll(vid);
+  }
+
+  /**
+   * The first step of a drop: the version stops being trusted (its header goes, which alone
+   * makes it visible, and its usage record with it); its other records are left for
+   * `removeSome`, and are found again by `survey` should the process die first.
+   */
+  hide(vid: Buffer): void {
     this.db.transactionSync(() => {
-      this.removeVersion(vid);
+      this.db.removeSync(recordKey(vid, TAG_HEADER, 0));
       this.usage.removeSync(vid);
     });
+  }
+
+  /** Removes up to `max` records of version `vid` in one write transaction; returns how many (0: none was left). */
+  removeSome(vid: Buffer, max: number): number {
+    const end = Buffer.concat([vid, Buffer.from([0xff])]);
+    return this.db.transactionSync(() => {
+      const keys = [...this.db.getKeys({ start: vid, end, ...(Number.isFinite(max) && { limit: max }) })];
+      for (const key of keys) this.db.removeSync(key);
+      return keys.length;
+    });
+  }
+
+  /**
+   * Removes every record of `vid` in transactions of DROP_BATCH_RECORDS: in one, a
+   * million-entry version (~70,000 pages freed) fails with LMDB's MDB_TXN_FULL and nothing
+   * is removed (scripts/bench-index-drop.ts).
+   */
+  private removeAll(vid: Buffer): void {
+    while (this.removeSome(vid, DROP_BATCH_RECORDS) === DROP_BATCH_RECORDS);
+  }
+
+  /** Whether version `vid` has its header record (a complete build: written last). */
+  isComplete(vid: Buffer): boolean {
+    return this.db.doesExist(recordKey(vid, TAG_HEADER, 0));
+  }
+
+  /**
+   * Every version holding records, found by one seek per version (not a scan of every key,
+   * which would map every leaf page of the index): complete versions without a usage record
+   * (indexed before usage was recorded) are given one at time 0, so eviction finds them first,
+   * and versions without a header are listed as `incomplete` (a build or a drop cut short;
+   * at a daemon's start nothing is building, so their records are leftovers to remove).
+   */
+  survey(): { adopted: Buffer[]; incomplete: Buffer[] } {
+    const adopted: Buffer[] = [];
+    const incomplete: Buffer[] = [];
+    let start = Buffer.alloc(0);
+    for (;;) {
+      const key = first(this.db.getKeys({ start, limit: 1 }));
+      if (key === undefined) break;
+      // The named databases ("usage") are keys of the main one too: step over them.
+      if (key.length !== ID_BYTES + 5) {
+        start = Buffer.concat([key, Buffer.from([0])]);
+        continue;
+      }
+      const vid = Buffer.from(key.subarray(0, ID_BYTES));
+      if (!this.isComplete(vid)) incomplete.push(vid);
+      else if (this.usage.get(vid) === undefined) adopted.push(vid);
+      // Tags are below 0xff: vid + 0xff sorts after every record of vid, before the next version's.
+      start = Buffer.concat([vid, Buffer.from([0xff])]);
+    }
+    if (adopted.length > 0)
+      this.usage.transactionSync(() => adopted.forEach((vid) => this.usage.putSync(vid, 0)));
+    return { adopted, incomplete };
   }
 
   /** Records that a mount opened or let go of the version now (for least-recently-used eviction). */
@@ -223,25 +292,15 @@ export class ManifestIndex {
 
   /**
    * The versions with a header (complete builds: a build in progress writes its header last),
-   * from the usage records, which every version opened by a mount has. Reading them maps a
-   * few pages; a scan of every key (`scan`) would map every leaf page of the index into the
-   * daemon (hundreds of MiB of its RSS for ten million-entry versions), so only `quilt cache
-   * clear` asks for one, to find versions indexed before usage was recorded.
+   * from the usage records, which every version opened by a mount has (and, after `survey`,
+   * every version indexed before usage was recorded).
    */
-  versions(opts: { scan?: boolean } = {}): IndexedVersionInfo[] {
-    const out = new Map<string, IndexedVersionInfo>();
+  versions(): IndexedVersionInfo[] {
+    const out: IndexedVersionInfo[] = [];
     for (const { key, value } of this.usage.getRange()) {
-      if (key.length === ID_BYTES && this.db.doesExist(recordKey(key, TAG_HEADER, 0)))
-        out.set(key.toString("hex"), { vid: Buffer.from(key), usedAt: value });
+      if (key.length === ID_BYTES && this.isComplete(key)) out.push({ vid: Buffer.from(key), usedAt: value });
     }
-    if (opts.scan) {
-      for (const key of this.db.getKeys()) {
-        if (key.length !== ID_BYTES + 5 || key[ID_BYTES] !== TAG_HEADER) continue;
-        const vid = Buffer.from(key.subarray(0, ID_BYTES));
-        if (!out.has(vid.toString("hex"))) out.set(vid.toString("hex"), { vid, usedAt: 0 });
-      }
-    }
-    return [...out.values()];
+    return out;
   }
 
   /**
@@ -266,11 +325,6 @@ export class ManifestIndex {
     } catch {
       return 0;
     }
-  }
-
-  private removeVersion(vid: Buffer): void {
-    const end = Buffer.concat([vid, Buffer.from([0xff])]);
-    for (const key of this.db.getKeys({ start: vid, end })) this.db.remove(key);
   }
 
   private record(vid: Buffer, tag: number, ino: number, quiet = false): Buffer | undefined {
@@ -300,4 +354,9 @@ export class ManifestIndex {
     this.drop(vid);
     return damaged(what);
   }
+}
+
+function first<T>(items: Iterable<T>): T | undefined {
+  for (const item of items) return item;
+  return undefined;
 }
