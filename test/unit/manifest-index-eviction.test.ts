@@ -9,6 +9,7 @@ import { IndexedTree } from "../../src/fs/indexed-tree.js";
 import type { Manifest } from "../../src/manifest/manifest.js";
 import { ManifestIndex, versionKey, type VersionId } from "../../src/storage/manifest-index.js";
 import { evictVersions } from "../../src/storage/manifest-index-eviction.js";
+import { IndexUpkeep } from "../../src/daemon/index-upkeep.js";
 import { indexSizeBytes } from "../../src/config.js";
 import { fsManifest, type FileSpec } from "../helpers/fs-fixtures.js";
 
@@ -119,6 +120,17 @@ describe("evictVersions", () => {
     expect(index.header(unknown.id)).toBeUndefined();
     expect(index.recordCount(unknown.id)).toBe(0);
     expect(index.header(used.id)).toBeDefined();
+  });
+
+  it("a starting daemon's upkeep finds a version with no usage record: over the bound, it goes first", async () => {
+    const unknown = version(2);
+    index.build(unknown.id, unknown.manifest);
+    const used = indexAt(1, 5000);
+    const upkeep = new IndexUpkeep(index, index.usedBytes() - 1, () => []);
+    upkeep.start();
+    expect((await upkeep.evict())?.dropped).toEqual([unknown.hex]);
+    expect(index.header(used.id)).toBeDefined();
+    expect(index.recordCount(unknown.id)).toBe(0);
   });
 
   it("leaves a build in progress alone: only versions with a header are listed", async () => {
