@@ -50,6 +50,7 @@ import {
 } from "./manifest-index-keys.js";
 import { VersionWriter } from "./manifest-index-writer.js";
 import { DROP_BATCH_RECORDS } from "./manifest-index-drop.js";
+import { surveyIndex, type IndexSurvey } from "./manifest-index-survey.js";
 
 export { INDEX_FORMAT, versionKey, type VersionId } from "./manifest-index-keys.js";
 
@@ -210,20 +211,17 @@ export class ManifestIndex {
   }
 
   /**
-   * Forgets a version (a damaged one, indexed again at its next mount): hidden first, then
-   * removed in bounded transactions, blocking this thread throughout. Eviction removes in
-   * batches with the event loop running between them instead (manifest-index-drop.ts).
+   * Forgets a version (a damaged one, or what a build left): hidden, then removed in
+   * transactions of DROP_BATCH_RECORDS, this thread blocked throughout (eviction yields
+   * between them: manifest-index-drop.ts). In one transaction a million-entry version fails
+   * (LMDB's MDB_TXN_FULL: ~70,000 pages freed) and nothing is removed.
    */
   drop(vid: Buffer): void {
     this.hide(vid);
-    this.removeAll(vid);
+    while (this.removeSome(vid, DROP_BATCH_RECORDS) === DROP_BATCH_RECORDS);
   }
 
-  /**
-   * The first step of a drop: the version stops being trusted (its header goes, which alone
-   * makes it visible, and its usage record with it); its other records are left for
-   * `removeSome`, and are found again by `survey` should the process die first.
-   */
+  /** A drop's first step: the header (which alone makes a version visible) and usage record go; the rest is `removeSome`'s. */
   hide(vid: Buffer): void {
     this.db.transactionSync(() => {
       this.db.removeSync(recordKey(vid, TAG_HEADER, 0));
@@ -231,7 +229,7 @@ export class ManifestIndex {
     });
   }
 
-  /** Removes up to `max` records of version `vid` in one write transaction; returns how many (0: none was left). */
+  /** Removes up to `max` records of version `vid` in one write transaction; returns how many. */
   removeSome(vid: Buffer, max: number): number {
     const end = Buffer.concat([vid, Buffer.from([0xff])]);
     return this.db.transactionSync(() => {
@@ -241,48 +239,14 @@ export class ManifestIndex {
     });
   }
 
-  /**
-   * Removes every record of `vid` in transactions of DROP_BATCH_RECORDS: in one, a
-   * million-entry version (~70,000 pages freed) fails with LMDB's MDB_TXN_FULL and nothing
-   * is removed (scripts/bench-index-drop.ts).
-   */
-  private removeAll(vid: Buffer): void {
-    while (this.removeSome(vid, DROP_BATCH_RECORDS) === DROP_BATCH_RECORDS);
-  }
-
   /** Whether version `vid` has its header record (a complete build: written last). */
   isComplete(vid: Buffer): boolean {
     return this.db.doesExist(recordKey(vid, TAG_HEADER, 0));
   }
 
-  /**
-   * Every version holding records, found by one seek per version (not a scan of every key,
-   * which would map every leaf page of the index): complete versions without a usage record
-   * (indexed before usage was recorded) are given one at time 0, so eviction finds them first,
-   * and versions without a header are listed as `incomplete` (a build or a drop cut short;
-   * at a daemon's start nothing is building, so their records are leftovers to remove).
-   */
-  survey(): { adopted: Buffer[]; incomplete: Buffer[] } {
-    const adopted: Buffer[] = [];
-    const incomplete: Buffer[] = [];
-    let start = Buffer.alloc(0);
-    for (;;) {
-      const key = first(this.db.getKeys({ start, limit: 1 }));
-      if (key === undefined) break;
-      // The named databases ("usage") are keys of the main one too: step over them.
-      if (key.length !== ID_BYTES + 5) {
-        start = Buffer.concat([key, Buffer.from([0])]);
-        continue;
-      }
-      const vid = Buffer.from(key.subarray(0, ID_BYTES));
-      if (!this.isComplete(vid)) incomplete.push(vid);
-      else if (this.usage.get(vid) === undefined) adopted.push(vid);
-      // Tags are below 0xff: vid + 0xff sorts after every record of vid, before the next version's.
-      start = Buffer.concat([vid, Buffer.from([0xff])]);
-    }
-    if (adopted.length > 0)
-      this.usage.transactionSync(() => adopted.forEach((vid) => this.usage.putSync(vid, 0)));
-    return { adopted, incomplete };
+  /** What a daemon's start asks of its index: see manifest-index-survey.ts. */
+  survey(): IndexSurvey {
+    return surveyIndex(this.db, this.usage);
   }
 
   /** Records that a mount opened or let go of the version now (for least-recently-used eviction). */
@@ -354,9 +318,4 @@ export class ManifestIndex {
     this.drop(vid);
     return damaged(what);
   }
-}
-
-function first<T>(items: Iterable<T>): T | undefined {
-  for (const item of items) return item;
-  return undefined;
 }
