@@ -153,6 +153,14 @@ async function main(): Promise<void> {
           `| ${d.mode} | ${d.records.toLocaleString("en")} | ${d.failed ? `failed (${d.failed}), ${d.left.toLocaleString("en")} records left` : "dropped"} | ${d.freedMiB.toFixed(0)} MiB | ${ms(d.seconds * 1000)} | ${d.transactions} | ${ms(d.longestMs)} |`,
       ),
       `| longest wait, batches / one transaction | | | | | | ${(worst("batches") / worst("one transaction")).toFixed(3)}× |`,
+      ...(drops.some((d) => d.failed)
+        ? [
+            "",
+            "The drop in one transaction failed at this size: LMDB refused it (lmdb-js logs `del failed, MDB_TXN_FULL: Transaction has too many dirty pages`, then throws at the commit) after holding the thread for the time shown, and removed nothing. " +
+              "Before this change, eviction and `quilt cache clear` therefore could not drop a version this large at all (the daemon logged a warning and kept it), and a build's removal of what a killed build of such a version left, also one transaction, would fail the same way. " +
+              "The ratio compares the batches' longest wait with the time the failing transaction held the thread.",
+          ]
+        : []),
       END,
     ].join("\n");
     console.log(section);
