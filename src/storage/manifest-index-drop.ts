@@ -1,8 +1,9 @@
 // Removing a dropped version's records from the manifest index (manifest-index.ts) in
-// bounded batches. A million-entry version holds about 270 MB of records; removed in one
-// write transaction on the daemon's thread, every FUSE request of every mount waited for
-// it (scripts/bench-index-drop.ts measures how long). Here each transaction removes at
-// most a few dozen records, and the event loop runs between them.
+// bounded batches. A million-entry version holds about 270 MB of records (~70,000 pages);
+// removed in one write transaction, the daemon's thread (every FUSE request of every mount)
+// was held for the whole removal, and at that size LMDB refused the transaction after
+// 30-45 ms (MDB_TXN_FULL), leaving the version in place (scripts/bench-index-drop.ts). Here
+// each transaction removes at most a few dozen records, and the event loop runs between them.
 //
 // Crash safety: the caller hides the version first (ManifestIndex.hide: its header, which
 // alone makes it visible, goes in its own transaction), so from then on nothing trusts what
@@ -15,8 +16,8 @@ import type { ManifestIndex } from "./manifest-index.js";
 
 /**
  * Records per write transaction. Most records are pages of 256 file nodes (~64 KB), so a
- * batch frees a few MB: about a millisecond or two here (bench-index-drop's section in
- * docs/BENCHMARKS.md), while a million-entry version is still gone in a few hundred batches.
+ * batch frees a few MB: the longest wait was 3-5 ms here, cold, and a million-entry version
+ * is gone in about 90 batches, 40 ms in all (bench-index-drop's section in docs/BENCHMARKS.md).
  */
 export const DROP_BATCH_RECORDS = 64;
 
