@@ -12,7 +12,12 @@
 // build of that version removes anyway before writing.
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { pauseForTest } from "../test-pause.js";
-import type { ManifestIndex } from "./manifest-index.js";
+
+/** What a removal needs of the index (ManifestIndex.removeSome): one bounded write transaction. */
+export interface RecordRemover {
+  /** Removes up to `max` records of version `vid` in one write transaction; returns how many. */
+  removeSome(vid: Buffer, max: number): number;
+}
 
 /**
  * Records per write transaction. Most records are pages of 256 file nodes (~64 KB), so a
@@ -33,7 +38,7 @@ export interface DropProgress {
  * yielding to the event loop between transactions. `stop` is asked between them.
  */
 export async function removeInBatches(
-  index: ManifestIndex,
+  index: RecordRemover,
   vid: Buffer,
   opts: { batchRecords?: number; stop?: () => boolean } = {},
 ): Promise<DropProgress> {
