@@ -14,6 +14,7 @@
 import { log } from "../log.js";
 import { type ManifestIndex, versionKey } from "../storage/manifest-index.js";
 import { removeInBatches } from "../storage/manifest-index-drop.js";
+import type { IndexSurvey } from "../storage/manifest-index-survey.js";
 import { evictVersions, type IndexEviction } from "../storage/manifest-index-eviction.js";
 import type { TopHash } from "../types.js";
 import { betweenBuilds } from "./indexed-version.js";
@@ -41,7 +42,15 @@ export class IndexUpkeep {
    * records of versions a killed daemon left without a header are removed in the background.
    */
   start(): void {
-    const { adopted, incomplete } = this.index.survey();
+    let survey: IndexSurvey;
+    try {
+      survey = this.index.survey();
+    } catch (err) {
+      // Eviction then finds fewer versions, and leftovers wait: not a reason to refuse to start.
+      log().warn({ err }, "could not survey the manifest index");
+      return;
+    }
+    const { adopted, incomplete } = survey;
     if (adopted.length > 0)
       log().info(
         { versions: adopted.length },
