@@ -79,6 +79,27 @@ export function indexSizeBytes(env: NodeJS.ProcessEnv = process.env): number {
   return sizeFromEnv(env, "QUILT_INDEX_SIZE", "manifest index size", DEFAULT_INDEX_BYTES, "4G");
 }
 
+/** More parse workers than this is a typo, not a choice: the build's thread keeps up with about 8. */
+const MAX_INDEX_THREADS = 64;
+
+/**
+ * QUILT_INDEX_THREADS: parse workers for a large manifest's index build
+ * (storage/manifest-index-parsers.ts); 0 parses in the build's own thread, which costs less
+ * CPU in all on a fully loaded machine. Undefined when unset (one per core but one, 2 to 8).
+ * Anything but a whole number from 0 to 64 is refused, not replaced by the default.
+ */
+export function indexThreads(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const text = env.QUILT_INDEX_THREADS;
+  if (text === undefined || text.trim() === "") return undefined;
+  const n = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+  if (!(n <= MAX_INDEX_THREADS)) {
+    throw new QuiltError("EUSAGE", `Invalid QUILT_INDEX_THREADS=${JSON.stringify(text)}`, {
+      hint: `give the number of parse workers for a manifest's index build, 0 (parse in the build's own thread) to ${MAX_INDEX_THREADS}, or unset it for the default (one per core but one, 2 to 8)`,
+    });
+  }
+  return n;
+}
+
 function sizeFromEnv(
   env: NodeJS.ProcessEnv,
   name: string,

@@ -22,6 +22,7 @@ import { quoted } from "../untrusted-text.js";
 import { DEFAULT_PREFETCH_FILES } from "../api/cache-entries.js";
 import { ManifestIndex } from "../storage/manifest-index.js";
 import { evictVersions } from "../storage/manifest-index-eviction.js";
+import { removeInBatches } from "../storage/manifest-index-drop.js";
 
 /** What a clear did to the manifest index: versions dropped, and the file LMDB keeps at its largest size. */
 interface IndexCleared {
@@ -39,7 +40,7 @@ async function clearStoppedDaemon(
   env: NodeJS.ProcessEnv,
   all: boolean,
 ): Promise<IndexCleared | null> {
-  const index = clearStoppedIndex(paths);
+  const index = await clearStoppedIndex(paths);
   if (!existsSync(paths.index)) return index;
   const session = new Session({
     ...daemonSessionOptions(paths, env),
@@ -60,11 +61,13 @@ async function clearStoppedDaemon(
  * version it just opened gone: its reads then fail as on a damaged record and the next
  * mount indexes it again; no wrong byte is served.
  */
-function clearStoppedIndex(paths: DaemonPaths): IndexCleared | null {
+async function clearStoppedIndex(paths: DaemonPaths): Promise<IndexCleared | null> {
   if (!existsSync(paths.manifests)) return null;
   const index = ManifestIndex.open(paths.manifests);
   try {
-    const done = evictVersions(index, 0, new Set());
+    // Versions indexed before usage was recorded are listed too; what a killed daemon left half-written goes.
+    for (const vid of index.survey().incomplete) await removeInBatches(index, vid);
+    const done = await evictVersions(index, 0, new Set());
     return { dropped: done.dropped.length, usedBytes: done.usedBytes, fileBytes: index.fileBytes() };
   } finally {
     void index.close();

@@ -2,7 +2,7 @@
 // `run` is the daemon itself (foreground); `start` runs it detached.
 import type { Argv } from "yargs";
 import { indexStatsLine } from "./index-stats.js";
-import { cacheSizeBytes, parseSize, s3Timeouts } from "../config.js";
+import { cacheSizeBytes, indexSizeBytes, indexThreads, parseSize, s3Timeouts } from "../config.js";
 import { QuiltError } from "../errors.js";
 import { DaemonClient } from "../daemon/client.js";
 import {
@@ -41,6 +41,8 @@ export function cacheOptions<T>(y: Argv<T>) {
 export function daemonArgs(args: { cacheDir?: string; cacheSize?: string }): string[] {
   if (cacheBytes(args.cacheSize) === undefined) cacheSizeBytes(process.env);
   s3Timeouts(process.env);
+  indexSizeBytes(process.env);
+  indexThreads(process.env);
   return [
     ...(args.cacheDir ? ["--cache-dir", args.cacheDir] : []),
     ...(args.cacheSize ? ["--cache-size", args.cacheSize] : []),

@@ -14,7 +14,8 @@ import { dirname } from "node:path";
 import { makePrivateDir } from "../private-dir.js";
 import { PackageMount } from "./package-mount.js";
 import { ManifestIndex } from "../storage/manifest-index.js";
-import { indexSizeBytes } from "../config.js";
+import type { BuildOptions } from "../storage/manifest-index-build.js";
+import { indexSizeBytes, indexThreads } from "../config.js";
 import { IndexUpkeep } from "./index-upkeep.js";
 import type { IndexedVersion } from "./indexed-version.js";
 import { readMountRecords, writeMountRecords, type MountRecord } from "./mount-records.js";
@@ -65,15 +66,18 @@ export class Daemon {
     readonly manifests: ManifestIndex,
     private readonly env: NodeJS.ProcessEnv,
     indexBytes: number,
+    /** How a version's index build parses (QUILT_INDEX_THREADS). */
+    build: BuildOptions,
   ) {
     this.stopped = new Promise((r) => (this.resolveStopped = r));
-    this.versions = new MountVersions(session, manifests, env);
+    this.versions = new MountVersions(session, manifests, env, build);
     this.indexUpkeep = new IndexUpkeep(manifests, indexBytes, () => this.mounts.values());
   }
 
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const env = opts.env ?? process.env;
     const indexBytes = indexSizeBytes(env);
+    const threads = indexThreads(env);
     // Its cache settings and S3 timeouts from its environment (a bad value stops the start
     // here, not the first mount); its block cache's index in its state directory.
     const session = new Session({
@@ -91,6 +95,7 @@ export class Daemon {
       ManifestIndex.open(opts.paths.manifests),
       env,
       indexBytes,
+      threads === undefined ? {} : { threads },
     );
     d.server = new SocketServer(opts.paths.socket, daemonHandlers(d));
     try {
@@ -118,6 +123,8 @@ export class Daemon {
     // instead of starting another), but says it is not ready: `quilt daemon start` returns
     // only once the mounts of the previous daemon are back, and requests that change or
     // list mounts wait for the restore.
+    // Versions with no record of use are given one; what a killed daemon left half-written goes.
+    d.indexUpkeep.start();
     d.restoring = d.indexUpkeep.busy(() => d.restore()).finally(() => (d.ready = true));
     await d.restoring;
     log().info({ socket: opts.paths.socket, pid: process.pid }, "daemon started");
@@ -287,7 +294,7 @@ export class Daemon {
   /** Unmounts everything, closes the socket and the cache. Idempotent. */
   close(opts: { keepRecords?: boolean } = {}): Promise<void> {
     this.closing ??= (async () => {
-      this.indexUpkeep.stop();
+      const upkeep = this.indexUpkeep.stop();
       await this.server?.close();
       for (const m of this.mounts.values()) {
         await m.unmount(true).catch((err: unknown) => {
@@ -297,6 +304,7 @@ export class Daemon {
       this.mounts.clear();
       if (!opts.keepRecords) await writeMountRecords(this.paths.mounts, []);
       await this.session.close(); // the cache and every S3 context's connections
+      await upkeep; // a removal of records under way stops at its next batch
       await this.manifests.close();
       log().info("daemon stopped");
       this.resolveStopped();

@@ -114,7 +114,7 @@ export function daemonHandlers(d: ServedDaemon): Handlers {
     // And the manifest index of every version no mount uses (rebuilt from its manifest at its next mount).
     "cache-clear": async (p) => {
       await d.cache.clear({ all: p.all ?? false });
-      return { cleared: true, index: d.indexUpkeep.clear() };
+      return { cleared: true, index: await d.indexUpkeep.clear() };
     },
     shutdown: async () => {
       setImmediate(() => void d.close());

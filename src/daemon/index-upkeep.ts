@@ -1,13 +1,23 @@
 // The daemon's side of holding its manifest index to a size (storage/manifest-index-eviction.ts):
 // which versions must stay, and when eviction may run. A version is kept while a mount serves
-// it or may switch back to it (`quilt switch --previous`); eviction waits until no mount,
-// switch or restore is under way, since one of them may hold a version opened (or being
-// built) that no mount lists yet. Everything here runs on the daemon's one thread, and an
-// eviction is synchronous, so nothing opens a version while it runs.
+// it or may switch back to it (`quilt switch --previous`); eviction starts only while no
+// mount, switch or restore is under way, since one of them may hold a version opened (or
+// being built) that no mount lists yet, and stops before the next version once one starts.
+//
+// A dropped version's records are removed in batches with the event loop running between
+// them (storage/manifest-index-drop.ts), so FUSE requests of every mount are answered
+// meanwhile. The version is hidden first, in the same turn as the check that no mount is
+// starting; a mount of it that starts during the removal finds it not indexed and waits
+// for the removal (betweenBuilds) before indexing it again. Records a killed daemon left
+// (a drop or a build cut short) are found at start (ManifestIndex.survey) and removed the
+// same way; so are the records of a drop stopped by the daemon closing.
 import { log } from "../log.js";
 import { type ManifestIndex, versionKey } from "../storage/manifest-index.js";
+import { removeInBatches } from "../storage/manifest-index-drop.js";
+import type { IndexSurvey } from "../storage/manifest-index-survey.js";
 import { evictVersions, type IndexEviction } from "../storage/manifest-index-eviction.js";
 import type { TopHash } from "../types.js";
+import { betweenBuilds } from "./indexed-version.js";
 import type { IndexStats } from "./ops.js";
 import type { PackageMount } from "./package-mount.js";
 
@@ -15,6 +25,9 @@ export class IndexUpkeep {
   /** Mounts, switches and restores under way. */
   private inFlight = 0;
   private stopped = false;
+  /** Sweeps and evictions, one after another (hex ids of versions whose records are still to remove: `leftovers`). */
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly leftovers = new Set<string>();
 
   constructor(
     private readonly index: ManifestIndex,
@@ -23,6 +36,33 @@ export class IndexUpkeep {
     private readonly mounts: () => Iterable<PackageMount>,
   ) {}
 
+  /**
+   * At the daemon's start (nothing builds yet): versions indexed before usage was recorded
+   * get a usage record (as least recently used, so eviction finds them first), and the
+   * records of versions a killed daemon left without a header are removed in the background.
+   */
+  start(): void {
+    let survey: IndexSurvey;
+    try {
+      survey = this.index.survey();
+    } catch (err) {
+      // Eviction then finds fewer versions, and leftovers wait: not a reason to refuse to start.
+      log().warn({ err }, "could not survey the manifest index");
+      return;
+    }
+    const { adopted, incomplete } = survey;
+    if (adopted.length > 0)
+      log().info(
+        { versions: adopted.length },
+        "indexed versions with no record of use: now least recently used",
+      );
+    for (const vid of incomplete) this.leftovers.add(vid.toString("hex"));
+    if (incomplete.length > 0) {
+      log().info({ versions: incomplete.length }, "removing what a killed daemon left in the manifest index");
+      this.quietly(this.enqueue(() => this.sweep()));
+    }
+  }
+
   /** Runs a mount, switch or restore; once none is under way, holds the index to its size. */
   async busy<T>(op: () => Promise<T>): Promise<T> {
     this.inFlight++;
@@ -30,35 +70,42 @@ export class IndexUpkeep {
       return await op();
     } finally {
       this.inFlight--;
-      this.evictQuietly();
+      this.quietly(this.evict());
     }
   }
 
   /** A mount let go of its version now: the least recently used order counts from here. */
   released(m: PackageMount): void {
     this.index.touch(versionKey(m.manifest.id));
-    this.evictQuietly();
+    this.quietly(this.evict());
   }
 
   /**
    * Drops indexed versions no mount uses, least recently used first, until the index fits
-   * `maxBytes` (0: every one, for `quilt cache clear`). Undefined while a mount, switch or
-   * restore is under way (it runs again when they end) or once the daemon is closing.
+   * `maxBytes` (0: every one, for `quilt cache clear`), after the sweeps and evictions
+   * queued before it. Undefined when a mount, switch or restore was under way as it came to
+   * run (it runs again when they end) or once the daemon is closing.
    */
-  evict(maxBytes = this.maxBytes): IndexEviction | undefined {
-    if (this.inFlight > 0 || this.stopped) return undefined;
-    const done = evictVersions(this.index, maxBytes, this.kept());
-    if (done.dropped.length > 0)
-      log().info(
-        { dropped: done.dropped, usedBytes: done.usedBytes },
-        "dropped indexed versions no mount uses",
-      );
-    return done;
+  evict(maxBytes = this.maxBytes): Promise<IndexEviction | undefined> {
+    return this.enqueue(async () => {
+      await this.sweep();
+      if (this.inFlight > 0 || this.stopped) return undefined;
+      const done = await evictVersions(this.index, maxBytes, this.kept(), {
+        mayGoOn: () => this.inFlight === 0 && !this.stopped,
+        removeRecords: (vid) => this.removeRecords(vid),
+      });
+      if (done.dropped.length > 0)
+        log().info(
+          { dropped: done.dropped, usedBytes: done.usedBytes },
+          "dropped indexed versions no mount uses",
+        );
+      return done;
+    });
   }
 
   /** `quilt cache clear`: every version no mount uses dropped; null while a mount or switch is under way. */
-  clear(): { dropped: number; usedBytes: number; fileBytes: number } | null {
-    const done = this.evict(0);
+  async clear(): Promise<{ dropped: number; usedBytes: number; fileBytes: number } | null> {
+    const done = await this.evict(0);
     return done
       ? { dropped: done.dropped.length, usedBytes: done.usedBytes, fileBytes: this.index.fileBytes() }
       : null;
@@ -73,9 +120,13 @@ export class IndexUpkeep {
     };
   }
 
-  /** The daemon is closing: the index is about to be closed. */
-  stop(): void {
+  /**
+   * The daemon is closing: the removal under way stops at its next batch (what it leaves is
+   * removed at the next start). Resolves once nothing touches the index any more.
+   */
+  async stop(): Promise<void> {
     this.stopped = true;
+    await this.queue;
   }
 
   /** Hex ids of the versions each mount serves and the one it would switch back to. */
@@ -96,11 +147,38 @@ export class IndexUpkeep {
     return keep;
   }
 
-  private evictQuietly(): void {
-    try {
-      this.evict();
-    } catch (err) {
-      log().warn({ err }, "could not evict versions from the manifest index");
+  /** Removes the records of every leftover version (hidden, or left without a header by a killed daemon). */
+  private async sweep(): Promise<void> {
+    for (const hex of [...this.leftovers]) {
+      if (this.stopped) return;
+      await this.removeRecords(Buffer.from(hex, "hex"));
     }
+  }
+
+  /**
+   * Removes hidden version `vid`'s records in batches, never while it is being built: a
+   * build found it not indexed and removes what is left itself, so once one indexed it
+   * again there is nothing to remove.
+   */
+  private removeRecords(vid: Buffer): Promise<void> {
+    const hex = vid.toString("hex");
+    this.leftovers.add(hex);
+    return betweenBuilds(this.index, vid, async () => {
+      if (!this.index.isComplete(vid)) {
+        const done = await removeInBatches(this.index, vid, { stop: () => this.stopped });
+        if (!done.complete) return;
+      }
+      this.leftovers.delete(hex);
+    });
+  }
+
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private quietly(work: Promise<unknown>): void {
+    work.catch((err: unknown) => log().warn({ err }, "could not evict versions from the manifest index"));
   }
 }

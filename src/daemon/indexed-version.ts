@@ -11,7 +11,8 @@ import { parseEntry } from "../manifest/manifest-reader.js";
 import type { Registry } from "../storage/registry.js";
 import type { TopHash } from "../types.js";
 import { isQuiltError } from "../errors.js";
-import { buildInWorker } from "../storage/manifest-index-build.js";
+import { buildInWorker, type BuildOptions, type BuildResult } from "../storage/manifest-index-build.js";
+import { log } from "../log.js";
 import { KeyedQueue } from "./keyed-queue.js";
 
 export class IndexedVersion {
@@ -61,8 +62,16 @@ export class IndexedVersion {
 /**
  * Builds of one version never overlap (two mounts of a new version at once): a build starts
  * by removing what an earlier one left, so a second build would remove the pages of the first.
+ * Nor does a build overlap the removal of the version's records by eviction (index-upkeep.ts),
+ * which would remove the pages the build writes: a mount of a version being dropped waits
+ * for the drop, then indexes it again.
  */
 const builds = new KeyedQueue();
+
+/** Runs `work` on version `vid` once no build of it (or other such work) is under way, none starting before it ends. */
+export function betweenBuilds<T>(index: ManifestIndex, vid: Buffer, work: () => Promise<T>): Promise<T> {
+  return builds.run(`${index.dir}\n${vid.toString("hex")}`, work);
+}
 
 /** The version `topHash` of `name` in `registry`, indexed (once) from its verified manifest. */
 export async function openIndexedVersion(
@@ -70,12 +79,14 @@ export async function openIndexedVersion(
   registry: Registry,
   name: string,
   topHash: TopHash,
+  /** How a build parses (QUILT_INDEX_THREADS). */
+  options: BuildOptions = {},
 ): Promise<IndexedVersion> {
   const id: VersionId = { registry: registry.manifests.registry, name, topHash };
   const header =
     index.header(id) ??
-    (await builds.run(`${index.dir}\n${versionKey(id).toString("hex")}`, async () => {
-      return index.header(id) ?? (await indexVersion(index, registry, id));
+    (await betweenBuilds(index, versionKey(id), async () => {
+      return index.header(id) ?? (await indexVersion(index, registry, id, options));
     }));
   return new IndexedVersion(index, id, header);
 }
@@ -85,21 +96,41 @@ export async function openIndexedVersion(
  * reads (and a cached file's checksum). A cached file that fails is forgotten and the
  * manifest fetched again from the registry, once.
  */
-async function indexVersion(index: ManifestIndex, registry: Registry, id: VersionId): Promise<VersionHeader> {
+async function indexVersion(
+  index: ManifestIndex,
+  registry: Registry,
+  id: VersionId,
+  options: BuildOptions,
+): Promise<VersionHeader> {
   const resolved = { name: id.name, topHash: id.topHash, layout: "v1" as const };
   for (let attempt = 1; ; attempt++) {
     const source = await registry.manifestSource(resolved);
     // Fetched bytes are kept in the manifest cache by the worker, once it verified them.
     if ("bytes" in source)
-      return (
-        await buildInWorker(index, id, { ...source, keepAt: registry.manifests.pathOf(id.name, id.topHash) })
-      ).header;
+      return built(
+        id,
+        await buildInWorker(
+          index,
+          id,
+          { ...source, keepAt: registry.manifests.pathOf(id.name, id.topHash) },
+          options,
+        ),
+      );
     try {
-      return (await buildInWorker(index, id, source)).header;
+      return built(id, await buildInWorker(index, id, source, options));
     } catch (err) {
       if (attempt > 1 || !(isQuiltError(err, "EHASHMISMATCH") || isQuiltError(err, "EBADMANIFEST")))
         throw err;
       await registry.manifests.forget(id.name, id.topHash);
     }
   }
+}
+
+/** Logs a version indexed (with the parse workers it used: QUILT_INDEX_THREADS) and returns its header. */
+function built(id: VersionId, result: BuildResult): VersionHeader {
+  log().info(
+    { package: id.name, topHash: id.topHash, files: result.header.files, parseThreads: result.parseThreads },
+    "indexed a version",
+  );
+  return result.header;
 }

@@ -5,6 +5,7 @@ import { log } from "../log.js";
 import type { Session } from "../session.js";
 import { parseRegistryUrl } from "../manifest/registry-url.js";
 import { type ManifestIndex, versionKey } from "../storage/manifest-index.js";
+import type { BuildOptions } from "../storage/manifest-index-build.js";
 import { manifestKey } from "../storage/registry-layout.js";
 import type { Stores } from "../storage/stores.js";
 import { type IndexedVersion, openIndexedVersion } from "./indexed-version.js";
@@ -26,6 +27,8 @@ export class MountVersions {
     private readonly manifests: ManifestIndex,
     /** The daemon's environment: its credentials, and the S3 context of records older than contexts. */
     private readonly env: NodeJS.ProcessEnv,
+    /** How a version's index build parses (QUILT_INDEX_THREADS). */
+    private readonly build: BuildOptions = {},
   ) {}
 
   /** One Stores per S3 context, never the daemon's own (the shell that started it is not the caller). */
@@ -51,7 +54,13 @@ export class MountVersions {
    */
   async load(r: MountRecord, check?: (version: IndexedVersion) => void): Promise<LoadedVersion> {
     const { registry } = this.recordStores(r);
-    const version = await openIndexedVersion(this.manifests, registry, r.name, r.topHash as never);
+    const version = await openIndexedVersion(
+      this.manifests,
+      registry,
+      r.name,
+      r.topHash as never,
+      this.build,
+    );
     this.manifests.touch(versionKey(version.id));
     check?.(version);
     // The version's time is when its manifest was written; its size is shown by `quilt mount`.

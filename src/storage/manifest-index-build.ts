@@ -33,6 +33,8 @@ export interface BuildResult {
   header: VersionHeader;
   /** SHA-256 of the manifest's bytes (for the manifest cache's sidecar). */
   sha256: string;
+  /** Parse workers it used (0: it parsed in its own thread). */
+  parseThreads: number;
 }
 
 /** Chunks fed to the line splitter: a fetched manifest is read in slices, not decoded whole. */
@@ -77,17 +79,20 @@ function sourceBytes(source: IndexBuildSource): Promise<number> {
   return "bytes" in source ? Promise.resolve(source.bytes.length) : stat(source.path).then((s) => s.size);
 }
 
-/** Where the build's parsed segments come from, in the manifest's order. */
+/** Parse workers for a build: none for a manifest of one or two segments (starting them would cost more). */
+async function parseThreads(source: IndexBuildSource, options: BuildOptions): Promise<number> {
+  const segmentBytes = options.segmentBytes ?? SEGMENT_BYTES;
+  return (await sourceBytes(source)) > 2 * segmentBytes ? (options.threads ?? defaultParseThreads()) : 0;
+}
+
+/** Where the build's parsed segments come from, in the manifest's order, parsed on `threads` workers. */
 async function* parsedSegments(
   source: IndexBuildSource,
   sha: ReturnType<typeof createHash>,
   options: BuildOptions,
+  threads: number,
 ): AsyncGenerator<ParsedSegment> {
-  const segmentBytes = options.segmentBytes ?? SEGMENT_BYTES;
-  const runs = splitLineRuns(hashed(chunks(source), sha), segmentBytes);
-  // A manifest of one or two segments is parsed here: starting workers would cost more.
-  const threads =
-    (await sourceBytes(source)) > 2 * segmentBytes ? (options.threads ?? defaultParseThreads()) : 0;
+  const runs = splitLineRuns(hashed(chunks(source), sha), options.segmentBytes ?? SEGMENT_BYTES);
   if (threads === 0) {
     for await (const { bytes, first } of runs) yield parseSegment(bytes, first);
     return;
@@ -130,7 +135,8 @@ export async function buildFromSource(
     let hasher: TopHasher | undefined;
     let last: string | undefined;
     let sorted = true;
-    for await (const segment of parsedSegments(source, sha, options)) {
+    const threads = await parseThreads(source, options);
+    for await (const segment of parsedSegments(source, sha, options, threads)) {
       if (segment.header !== undefined) {
         parser.parse(segment.header, 1);
         hasher = new TopHasher(parser.finish());
@@ -157,7 +163,7 @@ export async function buildFromSource(
       throw hashMismatch(id.topHash, topHash, "path" in source ? source.path : source.where);
     const result = w.finish({ userMeta: userMeta(header) });
     await keeping?.keep(sha256);
-    return { header: result, sha256 };
+    return { header: result, sha256, parseThreads: threads };
   } catch (err) {
     w.abandon();
     await keeping?.drop();

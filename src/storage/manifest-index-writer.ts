@@ -87,7 +87,7 @@ export class VersionWriter {
     private readonly pagesPerTransaction = PAGES_PER_TRANSACTION,
   ) {
     this.vid = versionKey(id);
-    db.transactionSync(() => remove(this.vid));
+    remove(this.vid);
   }
 
   /** A file entry, in the manifest's order. */
@@ -179,7 +179,7 @@ export class VersionWriter {
 
   /** Forgets what was written (the top hash did not match, or the manifest was refused). */
   abandon(): void {
-    this.db.transactionSync(() => this.remove(this.vid));
+    this.remove(this.vid);
   }
 
   private endPage(): void {

@@ -49,6 +49,8 @@ import {
   type VersionId,
 } from "./manifest-index-keys.js";
 import { VersionWriter } from "./manifest-index-writer.js";
+import { DROP_BATCH_RECORDS } from "./manifest-index-drop.js";
+import { surveyIndex, type IndexSurvey } from "./manifest-index-survey.js";
 
 export { INDEX_FORMAT, versionKey, type VersionId } from "./manifest-index-keys.js";
 
@@ -151,7 +153,7 @@ export class ManifestIndex {
 
   /** Starts writing version `id` entry by entry (its header last, by `finish`). */
   writer(id: VersionId, pagesPerTransaction?: number): VersionWriter {
-    return new VersionWriter(this.db, id, (vid) => this.removeVersion(vid), pagesPerTransaction);
+    return new VersionWriter(this.db, id, (vid) => this.drop(vid), pagesPerTransaction);
   }
 
   /** How many records version `id` has (complete or not): for tests of builds cut short. */
@@ -208,12 +210,43 @@ export class ManifestIndex {
     }
   }
 
-  /** Forgets a version (a damaged or evicted one is indexed again at its next mount). */
+  /**
+   * Forgets a version (a damaged one, or what a build left): hidden, then removed in
+   * transactions of DROP_BATCH_RECORDS, this thread blocked throughout (eviction yields
+   * between them: manifest-index-drop.ts). In one transaction a million-entry version fails
+   * (LMDB's MDB_TXN_FULL: ~70,000 pages freed) and nothing is removed.
+   */
   drop(vid: Buffer): void {
+    this.hide(vid);
+    while (this.removeSome(vid, DROP_BATCH_RECORDS) === DROP_BATCH_RECORDS);
+  }
+
+  /** A drop's first step: the header (which alone makes a version visible) and usage record go; the rest is `removeSome`'s. */
+  hide(vid: Buffer): void {
     this.db.transactionSync(() => {
-      this.removeVersion(vid);
+      this.db.removeSync(recordKey(vid, TAG_HEADER, 0));
       this.usage.removeSync(vid);
     });
+  }
+
+  /** Removes up to `max` records of version `vid` in one write transaction; returns how many. */
+  removeSome(vid: Buffer, max: number): number {
+    const end = Buffer.concat([vid, Buffer.from([0xff])]);
+    return this.db.transactionSync(() => {
+      const keys = [...this.db.getKeys({ start: vid, end, ...(Number.isFinite(max) && { limit: max }) })];
+      for (const key of keys) this.db.removeSync(key);
+      return keys.length;
+    });
+  }
+
+  /** Whether version `vid` has its header record (a complete build: written last). */
+  isComplete(vid: Buffer): boolean {
+    return this.db.doesExist(recordKey(vid, TAG_HEADER, 0));
+  }
+
+  /** What a daemon's start asks of its index: see manifest-index-survey.ts. */
+  survey(): IndexSurvey {
+    return surveyIndex(this.db, this.usage);
   }
 
   /** Records that a mount opened or let go of the version now (for least-recently-used eviction). */
@@ -223,25 +256,15 @@ export class ManifestIndex {
 
   /**
    * The versions with a header (complete builds: a build in progress writes its header last),
-   * from the usage records, which every version opened by a mount has. Reading them maps a
-   * few pages; a scan of every key (`scan`) would map every leaf page of the index into the
-   * daemon (hundreds of MiB of its RSS for ten million-entry versions), so only `quilt cache
-   * clear` asks for one, to find versions indexed before usage was recorded.
+   * from the usage records, which every version opened by a mount has (and, after `survey`,
+   * every version indexed before usage was recorded).
    */
-  versions(opts: { scan?: boolean } = {}): IndexedVersionInfo[] {
-    const out = new Map<string, IndexedVersionInfo>();
+  versions(): IndexedVersionInfo[] {
+    const out: IndexedVersionInfo[] = [];
     for (const { key, value } of this.usage.getRange()) {
-      if (key.length === ID_BYTES && this.db.doesExist(recordKey(key, TAG_HEADER, 0)))
-        out.set(key.toString("hex"), { vid: Buffer.from(key), usedAt: value });
+      if (key.length === ID_BYTES && this.isComplete(key)) out.push({ vid: Buffer.from(key), usedAt: value });
     }
-    if (opts.scan) {
-      for (const key of this.db.getKeys()) {
-        if (key.length !== ID_BYTES + 5 || key[ID_BYTES] !== TAG_HEADER) continue;
-        const vid = Buffer.from(key.subarray(0, ID_BYTES));
-        if (!out.has(vid.toString("hex"))) out.set(vid.toString("hex"), { vid, usedAt: 0 });
-      }
-    }
-    return [...out.values()];
+    return out;
   }
 
   /**
@@ -266,11 +289,6 @@ export class ManifestIndex {
     } catch {
       return 0;
     }
-  }
-
-  private removeVersion(vid: Buffer): void {
-    const end = Buffer.concat([vid, Buffer.from([0xff])]);
-    for (const key of this.db.getKeys({ start: vid, end })) this.db.remove(key);
   }
 
   private record(vid: Buffer, tag: number, ino: number, quiet = false): Buffer | undefined {

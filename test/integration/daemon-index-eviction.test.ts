@@ -2,15 +2,20 @@
 // use may stay) through real mounts: versions mounted, and a mount's previous version after
 // `quilt switch`, are kept however far over the limit; a version unmounted is dropped, and
 // its next mount indexes it again from its manifest and reads right. `quilt cache clear`
-// drops every version no mount uses, with the daemon running or stopped.
+// drops every version no mount uses, with the daemon running or stopped. A drop goes in
+// batches: the daemon answers between them, and killed between two (QUILT_TEST_PAUSE_AT=
+// index-drop), it leaves nothing trusted and the next start removes the rest.
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import type { IndexStats } from "../../src/daemon/ops.js";
 import { bigManifest, pushBigPackage, type BigPackage } from "../helpers/big-manifest.js";
-import { DaemonSandbox } from "../helpers/daemon-harness.js";
+import { ManifestIndex } from "../../src/storage/manifest-index.js";
+import { DaemonSandbox, waitFor } from "../helpers/daemon-harness.js";
 import { fuseUnavailable } from "../helpers/fuse-harness.js";
 
 const unavailable = fuseUnavailable();
@@ -47,12 +52,13 @@ describe.skipIf(unavailable !== null)("daemon: the manifest index held to QUILT_
     box = undefined;
   });
 
-  async function setUp(env: Record<string, string>) {
+  async function setUp(env: Record<string, string>, versions = V) {
     const b = await DaemonSandbox.create("evict", { endpoint: "http://127.0.0.1:9" });
     box = b;
     const registry = join(b.root, "registry");
     const hashes: string[] = [];
-    for (const [k, p] of V.entries()) hashes.push(await pushBigPackage(registry, NAME, p, `v${k + 1}`));
+    for (const [k, p] of versions.entries())
+      hashes.push(await pushBigPackage(registry, NAME, p, `v${k + 1}`));
     await b.ok(["daemon", "start"], env);
     const index = async () => ((await b.stats()) as unknown as { index: IndexStats }).index;
     /** Deletes a version's manifest from the registry and the manifest cache: only the index can serve it now. */
@@ -119,4 +125,71 @@ describe.skipIf(unavailable !== null)("daemon: the manifest index held to QUILT_
     await b.mount(`${NAME}:v2`, m2, registry);
     expect(await findFiles(m2)).toEqual(expected(V[1] as BigPackage));
   });
+
+  it(
+    "a drop killed between two batches leaves nothing trusted; the next start removes the rest, and the version mounts again",
+    { timeout: 120_000 },
+    async () => {
+      // Versions of a few hundred records: a drop takes several batches (DROP_BATCH_RECORDS each).
+      const big = [1, 2].map((k): BigPackage => ({
+        files: 30_000,
+        perDir: 300,
+        flat: 1000,
+        seed: `big${k}`,
+      }));
+      const marker = join(tmpdir(), `quilt-index-drop-${process.pid}-${Date.now()}`);
+      const { b, registry, index, forgetManifest } = await setUp(
+        { QUILT_INDEX_SIZE: "1", QUILT_TEST_PAUSE_AT: "index-drop", QUILT_TEST_PAUSE_MARKER: marker },
+        big,
+      );
+      try {
+        const m1 = await b.mountDir("m1");
+        const m2 = await b.mountDir("m2");
+        await b.mount(`${NAME}:v1`, m1, registry);
+        await b.mount(`${NAME}:v2`, m2, registry);
+        // Unmounted, v1 is dropped: its header goes, then one batch of records, and the daemon pauses there.
+        await b.ok(["unmount", m1]);
+        await waitFor(() => existsSync(marker), 30_000, "the daemon to pause between two batches of a drop");
+        // Meanwhile the daemon answers: every stat of the other mount (FUSE), and its socket.
+        expect(await findFiles(m2)).toEqual(expected(big[1] as BigPackage));
+        expect((await index()).versions).toBe(1);
+        await b.kill9();
+
+        // What the kill left: v1 without its header (not trusted) and part of its records.
+        const paths = join(b.stateDir, "manifest-index");
+        const left = ManifestIndex.open(paths);
+        try {
+          expect(left.versions()).toHaveLength(1);
+          expect(left.survey().incomplete).toHaveLength(1);
+        } finally {
+          await left.close();
+        }
+        // Only the index could serve v1 now: it must not.
+        await forgetManifest(0);
+        await b.ok(["daemon", "start"], { QUILT_INDEX_SIZE: "1" });
+        expect(await findFiles(m2)).toEqual(expected(big[1] as BigPackage));
+        const r = await b.cli(["mount", `${NAME}:v1`, m1, "--registry", registry]);
+        expect(r.code, r.stderr).not.toBe(0);
+        // The start removed what the killed drop left.
+        await waitFor(
+          async () => {
+            const after = ManifestIndex.open(paths);
+            try {
+              return after.survey().incomplete.length === 0;
+            } finally {
+              await after.close();
+            }
+          },
+          30_000,
+          "the records of the half-dropped version to be removed",
+        );
+        // Published again, v1 is indexed again from its manifest and reads right.
+        await pushBigPackage(registry, NAME, big[0] as BigPackage, "v1");
+        await b.mount(`${NAME}:v1`, m1, registry);
+        expect(await findFiles(m1)).toEqual(expected(big[0] as BigPackage));
+      } finally {
+        await rm(marker, { force: true });
+      }
+    },
+  );
 });

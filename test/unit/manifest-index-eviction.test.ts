@@ -9,6 +9,7 @@ import { IndexedTree } from "../../src/fs/indexed-tree.js";
 import type { Manifest } from "../../src/manifest/manifest.js";
 import { ManifestIndex, versionKey, type VersionId } from "../../src/storage/manifest-index.js";
 import { evictVersions } from "../../src/storage/manifest-index-eviction.js";
+import { IndexUpkeep } from "../../src/daemon/index-upkeep.js";
 import { indexSizeBytes } from "../../src/config.js";
 import { fsManifest, type FileSpec } from "../helpers/fs-fixtures.js";
 
@@ -63,13 +64,13 @@ function listing(v: { id: VersionId }): string[] {
 }
 
 describe("evictVersions", () => {
-  it("drops the least recently used versions first, only until the index fits", () => {
+  it("drops the least recently used versions first, only until the index fits", async () => {
     const a = indexAt(1, 3000);
     const b = indexAt(2, 1000);
     const c = indexAt(3, 2000);
     const all = index.usedBytes();
     // One version's worth less than all three: only the oldest (b) goes.
-    const done = evictVersions(index, all - 1, new Set());
+    const done = await evictVersions(index, all - 1, new Set());
     expect(done.dropped).toEqual([b.hex]);
     expect(done.usedBytes).toBeLessThan(all);
     expect(done.versions).toBe(2);
@@ -78,43 +79,61 @@ describe("evictVersions", () => {
     expect(index.header(a.id)).toBeDefined();
     expect(index.header(c.id)).toBeDefined();
     // Under the limit already: nothing more.
-    expect(evictVersions(index, done.usedBytes, new Set()).dropped).toEqual([]);
+    expect((await evictVersions(index, done.usedBytes, new Set())).dropped).toEqual([]);
     // Down to nothing: c (older) before a.
-    expect(evictVersions(index, 0, new Set()).dropped).toEqual([c.hex, a.hex]);
+    expect((await evictVersions(index, 0, new Set())).dropped).toEqual([c.hex, a.hex]);
     expect(index.versions()).toEqual([]);
   });
 
-  it("holds the index to the size asked", () => {
+  it("holds the index to the size asked", async () => {
     const vs = [1, 2, 3, 4, 5].map((k) => indexAt(k, 1000 * k));
     const all = index.usedBytes();
     const limit = Math.floor((all * 2) / 5) + 4096;
-    const done = evictVersions(index, limit, new Set());
+    const done = await evictVersions(index, limit, new Set());
     expect(done.usedBytes).toBeLessThanOrEqual(limit);
     expect(done.dropped).toEqual(vs.slice(0, done.dropped.length).map((v) => v.hex));
     expect(done.dropped.length).toBeGreaterThanOrEqual(3);
     expect(index.versions().map((v) => v.vid.toString("hex"))).not.toContain(vs[0]?.hex);
   });
 
-  it("never drops a kept version, however old, and it still reads right", () => {
+  it("never drops a kept version, however old, and it still reads right", async () => {
     const old = indexAt(1, 1000);
     const before = listing(old);
     const recent = indexAt(2, 2000);
-    const done = evictVersions(index, 0, new Set([old.hex]));
+    const done = await evictVersions(index, 0, new Set([old.hex]));
     expect(done.dropped).toEqual([recent.hex]);
     expect(listing(old)).toEqual(before);
   });
 
-  it("finds versions never recorded as used (indexed before usage was kept) only when clearing all", () => {
+  it("a version indexed before usage was recorded is given a record by survey, as least recently used, and dropped first", async () => {
     const used = indexAt(1, 1000);
     const unknown = version(2);
     index.build(unknown.id, unknown.manifest);
-    expect(evictVersions(index, index.usedBytes() - 1, new Set()).dropped).toEqual([used.hex]);
-    expect(index.header(unknown.id)).toBeDefined();
-    expect(evictVersions(index, 0, new Set()).dropped).toEqual([unknown.hex]);
+    // Without a usage record, eviction does not see it: only the recorded version is listed.
+    expect(index.versions().map((v) => v.vid.toString("hex"))).toEqual([used.hex]);
+    const { adopted, incomplete } = index.survey();
+    expect(adopted.map((v) => v.toString("hex"))).toEqual([unknown.hex]);
+    expect(incomplete).toEqual([]);
+    expect(index.survey().adopted).toEqual([]);
+    // Over the bound by less than a version: the one never recorded as used goes, not the other.
+    expect((await evictVersions(index, index.usedBytes() - 1, new Set())).dropped).toEqual([unknown.hex]);
     expect(index.header(unknown.id)).toBeUndefined();
+    expect(index.recordCount(unknown.id)).toBe(0);
+    expect(index.header(used.id)).toBeDefined();
   });
 
-  it("leaves a build in progress alone: only versions with a header are listed", () => {
+  it("a starting daemon's upkeep finds a version with no usage record: over the bound, it goes first", async () => {
+    const unknown = version(2);
+    index.build(unknown.id, unknown.manifest);
+    const used = indexAt(1, 5000);
+    const upkeep = new IndexUpkeep(index, index.usedBytes() - 1, () => []);
+    upkeep.start();
+    expect((await upkeep.evict())?.dropped).toEqual([unknown.hex]);
+    expect(index.header(used.id)).toBeDefined();
+    expect(index.recordCount(unknown.id)).toBe(0);
+  });
+
+  it("leaves a build in progress alone: only versions with a header are listed", async () => {
     const done = indexAt(1, 1000);
     const building = version(2);
     const w = index.writer(building.id, 1);
@@ -122,17 +141,17 @@ describe("evictVersions", () => {
     const partial = index.recordCount(building.id);
     expect(partial).toBeGreaterThan(0);
     expect(index.versions().map((v) => v.vid.toString("hex"))).toEqual([done.hex]);
-    expect(evictVersions(index, 0, new Set()).dropped).toEqual([done.hex]);
+    expect((await evictVersions(index, 0, new Set())).dropped).toEqual([done.hex]);
     expect(index.recordCount(building.id)).toBe(partial);
     w.finish({ userMeta: new Map() });
     expect(index.header(building.id)).toBeDefined();
   });
 
-  it("a dropped version is indexed again from its manifest and reads as before; freed pages are reused", () => {
+  it("a dropped version is indexed again from its manifest and reads as before; freed pages are reused", async () => {
     const vs = [1, 2, 3].map((k) => indexAt(k, 1000 * k));
     const before = vs.map(listing);
     const fileBytes = index.fileBytes();
-    expect(evictVersions(index, 0, new Set()).dropped).toHaveLength(3);
+    expect((await evictVersions(index, 0, new Set())).dropped).toHaveLength(3);
     // LMDB keeps its file at its largest size: the pages are free, not given back.
     expect(index.fileBytes()).toBeGreaterThanOrEqual(fileBytes);
     for (const v of vs) index.build(v.id, v.manifest);

@@ -1,7 +1,8 @@
 // The index build's parallel parse (manifest-index-parsers.ts): a manifest cut into many
 // small segments, parsed on two worker threads, must index exactly what the build in one
 // thread indexes, hash to the top hash the whole-manifest reader computes (floats, big
-// integers, NaN, unicode, key order), and refuse the first bad line in file order.
+// integers, NaN, unicode, key order), and refuse the first bad line in file order; and use
+// the workers QUILT_INDEX_THREADS asks for.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +12,8 @@ import { readManifest } from "../../src/manifest/manifest-reader.js";
 import type { TopHash } from "../../src/types.js";
 import { buildFromSource, buildInWorker, type BuildOptions } from "../../src/storage/manifest-index-build.js";
 import { ManifestIndex, versionKey, type VersionId } from "../../src/storage/manifest-index.js";
+import { defaultParseThreads } from "../../src/storage/manifest-index-parsers.js";
+import { indexThreads } from "../../src/config.js";
 import { decodeVersionHeader } from "../../src/storage/manifest-index-records.js";
 
 let dir: string;
@@ -160,5 +163,49 @@ describe("the index build's parse on worker threads", () => {
         `Manifest line ${line}: invalid UTF-8`,
       );
     expect(index.recordCount(id)).toBe(0);
+  });
+
+  it("uses the parse workers QUILT_INDEX_THREADS asks for (0: parses in its own thread), and says how many it used", async () => {
+    const text = manifestText(trickyLines(200));
+    const id = await idOf(text);
+    const build = async (env: NodeJS.ProcessEnv, segmentBytes = 700) => {
+      index.drop(versionKey(id));
+      const threads = indexThreads(env);
+      const result = await buildFromSource(
+        index,
+        id,
+        { bytes: Buffer.from(text), where: "test" },
+        { segmentBytes, ...(threads === undefined ? {} : { threads }) },
+      );
+      expect((indexed(id) as { files: string[] }).files).toHaveLength(200);
+      return result.parseThreads;
+    };
+    expect(await build({ QUILT_INDEX_THREADS: "0" })).toBe(0);
+    expect(await build({ QUILT_INDEX_THREADS: "3" })).toBe(3);
+    expect(await build({})).toBe(defaultParseThreads());
+    // A manifest of one or two segments is parsed in the build's thread whatever is asked.
+    expect(await build({ QUILT_INDEX_THREADS: "3" }, text.length)).toBe(0);
+  });
+});
+
+describe("QUILT_INDEX_THREADS", () => {
+  it("is a whole number of parse workers from 0 to 64, or unset; anything else is refused with its name and a hint", () => {
+    expect(indexThreads({})).toBeUndefined();
+    expect(indexThreads({ QUILT_INDEX_THREADS: "" })).toBeUndefined();
+    expect(indexThreads({ QUILT_INDEX_THREADS: "0" })).toBe(0);
+    expect(indexThreads({ QUILT_INDEX_THREADS: " 8 " })).toBe(8);
+    for (const bad of ["-1", "1.5", "two", "65", "0x4"]) {
+      let err: unknown;
+      try {
+        indexThreads({ QUILT_INDEX_THREADS: bad });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toMatchObject({
+        code: "EUSAGE",
+        message: `Invalid QUILT_INDEX_THREADS=${JSON.stringify(bad)}`,
+        hint: expect.stringContaining("0 (parse in the build's own thread) to 64") as string,
+      });
+    }
   });
 });
