@@ -7,7 +7,7 @@ import { manifestJson } from "../manifest/python-json.js";
 import type { RegistryUrl } from "../manifest/registry-url.js";
 import { shortHash } from "../manifest/version-label.js";
 import type { Session } from "../session.js";
-import { LATEST } from "../storage/registry.js";
+import { LATEST } from "../storage/registry-pointers.js";
 import type { WorkflowChoice } from "../workflows/workflow-validator.js";
 import { headerWithMessage, manifestFromHashed } from "./build-manifest.js";
 import type { BuilderParts } from "./builder-parts.js";
