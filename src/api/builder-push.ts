@@ -26,7 +26,7 @@ export interface PushManifestOptions {
   workflow?: WorkflowChoice;
 }
 
-/** The builder as a push sees it: where it goes, what it holds, and how to build it. */
+/** The builder as a push (or asPackage, builder-package.ts) sees it: where it goes, what it holds, and how to build it. */
 export interface Pushable {
   readonly name: string;
   readonly defaultTag: string | undefined;
