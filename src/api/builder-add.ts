@@ -3,6 +3,7 @@
 import { QuiltError } from "../errors.js";
 import { fromPlain } from "../manifest/json-value.js";
 import { parseLogicalKey, parseLogicalPrefix } from "../manifest/logical-key.js";
+import type { ManifestEntry } from "../manifest/manifest.js";
 import { translatingOsErrors } from "../os-errors.js";
 import type { Stores } from "../storage/stores.js";
 import {
@@ -11,14 +12,13 @@ import {
   entriesFromS3,
   type BuilderEntry,
 } from "./builder-sources.js";
-import type { Package } from "./package.js";
 
-/** The entries add() puts in for another package: all of them, under `logicalPrefix` (default the root). */
-export function entriesOfPackage(source: Package, logicalPrefix: string | undefined): BuilderEntry[] {
-  return entriesFromManifest(
-    source.manifest.entries,
-    logicalPrefix === undefined ? "" : parseLogicalPrefix(logicalPrefix),
-  );
+/** The entries add() puts in for another package (its manifest's entries): all of them, under `logicalPrefix` (default the root). */
+export function entriesOfPackage(
+  entries: readonly ManifestEntry[],
+  logicalPrefix: string | undefined,
+): BuilderEntry[] {
+  return entriesFromManifest(entries, logicalPrefix === undefined ? "" : parseLogicalPrefix(logicalPrefix));
 }
 
 /** The entries add() puts in for a path or URL: `logicalPrefix` defaults to the directory's (or prefix's) own name; "" is the root. */

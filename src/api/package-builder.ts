@@ -3,7 +3,7 @@
 // manifest, pushes data and manifest (builder-push.ts). What it holds is one BuilderParts
 // (builder-parts.ts) those files read and change; this class is the library's face over
 // them. Safe by default: a manifest pointing at local files, or one not pushed, is not a
-// Package unless the caller says so explicitly (builder-package.ts).
+// Package unless the caller says so explicitly (builder-push.ts).
 import { inspect } from "node:util";
 import { fromPlain } from "../manifest/json-value.js";
 import { parseLogicalPrefix } from "../manifest/logical-key.js";
@@ -16,7 +16,6 @@ import type { WorkflowChoice } from "../workflows/workflow-validator.js";
 import { buildManifest, headerWithMessage, type BuildProgress } from "./build-manifest.js";
 import { entriesOfPackage, entriesToAdd, entryToSet } from "./builder-add.js";
 import { deleteEntries, moveEntries, putEntries } from "./builder-entries.js";
-import { builderAsPackage, pointsAtLocalFiles } from "./builder-package.js";
 import {
   changed,
   emptyParts,
@@ -26,7 +25,9 @@ import {
   type BuilderSnapshot,
 } from "./builder-parts.js";
 import {
+  builderAsPackage,
   checkBuilderWorkflow,
+  pointsAtLocalFiles,
   pushBuilder,
   pushBuilderData,
   pushBuilderManifest,
@@ -116,7 +117,7 @@ export class PackageBuilder {
   async add(source: string | Package, logicalPrefix?: string): Promise<this> {
     this.put(
       source instanceof Package
-        ? entriesOfPackage(source, logicalPrefix)
+        ? entriesOfPackage(source.manifest.entries, logicalPrefix)
         : await entriesToAdd(this.session.stores, source, logicalPrefix),
     );
     return this;
@@ -254,7 +255,7 @@ export class PackageBuilder {
     return sameAsLatest(this.pushable());
   }
 
-  /** What builder-push.ts and builder-package.ts work on: this builder, its parts and its output. */
+  /** What builder-push.ts works on: this builder, its parts and its output. */
   private pushable(): Pushable {
     return {
       name: this.name,
