@@ -10,7 +10,7 @@ import { Agent, request } from "node:http";
 import { performance } from "node:perf_hooks";
 import { Package, Session } from "../src/index.js";
 // Only the signer's hash adapter (node:crypto behind the interface it wants) comes from src.
-import { NodeSha256 } from "../src/storage/s3-direct-get.js";
+import { NodeSha256 } from "../src/storage/s3-signing.js";
 
 export interface BareGetsJob {
   endpoint: string;

@@ -1,20 +1,29 @@
 // A builder's way out: its data copied into the registry, the workflow checked, the
 // manifest written and tagged, or nothing pushed when the registry's latest is this version
-// already (dedupe). PackageBuilder's push methods (package-builder.ts) delegate here.
+// already (dedupe); or taken as a Package without a push (asPackage), which is refused while
+// it points at local files or is not pushed, unless the caller says so explicitly, since
+// others could not read the files or find the manifest. PackageBuilder's push methods
+// (package-builder.ts) delegate here.
 import { QuiltError } from "../errors.js";
 import type { Manifest } from "../manifest/manifest.js";
 import { manifestJson } from "../manifest/python-json.js";
 import type { RegistryUrl } from "../manifest/registry-url.js";
 import { shortHash } from "../manifest/version-label.js";
 import type { Session } from "../session.js";
-import { LATEST } from "../storage/registry.js";
+import { LATEST } from "../storage/registry-pointers.js";
 import type { WorkflowChoice } from "../workflows/workflow-validator.js";
 import { headerWithMessage, manifestFromHashed } from "./build-manifest.js";
 import type { BuilderParts } from "./builder-parts.js";
+import type { BuilderEntry } from "./builder-sources.js";
 import { headerWithWorkflow } from "./builder-workflow.js";
 import { Package } from "./package.js";
 import { pushData, type PushDataOptions, type PushedEntry } from "./push-data.js";
 import { pushReport } from "./push-report.js";
+
+export const LOCAL_FILES_ERROR =
+  "Manifest contains pointers to local files. Use pushData() to first push those files to s3 or use allowLocalFiles: true if this is intentional";
+export const LOCAL_MANIFEST_ERROR =
+  "The manifest has not been pushed to a remote repository. Use pushManifest() to first push the manifest to s3 or use allowLocalManifest: true if this is intentional";
 
 export interface PushManifestOptions {
   tag?: string;
@@ -139,4 +148,31 @@ export async function sameAsLatest(b: Pushable): Promise<Package | undefined> {
   const manifest = await registry.loadManifest(latest);
   const url = registry.manifestUrl(b.name, topHash, latest.layout);
   return Package.fromManifest(b.session, b.registry, b.name, LATEST, manifest, url);
+}
+
+/** Entries pointing at local files outside the registry (data in a local registry counts as pushed). */
+export function pointsAtLocalFiles(registry: RegistryUrl, entries: Iterable<BuilderEntry>): boolean {
+  const inRegistry = registry.kind === "file" ? registry.dir.replace(/\/$/, "") + "/" : undefined;
+  return [...entries].some(
+    (e) => e.source.isLocal() && (inRegistry === undefined || !e.source.path.startsWith(inRegistry)),
+  );
+}
+
+/** The builder as a Package: refused while it points at local files or is not pushed, unless allowed. */
+export async function builderAsPackage(
+  b: Pushable,
+  opts: { allowLocalFiles?: boolean; allowLocalManifest?: boolean },
+): Promise<Package> {
+  if (b.hasLocalFiles() && !opts.allowLocalFiles) throw new QuiltError("EUSAGE", LOCAL_FILES_ERROR);
+  if (!b.parts.pushed && !opts.allowLocalManifest) throw new QuiltError("EUSAGE", LOCAL_MANIFEST_ERROR);
+  if (!b.parts.built) await b.buildManifest();
+  const manifest = b.parts.built as Manifest;
+  return Package.fromManifest(
+    b.session,
+    b.registry,
+    b.name,
+    b.parts.pushed?.tag,
+    manifest,
+    b.parts.pushed?.url ?? "local",
+  );
 }

@@ -10,6 +10,7 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { errnoCode, QuiltError } from "../errors.js";
 import type { Stats } from "node:fs";
+import { isTopHash, type TopHash } from "../types.js";
 import { STATE_DIR } from "./safe-path.js";
 
 export const INSTALL_STATE_FILE = "installed.json";
@@ -37,6 +38,11 @@ export interface InstallState {
   files: Record<string, StatRecord>;
 }
 
+/** An install record as read back: its top hash parsed as one, so that it can name a manifest. */
+export interface InstallRecord extends InstallState {
+  topHash: TopHash;
+}
+
 export function statRecord(st: Stats, hash: string): StatRecord {
   return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hash };
 }
@@ -53,7 +59,7 @@ export function trustedByStat(rec: StatRecord | undefined, st: Stats, hash: stri
   );
 }
 
-export async function readInstallState(dir: string): Promise<InstallState | undefined> {
+export async function readInstallState(dir: string): Promise<InstallRecord | undefined> {
   let text: string;
   try {
     text = await readFile(join(dir, STATE_DIR, INSTALL_STATE_FILE), "utf8");
@@ -62,9 +68,11 @@ export async function readInstallState(dir: string): Promise<InstallState | unde
     throw err;
   }
   try {
-    const state = JSON.parse(text) as InstallState;
+    const state = JSON.parse(text) as InstallRecord;
     if (state.format !== FORMAT || typeof state.topHash !== "string" || typeof state.files !== "object")
       throw new Error("unknown format");
+    // Parsed here, at the edge, so that no command uses a damaged record's text as a manifest's name.
+    if (!isTopHash(state.topHash)) throw new Error("its topHash is not 64 lowercase hex digits");
     return state;
   } catch (err) {
     throw new QuiltError(

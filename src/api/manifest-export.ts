@@ -25,7 +25,8 @@ import {
   registryManifestSource,
   type ManifestSource,
 } from "../storage/manifest-source.js";
-import type { Registry, Resolved } from "../storage/registry.js";
+import type { Registry } from "../storage/registry.js";
+import type { Resolved } from "../storage/registry-pointers.js";
 import type { TopHash } from "../types.js";
 import { getDefaultSession, type Session } from "../session.js";
 import { exportRow } from "./export-rows.js";

@@ -1,16 +1,20 @@
 // PackageBuilder: the mutable side. Collects entries from local files, S3 and other
-// packages, renames and annotates them, builds the manifest, pushes data and manifest.
-// Safe by default: a manifest pointing at local files, or one not pushed, is not a
-// Package unless the caller says so explicitly.
+// packages (builder-add.ts), renames and annotates them (builder-entries.ts), builds the
+// manifest, pushes data and manifest (builder-push.ts). What it holds is one BuilderParts
+// (builder-parts.ts) those files read and change; this class is the library's face over
+// them. Safe by default: a manifest pointing at local files, or one not pushed, is not a
+// Package unless the caller says so explicitly (builder-push.ts).
 import { inspect } from "node:util";
-import { QuiltError } from "../errors.js";
-import { translatingOsErrors } from "../os-errors.js";
 import { fromPlain } from "../manifest/json-value.js";
-import { parseLogicalKey, parseLogicalPrefix } from "../manifest/logical-key.js";
-import type { Manifest } from "../manifest/manifest.js";
+import { parseLogicalPrefix } from "../manifest/logical-key.js";
 import { parseBuilderName } from "../manifest/package-spec.js";
 import type { RegistryUrl } from "../manifest/registry-url.js";
+import { QuiltError } from "../errors.js";
+import { getDefaultSession, type Session } from "../session.js";
+import { quoted } from "../untrusted-text.js";
+import type { WorkflowChoice } from "../workflows/workflow-validator.js";
 import { buildManifest, headerWithMessage, type BuildProgress } from "./build-manifest.js";
+import { entriesOfPackage, entriesToAdd, entryToSet } from "./builder-add.js";
 import { deleteEntries, moveEntries, putEntries } from "./builder-entries.js";
 import {
   changed,
@@ -21,7 +25,9 @@ import {
   type BuilderSnapshot,
 } from "./builder-parts.js";
 import {
+  builderAsPackage,
   checkBuilderWorkflow,
+  pointsAtLocalFiles,
   pushBuilder,
   pushBuilderData,
   pushBuilderManifest,
@@ -29,18 +35,10 @@ import {
   type Pushable,
   type PushManifestOptions,
 } from "./builder-push.js";
-import {
-  entriesFromLocal,
-  entriesFromManifest,
-  entriesFromS3,
-  type BuilderEntry,
-} from "./builder-sources.js";
-import { getDefaultSession, type Session } from "../session.js";
+import { entriesFromManifest, type BuilderEntry } from "./builder-sources.js";
 import { formatBuilder } from "./package-display.js";
 import { Package, provideBuilderFromPackage } from "./package.js";
 import type { PushDataOptions, PushedEntry } from "./push-data.js";
-import { quoted } from "../untrusted-text.js";
-import type { WorkflowChoice } from "../workflows/workflow-validator.js";
 
 export type { BuilderSnapshot } from "./builder-parts.js";
 export type { PushManifestOptions } from "./builder-push.js";
@@ -51,11 +49,6 @@ export interface BuilderOptions {
   /** Where progress lines ("Building manifest...", "Pushing ...") go; default nowhere. */
   output?: (line: string) => void;
 }
-
-export const LOCAL_FILES_ERROR =
-  "Manifest contains pointers to local files. Use pushData() to first push those files to s3 or use allowLocalFiles: true if this is intentional";
-export const LOCAL_MANIFEST_ERROR =
-  "The manifest has not been pushed to a remote repository. Use pushManifest() to first push the manifest to s3 or use allowLocalManifest: true if this is intentional";
 
 export class PackageBuilder {
   readonly name: string;
@@ -122,32 +115,18 @@ export class PackageBuilder {
    * `logicalPrefix` defaults to the directory's (or prefix's) own name; "" is the root.
    */
   async add(source: string | Package, logicalPrefix?: string): Promise<this> {
-    if (source instanceof Package) {
-      this.put(
-        entriesFromManifest(
-          source.manifest.entries,
-          logicalPrefix === undefined ? "" : parseLogicalPrefix(logicalPrefix),
-        ),
-      );
-      return this;
-    }
-    const entries = source.startsWith("s3://")
-      ? await entriesFromS3(this.session.stores, source, logicalPrefix)
-      : await translatingOsErrors(() => entriesFromLocal(source, logicalPrefix));
-    this.put(entries);
+    this.put(
+      source instanceof Package
+        ? entriesOfPackage(source.manifest.entries, logicalPrefix)
+        : await entriesToAdd(this.session.stores, source, logicalPrefix),
+    );
     return this;
   }
 
   /** Sets one entry from a local file or an s3:// URL, with optional user metadata. */
   async set(key: string, source: string, opts: { meta?: unknown } = {}): Promise<this> {
-    const k = parseLogicalKey(key);
-    const [entry] = source.startsWith("s3://")
-      ? await entriesFromS3(this.session.stores, source, k)
-      : await entriesFromLocal(source, k);
-    if (!entry || entry.logicalKey !== k)
-      throw new QuiltError("EUSAGE", `set() takes a single file: ${source}`);
-    if (opts.meta !== undefined) entry.meta = new Map([["user_meta", fromPlain(opts.meta)]]);
-    this.parts.entries.delete(k);
+    const entry = await entryToSet(this.session.stores, key, source, opts.meta);
+    this.parts.entries.delete(entry.logicalKey);
     this.put([entry]);
     return this;
   }
@@ -216,10 +195,7 @@ export class PackageBuilder {
 
   /** Entries pointing at local files outside the registry (data in a local registry counts as pushed). */
   hasLocalFiles(): boolean {
-    const inRegistry = this.registry.kind === "file" ? this.registry.dir.replace(/\/$/, "") + "/" : undefined;
-    return [...this.parts.entries.values()].some(
-      (e) => e.source.isLocal() && (inRegistry === undefined || !e.source.path.startsWith(inRegistry)),
-    );
+    return pointsAtLocalFiles(this.registry, this.parts.entries.values());
   }
 
   /** Hashes what is not hashed yet and returns the top hash. */
@@ -295,18 +271,7 @@ export class PackageBuilder {
 
   /** The builder as a Package: refused while it points at local files or is not pushed, unless allowed. */
   async asPackage(opts: { allowLocalFiles?: boolean; allowLocalManifest?: boolean } = {}): Promise<Package> {
-    if (this.hasLocalFiles() && !opts.allowLocalFiles) throw new QuiltError("EUSAGE", LOCAL_FILES_ERROR);
-    if (!this.parts.pushed && !opts.allowLocalManifest) throw new QuiltError("EUSAGE", LOCAL_MANIFEST_ERROR);
-    if (!this.parts.built) await this.buildManifest();
-    const manifest = this.parts.built as Manifest;
-    return Package.fromManifest(
-      this.session,
-      this.registry,
-      this.name,
-      this.parts.pushed?.tag,
-      manifest,
-      this.parts.pushed?.url ?? "local",
-    );
+    return builderAsPackage(this.pushable(), opts);
   }
 
   toString(): string {

@@ -5,7 +5,8 @@ import { isValidPackageName } from "../manifest/package-spec.js";
 import { QuiltError } from "../errors.js";
 import { quoted } from "../untrusted-text.js";
 import { deleteAllPointers, deleteTag, deleteVersion } from "../storage/registry-delete.js";
-import type { Registry, VersionInfo } from "../storage/registry.js";
+import type { Registry } from "../storage/registry.js";
+import type { VersionInfo } from "../storage/registry-listing.js";
 import { getDefaultSession, type Session } from "../session.js";
 
 export interface RegistryOptions {

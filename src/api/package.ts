@@ -1,13 +1,13 @@
 // Package: one immutable version of a package, browsed from a registry. Loading it reads
 // only the manifest; bytes are fetched when asked for, verified against the manifest.
-// Nothing here changes the package: asPackageBuilder() starts a new version.
+// Nothing here changes the package: asPackageBuilder() starts a new version. Which entries
+// a call names (a prefix, a directory, the README, a sample) is package-selection.ts.
 import { log } from "../log.js";
 import { inspect } from "node:util";
 import { QuiltError } from "../errors.js";
 import { translatingOsErrors } from "../os-errors.js";
 import { toPlain, type PlainJson } from "../manifest/json-value.js";
-import { compareLogicalKeys } from "../manifest/logical-key.js";
-import { userMeta, type Manifest, type ManifestEntry } from "../manifest/manifest.js";
+import { userMeta, type Manifest } from "../manifest/manifest.js";
 import type { RegistryUrl } from "../manifest/registry-url.js";
 import type { TopHash } from "../types.js";
 import { getDefaultSession, type Session } from "../session.js";
@@ -19,6 +19,7 @@ import { forceMatch, type Change } from "./force-match.js";
 import { readInstallState } from "./install-state.js";
 import { displaySource, foldContents, formatObject } from "./package-display.js";
 import { PackageDirectory, PackageEntry, type EntryBytesReader } from "./package-entry.js";
+import { entriesNamed, entriesUnder, listDirectory, readmeEntry, sampleKeys } from "./package-selection.js";
 import type { PackageBuilder } from "./package-builder.js";
 import { diffManifests, type PackageDiff } from "./diff.js";
 import {
@@ -135,9 +136,7 @@ export class Package implements Iterable<PackageEntry> {
 
   /** Entries under a prefix ("train/" or "train"), in walk order. */
   entries(prefix = ""): PackageEntry[] {
-    const p = prefix === "" || prefix.endsWith("/") ? prefix : prefix + "/";
-    const [start, end] = this.manifest.prefixRange(p);
-    return this.manifest.entries.slice(start, end).map((e) => new PackageEntry(e, this.reader));
+    return entriesUnder(this.manifest, prefix).map((e) => new PackageEntry(e, this.reader));
   }
 
   getEntry(key: string): PackageEntry {
@@ -156,40 +155,12 @@ export class Package implements Iterable<PackageEntry> {
 
   /** Immediate children of a directory: files as entries, directories with a trailing "/". */
   ls(prefix = ""): (PackageEntry | PackageDirectory)[] {
-    const p = prefix === "" || prefix.endsWith("/") ? prefix : prefix + "/";
-    const out: (PackageEntry | PackageDirectory)[] = [];
-    const seenDirs = new Set<string>();
-    const [start, end] = this.manifest.prefixRange(p);
-    for (const e of this.manifest.entries.slice(start, end)) {
-      const rest = e.logicalKey.slice(p.length);
-      const slash = rest.indexOf("/");
-      if (slash < 0) out.push(new PackageEntry(e, this.reader));
-      else {
-        const dir = p + rest.slice(0, slash + 1);
-        if (!seenDirs.has(dir)) {
-          seenDirs.add(dir);
-          out.push(new PackageDirectory(dir));
-        }
-      }
-    }
-    if (out.length === 0 && p !== "")
-      throw new QuiltError("ENOTFOUND", `No directory ${quoted(p)} in ${this.label}`);
-    return out.sort((a, b) =>
-      compareLogicalKeys(a.logicalKey.replace(/\/$/, ""), b.logicalKey.replace(/\/$/, "")),
-    );
+    return listDirectory(this.manifest, prefix, this.reader, this.label);
   }
 
   /** The text of README.md (or the first readme-like file at the top level). */
   async readme(): Promise<string> {
-    const top = this.manifest.entries.filter((e) => !e.logicalKey.includes("/"));
-    const e =
-      top.find((x) => x.logicalKey === "README.md") ??
-      top.find((x) => /^readme(\.\w+)?$/i.test(x.logicalKey));
-    if (!e)
-      throw new QuiltError("ENOTFOUND", `${this.label} has no README`, {
-        hint: "browse its contents with ls()",
-      });
-    return this.getEntry(e.logicalKey).getText();
+    return this.getEntry(readmeEntry(this.manifest, this.label).logicalKey).getText();
   }
 
   getContents(key: string): Promise<Buffer> {
@@ -226,19 +197,8 @@ export class Package implements Iterable<PackageEntry> {
     keysOrPrefixes: string | readonly string[] = "",
     opts: CacheOptions = {},
   ): Promise<CacheResult> {
-    const seen = new Map<string, ManifestEntry>();
-    for (const keyOrPrefix of typeof keysOrPrefixes === "string"
-      ? [keysOrPrefixes]
-      : keysOrPrefixes.length > 0
-        ? keysOrPrefixes
-        : [""]) {
-      const single = this.manifest.get(keyOrPrefix);
-      const entries = single ? [single] : this.entries(keyOrPrefix).map((e) => e.raw);
-      if (entries.length === 0)
-        throw new QuiltError("ENOTFOUND", `Nothing at ${quoted(keyOrPrefix)} in ${this.label}`);
-      for (const e of entries) seen.set(e.logicalKey as string, e);
-    }
-    return cacheEntries(await this.session.blockCache(), this.session.stores, [...seen.values()], opts);
+    const entries = entriesNamed(this.manifest, keysOrPrefixes, this.label);
+    return cacheEntries(await this.session.blockCache(), this.session.stores, entries, opts);
   }
 
   /**
@@ -323,14 +283,7 @@ export class Package implements Iterable<PackageEntry> {
 
   /** A builder with `n` entries picked at random (seeded, so a sample can be made again). */
   sample(n: number, seed = 1): PackageBuilder {
-    const keys = this.manifest.entries.map((e) => e.logicalKey as string);
-    let s = seed >>> 0 || 1;
-    const rand = () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
-    for (let i = keys.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [keys[i], keys[j]] = [keys[j] as string, keys[i] as string];
-    }
-    const chosen = new Set(keys.slice(0, n));
+    const chosen = sampleKeys(this.manifest, n, seed);
     return this.asPackageBuilder().filter((e) => chosen.has(e.logicalKey));
   }
 

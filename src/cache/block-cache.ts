@@ -22,7 +22,8 @@ import { blockCount, checkBlockSize, DEFAULT_BLOCK_BYTES } from "./block-layout.
 import { DEFAULTS, type BlockCacheOptions } from "./cache-options.js";
 import { BlockLoader, type LoadedSpan } from "./block-loader.js";
 import { BlockStore } from "./block-store.js";
-import { assertLocalDisk, CacheIndex, networkFilesystem } from "./cache-index.js";
+import { CacheIndex } from "./cache-index.js";
+import { assertLocalDisk, networkFilesystem } from "./local-disk.js";
 import { newCounters, type CacheStats } from "./cache-stats.js";
 import { dataIdentity } from "./data-identity.js";
 import { digestsDir } from "./digest-files.js";

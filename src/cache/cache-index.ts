@@ -14,48 +14,14 @@
 // fsync), so every later read sees them and totals stay exact even with several processes on
 // one index. Access times, which change on every read, are accumulated in memory and written
 // in one transaction by flushAccess() (periodically, before eviction and at close).
-import { rm, statfs } from "node:fs/promises";
-import { QuiltError } from "../errors.js";
+import { rm } from "node:fs/promises";
 import { open, type Database, type RootDatabase } from "lmdb";
+import type { IndexTotals, ObjectRecord } from "./index-records.js";
 
 /** Bump when the index schema changes: an index of another version is discarded and rebuilt. */
 const INDEX_FORMAT = 2;
 /** Largest block index + 1, to bound range scans over one object's blocks. */
 const MAX_INDEX = 2 ** 32;
-
-export interface ObjectRecord {
-  size: number;
-  /** Blocks present. */
-  present: number;
-  /** Bytes the present block files take on disk (headers included). */
-  bytes: number;
-  /** Last access, ms since the epoch; also its key in the LRU table. */
-  atime: number;
-  /** The whole object was hashed against its manifest hash since its last block change. */
-  verified: boolean;
-  /**
-   * Some block was adopted from disk (a reconcile scan, or a file another daemon sharing the
-   * data directory wrote) rather than written by this index's owner after verification: its
-   * chunks are hashed again before they are served. Cleared when the whole object verifies.
-   */
-  adopted?: boolean;
-  /**
-   * A private copy (unverified bytes under a source key, private-object.ts). Its key is
-   * salted per process, so once that process is gone nothing ever reads it again.
-   */
-  private?: boolean;
-  /**
-   * This index's owner fetched and wrote blocks of it (false: it only adopted files others
-   * wrote). What clear() deletes; absent in records written before the flag existed.
-   */
-  owned?: boolean;
-}
-
-export interface IndexTotals {
-  bytes: number;
-  blocks: number;
-  objects: number;
-}
 
 interface Meta {
   version: number;
@@ -66,30 +32,6 @@ export interface OpenedIndex {
   index: CacheIndex;
   /** The index is new, was discarded, or was not closed cleanly: data files may be unknown to it. */
   needsReconcile: boolean;
-}
-
-/** statfs magic numbers of network filesystems, where LMDB's locks and mmap are unsafe (NFS covers EFS). */
-const NETWORK_FS_MAGIC = new Map<number, string>([
-  [0x6969, "NFS"],
-  [0x517b, "SMB"],
-  [0xff534d42, "CIFS"],
-  [0xfe534d42, "SMB2"],
-]);
-
-/** The name of the network filesystem `dir` is on (NFS, SMB...), or undefined for a local one. */
-export async function networkFilesystem(dir: string): Promise<string | undefined> {
-  const { type } = await statfs(dir);
-  return NETWORK_FS_MAGIC.get(type);
-}
-
-/** Refuses an index directory on a network filesystem, with a hint instead of a corrupt index later. */
-export async function assertLocalDisk(dir: string): Promise<void> {
-  const fs = await networkFilesystem(dir);
-  if (fs) {
-    throw new QuiltError("EUSAGE", `the cache index directory ${dir} is on ${fs}; LMDB needs a local disk`, {
-      hint: "put the index on local disk; only the cache data directory may be shared",
-    });
-  }
 }
 
 export class CacheIndex {

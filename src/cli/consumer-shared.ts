@@ -7,7 +7,6 @@ import { shellQuote } from "./shell-quote.js";
 import { readInstallState, type InstallState } from "../api/install-state.js";
 import { Package } from "../api/package.js";
 import type { PlainJson } from "../manifest/json-value.js";
-import type { TopHash } from "../types.js";
 import type { CommandContext } from "./context.js";
 
 export interface Installed {
@@ -25,7 +24,7 @@ export async function openInstalled(ctx: CommandContext, dir: string): Promise<I
   if (!state) return undefined;
   const url = ctx.quilt.registryUrl(state.registry);
   const registry = ctx.quilt.registry(url);
-  const topHash = state.topHash as TopHash;
+  const topHash = state.topHash;
   const manifest = await registry.loadManifest({ name: state.name, topHash, layout: "v1" });
   const pkg = Package.fromManifest(
     ctx.quilt,

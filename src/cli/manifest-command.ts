@@ -88,7 +88,9 @@ export const manifestCommand = defineCommand({
       process.removeListener("exit", onExit);
     }
     try {
-      for await (const chunk of rows.createReadStream()) await ctx.io.outBytes(chunk as Buffer);
+      // No encoding is given, so the chunks are Buffers (Node's types say any).
+      const chunks: AsyncIterable<Buffer> = rows.createReadStream();
+      for await (const chunk of chunks) await ctx.io.outBytes(chunk);
     } catch (err) {
       // The reader went away (`... | head`): nothing more to say, like cat.
       if (errnoCode(err) !== "EPIPE") throw err;

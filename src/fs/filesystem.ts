@@ -5,62 +5,33 @@
 // statfs) are answered from the tree and never fetch bytes: `open`, `read` and `release`
 // call the reader (a handle, then bytes), and a file's attributes ask it only whether that
 // entry already failed verification (shown as a sentinel mtime).
-import { constants as fsConstants } from "node:fs";
 import { log } from "../log.js";
-import type { Manifest, ManifestEntry } from "../manifest/manifest.js";
+import type { ManifestEntry } from "../manifest/manifest.js";
 import type { EntryReader } from "./entry-reader.js";
 import { FsError, readErrno } from "./fs-errors.js";
-import { OpenFiles } from "./open-files.js";
-import { InodeTree, NOT_A_DIRECTORY, NOT_FOUND } from "./inode-tree.js";
-import type { FsTree } from "./tree.js";
-import type { JsonValue } from "../manifest/json-value.js";
 import {
-  isUnsupportedNamespace,
-  type PackageXattrs,
-  XATTR_SIZE_MAX,
-  xattrNames,
-  xattrText,
-} from "./xattrs.js";
-
-export interface Attr {
-  ino: number;
-  mode: number;
-  nlink: number;
-  uid: number;
-  gid: number;
-  size: number;
-  blocks: number;
-  blksize: number;
-  atime: Date;
-  mtime: Date;
-  ctime: Date;
-}
-
-export interface DirEntry {
-  name: string;
-  attr: Attr;
-}
-
-/** A directory entry as FUSE's readdir passes it on: the kernel keeps only the inode and the type. */
-export interface Dirent {
-  name: string;
-  ino: number;
-  mode: number;
-}
-
-export interface StatFs {
-  bsize: number;
-  frsize: number;
-  blocks: number;
-  bfree: number;
-  bavail: number;
-  files: number;
-  ffree: number;
-  favail: number;
-  fsid: number;
-  flag: number;
-  namemax: number;
-}
+  firstGeneration,
+  nextGeneration,
+  type Generation,
+  type TreeSource,
+  type VersionStamp,
+} from "./generation.js";
+import { NOT_A_DIRECTORY, NOT_FOUND } from "./inode-tree.js";
+import {
+  DIR_MODE,
+  FILE_MODE,
+  directoryAttr,
+  fileAttr,
+  type Attr,
+  type DirEntry,
+  type Dirent,
+} from "./node-attrs.js";
+import { OpenFiles } from "./open-files.js";
+import { READ_TIMEOUT_MS, withDeadline } from "./read-deadline.js";
+import { opensForWriting, type MutatingOp } from "./read-only.js";
+import { statfsOf, type StatFs } from "./statfs.js";
+import type { FsTree } from "./tree.js";
+import { isUnsupportedNamespace, XATTR_SIZE_MAX, xattrNames, xattrText } from "./xattrs.js";
 
 export interface FilesystemOptions {
   /** Owner of every node: the mounting user. */
@@ -80,84 +51,6 @@ export interface FilesystemOptions {
   onOlderClosed?: (path: string) => void;
 }
 
-/**
- * 60 s: long enough for a fetch that retries a few stalls (each attempt gives up after the
- * S3 idle timeout, 15 s by default), short enough that a storage that stays silent surfaces
- * as ETIMEDOUT instead of a training process stuck in uninterruptible sleep; the read's own
- * fetch is aborted then.
- */
-export const READ_TIMEOUT_MS = 60_000;
-/**
- * The mtime of a file whose bytes failed verification: any value other than the version's
- * time makes libfuse's auto_cache drop the file's page cache on its next open.
- */
-const FAILED_MTIME = new Date(0);
-
-/** st_blksize, the I/O size programs like cp use: one FUSE read request (128 KiB). */
-export const PREFERRED_IO_BYTES = 128 * 1024;
-/** Every directory's mode: read-only, searchable. */
-const DIR_MODE = fsConstants.S_IFDIR | 0o555;
-/** Every file's mode: read-only. */
-const FILE_MODE = fsConstants.S_IFREG | 0o444;
-/** A directory's st_size, as ext4 and s3fs report it; nothing reads it. */
-const DIR_SIZE = 4096;
-/** NAME_MAX on Linux: the longest name the kernel passes in a lookup. */
-const NAME_MAX = 255;
-/** The access-mode bits of open(2) flags (Linux; Node's constants lack it). */
-const O_ACCMODE = 0o3;
-/** statvfs ST_RDONLY. */
-const ST_RDONLY = 1;
-
-/** Every operation that would change the tree or a file; each answers EROFS. */
-export const MUTATING_OPS = [
-  "write",
-  "create",
-  "mknod",
-  "mkdir",
-  "unlink",
-  "rmdir",
-  "rename",
-  "link",
-  "symlink",
-  "truncate",
-  "ftruncate",
-  "chmod",
-  "chown",
-  "utimens",
-  "setxattr",
-  "removexattr",
-] as const;
-export type MutatingOp = (typeof MUTATING_OPS)[number];
-
-/**
- * The version the filesystem serves: its tree and what its nodes report. `switchTo` replaces
- * it whole with one assignment, so every operation (each reads it once, synchronously) sees
- * one version, never a mix; open files keep the entry they opened.
- */
-interface Generation {
-  tree: FsTree;
-  pkg: PackageXattrs;
-  /** Added to tree inode numbers: a switched-to version's nodes never reuse the previous one's numbers. */
-  inoBase: number;
-  /**
-   * The version's time plus the generation in milliseconds: the mtime libfuse's auto_cache
-   * compares at each open, so a file whose bytes changed in a switch never keeps the old
-   * version's pages, even when both versions were written in the same second with the same size.
-   */
-  time: Date;
-}
-
-/** A version as the filesystem takes it: a parsed manifest (its tree is built in memory) or a tree read from the manifest index. */
-export type TreeSource =
-  Pick<Manifest, "entries" | "dirMeta" | "userMeta"> | { tree: FsTree; userMeta: JsonValue };
-
-function treeOf(source: TreeSource): FsTree {
-  return "tree" in source ? source.tree : InodeTree.build(source);
-}
-
-/** st_ino is 32 bits in the binding: inode bases wrap below this. */
-const MAX_INO = 0xffffffff;
-
 export class QuiltFilesystem {
   private gen: Generation;
   private generation = 0;
@@ -172,12 +65,7 @@ export class QuiltFilesystem {
     private readonly reader: EntryReader,
     private readonly options: FilesystemOptions,
   ) {
-    this.gen = {
-      tree: treeOf(source),
-      pkg: { userMeta: source.userMeta, topHash: options.topHash },
-      inoBase: 0,
-      time: options.time,
-    };
+    this.gen = firstGeneration(source, options);
     this.readTimeoutMs = options.readTimeoutMs ?? READ_TIMEOUT_MS;
   }
 
@@ -192,18 +80,11 @@ export class QuiltFilesystem {
    * FUSE callback runs in between). Handles opened before keep reading the entries they
    * opened. Returns the tree it replaced (to tell the kernel what to forget).
    */
-  switchTo(source: TreeSource, version: { time: Date; topHash?: string }): FsTree {
-    const tree = treeOf(source);
+  switchTo(source: TreeSource, version: VersionStamp): FsTree {
     const old = this.gen;
+    const next = nextGeneration(old, this.generation + 1, source, version);
     this.generation++;
-    let inoBase = old.inoBase + old.tree.nodeCount;
-    if (inoBase + tree.nodeCount > MAX_INO) inoBase = 0;
-    this.gen = {
-      tree,
-      pkg: { userMeta: source.userMeta, topHash: version.topHash },
-      inoBase,
-      time: new Date(version.time.getTime() + (this.generation % 1000)),
-    };
+    this.gen = next;
     return old.tree;
   }
 
@@ -292,9 +173,7 @@ export class QuiltFilesystem {
     const g = this.gen;
     const entry = g.tree.entry(this.resolveIn(g, path, "open"));
     if (entry === undefined) throw new FsError("EISDIR", "open", path);
-    if ((flags & O_ACCMODE) !== fsConstants.O_RDONLY || (flags & fsConstants.O_TRUNC) !== 0) {
-      throw new FsError("EROFS", "open", path);
-    }
+    if (opensForWriting(flags)) throw new FsError("EROFS", "open", path);
     const fh = this.open_.allocate();
     const generation = this.generation;
     if (this.olderOpen() > 0) this.warnSharedPath(path, entry);
@@ -321,8 +200,9 @@ export class QuiltFilesystem {
     if (n <= 0) return Buffer.alloc(0);
     let data: Buffer;
     try {
-      data = await this.withDeadline(
+      data = await withDeadline(
         (signal) => this.reader.read(file.entry, offset, n, file.handle, signal),
+        this.readTimeoutMs,
         file.path,
       );
     } catch (err) {
@@ -352,24 +232,7 @@ export class QuiltFilesystem {
   }
 
   async statfs(): Promise<StatFs> {
-    const tree = this.gen.tree;
-    // f_blocks is 32 bits wide in the binding: grow the fragment size until it fits.
-    let frsize = 4096;
-    while (Math.ceil(tree.totalBytes / frsize) > 0xffffffff) frsize *= 2;
-    const files = Math.min(tree.nodeCount, 0xffffffff);
-    return {
-      bsize: frsize,
-      frsize,
-      blocks: Math.ceil(tree.totalBytes / frsize),
-      bfree: 0,
-      bavail: 0,
-      files,
-      ffree: 0,
-      favail: 0,
-      fsid: 0,
-      flag: ST_RDONLY,
-      namemax: NAME_MAX,
-    };
+    return statfsOf(this.gen.tree);
   }
 
   async listxattr(path: string): Promise<string[]> {
@@ -398,41 +261,11 @@ export class QuiltFilesystem {
   }
 
   private attrIn(g: Generation, treeIno: number): Attr {
-    const { uid, gid } = this.options;
-    const time = g.time;
     const ino = g.inoBase + treeIno;
     const size = g.tree.sizeOf(treeIno);
-    if (size === undefined) {
-      // nlink 1 tells find(1) the subdirectory count is unknown, so it does not skip any.
-      return {
-        ino,
-        mode: DIR_MODE,
-        nlink: 1,
-        uid,
-        gid,
-        size: DIR_SIZE,
-        blocks: 0,
-        blksize: PREFERRED_IO_BYTES,
-        atime: time,
-        mtime: time,
-        ctime: time,
-      };
-    }
+    if (size === undefined) return directoryAttr(ino, this.options, g.time);
     const failed = this.reader.anyFailed?.() !== false && this.reader.hasFailed?.(g.tree.path(treeIno));
-    const mtime = failed ? FAILED_MTIME : time;
-    return {
-      ino,
-      mode: FILE_MODE,
-      nlink: 1,
-      uid,
-      gid,
-      size,
-      blocks: Math.ceil(size / 512),
-      blksize: PREFERRED_IO_BYTES,
-      atime: time,
-      mtime,
-      ctime: time,
-    };
+    return fileAttr(ino, size, this.options, g.time, failed === true);
   }
 
   private resolveIn(g: Generation, path: string, syscall: string): number {
@@ -440,31 +273,6 @@ export class QuiltFilesystem {
     if (ino === NOT_FOUND) throw new FsError("ENOENT", syscall, path);
     if (ino === NOT_A_DIRECTORY) throw new FsError("ENOTDIR", syscall, path);
     return ino;
-  }
-
-  /**
-   * Runs a read with a deadline. Past it the reader gets ETIMEDOUT and the read's signal is
-   * aborted, so its fetch stops too (a fetch other readers wait on goes on for them): a
-   * reader that gave up leaves no work behind in the daemon. The kernel's own interrupt of a
-   * read (a reader killed by Ctrl-C) does not reach us (the FUSE binding has no interrupt
-   * callback), so this deadline is also what bounds the work of a reader that went away.
-   */
-  private async withDeadline<T>(run: (signal: AbortSignal) => Promise<T>, path: string): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const abort = new AbortController();
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(new FsError("ETIMEDOUT", "read", path));
-        abort.abort(new FsError("ETIMEDOUT", "read", path));
-      }, this.readTimeoutMs);
-    });
-    const work = run(abort.signal);
-    try {
-      return await Promise.race([work, deadline]);
-    } finally {
-      clearTimeout(timer);
-      work.catch(() => undefined); // a read that lost the race must not become an unhandled rejection
-    }
   }
 
   /** The FsError for a failed read or open, logged once per key. */

@@ -5,7 +5,8 @@
 // show, never used to decide anything (docs/RELIABILITY.md).
 import { isQuiltError } from "../errors.js";
 import { parseJson } from "../manifest/json-parse.js";
-import type { Registry, Resolved } from "./registry.js";
+import type { Registry } from "./registry.js";
+import type { Resolved } from "./registry-pointers.js";
 import { layoutsFrom, manifestKey } from "./registry-layout.js";
 
 /** The first read; a header with large package metadata is read on in growing ranges. */

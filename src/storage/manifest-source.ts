@@ -9,7 +9,8 @@ import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import { isQuiltError } from "../errors.js";
 import { hashing, type IncomingManifest } from "./manifest-cache.js";
-import type { Registry, Resolved } from "./registry.js";
+import type { Registry } from "./registry.js";
+import type { Resolved } from "./registry-pointers.js";
 import { layoutsFrom, manifestKey } from "./registry-layout.js";
 
 export interface ManifestSource {

@@ -1,6 +1,8 @@
 // Failure injection for the in-memory store: a fault is described the way a test thinks
 // of it ("503", "ECONNRESET", "ESTALE") and turned into an error shaped exactly like the one
 // the AWS SDK or Node would throw, so it meets the same retry classification as real ones.
+// Which requests meet a fault (the next few of an operation, or those a predicate picks) is
+// kept here too (InjectedFaults), apart from the store's buckets.
 import { QuiltError, type ErrorCode } from "../errors.js";
 
 export type StoreOp = "get" | "head" | "put" | "list" | "delete" | "copy";
@@ -61,4 +63,36 @@ export function faultError(fault: Fault): Error {
     Code: fault,
     $metadata: { httpStatusCode: status },
   });
+}
+
+/** The faults a test asked for: the next requests of an operation, and predicates offered every request. */
+export class InjectedFaults {
+  private readonly pending: { op: StoreOp; fault: Fault; left: number }[] = [];
+  private readonly predicates = new Set<(req: FaultRequest) => Fault | undefined>();
+
+  /** The next `times` requests of `op` fail with `fault` (each retry attempt consumes one). */
+  failNext(op: StoreOp, fault: Fault, times: number): void {
+    this.pending.push({ op, fault, left: times });
+  }
+
+  /** Every request is offered to `predicate`; a returned fault fails it. Returns an unregister function. */
+  failWhen(predicate: (req: FaultRequest) => Fault | undefined): () => void {
+    this.predicates.add(predicate);
+    return () => this.predicates.delete(predicate);
+  }
+
+  /** The fault this request (attempt) meets, if any: a queued one first, then the predicates'. */
+  take(req: FaultRequest): Fault | undefined {
+    const i = this.pending.findIndex((p) => p.op === req.op);
+    const next = this.pending[i];
+    if (next) {
+      if (--next.left <= 0) this.pending.splice(i, 1);
+      return next.fault;
+    }
+    for (const predicate of this.predicates) {
+      const fault = predicate(req);
+      if (fault !== undefined) return fault;
+    }
+    return undefined;
+  }
 }

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { QuiltError } from "../errors.js";
-import { faultError, type Fault, type FaultRequest, type StoreOp } from "./memory-faults.js";
+import { faultError, InjectedFaults, type Fault, type FaultRequest, type StoreOp } from "./memory-faults.js";
 import type {
   GetOptions,
   ListEntry,
@@ -80,8 +80,7 @@ export class MemoryStore implements ObjectStore {
   bytesFetched = 0;
 
   private readonly buckets = new Map<string, Map<string, Version[]>>();
-  private readonly pending: { op: StoreOp; fault: Fault; left: number }[] = [];
-  private readonly predicates = new Set<(req: FaultRequest) => Fault | undefined>();
+  private readonly faults = new InjectedFaults();
   private readonly versioned: boolean;
   private readonly retry: RetryPolicy;
   private readonly pageSize: number;
@@ -98,13 +97,12 @@ export class MemoryStore implements ObjectStore {
 
   /** The next `times` requests of `op` fail with `fault` (each retry attempt consumes one). */
   failNext(op: StoreOp, fault: Fault, times = 1): void {
-    this.pending.push({ op, fault, left: times });
+    this.faults.failNext(op, fault, times);
   }
 
   /** Every request is offered to `predicate`; a returned fault fails it. Returns an unregister function. */
   failWhen(predicate: (req: FaultRequest) => Fault | undefined): () => void {
-    this.predicates.add(predicate);
-    return () => this.predicates.delete(predicate);
+    return this.faults.failWhen(predicate);
   }
 
   resetCounts(): void {
@@ -262,7 +260,7 @@ export class MemoryStore implements ObjectStore {
         async (attempt) => {
           throwIfAborted(signal);
           this.counts[op]++;
-          const fault = this.takeFault({ op, bucket: loc.bucket, key: loc.key, attempt });
+          const fault = this.faults.take({ op, bucket: loc.bucket, key: loc.key, attempt });
           if (fault !== undefined) throw faultError(fault);
           return serve();
         },
@@ -279,20 +277,6 @@ export class MemoryStore implements ObjectStore {
         cause: err,
       });
     }
-  }
-
-  private takeFault(req: FaultRequest): Fault | undefined {
-    const i = this.pending.findIndex((p) => p.op === req.op);
-    const next = this.pending[i];
-    if (next) {
-      if (--next.left <= 0) this.pending.splice(i, 1);
-      return next.fault;
-    }
-    for (const predicate of this.predicates) {
-      const fault = predicate(req);
-      if (fault !== undefined) return fault;
-    }
-    return undefined;
   }
 }
 

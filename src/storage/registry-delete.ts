@@ -10,30 +10,15 @@ import { dirname, join } from "node:path";
 import { QuiltError } from "../errors.js";
 import { type TopHash } from "../types.js";
 import { quoted } from "../untrusted-text.js";
-import { isTimestamp, LATEST, type Registry } from "./registry.js";
-import { manifestKey, pointerDir, pointerKey, type LayoutVersion } from "./registry-layout.js";
-
-/** One pointer file of a package and the version it names. */
-interface Pointer {
-  pointer: string;
-  layout: LayoutVersion;
-  topHash: TopHash;
-}
+import type { Registry } from "./registry.js";
+import { manifestKey, pointerDir, pointerKey } from "./registry-layout.js";
+import { isTimestamp, LATEST, readPointers } from "./registry-pointers.js";
 
 export interface DeletedVersion {
   /** The pointers deleted (timestamps, tags, and `latest` when it named the version). */
   deleted: string[];
   /** Where `latest` points now, when it pointed at the deleted version; null when no version is left. */
   latest?: TopHash | null;
-}
-
-async function pointersOf(registry: Registry, name: string): Promise<Pointer[]> {
-  const out: Pointer[] = [];
-  for (const { pointer, layout } of await registry.listPointers(name)) {
-    const r = await registry.readPointer(name, pointer);
-    if (r) out.push({ pointer, layout, topHash: r.topHash });
-  }
-  return out;
 }
 
 function notFound(registry: Registry, what: string, name: string): QuiltError {
@@ -71,7 +56,7 @@ export async function deleteVersion(
   name: string,
   topHash: TopHash,
 ): Promise<DeletedVersion> {
-  const all = await pointersOf(registry, name);
+  const all = await readPointers(registry, name);
   const doomed = all.filter((p) => p.topHash === topHash);
   if (doomed.length === 0) throw notFound(registry, `version ${topHash.slice(0, 12)}`, name);
   for (const p of doomed.filter((p) => p.pointer !== LATEST)) {
@@ -105,7 +90,7 @@ export async function deleteTag(registry: Registry, name: string, tag: string): 
       hint: `\`latest\` and timestamps follow the versions: delete the version instead (\`quilt delete ${name}@HASH\`)`,
     });
   }
-  const p = (await pointersOf(registry, name)).find((x) => x.pointer === tag);
+  const p = (await readPointers(registry, name)).find((x) => x.pointer === tag);
   if (!p) throw notFound(registry, `tag ${quoted(tag)}`, name);
   await remove(registry, pointerKey(p.layout, name, tag));
   return p.topHash;
@@ -113,7 +98,7 @@ export async function deleteTag(registry: Registry, name: string, tag: string): 
 
 /** Deletes every pointer of the package (and its v2 manifests); returns the pointers deleted. */
 export async function deleteAllPointers(registry: Registry, name: string): Promise<string[]> {
-  const all = await pointersOf(registry, name);
+  const all = await readPointers(registry, name);
   if (all.length === 0) throw notFound(registry, "version", name);
   // `latest` last: until then a reader still finds a version that is there.
   const ordered = [...all.filter((p) => p.pointer !== LATEST), ...all.filter((p) => p.pointer === LATEST)];

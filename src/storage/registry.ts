@@ -1,55 +1,31 @@
-// A package registry (S3 bucket or local directory) in quilt3's layout: resolves names,
-// tags, timestamps and hash prefixes to top hashes, loads manifests through the manifest
-// cache, lists packages and versions, and pushes manifests and pointers in quilt3's order
-// (manifest, then timestamp pointer, then `latest`, then the tag) so a reader never sees
-// a pointer to a manifest that is not there yet.
+// A package registry (S3 bucket or local directory) in quilt3's layout, the one object the
+// rest of quilt reaches a registry through. It loads manifests through the manifest cache
+// and pushes manifests and pointers in quilt3's order (manifest, then timestamp pointer,
+// then `latest`, then the tag) so a reader never sees a pointer to a manifest that is not
+// there yet. Pointer files (registry-pointers.ts), resolving a tag or hash to a version
+// (registry-resolve.ts), listing (registry-listing.ts) and deleting (registry-delete.ts)
+// are functions of their own, over the store and root this class holds.
 import { QuiltError, isQuiltError } from "../errors.js";
 import type { Manifest } from "../manifest/manifest.js";
 import type { RegistryUrl } from "../manifest/registry-url.js";
-import { isValidTag } from "../manifest/package-spec.js";
-import { shortHash } from "../manifest/version-label.js";
-import { isTopHash, type TopHash } from "../types.js";
+import type { TopHash } from "../types.js";
 import { ManifestCache } from "./manifest-cache.js";
 import { writeManifestFile } from "./manifest-file.js";
 import type { ObjectStore } from "./object-store.js";
+import { layoutsFrom, manifestKey, type LayoutVersion } from "./registry-layout.js";
+import { listPackages, listVersions, type VersionInfo } from "./registry-listing.js";
 import {
-  layoutsFrom,
-  manifestKey,
-  manifestSearchPrefix,
-  packageNameFromV2,
-  pointerDir,
-  pointerKey,
-  topHashFromManifestKey,
-  V1_POINTERS,
-  V2_TAGS,
-  type LayoutVersion,
-} from "./registry-layout.js";
-import { quoted } from "../untrusted-text.js";
+  assertTag,
+  LATEST,
+  listPointers,
+  readPointer,
+  writePointer,
+  type RegistryRoot,
+  type Resolved,
+} from "./registry-pointers.js";
+import { resolveVersion } from "./registry-resolve.js";
 
-export const LATEST = "latest";
-/** quilt3 refuses hash prefixes shorter than this. */
-export const MIN_HASH_PREFIX = 6;
-
-export interface Resolved {
-  name: string;
-  topHash: TopHash;
-  layout: LayoutVersion;
-}
-
-export interface VersionInfo {
-  topHash: TopHash;
-  /** Every pointer naming this hash: timestamps, "latest" and named tags. */
-  pointers: string[];
-  /** Named tags (pointers that are neither "latest" nor a timestamp). */
-  tags: string[];
-  /** From the newest timestamp pointer, when there is one. */
-  time?: Date;
-}
-
-/** Timestamp pointers are all digits (seconds since the epoch); tags never are. */
-export const isTimestamp = (p: string): boolean => /^\d{1,12}$/.test(p);
-
-export class Registry {
+export class Registry implements RegistryRoot {
   constructor(
     readonly url: RegistryUrl,
     readonly store: ObjectStore,
@@ -71,113 +47,14 @@ export class Registry {
     return this.objectUrl(manifestKey(layout, name, topHash));
   }
 
-  private async getText(key: string): Promise<string | undefined> {
-    try {
-      return (await this.store.get({ bucket: this.bucket, key })).toString("utf8");
-    } catch (err) {
-      if (isQuiltError(err, "ENOTFOUND")) return undefined;
-      throw err;
-    }
-  }
-
   /** Reads a pointer (tag) file in either layout. */
   async readPointer(name: string, pointer: string): Promise<Resolved | undefined> {
-    for (const layout of ["v1", "v2"] as const) {
-      const text = await this.getText(pointerKey(layout, name, pointer));
-      if (text === undefined) continue;
-      const hash = text.trim();
-      if (!isTopHash(hash)) {
-        throw new QuiltError(
-          "EBADMANIFEST",
-          `Pointer ${this.objectUrl(pointerKey(layout, name, pointer))} does not hold a top hash`,
-          {
-            hint: "the pointer file is corrupt; re-tag the version with `quilt tag`",
-          },
-        );
-      }
-      return { name, topHash: hash, layout };
-    }
-    return undefined;
+    return readPointer(this, name, pointer);
   }
 
   /** A tag (default "latest"), a hash or unique hash prefix, or both (which must agree). */
   async resolve(name: string, ref: { tag?: string; hash?: string } = {}): Promise<Resolved> {
-    if (ref.hash !== undefined) {
-      const byHash = await this.resolveHash(name, ref.hash);
-      if (ref.tag !== undefined) {
-        const byTag = await this.resolveTag(name, ref.tag);
-        if (byTag.topHash !== byHash.topHash) {
-          throw new QuiltError(
-            "EUSAGE",
-            `${name}:${ref.tag} is ${shortHash(byTag.topHash)}, not @${ref.hash}`,
-            {
-              hint: "give either a tag or a hash",
-            },
-          );
-        }
-      }
-      return byHash;
-    }
-    return this.resolveTag(name, ref.tag ?? LATEST);
-  }
-
-  private async resolveTag(name: string, tag: string): Promise<Resolved> {
-    const found = await this.readPointer(name, tag);
-    if (found) return found;
-    const known = await this.listPointers(name);
-    if (known.length === 0) {
-      throw new QuiltError("ENOTFOUND", `No package ${name} in registry ${this.url.url}`, {
-        hint: `list the packages there with \`quilt list --registry ${this.url.url}\``,
-      });
-    }
-    const tags = [...new Set(known.map((p) => p.pointer).filter((p) => !isTimestamp(p)))];
-    throw new QuiltError(
-      "ENOTFOUND",
-      `Unknown tag ${quoted(tag)} for package ${name} in registry ${this.url.url}`,
-      {
-        hint: `known tags: ${tags.join(", ") || "(none)"}; \`quilt log ${name}\` lists every version`,
-      },
-    );
-  }
-
-  private async resolveHash(name: string, prefix: string): Promise<Resolved> {
-    const p = prefix.toLowerCase();
-    if (!/^[0-9a-f]+$/.test(p) || p.length < MIN_HASH_PREFIX || p.length > 64) {
-      throw new QuiltError(
-        "EBADSPEC",
-        `Invalid hash ${quoted(prefix)}: expected ${MIN_HASH_PREFIX} to 64 hex characters`,
-      );
-    }
-    const matches = new Map<string, LayoutVersion>();
-    for (const layout of ["v1", "v2"] as const) {
-      for await (const e of this.store.list(this.bucket, manifestSearchPrefix(layout, name, p))) {
-        if (e.kind !== "object") continue;
-        const h = topHashFromManifestKey(layout, e.key);
-        if (h !== undefined && !matches.has(h)) matches.set(h, layout);
-      }
-      if (matches.size > 0 && p.length === 64) break;
-    }
-    if (matches.size === 0) {
-      throw new QuiltError(
-        "ENOTFOUND",
-        `No manifest of ${name} matches hash ${quoted(prefix)} in registry ${this.url.url}`,
-        {
-          hint: `\`quilt log ${name}\` lists the versions`,
-        },
-      );
-    }
-    if (matches.size > 1) {
-      const list = [...matches.keys()].sort();
-      throw new QuiltError(
-        "EAMBIGUOUS",
-        `Hash prefix ${quoted(prefix)} matches ${list.length} manifests:\n  ${list.join("\n  ")}`,
-        {
-          hint: "give more characters of the hash",
-        },
-      );
-    }
-    const [[topHash, layout]] = [...matches] as [[string, LayoutVersion]];
-    return { name, topHash: topHash as TopHash, layout };
+    return resolveVersion(this, name, ref);
   }
 
   /** The manifest of a resolved version: from the cache, else fetched once and verified. */
@@ -223,46 +100,17 @@ export class Registry {
   }
 
   async listPointers(name: string): Promise<{ pointer: string; layout: LayoutVersion }[]> {
-    const out: { pointer: string; layout: LayoutVersion }[] = [];
-    for (const layout of ["v1", "v2"] as const) {
-      const dir = pointerDir(layout, name);
-      for await (const e of this.store.list(this.bucket, dir, { delimiter: "/" })) {
-        if (e.kind === "object") out.push({ pointer: e.key.slice(dir.length), layout });
-      }
-    }
-    return out;
+    return listPointers(this, name);
   }
 
   /** Every version of a package with the pointers that name it, newest first. */
   async listVersions(name: string): Promise<VersionInfo[]> {
-    const byHash = new Map<string, VersionInfo>();
-    for (const { pointer } of await this.listPointers(name)) {
-      const r = await this.readPointer(name, pointer);
-      if (!r) continue;
-      const v = byHash.get(r.topHash) ?? { topHash: r.topHash, pointers: [], tags: [] };
-      v.pointers.push(pointer);
-      if (isTimestamp(pointer)) {
-        const t = new Date(Number(pointer) * 1000);
-        if (!v.time || t > v.time) v.time = t;
-      } else if (pointer !== LATEST) v.tags.push(pointer);
-      byHash.set(r.topHash, v);
-    }
-    return [...byHash.values()].sort((a, b) => (b.time?.getTime() ?? 0) - (a.time?.getTime() ?? 0));
+    return listVersions(this, name);
   }
 
   /** Package names ("ns/name") in the registry, sorted. */
   async listPackages(): Promise<string[]> {
-    const names = new Set<string>();
-    for await (const ns of this.store.list(this.bucket, V1_POINTERS, { delimiter: "/" })) {
-      if (ns.kind !== "prefix") continue;
-      for await (const pkg of this.store.list(this.bucket, ns.prefix, { delimiter: "/" })) {
-        if (pkg.kind === "prefix") names.add(pkg.prefix.slice(V1_POINTERS.length, -1));
-      }
-    }
-    for await (const e of this.store.list(this.bucket, V2_TAGS, { delimiter: "/" })) {
-      if (e.kind === "prefix") names.add(packageNameFromV2(e.prefix.slice(V2_TAGS.length, -1)));
-    }
-    return [...names].sort();
+    return listPackages(this);
   }
 
   /**
@@ -312,18 +160,6 @@ export class Registry {
     topHash: TopHash,
     layout: LayoutVersion = "v1",
   ): Promise<void> {
-    // No trailing newline: quilt3 writes and compares the bare hash.
-    await this.store.put(
-      { bucket: this.bucket, key: pointerKey(layout, name, pointer) },
-      Buffer.from(topHash, "ascii"),
-    );
-  }
-}
-
-function assertTag(tag: string): void {
-  if (!isValidTag(tag) || isTimestamp(tag)) {
-    throw new QuiltError("EUSAGE", `Invalid tag ${quoted(tag)}`, {
-      hint: "a tag is letters, digits, '_', '-' and '.', and not all digits (those are timestamps)",
-    });
+    return writePointer(this, name, pointer, topHash, layout);
   }
 }

@@ -9,10 +9,11 @@
 // the SDK reads where this path could not is left to the SDK from then on.
 import type { S3Client } from "@aws-sdk/client-s3";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { GetOptions, ObjectLocation } from "./object-store.js";
+import { errorCode, readBody, serviceError, timeoutError } from "./s3-direct-answers.js";
+import { encodeKeyPath, NodeSha256 } from "./s3-signing.js";
 
 /**
  * What a direct GET produced: the bytes; "sdk" when the SDK must do this request; "refused"
@@ -39,42 +40,6 @@ interface Target {
   /** Path prefix before the key: "/" (virtual-hosted) or "/bucket/" (path-style). */
   prefix: string;
   signer: SignatureV4;
-}
-
-/** node:crypto behind the hash interface the signer expects (HMAC when given a secret). */
-export class NodeSha256 {
-  private h: Hash | Hmac;
-  private readonly secret?: Uint8Array | string;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    if (secret === undefined || typeof secret === "string") this.secret = secret;
-    else if (secret instanceof ArrayBuffer) this.secret = new Uint8Array(secret);
-    else this.secret = new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength);
-    this.h = this.fresh();
-  }
-  private fresh(): Hash | Hmac {
-    return this.secret === undefined ? createHash("sha256") : createHmac("sha256", this.secret);
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    if (typeof data === "string") this.h.update(data);
-    else if (data instanceof ArrayBuffer) this.h.update(new Uint8Array(data));
-    else this.h.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(this.h.digest());
-  }
-  reset(): void {
-    this.h = this.fresh();
-  }
-}
-
-/** A key's path as S3 wants it: each segment percent-encoded (RFC 3986), slashes kept. */
-export function encodeKeyPath(key: string): string {
-  return key
-    .split("/")
-    .map((seg) =>
-      encodeURIComponent(seg).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
-    )
-    .join("/");
 }
 
 export class DirectGetter {
@@ -277,44 +242,4 @@ export class DirectGetter {
 /** A client setting that may be a value or a provider of one. */
 async function setting<T>(v: T | (() => Promise<T>) | undefined): Promise<T | undefined> {
   return typeof v === "function" ? (v as () => Promise<T>)() : v;
-}
-
-function errorCode(body: Buffer): string | undefined {
-  return /<Code>([^<]+)<\/Code>/.exec(body.toString("utf8"))?.[1];
-}
-
-/** An error shaped like the SDK's for a service answer (name and Code from the XML body). */
-function serviceError(status: number, body: Buffer): Error {
-  const code = errorCode(body) ?? `Http${status}`;
-  const message = /<Message>([^<]*)<\/Message>/.exec(body.toString("utf8"))?.[1] ?? code;
-  return Object.assign(new Error(message), { name: code, Code: code, $metadata: { httpStatusCode: status } });
-}
-
-/** Shaped like the SDK's own timeouts (@smithy/node-http-handler), which retry.ts classifies. */
-function timeoutError(message: string): Error {
-  return Object.assign(new Error(message), { name: "TimeoutError", code: "ETIMEDOUT" });
-}
-
-/** A body shorter than its Content-Length is a dropped connection: transient, fetched again. */
-function readBody(res: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    res.on("data", (c: Buffer) => {
-      chunks.push(c);
-      total += c.length;
-    });
-    res.on("error", reject);
-    res.on("aborted", () => reject(Object.assign(new Error("response aborted"), { code: "ECONNRESET" })));
-    res.on("end", () => {
-      const length = res.headers["content-length"];
-      if (length !== undefined && Number(length) !== total)
-        reject(
-          Object.assign(new Error(`response body ended after ${total} of ${length} bytes`), {
-            code: "ECONNRESET",
-          }),
-        );
-      else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total));
-    });
-  });
 }

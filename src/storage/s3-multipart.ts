@@ -11,6 +11,7 @@ import {
   type CompletedPart,
   type S3Client,
 } from "@aws-sdk/client-s3";
+import type { FileHandle } from "node:fs/promises";
 import type { PutOptions, PutResult } from "./object-store.js";
 import { partRanges, throwIfAborted } from "./store-helpers.js";
 import { forEachLimited } from "../limiter.js";
@@ -26,6 +27,23 @@ export interface S3PutResult extends PutResult {
 export function copySource(bucket: string, key: string, versionId?: string): string {
   const encodedKey = key.split("/").map(encodeURIComponent).join("/");
   return `${bucket}/${encodedKey}${versionId !== undefined ? `?versionId=${encodeURIComponent(versionId)}` : ""}`;
+}
+
+/** Reads part [start, end) of an open file when an upload sends it: memory holds a few parts, not the file. */
+export function filePartReader(
+  fh: FileHandle,
+  path: string,
+): (start: number, end: number) => Promise<Buffer> {
+  return async (start, end) => {
+    const buf = Buffer.allocUnsafe(end - start);
+    let done = 0;
+    while (done < buf.length) {
+      const { bytesRead } = await fh.read(buf, done, buf.length - done, start + done);
+      if (bytesRead === 0) throw new Error(`${path} shrank while uploading`);
+      done += bytesRead;
+    }
+    return buf;
+  };
 }
 
 export interface MultipartContext {

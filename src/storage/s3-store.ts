@@ -1,15 +1,13 @@
 // The S3 ObjectStore. Every read is pinned (VersionId, else If-Match on the ETag) so bytes
 // of two object versions can never be mixed in one cached file; every request goes through
-// one retry policy (retry.ts) and one error mapping (s3-errors.ts); large puts and copies
-// go multipart (s3-multipart.ts) in quilt3's part layout.
+// one retry policy and one error mapping (s3-requests.ts); large puts and copies go
+// multipart (s3-multipart.ts) in quilt3's part layout. Listing (s3-list.ts) and part
+// checksums (s3-object-parts.ts) are functions of their own beside it.
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
-  GetObjectAttributesCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  ListObjectVersionsCommand,
-  ListObjectsV2Command,
   PutObjectCommand,
 } from "@aws-sdk/client-s3";
 import { open, readFile, stat } from "node:fs/promises";
@@ -26,10 +24,8 @@ import type {
   PutBody,
   PutOptions,
 } from "./object-store.js";
-import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from "./retry.js";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.js";
 import { buildS3Client, type ResolvedS3Client, type S3ClientOptions } from "./s3-client.js";
-import { mapS3Error } from "./s3-errors.js";
-import { latestVersions, versionsRefusal } from "./s3-list-versions.js";
 import {
   bodyStream,
   compositeChecksum,
@@ -40,16 +36,18 @@ import {
   pin,
   readAll,
 } from "./s3-get.js";
+import { listS3 } from "./s3-list.js";
 import {
   copyMultipart,
   copySource,
+  filePartReader,
   partSizeFor,
   uploadMultipart,
-  type MultipartContext,
   type S3PutResult,
 } from "./s3-multipart.js";
+import { objectParts } from "./s3-object-parts.js";
+import { S3Requests } from "./s3-requests.js";
 import { bodyBytes, checkRange, isPathBody, throwIfAborted } from "./store-helpers.js";
-import { compareCodePoints } from "../code-point-order.js";
 
 export type { S3PutResult } from "./s3-multipart.js";
 
@@ -75,18 +73,13 @@ export interface S3StoreOptions extends S3ClientOptions {
 const MIB = 1024 * 1024;
 /** quilt3's multipart threshold and part size; keeps S3's composite checksum equal to quilt's hash. */
 const QUILT_PART_BYTES = 8 * MIB;
-/** 8 parts in flight saturate a 10 Gb/s link at S3's ~100 MB/s per connection. */
-const DEFAULT_UPLOAD_CONCURRENCY = 8;
-/** Part buffers of one upload stay under 256 MiB, however large the doubled parts get. */
-const MULTIPART_MEMORY_BYTES = 256 * MIB;
 /** CopyObject refuses sources larger than 5 GiB. */
 const COPY_OBJECT_MAX_BYTES = 5 * 1024 * MIB;
-const S3_MAX_KEYS = 1000;
 
 export class S3Store implements ObjectStore {
   readonly scheme = "s3" as const;
   private readonly s3: ResolvedS3Client;
-  private readonly policy: RetryPolicy;
+  private readonly requests: S3Requests;
   private readonly opts: S3StoreOptions;
   private closed = false;
   /** Buckets whose server failed GetObjectAttributes: part digests are not asked there again. */
@@ -95,17 +88,21 @@ export class S3Store implements ObjectStore {
   constructor(opts: S3StoreOptions = {}, client: ResolvedS3Client = buildS3Client(opts)) {
     this.opts = opts;
     this.s3 = client;
-    this.policy = {
+    const policy: RetryPolicy = {
       ...DEFAULT_RETRY_POLICY,
       ...opts.retry,
       ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
     };
+    this.requests = new S3Requests(client, policy, {
+      uploadConcurrency: opts.uploadConcurrency,
+      checksums: this.checksums,
+    });
   }
 
   async get(loc: ObjectLocation, opts: GetOptions = {}): Promise<Buffer> {
     checkRange(opts.range);
     if (opts.range && opts.range.end === opts.range.start) return Buffer.alloc(0);
-    return this.call("get", loc, opts, async () => {
+    return this.requests.call("get", loc, opts, async () => {
       const direct = await this.s3.direct?.get(loc, opts);
       if (Buffer.isBuffer(direct)) return direct;
       const res = await this.s3.client
@@ -123,7 +120,7 @@ export class S3Store implements ObjectStore {
   async getStream(loc: ObjectLocation, opts: GetOptions = {}): Promise<Readable> {
     checkRange(opts.range);
     if (opts.range && opts.range.end === opts.range.start) return Readable.from([]);
-    return this.call("get", loc, opts, async () => {
+    return this.requests.call("get", loc, opts, async () => {
       const res = await this.s3.client
         .send(new GetObjectCommand(getParams(loc, opts)), { abortSignal: opts.signal })
         .catch(emptyOnInvalidRange);
@@ -132,7 +129,7 @@ export class S3Store implements ObjectStore {
   }
 
   async head(loc: ObjectLocation): Promise<ObjectHead> {
-    const res = await this.call("head", loc, {}, () =>
+    const res = await this.requests.call("head", loc, {}, () =>
       this.s3.client.send(
         new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key, ...pin(loc), ChecksumMode: "ENABLED" }),
       ),
@@ -148,48 +145,9 @@ export class S3Store implements ObjectStore {
     };
   }
 
-  /**
-   * Part sizes and SHA-256 checksums (GetObjectAttributes with ObjectParts, paged). Servers
-   * that do not implement it, or objects uploaded without checksums, give undefined: part
-   * digests are an optimisation, never required, so no failure here stops a read.
-   */
+  /** Part sizes and SHA-256 checksums where S3 kept them (s3-object-parts.ts); undefined where it did not. */
   async objectParts(loc: ObjectLocation): Promise<ObjectPart[] | undefined> {
-    if (this.noParts.has(loc.bucket)) return undefined;
-    const parts: ObjectPart[] = [];
-    let marker: string | undefined;
-    try {
-      for (let page = 0; page < 20; page++) {
-        // One attempt, no retries: a server without the API must not cost a backoff per object.
-        const res = await this.s3.client.send(
-          new GetObjectAttributesCommand({
-            Bucket: loc.bucket,
-            Key: loc.key,
-            ...(loc.versionId !== undefined && { VersionId: loc.versionId }),
-            ObjectAttributes: ["ObjectParts", "ObjectSize"],
-            MaxParts: 1000,
-            ...(marker !== undefined && { PartNumberMarker: marker }),
-          }),
-        );
-        const op = res.ObjectParts;
-        if (!op?.Parts || op.Parts.length === 0) return undefined;
-        for (const p of op.Parts)
-          parts.push({
-            partNumber: p.PartNumber ?? 0,
-            size: p.Size ?? 0,
-            ...(p.ChecksumSHA256 !== undefined && { checksumSha256: p.ChecksumSHA256 }),
-          });
-        if (!op.IsTruncated) return parts;
-        marker = op.NextPartNumberMarker;
-        if (marker === undefined) return undefined;
-      }
-      return undefined;
-    } catch (err) {
-      // A server that does not implement the API (moto answers the JS SDK with an error):
-      // stop asking for this bucket. Access denied or a missing object: this object only.
-      if (!/AccessDenied|NoSuchKey|NotFound|NoSuchVersion/.test(String((err as { name?: string }).name)))
-        this.noParts.add(loc.bucket);
-      return undefined;
-    }
+    return objectParts(this.s3.client, loc, this.noParts);
   }
 
   async put(
@@ -206,7 +164,7 @@ export class S3Store implements ObjectStore {
     const data = isPathBody(body)
       ? await readFile(body.path).catch(sourceFileError(body.path))
       : bodyBytes(body);
-    const res = await this.call("put", loc, opts, () =>
+    const res = await this.requests.call("put", loc, opts, () =>
       this.s3.client.send(
         new PutObjectCommand({
           Bucket: loc.bucket,
@@ -223,75 +181,12 @@ export class S3Store implements ObjectStore {
     return { versionId: res.VersionId, etag: res.ETag, checksumSha256: res.ChecksumSHA256 };
   }
 
-  async *list(bucket: string, prefix: string, opts: ListOptions = {}): AsyncGenerator<ListEntry> {
-    if (opts.versions === true && !opts.delimiter) {
-      const pages = latestVersions((m) =>
-        this.call("list", { bucket, key: prefix }, {}, () =>
-          this.s3.client.send(
-            new ListObjectVersionsCommand({
-              Bucket: bucket,
-              ...(prefix ? { Prefix: prefix } : {}),
-              MaxKeys: Math.min(this.opts.listPageSize ?? S3_MAX_KEYS, S3_MAX_KEYS),
-              ...(m.keyMarker !== undefined && { KeyMarker: m.keyMarker }),
-              ...(m.versionIdMarker !== undefined && { VersionIdMarker: m.versionIdMarker }),
-            }),
-          ),
-        ),
-      );
-      let first = true;
-      try {
-        for await (const e of pages) {
-          first = false;
-          yield e;
-        }
-        return;
-      } catch (err) {
-        // Only a refusal of the first page falls back: later failures are failures.
-        if (!first || !(err instanceof QuiltError) || err.code === "ENOTFOUND" || err.code === "EABORTED")
-          throw err;
-        const refusal = versionsRefusal(err);
-        for await (const e of this.list(bucket, prefix, {}))
-          yield e.kind === "object" && refusal === "unversioned" ? { ...e, versionId: null } : e;
-        return;
-      }
-    }
-    let token: string | undefined;
-    do {
-      const page = await this.call("list", { bucket, key: prefix }, {}, () =>
-        this.s3.client.send(
-          new ListObjectsV2Command({
-            Bucket: bucket,
-            ...(prefix ? { Prefix: prefix } : {}),
-            ...(opts.delimiter ? { Delimiter: opts.delimiter } : {}),
-            MaxKeys: Math.min(this.opts.listPageSize ?? S3_MAX_KEYS, S3_MAX_KEYS),
-            ...(token ? { ContinuationToken: token } : {}),
-          }),
-        ),
-      );
-      const entries: ListEntry[] = [];
-      for (const o of page.Contents ?? []) {
-        if (o.Key === undefined) continue;
-        entries.push({
-          kind: "object",
-          key: o.Key,
-          size: o.Size ?? 0,
-          etag: o.ETag,
-          lastModified: o.LastModified,
-        });
-      }
-      for (const p of page.CommonPrefixes ?? [])
-        if (p.Prefix !== undefined) entries.push({ kind: "prefix", prefix: p.Prefix });
-      // S3 returns objects and common prefixes in two lists; interleave them in key order.
-      entries.sort((a, b) =>
-        compareCodePoints(a.kind === "object" ? a.key : a.prefix, b.kind === "object" ? b.key : b.prefix),
-      );
-      yield* entries;
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+  list(bucket: string, prefix: string, opts: ListOptions = {}): AsyncGenerator<ListEntry> {
+    return listS3(this.requests, bucket, prefix, opts, this.opts.listPageSize);
   }
 
   async delete(loc: ObjectLocation): Promise<void> {
-    await this.call("delete", loc, {}, () =>
+    await this.requests.call("delete", loc, {}, () =>
       this.s3.client.send(
         new DeleteObjectCommand({
           Bucket: loc.bucket,
@@ -314,11 +209,11 @@ export class S3Store implements ObjectStore {
     const pinned = { ...src, etag: head.etag };
     if (head.size > (this.opts.copyMultipartThreshold ?? COPY_OBJECT_MAX_BYTES)) {
       const partSize = partSizeFor(head.size, this.opts.partSize ?? QUILT_PART_BYTES);
-      return this.multipart("copy", dst, opts, partSize, (ctx) =>
+      return this.requests.multipart("copy", dst, opts, partSize, (ctx) =>
         copyMultipart(ctx, pinned, dst, head.size, partSize, opts),
       );
     }
-    const res = await this.call("copy", src, opts, () =>
+    const res = await this.requests.call("copy", src, opts, () =>
       this.s3.client.send(
         new CopyObjectCommand({
           Bucket: dst.bucket,
@@ -359,77 +254,18 @@ export class S3Store implements ObjectStore {
     const partSize = partSizeFor(size, this.opts.partSize ?? QUILT_PART_BYTES);
     if (!isPathBody(body)) {
       const bytes = bodyBytes(body);
-      return this.multipart("put", loc, opts, partSize, (ctx) =>
+      return this.requests.multipart("put", loc, opts, partSize, (ctx) =>
         uploadMultipart(ctx, loc, size, partSize, async (start, end) => bytes.subarray(start, end), opts),
       );
     }
     // Parts are read from the file as they are sent: memory stays at a few parts, not the file.
     const fh = await open(body.path, "r").catch(sourceFileError(body.path));
     try {
-      return await this.multipart("put", loc, opts, partSize, (ctx) =>
-        uploadMultipart(
-          ctx,
-          loc,
-          size,
-          partSize,
-          async (start, end) => {
-            const buf = Buffer.allocUnsafe(end - start);
-            let done = 0;
-            while (done < buf.length) {
-              const { bytesRead } = await fh.read(buf, done, buf.length - done, start + done);
-              if (bytesRead === 0) throw new Error(`${body.path} shrank while uploading`);
-              done += bytesRead;
-            }
-            return buf;
-          },
-          opts,
-        ),
+      return await this.requests.multipart("put", loc, opts, partSize, (ctx) =>
+        uploadMultipart(ctx, loc, size, partSize, filePartReader(fh, body.path), opts),
       );
     } finally {
       await fh.close();
-    }
-  }
-
-  private async multipart(
-    op: string,
-    loc: { bucket: string; key: string },
-    opts: PutOptions,
-    partSize: number,
-    run: (ctx: MultipartContext) => Promise<S3PutResult>,
-  ): Promise<S3PutResult> {
-    const ctx: MultipartContext = {
-      client: this.s3.client,
-      retry: (fn) => withRetry(fn, this.policy, { signal: opts.signal }),
-      concurrency: Math.max(
-        1,
-        Math.min(
-          this.opts.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY,
-          Math.floor(MULTIPART_MEMORY_BYTES / partSize),
-        ),
-      ),
-      checksums: this.checksums,
-    };
-    try {
-      return await run(ctx);
-    } catch (err) {
-      throw mapS3Error(err, { op, loc, endpoint: await this.s3.endpoint() });
-    }
-  }
-
-  /** One request with retries; the final failure becomes a QuiltError. */
-  private async call<T>(
-    op: string,
-    loc: { bucket: string; key: string },
-    opts: { signal?: AbortSignal; onRetry?: (err: unknown) => void },
-    fn: () => Promise<T>,
-  ): Promise<T> {
-    try {
-      return await withRetry(fn, this.policy, {
-        ...(opts.signal !== undefined && { signal: opts.signal }),
-        ...(opts.onRetry !== undefined && { onRetry: opts.onRetry }),
-      });
-    } catch (err) {
-      throw mapS3Error(err, { op, loc, endpoint: await this.s3.endpoint() });
     }
   }
 }

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { writeInstallState } from "../../src/api/install-state.js";
 import { runCli } from "../helpers/cli.js";
 
 const VECTORS = join(import.meta.dirname, "..", "fixtures", "quilt3-vectors");
@@ -58,6 +59,24 @@ describe("quilt hash", () => {
     const none = await runCli(["hash"], { cwd: mkdtempSync(join(tmpdir(), "quilt-cli-hash-")) });
     expect(none.code).toBe(4);
     expect(none.stderr).toMatch(/holds no installed package[\s\S]*give --manifest FILE or --file FILE/);
+  });
+
+  it("DIR prints the top hash its install record names, and refuses a record whose top hash is damaged", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "quilt-cli-hash-"));
+    const topHash = "5718ea75f9c0b19cc51733613b70940061c1ef92dc8b8a126125fc6659535b6a";
+    const record = { format: 1 as const, registry: join(dir, "registry"), name: "a/b", files: {} };
+    await writeInstallState(dir, { ...record, topHash });
+    expect(await runCli(["hash", dir])).toEqual({ code: 0, stdout: topHash + "\n", stderr: "" });
+    // A damaged record's text is never printed as a hash, nor used to name a manifest.
+    for (const bad of ["../../other", topHash.toUpperCase(), topHash.slice(1)]) {
+      await writeInstallState(dir, { ...record, topHash: bad });
+      const r = await runCli(["hash", dir]);
+      expect(r.code).toBe(5); // integrity
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(
+        /is not a valid install record: its topHash is not 64 lowercase hex digits\nhint: /,
+      );
+    }
   });
 
   it("--help runs for the program and the command", async () => {

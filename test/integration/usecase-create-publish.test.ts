@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { isQuiltError, Package, PackageBuilder } from "../../src/index.js";
-import { LOCAL_FILES_ERROR, LOCAL_MANIFEST_ERROR } from "../../src/api/package-builder.js";
+import { LOCAL_FILES_ERROR, LOCAL_MANIFEST_ERROR } from "../../src/api/builder-push.js";
 import { pseudoRandomBytes } from "../helpers/package-fixtures.js";
 import { uniquePrefix } from "../helpers/s3.js";
 import {

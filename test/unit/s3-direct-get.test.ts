@@ -5,7 +5,7 @@ import { createHash, createHmac } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createS3Store } from "../../src/storage/s3-store.js";
-import { encodeKeyPath } from "../../src/storage/s3-direct-get.js";
+import { encodeKeyPath } from "../../src/storage/s3-signing.js";
 import { expectCode } from "../helpers/object-store-contract.js";
 import {
   okBody,
