@@ -1,0 +1,96 @@
+// The names the kernel holds for each mount, and how the daemon makes it forget them, with
+// real FUSE mounts in one daemon; `getattrs` in `quilt mounts --json` counts the kernel's
+// requests for names it did not hold. (1) A switch's invalidation notices reach the switched
+// mount only: another mount with the same root names is not asked again for what it had
+// answered (it was, while notices went to every FUSE descriptor of the daemon).
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DaemonSandbox } from "../helpers/daemon-harness.js";
+import { mountDifferences, publishFiles, pseudoRandomBytes } from "../helpers/daemon-fixtures.js";
+import { fuseUnavailable } from "../helpers/fuse-harness.js";
+import { s3TestEnv, uniquePrefix } from "../helpers/s3.js";
+
+const unavailable = fuseUnavailable();
+if (unavailable) console.warn(`Skipping kernel name tests: ${unavailable}`);
+
+const s3 = s3TestEnv();
+const registry = `s3://${s3.bucket}`;
+const salt = uniquePrefix("knames");
+const name = `${salt}/names`;
+const BIG = "deep/er/big.bin";
+/** Both versions have the same root names (deep, top.txt, wide); v2 changes a file's bytes. */
+const V1: Record<string, Buffer> = {
+  [BIG]: pseudoRandomBytes(3_000_000, `${salt}-big`),
+  "top.txt": Buffer.from(`v1 ${salt}\n`),
+  ...Object.fromEntries(
+    Array.from({ length: 20 }, (_, i) => [`wide/f${i}.txt`, Buffer.from(`file ${i} ${salt}\n`)]),
+  ),
+};
+const V2: Record<string, Buffer> = { ...V1, "top.txt": Buffer.from(`v2 ${salt} changed\n`) };
+
+interface Listed {
+  mountpoint: string;
+  getattrs: number;
+}
+
+/** stat(2) of every key: each name the kernel does not hold costs the mount a getattr. */
+async function statAll(mnt: string, files: Record<string, Buffer>): Promise<void> {
+  for (const key of Object.keys(files)) await stat(join(mnt, key));
+}
+
+describe.skipIf(unavailable !== null)("the kernel's names per mount", () => {
+  let v1 = "";
+  const boxes: DaemonSandbox[] = [];
+
+  const listed = async (box: DaemonSandbox, at: string): Promise<Listed> => {
+    const all = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as Listed[];
+    const found = all.find((m) => m.mountpoint === at);
+    expect(found, `${at} in quilt mounts`).toBeDefined();
+    return found as Listed;
+  };
+
+  beforeAll(async () => {
+    v1 = (await publishFiles(s3.endpoint, registry, name, V1, { prefix: `${salt}-v1/`, tag: "v1" })).topHash;
+    await publishFiles(s3.endpoint, registry, name, V2, { prefix: `${salt}-v2/`, tag: "v2" });
+  });
+
+  afterAll(async () => {
+    for (const box of boxes) await box.cleanup();
+  });
+
+  it("sends a switch's notices to the switched mount only", async () => {
+    const box = await DaemonSandbox.create("names-switch", { endpoint: s3.endpoint });
+    boxes.push(box);
+    const a = await box.mountDir("a");
+    const b = await box.mountDir("b");
+    await box.mount(`${name}:v1`, a, registry);
+    await box.mount(`${name}@${v1}`, b, registry);
+    await statAll(a, V1);
+    await statAll(b, V1);
+    // Anyone's `echo 2 > /proc/sys/vm/drop_caches` on this machine also makes both mounts
+    // asked again: a few switches back and forth, and one of them must leave b untouched.
+    const rounds: { a: number; b: number }[] = [];
+    for (const [tag, files] of [
+      ["v2", V2],
+      ["v1", V1],
+      ["v2", V2],
+    ] as const) {
+      const before = { a: await listed(box, a), b: await listed(box, b) };
+      await box.ok(["switch", a, tag]);
+      await statAll(a, files);
+      await statAll(b, V1);
+      rounds.push({
+        a: (await listed(box, a)).getattrs - before.a.getattrs,
+        b: (await listed(box, b)).getattrs - before.b.getattrs,
+      });
+      if (rounds.at(-1)?.b === 0) break;
+    }
+    // Asked again for every name after its switch (the root names and what is below them).
+    for (const r of rounds) expect(r.a).toBeGreaterThanOrEqual(Object.keys(V1).length);
+    // Not asked again: the kernel still holds b's names.
+    expect(rounds.map((r) => r.b)).toContain(0);
+    expect(await mountDifferences(a, rounds.length === 2 ? V1 : V2)).toEqual([]);
+    expect(await mountDifferences(b, V1)).toEqual([]);
+  });
+});
