@@ -79,6 +79,21 @@ export function indexSizeBytes(env: NodeJS.ProcessEnv = process.env): number {
   return sizeFromEnv(env, "QUILT_INDEX_SIZE", "manifest index size", DEFAULT_INDEX_BYTES, "4G");
 }
 
+/**
+ * 192 MiB of anonymous memory: the daemon's own (heap, tables cache, libfuse) with ten
+ * million-entry versions mounted is below it once the kernel forgot their names, and the
+ * names of one walked million-entry version (~150 MiB of libfuse nodes) fit beside it.
+ */
+export const DEFAULT_NAMES_MEMORY_BYTES = 192 * 2 ** 20;
+
+/**
+ * QUILT_NAMES_MEMORY, else the default: the daemon's anonymous RSS above which it asks the
+ * kernel to forget the names of its longest idle mount (daemon/names-upkeep.ts).
+ */
+export function namesMemoryBytes(env: NodeJS.ProcessEnv = process.env): number {
+  return sizeFromEnv(env, "QUILT_NAMES_MEMORY", "daemon memory target", DEFAULT_NAMES_MEMORY_BYTES, "192M");
+}
+
 function sizeFromEnv(
   env: NodeJS.ProcessEnv,
   name: string,

@@ -14,8 +14,9 @@ import { dirname } from "node:path";
 import { makePrivateDir } from "../private-dir.js";
 import { PackageMount } from "./package-mount.js";
 import { ManifestIndex } from "../storage/manifest-index.js";
-import { indexSizeBytes } from "../config.js";
+import { indexSizeBytes, namesMemoryBytes } from "../config.js";
 import { IndexUpkeep } from "./index-upkeep.js";
+import { NamesUpkeep, NAMES_CHECK_MS } from "./names-upkeep.js";
 import type { IndexedVersion } from "./indexed-version.js";
 import { readMountRecords, writeMountRecords, type MountRecord } from "./mount-records.js";
 import { switchMount, type SwitchRequest } from "./mount-switch.js";
@@ -55,6 +56,8 @@ export class Daemon {
   private readonly versions: MountVersions;
   /** Holds the manifest index to QUILT_INDEX_SIZE, keeping what mounts use. */
   readonly indexUpkeep: IndexUpkeep;
+  /** Holds the names the kernel keeps (libfuse's node each) to QUILT_NAMES_MEMORY of anonymous memory. */
+  private readonly namesUpkeep: NamesUpkeep;
 
   private constructor(
     readonly paths: DaemonPaths,
@@ -65,8 +68,10 @@ export class Daemon {
     readonly manifests: ManifestIndex,
     private readonly env: NodeJS.ProcessEnv,
     indexBytes: number,
+    namesBytes: number,
   ) {
     this.stopped = new Promise((r) => (this.resolveStopped = r));
+    this.namesUpkeep = new NamesUpkeep(namesBytes, () => this.mounts.values());
     this.versions = new MountVersions(session, manifests, env);
     this.indexUpkeep = new IndexUpkeep(manifests, indexBytes, () => this.mounts.values());
   }
@@ -74,6 +79,7 @@ export class Daemon {
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const env = opts.env ?? process.env;
     const indexBytes = indexSizeBytes(env);
+    const namesBytes = namesMemoryBytes(env);
     // Its cache settings and S3 timeouts from its environment (a bad value stops the start
     // here, not the first mount); its block cache's index in its state directory.
     const session = new Session({
@@ -91,6 +97,7 @@ export class Daemon {
       ManifestIndex.open(opts.paths.manifests),
       env,
       indexBytes,
+      namesBytes,
     );
     d.server = new SocketServer(opts.paths.socket, daemonHandlers(d));
     try {
@@ -120,6 +127,8 @@ export class Daemon {
     // list mounts wait for the restore.
     d.restoring = d.indexUpkeep.busy(() => d.restore()).finally(() => (d.ready = true));
     await d.restoring;
+    // Test-only: a test cannot wait for checks every few seconds.
+    d.namesUpkeep.start(Number(env.QUILT_TEST_NAMES_CHECK_MS) || NAMES_CHECK_MS);
     log().info({ socket: opts.paths.socket, pid: process.pid }, "daemon started");
     return d;
   }
@@ -288,6 +297,7 @@ export class Daemon {
   close(opts: { keepRecords?: boolean } = {}): Promise<void> {
     this.closing ??= (async () => {
       this.indexUpkeep.stop();
+      this.namesUpkeep.stop();
       await this.server?.close();
       for (const m of this.mounts.values()) {
         await m.unmount(true).catch((err: unknown) => {

@@ -78,6 +78,8 @@ export interface MountInfoReply {
   previous: (MountVersion & { package: string }) | null;
   /** getattr requests the kernel sent: one per lookup of a name it did not hold (or whose attributes expired). */
   getattrs: number;
+  /** Times the daemon's memory bound (QUILT_NAMES_MEMORY) asked the kernel to forget this mount's names. */
+  forgettings: number;
 }
 
 export interface ForceMatchReply {
@@ -178,6 +180,26 @@ export class PackageMount {
     return { stillOpen };
   }
 
+  /** Times the daemon's memory bound asked the kernel to forget this mount's names (names-upkeep.ts). */
+  forgettings = 0;
+
+  /** Requests the kernel sent this mount so far (0 before it is mounted). */
+  get requests(): number {
+    return this.handle?.tally.requests ?? 0;
+  }
+
+  /**
+   * Asks the kernel to forget the names it holds for this mount (every root-level name, so
+   * every unused dentry below them), which frees libfuse's node for each as the kernel's
+   * FORGETs arrive. Open files keep their dentries; a later lookup asks the daemon again.
+   */
+  async forgetNames(): Promise<{ notices: number }> {
+    const core = this.core;
+    if (core === undefined) return { notices: 0 };
+    this.forgettings++;
+    return this.invalidate(rootNames(core.tree));
+  }
+
   private invalidate(names: Iterable<string>): Promise<{ notices: number }> {
     return this.handle?.invalidateRootNames(names) ?? Promise.resolve({ notices: 0 });
   }
@@ -228,6 +250,7 @@ export class PackageMount {
         ? { ...this.record.previous, package: versionLabel({ ...this.record.previous }) }
         : null,
       getattrs: this.handle?.tally.getattrs ?? 0,
+      forgettings: this.forgettings,
     };
   }
 

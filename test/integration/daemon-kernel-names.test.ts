@@ -2,11 +2,14 @@
 // real FUSE mounts in one daemon; `getattrs` in `quilt mounts --json` counts the kernel's
 // requests for names it did not hold. (1) A switch's invalidation notices reach the switched
 // mount only: another mount with the same root names is not asked again for what it had
-// answered (it was, while notices went to every FUSE descriptor of the daemon).
-import { stat } from "node:fs/promises";
+// answered (it was, while notices went to every FUSE descriptor of the daemon). (2) Above its
+// memory target (QUILT_NAMES_MEMORY, here 1 byte) the daemon makes the kernel forget the
+// names of its longest idle mount: a second stat asks the daemon again and bytes are right,
+// a file open during a forgetting reads on, and a mount active now is left alone.
+import { open, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DaemonSandbox } from "../helpers/daemon-harness.js";
+import { DaemonSandbox, sleep, waitFor } from "../helpers/daemon-harness.js";
 import { mountDifferences, publishFiles, pseudoRandomBytes } from "../helpers/daemon-fixtures.js";
 import { fuseUnavailable } from "../helpers/fuse-harness.js";
 import { s3TestEnv, uniquePrefix } from "../helpers/s3.js";
@@ -32,6 +35,7 @@ const V2: Record<string, Buffer> = { ...V1, "top.txt": Buffer.from(`v2 ${salt} c
 interface Listed {
   mountpoint: string;
   getattrs: number;
+  forgettings: number;
 }
 
 /** stat(2) of every key: each name the kernel does not hold costs the mount a getattr. */
@@ -92,5 +96,86 @@ describe.skipIf(unavailable !== null)("the kernel's names per mount", () => {
     expect(rounds.map((r) => r.b)).toContain(0);
     expect(await mountDifferences(a, rounds.length === 2 ? V1 : V2)).toEqual([]);
     expect(await mountDifferences(b, V1)).toEqual([]);
+  });
+
+  describe("above QUILT_NAMES_MEMORY", () => {
+    let box: DaemonSandbox;
+    let idle = "";
+    let busy = "";
+    /** Checks every 500 ms, so a mount is idle after 2.5 s without a request: longer than a `quilt mounts`. */
+    const env = { QUILT_NAMES_MEMORY: "1", QUILT_TEST_NAMES_CHECK_MS: "500" };
+    const forgotten = async (at: string, than: number) =>
+      waitFor(async () => (await listed(box, at)).forgettings > than, 20_000, `a forgetting of ${at}`);
+
+    beforeAll(async () => {
+      box = await DaemonSandbox.create("names-memory", { endpoint: s3.endpoint });
+      boxes.push(box);
+      idle = await box.mountDir("idle");
+      busy = await box.mountDir("busy");
+      await box.ok(["mount", `${name}:v1`, idle, "--registry", registry], env);
+      await box.ok(["mount", `${name}:v2`, busy, "--registry", registry], env);
+    });
+
+    it("makes the kernel ask again for the names of an idle mount, and reads stay right", async () => {
+      await statAll(idle, V1);
+      const walked = await listed(box, idle);
+      await statAll(idle, V1);
+      expect((await listed(box, idle)).getattrs, "held by the kernel before").toBe(walked.getattrs);
+      // Counted after the walk and within the idle time: the forgetting waited for comes after it.
+      await forgotten(idle, walked.forgettings);
+      await statAll(idle, V1);
+      expect((await listed(box, idle)).getattrs).toBeGreaterThanOrEqual(
+        walked.getattrs + Object.keys(V1).length,
+      );
+      expect(await mountDifferences(idle, V1)).toEqual([]);
+      expect(await box.logTail(200)).toContain(
+        "asked the kernel to forget the names of the longest idle mount",
+      );
+    });
+
+    it("keeps an open file reading while its mount's names are forgotten", async () => {
+      const fh = await open(join(idle, BIG), "r");
+      try {
+        const half = V1[BIG]!.length / 2;
+        const first = Buffer.alloc(half);
+        await fh.read(first, 0, half, 0);
+        const was = (await listed(box, idle)).forgettings;
+        await statAll(idle, V1); // names to forget again, after `was` was counted
+        await forgotten(idle, was);
+        const second = Buffer.alloc(half);
+        await fh.read(second, 0, half, half);
+        expect(Buffer.concat([first, second]).equals(V1[BIG]!)).toBe(true);
+      } finally {
+        await fh.close();
+      }
+    });
+
+    it("leaves a mount alone while it serves requests", async () => {
+      await statAll(busy, V2);
+      let stop = false;
+      // A listing is not cached by the kernel: each one reaches the daemon.
+      const keepBusy = (async () => {
+        while (!stop) {
+          await readdir(join(busy, "wide"));
+          await sleep(20);
+        }
+      })();
+      try {
+        const was = await listed(box, busy);
+        const idleWas = (await listed(box, idle)).forgettings;
+        await statAll(idle, V1); // the idle mount has names to forget again
+        await forgotten(idle, idleWas);
+        // Forgotten, used and idle again, forgotten again: many checks passed over the busy mount.
+        await statAll(idle, V1);
+        await forgotten(idle, idleWas + 1);
+        expect((await listed(box, busy)).forgettings).toBe(was.forgettings);
+      } finally {
+        stop = true;
+        await keepBusy;
+      }
+      // Idle now: its turn comes.
+      const busyWas = (await listed(box, busy)).forgettings;
+      await forgotten(busy, busyWas);
+    });
   });
 });
