@@ -80,9 +80,11 @@ export function indexSizeBytes(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 /**
- * 192 MiB of anonymous memory: the daemon's own (heap, tables cache, libfuse) with ten
- * million-entry versions mounted is below it once the kernel forgot their names, and the
- * names of one walked million-entry version (~150 MiB of libfuse nodes) fit beside it.
+ * 192 MiB of anonymous memory. The issue's bound is 500 MB of RSS, and ten million-entry
+ * versions listed leave ~300 MiB of the index's pages mapped (file-backed, docs/BENCHMARKS.md):
+ * the names must go well before the anonymous part reaches 200 MiB. A daemon serving small
+ * packages stays below it (nothing is ever forgotten); one serving large ones is above it
+ * with or without names, so each of its mounts loses its names once idle (QUIET_CHECKS).
  */
 export const DEFAULT_NAMES_MEMORY_BYTES = 192 * 2 ** 20;
 

@@ -22,8 +22,11 @@ import type { PackageMount } from "./package-mount.js";
 
 /** How often the daemon checks its memory, ms: cheap (one read of /proc/self/status). */
 export const NAMES_CHECK_MS = 2_000;
-/** A mount that served a request within this many checks is not forgotten. */
-const QUIET_CHECKS = 5;
+/**
+ * A mount that served a request within this many checks (30 s) is not forgotten: a job
+ * reading files or a user listing directories keeps its names; a mount left alone loses them.
+ */
+export const QUIET_CHECKS = 15;
 
 interface Seen {
   /** The mount's request count at the last check. */

@@ -102,8 +102,8 @@ describe.skipIf(unavailable !== null)("the kernel's names per mount", () => {
     let box: DaemonSandbox;
     let idle = "";
     let busy = "";
-    /** Checks every 500 ms, so a mount is idle after 2.5 s without a request: longer than a `quilt mounts`. */
-    const env = { QUILT_NAMES_MEMORY: "1", QUILT_TEST_NAMES_CHECK_MS: "500" };
+    /** Checks every 200 ms, so a mount is idle after 3 s without a request: longer than a `quilt mounts`. */
+    const env = { QUILT_NAMES_MEMORY: "1", QUILT_TEST_NAMES_CHECK_MS: "200" };
     const forgotten = async (at: string, than: number) =>
       waitFor(async () => (await listed(box, at)).forgettings > than, 20_000, `a forgetting of ${at}`);
 

@@ -4,7 +4,7 @@
 // one that served nothing since it was forgotten; and QUILT_NAMES_MEMORY's parsing.
 import { describe, expect, it } from "vitest";
 import { namesMemoryBytes } from "../../src/config.js";
-import { anonRss, NamesUpkeep } from "../../src/daemon/names-upkeep.js";
+import { anonRss, NamesUpkeep, QUIET_CHECKS as Q } from "../../src/daemon/names-upkeep.js";
 import type { PackageMount } from "../../src/daemon/package-mount.js";
 
 interface FakeMount {
@@ -47,17 +47,17 @@ describe("the memory bound on the kernel's names", () => {
     // First seen at check 1; b served a request at check 2: a is idle longer.
     expect(await checks(upkeep, 1)).toEqual([undefined]);
     b.requests++;
-    expect(await checks(upkeep, 5)).toEqual([...Array(4).fill(undefined), "a"]);
+    expect(await checks(upkeep, Q)).toEqual([...Array(Q - 1).fill(undefined), "a"]);
     expect(await checks(upkeep, 1)).toEqual(["b"]);
     // Both forgotten and idle since: nothing to forget, whatever the memory.
-    expect(await checks(upkeep, 3)).toEqual([undefined, undefined, undefined]);
-    // Active at the next check, idle for five after it.
+    expect(await checks(upkeep, 2 * Q)).toEqual(Array(2 * Q).fill(undefined));
+    // Active at the next check, idle for QUIET_CHECKS after it.
     a.requests++;
-    expect(await checks(upkeep, 6)).toEqual([...Array(5).fill(undefined), "a"]);
+    expect(await checks(upkeep, Q + 1)).toEqual([...Array(Q).fill(undefined), "a"]);
     // Below the target nothing is forgotten.
     anon = 100;
     b.requests++;
-    expect(await checks(upkeep, 8)).toEqual(Array(8).fill(undefined));
+    expect(await checks(upkeep, 2 * Q)).toEqual(Array(2 * Q).fill(undefined));
     expect([a.forgotten, b.forgotten]).toEqual([2, 1]);
   });
 
@@ -72,7 +72,7 @@ describe("the memory bound on the kernel's names", () => {
       busy.requests++;
       expect(await upkeep.check()).toBeUndefined();
     }
-    expect(await checks(upkeep, 5)).toEqual([...Array(4).fill(undefined), "busy"]);
+    expect(await checks(upkeep, Q)).toEqual([...Array(Q - 1).fill(undefined), "busy"]);
   });
 
   it("reads the process's anonymous memory", () => {
