@@ -15,7 +15,15 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { fmtMemory, memoryParts, MemorySampler, smapsRollup, type MemoryParts } from "./bench-memory.js";
+import {
+  fmtMemory,
+  mappedFileMiB,
+  memoryParts,
+  MemorySampler,
+  smapsRollup,
+  type MemoryParts,
+} from "./bench-memory.js";
+import { NAMES_CHECK_MS, QUIET_CHECKS } from "../src/daemon/names-upkeep.js";
 import { pushBigPackage, type BigPackage } from "../test/helpers/big-manifest.js";
 import { FAKE_AWS_ENV } from "../test/helpers/moto-server.js";
 import {
@@ -49,6 +57,9 @@ const { values: args } = parseArgs({
 const FILES = intOption(args.files, "BENCH_FILES", 1_000_000);
 const FLAT = intOption(args.flat, "BENCH_FLAT", Math.min(100_000, Math.floor(FILES / 10)));
 const VERSIONS = intOption(args.versions, "BENCH_VERSIONS", 10);
+/** How long a mount must go without a request before the daemon's memory bound may forget its names. */
+const IDLE_MS = NAMES_CHECK_MS * QUIET_CHECKS;
+
 const shape = (k: number): BigPackage => ({ files: FILES, perDir: 1000, flat: FLAT, seed: `v${k}` });
 
 function sh(script: string, env: NodeJS.ProcessEnv): Promise<{ seconds: number; stdout: string }> {
@@ -137,8 +148,17 @@ async function main(): Promise<void> {
     }
     resetPeak(daemon);
     const tenSampler = new MemorySampler(daemon);
-    for (const m of mnts)
-      await sh(`ls -l ${m}/flat > /dev/null && find ${m} -maxdepth 3 -type d | wc -l`, env);
+    // The index file's resident pages (smaps), apart: what the listings and the finds map.
+    const indexPages = () => mappedFileMiB(daemon, "/manifest-index/data.mdb");
+    const mapped = { before: indexPages(), byLs: 0, byFind: 0 };
+    for (const m of mnts) {
+      const start = indexPages();
+      await sh(`ls -l ${m}/flat > /dev/null`, env);
+      const listed = indexPages();
+      await sh(`find ${m} -maxdepth 3 -type d | wc -l`, env);
+      mapped.byLs += listed - start;
+      mapped.byFind += indexPages() - listed;
+    }
     const walkOther = await sh(
       `find ${mnts[VERSIONS - 1]} -type f -print0 | xargs -0 stat --format=%s | wc -l`,
       env,
@@ -147,6 +167,14 @@ async function main(): Promise<void> {
     const tenPeak = peakRssMiB(daemon) ?? NaN;
     const tenAfter = memoryParts(daemon);
     const tenRss = tenAfter.rss;
+    const tenMapped = indexPages();
+    const bound = await boundMemory(daemon, async () =>
+      (JSON.parse((await quilt("mounts", "--json")).stdout) as { forgettings?: number }[]).reduce(
+        (n, m) => n + (m.forgettings ?? 0),
+        0,
+      ),
+    );
+    console.error(`after the memory bound's forgettings (${bound.forgettings}): ${fmtMemory(bound.memory)}`);
     const nodeMemory = (
       JSON.parse((await quilt("daemon", "status", "--json")).stdout) as { memory?: unknown }
     ).memory;
@@ -244,6 +272,16 @@ async function main(): Promise<void> {
         "≤ 500 MB",
       ),
       row(
+        `index file's resident pages (smaps of data.mdb) in that step: before it; added by the ${VERSIONS} \`ls -l\` of the flat directory; added by the ${VERSIONS} \`find -maxdepth 3 -type d\` (every directory's children table); after it`,
+        `${mapped.before.toFixed(0)} MiB; +${mapped.byLs.toFixed(0)} MiB; +${mapped.byFind.toFixed(0)} MiB; ${tenMapped.toFixed(0)} MiB`,
+        "",
+      ),
+      row(
+        `the same daemon once its memory bound made the kernel forget the names of its idle mounts (QUILT_NAMES_MEMORY, default 192M of anonymous memory; a mount is idle after ${IDLE_MS / 1000} s without a request)`,
+        `${fmtMemory(bound.memory)}; ${bound.forgettings} forgettings in all`,
+        "≤ 500 MB",
+      ),
+      row(
         "the same daemon once the kernel dropped its cached names (`echo 2 > /proc/sys/vm/drop_caches`: FORGETs free libfuse's node per name)",
         forgotten ? fmtMemory(forgotten) : "not measured (needs root)",
         "",
@@ -266,6 +304,27 @@ main().catch((err: unknown) => {
   console.error(err);
   process.exitCode = 1;
 });
+
+/**
+ * The daemon's memory once its memory bound is done: every idle mount's names forgotten, i.e.
+ * no new forgetting for longer than a mount takes to become idle (at most 3 minutes).
+ */
+async function boundMemory(
+  pid: number,
+  forgettings: () => Promise<number>,
+): Promise<{ memory: MemoryParts; forgettings: number }> {
+  let last = await forgettings();
+  let since = Date.now();
+  for (
+    const deadline = Date.now() + 180_000;
+    Date.now() < deadline && Date.now() - since < IDLE_MS + 3 * NAMES_CHECK_MS;
+  ) {
+    await new Promise((r) => setTimeout(r, 2000));
+    const now = await forgettings();
+    if (now !== last) [last, since] = [now, Date.now()];
+  }
+  return { memory: await settledMemory(pid), forgettings: last };
+}
 
 /** The daemon's memory once it has handled the kernel's FORGETs (a few seconds for millions). */
 async function settledMemory(pid: number): Promise<MemoryParts> {
