@@ -304,7 +304,11 @@ class QuiltFuse extends Fuse {
           releaseNativeLoop(this);
           cb(null);
         },
-        (err: Error) => cb(err),
+        (err: Error) => {
+          // Refused (busy): still mounted, and a switch must still reach its kernel.
+          this.unmounting = false;
+          cb(err);
+        },
       );
   }
 }

@@ -96,6 +96,20 @@ describe.skipIf(unavailable !== null)("the kernel's names per mount", () => {
     expect(rounds.map((r) => r.b)).toContain(0);
     expect(await mountDifferences(a, rounds.length === 2 ? V1 : V2)).toEqual([]);
     expect(await mountDifferences(b, V1)).toEqual([]);
+    // An unmount refused because a file is open leaves the mount switchable: its kernel is
+    // still told to forget, and asks again for every name.
+    const held = await open(join(a, "top.txt"), "r");
+    try {
+      expect((await box.cli(["unmount", a])).code).not.toBe(0);
+    } finally {
+      await held.close();
+    }
+    const [tag, files] = rounds.length === 2 ? (["v2", V2] as const) : (["v1", V1] as const);
+    const before = (await listed(box, a)).getattrs;
+    await box.ok(["switch", a, tag]);
+    await statAll(a, files);
+    expect((await listed(box, a)).getattrs).toBeGreaterThanOrEqual(before + Object.keys(files).length);
+    expect(await mountDifferences(a, files)).toEqual([]);
   });
 
   describe("above QUILT_NAMES_MEMORY", () => {
