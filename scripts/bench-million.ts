@@ -73,7 +73,7 @@ function tenVersionsProse(m: {
       ? `The ${VERSIONS} versions' peak is within the bound.`
       : `The ${VERSIONS}-version peak is over the bound: RSS after the step ${fmtMemory(m.tenAfter)}.`;
   const dropped = m.forgotten
-    ? ` Dropping every dentry of the machine afterwards (\`echo 2 > /proc/sys/vm/drop_caches\`) left ${fmtMemory(m.forgotten)}, ${(m.bound.memory.anon - m.forgotten.anon).toFixed(0)} MiB less anonymous memory than after the bound.`
+    ? ` Dropping every dentry of the machine afterwards (\`echo 2 > /proc/sys/vm/drop_caches\`) left ${fmtMemory(m.forgotten)}: ${m.bound.memory.anon - m.forgotten.anon < 1 ? "the bound had left no name's memory to free" : `${(m.bound.memory.anon - m.forgotten.anon).toFixed(0)} MiB less anonymous memory than after the bound (names of mounts not idle yet, or of open files)`}.`
     : "";
   return [
     held,
