@@ -75,3 +75,24 @@ export function smapsRollup(pid: number): string {
     return "";
   }
 }
+
+/**
+ * Resident MiB of the mappings of files whose path contains `pathPart` (/proc/PID/smaps): with
+ * lmdb-js's remapChunks an index is mapped in many chunks, each its own mapping.
+ */
+export function mappedFileMiB(pid: number, pathPart: string): number {
+  let smaps = "";
+  try {
+    smaps = readFileSync(`/proc/${pid}/smaps`, "utf8");
+  } catch {
+    return NaN;
+  }
+  let kib = 0;
+  let counting = false;
+  for (const line of smaps.split("\n")) {
+    // A mapping's header: address range, perms, offset, device, inode, then its path.
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) counting = line.includes(pathPart);
+    else if (counting && line.startsWith("Rss:")) kib += Number(/(\d+)/.exec(line)?.[1] ?? 0);
+  }
+  return kib / 1024;
+}

@@ -15,7 +15,15 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { fmtMemory, memoryParts, MemorySampler, smapsRollup, type MemoryParts } from "./bench-memory.js";
+import {
+  fmtMemory,
+  mappedFileMiB,
+  memoryParts,
+  MemorySampler,
+  smapsRollup,
+  type MemoryParts,
+} from "./bench-memory.js";
+import { NAMES_CHECK_MS, QUIET_CHECKS } from "../src/daemon/names-upkeep.js";
 import { pushBigPackage, type BigPackage } from "../test/helpers/big-manifest.js";
 import { FAKE_AWS_ENV } from "../test/helpers/moto-server.js";
 import {
@@ -49,6 +57,34 @@ const { values: args } = parseArgs({
 const FILES = intOption(args.files, "BENCH_FILES", 1_000_000);
 const FLAT = intOption(args.flat, "BENCH_FLAT", Math.min(100_000, Math.floor(FILES / 10)));
 const VERSIONS = intOption(args.versions, "BENCH_VERSIONS", 10);
+/** What the ten-version step's memory figures say, for the section's prose. */
+function tenVersionsProse(m: {
+  tenPeak: number;
+  tenAfter: MemoryParts;
+  indexMiB: number;
+  bound: { memory: MemoryParts; forgettings: number };
+  forgotten: MemoryParts | undefined;
+  mapped: { byLs: number; byFind: number };
+  tenMapped: number;
+}): string {
+  const names = ((2 * FILES + VERSIONS * FLAT) / 1e6).toFixed(1);
+  const held =
+    m.tenPeak <= 500
+      ? `The ${VERSIONS} versions' peak is within the bound.`
+      : `The ${VERSIONS}-version peak is over the bound: RSS after the step ${fmtMemory(m.tenAfter)}.`;
+  const dropped = m.forgotten
+    ? ` Dropping every dentry of the machine afterwards (\`echo 2 > /proc/sys/vm/drop_caches\`) left ${fmtMemory(m.forgotten)}: ${m.bound.memory.anon - m.forgotten.anon < 1 ? "the bound had left no name's memory to free" : `${(m.bound.memory.anon - m.forgotten.anon).toFixed(0)} MiB less anonymous memory than after the bound (names of mounts not idle yet, or of open files)`}.`
+    : "";
+  return [
+    held,
+    `The kernel holds a dentry for each name it looked up, and libfuse 2 a node for each (~150 bytes) until the kernel forgets it; the two walks and ${VERSIONS} listings look up about ${names} million names, and a large machine's kernel forgets them only under memory pressure. The daemon's memory bound (QUILT_NAMES_MEMORY, default 192M of anonymous memory, read every ${NAMES_CHECK_MS / 1000} s) makes the kernel forget the names of the mount idle longest (no request for ${IDLE_MS / 1000} s): an invalidation notice for each of its root-level names, on that mount's own /dev/fuse descriptor, drops every unused dentry below them, and the FORGETs free libfuse's nodes. Here it did so ${m.bound.forgettings} times, during the step and after it, and the daemon then held ${fmtMemory(m.bound.memory)}.${dropped}`,
+    `What remains is the daemon's own anonymous memory (V8's heap, the children tables' cache, native allocations) and the index's mapped pages: ${m.tenMapped.toFixed(0)} MiB of data.mdb resident after the step, of which the ${VERSIONS} \`find -maxdepth 3 -type d\` mapped ${m.mapped.byFind.toFixed(0)} MiB (they read every directory's children table: the files sit at depth 3) and the ${VERSIONS} listings ${m.mapped.byLs.toFixed(0)} MiB (smaps, counted around each command). lmdb-js maps the file in chunks of 16 pages and unmaps unused ones only once it holds about 8,192 of them (512 MiB mapped), a constant of its LMDB build (MDB_ERPAGE_SIZE), not an option (noReadAhead changed nothing); the pages are clean, and the kernel drops them under memory pressure and reads them again when needed. They grow with what a workload lists, not with what the daemon keeps.`,
+  ].join(" ");
+}
+
+/** How long a mount must go without a request before the daemon's memory bound may forget its names. */
+const IDLE_MS = NAMES_CHECK_MS * QUIET_CHECKS;
+
 const shape = (k: number): BigPackage => ({ files: FILES, perDir: 1000, flat: FLAT, seed: `v${k}` });
 
 function sh(script: string, env: NodeJS.ProcessEnv): Promise<{ seconds: number; stdout: string }> {
@@ -137,8 +173,17 @@ async function main(): Promise<void> {
     }
     resetPeak(daemon);
     const tenSampler = new MemorySampler(daemon);
-    for (const m of mnts)
-      await sh(`ls -l ${m}/flat > /dev/null && find ${m} -maxdepth 3 -type d | wc -l`, env);
+    // The index file's resident pages (smaps), apart: what the listings and the finds map.
+    const indexPages = () => mappedFileMiB(daemon, "/manifest-index/data.mdb");
+    const mapped = { before: indexPages(), byLs: 0, byFind: 0 };
+    for (const m of mnts) {
+      const start = indexPages();
+      await sh(`ls -l ${m}/flat > /dev/null`, env);
+      const listed = indexPages();
+      await sh(`find ${m} -maxdepth 3 -type d | wc -l`, env);
+      mapped.byLs += listed - start;
+      mapped.byFind += indexPages() - listed;
+    }
     const walkOther = await sh(
       `find ${mnts[VERSIONS - 1]} -type f -print0 | xargs -0 stat --format=%s | wc -l`,
       env,
@@ -146,7 +191,14 @@ async function main(): Promise<void> {
     const tenParts = tenSampler.stop();
     const tenPeak = peakRssMiB(daemon) ?? NaN;
     const tenAfter = memoryParts(daemon);
-    const tenRss = tenAfter.rss;
+    const tenMapped = indexPages();
+    const bound = await boundMemory(daemon, async () =>
+      (JSON.parse((await quilt("mounts", "--json")).stdout) as { forgettings?: number }[]).reduce(
+        (n, m) => n + (m.forgettings ?? 0),
+        0,
+      ),
+    );
+    console.error(`after the memory bound's forgettings (${bound.forgettings}): ${fmtMemory(bound.memory)}`);
     const nodeMemory = (
       JSON.parse((await quilt("daemon", "status", "--json")).stdout) as { memory?: unknown }
     ).memory;
@@ -244,13 +296,23 @@ async function main(): Promise<void> {
         "≤ 500 MB",
       ),
       row(
+        `index file's resident pages (smaps of data.mdb) in that step: before it; added by the ${VERSIONS} \`ls -l\` of the flat directory; added by the ${VERSIONS} \`find -maxdepth 3 -type d\` (every directory's children table); after it`,
+        `${mapped.before.toFixed(0)} MiB; +${mapped.byLs.toFixed(0)} MiB; +${mapped.byFind.toFixed(0)} MiB; ${tenMapped.toFixed(0)} MiB`,
+        "",
+      ),
+      row(
+        `the same daemon once its memory bound made the kernel forget the names of its idle mounts (QUILT_NAMES_MEMORY, default 192M of anonymous memory; a mount is idle after ${IDLE_MS / 1000} s without a request)`,
+        `${fmtMemory(bound.memory)}; ${bound.forgettings} forgettings in all`,
+        "≤ 500 MB",
+      ),
+      row(
         "the same daemon once the kernel dropped its cached names (`echo 2 > /proc/sys/vm/drop_caches`: FORGETs free libfuse's node per name)",
         forgotten ? fmtMemory(forgotten) : "not measured (needs root)",
         "",
       ),
       row(`manifest index on disk (${VERSIONS} versions)`, `${indexMiB} MiB`, ""),
       "",
-      `The walk's stat calls are answered from each directory's children table (names and sizes); a file's entry (its manifest line: hash, physical key, meta) is read only on open and xattrs. The daemon holds one cache for all its mounts (24 MiB of children tables, a few thousand decoded nodes and pages of nodes); the index's file is mapped in chunks only while reads need them (lmdb-js remapChunks), so the RSS counts few of its pages; manifest index versions no mount uses are dropped beyond QUILT_INDEX_SIZE (default 4G), least recently used first. Read the times with the load in mind: every FUSE round trip waits for a CPU shared with other work. ${missed.length ? `Where goals are missed: ${missed.join("; ")}. ` : ""}A cold \`ls -l\` costs one round trip to the daemon per file (the kernel's lookup; libfuse 2 has no READDIRPLUS to answer them with the listing) where a local directory costs none, and a warm one none (the getxattrs that ls asks of every file are answered EOPNOTSUPP, after which ls stops asking; see scripts/bench-ls.ts's section). ${tenPeak <= 500 ? `The ${VERSIONS} versions stay within the bound: each was indexed in a worker thread whose heap went away with it.` : `The ${VERSIONS}-version peak is over the bound: RSS after the walk ${tenRss.toFixed(0)} MiB (memory held, not a passing peak), of which ${tenAfter.anon.toFixed(0)} MiB anonymous (heap) and ${tenAfter.file.toFixed(0)} MiB file-backed: pages of the index mapped by LMDB (${indexMiB} MiB on disk for the ${VERSIONS} versions), which the kernel may drop under pressure and read again.${forgotten ? ` Once the kernel dropped its cached names the daemon held ${fmtMemory(forgotten)}: most of the anonymous part was libfuse 2's node for each name the kernel holds (the two walks and ${VERSIONS} listings made it hold about ${((2 * FILES + VERSIONS * FLAT) / 1e6).toFixed(1)} million), which it frees only as the kernel forgets them, under memory pressure.` : ""}`}`,
+      `The walk's stat calls are answered from each directory's children table (names and sizes); a file's entry (its manifest line: hash, physical key, meta) is read only on open and xattrs. The daemon holds one cache for all its mounts (24 MiB of children tables, a few thousand decoded nodes and pages of nodes); the index's file is mapped in chunks (lmdb-js remapChunks), kept mapped while lmdb-js's cache of chunks has room (below); manifest index versions no mount uses are dropped beyond QUILT_INDEX_SIZE (default 4G), least recently used first. Read the times with the load in mind: every FUSE round trip waits for a CPU shared with other work. ${missed.length ? `Where goals are missed: ${missed.join("; ")}. ` : ""}A cold \`ls -l\` costs one round trip to the daemon per file (the kernel's lookup; libfuse 2 has no READDIRPLUS to answer them with the listing) where a local directory costs none, and a warm one none (the getxattrs that ls asks of every file are answered EOPNOTSUPP, after which ls stops asking; see scripts/bench-ls.ts's section). ${tenVersionsProse({ tenPeak, tenAfter, indexMiB, bound, forgotten, mapped, tenMapped })}`,
       END,
     ].join("\n");
     console.log(section);
@@ -266,6 +328,27 @@ main().catch((err: unknown) => {
   console.error(err);
   process.exitCode = 1;
 });
+
+/**
+ * The daemon's memory once its memory bound is done: every idle mount's names forgotten, i.e.
+ * no new forgetting for longer than a mount takes to become idle (at most 3 minutes).
+ */
+async function boundMemory(
+  pid: number,
+  forgettings: () => Promise<number>,
+): Promise<{ memory: MemoryParts; forgettings: number }> {
+  let last = await forgettings();
+  let since = Date.now();
+  for (
+    const deadline = Date.now() + 180_000;
+    Date.now() < deadline && Date.now() - since < IDLE_MS + 3 * NAMES_CHECK_MS;
+  ) {
+    await new Promise((r) => setTimeout(r, 2000));
+    const now = await forgettings();
+    if (now !== last) [last, since] = [now, Date.now()];
+  }
+  return { memory: await settledMemory(pid), forgettings: last };
+}
 
 /** The daemon's memory once it has handled the kernel's FORGETs (a few seconds for millions). */
 async function settledMemory(pid: number): Promise<MemoryParts> {

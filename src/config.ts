@@ -100,6 +100,23 @@ export function indexThreads(env: NodeJS.ProcessEnv = process.env): number | und
   return n;
 }
 
+/**
+ * 192 MiB of anonymous memory. The issue's bound is 500 MB of RSS, and ten million-entry
+ * versions listed leave ~300 MiB of the index's pages mapped (file-backed, docs/BENCHMARKS.md):
+ * the names must go well before the anonymous part reaches 200 MiB. A daemon serving small
+ * packages stays below it (nothing is ever forgotten); one serving large ones is above it
+ * with or without names, so each of its mounts loses its names once idle (QUIET_CHECKS).
+ */
+export const DEFAULT_NAMES_MEMORY_BYTES = 192 * 2 ** 20;
+
+/**
+ * QUILT_NAMES_MEMORY, else the default: the daemon's anonymous RSS above which it asks the
+ * kernel to forget the names of its longest idle mount (daemon/names-upkeep.ts).
+ */
+export function namesMemoryBytes(env: NodeJS.ProcessEnv = process.env): number {
+  return sizeFromEnv(env, "QUILT_NAMES_MEMORY", "daemon memory target", DEFAULT_NAMES_MEMORY_BYTES, "192M");
+}
+
 function sizeFromEnv(
   env: NodeJS.ProcessEnv,
   name: string,

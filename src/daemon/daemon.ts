@@ -15,8 +15,9 @@ import { makePrivateDir } from "../private-dir.js";
 import { PackageMount } from "./package-mount.js";
 import { ManifestIndex } from "../storage/manifest-index.js";
 import type { BuildOptions } from "../storage/manifest-index-build.js";
-import { indexSizeBytes, indexThreads } from "../config.js";
+import { indexSizeBytes, indexThreads, namesMemoryBytes } from "../config.js";
 import { IndexUpkeep } from "./index-upkeep.js";
+import { NamesUpkeep, NAMES_CHECK_MS } from "./names-upkeep.js";
 import type { IndexedVersion } from "./indexed-version.js";
 import { readMountRecords, writeMountRecords, type MountRecord } from "./mount-records.js";
 import { switchMount, type SwitchRequest } from "./mount-switch.js";
@@ -56,6 +57,8 @@ export class Daemon {
   private readonly versions: MountVersions;
   /** Holds the manifest index to QUILT_INDEX_SIZE, keeping what mounts use. */
   readonly indexUpkeep: IndexUpkeep;
+  /** Holds the names the kernel keeps (libfuse's node each) to QUILT_NAMES_MEMORY of anonymous memory. */
+  private readonly namesUpkeep: NamesUpkeep;
 
   private constructor(
     readonly paths: DaemonPaths,
@@ -68,8 +71,10 @@ export class Daemon {
     indexBytes: number,
     /** How a version's index build parses (QUILT_INDEX_THREADS). */
     build: BuildOptions,
+    namesBytes: number,
   ) {
     this.stopped = new Promise((r) => (this.resolveStopped = r));
+    this.namesUpkeep = new NamesUpkeep(namesBytes, () => this.mounts.values());
     this.versions = new MountVersions(session, manifests, env, build);
     this.indexUpkeep = new IndexUpkeep(manifests, indexBytes, () => this.mounts.values());
   }
@@ -78,6 +83,7 @@ export class Daemon {
     const env = opts.env ?? process.env;
     const indexBytes = indexSizeBytes(env);
     const threads = indexThreads(env);
+    const namesBytes = namesMemoryBytes(env);
     // Its cache settings and S3 timeouts from its environment (a bad value stops the start
     // here, not the first mount); its block cache's index in its state directory.
     const session = new Session({
@@ -96,6 +102,7 @@ export class Daemon {
       env,
       indexBytes,
       threads === undefined ? {} : { threads },
+      namesBytes,
     );
     d.server = new SocketServer(opts.paths.socket, daemonHandlers(d));
     try {
@@ -127,6 +134,8 @@ export class Daemon {
     d.indexUpkeep.start();
     d.restoring = d.indexUpkeep.busy(() => d.restore()).finally(() => (d.ready = true));
     await d.restoring;
+    // Test-only: a test cannot wait for checks every few seconds.
+    d.namesUpkeep.start(Number(env.QUILT_TEST_NAMES_CHECK_MS) || NAMES_CHECK_MS);
     log().info({ socket: opts.paths.socket, pid: process.pid }, "daemon started");
     return d;
   }
@@ -295,6 +304,7 @@ export class Daemon {
   close(opts: { keepRecords?: boolean } = {}): Promise<void> {
     this.closing ??= (async () => {
       const upkeep = this.indexUpkeep.stop();
+      this.namesUpkeep.stop();
       await this.server?.close();
       for (const m of this.mounts.values()) {
         await m.unmount(true).catch((err: unknown) => {

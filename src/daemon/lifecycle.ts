@@ -40,14 +40,19 @@ export function daemonNodeOptions(cores: number = availableParallelism()): strin
 }
 
 /**
- * The daemon's environment: the caller's, with glibc's malloc held to one arena unless the
- * caller chose. Each first mount indexes its manifest in a worker thread of its own, and glibc
- * gives a thread its own arena, which keeps its memory after the thread ends: three
- * million-entry first mounts left the daemon's anonymous RSS at 314 MiB with the default and
- * 113 MiB with one arena (137 to 209 MiB with two), 2026-12-04.
+ * The daemon's environment: the caller's, with glibc's malloc held to one arena and a fixed
+ * mmap threshold unless the caller chose. Each first mount indexes its manifest in a worker
+ * thread of its own, and glibc gives a thread its own arena, which keeps its memory after the
+ * thread ends: three million-entry first mounts left the daemon's anonymous RSS at 314 MiB with
+ * the default and 113 MiB with one arena (137 to 209 MiB with two), 2026-12-04. And glibc
+ * raises its mmap threshold (up to 32 MiB) each time a large mmapped block is freed, after
+ * which such blocks come from the heap and leave it fragmented: ten 300k-entry versions
+ * mounted, listed and forgotten (scripts/bench-million.ts) held 298 MiB anonymous with one
+ * arena, 177 MiB with the threshold held at 1 MiB (148 at 128 KiB); sequential reads through a
+ * mount (bench-mount, 256 MiB) showed no change beyond run-to-run noise, 2026-12-04.
  */
 export function daemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return { MALLOC_ARENA_MAX: "1", ...env };
+  return { MALLOC_ARENA_MAX: "1", MALLOC_MMAP_THRESHOLD_: "1048576", ...env };
 }
 
 /** The `quilt` executable next to this module (dist/src/daemon → bin/quilt.js). */

@@ -9,7 +9,6 @@ import { cacheObjectForEntry } from "../cache/content-key.js";
 import { isQuiltError, QuiltError } from "../errors.js";
 import { QuiltFilesystem } from "../fs/filesystem.js";
 import { mount, type MountHandle } from "../fs/fuse-mount.js";
-import { invalidateRootNames } from "../fs/kernel-invalidate.js";
 import { ROOT_INO } from "../fs/inode-tree.js";
 import type { FsTree } from "../fs/tree.js";
 import { log } from "../log.js";
@@ -77,6 +76,10 @@ export interface MountInfoReply {
   failedCount: number;
   /** The version served before the last `quilt switch` (what `quilt switch --previous` returns to), or null. */
   previous: (MountVersion & { package: string }) | null;
+  /** getattr requests the kernel sent: one per lookup of a name it did not hold (or whose attributes expired). */
+  getattrs: number;
+  /** Times the daemon's memory bound (QUILT_NAMES_MEMORY) asked the kernel to forget this mount's names. */
+  forgettings: number;
 }
 
 export interface ForceMatchReply {
@@ -126,7 +129,7 @@ export class PackageMount {
         topHash: this.record.topHash,
         // Its root-level name again: the kernel could not drop the file's dentry while it was open.
         onOlderClosed: (path) =>
-          void invalidateRootNames([path.split("/").find((c) => c !== "") ?? ""]).catch((err: unknown) =>
+          void this.invalidate([path.split("/").find((c) => c !== "") ?? ""]).catch((err: unknown) =>
             log().warn({ err, path }, "could not invalidate a closed file's path"),
           ),
       },
@@ -168,13 +171,37 @@ export class PackageMount {
         this.unrepaired.delete(key);
       }
     }
-    await invalidateRootNames(new Set([...rootNames(old), ...rootNames(core.tree)]));
+    await this.invalidate(new Set([...rootNames(old), ...rootNames(core.tree)]));
     const stillOpen = core.olderOpen();
     log().info(
       { mountpoint: record.mountpoint, package: this.label, topHash: record.topHash, stillOpen },
       "switched",
     );
     return { stillOpen };
+  }
+
+  /** Times the daemon's memory bound asked the kernel to forget this mount's names (names-upkeep.ts). */
+  forgettings = 0;
+
+  /** Requests the kernel sent this mount so far (0 before it is mounted). */
+  get requests(): number {
+    return this.handle?.tally.requests ?? 0;
+  }
+
+  /**
+   * Asks the kernel to forget the names it holds for this mount (every root-level name, so
+   * every unused dentry below them), which frees libfuse's node for each as the kernel's
+   * FORGETs arrive. Open files keep their dentries; a later lookup asks the daemon again.
+   */
+  async forgetNames(): Promise<{ notices: number }> {
+    const core = this.core;
+    if (core === undefined) return { notices: 0 };
+    this.forgettings++;
+    return this.invalidate(rootNames(core.tree));
+  }
+
+  private invalidate(names: Iterable<string>): Promise<{ notices: number }> {
+    return this.handle?.invalidateRootNames(names) ?? Promise.resolve({ notices: 0 });
   }
 
   async unmount(force = false): Promise<void> {
@@ -222,6 +249,8 @@ export class PackageMount {
       previous: this.record.previous
         ? { ...this.record.previous, package: versionLabel({ ...this.record.previous }) }
         : null,
+      getattrs: this.handle?.tally.getattrs ?? 0,
+      forgettings: this.forgettings,
     };
   }
 

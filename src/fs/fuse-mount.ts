@@ -13,8 +13,6 @@
 //                  where the binding always detaches lazily.
 import FuseImport from "@cocalc/fuse-native";
 import { readdir, stat } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { dirname } from "node:path";
 import { QuiltError, errnoCode } from "../errors.js";
 import { log } from "../log.js";
 import type { QuiltFilesystem } from "./filesystem.js";
@@ -22,7 +20,8 @@ import type { Attr } from "./node-attrs.js";
 import { MUTATING_OPS } from "./read-only.js";
 import { type FsErrno, isFsError } from "./fs-errors.js";
 import { assertFuseAvailable } from "./fuse-available.js";
-import { afterInvalidations } from "./kernel-invalidate.js";
+import { mountDescriptor, nativeBinding, recordMountDescriptors } from "./fuse-device.js";
+import { afterInvalidations, invalidateRootNames } from "./kernel-invalidate.js";
 import { canonicalMountPath, clearStaleMount, fusermountUnmount, mountAt } from "./mount-table.js";
 
 // The package's types declare an ES default export; at run time module.exports is the class.
@@ -77,8 +76,17 @@ export interface MountOptions {
   name?: string;
 }
 
+/** Requests the kernel sent a mount: all of them, and getattrs (each lookup of a name the kernel does not hold is one). */
+export interface RequestTally {
+  requests: number;
+  getattrs: number;
+}
+
 export interface MountHandle {
   readonly mountpoint: string;
+  readonly tally: Readonly<RequestTally>;
+  /** Tells this mount's kernel to forget these root-level names (and everything unused below them). */
+  invalidateRootNames(names: Iterable<string>): Promise<{ notices: number }>;
   /** Unmounts; refuses a busy mount unless `force`, which detaches it lazily. Idempotent. */
   unmount(opts?: { force?: boolean }): Promise<void>;
 }
@@ -120,7 +128,9 @@ export async function mount(
   await assertFuseAvailable();
   await clearStaleMount(mnt);
   await checkMountpoint(mnt, options);
-  const fuse = new QuiltFuse(mnt, core, mountOptionString(options));
+  recordMountDescriptors();
+  const tally: RequestTally = { requests: 0, getattrs: 0 };
+  const fuse = new QuiltFuse(mnt, core, mountOptionString(options), tally);
   try {
     await withTimeout(
       new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve()))),
@@ -137,6 +147,10 @@ export async function mount(
   let unmounted = false;
   return {
     mountpoint: mnt,
+    tally,
+    // The mount's own descriptor; every one when it is not known; none once it is unmounting.
+    invalidateRootNames: (names) =>
+      invalidateRootNames(names, () => (fuse.unmounting ? undefined : (mountDescriptor(fuse) ?? "all"))),
     async unmount(opts = {}) {
       if (unmounted) return;
       fuse.forceUnmount = opts.force === true;
@@ -190,9 +204,12 @@ function answer<T>(
   work.then(ok, (err: unknown) => cb(fuseErrno(err)));
 }
 
-function operations(core: QuiltFilesystem): FuseImport.default.OPERATIONS {
+function operations(core: QuiltFilesystem, tally: RequestTally): FuseImport.default.OPERATIONS {
   const ops: FuseImport.default.OPERATIONS = {
-    getattr: (path, cb) => answer(core.getattr(path), cb, (a) => cb(0, toStats(a))),
+    getattr: (path, cb) => {
+      tally.getattrs++;
+      answer(core.getattr(path), cb, (a) => cb(0, toStats(a)));
+    },
     // The binding turns each stat into an array whose times default to now: zero them.
     readdir: (path, cb) =>
       answer(core.dirents(path), cb, (ds) =>
@@ -215,11 +232,19 @@ function operations(core: QuiltFilesystem): FuseImport.default.OPERATIONS {
     getxattr: (_path, _name, _size, cb) => cb(ERRNO.EIO),
     listxattr: (_path, cb) => cb(ERRNO.EIO),
   };
-  const refusals = ops as Record<string, unknown>;
+  const byName = ops as Record<string, unknown>;
   for (const op of MUTATING_OPS) {
-    refusals[op] = (path: string, ...rest: unknown[]) => {
+    byName[op] = (path: string, ...rest: unknown[]) => {
       const cb = rest[rest.length - 1] as (err: number) => void;
       core.refuse(op, path).catch((err: unknown) => cb(fuseErrno(err)));
+    };
+  }
+  // One increment per request: how the memory bound tells an idle mount (daemon/names-upkeep.ts).
+  for (const [name, op] of Object.entries(byName)) {
+    if (typeof op !== "function") continue;
+    byName[name] = (...args: unknown[]) => {
+      tally.requests++;
+      return (op as (...a: unknown[]) => unknown)(...args);
     };
   }
   return ops;
@@ -227,11 +252,14 @@ function operations(core: QuiltFilesystem): FuseImport.default.OPERATIONS {
 
 class QuiltFuse extends Fuse {
   forceUnmount = false;
+  /** Set once unmounting began: no invalidation notice is sent to its descriptor from then on. */
+  unmounting = false;
 
   constructor(
     mnt: string,
     private readonly core: QuiltFilesystem,
     private readonly optionString: string,
+    private readonly tally: RequestTally,
   ) {
     // The binding takes per-operation timeouts as an object (its types only admit a number).
     // Operations answered from the tree alone always settle: no timer each (one per lookup).
@@ -240,7 +268,7 @@ class QuiltFuse extends Fuse {
       read: core.readTimeoutMs + BINDING_TIMEOUT_MARGIN_MS,
     };
     for (const op of [...TREE_OPS, ...MUTATING_OPS]) timeout[op] = false;
-    super(mnt, operations(core), { timeout: timeout as unknown as number });
+    super(mnt, operations(core, tally), { timeout: timeout as unknown as number });
   }
 
   _fuseOptions(): string {
@@ -248,6 +276,7 @@ class QuiltFuse extends Fuse {
   }
 
   _op_getxattr(signal: Signal, path: string, name: string, valueBuf: Buffer): void {
+    this.tally.requests++;
     this.core.getxattr(path, name).then(
       (value) => signal(fitBuffer(value, valueBuf), valueBuf.buffer),
       (err: unknown) => signal(fuseErrno(err), valueBuf.buffer),
@@ -255,6 +284,7 @@ class QuiltFuse extends Fuse {
   }
 
   _op_listxattr(signal: Signal, path: string, listBuf: Buffer): void {
+    this.tally.requests++;
     this.core.listxattr(path).then(
       (names) =>
         signal(fitBuffer(Buffer.from(names.map((n) => n + "\0").join(""), "utf8"), listBuf), listBuf.buffer),
@@ -266,6 +296,7 @@ class QuiltFuse extends Fuse {
     // Someone may have unmounted it from outside already (fusermount -u): then only the
     // binding's cleanup is left to do.
     // No invalidation notice may be on its way to this mount's descriptor when it closes.
+    this.unmounting = true;
     afterInvalidations()
       .then(() => mountAt(this.mnt))
       .then((m) => (m === undefined ? undefined : fusermountUnmount(this.mnt, { lazy: this.forceUnmount })))
@@ -274,7 +305,11 @@ class QuiltFuse extends Fuse {
           releaseNativeLoop(this);
           cb(null);
         },
-        (err: Error) => cb(err),
+        (err: Error) => {
+          // Refused (busy): still mounted, and a switch must still reach its kernel.
+          this.unmounting = false;
+          cb(err);
+        },
       );
   }
 }
@@ -292,12 +327,7 @@ function fitBuffer(value: Buffer, target: Buffer): number {
 
 /** The binding's own cleanup after an unmount: lets Node's event loop exit again. */
 function releaseNativeLoop(fuse: QuiltFuse): void {
-  const require = createRequire(import.meta.url);
-  const fuseDir = dirname(require.resolve("@cocalc/fuse-native"));
-  const binding = createRequire(require.resolve("@cocalc/fuse-native"))("node-gyp-build")(fuseDir) as {
-    fuse_native_unmount(mnt: string, thread: Buffer): void;
-  };
-  binding.fuse_native_unmount(fuse.mnt, (fuse as unknown as { _thread: Buffer })._thread);
+  nativeBinding().fuse_native_unmount(fuse.mnt, (fuse as unknown as { _thread: Buffer })._thread);
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {

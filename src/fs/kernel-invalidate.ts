@@ -8,16 +8,18 @@
 // takes the new attributes). The root's own attributes go with FUSE_NOTIFY_INVAL_INODE on
 // inode 1 (libfuse numbers inodes itself; only the root's number is known, FUSE_ROOT_ID).
 //
-// Which descriptor serves which mount is not visible from here, so every /dev/fuse
-// descriptor of this process gets the notices: for another mount they are a no-op (ENOENT:
-// no such dentry) or cost one lookup again. Writes are asynchronous: the kernel takes the
+// The notices go to the descriptor of the mount they are about (fuse-device.ts tells which);
+// when that is not known, to every /dev/fuse descriptor of this process: for another mount
+// they are a no-op (ENOENT: no such dentry) or cost one lookup again. The target is asked for
+// when the notices are written, so a mount that started closing meanwhile gets none. Writes
+// are asynchronous: the kernel takes the
 // directory's lock to invalidate, and a lookup holding it may be waiting for this very
 // thread to answer. Unmounts wait for pending notices (afterInvalidations) so a descriptor
 // is never closed and its number reused while a notice is on its way to it.
-import { fstatSync, readdirSync, readlinkSync, write } from "node:fs";
+import { write } from "node:fs";
 import { log } from "../log.js";
+import { fuseDescriptors, isFuseDevice } from "./fuse-device.js";
 
-const FUSE_DEVICE = "/dev/fuse";
 const FUSE_NOTIFY_INVAL_INODE = 2;
 const FUSE_NOTIFY_INVAL_ENTRY = 3;
 const FUSE_ROOT_ID = 1n;
@@ -34,18 +36,27 @@ export function afterInvalidations(): Promise<void> {
   );
 }
 
-/** The kernel forgets the dentries of these root-level names and the root's attributes, in every mount of this process. */
-export function invalidateRootNames(names: Iterable<string>): Promise<{ notices: number }> {
+/** Where notices go: a mount's descriptor, every descriptor ("all": the mount's is not known), or nowhere (it is closing). */
+export type NoticeTarget = () => number | "all" | undefined;
+
+/** The kernel forgets the dentries of these root-level names and the root's attributes, in the target's mount. */
+export function invalidateRootNames(
+  names: Iterable<string>,
+  target: NoticeTarget,
+): Promise<{ notices: number }> {
   const messages = [invalInode(FUSE_ROOT_ID)];
   for (const name of names) messages.push(invalEntry(FUSE_ROOT_ID, name));
-  const run = pending.then(() => writeAll(messages));
+  const run = pending.then(() => {
+    const to = target();
+    return writeAll(messages, to === undefined ? [] : to === "all" ? fuseDescriptors() : [to]);
+  });
   pending = run.catch(() => undefined);
   return run;
 }
 
-async function writeAll(messages: Buffer[]): Promise<{ notices: number }> {
+async function writeAll(messages: Buffer[], fds: number[]): Promise<{ notices: number }> {
   let notices = 0;
-  for (const fd of fuseDescriptors()) {
+  for (const fd of fds) {
     for (const m of messages) {
       if (!isFuseDevice(fd)) break; // closed meanwhile (its mount went away)
       const code = await writeNotice(fd, m);
@@ -57,26 +68,6 @@ async function writeAll(messages: Buffer[]): Promise<{ notices: number }> {
     }
   }
   return { notices };
-}
-
-function fuseDescriptors(): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync("/proc/self/fd")) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${name}`) === FUSE_DEVICE) out.push(Number(name));
-    } catch {
-      // closed while listing
-    }
-  }
-  return out;
-}
-
-function isFuseDevice(fd: number): boolean {
-  try {
-    return fstatSync(fd).isCharacterDevice() && readlinkSync(`/proc/self/fd/${fd}`) === FUSE_DEVICE;
-  } catch {
-    return false;
-  }
 }
 
 /** Writes one notice; undefined when the kernel took it, else the errno name (ENOENT: nothing cached under that name). */

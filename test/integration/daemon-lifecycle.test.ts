@@ -135,9 +135,9 @@ describe.skipIf(unavailable !== null)("daemon: lifecycle", () => {
         if (env.split("\0").includes(`QUILT_STATE_DIR=${race.stateDir}`)) ours.push(Number(pid));
       }
       expect(ours).toEqual([await race.pid()]);
-      // One malloc arena unless the caller chose: index builds' worker threads would each keep one.
-      expect((await readFile(`/proc/${ours[0]}/environ`, "utf8")).split("\0")).toContain(
-        "MALLOC_ARENA_MAX=1",
+      // One malloc arena and a fixed mmap threshold unless the caller chose (lifecycle.ts).
+      expect((await readFile(`/proc/${ours[0]}/environ`, "utf8")).split("\0")).toEqual(
+        expect.arrayContaining(["MALLOC_ARENA_MAX=1", "MALLOC_MMAP_THRESHOLD_=1048576"]),
       );
       for (const d of dirs)
         expect((await readFile(join(d, "hello.txt"))).equals(FILES["hello.txt"] as Buffer)).toBe(true);

@@ -61,7 +61,7 @@ describe.skipIf(unavailable !== null)("quilt switch", () => {
   let proxy: FaultProxy;
   let box: DaemonSandbox;
   let mnt = "";
-  /** v1 mounted too, in the same daemon: the invalidation notices reach its descriptor as well and must not disturb it. */
+  /** v1 mounted too, in the same daemon: the switch of the other mount must not disturb it. */
   let other = "";
   let v1 = "";
   let v2 = "";
