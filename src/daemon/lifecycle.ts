@@ -48,11 +48,15 @@ export function daemonNodeOptions(cores: number = availableParallelism()): strin
  * raises its mmap threshold (up to 32 MiB) each time a large mmapped block is freed, after
  * which such blocks come from the heap and leave it fragmented: ten 300k-entry versions
  * mounted, listed and forgotten (scripts/bench-million.ts) held 298 MiB anonymous with one
- * arena, 177 MiB with the threshold held at 1 MiB (148 at 128 KiB); sequential reads through a
- * mount (bench-mount, 256 MiB) showed no change beyond run-to-run noise, 2026-12-04.
+ * arena, 177 MiB with the threshold held at 1 MiB (148 at 128 KiB), 2026-12-04. Held at 2 MiB,
+ * not 1: a block read's 1 MiB Buffer (1 MiB and malloc's header) then stays on the heap rather
+ * than costing an mmap and its page faults per block. Same machine and run, 2026-12-05 (quiet):
+ * ten 300k-entry versions after the memory bound held 125 MiB anonymous at 2 MiB, 201 at 1 MiB;
+ * a 1 GiB sequential read (bench-mount) cost the daemon 5.9 / 2.1 CPU s per GiB cold / warm at
+ * 2 MiB, 6.4 / 2.3 at 1 MiB, 5.7 / 2.1 at 32 MiB (glibc's own ceiling, close to its default).
  */
 export function daemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return { MALLOC_ARENA_MAX: "1", MALLOC_MMAP_THRESHOLD_: "1048576", ...env };
+  return { MALLOC_ARENA_MAX: "1", MALLOC_MMAP_THRESHOLD_: "2097152", ...env };
 }
 
 /** The `quilt` executable next to this module (dist/src/daemon → bin/quilt.js). */

@@ -137,7 +137,7 @@ describe.skipIf(unavailable !== null)("daemon: lifecycle", () => {
       expect(ours).toEqual([await race.pid()]);
       // One malloc arena and a fixed mmap threshold unless the caller chose (lifecycle.ts).
       expect((await readFile(`/proc/${ours[0]}/environ`, "utf8")).split("\0")).toEqual(
-        expect.arrayContaining(["MALLOC_ARENA_MAX=1", "MALLOC_MMAP_THRESHOLD_=1048576"]),
+        expect.arrayContaining(["MALLOC_ARENA_MAX=1", "MALLOC_MMAP_THRESHOLD_=2097152"]),
       );
       for (const d of dirs)
         expect((await readFile(join(d, "hello.txt"))).equals(FILES["hello.txt"] as Buffer)).toBe(true);
