@@ -8,7 +8,8 @@ import type { IndexUpkeep } from "./index-upkeep.js";
 import { parseMountRequest, type MountRequest } from "./mount-request.js";
 import { parseSwitchRequest, type SwitchRequest } from "./mount-switch.js";
 import type { ForceMatchWireReply, MountDescription, StatsReply, VerifyReply } from "./ops.js";
-import type { ForceMatchReply, MountCheck, PackageMount } from "./package-mount.js";
+import type { ForceMatchReply, MountCheck } from "./mount-integrity.js";
+import type { PackageMount } from "./package-mount.js";
 import type { Handlers } from "./socket-server.js";
 
 /**

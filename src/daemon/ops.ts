@@ -6,7 +6,8 @@
 // The names and fields are the wire format: renaming one breaks a CLI of this version.
 import type { CacheStats } from "../cache/cache-stats.js";
 import type { RequestCounts } from "../storage/counting-store.js";
-import type { ForceMatchReply, MountCheck, MountInfoReply } from "./package-mount.js";
+import type { ForceMatchReply, MountCheck } from "./mount-integrity.js";
+import type { MountInfoReply } from "./package-mount.js";
 import {
   boolean,
   noParams,
