@@ -58,7 +58,7 @@ export class Daemon {
   /** Holds the manifest index to QUILT_INDEX_SIZE, keeping what mounts use. */
   readonly indexUpkeep: IndexUpkeep;
   /** Holds the names the kernel keeps (libfuse's node each) to QUILT_NAMES_MEMORY of anonymous memory. */
-  private readonly namesUpkeep: NamesUpkeep;
+  readonly namesUpkeep: NamesUpkeep;
 
   private constructor(
     readonly paths: DaemonPaths,

@@ -5,6 +5,7 @@
 // protocol-free filesystem).
 import type { BlockCache } from "../cache/block-cache.js";
 import type { IndexUpkeep } from "./index-upkeep.js";
+import type { NamesUpkeep } from "./names-upkeep.js";
 import { parseMountRequest, type MountRequest } from "./mount-request.js";
 import { parseSwitchRequest, type SwitchRequest } from "./mount-switch.js";
 import type { ForceMatchWireReply, MountDescription, StatsReply, VerifyReply } from "./ops.js";
@@ -55,6 +56,8 @@ export interface ServedDaemon {
   readonly cache: BlockCache;
   /** The manifest index's limit and eviction. */
   readonly indexUpkeep: IndexUpkeep;
+  /** The memory bound for the kernel's names. */
+  readonly namesUpkeep: Pick<NamesUpkeep, "stats">;
   readonly mountCount: number;
   /** False while a starting daemon is still remounting what the previous one held. */
   readonly isReady: boolean;
@@ -94,6 +97,7 @@ export function daemonHandlers(d: ServedDaemon): Handlers {
       cache: d.cache.stats(),
       index: d.indexUpkeep.stats(),
       memory: process.memoryUsage(),
+      names: d.namesUpkeep.stats(),
       requests: d.requestCounts(),
     }),
     verify: async (p, ctx) => {

@@ -18,6 +18,7 @@
 // daemon again (one round trip).
 import { readFileSync } from "node:fs";
 import { log } from "../log.js";
+import type { NamesStats } from "./ops.js";
 import type { PackageMount } from "./package-mount.js";
 
 /** How often the daemon checks its memory, ms: cheap (one read of /proc/self/status). */
@@ -42,6 +43,7 @@ export class NamesUpkeep {
   private checks = 0;
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  private forgettings = 0;
 
   constructor(
     /** Anonymous RSS above which names are forgotten, bytes (QUILT_NAMES_MEMORY). */
@@ -58,6 +60,15 @@ export class NamesUpkeep {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  /** The bound, the memory it watches and what it did, for `quilt daemon status`. */
+  stats(): NamesStats {
+    return {
+      targetBytes: this.targetBytes,
+      anonBytes: this.anonBytes() ?? null,
+      forgettings: this.forgettings,
+    };
   }
 
   /** One check: notes each mount's activity, and forgets one idle mount's names when above the target. */
@@ -91,6 +102,7 @@ export class NamesUpkeep {
     const idlest = candidates.reduce((a, b) => (b.activeAt < a.activeAt ? b : a)).mount;
     const s = this.seen.get(idlest) as Seen;
     s.forgottenAt = s.requests;
+    this.forgettings++;
     const { notices } = await idlest.forgetNames();
     log().info(
       { mountpoint: idlest.record.mountpoint, anonBytes: anon, targetBytes: this.targetBytes, notices },

@@ -90,7 +90,19 @@ export interface StatsReply {
   index?: IndexStats;
   /** The daemon's memory as Node sees it (process.memoryUsage(), bytes): heap against what /proc calls RSS. */
   memory?: NodeJS.MemoryUsage;
+  /** The memory bound for the kernel's names (names-upkeep.ts); absent from daemons older than it. */
+  names?: NamesStats;
   requests: { s3: RequestCounts; local: RequestCounts };
+}
+
+/** The daemon's memory bound for the names the kernel holds (QUILT_NAMES_MEMORY). */
+export interface NamesStats {
+  /** Anonymous RSS above which idle mounts' names are forgotten, bytes. */
+  targetBytes: number;
+  /** The daemon's anonymous RSS now (RssAnon), bytes; null where /proc does not say. */
+  anonBytes: number | null;
+  /** Times it asked the kernel to forget a mount's names since the daemon started. */
+  forgettings: number;
 }
 
 /** Objects checked so far, of how many. */

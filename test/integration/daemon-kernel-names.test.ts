@@ -145,6 +145,16 @@ describe.skipIf(unavailable !== null)("the kernel's names per mount", () => {
       expect(await box.logTail(200)).toContain(
         "asked the kernel to forget the names of the longest idle mount",
       );
+      // `quilt daemon status` shows the bound, the memory it watches and the forgettings.
+      const status = JSON.parse((await box.ok(["daemon", "status", "--json"], env)).stdout) as {
+        names: { targetBytes: number; anonBytes: number | null; forgettings: number };
+      };
+      expect(status.names.targetBytes).toBe(1);
+      expect(status.names.anonBytes).toBeGreaterThan(1);
+      expect(status.names.forgettings).toBeGreaterThanOrEqual(1);
+      expect((await box.ok(["daemon", "status"], env)).stdout).toMatch(
+        /^Memory: .+ anonymous; above 1 B \(\$QUILT_NAMES_MEMORY\) the kernel is told to forget idle mounts' names, [1-9]\d* time\(s\) so far$/m,
+      );
     });
 
     it("keeps an open file reading while its mount's names are forgotten", async () => {
