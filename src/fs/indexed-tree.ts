@@ -12,7 +12,7 @@ import type { JsonValue } from "../manifest/json-value.js";
 import type { ManifestEntry } from "../manifest/manifest.js";
 import type { ManifestIndex } from "../storage/manifest-index.js";
 import {
-  ChildTable,
+  type ChildTable,
   decodeDirectory,
   decodeFile,
   type IndexedNode,
@@ -176,14 +176,13 @@ export class IndexedTree implements FsTree {
     const ino = this.dirIno[d] as number;
     let t = this.tables.get(ino);
     if (t === undefined) {
-      const body = this.index.children(this.vid, ino);
-      if (body === undefined)
+      t = this.index.children(this.vid, ino);
+      if (t === undefined)
         throw new QuiltError(
           "EBADMANIFEST",
           `The local manifest index lacks the children of directory inode ${ino}`,
           { hint: "remount the package: it will be indexed again" },
         );
-      t = new ChildTable(body);
       this.tables.set(ino, t);
     }
     return t;

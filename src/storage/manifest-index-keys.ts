@@ -7,7 +7,7 @@ import { crc32 } from "node:zlib";
 import type { TopHash } from "../types.js";
 
 /** Bump when a record's layout changes: versions of another format are indexed again. */
-export const INDEX_FORMAT = 2;
+export const INDEX_FORMAT = 3;
 export const ID_BYTES = 16;
 export const TAG_HEADER = 0x48; // "H"
 export const TAG_DIRECTORIES = 0x44; // "D"

@@ -34,7 +34,7 @@ import { join } from "node:path";
 import { open, type Database, type RootDatabase } from "lmdb";
 import { QuiltError } from "../errors.js";
 import type { Manifest } from "../manifest/manifest.js";
-import { PAGE_NODES, pageNode, type VersionHeader } from "./manifest-index-records.js";
+import { ChildTable, PAGE_NODES, pageNode, type VersionHeader } from "./manifest-index-records.js";
 import {
   ID_BYTES,
   INDEX_FORMAT,
@@ -171,9 +171,17 @@ export class ManifestIndex {
     return out;
   }
 
-  /** A directory's children table (CRC checked), or undefined when `ino` is not a directory of the version. */
-  children(vid: Buffer, ino: number): Buffer | undefined {
-    return this.record(vid, TAG_CHILDREN, ino);
+  /** A directory's children table (CRC checked, decoded), or undefined when `ino` is not a directory of the version. */
+  children(vid: Buffer, ino: number): ChildTable | undefined {
+    const body = this.record(vid, TAG_CHILDREN, ino);
+    if (body === undefined) return undefined;
+    try {
+      return new ChildTable(body);
+    } catch (err) {
+      // Its CRC matched, so it was written so: by a build of another layout, or a bug.
+      if (err instanceof RangeError) throw this.damage(vid, `children of ${ino}`);
+      throw err;
+    }
   }
 
   /** The manifest line of the version's `file`-th file in walk order (CRC checked); throws when missing or damaged. */
