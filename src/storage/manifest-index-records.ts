@@ -266,8 +266,9 @@ export class ChildTable {
         names.copy(grown, 0, 0, end);
         names = grown;
       }
-      names.copy(names, end, start, start + shared);
-      body.copy(names, end + shared, r.at, r.at + rest);
+      // Byte loops: names are short, and a Buffer.copy call costs more than the bytes.
+      for (let k = 0; k < shared; k++) names[end + k] = names[start + k] as number;
+      for (let k = 0; k < rest; k++) names[end + shared + k] = body[r.at + k] as number;
       r.at += rest;
       start = end;
       end += shared + rest;
