@@ -4,6 +4,8 @@
 // index, the races that matter: a build of the version started right after the damage (a
 // remount) waits for the removal, and a removal asked for while a build of it is under way
 // waits for the build and removes none of it.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +21,7 @@ import { DROP_BATCH_RECORDS } from "../../src/storage/manifest-index-drop.js";
 import { PAGE_NODES } from "../../src/storage/manifest-index-records.js";
 import { openRegistry, Stores } from "../../src/storage/stores.js";
 import { bigManifest, pushBigPackage, type BigPackage } from "../helpers/big-manifest.js";
+import { waitFor } from "../helpers/daemon-harness.js";
 import { flipByteIn } from "./manifest-index-fixtures.js";
 
 const NAME = "damage/pkg";
@@ -152,5 +155,55 @@ describe("a damaged version in a daemon's manifest index", () => {
     } finally {
       await stores.close();
     }
+  });
+
+  it("killed with -9 between two batches of the removal, it leaves nothing trusted; a start removes the rest", async () => {
+    const { records } = await damagedVersion(localId, () => Promise.resolve(index.build(localId, manifest)));
+    await upkeep.stop();
+    await index.close();
+    const marker = join(dir, "paused");
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          join(import.meta.dirname, "manifest-index-damage-child.ts"),
+          join(dir, "manifests"),
+          localId.registry,
+          localId.name,
+          localId.topHash,
+          VICTIM.logicalKey,
+        ],
+        {
+          stdio: ["ignore", "inherit", "inherit"],
+          env: { ...process.env, QUILT_TEST_PAUSE_AT: "index-drop", QUILT_TEST_PAUSE_MARKER: marker },
+        },
+      );
+      child.on("exit", (code, signal) =>
+        signal === "SIGKILL" ? resolve() : reject(new Error(`child exited with ${code}`)),
+      );
+      waitFor(() => existsSync(marker), 30_000, "the removal to pause between two batches").then(
+        () => child.kill("SIGKILL"),
+        (err: unknown) => {
+          child.kill("SIGKILL");
+          reject(err as Error);
+        },
+      );
+    });
+    index = ManifestIndex.open(join(dir, "manifests"));
+    // Hidden, one batch removed, the rest left: none of it trusted.
+    expect(index.header(localId)).toBeUndefined();
+    expect(index.versions()).toEqual([]);
+    expect(index.recordCount(localId)).toBe(records - 1 - DROP_BATCH_RECORDS);
+    expect(index.survey().incomplete.map((v) => v.toString("hex"))).toEqual([
+      versionKey(localId).toString("hex"),
+    ]);
+    upkeep = new IndexUpkeep(index, Number.MAX_SAFE_INTEGER, () => []);
+    upkeep.start();
+    await upkeep.evict(); // queued behind the start's removal of the leftovers
+    expect(index.recordCount(localId)).toBe(0);
+    index.build(localId, manifest);
+    expectWhole(localId, records);
   });
 });
