@@ -349,7 +349,9 @@ export class ManifestIndex {
    * here, so from now on nothing trusts the rest, which `removeHidden` removes.
    */
   private damage(vid: Buffer, what: string): QuiltError {
-    this.hide(vid);
+    // A mount still reading a version being removed finds a record missing at each read: one
+    // write transaction hides it, not one per read.
+    if (this.isComplete(vid)) this.hide(vid);
     this.removeHidden(vid);
     return damaged(what);
   }
