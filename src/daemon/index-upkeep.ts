@@ -10,7 +10,8 @@
 // starting; a mount of it that starts during the removal finds it not indexed and waits
 // for the removal (betweenBuilds) before indexing it again. Records a killed daemon left
 // (a drop or a build cut short) are found at start (ManifestIndex.survey) and removed the
-// same way; so are the records of a drop stopped by the daemon closing.
+// same way; so are the records of a drop stopped by the daemon closing, and those of a
+// version found damaged (hidden by the read that found it: ManifestIndex.onDamage).
 import { log } from "../log.js";
 import { type ManifestIndex, versionKey } from "../storage/manifest-index.js";
 import { removeInBatches } from "../storage/manifest-index-drop.js";
@@ -185,8 +186,9 @@ export class IndexUpkeep {
    */
   private removeDamaged(vid: Buffer): void {
     const hex = vid.toString("hex");
-    // A walk of a damaged version finds it damaged at each read: one removal is enough.
-    if (this.leftovers.has(hex)) return;
+    // A walk of a damaged version finds it damaged at each read: one removal is enough. Once
+    // the daemon is closing, the hidden version's records wait for the next start's survey.
+    if (this.leftovers.has(hex) || this.stopped) return;
     log().warn({ version: hex }, "removing a damaged version from the manifest index");
     const removal = this.removeRecords(vid).catch((err: unknown) =>
       log().warn({ err, version: hex }, "could not remove a damaged version from the manifest index"),
