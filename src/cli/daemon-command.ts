@@ -75,7 +75,10 @@ export const daemonCommand = defineCommand({
         describe:
           "status: wait up to this many seconds for the daemon to answer and finish remounting what a crashed daemon held (a service's readiness check)",
       })
-      .example("quilt daemon status", "is it running, with how many mounts, and its cache")
+      .example(
+        "quilt daemon status",
+        "is it running, with how many mounts, its cache and manifest index (and that index's leftovers it is removing, if any)",
+      )
       .example(
         "quilt daemon status --wait 120",
         "after `quilt daemon run` was started (systemd's ExecStartPost): exit 0 once it serves its mounts",
