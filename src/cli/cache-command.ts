@@ -14,12 +14,13 @@ import type { CommandContext } from "./context.js";
 import { defineCommand } from "./command.js";
 import { versionJson } from "./consumer-shared.js";
 import { formatBytes } from "./progress.js";
-import { indexStatsLine } from "./index-stats.js";
+import { indexStatsLines, stoppedIndexStats } from "./index-stats.js";
 import { openPackageAt } from "./shared.js";
 import { withRegistry } from "./registry-option.js";
 import { exitCodeFor } from "./exit-codes.js";
 import { quoted } from "../untrusted-text.js";
 import { DEFAULT_PREFETCH_FILES } from "../api/cache-entries.js";
+import { indexSizeBytes } from "../config.js";
 import { ManifestIndex } from "../storage/manifest-index.js";
 import { evictVersions } from "../storage/manifest-index-eviction.js";
 import { removeInBatches } from "../storage/manifest-index-drop.js";
@@ -109,7 +110,7 @@ export const cacheCommand = defineCommand({
       )
       .example(
         "quilt cache stats --json",
-        "size, limit and hit counts; the daemon's manifest index (held to $QUILT_INDEX_SIZE, default 4G)",
+        "size, limit and hit counts; the daemon's manifest index (held to $QUILT_INDEX_SIZE, default 4G) and its leftovers (versions without a header: never trusted, removed at the daemon's start)",
       )
       .example(
         "quilt cache clear",
@@ -165,13 +166,17 @@ export const cacheCommand = defineCommand({
       lines.push(
         `Daemon cache: ${formatBytes(daemon.cache.bytes)} of ${formatBytes(daemon.cache.maxBytes)}, ${daemon.cache.hits} block hits, ${daemon.cache.misses} misses`,
       );
-    if (daemon?.index) lines.push(indexStatsLine(daemon.index));
+    // A stopped daemon's index is read from disk: what a killed one left shows there too.
+    const index = daemon
+      ? (daemon.index ?? null)
+      : await stoppedIndexStats(paths.manifests, indexSizeBytes(ctx.quilt.env));
+    if (index) lines.push(...indexStatsLines(index, daemon !== undefined));
     ctx.print(lines, {
       library: s,
       cacheDir: ctx.quilt.cacheDir,
       dataDir: ctx.quilt.dataDir,
       daemon: daemon?.cache ?? null,
-      index: daemon?.index ?? null,
+      index,
     });
   },
 });

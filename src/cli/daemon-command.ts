@@ -1,7 +1,7 @@
 // `quilt daemon start|stop|status|run`: the process that holds mounts and the shared cache.
 // `run` is the daemon itself (foreground); `start` runs it detached.
 import type { Argv } from "yargs";
-import { indexStatsLine, namesStatsLine } from "./index-stats.js";
+import { indexStatsLines, namesStatsLine } from "./index-stats.js";
 import { cacheSizeBytes, indexSizeBytes, indexThreads, parseSize, s3Timeouts } from "../config.js";
 import { QuiltError } from "../errors.js";
 import { DaemonClient } from "../daemon/client.js";
@@ -75,7 +75,10 @@ export const daemonCommand = defineCommand({
         describe:
           "status: wait up to this many seconds for the daemon to answer and finish remounting what a crashed daemon held (a service's readiness check)",
       })
-      .example("quilt daemon status", "is it running, with how many mounts, and its cache")
+      .example(
+        "quilt daemon status",
+        "is it running, with how many mounts, its cache and manifest index (and that index's leftovers it is removing, if any)",
+      )
       .example(
         "quilt daemon status --wait 120",
         "after `quilt daemon run` was started (systemd's ExecStartPost): exit 0 once it serves its mounts",
@@ -132,7 +135,7 @@ export const daemonCommand = defineCommand({
         `Daemon: running (pid ${info.pid}, since ${info.startedAt})`,
         `Mounts: ${info.mounts}`,
         `Cache: ${formatBytes(stats.cache.bytes)} of ${formatBytes(stats.cache.maxBytes)}, ${stats.cache.hits} block hits, ${stats.cache.misses} misses`,
-        ...(stats.index ? [indexStatsLine(stats.index)] : []),
+        ...(stats.index ? indexStatsLines(stats.index) : []),
         ...(stats.names ? [namesStatsLine(stats.names)] : []),
         `S3 requests: ${Object.entries(stats.requests.s3)
           .map(([k, v]) => `${k} ${v}`)

@@ -10,7 +10,8 @@
 // starting; a mount of it that starts during the removal finds it not indexed and waits
 // for the removal (betweenBuilds) before indexing it again. Records a killed daemon left
 // (a drop or a build cut short) are found at start (ManifestIndex.survey) and removed the
-// same way; so are the records of a drop stopped by the daemon closing.
+// same way; so are the records of a drop stopped by the daemon closing, and those of a
+// version found damaged (hidden by the read that found it: ManifestIndex.onDamage).
 import { log } from "../log.js";
 import { type ManifestIndex, versionKey } from "../storage/manifest-index.js";
 import { removeInBatches } from "../storage/manifest-index-drop.js";
@@ -28,13 +29,17 @@ export class IndexUpkeep {
   /** Sweeps and evictions, one after another (hex ids of versions whose records are still to remove: `leftovers`). */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly leftovers = new Set<string>();
+  /** Removals of damaged versions under way (outside `queue`: they wait for no eviction). */
+  private readonly damaged = new Set<Promise<void>>();
 
   constructor(
     private readonly index: ManifestIndex,
     /** What the index is held to (QUILT_INDEX_SIZE). */
     readonly maxBytes: number,
     private readonly mounts: () => Iterable<PackageMount>,
-  ) {}
+  ) {
+    index.onDamage((vid) => this.removeDamaged(vid));
+  }
 
   /**
    * At the daemon's start (nothing builds yet): versions indexed before usage was recorded
@@ -117,6 +122,7 @@ export class IndexUpkeep {
       usedBytes: this.index.usedBytes(),
       fileBytes: this.index.fileBytes(),
       maxBytes: this.maxBytes,
+      leftovers: { ...this.index.headerless(), removing: this.leftovers.size },
     };
   }
 
@@ -126,7 +132,7 @@ export class IndexUpkeep {
    */
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.queue;
+    await Promise.all([this.queue, ...this.damaged]);
   }
 
   /** Hex ids of the versions each mount serves and the one it would switch back to. */
@@ -170,6 +176,25 @@ export class IndexUpkeep {
       }
       this.leftovers.delete(hex);
     });
+  }
+
+  /**
+   * A version found damaged was just hidden (ManifestIndex.damage): its records are removed in
+   * the background. Queued for its version in this same turn, before any mount can ask to
+   * build it again, so a build of it waits for the removal (betweenBuilds), and a removal
+   * queued behind a build finds the version complete and removes nothing.
+   */
+  private removeDamaged(vid: Buffer): void {
+    const hex = vid.toString("hex");
+    // A walk of a damaged version finds it damaged at each read: one removal is enough. Once
+    // the daemon is closing, the hidden version's records wait for the next start's survey.
+    if (this.leftovers.has(hex) || this.stopped) return;
+    log().warn({ version: hex }, "removing a damaged version from the manifest index");
+    const removal = this.removeRecords(vid).catch((err: unknown) =>
+      log().warn({ err, version: hex }, "could not remove a damaged version from the manifest index"),
+    );
+    this.damaged.add(removal);
+    void removal.finally(() => this.damaged.delete(removal));
   }
 
   private enqueue<T>(work: () => Promise<T>): Promise<T> {

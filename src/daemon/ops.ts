@@ -79,6 +79,16 @@ export interface IndexStats {
   usedBytes: number;
   fileBytes: number;
   maxBytes: number;
+  /** Absent from daemons older than it. */
+  leftovers?: IndexLeftovers;
+}
+
+/** Records of versions without a header: a build under way, or a drop or build cut short, not trusted. */
+export interface IndexLeftovers {
+  versions: number;
+  records: number;
+  /** Versions whose records this daemon is removing now or has queued for removal. */
+  removing: number;
 }
 
 export interface StatsReply {

@@ -50,7 +50,12 @@ import {
 } from "./manifest-index-keys.js";
 import { VersionWriter } from "./manifest-index-writer.js";
 import { DROP_BATCH_RECORDS } from "./manifest-index-drop.js";
-import { surveyIndex, type IndexSurvey } from "./manifest-index-survey.js";
+import {
+  headerlessVersions,
+  surveyIndex,
+  type Headerless,
+  type IndexSurvey,
+} from "./manifest-index-survey.js";
 
 export { INDEX_FORMAT, versionKey, type VersionId } from "./manifest-index-keys.js";
 
@@ -81,6 +86,7 @@ export class ManifestIndex {
   /** Versions indexed since open (a remount or restart of an indexed version adds none). */
   builds = 0;
   private readonly usage: Database<number, Buffer>;
+  private removeHidden = (vid: Buffer): void => this.removeAll(vid);
 
   private constructor(
     private readonly db: RootDatabase<Buffer, Buffer>,
@@ -219,14 +225,22 @@ export class ManifestIndex {
   }
 
   /**
-   * Forgets a version (a damaged one, or what a build left): hidden, then removed in
-   * transactions of DROP_BATCH_RECORDS, this thread blocked throughout (eviction yields
-   * between them: manifest-index-drop.ts). In one transaction a million-entry version fails
-   * (LMDB's MDB_TXN_FULL: ~70,000 pages freed) and nothing is removed.
+   * Forgets a version at once (what a build left, in the build's own thread): hidden, then
+   * removed in transactions of DROP_BATCH_RECORDS, this thread blocked throughout (a daemon's
+   * drops yield between them: manifest-index-drop.ts). In one transaction a million-entry
+   * version fails (LMDB's MDB_TXN_FULL: ~70,000 pages freed) and nothing is removed.
    */
   drop(vid: Buffer): void {
     this.hide(vid);
-    while (this.removeSome(vid, DROP_BATCH_RECORDS) === DROP_BATCH_RECORDS);
+    this.removeAll(vid);
+  }
+
+  /**
+   * How a damaged version's records go once hidden (default: at once). A daemon's go in the
+   * background (IndexUpkeep): at once, they held its thread ~40 ms for a million entries.
+   */
+  onDamage(removeHidden: (vid: Buffer) => void): void {
+    this.removeHidden = removeHidden;
   }
 
   /** A drop's first step: the header (which alone makes a version visible) and usage record go; the rest is `removeSome`'s. */
@@ -247,6 +261,10 @@ export class ManifestIndex {
     });
   }
 
+  private removeAll(vid: Buffer): void {
+    while (this.removeSome(vid, DROP_BATCH_RECORDS) === DROP_BATCH_RECORDS);
+  }
+
   /** Whether version `vid` has its header record (a complete build: written last). */
   isComplete(vid: Buffer): boolean {
     return this.db.doesExist(recordKey(vid, TAG_HEADER, 0));
@@ -255,6 +273,11 @@ export class ManifestIndex {
   /** What a daemon's start asks of its index: see manifest-index-survey.ts. */
   survey(): IndexSurvey {
     return surveyIndex(this.db, this.usage);
+  }
+
+  /** Versions holding records without a header, and how many (read only): see manifest-index-survey.ts. */
+  headerless(): Headerless {
+    return headerlessVersions(this.db);
   }
 
   /** Records that a mount opened or let go of the version now (for least-recently-used eviction). */
@@ -321,9 +344,15 @@ export class ManifestIndex {
     return body;
   }
 
-  /** Drops a version found damaged (the next mount indexes it again) and says so. */
+  /**
+   * Drops a version found damaged (the next mount indexes it again) and says so: hidden
+   * here, so from now on nothing trusts the rest, which `removeHidden` removes.
+   */
   private damage(vid: Buffer, what: string): QuiltError {
-    this.drop(vid);
+    // A mount still reading a version being removed finds a record missing at each read: one
+    // write transaction hides it, not one per read.
+    if (this.isComplete(vid)) this.hide(vid);
+    this.removeHidden(vid);
     return damaged(what);
   }
 }
