@@ -14,28 +14,27 @@
 //   (private-object.ts) and promoted to the content key once it matched whole; a mismatch
 //   fails the read that completes it and every later read of that source. With `strict`
 //   such an object is fetched and verified whole before its first byte.
-import { mkdir, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { QuiltError } from "../errors.js";
 import type { ObjectSource } from "../storage/object-source.js";
-import { assertChecksumSupport, layoutDir, removeOldLayouts } from "./block-file.js";
-import { blockCount, checkBlockSize, DEFAULT_BLOCK_BYTES } from "./block-layout.js";
+import { removeOldLayouts } from "./block-file.js";
+import { blockCount } from "./block-layout.js";
 import { DEFAULTS, type BlockCacheOptions } from "./cache-options.js";
-import { BlockLoader, type LoadedSpan } from "./block-loader.js";
-import { BlockStore } from "./block-store.js";
-import { CacheIndex } from "./cache-index.js";
-import { assertLocalDisk, networkFilesystem } from "./local-disk.js";
+import { buildBlockCacheParts } from "./block-cache-parts.js";
+import type { BlockStore } from "./block-store.js";
+import type { CacheIndex } from "./cache-index.js";
+import { openCacheDirs } from "./block-cache-open.js";
+import type { CachedObjectCheck, CachedObjectVerdict } from "./cached-object-check.js";
+import type { ChunkLoader } from "./chunk-loader.js";
+import type { FetchClaims } from "./fetch-claims.js";
+import type { SpanReader } from "./span-reader.js";
+import type { UnverifiedObjects } from "./unverified-objects.js";
+import type { VerificationPlanner } from "./verification-plan.js";
 import { newCounters, type CacheStats } from "./cache-stats.js";
-import { dataIdentity } from "./data-identity.js";
-import { digestsDir } from "./digest-files.js";
-import { ChunkLoader } from "./chunk-loader.js";
-import { CLAIM_TIMES, claimsDir, FetchClaims } from "./fetch-claims.js";
 import { checkSize, type CacheObject } from "./content-key.js";
 import { Limiter } from "../limiter.js";
 import { reconcile, type ReconcileResult } from "./reconcile.js";
-import { tooLarge, UnverifiedObjects } from "./unverified-objects.js";
-import { VerificationPlanner } from "./verification-plan.js";
 import { asSource, readOpts, type ReadOptions, type ReadSource } from "./read-source.js";
-import { CachedObjectCheck, type CachedObjectVerdict } from "./cached-object-check.js";
 
 export type { BlockFetcher } from "./block-loader.js";
 export type { BlockCacheOptions } from "./cache-options.js";
@@ -50,7 +49,6 @@ export class BlockCache {
   readonly maxBytes: number;
   private readonly counters = newCounters();
   private readonly store: BlockStore;
-  private readonly loader: BlockLoader;
   private readonly chunks: ChunkLoader;
   private readonly claims: FetchClaims | undefined;
   /** Objects up to this size are fetched and verified whole on their first read. */
@@ -59,6 +57,7 @@ export class BlockCache {
   private readonly planner: VerificationPlanner;
   private readonly unverified: UnverifiedObjects;
   private readonly check: CachedObjectCheck;
+  private readonly reader: SpanReader;
   private readonly active = new Set<Promise<unknown>>();
   private readonly stop = new AbortController();
   private readonly timer: NodeJS.Timeout;
@@ -78,78 +77,33 @@ export class BlockCache {
     // it cannot be kept, and streaming it unverified instead would break the promise.
     this.wholeObjectBytes = opts.wholeObjectBytes ?? DEFAULTS.wholeObjectBytes;
     this.fetchConcurrency = opts.fetchConcurrency ?? DEFAULTS.fetchConcurrency;
-    const memoryBytes = opts.memoryBytes ?? DEFAULTS.memoryBytes;
-    this.store = new BlockStore({
-      layout,
-      index,
-      maxBytes: opts.maxBytes,
-      blockSize,
-      memoryBytes,
-      counters: this.counters,
-      localDisk,
-    });
-    const maxFetchBlocks = Math.max(
-      1,
-      Math.floor((opts.maxFetchBytes ?? DEFAULTS.maxFetchBytes) / blockSize),
-    );
-    this.loader = new BlockLoader(this.store, this.counters, maxFetchBlocks);
-    this.claims =
-      opts.claims === false
-        ? undefined
-        : new FetchClaims(claimsDir(layout), this.counters, { ...CLAIM_TIMES, ...opts.claims });
-    this.chunks = new ChunkLoader(this.store, this.loader, this.counters, this.claims);
-    this.planner = new VerificationPlanner(
-      index,
-      this.counters,
-      blockSize,
-      this.wholeObjectBytes,
-      digestsDir(layout),
-    );
-    this.unverified = new UnverifiedObjects({
+    ({
       store: this.store,
-      loader: this.loader,
-      counters: this.counters,
-      maxBytes: opts.maxBytes,
-      recordDigests: (obj, digests) => this.planner.recordDigests(obj, digests),
-      track: (op) => this.track(op),
-    });
-    this.check = new CachedObjectCheck({
-      store: this.store,
-      index,
-      counters: this.counters,
-      planner: this.planner,
       chunks: this.chunks,
+      claims: this.claims,
+      planner: this.planner,
+      unverified: this.unverified,
+      check: this.check,
+      reader: this.reader,
+    } = buildBlockCacheParts({
+      index,
+      layout,
+      opts,
       blockSize,
+      localDisk,
+      counters: this.counters,
+      wholeObjectBytes: this.wholeObjectBytes,
+      fetchConcurrency: this.fetchConcurrency,
       isComplete: (obj) => this.completeKey(obj),
       track: (op) => this.track(op),
-    });
+    }));
     this.timer = setInterval(() => this.index.flushAccess(), ACCESS_FLUSH_MS);
     this.timer.unref();
   }
 
   static async open(opts: BlockCacheOptions): Promise<BlockCache> {
-    assertChecksumSupport();
-    const blockSize = opts.blockSize ?? DEFAULT_BLOCK_BYTES;
-    checkBlockSize(blockSize);
-    if (!Number.isSafeInteger(opts.maxBytes) || opts.maxBytes < 0)
-      throw new QuiltError("EUSAGE", `invalid cache size ${opts.maxBytes}`);
-    const layout = layoutDir(opts.dataDir, blockSize);
-    // The data directory is private when created (src/private-dir.ts); one that exists keeps
-    // its mode (it may be shared on purpose), and what is made inside it follows the umask.
-    await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
-    await mkdir(layout, { recursive: true });
-    await mkdir(opts.indexDir, { recursive: true, mode: 0o700 });
-    await assertLocalDisk(opts.indexDir);
-    const { index, needsReconcile: unclean } = await CacheIndex.open(opts.indexDir, blockSize);
-    // An index of another data directory (or of this one before it was deleted) is reset.
-    const needsReconcile = index.matchDataDir(await dataIdentity(opts.dataDir)) || unclean;
-    const cache = new BlockCache(
-      index,
-      layout,
-      opts,
-      blockSize,
-      (await networkFilesystem(layout)) === undefined,
-    );
+    const { index, layout, blockSize, needsReconcile, localDisk } = await openCacheDirs(opts);
+    const cache = new BlockCache(index, layout, opts, blockSize, localDisk);
     cache.track(() => removeOldLayouts(opts.dataDir, blockSize)).catch(() => undefined);
     // A daemon killed while it fetched left claims: gone now rather than at the next wait on them.
     if (cache.claims) cache.track(() => (cache.claims as FetchClaims).sweep()).catch(() => undefined);
@@ -207,32 +161,7 @@ export class BlockCache {
     const start = Math.min(offset, obj.size);
     const end = Math.min(obj.size, start + length);
     if (end <= start) return Buffer.alloc(0);
-    return this.track(async () => {
-      const bs = this.blockSize;
-      const first = Math.floor(start / bs);
-      const last = Math.floor((end - 1) / bs);
-      const release = this.store.pins.pinBlocks(obj.key, first, last);
-      try {
-        const span = await this.loadSpan(obj, first, last, asSource(src), opts, true);
-        if (!copy && first === last) {
-          this.countSpan(span.source[0], end - start);
-          this.index.touch(obj.key, Date.now());
-          return (span.data[0] as Buffer).subarray(start - first * bs, end - first * bs);
-        }
-        const out = Buffer.allocUnsafe(end - start);
-        span.data.forEach((block, k) => {
-          const blockStart = (first + k) * bs;
-          const from = Math.max(start, blockStart) - blockStart;
-          const to = Math.min(end, blockStart + bs) - blockStart;
-          (block as Buffer).copy(out, blockStart + from - start, from, to);
-          this.countSpan(span.source[k], to - from);
-        });
-        this.index.touch(obj.key, Date.now());
-        return out;
-      } finally {
-        release();
-      }
-    });
+    return this.track(() => this.reader.range(obj, start, end, asSource(src), opts, copy));
   }
 
   /** Makes blocks first..last (clamped to the object) cached, fetching what is missing (prefetch). */
@@ -247,10 +176,7 @@ export class BlockCache {
     const last = Math.min(lastBlock, blockCount(obj.size, this.blockSize) - 1);
     const first = Math.max(0, firstBlock);
     if (first > last) return;
-    await this.track(async () => {
-      await this.loadSpan(obj, first, last, asSource(src), readOpts(opts), false);
-      this.index.touch(obj.key, Date.now());
-    });
+    await this.track(() => this.reader.ensure(obj, first, last, asSource(src), readOpts(opts)));
   }
 
   /**
@@ -266,55 +192,9 @@ export class BlockCache {
     await this.ensureBlocks(obj, 0, blockCount(obj.size, this.blockSize) - 1, src, { ...opts, strict: true });
   }
 
-  /** The blocks of a span, by the object's verification plan. */
-  private async loadSpan(
-    obj: CacheObject,
-    first: number,
-    last: number,
-    src: ObjectSource,
-    opts: ReadOptions,
-    want: boolean,
-  ): Promise<LoadedSpan> {
-    const limit = new Limiter(this.fetchConcurrency);
-    let plan = await this.planner.plan(obj, src);
-    if (plan.kind === "private" && opts.strict) {
-      await this.unverified.loadWhole(obj, plan.priv, plan.fetch, limit, opts.signal);
-      plan = await this.planner.plan(obj, src);
-      // Judged only when every block could be kept: other pinned objects may have left no room.
-      if (plan.kind === "private")
-        throw tooLarge(obj, "the cache had no room to hold it whole next to the objects in use");
-    }
-    // Its blocks are on their way to the content key: wait rather than fetch them again.
-    await this.unverified.promoted(obj);
-    if (plan.kind === "verified")
-      return this.chunks.load(obj, first, last, plan.v, plan.fetch, limit, opts.signal, want);
-    const span = await this.unverified.load(
-      obj,
-      plan.priv,
-      first,
-      last,
-      plan.fetch,
-      limit,
-      opts.signal,
-      want,
-    );
-    if (want) opts.onUnverified?.();
-    return span;
-  }
-
   private completeKey(obj: CacheObject): boolean {
     const count = blockCount(obj.size, this.blockSize);
     return count === 0 || this.index.object(obj.key)?.present === count;
-  }
-
-  /** Counts a block a read was served from: a hit, or a fetch it joined. */
-  private countSpan(source: string | undefined, bytes: number): void {
-    if (source === "cached") {
-      this.counters.hits++;
-      this.counters.bytesFromCache += bytes;
-    } else if (source === "joined") {
-      this.counters.joinedFetches++;
-    }
   }
 
   /** Keeps blocks first..last of `obj` from eviction until the returned function is called. */
