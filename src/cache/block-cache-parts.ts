@@ -90,6 +90,7 @@ export function buildBlockCacheParts(s: BlockCacheSettings): BlockCacheParts {
     chunks,
     blockSize,
     fetchConcurrency: s.fetchConcurrency,
+    track,
   });
   return { store, chunks, claims, planner, unverified, check, reader };
 }

@@ -24,6 +24,7 @@ import { buildBlockCacheParts } from "./block-cache-parts.js";
 import type { BlockStore } from "./block-store.js";
 import type { CacheIndex } from "./cache-index.js";
 import { openCacheDirs } from "./block-cache-open.js";
+import { InFlight } from "./in-flight.js";
 import type { CachedObjectCheck, CachedObjectVerdict } from "./cached-object-check.js";
 import type { ChunkLoader } from "./chunk-loader.js";
 import type { FetchClaims } from "./fetch-claims.js";
@@ -31,10 +32,10 @@ import type { SpanReader } from "./span-reader.js";
 import type { UnverifiedObjects } from "./unverified-objects.js";
 import type { VerificationPlanner } from "./verification-plan.js";
 import { newCounters, type CacheStats } from "./cache-stats.js";
-import { checkSize, type CacheObject } from "./content-key.js";
+import type { CacheObject } from "./content-key.js";
 import { Limiter } from "../limiter.js";
 import { reconcile, type ReconcileResult } from "./reconcile.js";
-import { asSource, readOpts, type ReadOptions, type ReadSource } from "./read-source.js";
+import { readOpts, type ReadOptions, type ReadSource } from "./read-source.js";
 
 export type { BlockFetcher } from "./block-loader.js";
 export type { BlockCacheOptions } from "./cache-options.js";
@@ -58,7 +59,7 @@ export class BlockCache {
   private readonly unverified: UnverifiedObjects;
   private readonly check: CachedObjectCheck;
   private readonly reader: SpanReader;
-  private readonly active = new Set<Promise<unknown>>();
+  private readonly inFlight = new InFlight();
   private readonly stop = new AbortController();
   private readonly timer: NodeJS.Timeout;
   private reconciling: Promise<ReconcileResult> | undefined;
@@ -95,7 +96,7 @@ export class BlockCache {
       wholeObjectBytes: this.wholeObjectBytes,
       fetchConcurrency: this.fetchConcurrency,
       isComplete: (obj) => this.completeKey(obj),
-      track: (op) => this.track(op),
+      track: (op) => this.inFlight.track(op),
     }));
     this.timer = setInterval(() => this.index.flushAccess(), ACCESS_FLUSH_MS);
     this.timer.unref();
@@ -104,9 +105,10 @@ export class BlockCache {
   static async open(opts: BlockCacheOptions): Promise<BlockCache> {
     const { index, layout, blockSize, needsReconcile, localDisk } = await openCacheDirs(opts);
     const cache = new BlockCache(index, layout, opts, blockSize, localDisk);
-    cache.track(() => removeOldLayouts(opts.dataDir, blockSize)).catch(() => undefined);
+    cache.inFlight.track(() => removeOldLayouts(opts.dataDir, blockSize)).catch(() => undefined);
     // A daemon killed while it fetched left claims: gone now rather than at the next wait on them.
-    if (cache.claims) cache.track(() => (cache.claims as FetchClaims).sweep()).catch(() => undefined);
+    if (cache.claims)
+      cache.inFlight.track(() => (cache.claims as FetchClaims).sweep()).catch(() => undefined);
     const mode = opts.reconcile ?? DEFAULTS.reconcile;
     if (needsReconcile && mode !== "never") {
       const running = cache.reconcile();
@@ -154,14 +156,7 @@ export class BlockCache {
     copy: boolean,
   ): Promise<Buffer> {
     this.checkOpen();
-    checkSize(obj.size);
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
-      throw new QuiltError("EUSAGE", `invalid read of ${length} bytes at ${offset}`);
-    }
-    const start = Math.min(offset, obj.size);
-    const end = Math.min(obj.size, start + length);
-    if (end <= start) return Buffer.alloc(0);
-    return this.track(() => this.reader.range(obj, start, end, asSource(src), opts, copy));
+    return this.reader.read(obj, offset, length, src, opts, copy);
   }
 
   /** Makes blocks first..last (clamped to the object) cached, fetching what is missing (prefetch). */
@@ -173,10 +168,7 @@ export class BlockCache {
     opts?: ReadOptions | AbortSignal,
   ): Promise<void> {
     this.checkOpen();
-    const last = Math.min(lastBlock, blockCount(obj.size, this.blockSize) - 1);
-    const first = Math.max(0, firstBlock);
-    if (first > last) return;
-    await this.track(() => this.reader.ensure(obj, first, last, asSource(src), readOpts(opts)));
+    await this.reader.ensureBlocks(obj, firstBlock, lastBlock, src, readOpts(opts));
   }
 
   /**
@@ -266,7 +258,7 @@ export class BlockCache {
   /** Re-reads every indexed block from disk; bad or missing ones are removed so a refetch repairs them. */
   async checkBlocks(obj: CacheObject): Promise<{ ok: number; bad: number; missing: number }> {
     this.checkOpen();
-    return this.track(() => this.store.checkOnDisk(obj, new Limiter(this.fetchConcurrency)));
+    return this.inFlight.track(() => this.store.checkOnDisk(obj, new Limiter(this.fetchConcurrency)));
   }
 
   /**
@@ -278,7 +270,7 @@ export class BlockCache {
     this.unverified.forgive(obj);
     if (src) this.planner.forgetSource(src);
     this.chunks.forget(obj.key);
-    await this.track(() => this.store.dropObject(obj));
+    await this.inFlight.track(() => this.store.dropObject(obj));
   }
 
   /**
@@ -291,7 +283,7 @@ export class BlockCache {
     this.unverified.clear();
     this.planner.clear();
     this.chunks.forgetAll();
-    await this.track(() => this.store.clear(opts));
+    await this.inFlight.track(() => this.store.clear(opts));
   }
 
   /**
@@ -301,23 +293,25 @@ export class BlockCache {
    */
   dropOrphanPrivateCopies(): Promise<number> {
     this.checkOpen();
-    return this.track(() => this.store.dropOrphanPrivateCopies());
+    return this.inFlight.track(() => this.store.dropOrphanPrivateCopies());
   }
 
   /** Adopts block files the index does not know (runs at open when needed; joins a running scan). */
   reconcile(): Promise<ReconcileResult> {
     this.checkOpen();
-    this.reconciling ??= this.track(async () => {
-      const result = await reconcile(this.store.layout, this.index, this.blockSize, this.stop.signal);
-      await this.store.settleLimit();
-      return result;
-    }).finally(() => (this.reconciling = undefined));
+    this.reconciling ??= this.inFlight
+      .track(async () => {
+        const result = await reconcile(this.store.layout, this.index, this.blockSize, this.stop.signal);
+        await this.store.settleLimit();
+        return result;
+      })
+      .finally(() => (this.reconciling = undefined));
     return this.reconciling;
   }
 
   /** Resolves when no read, verification or promotion is running (tests, benchmarks, close). */
-  async idle(): Promise<void> {
-    while (this.active.size > 0) await Promise.allSettled([...this.active]);
+  idle(): Promise<void> {
+    return this.inFlight.idle();
   }
 
   stats(): CacheStats {
@@ -330,17 +324,9 @@ export class BlockCache {
     this.closed = true;
     clearInterval(this.timer);
     this.stop.abort();
-    while (this.active.size > 0) await Promise.allSettled([...this.active]);
+    await this.inFlight.idle();
     await this.store.drain();
     await this.index.close();
-  }
-
-  private track<T>(op: () => Promise<T>): Promise<T> {
-    const p = op();
-    this.active.add(p);
-    const done = () => this.active.delete(p);
-    p.then(done, done);
-    return p;
   }
 
   private checkOpen(): void {

@@ -1,17 +1,19 @@
-// Serving a byte range of an object from its blocks: pin the blocks the range covers, load
-// them by the object's verification plan (chunks with known digests, or the private path of
-// an object verified whole), copy the range out (or hand back a view of one block) and count
-// where each block came from. Separate from BlockCache, which checks its arguments, tracks
-// the work for close() and owns the cache's lifecycle and its per-object operations.
+// Serving a byte range of an object from its blocks: check and clamp the range, pin the
+// blocks it covers, load them by the object's verification plan (chunks with known digests,
+// or the private path of an object verified whole), copy the range out (or hand back a view
+// of one block) and count where each block came from. Separate from BlockCache, which
+// refuses reads once closed and owns the cache's lifecycle and its per-object operations.
+import { QuiltError } from "../errors.js";
 import { Limiter } from "../limiter.js";
+import { blockCount } from "./block-layout.js";
 import type { ObjectSource } from "../storage/object-source.js";
 import type { LoadedSpan } from "./block-loader.js";
 import type { BlockStore } from "./block-store.js";
 import type { CacheIndex } from "./cache-index.js";
 import type { CacheCounters } from "./cache-stats.js";
 import type { ChunkLoader } from "./chunk-loader.js";
-import type { CacheObject } from "./content-key.js";
-import type { ReadOptions } from "./read-source.js";
+import { checkSize, type CacheObject } from "./content-key.js";
+import { asSource, type ReadOptions, type ReadSource } from "./read-source.js";
 import { tooLarge, type UnverifiedObjects } from "./unverified-objects.js";
 import type { VerificationPlanner } from "./verification-plan.js";
 
@@ -24,16 +26,51 @@ export interface SpanReaderParts {
   chunks: ChunkLoader;
   blockSize: number;
   fetchConcurrency: number;
+  /** Registers the work so that closing the cache waits for it. */
+  track: <T>(op: () => Promise<T>) => Promise<T>;
 }
 
 export class SpanReader {
   constructor(private readonly p: SpanReaderParts) {}
 
+  /** Bytes [offset, offset + length) of `obj`, clamped at its end (BlockCache.read, readView). */
+  async read(
+    obj: CacheObject,
+    offset: number,
+    length: number,
+    src: ReadSource,
+    opts: ReadOptions,
+    copy: boolean,
+  ): Promise<Buffer> {
+    checkSize(obj.size);
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+      throw new QuiltError("EUSAGE", `invalid read of ${length} bytes at ${offset}`);
+    }
+    const start = Math.min(offset, obj.size);
+    const end = Math.min(obj.size, start + length);
+    if (end <= start) return Buffer.alloc(0);
+    return this.p.track(() => this.range(obj, start, end, asSource(src), opts, copy));
+  }
+
+  /** Makes blocks first..last (clamped to the object) cached, fetching what is missing (BlockCache.ensureBlocks). */
+  async ensureBlocks(
+    obj: CacheObject,
+    firstBlock: number,
+    lastBlock: number,
+    src: ReadSource,
+    opts: ReadOptions,
+  ): Promise<void> {
+    const last = Math.min(lastBlock, blockCount(obj.size, this.p.blockSize) - 1);
+    const first = Math.max(0, firstBlock);
+    if (first > last) return;
+    await this.p.track(() => this.ensure(obj, first, last, asSource(src), opts));
+  }
+
   /**
    * Bytes [start, end) of `obj` (already clamped, non-empty). With `copy` false, a range
    * inside one block is a view of the cache's own copy.
    */
-  async range(
+  private async range(
     obj: CacheObject,
     start: number,
     end: number,
@@ -68,7 +105,7 @@ export class SpanReader {
   }
 
   /** Makes blocks first..last (already clamped, non-empty) cached, fetching what is missing. */
-  async ensure(
+  private async ensure(
     obj: CacheObject,
     first: number,
     last: number,
