@@ -31,6 +31,8 @@ export interface BlockCacheSettings {
   isComplete: (obj: CacheObject) => boolean;
   /** Registers the work so that closing the cache waits for it. */
   track: <T>(op: () => Promise<T>) => Promise<T>;
+  /** Throws once the cache is closed. */
+  checkOpen: () => void;
 }
 
 export interface BlockCacheParts {
@@ -91,6 +93,7 @@ export function buildBlockCacheParts(s: BlockCacheSettings): BlockCacheParts {
     blockSize,
     fetchConcurrency: s.fetchConcurrency,
     track,
+    checkOpen: s.checkOpen,
   });
   return { store, chunks, claims, planner, unverified, check, reader };
 }

@@ -97,6 +97,7 @@ export class BlockCache {
       fetchConcurrency: this.fetchConcurrency,
       isComplete: (obj) => this.completeKey(obj),
       track: (op) => this.inFlight.track(op),
+      checkOpen: () => this.checkOpen(),
     }));
     this.timer = setInterval(() => this.index.flushAccess(), ACCESS_FLUSH_MS);
     this.timer.unref();
@@ -129,7 +130,7 @@ export class BlockCache {
     src: ReadSource,
     opts?: ReadOptions | AbortSignal,
   ): Promise<Buffer> {
-    return this.readRange(obj, offset, length, src, readOpts(opts), true);
+    return this.reader.read(obj, offset, length, src, readOpts(opts), true);
   }
 
   /**
@@ -144,31 +145,18 @@ export class BlockCache {
     src: ReadSource,
     opts?: ReadOptions | AbortSignal,
   ): Promise<Buffer> {
-    return this.readRange(obj, offset, length, src, readOpts(opts), false);
-  }
-
-  private async readRange(
-    obj: CacheObject,
-    offset: number,
-    length: number,
-    src: ReadSource,
-    opts: ReadOptions,
-    copy: boolean,
-  ): Promise<Buffer> {
-    this.checkOpen();
-    return this.reader.read(obj, offset, length, src, opts, copy);
+    return this.reader.read(obj, offset, length, src, readOpts(opts), false);
   }
 
   /** Makes blocks first..last (clamped to the object) cached, fetching what is missing (prefetch). */
-  async ensureBlocks(
+  ensureBlocks(
     obj: CacheObject,
     firstBlock: number,
     lastBlock: number,
     src: ReadSource,
     opts?: ReadOptions | AbortSignal,
   ): Promise<void> {
-    this.checkOpen();
-    await this.reader.ensureBlocks(obj, firstBlock, lastBlock, src, readOpts(opts));
+    return this.reader.ensureBlocks(obj, firstBlock, lastBlock, src, readOpts(opts));
   }
 
   /**

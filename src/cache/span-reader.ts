@@ -1,8 +1,8 @@
 // Serving a byte range of an object from its blocks: check and clamp the range, pin the
 // blocks it covers, load them by the object's verification plan (chunks with known digests,
 // or the private path of an object verified whole), copy the range out (or hand back a view
-// of one block) and count where each block came from. Separate from BlockCache, which
-// refuses reads once closed and owns the cache's lifecycle and its per-object operations.
+// of one block) and count where each block came from. Separate from BlockCache, which owns
+// the cache's lifecycle and its per-object operations.
 import { QuiltError } from "../errors.js";
 import { Limiter } from "../limiter.js";
 import { blockCount } from "./block-layout.js";
@@ -28,6 +28,8 @@ export interface SpanReaderParts {
   fetchConcurrency: number;
   /** Registers the work so that closing the cache waits for it. */
   track: <T>(op: () => Promise<T>) => Promise<T>;
+  /** Throws once the cache is closed: a read or prefetch then fails (rejects) at once. */
+  checkOpen: () => void;
 }
 
 export class SpanReader {
@@ -42,6 +44,7 @@ export class SpanReader {
     opts: ReadOptions,
     copy: boolean,
   ): Promise<Buffer> {
+    this.p.checkOpen();
     checkSize(obj.size);
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
       throw new QuiltError("EUSAGE", `invalid read of ${length} bytes at ${offset}`);
@@ -60,6 +63,7 @@ export class SpanReader {
     src: ReadSource,
     opts: ReadOptions,
   ): Promise<void> {
+    this.p.checkOpen();
     const last = Math.min(lastBlock, blockCount(obj.size, this.p.blockSize) - 1);
     const first = Math.max(0, firstBlock);
     if (first > last) return;
