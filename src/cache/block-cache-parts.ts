@@ -1,8 +1,9 @@
 // How a BlockCache's parts are built from its options and wired to each other: the block
 // store that holds the size limit, the loaders that fetch (one fetch per block, claims
 // shared with other daemons), the verification planner, the private path of objects
-// verified whole, the re-hash check and the range reader. Separate from BlockCache so that
-// the class reads as what a cache does, and this file as which part gets which setting.
+// verified whole, the re-hash check, the range reader and what is held of an object.
+// Separate from BlockCache so that the class reads as what a cache does, and this file as
+// which part gets which setting.
 import { BlockLoader } from "./block-loader.js";
 import { BlockStore } from "./block-store.js";
 import type { CacheIndex } from "./cache-index.js";
@@ -10,9 +11,9 @@ import { DEFAULTS, type BlockCacheOptions } from "./cache-options.js";
 import type { CacheCounters } from "./cache-stats.js";
 import { CachedObjectCheck } from "./cached-object-check.js";
 import { ChunkLoader } from "./chunk-loader.js";
-import type { CacheObject } from "./content-key.js";
 import { digestsDir } from "./digest-files.js";
 import { CLAIM_TIMES, claimsDir, FetchClaims } from "./fetch-claims.js";
+import { ObjectPresence } from "./object-presence.js";
 import { SpanReader } from "./span-reader.js";
 import { UnverifiedObjects } from "./unverified-objects.js";
 import { VerificationPlanner } from "./verification-plan.js";
@@ -27,8 +28,6 @@ export interface BlockCacheSettings {
   counters: CacheCounters;
   wholeObjectBytes: number;
   fetchConcurrency: number;
-  /** Every block of the object is cached under its content key. */
-  isComplete: (obj: CacheObject) => boolean;
   /** Registers the work so that closing the cache waits for it. */
   track: <T>(op: () => Promise<T>) => Promise<T>;
   /** Throws once the cache is closed. */
@@ -43,6 +42,7 @@ export interface BlockCacheParts {
   unverified: UnverifiedObjects;
   check: CachedObjectCheck;
   reader: SpanReader;
+  presence: ObjectPresence;
 }
 
 export function buildBlockCacheParts(s: BlockCacheSettings): BlockCacheParts {
@@ -73,6 +73,7 @@ export function buildBlockCacheParts(s: BlockCacheSettings): BlockCacheParts {
     recordDigests: (obj, digests) => planner.recordDigests(obj, digests),
     track,
   });
+  const presence = new ObjectPresence({ store, index, planner, blockSize });
   const check = new CachedObjectCheck({
     store,
     index,
@@ -80,7 +81,7 @@ export function buildBlockCacheParts(s: BlockCacheSettings): BlockCacheParts {
     planner,
     chunks,
     blockSize,
-    isComplete: s.isComplete,
+    isComplete: (obj) => presence.isComplete(obj),
     track,
   });
   const reader = new SpanReader({
@@ -95,5 +96,5 @@ export function buildBlockCacheParts(s: BlockCacheSettings): BlockCacheParts {
     track,
     checkOpen: s.checkOpen,
   });
-  return { store, chunks, claims, planner, unverified, check, reader };
+  return { store, chunks, claims, planner, unverified, check, reader, presence };
 }

@@ -14,7 +14,6 @@
 //   (private-object.ts) and promoted to the content key once it matched whole; a mismatch
 //   fails the read that completes it and every later read of that source. With `strict`
 //   such an object is fetched and verified whole before its first byte.
-import { stat } from "node:fs/promises";
 import { QuiltError } from "../errors.js";
 import type { ObjectSource } from "../storage/object-source.js";
 import { removeOldLayouts } from "./block-file.js";
@@ -28,6 +27,7 @@ import { InFlight } from "./in-flight.js";
 import type { CachedObjectCheck, CachedObjectVerdict } from "./cached-object-check.js";
 import type { ChunkLoader } from "./chunk-loader.js";
 import type { FetchClaims } from "./fetch-claims.js";
+import type { ObjectPresence } from "./object-presence.js";
 import type { SpanReader } from "./span-reader.js";
 import type { UnverifiedObjects } from "./unverified-objects.js";
 import type { VerificationPlanner } from "./verification-plan.js";
@@ -59,6 +59,7 @@ export class BlockCache {
   private readonly unverified: UnverifiedObjects;
   private readonly check: CachedObjectCheck;
   private readonly reader: SpanReader;
+  private readonly presence: ObjectPresence;
   private readonly inFlight = new InFlight();
   private readonly stop = new AbortController();
   private readonly timer: NodeJS.Timeout;
@@ -86,6 +87,7 @@ export class BlockCache {
       unverified: this.unverified,
       check: this.check,
       reader: this.reader,
+      presence: this.presence,
     } = buildBlockCacheParts({
       index,
       layout,
@@ -95,7 +97,6 @@ export class BlockCache {
       counters: this.counters,
       wholeObjectBytes: this.wholeObjectBytes,
       fetchConcurrency: this.fetchConcurrency,
-      isComplete: (obj) => this.completeKey(obj),
       track: (op) => this.inFlight.track(op),
       checkOpen: () => this.checkOpen(),
     }));
@@ -172,11 +173,6 @@ export class BlockCache {
     await this.ensureBlocks(obj, 0, blockCount(obj.size, this.blockSize) - 1, src, { ...opts, strict: true });
   }
 
-  private completeKey(obj: CacheObject): boolean {
-    const count = blockCount(obj.size, this.blockSize);
-    return count === 0 || this.index.object(obj.key)?.present === count;
-  }
-
   /** Keeps blocks first..last of `obj` from eviction until the returned function is called. */
   pinBlocks(obj: CacheObject, first: number, last: number): () => void {
     return this.store.pins.pinBlocks(obj.key, first, last);
@@ -188,7 +184,7 @@ export class BlockCache {
 
   /** Every block is cached under the content key, so verified (as far as this daemon's index knows). */
   isComplete(obj: CacheObject): boolean {
-    return this.completeKey(obj);
+    return this.presence.isComplete(obj);
   }
 
   /**
@@ -199,13 +195,7 @@ export class BlockCache {
    */
   async holdsWhole(obj: CacheObject): Promise<boolean> {
     this.checkOpen();
-    if (this.completeKey(obj)) return true;
-    if (!(await this.planner.checkableOffline(obj))) return false;
-    for (let i = 0; i < blockCount(obj.size, this.blockSize); i++) {
-      if (!this.store.inIndex(obj, i) && !(await stat(this.store.path(obj.key, i)).catch(() => undefined)))
-        return false;
-    }
-    return true;
+    return this.presence.holdsWhole(obj);
   }
 
   /** Some source of the object failed its whole-object hash: readers must not serve what they hold of it. */
@@ -225,12 +215,7 @@ export class BlockCache {
 
   /** Blocks cached and whether the object was verified, for `quilt mounts` and status. */
   objectState(obj: CacheObject): { blocks: number; present: number; verified: boolean } {
-    const rec = this.index.object(obj.key);
-    return {
-      blocks: blockCount(obj.size, this.blockSize),
-      present: rec?.present ?? 0,
-      verified: rec?.verified ?? false,
-    };
+    return this.presence.objectState(obj);
   }
 
   /**
