@@ -23,6 +23,7 @@ import { buildBlockCacheParts } from "./block-cache-parts.js";
 import type { BlockStore } from "./block-store.js";
 import type { CacheIndex } from "./cache-index.js";
 import { openCacheDirs } from "./block-cache-open.js";
+import { checkBlocksOnDisk } from "./block-disk-check.js";
 import { InFlight } from "./in-flight.js";
 import type { CachedObjectCheck, CachedObjectVerdict } from "./cached-object-check.js";
 import type { ChunkLoader } from "./chunk-loader.js";
@@ -33,7 +34,6 @@ import type { UnverifiedObjects } from "./unverified-objects.js";
 import type { VerificationPlanner } from "./verification-plan.js";
 import { newCounters, type CacheStats } from "./cache-stats.js";
 import type { CacheObject } from "./content-key.js";
-import { Limiter } from "../limiter.js";
 import { reconcile, type ReconcileResult } from "./reconcile.js";
 import { readOpts, type ReadOptions, type ReadSource } from "./read-source.js";
 
@@ -231,7 +231,9 @@ export class BlockCache {
   /** Re-reads every indexed block from disk; bad or missing ones are removed so a refetch repairs them. */
   async checkBlocks(obj: CacheObject): Promise<{ ok: number; bad: number; missing: number }> {
     this.checkOpen();
-    return this.inFlight.track(() => this.store.checkOnDisk(obj, new Limiter(this.fetchConcurrency)));
+    return this.inFlight.track(() =>
+      checkBlocksOnDisk(this.store, this.counters, obj, this.fetchConcurrency),
+    );
   }
 
   /**

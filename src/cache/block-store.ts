@@ -21,7 +21,6 @@ import type { CacheObject } from "./content-key.js";
 import { Pins } from "./eviction.js";
 import { BlockRoom } from "./block-room.js";
 import { BlockWriter } from "./block-writer.js";
-import type { Limiter } from "../limiter.js";
 import { pauseForTest } from "../test-pause.js";
 import { LostBlocks } from "./lost-blocks.js";
 
@@ -271,24 +270,6 @@ export class BlockStore {
 
   private async waitForUnlinks(): Promise<void> {
     while (this.unlinks.size > 0) await Promise.all([...this.unlinks]);
-  }
-
-  /** Re-reads every indexed block of `obj` from disk (not memory); bad or missing ones are forgotten and deleted. */
-  async checkOnDisk(obj: CacheObject, limit: Limiter): Promise<{ ok: number; bad: number; missing: number }> {
-    const counts = { ok: 0, bad: 0, missing: 0 };
-    const check = async (index: number) => {
-      const r = await readBlockFile(this.path(obj.key, index), this.header(obj, index));
-      if (r.status === "ok") return void counts.ok++;
-      if (r.status === "corrupt") {
-        counts.bad++;
-        this.counters.corruptBlocks++;
-      } else {
-        counts.missing++;
-      }
-      await this.drop(obj.key, [index]);
-    };
-    await Promise.all(this.index.blocksOf(obj.key).map(({ index }) => limit.run(() => check(index))));
-    return counts;
   }
 
   /**
