@@ -2,7 +2,7 @@
 // daemon: one cache, one format. Objects are cut into fixed-size blocks kept as checked files
 // (block-file.ts) in a data directory that several daemons may share, and counted in a
 // per-daemon LMDB index (cache-index.ts) that holds the size limit with LRU eviction
-// (block-store.ts, eviction.ts).
+// (block-store.ts, block-room.ts, eviction.ts).
 //
 // Integrity against the manifest (docs/RELIABILITY.md):
 // - only bytes that matched their manifest hash are stored under an object's content key
