@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { daemonEnv, daemonNodeOptions } from "../src/daemon/lifecycle.js";
-import { mountOptionString } from "../src/fs/fuse-mount.js";
+import { mountOptionString } from "../src/fs/mount-options.js";
 import { bigEntrySize } from "../test/helpers/big-manifest.js";
 
 const Fuse = FuseImport as unknown as typeof FuseImport.default;

@@ -111,3 +111,25 @@ export function formatBuilder(b: {
     foldContents(items),
   );
 }
+
+/** How a Package prints: its label, top hash, manifest location and folded contents. */
+export function formatPackage(
+  label: string,
+  topHash: string,
+  manifestLocation: string,
+  entries: Iterable<{ logicalKey: string; physicalKey: PhysicalKey }>,
+): string {
+  const items = [...entries].map((e) => ({
+    key: e.logicalKey,
+    source: displaySource(e.physicalKey),
+  }));
+  return formatObject(
+    "Package",
+    [
+      ["name", label],
+      ["tophash", topHash],
+      ["manifest", manifestLocation],
+    ],
+    foldContents(items),
+  );
+}

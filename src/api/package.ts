@@ -1,33 +1,26 @@
 // Package: one immutable version of a package, browsed from a registry. Loading it reads
 // only the manifest; bytes are fetched when asked for, verified against the manifest.
 // Nothing here changes the package: asPackageBuilder() starts a new version. Which entries
-// a call names (a prefix, a directory, the README, a sample) is package-selection.ts.
-import { log } from "../log.js";
+// a call names (a prefix, a directory, the README, a sample) is package-selection.ts;
+// installing it into a directory, and checking or forcing one, is package-install.ts.
 import { inspect } from "node:util";
 import { QuiltError } from "../errors.js";
-import { translatingOsErrors } from "../os-errors.js";
 import { toPlain, type PlainJson } from "../manifest/json-value.js";
 import { userMeta, type Manifest } from "../manifest/manifest.js";
 import type { RegistryUrl } from "../manifest/registry-url.js";
 import type { TopHash } from "../types.js";
 import { getDefaultSession, type Session } from "../session.js";
-import { downloadManifest, type DownloadOptions, type DownloadResult } from "./download.js";
-import { noteInstall } from "./installed-copies.js";
+import type { DownloadOptions, DownloadResult } from "./download.js";
 import { VerifiedEntryReader } from "./verified-entry-reader.js";
 import { cacheEntries, type CacheOptions, type CacheResult } from "./cache-entries.js";
-import { forceMatch, type Change } from "./force-match.js";
-import { readInstallState } from "./install-state.js";
-import { displaySource, foldContents, formatObject } from "./package-display.js";
+import type { Change } from "./force-match.js";
+import { forceInstalled, installVersion, verifyInstalled } from "./package-install.js";
+import { formatPackage } from "./package-display.js";
 import { PackageDirectory, PackageEntry, type EntryBytesReader } from "./package-entry.js";
 import { entriesNamed, entriesUnder, listDirectory, readmeEntry, sampleKeys } from "./package-selection.js";
 import type { PackageBuilder } from "./package-builder.js";
 import { diffManifests, type PackageDiff } from "./diff.js";
-import {
-  formatVerifyReport,
-  verifyDirectory,
-  type VerifyOptions,
-  type DirectoryVerifyResult,
-} from "./verify-directory.js";
+import type { VerifyOptions, DirectoryVerifyResult } from "./verify-directory.js";
 import { quoted } from "../untrusted-text.js";
 import { versionLabel } from "../manifest/version-label.js";
 
@@ -214,44 +207,19 @@ export class Package implements Iterable<PackageEntry> {
   }
 
   /** Installs (incrementally) into `dir`. */
-  async download(dir: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
-    const cache = await this.session.blockCache();
-    const result = await translatingOsErrors(() =>
-      downloadManifest(this.session.stores, this.ref(), this.manifest, dir, { cache, ...opts }),
-    );
-    // Offered by entries' getCachedPath() from now on, while each file stays as written. Only
-    // bookkeeping: an install that succeeded does not fail because the list could not be written.
-    await noteInstall(this.session.cacheDir, dir).catch((err: unknown) =>
-      log().warn({ err, dir }, "could not record the install for getCachedPath"),
-    );
-    return result;
+  download(dir: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
+    return installVersion(this, dir, opts);
   }
 
-  async verifyDirectoryMatchesManifest(dir: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
-    const result = await translatingOsErrors(async () =>
-      verifyDirectory(this.manifest, dir, await readInstallState(dir), opts),
-    );
-    return {
-      ...result,
-      lines: formatVerifyReport(
-        result,
-        dir,
-        this.label,
-        `pkg.forceDirectoryToMatchManifest(${JSON.stringify(dir)})`,
-      ),
-    };
+  verifyDirectoryMatchesManifest(dir: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
+    return verifyInstalled(this, dir, opts);
   }
 
-  async forceDirectoryToMatchManifest(
+  forceDirectoryToMatchManifest(
     dir: string,
     opts: Pick<DownloadOptions, "onProgress" | "paths"> & { deep?: boolean } = {},
   ): Promise<Change[]> {
-    const cache = await this.session.blockCache();
-    return (
-      await translatingOsErrors(() =>
-        forceMatch(this.session.stores, this.ref(), this.manifest, dir, { cache, ...opts }),
-      )
-    ).changes;
+    return forceInstalled(this, dir, opts);
   }
 
   /**
@@ -313,19 +281,7 @@ export class Package implements Iterable<PackageEntry> {
   }
 
   toString(): string {
-    const items = this.manifest.entries.map((e) => ({
-      key: e.logicalKey,
-      source: displaySource(e.physicalKey),
-    }));
-    return formatObject(
-      "Package",
-      [
-        ["name", this.label],
-        ["tophash", this.hash],
-        ["manifest", this.manifestLocation],
-      ],
-      foldContents(items),
-    );
+    return formatPackage(this.label, this.hash, this.manifestLocation, this.manifest.entries);
   }
 
   [inspect.custom](): string {

@@ -2,7 +2,7 @@
 // daemon: one cache, one format. Objects are cut into fixed-size blocks kept as checked files
 // (block-file.ts) in a data directory that several daemons may share, and counted in a
 // per-daemon LMDB index (cache-index.ts) that holds the size limit with LRU eviction
-// (block-store.ts, eviction.ts).
+// (block-store.ts, block-room.ts, eviction.ts).
 //
 // Integrity against the manifest (docs/RELIABILITY.md):
 // - only bytes that matched their manifest hash are stored under an object's content key
@@ -14,28 +14,28 @@
 //   (private-object.ts) and promoted to the content key once it matched whole; a mismatch
 //   fails the read that completes it and every later read of that source. With `strict`
 //   such an object is fetched and verified whole before its first byte.
-import { mkdir, stat } from "node:fs/promises";
 import { QuiltError } from "../errors.js";
 import type { ObjectSource } from "../storage/object-source.js";
-import { assertChecksumSupport, layoutDir, removeOldLayouts } from "./block-file.js";
-import { blockCount, checkBlockSize, DEFAULT_BLOCK_BYTES } from "./block-layout.js";
+import { removeOldLayouts } from "./block-file.js";
+import { blockCount } from "./block-layout.js";
 import { DEFAULTS, type BlockCacheOptions } from "./cache-options.js";
-import { BlockLoader, type LoadedSpan } from "./block-loader.js";
-import { BlockStore } from "./block-store.js";
-import { CacheIndex } from "./cache-index.js";
-import { assertLocalDisk, networkFilesystem } from "./local-disk.js";
+import { buildBlockCacheParts } from "./block-cache-parts.js";
+import type { BlockStore } from "./block-store.js";
+import type { CacheIndex } from "./cache-index.js";
+import { openCacheDirs } from "./block-cache-open.js";
+import { checkBlocksOnDisk } from "./block-disk-check.js";
+import { InFlight } from "./in-flight.js";
+import type { CachedObjectCheck, CachedObjectVerdict } from "./cached-object-check.js";
+import type { ChunkLoader } from "./chunk-loader.js";
+import type { FetchClaims } from "./fetch-claims.js";
+import type { ObjectPresence } from "./object-presence.js";
+import type { SpanReader } from "./span-reader.js";
+import type { UnverifiedObjects } from "./unverified-objects.js";
+import type { VerificationPlanner } from "./verification-plan.js";
 import { newCounters, type CacheStats } from "./cache-stats.js";
-import { dataIdentity } from "./data-identity.js";
-import { digestsDir } from "./digest-files.js";
-import { ChunkLoader } from "./chunk-loader.js";
-import { CLAIM_TIMES, claimsDir, FetchClaims } from "./fetch-claims.js";
-import { checkSize, type CacheObject } from "./content-key.js";
-import { Limiter } from "../limiter.js";
+import type { CacheObject } from "./content-key.js";
 import { reconcile, type ReconcileResult } from "./reconcile.js";
-import { tooLarge, UnverifiedObjects } from "./unverified-objects.js";
-import { VerificationPlanner } from "./verification-plan.js";
-import { asSource, readOpts, type ReadOptions, type ReadSource } from "./read-source.js";
-import { CachedObjectCheck, type CachedObjectVerdict } from "./cached-object-check.js";
+import { readOpts, type ReadOptions, type ReadSource } from "./read-source.js";
 
 export type { BlockFetcher } from "./block-loader.js";
 export type { BlockCacheOptions } from "./cache-options.js";
@@ -50,7 +50,6 @@ export class BlockCache {
   readonly maxBytes: number;
   private readonly counters = newCounters();
   private readonly store: BlockStore;
-  private readonly loader: BlockLoader;
   private readonly chunks: ChunkLoader;
   private readonly claims: FetchClaims | undefined;
   /** Objects up to this size are fetched and verified whole on their first read. */
@@ -59,7 +58,9 @@ export class BlockCache {
   private readonly planner: VerificationPlanner;
   private readonly unverified: UnverifiedObjects;
   private readonly check: CachedObjectCheck;
-  private readonly active = new Set<Promise<unknown>>();
+  private readonly reader: SpanReader;
+  private readonly presence: ObjectPresence;
+  private readonly inFlight = new InFlight();
   private readonly stop = new AbortController();
   private readonly timer: NodeJS.Timeout;
   private reconciling: Promise<ReconcileResult> | undefined;
@@ -78,81 +79,38 @@ export class BlockCache {
     // it cannot be kept, and streaming it unverified instead would break the promise.
     this.wholeObjectBytes = opts.wholeObjectBytes ?? DEFAULTS.wholeObjectBytes;
     this.fetchConcurrency = opts.fetchConcurrency ?? DEFAULTS.fetchConcurrency;
-    const memoryBytes = opts.memoryBytes ?? DEFAULTS.memoryBytes;
-    this.store = new BlockStore({
-      layout,
-      index,
-      maxBytes: opts.maxBytes,
-      blockSize,
-      memoryBytes,
-      counters: this.counters,
-      localDisk,
-    });
-    const maxFetchBlocks = Math.max(
-      1,
-      Math.floor((opts.maxFetchBytes ?? DEFAULTS.maxFetchBytes) / blockSize),
-    );
-    this.loader = new BlockLoader(this.store, this.counters, maxFetchBlocks);
-    this.claims =
-      opts.claims === false
-        ? undefined
-        : new FetchClaims(claimsDir(layout), this.counters, { ...CLAIM_TIMES, ...opts.claims });
-    this.chunks = new ChunkLoader(this.store, this.loader, this.counters, this.claims);
-    this.planner = new VerificationPlanner(
-      index,
-      this.counters,
-      blockSize,
-      this.wholeObjectBytes,
-      digestsDir(layout),
-    );
-    this.unverified = new UnverifiedObjects({
+    ({
       store: this.store,
-      loader: this.loader,
-      counters: this.counters,
-      maxBytes: opts.maxBytes,
-      recordDigests: (obj, digests) => this.planner.recordDigests(obj, digests),
-      track: (op) => this.track(op),
-    });
-    this.check = new CachedObjectCheck({
-      store: this.store,
-      index,
-      counters: this.counters,
-      planner: this.planner,
       chunks: this.chunks,
+      claims: this.claims,
+      planner: this.planner,
+      unverified: this.unverified,
+      check: this.check,
+      reader: this.reader,
+      presence: this.presence,
+    } = buildBlockCacheParts({
+      index,
+      layout,
+      opts,
       blockSize,
-      isComplete: (obj) => this.completeKey(obj),
-      track: (op) => this.track(op),
-    });
+      localDisk,
+      counters: this.counters,
+      wholeObjectBytes: this.wholeObjectBytes,
+      fetchConcurrency: this.fetchConcurrency,
+      track: (op) => this.inFlight.track(op),
+      checkOpen: () => this.checkOpen(),
+    }));
     this.timer = setInterval(() => this.index.flushAccess(), ACCESS_FLUSH_MS);
     this.timer.unref();
   }
 
   static async open(opts: BlockCacheOptions): Promise<BlockCache> {
-    assertChecksumSupport();
-    const blockSize = opts.blockSize ?? DEFAULT_BLOCK_BYTES;
-    checkBlockSize(blockSize);
-    if (!Number.isSafeInteger(opts.maxBytes) || opts.maxBytes < 0)
-      throw new QuiltError("EUSAGE", `invalid cache size ${opts.maxBytes}`);
-    const layout = layoutDir(opts.dataDir, blockSize);
-    // The data directory is private when created (src/private-dir.ts); one that exists keeps
-    // its mode (it may be shared on purpose), and what is made inside it follows the umask.
-    await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
-    await mkdir(layout, { recursive: true });
-    await mkdir(opts.indexDir, { recursive: true, mode: 0o700 });
-    await assertLocalDisk(opts.indexDir);
-    const { index, needsReconcile: unclean } = await CacheIndex.open(opts.indexDir, blockSize);
-    // An index of another data directory (or of this one before it was deleted) is reset.
-    const needsReconcile = index.matchDataDir(await dataIdentity(opts.dataDir)) || unclean;
-    const cache = new BlockCache(
-      index,
-      layout,
-      opts,
-      blockSize,
-      (await networkFilesystem(layout)) === undefined,
-    );
-    cache.track(() => removeOldLayouts(opts.dataDir, blockSize)).catch(() => undefined);
+    const { index, layout, blockSize, needsReconcile, localDisk } = await openCacheDirs(opts);
+    const cache = new BlockCache(index, layout, opts, blockSize, localDisk);
+    cache.inFlight.track(() => removeOldLayouts(opts.dataDir, blockSize)).catch(() => undefined);
     // A daemon killed while it fetched left claims: gone now rather than at the next wait on them.
-    if (cache.claims) cache.track(() => (cache.claims as FetchClaims).sweep()).catch(() => undefined);
+    if (cache.claims)
+      cache.inFlight.track(() => (cache.claims as FetchClaims).sweep()).catch(() => undefined);
     const mode = opts.reconcile ?? DEFAULTS.reconcile;
     if (needsReconcile && mode !== "never") {
       const running = cache.reconcile();
@@ -173,7 +131,7 @@ export class BlockCache {
     src: ReadSource,
     opts?: ReadOptions | AbortSignal,
   ): Promise<Buffer> {
-    return this.readRange(obj, offset, length, src, readOpts(opts), true);
+    return this.reader.read(obj, offset, length, src, readOpts(opts), true);
   }
 
   /**
@@ -188,69 +146,18 @@ export class BlockCache {
     src: ReadSource,
     opts?: ReadOptions | AbortSignal,
   ): Promise<Buffer> {
-    return this.readRange(obj, offset, length, src, readOpts(opts), false);
-  }
-
-  private async readRange(
-    obj: CacheObject,
-    offset: number,
-    length: number,
-    src: ReadSource,
-    opts: ReadOptions,
-    copy: boolean,
-  ): Promise<Buffer> {
-    this.checkOpen();
-    checkSize(obj.size);
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
-      throw new QuiltError("EUSAGE", `invalid read of ${length} bytes at ${offset}`);
-    }
-    const start = Math.min(offset, obj.size);
-    const end = Math.min(obj.size, start + length);
-    if (end <= start) return Buffer.alloc(0);
-    return this.track(async () => {
-      const bs = this.blockSize;
-      const first = Math.floor(start / bs);
-      const last = Math.floor((end - 1) / bs);
-      const release = this.store.pins.pinBlocks(obj.key, first, last);
-      try {
-        const span = await this.loadSpan(obj, first, last, asSource(src), opts, true);
-        if (!copy && first === last) {
-          this.countSpan(span.source[0], end - start);
-          this.index.touch(obj.key, Date.now());
-          return (span.data[0] as Buffer).subarray(start - first * bs, end - first * bs);
-        }
-        const out = Buffer.allocUnsafe(end - start);
-        span.data.forEach((block, k) => {
-          const blockStart = (first + k) * bs;
-          const from = Math.max(start, blockStart) - blockStart;
-          const to = Math.min(end, blockStart + bs) - blockStart;
-          (block as Buffer).copy(out, blockStart + from - start, from, to);
-          this.countSpan(span.source[k], to - from);
-        });
-        this.index.touch(obj.key, Date.now());
-        return out;
-      } finally {
-        release();
-      }
-    });
+    return this.reader.read(obj, offset, length, src, readOpts(opts), false);
   }
 
   /** Makes blocks first..last (clamped to the object) cached, fetching what is missing (prefetch). */
-  async ensureBlocks(
+  ensureBlocks(
     obj: CacheObject,
     firstBlock: number,
     lastBlock: number,
     src: ReadSource,
     opts?: ReadOptions | AbortSignal,
   ): Promise<void> {
-    this.checkOpen();
-    const last = Math.min(lastBlock, blockCount(obj.size, this.blockSize) - 1);
-    const first = Math.max(0, firstBlock);
-    if (first > last) return;
-    await this.track(async () => {
-      await this.loadSpan(obj, first, last, asSource(src), readOpts(opts), false);
-      this.index.touch(obj.key, Date.now());
-    });
+    return this.reader.ensureBlocks(obj, firstBlock, lastBlock, src, readOpts(opts));
   }
 
   /**
@@ -266,57 +173,6 @@ export class BlockCache {
     await this.ensureBlocks(obj, 0, blockCount(obj.size, this.blockSize) - 1, src, { ...opts, strict: true });
   }
 
-  /** The blocks of a span, by the object's verification plan. */
-  private async loadSpan(
-    obj: CacheObject,
-    first: number,
-    last: number,
-    src: ObjectSource,
-    opts: ReadOptions,
-    want: boolean,
-  ): Promise<LoadedSpan> {
-    const limit = new Limiter(this.fetchConcurrency);
-    let plan = await this.planner.plan(obj, src);
-    if (plan.kind === "private" && opts.strict) {
-      await this.unverified.loadWhole(obj, plan.priv, plan.fetch, limit, opts.signal);
-      plan = await this.planner.plan(obj, src);
-      // Judged only when every block could be kept: other pinned objects may have left no room.
-      if (plan.kind === "private")
-        throw tooLarge(obj, "the cache had no room to hold it whole next to the objects in use");
-    }
-    // Its blocks are on their way to the content key: wait rather than fetch them again.
-    await this.unverified.promoted(obj);
-    if (plan.kind === "verified")
-      return this.chunks.load(obj, first, last, plan.v, plan.fetch, limit, opts.signal, want);
-    const span = await this.unverified.load(
-      obj,
-      plan.priv,
-      first,
-      last,
-      plan.fetch,
-      limit,
-      opts.signal,
-      want,
-    );
-    if (want) opts.onUnverified?.();
-    return span;
-  }
-
-  private completeKey(obj: CacheObject): boolean {
-    const count = blockCount(obj.size, this.blockSize);
-    return count === 0 || this.index.object(obj.key)?.present === count;
-  }
-
-  /** Counts a block a read was served from: a hit, or a fetch it joined. */
-  private countSpan(source: string | undefined, bytes: number): void {
-    if (source === "cached") {
-      this.counters.hits++;
-      this.counters.bytesFromCache += bytes;
-    } else if (source === "joined") {
-      this.counters.joinedFetches++;
-    }
-  }
-
   /** Keeps blocks first..last of `obj` from eviction until the returned function is called. */
   pinBlocks(obj: CacheObject, first: number, last: number): () => void {
     return this.store.pins.pinBlocks(obj.key, first, last);
@@ -328,7 +184,7 @@ export class BlockCache {
 
   /** Every block is cached under the content key, so verified (as far as this daemon's index knows). */
   isComplete(obj: CacheObject): boolean {
-    return this.completeKey(obj);
+    return this.presence.isComplete(obj);
   }
 
   /**
@@ -339,13 +195,7 @@ export class BlockCache {
    */
   async holdsWhole(obj: CacheObject): Promise<boolean> {
     this.checkOpen();
-    if (this.completeKey(obj)) return true;
-    if (!(await this.planner.checkableOffline(obj))) return false;
-    for (let i = 0; i < blockCount(obj.size, this.blockSize); i++) {
-      if (!this.store.inIndex(obj, i) && !(await stat(this.store.path(obj.key, i)).catch(() => undefined)))
-        return false;
-    }
-    return true;
+    return this.presence.holdsWhole(obj);
   }
 
   /** Some source of the object failed its whole-object hash: readers must not serve what they hold of it. */
@@ -365,12 +215,7 @@ export class BlockCache {
 
   /** Blocks cached and whether the object was verified, for `quilt mounts` and status. */
   objectState(obj: CacheObject): { blocks: number; present: number; verified: boolean } {
-    const rec = this.index.object(obj.key);
-    return {
-      blocks: blockCount(obj.size, this.blockSize),
-      present: rec?.present ?? 0,
-      verified: rec?.verified ?? false,
-    };
+    return this.presence.objectState(obj);
   }
 
   /**
@@ -386,7 +231,9 @@ export class BlockCache {
   /** Re-reads every indexed block from disk; bad or missing ones are removed so a refetch repairs them. */
   async checkBlocks(obj: CacheObject): Promise<{ ok: number; bad: number; missing: number }> {
     this.checkOpen();
-    return this.track(() => this.store.checkOnDisk(obj, new Limiter(this.fetchConcurrency)));
+    return this.inFlight.track(() =>
+      checkBlocksOnDisk(this.store, this.counters, obj, this.fetchConcurrency),
+    );
   }
 
   /**
@@ -398,7 +245,7 @@ export class BlockCache {
     this.unverified.forgive(obj);
     if (src) this.planner.forgetSource(src);
     this.chunks.forget(obj.key);
-    await this.track(() => this.store.dropObject(obj));
+    await this.inFlight.track(() => this.store.dropObject(obj));
   }
 
   /**
@@ -411,7 +258,7 @@ export class BlockCache {
     this.unverified.clear();
     this.planner.clear();
     this.chunks.forgetAll();
-    await this.track(() => this.store.clear(opts));
+    await this.inFlight.track(() => this.store.clear(opts));
   }
 
   /**
@@ -421,23 +268,25 @@ export class BlockCache {
    */
   dropOrphanPrivateCopies(): Promise<number> {
     this.checkOpen();
-    return this.track(() => this.store.dropOrphanPrivateCopies());
+    return this.inFlight.track(() => this.store.dropOrphanPrivateCopies());
   }
 
   /** Adopts block files the index does not know (runs at open when needed; joins a running scan). */
   reconcile(): Promise<ReconcileResult> {
     this.checkOpen();
-    this.reconciling ??= this.track(async () => {
-      const result = await reconcile(this.store.layout, this.index, this.blockSize, this.stop.signal);
-      await this.store.settleLimit();
-      return result;
-    }).finally(() => (this.reconciling = undefined));
+    this.reconciling ??= this.inFlight
+      .track(async () => {
+        const result = await reconcile(this.store.layout, this.index, this.blockSize, this.stop.signal);
+        await this.store.settleLimit();
+        return result;
+      })
+      .finally(() => (this.reconciling = undefined));
     return this.reconciling;
   }
 
   /** Resolves when no read, verification or promotion is running (tests, benchmarks, close). */
-  async idle(): Promise<void> {
-    while (this.active.size > 0) await Promise.allSettled([...this.active]);
+  idle(): Promise<void> {
+    return this.inFlight.idle();
   }
 
   stats(): CacheStats {
@@ -450,17 +299,9 @@ export class BlockCache {
     this.closed = true;
     clearInterval(this.timer);
     this.stop.abort();
-    while (this.active.size > 0) await Promise.allSettled([...this.active]);
+    await this.inFlight.idle();
     await this.store.drain();
     await this.index.close();
-  }
-
-  private track<T>(op: () => Promise<T>): Promise<T> {
-    const p = op();
-    this.active.add(p);
-    const done = () => this.active.delete(p);
-    p.then(done, done);
-    return p;
   }
 
   private checkOpen(): void {

@@ -1,12 +1,12 @@
 // Where cached blocks are kept and how the size limit is held: block files on disk (checked
 // on every read), the LMDB index that counts them, a small in-memory LRU of recently checked
 // blocks, pins, and eviction. It knows nothing about fetching: BlockCache decides what to
-// fetch and hands the bytes here.
+// fetch and hands the bytes here. Writing them is block-writer.ts.
 //
 // The limit holds under load because room is reserved synchronously (one JS thread) before
-// any block file is written: eviction removes index entries at once and the new files are
-// written only after the evicted ones are deleted. Blocks that cannot fit (everything else is
-// pinned) are served from memory and not kept.
+// any block file is written (block-room.ts): eviction removes index entries at once and the
+// new files are written only after the evicted ones are deleted. Blocks that cannot fit
+// (everything else is pinned) are served from memory and not kept.
 import { LRUCache } from "lru-cache";
 import { existsSync } from "node:fs";
 import { mkdir, rename, rm, rmdir } from "node:fs/promises";
@@ -14,23 +14,15 @@ import { dirname } from "node:path";
 import { errnoCode } from "../errors.js";
 import { log } from "../log.js";
 import { blockLength } from "./block-layout.js";
-import {
-  blockPath,
-  HEADER_BYTES,
-  objectDir,
-  readBlockFile,
-  removeBlockFile,
-  writeBlockFile,
-  type BlockHeader,
-} from "./block-file.js";
+import { blockPath, objectDir, readBlockFile, removeBlockFile, type BlockHeader } from "./block-file.js";
 import type { CacheIndex } from "./cache-index.js";
 import type { CacheCounters } from "./cache-stats.js";
 import type { CacheObject } from "./content-key.js";
-import { planEviction, Pins } from "./eviction.js";
-import type { Limiter } from "../limiter.js";
+import { Pins } from "./eviction.js";
+import { BlockRoom } from "./block-room.js";
+import { BlockWriter } from "./block-writer.js";
 import { pauseForTest } from "../test-pause.js";
 import { LostBlocks } from "./lost-blocks.js";
-import { isDiskFull, SizeLimit } from "./size-limit.js";
 
 export interface BlockStoreOptions {
   layout: string;
@@ -48,45 +40,55 @@ export interface BlockStoreOptions {
   localDisk: boolean;
 }
 
-/** Object directories this process created, so a cold object's first write does not fail on a missing directory first. */
-const MADE_DIRS = 10_000;
-
 export class BlockStore {
   readonly pins = new Pins();
   readonly index: CacheIndex;
   readonly layout: string;
   readonly blockSize: number;
   readonly maxBytes: number;
-  private readonly limit: SizeLimit;
+  private readonly room: BlockRoom;
   private readonly counters: CacheCounters;
   private readonly memory: LRUCache<string, Buffer> | undefined;
-  /** Bytes promised to block writes in progress, not yet in the index. */
-  private reserved = 0;
   /** Deletions in flight; new files wait for them so the disk never holds more than the limit. */
   private readonly unlinks = new Set<Promise<void>>();
   /** One disk read per block at a time. */
   private readonly loading = new Map<string, Promise<Buffer | undefined>>();
   private readonly localDisk: boolean;
-  private readonly madeDirs = new LRUCache<string, true>({ max: MADE_DIRS });
-  /** Private copies this process wrote: the only ones it may still read. */
-  private readonly ownPrivate = new Set<string>();
+  private readonly writer: BlockWriter;
   private readonly lost: LostBlocks;
 
   constructor(opts: BlockStoreOptions) {
     this.layout = opts.layout;
     this.index = opts.index;
     this.maxBytes = opts.maxBytes;
-    this.limit = new SizeLimit(opts.maxBytes);
+    this.room = new BlockRoom({
+      index: this.index,
+      pins: this.pins,
+      counters: opts.counters,
+      maxBytes: opts.maxBytes,
+      forget: (key, indexes, why) => this.forget(key, indexes, why),
+      waitForUnlinks: () => this.waitForUnlinks(),
+    });
+    this.writer = new BlockWriter({
+      layout: this.layout,
+      index: this.index,
+      counters: opts.counters,
+      room: this.room,
+      header: (obj, index) => this.header(obj, index),
+      inIndex: (obj, index) => this.inIndex(obj, index),
+      remember: (obj, index, data) => this.remember(obj, index, data),
+      waitForUnlinks: () => this.waitForUnlinks(),
+    });
     this.lost = new LostBlocks(this.layout, this.index, {
       forgot: (key, indexes) => {
         this.counters.lostBlocks += indexes.length;
         for (const i of indexes) this.memory?.delete(`${key}/${i}`);
-        this.madeDirs.delete(key);
+        this.writer.forgetDir(key);
       },
       reset: (count) => {
         this.counters.lostBlocks += count;
         this.memory?.clear();
-        this.madeDirs.clear();
+        this.writer.forgetDirs();
       },
     });
     this.blockSize = opts.blockSize;
@@ -179,121 +181,13 @@ export class BlockStore {
    * Writes fetched blocks (those not already indexed) within the limit and indexes them.
    * Never throws for a disk problem: the data was fetched and is served either way.
    */
-  async store(obj: CacheObject, blocks: readonly { index: number; data: Buffer }[]): Promise<void> {
-    // Only blocks that end up on disk go to memory: a block held in memory only would be
-    // served as cached forever and never written.
-    const fresh: { index: number; data: Buffer }[] = [];
-    for (const b of blocks) {
-      if (this.inIndex(obj, b.index)) this.remember(obj, b.index, b.data);
-      else fresh.push(b);
-    }
-    const full = await this.write(obj, fresh, false);
-    if (full.length === 0) return;
-    // The disk filled before the limit: hold to what it holds now (the indexed blocks and
-    // the other writes in flight, which found room), so the coldest blocks are evicted to
-    // make room, and try these once more.
-    const held = this.index.totals().bytes + this.reserved;
-    this.limit.diskFull(held);
-    log().warn({ dir: this.layout, heldBytes: held }, "cache disk full: evicting to make room");
-    await this.write(obj, full, true);
-  }
-
-  /**
-   * Writes `blocks` within the limit and indexes them. Returns those refused for a full disk
-   * (unless `last`: then they count as write errors, like any other failure).
-   */
-  private async write(
-    obj: CacheObject,
-    blocks: readonly { index: number; data: Buffer }[],
-    last: boolean,
-  ): Promise<{ index: number; data: Buffer }[]> {
-    const sizes = blocks.map((b) => HEADER_BYTES + b.data.length);
-    const fit = this.reserve(sizes);
-    const reserved = sizes.slice(0, fit).reduce((a, b) => a + b, 0);
-    this.counters.uncachedBlocks += blocks.length - fit;
-    const full: { index: number; data: Buffer }[] = [];
-    try {
-      await this.waitForUnlinks();
-      const written: { index: number; bytes: number }[] = [];
-      // A failure here shows again, per block, in writeBlockFile (which creates the directory itself).
-      if (fit > 0) await this.makeDir(obj.key).catch(() => undefined);
-      await Promise.all(
-        blocks.slice(0, fit).map(async (b) => {
-          try {
-            written.push({
-              index: b.index,
-              bytes: await writeBlockFile(this.layout, this.header(obj, b.index), b.data, obj.key),
-            });
-            this.remember(obj, b.index, b.data);
-          } catch (err) {
-            if (!last && isDiskFull(errnoCode(err))) return void full.push(b);
-            this.counters.writeErrors++;
-            log().warn({ err, key: obj.key, block: b.index }, "cache block write failed");
-          }
-        }),
-      );
-      const isPrivate = obj.headerKey !== undefined && obj.headerKey !== obj.key;
-      if (isPrivate) this.ownPrivate.add(obj.key);
-      this.index.addBlocks(obj.key, obj.size, written, Date.now(), { private: isPrivate });
-    } finally {
-      this.reserved -= reserved;
-    }
-    return full;
-  }
-
-  /**
-   * Creates the directory of `key`'s block files once per process (a plain mkdir: its parent
-   * exists but for the first object of each of the 256 prefixes). An eviction may remove it
-   * later; writeBlockFile then creates it again.
-   */
-  private async makeDir(key: string): Promise<void> {
-    if (this.madeDirs.has(key)) return;
-    const dir = objectDir(this.layout, key);
-    try {
-      await mkdir(dir);
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code === "ENOENT") await mkdir(dir, { recursive: true });
-      else if (code !== "EEXIST") throw err;
-    }
-    this.madeDirs.set(key, true);
-  }
-
-  /**
-   * Makes room for blocks of `sizes` bytes (in order), evicting as needed; reserves and
-   * returns how many of them (a prefix) fit under the limit.
-   */
-  private reserve(sizes: readonly number[]): number {
-    const want = sizes.reduce((a, b) => a + b, 0);
-    const limit = this.limit.bytes;
-    this.evict(this.index.totals().bytes + this.reserved + want - limit);
-    let room = limit - this.index.totals().bytes - this.reserved;
-    let fit = 0;
-    for (const size of sizes) {
-      if (size > room) break;
-      room -= size;
-      this.reserved += size;
-      fit++;
-    }
-    return fit;
+  store(obj: CacheObject, blocks: readonly { index: number; data: Buffer }[]): Promise<void> {
+    return this.writer.store(obj, blocks);
   }
 
   /** Evicts until the indexed bytes are under the limit (after adopting files found on disk). */
-  async settleLimit(): Promise<void> {
-    this.evict(this.index.totals().bytes + this.reserved - this.limit.bytes);
-    await this.waitForUnlinks();
-  }
-
-  /** Synchronously forgets at least `need` bytes of unpinned blocks; their files are deleted in the background. */
-  private evict(need: number): void {
-    if (need <= 0) return;
-    this.index.flushAccess();
-    for (const victim of planEviction(this.index, need, this.pins)) {
-      const removed = this.index.removeBlocks(victim.key, victim.indexes);
-      this.counters.evictions += victim.indexes.length;
-      this.counters.evictedBytes += removed;
-      this.forget(victim.key, victim.indexes, "eviction");
-    }
+  settleLimit(): Promise<void> {
+    return this.room.settle();
   }
 
   /** Deletes blocks (index, memory, files) now, whether pinned or not: they are bad or unwanted. */
@@ -346,7 +240,7 @@ export class BlockStore {
     const prefix = `${obj.key}/`;
     for (const id of [...(this.memory?.keys() ?? [])]) if (id.startsWith(prefix)) this.memory?.delete(id);
     await this.waitForUnlinks();
-    this.madeDirs.delete(obj.key);
+    this.writer.forgetDir(obj.key);
     await rm(objectDir(this.layout, obj.key), { recursive: true, force: true });
   }
 
@@ -356,7 +250,7 @@ export class BlockStore {
    * uses this index (the daemon, once it holds its state directory). Returns how many.
    */
   async dropOrphanPrivateCopies(): Promise<number> {
-    const orphans = this.index.privateKeys().filter((key) => !this.ownPrivate.has(key));
+    const orphans = this.index.privateKeys().filter((key) => !this.writer.ownPrivate.has(key));
     for (const key of orphans) await this.dropObject({ key });
     return orphans.length;
   }
@@ -378,24 +272,6 @@ export class BlockStore {
     while (this.unlinks.size > 0) await Promise.all([...this.unlinks]);
   }
 
-  /** Re-reads every indexed block of `obj` from disk (not memory); bad or missing ones are forgotten and deleted. */
-  async checkOnDisk(obj: CacheObject, limit: Limiter): Promise<{ ok: number; bad: number; missing: number }> {
-    const counts = { ok: 0, bad: 0, missing: 0 };
-    const check = async (index: number) => {
-      const r = await readBlockFile(this.path(obj.key, index), this.header(obj, index));
-      if (r.status === "ok") return void counts.ok++;
-      if (r.status === "corrupt") {
-        counts.bad++;
-        this.counters.corruptBlocks++;
-      } else {
-        counts.missing++;
-      }
-      await this.drop(obj.key, [index]);
-    };
-    await Promise.all(this.index.blocksOf(obj.key).map(({ index }) => limit.run(() => check(index))));
-    return counts;
-  }
-
   /**
    * Deletes the blocks of the objects this index fetched and wrote, and forgets every block.
    * A shared data directory also holds blocks other daemons wrote (this index may have
@@ -410,7 +286,7 @@ export class BlockStore {
       );
     this.index.clear();
     this.memory?.clear();
-    this.madeDirs.clear();
+    this.writer.forgetDirs();
     await this.waitForUnlinks();
     if (opts.all) await rm(this.layout, { recursive: true, force: true });
     // Emptied object directories go too (one still holding another daemon's blocks stays).

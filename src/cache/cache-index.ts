@@ -16,6 +16,7 @@
 // in one transaction by flushAccess() (periodically, before eviction and at close).
 import { rm } from "node:fs/promises";
 import { open, type Database, type RootDatabase } from "lmdb";
+import { DigestTable } from "./digest-table.js";
 import type { IndexTotals, ObjectRecord } from "./index-records.js";
 
 /** Bump when the index schema changes: an index of another version is discarded and rebuilt. */
@@ -40,7 +41,8 @@ export class CacheIndex {
   private readonly objects: Database<ObjectRecord, string>;
   private readonly blocks: Database<number, [string, number]>;
   private readonly lru: Database<true, [number, string]>;
-  private readonly digestsDb: Database<Buffer, string>;
+  /** Chunk digests, which outlive the blocks (digest-table.ts). */
+  readonly digests: DigestTable;
   /** Access times not yet written, by content key. */
   private readonly dirty = new Map<string, number>();
   private closed = false;
@@ -51,7 +53,7 @@ export class CacheIndex {
     this.objects = root.openDB<ObjectRecord, string>("objects", {});
     this.blocks = root.openDB<number, [string, number]>("blocks", {});
     this.lru = root.openDB<true, [number, string]>("lru", {});
-    this.digestsDb = root.openDB<Buffer, string>("digests", { encoding: "binary" });
+    this.digests = new DigestTable(root);
   }
 
   /**
@@ -211,20 +213,6 @@ export class CacheIndex {
     });
   }
 
-  /**
-   * Chunk digests of an object (raw SHA-256 of each chunk, concatenated), learned from the
-   * store's part checksums or computed here after the whole object matched its manifest
-   * hash. They outlive the object's blocks: they are what lets an evicted chunk be fetched
-   * again and verified on its own.
-   */
-  digests(key: string): Buffer | undefined {
-    return this.digestsDb.get(key);
-  }
-
-  setDigests(key: string, digests: Buffer): void {
-    this.root.transactionSync(() => this.digestsDb.put(key, digests));
-  }
-
   /** Notes an access in memory only; see flushAccess. */
   touch(key: string, now: number): void {
     this.dirty.set(key, now);
@@ -270,7 +258,7 @@ export class CacheIndex {
     this.dirty.clear();
     this.root.transactionSync(() => {
       this.forgetBlocks();
-      this.digestsDb.clearSync();
+      this.digests.clearSync();
     });
   }
 

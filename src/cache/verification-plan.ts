@@ -91,7 +91,7 @@ export class VerificationPlanner {
 
   /** Recorded digests that fit the object (for sha2-256-chunked: recombine to its hash). */
   knownDigests(obj: CacheObject): Buffer | undefined {
-    const d = this.index.digests(obj.key);
+    const d = this.index.digests.get(obj.key);
     return d && digestsFit(obj, d) ? d : undefined;
   }
 
@@ -101,13 +101,13 @@ export class VerificationPlanner {
     if (known || obj.hash.type !== "sha2-256-chunked") return known;
     const shared = await readDigestFile(this.digestFiles, obj.key);
     if (!shared || !digestsFit(obj, shared)) return undefined;
-    this.index.setDigests(obj.key, shared);
+    this.index.digests.set(obj.key, shared);
     return shared;
   }
 
   /** Keeps digests in the local index, and beside the blocks where they prove themselves. */
   async recordDigests(obj: CacheObject, digests: Buffer): Promise<void> {
-    this.index.setDigests(obj.key, digests);
+    this.index.digests.set(obj.key, digests);
     if (obj.hash.type === "sha2-256-chunked") await writeDigestFile(this.digestFiles, obj.key, digests);
   }
 

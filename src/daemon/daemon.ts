@@ -8,7 +8,6 @@ import type { BlockCache } from "../cache/block-cache.js";
 import { QuiltError, isQuiltError } from "../errors.js";
 import { canonicalMountPath, clearStaleMount, mountAt, mountState } from "../fs/mount-table.js";
 import { log } from "../log.js";
-import { removeStaleManifestTemps } from "../storage/stale-manifest-temps.js";
 import { Session } from "../session.js";
 import { dirname } from "node:path";
 import { makePrivateDir } from "../private-dir.js";
@@ -22,13 +21,14 @@ import type { IndexedVersion } from "./indexed-version.js";
 import { readMountRecords, writeMountRecords, type MountRecord } from "./mount-records.js";
 import { switchMount, type SwitchRequest } from "./mount-switch.js";
 import { KeyedQueue } from "./keyed-queue.js";
-import type { MountRequest } from "./mount-request.js";
+import { mountRecordFor, type MountRequest } from "./mount-request.js";
 import { checkSameMount } from "./mount-conflict.js";
 import { MountVersions } from "./mount-versions.js";
 import { daemonHandlers } from "./handlers.js";
 import { checkCredentials, credentialsFingerprint } from "./s3-context.js";
 import { daemonSessionOptions, type DaemonPaths } from "./paths.js";
 import { SocketServer } from "./socket-server.js";
+import { sweepLeftovers } from "./leftover-sweeps.js";
 
 export interface DaemonOptions {
   paths: DaemonPaths;
@@ -113,18 +113,7 @@ export class Daemon {
       await session.close();
       throw err;
     }
-    // Holding the state directory, this daemon is the index's only user: private copies it
-    // lists belong to the daemon before it, and nothing can read them any more.
-    cache
-      .dropOrphanPrivateCopies()
-      .catch((err: unknown) =>
-        log().warn({ err }, "could not delete a previous daemon's private cache copies"),
-      );
-    removeStaleManifestTemps(session.manifestCacheDir)
-      .then((removed) => {
-        if (removed > 0) log().info({ removed }, "removed temporary manifest files a killed writer left");
-      })
-      .catch((err: unknown) => log().warn({ err }, "could not sweep the manifest cache's temporary files"));
+    sweepLeftovers(cache, session.manifestCacheDir);
     await opts.onListening?.();
     // The socket answers during the restore (so a second `quilt mount` finds this daemon
     // instead of starting another), but says it is not ready: `quilt daemon start` returns
@@ -247,18 +236,7 @@ export class Daemon {
       checkSameMount(existing.record, req, resolved.topHash);
       return { mount: existing, alreadyMounted: true };
     }
-    const record: MountRecord = {
-      mountpoint,
-      registry: spec.registry.url,
-      s3: req.s3,
-      name: spec.name,
-      ...(spec.hash === undefined && { tag: spec.tag ?? "latest" }),
-      topHash: resolved.topHash,
-      ...(req.allowOther && { allowOther: true }),
-      ...(req.nonEmpty && { nonEmpty: true }),
-      ...(req.verify && { verify: req.verify }),
-      mountedAt: new Date().toISOString(),
-    };
+    const record = mountRecordFor(req, mountpoint, resolved.topHash);
     return this.indexUpkeep.busy(async () => {
       const m = await this.mountRecord(record, (version) => {
         if (spec.registry.kind !== "s3" && version.readsS3) credentials();

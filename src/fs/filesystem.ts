@@ -1,10 +1,11 @@
 // The filesystem core: every FUSE operation as an async function over the inode tree and
 // an EntryReader, answering data or throwing FsError with an errno name. It knows no FUSE
 // binding and no storage, so it is tested without a kernel mount and the thin shell in
-// fuse-mount.ts only translates. Metadata operations (getattr, lookup, readdir, xattrs,
-// statfs) are answered from the tree and never fetch bytes: `open`, `read` and `release`
-// call the reader (a handle, then bytes), and a file's attributes ask it only whether that
-// entry already failed verification (shown as a sentinel mtime).
+// fuse-mount.ts and fuse-operations.ts only translates. Metadata operations (getattr,
+// lookup, readdir, xattrs, statfs) are answered from the tree and never fetch bytes:
+// `open`, `read` and `release` call the reader (a handle, then bytes), and a file's
+// attributes ask it only whether that entry already failed verification (shown as a
+// sentinel mtime).
 import { log } from "../log.js";
 import type { ManifestEntry } from "../manifest/manifest.js";
 import type { EntryReader } from "./entry-reader.js";

@@ -391,6 +391,26 @@ describe("BlockCache reads", () => {
     expect(String((err as Error).message)).toContain("cannot be verified whole");
   });
 
+  it("refuses reads, prefetches and bad ranges by rejecting (never a synchronous throw), and fetches nothing for them", async () => {
+    const { obj, remote } = await remoteObject(2 * BS);
+    const cache = await openCache();
+    await expect(cache.read(obj, -1, 10, remote.fetch)).rejects.toMatchObject({ code: "EUSAGE" });
+    await expect(cache.readView(obj, 0, 1.5, remote.fetch)).rejects.toMatchObject({ code: "EUSAGE" });
+    await cache.close();
+    const calls = [
+      () => cache.read(obj, 0, 10, remote.fetch),
+      () => cache.readView(obj, 0, 10, remote.fetch),
+      () => cache.ensureBlocks(obj, 0, 1, remote.fetch),
+      () => cache.ensureVerified(obj, remote.fetch),
+    ];
+    for (const call of calls) {
+      let pending: Promise<unknown> | undefined;
+      expect(() => (pending = call())).not.toThrow();
+      await expect(pending).rejects.toMatchObject({ code: "EUSAGE", message: "the block cache is closed" });
+    }
+    expect(remote.requests).toHaveLength(0);
+  });
+
   it("refuses block sizes that do not tile the 8 MiB verification chunk", async () => {
     await expect(openCache({ blockSize: 12 * 1024 })).rejects.toMatchObject({ code: "EUSAGE" });
     await expect(openCache({ blockSize: 16 * 1024 * 1024 })).rejects.toMatchObject({ code: "EUSAGE" });

@@ -4,7 +4,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { fuseErrno, mountOptionString, KERNEL_CACHE_SECONDS } from "../../src/fs/fuse-mount.js";
+import { fuseErrno } from "../../src/fs/fuse-operations.js";
+import { mountOptionString, KERNEL_CACHE_SECONDS } from "../../src/fs/mount-options.js";
 import { FsError, type FsErrno } from "../../src/fs/fs-errors.js";
 import {
   canonicalMountPath,
