@@ -109,14 +109,23 @@ export async function startBindingFloor(mountpoint: string, count: number): Prom
   };
 }
 
+/** The C floors: libfuse 2's high-level API (lookups per name), libfuse 3's low-level API with READDIRPLUS. */
+export type LibfuseVersion = 2 | 3;
+const C_FLOORS = {
+  2: { source: "libfuse-floor.c", pkg: "fuse", bin: "libfuse-floor" },
+  3: { source: "libfuse3-floor.c", pkg: "fuse3", bin: "libfuse3-floor" },
+} as const;
+
 /**
- * Compiles scripts/libfuse-floor.c (libfuse 2 in C, no Node) into `dir`; undefined, with the
- * reason on stderr, where gcc or libfuse's headers are missing.
+ * Compiles scripts/libfuse-floor.c (libfuse 2) or scripts/libfuse3-floor.c (libfuse 3) into
+ * `dir`; undefined, with the reason on stderr, where gcc or that libfuse's headers are missing
+ * (libfuse 3's come with Debian's libfuse3-dev, which the tests do not need).
  */
-export function buildLibfuseFloor(dir: string): string | undefined {
-  const flags = spawnSync("pkg-config", ["--cflags", "--libs", "fuse"], { encoding: "utf8" });
-  const bin = join(dir, "libfuse-floor");
-  const source = fileURLToPath(new URL("./libfuse-floor.c", import.meta.url));
+export function buildLibfuseFloor(dir: string, version: LibfuseVersion = 2): string | undefined {
+  const floor = C_FLOORS[version];
+  const flags = spawnSync("pkg-config", ["--cflags", "--libs", floor.pkg], { encoding: "utf8" });
+  const bin = join(dir, floor.bin);
+  const source = fileURLToPath(new URL(`./${floor.source}`, import.meta.url));
   const cc =
     flags.status === 0
       ? spawnSync("gcc", ["-O2", "-o", bin, source, ...flags.stdout.trim().split(/\s+/)], {
@@ -124,24 +133,33 @@ export function buildLibfuseFloor(dir: string): string | undefined {
         })
       : undefined;
   if (cc?.status === 0) return bin;
-  console.error(`libfuse floor not built: ${cc ? cc.stderr || cc.error : "pkg-config fuse failed"}`);
+  console.error(
+    `${floor.bin} not built: ${cc ? cc.stderr || cc.error : `pkg-config ${floor.pkg} failed (no headers)`}`,
+  );
   return undefined;
 }
 
-/** Mounts the compiled libfuse floor in the foreground, in libfuse's multi-threaded loop or (`single`) its one-thread loop. */
+/**
+ * Mounts a compiled C floor in the foreground, in libfuse's multi-threaded loop or (`single`)
+ * its one-thread loop. libfuse 2's takes the daemon's mount options; libfuse 3's low-level
+ * session takes only the kernel's (its timeouts are in its replies, the daemon's values).
+ */
 export async function startLibfuseFloor(
   bin: string,
   mountpoint: string,
   count: number,
   single: boolean,
+  version: LibfuseVersion = 2,
 ): Promise<FloorMount> {
-  const args = [mountpoint, "-f", ...(single ? ["-s"] : []), mountOptionString({ name: "libfuse-floor" })];
+  const options =
+    version === 2 ? mountOptionString({ name: "libfuse-floor" }) : "-oro,fsname=libfuse3-floor,subtype=quilt";
+  const args = [mountpoint, "-f", ...(single ? ["-s"] : []), options];
   const child = spawn(bin, args, { stdio: "inherit", env: { ...process.env, FLOOR_COUNT: String(count) } });
   const exited = once(child, "exit");
   // fuse_main says nothing once mounted: wait for the directory to appear through it.
   for (let waited = 0; !existsSync(join(mountpoint, "flat")); waited += 20) {
     if (waited > 15_000 || child.exitCode !== null)
-      throw new Error(`the libfuse floor did not mount on ${mountpoint}`);
+      throw new Error(`the libfuse ${version} floor did not mount on ${mountpoint}`);
     await new Promise((r) => setTimeout(r, 20));
   }
   return {

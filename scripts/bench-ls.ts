@@ -92,9 +92,13 @@ interface Listing {
 
 /** A filesystem with no logic that lists the same directory: what the mount's cost is made of. */
 interface Floor {
+  kind: FloorKind;
   label: string;
   start(): Promise<FloorMount>;
 }
+
+/** Which floor: the binding alone, libfuse 2 in C (multi-threaded, one thread), libfuse 3 in C with READDIRPLUS. */
+type FloorKind = "binding" | "libfuse2" | "libfuse2-single" | "libfuse3-plus";
 
 interface Round {
   local: number;
@@ -139,16 +143,28 @@ async function main(): Promise<void> {
     await writeLocalCopy(local);
     await mkdir(floorMnt);
     const libfuse = buildLibfuseFloor(scratch);
+    const libfuse3 = buildLibfuseFloor(scratch, 3);
     const floors: Floor[] = [
       {
+        kind: "binding",
         label: "the binding alone (answers from arrays, no logic)",
         start: () => startBindingFloor(floorMnt, FLAT),
       },
       ...(libfuse
-        ? [false, true].map((single) => ({
+        ? [false, true].map((single): Floor => ({
+            kind: single ? "libfuse2-single" : "libfuse2",
             label: `libfuse 2 in C, no Node, ${single ? "one-thread loop (-s)" : "multi-threaded loop (as the binding)"}`,
             start: () => startLibfuseFloor(libfuse, floorMnt, FLAT, single),
           }))
+        : []),
+      ...(libfuse3
+        ? [
+            {
+              kind: "libfuse3-plus" as const,
+              label: "libfuse 3 in C with READDIRPLUS, no Node, multi-threaded loop",
+              start: () => startLibfuseFloor(libfuse3, floorMnt, FLAT, false, 3),
+            },
+          ]
         : []),
     ];
     const sources = [{ label: "this build", bin: QUILT_BIN }];
@@ -245,6 +261,7 @@ async function main(): Promise<void> {
       "",
       lsProse({
         floors: floors.map((f, k) => ({
+          kind: f.kind,
           label: f.label,
           coldUs: (median(rounds.map((r) => (r.floors[k] as Listing).cold)) / FLAT) * 1e6,
           ratio: median(rounds.map((r) => (r.floors[k] as Listing).cold / r.local)),
@@ -270,18 +287,24 @@ async function main(): Promise<void> {
 
 /** The section's prose: what a listing costs, and where the cold listing's time goes (medians of the rounds). */
 function lsProse(m: {
-  floors: { label: string; coldUs: number; ratio: number }[];
+  floors: { kind: FloorKind; label: string; coldUs: number; ratio: number }[];
   ours: { coldUs: number; ratio: number };
   localUs: number;
 }): string {
   const ours = m.ours;
-  const [binding, multi, single] = m.floors;
+  const floor = (kind: FloorKind) => m.floors.find((f) => f.kind === kind);
+  const [binding, multi, single, plus] = [
+    floor("binding"),
+    floor("libfuse2"),
+    floor("libfuse2-single"),
+    floor("libfuse3-plus"),
+  ];
   const per = (f: { coldUs: number; ratio: number }) =>
     `${f.coldUs.toFixed(0)} µs per name (${f.ratio.toFixed(1)}×)`;
   return [
     "What a listing costs: `ls -l` reads the directory (one FUSE readdir answered from the children table), then for every name calls statx, lgetxattr(security.selinux) and getxattr(system.posix_acl_access). The mount answers names outside the user.* namespace with EOPNOTSUPP, so ls asks them once per listing (coreutils remembers an unsupported filesystem by st_dev); answered ENODATA, as before, they cost two round trips to the daemon per file that the kernel never caches. The statx of a name the kernel has not seen costs one LOOKUP, which the libfuse 2 high-level API answers with a getattr of the path in the daemon's JS thread: two thread hand-offs (FUSE thread to the event loop and back) per name, and libfuse 2.9 has no READDIRPLUS to fill the kernel's entries from the listing. Warm, the kernel answers statx from its entry and attribute caches (one hour: a version never changes, and `quilt switch` invalidates them) and the daemon is not asked at all.",
     binding
-      ? `Where a cold listing's time goes: one lookup per unseen name is the floor with this binding, and ls waits for each answer. Against the local copy's ${m.localUs.toFixed(0)} µs per name, the daemon's mount costs ${per(ours)}; the binding alone, a filesystem answering from arrays built before it mounted (scripts/bench-binding-floor.ts, same binding, mount options and Node options as the daemon), ${per(binding)}${binding.ratio > 3 ? ": the 3× goal is below what any filesystem on @cocalc/fuse-native reaches here" : ""}; the daemon adds ${(ours.coldUs - binding.coldUs).toFixed(0)} µs per name to that floor (resolving the path in the version's tree and building its attributes; in a --cpu-prof profile our getattr is under 2 µs, the rest is promise settling and the conversion for the binding).${multi && single ? ` Without Node, libfuse 2 answering the same names in C (scripts/libfuse-floor.c) costs ${per(multi)} in its multi-threaded loop, the one the binding must run (each request holds a libfuse thread until JavaScript answers), and ${per(single)} in its one-thread loop: the difference to the binding's floor is the hand-off from a libfuse thread to the event loop and back, and ${multi.ratio > 3 ? "libfuse 2's multi-threaded loop alone is already over the goal" : "libfuse 2's multi-threaded loop alone is within the goal"}.` : ""} ${multi && multi.ratio > 3 ? "So no filesystem on libfuse 2, even one in C, reaches the goal here: it needs no lookup per name, i.e. READDIRPLUS (libfuse 3's low-level API, which @cocalc/fuse-native does not offer; a libfuse 3 binding of our own would depart from the design card's fuse-native)." : "Reaching the goal with a margin on any load needs no lookup per name (READDIRPLUS: libfuse 3's low-level API, which @cocalc/fuse-native does not offer, and the design card names that binding) or lookups answered in libfuse's threads without the hand-off (a native binding of our own)."}`
+      ? `Where a cold listing's time goes: one lookup per unseen name is the floor with this binding, and ls waits for each answer. Against the local copy's ${m.localUs.toFixed(0)} µs per name, the daemon's mount costs ${per(ours)}; the binding alone, a filesystem answering from arrays built before it mounted (scripts/bench-binding-floor.ts, same binding, mount options and Node options as the daemon), ${per(binding)}${binding.ratio > 3 ? ": the 3× goal is below what any filesystem on @cocalc/fuse-native reaches here" : ""}; the daemon adds ${(ours.coldUs - binding.coldUs).toFixed(0)} µs per name to that floor (resolving the path in the version's tree and building its attributes; in a --cpu-prof profile our getattr is under 2 µs, the rest is promise settling and the conversion for the binding).${multi && single ? ` Without Node, libfuse 2 answering the same names in C (scripts/libfuse-floor.c) costs ${per(multi)} in its multi-threaded loop, the one the binding must run (each request holds a libfuse thread until JavaScript answers), and ${per(single)} in its one-thread loop: the difference to the binding's floor is the hand-off from a libfuse thread to the event loop and back, and ${multi.ratio > 3 ? "libfuse 2's multi-threaded loop alone is already over the goal" : "libfuse 2's multi-threaded loop alone is within the goal"}.` : ""} ${multi && multi.ratio > 3 ? `So no filesystem on libfuse 2, even one in C, reaches the goal here: it needs no lookup per name, i.e. READDIRPLUS (libfuse 3, which @cocalc/fuse-native does not offer).${plus ? ` With it, libfuse 3 answering the same listing in C with READDIRPLUS (scripts/libfuse3-floor.c: the attributes come with the names, so ls looks nothing up) costs ${per(plus)}.` : ""}` : "Reaching the goal with a margin on any load needs no lookup per name (READDIRPLUS: libfuse 3's low-level API, which @cocalc/fuse-native does not offer, and the design card names that binding) or lookups answered in libfuse's threads without the hand-off (a native binding of our own)."}`
       : "",
   ].join(" ");
 }
