@@ -4,8 +4,7 @@
 // at a time. Each tree has its own keys (a number given at its creation), so a tree sees
 // only what it read itself, as with a cache of its own; an unmounted tree's entries age out.
 import { LRUCache } from "lru-cache";
-import type { PageCache } from "../storage/manifest-index.js";
-import type { ChildTable, IndexedNode } from "../storage/manifest-index-records.js";
+import type { ChildTable, IndexedNode, PageCache } from "../storage/manifest-index-records.js";
 
 /** Children tables kept decoded, in bytes: a few directories of 100,000 names, or a walk's directories of 1,000. */
 const CHILD_CACHE_BYTES = 24 * 1024 * 1024;

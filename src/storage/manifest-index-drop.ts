@@ -11,7 +11,34 @@
 // ManifestIndex.survey finds at the next daemon start to be removed, and which the next
 // build of that version removes anyway before writing.
 import { setImmediate as nextTurn } from "node:timers/promises";
+import type { Database, RootDatabase } from "lmdb";
 import { pauseForTest } from "../test-pause.js";
+import { recordKey, TAG_HEADER } from "./manifest-index-keys.js";
+
+/**
+ * A drop's first step: the version's header (which alone makes a version visible) and its
+ * usage record go in one transaction; the rest is `removeRecords`'s.
+ */
+export function hideVersion(
+  db: RootDatabase<Buffer, Buffer>,
+  usage: Database<number, Buffer>,
+  vid: Buffer,
+): void {
+  db.transactionSync(() => {
+    db.removeSync(recordKey(vid, TAG_HEADER, 0));
+    usage.removeSync(vid);
+  });
+}
+
+/** Removes up to `max` records of version `vid` in one write transaction; returns how many. */
+export function removeRecords(db: RootDatabase<Buffer, Buffer>, vid: Buffer, max: number): number {
+  const end = Buffer.concat([vid, Buffer.from([0xff])]);
+  return db.transactionSync(() => {
+    const keys = [...db.getKeys({ start: vid, end, ...(Number.isFinite(max) && { limit: max }) })];
+    for (const key of keys) db.removeSync(key);
+    return keys.length;
+  });
+}
 
 /** What a removal needs of the index (ManifestIndex.removeSome): one bounded write transaction. */
 export interface RecordRemover {

@@ -1,7 +1,16 @@
 // The keys of the manifest index (manifest-index.ts) and the CRC seal of its records,
 // shared by its reader and its writer (manifest-index-writer.ts).
 //
-// Keys are version id (16 bytes) + tag byte + big-endian u32.
+// Keys are version id (16 bytes) + tag byte + big-endian u32. Inodes are numbered
+// breadth-first (they depend only on the manifest), so a directory's children are a run of
+// consecutive inodes and a file's size is found in its parent's children table.
+//   H            header: counts, flags, package user metadata
+//   D            the directories: (inode, first child's inode, child count), by inode
+//   C ino        a directory's children in name order: names, sizes, file positions
+//   N ino        a directory's path and metadata
+//   F page       the file nodes (manifest lines) of files page * PAGE_NODES onwards, in walk order
+// and, in the named database "usage", when each version was last opened or let go of by a
+// mount (the order in which manifest-index-eviction.ts drops versions no mount uses).
 import { createHash } from "node:crypto";
 import { crc32 } from "node:zlib";
 import type { TopHash } from "../types.js";

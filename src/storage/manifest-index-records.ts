@@ -34,6 +34,12 @@ export interface VersionHeader {
   readsS3: boolean;
 }
 
+/** Where a reader of file nodes keeps pages it read, for the next node of the same page. */
+export interface PageCache {
+  get(page: number): Buffer | undefined;
+  set(page: number, body: Buffer): unknown;
+}
+
 /** Inodes per node page: a page is read whole (~40 KB) when a file is opened. */
 export const PAGE_NODES = 256;
 /** A directory's size in a children table (files have their byte count). */

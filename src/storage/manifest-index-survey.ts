@@ -26,6 +26,13 @@ export function surveyIndex(db: RootDatabase<Buffer, Buffer>, usage: Database<nu
   return { adopted, incomplete };
 }
 
+/** An indexed version as eviction sees it. */
+export interface IndexedVersionInfo {
+  vid: Buffer;
+  /** When a mount last opened or let go of it (ms since the epoch; 0: never, since it was indexed before this was recorded). */
+  usedAt: number;
+}
+
 /** Versions holding records but no header (being built, being removed, or left by a kill), and their records. */
 export interface Headerless {
   versions: number;

@@ -19,22 +19,17 @@
 //   against damage, not against someone who can write the state directory (who could as well
 //   change the daemon's mount records or cache index).
 //
-// Layout (keys: manifest-index-keys.ts; bodies: manifest-index-records.ts). Inodes are
-// numbered breadth-first (they depend only on the manifest), so a directory's children are a
-// run of consecutive inodes and a file's size is found in its parent's children table.
-//   H            header: counts, flags, package user metadata
-//   D            the directories: (inode, first child's inode, child count), by inode
-//   C ino        a directory's children in name order: names, sizes, file positions
-//   N ino        a directory's path and metadata
-//   F page       the file nodes (manifest lines) of files page * PAGE_NODES onwards, in walk order
-// and, in the named database "usage", when each version was last opened or let go of by a
-// mount (the order in which manifest-index-eviction.ts drops versions no mount uses).
-import { statSync } from "node:fs";
-import { join } from "node:path";
+// The records' layout is in manifest-index-keys.ts, their bodies in manifest-index-records.ts.
 import { open, type Database, type RootDatabase } from "lmdb";
 import { QuiltError } from "../errors.js";
 import type { Manifest } from "../manifest/manifest.js";
-import { ChildTable, PAGE_NODES, pageNode, type VersionHeader } from "./manifest-index-records.js";
+import {
+  ChildTable,
+  PAGE_NODES,
+  pageNode,
+  type PageCache,
+  type VersionHeader,
+} from "./manifest-index-records.js";
 import {
   ID_BYTES,
   INDEX_FORMAT,
@@ -49,17 +44,19 @@ import {
   type VersionId,
 } from "./manifest-index-keys.js";
 import { VersionWriter } from "./manifest-index-writer.js";
-import { DROP_BATCH_RECORDS } from "./manifest-index-drop.js";
+import { DROP_BATCH_RECORDS, hideVersion, removeRecords } from "./manifest-index-drop.js";
+import { indexFileBytes, usedPageBytes } from "./manifest-index-size.js";
 import {
   headerlessVersions,
   surveyIndex,
   type Headerless,
+  type IndexedVersionInfo,
   type IndexSurvey,
 } from "./manifest-index-survey.js";
 
 export { INDEX_FORMAT, versionKey, type VersionId } from "./manifest-index-keys.js";
 
-export function damaged(what: string): QuiltError {
+function damaged(what: string): QuiltError {
   return new QuiltError(
     "EBADMANIFEST",
     `The local manifest index has a damaged record (${what}); this version will be indexed again from its manifest at the next mount`,
@@ -67,19 +64,6 @@ export function damaged(what: string): QuiltError {
       hint: "remount the package (quilt unmount, then quilt mount); if it recurs, check the disk holding QUILT_STATE_DIR",
     },
   );
-}
-
-/** Where `node` keeps pages it read, for the next node of the same page. */
-export interface PageCache {
-  get(page: number): Buffer | undefined;
-  set(page: number, body: Buffer): unknown;
-}
-
-/** An indexed version as eviction sees it. */
-export interface IndexedVersionInfo {
-  vid: Buffer;
-  /** When a mount last opened or let go of it (ms since the epoch; 0: never, since it was indexed before this was recorded). */
-  usedAt: number;
 }
 
 export class ManifestIndex {
@@ -243,22 +227,14 @@ export class ManifestIndex {
     this.removeHidden = removeHidden;
   }
 
-  /** A drop's first step: the header (which alone makes a version visible) and usage record go; the rest is `removeSome`'s. */
+  /** A drop's first step: see hideVersion. */
   hide(vid: Buffer): void {
-    this.db.transactionSync(() => {
-      this.db.removeSync(recordKey(vid, TAG_HEADER, 0));
-      this.usage.removeSync(vid);
-    });
+    hideVersion(this.db, this.usage, vid);
   }
 
   /** Removes up to `max` records of version `vid` in one write transaction; returns how many. */
   removeSome(vid: Buffer, max: number): number {
-    const end = Buffer.concat([vid, Buffer.from([0xff])]);
-    return this.db.transactionSync(() => {
-      const keys = [...this.db.getKeys({ start: vid, end, ...(Number.isFinite(max) && { limit: max }) })];
-      for (const key of keys) this.db.removeSync(key);
-      return keys.length;
-    });
+    return removeRecords(this.db, vid, max);
   }
 
   private removeAll(vid: Buffer): void {
@@ -298,28 +274,14 @@ export class ManifestIndex {
     return out;
   }
 
-  /**
-   * Bytes of the pages holding records now (LMDB's count of the main tree's pages). Pages
-   * freed by a drop go to LMDB's free list and are reused by later builds; the file on disk
-   * (`fileBytes`) never shrinks.
-   */
+  /** Bytes of the pages holding records now: see manifest-index-size.ts. */
   usedBytes(): number {
-    const s = this.db.getStats() as {
-      pageSize: number;
-      treeBranchPageCount: number;
-      treeLeafPageCount: number;
-      overflowPages: number;
-    };
-    return s.pageSize * (s.treeBranchPageCount + s.treeLeafPageCount + s.overflowPages);
+    return usedPageBytes(this.db);
   }
 
-  /** The size of the index's file on disk: its largest size ever, since LMDB does not give space back. */
+  /** The size of the index's file on disk: see manifest-index-size.ts. */
   fileBytes(): number {
-    try {
-      return statSync(join(this.dir, "data.mdb")).size;
-    } catch {
-      return 0;
-    }
+    return indexFileBytes(this.dir);
   }
 
   private record(vid: Buffer, tag: number, ino: number, quiet = false): Buffer | undefined {
