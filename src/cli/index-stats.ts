@@ -1,9 +1,7 @@
 // The daemon's manifest index as `quilt cache stats` and `quilt daemon status` show it (read
-// from the index itself when the daemon is stopped), and its memory bound for the kernel's
-// names as `quilt daemon status` does.
-import { existsSync } from "node:fs";
+// from the index itself when the daemon is stopped: stopped-index-stats.ts), and its memory
+// bound for the kernel's names as `quilt daemon status` does.
 import type { IndexLeftovers, IndexStats, NamesStats } from "../daemon/ops.js";
-import { ManifestIndex } from "../storage/manifest-index.js";
 import { formatBytes } from "./progress.js";
 
 /**
@@ -25,26 +23,6 @@ function leftoversLine(leftovers: IndexLeftovers | undefined, daemonRunning: boo
   const what = `${leftovers.versions} version(s) without a header, ${leftovers.records} record(s), not trusted`;
   if (!daemonRunning) return `Manifest index leftovers: ${what}; the daemon's next start removes them`;
   return `Manifest index leftovers: ${what}; ${leftovers.removing} being removed now, any other is a build under way or waits for the daemon's next start`;
-}
-
-/**
- * A stopped daemon's manifest index (null when it has none), read without writing; `maxBytes`
- * is the limit a daemon started with this environment would hold it to.
- */
-export async function stoppedIndexStats(dir: string, maxBytes: number): Promise<IndexStats | null> {
-  if (!existsSync(dir)) return null;
-  const index = ManifestIndex.open(dir);
-  try {
-    return {
-      versions: index.versions().length,
-      usedBytes: index.usedBytes(),
-      fileBytes: index.fileBytes(),
-      maxBytes,
-      leftovers: { ...index.headerless(), removing: 0 },
-    };
-  } finally {
-    await index.close();
-  }
 }
 
 /** The daemon's memory bound for the kernel's names in one line, for `daemon status`. */
