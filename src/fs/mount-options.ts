@@ -1,8 +1,9 @@
 // What a mount asks the kernel for: the -o string libfuse passes to mount(8) (read-only,
 // the kernel's cache lifetimes, the name in the mount table) from a mount's options, and the
 // mount point's checks that those options relax (nonEmpty). Stable inode numbers (libfuse
-// 2's use_ino) are no option in libfuse 3: our patch of the binding sets them (patches/). Separate from fuse-mount.ts: no
-// binding is needed to build or test them (bench-binding-floor.ts mounts with the same string).
+// 2's use_ino) are no option in libfuse 3: our patch of the binding sets them (patches/).
+// Separate from fuse-mount.ts: no binding is needed to build or test them
+// (bench-binding-floor.ts mounts with the same string).
 import { readdir, stat } from "node:fs/promises";
 import { QuiltError, errnoCode } from "../errors.js";
 
