@@ -27,7 +27,7 @@ const stamp = join(pkgDir, "build", "quilt-patch.stamp");
 const built = join(pkgDir, "build", "Release", "fuse.node");
 if (existsSync(built) && existsSync(stamp) && readFileSync(stamp, "utf8") === want) process.exit(0);
 
-const patchArgs = ["-p1", "--forward", "--silent", "--no-backup-if-mismatch", "-i", patchFile];
+const patchArgs = ["-p1", "--forward", "--fuzz=0", "--silent", "--no-backup-if-mismatch", "-i", patchFile];
 if (!succeeds("patch", ["--dry-run", "--reverse", ...patchArgs.filter((a) => a !== "--forward")])) {
   if (!succeeds("patch", ["--dry-run", ...patchArgs])) {
     fail(

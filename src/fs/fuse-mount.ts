@@ -55,7 +55,7 @@ export async function mount(
   await assertFuseAvailable();
   await clearStaleMount(mnt);
   await checkMountpoint(mnt, options);
-  const tally: RequestTally = { requests: 0, getattrs: 0 };
+  const tally: RequestTally = { requests: 0, getattrs: 0, readdirs: 0 };
   const fuse = new QuiltFuse(mnt, core, mountOptionString(options), tally);
   try {
     await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));

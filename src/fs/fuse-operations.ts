@@ -42,6 +42,8 @@ export function fuseErrno(err: unknown): number {
 export interface RequestTally {
   requests: number;
   getattrs: number;
+  /** Pages of listings the kernel asked for. */
+  readdirs: number;
 }
 
 function toStats(a: Attr): FuseStats {
@@ -86,6 +88,7 @@ export function operations(core: QuiltFilesystem, tally: RequestTally): Fuse.OPE
         cb(0, fh);
       }),
     readdirPaged: (_path, fh, offset, cb) => {
+      tally.readdirs++;
       const listing = listings.get(Number(fh));
       if (listing === undefined) return cb(ERRNO.EBADF);
       const page = listing.page(Number(offset));

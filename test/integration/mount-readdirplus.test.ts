@@ -2,7 +2,8 @@
 // the listing with every entry's attributes (READDIRPLUS, libfuse 3 with our patch of the
 // binding), so the kernel does not look each name up again: `getattrs` in `quilt mounts
 // --json` (one per lookup) stays a handful, where on libfuse 2 it was one per name. What ls
-// shows (sizes, inode numbers) is what a stat of each file says.
+// shows (sizes, inode numbers) is what a stat of each file says; after a switch to another
+// version, the next `ls -l` shows its listing.
 import { execFile } from "node:child_process";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -18,6 +19,8 @@ if (unavailable) console.warn(`Skipping READDIRPLUS tests: ${unavailable}`);
 const NAME = "plus/pkg";
 /** Enough names for several READDIRPLUS requests (and pages) even where the kernel takes 128 KiB at a time. */
 const PKG: BigPackage = { files: 4000, perDir: 1000, flat: 3000, seed: "plus" };
+/** The next version: fewer names in the same directory (a kept listing of v1 would show 3,000). */
+const NEXT: BigPackage = { files: 2600, perDir: 300, flat: 2500, seed: "next" };
 /** Lookups a cold `ls -l` of flat/ may still cost: the path down to it, not one per name. */
 const FEW = 20;
 
@@ -37,15 +40,20 @@ describe.skipIf(unavailable !== null)("a cold ls -l through READDIRPLUS", () => 
   let box: DaemonSandbox;
   let mnt = "";
 
-  const getattrs = async (): Promise<number> => {
-    const [m] = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as { getattrs: number }[];
-    return (m as { getattrs: number }).getattrs;
+  const counts = async (): Promise<{ getattrs: number; readdirs: number }> => {
+    const [m] = JSON.parse((await box.ok(["mounts", "--json"])).stdout) as {
+      getattrs: number;
+      readdirs: number;
+    }[];
+    return m as { getattrs: number; readdirs: number };
   };
+  const getattrs = async (): Promise<number> => (await counts()).getattrs;
 
   beforeAll(async () => {
     box = await DaemonSandbox.create("plus", { endpoint: "http://127.0.0.1:9" });
     const registry = join(box.root, "registry");
     await pushBigPackage(registry, NAME, PKG, "v1");
+    await pushBigPackage(registry, NAME, NEXT, "v2");
     mnt = await box.mountDir();
     await box.mount(`${NAME}:v1`, mnt, registry);
   });
@@ -77,5 +85,16 @@ describe.skipIf(unavailable !== null)("a cold ls -l through READDIRPLUS", () => 
     const before = await getattrs();
     expect((await lsLong(join(mnt, "flat"))).size).toBe(PKG.flat);
     expect((await getattrs()) - before).toBe(0);
+  });
+
+  it("lists the new version after a switch, from the daemon", async () => {
+    await box.ok(["switch", mnt, "v2"]);
+    const before = await counts();
+    const listed = await lsLong(join(mnt, "flat"));
+    expect((await counts()).readdirs).toBeGreaterThan(before.readdirs);
+    expect(listed.size).toBe(NEXT.flat);
+    expect(listed.has("f0002999.bin")).toBe(false);
+    const st = await stat(join(mnt, "flat", "f0002499.bin"));
+    expect(listed.get("f0002499.bin")).toEqual([st.ino, st.size]);
   });
 });
