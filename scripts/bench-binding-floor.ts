@@ -147,7 +147,7 @@ const C_FLOORS = {
 /**
  * Compiles scripts/libfuse-floor.c (libfuse 2) or scripts/libfuse3-floor.c (libfuse 3) into
  * `dir`; undefined, with the reason on stderr, where gcc or that libfuse's headers are missing
- * (libfuse 3's come with Debian's libfuse3-dev, which the tests do not need).
+ * (libfuse 3's come with Debian's libfuse3-dev, which setup.sh installs: the mount's binding is built with it).
  */
 export function buildLibfuseFloor(dir: string, version: LibfuseVersion = 2): string | undefined {
   const floor = C_FLOORS[version];
