@@ -1,5 +1,5 @@
 // The FUSE operations table: each binding callback translated into a core call, each
-// FsError into the binding's errno constant, each core attribute into the binding's stat,
+// FsError into the binding's errno constant (core attributes are the binding's stats as they are),
 // mutating operations refused by the core, and every request counted for the memory bound.
 // Directories are listed through their handles (opendir, readdirPaged, releasedir): each
 // open directory holds its listing, pinned to one version, and every entry goes with its
@@ -10,10 +10,7 @@ import { log } from "../log.js";
 import type { DirListing } from "./dir-listing.js";
 import type { QuiltFilesystem } from "./filesystem.js";
 import { type FsErrno, isFsError } from "./fs-errors.js";
-import type { Attr } from "./node-attrs.js";
 import { MUTATING_OPS } from "./read-only.js";
-
-type FuseStats = Fuse.Stats;
 
 export const ERRNO: Record<FsErrno, number> = {
   ENOENT: Fuse.ENOENT,
@@ -46,24 +43,6 @@ export interface RequestTally {
   readdirs: number;
 }
 
-function toStats(a: Attr): FuseStats {
-  return {
-    mode: a.mode,
-    uid: a.uid,
-    gid: a.gid,
-    size: a.size,
-    dev: 0,
-    nlink: a.nlink,
-    ino: a.ino,
-    rdev: 0,
-    blksize: a.blksize,
-    blocks: a.blocks,
-    atime: a.atime,
-    mtime: a.mtime,
-    ctime: a.ctime,
-  };
-}
-
 /** Settles a core promise into a binding callback: (0, ...values) or (errno). */
 function answer<T>(
   work: Promise<T>,
@@ -79,7 +58,8 @@ export function operations(core: QuiltFilesystem, tally: RequestTally): Fuse.OPE
   const ops: Fuse.OPERATIONS = {
     getattr: (path, cb) => {
       tally.getattrs++;
-      answer(core.getattr(path ?? ""), cb, (a) => cb(0, toStats(a)));
+      // An Attr is the binding's stat as it is (dev and rdev default to 0).
+      answer(core.getattr(path ?? ""), cb, (a) => cb(0, a));
     },
     opendir: (path, _flags, cb) =>
       answer(core.openListing(path), cb, (listing) => {
@@ -92,7 +72,7 @@ export function operations(core: QuiltFilesystem, tally: RequestTally): Fuse.OPE
       const listing = listings.get(Number(fh));
       if (listing === undefined) return cb(ERRNO.EBADF);
       const page = listing.page(Number(offset));
-      cb(0, page.names, page.attrs.map(toStats), page.offsets);
+      cb(0, page.names, page.attrs, page.offsets);
     },
     releasedir: (_path, fh, cb) => {
       listings.delete(Number(fh));
