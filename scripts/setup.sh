@@ -14,7 +14,9 @@ QUILT3_VERSION="8.0.0"
 # docs/processing-with-dask.md (its test too).
 PYARROW_VERSION="26.0.1"
 DASK_VERSION="2026.8.0"
-APT_PACKAGES=(libfuse2 libfuse-dev libfuse3-dev fuse3 patch pkg-config)
+# libfuse3-dev, patch, make and g++ (node-gyp links with it) build the mount's FUSE binding
+# from source with our patch (scripts/fuse-binding.mjs); libfuse-dev builds bench-ls's libfuse 2 floor.
+APT_PACKAGES=(libfuse2 libfuse-dev libfuse3-dev fuse3 patch make g++ pkg-config)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
