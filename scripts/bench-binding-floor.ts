@@ -1,8 +1,9 @@
 // The floor of a FUSE listing with our binding: a filesystem with no logic at all, one flat
 // directory whose names and attributes are answered from arrays built before mounting, on the
-// same binding (@cocalc/fuse-native, libfuse 2's high-level API) and the same mount options
-// as the daemon's mounts. Whatever a cold `ls -l` costs here is the binding's and the
-// kernel's: the hand-off of each lookup from libfuse's thread to Node's event loop and back.
+// same binding (fuse-napi, libfuse 3's high-level API, with our patch), the same mount options
+// and the same listing in pages with attributes (READDIRPLUS, pages sized as the daemon's) as
+// the daemon's mounts. Whatever a cold `ls -l` costs here is the binding's and the kernel's:
+// the hand-off of each request from libfuse's thread to Node's event loop and back.
 // scripts/bench-ls.ts lists it next to the daemon's mount to show how much of the cold
 // listing's cost the daemon could still remove.
 //
@@ -10,7 +11,7 @@
 // bench's own event loop is not the one answering the kernel:
 //   node --import tsx scripts/bench-binding-floor.ts MOUNTPOINT COUNT
 // prints "ready" once mounted and unmounts on SIGTERM.
-import FuseImport from "@cocalc/fuse-native";
+import Fuse from "fuse-napi";
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
@@ -18,11 +19,11 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { daemonEnv, daemonNodeOptions } from "../src/daemon/lifecycle.js";
-import { mountOptionString } from "../src/fs/mount-options.js";
+import { PageSizer } from "../src/fs/dir-listing.js";
+import { FUSE_MAX_CONCURRENCY, mountOptionString } from "../src/fs/mount-options.js";
 import { bigEntrySize } from "../test/helpers/big-manifest.js";
 
-const Fuse = FuseImport as unknown as typeof FuseImport.default;
-type Stats = FuseImport.default.Stats;
+type Stats = Fuse.Stats;
 
 /** The name of the i-th file of the flat directory, as the bench's local copy and manifest name it. */
 export function flatName(i: number): string {
@@ -52,9 +53,30 @@ function serve(mountpoint: string, count: number): void {
     ino: i + 16,
   }));
   const FLAT = "/flat/";
-  const ops: FuseImport.default.OPERATIONS = {
-    readdir: (path, cb) => cb(0, path === "/" ? ["flat"] : names),
+  const root = { names: ["flat"], stats: [{ ...dir, ino: 2 }] };
+  const flat = { names, stats: files };
+  const sizers = new Map<number, PageSizer>();
+  let nextFh = 1;
+  const ops: Fuse.OPERATIONS = {
+    opendir: (_path, _flags, cb) => {
+      sizers.set(nextFh, new PageSizer());
+      cb(0, nextFh++);
+    },
+    readdirPaged: (path, fh, offset, cb) => {
+      const sizer = sizers.get(Number(fh)) as PageSizer;
+      const { names: n, stats } = path === "/" ? root : flat;
+      const from = Number(offset);
+      const end = Math.min(n.length, from + sizer.sizeAt(from));
+      sizer.gave(from, Math.max(0, end - from));
+      const offsets = Array.from({ length: Math.max(0, end - from) }, (_, i) => from + i + 1);
+      cb(0, n.slice(from, end), stats.slice(from, end), offsets);
+    },
+    releasedir: (_path, fh, cb) => {
+      sizers.delete(Number(fh));
+      cb(0);
+    },
     getattr(path, cb) {
+      if (path === null) return cb(Fuse.ENOENT);
       if (path === "/") return cb(0, { ...dir, ino: 1 });
       if (path === "/flat") return cb(0, { ...dir, ino: 2 });
       const i = path.startsWith(FLAT) ? Number(path.slice(FLAT.length + 1, FLAT.length + 8)) : NaN;
@@ -62,7 +84,7 @@ function serve(mountpoint: string, count: number): void {
       return attr && names[i] === path.slice(FLAT.length) ? cb(0, attr) : cb(Fuse.ENOENT);
     },
     // As the daemon: ls's security.* and system.* questions are answered "not supported".
-    getxattr: (_path, _name, _size, cb) => cb(Fuse.EOPNOTSUPP),
+    getxattr: (_path, _name, _position, cb) => cb(Fuse.EOPNOTSUPP),
     listxattr: (_path, cb) => cb(0, []),
   };
   class FloorFuse extends Fuse {
@@ -70,17 +92,23 @@ function serve(mountpoint: string, count: number): void {
       return mountOptionString({ name: "binding-floor" });
     }
   }
-  // No timer per operation, as for the daemon's tree operations (the binding takes false; its
-  // types only admit a number).
-  const fuse = new FloorFuse(mountpoint, ops, { timeout: false as unknown as number });
-  fuse.mount((err: Error | null) => {
+  // No timer per operation, as for the daemon's tree operations; as many requests at once.
+  const fuse = new FloorFuse(mountpoint, ops, { timeout: false, maxConcurrency: FUSE_MAX_CONCURRENCY });
+  // Without a timer nothing holds the event loop open while the mount starts (the daemon has its socket).
+  const alive = setInterval(() => undefined, 1 << 30);
+  fuse.mount((err) => {
     if (err) {
       console.error(err);
       process.exit(1);
     }
     console.log("ready");
   });
-  process.on("SIGTERM", () => fuse.unmount(() => process.exit(0)));
+  process.on("SIGTERM", () =>
+    fuse.unmount(() => {
+      clearInterval(alive);
+      process.exit(0);
+    }),
+  );
 }
 
 export interface FloorMount {
@@ -119,7 +147,7 @@ const C_FLOORS = {
 /**
  * Compiles scripts/libfuse-floor.c (libfuse 2) or scripts/libfuse3-floor.c (libfuse 3) into
  * `dir`; undefined, with the reason on stderr, where gcc or that libfuse's headers are missing
- * (libfuse 3's come with Debian's libfuse3-dev, which the tests do not need).
+ * (libfuse 3's come with Debian's libfuse3-dev, which setup.sh installs: the mount's binding is built with it).
  */
 export function buildLibfuseFloor(dir: string, version: LibfuseVersion = 2): string | undefined {
   const floor = C_FLOORS[version];

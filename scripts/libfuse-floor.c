@@ -3,10 +3,10 @@
  * FLOOR_COUNT files named and sized as scripts/bench-ls.ts's package (f0000000.bin, size
  * i % 4096), answered from arithmetic in libfuse's own threads. scripts/bench-ls.ts compiles
  * it (gcc, pkg-config fuse: the packages setup.sh installs) and mounts it with the daemon's
- * mount options, in libfuse's multi-threaded loop (the one @cocalc/fuse-native runs, since
- * each of its requests holds a libfuse thread until JavaScript answers) and single-threaded
- * (-s), to show what of a cold listing's cost is the kernel's and libfuse's, and what the
- * hand-off to JavaScript adds.
+ * mount options, in libfuse's multi-threaded loop (the one a libfuse 2 binding such as
+ * @cocalc/fuse-native, the mount's binding before fuse-napi, runs) and single-threaded (-s),
+ * to show what a cold listing costs with one lookup per name (libfuse 2 has no READDIRPLUS),
+ * even without the hand-off to JavaScript.
  *
  *   FLOOR_COUNT=100000 libfuse-floor MOUNTPOINT -f [-s] -oro,use_ino,...
  */

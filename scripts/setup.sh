@@ -14,7 +14,9 @@ QUILT3_VERSION="8.0.0"
 # docs/processing-with-dask.md (its test too).
 PYARROW_VERSION="26.0.1"
 DASK_VERSION="2026.8.0"
-APT_PACKAGES=(libfuse2 libfuse-dev pkg-config fuse3)
+# libfuse3-dev, patch, make and g++ (node-gyp links with it) build the mount's FUSE binding
+# from source with our patch (scripts/fuse-binding.mjs); libfuse-dev builds bench-ls's libfuse 2 floor.
+APT_PACKAGES=(libfuse2 libfuse-dev libfuse3-dev fuse3 patch make g++ pkg-config)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -41,6 +43,9 @@ if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   npm ci --no-audit --no-fund --loglevel=error
   cp package-lock.json "$stamp"
 fi
+# The FUSE binding, patched and built from source (npm ci runs this as its postinstall too;
+# here for a node_modules kept from before a change of the patch). A no-op when up to date.
+node scripts/fuse-binding.mjs
 
 venv=.venv
 want="moto[server]==$MOTO_VERSION quilt3==$QUILT3_VERSION pyarrow==$PYARROW_VERSION dask[dataframe]==$DASK_VERSION"

@@ -135,7 +135,7 @@ export const mountsCommand = defineCommand({
   builder: (y) =>
     y.example(
       "quilt mounts --json",
-      'machine-readable list; `state` is "mounted" or "pending-restore"; per mount: entries, cachedBytes, bytesRead, gets, fetchedBytes, hitRatio, verification, faults, getattrs, forgettings (README: Monitoring)',
+      'machine-readable list; `state` is "mounted" or "pending-restore"; per mount: entries, cachedBytes, bytesRead, gets, fetchedBytes, hitRatio, verification, faults, getattrs, readdirs, forgettings (README: Monitoring)',
     ),
   async handler(_args, ctx) {
     const paths = daemonPaths();

@@ -1,7 +1,7 @@
-// The daemon's memory bound for the names the kernel holds. libfuse 2's high-level API keeps a
-// node (~150 bytes, plus its name) for every name the kernel has looked up in a mount, and
-// frees it only when the kernel forgets the name, which it does under memory pressure: on a
-// large machine, never. Two walks of a million-entry version and a listing of a 100,000-entry
+// The daemon's memory bound for the names the kernel holds. libfuse's high-level API keeps a
+// node (~150 bytes, plus its name) for every name the kernel has looked up or been given by a
+// listing (READDIRPLUS) in a mount, and frees it only when the kernel forgets the name, which
+// it does under memory pressure: on a large machine, never. Two walks of a million-entry version and a listing of a 100,000-entry
 // directory in each of ten versions leave about 3 million of them, ~440 MiB of the daemon's
 // anonymous memory (docs/BENCHMARKS.md, "Million-entry packages"). The binding gives no
 // lookup or forget callbacks to do without those nodes, but the kernel takes invalidation

@@ -70,6 +70,8 @@ export interface MountInfoReply {
   previous: (MountVersion & { package: string }) | null;
   /** getattr requests the kernel sent: one per lookup of a name it did not hold (or whose attributes expired). */
   getattrs: number;
+  /** Pages of directory listings the kernel asked for (each with its names' attributes: READDIRPLUS). */
+  readdirs: number;
   /** Times the daemon's memory bound (QUILT_NAMES_MEMORY) asked the kernel to forget this mount's names. */
   forgettings: number;
 }
@@ -237,6 +239,7 @@ export class PackageMount {
         ? { ...this.record.previous, package: versionLabel({ ...this.record.previous }) }
         : null,
       getattrs: this.handle?.tally.getattrs ?? 0,
+      readdirs: this.handle?.tally.readdirs ?? 0,
       forgettings: this.forgettings,
     };
   }

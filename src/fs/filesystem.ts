@@ -18,15 +18,8 @@ import {
   type VersionStamp,
 } from "./generation.js";
 import { NOT_A_DIRECTORY, NOT_FOUND } from "./inode-tree.js";
-import {
-  DIR_MODE,
-  FILE_MODE,
-  directoryAttr,
-  fileAttr,
-  type Attr,
-  type DirEntry,
-  type Dirent,
-} from "./node-attrs.js";
+import { DirListing } from "./dir-listing.js";
+import { directoryAttr, fileAttr, type Attr, type DirEntry } from "./node-attrs.js";
 import { OpenFiles } from "./open-files.js";
 import { READ_TIMEOUT_MS, withDeadline } from "./read-deadline.js";
 import { opensForWriting, type MutatingOp } from "./read-only.js";
@@ -145,28 +138,15 @@ export class QuiltFilesystem {
   }
 
   /**
-   * The directory's entries for FUSE's readdir, "." and ".." first: names, inodes and types
-   * only. libfuse 2 hands the kernel nothing else of a listing (it has no READDIRPLUS), so
-   * the size, times and failed-state of every child would be computed for nothing; the
-   * kernel asks for them with one lookup per name it stats.
+   * A directory's listing for FUSE's readdir, "." and ".." first, each entry with its
+   * attributes (READDIRPLUS), pinned to the version served now: its pages stay one version
+   * even when a switch comes between two of them.
    */
-  async dirents(path: string): Promise<Dirent[]> {
+  async openListing(path: string): Promise<DirListing> {
     const g = this.gen;
-    const ino = this.resolveIn(g, path, "readdir");
-    if (!g.tree.isDirectory(ino)) throw new FsError("ENOTDIR", "readdir", path);
-    const children = g.tree.list(ino);
-    const out = new Array<Dirent>(children.length + 2);
-    out[0] = { name: ".", ino: g.inoBase + ino, mode: DIR_MODE };
-    out[1] = { name: "..", ino: g.inoBase + g.tree.parent(ino), mode: DIR_MODE };
-    for (let i = 0; i < children.length; i++) {
-      const c = children[i] as { name: string; ino: number };
-      out[i + 2] = {
-        name: c.name,
-        ino: g.inoBase + c.ino,
-        mode: g.tree.isDirectory(c.ino) ? DIR_MODE : FILE_MODE,
-      };
-    }
-    return out;
+    const ino = this.resolveIn(g, path, "opendir");
+    if (!g.tree.isDirectory(ino)) throw new FsError("ENOTDIR", "opendir", path);
+    return new DirListing(g.tree, ino, (treeIno) => this.attrIn(g, treeIno));
   }
 
   /** Opens a file for reading and returns its handle; any write access answers EROFS. */

@@ -1,17 +1,17 @@
 // Whether this machine can serve a FUSE mount, checked before mounting so a missing piece
 // is named instead of surfacing as a binding error or, later, as a mount nobody can take
 // down. Two things are needed: the kernel's device (/dev/fuse; a container needs it passed
-// in) and the fusermount helper, which unmounts (mount-table.ts) and, for a user who is not
-// root, mounts too. (libfuse itself failing to load stops the daemon at its start; its
-// log says why.)
+// in) and libfuse 3's fusermount3 helper, which unmounts (mount-table.ts) and, for a user who
+// is not root, mounts too (the binding checks for it before each mount as well). (libfuse
+// itself failing to load stops the daemon at its start; its log says why.)
 import { access, stat } from "node:fs/promises";
 import { constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { QuiltError } from "../errors.js";
 
 export const FUSE_DEVICE = "/dev/fuse";
-/** fuse 2 installs fusermount, fuse 3 fusermount3: either unmounts our mounts. */
-export const FUSERMOUNT_NAMES = ["fusermount", "fusermount3"];
+/** libfuse 3's helper (fuse 3 may also install it as fusermount; fuse 2's fusermount cannot mount for libfuse 3). */
+export const FUSERMOUNT_NAMES = ["fusermount3"];
 
 const INSTALL_HINT =
   "install FUSE (Debian/Ubuntu: apt-get install fuse3; in a container also pass --device /dev/fuse --cap-add SYS_ADMIN)";

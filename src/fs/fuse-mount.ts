@@ -1,33 +1,37 @@
 // The thin FUSE shell: with fuse-operations.ts, the only module that imports the binding
-// (@cocalc/fuse-native, a libfuse 2 high-level, path-based API). It mounts a QuiltFilesystem
-// whose callbacks fuse-operations.ts translates into core calls, and each FsError into the
-// binding's errno constant; all decisions live in the core. Three binding internals are replaced on a subclass (the
-// version is pinned, and the integration tests mount for real):
-//   _fuseOptions   the binding only knows a fixed option list; we need ro, use_ino and
-//                  negative_timeout too, so we pass our own -o string.
-//   _op_getxattr,
-//   _op_listxattr  the binding neither tells the handler the caller's buffer size nor
-//                  answers ERANGE, which Python's os.getxattr relies on for values over
-//                  128 bytes.
-//   _close         unmounts with fusermount -u (busy mounts are refused) or -uz (--force),
-//                  where the binding always detaches lazily.
-import FuseImport from "@cocalc/fuse-native";
+// (fuse-napi, libfuse 3's high-level, path-based API, patched and built from source by
+// scripts/fuse-binding.mjs). It mounts a QuiltFilesystem whose callbacks fuse-operations.ts
+// translates into core calls, and each FsError into the binding's errno constant; all
+// decisions live in the core. Binding internals used or replaced on a subclass (the version
+// is pinned, and the integration tests mount for real):
+//   _fuseOptions        the binding only knows a fixed option list; we need ro and
+//                       negative_timeout too, so we pass our own -o string.
+//   _close              unmounts with fusermount3 -u first, which refuses a busy mount, where
+//                       the binding always detaches lazily; --force leaves it to the binding.
+//   _nativeLoopExited   the request loop ends when our own fusermount unmounted the mount:
+//                       that is no failure to report.
+//   _thread, the native fuse_native_invalidate_entry
+//                       the mount's session, for invalidation notices (kernel-invalidate.ts).
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
+import Fuse from "fuse-napi";
 import { QuiltError } from "../errors.js";
+import { log } from "../log.js";
 import type { QuiltFilesystem } from "./filesystem.js";
 import { MUTATING_OPS } from "./read-only.js";
-import { fitBuffer, fuseErrno, operations, type RequestTally } from "./fuse-operations.js";
-import { checkMountpoint, mountOptionString, type MountOptions } from "./mount-options.js";
+import { fuseErrno, operations, type RequestTally } from "./fuse-operations.js";
+import {
+  checkMountpoint,
+  FUSE_MAX_CONCURRENCY,
+  mountOptionString,
+  type MountOptions,
+} from "./mount-options.js";
 import { assertFuseAvailable } from "./fuse-available.js";
-import { mountDescriptor, nativeBinding, recordMountDescriptors } from "./fuse-device.js";
-import { afterInvalidations, invalidateRootNames } from "./kernel-invalidate.js";
+import { afterInvalidations, FUSE_ROOT_ID, invalidateRootNames, type Notice } from "./kernel-invalidate.js";
 import { canonicalMountPath, clearStaleMount, fusermountUnmount, mountAt } from "./mount-table.js";
 
-// The package's types declare an ES default export; at run time module.exports is the class.
-const Fuse = FuseImport as unknown as typeof FuseImport.default;
-type Signal = (result: number, ...rest: unknown[]) => void;
-
-/** Operations the core answers from the tree without the reader (and so without I/O). */
-const TREE_OPS = ["getattr", "readdir", "getxattr", "listxattr", "statfs"] as const;
+/** Operations answered from the tree without the reader (and so without I/O). */
+const TREE_OPS = ["getattr", "opendir", "readdir", "releasedir", "getxattr", "listxattr", "statfs"] as const;
 /** How long a mount may take to answer the kernel's INIT before we give up, ms. */
 const MOUNT_TIMEOUT_MS = 15_000;
 /** Answers the binding gives by itself when an op overruns; above the core's own read deadline. */
@@ -51,29 +55,24 @@ export async function mount(
   await assertFuseAvailable();
   await clearStaleMount(mnt);
   await checkMountpoint(mnt, options);
-  recordMountDescriptors();
-  const tally: RequestTally = { requests: 0, getattrs: 0 };
+  const tally: RequestTally = { requests: 0, getattrs: 0, readdirs: 0 };
   const fuse = new QuiltFuse(mnt, core, mountOptionString(options), tally);
   try {
-    await withTimeout(
-      new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve()))),
-      MOUNT_TIMEOUT_MS,
-      `mounting ${mnt} timed out`,
-    );
+    await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
   } catch (err) {
     await fusermountUnmount(mnt, { lazy: true }).catch(() => undefined);
     throw new QuiltError("ENOFUSE", `Cannot mount on ${mnt}: ${(err as Error).message}`, {
       cause: err,
-      hint: "is FUSE available (/dev/fuse, fusermount) and allowed here (in a container: --device /dev/fuse --cap-add SYS_ADMIN)?",
+      hint: "is FUSE available (/dev/fuse, fusermount3) and allowed here (in a container: --device /dev/fuse --cap-add SYS_ADMIN)?",
     });
   }
   let unmounted = false;
   return {
     mountpoint: mnt,
     tally,
-    // The mount's own descriptor; every one when it is not known; none once it is unmounting.
+    // None once it is unmounting: its session is about to go.
     invalidateRootNames: (names) =>
-      invalidateRootNames(names, () => (fuse.unmounting ? undefined : (mountDescriptor(fuse) ?? "all"))),
+      invalidateRootNames(names, () => (fuse.unmounting ? undefined : fuse.notice)),
     async unmount(opts = {}) {
       if (unmounted) return;
       fuse.forceUnmount = opts.force === true;
@@ -83,61 +82,94 @@ export async function mount(
   };
 }
 
+interface NativeBinding {
+  fuse_native_invalidate_entry(
+    thread: Buffer,
+    parent: number,
+    name: string,
+    done: (result: number) => void,
+  ): void;
+}
+
+let binding: NativeBinding | undefined;
+
+/** The binding's native module: the very object its index.js calls (Node caches an addon by file). */
+function nativeBinding(): NativeBinding {
+  if (binding) return binding;
+  const require = createRequire(import.meta.url);
+  const dir = dirname(require.resolve("fuse-napi/package.json"));
+  binding = createRequire(`${dir}/index.js`)("./lib/native-binding.js").loadNativeBinding(
+    dir,
+  ) as NativeBinding;
+  return binding;
+}
+
+/** The binding's internals this subclass uses (see the header). */
+interface FuseInternals {
+  _thread: Buffer | null;
+  _close(cb: (err: Error | null) => void): void;
+  _nativeLoopExited(nativeResult: number): void;
+}
+
 class QuiltFuse extends Fuse {
   forceUnmount = false;
-  /** Set once unmounting began: no invalidation notice is sent to its descriptor from then on. */
+  /** Set once unmounting began: no invalidation notice is sent to its session from then on. */
   unmounting = false;
 
   constructor(
     mnt: string,
-    private readonly core: QuiltFilesystem,
+    core: QuiltFilesystem,
     private readonly optionString: string,
-    private readonly tally: RequestTally,
+    tally: RequestTally,
   ) {
-    // The binding takes per-operation timeouts as an object (its types only admit a number).
     // Operations answered from the tree alone always settle: no timer each (one per lookup).
-    const timeout: Record<string, number | false> = {
+    const timeout: Fuse.Timeouts = {
       default: core.readTimeoutMs,
       read: core.readTimeoutMs + BINDING_TIMEOUT_MARGIN_MS,
+      init: MOUNT_TIMEOUT_MS,
     };
     for (const op of [...TREE_OPS, ...MUTATING_OPS]) timeout[op] = false;
-    super(mnt, operations(core, tally), { timeout: timeout as unknown as number });
+    super(mnt, operations(core, tally), {
+      timeout,
+      maxConcurrency: FUSE_MAX_CONCURRENCY,
+      onError: (err, operation) => log().warn({ err, operation, mountpoint: mnt }, "FUSE binding error"),
+    });
   }
 
   _fuseOptions(): string {
     return this.optionString;
   }
 
-  _op_getxattr(signal: Signal, path: string, name: string, valueBuf: Buffer): void {
-    this.tally.requests++;
-    this.core.getxattr(path, name).then(
-      (value) => signal(fitBuffer(value, valueBuf), valueBuf.buffer),
-      (err: unknown) => signal(fuseErrno(err), valueBuf.buffer),
-    );
+  /** Sends one invalidation notice on this mount's session (undefined before it is mounted). */
+  get notice(): Notice | undefined {
+    const thread = (this as unknown as FuseInternals)._thread;
+    if (thread === null) return undefined;
+    return (name) =>
+      new Promise((resolve) => {
+        try {
+          nativeBinding().fuse_native_invalidate_entry(thread, FUSE_ROOT_ID, name, resolve);
+        } catch (err) {
+          log().warn({ err, name }, "could not queue a FUSE invalidation notice");
+          resolve(fuseErrno(err));
+        }
+      });
   }
 
-  _op_listxattr(signal: Signal, path: string, listBuf: Buffer): void {
-    this.tally.requests++;
-    this.core.listxattr(path).then(
-      (names) =>
-        signal(fitBuffer(Buffer.from(names.map((n) => n + "\0").join(""), "utf8"), listBuf), listBuf.buffer),
-      (err: unknown) => signal(fuseErrno(err), listBuf.buffer),
-    );
+  _nativeLoopExited(nativeResult: number): void {
+    if (this.unmounting) return;
+    (Fuse.prototype as unknown as FuseInternals)._nativeLoopExited.call(this, nativeResult);
   }
 
   _close(cb: (err: Error | null) => void): void {
     // Someone may have unmounted it from outside already (fusermount -u): then only the
-    // binding's cleanup is left to do.
-    // No invalidation notice may be on its way to this mount's descriptor when it closes.
+    // binding's cleanup is left to do. No invalidation notice may be on its way when it closes.
     this.unmounting = true;
+    const close = (Fuse.prototype as unknown as FuseInternals)._close.bind(this);
     afterInvalidations()
       .then(() => mountAt(this.mnt))
-      .then((m) => (m === undefined ? undefined : fusermountUnmount(this.mnt, { lazy: this.forceUnmount })))
+      .then((m) => (m === undefined || this.forceUnmount ? undefined : fusermountUnmount(this.mnt)))
       .then(
-        () => {
-          releaseNativeLoop(this);
-          cb(null);
-        },
+        () => close(cb),
         (err: Error) => {
           // Refused (busy): still mounted, and a switch must still reach its kernel.
           this.unmounting = false;
@@ -145,17 +177,4 @@ class QuiltFuse extends Fuse {
         },
       );
   }
-}
-
-/** The binding's own cleanup after an unmount: lets Node's event loop exit again. */
-function releaseNativeLoop(fuse: QuiltFuse): void {
-  nativeBinding().fuse_native_unmount(fuse.mnt, (fuse as unknown as { _thread: Buffer })._thread);
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

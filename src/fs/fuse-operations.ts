@@ -1,17 +1,16 @@
 // The FUSE operations table: each binding callback translated into a core call, each
-// FsError into the binding's errno constant, each core attribute into the binding's stat,
+// FsError into the binding's errno constant (core attributes are the binding's stats as they are),
 // mutating operations refused by the core, and every request counted for the memory bound.
-// Separate from fuse-mount.ts, which mounts, unmounts and replaces the binding's internals.
-import FuseImport from "@cocalc/fuse-native";
+// Directories are listed through their handles (opendir, readdirPaged, releasedir): each
+// open directory holds its listing, pinned to one version, and every entry goes with its
+// attributes at an offset, which libfuse 3 turns into READDIRPLUS (with our patch of the
+// binding, patches/). Separate from fuse-mount.ts, which mounts, unmounts and invalidates.
+import Fuse from "fuse-napi";
 import { log } from "../log.js";
+import type { DirListing } from "./dir-listing.js";
 import type { QuiltFilesystem } from "./filesystem.js";
 import { type FsErrno, isFsError } from "./fs-errors.js";
-import type { Attr } from "./node-attrs.js";
 import { MUTATING_OPS } from "./read-only.js";
-
-// The package's types declare an ES default export; at run time module.exports is the class.
-const Fuse = FuseImport as unknown as typeof FuseImport.default;
-type FuseStats = FuseImport.default.Stats;
 
 export const ERRNO: Record<FsErrno, number> = {
   ENOENT: Fuse.ENOENT,
@@ -40,24 +39,8 @@ export function fuseErrno(err: unknown): number {
 export interface RequestTally {
   requests: number;
   getattrs: number;
-}
-
-function toStats(a: Attr): FuseStats {
-  return {
-    mode: a.mode,
-    uid: a.uid,
-    gid: a.gid,
-    size: a.size,
-    dev: 0,
-    nlink: a.nlink,
-    ino: a.ino,
-    rdev: 0,
-    blksize: a.blksize,
-    blocks: a.blocks,
-    atime: a.atime,
-    mtime: a.mtime,
-    ctime: a.ctime,
-  };
+  /** Pages of listings the kernel asked for. */
+  readdirs: number;
 }
 
 /** Settles a core promise into a binding callback: (0, ...values) or (errno). */
@@ -69,33 +52,44 @@ function answer<T>(
   work.then(ok, (err: unknown) => cb(fuseErrno(err)));
 }
 
-export function operations(core: QuiltFilesystem, tally: RequestTally): FuseImport.default.OPERATIONS {
-  const ops: FuseImport.default.OPERATIONS = {
+export function operations(core: QuiltFilesystem, tally: RequestTally): Fuse.OPERATIONS {
+  const listings = new Map<number, DirListing>();
+  let nextListing = 1;
+  const ops: Fuse.OPERATIONS = {
     getattr: (path, cb) => {
       tally.getattrs++;
-      answer(core.getattr(path), cb, (a) => cb(0, toStats(a)));
+      // An Attr is the binding's stat as it is (dev and rdev default to 0).
+      answer(core.getattr(path ?? ""), cb, (a) => cb(0, a));
     },
-    // The binding turns each stat into an array whose times default to now: zero them.
-    readdir: (path, cb) =>
-      answer(core.dirents(path), cb, (ds) =>
-        cb(
-          0,
-          ds.map((d) => d.name),
-          ds.map((d) => ({ ino: d.ino, mode: d.mode, atime: 0, mtime: 0, ctime: 0 }) as unknown as FuseStats),
-        ),
-      ),
+    opendir: (path, _flags, cb) =>
+      answer(core.openListing(path), cb, (listing) => {
+        const fh = nextListing++;
+        listings.set(fh, listing);
+        cb(0, fh);
+      }),
+    readdirPaged: (_path, fh, offset, cb) => {
+      tally.readdirs++;
+      const listing = listings.get(Number(fh));
+      if (listing === undefined) return cb(ERRNO.EBADF);
+      const page = listing.page(Number(offset));
+      cb(0, page.names, page.attrs, page.offsets);
+    },
+    releasedir: (_path, fh, cb) => {
+      listings.delete(Number(fh));
+      cb(0);
+    },
     open: (path, flags, cb) => answer(core.open(path, flags), cb, (fh) => cb(0, fh)),
     // read's callback takes the byte count or a negative errno in its first argument.
     read: (_path, fd, buf, len, pos, cb) =>
-      core.read(fd, pos, len).then(
+      core.read(Number(fd), Number(pos), len).then(
         (data) => cb(data.copy(buf)),
         (err: unknown) => cb(fuseErrno(err)),
       ),
-    release: (_path, fd, cb) => answer(core.release(fd), cb, () => cb(0)),
+    release: (_path, fd, cb) => answer(core.release(Number(fd)), cb, () => cb(0)),
     statfs: (_path, cb) => answer(core.statfs(), cb, (s) => cb(0, s)),
-    // Marked implemented here; QuiltFuse's _op_getxattr/_op_listxattr (fuse-mount.ts) answer them.
-    getxattr: (_path, _name, _size, cb) => cb(ERRNO.EIO),
-    listxattr: (_path, cb) => cb(ERRNO.EIO),
+    // The binding answers a size query (an empty buffer) and ERANGE (too small a buffer) itself.
+    getxattr: (path, name, _position, cb) => answer(core.getxattr(path, name), cb, (value) => cb(0, value)),
+    listxattr: (path, cb) => answer(core.listxattr(path), cb, (names) => cb(0, names)),
   };
   const byName = ops as Record<string, unknown>;
   for (const op of MUTATING_OPS) {
@@ -113,15 +107,4 @@ export function operations(core: QuiltFilesystem, tally: RequestTally): FuseImpo
     };
   }
   return ops;
-}
-
-/**
- * The xattr protocol: an empty buffer asks for the size; a buffer too small for the value
- * answers ERANGE (the caller retries with a bigger one).
- */
-export function fitBuffer(value: Buffer, target: Buffer): number {
-  if (target.length === 0) return value.length;
-  if (value.length > target.length) return ERRNO.ERANGE;
-  value.copy(target);
-  return value.length;
 }

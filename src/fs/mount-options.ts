@@ -1,7 +1,9 @@
 // What a mount asks the kernel for: the -o string libfuse passes to mount(8) (read-only,
 // the kernel's cache lifetimes, the name in the mount table) from a mount's options, and the
-// mount point's checks that those options relax (nonEmpty). Separate from fuse-mount.ts: no
-// binding is needed to build or test them (bench-binding-floor.ts mounts with the same string).
+// mount point's checks that those options relax (nonEmpty). Stable inode numbers (libfuse
+// 2's use_ino) are no option in libfuse 3: our patch of the binding sets them (patches/).
+// Separate from fuse-mount.ts: no binding is needed to build or test them
+// (bench-binding-floor.ts mounts with the same string).
 import { readdir, stat } from "node:fs/promises";
 import { QuiltError, errnoCode } from "../errors.js";
 
@@ -11,12 +13,17 @@ import { QuiltError, errnoCode } from "../errors.js";
  * daemon. A switch to another version tells the kernel to forget it (kernel-invalidate.ts).
  */
 export const KERNEL_CACHE_SECONDS = 3600;
+/**
+ * Requests the binding serves at once (its bound, at most 64; libfuse 2's loop had none):
+ * each holds one of its threads until JavaScript answers, and reads may wait on the network.
+ */
+export const FUSE_MAX_CONCURRENCY = 64;
 export interface MountOptions {
   /** Let other users read the mount (needs user_allow_other in /etc/fuse.conf for non-root). */
   allowOther?: boolean;
   /** libfuse's debug output on stderr. */
   debug?: boolean;
-  /** Mount over a directory that is not empty (hiding what it holds). */
+  /** Mount over a directory that is not empty (hiding what it holds; libfuse 3 needs no option for it). */
   nonEmpty?: boolean;
   /** Names the mount in the mount table, e.g. the package name and hash: "quilt:<name>". */
   name?: string;
@@ -34,7 +41,6 @@ export function mountOptionString(options: MountOptions): string {
   // file as failed (another mtime); ac_attr_timeout=0 makes libfuse ask on every open.
   const opts = [
     "ro",
-    "use_ino",
     "default_permissions",
     "auto_cache",
     "ac_attr_timeout=0",
@@ -45,7 +51,6 @@ export function mountOptionString(options: MountOptions): string {
     "subtype=quilt",
   ];
   if (options.allowOther) opts.push("allow_other");
-  if (options.nonEmpty) opts.push("nonempty");
   if (options.debug) opts.push("debug");
   return "-o" + opts.join(",");
 }

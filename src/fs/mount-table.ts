@@ -101,13 +101,13 @@ export async function mountState(path: string): Promise<MountState> {
 }
 
 /**
- * Runs fusermount to unmount `path`; `lazy` (-z) detaches it even while busy or stale.
- * Falls back to fusermount3 where the fuse3 package installs no `fusermount` name.
+ * Runs fusermount3 (libfuse 3's helper, which our mounts need) to unmount `path`; `lazy`
+ * (-z) detaches it even while busy or stale. Falls back to a plain `fusermount` name.
  */
 export async function fusermountUnmount(path: string, opts: { lazy?: boolean } = {}): Promise<void> {
   const args = [opts.lazy ? "-uz" : "-u", await canonicalMountPath(path)];
   let lastErr: unknown;
-  for (const cmd of ["fusermount", "fusermount3"]) {
+  for (const cmd of ["fusermount3", "fusermount"]) {
     try {
       await run(cmd, args);
       return;

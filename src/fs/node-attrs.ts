@@ -22,13 +22,6 @@ export interface DirEntry {
   attr: Attr;
 }
 
-/** A directory entry as FUSE's readdir passes it on: the kernel keeps only the inode and the type. */
-export interface Dirent {
-  name: string;
-  ino: number;
-  mode: number;
-}
-
 /** The mounting user, owner of every node. */
 export interface NodeOwner {
   uid: number;

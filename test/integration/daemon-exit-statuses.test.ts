@@ -73,7 +73,7 @@ describe.skipIf(unavailable !== null)("daemon: exit statuses of the mount comman
       expect(r.code, `${r.stderr}\n${await other.logTail()}`).toBe(exitCodeFor("ENOFUSE"));
       expect(r.code).toBe(8);
       expect(r.stderr).toContain(
-        `Error: FUSE is not available: no fusermount or fusermount3 on the PATH of the quilt daemon (${emptyBin})`,
+        `Error: FUSE is not available: no fusermount3 on the PATH of the quilt daemon (${emptyBin})`,
       );
       expect(r.stderr).toMatch(/^hint: install FUSE/m);
       expect(await mountAt(mnt)).toBeUndefined();

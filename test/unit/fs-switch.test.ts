@@ -40,7 +40,17 @@ describe("QuiltFilesystem.switchTo", () => {
   it("serves the new tree to every later operation while open handles keep their old entry", async () => {
     const fs = make();
     const fh = await fs.open("/a/grows.bin", 0);
+    const rootListing = await fs.openListing("/");
+    const firstPage = rootListing.page(0);
     const old = fs.switchTo(V2, { time: TIME, topHash: "2".repeat(64) });
+    // A directory opened before the switch lists v1 to its end: its pages never mix versions.
+    expect(firstPage.names.slice(0, 2).concat(rootListing.page(2).names)).toEqual([
+      ".",
+      "..",
+      "a",
+      "kept.txt",
+      "removed.txt",
+    ]);
     expect(old.fileCount).toBe(3);
     expect(fs.olderOpen()).toBe(1);
     // The handle opened in v1 reads v1's 1000 bytes and no further.
@@ -94,11 +104,11 @@ describe("QuiltFilesystem.switchTo", () => {
     expect(listing.children.map((c) => [c.name, c.attr.size, c.attr.ino])).toEqual([
       ["grows.bin", 5000, (await fs.getattr("/a/grows.bin")).ino],
     ]);
-    // What readdir hands the kernel carries the new version's inode numbers too.
-    expect((await fs.dirents("/a")).map((d) => d.ino)).toEqual([
-      listing.self.ino,
-      listing.parent.ino,
-      listing.children[0]?.attr.ino,
+    // What readdir hands the kernel carries the new version's inode numbers and sizes too.
+    expect((await fs.openListing("/a")).page(0).attrs.map((a) => [a.ino, a.size])).toEqual([
+      [listing.self.ino, listing.self.size],
+      [listing.parent.ino, listing.parent.size],
+      [listing.children[0]?.attr.ino, 5000],
     ]);
   });
 
