@@ -67,7 +67,8 @@ function tenVersionsProse(m: {
   mapped: { byLs: number; byFind: number };
   tenMapped: number;
 }): string {
-  const names = ((2 * FILES + VERSIONS * FLAT) / 1e6).toFixed(1);
+  // With READDIRPLUS a listed name is a looked-up name: the finds list every file of every version.
+  const names = ((2 * FILES + VERSIONS * FLAT + VERSIONS * FILES) / 1e6).toFixed(1);
   const goal = `the goal (500 MB, ${GOAL_MIB.toFixed(0)} MiB)`;
   const bound = m.bound.memory.rss <= GOAL_MIB ? "within it" : "still over it";
   const held =
@@ -79,7 +80,7 @@ function tenVersionsProse(m: {
     : "";
   return [
     held,
-    `The kernel holds a dentry for each name it looked up, and libfuse a node for each (~150 bytes) until the kernel forgets it; the two walks and ${VERSIONS} listings look up about ${names} million names, and a large machine's kernel forgets them only under memory pressure. The daemon's memory bound (QUILT_NAMES_MEMORY, default 192M of anonymous memory, read every ${NAMES_CHECK_MS / 1000} s) makes the kernel forget the names of the mount idle longest (no request for ${IDLE_MS / 1000} s): an invalidation notice for each of its root-level names, on that mount's own FUSE session, drops every unused dentry below them, and the FORGETs free libfuse's nodes. Here it did so ${m.bound.forgettings} times, during the step and after it, and the daemon then held ${fmtMemory(m.bound.memory)}.${dropped}`,
+    `The kernel holds a dentry for each name it looked up, and libfuse a node for each (~150 bytes) until the kernel forgets it; the two walks, ${VERSIONS} listings and ${VERSIONS} finds look up about ${names} million names (with READDIRPLUS, every name a listing returns counts as looked up, even for \`find -type d\`, which stats none of them), and a large machine's kernel forgets them only under memory pressure. The daemon's memory bound (QUILT_NAMES_MEMORY, default 192M of anonymous memory, read every ${NAMES_CHECK_MS / 1000} s) makes the kernel forget the names of the mount idle longest (no request for ${IDLE_MS / 1000} s): an invalidation notice for each of its root-level names, on that mount's own FUSE session, drops every unused dentry below them, and the FORGETs free libfuse's nodes. Here it did so ${m.bound.forgettings} times, during the step and after it, and the daemon then held ${fmtMemory(m.bound.memory)}.${dropped}`,
     `What remains is the daemon's own anonymous memory (V8's heap, the children tables' cache, native allocations) and the index's mapped pages: ${m.tenMapped.toFixed(0)} MiB of data.mdb resident after the step, of which the ${VERSIONS} \`find -maxdepth 3 -type d\` mapped ${m.mapped.byFind.toFixed(0)} MiB (they read every directory's children table: the files sit at depth 3) and the ${VERSIONS} listings ${m.mapped.byLs.toFixed(0)} MiB (smaps, counted around each command). lmdb-js maps the file in chunks of 16 pages and unmaps unused ones only once it holds about 8,192 of them (512 MiB mapped), a constant of its LMDB build (MDB_ERPAGE_SIZE), not an option (noReadAhead changed nothing); the pages are clean, and the kernel drops them under memory pressure and reads them again when needed. They grow with what a workload lists, not with what the daemon keeps.`,
   ].join(" ");
 }
