@@ -10,7 +10,10 @@ export interface LineBatch {
   first: number;
 }
 
-const decoder = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a decoder strips a byte order mark at the start of each input by default, so a
+// mark opening a later line was dropped whenever a chunk of the stream began with that line,
+// and refused when it did not (quilt3 refuses it); line 1's mark is removed below, by hand.
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * The bytes after the last newline seen, in a buffer that doubles as it fills: a long line

@@ -89,7 +89,8 @@ export class PhysicalKey {
 
 const ALWAYS_SAFE = /[A-Za-z0-9_.\-~]/;
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: false });
+// ignoreBOM: by default a decoder drops a leading U+FEFF, and urllib.parse.unquote keeps it.
+const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
 /** urllib.parse.quote: UTF-8 bytes, everything but letters, digits, `_.-~` and `safe` as %XX. */
 export function quote(s: string, safe = ""): string {

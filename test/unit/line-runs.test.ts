@@ -64,3 +64,18 @@ describe("splitLineRuns", () => {
     expect(Buffer.concat(runs.flatMap((r) => [r, Buffer.from("\n")])).toString()).toBe(text);
   });
 });
+
+describe("byte order marks", () => {
+  it("keeps a mark that opens a later line, wherever the stream is cut, and removes line 1's alone", async () => {
+    const text = '\ufeff{"a":1}\n{"b":2}\n\ufeff{"c":3}\n';
+    const bytes = Buffer.from(text, "utf8");
+    // Cut right before the third line's mark, so a run begins with it (a decoder's default
+    // strips a mark at the start of each input: the mark was lost there and kept elsewhere).
+    const cut = bytes.indexOf(Buffer.from('\ufeff{"c"', "utf8"));
+    for (const sizes of [[cut, bytes.length], [1], [bytes.length]]) {
+      const { lines } = await linesOf(chunked(bytes, sizes), 1);
+      expect(lines).toEqual(['{"a":1}', '{"b":2}', '\ufeff{"c":3}']);
+    }
+    expect(decodeLines(Buffer.from('\ufeff{"c":3}', "utf8"), 3)).toEqual(['\ufeff{"c":3}']);
+  });
+});
